@@ -1,0 +1,520 @@
+-- luasible.inventory: hosts, groups and their variables.
+--
+-- Sources: Ansible's INI format, Ansible's YAML format (all/children/hosts/vars),
+-- a Lua table of the same shape, or a .lua file returning one. Without a
+-- source the inventory holds only the implicit `localhost` (local connection).
+
+local M = {}
+
+local Inventory = {}
+Inventory.__index = Inventory
+M.Inventory = Inventory
+
+local function new(source)
+  local inv = setmetatable({ hosts = {}, host_order = {}, groups = {}, group_order = {},
+    source = source or "<inventory>" }, Inventory)
+  inv:add_group("all")
+  inv:add_group("ungrouped")
+  inv:add_child("all", "ungrouped")
+  return inv
+end
+M.new = new
+
+function M.is_inventory(x) return getmetatable(x) == Inventory end
+
+function Inventory:add_group(name)
+  local g = self.groups[name]
+  if not g then
+    g = { name = name, hosts = {}, host_list = {}, children = {}, child_list = {}, parents = {}, vars = {} }
+    self.groups[name] = g
+    self.group_order[#self.group_order + 1] = name
+    if name ~= "all" and self.groups.all then self:add_child("all", name) end
+  end
+  return g
+end
+
+function Inventory:add_child(parent, child)
+  local p, c = self:add_group(parent), self:add_group(child)
+  if not p.children[child] then
+    p.children[child] = true
+    p.child_list[#p.child_list + 1] = child
+    c.parents[parent] = true
+  end
+end
+
+--- Add (or update) a host; vars are merged into its host vars.
+function Inventory:add_host(name, vars, group)
+  local h = self.hosts[name]
+  if not h then
+    h = { name = name, vars = {}, groups = {} }
+    self.hosts[name] = h
+    self.host_order[#self.host_order + 1] = name
+  end
+  for k, v in pairs(vars or {}) do h.vars[k] = v end
+  group = group or "ungrouped"
+  local g = self:add_group(group)
+  if not g.hosts[name] then
+    g.hosts[name] = true
+    g.host_list[#g.host_list + 1] = name
+    h.groups[group] = true
+  end
+  if group ~= "ungrouped" and self.groups.ungrouped.hosts[name] then
+    local ug = self.groups.ungrouped
+    ug.hosts[name] = nil
+    h.groups.ungrouped = nil
+    for i, n in ipairs(ug.host_list) do if n == name then table.remove(ug.host_list, i) break end end
+  end
+  return h
+end
+
+--- All hosts of a group, its children included, in inventory order.
+function Inventory:group_hosts(name)
+  if name == "all" then return { table.unpack(self.host_order) } end
+  local set, seen = {}, {}
+  local function walk(gname)
+    if seen[gname] then return end
+    seen[gname] = true
+    local g = self.groups[gname]
+    for h in pairs(g.hosts) do set[h] = true end
+    for c in pairs(g.children) do walk(c) end
+  end
+  walk(name)
+  local out = {}
+  for _, h in ipairs(self.host_order) do if set[h] then out[#out + 1] = h end end
+  return out
+end
+
+--- Names of every group a host belongs to, ancestors included, sorted by
+--- depth (all first) then name: the order in which group vars apply.
+function Inventory:host_groups(name)
+  local h = self.hosts[name]
+  if not h then return {} end
+  local member = {}
+  local function walk(g)
+    if member[g] then return end
+    member[g] = true
+    for p in pairs(self.groups[g].parents) do walk(p) end
+  end
+  for g in pairs(h.groups) do walk(g) end
+  -- level = longest chain of parents up to `all`
+  local function level(g, seen)
+    seen = seen or {}
+    if g == "all" or seen[g] then return 0 end
+    seen[g] = true
+    local best = 0
+    for p in pairs(self.groups[g].parents) do best = math.max(best, level(p, seen) + 1) end
+    seen[g] = nil
+    return best
+  end
+  local list = {}
+  for g in pairs(member) do list[#list + 1] = { name = g, level = level(g) } end
+  table.sort(list, function(a, b)
+    if a.level ~= b.level then return a.level < b.level end
+    return a.name < b.name
+  end)
+  local out = {}
+  for i, g in ipairs(list) do out[i] = g.name end
+  return out
+end
+
+--- The merged variables of a host: group vars (all first, deeper groups
+--- later), then host vars. Adds inventory_hostname and group_names.
+function Inventory:host_vars(name)
+  local vars = {}
+  local groups = self:host_groups(name)
+  for _, g in ipairs(groups) do
+    for k, v in pairs(self.groups[g].vars) do vars[k] = v end
+  end
+  local h = self.hosts[name]
+  if h then for k, v in pairs(h.vars) do vars[k] = v end end
+  local names = {}
+  for _, g in ipairs(groups) do if g ~= "all" and g ~= "ungrouped" then names[#names + 1] = g end end
+  table.sort(names)
+  vars.inventory_hostname = name
+  vars.inventory_hostname_short = name:match("^[^.]+") or name
+  vars.group_names = names
+  return vars
+end
+
+--- Add the implicit localhost (local connection) if it is not in the inventory.
+function Inventory:implicit_localhost()
+  if not self.hosts.localhost then
+    self:add_host("localhost", { ansible_connection = "local" }, "ungrouped")
+    self.hosts.localhost.implicit = true
+  end
+  return self.hosts.localhost
+end
+
+function Inventory:select(pattern)
+  return require("luasible.pattern").select(self, pattern)
+end
+
+---------------------------------------------------------------------------
+-- Host ranges: web[01:20].example.com, db-[a:c], x[0:10:2]
+---------------------------------------------------------------------------
+function M.expand_range(name)
+  local pre, body, post = name:match("^(.-)%[([^%]]*)%](.*)$")
+  if not pre then
+    if name:find("[%[%]]") then return nil, "unbalanced '[' or ']' in host name '" .. name .. "'" end
+    return { name }
+  end
+  local a, b, step = body:match("^([^:]*):([^:]*):?(%d*)$")
+  if not a or a == "" or b == "" then return nil, "bad range '[" .. body .. "]' in host name '" .. name .. "'" end
+  step = tonumber(step) or 1
+  if step < 1 then return nil, "bad range step in host name '" .. name .. "'" end
+  local items = {}
+  if a:match("^%d+$") and b:match("^%d+$") then
+    local width = (a:sub(1, 1) == "0" and #a > 1) and #a or 0
+    local x, y = tonumber(a), tonumber(b)
+    if x > y then return nil, "range start after end in host name '" .. name .. "'" end
+    for i = x, y, step do items[#items + 1] = width > 0 and string.format("%0" .. width .. "d", i) or tostring(i) end
+  elseif a:match("^%a$") and b:match("^%a$") then
+    if a > b then return nil, "range start after end in host name '" .. name .. "'" end
+    for i = a:byte(), b:byte(), step do items[#items + 1] = string.char(i) end
+  else
+    return nil, "bad range '[" .. body .. "]' in host name '" .. name .. "'"
+  end
+  local out = {}
+  for _, it in ipairs(items) do
+    local rest, err = M.expand_range(it .. post)
+    if not rest then return nil, err end
+    for _, r in ipairs(rest) do out[#out + 1] = pre .. r end
+  end
+  return out
+end
+
+---------------------------------------------------------------------------
+-- INI
+---------------------------------------------------------------------------
+local function literal(v, quoted)
+  if quoted then return v end
+  if v:match("^%-?%d+$") then return math.tointeger(tonumber(v)) or v end
+  if v:match("^%-?%d+%.%d+$") then return tonumber(v) end
+  if v == "true" or v == "True" then return true end
+  if v == "false" or v == "False" then return false end
+  return v
+end
+
+-- Split a host line into words, honouring quotes; strips a trailing # comment.
+-- Each word is {text=, quoted_value=bool}. Returns words or nil, err.
+local function split_words(line)
+  local words, i, n = {}, 1, #line
+  while i <= n do
+    local c = line:sub(i, i)
+    if c:match("%s") then
+      i = i + 1
+    elseif c == "#" or c == ";" then
+      break
+    else
+      local buf, quoted = {}, false
+      while i <= n do
+        c = line:sub(i, i)
+        if c:match("%s") then break end
+        if c == '"' or c == "'" then
+          local j = line:find(c, i + 1, true)
+          if not j then return nil, "unterminated quote" end
+          buf[#buf + 1] = line:sub(i + 1, j - 1)
+          quoted = true
+          i = j + 1
+        elseif c == "\\" and i < n then
+          buf[#buf + 1] = line:sub(i + 1, i + 1)
+          i = i + 2
+        else
+          buf[#buf + 1] = c
+          i = i + 1
+        end
+      end
+      words[#words + 1] = { text = table.concat(buf), quoted = quoted }
+    end
+  end
+  return words
+end
+
+local function unquote_value(v)
+  v = v:match("^%s*(.-)%s*$")
+  local q = v:sub(1, 1)
+  if (q == '"' or q == "'") and #v >= 2 then
+    if v:sub(-1) ~= q then return nil, "unterminated quote" end
+    return v:sub(2, -2), true
+  end
+  v = v:gsub("%s+[#;].*$", "")
+  return v, false
+end
+
+local GROUP_NAME = "^[%w_%-%.]+$"
+
+function M.parse_ini(text, source)
+  source = source or "<inventory>"
+  local inv = new(source)
+  local section, kind = "ungrouped", "hosts"
+  local lineno = 0
+  local function err(msg) return nil, string.format("%s:%d: %s", source, lineno, msg) end
+  for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+    lineno = lineno + 1
+    local s = line:match("^%s*(.-)%s*$")
+    if s == "" or s:match("^[#;]") then -- luacheck: ignore 542
+      -- blank or comment
+    elseif s:sub(1, 1) == "[" then
+      local head = s:match("^%[(.*)%]$")
+      if not head then return err("section header not closed: '" .. s .. "' (expected [name])") end
+      local name, k = head:match("^([^:]+):(.+)$")
+      name, k = name or head, k or "hosts"
+      if k ~= "hosts" and k ~= "children" and k ~= "vars" then
+        return err("unknown section type ':" .. k .. "' (use :children or :vars)")
+      end
+      if not name:match(GROUP_NAME) then return err("bad group name '" .. name .. "'") end
+      section, kind = name, k
+      inv:add_group(section)
+    elseif kind == "hosts" then
+      local words, werr = split_words(s)
+      if not words then return err(werr) end
+      local hostpat = words[1].text
+      local vars = {}
+      for i = 2, #words do
+        local k, v = words[i].text:match("^([%w_]+)=(.*)$")
+        if not k then return err("expected key=value after the host name, got '" .. words[i].text .. "'") end
+        vars[k] = literal(v, words[i].quoted)
+      end
+      local hname, port = hostpat:match("^([^:%[%]]+):(%d+)$")
+      if hname then hostpat = hname; vars.ansible_port = vars.ansible_port or tonumber(port) end
+      local names, rerr = M.expand_range(hostpat)
+      if not names then return err(rerr) end
+      for _, h in ipairs(names) do inv:add_host(h, vars, section) end
+    elseif kind == "children" then
+      if not s:match(GROUP_NAME) then return err("bad child group name '" .. s .. "'") end
+      if s == section then return err("group '" .. s .. "' cannot be its own child") end
+      inv:add_child(section, s)
+    else -- vars
+      local k, v = s:match("^([%w_]+)%s*=%s*(.*)$")
+      if not k then return err("expected key=value in [" .. section .. ":vars], got '" .. s .. "'") end
+      local val, q = unquote_value(v)
+      if not val then return err(q or "unterminated quote") end
+      inv.groups[section].vars[k] = literal(val, q)
+    end
+  end
+  local ok, cerr = M.check_cycles(inv)
+  if not ok then return nil, source .. ": " .. cerr end
+  return inv
+end
+
+function M.check_cycles(inv)
+  local state = {}
+  local function visit(g, path)
+    if state[g] == 1 then return nil, "group cycle: " .. table.concat(path, " -> ") .. " -> " .. g end
+    if state[g] == 2 then return true end
+    state[g] = 1
+    path[#path + 1] = g
+    for _, c in ipairs(inv.groups[g].child_list) do
+      local ok, e = visit(c, path)
+      if not ok then return nil, e end
+    end
+    path[#path] = nil
+    state[g] = 2
+    return true
+  end
+  for _, g in ipairs(inv.group_order) do
+    local ok, e = visit(g, {})
+    if not ok then return nil, e end
+  end
+  return true
+end
+
+---------------------------------------------------------------------------
+-- YAML / Lua table: { all = { hosts = {h = {vars}}, vars = {}, children = { g = {...} } } }
+---------------------------------------------------------------------------
+local function is_null(v)
+  if v == nil then return true end
+  local ok, lyaml = pcall(require, "lyaml")
+  return ok and v == lyaml.null
+end
+
+function M.from_table(t, source, text)
+  source = source or "<inventory table>"
+  local inv = new(source)
+  local function line_of(key)
+    if text then
+      local n, pat = 0, "^%s*['\"]?" .. tostring(key):gsub("%p", "%%%0") .. "['\"]?%s*:"
+      for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+        n = n + 1
+        if line:match(pat) then return n end
+      end
+    end
+  end
+  local function where(key)
+    local n = line_of(key)
+    return n and string.format("%s:%d", source, n) or source
+  end
+  -- keys in the order they appear in the source text (alphabetical for tables)
+  local function ordered(keys)
+    local pos = {}
+    for _, k in ipairs(keys) do pos[k] = line_of(k) or math.huge end
+    table.sort(keys, function(a, b)
+      if pos[a] ~= pos[b] then return pos[a] < pos[b] end
+      return tostring(a) < tostring(b)
+    end)
+    return keys
+  end
+  local function bad(key, msg) error({ inv_error = where(key) .. ": " .. msg }, 0) end
+  local function group(name, g, parent)
+    if type(name) ~= "string" or not name:match(GROUP_NAME) then
+      bad(tostring(name), "bad group name '" .. tostring(name) .. "'")
+    end
+    inv:add_group(name)
+    if parent then inv:add_child(parent, name) end
+    if is_null(g) then return end
+    if type(g) ~= "table" then bad(name, "group '" .. name .. "' must be a mapping (hosts, vars, children)") end
+    for k in pairs(g) do
+      if k ~= "hosts" and k ~= "vars" and k ~= "children" then
+        bad(name, "unknown key '" .. tostring(k) .. "' in group '" .. name .. "' (expected hosts, vars or children)")
+      end
+    end
+    if not is_null(g.vars) then
+      if type(g.vars) ~= "table" then bad(name, "vars of group '" .. name .. "' must be a mapping") end
+      for k, v in pairs(g.vars) do inv.groups[name].vars[k] = v end
+    end
+    if not is_null(g.hosts) then
+      if type(g.hosts) ~= "table" then bad(name, "hosts of group '" .. name .. "' must be a mapping") end
+      local hnames = {}
+      for h in pairs(g.hosts) do hnames[#hnames + 1] = h end
+      if #g.hosts > 0 then -- a list of names
+        hnames = {}
+        for i, h in ipairs(g.hosts) do hnames[i] = h end
+      else
+        ordered(hnames)
+      end
+      for _, h in ipairs(hnames) do
+        local hv = #g.hosts > 0 and {} or g.hosts[h]
+        if type(h) ~= "string" then bad(name, "host names in group '" .. name .. "' must be strings") end
+        if is_null(hv) then hv = {} end
+        if type(hv) ~= "table" then bad(h, "vars of host '" .. h .. "' must be a mapping") end
+        local names, rerr = M.expand_range(h)
+        if not names then bad(h, rerr) end
+        for _, n in ipairs(names) do inv:add_host(n, hv, name) end
+      end
+    end
+    if not is_null(g.children) then
+      if type(g.children) ~= "table" then bad(name, "children of group '" .. name .. "' must be a mapping") end
+      local cnames = {}
+      for c in pairs(g.children) do cnames[#cnames + 1] = c end
+      ordered(cnames)
+      for _, c in ipairs(cnames) do group(c, g.children[c], name) end
+    end
+  end
+  local ok, e = pcall(function()
+    if type(t) ~= "table" then bad("", "inventory must be a mapping of groups") end
+    local names = {}
+    for k in pairs(t) do names[#names + 1] = k end
+    ordered(names)
+    for _, k in ipairs(names) do group(k, t[k], k ~= "all" and "all" or nil) end
+  end)
+  if not ok then
+    if type(e) == "table" and e.inv_error then return nil, e.inv_error end
+    error(e, 0)
+  end
+  local cok, cerr = M.check_cycles(inv)
+  if not cok then return nil, source .. ": " .. cerr end
+  return inv
+end
+
+function M.parse_yaml(text, source)
+  source = source or "<inventory>"
+  local lyaml = require "lyaml"
+  local ok, t = pcall(lyaml.load, text)
+  if not ok then
+    local msg = tostring(t):gsub("^[^:]*lyaml[^:]*:%d+: ", "")
+    local line, rest = msg:match("^(%d+):%d+: (.*)$")
+    if line then return nil, string.format("%s:%s: %s", source, line, rest) end
+    return nil, source .. ": " .. msg
+  end
+  if t == nil or is_null(t) then return new(source) end
+  return M.from_table(t, source, text)
+end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Load an inventory. `src`: nil (implicit localhost only), a path, a comma
+--- list of host names ("a,b,"), a table, or an Inventory. Returns inv or nil, err.
+function M.load(src)
+  if src == nil then
+    local inv = new("<implicit>")
+    inv:implicit_localhost()
+    return inv
+  end
+  if M.is_inventory(src) then return src end
+  if type(src) == "table" then return M.from_table(src) end
+  if type(src) ~= "string" then return nil, "inventory must be a path, a table or an Inventory" end
+  local text, err = read_file(src)
+  if not text then
+    if src:find(",") then -- Ansible's "host1,host2," inline list
+      local inv = new("<inline>")
+      for h in src:gmatch("[^,%s]+") do inv:add_host(h, h == "localhost" and { ansible_connection = "local" } or {}) end
+      return inv
+    end
+    return nil, "cannot read inventory " .. src .. ": " .. tostring(err):gsub("^" .. src:gsub("%p", "%%%0") .. ": ", "")
+  end
+  if src:match("%.lua$") then
+    local chunk, lerr = load(text, "@" .. src, "t", {})
+    if not chunk then return nil, lerr end
+    local ok, t = pcall(chunk)
+    if not ok then return nil, tostring(t) end
+    return M.from_table(t, src)
+  end
+  if src:match("%.ya?ml$") or (text:match("^%s*%-%-%-") or text:match("^%s*all%s*:")) then
+    return M.parse_yaml(text, src)
+  end
+  return M.parse_ini(text, src)
+end
+
+---------------------------------------------------------------------------
+-- Connection variables -> luasible.connect arguments
+---------------------------------------------------------------------------
+local function bool(v)
+  if type(v) == "string" then return ({ yes = true, ["true"] = true, ["1"] = true, on = true })[v:lower()] or false end
+  return v == true or v == 1
+end
+M.bool = bool
+
+--- Variables that must never appear in logs or events.
+M.secret_vars = { ansible_password = true, ansible_ssh_pass = true, ansible_become_password = true,
+  ansible_become_pass = true, ansible_sudo_pass = true, ansible_ssh_private_key_passphrase = true }
+
+--- Turn a host's vars into the argument for luasible.connect: "local" or a table.
+function M.connect_args(name, vars)
+  local c = vars.ansible_connection
+  if c == "local" then return "local" end
+  if c ~= nil and c ~= "ssh" and c ~= "paramiko" and c ~= "smart" then
+    return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "'"
+  end
+  local args = {
+    host = vars.ansible_host or vars.ansible_ssh_host or name,
+    port = tonumber(vars.ansible_port or vars.ansible_ssh_port) or nil,
+    user = vars.ansible_user or vars.ansible_ssh_user,
+    identity = vars.ansible_ssh_private_key_file or vars.ansible_private_key_file,
+    passphrase = vars.ansible_ssh_private_key_passphrase,
+    password = vars.ansible_password or vars.ansible_ssh_pass,
+    known_hosts = vars.luasible_known_hosts,
+    host_key_check = vars.luasible_host_key_check,
+    connect_timeout = tonumber(vars.ansible_ssh_timeout or vars.ansible_timeout) or nil,
+  }
+  if args.host_key_check == nil and vars.ansible_host_key_checking ~= nil then
+    args.host_key_check = bool(vars.ansible_host_key_checking) and "strict" or "off"
+  end
+  return args
+end
+
+--- Become settings of a host: { become = bool, user = "root", password = ... }.
+function M.become(vars)
+  return {
+    become = bool(vars.ansible_become),
+    user = vars.ansible_become_user or "root",
+    password = vars.ansible_become_password or vars.ansible_become_pass or vars.ansible_sudo_pass,
+  }
+end
+
+return M

@@ -1,0 +1,139 @@
+local inventory = require "luasible.inventory"
+
+local FIX = "spec/fixtures/"
+
+describe("inventory", function()
+  describe("INI", function()
+    local inv
+    setup(function() inv = assert(inventory.load(FIX .. "inventory.ini")) end)
+
+    it("expands numeric ranges keeping zero padding", function()
+      assert.same({ "web01.example.com", "web02.example.com", "web03.example.com", "web-extra.example.com" },
+        inv:group_hosts("web"))
+    end)
+
+    it("expands alphabetic ranges", function()
+      assert.same({ "db-a", "db-b" }, inv:group_hosts("db"))
+    end)
+
+    it("puts hosts before any section into ungrouped and all", function()
+      assert.same({ "bastion" }, inv:group_hosts("ungrouped"))
+      assert.equal(8, #inv:group_hosts("all"))
+    end)
+
+    it("reads host vars with types and quotes", function()
+      local v = inv:host_vars("web-extra.example.com")
+      assert.equal("hello world", v.motd)
+      assert.equal(true, v.enabled)
+      assert.equal(2222, v.ansible_port)
+      assert.equal(8080, inv:host_vars("web01.example.com").http_port)
+      assert.equal("s3cret pass", inv:host_vars("db-a").ansible_become_password)
+    end)
+
+    it("applies group vars: parents first, children override, host vars last", function()
+      local v = inv:host_vars("web02.example.com")
+      assert.equal("frontend", v.tier)        -- web:vars beats app:vars (web is deeper)
+      assert.equal("/srv/app", v.deploy_dir)  -- inherited from app
+      assert.equal(4, v.workers)
+      assert.equal("production", inv:host_vars("db-b").tier)
+      assert.same({ "app", "web" }, v.group_names)
+      assert.equal("web02.example.com", v.inventory_hostname)
+      assert.equal("web02", v.inventory_hostname_short)
+    end)
+
+    it("nests children", function()
+      assert.equal(6, #inv:group_hosts("app"))
+    end)
+
+    it("maps connection vars", function()
+      assert.equal("local", inventory.connect_args("localhost", inv:host_vars("localhost")))
+      local a = inventory.connect_args("bastion", inv:host_vars("bastion"))
+      assert.same({ host = "10.0.0.1", user = "admin" }, a)
+      local b = inventory.become(inv:host_vars("db-a"))
+      assert.same({ become = true, user = "root", password = "s3cret pass" }, b)
+    end)
+  end)
+
+  describe("malformed INI is refused with file:line: what", function()
+    local cases = {
+      { "bad_header.ini", ":1: section header not closed" },
+      { "bad_quote.ini", ":3: unterminated quote" },
+      { "bad_hostvar.ini", ":2: expected key=value after the host name, got 'novalue'" },
+      { "bad_vars.ini", ":2: expected key=value in [web:vars]" },
+    }
+    for _, c in ipairs(cases) do
+      it(c[1], function()
+        local inv, err = inventory.load(FIX .. c[1])
+        assert.is_nil(inv)
+        assert.truthy(err:find(FIX .. c[1] .. c[2], 1, true), err)
+      end)
+    end
+
+    it("rejects unknown section kinds and bad ranges", function()
+      local _, err = inventory.parse_ini("[a:foo]\n", "x.ini")
+      assert.equal("x.ini:1: unknown section type ':foo' (use :children or :vars)", err)
+      _, err = inventory.parse_ini("\n[a]\nweb[3:1]\n", "x.ini")
+      assert.equal("x.ini:3: range start after end in host name 'web[3:1]'", err)
+      _, err = inventory.parse_ini("[a:children]\nb\n[b:children]\na\n", "x.ini")
+      assert.truthy(err:find("group cycle", 1, true))
+    end)
+
+    it("reports a missing file", function()
+      local _, err = inventory.load("spec/fixtures/nope.ini")
+      assert.equal("cannot read inventory spec/fixtures/nope.ini: No such file or directory", err)
+    end)
+  end)
+
+  describe("YAML", function()
+    local inv
+    setup(function() inv = assert(inventory.load(FIX .. "inventory.yml")) end)
+
+    it("reads hosts, children and vars", function()
+      assert.same({ "web1", "web2", "web3" }, inv:group_hosts("web"))
+      assert.same({ "db1", "db2" }, inv:group_hosts("db"))
+      assert.equal(5, #inv:group_hosts("app"))
+      assert.equal("frontend", inv:host_vars("web2").tier)
+      assert.equal("production", inv:host_vars("db1").tier)
+      assert.equal("pool.ntp.org", inv:host_vars("db1").ntp)
+      assert.equal(2200, inv:host_vars("db2").ansible_port)
+      assert.equal("10.0.0.1", inv:host_vars("bastion").ansible_host)
+    end)
+
+    it("reports syntax errors with the line", function()
+      local _, err = inventory.load(FIX .. "bad_syntax.yml")
+      assert.truthy(err:match("^spec/fixtures/bad_syntax%.yml:%d+: "), err)
+    end)
+
+    it("reports a wrong shape with the line", function()
+      local _, err = inventory.load(FIX .. "bad_shape.yml")
+      assert.equal("spec/fixtures/bad_shape.yml:3: hosts of group 'web' must be a mapping", err)
+    end)
+  end)
+
+  describe("Lua tables", function()
+    it("loads a .lua file and a table", function()
+      local inv = assert(inventory.load(FIX .. "inventory.lua"))
+      assert.same({ "web1", "web2" }, inv:group_hosts("web"))
+      assert.same({ "db1", "db2" }, inv:group_hosts("db"))
+      assert.equal("eu", inv:host_vars("db2").region)
+      inv = assert(inventory.load({ web = { hosts = { a = { x = 1 } } } }))
+      assert.equal(1, inv:host_vars("a").x)
+    end)
+
+    it("refuses a wrong shape", function()
+      local _, err = inventory.load({ web = { hostz = {} } })
+      assert.truthy(err:find("unknown key 'hostz' in group 'web'", 1, true))
+    end)
+  end)
+
+  it("has an implicit localhost on the local connection without a source", function()
+    local inv = inventory.load(nil)
+    assert.same({ "localhost" }, inv:group_hosts("all"))
+    assert.equal("local", inventory.connect_args("localhost", inv:host_vars("localhost")))
+  end)
+
+  it("accepts an inline comma list", function()
+    local inv = assert(inventory.load("a,b,"))
+    assert.same({ "a", "b" }, inv:group_hosts("all"))
+  end)
+end)

@@ -1,0 +1,105 @@
+local T = require "luasible.template"
+
+describe("expressions", function()
+  local vars = {
+    app = { name = "shop", port = 8080, hosts = { "a", "b", "c" } },
+    user = "deploy", zero = 0, empty = "", res = { changed = true, rc = 0, stdout = "ok\nyes" },
+  }
+  local cases = {
+    { "app.port + 1", 8081 },
+    { "app.port == 8080 and user == 'deploy'", true },
+    { "app.port != 8080 or user ~= 'root'", true },
+    { "not (app.port > 9000)", true },
+    { "'b' in app.hosts", true },
+    { "'z' not in app.hosts", true },
+    { "'hop' in app.name", true },
+    { "app.hosts[2]", "b" },
+    { "app['name']", "shop" },
+    { "missing is defined", false },
+    { "missing.deep is undefined", true },
+    { "missing | default('x')", "x" },
+    { "missing | d(3) * 2", 6 },
+    { "user | upper", "DEPLOY" },
+    { "app.hosts | join(',')", "a,b,c" },
+    { "app.hosts | length", 3 },
+    { "res is changed", true },
+    { "res is failed", false },
+    { "res.stdout | lines | last", "yes" },
+    { "'a' ~ user .. '!'", "adeploy!" },
+    { "7 // 2 + 7 % 2", 4 },
+    { "'big' if app.port > 1000 else 'small'", "big" },
+    { "[1, 2, 3] | length", 3 },
+    { "\"it's\" | quote", "'it'\\''s'" },
+  }
+  for _, c in ipairs(cases) do
+    it(c[1], function()
+      local v, err = T.eval(c[1], vars)
+      assert.is_nil(err)
+      assert.same(c[2], v)
+    end)
+  end
+
+  it("uses template truthiness for conditions", function()
+    assert.is_false(T.test("zero", vars))
+    assert.is_false(T.test("empty", vars))
+    assert.is_true(T.test("app.hosts", vars))
+    assert.is_false(T.test("[]", vars))
+  end)
+
+  it("reports undefined variables and syntax errors without raising", function()
+    assert.same({ nil, "undefined variable 'nope'" }, { T.eval("nope + 1", vars) })
+    assert.same({ nil, "undefined variable 'app.nope'" }, { T.eval("app.nope", vars) })
+    local v, err = T.eval("1 +", vars)
+    assert.is_nil(v)
+    assert.truthy(err:find("unexpected 'end'", 1, true))
+    assert.truthy(select(2, T.eval("x | nosuch", vars)):find("unknown filter 'nosuch'", 1, true))
+  end)
+
+  it("cannot call functions or reach globals", function()
+    assert.is_nil((T.eval("os.execute('touch /tmp/luasible-pwned')", { })))
+    assert.is_nil((T.eval("print", {})))
+    local _, err = T.eval("f(1)", { f = print })
+    assert.truthy(err)
+  end)
+end)
+
+describe("templates", function()
+  it("renders expressions, loops and conditions, dropping tag-only lines", function()
+    local src = table.concat({
+      "# {{ app }}",
+      "{% for h in hosts %}",
+      "server {{ h }}:{{ port }}{% if loop.last %};{% endif %}",
+      "{% endfor %}",
+      "{% if debug %}",
+      "debug on",
+      "{% elif level == 2 %}",
+      "level two",
+      "{% else %}",
+      "quiet",
+      "{% endif %}",
+      "{# a comment #}",
+      "{% for k, v in env %}{{ k }}={{ v }} {% endfor %}",
+      "" }, "\n")
+    local out = assert(T.render(src, { app = "shop", hosts = { "a", "b" }, port = 80, debug = false,
+      level = 2, env = { B = 2, A = 1 } }))
+    assert.equal("# shop\nserver a:80\nserver b:80;\nlevel two\nA=1 B=2 \n", out)
+  end)
+
+  it("trims whitespace with -", function()
+    assert.equal("ab", assert(T.render("a  {{- '' -}}  \n b", {})))
+  end)
+
+  it("reports errors with name and line", function()
+    assert.same({ nil, "app.conf:3: undefined variable 'nope'" }, { T.render("a\nb\n{{ nope }}\n", {}, "app.conf") })
+    assert.same({ nil, "app.conf:1: 'for' without 'endfor'" }, { T.render("{% for x in y %}\n", {}, "app.conf") })
+    assert.same({ nil, "app.conf:2: unexpected 'endif'" }, { T.render("x\n{% endif %}\n", {}, "app.conf") })
+    assert.same({ nil, "app.conf:1: unclosed '{{'" }, { T.render("{{ x", {}, "app.conf") })
+  end)
+
+  it("renders task args, keeping native values for whole expressions", function()
+    local v = assert(T.render_value({ list = "{{ items }}", s = "n={{ n }}", nested = { "{{ n + 1 }}" }, plain = 5 },
+      { items = { 1, 2 }, n = 3 }))
+    assert.same({ list = { 1, 2 }, s = "n=3", nested = { 4 }, plain = 5 }, v)
+    assert.same({ nil, "undefined variable 'zz'" }, { T.render_value("a {{ zz }}", {}) })
+  end)
+end)
