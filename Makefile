@@ -1,0 +1,63 @@
+# Thin wrapper around CMake; `make help` lists the targets.
+BUILD ?= build
+LUA ?= lua5.4
+BUSTED ?= busted --lua=$(LUA)
+DEB_PACKAGES = build-essential cmake pkg-config lua5.4 liblua5.4-dev libuv1-dev \
+  libssh2-1-dev lua-busted lua-check lua-cjson lua-yaml lua-argparse \
+  openssh-server openssh-client luarocks
+
+.PHONY: all deps test test-c test-lua test-asan lint bench install clean help
+
+all: luasible/core.so
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h)
+	cmake --build $(BUILD) -j2
+	mkdir -p luasible && cp $(BUILD)/luasible/core.so luasible/core.so
+
+# Installs what is missing on Debian (needs root, or sudo).
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q $$missing || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; }; \
+	fi
+
+test: all test-c lint test-lua
+
+test-c: all
+	$(BUILD)/test_splitter
+
+test-lua: all
+	$(BUSTED) spec
+
+lint:
+	luacheck -q lua modules bin spec bench examples
+
+# The specs again, against a core built with AddressSanitizer + UBSan.
+test-asan:
+	cmake -S . -B build-asan -DLUASIBLE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-asan -j2
+	build-asan/test_splitter
+	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(BUSTED) spec
+
+bench: all
+	$(MAKE) -C bench
+
+install:
+	luarocks --lua-version 5.4 make rockspec/luasible-scm-1.rockspec
+
+clean:
+	rm -rf $(BUILD) build-asan luasible bench/out
+
+help:
+	@echo "make deps      install the Debian packages that are missing (apt-get)"
+	@echo "make           build the C core into luasible/core.so"
+	@echo "make test      C unit tests, luacheck and the busted specs"
+	@echo "make test-asan the specs against an ASan+UBSan build"
+	@echo "make bench     build the benchmark baselines (see bench/README.md)"

@@ -1,0 +1,21 @@
+/* Per-Lua-state context: the libuv loop and the list of woken waiters.
+ * It lives in a userdata anchored in the Lua registry (no C globals) and is
+ * finalized last, when the state closes, after every stream. */
+#ifndef LSB_CTX_H
+#define LSB_CTX_H
+
+#include <uv.h>
+
+#include "stream.h"
+
+#define LSB_READBUF_SIZE 65536
+
+struct lsb_ctx {
+  uv_loop_t *loop;
+  uv_loop_t own_loop;
+  int owns_loop;
+  lsb_waitable woken;            /* sentinel of a circular list */
+  char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
+};
+
+#endif

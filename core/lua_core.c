@@ -1,0 +1,162 @@
+/* luaopen_luasible_core: the context, the loop turn and the module table. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua_core.h"
+
+#define LSB_VERSION "0.1.0"
+
+lsb_ctx *lsb_ctx_get(lua_State *L) {
+  lsb_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+  if (!ctx) luaL_error(L, "luasible.core: no context");
+  return ctx;
+}
+
+int lsb_fail(lua_State *L, const char *name, const char *fmt, ...) {
+  va_list ap;
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: ", name);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  lua_pushstring(L, name);
+  return 3;
+}
+
+int lsb_fail_uv(lua_State *L, int err, const char *what) {
+  return lsb_fail(L, uv_err_name(err), "%s: %s", what, uv_strerror(err));
+}
+
+void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx) {
+  lsb_waiter_clear(L, w);
+  lua_pushvalue(L, idx);
+  w->waiter_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void lsb_waiter_clear(lua_State *L, lsb_waitable *w) {
+  lsb_waitable_unlink(w);
+  if (w->waiter_ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, w->waiter_ref);
+    w->waiter_ref = LUA_NOREF;
+  }
+}
+
+void lsb_check_options(lua_State *L, int idx, const char *fn,
+                       const char *const known[]) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int found = 0;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      const char *k = lua_tostring(L, -2);
+      for (int i = 0; known[i] && !found; i++) found = strcmp(k, known[i]) == 0;
+      if (!found) luaL_error(L, "bad argument to '%s' (unknown option '%s')", fn, k);
+    } else {
+      luaL_error(L, "bad argument to '%s' (option names must be strings)", fn);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* core.run_once([nowait]) -> alive, woken waiters...
+ * One turn of the loop (blocking for I/O unless something is already woken
+ * or nowait), then the waiters of everything that became ready. */
+static int core_run_once(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  int n = 0, alive;
+  uv_run_mode mode = (ctx->woken.wnext != &ctx->woken || lua_toboolean(L, 1))
+                         ? UV_RUN_NOWAIT : UV_RUN_ONCE;
+  alive = uv_run(ctx->loop, mode);
+  lua_pushboolean(L, alive || uv_loop_alive(ctx->loop));
+  while (ctx->woken.wnext != &ctx->woken) {
+    lsb_waitable *w = ctx->woken.wnext;
+    lsb_waitable_unlink(w);
+    if (w->waiter_ref == LUA_NOREF) continue;
+    luaL_checkstack(L, 2, "too many woken waiters");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->waiter_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, w->waiter_ref);
+    w->waiter_ref = LUA_NOREF;
+    n++;
+  }
+  return n + 1;
+}
+
+static int core_now(lua_State *L) {
+  lua_pushnumber(L, lsb_now());
+  return 1;
+}
+
+/* core.use_loop(lightuserdata uv_loop_t*): run on a host program's loop */
+static int core_use_loop(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  luaL_checktype(L, 1, LUA_TLIGHTUSERDATA);
+  if (uv_loop_alive(ctx->loop))
+    return luaL_error(L, "luasible.core.use_loop: the current loop is busy");
+  ctx->loop = lua_touserdata(L, 1);
+  return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static int ctx_gc(lua_State *L) {
+  lsb_ctx *ctx = lua_touserdata(L, 1);
+  if (ctx->owns_loop) {
+    /* every stream was finalized before: finish their close callbacks */
+    uv_run(&ctx->own_loop, UV_RUN_NOWAIT);
+    uv_walk(&ctx->own_loop, close_walk, NULL);
+    uv_run(&ctx->own_loop, UV_RUN_DEFAULT);
+    uv_loop_close(&ctx->own_loop);
+    ctx->owns_loop = 0;
+  }
+  return 0;
+}
+
+static lsb_ctx *new_ctx(lua_State *L) {
+  lsb_ctx *ctx;
+  int err;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LSB_CTX_KEY) == LUA_TUSERDATA)
+    return lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  ctx = lua_newuserdatauv(L, sizeof *ctx, 0);
+  memset(ctx, 0, sizeof *ctx);
+  err = uv_loop_init(&ctx->own_loop);
+  if (err != 0) luaL_error(L, "luasible.core: uv_loop_init: %s", uv_strerror(err));
+  ctx->owns_loop = 1;
+  ctx->loop = &ctx->own_loop;
+  ctx->woken.wnext = ctx->woken.wprev = &ctx->woken;
+  ctx->woken.ctx = ctx;
+  ctx->woken.waiter_ref = LUA_NOREF;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, ctx_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, LSB_CTX_KEY);
+  return ctx;
+}
+
+__attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+      {"spawn", lsb_core_spawn}, {"timer", lsb_core_timer},
+      {"run_once", core_run_once}, {"now", core_now},
+      {"use_loop", core_use_loop}, {NULL, NULL}};
+  struct sigaction sa;
+  /* a child that closes its stdin must not kill us with SIGPIPE */
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+  lsb_open_stream(L);
+  lsb_open_timer(L);
+  luaL_newlibtable(L, funcs);
+  new_ctx(L);
+  luaL_setfuncs(L, funcs, 1);
+  lua_pushliteral(L, LSB_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}

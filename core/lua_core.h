@@ -1,0 +1,34 @@
+/* Shared by the lua_*.c binding files: they only translate to and from Lua. */
+#ifndef LSB_LUA_CORE_H
+#define LSB_LUA_CORE_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "ctx.h"
+#include "stream.h"
+
+#define LSB_CTX_KEY "luasible.ctx"
+#define LSB_STREAM_MT "luasible.stream"
+#define LSB_TIMER_MT "luasible.timer"
+
+lsb_ctx *lsb_ctx_get(lua_State *L);
+/* luv's fail tuple: nil, "NAME: message", "NAME"; returns 3. */
+int lsb_fail(lua_State *L, const char *name, const char *fmt, ...);
+int lsb_fail_uv(lua_State *L, int err, const char *what);
+
+/* waiter refs of waitables */
+void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx);
+void lsb_waiter_clear(lua_State *L, lsb_waitable *w);
+
+/* option tables: raise on unknown keys, naming the function and the key */
+void lsb_check_options(lua_State *L, int idx, const char *fn,
+                       const char *const known[]);
+
+void lsb_open_stream(lua_State *L);
+void lsb_open_timer(lua_State *L);
+int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
+int lsb_core_spawn(lua_State *L);
+int lsb_core_timer(lua_State *L);
+
+#endif

@@ -1,0 +1,216 @@
+/* core.spawn(argv, opts): start a local process, return its stream. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lua_core.h"
+#include "process.h"
+
+extern char **environ;
+
+typedef struct {
+  char **argv;
+  char **env;
+  size_t envc;
+} spawn_mem;
+
+static void free_mem(spawn_mem *m) {
+  if (m->argv) {
+    for (char **a = m->argv; *a; a++) free(*a);
+    free(m->argv);
+  }
+  if (m->env) {
+    for (size_t i = 0; i < m->envc; i++) free(m->env[i]);
+    free(m->env);
+  }
+  memset(m, 0, sizeof *m);
+}
+
+static int mem_gc(lua_State *L) {
+  free_mem(lua_touserdata(L, 1));
+  return 0;
+}
+
+/* A userdata owning the C copies, so a Lua error mid-way leaks nothing. */
+static spawn_mem *new_mem(lua_State *L) {
+  spawn_mem *m = lua_newuserdatauv(L, sizeof *m, 0);
+  memset(m, 0, sizeof *m);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, mem_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  return m;
+}
+
+static char *dup_or_raise(lua_State *L, const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) luaL_error(L, "not enough memory");
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+static void build_argv(lua_State *L, spawn_mem *m) {
+  lua_Integer n = (lua_Integer)luaL_len(L, 1), i;
+  luaL_argcheck(L, n > 0, 1, "argv must not be empty");
+  m->argv = calloc((size_t)n + 1, sizeof *m->argv);
+  if (!m->argv) luaL_error(L, "not enough memory");
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *a;
+    lua_geti(L, 1, i);
+    a = lua_tolstring(L, -1, &len);
+    if (!a || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "bad argument #1 to 'spawn' (argv[%d] is a %s, not a string)",
+                 (int)i, luaL_typename(L, -1));
+    if (strlen(a) != len)
+      luaL_error(L, "bad argument #1 to 'spawn' (argv[%d] contains a NUL byte)", (int)i);
+    m->argv[i - 1] = dup_or_raise(L, a, len);
+    lua_pop(L, 1);
+  }
+}
+
+static int env_key_matches(const char *entry, const char *key, size_t klen) {
+  return strncmp(entry, key, klen) == 0 && entry[klen] == '=';
+}
+
+/* environ plus the table at idx (its values replace inherited ones) */
+static void build_env(lua_State *L, int idx, spawn_mem *m) {
+  size_t n = 0, extra = 0, i;
+  for (char **e = environ; *e; e++) n++;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    extra++;
+    lua_pop(L, 1);
+  }
+  m->env = calloc(n + extra + 1, sizeof *m->env);
+  if (!m->env) luaL_error(L, "not enough memory");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t kl, vl;
+    const char *k, *v;
+    char *entry;
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "bad option 'env' to 'spawn' (keys and values must be strings)");
+    k = lua_tolstring(L, -2, &kl);
+    v = lua_tolstring(L, -1, &vl);
+    if (kl == 0 || strchr(k, '=') || strlen(k) != kl || strlen(v) != vl)
+      luaL_error(L, "bad option 'env' to 'spawn' (invalid variable name or value for '%s')", k);
+    entry = malloc(kl + vl + 2);
+    if (!entry) luaL_error(L, "not enough memory");
+    memcpy(entry, k, kl);
+    entry[kl] = '=';
+    memcpy(entry + kl + 1, v, vl + 1);
+    m->env[m->envc++] = entry;
+    lua_pop(L, 1);
+  }
+  for (char **e = environ; *e; e++) {
+    int overridden = 0;
+    for (i = 0; i < extra && !overridden; i++) {
+      const char *eq = strchr(m->env[i], '=');
+      overridden = env_key_matches(*e, m->env[i], (size_t)(eq - m->env[i]));
+    }
+    if (!overridden) m->env[m->envc++] = dup_or_raise(L, *e, strlen(*e));
+  }
+}
+
+static const char *const spawn_options[] = {
+    "cwd", "env", "timeout", "grace", "stdin", "max_line", "lines",
+    "capture", "progress", NULL};
+
+static int opt_bool(lua_State *L, int idx, const char *k, int dflt) {
+  int r = dflt;
+  if (lua_getfield(L, idx, k) != LUA_TNIL) r = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+static double opt_num(lua_State *L, int idx, const char *k, double dflt) {
+  double r = dflt;
+  int t = lua_getfield(L, idx, k);
+  if (t != LUA_TNIL) {
+    if (t != LUA_TNUMBER)
+      luaL_error(L, "bad option '%s' to 'spawn' (number expected, got %s)", k,
+                 luaL_typename(L, -1));
+    r = lua_tonumber(L, -1);
+    if (r < 0 || r != r)
+      luaL_error(L, "bad option '%s' to 'spawn' (must not be negative)", k);
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+static const char *opt_str(lua_State *L, int idx, const char *k, size_t *len) {
+  const char *r = NULL;
+  int t = lua_getfield(L, idx, k);
+  if (t != LUA_TNIL) {
+    if (t != LUA_TSTRING)
+      luaL_error(L, "bad option '%s' to 'spawn' (string expected, got %s)", k,
+                 luaL_typename(L, -1));
+    r = lua_tolstring(L, -1, len);
+  }
+  lua_pop(L, 1); /* still anchored in the options table */
+  return r;
+}
+
+/* core.spawn(argv, opts) -> stream | nil, err, name */
+int lsb_core_spawn(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  lsb_spawn_opts o;
+  spawn_mem *m;
+  lsb_stream *s;
+  int mode = 0, rc, pid = 0, mem_idx;
+  double max_line;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    lua_newtable(L);
+  }
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lsb_check_options(L, 2, "spawn", spawn_options);
+  memset(&o, 0, sizeof o);
+  m = new_mem(L);
+  mem_idx = lua_gettop(L);
+  build_argv(L, m);
+  o.argv = m->argv;
+  o.cwd = opt_str(L, 2, "cwd", NULL);
+  if (lua_getfield(L, 2, "env") != LUA_TNIL) {
+    if (!lua_istable(L, -1))
+      return luaL_error(L, "bad option 'env' to 'spawn' (table expected, got %s)",
+                        luaL_typename(L, -1));
+    build_env(L, lua_gettop(L), m);
+    o.env = m->env;
+  }
+  lua_pop(L, 1);
+  o.timeout = opt_num(L, 2, "timeout", 0);
+  o.grace = opt_num(L, 2, "grace", 2);
+  o.stdin_data = opt_str(L, 2, "stdin", &o.stdin_len);
+  o.has_stdin = o.stdin_data != NULL;
+  max_line = opt_num(L, 2, "max_line", 65536);
+  if (max_line < 1) return luaL_error(L, "bad option 'max_line' to 'spawn' (must be at least 1)");
+  if (opt_bool(L, 2, "lines", 1)) mode |= LSB_STREAM_LINES;
+  if (opt_bool(L, 2, "capture", 0)) mode |= LSB_STREAM_CAPTURE;
+  if (opt_bool(L, 2, "progress", 1)) mode |= LSB_STREAM_PROGRESS;
+
+  if (o.cwd) {
+    struct stat st;
+    if (stat(o.cwd, &st) != 0)
+      return lsb_fail(L, errno == ENOENT ? "ENOENT" : "EACCES",
+                      "cwd '%s': %s", o.cwd, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+      return lsb_fail(L, "ENOTDIR", "cwd '%s': not a directory", o.cwd);
+  }
+  s = lsb_stream_new(ctx, mode, (size_t)max_line);
+  if (!s) return luaL_error(L, "not enough memory");
+  rc = lsb_process_spawn(ctx, s, &o, &pid);
+  if (rc != 0) {
+    lsb_stream_unref(s);
+    return lsb_fail(L, uv_err_name(rc), "cannot execute '%s': %s", o.argv[0],
+                    uv_strerror(rc));
+  }
+  free_mem(m); /* the child has its copies */
+  lua_remove(L, mem_idx);
+  return lsb_push_stream(L, s, pid);
+}

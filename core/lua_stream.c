@@ -1,0 +1,219 @@
+/* luasible.stream: the Lua face of a stream (events of a running command). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_core.h"
+
+typedef struct {
+  lsb_stream *s; /* NULL once closed */
+  int pid;
+} lstream;
+
+static lstream *check_stream(lua_State *L) {
+  return luaL_checkudata(L, 1, LSB_STREAM_MT);
+}
+
+static lsb_stream *open_stream(lua_State *L) {
+  lstream *ls = check_stream(L);
+  if (!ls->s) luaL_error(L, "luasible.stream: used after close");
+  return ls->s;
+}
+
+int lsb_push_stream(lua_State *L, lsb_stream *s, int pid) {
+  lstream *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  ls->s = s;
+  ls->pid = pid;
+  luaL_setmetatable(L, LSB_STREAM_MT);
+  return 1;
+}
+
+static const char *stage_name(int stage) {
+  switch (stage) {
+    case LSB_STAGE_CONNECTING: return "connecting";
+    case LSB_STAGE_EXECUTING: return "executing";
+    case LSB_STAGE_TRANSFERRING: return "transferring";
+    default: return "done";
+  }
+}
+
+static void set_num(lua_State *L, const char *k, double v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void push_result(lua_State *L, lsb_stream *s) {
+  const lsb_result *r = &s->result;
+  int ok;
+  lua_createtable(L, 0, 12);
+  if (r->has_rc) set_int(L, "rc", r->rc);
+  if (r->signal[0]) {
+    lua_pushstring(L, r->signal);
+    lua_setfield(L, -2, "signal");
+  }
+  lua_pushboolean(L, r->timed_out);
+  lua_setfield(L, -2, "timed_out");
+  set_num(L, "duration", (s->finished ? r->t_end : lsb_now()) - r->t_start);
+  ok = r->has_rc && r->rc == 0 && !r->signal[0] && !r->timed_out && !s->error;
+  lua_pushboolean(L, ok);
+  lua_setfield(L, -2, "ok");
+  if (s->mode & LSB_STREAM_CAPTURE) {
+    lua_pushlstring(L, s->capture[0].data ? s->capture[0].data : "", s->capture[0].len);
+    lua_setfield(L, -2, "stdout");
+    lua_pushlstring(L, s->capture[1].data ? s->capture[1].data : "", s->capture[1].len);
+    lua_setfield(L, -2, "stderr");
+  }
+  if (s->mode & LSB_STREAM_LINES) {
+    set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
+    set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
+  }
+  set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
+  set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
+  if (s->error) {
+    lua_pushstring(L, s->error);
+    lua_setfield(L, -2, "error");
+  }
+}
+
+static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
+  lua_createtable(L, 0, 5);
+  switch (e->type) {
+    case LSB_EV_STDOUT:
+    case LSB_EV_STDERR:
+      if (e->type == LSB_EV_STDOUT) lua_pushliteral(L, "stdout");
+      else lua_pushliteral(L, "stderr");
+      lua_setfield(L, -2, "type");
+      lua_pushlstring(L, e->data, e->len);
+      lua_setfield(L, -2, "data");
+      if (e->flags & LSB_LINE_PARTIAL) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "partial");
+      }
+      if (e->flags & LSB_LINE_CR) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "cr");
+      }
+      break;
+    case LSB_EV_PROGRESS:
+      lua_pushliteral(L, "progress");
+      lua_setfield(L, -2, "type");
+      lua_createtable(L, 0, 6);
+      lua_pushstring(L, stage_name(e->stage));
+      lua_setfield(L, -2, "stage");
+      if (e->percentage >= 0) set_num(L, "percentage", e->percentage);
+      if (e->bytes_done >= 0) set_num(L, "bytes_done", e->bytes_done);
+      if (e->bytes_total >= 0) set_num(L, "bytes_total", e->bytes_total);
+      lua_pushlstring(L, e->data, e->len);
+      lua_setfield(L, -2, "message");
+      set_num(L, "timestamp", e->ts);
+      lua_setfield(L, -2, "progress");
+      break;
+    default:
+      if (e->type == LSB_EV_ERROR) {
+        lua_pushlstring(L, e->data, e->len);
+        lua_setfield(L, -2, "error");
+        lua_pushliteral(L, "error");
+      } else {
+        lua_pushliteral(L, "done");
+      }
+      lua_setfield(L, -2, "type");
+      push_result(L, s);
+      lua_setfield(L, -2, "result");
+      break;
+  }
+  set_num(L, "timestamp", e->ts);
+  set_int(L, "seq", (lua_Integer)e->seq);
+}
+
+/* s:pop() -> event | nil (nothing queued now, or closed) */
+static int s_pop(lua_State *L) {
+  lstream *ls = check_stream(L);
+  lsb_stream *s = ls->s;
+  lsb_event *e = s ? lsb_stream_pop(s) : NULL;
+  if (!e) {
+    lua_pushnil(L);
+    return 1;
+  }
+  push_event(L, s, e);
+  free(e);
+  return 1;
+}
+
+/* s:ready() -> true when pop() has something or the stream is over */
+static int s_ready(lua_State *L) {
+  lstream *ls = check_stream(L);
+  lua_pushboolean(L, !ls->s || lsb_stream_ready(ls->s));
+  return 1;
+}
+
+/* s:finished() -> true once the final event was popped (or closed) */
+static int s_finished(lua_State *L) {
+  lstream *ls = check_stream(L);
+  lua_pushboolean(L, !ls->s || (ls->s->drained && !ls->s->head));
+  return 1;
+}
+
+/* s:wait_on(waiter): park `waiter`; it comes back from core.run_once()
+ * once the stream is ready. */
+static int s_wait_on(lua_State *L) {
+  lsb_stream *s = open_stream(L);
+  luaL_checkany(L, 2);
+  lsb_waiter_set(L, &s->w, 2);
+  if (lsb_stream_ready(s)) lsb_waitable_wake(&s->w);
+  return 0;
+}
+
+/* s:drain() -> result: drop queued events up to the end (execute without
+ * callbacks); nil when the stream is not over yet */
+static int s_result(lua_State *L) {
+  lsb_stream *s = open_stream(L);
+  if (!s->finished) return 0;
+  push_result(L, s);
+  return 1;
+}
+
+static int s_pid(lua_State *L) {
+  lstream *ls = check_stream(L);
+  if (ls->pid <= 0) return 0;
+  lua_pushinteger(L, ls->pid);
+  return 1;
+}
+
+static int s_close(lua_State *L) {
+  lstream *ls = check_stream(L);
+  lsb_stream *s = ls->s;
+  if (!s) return 0;
+  ls->s = NULL;
+  lsb_waiter_clear(L, &s->w);
+  if (s->ops) s->ops->cancel(s->producer);
+  lsb_stream_unref(s);
+  return 0;
+}
+
+static int s_tostring(lua_State *L) {
+  lstream *ls = check_stream(L);
+  if (!ls->s) lua_pushliteral(L, "luasible.stream (closed)");
+  else lua_pushfstring(L, "luasible.stream (%s, pid %d): %p",
+                       ls->s->finished ? "finished" : "running", ls->pid,
+                       (void *)ls);
+  return 1;
+}
+
+void lsb_open_stream(lua_State *L) {
+  static const luaL_Reg meta[] = {
+      {"__gc", s_close}, {"__close", s_close}, {"__tostring", s_tostring},
+      {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"pop", s_pop},       {"ready", s_ready}, {"finished", s_finished},
+      {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid},
+      {"close", s_close},   {NULL, NULL}};
+  luaL_newmetatable(L, LSB_STREAM_MT);
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}

@@ -1,0 +1,26 @@
+/* Local processes: uv_spawn in a process group of their own, stdout and
+ * stderr through pipes into a stream, optional stdin, timeout and cancel
+ * that signal the whole group. */
+#ifndef LSB_PROCESS_H
+#define LSB_PROCESS_H
+
+#include "ctx.h"
+#include "stream.h"
+
+typedef struct lsb_spawn_opts {
+  char **argv;          /* argv[0] is the program, searched in PATH */
+  const char *cwd;      /* NULL: inherit */
+  char **env;           /* NULL: inherit */
+  double timeout;       /* seconds; <= 0: none */
+  double grace;         /* seconds between SIGTERM and SIGKILL on timeout */
+  const char *stdin_data;
+  size_t stdin_len;
+  int has_stdin;
+} lsb_spawn_opts;
+
+/* Start the process feeding `s`.  Returns 0, or a libuv error code (then
+ * nothing runs and `s` is untouched apart from a transient reference). */
+int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
+                      int *pid);
+
+#endif

@@ -1,0 +1,235 @@
+#include "stream.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "ctx.h"
+
+/* LUA_NOREF, without pulling Lua into the pure part */
+#define NOREF (-2)
+
+double lsb_now(void) { return (double)uv_hrtime() / 1e9; }
+
+const char *lsb_signame(int sig, char *buf, size_t size) {
+  static const struct { int n; const char *name; } names[] = {
+    {SIGHUP, "HUP"},   {SIGINT, "INT"},   {SIGQUIT, "QUIT"}, {SIGILL, "ILL"},
+    {SIGTRAP, "TRAP"}, {SIGABRT, "ABRT"}, {SIGBUS, "BUS"},   {SIGFPE, "FPE"},
+    {SIGKILL, "KILL"}, {SIGUSR1, "USR1"}, {SIGSEGV, "SEGV"}, {SIGUSR2, "USR2"},
+    {SIGPIPE, "PIPE"}, {SIGALRM, "ALRM"}, {SIGTERM, "TERM"}, {SIGXCPU, "XCPU"},
+    {SIGXFSZ, "XFSZ"},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].n == sig) {
+      snprintf(buf, size, "%s", names[i].name);
+      return buf;
+    }
+  snprintf(buf, size, "SIG%d", sig);
+  return buf;
+}
+
+int lsb_buf_append(lsb_buf *b, const char *p, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *nd;
+    while (cap < b->len + n) cap *= 2;
+    nd = realloc(b->data, cap);
+    if (!nd) return -1;
+    b->data = nd;
+    b->cap = cap;
+  }
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+void lsb_buf_free(lsb_buf *b) {
+  free(b->data);
+  memset(b, 0, sizeof *b);
+}
+
+void lsb_waitable_unlink(lsb_waitable *w) {
+  if (w->wnext) {
+    w->wnext->wprev = w->wprev;
+    w->wprev->wnext = w->wnext;
+    w->wnext = w->wprev = NULL;
+  }
+}
+
+void lsb_waitable_wake(lsb_waitable *w) {
+  lsb_waitable *head;
+  if (w->waiter_ref == NOREF || w->wnext) return;
+  head = &w->ctx->woken;
+  w->wprev = head->wprev;
+  w->wnext = head;
+  head->wprev->wnext = w;
+  head->wprev = w;
+}
+
+lsb_stream *lsb_stream_new(lsb_ctx *ctx, int mode, size_t max_line) {
+  lsb_stream *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->w.ctx = ctx;
+  s->w.waiter_ref = NOREF;
+  s->refs = 1;
+  s->mode = mode;
+  lsb_splitter_init(&s->split[0], max_line);
+  lsb_splitter_init(&s->split[1], max_line);
+  s->result.t_start = s->now = lsb_now();
+  return s;
+}
+
+static void stream_free(lsb_stream *s) {
+  lsb_event *e = s->head;
+  while (e) {
+    lsb_event *n = e->next;
+    free(e);
+    e = n;
+  }
+  lsb_waitable_unlink(&s->w);
+  lsb_splitter_free(&s->split[0]);
+  lsb_splitter_free(&s->split[1]);
+  lsb_buf_free(&s->capture[0]);
+  lsb_buf_free(&s->capture[1]);
+  free(s->error);
+  free(s);
+}
+
+void lsb_stream_unref(lsb_stream *s) {
+  if (--s->refs == 0) stream_free(s);
+}
+
+void lsb_stream_attach(lsb_stream *s, const lsb_producer_ops *ops, void *producer) {
+  s->ops = ops;
+  s->producer = producer;
+  s->refs++;
+}
+
+void lsb_stream_detach(lsb_stream *s) {
+  s->ops = NULL;
+  s->producer = NULL;
+  lsb_stream_unref(s);
+}
+
+static lsb_event *push(lsb_stream *s, int type, const char *data, size_t len) {
+  lsb_event *e = malloc(sizeof *e + len + 1);
+  if (!e) {
+    s->nomem = 1;
+    return NULL;
+  }
+  e->next = NULL;
+  e->seq = ++s->seq;
+  e->ts = s->now;
+  e->type = (unsigned char)type;
+  e->flags = 0;
+  e->stage = 0;
+  e->percentage = e->bytes_done = e->bytes_total = -1;
+  e->len = len;
+  if (len) memcpy(e->data, data, len);
+  e->data[len] = '\0';
+  if (s->tail) s->tail->next = e;
+  else s->head = e;
+  s->tail = e;
+  s->q_events++;
+  s->q_bytes += len + sizeof *e;
+  if (!s->paused && s->ops &&
+      (s->q_bytes > LSB_HIGH_BYTES || s->q_events > LSB_HIGH_EVENTS)) {
+    s->paused = 1;
+    s->ops->pause(s->producer);
+  }
+  lsb_waitable_wake(&s->w);
+  return e;
+}
+
+static void on_line(void *ud, const char *line, size_t len, int flags) {
+  lsb_stream *s = ud;
+  lsb_event *e;
+  int fd = flags >> 8;
+  flags &= 0xff;
+  e = push(s, fd == 0 ? LSB_EV_STDOUT : LSB_EV_STDERR, line, len);
+  if (e) e->flags = (unsigned char)flags;
+  if (!(flags & LSB_LINE_PARTIAL)) s->lines[fd]++;
+}
+
+/* The splitter callback gets no fd; carry it in a small adapter. */
+typedef struct {
+  lsb_stream *s;
+  int fd;
+} line_ud;
+
+static void on_line_fd(void *ud, const char *line, size_t len, int flags) {
+  line_ud *lu = ud;
+  on_line(lu->s, line, len, flags | (lu->fd << 8));
+}
+
+void lsb_stream_feed(lsb_stream *s, int fd, const char *data, size_t len) {
+  int i = fd == 2 ? 1 : 0;
+  s->now = lsb_now();
+  s->bytes[i] += len;
+  if ((s->mode & LSB_STREAM_CAPTURE) &&
+      lsb_buf_append(&s->capture[i], data, len) != 0)
+    s->nomem = 1;
+  if (s->mode & LSB_STREAM_LINES) {
+    line_ud lu = {s, i};
+    if (lsb_splitter_feed(&s->split[i], data, len, on_line_fd, &lu) != 0)
+      s->nomem = 1;
+  }
+}
+
+void lsb_stream_eof(lsb_stream *s, int fd) {
+  int i = fd == 2 ? 1 : 0;
+  if (s->mode & LSB_STREAM_LINES) {
+    line_ud lu = {s, i};
+    lsb_splitter_finish(&s->split[i], on_line_fd, &lu);
+  }
+}
+
+void lsb_stream_progress(lsb_stream *s, int stage, double pct, double done,
+                         double total, const char *msg) {
+  lsb_event *e;
+  if (!(s->mode & LSB_STREAM_PROGRESS)) return;
+  s->now = lsb_now();
+  e = push(s, LSB_EV_PROGRESS, msg ? msg : "", msg ? strlen(msg) : 0);
+  if (!e) return;
+  e->stage = (unsigned char)stage;
+  e->percentage = pct;
+  e->bytes_done = done;
+  e->bytes_total = total;
+}
+
+void lsb_stream_finish(lsb_stream *s, const char *error) {
+  if (s->finished) return;
+  lsb_stream_eof(s, 1);
+  lsb_stream_eof(s, 2);
+  s->result.t_end = lsb_now();
+  if (!error && s->nomem) error = "ENOMEM: out of memory: output was lost";
+  if (error) s->error = strdup(error);
+  lsb_stream_progress(s, LSB_STAGE_DONE, error ? -1 : 100, -1, -1,
+                      error ? error : "finished");
+  push(s, error ? LSB_EV_ERROR : LSB_EV_DONE, error ? error : "",
+       error ? strlen(error) : 0);
+  s->finished = 1;
+  lsb_waitable_wake(&s->w);
+}
+
+lsb_event *lsb_stream_pop(lsb_stream *s) {
+  lsb_event *e = s->head;
+  if (!e) return NULL;
+  s->head = e->next;
+  if (!s->head) s->tail = NULL;
+  s->q_events--;
+  s->q_bytes -= e->len + sizeof *e;
+  if (e->type == LSB_EV_DONE || e->type == LSB_EV_ERROR) s->drained = 1;
+  if (s->paused && s->ops && s->q_bytes < LSB_HIGH_BYTES / 2 &&
+      s->q_events < LSB_HIGH_EVENTS / 2) {
+    s->paused = 0;
+    s->ops->resume(s->producer);
+  }
+  return e;
+}
+
+int lsb_stream_ready(const lsb_stream *s) {
+  return s->head != NULL || s->drained;
+}

@@ -1,0 +1,217 @@
+--- Connections: what every kind shares (option checks, execute, stream,
+-- sudo wrapping, quoting) and the local connection.
+-- A kind provides :_start(cmd, opts, mode) returning a core stream (or
+-- nil, err, name); execute and stream are written once, here.
+local core = require "luasible.core"
+local scheduler = require "luasible.scheduler"
+
+local M = {}
+
+--- POSIX shell single-quoting: safe for any byte string without NUL.
+function M.quote(s)
+  s = tostring(s)
+  if s:find("^[%w%-%./_=:,+@%%]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- argv table -> one shell command line, every word quoted.
+function M.join(argv)
+  local out = {}
+  for i = 1, #argv do out[i] = M.quote(argv[i]) end
+  return table.concat(out, " ")
+end
+
+local OPTIONS = {
+  cwd = "string", env = "table", timeout = "number", stdin = "string",
+  user = "string", sudo = "boolean", sudo_password = "string",
+  stream_output = "boolean", on_output = "function", on_progress = "function",
+  max_line = "number",
+}
+local CALLBACKS = { stream_output = true, on_output = true, on_progress = true }
+
+local function check_cmd(fn, cmd)
+  local t = type(cmd)
+  if t == "string" then
+    if cmd:find("\0", 1, true) then
+      error("bad argument #1 to '" .. fn .. "' (command contains a NUL byte)", 4)
+    end
+    return
+  end
+  if t ~= "table" then
+    error("bad argument #1 to '" .. fn .. "' (string or argv table expected, got " .. t .. ")", 4)
+  end
+  if #cmd == 0 then error("bad argument #1 to '" .. fn .. "' (argv table is empty)", 4) end
+  for i, a in ipairs(cmd) do
+    if type(a) ~= "string" then
+      error(("bad argument #1 to '%s' (argv[%d] is a %s, not a string)"):format(fn, i, type(a)), 4)
+    end
+  end
+end
+
+--- Validate cmd and opts of execute/stream; raises naming the culprit.
+function M.check(fn, cmd, opts)
+  check_cmd(fn, cmd)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error("bad argument #2 to '" .. fn .. "' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want or (fn == "stream" and CALLBACKS[k]) then
+      error("bad argument #2 to '" .. fn .. "' (unknown option '" .. tostring(k) .. "')", 3)
+    end
+    if type(v) ~= want then
+      error(("bad option '%s' to '%s' (%s expected, got %s)"):format(k, fn, want, type(v)), 3)
+    end
+  end
+  if opts.timeout and not (opts.timeout >= 0) then
+    error("bad option 'timeout' to '" .. fn .. "' (must not be negative)", 3)
+  end
+  if opts.max_line and not (opts.max_line >= 1) then
+    error("bad option 'max_line' to '" .. fn .. "' (must be at least 1)", 3)
+  end
+  if opts.env then
+    for k, v in pairs(opts.env) do
+      if type(k) ~= "string" or not k:find("^[%a_][%w_]*$") or type(v) ~= "string" then
+        error("bad option 'env' to '" .. fn .. "' (invalid variable " .. tostring(k) .. ")", 3)
+      end
+    end
+  end
+  return opts
+end
+
+--- The argv prefix that runs a command as opts.user through sudo, and the
+-- stdin to feed it (the password first, when one is needed: it goes to
+-- `sudo -S` on stdin with an empty prompt, never onto a command line).
+-- `probe(argv)` runs a command and returns its result; it is used to ask
+-- whether sudo needs a password at all, so that a password never reaches
+-- the command itself when sudo does not read it.
+function M.sudo_prefix(opts, probe)
+  if not (opts.sudo or opts.user) then return nil, opts.stdin end
+  local pre = { "sudo" }
+  local function target(t)
+    if opts.user then t[#t + 1] = "-u"; t[#t + 1] = opts.user end
+    t[#t + 1] = "--"
+    return t
+  end
+  if opts.sudo_password then
+    local res = probe(target({ "sudo", "-n" }), { "true" })
+    if not (res and res.ok) then
+      pre[#pre + 1] = "-k"
+      pre[#pre + 1] = "-S"
+      pre[#pre + 1] = "-p"
+      pre[#pre + 1] = ""
+      return target(pre), opts.sudo_password .. "\n" .. (opts.stdin or "")
+    end
+  end
+  pre[#pre + 1] = "-n"
+  return target(pre), opts.stdin
+end
+
+local Connection = {}
+Connection.__index = Connection
+M.Connection = Connection
+
+local function next_event(s)
+  local ev = s:pop()
+  if ev then return ev end
+  if s:finished() then return nil end
+  scheduler.wait(s)
+  return s:pop()
+end
+
+-- The iterator of a command that could not start: one error event.
+local function failed_stream(err)
+  local sent = false
+  return function()
+    if sent then return nil end
+    sent = true
+    return { type = "error", error = err, seq = 1, timestamp = core.now(),
+             result = { ok = false, timed_out = false, duration = 0, error = err } }
+  end
+end
+
+--- for ev in conn:stream(cmd, opts) do ... end
+function Connection:stream(cmd, opts)
+  opts = M.check("stream", cmd, opts)
+  local s, err = self:_start(cmd, opts, { lines = true, progress = true })
+  if not s then return failed_stream(err) end
+  return next_event, s, nil, s
+end
+
+local function errname(msg)
+  return msg:match("^(%u[%u%d_]*):") or "EIO"
+end
+
+--- res = conn:execute(cmd, opts); nil, err, name when it could not run.
+function Connection:execute(cmd, opts)
+  opts = M.check("execute", cmd, opts)
+  local on_output = opts.stream_output ~= false and opts.on_output or nil
+  local on_progress = opts.on_progress
+  local s <close>, err, name = self:_start(cmd, opts, {
+    capture = true, lines = on_output ~= nil, progress = on_progress ~= nil })
+  if not s then return nil, err, name end
+  local final
+  repeat
+    local ev = next_event(s)
+    if not ev then break end
+    local t = ev.type
+    if t == "stdout" or t == "stderr" then
+      on_output(ev.data, t == "stderr", ev)
+    elseif t == "progress" then
+      on_progress(ev.progress)
+    else
+      final = ev
+    end
+  until final
+  local res = final.result
+  if final.type == "error" and not res.timed_out then
+    return nil, final.error, errname(final.error)
+  end
+  return res
+end
+
+function Connection:close()
+  self.closed = true
+end
+
+Connection.__close = function(self) self:close() end
+
+function Connection:__tostring()
+  return ("luasible.connection (%s %s)"):format(self.kind, self.name or "")
+end
+
+-- Local connection --------------------------------------------------------
+
+local Local = setmetatable({}, { __index = Connection })
+Local.__index = Local
+Local.__close = Connection.__close
+Local.__tostring = Connection.__tostring
+
+local function probe_local(prefix, argv)
+  local s <close> = core.spawn(table.move(argv, 1, #argv, #prefix + 1, table.move(prefix, 1, #prefix, 1, {})),
+    { capture = true, lines = false, progress = false })
+  if not s then return nil end
+  scheduler.wait(s)
+  local ev = s:pop()
+  return ev and ev.result
+end
+
+function Local:_start(cmd, opts, mode)
+  if self.closed then error("luasible: connection used after close", 3) end
+  local argv = type(cmd) == "string" and { "/bin/sh", "-c", cmd } or cmd
+  local prefix, stdin = M.sudo_prefix(opts, probe_local)
+  if prefix then argv = table.move(argv, 1, #argv, #prefix + 1, prefix) end
+  return core.spawn(argv, {
+    cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = stdin,
+    max_line = opts.max_line, lines = mode.lines, capture = mode.capture,
+    progress = mode.progress,
+  })
+end
+
+--- A connection to this machine.
+function M.new_local()
+  return setmetatable({ kind = "local", streaming = true, name = "localhost" }, Local)
+end
+
+return M

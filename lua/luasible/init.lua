@@ -1,0 +1,39 @@
+--- luasible: run commands on local and remote hosts and see their output
+-- live. This is the face of the library: `local luasible = require "luasible"`.
+local core = require "luasible.core"
+local scheduler = require "luasible.scheduler"
+local connection = require "luasible.connection"
+
+local M = {
+  _VERSION = "luasible " .. core.version,
+  version = core.version,
+}
+
+--- connect() / connect("local") -> a connection to this machine;
+-- connect{ host = ..., ... } -> an SSH connection, or nil, err, name.
+function M.connect(spec)
+  if spec == nil or spec == "local" then return connection.new_local() end
+  if type(spec) == "table" then
+    if spec.connection == "local" or spec.kind == "local" then
+      return connection.new_local()
+    end
+    if type(spec.host) ~= "string" or spec.host == "" then
+      error("bad argument #1 to 'connect' (field 'host' must be a non-empty string)", 2)
+    end
+    return require("luasible.ssh").connect(spec)
+  end
+  error("bad argument #1 to 'connect' (\"local\" or a table expected, got " .. type(spec) .. ")", 2)
+end
+
+M.run = scheduler.run
+M.spawn = scheduler.spawn
+M.sleep = scheduler.sleep
+M.now = core.now
+M.quote = connection.quote
+
+--- Run a play (see docs/TASKS.md); loads the task layer on first use.
+function M.play(play, opts)
+  return require("luasible.runner").play(play, opts)
+end
+
+return M
