@@ -1,0 +1,449 @@
+-- luasible.modules: finding, loading and validating task modules, and the
+-- context (ctx) handed to a module's run(ctx, args).
+--
+-- A module is a Lua file returning
+--   { params = { name = { type=, required=, default=, choices=, aliases= } },
+--     free_form = "cmd",                 -- optional: where `-a 'echo hi'` goes
+--     mutually_exclusive = { {"a","b"} }, required_one_of = { {"a","b"} },
+--     check_mode = true,                 -- the module honours ctx.check_mode
+--     run = function(ctx, args) return { changed = .., failed = .., msg = .. } end }
+-- Types: string, number, integer, boolean, list, dict, table, path, mode, raw.
+
+local template = require "luasible.template"
+
+local M = {}
+
+---------------------------------------------------------------------------
+-- Search path
+---------------------------------------------------------------------------
+local function this_dir()
+  local src = debug.getinfo(1, "S").source
+  return src:sub(1, 1) == "@" and (src:sub(2):match("^(.*)/[^/]*$") or ".") or "."
+end
+
+--- Built-in module folders: <root>/modules in a source tree, and
+--- <dir of this file>/modules when installed.
+function M.builtin_dirs()
+  local d = this_dir()
+  return { d .. "/../../modules", d .. "/modules" }
+end
+
+local function split_path(p, out)
+  if type(p) == "table" then
+    for _, x in ipairs(p) do split_path(x, out) end
+  elseif type(p) == "string" then
+    for dir in p:gmatch("[^:]+") do out[#out + 1] = dir end
+  end
+  return out
+end
+
+--- The folders searched, in order: given dirs (CLI -M, play module_path),
+--- LUASIBLE_MODULE_PATH, then the built-in modules.
+function M.search_path(...)
+  local out = {}
+  for i = 1, select("#", ...) do split_path((select(i, ...)), out) end
+  split_path(os.getenv("LUASIBLE_MODULE_PATH"), out)
+  for _, d in ipairs(M.builtin_dirs()) do out[#out + 1] = d end
+  return out
+end
+
+local cache = {}
+
+--- Find and load a module by name. Returns module table, path; or nil, err.
+function M.load(name, path)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    return nil, "bad module name '" .. tostring(name) .. "'"
+  end
+  path = path or M.search_path()
+  for _, dir in ipairs(path) do
+    local file = dir .. "/" .. name .. ".lua"
+    if cache[file] then return cache[file], file end
+    local f = io.open(file, "r")
+    if f then
+      f:close()
+      local chunk, err = loadfile(file)
+      if not chunk then return nil, "module " .. name .. ": " .. err end
+      local ok, mod = pcall(chunk)
+      if not ok then return nil, "module " .. name .. " (" .. file .. "): " .. tostring(mod) end
+      if type(mod) ~= "table" or type(mod.run) ~= "function" then
+        return nil, "module " .. name .. " (" .. file .. ") must return a table with a run function"
+      end
+      mod.params = mod.params or {}
+      mod.name = mod.name or name
+      cache[file] = mod
+      return mod, file
+    end
+  end
+  -- installed as a Lua module
+  local ok, mod = pcall(require, "luasible.modules." .. name)
+  if ok and type(mod) == "table" and type(mod.run) == "function" then
+    mod.params = mod.params or {}
+    return mod, "luasible.modules." .. name
+  end
+  return nil, "unknown module '" .. name .. "' (searched " .. table.concat(path, ", ") .. ")"
+end
+
+---------------------------------------------------------------------------
+-- Argument validation
+---------------------------------------------------------------------------
+local function has_template(v)
+  if type(v) == "string" then return v:find("{[{%%]") ~= nil end
+  if type(v) == "table" then
+    for _, x in pairs(v) do if has_template(x) then return true end end
+  end
+  return false
+end
+M.has_template = has_template
+
+local TRUE = { ["true"] = true, yes = true, on = true, ["1"] = true }
+local FALSE = { ["false"] = true, no = true, off = true, ["0"] = true }
+
+local coerce = {}
+function coerce.string(v)
+  if type(v) == "string" then return v end
+  if type(v) == "number" or type(v) == "boolean" then return template.tostring(v) end
+end
+coerce.path = coerce.string
+function coerce.number(v) return tonumber(v) end
+function coerce.integer(v)
+  local n = tonumber(v)
+  return n and math.tointeger(n)
+end
+function coerce.boolean(v)
+  if type(v) == "boolean" then return v end
+  if type(v) == "number" then return v ~= 0 end
+  if type(v) == "string" then
+    if TRUE[v:lower()] then return true end
+    if FALSE[v:lower()] then return false end
+  end
+end
+function coerce.list(v)
+  if type(v) == "table" then return v end
+  if type(v) == "string" then
+    local out = {}
+    for x in v:gmatch("[^,]+") do out[#out + 1] = x:match("^%s*(.-)%s*$") end
+    return out
+  end
+  if v ~= nil then return { v } end
+end
+function coerce.dict(v) if type(v) == "table" then return v end end
+coerce.table = coerce.dict
+function coerce.mode(v)
+  if type(v) == "number" then v = string.format("%d", v) end
+  if type(v) ~= "string" then return nil end
+  if v:match("^0?[0-7][0-7][0-7][0-7]?$") or v:match("^[ugoa]*[-+=][rwxXst]*[,ugoa%-+=rwxXst]*$") then
+    return v
+  end
+end
+function coerce.raw(v) return v end
+coerce.any = coerce.raw
+
+--- Check args against a module's params. With `partial`, values that still
+--- hold {{ }} are not type-checked (they are checked per host once rendered).
+--- Returns the normalised args (defaults filled, aliases resolved), or nil, err.
+function M.validate(mod, args, partial)
+  local name = mod.name or "module"
+  local params = mod.params or {}
+  if args == nil then args = {} end
+  if type(args) == "string" then
+    if not mod.free_form then return nil, name .. ": args must be a table" end
+    args = { [mod.free_form] = args }
+  end
+  if type(args) ~= "table" then return nil, name .. ": args must be a table" end
+  local alias = {}
+  for p, spec in pairs(params) do
+    for _, a in ipairs(spec.aliases or {}) do alias[a] = p end
+  end
+  local out = {}
+  for k, v in pairs(args) do
+    if k == 1 and mod.free_form and args[mod.free_form] == nil then k = mod.free_form end
+    local key = params[k] and k or alias[k]
+    if not key then
+      local known = {}
+      for p in pairs(params) do known[#known + 1] = p end
+      table.sort(known)
+      return nil, string.format("%s: unknown argument '%s' (known: %s)", name, tostring(k),
+        #known > 0 and table.concat(known, ", ") or "none")
+    end
+    out[key] = v
+  end
+  for p, spec in pairs(params) do
+    local v = out[p]
+    if v == nil then
+      if spec.required then return nil, string.format("%s: missing required argument '%s'", name, p) end
+      if spec.default ~= nil then out[p] = spec.default end
+    elseif not (partial and has_template(v)) then
+      local ty = spec.type or "raw"
+      local conv = coerce[ty]
+      if not conv then return nil, string.format("%s: param '%s' has unknown type '%s'", name, p, ty) end
+      local c = conv(v)
+      if c == nil then
+        return nil, string.format("%s: argument '%s' must be a %s, got %s%s", name, p, ty, type(v),
+          type(v) ~= "table" and (" '" .. tostring(v) .. "'") or "")
+      end
+      if spec.choices then
+        local okc = false
+        for _, ch in ipairs(spec.choices) do if ch == c then okc = true break end end
+        if not okc then
+          local list = {}
+          for i, ch in ipairs(spec.choices) do list[i] = tostring(ch) end
+          return nil, string.format("%s: argument '%s' must be one of %s, got '%s'", name, p,
+            table.concat(list, ", "), tostring(c))
+        end
+      end
+      out[p] = c
+    end
+  end
+  for _, group in ipairs(mod.mutually_exclusive or {}) do
+    local set = {}
+    for _, p in ipairs(group) do if args[p] ~= nil then set[#set + 1] = p end end
+    if #set > 1 then
+      return nil, string.format("%s: arguments are mutually exclusive: %s", name, table.concat(set, ", "))
+    end
+  end
+  for _, group in ipairs(mod.required_one_of or {}) do
+    local any = false
+    for _, p in ipairs(group) do if out[p] ~= nil then any = true end end
+    if not any then
+      return nil, string.format("%s: one of these arguments is required: %s", name, table.concat(group, ", "))
+    end
+  end
+  return out
+end
+
+--- Split a string into shell-like words (quotes and backslashes honoured).
+--- Returns a list of {text=, quoted=}, or nil, err.
+function M.words(s)
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    if s:sub(i, i):match("%s") then i = i + 1
+    else
+      local buf, quoted = {}, false
+      while i <= n and not s:sub(i, i):match("%s") do
+        local c = s:sub(i, i)
+        if c == '"' or c == "'" then
+          local j = s:find(c, i + 1, true)
+          if not j then return nil, "unterminated quote in: " .. s end
+          buf[#buf + 1] = s:sub(i + 1, j - 1)
+          quoted = quoted or #buf
+          i = j + 1
+        elseif c == "\\" and i < n then
+          buf[#buf + 1] = s:sub(i + 1, i + 1)
+          i = i + 2
+        else
+          buf[#buf + 1] = c
+          i = i + 1
+        end
+      end
+      out[#out + 1] = { text = table.concat(buf), quoted = quoted }
+    end
+  end
+  return out
+end
+
+--- Split a command string into an argv table.
+function M.argv(s)
+  local w, err = M.words(s)
+  if not w then return nil, err end
+  local out = {}
+  for i, x in ipairs(w) do out[i] = x.text end
+  return out
+end
+
+--- Parse ad-hoc args: `k=v k2="v 2" free words`. Free words (no k=) are
+--- joined into `_raw` (the module's free_form argument). Returns table or nil, err.
+function M.parse_kv(s)
+  local w, err = M.words(s)
+  if not w then return nil, err end
+  local out, free = {}, {}
+  for _, x in ipairs(w) do
+    local k, v = x.text:match("^([%a_][%w_]*)=(.*)$")
+    if k and x.quoted ~= 1 then out[k] = v else free[#free + 1] = x.text end
+  end
+  if #free > 0 then out._raw = table.concat(free, " ") end
+  return out
+end
+
+---------------------------------------------------------------------------
+-- Helpers for modules: sha256, base64, shell quoting
+---------------------------------------------------------------------------
+M.quote = template.quote
+
+local K = {
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+
+--- SHA-256 of a string, as lowercase hex (pure Lua 5.4).
+function M.sha256(msg)
+  local function rrot(x, n) return ((x >> n) | (x << (32 - n))) & 0xffffffff end
+  local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
+  local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+  local len = #msg
+  msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. string.pack(">I8", len * 8)
+  local w = {}
+  for chunk = 1, #msg, 64 do
+    for i = 0, 15 do w[i] = string.unpack(">I4", msg, chunk + i * 4) end
+    for i = 16, 63 do
+      local a, b = w[i - 15], w[i - 2]
+      local s0 = rrot(a, 7) ~ rrot(a, 18) ~ (a >> 3)
+      local s1 = rrot(b, 17) ~ rrot(b, 19) ~ (b >> 10)
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & 0xffffffff
+    end
+    local a, b, c, d, e, f, g, h = h0, h1, h2, h3, h4, h5, h6, h7
+    for i = 0, 63 do
+      local S1 = rrot(e, 6) ~ rrot(e, 11) ~ rrot(e, 25)
+      local ch = (e & f) ~ ((~e) & g)
+      local t1 = (h + S1 + ch + K[i + 1] + w[i]) & 0xffffffff
+      local S0 = rrot(a, 2) ~ rrot(a, 13) ~ rrot(a, 22)
+      local maj = (a & b) ~ (a & c) ~ (b & c)
+      local t2 = (S0 + maj) & 0xffffffff
+      h, g, f, e, d, c, b, a = g, f, e, (d + t1) & 0xffffffff, c, b, a, (t1 + t2) & 0xffffffff
+    end
+    h0, h1, h2, h3 = (h0 + a) & 0xffffffff, (h1 + b) & 0xffffffff, (h2 + c) & 0xffffffff, (h3 + d) & 0xffffffff
+    h4, h5, h6, h7 = (h4 + e) & 0xffffffff, (h5 + f) & 0xffffffff, (h6 + g) & 0xffffffff, (h7 + h) & 0xffffffff
+  end
+  return string.format("%08x%08x%08x%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4, h5, h6, h7)
+end
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+function M.base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+    local q = {}
+    for j = 3, 0, -1 do q[4 - j] = B64:sub(((n >> (6 * j)) & 63) + 1, ((n >> (6 * j)) & 63) + 1) end
+    if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+M.read_file = read_file
+
+---------------------------------------------------------------------------
+-- The context a module runs with
+---------------------------------------------------------------------------
+local Ctx = {}
+Ctx.__index = Ctx
+
+--- ctx = M.context{ conn=, host=, vars=, emit=, check_mode=, become=, task= }
+function M.context(t)
+  t.quote = M.quote
+  t.sha256 = M.sha256
+  t.read_file = read_file
+  return setmetatable(t, Ctx)
+end
+
+--- Unreachable: raise so the runner marks the host unreachable.
+function Ctx.unreachable(_, err) error({ unreachable = true, msg = tostring(err) }, 0) end
+
+--- Run a command with the task's become settings. Output lines are emitted
+--- as stdout/stderr events when opts.stream is set (or ctx.stream_output).
+--- Returns res; raises an unreachable error when the command could not run.
+function Ctx:run(cmd, opts)
+  opts = opts or {}
+  local eopts = { cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
+  local b = self.become
+  if b and b.become then
+    eopts.sudo, eopts.user, eopts.sudo_password = true, b.user or "root", b.password
+  end
+  if opts.stream or opts.on_output then
+    local emit = self.emit
+    eopts.stream_output = true
+    eopts.on_output = opts.on_output or function(line, is_stderr)
+      emit({ type = is_stderr and "stderr" or "stdout", data = line })
+    end
+    eopts.on_progress = opts.on_progress
+  end
+  local res, err = self.conn:execute(cmd, eopts)
+  if not res then
+    if opts.allow_error then return nil, err end
+    self:unreachable(err)
+  end
+  return res
+end
+
+--- Run a shell snippet and return trimmed stdout, rc.
+function Ctx:sh(cmd, opts)
+  local res = self:run(cmd, opts)
+  return (res.stdout or ""):gsub("%s+$", ""), res.rc, res
+end
+
+--- Remote sha256 of a file, or nil if it does not exist / is not readable.
+function Ctx:remote_sha256(path)
+  local q = self.quote(path)
+  local out, rc = self:sh("test -f " .. q .. " && sha256sum " .. q)
+  if rc ~= 0 then return nil end
+  return out:match("^(%x+)")
+end
+
+--- Remote file state: { type="file"|"directory"|"link"|..., mode="644", owner=, group=, size= } or nil.
+function Ctx:stat(path)
+  local out, rc = self:sh("stat -c '%F|%a|%U|%G|%s' -- " .. self.quote(path) .. " 2>/dev/null")
+  if rc ~= 0 or out == "" then return nil end
+  local ftype, mode, owner, group, size = out:match("^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)")
+  local kinds = { ["regular file"] = "file", ["regular empty file"] = "file", directory = "directory",
+    ["symbolic link"] = "link" }
+  return { type = kinds[ftype] or ftype, mode = mode, owner = owner, group = group, size = tonumber(size) }
+end
+
+--- Write content to a remote path: conn:put when the connection has it,
+--- otherwise through execute (base64 in chunks). Returns true or raises unreachable/fails.
+function Ctx:write(content, dest, mode, on_progress)
+  local conn = self.conn
+  if conn.put and not (self.become and self.become.become) then
+    local ok, err = conn:put(content, dest, { content = true, on_progress = on_progress })
+    if not ok then return nil, err end
+    if mode then
+      local res = self:run("chmod " .. self.quote(mode) .. " " .. self.quote(dest))
+      if not res.ok then return nil, res.stderr end
+    end
+    return true
+  end
+  local q = self.quote(dest)
+  local b64 = M.base64(content)
+  local CH = 60000
+  local first = true
+  if #b64 == 0 then
+    local res = self:run(": > " .. q)
+    if not res.ok then return nil, res.stderr end
+  end
+  for i = 1, #b64, CH do
+    local res = self:run("printf %s " .. self.quote(b64:sub(i, i + CH - 1)) .. " | base64 -d " ..
+      (first and ">" or ">>") .. " " .. q)
+    if not res.ok then return nil, (res.stderr ~= "" and res.stderr or ("writing " .. dest .. " failed")) end
+    first = false
+    if on_progress then
+      on_progress({ stage = "transferring", bytes_done = math.min(#b64, i + CH - 1) * 3 // 4,
+        bytes_total = #content, percentage = math.floor(math.min(100, (i + CH - 1) * 100 / #b64)) })
+    end
+  end
+  if mode then
+    local res = self:run("chmod " .. self.quote(mode) .. " " .. q)
+    if not res.ok then return nil, res.stderr end
+  end
+  return true
+end
+
+--- Emit a progress event for this host/task.
+function Ctx:progress(p)
+  p.timestamp = p.timestamp or os.time()
+  self.emit({ type = "progress", progress = p })
+end
+
+return M

@@ -1,0 +1,514 @@
+-- luasible.runner: runs plays. Each task runs on every host of the play at
+-- once (at most `forks` at a time: a pool of worker coroutines on the one
+-- loop), task by task; a failed host leaves the play, an unreachable one is
+-- reported as such. Everything that happens is an event given to on_event.
+
+local inventory = require "luasible.inventory"
+local pattern = require "luasible.pattern"
+local template = require "luasible.template"
+local modules = require "luasible.modules"
+
+local M = {}
+
+local PLAY_FIELDS = { name = true, hosts = true, vars = true, tasks = true, handlers = true, forks = true,
+  gather_facts = true, become = true, become_user = true, module_path = true, tags = true, base_dir = true }
+local TASK_FIELDS = { name = true, module = true, args = true, register = true, when = true,
+  ignore_errors = true, loop = true, loop_var = true, become = true, become_user = true, notify = true,
+  tags = true, changed_when = true, failed_when = true, ["until"] = true, retries = true, delay = true,
+  run_once = true, vars = true, listen = true, no_log = true, timeout = true }
+
+local function as_list(v)
+  if v == nil then return {} end
+  if type(v) == "table" then return v end
+  local out = {}
+  for x in tostring(v):gmatch("[^,%s]+") do out[#out + 1] = x end
+  return out
+end
+M.as_list = as_list
+
+local function copy_into(dst, src)
+  if src then for k, v in pairs(src) do dst[k] = v end end
+  return dst
+end
+
+---------------------------------------------------------------------------
+-- Preparing a play: everything is checked before any host is touched
+---------------------------------------------------------------------------
+local function compile_cond(v, what, where)
+  if v == nil or type(v) == "function" or type(v) == "boolean" then return v end
+  if type(v) ~= "string" then
+    return nil, where .. ": " .. what .. " must be a string expression or a function"
+  end
+  local ok, err = pcall(template.compile_expr, (v:gsub("^%s*{{(.-)}}%s*$", "%1")))
+  if not ok then
+    return nil, where .. ": bad " .. what .. ": " .. (type(err) == "table" and err.template_error or tostring(err))
+  end
+  return (v:gsub("^%s*{{(.-)}}%s*$", "%1"))
+end
+
+--- Normalise and validate one task. Returns the task or nil, err.
+function M.prepare_task(t, where, path, play_tags)
+  if type(t) ~= "table" then return nil, where .. ": a task must be a table" end
+  local task = {}
+  local module, args = t.module, t.args
+  for k, v in pairs(t) do
+    if TASK_FIELDS[k] then task[k] = v
+    elseif type(k) == "string" and not module then module, args = k, v
+    else
+      return nil, string.format("%s: unknown task field '%s'", where, tostring(k))
+    end
+  end
+  if t.name and type(t.name) ~= "string" then return nil, where .. ": name must be a string" end
+  if t.name then where = where .. " ('" .. t.name .. "')" end
+  if not module then return nil, where .. ": no module (set module = \"...\")" end
+  local mod, err = modules.load(module, path)
+  if not mod then return nil, where .. ": " .. err end
+  if type(args) == "string" and not mod.free_form then
+    local kv, kerr = modules.parse_kv(args)
+    if not kv then return nil, where .. ": " .. kerr end
+    args = kv
+  end
+  if type(args) == "table" and args._raw then
+    if not mod.free_form then
+      return nil, where .. ": " .. module .. ": unexpected free-form argument '" .. args._raw .. "'"
+    end
+    args[mod.free_form], args._raw = args._raw, nil
+  end
+  local vargs, verr = modules.validate(mod, args, true)
+  if not vargs then return nil, where .. ": " .. verr end
+  task.module, task.mod, task.args, task.where = module, mod, args, where
+  task.name = t.name or module
+  for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
+    local c, cerr = compile_cond(t[f], f, where)
+    if cerr then return nil, cerr end
+    task[f] = c
+  end
+  if t.register ~= nil and (type(t.register) ~= "string" or not t.register:match("^[%a_][%w_]*$")) then
+    return nil, where .. ": register must be a variable name"
+  end
+  task.tags = as_list(t.tags)
+  for _, tag in ipairs(as_list(play_tags)) do task.tags[#task.tags + 1] = tag end
+  task.notify = as_list(t.notify)
+  task.retries = tonumber(t.retries) or (t["until"] and 3) or 0
+  task.delay = tonumber(t.delay) or 1
+  return task
+end
+
+local function selected_by_tags(task, tags, skip)
+  local has = {}
+  for _, t in ipairs(task.tags) do has[t] = true end
+  for _, t in ipairs(skip or {}) do if has[t] then return false end end
+  if tags and #tags > 0 then
+    if has.always then return true end
+    for _, t in ipairs(tags) do if has[t] or t == "all" then return not has.never or has[t] end end
+    return false
+  end
+  return not has.never
+end
+
+--- Check a play and resolve its hosts. Returns a prepared play or nil, err.
+function M.prepare(play, opts, inv)
+  if type(play) ~= "table" then return nil, "a play must be a table" end
+  local pname = play.name or "play"
+  for k in pairs(play) do
+    if not PLAY_FIELDS[k] then return nil, string.format("play '%s': unknown field '%s'", pname, tostring(k)) end
+  end
+  if play.tasks ~= nil and type(play.tasks) ~= "table" then
+    return nil, "play '" .. pname .. "': tasks must be a list"
+  end
+  local path = modules.search_path(opts.module_path, play.module_path,
+    opts.base_dir and (opts.base_dir .. "/library") or nil)
+  local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
+  local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
+  if play.gather_facts then
+    p.tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
+      "gather_facts", path))
+    p.tasks[1].facts = true
+  end
+  for i, t in ipairs(play.tasks or {}) do
+    local task, err = M.prepare_task(t, string.format("play '%s', task %d", pname, i), path, play.tags)
+    if not task then return nil, err end
+    if selected_by_tags(task, tags, skip) then p.tasks[#p.tasks + 1] = task end
+  end
+  for i, t in ipairs(play.handlers or {}) do
+    local task, err = M.prepare_task(t, string.format("play '%s', handler %d", pname, i), path)
+    if not task then return nil, err end
+    p.handlers[#p.handlers + 1] = task
+  end
+  local hosts, herr = pattern.select_limited(inv, play.hosts or "all", opts.limit)
+  if not hosts then return nil, string.format("play '%s': %s", pname, herr) end
+  p.hosts = hosts
+  return p
+end
+
+---------------------------------------------------------------------------
+-- Running
+---------------------------------------------------------------------------
+local Run = {}
+Run.__index = Run
+
+function Run:emit(ev)
+  self.seq = self.seq + 1
+  ev.seq = self.seq
+  ev.timestamp = ev.timestamp or (self.wall0 + (self.now() - self.mono0))
+  ev.play = ev.play or (self.play and self.play.name)
+  if self.on_event then self.on_event(ev) end
+end
+
+--- Variables of a host for a task: inventory < facts < play vars < task vars
+--- < registered < extra vars, plus the magic variables.
+function Run:host_vars(host, task)
+  local st = self.state[host]
+  local v = copy_into({}, st.inv_vars)
+  if st.facts then
+    copy_into(v, st.facts)
+    v.ansible_facts = st.facts
+  end
+  copy_into(v, self.play.raw.vars)
+  if task then copy_into(v, task.vars) end
+  copy_into(v, st.registered)
+  copy_into(v, self.extra_vars)
+  v.inventory_hostname = host
+  v.groups = self.groups
+  v.play_hosts = self.play.hosts
+  v.ansible_check_mode = self.check
+  v.hostvars = self.hostvars
+  return v
+end
+
+local function eval_cond(cond, vars, res)
+  if cond == nil then return true end
+  if type(cond) == "boolean" then return cond end
+  if type(cond) == "function" then
+    local ok, v = pcall(cond, res ~= nil and res or vars, vars)
+    if not ok then return nil, tostring(v) end
+    return v and true or false
+  end
+  if res ~= nil then vars = setmetatable({ result = res }, { __index = vars }) end
+  return template.test(cond, vars)
+end
+
+function Run:connection(host)
+  local st = self.state[host]
+  if st.conn then return st.conn end
+  local conn, err
+  if self.connect then
+    conn, err = self.connect(st.inv_vars, host)
+  else
+    local args, aerr = inventory.connect_args(host, st.inv_vars)
+    if not args then return nil, aerr end
+    local luasible = require "luasible"
+    conn, err = luasible.connect(args)
+  end
+  if not conn then return nil, tostring(err or "could not connect") end
+  st.conn = conn
+  return conn
+end
+
+local function tidy(res)
+  if type(res) ~= "table" then res = { failed = true, msg = "module returned " .. type(res) .. ", not a table" } end
+  res.changed = res.changed and true or false
+  res.failed = res.failed and true or false
+  if type(res.stdout) == "string" and res.stdout_lines == nil then
+    local lines = {}
+    for l in res.stdout:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    res.stdout_lines = lines
+  end
+  return res
+end
+
+-- Run the module once for one host (one loop item). Returns a result table.
+function Run:run_module(host, task, vars, emit)
+  local args, err = template.render_value(task.args, vars)
+  if err then return { failed = true, msg = task.module .. ": " .. err } end
+  local vargs, verr = modules.validate(task.mod, args)
+  if not vargs then return { failed = true, msg = verr } end
+  if self.check and not task.mod.check_mode then
+    return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
+  end
+  local conn, cerr = self:connection(host)
+  if not conn then return { unreachable = true, msg = cerr } end
+  local b = inventory.become(vars)
+  local become = task.become
+  if become == nil then become = self.play.raw.become end
+  if become ~= nil then b.become = inventory.bool(become) end
+  b.user = task.become_user or self.play.raw.become_user or b.user
+  local luasible = self.luasible
+  local ctx = modules.context({
+    conn = conn, host = host, vars = vars, emit = emit, check_mode = self.check, become = b,
+    task = task.name, base_dir = self.base_dir,
+    now = luasible and luasible.now or os.clock,
+    sleep = luasible and luasible.sleep or function() end,
+  })
+  local ok, res = pcall(task.mod.run, ctx, vargs)
+  if not ok then
+    if type(res) == "table" and res.unreachable then return { unreachable = true, msg = res.msg } end
+    return { failed = true, msg = "module " .. task.module .. " raised an error: " .. tostring(res) }
+  end
+  return tidy(res)
+end
+
+-- One host, one task (all its loop items, retries). Returns the result.
+function Run:run_host_task(host, task)
+  local st = self.state[host]
+  local emit = function(ev)
+    ev.host, ev.task = host, task.name
+    self:emit(ev)
+  end
+  self:emit({ type = "host_task_start", host = host, task = task.name })
+  local vars = self:host_vars(host, task)
+  local items = { false }
+  if task.loop ~= nil then
+    local list, lerr = task.loop
+    if type(list) == "function" then
+      local ok, v = pcall(list, vars)
+      if not ok then list, lerr = nil, tostring(v) else list = v end
+    elseif type(list) == "string" then
+      list, lerr = template.render_value(list, vars)
+    end
+    if lerr or type(list) ~= "table" then
+      return { failed = true, msg = "loop: " .. (lerr or "must be a list") }
+    end
+    items = list
+  end
+  local results = {}
+  for _, item in ipairs(items) do
+    local ivars = vars
+    if task.loop ~= nil then
+      ivars = setmetatable({ [task.loop_var or "item"] = item }, { __index = vars })
+    end
+    local go, werr = eval_cond(task.when, ivars)
+    local res
+    if werr then res = { failed = true, msg = "when: " .. werr }
+    elseif not go then res = { skipped = true, changed = false, msg = "condition was false" }
+    else
+      local attempt = 0
+      while true do
+        attempt = attempt + 1
+        res = self:run_module(host, task, ivars, emit)
+        if res.unreachable then break end
+        local scope = setmetatable({}, { __index = ivars })
+        if task.register then scope[task.register] = res end
+        if task.changed_when ~= nil and not res.skipped then
+          local c, e = eval_cond(task.changed_when, scope, res)
+          if e then res.failed, res.msg = true, "changed_when: " .. e else res.changed = c end
+        end
+        if task.failed_when ~= nil and not res.skipped then
+          local f, e = eval_cond(task.failed_when, scope, res)
+          if e then res.failed, res.msg = true, "failed_when: " .. e else res.failed = f end
+        end
+        if task["until"] == nil or res.skipped then break end
+        local done, e = eval_cond(task["until"], scope, res)
+        if e then res.failed, res.msg = true, "until: " .. e break end
+        res.attempts = attempt
+        if done then break end
+        if attempt > task.retries then
+          res.failed = true
+          res.msg = (res.msg and (res.msg .. "; ") or "") .. "still not done after " .. attempt .. " attempts"
+          break
+        end
+        emit({ type = "retry", data = string.format("retrying (%d of %d)", attempt, task.retries) })
+        if self.luasible then self.luasible.sleep(task.delay) end
+      end
+    end
+    if task.loop ~= nil then res.item = item end
+    results[#results + 1] = res
+    if res.unreachable then break end
+  end
+  local res
+  if task.loop == nil then res = results[1]
+  else
+    res = { changed = false, failed = false, skipped = #results > 0, results = results }
+    for _, r in ipairs(results) do
+      res.changed = res.changed or r.changed
+      res.failed = res.failed or r.failed
+      res.skipped = res.skipped and r.skipped
+      if r.unreachable then res.unreachable, res.msg = true, r.msg end
+      if r.failed and not res.msg then res.msg = r.msg end
+    end
+  end
+  if task.register then st.registered[task.register] = res end
+  if task.facts and res.ansible_facts then
+    st.facts = {}
+    for k, v in pairs(res.ansible_facts) do st.facts["ansible_" .. k] = v; st.facts[k] = v end
+  end
+  return res
+end
+
+local function status_of(res)
+  if res.unreachable then return "unreachable" end
+  if res.failed then return "failed" end
+  if res.skipped then return "skipped" end
+  return res.changed and "changed" or "ok"
+end
+
+function Run:record(host, task, res)
+  local st = self.state[host]
+  local status = status_of(res)
+  local r = self.recap[host]
+  if status == "failed" and task.ignore_errors then
+    res.ignored = true
+    r.ignored = r.ignored + 1
+  else
+    r[status] = r[status] + 1
+  end
+  if status == "changed" then r.ok = r.ok + 1 end
+  if status == "unreachable" then st.out = "unreachable"
+  elseif status == "failed" and not task.ignore_errors then st.out = "failed" end
+  if res.changed and not res.failed and task.notify then
+    for _, h in ipairs(task.notify) do st.notified[h] = true end
+  end
+  local details = self.details[host]
+  details[#details + 1] = { task = task.name, status = status, result = res }
+  local ev = { type = "host_task_result", host = host, task = task.name, status = status, result = res }
+  if task.no_log then ev.result = { changed = res.changed, failed = res.failed, msg = "output hidden by no_log" } end
+  self:emit(ev)
+end
+
+-- Run fn(host) for each host, at most `forks` at once.
+function Run:each_host(hosts, fn)
+  local luasible = self.luasible
+  if #hosts == 0 then return end
+  if not luasible or #hosts == 1 then
+    for _, h in ipairs(hosts) do fn(h) end
+    return
+  end
+  local next_i = 0
+  local function worker()
+    while true do
+      next_i = next_i + 1
+      local h = hosts[next_i]
+      if not h then return end
+      fn(h)
+    end
+  end
+  local workers = {}
+  for i = 1, math.min(self.forks, #hosts) do workers[i] = luasible.spawn(worker) end
+  for _, w in ipairs(workers) do w:wait() end
+end
+
+function Run:active_hosts()
+  local out = {}
+  for _, h in ipairs(self.play.hosts) do if not self.state[h].out then out[#out + 1] = h end end
+  return out
+end
+
+function Run:run_task(task, hosts)
+  self:emit({ type = "task_start", task = task.name, module = task.module, handler = task.handler or nil })
+  if task.run_once and #hosts > 0 then
+    local first = hosts[1]
+    local res = self:run_host_task(first, task)
+    self:record(first, task, res)
+    if task.register then
+      for _, h in ipairs(hosts) do self.state[h].registered[task.register] = res end
+    end
+    return
+  end
+  self:each_host(hosts, function(h)
+    local ok, res = pcall(self.run_host_task, self, h, task)
+    if not ok then res = { failed = true, msg = "internal error: " .. tostring(res) } end
+    self:record(h, task, res)
+  end)
+end
+
+function Run:run_play()
+  local play = self.play
+  self:emit({ type = "play_start", hosts = play.hosts, check = self.check or nil })
+  for _, task in ipairs(play.tasks) do
+    local hosts = self:active_hosts()
+    if #hosts == 0 then break end
+    self:run_task(task, hosts)
+  end
+  for _, handler in ipairs(play.handlers) do
+    local hosts = {}
+    for _, h in ipairs(self:active_hosts()) do
+      local n = self.state[h].notified
+      local hit = n[handler.name]
+      for _, l in ipairs(as_list(handler.listen)) do hit = hit or n[l] end
+      if hit then hosts[#hosts + 1] = h end
+    end
+    if #hosts > 0 then
+      handler.handler = true
+      self:run_task(handler, hosts)
+    end
+  end
+  for _, h in ipairs(play.hosts) do
+    local conn = self.state[h].conn
+    if conn and conn.close then pcall(conn.close, conn) end
+    self.state[h].conn = nil
+  end
+end
+
+local function load_inventory(src)
+  if src == nil then return inventory.load(nil) end
+  return inventory.load(src)
+end
+
+--- Run one play or a list of plays. Returns recap, details; or nil, err when
+--- the play or its inventory is invalid (then nothing ran on any host).
+function M.play(play, opts)
+  opts = opts or {}
+  local inv, ierr = load_inventory(opts.inventory)
+  if not inv then return nil, ierr end
+  local plays = { play }
+  if type(play) == "table" and play.tasks == nil and type(play[1]) == "table" then plays = play end
+  local prepared = {}
+  for i, p in ipairs(plays) do
+    local pp, err = M.prepare(p, opts, inv)
+    if not pp then return nil, err end
+    prepared[i] = pp
+  end
+  local ok_l, luasible = pcall(require, "luasible")
+  if not ok_l then
+    if not opts.connect then return nil, "luasible core not available: " .. tostring(luasible) end
+    luasible = nil
+  end
+  local extra = copy_into({}, opts.extra_vars)
+  local recap, details = {}, {}
+  local groups = {}
+  for _, g in ipairs(inv.group_order) do groups[g] = inv:group_hosts(g) end
+  local hostvars_cache = setmetatable({}, { __index = function(t, h)
+    if not inv.hosts[h] then return nil end
+    local v = inv:host_vars(h)
+    rawset(t, h, v)
+    return v
+  end })
+  local now = luasible and luasible.now or os.clock
+  local run = setmetatable({
+    seq = 0, on_event = opts.on_event, check = opts.check and true or false, connect = opts.connect,
+    extra_vars = extra, recap = recap, details = details, groups = groups, hostvars = hostvars_cache,
+    luasible = luasible, now = now, mono0 = now(), wall0 = os.time(), base_dir = opts.base_dir or ".",
+  }, Run)
+  local t0 = now()
+  for _, p in ipairs(prepared) do
+    run.play = p
+    run.forks = math.max(1, math.tointeger(tonumber(opts.forks or p.raw.forks or 10)) or 10)
+    run.state = {}
+    for _, h in ipairs(p.hosts) do
+      run.state[h] = { inv_vars = inv:host_vars(h), registered = {}, notified = {} }
+      recap[h] = recap[h] or { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
+      details[h] = details[h] or {}
+    end
+    if luasible and #p.hosts > 1 then
+      local task = luasible.spawn(function() run:run_play() end)
+      task:wait()
+    else
+      run:run_play()
+    end
+  end
+  run.play = nil
+  run:emit({ type = "recap", recap = recap, elapsed = now() - t0 })
+  return recap, { hosts = details, elapsed = now() - t0 }
+end
+
+--- Exit status for a recap, like Ansible: 0 ok, 2 failures, 4 unreachable.
+function M.exit_code(recap)
+  local code = 0
+  for _, r in pairs(recap) do
+    if r.unreachable > 0 then code = 4 end
+    if r.failed > 0 and code == 0 then code = 2 end
+  end
+  return code
+end
+
+return M

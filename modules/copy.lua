@@ -1,0 +1,105 @@
+-- copy: put a file (src, a local path) or a string (content) at dest on the
+-- host. Idempotent by sha256: nothing is written when the file is already
+-- right. mode/owner/group are applied when they differ. backup keeps the old file.
+local modules = require "luasible.modules"
+
+local M = {
+  params = {
+    src = { type = "path" },
+    content = { type = "string" },
+    dest = { type = "path", required = true },
+    mode = { type = "mode" },
+    owner = { type = "string" },
+    group = { type = "string" },
+    backup = { type = "boolean", default = false },
+    force = { type = "boolean", default = true },
+  },
+  mutually_exclusive = { { "src", "content" } },
+  required_one_of = { { "src", "content" } },
+  check_mode = true,
+}
+
+--- Resolve a local source file: absolute, relative to the play's folder, or in its files/.
+function M.find_local(ctx, src, sub)
+  if src:sub(1, 1) == "/" then return src end
+  local base = ctx.base_dir or "."
+  for _, cand in ipairs({ base .. "/" .. sub .. "/" .. src, base .. "/" .. src, src }) do
+    local f = io.open(cand, "rb")
+    if f then f:close() return cand end
+  end
+  return base .. "/" .. src
+end
+
+local function mode_eq(want, have)
+  if not want or not have then return true end
+  if not want:match("^%d+$") then return false end -- symbolic: let chmod decide
+  return tonumber(want, 8) == tonumber(have, 8)
+end
+
+--- Install `content` at args.dest with args' mode/owner/group/backup.
+function M.install(ctx, content, args)
+  local q = ctx.quote
+  local dest = args.dest
+  local st = ctx:stat(dest)
+  if st and st.type == "directory" then
+    if not args.src then return { failed = true, msg = "dest " .. dest .. " is a directory" } end
+    dest = dest:gsub("/+$", "") .. "/" .. args.src:match("([^/]+)$")
+    st = ctx:stat(dest)
+  end
+  local want = modules.sha256(content)
+  local have = st and st.type == "file" and ctx:remote_sha256(dest) or nil
+  local result = { changed = false, dest = dest, checksum = want, size = #content }
+  local need_write = have ~= want and (args.force or not st)
+  local need_mode = args.mode and not (st and mode_eq(args.mode, st.mode)) and not need_write
+  local need_owner = (args.owner and not (st and st.owner == args.owner))
+    or (args.group and not (st and st.group == args.group))
+  if not (need_write or need_mode or need_owner) then return result end
+  result.changed = true
+  if ctx.check_mode then
+    result.msg = need_write and ("would write " .. dest) or ("would change attributes of " .. dest)
+    return result
+  end
+  if need_write then
+    if args.backup and st then
+      local bk = dest .. "." .. os.date("%Y%m%d%H%M%S") .. "~"
+      local res = ctx:run("cp -p " .. q(dest) .. " " .. q(bk))
+      if not res.ok then return { failed = true, msg = "backup failed: " .. res.stderr } end
+      result.backup_file = bk
+    end
+    local tmp = string.format("%s.luasible-%d-%d", dest, os.time(), math.random(1e9))
+    local ok, err = ctx:write(content, tmp, args.mode or (st and st.mode), function(p)
+      p.stage = p.stage or "transferring"
+      p.message = p.message or dest
+      ctx:progress(p)
+    end)
+    if not ok then
+      ctx:run("rm -f " .. q(tmp))
+      return { failed = true, msg = "could not write " .. dest .. ": " .. tostring(err) }
+    end
+    local res = ctx:run("mv -f " .. q(tmp) .. " " .. q(dest))
+    if not res.ok then return { failed = true, msg = "could not write " .. dest .. ": " .. res.stderr } end
+  elseif need_mode then
+    local res = ctx:run("chmod " .. q(args.mode) .. " " .. q(dest))
+    if not res.ok then return { failed = true, msg = res.stderr } end
+  end
+  if need_owner then
+    local spec = (args.owner or "") .. (args.group and (":" .. args.group) or "")
+    local res = ctx:run("chown " .. q(spec) .. " " .. q(dest))
+    if not res.ok then return { failed = true, msg = "chown failed: " .. res.stderr } end
+  end
+  result.msg = need_write and ("wrote " .. dest) or ("changed attributes of " .. dest)
+  return result
+end
+
+function M.run(ctx, args)
+  local content = args.content
+  if args.src then
+    local path = M.find_local(ctx, args.src, "files")
+    local err
+    content, err = modules.read_file(path)
+    if not content then return { failed = true, msg = "cannot read src: " .. tostring(err) } end
+  end
+  return M.install(ctx, content, args)
+end
+
+return M

@@ -1,0 +1,34 @@
+-- debug: print a message or a variable. Secrets (passwords) are masked.
+local template = require "luasible.template"
+local inventory = require "luasible.inventory"
+
+local function mask(v, depth)
+  if type(v) ~= "table" or (depth or 0) > 8 then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    out[k] = inventory.secret_vars[k] and "********" or mask(x, (depth or 0) + 1)
+  end
+  return out
+end
+
+return {
+  free_form = "msg",
+  params = {
+    msg = { type = "raw" },
+    var = { type = "string" },
+    verbosity = { type = "integer", default = 0 },
+  },
+  mutually_exclusive = { { "msg", "var" } },
+  check_mode = true,
+  run = function(ctx, args)
+    if args.var then
+      if inventory.secret_vars[args.var] then return { changed = false, [args.var] = "********" } end
+      local v, err = template.eval(args.var, ctx.vars)
+      if err then return { changed = false, [args.var] = "VARIABLE IS NOT DEFINED: " .. err } end
+      return { changed = false, [args.var] = mask(v), msg = args.var .. " = " .. template.tostring(mask(v)) }
+    end
+    local msg = args.msg
+    if msg == nil then msg = "Hello world!" end
+    return { changed = false, msg = type(msg) == "table" and template.tostring(mask(msg)) or tostring(msg) }
+  end,
+}

@@ -1,0 +1,41 @@
+-- wait_for: wait until a TCP port accepts connections (or stops), or a path
+-- exists (or is gone), checking from the host itself. Fails after timeout.
+return {
+  params = {
+    port = { type = "integer" },
+    host = { type = "string", default = "127.0.0.1" },
+    path = { type = "path" },
+    state = { type = "string", default = "started", choices = { "started", "stopped", "present", "absent" } },
+    timeout = { type = "number", default = 300 },
+    delay = { type = "number", default = 0 },
+    sleep = { type = "number", default = 0.25 },
+    search_regex = { type = "string" },
+  },
+  required_one_of = { { "port", "path" } },
+  check_mode = true,
+  run = function(ctx, args)
+    local q = ctx.quote
+    local probe
+    if args.port then
+      local target = "/dev/tcp/" .. args.host .. "/" .. args.port
+      probe = "if command -v bash >/dev/null; then bash -c " .. q("exec 3<>" .. target) .. " 2>/dev/null; "
+        .. "else nc -z " .. q(args.host) .. " " .. args.port .. " 2>/dev/null; fi"
+    else
+      probe = "test -e " .. q(args.path)
+      if args.search_regex then probe = probe .. " && grep -q -- " .. q(args.search_regex) .. " " .. q(args.path) end
+    end
+    local want_up = args.state == "started" or args.state == "present"
+    if args.delay > 0 then ctx.sleep(args.delay) end
+    local t0 = ctx.now()
+    while true do
+      local up = select(2, ctx:sh(probe)) == 0
+      if up == want_up then return { changed = false, elapsed = ctx.now() - t0 } end
+      if ctx.now() - t0 >= args.timeout then
+        local what = args.port and (args.host .. ":" .. args.port) or args.path
+        return { failed = true, elapsed = ctx.now() - t0,
+          msg = string.format("timeout after %gs waiting for %s to be %s", args.timeout, what, args.state) }
+      end
+      ctx.sleep(args.sleep)
+    end
+  end,
+}
