@@ -167,12 +167,26 @@ static int s_wait_on(lua_State *L) {
   return 0;
 }
 
-/* s:drain() -> result: drop queued events up to the end (execute without
- * callbacks); nil when the stream is not over yet */
+/* s:result() -> the result so far once the command ended, else nil */
 static int s_result(lua_State *L) {
   lsb_stream *s = open_stream(L);
   if (!s->finished) return 0;
   push_result(L, s);
+  return 1;
+}
+
+/* s:stats() -> { queued_events, queued_bytes, paused, lines..., bytes... } */
+static int s_stats(lua_State *L) {
+  lsb_stream *s = open_stream(L);
+  lua_createtable(L, 0, 7);
+  set_int(L, "queued_events", (lua_Integer)s->q_events);
+  set_int(L, "queued_bytes", (lua_Integer)s->q_bytes);
+  lua_pushboolean(L, s->paused);
+  lua_setfield(L, -2, "paused");
+  set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
+  set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
+  set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
+  set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
   return 1;
 }
 
@@ -209,7 +223,7 @@ void lsb_open_stream(lua_State *L) {
       {NULL, NULL}};
   static const luaL_Reg methods[] = {
       {"pop", s_pop},       {"ready", s_ready}, {"finished", s_finished},
-      {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid},
+      {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid}, {"stats", s_stats},
       {"close", s_close},   {NULL, NULL}};
   luaL_newmetatable(L, LSB_STREAM_MT);
   luaL_setfuncs(L, meta, 0);

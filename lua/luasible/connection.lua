@@ -64,10 +64,10 @@ function M.check(fn, cmd, opts)
       error(("bad option '%s' to '%s' (%s expected, got %s)"):format(k, fn, want, type(v)), 3)
     end
   end
-  if opts.timeout and not (opts.timeout >= 0) then
+  if opts.timeout and (opts.timeout ~= opts.timeout or opts.timeout < 0) then
     error("bad option 'timeout' to '" .. fn .. "' (must not be negative)", 3)
   end
-  if opts.max_line and not (opts.max_line >= 1) then
+  if opts.max_line and (opts.max_line ~= opts.max_line or opts.max_line < 1) then
     error("bad option 'max_line' to '" .. fn .. "' (must be at least 1)", 3)
   end
   if opts.env then
