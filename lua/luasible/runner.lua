@@ -360,7 +360,8 @@ function Run:record(host, task, res)
   end
   local details = self.details[host]
   details[#details + 1] = { task = task.name, status = status, result = res }
-  local ev = { type = "host_task_result", host = host, task = task.name, status = status, result = res }
+  local ev = { type = "host_task_result", host = host, task = task.name, module = task.module,
+    status = status, result = res }
   if task.no_log then ev.result = { changed = res.changed, failed = res.failed, msg = "output hidden by no_log" } end
   self:emit(ev)
 end

@@ -1,0 +1,172 @@
+-- luasible.cli: `luasible run PLAY.lua ...` and `luasible exec PATTERN ...`.
+-- Exit status: 0 all ok, 1 bad input (nothing ran), 2 a host failed,
+-- 4 a host was unreachable.
+
+local M = {}
+
+local function die(msg)
+  io.stderr:write("luasible: error: ", msg, "\n")
+  return 1
+end
+
+local function read(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Parse one -e value: "k=v k2='v 2'", a JSON/YAML object, or @file.
+function M.parse_extra(s, into)
+  local t
+  if s:sub(1, 1) == "@" then
+    local text, err = read(s:sub(2))
+    if not text then return nil, "-e " .. s .. ": " .. err end
+    local ok, v = pcall(require("lyaml").load, text)
+    if not ok or type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
+    t = v
+  elseif s:match("^%s*{") then
+    local ok, v = pcall(require("lyaml").load, s)
+    if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
+    t = v
+  else
+    local err
+    t, err = require("luasible.modules").parse_kv(s)
+    if not t then return nil, "-e: " .. err end
+    if t._raw then return nil, "-e: expected key=value, got '" .. t._raw .. "'" end
+  end
+  for k, v in pairs(t) do into[k] = v end
+  return into
+end
+
+--- Load a play file: a Lua chunk returning a play or a list of plays.
+function M.load_play(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then
+    if not read(path) then return nil, "cannot read play file " .. path end
+    return nil, err
+  end
+  local ok, play = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(play) end
+  if type(play) ~= "table" then return nil, path .. ": must return a play table (or a list of plays)" end
+  return play
+end
+
+local function isatty()
+  return os.execute("test -t 1") == true
+end
+
+local function parser()
+  local argparse = require "argparse"
+  local p = argparse("luasible", "Agentless automation for Lua 5.4: run plays on hosts and watch their output live.")
+    :add_help_command(false)
+  p:flag("--version", "Print the version and exit.")
+  p:command_target("command")
+  local function common(c)
+    c:option("-i --inventory", "Inventory file (INI, YAML or .lua), or a comma list of hosts.")
+    c:option("-l --limit", "Further limit the hosts to this pattern.")
+    c:option("-f --forks", "How many hosts run at once (default 10)."):convert(tonumber)
+    c:option("-e --extra-vars", "Extra variables: k=v, a JSON object, or @file.yml. Repeatable.")
+      :count("*"):target("extra_vars")
+    c:option("-M --module-path", "Folder with extra modules. Repeatable."):count("*"):target("module_path")
+    c:flag("-C --check", "Check mode: change nothing, report what would change.")
+    c:flag("--json", "Print every event as one JSON object per line.")
+    c:flag("--no-color", "No colours.")
+    c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
+  end
+  local run = p:command("run", "Run a play file (Lua returning a play or a list of plays).")
+  run:argument("play", "The play file.")
+  common(run)
+  run:option("-t --tags", "Only run tasks with these tags (comma list).")
+  run:option("--skip-tags", "Skip tasks with these tags (comma list).")
+  local ex = p:command("exec", "Run one module on the hosts matching PATTERN.")
+  ex:argument("pattern", "Host pattern, e.g. all, web, 'web:!web3'.")
+  common(ex)
+  ex:option("-m --module", "Module name.", "shell")
+  ex:option("-a --args", "Module arguments: 'k=v k2=\"v 2\"' or a free-form command.", "")
+  return p
+end
+
+local function list(s)
+  if not s then return nil end
+  local out = {}
+  for x in s:gmatch("[^,%s]+") do out[#out + 1] = x end
+  return out
+end
+
+--- Arguments of an ad-hoc module call: k=v pairs, or the whole string as the
+--- module's free-form argument when it does not read as the module's params.
+function M.adhoc_args(mod, s)
+  local modules = require "luasible.modules"
+  if s == "" then return {} end
+  local kv, err = modules.parse_kv(s)
+  if not kv then return nil, err end
+  if mod.free_form then
+    for k in pairs(kv) do
+      if k == "_raw" or not mod.params[k] then return { [mod.free_form] = s } end
+    end
+  elseif kv._raw then
+    return nil, "module " .. (mod.name or "?") .. " takes key=value arguments, got '" .. kv._raw .. "'"
+  end
+  return kv
+end
+
+function M.main(argv)
+  local p = parser()
+  local ok, args = p:pparse(argv)
+  if not ok then
+    io.stderr:write(p:get_usage(), "\n\nluasible: error: ", tostring(args), "\n")
+    return 1
+  end
+  if args.version then
+    local cok, core = pcall(require, "luasible.core")
+    print("luasible " .. (cok and core.version or "unknown"))
+    return 0
+  end
+  if not args.command then
+    io.stdout:write(p:get_help(), "\n")
+    return 1
+  end
+  local runner = require "luasible.runner"
+  local render = require "luasible.render"
+  local extra = {}
+  for _, e in ipairs(args.extra_vars or {}) do
+    local r, err = M.parse_extra(e, extra)
+    if not r then return die(err) end
+  end
+  if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
+  local play, base_dir
+  if args.command == "run" then
+    local err
+    play, err = M.load_play(args.play)
+    if not play then return die(err) end
+    base_dir = args.play:match("^(.*)/[^/]*$") or "."
+  else
+    local modules = require "luasible.modules"
+    local mod, err = modules.load(args.module, modules.search_path(args.module_path))
+    if not mod then return die(err) end
+    local margs, aerr = M.adhoc_args(mod, args.args)
+    if not margs then return die(aerr) end
+    play = { name = "ad-hoc: " .. args.module .. " on " .. args.pattern, hosts = args.pattern,
+      tasks = { { name = args.module, module = args.module, args = margs } } }
+    base_dir = "."
+  end
+  local on_event
+  if args.json then
+    on_event = render.json({ out = io.stdout })
+  else
+    local tty = isatty()
+    local color = tty and not args.no_color and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
+    on_event = render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose })
+  end
+  local recap, err = runner.play(play, {
+    inventory = args.inventory, limit = args.limit, forks = args.forks, extra_vars = extra,
+    check = args.check, tags = list(args.tags), skip_tags = list(args.skip_tags),
+    module_path = args.module_path, on_event = on_event, base_dir = base_dir,
+  })
+  if not recap then return die(err) end
+  return runner.exit_code(recap)
+end
+
+return M

@@ -1,0 +1,252 @@
+-- luasible.render: turning runner events into output.
+--   render.terminal{ out=, color=, tty=, verbose= } -> on_event(ev)
+--   render.json{ out= }                            -> on_event(ev): one JSON object per line
+
+local M = {}
+
+---------------------------------------------------------------------------
+-- JSON
+---------------------------------------------------------------------------
+local function is_array(t)
+  local n = #t
+  if n == 0 then return next(t) == nil and false end
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+  end
+  return true
+end
+
+local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
+  ["\r"] = "\\r", ["\t"] = "\\t" }
+local function encode_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c) return ESC[c] or string.format("\\u%04x", c:byte()) end) .. '"'
+end
+
+--- A small JSON encoder (used when cjson is not installed).
+function M.json_encode(v, depth)
+  depth = depth or 0
+  local t = type(v)
+  if v == nil then return "null"
+  elseif t == "boolean" then return tostring(v)
+  elseif t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return "null" end
+    if math.type(v) == "integer" then return tostring(v) end
+    return string.format("%.14g", v)
+  elseif t == "string" then return encode_string(v)
+  elseif t == "table" and depth < 32 then
+    local out = {}
+    if is_array(v) then
+      for i = 1, #v do out[i] = M.json_encode(v[i], depth + 1) end
+      return "[" .. table.concat(out, ",") .. "]"
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    for _, k in ipairs(keys) do
+      local x = v[k]
+      if x == nil then x = v[tonumber(k)] end
+      out[#out + 1] = encode_string(k) .. ":" .. M.json_encode(x, depth + 1)
+    end
+    return "{" .. table.concat(out, ",") .. "}"
+  end
+  return encode_string(tostring(v))
+end
+
+-- Make a value safe for any JSON encoder: no functions, userdata, cycles or mixed tables.
+local function plain(v, depth, seen)
+  local t = type(v)
+  if t == "table" then
+    if seen[v] or depth > 16 then return "<...>" end
+    seen[v] = true
+    local out = {}
+    if is_array(v) then
+      for i = 1, #v do out[i] = plain(v[i], depth + 1, seen) end
+    else
+      for k, x in pairs(v) do out[tostring(k)] = plain(x, depth + 1, seen) end
+    end
+    seen[v] = nil
+    return out
+  elseif t == "function" or t == "userdata" or t == "thread" then
+    return tostring(v)
+  end
+  return v
+end
+
+local cjson_ok, cjson = pcall(require, "cjson")
+if cjson_ok then
+  pcall(cjson.encode_invalid_numbers, "null")
+  pcall(cjson.encode_sparse_array, true)
+end
+
+function M.encode(v)
+  v = plain(v, 0, {})
+  if cjson_ok then
+    local ok, s = pcall(cjson.encode, v)
+    if ok then return (s:gsub("\\/", "/")) end
+  end
+  return M.json_encode(v)
+end
+
+--- The JSON renderer: every event as one line with host, task, type, data,
+--- progress, result, timestamp (and status, seq, play).
+function M.json(opts)
+  local out = (opts and opts.out) or io.stdout
+  return function(ev)
+    local obj = {
+      type = ev.type, host = ev.host, task = ev.task, play = ev.play, data = ev.data,
+      progress = ev.progress, result = ev.result, status = ev.status, timestamp = ev.timestamp,
+      seq = ev.seq, recap = ev.recap, hosts = ev.hosts, elapsed = ev.elapsed, module = ev.module,
+    }
+    out:write(M.encode(obj), "\n")
+    out:flush()
+  end
+end
+
+---------------------------------------------------------------------------
+-- Terminal
+---------------------------------------------------------------------------
+local PALETTE = { 36, 35, 34, 33, 32, 96, 95, 94, 93, 92 }
+local STATUS_COLOR = { ok = 32, changed = 33, failed = 31, unreachable = 91, skipped = 36 }
+
+local function short(s, n)
+  s = tostring(s or ""):gsub("\n.*", " ...")
+  if #s > n then return s:sub(1, n - 3) .. "..." end
+  return s
+end
+
+local function bar(pct, width)
+  local fill = math.floor((pct or 0) * width / 100 + 0.5)
+  return "[" .. string.rep("#", fill) .. string.rep(".", width - fill) .. "]"
+end
+
+--- The terminal renderer. opts: out (file), tty (bool: live redraws),
+--- color (bool), verbose (0..), width (columns).
+function M.terminal(opts)
+  opts = opts or {}
+  local out = opts.out or io.stdout
+  local tty, color, verbose = opts.tty, opts.color, opts.verbose or 0
+  local width = opts.width or tonumber(os.getenv("COLUMNS")) or 100
+  local host_color, ncolors = {}, 0
+  local progress, order = {}, {}
+  local status_shown = false
+  local last_plain = {}
+
+  local function paint(code, s)
+    if not color or not code then return s end
+    return "\27[" .. code .. "m" .. s .. "\27[0m"
+  end
+  local function host_label(h)
+    if not host_color[h] then
+      ncolors = ncolors + 1
+      host_color[h] = PALETTE[(ncolors - 1) % #PALETTE + 1]
+    end
+    return paint(host_color[h], h)
+  end
+  local function clear_status()
+    if status_shown then out:write("\r\27[K"); status_shown = false end
+  end
+  local function line(s)
+    clear_status()
+    out:write(s, "\n")
+  end
+  local function draw_status()
+    local parts = {}
+    for _, h in ipairs(order) do
+      local p = progress[h]
+      if p then
+        local pct = p.percentage and string.format("%3d%%", math.floor(p.percentage)) or (p.stage or "")
+        parts[#parts + 1] = host_label(h) .. " " .. bar(p.percentage, 12) .. " " .. pct
+      end
+    end
+    if #parts == 0 then return clear_status() end
+    out:write("\r\27[K", short(table.concat(parts, "  "), width * 4))
+    status_shown = true
+  end
+  local function header(kind, name)
+    local s = kind .. " [" .. tostring(name) .. "] "
+    line("\n" .. paint("1", s .. string.rep("*", math.max(3, math.min(width, 80) - #s))))
+  end
+
+  return function(ev)
+    local t = ev.type
+    if t == "play_start" then
+      header("PLAY", ev.play)
+      if ev.hosts and #ev.hosts == 0 then line(paint(33, "skipping: no hosts matched")) end
+    elseif t == "task_start" then
+      header(ev.handler and "RUNNING HANDLER" or "TASK", ev.task)
+    elseif t == "stdout" or t == "stderr" then
+      local sep = t == "stderr" and paint(31, " ! ") or " | "
+      line(host_label(ev.host) .. sep .. tostring(ev.data))
+      if status_shown == false and tty and next(progress) then draw_status() end
+    elseif t == "progress" then
+      local p = ev.progress or {}
+      if tty then
+        if not progress[ev.host] then order[#order + 1] = ev.host end
+        progress[ev.host] = p
+        draw_status()
+      else
+        local key = (p.stage or "") .. ":" .. tostring(p.percentage and math.floor(p.percentage))
+        if last_plain[ev.host] ~= key then
+          last_plain[ev.host] = key
+          local pct = p.percentage and string.format(" %d%%", math.floor(p.percentage)) or ""
+          line(host_label(ev.host) .. " progress " .. (p.stage or "") .. pct
+            .. (p.message and p.message ~= "" and (" " .. short(p.message, 60)) or ""))
+        end
+      end
+    elseif t == "retry" then
+      line(paint(33, "retrying: [" .. ev.host .. "] " .. tostring(ev.data)))
+    elseif t == "host_task_result" then
+      if progress[ev.host] then
+        progress[ev.host] = nil
+        for i, h in ipairs(order) do if h == ev.host then table.remove(order, i) break end end
+      end
+      last_plain[ev.host] = nil
+      local r = ev.result or {}
+      local st = ev.status
+      local word = st
+      if st == "failed" and r.ignored then word = "failed (ignored)" end
+      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
+      if r.item ~= nil then s = s .. " (item=" .. short(r.item, 40) .. ")" end
+      local msg = r.msg
+      if (st == "failed" or st == "unreachable") and msg then
+        s = s .. " " .. paint(STATUS_COLOR[st], tostring(msg))
+        if r.stderr and r.stderr ~= "" and verbose > 0 then s = s .. "\n  stderr: " .. r.stderr end
+      elseif msg and st ~= "skipped" then
+        s = s .. " => " .. tostring(msg)
+      elseif st == "skipped" and verbose > 0 and msg then
+        s = s .. " " .. msg
+      end
+      if r.results then
+        for _, it in ipairs(r.results) do
+          if it.failed and it.msg then s = s .. "\n  item " .. short(it.item, 40) .. ": " .. tostring(it.msg) end
+        end
+      end
+      if verbose > 1 then s = s .. "\n  " .. M.encode(r) end
+      line(s)
+      if tty and next(progress) then draw_status() end
+    elseif t == "recap" then
+      clear_status()
+      header("PLAY RECAP", ev.elapsed and string.format("%.2fs", ev.elapsed) or "")
+      local hosts = {}
+      for h in pairs(ev.recap or {}) do hosts[#hosts + 1] = h end
+      table.sort(hosts)
+      local w = 0
+      for _, h in ipairs(hosts) do w = math.max(w, #h) end
+      for _, h in ipairs(hosts) do
+        local r = ev.recap[h]
+        local function f(k, code)
+          local v = r[k] or 0
+          return paint(v > 0 and code or nil, string.format("%s=%-4d", k, v))
+        end
+        line(host_label(h) .. string.rep(" ", w - #h) .. " : " .. table.concat({
+          f("ok", 32), f("changed", 33), f("unreachable", 91), f("failed", 31), f("skipped", 36),
+          f("ignored", 35) }, " "))
+      end
+    elseif t == "error" then
+      line(paint(31, "ERROR: " .. tostring(ev.data or ev.error)))
+    end
+    out:flush()
+  end
+end
+
+return M

@@ -1,0 +1,277 @@
+local luasible = require "luasible"
+local runner = require "luasible.runner"
+
+local TMP = os.tmpname()
+os.remove(TMP)
+os.execute("mkdir -p " .. TMP)
+
+local function local_hosts(n, extra)
+  local hosts = {}
+  for i = 1, n do hosts["h" .. i] = { ansible_connection = "local", idx = i } end
+  local inv = { all = { hosts = hosts, vars = { where = "inventory", level = "inventory" } } }
+  for k, v in pairs(extra or {}) do inv[k] = v end
+  return inv
+end
+
+-- Run a play, collecting events. Returns recap, events, details.
+local function play(p, opts)
+  local events = {}
+  opts = opts or {}
+  opts.inventory = opts.inventory or local_hosts(1)
+  opts.on_event = function(ev) events[#events + 1] = ev end
+  local recap, details = runner.play(p, opts)
+  return recap, events, details
+end
+
+local function results(events, task)
+  local out = {}
+  for _, ev in ipairs(events) do
+    if ev.type == "host_task_result" and ev.task == task then out[ev.host] = ev end
+  end
+  return out
+end
+
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+describe("runner", function()
+  teardown(function() os.execute("rm -rf " .. TMP) end)
+
+  it("runs each task on all hosts at once, task by task", function()
+    local t0 = luasible.now()
+    local recap, events = play({ hosts = "all", tasks = {
+      { name = "one", shell = "sleep 0.3; echo one {{ inventory_hostname }}" },
+      { name = "two", shell = "echo two" },
+    } }, { inventory = local_hosts(3) })
+    local elapsed = luasible.now() - t0
+    assert.is_true(elapsed < 0.9, "took " .. elapsed)
+    for i = 1, 3 do
+      assert.same({ ok = 2, changed = 2, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }, recap["h" .. i])
+    end
+    -- every result of task one comes before any start of task two
+    local last_one, first_two = 0, math.huge
+    for i, ev in ipairs(events) do
+      if ev.type == "host_task_result" and ev.task == "one" then last_one = i end
+      if ev.type == "host_task_start" and ev.task == "two" then first_two = math.min(first_two, i) end
+    end
+    assert.is_true(last_one < first_two)
+    local lines = {}
+    for _, ev in ipairs(events) do
+      if ev.type == "stdout" and ev.task == "one" then lines[ev.host] = ev.data end
+    end
+    assert.same({ h1 = "one h1", h2 = "one h2", h3 = "one h3" }, lines)
+    assert.equal("play_start", events[1].type)
+    assert.equal("recap", events[#events].type)
+  end)
+
+  it("runs at most `forks` hosts at once", function()
+    local t0 = luasible.now()
+    play({ hosts = "all", forks = 1, tasks = { { shell = "sleep 0.2" } } }, { inventory = local_hosts(3) })
+    assert.is_true(luasible.now() - t0 >= 0.6)
+  end)
+
+  it("templates args with inventory, play, registered and extra vars by precedence", function()
+    local _, events = play({ hosts = "all", vars = { level = "play", p = "P" }, tasks = {
+      { name = "reg", shell = "echo {{ where }}-{{ level }}-{{ p }}-{{ e }}", register = "r" },
+      { name = "use", debug = { msg = "{{ r.stdout | trim }}/{{ r.rc }}/{{ r.stdout_lines | length }}" } },
+    } }, { extra_vars = { e = "E", p = "X" } })
+    assert.equal("inventory-play-X-E", results(events, "reg").h1.result.stdout:match("^(.-)\n?$"))
+    assert.equal("inventory-play-X-E/0/1", results(events, "use").h1.result.msg)
+  end)
+
+  it("evaluates when as a safe expression or a Lua function, per loop item", function()
+    local recap, events = play({ hosts = "all", vars = { n = 3 }, tasks = {
+      { name = "yes", debug = { msg = "x" }, when = "n > 2 and inventory_hostname == 'h1'" },
+      { name = "no", debug = { msg = "x" }, when = function(v) return v.n == 4 end },
+      { name = "items", shell = "echo {{ item }}", loop = { 1, 2, 3 }, when = "item != 2", register = "lr" },
+      { name = "after", debug = { msg = "{{ lr.results | length }}" } },
+    } })
+    assert.equal("ok", results(events, "yes").h1.status)
+    assert.equal("skipped", results(events, "no").h1.status)
+    local items = results(events, "items").h1.result.results
+    assert.equal(3, #items)
+    assert.is_true(items[2].skipped)
+    assert.equal("1\n", items[1].stdout)
+    assert.equal("3", results(events, "after").h1.result.msg)
+    assert.equal(1, recap.h1.skipped)
+  end)
+
+  it("applies changed_when, failed_when and until/retries", function()
+    local marker = TMP .. "/count"
+    local _, events = play({ hosts = "all", tasks = {
+      { name = "cw", shell = "echo same", changed_when = "'changed' in result.stdout" },
+      { name = "fw", shell = "echo ERROR; exit 0", failed_when = "'ERROR' in result.stdout", ignore_errors = true },
+      { name = "until", shell = "echo x >> " .. marker .. "; wc -l < " .. marker, register = "u",
+        ["until"] = "u.stdout | trim | int >= 3", retries = 5, delay = 0.01 },
+    } })
+    assert.equal("ok", results(events, "cw").h1.status)
+    local fw = results(events, "fw").h1
+    assert.equal("failed", fw.status)
+    assert.is_true(fw.result.ignored)
+    local u = results(events, "until").h1.result
+    assert.equal(3, u.attempts)
+    assert.is_false(u.failed)
+  end)
+
+  it("drops a failed host from the rest of the play, keeps the others", function()
+    local recap, events = play({ hosts = "all", tasks = {
+      { name = "maybe", shell = "test {{ idx }} != 2" },
+      { name = "next", shell = "true" },
+    } }, { inventory = local_hosts(3) })
+    assert.equal(1, recap.h2.failed)
+    assert.equal(0, recap.h2.ok)
+    assert.is_nil(results(events, "next").h2)
+    assert.equal("changed", results(events, "next").h3.status)
+    assert.equal(2, runner.exit_code(recap))
+    assert.equal("non-zero return code 1", results(events, "maybe").h2.result.msg)
+  end)
+
+  it("reports an unreachable host as unreachable, not failed", function()
+    local recap, events = play({ hosts = "all", tasks = { { name = "t", shell = "true" } } }, {
+      inventory = local_hosts(2),
+      connect = function(_, host)
+        if host == "h2" then return nil, "ECONNREFUSED: connection refused by h2:22" end
+        return luasible.connect("local")
+      end,
+    })
+    assert.equal(1, recap.h2.unreachable)
+    assert.equal(0, recap.h2.failed)
+    assert.equal("unreachable", results(events, "t").h2.status)
+    assert.truthy(results(events, "t").h2.result.msg:find("ECONNREFUSED", 1, true))
+    assert.equal(4, runner.exit_code(recap))
+  end)
+
+  it("runs notified handlers once at the end, only where something changed", function()
+    local _, events = play({ hosts = "all", tasks = {
+      { name = "a", shell = "true", notify = "restart", changed_when = "inventory_hostname == 'h1'" },
+      { name = "b", shell = "true", notify = { "restart" } },
+      { name = "c", shell = "true" },
+    }, handlers = {
+      { name = "restart", debug = { msg = "restarting" } },
+      { name = "unused", debug = { msg = "never" } },
+    } }, { inventory = local_hosts(2) })
+    local starts = 0
+    for _, ev in ipairs(events) do
+      if ev.type == "task_start" and ev.task == "restart" then starts = starts + 1 end
+    end
+    assert.equal(1, starts)
+    assert.is_not_nil(results(events, "restart").h1)
+    assert.is_not_nil(results(events, "restart").h2)
+    assert.is_nil(results(events, "unused").h1)
+    local seen_c, i_restart = 0, 0
+    for i, ev in ipairs(events) do
+      if ev.type == "task_start" and ev.task == "c" then seen_c = i end
+      if ev.type == "task_start" and ev.task == "restart" then i_restart = i end
+    end
+    assert.is_true(i_restart > seen_c)
+  end)
+
+  it("selects tasks by tags and skip_tags", function()
+    local p = { hosts = "all", tasks = {
+      { name = "a", debug = { msg = "a" }, tags = "web" },
+      { name = "b", debug = { msg = "b" }, tags = { "db" } },
+      { name = "c", debug = { msg = "c" }, tags = "always" },
+      { name = "d", debug = { msg = "d" } },
+    } }
+    local _, events = play(p, { tags = { "web" } })
+    assert.is_not_nil(results(events, "a").h1)
+    assert.is_nil(results(events, "b").h1)
+    assert.is_not_nil(results(events, "c").h1)
+    assert.is_nil(results(events, "d").h1)
+    _, events = play(p, { skip_tags = { "web" } })
+    assert.is_nil(results(events, "a").h1)
+    assert.is_not_nil(results(events, "b").h1)
+  end)
+
+  it("runs run_once tasks on the first host and registers the result on all", function()
+    local _, events = play({ hosts = "all", tasks = {
+      { name = "once", shell = "echo {{ inventory_hostname }}", run_once = true, register = "o" },
+      { name = "show", debug = { msg = "{{ o.stdout | trim }}" } },
+    } }, { inventory = local_hosts(3) })
+    local once = results(events, "once")
+    assert.is_not_nil(once.h1)
+    assert.is_nil(once.h2)
+    assert.equal("h1", results(events, "show").h3.result.msg)
+  end)
+
+  it("gathers facts and exposes them as variables", function()
+    local _, events = play({ hosts = "all", gather_facts = true, tasks = {
+      { name = "f", debug = { msg = "{{ ansible_os_family }} {{ ansible_facts.processor_count > 0 }}" } },
+    } })
+    assert.equal("Debian true", results(events, "f").h1.result.msg)
+  end)
+
+  it("check mode changes nothing and reports what would change", function()
+    local dest = TMP .. "/check.txt"
+    local recap, events = play({ hosts = "all", tasks = {
+      { name = "copy", copy = { content = "x\n", dest = dest } },
+      { name = "sh", shell = "touch " .. dest },
+    } }, { check = true })
+    assert.is_false(exists(dest))
+    assert.equal("changed", results(events, "copy").h1.status)
+    assert.equal("skipped", results(events, "sh").h1.status)
+    assert.equal(0, recap.h1.failed)
+  end)
+
+  describe("refuses bad input before touching any host", function()
+    local marker = TMP .. "/must-not-exist"
+    local cases = {
+      { "unknown module", { { shell = "touch " .. marker }, { module = "nosuch" } },
+        "task 2: unknown module 'nosuch'" },
+      { "bad argument", { { shell = "touch " .. marker }, { copy = { dest = "/x", content = "y", colour = 1 } } },
+        "task 2: copy: unknown argument 'colour'" },
+      { "wrong type", { { shell = "touch " .. marker }, { wait_for = { port = "eighty" } } },
+        "wait_for: argument 'port' must be a integer, got string 'eighty'" },
+      { "bad choice", { { shell = "touch " .. marker }, { file = { path = "/x", state = "gone" } } },
+        "file: argument 'state' must be one of file, directory, absent, touch, link, got 'gone'" },
+      { "missing argument", { { shell = "touch " .. marker }, { copy = { content = "x" } } },
+        "copy: missing required argument 'dest'" },
+      { "bad when", { { shell = "touch " .. marker }, { shell = "true", when = "a ==" } }, "bad when" },
+      { "unknown task field", { { shell = "touch " .. marker }, { shell = "true", regster = "x" } },
+        "unknown task field 'regster'" },
+    }
+    for _, c in ipairs(cases) do
+      it(c[1], function()
+        local recap, err = runner.play({ name = "p", hosts = "all", tasks = c[2] }, { inventory = local_hosts(1) })
+        assert.is_nil(recap)
+        assert.truthy(err:find(c[3], 1, true), err)
+        assert.is_false(exists(marker))
+      end)
+    end
+
+    it("unknown host pattern and missing inventory", function()
+      local recap, err = runner.play({ hosts = "nosuch", tasks = { { shell = "touch " .. marker } } },
+        { inventory = local_hosts(1) })
+      assert.is_nil(recap)
+      assert.truthy(err:find("host pattern 'nosuch' matches no host or group", 1, true))
+      recap, err = runner.play({ hosts = "all", tasks = {} }, { inventory = "/nonexistent/inv.ini" })
+      assert.is_nil(recap)
+      assert.truthy(err:find("cannot read inventory /nonexistent/inv.ini", 1, true))
+      assert.is_false(exists(marker))
+    end)
+  end)
+
+  it("runs the implicit localhost without an inventory", function()
+    local recap = runner.play({ hosts = "localhost", tasks = { { ping = {} } } })
+    assert.equal(1, recap.localhost.ok)
+  end)
+
+  it("runs a list of plays", function()
+    local recap = runner.play({
+      { hosts = "h1", tasks = { { ping = {} } } },
+      { hosts = "h2", tasks = { { ping = {} }, { ping = {} } } },
+    }, { inventory = local_hosts(2) })
+    assert.equal(1, recap.h1.ok)
+    assert.equal(2, recap.h2.ok)
+  end)
+
+  it("works from inside luasible.run and spawned tasks", function()
+    local recap = luasible.run(function()
+      return luasible.play({ hosts = "all", tasks = { { shell = "true" } } }, { inventory = local_hosts(2) })
+    end)
+    assert.equal(1, recap.h2.changed)
+  end)
+end)
