@@ -1,0 +1,288 @@
+local luasible = require "luasible"
+local runner = require "luasible.runner"
+local modules = require "luasible.modules"
+
+local TMP = os.tmpname()
+os.remove(TMP)
+os.execute("mkdir -p " .. TMP)
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- A connection a user could write in Lua: only execute, synchronous, via io.popen.
+local function execute_only_connection()
+  return {
+    kind = "popen", name = "popen",
+    execute = function(_, cmd, opts)
+      assert(type(cmd) == "string" or type(cmd) == "table")
+      if type(cmd) == "table" then cmd = table.concat((function()
+        local q = {}
+        for i, a in ipairs(cmd) do q[i] = modules.quote(a) end
+        return q
+      end)(), " ") end
+      if opts and opts.stdin then error("this connection has no stdin") end
+      local errf = os.tmpname()
+      local p = io.popen("(" .. cmd .. ") 2>" .. errf, "r")
+      local out = p:read("a")
+      local _, _, rc = p:close()
+      local err = read(errf) or ""
+      os.remove(errf)
+      return { rc = rc, stdout = out, stderr = err, ok = rc == 0, timed_out = false, duration = 0 }
+    end,
+  }
+end
+
+-- Run one task on the local host (or on `conn`); returns the result and the events.
+local function run_task(task, opts)
+  opts = opts or {}
+  local events = {}
+  local conn = opts.conn
+  local recap, details = runner.play({ hosts = "localhost", tasks = { task }, module_path = opts.module_path },
+    { check = opts.check, on_event = function(ev) events[#events + 1] = ev end, base_dir = opts.base_dir,
+      connect = conn and function() return conn end or nil })
+  assert(recap, details)
+  return details.hosts.localhost[1].result, events, details.hosts.localhost[1].status
+end
+
+describe("module arguments", function()
+  local mod = { name = "m", free_form = "cmd", params = {
+    cmd = { type = "string" }, n = { type = "integer" }, on = { type = "boolean", default = false },
+    list = { type = "list" }, mode = { type = "mode" }, state = { type = "string", choices = { "a", "b" } },
+    path = { type = "path", aliases = { "dest" } },
+  } }
+
+  it("coerces strings from the command line", function()
+    local a = assert(modules.validate(mod, { n = "3", on = "yes", list = "x, y", mode = 644, dest = "/p" }))
+    assert.same({ n = 3, on = true, list = { "x", "y" }, mode = "644", path = "/p" }, a)
+  end)
+
+  it("fills defaults and maps free-form text", function()
+    assert.same({ cmd = "echo hi", on = false }, assert(modules.validate(mod, "echo hi")))
+  end)
+
+  it("refuses unknown names, bad types and bad choices with a clear message", function()
+    assert.same({ nil, "m: unknown argument 'colour' (known: cmd, list, mode, n, on, path, state)" },
+      { modules.validate(mod, { colour = 1 }) })
+    assert.same({ nil, "m: argument 'n' must be a integer, got string 'x'" }, { modules.validate(mod, { n = "x" }) })
+    assert.same({ nil, "m: argument 'state' must be one of a, b, got 'c'" }, { modules.validate(mod, { state = "c" }) })
+    assert.same({ nil, "m: argument 'mode' must be a mode, got string 'rwx'" },
+      { modules.validate(mod, { mode = "rwx" }) })
+  end)
+
+  it("leaves templated values for later in partial mode", function()
+    assert.truthy(modules.validate(mod, { n = "{{ x }}" }, true))
+  end)
+
+  it("parses ad-hoc key=value strings", function()
+    assert.same({ a = "1", b = "two words", _raw = "free text" }, modules.parse_kv([[a=1 free b="two words" text]]))
+  end)
+
+  it("checks every built-in module loads and has typed params", function()
+    for _, name in ipairs({ "command", "shell", "streaming_shell", "copy", "fetch", "file", "template",
+      "lineinfile", "apt", "package", "systemd", "service", "wait_for", "ping", "debug", "setup" }) do
+      local m = assert(modules.load(name))
+      for p, spec in pairs(m.params) do assert.is_string(spec.type, name .. "." .. p) end
+    end
+  end)
+
+  it("finds user modules on the module path", function()
+    local m, path = modules.load("marker", modules.search_path("spec/fixtures/usermods"))
+    assert.is_function(m.run)
+    assert.equal("spec/fixtures/usermods/marker.lua", path)
+    local dest = TMP .. "/marker"
+    local res = run_task({ module = "marker", args = { path = dest } }, { module_path = "spec/fixtures/usermods" })
+    assert.is_true(res.changed)
+    assert.equal("marked", read(dest))
+    res = run_task({ module = "marker", args = { path = dest } }, { module_path = "spec/fixtures/usermods" })
+    assert.is_false(res.changed)
+  end)
+end)
+
+describe("modules on the local connection", function()
+  teardown(function() os.execute("rm -rf " .. TMP) end)
+
+  it("command runs argv without a shell", function()
+    local res = run_task({ command = { argv = { "printf", "%s|", "a b", "$HOME;" } } })
+    assert.equal("a b|$HOME;|", res.stdout)
+    res = run_task({ command = "echo 'x  y' $HOME" })
+    assert.equal("x  y $HOME\n", res.stdout)
+  end)
+
+  it("shell runs through sh, honours creates and reports failures", function()
+    local res = run_task({ shell = "echo $((1+2)); exit 3" })
+    assert.equal("3\n", res.stdout)
+    assert.equal(3, res.rc)
+    assert.is_true(res.failed)
+    res = run_task({ shell = { cmd = "echo no", creates = "/" } })
+    assert.is_false(res.changed)
+  end)
+
+  it("streaming_shell streams lines and progress from percentages", function()
+    local res, events = run_task({ streaming_shell = {
+      cmd = "echo 'step 1/4 25%'; echo 'halfway 50%'; echo 'done: 100%' >&2" } })
+    assert.is_true(res.streamed)
+    assert.equal(3, res.lines)
+    local lines, pcts = {}, {}
+    for _, ev in ipairs(events) do
+      if ev.type == "stdout" or ev.type == "stderr" then lines[#lines + 1] = ev.type .. ":" .. ev.data end
+      if ev.type == "progress" and ev.progress.percentage and ev.progress.stage == "executing"
+        and ev.progress.message then pcts[#pcts + 1] = ev.progress.percentage end
+    end
+    assert.same({ "stdout:step 1/4 25%", "stdout:halfway 50%", "stderr:done: 100%" }, lines)
+    assert.same({ 25, 50, 100 }, pcts)
+    res = run_task({ streaming_shell = { cmd = "echo 'item 3 of 10'", progress_pattern = "item (%d+)" } })
+    assert.is_true(res.streamed)
+  end)
+
+  it("streaming_shell falls back to execute on a connection that cannot stream", function()
+    local res, events = run_task({ streaming_shell = { cmd = "echo a; echo 40%" } },
+      { conn = execute_only_connection() })
+    assert.is_false(res.streamed)
+    assert.truthy(res.msg:find("cannot stream", 1, true))
+    assert.equal(2, res.lines)
+    local got = {}
+    for _, ev in ipairs(events) do if ev.type == "stdout" then got[#got + 1] = ev.data end end
+    assert.same({ "a", "40%" }, got)
+  end)
+
+  it("copy writes, is idempotent by checksum, sets mode and keeps a backup", function()
+    local dest = TMP .. "/copy.txt"
+    local res = run_task({ copy = { content = "one\n", dest = dest, mode = "0640" } })
+    assert.is_true(res.changed)
+    assert.equal("one\n", read(dest))
+    assert.equal("640", io.popen("stat -c %a " .. dest):read("l"))
+    res = run_task({ copy = { content = "one\n", dest = dest, mode = "0640" } })
+    assert.is_false(res.changed)
+    res = run_task({ copy = { content = "two\n", dest = dest, backup = true } })
+    assert.is_true(res.changed)
+    assert.equal("one\n", read(res.backup_file))
+    assert.equal("640", io.popen("stat -c %a " .. dest):read("l"))
+    res = run_task({ copy = { content = "three\n", dest = dest } }, { check = true })
+    assert.is_true(res.changed)
+    assert.equal("two\n", read(dest))
+  end)
+
+  it("copy copies a local src, also over an execute-only connection", function()
+    local src = TMP .. "/src.bin"
+    local bytes = {}
+    for i = 0, 255 do bytes[#bytes + 1] = string.char(i) end
+    write(src, table.concat(bytes):rep(300))
+    local dest = TMP .. "/dest.bin"
+    local res = run_task({ copy = { src = src, dest = dest } }, { conn = execute_only_connection() })
+    assert.is_true(res.changed, res.msg)
+    assert.equal(read(src), read(dest))
+    res = run_task({ copy = { src = src, dest = dest } }, { conn = execute_only_connection() })
+    assert.is_false(res.changed)
+  end)
+
+  it("template renders with host vars and installs like copy", function()
+    local dest = TMP .. "/app.conf"
+    local res = runner.play({ hosts = "localhost", vars = { app = "shop", port = 8080, workers = { "a", "b" },
+      debug = false }, tasks = { { template = { src = "template.conf.tmpl", dest = dest } } } },
+      { base_dir = "spec/fixtures" })
+    assert.equal(1, res.localhost.changed)
+    assert.equal("# shop on localhost\nport = 8080\nworker 1 = a\nworker 2 = b\n", read(dest))
+  end)
+
+  it("file manages directories, touch, links, modes and absence", function()
+    local d = TMP .. "/dir/sub"
+    assert.is_true(run_task({ file = { path = d, state = "directory", mode = "0750" } }).changed)
+    assert.is_false(run_task({ file = { path = d, state = "directory", mode = "0750" } }).changed)
+    assert.is_true(run_task({ file = { path = d .. "/f", state = "touch" } }).changed)
+    assert.is_true(run_task({ file = { path = TMP .. "/link", state = "link", src = d } }).changed)
+    assert.is_false(run_task({ file = { path = TMP .. "/link", state = "link", src = d } }).changed)
+    assert.is_true(run_task({ file = { path = TMP .. "/dir", state = "directory", mode = "0700",
+      recurse = true } }).changed)
+    assert.equal("700", io.popen("stat -c %a " .. d):read("l"))
+    assert.is_true(run_task({ file = { path = TMP .. "/dir", state = "absent" } }, { check = true }).changed)
+    assert.equal("700", io.popen("stat -c %a " .. d):read("l"))
+    assert.is_true(run_task({ file = { path = TMP .. "/dir", state = "absent" } }).changed)
+    assert.is_false(run_task({ file = { path = TMP .. "/dir", state = "absent" } }).changed)
+    assert.is_nil(read(d .. "/f"))
+  end)
+
+  it("lineinfile adds, replaces and removes lines", function()
+    local f = TMP .. "/conf"
+    write(f, "a=1\nb=2\n")
+    assert.is_true(run_task({ lineinfile = { path = f, regexp = "^b=", line = "b=3" } }).changed)
+    assert.equal("a=1\nb=3\n", read(f))
+    assert.is_false(run_task({ lineinfile = { path = f, regexp = "^b=", line = "b=3" } }).changed)
+    assert.is_true(run_task({ lineinfile = { path = f, line = "c=4", insertbefore = "^b=" } }).changed)
+    assert.equal("a=1\nc=4\nb=3\n", read(f))
+    assert.is_true(run_task({ lineinfile = { path = f, regexp = "^a=", state = "absent" } }).changed)
+    assert.equal("c=4\nb=3\n", read(f))
+    local res, _, status = run_task({ lineinfile = { path = TMP .. "/nofile", line = "x" } })
+    assert.equal("failed", status)
+    assert.truthy(res.msg:find("does not exist", 1, true))
+  end)
+
+  it("fetch brings a file back into dest/<host>/path", function()
+    write(TMP .. "/remote.txt", "data\n")
+    local res = run_task({ fetch = { src = TMP .. "/remote.txt", dest = TMP .. "/fetched" } })
+    assert.is_true(res.changed)
+    assert.equal("data\n", read(TMP .. "/fetched/localhost" .. TMP .. "/remote.txt"))
+    assert.is_false(run_task({ fetch = { src = TMP .. "/remote.txt", dest = TMP .. "/fetched" } }).changed)
+  end)
+
+  it("apt reports an installed package as unchanged without downloading", function()
+    local res = run_task({ apt = { name = { "bash", "coreutils" }, state = "present" } })
+    assert.is_false(res.failed, res.msg)
+    assert.is_false(res.changed)
+    res = run_task({ package = { name = "bash" } })
+    assert.is_false(res.changed)
+    res = run_task({ apt = { name = "luasible-no-such-package-xyz" } }, { check = true })
+    assert.is_true(res.changed)
+    assert.truthy(res.msg:find("would run: apt-get install", 1, true))
+  end)
+
+  it("systemd and service fail clearly without systemd", function()
+    if os.execute("test -d /run/systemd/system") then return pending("systemd runs here") end
+    local res, _, status = run_task({ systemd = { name = "nginx", state = "started" } })
+    assert.equal("failed", status)
+    assert.truthy(res.msg:find("systemd is not running on localhost", 1, true))
+    res, _, status = run_task({ service = { name = "luasible-nosuch", state = "started" } })
+    assert.equal("failed", status)
+    assert.truthy(res.msg:find("no service manager for 'luasible-nosuch'", 1, true))
+  end)
+
+  it("wait_for waits for a path and times out clearly", function()
+    local p = TMP .. "/appears"
+    local t0 = luasible.now()
+    local res
+    luasible.run(function()
+      luasible.spawn(function() luasible.sleep(0.3); write(p, "x") end)
+      res = run_task({ wait_for = { path = p, timeout = 5, sleep = 0.05 } })
+    end)
+    assert.is_false(res.failed)
+    assert.is_true(luasible.now() - t0 >= 0.3)
+    local r2, _, status = run_task({ wait_for = { port = 1, timeout = 0.3, sleep = 0.1 } })
+    assert.equal("failed", status)
+    assert.truthy(r2.msg:find("timeout after 0.3s waiting for 127.0.0.1:1 to be started", 1, true))
+  end)
+
+  it("ping, debug and setup", function()
+    assert.equal("pong", run_task({ ping = {} }).ping)
+    assert.equal("hello", run_task({ debug = { msg = "hello" } }).msg)
+    local res = runner.play({ hosts = "localhost", tasks = { { debug = { var = "ansible_become_password" } } } },
+      { inventory = { all = { hosts = { localhost = { ansible_connection = "local",
+          ansible_become_password = "s3" } } } },
+        on_event = function(ev) assert.is_nil(require("luasible.render").encode(ev):find("s3", 1, true)) end })
+    assert.equal(1, res.localhost.ok)
+    local facts = run_task({ setup = {} }).ansible_facts
+    assert.equal("Debian", facts.os_family)
+    assert.is_true(facts.processor_count >= 1)
+    assert.is_true(facts.memtotal_mb > 0)
+    assert.is_string(facts.hostname)
+  end)
+end)
