@@ -1,12 +1,27 @@
+#define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addchdir_np, POSIX_SPAWN_SETSID */
 #include "process.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Processes are started with posix_spawn (vfork speed, whatever the size of
+ * the Lua process) in a session and process group of their own, and their
+ * exit is watched through a pidfd polled on the loop: no SIGCHLD handler, no
+ * fork of the caller. */
 
 typedef struct lsb_proc {
-  uv_process_t proc;
+  uv_poll_t exit_poll; /* the pidfd: readable once the child exited */
+  int pidfd;
   uv_pipe_t pipes[3]; /* stdin, stdout, stderr */
   uv_timer_t timer;
   uv_write_t wreq;
@@ -18,12 +33,16 @@ typedef struct lsb_proc {
   double timeout, grace;
   int64_t status;
   int term_signal;
-  unsigned spawned : 1, exited : 1, eof1 : 1, eof2 : 1, stdin_open : 1,
+  unsigned exited : 1, eof1 : 1, eof2 : 1, stdin_open : 1,
       finished : 1, cancelled : 1, timed_out : 1, killed : 1;
 } lsb_proc;
 
 static void on_close(uv_handle_t *h) {
   lsb_proc *p = h->data;
+  if (h == (uv_handle_t *)&p->exit_poll && p->pidfd >= 0) {
+    close(p->pidfd);
+    p->pidfd = -1;
+  }
   if (--p->handles > 0) return;
   if (p->s) lsb_stream_detach(p->s);
   free(p->stdin_buf);
@@ -57,7 +76,7 @@ static void maybe_finish(lsb_proc *p) {
   if (p->finished || !p->exited || !p->eof1 || !p->eof2) return;
   p->finished = 1;
   close_io(p);
-  close_handle(p, (uv_handle_t *)&p->proc);
+  close_handle(p, (uv_handle_t *)&p->exit_poll);
   if (!p->s) return;
   r = &p->s->result;
   if (p->term_signal) {
@@ -78,13 +97,28 @@ static void maybe_finish(lsb_proc *p) {
   }
 }
 
-static void on_proc_exit(uv_process_t *proc, int64_t status, int term_signal) {
-  lsb_proc *p = proc->data;
+static void on_proc_exit(uv_poll_t *h, int status, int events) {
+  lsb_proc *p = h->data;
+  siginfo_t info;
+  (void)status;
+  (void)events;
+  memset(&info, 0, sizeof info);
+  if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG) != 0) {
+    if (errno == EINTR || errno == EAGAIN) return;
+    info.si_code = CLD_EXITED; /* reaped elsewhere: nothing more to learn */
+    info.si_status = 255;
+  } else if (info.si_pid == 0) {
+    return; /* spurious wake-up: not exited yet */
+  }
+  uv_poll_stop(h);
   p->exited = 1;
-  p->status = status;
-  p->term_signal = term_signal;
+  if (info.si_code == CLD_EXITED) {
+    p->status = info.si_status;
+  } else {
+    p->term_signal = info.si_status;
+  }
   if (p->cancelled) {
-    close_handle(p, (uv_handle_t *)&p->proc);
+    close_handle(p, (uv_handle_t *)&p->exit_poll);
     return;
   }
   maybe_finish(p);
@@ -159,79 +193,116 @@ static void proc_cancel(void *ud) {
   p->finished = 1;
   signal_group(p, SIGKILL);
   close_io(p);
-  if (p->exited) close_handle(p, (uv_handle_t *)&p->proc);
+  if (p->exited) close_handle(p, (uv_handle_t *)&p->exit_poll);
   /* else on_proc_exit reaps the child, then closes the handle */
 }
 
 static const lsb_producer_ops proc_ops = {proc_pause, proc_resume, proc_cancel};
 
+static int make_pipe(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
+  return 0;
+}
+
+static void close_fds(int *fds, int n) {
+  for (int i = 0; i < n; i++)
+    if (fds[i] >= 0) close(fds[i]);
+}
+
+/* posix_spawn with stdio on the pipes, in a new session, default signals. */
+static int spawn_child(const lsb_spawn_opts *o, int in_fd, int out_fd,
+                       int err_fd, pid_t *pid) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  int rc;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  if (o->cwd) posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all); /* SIGPIPE ignored here, not there */
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETSIGMASK);
+  if (strchr(o->argv[0], '/'))
+    rc = posix_spawn(pid, o->argv[0], &fa, &attr, o->argv, o->env ? o->env : environ);
+  else
+    rc = posix_spawnp(pid, o->argv[0], &fa, &attr, o->argv, o->env ? o->env : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return -rc;
+}
+
 int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
-                      int *pid) {
-  uv_process_options_t opts;
-  uv_stdio_container_t stdio[3];
-  lsb_proc *p = calloc(1, sizeof *p);
+                      int *pid_out) {
+  int fds[6] = {-1, -1, -1, -1, -1, -1}; /* stdin r/w, stdout r/w, stderr r/w */
+  lsb_proc *p;
+  pid_t pid;
   int rc, i;
-  if (!p) return UV_ENOMEM;
+  if ((o->has_stdin && (rc = make_pipe(&fds[0])) != 0) ||
+      (rc = make_pipe(&fds[2])) != 0 || (rc = make_pipe(&fds[4])) != 0) {
+    close_fds(fds, 6);
+    return uv_translate_sys_error(-rc);
+  }
+  rc = spawn_child(o, fds[0], fds[3], fds[5], &pid);
+  /* the child's ends belong to the child now */
+  if (fds[0] >= 0) close(fds[0]);
+  close(fds[3]);
+  close(fds[5]);
+  fds[0] = fds[3] = fds[5] = -1;
+  if (rc != 0) {
+    close_fds(fds, 6);
+    return uv_translate_sys_error(-rc);
+  }
+  p = calloc(1, sizeof *p);
+  if (!p) {
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close_fds(fds, 6);
+    return UV_ENOMEM;
+  }
   p->ctx = ctx;
+  p->pid = pid;
   p->timeout = o->timeout;
   p->grace = o->grace > 0 ? o->grace : 2.0;
-  if (o->has_stdin && o->stdin_len > 0) {
-    p->stdin_buf = malloc(o->stdin_len);
-    if (!p->stdin_buf) {
-      free(p);
-      return UV_ENOMEM;
-    }
-    memcpy(p->stdin_buf, o->stdin_data, o->stdin_len);
+  p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (p->pidfd < 0) {
+    rc = -errno;
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close_fds(fds, 6);
+    free(p);
+    return uv_translate_sys_error(-rc);
   }
-  p->proc.data = p->timer.data = p->wreq.data = p;
-  for (i = 0; i < 3; i++) {
-    p->pipes[i].data = p;
-    if (i > 0 || o->has_stdin) {
-      uv_pipe_init(ctx->loop, &p->pipes[i], 0);
-      p->handles++;
-    }
-  }
+  p->exit_poll.data = p->timer.data = p->wreq.data = p;
+  uv_poll_init(ctx->loop, &p->exit_poll, p->pidfd);
   uv_timer_init(ctx->loop, &p->timer);
-  p->handles += 2; /* timer, process (closed on every path) */
-  p->stdin_open = o->has_stdin;
-
-  memset(&opts, 0, sizeof opts);
-  stdio[0].flags = o->has_stdin ? (UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
-  stdio[0].data.stream = (uv_stream_t *)&p->pipes[0];
-  for (i = 1; i < 3; i++) {
-    stdio[i].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[i].data.stream = (uv_stream_t *)&p->pipes[i];
+  p->handles = 2;
+  for (i = 0; i < 3; i++) {
+    int fd = i == 0 ? fds[1] : fds[2 * i];
+    p->pipes[i].data = p;
+    if (fd < 0) continue;
+    uv_pipe_init(ctx->loop, &p->pipes[i], 0);
+    uv_pipe_open(&p->pipes[i], fd);
+    p->handles++;
   }
-  opts.exit_cb = on_proc_exit;
-  opts.file = o->argv[0];
-  opts.args = o->argv;
-  opts.env = o->env;
-  opts.cwd = o->cwd;
-  opts.stdio = stdio;
-  opts.stdio_count = 3;
-  opts.flags = UV_PROCESS_DETACHED; /* setsid(): a process group of its own */
-
-  /* attach first: the close callbacks release this reference */
+  p->stdin_open = o->has_stdin;
   p->s = s;
   lsb_stream_attach(s, &proc_ops, p);
-  rc = uv_spawn(ctx->loop, &p->proc, &opts);
-  if (rc != 0) {
-    p->s = NULL;
-    lsb_stream_detach(s);
-    p->finished = 1;
-    close_io(p);
-    close_handle(p, (uv_handle_t *)&p->proc);
-    return rc;
-  }
-  p->spawned = 1;
-  p->pid = p->proc.pid;
-  if (pid) *pid = p->pid;
+  if (pid_out) *pid_out = pid;
+  uv_poll_start(&p->exit_poll, UV_READABLE, on_proc_exit);
   lsb_stream_progress(s, LSB_STAGE_EXECUTING, -1, -1, -1, "executing");
   uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&p->pipes[2], on_alloc, on_read);
   if (o->has_stdin) {
-    if (o->stdin_len > 0) {
+    if (o->stdin_len > 0 && (p->stdin_buf = malloc(o->stdin_len)) != NULL) {
       uv_buf_t b = uv_buf_init(p->stdin_buf, (unsigned)o->stdin_len);
+      memcpy(p->stdin_buf, o->stdin_data, o->stdin_len);
       if (uv_write(&p->wreq, (uv_stream_t *)&p->pipes[0], &b, 1, on_written) != 0)
         on_written(&p->wreq, -1);
     } else {

@@ -250,7 +250,7 @@ describe("local connection", function()
       -- an abandoned stream is killed by the garbage collector
       iter, s = conn:stream("echo $$; sleep 60")
       pid = first_pid(iter, s)
-      iter, s = nil, nil
+      iter, s = nil, nil -- luacheck: ignore 311
       collectgarbage()
       collectgarbage()
       assert.is_true(wait_gone(pid))
