@@ -13,7 +13,7 @@ all: luasible/core.so
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
-luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h)
+luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h core/test/*.c)
 	cmake --build $(BUILD) -j2
 	mkdir -p luasible && cp $(BUILD)/luasible/core.so luasible/core.so
 

@@ -76,12 +76,14 @@ int lsb_splitter_feed(lsb_splitter *s, const char *data, size_t len,
   const char *p = data, *end = data + len;
   if (len == 0) return 0;
   if (s->pending_cr) {
+    /* the held text went out as a redraw when its "\r" arrived; a "\n"
+     * now makes it a line as well, anything else starts a new redraw */
     s->pending_cr = 0;
     if (*p == '\n') {
       p++;
       if (finish_line(s, NULL, 0, 0, cb, ud) != 0) return -1;
-    } else if (finish_line(s, NULL, 0, LSB_LINE_CR, cb, ud) != 0) {
-      return -1;
+    } else {
+      s->len = 0;
     }
   }
   while (p < end) {
@@ -89,8 +91,12 @@ int lsb_splitter_feed(lsb_splitter *s, const char *data, size_t len,
     const char *stop = nl ? nl : end;
     const char *cr = memchr(p, '\r', (size_t)(stop - p));
     if (cr) {
-      if (cr + 1 == end) { /* cannot tell "\r\n" from a redraw yet */
+      if (cr + 1 == end) {
+        /* "\r\n" or a redraw? Deliver the redraw now, not when the next
+         * byte comes (a progress bar may sit there for minutes), and keep
+         * the text in case a "\n" follows. */
         if (hold(s, p, (size_t)(cr - p), cb, ud) != 0) return -1;
+        if (s->len > 0) cb(ud, s->buf, s->len, LSB_LINE_CR);
         s->pending_cr = 1;
         return 0;
       }
@@ -113,7 +119,8 @@ int lsb_splitter_feed(lsb_splitter *s, const char *data, size_t len,
 }
 
 void lsb_splitter_finish(lsb_splitter *s, lsb_line_cb cb, void *ud) {
-  if (s->len > 0) emit(s, s->buf, s->len, 0, cb, ud);
+  /* after a final "\r" the text was delivered already, as a redraw */
+  if (s->len > 0 && !s->pending_cr) emit(s, s->buf, s->len, 0, cb, ud);
   s->len = 0;
   s->pending_cr = 0;
 }

@@ -4,7 +4,10 @@
  *  - "\n" ends a line; "\r\n" ends a line too (the "\r" is dropped).
  *  - a "\r" not followed by "\n" is a carriage-return redraw (progress bars):
  *    the text before it is delivered at once with LSB_LINE_CR, and the next
- *    redraw starts empty.  Empty redraws are not delivered.
+ *    redraw starts empty.  Empty redraws are not delivered.  When a chunk of
+ *    input ends with "\r", the redraw is delivered at once; if the next chunk
+ *    starts with "\n", the same text then comes again as a line.  So the
+ *    lines (events without LSB_LINE_CR) never depend on how input is cut.
  *  - a line longer than max_line bytes comes in max_line-byte chunks marked
  *    LSB_LINE_PARTIAL; the last chunk of the line is not marked.
  *  - bytes are passed through unchanged (NUL, invalid UTF-8).
