@@ -185,7 +185,7 @@ function M.terminal(opts)
         progress[ev.host] = p
         draw_status()
       else
-        local key = (p.stage or "") .. ":" .. tostring(p.percentage and math.floor(p.percentage))
+        local key = (p.stage or "") .. ":" .. tostring(p.percentage and math.floor(p.percentage / 25))
         if last_plain[ev.host] ~= key then
           last_plain[ev.host] = key
           local pct = p.percentage and string.format(" %d%%", math.floor(p.percentage)) or ""

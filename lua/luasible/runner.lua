@@ -15,7 +15,7 @@ local PLAY_FIELDS = { name = true, hosts = true, vars = true, tasks = true, hand
 local TASK_FIELDS = { name = true, module = true, args = true, register = true, when = true,
   ignore_errors = true, loop = true, loop_var = true, become = true, become_user = true, notify = true,
   tags = true, changed_when = true, failed_when = true, ["until"] = true, retries = true, delay = true,
-  run_once = true, vars = true, listen = true, no_log = true, timeout = true }
+  run_once = true, vars = true, listen = true, no_log = true, check_mode = true }
 
 local function as_list(v)
   if v == nil then return {} end
@@ -88,7 +88,7 @@ function M.prepare_task(t, where, path, play_tags)
   end
   task.tags = as_list(t.tags)
   for _, tag in ipairs(as_list(play_tags)) do task.tags[#task.tags + 1] = tag end
-  task.notify = as_list(t.notify)
+  task.notify = type(t.notify) == "string" and { t.notify } or as_list(t.notify)
   task.retries = tonumber(t.retries) or (t["until"] and 3) or 0
   task.delay = tonumber(t.delay) or 1
   return task
@@ -223,7 +223,8 @@ function Run:run_module(host, task, vars, emit)
   if err then return { failed = true, msg = task.module .. ": " .. err } end
   local vargs, verr = modules.validate(task.mod, args)
   if not vargs then return { failed = true, msg = verr } end
-  if self.check and not task.mod.check_mode then
+  local check = self.check and task.check_mode ~= false
+  if check and not task.mod.check_mode then
     return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
   end
   local conn, cerr = self:connection(host)
@@ -235,7 +236,7 @@ function Run:run_module(host, task, vars, emit)
   b.user = task.become_user or self.play.raw.become_user or b.user
   local luasible = self.luasible
   local ctx = modules.context({
-    conn = conn, host = host, vars = vars, emit = emit, check_mode = self.check, become = b,
+    conn = conn, host = host, vars = vars, emit = emit, check_mode = check, become = b,
     task = task.name, base_dir = self.base_dir,
     now = luasible and luasible.now or os.clock,
     sleep = luasible and luasible.sleep or function() end,
@@ -425,7 +426,8 @@ function Run:run_play()
     for _, h in ipairs(self:active_hosts()) do
       local n = self.state[h].notified
       local hit = n[handler.name]
-      for _, l in ipairs(as_list(handler.listen)) do hit = hit or n[l] end
+      local listen = handler.listen
+      for _, l in ipairs(type(listen) == "string" and { listen } or as_list(listen)) do hit = hit or n[l] end
       if hit then hosts[#hosts + 1] = h end
     end
     if #hosts > 0 then

@@ -437,6 +437,7 @@ function Parser:atom()
     return function(vars)
       local v = vars[name]
       if v == nil then return undefined(name) end
+      if type(v) == "string" and v:find("{[{%%]") then return M.nested(v, vars, name) end
       return v
     end
   elseif tok.t == "(" then
@@ -636,6 +637,19 @@ function M.render(src, vars, name)
     render_nodes(nodes, vars or {}, out, name)
     return concat(out)
   end)
+end
+
+-- A variable whose value is itself a template ("{{ root }}/x") is rendered
+-- when it is used, as in Ansible.
+local depth = 0
+function M.nested(v, vars, name)
+  if depth > 20 then fail("variable '" .. name .. "' refers to itself") end
+  depth = depth + 1
+  local ok, r, err = pcall(M.render_value, v, vars)
+  depth = depth - 1
+  if not ok then error(r, 0) end
+  if err then fail(err) end
+  return r
 end
 
 --- Render one value from task args: strings with {{ }} are templated, tables

@@ -1,0 +1,145 @@
+local cjson = require "cjson"
+
+local TMP = os.tmpname()
+os.remove(TMP)
+os.execute("mkdir -p " .. TMP)
+
+-- Run bin/luasible with args; returns stdout, exit code, stderr.
+local function cli(args, env)
+  local errf = TMP .. "/stderr"
+  local p = io.popen((env or "") .. " bin/luasible " .. args .. " 2>" .. errf)
+  local out = p:read("a")
+  local _, _, code = p:close()
+  local f = io.open(errf)
+  local err = f:read("a")
+  f:close()
+  return out, code, err
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "w"))
+  f:write(s)
+  f:close()
+end
+
+local INV = TMP .. "/inv.ini"
+write(INV, "[web]\nw[1:2] ansible_connection=local\n[db]\nd1 ansible_connection=local\n")
+
+describe("luasible CLI", function()
+  teardown(function()
+    os.execute("for p in " .. TMP .. "/demo/*/app.pid; do kill $(cat $p) 2>/dev/null; done; rm -rf " .. TMP)
+  end)
+
+  it("--version is fast and --help lists the commands", function()
+    local out, code = cli("--version")
+    assert.equal(0, code)
+    assert.truthy(out:match("^luasible %d+%.%d+"))
+    local t0 = os.clock()
+    local p = io.popen("for i in 1 2 3 4 5 6 7 8 9 10; do bin/luasible --version; done >/dev/null; echo")
+    p:read("a")
+    p:close()
+    assert.is_true(os.clock() - t0 < 0.3)
+    out = cli("--help")
+    assert.truthy(out:find("run", 1, true) and out:find("exec", 1, true))
+  end)
+
+  it("exec runs a shell command on the pattern's hosts with prefixed live lines", function()
+    local out, code = cli("exec 'web:!w2' -i " .. INV .. " -a 'echo hi from $(hostname) a=b'")
+    assert.equal(0, code)
+    assert.truthy(out:find("\nw1 | hi from ", 1, true))
+    assert.is_nil(out:find("w2 |", 1, true))
+    assert.truthy(out:find("PLAY RECAP", 1, true))
+    assert.is_nil(out:find("\27[", 1, true)) -- no colours when not a terminal
+  end)
+
+  it("exec takes -m and key=value args", function()
+    local out, code = cli("exec all -i " .. INV .. " -m copy -a 'content=\"a b\" dest=" .. TMP .. "/c.txt'")
+    assert.equal(0, code, out)
+    assert.equal("a b", io.open(TMP .. "/c.txt"):read("a"))
+  end)
+
+  it("exits 2 when a host fails and prints the failure", function()
+    local out, code = cli("exec all -i " .. INV .. " -a 'test $(hostname) = nope'")
+    assert.equal(2, code)
+    assert.truthy(out:find("failed: [w1] non-zero return code 1", 1, true))
+  end)
+
+  it("--json prints one parseable object per event", function()
+    local out, code = cli("exec web -i " .. INV .. " --json -a 'echo one; echo two >&2'")
+    assert.equal(0, code)
+    local types, lines = {}, {}
+    for l in out:gmatch("[^\n]+") do
+      local ev = cjson.decode(l)
+      types[ev.type] = (types[ev.type] or 0) + 1
+      assert.is_number(ev.timestamp)
+      if ev.type == "stdout" or ev.type == "stderr" then
+        lines[#lines + 1] = ev.host .. ":" .. ev.type .. ":" .. ev.data
+      end
+      if ev.type == "host_task_result" then assert.equal("changed", ev.status) assert.equal(0, ev.result.rc) end
+      if ev.type == "recap" then assert.equal(1, ev.recap.w1.changed) end
+    end
+    table.sort(lines)
+    assert.same({ "w1:stderr:two", "w1:stdout:one", "w2:stderr:two", "w2:stdout:one" }, lines)
+    assert.equal(1, types.play_start)
+    assert.equal(2, types.host_task_result)
+    assert.equal(1, types.recap)
+  end)
+
+  describe("bad input: one clear line, non-zero, nothing run", function()
+    local marker = TMP .. "/ran"
+    local function play(body)
+      local path = TMP .. "/play.lua"
+      write(path, body)
+      return path
+    end
+    local cases = {
+      { "unknown module", "return { hosts = 'all', tasks = { { shell = 'touch " .. marker .. "' }, { nosuch = {} } } }",
+        "unknown module 'nosuch'" },
+      { "bad argument", "return { hosts = 'all', tasks = { { shell = 'touch " .. marker .. "' }, "
+        .. "{ file = { path = '/x', sate = 'absent' } } } }", "file: unknown argument 'sate'" },
+      { "syntax error", "return { hosts = 'all', tasks = { { shell = 'touch " .. marker .. "' } }", "play.lua:1:" },
+      { "unknown pattern", "return { hosts = 'nosuch', tasks = { { shell = 'touch " .. marker .. "' } } }",
+        "host pattern 'nosuch' matches no host or group" },
+    }
+    for _, c in ipairs(cases) do
+      it(c[1], function()
+        local out, code, err = cli("run " .. play(c[2]) .. " -i " .. INV)
+        assert.equal(1, code)
+        assert.equal("", out)
+        local n = select(2, err:gsub("\n", ""))
+        assert.equal(1, n, err)
+        assert.truthy(err:find(c[3], 1, true), err)
+        assert.is_nil(io.open(marker))
+      end)
+    end
+
+    it("missing inventory and missing play file", function()
+      local _, code, err = cli("run " .. play("return { hosts = 'all', tasks = {} }") .. " -i /nonexistent.ini")
+      assert.equal(1, code)
+      assert.truthy(err:find("cannot read inventory /nonexistent.ini", 1, true))
+      _, code, err = cli("run /nonexistent/play.lua")
+      assert.equal(1, code)
+      assert.truthy(err:find("cannot read play file /nonexistent/play.lua", 1, true))
+      _, code, err = cli("exec all -m nosuchmod")
+      assert.equal(1, code)
+      assert.truthy(err:find("unknown module 'nosuchmod'", 1, true))
+    end)
+  end)
+
+  it("runs the example deploy play against local hosts, idempotently", function()
+    local args = "run examples/deploy.lua -i examples/local.ini -e app_root=" .. TMP .. "/demo"
+    local out, code = cli(args)
+    assert.equal(0, code, out)
+    assert.truthy(out:find("web2 | compiling unit 3/5 (60%)", 1, true))
+    assert.truthy(out:find("RUNNING HANDLER [restart app]", 1, true))
+    assert.truthy(out:find("ok: [web3] => healthy", 1, true))
+    assert.truthy(io.open(TMP .. "/demo/web1/app.conf"):read("a"):find("APP_PORT=8000", 1, true))
+    out, code = cli(args .. " --skip-tags build -e app_port=8000")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("web1 : ok=8    changed=0", 1, true), out)
+    out, code = cli(args .. " --check -e app_port=9000")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("changed: [web1] => would write " .. TMP .. "/demo/web1/app.conf", 1, true), out)
+    assert.truthy(io.open(TMP .. "/demo/web1/app.conf"):read("a"):find("APP_PORT=8000", 1, true))
+  end)
+end)
