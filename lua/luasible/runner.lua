@@ -51,12 +51,24 @@ function M.prepare_task(t, where, path, play_tags)
   if type(t) ~= "table" then return nil, where .. ": a task must be a table" end
   local task = {}
   local module, args = t.module, t.args
+  local others = {}
   for k, v in pairs(t) do
-    if TASK_FIELDS[k] then task[k] = v
-    elseif type(k) == "string" and not module then module, args = k, v
-    else
-      return nil, string.format("%s: unknown task field '%s'", where, tostring(k))
+    if TASK_FIELDS[k] then task[k] = v else others[#others + 1] = k end
+  end
+  table.sort(others, function(a, b) return tostring(a) < tostring(b) end)
+  if not module and #others > 0 then
+    -- the short form `shell = "..."`: the key that names a module
+    local pick = #others == 1 and others[1] or nil
+    for _, k in ipairs(others) do
+      if type(k) == "string" and modules.load(k, path) then pick = k break end
     end
+    if type(pick) == "string" then
+      module, args = pick, t[pick]
+      for i, k in ipairs(others) do if k == pick then table.remove(others, i) break end end
+    end
+  end
+  if #others > 0 then
+    return nil, string.format("%s: unknown task field '%s'", where, tostring(others[1]))
   end
   if t.name and type(t.name) ~= "string" then return nil, where .. ": name must be a string" end
   if t.name then where = where .. " ('" .. t.name .. "')" end
