@@ -2,9 +2,6 @@
 BUILD ?= build
 LUA ?= lua5.4
 BUSTED ?= busted --lua=$(LUA)
-DEB_PACKAGES = build-essential cmake pkg-config lua5.4 liblua5.4-dev libuv1-dev \
-  libssh2-1-dev lua-busted lua-check lua-cjson lua-yaml lua-argparse \
-  openssh-server openssh-client luarocks
 
 .PHONY: all deps test test-c test-lua test-asan lint bench install clean help
 
@@ -19,11 +16,7 @@ luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h core/test/*.c)
 
 # Installs what is missing on Debian (needs root, or sudo).
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get install -y -q $$missing || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; }; \
-	fi
+	./scripts/deps
 
 test: all test-c lint test-lua
 
@@ -43,7 +36,7 @@ test-asan:
 	build-asan/test_splitter
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(BUSTED) spec
 
 bench: all
