@@ -357,7 +357,12 @@ function Ctx.unreachable(_, err) error({ unreachable = true, msg = tostring(err)
 --- Returns res; raises an unreachable error when the command could not run.
 function Ctx:run(cmd, opts)
   opts = opts or {}
-  local eopts = { cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
+  local env
+  if opts.env then
+    env = {}
+    for k, v in pairs(opts.env) do env[tostring(k)] = template.tostring(v) end
+  end
+  local eopts = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
   local b = self.become
   if b and b.become then
     eopts.sudo, eopts.user, eopts.sudo_password = true, b.user or "root", b.password
