@@ -29,7 +29,12 @@ return {
         if p then ctx:progress({ stage = "executing", percentage = p, message = line }) end
       end
     end
-    local opts = { cwd = args.chdir, env = args.env, timeout = args.timeout }
+    local env
+    if args.env then
+      env = {}
+      for k, v in pairs(args.env) do env[tostring(k)] = tostring(v) end
+    end
+    local opts = { cwd = args.chdir, env = env, timeout = args.timeout }
     local b = ctx.become
     if b and b.become then opts.sudo, opts.user, opts.sudo_password = true, b.user, b.password end
 
