@@ -144,7 +144,10 @@ __attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"spawn", lsb_core_spawn}, {"timer", lsb_core_timer},
       {"run_once", core_run_once}, {"now", core_now},
-      {"use_loop", core_use_loop}, {NULL, NULL}};
+      {"use_loop", core_use_loop},
+      {"ssh_connect", lsb_core_ssh_connect}, {"sha256", lsb_core_sha256},
+      {"sha256_new", lsb_core_sha256_new}, {"chmod", lsb_core_chmod},
+      {NULL, NULL}};
   struct sigaction sa;
   /* a child that closes its stdin must not kill us with SIGPIPE */
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
@@ -153,6 +156,7 @@ __attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
   }
   lsb_open_stream(L);
   lsb_open_timer(L);
+  lsb_open_ssh(L); /* also libssh2_init */
   luaL_newlibtable(L, funcs);
   new_ctx(L);
   luaL_setfuncs(L, funcs, 1);

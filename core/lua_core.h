@@ -31,4 +31,11 @@ int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
 int lsb_core_spawn(lua_State *L);
 int lsb_core_timer(lua_State *L);
 
+/* SSH, SFTP and SHA-256 (lua_ssh.c) */
+void lsb_open_ssh(lua_State *L);
+int lsb_core_ssh_connect(lua_State *L);
+int lsb_core_sha256(lua_State *L);
+int lsb_core_sha256_new(lua_State *L);
+int lsb_core_chmod(lua_State *L);
+
 #endif

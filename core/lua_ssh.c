@@ -1,0 +1,429 @@
+/* luasible.ssh_session: the Lua face of an SSH session (connect, host key,
+ * exec, SFTP put/get) and the SHA-256 helpers.  Translation only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lua_core.h"
+#include "sftp.h"
+#include "sha256.h"
+#include "ssh_channel.h"
+#include "ssh_session.h"
+
+#define SESSION_MT "luasible.ssh_session"
+#define SHA_MT "luasible.sha256"
+
+typedef struct {
+  lsb_ssh_session *S; /* NULL once closed */
+} lsession;
+
+static char *dupstr(lua_State *L, const char *s) {
+  char *d;
+  if (!s) return NULL;
+  d = strdup(s);
+  if (!d) luaL_error(L, "not enough memory");
+  return d;
+}
+
+static const char *field_str(lua_State *L, int idx, const char *k, int required) {
+  const char *r = NULL;
+  int t = lua_getfield(L, idx, k);
+  if (t == LUA_TSTRING) r = lua_tostring(L, -1);
+  else if (t != LUA_TNIL || required)
+    luaL_error(L, "bad option '%s' to 'ssh_connect' (string expected, got %s)", k,
+               luaL_typename(L, -1));
+  lua_pop(L, 1); /* anchored in the table */
+  return r;
+}
+
+static double field_num(lua_State *L, int idx, const char *k, double dflt) {
+  double r = dflt;
+  int t = lua_getfield(L, idx, k);
+  if (t == LUA_TNUMBER) r = lua_tonumber(L, -1);
+  else if (t != LUA_TNIL)
+    luaL_error(L, "bad option '%s' (number expected, got %s)", k, luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return r;
+}
+
+static const char *const connect_options[] = {
+    "host", "port", "user", "label", "known_hosts", "password", "agent",
+    "identities", "connect_timeout", "keepalive", NULL};
+
+/* a userdata that owns the config until it moves into the session */
+static int cfg_gc(lua_State *L) {
+  lsb_ssh_config_free(lua_touserdata(L, 1));
+  return 0;
+}
+
+/* core.ssh_connect{...} -> session (connecting; wait on it) */
+static int core_ssh_connect(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  lsb_ssh_config *cfg;
+  lsession *ls;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lsb_check_options(L, 1, "ssh_connect", connect_options);
+  cfg = lua_newuserdatauv(L, sizeof *cfg, 0);
+  memset(cfg, 0, sizeof *cfg);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, cfg_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  cfg->host = dupstr(L, field_str(L, 1, "host", 1));
+  cfg->user = dupstr(L, field_str(L, 1, "user", 1));
+  cfg->port = (int)field_num(L, 1, "port", 22);
+  cfg->known_hosts = dupstr(L, field_str(L, 1, "known_hosts", 0));
+  cfg->password = dupstr(L, field_str(L, 1, "password", 0));
+  cfg->connect_timeout = field_num(L, 1, "connect_timeout", 10);
+  cfg->keepalive = field_num(L, 1, "keepalive", 15);
+  lua_getfield(L, 1, "agent");
+  cfg->agent = lua_toboolean(L, -1);
+  if (lua_type(L, -1) == LUA_TSTRING) cfg->agent_path = dupstr(L, lua_tostring(L, -1));
+  lua_pop(L, 1);
+  {
+    const char *label = field_str(L, 1, "label", 0);
+    if (label) cfg->label = dupstr(L, label);
+    else {
+      lua_pushfstring(L, "%s@%s:%d", cfg->user, cfg->host, cfg->port);
+      cfg->label = dupstr(L, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  if (lua_getfield(L, 1, "identities") == LUA_TTABLE) {
+    int n = (int)luaL_len(L, -1);
+    cfg->ids = calloc((size_t)n + 1, sizeof *cfg->ids);
+    if (!cfg->ids) return luaL_error(L, "not enough memory");
+    for (int i = 1; i <= n; i++) {
+      lua_geti(L, -1, i);
+      luaL_checktype(L, -1, LUA_TTABLE);
+      cfg->ids[cfg->nids].path = dupstr(L, field_str(L, lua_gettop(L), "path", 1));
+      cfg->ids[cfg->nids].passphrase =
+          dupstr(L, field_str(L, lua_gettop(L), "passphrase", 0));
+      cfg->nids++;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  ls->S = NULL;
+  luaL_setmetatable(L, SESSION_MT);
+  ls->S = lsb_ssh_connect(ctx, cfg);
+  if (!ls->S) return luaL_error(L, "not enough memory");
+  return 1;
+}
+
+static lsession *check_session(lua_State *L) {
+  return luaL_checkudata(L, 1, SESSION_MT);
+}
+
+static lsb_ssh_session *open_session(lua_State *L) {
+  lsession *ls = check_session(L);
+  if (!ls->S) luaL_error(L, "luasible.ssh_session: used after close");
+  return ls->S;
+}
+
+static int ss_ready(lua_State *L) {
+  lsession *ls = check_session(L);
+  lua_pushboolean(L, !ls->S || lsb_ssh_ready(ls->S));
+  return 1;
+}
+
+static int ss_wait_on(lua_State *L) {
+  lsb_ssh_session *S = open_session(L);
+  luaL_checkany(L, 2);
+  lsb_waiter_set(L, &S->w, 2);
+  if (lsb_ssh_ready(S)) lsb_waitable_wake(&S->w);
+  return 0;
+}
+
+static int ss_state(lua_State *L) {
+  lsession *ls = check_session(L);
+  lua_pushstring(L, ls->S ? lsb_ssh_state_name(ls->S->state) : "closed");
+  return 1;
+}
+
+/* s:error() -> "NAME: message", "NAME" | nil */
+static int ss_error(lua_State *L) {
+  lsession *ls = check_session(L);
+  const char *e, *colon;
+  if (!ls->S || !ls->S->error) return 0;
+  e = ls->S->error;
+  colon = strchr(e, ':');
+  lua_pushstring(L, e);
+  if (colon) lua_pushlstring(L, e, (size_t)(colon - e));
+  else lua_pushliteral(L, "EIO");
+  return 2;
+}
+
+/* s:host_key() -> { fingerprint, type, key (base64), state } | nil */
+static int ss_host_key(lua_State *L) {
+  lsb_ssh_session *S = open_session(L);
+  if (!S->key_state) return 0;
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, S->fingerprint);
+  lua_setfield(L, -2, "fingerprint");
+  lua_pushstring(L, S->key_type);
+  lua_setfield(L, -2, "type");
+  lua_pushstring(L, S->key_b64 ? S->key_b64 : "");
+  lua_setfield(L, -2, "key");
+  lua_pushstring(L, S->key_state);
+  lua_setfield(L, -2, "state");
+  return 1;
+}
+
+static int ss_accept_host_key(lua_State *L) {
+  lsb_ssh_session *S = open_session(L);
+  lsb_ssh_accept_host_key(S);
+  return 0;
+}
+
+static int ss_close(lua_State *L) {
+  lsession *ls = check_session(L);
+  lsb_ssh_session *S = ls->S;
+  if (!S) return 0;
+  ls->S = NULL;
+  lsb_waiter_clear(L, &S->w);
+  lsb_ssh_close(S);
+  return 0;
+}
+
+/* __gc: running commands go on (their streams hold the session) */
+static int ss_gc(lua_State *L) {
+  lsession *ls = check_session(L);
+  lsb_ssh_session *S = ls->S;
+  if (!S) return 0;
+  ls->S = NULL;
+  lsb_waiter_clear(L, &S->w);
+  lsb_ssh_release_lua(S);
+  return 0;
+}
+
+static int ss_tostring(lua_State *L) {
+  lsession *ls = check_session(L);
+  if (!ls->S) lua_pushliteral(L, "luasible.ssh_session (closed)");
+  else lua_pushfstring(L, "luasible.ssh_session (%s, %s): %p", ls->S->cfg.label,
+                       lsb_ssh_state_name(ls->S->state), (void *)ls);
+  return 1;
+}
+
+static int not_ready(lua_State *L, lsb_ssh_session *S) {
+  if (S->error) {
+    const char *colon = strchr(S->error, ':');
+    lua_pushnil(L);
+    lua_pushstring(L, S->error);
+    if (colon) lua_pushlstring(L, S->error, (size_t)(colon - S->error));
+    else lua_pushliteral(L, "EIO");
+    return 3;
+  }
+  return lsb_fail(L, "ENOTCONN", "not connected to %s", S->cfg.label);
+}
+
+static const char *const exec_options[] = {
+    "timeout", "grace", "stdin", "max_line", "lines", "capture", "progress", NULL};
+
+static int opt_bool(lua_State *L, int idx, const char *k, int dflt) {
+  int r = dflt;
+  if (lua_getfield(L, idx, k) != LUA_TNIL) r = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+static int stream_mode(lua_State *L, int idx, int dflt_lines, int dflt_progress) {
+  int mode = 0;
+  if (opt_bool(L, idx, "lines", dflt_lines)) mode |= LSB_STREAM_LINES;
+  if (opt_bool(L, idx, "capture", 0)) mode |= LSB_STREAM_CAPTURE;
+  if (opt_bool(L, idx, "progress", dflt_progress)) mode |= LSB_STREAM_PROGRESS;
+  return mode;
+}
+
+/* s:exec(cmd, opts) -> stream | nil, err, name */
+static int ss_exec(lua_State *L) {
+  lsb_ssh_session *S = open_session(L);
+  lsb_ssh_exec_opts o;
+  lsb_stream *st;
+  double max_line;
+  int rc;
+  memset(&o, 0, sizeof o);
+  o.cmd = luaL_checkstring(L, 2);
+  if (lua_isnoneornil(L, 3)) {
+    lua_settop(L, 2);
+    lua_newtable(L);
+  }
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lsb_check_options(L, 3, "exec", exec_options);
+  o.timeout = field_num(L, 3, "timeout", 0);
+  o.grace = field_num(L, 3, "grace", 2);
+  max_line = field_num(L, 3, "max_line", 65536);
+  if (lua_getfield(L, 3, "stdin") == LUA_TSTRING) {
+    o.stdin_data = lua_tolstring(L, -1, &o.stdin_len);
+    o.has_stdin = 1;
+  }
+  lua_pop(L, 1);
+  if (S->state != LSB_SSH_READY) return not_ready(L, S);
+  st = lsb_stream_new(S->ctx, stream_mode(L, 3, 1, 1), max_line < 1 ? 1 : (size_t)max_line);
+  if (!st) return luaL_error(L, "not enough memory");
+  rc = lsb_ssh_exec(S, st, &o);
+  if (rc != 0) {
+    lsb_stream_unref(st);
+    return luaL_error(L, "not enough memory");
+  }
+  return lsb_push_stream(L, st, 0);
+}
+
+static const char *const xfer_options[] = {"local", "content", "remote", "mode",
+                                           NULL};
+
+static int xfer(lua_State *L, int get) {
+  lsb_ssh_session *S = open_session(L);
+  lsb_sftp_opts o;
+  lsb_stream *st;
+  const char *local;
+  int rc;
+  memset(&o, 0, sizeof o);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lsb_check_options(L, 2, get ? "sftp_get" : "sftp_put", xfer_options);
+  o.get = get;
+  o.local_fd = -1;
+  o.remote_path = field_str(L, 2, "remote", 1);
+  o.mode = (long)field_num(L, 2, "mode", 0644);
+  local = field_str(L, 2, "local", 0);
+  if (!get && !local) {
+    if (lua_getfield(L, 2, "content") != LUA_TSTRING)
+      return luaL_error(L, "bad argument to 'sftp_put' (local or content expected)");
+    o.content = lua_tolstring(L, -1, &o.content_len);
+    lua_pop(L, 1);
+  }
+  if (get && !local) return luaL_error(L, "bad argument to 'sftp_get' (local expected)");
+  if (S->state != LSB_SSH_READY) return not_ready(L, S);
+  if (local) {
+    struct stat sb;
+    o.local_fd = get ? open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)o.mode)
+                     : open(local, O_RDONLY | O_CLOEXEC);
+    if (o.local_fd < 0)
+      return lsb_fail(L, errno == ENOENT ? "ENOENT" : errno == EACCES ? "EACCES" : "EIO",
+                      "%s: %s", local, strerror(errno));
+    if (!get) {
+      if (fstat(o.local_fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+        close(o.local_fd);
+        return lsb_fail(L, "EISDIR", "%s: not a regular file", local);
+      }
+      o.local_size = (double)sb.st_size;
+    }
+  }
+  st = lsb_stream_new(S->ctx, LSB_STREAM_PROGRESS, 1024);
+  if (!st) {
+    if (o.local_fd >= 0) close(o.local_fd);
+    return luaL_error(L, "not enough memory");
+  }
+  rc = lsb_sftp_start(S, st, &o);
+  if (rc != 0) {
+    if (o.local_fd >= 0) close(o.local_fd);
+    lsb_stream_unref(st);
+    return luaL_error(L, "not enough memory");
+  }
+  return lsb_push_stream(L, st, 0);
+}
+
+/* s:sftp_put{ local = path | content = string, remote = path, mode = n } */
+static int ss_put(lua_State *L) { return xfer(L, 0); }
+/* s:sftp_get{ remote = path, local = path, mode = n } */
+static int ss_get(lua_State *L) { return xfer(L, 1); }
+
+/* ------------------------------------------------------------------ */
+/* sha256 */
+
+static int core_sha256(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lsb_sha256 c;
+  char hex[65];
+  lsb_sha256_init(&c);
+  lsb_sha256_update(&c, s, n);
+  lsb_sha256_hex(&c, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int core_sha256_new(lua_State *L) {
+  lsb_sha256 *c = lua_newuserdatauv(L, sizeof *c, 0);
+  lsb_sha256_init(c);
+  luaL_setmetatable(L, SHA_MT);
+  return 1;
+}
+
+static int sha_update(lua_State *L) {
+  lsb_sha256 *c = luaL_checkudata(L, 1, SHA_MT);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  lsb_sha256_update(c, s, n);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int sha_hex(lua_State *L) {
+  lsb_sha256 *c = luaL_checkudata(L, 1, SHA_MT);
+  char hex[65];
+  lsb_sha256_hex(c, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int sha_tostring(lua_State *L) {
+  lsb_sha256 *c = luaL_checkudata(L, 1, SHA_MT);
+  lua_pushfstring(L, "luasible.sha256 (%I bytes): %p", (lua_Integer)c->len, (void *)c);
+  return 1;
+}
+
+static int sha_noop(lua_State *L) {
+  (void)L;
+  return 0;
+}
+
+/* core.chmod(path, mode) -> true | nil, err, name */
+static int core_chmod(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer mode = luaL_checkinteger(L, 2);
+  if (chmod(path, (mode_t)mode) != 0)
+    return lsb_fail(L, errno == ENOENT ? "ENOENT" : "EACCES", "chmod %s: %s", path,
+                    strerror(errno));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int lsb_core_ssh_connect(lua_State *L) { return core_ssh_connect(L); }
+int lsb_core_sha256(lua_State *L) { return core_sha256(L); }
+int lsb_core_sha256_new(lua_State *L) { return core_sha256_new(L); }
+int lsb_core_chmod(lua_State *L) { return core_chmod(L); }
+
+void lsb_open_ssh(lua_State *L) {
+  static const luaL_Reg meta[] = {
+      {"__gc", ss_gc}, {"__close", ss_close}, {"__tostring", ss_tostring},
+      {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"ready", ss_ready},   {"wait_on", ss_wait_on},
+      {"state", ss_state},   {"error", ss_error},
+      {"host_key", ss_host_key}, {"accept_host_key", ss_accept_host_key},
+      {"exec", ss_exec},     {"sftp_put", ss_put},
+      {"sftp_get", ss_get},  {"close", ss_close},
+      {NULL, NULL}};
+  static const luaL_Reg sha_meta[] = {
+      {"__gc", sha_noop}, {"__close", sha_noop}, {"__tostring", sha_tostring},
+      {NULL, NULL}};
+  static const luaL_Reg sha_methods[] = {
+      {"update", sha_update}, {"hex", sha_hex}, {NULL, NULL}};
+  luaL_newmetatable(L, SESSION_MT);
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, SHA_MT);
+  luaL_setfuncs(L, sha_meta, 0);
+  luaL_newlib(L, sha_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  libssh2_init(0);
+}

@@ -1,0 +1,404 @@
+#include "ssh_channel.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { C_QUEUED, C_EXEC, C_IO, C_CLOSE, C_FREE, C_DONE };
+
+typedef struct lsb_chan {
+  lsb_ssh_op op;     /* first: the session sees the op */
+  lsb_ctx *ctx;
+  LIBSSH2_CHANNEL *ch;
+  lsb_stream *s;     /* NULL for a kill, or once the consumer is gone */
+  uv_timer_t timer;  /* timeout, then the hard end; or open retries */
+  char *cmd;
+  char *stdin_buf;
+  size_t stdin_len, stdin_off;
+  int state;
+  long pgid;         /* 0 until the marker line came */
+  char mark[64];     /* the first stderr bytes, until the marker line ends */
+  size_t mark_len;
+  double timeout, grace;
+  int open_retries;
+  char *err;         /* ends the stream with this instead of done */
+  unsigned has_stdin : 1, eof_sent : 1, mark_done : 1, paused : 1,
+      timed_out : 1, cancelled : 1, kill_sent : 1, kill_wanted : 1, removed : 1;
+} lsb_chan;
+
+static void on_timer_closed(uv_handle_t *h) {
+  lsb_chan *c = h->data;
+  if (c->stdin_buf) {
+    memset(c->stdin_buf, 0, c->stdin_len); /* may hold a sudo password */
+    free(c->stdin_buf);
+  }
+  free(c->cmd);
+  free(c->err);
+  free(c);
+}
+
+/* the op is over: leave the session, release the stream, free later */
+static void chan_release(lsb_chan *c) {
+  if (c->removed) return;
+  c->removed = 1;
+  c->state = C_DONE;
+  if (c->s) {
+    lsb_stream_detach(c->s);
+    c->s = NULL;
+  }
+  lsb_ssh_remove_op(&c->op);
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+static int signum(const char *name) {
+  static const struct { const char *n; int s; } t[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+      {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
+      {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+      {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"XCPU", SIGXCPU},
+      {"XFSZ", SIGXFSZ}};
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (strcmp(t[i].n, name) == 0) return t[i].s;
+  return 0;
+}
+
+/* end the stream (once) */
+static void finish(lsb_chan *c, const char *error) {
+  char msg[96];
+  if (!c->s) return;
+  c->s->result.timed_out = c->timed_out;
+  if (!error && c->err) error = c->err;
+  if (!error && c->timed_out) {
+    snprintf(msg, sizeof msg, "ETIMEDOUT: command timed out after %gs", c->timeout);
+    error = msg;
+  }
+  lsb_stream_finish(c->s, error);
+  lsb_stream_detach(c->s);
+  c->s = NULL;
+}
+
+static void send_kill(lsb_chan *c) {
+  if (c->kill_sent || !c->op.S) return;
+  if (c->pgid <= 0) {
+    c->kill_wanted = 1; /* when the marker comes */
+    return;
+  }
+  c->kill_sent = 1;
+  lsb_ssh_kill_group(c->op.S, c->pgid, c->grace);
+}
+
+static void on_hard_end(uv_timer_t *t) {
+  lsb_chan *c = t->data;
+  /* the process group outlived TERM, KILL and a grace: stop waiting */
+  if (!c->err) c->err = strdup("ETIMEDOUT: the remote command did not end after it was killed");
+  finish(c, NULL);
+  lsb_ssh_kick(c->op.S);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  lsb_chan *c = t->data;
+  if (c->state >= C_CLOSE || !c->op.S) return;
+  c->timed_out = 1;
+  if (c->state == C_QUEUED) {
+    finish(c, NULL);
+    chan_release(c);
+    return;
+  }
+  send_kill(c);
+  uv_timer_start(&c->timer, on_hard_end, (uint64_t)((c->grace + 5) * 1000), 0);
+  lsb_ssh_kick(c->op.S);
+}
+
+static void on_retry(uv_timer_t *t) {
+  lsb_chan *c = t->data;
+  c->op.slot_wait = 0;
+  if (c->op.S) lsb_ssh_pump(c->op.S);
+}
+
+/* stderr: the marker line first */
+static void feed_stderr(lsb_chan *c, const char *p, size_t n) {
+  if (!c->mark_done) {
+    while (n > 0 && !c->mark_done) {
+      char ch = *p++;
+      n--;
+      if (ch == '\n' || c->mark_len == sizeof c->mark - 1) {
+        size_t ml = strlen(LSB_SSH_MARK);
+        c->mark[c->mark_len] = '\0';
+        c->mark_done = 1;
+        if (c->mark_len > ml && strncmp(c->mark, LSB_SSH_MARK, ml) == 0) {
+          c->pgid = strtol(c->mark + ml, NULL, 10);
+          if (c->kill_wanted) send_kill(c);
+        } else {
+          /* not ours (a shell that printed first): pass it on */
+          if (c->s) lsb_stream_feed(c->s, 2, c->mark, c->mark_len);
+          if (ch == '\n' && c->s) lsb_stream_feed(c->s, 2, "\n", 1);
+          else if (c->s) lsb_stream_feed(c->s, 2, &ch, 1);
+        }
+      } else {
+        c->mark[c->mark_len++] = ch;
+      }
+    }
+    if (n == 0) return;
+  }
+  if (c->s) lsb_stream_feed(c->s, 2, p, n);
+}
+
+static void chan_lost(lsb_ssh_op *op, const char *err) {
+  lsb_chan *c = (lsb_chan *)op;
+  c->ch = NULL; /* the session frees it */
+  finish(c, err);
+  chan_release(c);
+}
+
+static int fail_chan(lsb_chan *c, const char *what) {
+  lsb_ssh_session *S = c->op.S;
+  char buf[512];
+  int rc = libssh2_session_last_errno(S->ssh);
+  if (lsb_ssh_fatal(rc)) {
+    lsb_ssh_lost(S, rc, NULL);
+    return 1;
+  }
+  snprintf(buf, sizeof buf, "ECHANNEL: %s on %s failed: %s", what, S->cfg.label,
+           lsb_ssh_errmsg(S));
+  if (!c->err) c->err = strdup(buf);
+  finish(c, NULL);
+  c->state = c->ch ? C_CLOSE : C_DONE;
+  if (!c->ch) chan_release(c);
+  return 1;
+}
+
+/* returns 1 when something moved */
+static int chan_pump(lsb_ssh_op *op) {
+  lsb_chan *c = (lsb_chan *)op;
+  lsb_ssh_session *S = op->S;
+  int progress = 0;
+  ssize_t n;
+  for (;;) {
+    switch (c->state) {
+      case C_QUEUED:
+        if (!lsb_ssh_may_open(S, op)) return progress;
+        c->ch = libssh2_channel_open_session(S->ssh);
+        if (!c->ch) {
+          int rc = libssh2_session_last_errno(S->ssh);
+          if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
+          lsb_ssh_opened(S, op, 0);
+          if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && c->open_retries < 40) {
+            /* MaxSessions reached: wait for a channel to close, or retry */
+            c->open_retries++;
+            op->slot_wait = 1;
+            if (S->nchannels == 0) {
+              if (!uv_is_active((uv_handle_t *)&c->timer))
+                uv_timer_start(&c->timer, on_retry, 25u * (unsigned)c->open_retries, 0);
+              else
+                op->slot_wait = 0;
+            }
+            return 0;
+          }
+          return fail_chan(c, "opening a channel");
+        }
+        lsb_ssh_opened(S, op, 1);
+        c->open_retries = 0;
+        c->state = C_EXEC;
+        progress = 1;
+        break;
+      case C_EXEC: {
+        int rc = libssh2_channel_exec(c->ch, c->cmd);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
+        if (rc != 0) return fail_chan(c, "starting the command");
+        if (c->s) lsb_stream_progress(c->s, LSB_STAGE_EXECUTING, -1, -1, -1, "executing");
+        c->state = C_IO;
+        progress = 1;
+        break;
+      }
+      case C_IO: {
+        int moved = 0;
+        /* stdin, then EOF */
+        while (c->stdin_off < c->stdin_len) {
+          n = libssh2_channel_write(c->ch, c->stdin_buf + c->stdin_off,
+                                    c->stdin_len - c->stdin_off);
+          if (n == LIBSSH2_ERROR_EAGAIN) break;
+          if (n < 0) {
+            if (lsb_ssh_fatal((int)n)) return fail_chan(c, "writing stdin");
+            c->stdin_off = c->stdin_len; /* the command closed its stdin */
+            break;
+          }
+          c->stdin_off += (size_t)n;
+          moved = 1;
+        }
+        if (c->stdin_off >= c->stdin_len && !c->eof_sent) {
+          int rc = libssh2_channel_send_eof(c->ch);
+          if (rc == 0 || (rc != LIBSSH2_ERROR_EAGAIN && !lsb_ssh_fatal(rc))) {
+            c->eof_sent = 1;
+            moved = 1;
+            if (c->stdin_buf) {
+              memset(c->stdin_buf, 0, c->stdin_len);
+              free(c->stdin_buf);
+              c->stdin_buf = NULL;
+              c->stdin_len = c->stdin_off = 0;
+            }
+          } else if (rc != LIBSSH2_ERROR_EAGAIN) {
+            return fail_chan(c, "sending EOF");
+          }
+        }
+        if (c->paused && c->s) return progress | moved;
+        /* stdout and stderr, each until it would block */
+        for (int stream_id = 0; stream_id < 2; stream_id++) {
+          for (;;) {
+            n = libssh2_channel_read_ex(c->ch, stream_id == 0 ? 0 : SSH_EXTENDED_DATA_STDERR,
+                                        c->ctx->readbuf, sizeof c->ctx->readbuf);
+            if (n == LIBSSH2_ERROR_EAGAIN || n == 0) break;
+            if (n < 0) return fail_chan(c, "reading output");
+            moved = 1;
+            if (stream_id == 0) {
+              if (c->s) lsb_stream_feed(c->s, 1, c->ctx->readbuf, (size_t)n);
+            } else {
+              feed_stderr(c, c->ctx->readbuf, (size_t)n);
+            }
+            if (c->paused && c->s) return 1;
+          }
+        }
+        if (libssh2_channel_eof(c->ch) && c->eof_sent) {
+          c->state = C_CLOSE;
+          progress = 1;
+          break;
+        }
+        return progress | moved;
+      }
+      case C_CLOSE: {
+        int rc = libssh2_channel_close(c->ch);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
+        if (rc == 0 && c->s) {
+          char *sig = NULL;
+          size_t siglen = 0;
+          lsb_result *r = &c->s->result;
+          libssh2_channel_get_exit_signal(c->ch, &sig, &siglen, NULL, NULL, NULL, NULL);
+          if (sig && siglen) {
+            int num = signum(sig);
+            snprintf(r->signal, sizeof r->signal, "%.*s", (int)siglen, sig);
+            r->has_rc = 1;
+            r->rc = 128 + num;
+          } else {
+            r->has_rc = 1;
+            r->rc = libssh2_channel_get_exit_status(c->ch);
+          }
+          if (sig) libssh2_free(S->ssh, sig);
+        } else if (rc != 0 && lsb_ssh_fatal(rc)) {
+          lsb_ssh_lost(S, rc, NULL);
+          return 1;
+        }
+        if (!c->mark_done && c->mark_len && c->s) {
+          /* a short stderr without the marker: it is output */
+          lsb_stream_feed(c->s, 2, c->mark, c->mark_len);
+        }
+        finish(c, NULL);
+        c->state = C_FREE;
+        progress = 1;
+        break;
+      }
+      case C_FREE: {
+        int rc = libssh2_channel_free(c->ch);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
+        c->ch = NULL;
+        chan_release(c);
+        return 1;
+      }
+      default:
+        return progress;
+    }
+  }
+}
+
+static void chan_pause(void *ud) {
+  lsb_chan *c = ud;
+  c->paused = 1;
+}
+
+static void chan_resume(void *ud) {
+  lsb_chan *c = ud;
+  c->paused = 0;
+  if (c->op.S) lsb_ssh_kick(c->op.S);
+}
+
+static void chan_cancel(void *ud) {
+  lsb_chan *c = ud;
+  lsb_stream *s = c->s;
+  c->s = NULL;
+  c->cancelled = 1;
+  if (s) lsb_stream_detach(s);
+  if (c->removed) return;
+  if (c->state == C_QUEUED) {
+    chan_release(c);
+    return;
+  }
+  if (c->state < C_CLOSE) {
+    send_kill(c);
+    /* keep reading (and dropping) until the channel ends */
+    lsb_ssh_kick(c->op.S);
+  }
+}
+
+static const lsb_producer_ops chan_ops = {chan_pause, chan_resume, chan_cancel};
+
+static lsb_chan *chan_new(lsb_ssh_session *S, const char *cmd) {
+  lsb_chan *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->cmd = strdup(cmd);
+  if (!c->cmd) {
+    free(c);
+    return NULL;
+  }
+  c->ctx = S->ctx;
+  c->op.pump = chan_pump;
+  c->op.lost = chan_lost;
+  uv_timer_init(S->ctx->loop, &c->timer);
+  c->timer.data = c;
+  return c;
+}
+
+int lsb_ssh_exec(lsb_ssh_session *S, lsb_stream *s, const lsb_ssh_exec_opts *o) {
+  lsb_chan *c;
+  size_t n = strlen(o->cmd) + 128;
+  char *full = malloc(n);
+  if (!full) return UV_ENOMEM;
+  snprintf(full, n, "printf '%s%%s\\n' \"$$\" >&2; %s", LSB_SSH_MARK, o->cmd);
+  c = chan_new(S, full);
+  free(full);
+  if (!c) return UV_ENOMEM;
+  if (o->has_stdin && o->stdin_len) {
+    c->stdin_buf = malloc(o->stdin_len);
+    if (!c->stdin_buf) {
+      free(c->cmd);
+      uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+      return UV_ENOMEM;
+    }
+    memcpy(c->stdin_buf, o->stdin_data, o->stdin_len);
+    c->stdin_len = o->stdin_len;
+  }
+  c->timeout = o->timeout;
+  c->grace = o->grace > 0 ? o->grace : 2.0;
+  c->s = s;
+  lsb_stream_attach(s, &chan_ops, c);
+  lsb_ssh_add_op(S, &c->op);
+  if (c->timeout > 0)
+    uv_timer_start(&c->timer, on_timeout, (uint64_t)(c->timeout * 1000 + 0.5), 0);
+  lsb_ssh_pump(S);
+  return 0;
+}
+
+/* the remote kill: a channel without a stream */
+int lsb_ssh_kill_group(lsb_ssh_session *S, long pgid, double grace) {
+  char cmd[256];
+  lsb_chan *c;
+  snprintf(cmd, sizeof cmd,
+           "kill -TERM -- -%ld 2>/dev/null; "
+           "(sleep %g; kill -KILL -- -%ld) >/dev/null 2>&1 </dev/null &",
+           pgid, grace, pgid);
+  c = chan_new(S, cmd);
+  if (!c) return UV_ENOMEM;
+  c->mark_done = 1;
+  c->op.is_kill = 1;
+  lsb_ssh_add_op(S, &c->op);
+  lsb_ssh_kick(S);
+  return 0;
+}

@@ -1,0 +1,862 @@
+#include "ssh_session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NOREF (-2)
+
+static void pump_connect(lsb_ssh_session *S);
+static void try_connect(lsb_ssh_session *S);
+static void teardown(lsb_ssh_session *S);
+
+const char *lsb_ssh_state_name(int state) {
+  switch (state) {
+    case LSB_SSH_RESOLVING:
+    case LSB_SSH_CONNECTING:
+    case LSB_SSH_HANDSHAKE:
+    case LSB_SSH_AUTH: return "connecting";
+    case LSB_SSH_HOSTKEY: return "hostkey";
+    case LSB_SSH_READY: return "ready";
+    case LSB_SSH_FAILED: return "failed";
+    case LSB_SSH_LOST: return "lost";
+    default: return "closed";
+  }
+}
+
+int lsb_ssh_ready(const lsb_ssh_session *S) {
+  return S->state == LSB_SSH_HOSTKEY || S->state >= LSB_SSH_READY;
+}
+
+void lsb_ssh_config_free(lsb_ssh_config *c) {
+  free(c->host);
+  free(c->label);
+  free(c->user);
+  free(c->known_hosts);
+  free(c->agent_path);
+  if (c->password) {
+    memset(c->password, 0, strlen(c->password));
+    free(c->password);
+  }
+  for (int i = 0; i < c->nids; i++) {
+    free(c->ids[i].path);
+    if (c->ids[i].passphrase) {
+      memset(c->ids[i].passphrase, 0, strlen(c->ids[i].passphrase));
+      free(c->ids[i].passphrase);
+    }
+  }
+  free(c->ids);
+  memset(c, 0, sizeof *c);
+}
+
+/* ------------------------------------------------------------------ */
+/* errors */
+
+int lsb_ssh_fatal(int rc) {
+  switch (rc) {
+    case LIBSSH2_ERROR_SOCKET_NONE:
+    case LIBSSH2_ERROR_BANNER_RECV:
+    case LIBSSH2_ERROR_BANNER_SEND:
+    case LIBSSH2_ERROR_INVALID_MAC:
+    case LIBSSH2_ERROR_KEX_FAILURE:
+    case LIBSSH2_ERROR_SOCKET_SEND:
+    case LIBSSH2_ERROR_DECRYPT:
+    case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+    case LIBSSH2_ERROR_PROTO:
+    case LIBSSH2_ERROR_SOCKET_TIMEOUT:
+    case LIBSSH2_ERROR_SOCKET_RECV:
+    case LIBSSH2_ERROR_TIMEOUT:
+    case LIBSSH2_ERROR_ENCRYPT:
+    case LIBSSH2_ERROR_BAD_SOCKET:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+const char *lsb_ssh_errmsg(lsb_ssh_session *S) {
+  char *msg = NULL;
+  if (!S->ssh) return "no session";
+  libssh2_session_last_error(S->ssh, &msg, NULL, 0);
+  return msg && *msg ? msg : "unknown error";
+}
+
+static void set_error(lsb_ssh_session *S, const char *name, const char *fmt,
+                      const char *a, const char *b) {
+  char buf[640];
+  int n = snprintf(buf, sizeof buf, "%s: ", name);
+  snprintf(buf + n, sizeof buf - (size_t)n, fmt, a ? a : "", b ? b : "");
+  free(S->error);
+  S->error = strdup(buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* the poll and the timers */
+
+static void handle_done(lsb_ssh_session *S) {
+  if (--S->handles > 0) return;
+  lsb_waitable_unlink(&S->w);
+  lsb_ssh_config_free(&S->cfg);
+  free(S->auth_methods);
+  free(S->key_b64);
+  free(S->error);
+  free(S);
+}
+
+static void on_handle_closed(uv_handle_t *h) { handle_done(h->data); }
+
+/* a poll handle owns its socket: both go together */
+typedef struct {
+  uv_poll_t h;
+  int fd;
+} lsb_poll;
+
+static void on_poll_closed(uv_handle_t *h) {
+  lsb_poll *p = (lsb_poll *)h;
+  lsb_ssh_session *S = h->data;
+  close(p->fd);
+  free(p);
+  handle_done(S);
+}
+
+static void close_poll(lsb_ssh_session *S) {
+  if (!S->poll) return;
+  uv_close((uv_handle_t *)S->poll, on_poll_closed);
+  S->poll = NULL;
+  S->fd = -1;
+  S->poll_events = 0;
+}
+
+static int busy(const lsb_ssh_session *S) {
+  return S->ops_head != NULL || S->state < LSB_SSH_READY ||
+         S->state == LSB_SSH_HOSTKEY;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void update_poll(lsb_ssh_session *S) {
+  int ev = 0, dir;
+  if (S->fd < 0 || S->torn_down || S->state == LSB_SSH_RESOLVING) return;
+  if (S->state == LSB_SSH_CONNECTING) {
+    ev = UV_WRITABLE;
+  } else if (S->state == LSB_SSH_HOSTKEY || S->state >= LSB_SSH_FAILED) {
+    ev = 0;
+  } else {
+    ev = UV_READABLE;
+    dir = S->ssh ? libssh2_session_block_directions(S->ssh) : 0;
+    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) ev |= UV_WRITABLE;
+  }
+  if (!S->poll) return;
+  if (ev != S->poll_events) {
+    if (ev) uv_poll_start(S->poll, ev, on_poll);
+    else uv_poll_stop(S->poll);
+    S->poll_events = ev;
+  }
+  if (busy(S)) uv_ref((uv_handle_t *)S->poll);
+  else uv_unref((uv_handle_t *)S->poll);
+}
+
+static void on_kick(uv_timer_t *t) { lsb_ssh_pump(t->data); }
+
+void lsb_ssh_kick(lsb_ssh_session *S) {
+  if (!S->torn_down && !uv_is_active((uv_handle_t *)&S->kick))
+    uv_timer_start(&S->kick, on_kick, 0, 0);
+}
+
+static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt,
+                         const char *a, const char *b) {
+  if (S->state >= LSB_SSH_READY) return;
+  set_error(S, name, fmt, a, b);
+  S->state = LSB_SSH_FAILED;
+  uv_timer_stop(&S->timer);
+  if (S->poll) uv_poll_stop(S->poll);
+  S->poll_events = 0;
+  lsb_waitable_wake(&S->w);
+}
+
+static void on_keepalive(uv_timer_t *t);
+
+static void on_timer(uv_timer_t *t) {
+  lsb_ssh_session *S = t->data;
+  char secs[32];
+  if (S->state >= LSB_SSH_READY) {
+    on_keepalive(t);
+    return;
+  }
+  snprintf(secs, sizeof secs, "%g", S->cfg.connect_timeout);
+  fail_connect(S, "ETIMEDOUT", "connection to %s timed out after %ss",
+               S->cfg.label, secs);
+}
+
+static void on_keepalive(uv_timer_t *t) {
+  lsb_ssh_session *S = t->data;
+  int next = 0;
+  double now = lsb_now(), limit = 2 * S->cfg.keepalive + 0.5;
+  if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
+  if (!S->ops_head) {
+    S->last_rx = now;
+    return;
+  }
+  if (now - S->last_rx > limit) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs",
+             now - S->last_rx);
+    lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_TIMEOUT, buf);
+    return;
+  }
+  libssh2_keepalive_send(S->ssh, &next);
+  lsb_ssh_pump(S);
+}
+
+static void start_keepalive(lsb_ssh_session *S) {
+  uv_timer_stop(&S->timer);
+  if (S->cfg.keepalive > 0) {
+    uint64_t ms = (uint64_t)(S->cfg.keepalive * 1000 + 0.5);
+    if (ms < 10) ms = 10;
+    libssh2_keepalive_config(S->ssh, 1, (unsigned)(S->cfg.keepalive < 1 ? 1 : S->cfg.keepalive));
+    uv_timer_start(&S->timer, on_timer, ms, ms);
+  }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  lsb_ssh_session *S = h->data;
+  if (status < 0) {
+    if (S->state == LSB_SSH_CONNECTING) {
+      try_connect(S);
+    } else if (S->state < LSB_SSH_READY) {
+      fail_connect(S, "ECONNRESET", "connection to %s failed: %s", S->cfg.label,
+                   uv_strerror(status));
+    } else {
+      lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_RECV, uv_strerror(status));
+    }
+    return;
+  }
+  if (events & UV_READABLE) S->last_rx = lsb_now();
+  if (S->state == LSB_SSH_CONNECTING) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(S->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      const char *name = err == ECONNREFUSED ? "ECONNREFUSED"
+                         : err == ETIMEDOUT  ? "ETIMEDOUT"
+                         : err == EHOSTUNREACH ? "EHOSTUNREACH"
+                         : err == ENETUNREACH ? "ENETUNREACH" : "ECONNRESET";
+      if (S->cur_addr && S->cur_addr->ai_next) {
+        S->cur_addr = S->cur_addr->ai_next;
+        try_connect(S);
+        return;
+      }
+      fail_connect(S, name, "cannot connect to %s: %s", S->cfg.label, strerror(err));
+      return;
+    }
+    S->state = LSB_SSH_HANDSHAKE;
+  }
+  lsb_ssh_pump(S);
+}
+
+/* ------------------------------------------------------------------ */
+/* connect */
+
+static void try_connect(lsb_ssh_session *S) {
+  struct addrinfo *ai = S->cur_addr;
+  int one = 1;
+  close_poll(S); /* a previous address failed */
+  for (; ai; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      int err = errno;
+      close(fd);
+      if (!ai->ai_next) {
+        fail_connect(S, err == ECONNREFUSED ? "ECONNREFUSED" : "ECONNRESET",
+                     "cannot connect to %s: %s", S->cfg.label, strerror(err));
+        return;
+      }
+      continue;
+    }
+    S->cur_addr = ai;
+    {
+      lsb_poll *p = malloc(sizeof *p);
+      if (!p) {
+        close(fd);
+        fail_connect(S, "ENOMEM", "cannot connect to %s: %s", S->cfg.label, "out of memory");
+        return;
+      }
+      p->fd = fd;
+      uv_poll_init_socket(S->ctx->loop, &p->h, fd);
+      p->h.data = S;
+      S->poll = &p->h;
+      S->fd = fd;
+      S->handles++;
+    }
+    S->state = LSB_SSH_CONNECTING;
+    S->poll_events = 0;
+    update_poll(S);
+    return;
+  }
+  fail_connect(S, "EHOSTUNREACH", "cannot connect to %s: no usable address%s",
+               S->cfg.label, "");
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  lsb_ssh_session *S = req->data;
+  S->gai_active = 0;
+  if (S->torn_down) {
+    if (res) uv_freeaddrinfo(res);
+    handle_done(S);
+    return;
+  }
+  S->handles--;
+  S->gai_res = 1;
+  if (status < 0) {
+    fail_connect(S, "ENOENT", "cannot resolve host of %s: %s", S->cfg.label,
+                 uv_strerror(status));
+    return;
+  }
+  S->addrs = res;
+  S->cur_addr = res;
+  try_connect(S);
+}
+
+lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
+  lsb_ssh_session *S = calloc(1, sizeof *S);
+  struct addrinfo hints;
+  char port[16];
+  int rc;
+  if (!S) return NULL;
+  S->ctx = ctx;
+  S->w.ctx = ctx;
+  S->w.waiter_ref = NOREF;
+  S->cfg = *cfg;
+  memset(cfg, 0, sizeof *cfg);
+  S->fd = -1;
+  S->refs = 1;
+  S->state = LSB_SSH_RESOLVING;
+  S->last_rx = lsb_now();
+  uv_timer_init(ctx->loop, &S->timer);
+  uv_timer_init(ctx->loop, &S->kick);
+  S->timer.data = S->kick.data = S;
+  S->handles = 2;
+  uv_unref((uv_handle_t *)&S->timer);
+  if (S->cfg.connect_timeout > 0)
+    uv_timer_start(&S->timer, on_timer,
+                   (uint64_t)(S->cfg.connect_timeout * 1000 + 0.5), 0);
+  S->ssh = libssh2_session_init_ex(NULL, NULL, NULL, S);
+  if (!S->ssh) {
+    fail_connect(S, "ENOMEM", "cannot create an SSH session for %s%s", S->cfg.label, "");
+    return S;
+  }
+  libssh2_session_set_blocking(S->ssh, 0);
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  snprintf(port, sizeof port, "%d", S->cfg.port);
+  {
+    /* numeric addresses skip the resolver */
+    struct addrinfo *res = NULL;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(S->cfg.host, port, &hints, &res) == 0) {
+      S->addrs = res;
+      S->cur_addr = res;
+      try_connect(S);
+      return S;
+    }
+    hints.ai_flags = AI_NUMERICSERV;
+  }
+  S->gai.data = S;
+  rc = uv_getaddrinfo(ctx->loop, &S->gai, on_resolved, S->cfg.host, port, &hints);
+  if (rc != 0) {
+    fail_connect(S, "ENOENT", "cannot resolve host of %s: %s", S->cfg.label,
+                 uv_strerror(rc));
+    return S;
+  }
+  S->gai_active = 1;
+  S->handles++; /* the request counts as a handle until its callback */
+  return S;
+}
+
+/* ------------------------------------------------------------------ */
+/* handshake, host key, auth */
+
+static const char *hostkey_name(int type, int *kbit) {
+  switch (type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA: *kbit = LIBSSH2_KNOWNHOST_KEY_SSHRSA; return "ssh-rsa";
+    case LIBSSH2_HOSTKEY_TYPE_DSS: *kbit = LIBSSH2_KNOWNHOST_KEY_SSHDSS; return "ssh-dss";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: *kbit = LIBSSH2_KNOWNHOST_KEY_ECDSA_256; return "ecdsa-sha2-nistp256";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: *kbit = LIBSSH2_KNOWNHOST_KEY_ECDSA_384; return "ecdsa-sha2-nistp384";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: *kbit = LIBSSH2_KNOWNHOST_KEY_ECDSA_521; return "ecdsa-sha2-nistp521";
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: *kbit = LIBSSH2_KNOWNHOST_KEY_ED25519; return "ssh-ed25519";
+    default: *kbit = LIBSSH2_KNOWNHOST_KEY_UNKNOWN; return "unknown";
+  }
+}
+
+static void b64(const unsigned char *in, size_t n, char *out, int pad) {
+  static const char tbl[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i, o = 0;
+  for (i = 0; i + 2 < n; i += 3) {
+    unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+    out[o++] = tbl[v >> 18 & 63];
+    out[o++] = tbl[v >> 12 & 63];
+    out[o++] = tbl[v >> 6 & 63];
+    out[o++] = tbl[v & 63];
+  }
+  if (i < n) {
+    unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+    out[o++] = tbl[v >> 18 & 63];
+    out[o++] = tbl[v >> 12 & 63];
+    if (i + 1 < n) out[o++] = tbl[v >> 6 & 63];
+    else if (pad) out[o++] = '=';
+    if (pad) out[o++] = '=';
+  }
+  out[o] = '\0';
+}
+
+static void check_host_key(lsb_ssh_session *S) {
+  size_t len = 0;
+  int type = 0, kbit = 0;
+  const char *key = libssh2_session_hostkey(S->ssh, &len, &type);
+  const unsigned char *hash =
+      (const unsigned char *)libssh2_hostkey_hash(S->ssh, LIBSSH2_HOSTKEY_HASH_SHA256);
+  S->key_type = hostkey_name(type, &kbit);
+  if (!key || !hash) {
+    fail_connect(S, "EHOSTKEY", "no host key from %s%s", S->cfg.label, "");
+    return;
+  }
+  memcpy(S->fingerprint, "SHA256:", 7);
+  b64(hash, 32, S->fingerprint + 7, 0);
+  S->key_b64 = malloc(len * 4 / 3 + 8);
+  if (S->key_b64) b64((const unsigned char *)key, len, S->key_b64, 1);
+  S->key_state = "unknown";
+  if (S->cfg.known_hosts) {
+    LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(S->ssh);
+    if (kh) {
+      struct libssh2_knownhost *found = NULL;
+      int rc;
+      libssh2_knownhost_readfile(kh, S->cfg.known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+      rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, key, len,
+                                    LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+                                        LIBSSH2_KNOWNHOST_KEYENC_RAW | kbit,
+                                    &found);
+      if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH) S->key_state = "match";
+      else if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) S->key_state = "changed";
+      libssh2_knownhost_free(kh);
+    }
+  }
+  S->state = LSB_SSH_HOSTKEY;
+  lsb_waitable_wake(&S->w);
+}
+
+void lsb_ssh_accept_host_key(lsb_ssh_session *S) {
+  if (S->state != LSB_SSH_HOSTKEY) return;
+  S->state = LSB_SSH_AUTH;
+  S->auth_step = 0;
+  lsb_ssh_kick(S);
+}
+
+static void kbd_callback(const char *name, int name_len, const char *instr,
+                         int instr_len, int num_prompts,
+                         const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
+                         LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses,
+                         void **abstract) {
+  lsb_ssh_session *S = *abstract;
+  (void)name; (void)name_len; (void)instr; (void)instr_len; (void)prompts;
+  for (int i = 0; i < num_prompts; i++) {
+    const char *pw = S->cfg.password ? S->cfg.password : "";
+    responses[i].text = strdup(pw);
+    responses[i].length = responses[i].text ? (unsigned)strlen(pw) : 0;
+  }
+}
+
+static void tried(lsb_ssh_session *S, const char *what, const char *detail) {
+  size_t n = strlen(S->tried);
+  snprintf(S->tried + n, sizeof S->tried - n, "%s%s%s%s%s", n ? ", " : "", what,
+           detail ? " " : "", detail ? detail : "", "");
+}
+
+static int has_method(lsb_ssh_session *S, const char *m) {
+  const char *p = S->auth_methods;
+  size_t ml = strlen(m);
+  while (p && *p) {
+    const char *e = strchr(p, ',');
+    size_t l = e ? (size_t)(e - p) : strlen(p);
+    if (l == ml && strncmp(p, m, l) == 0) return 1;
+    p = e ? e + 1 : NULL;
+  }
+  return 0;
+}
+
+enum { A_LIST, A_AGENT, A_AGENT_ID, A_KEYS, A_PASSWORD, A_KBD, A_FAILED };
+
+static void auth_ok(lsb_ssh_session *S) {
+  if (S->agent) {
+    libssh2_agent_disconnect(S->agent);
+    libssh2_agent_free(S->agent);
+    S->agent = NULL;
+  }
+  S->state = LSB_SSH_READY;
+  start_keepalive(S);
+  lsb_waitable_wake(&S->w);
+}
+
+/* one step of authentication; returns 0 when it would block */
+static int auth_pump(lsb_ssh_session *S) {
+  const char *user = S->cfg.user;
+  unsigned ulen = (unsigned)strlen(user);
+  int rc;
+  for (;;) {
+    switch (S->auth_step) {
+      case A_LIST: {
+        char *list = libssh2_userauth_list(S->ssh, user, ulen);
+        if (!list) {
+          if (libssh2_userauth_authenticated(S->ssh)) {
+            auth_ok(S);
+            return 1;
+          }
+          rc = libssh2_session_last_errno(S->ssh);
+          if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+          fail_connect(S, "EAUTH", "authentication with %s failed: %s", S->cfg.label,
+                       lsb_ssh_errmsg(S));
+          return 1;
+        }
+        S->auth_methods = strdup(list);
+        S->auth_step = A_AGENT;
+        break;
+      }
+      case A_AGENT:
+        S->auth_step = A_KEYS;
+        S->auth_id = 0;
+        if (S->cfg.agent && has_method(S, "publickey") &&
+            (S->cfg.agent_path || getenv("SSH_AUTH_SOCK"))) {
+          S->agent = libssh2_agent_init(S->ssh);
+          if (S->agent && S->cfg.agent_path)
+            libssh2_agent_set_identity_path(S->agent, S->cfg.agent_path);
+          if (S->agent && libssh2_agent_connect(S->agent) == 0 &&
+              libssh2_agent_list_identities(S->agent) == 0) {
+            S->agent_id = NULL;
+            if (libssh2_agent_get_identity(S->agent, &S->agent_id, NULL) == 0)
+              S->auth_step = A_AGENT_ID;
+            else tried(S, "ssh-agent", "(no keys)");
+          } else {
+            tried(S, "ssh-agent", "(unreachable)");
+          }
+        }
+        break;
+      case A_AGENT_ID:
+        rc = libssh2_agent_userauth(S->agent, user, S->agent_id);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+        if (rc == 0) {
+          auth_ok(S);
+          return 1;
+        }
+        if (lsb_ssh_fatal(rc)) {
+          fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
+                       S->cfg.label, lsb_ssh_errmsg(S));
+          return 1;
+        }
+        {
+          struct libssh2_agent_publickey *prev = S->agent_id;
+          if (libssh2_agent_get_identity(S->agent, &S->agent_id, prev) != 0) {
+            tried(S, "ssh-agent", "(keys refused)");
+            S->auth_step = A_KEYS;
+          }
+        }
+        break;
+      case A_KEYS:
+        if (S->auth_id >= S->cfg.nids || !has_method(S, "publickey")) {
+          S->auth_step = A_PASSWORD;
+          break;
+        }
+        {
+          lsb_ssh_identity *id = &S->cfg.ids[S->auth_id];
+          rc = libssh2_userauth_publickey_fromfile_ex(S->ssh, user, ulen, NULL, id->path,
+                                                      id->passphrase);
+          if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+          if (rc == 0) {
+            auth_ok(S);
+            return 1;
+          }
+          if (lsb_ssh_fatal(rc)) {
+            fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
+                         S->cfg.label, lsb_ssh_errmsg(S));
+            return 1;
+          }
+          tried(S, rc == LIBSSH2_ERROR_FILE ? "unreadable key (wrong passphrase?)" : "key",
+                id->path);
+          S->auth_id++;
+        }
+        break;
+      case A_PASSWORD:
+        if (!S->cfg.password || !has_method(S, "password")) {
+          S->auth_step = A_KBD;
+          break;
+        }
+        rc = libssh2_userauth_password_ex(S->ssh, user, ulen, S->cfg.password,
+                                          (unsigned)strlen(S->cfg.password), NULL);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+        if (rc == 0) {
+          auth_ok(S);
+          return 1;
+        }
+        if (lsb_ssh_fatal(rc)) {
+          fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
+                       S->cfg.label, lsb_ssh_errmsg(S));
+          return 1;
+        }
+        tried(S, "password", NULL);
+        S->auth_step = A_KBD;
+        break;
+      case A_KBD:
+        if (!S->cfg.password || !has_method(S, "keyboard-interactive")) {
+          S->auth_step = A_FAILED;
+          break;
+        }
+        rc = libssh2_userauth_keyboard_interactive_ex(S->ssh, user, ulen, kbd_callback);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+        if (rc == 0) {
+          auth_ok(S);
+          return 1;
+        }
+        if (lsb_ssh_fatal(rc)) {
+          fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
+                       S->cfg.label, lsb_ssh_errmsg(S));
+          return 1;
+        }
+        tried(S, "keyboard-interactive", NULL);
+        S->auth_step = A_FAILED;
+        break;
+      default: {
+        char detail[400];
+        snprintf(detail, sizeof detail, "tried %s; server accepts %s",
+                 S->tried[0] ? S->tried : "nothing (no key, agent or password)",
+                 S->auth_methods ? S->auth_methods : "?");
+        fail_connect(S, "EAUTH", "authentication as %s failed (%s)", S->cfg.label, detail);
+        return 1;
+      }
+    }
+  }
+}
+
+static void pump_connect(lsb_ssh_session *S) {
+  int rc;
+  if (S->state == LSB_SSH_HANDSHAKE) {
+    rc = libssh2_session_handshake(S->ssh, S->fd);
+    if (rc == LIBSSH2_ERROR_EAGAIN) return;
+    if (rc != 0) {
+      fail_connect(S, rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_RECV
+                          ? "ECONNRESET" : "EPROTO",
+                   "SSH handshake with %s failed: %s", S->cfg.label, lsb_ssh_errmsg(S));
+      return;
+    }
+    check_host_key(S);
+    return;
+  }
+  if (S->state == LSB_SSH_AUTH) auth_pump(S);
+}
+
+/* ------------------------------------------------------------------ */
+/* operations */
+
+void lsb_ssh_add_op(lsb_ssh_session *S, lsb_ssh_op *op) {
+  op->S = S;
+  op->next = NULL;
+  op->prev = S->ops_tail;
+  if (S->ops_tail) S->ops_tail->next = op;
+  else {
+    S->ops_head = op;
+    S->last_rx = lsb_now();
+  }
+  S->ops_tail = op;
+  S->refs++;
+}
+
+static void unref(lsb_ssh_session *S) {
+  if (--S->refs > 0) return;
+  if (S->pumping) S->teardown_pending = 1;
+  else teardown(S);
+}
+
+void lsb_ssh_remove_op(lsb_ssh_op *op) {
+  lsb_ssh_session *S = op->S;
+  if (!S) return;
+  if (op->prev) op->prev->next = op->next;
+  else S->ops_head = op->next;
+  if (op->next) op->next->prev = op->prev;
+  else S->ops_tail = op->prev;
+  op->next = op->prev = NULL;
+  if (S->opener == op) S->opener = NULL;
+  if (op->has_channel) lsb_ssh_channel_closed(S, op);
+  op->S = NULL;
+  if (S->state == LSB_SSH_DRAINING) {
+    int kills = 0;
+    for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill;
+    if (!kills) S->teardown_pending = 1;
+  }
+  unref(S);
+}
+
+int lsb_ssh_may_open(lsb_ssh_session *S, lsb_ssh_op *op) {
+  if (op->slot_wait) return 0;
+  if (S->opener && S->opener != op) return 0;
+  S->opener = op;
+  return 1;
+}
+
+void lsb_ssh_opened(lsb_ssh_session *S, lsb_ssh_op *op, int ok) {
+  if (S->opener == op) S->opener = NULL;
+  if (ok) {
+    op->has_channel = 1;
+    S->nchannels++;
+  }
+}
+
+void lsb_ssh_channel_closed(lsb_ssh_session *S, lsb_ssh_op *op) {
+  if (!op->has_channel) return;
+  op->has_channel = 0;
+  S->nchannels--;
+  /* a slot is free: the refused opens try again */
+  for (lsb_ssh_op *o = S->ops_head; o; o = o->next) o->slot_wait = 0;
+  lsb_ssh_kick(S);
+}
+
+void lsb_ssh_pump(lsb_ssh_session *S) {
+  if (S->torn_down) return;
+  if (S->pumping) {
+    S->repump = 1;
+    return;
+  }
+  S->pumping = 1;
+  do {
+    S->repump = 0;
+    if (S->state < LSB_SSH_READY && S->state != LSB_SSH_HOSTKEY) {
+      pump_connect(S);
+      if (S->state == LSB_SSH_READY) S->repump = 1;
+    } else if (S->state == LSB_SSH_READY || S->state == LSB_SSH_DRAINING) {
+      int progress;
+      do {
+        lsb_ssh_op *op = S->ops_head, *next;
+        progress = 0;
+        while (op && S->state <= LSB_SSH_DRAINING) {
+          next = op->next;
+          progress |= op->pump(op);
+          op = next;
+        }
+      } while (progress && S->state <= LSB_SSH_DRAINING);
+    }
+  } while (S->repump && !S->teardown_pending);
+  S->pumping = 0;
+  if (S->teardown_pending) {
+    teardown(S);
+    return;
+  }
+  update_poll(S);
+}
+
+/* the connection broke: every op ends with an error */
+void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
+  char buf[512];
+  const char *name = rc == LIBSSH2_ERROR_SOCKET_TIMEOUT ? "ETIMEDOUT" : "ECONNRESET";
+  if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
+  S->state = LSB_SSH_LOST;
+  snprintf(buf, sizeof buf, "%s: connection to %s lost: %s", name, S->cfg.label,
+           what ? what : lsb_ssh_errmsg(S));
+  free(S->error);
+  S->error = strdup(buf);
+  uv_timer_stop(&S->timer);
+  if (S->poll) {
+    uv_poll_stop(S->poll);
+    uv_unref((uv_handle_t *)S->poll);
+  }
+  S->poll_events = 0;
+  S->refs++; /* the ops release theirs while we walk */
+  while (S->ops_head) S->ops_head->lost(S->ops_head, buf);
+  lsb_waitable_wake(&S->w);
+  unref(S);
+}
+
+/* ------------------------------------------------------------------ */
+/* the end */
+
+static void free_ssh(lsb_ssh_session *S) {
+  if (S->agent) {
+    libssh2_agent_disconnect(S->agent);
+    libssh2_agent_free(S->agent);
+    S->agent = NULL;
+  }
+  if (!S->ssh) return;
+  if (S->state == LSB_SSH_READY || S->state == LSB_SSH_DRAINING ||
+      S->state == LSB_SSH_AUTH || S->state == LSB_SSH_HOSTKEY)
+    libssh2_session_disconnect(S->ssh, "closed by luasible");
+  /* nothing may block from here: the peer is gone for libssh2 */
+  if (S->fd >= 0) shutdown(S->fd, SHUT_RDWR);
+  libssh2_session_set_blocking(S->ssh, 1);
+  libssh2_session_free(S->ssh);
+  S->ssh = NULL;
+}
+
+static void teardown(lsb_ssh_session *S) {
+  if (S->torn_down) return;
+  S->torn_down = 1;
+  S->teardown_pending = 0;
+  /* ops still there (close with running ops): they end now */
+  S->refs++;
+  while (S->ops_head) S->ops_head->lost(S->ops_head, "ECANCELED: connection closed");
+  S->refs--;
+  if (S->state != LSB_SSH_FAILED && S->state != LSB_SSH_LOST) S->state = LSB_SSH_CLOSED;
+  free_ssh(S);
+  if (S->addrs) {
+    if (S->gai_res) uv_freeaddrinfo(S->addrs);
+    else freeaddrinfo(S->addrs);
+    S->addrs = NULL;
+  }
+  lsb_waitable_wake(&S->w);
+  if (S->gai_active) uv_cancel((uv_req_t *)&S->gai); /* its callback ends it */
+  close_poll(S);
+  uv_close((uv_handle_t *)&S->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&S->kick, on_handle_closed);
+}
+
+static void on_drain_timeout(uv_timer_t *t) {
+  lsb_ssh_session *S = t->data;
+  teardown(S);
+}
+
+void lsb_ssh_close(lsb_ssh_session *S) {
+  int kills = 0;
+  if (S->lua_gone) return;
+  S->lua_gone = 1;
+  if (S->state == LSB_SSH_READY) {
+    /* end the operations; their remote kills go out before we leave */
+    S->refs++;
+    for (lsb_ssh_op *op = S->ops_head, *next; op; op = next) {
+      next = op->next;
+      if (!op->is_kill) op->lost(op, "ECANCELED: connection closed");
+    }
+    S->refs--;
+    for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill;
+    if (kills) {
+      S->state = LSB_SSH_DRAINING;
+      uv_timer_stop(&S->timer);
+      uv_timer_start(&S->timer, on_drain_timeout, 3000, 0);
+      uv_ref((uv_handle_t *)&S->timer);
+      lsb_ssh_kick(S);
+    }
+  }
+  S->refs--;
+  if (!kills || S->refs == 0) teardown(S);
+}
+
+void lsb_ssh_release_lua(lsb_ssh_session *S) {
+  if (S->lua_gone) return;
+  S->lua_gone = 1;
+  unref(S);
+}

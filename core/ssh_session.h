@@ -1,0 +1,140 @@
+/* SSH sessions on the libuv loop: one non-blocking libssh2 session per TCP
+ * socket, watched by one uv_poll shared by every operation (exec channel,
+ * SFTP transfer, remote kill) of the session.
+ *
+ * The session pump runs on every poll event: it advances connect ->
+ * handshake -> host key (a pause: Lua decides) -> auth, then every operation
+ * until each one would block (EAGAIN).  Channel opens go one at a time, in
+ * FIFO order (libssh2 keeps the state of one open per session).
+ *
+ * Ownership: the session is reference-counted; the Lua userdata holds one
+ * reference and every operation one.  The libssh2 objects are torn down when
+ * the last reference goes (or on close()), and the memory is freed after the
+ * close callbacks of the uv handles. */
+#ifndef LSB_SSH_SESSION_H
+#define LSB_SSH_SESSION_H
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <uv.h>
+
+#include "ctx.h"
+#include "stream.h"
+
+enum lsb_ssh_state {
+  LSB_SSH_RESOLVING,
+  LSB_SSH_CONNECTING,
+  LSB_SSH_HANDSHAKE,
+  LSB_SSH_HOSTKEY,   /* waiting for Lua to accept the host key */
+  LSB_SSH_AUTH,
+  LSB_SSH_READY,
+  LSB_SSH_DRAINING,  /* closed by Lua; remote kills still being sent */
+  LSB_SSH_FAILED,    /* connect failed */
+  LSB_SSH_LOST,      /* was ready, the connection broke */
+  LSB_SSH_CLOSED
+};
+
+typedef struct lsb_ssh_session lsb_ssh_session;
+typedef struct lsb_ssh_op lsb_ssh_op;
+
+/* An operation of a session (exec channel, SFTP transfer, remote kill). */
+struct lsb_ssh_op {
+  lsb_ssh_op *next, *prev;
+  lsb_ssh_session *S;
+  /* advance as far as possible; returns 1 when something happened */
+  int (*pump)(lsb_ssh_op *op);
+  /* the session is gone (lost or closed): drop every libssh2 pointer (the
+   * session frees them), end the stream with `err`, release the op */
+  void (*lost)(lsb_ssh_op *op, const char *err);
+  unsigned is_kill : 1;   /* a remote kill: keeps a closing session alive */
+  unsigned has_channel : 1; /* holds an open channel (counts for MaxSessions) */
+  unsigned slot_wait : 1; /* open refused: wait for another channel to close */
+};
+
+typedef struct lsb_ssh_identity {
+  char *path;
+  char *passphrase;
+} lsb_ssh_identity;
+
+typedef struct lsb_ssh_config {
+  char *host;       /* what to connect to (after ssh_config HostName) */
+  char *label;      /* "user@host:port" for messages */
+  int port;
+  char *user;
+  char *known_hosts; /* NULL: none */
+  char *password;   /* NULL: no password auth */
+  int agent;        /* try ssh-agent */
+  char *agent_path; /* its socket; NULL: SSH_AUTH_SOCK */
+  lsb_ssh_identity *ids;
+  int nids;
+  double connect_timeout; /* seconds */
+  double keepalive;       /* seconds, 0: off */
+} lsb_ssh_config;
+
+struct lsb_ssh_session {
+  lsb_waitable w;   /* woken when connect reaches a decision point */
+  lsb_ctx *ctx;
+  lsb_ssh_config cfg;
+  int state;
+  int refs;
+  int handles;      /* uv handles not closed yet */
+  int fd;
+  uv_poll_t *poll;  /* with the socket fd; NULL before connect */
+  uv_timer_t timer; /* connect timeout, then keepalive */
+  uv_timer_t kick;  /* a deferred pump (resume after backpressure...) */
+  uv_getaddrinfo_t gai;
+  struct addrinfo *addrs, *cur_addr;
+  int poll_events;
+  LIBSSH2_SESSION *ssh;
+  LIBSSH2_AGENT *agent;
+  struct libssh2_agent_publickey *agent_id;
+  int auth_step, auth_id;
+  char *auth_methods;
+  char tried[256];  /* auth methods tried, for the message */
+  /* host key, after the handshake */
+  char fingerprint[64]; /* "SHA256:..." */
+  const char *key_type; /* "ssh-ed25519" ... */
+  char *key_b64;
+  const char *key_state; /* "match" | "unknown" | "changed" */
+  char *error;      /* "ENAME: message" */
+  lsb_ssh_op *ops_head, *ops_tail;
+  lsb_ssh_op *opener; /* the op allowed to open a channel now */
+  int nchannels;      /* ops holding an open channel */
+  double last_rx;
+  unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
+      lua_gone : 1, torn_down : 1, gai_res : 1;
+};
+
+/* Start connecting; returns NULL on out of memory (cfg is moved in). */
+lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg);
+/* Lua accepted the host key: go on with authentication. */
+void lsb_ssh_accept_host_key(lsb_ssh_session *S);
+/* Lua closed the session: end every operation, tear down (kills first). */
+void lsb_ssh_close(lsb_ssh_session *S);
+/* The Lua userdata is gone (gc): the session lives on for running ops. */
+void lsb_ssh_release_lua(lsb_ssh_session *S);
+const char *lsb_ssh_state_name(int state);
+/* A waitable can be told apart: ready when not connecting any more */
+int lsb_ssh_ready(const lsb_ssh_session *S);
+
+/* for the operations */
+void lsb_ssh_add_op(lsb_ssh_session *S, lsb_ssh_op *op);
+void lsb_ssh_remove_op(lsb_ssh_op *op); /* drops the op's session reference */
+void lsb_ssh_pump(lsb_ssh_session *S);
+void lsb_ssh_kick(lsb_ssh_session *S);  /* pump on the next loop turn */
+/* May `op` open a channel now (FIFO)?  Takes the slot when it is free. */
+int lsb_ssh_may_open(lsb_ssh_session *S, lsb_ssh_op *op);
+void lsb_ssh_opened(lsb_ssh_session *S, lsb_ssh_op *op, int ok);
+void lsb_ssh_channel_closed(lsb_ssh_session *S, lsb_ssh_op *op);
+/* a libssh2 error code that means the connection is broken */
+int lsb_ssh_fatal(int rc);
+/* the session is broken: end everything with an error */
+void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what);
+const char *lsb_ssh_errmsg(lsb_ssh_session *S);
+
+void lsb_ssh_config_free(lsb_ssh_config *cfg);
+
+/* the remote kill of a process group (ssh_channel.c) */
+int lsb_ssh_kill_group(lsb_ssh_session *S, long pgid, double grace);
+
+#endif
