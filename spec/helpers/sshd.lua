@@ -1,0 +1,748 @@
+--- spec/helpers/sshd.lua: a real OpenSSH server on loopback for the specs.
+--
+--   local sshd = require "spec.helpers.sshd"
+--   local srv = sshd.start()            -- or sshd.start{ ...opts }
+--   -- connect to srv.host ("127.0.0.1"), srv.port as srv.user with srv.key,
+--   -- checking against srv.known_hosts ...
+--   srv:stop()                           -- always; also runs on __close/__gc
+--
+-- Every server lives in its own `mktemp -d /tmp/luasible-sshd.XXXXXX` dir with
+-- its own host key(s), client keys, authorized_keys, known_hosts, ssh_config,
+-- sshd_config and logs; it runs `/usr/sbin/sshd -D` on a free 127.0.0.1 port
+-- as the current user (root in CI: sshd needs root to switch users; as
+-- non-root only the own account can log in).
+--
+-- sshd.start(opts) -- all optional:
+--   aliases        = { "web1", "web2", "web3" }  inventory-style names: each one
+--                    gets a Host block in srv.ssh_config (HostName 127.0.0.1,
+--                    Port, User, IdentityFile) and "[alias]:PORT" lines in the
+--                    known_hosts files
+--   host_key_types = { "ed25519" }   add "rsa" and/or "ecdsa" for more host keys
+--   password_user  = true            create (once, idempotently) the local
+--                    account "luasible-test" (useradd -m, shell /bin/bash) and
+--                    set its password with chpasswd; srv.password_user and
+--                    srv.password ("luasible-test-pw") are then set. Needs
+--                    root. root's own password is never touched (root has none
+--                    here, so password auth can only be tested with this user).
+--   use_pam        = false           true: "UsePAM yes". With the default
+--                    "UsePAM no" sshd checks passwords itself
+--                    ("password" method) but keyboard-interactive has no
+--                    device: sshd advertises it and then always fails it.
+--                    With PAM, keyboard-interactive asks "Password: " once.
+--   legacy_rsa     = true            accept "ssh-rsa" (SHA-1) signatures for
+--                    user keys and host keys: OpenSSH >= 8.8 refuses them by
+--                    default and libssh2 1.10 knows no rsa-sha2-*
+--   config         = "..." or { "...", ... }  extra sshd_config lines
+--   sshd           = "/usr/sbin/sshd"
+--   start_timeout  = 10              seconds until the port must listen
+--
+-- srv fields:
+--   host ("127.0.0.1"), port, user (`id -un`), dir, pid, sshd_config, log
+--   key, key .. ".pub"         ed25519 client key, no passphrase
+--   key_pass, key_pass_passphrase ("secret pass")  ed25519 key with passphrase
+--   key_rsa                    RSA 2048 client key, OpenSSH private key format
+--   key_rsa_pem                the same RSA key in PEM ("BEGIN RSA PRIVATE KEY")
+--                              (all three public keys are in authorized_keys)
+--   authorized_keys            path (mode 0644, dir 0711: any user can use it)
+--   known_hosts                "[127.0.0.1]:PORT", "[localhost]:PORT" and
+--                              "[alias]:PORT" with every host key
+--   known_hosts_hashed         the same, hashed with `ssh-keygen -H`
+--   ssh_config                 for OpenSSH's `ssh -F` (see srv:ssh)
+--   host_key_fingerprint       "SHA256:..." of the ed25519 host key
+--   host_key_fingerprints      { ed25519 = "SHA256:...", rsa = ..., ecdsa = ... }
+--   host_keys                  { ed25519 = "<dir>/ssh_host_ed25519_key", ... }
+--   previous_host_key_fingerprint   set by regen_host_key()
+--   password_user, password    only with opts.password_user
+--
+-- srv methods:
+--   srv:stop()          kill the listener, every per-connection child and
+--                       session process (found through /proc: parent pids,
+--                       and the marker LUASIBLE_TEST_SSHD=<dir> that sshd puts
+--                       in every session's environment, which also catches
+--                       daemonized leftovers), wait for them, remove the dir.
+--                       Idempotent. Also on __close and __gc.
+--   srv:restart(o)      stop all processes and start again: same port and keys.
+--                       o.keep_sessions = true: only the listener is replaced
+--                       and open connections live on.
+--   srv:kill()          SIGKILL the listener only (established connections
+--                       survive, new ones are refused)
+--   srv:kill_all()      SIGKILL the listener and all its children/sessions
+--   srv:regen_host_key() new host key(s), restart: known_hosts now mismatches
+--                       (host_key_fingerprint is updated to the new key)
+--   srv:trust_host_keys() rewrite known_hosts(+_hashed) for the current keys
+--   srv:ssh(cmd, o)     run cmd with OpenSSH's client (`ssh -F ssh_config web1
+--                       -- cmd`, BatchMode, srv.known_hosts) and return
+--                       stdout, ok, exit_code, stderr. o.host (alias, default
+--                       the first one), o.user, o.options ({ "-o", "X=y" }).
+--   srv:running()       true while the listener is alive
+--   srv:processes()     pids of the listener and all of its descendants
+--   srv:log_tail(n)     the last n (20) lines of the sshd log
+--
+-- Only standard tools (sh, ssh-keygen, ssh, kill, rm, mkdir, id, useradd,
+-- chpasswd) and /proc are used; lua-system (a busted dependency) is used for
+-- sleeping when present, luasocket for an extra bind test when present.
+
+local M = {}
+
+local TEST_USER = "luasible-test"
+local TEST_PASSWORD = "luasible-test-pw"
+local PASSPHRASE = "secret pass"
+local MARKER = "LUASIBLE_TEST_SSHD"
+
+M.TEST_USER = TEST_USER
+M.TEST_PASSWORD = TEST_PASSWORD
+M.PASSPHRASE = PASSPHRASE
+
+local has_system, system = pcall(require, "system")
+local has_socket, socket = pcall(require, "socket")
+if has_system and type(system.sleep) ~= "function" then has_system = false end
+if has_socket and type(socket.bind) ~= "function" then has_socket = false end
+
+---------------------------------------------------------------------------
+-- small utilities
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function sleep(s)
+  if has_system then
+    system.sleep(s)
+  else
+    os.execute("sleep " .. string.format("%.3f", s))
+  end
+end
+
+local function now()
+  if has_system and system.monotime then return system.monotime() end
+  return os.time()
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  assert(f:close())
+end
+
+-- run a shell command, return its output (stdout+stderr), ok, exit code
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1", "r"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok == true, code
+end
+
+local function must(cmd, what)
+  local out, ok, code = run(cmd)
+  if not ok then
+    error(string.format("sshd helper: %s failed (exit %s): %s\n%s",
+      what or "command", tostring(code), cmd, out), 3)
+  end
+  return out
+end
+
+local function tail(text, n)
+  if not text or text == "" then return "" end
+  local lines = {}
+  for line in text:gmatch("[^\n]*") do lines[#lines + 1] = line end
+  while #lines > 0 and lines[#lines] == "" do lines[#lines] = nil end
+  local from = math.max(1, #lines - (n or 20) + 1)
+  return table.concat(lines, "\n", from)
+end
+
+---------------------------------------------------------------------------
+-- /proc helpers (no names: parent pids, start times and our env marker)
+
+-- returns state, ppid, starttime of pid, or nil when it does not exist
+local function proc_stat(pid)
+  local s = read_file("/proc/" .. pid .. "/stat")
+  if not s then return nil end
+  local rest = s:match("^.*%)%s+(.*)$")   -- comm may contain spaces and ")"
+  if not rest then return nil end
+  local t = {}
+  for field in rest:gmatch("%S+") do t[#t + 1] = field end
+  return t[1], tonumber(t[2]), t[20]
+end
+
+-- a zombie is dead (PID 1 may never reap orphans in a container)
+local function alive(pid, starttime)
+  local state, _, st = proc_stat(pid)
+  if not state or state == "Z" or state == "X" then return false end
+  if starttime and st ~= starttime then return false end   -- pid reused
+  return true
+end
+
+local function all_pids()
+  local pids = {}
+  local p = io.popen("ls /proc 2>/dev/null")
+  if p then
+    for name in p:lines() do
+      if name:match("^%d+$") then pids[#pids + 1] = tonumber(name) end
+    end
+    p:close()
+  end
+  return pids
+end
+
+-- pids whose environment holds MARKER=<dir> (sshd's SetEnv puts it in
+-- every session; it survives daemonizing, unlike the parent pid)
+local function marked_pids(dir, pids)
+  local needle = "\0" .. MARKER .. "=" .. dir .. "\0"
+  local found = {}
+  for _, pid in ipairs(pids) do
+    local env = read_file("/proc/" .. pid .. "/environ")
+    if env and ("\0" .. env):find(needle, 1, true) then
+      found[#found + 1] = pid
+    end
+  end
+  return found
+end
+
+-- roots plus every (living) descendant of them, by parent pid
+local function tree(roots, pids)
+  pids = pids or all_pids()
+  local children = {}
+  for _, pid in ipairs(pids) do
+    local state, ppid = proc_stat(pid)
+    if state and state ~= "Z" and state ~= "X" and ppid then
+      local c = children[ppid]
+      if not c then c = {}; children[ppid] = c end
+      c[#c + 1] = pid
+    end
+  end
+  local seen, out, queue = {}, {}, {}
+  for _, r in ipairs(roots) do queue[#queue + 1] = r end
+  local i = 1
+  while queue[i] do
+    local pid = queue[i]
+    i = i + 1
+    if not seen[pid] then
+      seen[pid] = true
+      out[#out + 1] = pid
+      for _, c in ipairs(children[pid] or {}) do queue[#queue + 1] = c end
+    end
+  end
+  return out
+end
+
+local function signal(pids, sig)
+  if #pids == 0 then return end
+  local list = {}
+  for i, pid in ipairs(pids) do list[i] = tostring(pid) end
+  os.execute("kill -" .. sig .. " " .. table.concat(list, " ") .. " 2>/dev/null")
+end
+
+local function wait_dead(pids, timeout)
+  local deadline = now() + (timeout or 5)
+  repeat
+    local left = {}
+    for _, pid in ipairs(pids) do
+      if alive(pid) then left[#left + 1] = pid end
+    end
+    if #left == 0 then return true end
+    pids = left
+    sleep(0.02)
+  until now() > deadline
+  return false, pids
+end
+
+---------------------------------------------------------------------------
+-- ports
+
+local function listening_ports()
+  local ports = {}
+  for _, file in ipairs { "/proc/net/tcp", "/proc/net/tcp6" } do
+    local s = read_file(file)
+    if s then
+      for port, state in s:gmatch("\n%s*%d+:%s+%x+:(%x+)%s+%x+:%x+%s+(%x%x)") do
+        if state == "0A" then ports[tonumber(port, 16)] = true end
+      end
+    end
+  end
+  return ports
+end
+
+local function is_listening(port)
+  return listening_ports()[port] == true
+end
+
+local used_ports = {}   -- ports handed out by this process
+
+local function pick_port()
+  local busy = listening_ports()
+  for _ = 1, 200 do
+    -- below the kernel's ephemeral range (32768..) so outgoing
+    -- connections never occupy our pick
+    local port = math.random(20000, 32000)
+    if not busy[port] and not used_ports[port] then
+      local free = true
+      if has_socket then
+        local s = socket.bind("127.0.0.1", port)
+        if s then s:close() else free = false end
+      end
+      if free then return port end
+    end
+  end
+  error("sshd helper: no free port found on 127.0.0.1")
+end
+
+---------------------------------------------------------------------------
+-- keys and files
+
+local function keygen(path, ktype, passphrase, comment)
+  os.remove(path)
+  os.remove(path .. ".pub")
+  local bits = ""
+  if ktype == "rsa" then bits = " -b 2048"
+  elseif ktype == "ecdsa" then bits = " -b 256" end
+  must(string.format("ssh-keygen -q -t %s%s -N %s -C %s -f %s </dev/null",
+    ktype, bits, q(passphrase or ""), q(comment or "luasible-test"), q(path)),
+    "ssh-keygen " .. ktype)
+end
+
+local function fingerprint(pubfile)
+  local out = must("ssh-keygen -l -E sha256 -f " .. q(pubfile), "ssh-keygen -l")
+  return (assert(out:match("(SHA256:[%w+/=]+)"), "no fingerprint in: " .. out))
+end
+
+local function pubkey(path)
+  local s = assert(read_file(path), "cannot read " .. path)
+  return (s:gsub("%s+$", ""))
+end
+
+function M._write_known_hosts(srv)
+  local names = { "[127.0.0.1]:" .. srv.port, "[localhost]:" .. srv.port }
+  for _, a in ipairs(srv.aliases) do names[#names + 1] = "[" .. a .. "]:" .. srv.port end
+  local lines = {}
+  for _, kt in ipairs(srv.host_key_types) do
+    local key = pubkey(srv.host_keys[kt] .. ".pub"):match("^(%S+%s+%S+)")
+    for _, n in ipairs(names) do lines[#lines + 1] = n .. " " .. key end
+  end
+  local text = table.concat(lines, "\n") .. "\n"
+  write_file(srv.known_hosts, text)
+  write_file(srv.known_hosts_hashed, text)
+  must("ssh-keygen -q -H -f " .. q(srv.known_hosts_hashed), "ssh-keygen -H")
+  os.remove(srv.known_hosts_hashed .. ".old")
+end
+
+local function write_ssh_config(srv)
+  local b = {}
+  for _, a in ipairs(srv.aliases) do
+    b[#b + 1] = "Host " .. a
+    b[#b + 1] = "    HostName 127.0.0.1"
+    b[#b + 1] = "    Port " .. srv.port
+    b[#b + 1] = "    User " .. srv.user
+    b[#b + 1] = "    IdentityFile " .. srv.key
+    b[#b + 1] = ""
+  end
+  b[#b + 1] = "Host *"
+  for _, l in ipairs {
+    "IdentitiesOnly yes",
+    "UserKnownHostsFile " .. srv.known_hosts,
+    "GlobalKnownHostsFile /dev/null",
+    "StrictHostKeyChecking yes",
+    "UpdateHostKeys no",
+    "CheckHostIP no",
+    "BatchMode yes",
+    "ConnectTimeout 10",
+    "ControlMaster no",
+    "ControlPath none",
+    "LogLevel ERROR",
+  } do b[#b + 1] = "    " .. l end
+  write_file(srv.ssh_config, table.concat(b, "\n") .. "\n")
+end
+
+-- config keywords newer/older sshds may not know: dropped when `sshd -t`
+-- calls them bad (cached per process)
+local optional_keywords = { PerSourcePenalties = true, PerSourceMaxStartups = true }
+local unsupported = {}
+
+local function sshd_config_text(srv, opts)
+  local c = {
+    "# written by spec/helpers/sshd.lua",
+    "ListenAddress 127.0.0.1",
+    "Port " .. srv.port,
+  }
+  for _, kt in ipairs(srv.host_key_types) do c[#c + 1] = "HostKey " .. srv.host_keys[kt] end
+  for _, l in ipairs {
+    "PidFile " .. srv.dir .. "/sshd.pid",
+    "AuthorizedKeysFile " .. srv.authorized_keys,
+    "UsePAM " .. (opts.use_pam and "yes" or "no"),
+    "StrictModes no",
+    "MaxSessions 100",
+    "MaxStartups 200:30:300",
+    "MaxAuthTries 20",
+    "LoginGraceTime 30",
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication yes",
+    "KbdInteractiveAuthentication yes",
+    "PermitEmptyPasswords no",
+    "PermitRootLogin yes",
+    "SetEnv SHLVL=1 " .. MARKER .. "=" .. srv.dir,
+    "LogLevel VERBOSE",
+    "Subsystem sftp internal-sftp",
+    "ClientAliveInterval 0",
+    "TCPKeepAlive yes",
+    "AcceptEnv none",
+    "PermitUserEnvironment no",
+    "UseDNS no",
+    "PrintMotd no",
+    "PrintLastLog no",
+    "X11Forwarding no",
+    "AllowTcpForwarding yes",
+    "PerSourceMaxStartups none",
+    "PerSourcePenalties no",
+  } do c[#c + 1] = l end
+  if opts.legacy_rsa ~= false then
+    c[#c + 1] = "PubkeyAcceptedAlgorithms +ssh-rsa,ssh-rsa-cert-v01@openssh.com"
+    c[#c + 1] = "HostKeyAlgorithms +ssh-rsa"
+  end
+  local extra = opts.config
+  if type(extra) == "string" then extra = { extra } end
+  for _, l in ipairs(extra or {}) do c[#c + 1] = l end
+  local out = {}
+  for _, l in ipairs(c) do
+    local kw = l:match("^(%S+)")
+    if not unsupported[kw] then out[#out + 1] = l end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function write_sshd_config(srv, opts)
+  os.execute("mkdir -p /run/sshd 2>/dev/null")   -- privilege separation dir
+  for _ = 1, 5 do
+    write_file(srv.sshd_config, sshd_config_text(srv, opts))
+    local out, ok = run(q(srv.sshd_bin) .. " -t -f " .. q(srv.sshd_config))
+    if ok then return end
+    local bad = out:match("Bad configuration option: (%S+)")
+      or out:match("Unsupported option (%S+)")
+    if bad and optional_keywords[bad] and not unsupported[bad] then
+      unsupported[bad] = true
+    else
+      error("sshd helper: sshd -t rejects " .. srv.sshd_config .. ":\n" .. out, 3)
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- the test user for password authentication
+
+local test_user_ready = false
+
+local function ensure_test_user()
+  if test_user_ready then return end
+  local uid = must("id -u", "id -u"):match("%d+")
+  if uid ~= "0" then
+    error("sshd helper: password_user needs root (to create " .. TEST_USER .. ")", 3)
+  end
+  for attempt = 1, 10 do
+    local _, exists = run("id -u " .. TEST_USER)
+    local out, ok = "", true
+    if not exists then
+      out, ok = run("useradd -m -s /bin/bash " .. TEST_USER)
+      -- another process may have created it concurrently
+      if not ok then
+        local _, now_exists = run("id -u " .. TEST_USER)
+        ok = now_exists
+      end
+    end
+    if ok then
+      out, ok = run("echo " .. q(TEST_USER .. ":" .. TEST_PASSWORD) .. " | chpasswd")
+    end
+    if ok then
+      test_user_ready = true
+      return
+    end
+    if attempt == 10 then
+      error("sshd helper: cannot create/set password of " .. TEST_USER .. ": " .. out, 3)
+    end
+    sleep(0.2)   -- /etc/shadow locked by a concurrent run
+  end
+end
+
+---------------------------------------------------------------------------
+-- the server object
+
+local Server = {}
+Server.__index = Server
+Server.__name = "luasible.test_sshd"
+
+function Server:__tostring()
+  return string.format("test sshd 127.0.0.1:%s pid %s (%s)",
+    tostring(self.port), tostring(self.pid), self.dir or "?")
+end
+
+function Server:log_tail(n)
+  local parts = {}
+  local log = tail(read_file(self.log), n or 20)
+  if log ~= "" then parts[#parts + 1] = log end
+  local out = tail(read_file(self.dir .. "/sshd.out"), n or 20)
+  if out ~= "" then parts[#parts + 1] = out end
+  return table.concat(parts, "\n")
+end
+
+function Server:running()
+  return self.pid ~= nil and alive(self.pid, self._starttime)
+end
+
+-- start the listener; returns true, or nil, "EADDRINUSE"; raises otherwise
+local function launch(self)
+  os.execute("mkdir -p /run/sshd 2>/dev/null")   -- privilege separation dir
+  local inner = "echo $$; exec " .. q(self.sshd_bin) .. " -D -e -f " .. q(self.sshd_config)
+    .. " -E " .. q(self.log) .. " </dev/null >>" .. q(self.dir .. "/sshd.out") .. " 2>&1"
+  local p = assert(io.popen("sh -c " .. q(inner) .. " &", "r"))
+  local line = p:read("l")
+  p:close()
+  local pid = tonumber(line)
+  if not pid then error("sshd helper: could not start sshd (no pid): " .. tostring(line), 3) end
+  self.pid = pid
+  local _, _, st = proc_stat(pid)
+  self._starttime = st
+  local deadline = now() + self.start_timeout
+  while true do
+    if not alive(pid, st) then
+      self.pid = nil
+      local log = self:log_tail(30)
+      if log:find("Address already in use", 1, true) then return nil, "EADDRINUSE" end
+      error(string.format("sshd helper: sshd exited at start (port %d)\n%s", self.port, log), 3)
+    end
+    -- a LISTEN socket on our port while our sshd lives: it is ours (Linux
+    -- does not let two sockets listen on one port without SO_REUSEPORT)
+    if is_listening(self.port) then return true end
+    if now() > deadline then
+      signal({ pid }, "KILL")
+      wait_dead({ pid }, 2)
+      self.pid = nil
+      error(string.format("sshd helper: sshd did not listen on 127.0.0.1:%d within %gs\n%s",
+        self.port, self.start_timeout, self:log_tail(30)), 3)
+    end
+    sleep(0.01)
+  end
+end
+
+function Server:processes()
+  local pids = all_pids()
+  local roots = {}
+  if self.pid and alive(self.pid, self._starttime) then roots[#roots + 1] = self.pid end
+  for pid, st in pairs(self._orphans) do
+    if alive(pid, st) then roots[#roots + 1] = pid else self._orphans[pid] = nil end
+  end
+  local result = tree(roots, pids)
+  local seen = {}
+  for _, pid in ipairs(result) do seen[pid] = true end
+  if self.dir then
+    for _, pid in ipairs(tree(marked_pids(self.dir, pids), pids)) do
+      if not seen[pid] and alive(pid) then
+        seen[pid] = true
+        result[#result + 1] = pid
+      end
+    end
+  end
+  return result
+end
+
+-- freeze everything (no new forks), then SIGKILL and wait
+local function kill_everything(self)
+  for _ = 1, 10 do
+    local pids = self:processes()
+    if #pids == 0 then break end
+    signal(pids, "STOP")
+    local again = self:processes()
+    local new = false
+    local set = {}
+    for _, pid in ipairs(pids) do set[pid] = true end
+    for _, pid in ipairs(again) do if not set[pid] then new = true end end
+    signal(again, "KILL")
+    signal(again, "CONT")
+    local ok, left = wait_dead(again, 5)
+    if not ok then
+      error("sshd helper: processes survive SIGKILL: " .. table.concat(left, " "), 3)
+    end
+    if not new then break end
+  end
+  self._orphans = {}
+  self.pid = nil
+end
+
+function Server:kill()
+  local pid = self.pid
+  if not pid or not alive(pid, self._starttime) then self.pid = nil; return true end
+  signal({ pid }, "STOP")           -- no new children while we look
+  for _, c in ipairs(tree({ pid })) do
+    if c ~= pid then
+      local _, _, st = proc_stat(c)
+      if st then self._orphans[c] = st end
+    end
+  end
+  signal({ pid }, "KILL")
+  signal({ pid }, "CONT")
+  wait_dead({ pid }, 5)
+  self.pid = nil
+  return true
+end
+
+function Server:kill_all()
+  kill_everything(self)
+  return true
+end
+
+function Server:stop()
+  if self._stopped then return true end
+  self._stopped = true
+  kill_everything(self)
+  if self.dir and self.dir:match("^/tmp/luasible%-sshd%.") then
+    os.execute("rm -rf " .. q(self.dir))
+  end
+  return true
+end
+
+Server.__close = Server.stop
+Server.__gc = function(self)
+  if not self._stopped then pcall(Server.stop, self) end
+end
+
+function Server:restart(o)
+  assert(not self._stopped, "sshd helper: restart() after stop()")
+  if o and o.keep_sessions then
+    self:kill()
+  else
+    kill_everything(self)
+  end
+  local deadline = now() + self.start_timeout
+  while true do
+    local ok, err = launch(self)
+    if ok then return self end
+    -- the old listening socket may linger a moment
+    if now() > deadline then
+      error("sshd helper: restart: port " .. self.port .. " stays in use (" .. err .. ")", 2)
+    end
+    sleep(0.05)
+  end
+end
+
+function Server:trust_host_keys()
+  M._write_known_hosts(self)
+  return self
+end
+
+function Server:regen_host_key()
+  self.previous_host_key_fingerprint = self.host_key_fingerprint
+  for _, kt in ipairs(self.host_key_types) do
+    keygen(self.host_keys[kt], kt, "", "luasible-test-host")
+    self.host_key_fingerprints[kt] = fingerprint(self.host_keys[kt] .. ".pub")
+  end
+  self.host_key_fingerprint = self.host_key_fingerprints.ed25519
+    or self.host_key_fingerprints[self.host_key_types[1]]
+  return self:restart()
+end
+
+function Server:ssh(cmd, o)
+  o = o or {}
+  local args = { "ssh", "-F", q(self.ssh_config), "-o", "BatchMode=yes" }
+  if o.user then args[#args + 1] = "-l"; args[#args + 1] = q(o.user) end
+  for _, a in ipairs(o.options or {}) do args[#args + 1] = q(a) end
+  args[#args + 1] = q(o.host or self.aliases[1])
+  args[#args + 1] = "--"
+  args[#args + 1] = q(cmd)
+  local errfile = self.dir .. "/ssh.stderr"
+  local p = assert(io.popen(table.concat(args, " ") .. " </dev/null 2>" .. q(errfile), "r"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  local err = read_file(errfile) or ""
+  os.remove(errfile)
+  return out, ok == true, code, err
+end
+
+---------------------------------------------------------------------------
+
+function M.start(opts)
+  opts = opts or {}
+  local srv = setmetatable({
+    host = "127.0.0.1",
+    aliases = opts.aliases or { "web1", "web2", "web3" },
+    host_key_types = opts.host_key_types or { "ed25519" },
+    sshd_bin = opts.sshd or "/usr/sbin/sshd",
+    start_timeout = opts.start_timeout or 10,
+    host_keys = {},
+    host_key_fingerprints = {},
+    key_pass_passphrase = PASSPHRASE,
+    _orphans = {},
+  }, Server)
+  local has_ed = false
+  for _, kt in ipairs(srv.host_key_types) do
+    assert(kt == "ed25519" or kt == "rsa" or kt == "ecdsa",
+      "sshd helper: host_key_types: unknown type " .. tostring(kt))
+    if kt == "ed25519" then has_ed = true end
+  end
+  if not has_ed then table.insert(srv.host_key_types, 1, "ed25519") end
+  if opts.password_user then
+    ensure_test_user()
+    srv.password_user = TEST_USER
+    srv.password = TEST_PASSWORD
+  end
+
+  srv.user = must("id -un", "id -un"):match("[^\n]+")
+  local dir = must("mktemp -d /tmp/luasible-sshd.XXXXXX", "mktemp"):match("[^\n]+")
+  srv.dir = dir
+  -- from here on, clean up the dir if anything fails
+  local ok, err = pcall(function()
+    must("chmod 0711 " .. q(dir), "chmod")
+    srv.sshd_config = dir .. "/sshd_config"
+    srv.log = dir .. "/sshd.log"
+    srv.authorized_keys = dir .. "/authorized_keys"
+    srv.known_hosts = dir .. "/known_hosts"
+    srv.known_hosts_hashed = dir .. "/known_hosts_hashed"
+    srv.ssh_config = dir .. "/ssh_config"
+    srv.key = dir .. "/id_ed25519"
+    srv.key_pass = dir .. "/id_ed25519_pass"
+    srv.key_rsa = dir .. "/id_rsa"
+    srv.key_rsa_pem = dir .. "/id_rsa_pem"
+
+    for _, kt in ipairs(srv.host_key_types) do
+      srv.host_keys[kt] = dir .. "/ssh_host_" .. kt .. "_key"
+      keygen(srv.host_keys[kt], kt, "", "luasible-test-host")
+      srv.host_key_fingerprints[kt] = fingerprint(srv.host_keys[kt] .. ".pub")
+    end
+    srv.host_key_fingerprint = srv.host_key_fingerprints.ed25519
+
+    keygen(srv.key, "ed25519", "", "luasible-test-key")
+    keygen(srv.key_pass, "ed25519", PASSPHRASE, "luasible-test-key-pass")
+    keygen(srv.key_rsa, "rsa", "", "luasible-test-key-rsa")
+    -- the same RSA key as a PEM file
+    write_file(srv.key_rsa_pem, assert(read_file(srv.key_rsa)))
+    must("chmod 0600 " .. q(srv.key_rsa_pem), "chmod")
+    must("ssh-keygen -q -p -m PEM -P '' -N '' -f " .. q(srv.key_rsa_pem), "ssh-keygen -p -m PEM")
+    write_file(srv.key_rsa_pem .. ".pub", assert(read_file(srv.key_rsa .. ".pub")))
+
+    write_file(srv.authorized_keys, pubkey(srv.key .. ".pub") .. "\n"
+      .. pubkey(srv.key_pass .. ".pub") .. "\n" .. pubkey(srv.key_rsa .. ".pub") .. "\n")
+    must("chmod 0644 " .. q(srv.authorized_keys), "chmod")
+
+    for _ = 1, 20 do
+      srv.port = pick_port()
+      used_ports[srv.port] = true
+      M._write_known_hosts(srv)
+      write_ssh_config(srv)
+      write_sshd_config(srv, opts)
+      if launch(srv) then return end
+    end
+    error("sshd helper: no port could be bound after 20 tries")
+  end)
+  if not ok then
+    pcall(kill_everything, srv)
+    srv._stopped = true
+    os.execute("rm -rf " .. q(dir))
+    error(err, 2)
+  end
+  return srv
+end
+
+return M
