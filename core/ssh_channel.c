@@ -183,7 +183,8 @@ static int chan_pump(lsb_ssh_op *op) {
           int rc = libssh2_session_last_errno(S->ssh);
           if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
           lsb_ssh_opened(S, op, 0);
-          if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && c->open_retries < 40) {
+          if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE &&
+              c->open_retries < (S->nchannels > 0 ? 200 : 8)) {
             /* MaxSessions reached: wait for a channel to close, or retry */
             c->open_retries++;
             op->slot_wait = 1;
@@ -380,6 +381,7 @@ int lsb_ssh_exec(lsb_ssh_session *S, lsb_stream *s, const lsb_ssh_exec_opts *o) 
   c->s = s;
   lsb_stream_attach(s, &chan_ops, c);
   lsb_ssh_add_op(S, &c->op);
+  uv_update_time(S->ctx->loop);
   if (c->timeout > 0)
     uv_timer_start(&c->timer, on_timeout, (uint64_t)(c->timeout * 1000 + 0.5), 0);
   lsb_ssh_pump(S);

@@ -228,10 +228,9 @@ static void start_keepalive(lsb_ssh_session *S) {
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   lsb_ssh_session *S = h->data;
-  if (status < 0) {
-    if (S->state == LSB_SSH_CONNECTING) {
-      try_connect(S);
-    } else if (S->state < LSB_SSH_READY) {
+  if (status < 0) S->poll_events = 0; /* libuv stopped the handle */
+  if (status < 0 && S->state != LSB_SSH_CONNECTING) {
+    if (S->state < LSB_SSH_READY) {
       fail_connect(S, "ECONNRESET", "connection to %s failed: %s", S->cfg.label,
                    uv_strerror(status));
     } else {
@@ -342,6 +341,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   S->refs = 1;
   S->state = LSB_SSH_RESOLVING;
   S->last_rx = lsb_now();
+  uv_update_time(ctx->loop); /* the loop may have slept: timers count from now */
   uv_timer_init(ctx->loop, &S->timer);
   uv_timer_init(ctx->loop, &S->kick);
   S->timer.data = S->kick.data = S;
