@@ -318,7 +318,9 @@ static void chan_pause(void *ud) {
 static void chan_resume(void *ud) {
   lsb_chan *c = ud;
   c->paused = 0;
-  if (c->op.S) lsb_ssh_kick(c->op.S);
+  /* now, not from a timer: a 0 ms timer runs before the loop blocks for
+   * I/O, and what it queues would wait for the next socket event */
+  if (c->op.S) lsb_ssh_pump(c->op.S);
 }
 
 static void chan_cancel(void *ud) {

@@ -460,7 +460,7 @@ void lsb_ssh_accept_host_key(lsb_ssh_session *S) {
   if (S->state != LSB_SSH_HOSTKEY) return;
   S->state = LSB_SSH_AUTH;
   S->auth_step = 0;
-  lsb_ssh_kick(S);
+  lsb_ssh_pump(S);
 }
 
 static void kbd_callback(const char *name, int name_len, const char *instr,

@@ -1,0 +1,242 @@
+-- Commands over SSH against a real OpenSSH server: results, streams, stdin,
+-- env/cwd, signals, timeouts and cancels that kill the remote process tree,
+-- sudo, backpressure, many channels and many sessions at once.
+local luasible = require "luasible"
+local sshd = require "spec.helpers.sshd"
+
+local function connect(srv, extra)
+  local spec = { host = "127.0.0.1", port = srv.port, user = srv.user, identity = srv.key,
+    known_hosts = srv.known_hosts, agent = false, ssh_config = false }
+  for k, v in pairs(extra or {}) do spec[k] = v end
+  return assert(luasible.connect(spec))
+end
+
+-- remote processes whose command line matches `pat`
+local function remote_procs(srv, pat)
+  local out = srv:ssh("ps -eo pid,args")
+  local found = {}
+  for line in out:gmatch("[^\n]+") do
+    if line:find(pat, 1, true) and not line:find("ps -eo", 1, true) then found[#found + 1] = line end
+  end
+  return found
+end
+
+local function wait_gone(srv, pat, secs)
+  local deadline = luasible.now() + (secs or 3)
+  repeat
+    local left = remote_procs(srv, pat)
+    if #left == 0 then return {} end
+    luasible.sleep(0.1)
+  until luasible.now() > deadline
+  return remote_procs(srv, pat)
+end
+
+local function rss_kib()
+  local f = io.open("/proc/self/status")
+  local s = f:read("a")
+  f:close()
+  return tonumber(s:match("VmRSS:%s+(%d+)"))
+end
+
+describe("ssh exec", function()
+  local srv, conn
+  lazy_setup(function()
+    srv = sshd.start { aliases = (function()
+      local a = {}
+      for i = 1, 50 do a[i] = "h" .. i end
+      return a
+    end)() }
+    conn = connect(srv)
+  end)
+  lazy_teardown(function()
+    if conn then conn:close() end
+    if srv then srv:stop() end
+  end)
+
+  it("returns rc, stdout and stderr like the local connection", function()
+    local res = assert(conn:execute("echo out; echo err >&2; exit 3"))
+    assert.are.equal(3, res.rc)
+    assert.are.equal("out\n", res.stdout)
+    assert.are.equal("err\n", res.stderr)
+    assert.is_false(res.ok)
+    assert.is_false(res.timed_out)
+    assert.is_number(res.duration)
+  end)
+
+  it("runs argv tables without shell quoting issues", function()
+    local res = assert(conn:execute({ "printf", "%s|", "a b", "it's", "$HOME", "*" }))
+    assert.are.equal("a b|it's|$HOME|*|", res.stdout)
+  end)
+
+  it("streams lines in order with seq, and a final line without newline", function()
+    local got, seqs, final = {}, {}, nil
+    for ev in conn:stream("printf 'one\\ntwo\\n'; printf 'e1\\n' >&2; printf three") do
+      seqs[#seqs + 1] = ev.seq
+      if ev.type == "stdout" then got[#got + 1] = ev.data
+      elseif ev.type == "done" then final = ev end
+    end
+    assert.are.same({ "one", "two", "three" }, got)
+    assert.are.equal(0, final.result.rc)
+    for i = 1, #seqs do assert.are.equal(i, seqs[i]) end
+  end)
+
+  it("feeds stdin, then EOF", function()
+    local res = assert(conn:execute("cat; echo done", { stdin = "abc\nxyz" }))
+    assert.are.equal("abc\nxyzdone\n", res.stdout)
+    local r2 = assert(conn:execute("wc -c"))
+    assert.are.equal("0", r2.stdout:match("%d+"))
+  end)
+
+  it("applies cwd and env with quoted values", function()
+    local res = assert(conn:execute("pwd; printf '%s\\n' \"$FOO\"", { cwd = "/tmp", env = { FOO = "a b'c $x" } }))
+    assert.are.equal("/tmp\na b'c $x\n", res.stdout)
+  end)
+
+  it("reports an exit signal like the local connection", function()
+    local res = assert(conn:execute("kill -USR1 $$"))
+    assert.are.equal("USR1", res.signal)
+    assert.are.equal(128 + 10, res.rc)
+    assert.is_false(res.ok)
+  end)
+
+  it("a timeout kills the remote process tree", function()
+    local res = assert(conn:execute("sleep 3171 & sleep 3172 & sh -c 'sleep 3173'", { timeout = 0.5 }))
+    assert.is_true(res.timed_out)
+    assert.are.equal("TERM", res.signal)
+    assert.is_true(res.duration < 3)
+    assert.are.same({}, wait_gone(srv, "sleep 317"))
+  end)
+
+  it("breaking out of a stream kills the remote process tree", function()
+    for ev in conn:stream("sleep 4181 & sleep 4182 & echo started; wait") do
+      if ev.type == "stdout" then break end
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.are.same({}, wait_gone(srv, "sleep 418"))
+    -- and the connection goes on
+    assert.are.equal("x\n", assert(conn:execute("echo x")).stdout)
+  end)
+
+  it("stream:close() kills the remote command too", function()
+    local it, s = conn:stream("sleep 5191; echo never")
+    it(s)
+    s:close()
+    assert.are.same({}, wait_gone(srv, "sleep 5191"))
+  end)
+
+  it("sudo: the password never appears in events or output", function()
+    local seen = {}
+    for ev in conn:stream("echo hi; cat", { sudo = true, sudo_password = "hunter2-secret" }) do
+      seen[#seen + 1] = tostring(ev.data) .. tostring(ev.error)
+    end
+    local all = table.concat(seen, "\n")
+    assert.matches("hi", all, 1, true)
+    assert.not_matches("hunter2", all, 1, true)
+    local res = assert(conn:execute("id -u", { sudo = true }))
+    assert.are.equal("0\n", res.stdout)
+  end)
+
+  it("streams 10 MB with no line lost", function()
+    local lines, bytes = 0, 0
+    local line = ("0123456789"):rep(5) -- 50 bytes, 51 with the newline
+    for ev in conn:stream("yes " .. line .. " | head -n 200000") do
+      if ev.type == "stdout" then
+        lines = lines + 1
+        bytes = bytes + #ev.data + 1
+        if ev.data ~= line then error("bad line " .. lines .. ": " .. ev.data) end
+      end
+    end
+    assert.are.equal(200000, lines)
+    assert.are.equal(200000 * 51, bytes)
+  end)
+
+  it("backpressure: a consumer that does not read keeps memory flat", function()
+    local before = rss_kib()
+    local it, s = conn:stream("yes " .. ("x"):rep(1000) .. " | head -c 200000000")
+    it(s)
+    luasible.sleep(1.5) -- the loop runs; nobody reads
+    local grown = rss_kib() - before
+    s:close()
+    assert.is_true(grown < 30 * 1024, "RSS grew by " .. grown .. " KiB")
+  end)
+
+  it("runs 50 concurrent channels on one session", function()
+    local results = {}
+    local t0 = luasible.now()
+    luasible.run(function()
+      local tasks = {}
+      for i = 1, 50 do
+        tasks[i] = luasible.spawn(function() return conn:execute("sleep 0.5; echo " .. i) end)
+      end
+      for i = 1, 50 do results[i] = tasks[i]:wait() end
+    end)
+    for i = 1, 50 do
+      assert.are.equal(i .. "\n", results[i].stdout)
+      assert.are.equal(0, results[i].rc)
+    end
+    assert.is_true(luasible.now() - t0 < 5)
+  end)
+
+  it("queues channel opens beyond the server's MaxSessions", function()
+    local msrv = sshd.start { config = { "Match all", "MaxSessions 3" } }
+    local c = connect(msrv)
+    local results = {}
+    luasible.run(function()
+      local tasks = {}
+      for i = 1, 12 do tasks[i] = luasible.spawn(function() return c:execute("sleep 0.2; echo " .. i) end) end
+      for i = 1, 12 do results[i] = { tasks[i]:wait() } end
+    end)
+    c:close()
+    msrv:stop()
+    for i = 1, 12 do
+      assert(results[i][1], results[i][2])
+      assert.are.equal(i .. "\n", results[i][1].stdout)
+    end
+  end)
+
+  it("runs 50 sessions to 50 host names at once", function()
+    local results = {}
+    local t0 = luasible.now()
+    luasible.run(function()
+      local tasks = {}
+      for i = 1, 50 do
+        tasks[i] = luasible.spawn(function()
+          local c = assert(luasible.connect { host = "h" .. i, ssh_config = srv.ssh_config, agent = false })
+          local r = c:execute("sleep 1; echo hi " .. i)
+          c:close()
+          return r
+        end)
+      end
+      for i = 1, 50 do results[i] = tasks[i]:wait() end
+    end)
+    for i = 1, 50 do assert.are.equal("hi " .. i .. "\n", results[i].stdout) end
+    assert.is_true(luasible.now() - t0 < 15)
+  end)
+
+  it("a stream keeps its session alive after the connection object is dropped", function()
+    local c = connect(srv)
+    local it, s = c:stream("sleep 0.2; echo late")
+    c = nil -- luacheck: ignore
+    collectgarbage()
+    collectgarbage()
+    local got
+    for ev in it, s do
+      if ev.type == "stdout" then got = ev.data end
+    end
+    assert.are.equal("late", got)
+  end)
+
+  it("conn:close() ends running streams with an error", function()
+    local c = connect(srv)
+    local it, s = c:stream("sleep 6201")
+    it(s)
+    c:close()
+    local final
+    for ev in it, s do final = ev end
+    assert.are.equal("error", final.type)
+    assert.matches("^ECANCELED", final.error)
+    assert.are.same({}, wait_gone(srv, "sleep 6201"))
+    assert.has_error(function() c:execute("true") end)
+  end)
+end)
