@@ -165,7 +165,7 @@ static int xfer_pump(lsb_ssh_op *op) {
           return fail(x, "open");
         }
         x->state = x->get ? F_STAT : F_XFER;
-        progress(x, 1);
+        if (!x->get) progress(x, 1);
         progressed = 1;
         break;
       case F_STAT: {

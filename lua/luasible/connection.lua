@@ -209,6 +209,17 @@ function Local:_start(cmd, opts, mode)
   })
 end
 
+--- put/get on this machine (lua/luasible/transfer.lua).
+function Local:put(src, dest, opts)
+  local t = require "luasible.transfer"
+  return t.copy(src, dest, t.check("put", src, dest, opts))
+end
+
+function Local:get(src, dest, opts)
+  local t = require "luasible.transfer"
+  return t.copy(src, dest, t.check("get", src, dest, opts))
+end
+
 --- A connection to this machine.
 function M.new_local()
   return setmetatable({ kind = "local", streaming = true, name = "localhost" }, Local)

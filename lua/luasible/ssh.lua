@@ -318,25 +318,7 @@ end
 
 -- Files -------------------------------------------------------------------
 
-local XFER_OPTIONS = { mode = "number", content = "boolean", on_progress = "function",
-  atomic = "boolean", checksum = "boolean" }
-
-function M.check_xfer(fn, a, b, opts)
-  if type(a) ~= "string" then error("bad argument #1 to '" .. fn .. "' (string expected, got " .. type(a) .. ")", 3) end
-  if type(b) ~= "string" then error("bad argument #2 to '" .. fn .. "' (string expected, got " .. type(b) .. ")", 3) end
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error("bad argument #3 to '" .. fn .. "' (table expected, got " .. type(opts) .. ")", 3) end
-  for k, v in pairs(opts) do
-    local want = XFER_OPTIONS[k]
-    if not want or (k == "content" and fn ~= "put") then
-      error("bad argument #3 to '" .. fn .. "' (unknown option '" .. tostring(k) .. "')", 3)
-    end
-    if type(v) ~= want then
-      error(("bad option '%s' to '%s' (%s expected, got %s)"):format(k, fn, want, type(v)), 3)
-    end
-  end
-  return opts
-end
+M.check_xfer = require("luasible.transfer").check
 
 local function tmp_name(path)
   local dir, base = path:match("^(.*/)([^/]*)$")
