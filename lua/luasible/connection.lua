@@ -210,12 +210,12 @@ function Local:_start(cmd, opts, mode)
 end
 
 --- put/get on this machine (lua/luasible/transfer.lua).
-function Local:put(src, dest, opts)
+function Local.put(_, src, dest, opts)
   local t = require "luasible.transfer"
   return t.copy(src, dest, t.check("put", src, dest, opts))
 end
 
-function Local:get(src, dest, opts)
+function Local.get(_, src, dest, opts)
   local t = require "luasible.transfer"
   return t.copy(src, dest, t.check("get", src, dest, opts))
 end

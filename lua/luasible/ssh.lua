@@ -387,14 +387,16 @@ function SSH:put(src, dest, opts)
   local mode = ("%o"):format(opts.mode or tonumber("644", 8))
   local script = {}
   if opts.checksum ~= false then
-    script[#script + 1] = "h=$(sha256sum < " .. quote(target) .. ") || { echo 'ECHECKSUM: sha256sum failed' >&2; rm -f -- "
-      .. quote(target) .. "; exit 3; }; [ \"${h%% *}\" = " .. sha
-      .. " ] || { echo \"ECHECKSUM: checksum mismatch: sent " .. sha .. ", the remote file has ${h%% *}\" >&2; rm -f -- "
-      .. quote(target) .. "; exit 4; }"
+    local t = quote(target)
+    script[#script + 1] = "h=$(sha256sum < " .. t .. ") || { echo 'ECHECKSUM: sha256sum failed' >&2; rm -f -- "
+      .. t .. "; exit 3; }"
+    script[#script + 1] = "[ \"${h%% *}\" = " .. sha .. " ] || { echo \"ECHECKSUM: checksum mismatch: sent "
+      .. sha .. ", the remote file has ${h%% *}\" >&2; rm -f -- " .. t .. "; exit 4; }"
   end
   script[#script + 1] = "chmod " .. mode .. " " .. quote(target)
   if atomic then
-    script[#script + 1] = "mv -f -- " .. quote(target) .. " " .. quote(dest) .. " || { rm -f -- " .. quote(target) .. "; exit 5; }"
+    script[#script + 1] = "mv -f -- " .. quote(target) .. " " .. quote(dest)
+      .. " || { rm -f -- " .. quote(target) .. "; exit 5; }"
   end
   local fin, e3, n3 = self:execute(table.concat(script, "; "))
   if not fin then return nil, e3, n3 end

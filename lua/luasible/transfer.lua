@@ -11,10 +11,15 @@ local XFER_OPTIONS = { mode = "number", content = "boolean", on_progress = "func
   atomic = "boolean", checksum = "boolean" }
 
 function M.check(fn, a, b, opts)
-  if type(a) ~= "string" then error("bad argument #1 to '" .. fn .. "' (string expected, got " .. type(a) .. ")", 3) end
-  if type(b) ~= "string" then error("bad argument #2 to '" .. fn .. "' (string expected, got " .. type(b) .. ")", 3) end
+  for i, v in ipairs { a, b } do
+    if type(v) ~= "string" then
+      error(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fn, type(v)), 3)
+    end
+  end
   if opts == nil then return {} end
-  if type(opts) ~= "table" then error("bad argument #3 to '" .. fn .. "' (table expected, got " .. type(opts) .. ")", 3) end
+  if type(opts) ~= "table" then
+    error("bad argument #3 to '" .. fn .. "' (table expected, got " .. type(opts) .. ")", 3)
+  end
   for k, v in pairs(opts) do
     local want = XFER_OPTIONS[k]
     if not want or (k == "content" and fn ~= "put") then
