@@ -65,34 +65,38 @@ do
     ("%.3f s (ssh_blocking)"):format(best_base), ("%.2fx"):format(r), "<= 1.25x", r <= 1.25)
 end
 
--- 2. `sleep 1; echo hi` on 50 host names at once
+-- 2. `sleep 1; echo hi` on 50 host names at once (best of 2 on both sides:
+-- the server's 50 handshakes on 2 cores make single runs noisy)
 do
-  local c0, r0 = cpu(), rss_kib()
-  local t0 = system.monotime()
-  local conns = {}
-  local rss_open
-  luasible.run(function()
-    local tasks = {}
-    for i = 1, 50 do
-      tasks[i] = luasible.spawn(function()
-        local c = assert(luasible.connect { host = "h" .. i, ssh_config = srv.ssh_config, agent = false })
-        conns[i] = c
-        local res = assert(c:execute("sleep 1; echo hi"))
-        assert(res.stdout == "hi\n")
-      end)
-    end
-    for i = 1, 50 do tasks[i]:wait() end
-    rss_open = rss_kib()
-  end)
-  local wall = system.monotime() - t0
-  local cpu_used = cpu() - c0
-  for i = 1, 50 do conns[i]:close() end
-  local base = sh("seq 50 | xargs -P50 -I{} " .. blocking .. " 1 'sleep 1; echo hi' >/dev/null")
-  local r = wall / base
-  row("`sleep 1; echo hi` on 50 hosts at once (wall)", ("%.3f s"):format(wall),
-    ("%.3f s (xargs -P50 ssh_blocking)"):format(base), ("%.2fx"):format(r), "<= 1.0x", r <= 1.0)
+  local best_wall, best_base, cpu_used, rss_open, r0 = math.huge, math.huge, 0, 0, rss_kib()
+  for _ = 1, 2 do
+    local c0 = cpu()
+    local t0 = system.monotime()
+    local conns = {}
+    luasible.run(function()
+      local tasks = {}
+      for i = 1, 50 do
+        tasks[i] = luasible.spawn(function()
+          local c = assert(luasible.connect { host = "h" .. i, ssh_config = srv.ssh_config, agent = false })
+          conns[i] = c
+          local res = assert(c:execute("sleep 1; echo hi"))
+          assert(res.stdout == "hi\n")
+        end)
+      end
+      for i = 1, 50 do tasks[i]:wait() end
+      rss_open = math.max(rss_open, rss_kib())
+    end)
+    best_wall = math.min(best_wall, system.monotime() - t0)
+    cpu_used = cpu() - c0
+    for i = 1, 50 do conns[i]:close() end
+    best_base = math.min(best_base,
+      (sh("seq 50 | xargs -P50 -I{} " .. blocking .. " 1 'sleep 1; echo hi' >/dev/null")))
+  end
+  local r = best_wall / best_base
+  row("`sleep 1; echo hi` on 50 hosts at once (wall, best of 2)", ("%.3f s"):format(best_wall),
+    ("%.3f s (xargs -P50 ssh_blocking)"):format(best_base), ("%.2fx"):format(r), "<= 1.0x", r <= 1.0)
   local per = cpu_used / 50 * 1000
-  row("client CPU per host (connect + exec)", ("%.2f ms"):format(per), "-", "-", "< 10 ms", per < 10)
+  row("client CPU per host (connect + exec, os.clock)", ("%.2f ms"):format(per), "-", "-", "< 10 ms", per < 10)
   local mem = (rss_open - r0) / 50
   row("memory per open SSH connection (RSS delta / 50)", ("%.0f KiB"):format(mem), "-", "-", "< 256 KiB",
     mem < 256)
