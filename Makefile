@@ -22,6 +22,7 @@ test: all test-c lint test-lua
 
 test-c: all
 	$(BUILD)/test_splitter
+	$(BUILD)/test_sha256
 
 test-lua: all
 	$(BUSTED) spec
@@ -34,6 +35,7 @@ test-asan:
 	cmake -S . -B build-asan -DLUASIBLE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-asan -j2
 	build-asan/test_splitter
+	build-asan/test_sha256
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -66,8 +66,13 @@ void lsb_check_options(lua_State *L, int idx, const char *fn,
 static int core_run_once(lua_State *L) {
   lsb_ctx *ctx = lsb_ctx_get(L);
   int n = 0, alive;
-  uv_run_mode mode = (ctx->woken.wnext != &ctx->woken || lua_toboolean(L, 1))
-                         ? UV_RUN_NOWAIT : UV_RUN_ONCE;
+  uv_run_mode mode = UV_RUN_ONCE;
+  /* UV_RUN_ONCE runs the timers that are due before it polls, and then
+   * still blocks for I/O: a timer already due must not wait for I/O. */
+  uv_update_time(ctx->loop);
+  if (ctx->woken.wnext != &ctx->woken || lua_toboolean(L, 1) ||
+      uv_backend_timeout(ctx->loop) == 0)
+    mode = UV_RUN_NOWAIT;
   alive = uv_run(ctx->loop, mode);
   lua_pushboolean(L, alive || uv_loop_alive(ctx->loop));
   while (ctx->woken.wnext != &ctx->woken) {

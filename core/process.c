@@ -310,7 +310,9 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
       close_handle(p, (uv_handle_t *)&p->pipes[0]);
     }
   }
-  if (p->timeout > 0)
+  if (p->timeout > 0) {
+    uv_update_time(ctx->loop); /* the loop may have idled: count from now */
     uv_timer_start(&p->timer, on_timer, (uint64_t)(p->timeout * 1000 + 0.5), 0);
+  }
   return 0;
 }
