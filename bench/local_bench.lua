@@ -53,8 +53,8 @@ function modes.spawn(n)
     best_l = math.min(best_l, r.l)
     print(("  round: C %.3fs  luasible %.3fs  ratio %.2f"):format(r.c, r.l, r.l / r.c))
   end
-  print(("spawn: %d x execute('true'): luasible %.3fs (%.0f us each), C posix_spawn+waitpid %.3fs; ratio %.2fx (target <= 1.3x, best of 3)")
-    :format(n, best_l, best_l / n * 1e6, best_c, best_l / best_c))
+  print(("spawn: %d x execute('true'): luasible %.3fs (%.0f us each), C posix_spawn+waitpid %.3fs;"
+    .. " ratio %.2fx (target <= 1.3x, best of 3)"):format(n, best_l, best_l / n * 1e6, best_c, best_l / best_c))
 end
 
 -- stream("seq 1 1000000") into the loop body: lines/s and peak RSS
