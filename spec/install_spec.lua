@@ -20,6 +20,16 @@ describe("luarocks install", function()
     if tmp and tmp:match("^/tmp/") then os.execute("rm -rf '" .. tmp .. "'") end
   end)
 
+  it("lists every C source, Lua module and task module of the tree", function()
+    local f = assert(io.open("rockspec/luasible-scm-1.rockspec"))
+    local rockspec = f:read("a")
+    f:close()
+    local _, files = sh("ls core/*.c lua/luasible/*.lua modules/*.lua")
+    for file in files:gmatch("%S+") do
+      assert(rockspec:find('"' .. file .. '"', 1, true), file .. " is missing from the rockspec")
+    end
+  end)
+
   it("installs luasible.core, the Lua modules, the task modules and bin/luasible", function()
     if not sh("command -v luarocks") then
       pending("luarocks is not installed (scripts/deps installs it)")
