@@ -12,7 +12,8 @@ $(BUILD)/Makefile: CMakeLists.txt
 
 luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h core/test/*.c)
 	cmake --build $(BUILD) -j2
-	mkdir -p luasible && cp $(BUILD)/luasible/core.so luasible/core.so
+	@# a new file, renamed: processes that mapped the old one keep it intact
+	mkdir -p luasible && cp $(BUILD)/luasible/core.so luasible/.core.so.tmp && mv -f luasible/.core.so.tmp luasible/core.so
 
 # Installs what is missing on Debian (needs root, or sudo).
 deps:

@@ -16,12 +16,16 @@ extern char **environ;
 
 /* Processes are started with posix_spawn (vfork speed, whatever the size of
  * the Lua process) in a session and process group of their own, and their
- * exit is watched through a pidfd polled on the loop: no SIGCHLD handler, no
- * fork of the caller. */
+ * exit is watched through a pidfd polled on the loop. Where pidfd_open is
+ * missing (Linux < 5.3, valgrind), a SIGCHLD watcher per process stands in:
+ * each delivery checks this child alone with waitid(WNOHANG). */
 
 typedef struct lsb_proc {
-  uv_poll_t exit_poll; /* the pidfd: readable once the child exited */
-  int pidfd;
+  union {
+    uv_poll_t poll;     /* on the pidfd: readable once the child exited */
+    uv_signal_t signal; /* SIGCHLD, when there is no pidfd */
+  } exit_w;
+  int pidfd;            /* -1 when watching SIGCHLD */
   uv_pipe_t pipes[3]; /* stdin, stdout, stderr */
   uv_timer_t timer;
   uv_write_t wreq;
@@ -39,7 +43,7 @@ typedef struct lsb_proc {
 
 static void on_close(uv_handle_t *h) {
   lsb_proc *p = h->data;
-  if (h == (uv_handle_t *)&p->exit_poll && p->pidfd >= 0) {
+  if (h == (uv_handle_t *)&p->exit_w && p->pidfd >= 0) {
     close(p->pidfd);
     p->pidfd = -1;
   }
@@ -76,7 +80,7 @@ static void maybe_finish(lsb_proc *p) {
   if (p->finished || !p->exited || !p->eof1 || !p->eof2) return;
   p->finished = 1;
   close_io(p);
-  close_handle(p, (uv_handle_t *)&p->exit_poll);
+  close_handle(p, (uv_handle_t *)&p->exit_w);
   if (!p->s) return;
   r = &p->s->result;
   if (p->term_signal) {
@@ -97,31 +101,39 @@ static void maybe_finish(lsb_proc *p) {
   }
 }
 
-static void on_proc_exit(uv_poll_t *h, int status, int events) {
-  lsb_proc *p = h->data;
+/* Has the child exited? Reap it and finish, or wait for the next wake-up. */
+static void check_exit(lsb_proc *p) {
   siginfo_t info;
-  (void)status;
-  (void)events;
+  if (p->exited) return;
   memset(&info, 0, sizeof info);
   if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG) != 0) {
     if (errno == EINTR || errno == EAGAIN) return;
     info.si_code = CLD_EXITED; /* reaped elsewhere: nothing more to learn */
     info.si_status = 255;
   } else if (info.si_pid == 0) {
-    return; /* spurious wake-up: not exited yet */
+    return; /* not exited yet */
   }
-  uv_poll_stop(h);
+  if (p->pidfd >= 0) uv_poll_stop(&p->exit_w.poll);
+  else uv_signal_stop(&p->exit_w.signal);
   p->exited = 1;
-  if (info.si_code == CLD_EXITED) {
-    p->status = info.si_status;
-  } else {
-    p->term_signal = info.si_status;
-  }
+  if (info.si_code == CLD_EXITED) p->status = info.si_status;
+  else p->term_signal = info.si_status;
   if (p->cancelled) {
-    close_handle(p, (uv_handle_t *)&p->exit_poll);
+    close_handle(p, (uv_handle_t *)&p->exit_w);
     return;
   }
   maybe_finish(p);
+}
+
+static void on_pidfd(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  check_exit(h->data);
+}
+
+static void on_sigchld(uv_signal_t *h, int signum) {
+  (void)signum;
+  check_exit(h->data);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -193,8 +205,8 @@ static void proc_cancel(void *ud) {
   p->finished = 1;
   signal_group(p, SIGKILL);
   close_io(p);
-  if (p->exited) close_handle(p, (uv_handle_t *)&p->exit_poll);
-  /* else on_proc_exit reaps the child, then closes the handle */
+  if (p->exited) close_handle(p, (uv_handle_t *)&p->exit_w);
+  /* else check_exit reaps the child, then closes the handle */
 }
 
 static const lsb_producer_ops proc_ops = {proc_pause, proc_resume, proc_cancel};
@@ -271,16 +283,9 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   p->timeout = o->timeout;
   p->grace = o->grace > 0 ? o->grace : 2.0;
   p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (p->pidfd < 0) {
-    rc = -errno;
-    kill(-pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close_fds(fds, 6);
-    free(p);
-    return uv_translate_sys_error(-rc);
-  }
-  p->exit_poll.data = p->timer.data = p->wreq.data = p;
-  uv_poll_init(ctx->loop, &p->exit_poll, p->pidfd);
+  p->exit_w.poll.data = p->timer.data = p->wreq.data = p;
+  if (p->pidfd >= 0) uv_poll_init(ctx->loop, &p->exit_w.poll, p->pidfd);
+  else uv_signal_init(ctx->loop, &p->exit_w.signal);
   uv_timer_init(ctx->loop, &p->timer);
   p->handles = 2;
   for (i = 0; i < 3; i++) {
@@ -295,7 +300,12 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   p->s = s;
   lsb_stream_attach(s, &proc_ops, p);
   if (pid_out) *pid_out = pid;
-  uv_poll_start(&p->exit_poll, UV_READABLE, on_proc_exit);
+  if (p->pidfd >= 0) {
+    uv_poll_start(&p->exit_w.poll, UV_READABLE, on_pidfd);
+  } else {
+    uv_signal_start(&p->exit_w.signal, on_sigchld, SIGCHLD);
+    check_exit(p); /* it may have exited before the watcher started */
+  }
   lsb_stream_progress(s, LSB_STAGE_EXECUTING, -1, -1, -1, "executing");
   uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&p->pipes[2], on_alloc, on_read);
