@@ -132,6 +132,47 @@ describe("inventory", function()
     assert.equal("local", inventory.connect_args("localhost", inv:host_vars("localhost")))
   end)
 
+  describe("SSH connection variables", function()
+    local ca = inventory.connect_args
+
+    it("maps Ansible's and luasible's variables to connect arguments", function()
+      assert.same({ host = "10.0.0.5", port = 2222, user = "deploy", identity = "~/.ssh/k", password = "pw",
+        known_hosts = "/kh", host_key_check = "accept-new", ssh_config = false, agent = false,
+        connect_timeout = 3, host_key = "SHA256:abc" }, ca("web1", {
+        ansible_host = "10.0.0.5", ansible_port = "2222", ansible_user = "deploy", ansible_password = "pw",
+        ansible_ssh_private_key_file = "~/.ssh/k", luasible_known_hosts = "/kh", ansible_ssh_timeout = 3,
+        luasible_host_key_check = "accept-new", luasible_ssh_config = "none", luasible_ssh_agent = "no",
+        luasible_host_key = "SHA256:abc" }))
+      assert.equal("off", ca("h", { ansible_host_key_checking = false }).host_key_check)
+      assert.equal("strict", ca("h", { ansible_ssh_host_key_checking = "yes" }).host_key_check)
+      assert.equal("h", ca("h", {}).host)
+    end)
+
+    it("understands the usual ssh options of ansible_ssh_common_args / _extra_args", function()
+      local a = assert(ca("h", { ansible_ssh_common_args = "-o StrictHostKeyChecking=no "
+        .. "-o UserKnownHostsFile=/dev/null -F /cfg -o ConnectTimeout=4", ansible_ssh_extra_args = "-p 2200 -l bob" }))
+      assert.same({ host = "h", host_key_check = "off", known_hosts = "/dev/null", ssh_config = "/cfg",
+        connect_timeout = 4, port = 2200, user = "bob" }, a)
+      -- explicit variables win over the ssh arguments
+      assert.equal(22, ca("h", { ansible_ssh_extra_args = "-p 2200", ansible_port = 22 }).port)
+      assert.equal("accept-new", ca("h", { ansible_ssh_common_args = "-o StrictHostKeyChecking=accept-new" })
+        .host_key_check)
+    end)
+
+    it("refuses what it cannot honour instead of ignoring it", function()
+      local _, err = ca("h", { ansible_ssh_common_args = "-o ProxyCommand=nc" })
+      assert.truthy(err:find("host h: ansible_ssh_common_args: unsupported ssh option -o ProxyCommand=nc", 1, true))
+      _, err = ca("h", { ansible_ssh_extra_args = "-J jump" })
+      assert.truthy(err:find("unsupported ssh option -J", 1, true))
+      _, err = ca("h", { ansible_port = "twenty" })
+      assert.truthy(err:find("ansible_port must be a number", 1, true))
+      _, err = ca("h", { luasible_host_key_check = "maybe" })
+      assert.truthy(err:find("luasible_host_key_check must be strict, accept-new or off", 1, true))
+      _, err = ca("h", { ansible_connection = "winrm" })
+      assert.truthy(err:find("unsupported ansible_connection 'winrm'", 1, true))
+    end)
+  end)
+
   it("accepts an inline comma list", function()
     local inv = assert(inventory.load("a,b,"))
     assert.same({ "a", "b" }, inv:group_hosts("all"))

@@ -159,7 +159,56 @@ end
 local Run = {}
 Run.__index = Run
 
+-- Replace every secret (passwords of the inventory and extra vars) found
+-- in strings of v; tables are copied only where something was replaced.
+local function scrub(v, secrets, depth)
+  local t = type(v)
+  if t == "string" then
+    for _, sec in ipairs(secrets) do
+      if v:find(sec, 1, true) then
+        local parts, i = {}, 1
+        while true do
+          local a, b = v:find(sec, i, true)
+          if not a then break end
+          parts[#parts + 1] = v:sub(i, a - 1)
+          i = b + 1
+        end
+        parts[#parts + 1] = v:sub(i)
+        v = table.concat(parts, "********")
+      end
+    end
+    return v
+  elseif t == "table" and depth < 16 then
+    local copy
+    for k, x in pairs(v) do
+      local y = scrub(x, secrets, depth + 1)
+      if y ~= x then
+        copy = copy or copy_into({}, v)
+        copy[k] = y
+      end
+    end
+    return copy or v
+  end
+  return v
+end
+M.scrub = scrub
+
+function Run:add_secrets(vars)
+  for k in pairs(inventory.secret_vars) do
+    local v = vars and vars[k]
+    if v ~= nil and v ~= "" and not self.secret_set[tostring(v)] then
+      self.secret_set[tostring(v)] = true
+      self.secrets[#self.secrets + 1] = tostring(v)
+    end
+  end
+end
+
 function Run:emit(ev)
+  if #self.secrets > 0 then
+    for _, k in ipairs({ "data", "result", "progress", "error" }) do
+      if ev[k] ~= nil then ev[k] = scrub(ev[k], self.secrets, 0) end
+    end
+  end
   self.seq = self.seq + 1
   ev.seq = self.seq
   ev.timestamp = ev.timestamp or (self.wall0 + (self.now() - self.mono0))
@@ -200,6 +249,25 @@ local function eval_cond(cond, vars, res)
   return template.test(cond, vars)
 end
 
+-- The connection variables of a host with the whole precedence applied
+-- (inventory < play vars < extra vars, so `-e ansible_user=x` works), their
+-- {{ }} rendered.
+function Run:connection_vars(host)
+  local vars = self:host_vars(host)
+  local out = {}
+  for k, v in pairs(vars) do
+    if type(k) == "string" and (k:match("^ansible_") or k:match("^luasible_")) then
+      if type(v) == "string" and v:find("{{", 1, true) then
+        local r, err = template.render_value(v, vars)
+        if err then return nil, "host " .. host .. ": " .. k .. ": " .. err end
+        v = r
+      end
+      out[k] = v
+    end
+  end
+  return out
+end
+
 function Run:connection(host)
   local st = self.state[host]
   if st.conn then return st.conn end
@@ -207,7 +275,9 @@ function Run:connection(host)
   if self.connect then
     conn, err = self.connect(st.inv_vars, host)
   else
-    local args, aerr = inventory.connect_args(host, st.inv_vars)
+    local cvars, verr = self:connection_vars(host)
+    if not cvars then return nil, verr end
+    local args, aerr = inventory.connect_args(host, cvars)
     if not args then return nil, aerr end
     local luasible = require "luasible"
     conn, err = luasible.connect(args)
@@ -490,10 +560,12 @@ function M.play(play, opts)
   end })
   local now = luasible and luasible.now or os.clock
   local run = setmetatable({
-    seq = 0, on_event = opts.on_event, check = opts.check and true or false, connect = opts.connect,
+    seq = 0, on_event = opts.on_event, secrets = {}, secret_set = {},
+    check = opts.check and true or false, connect = opts.connect,
     extra_vars = extra, recap = recap, details = details, groups = groups, hostvars = hostvars_cache,
     luasible = luasible, now = now, mono0 = now(), wall0 = os.time(), base_dir = opts.base_dir or ".",
   }, Run)
+  run:add_secrets(extra)
   local t0 = now()
   for _, p in ipairs(prepared) do
     run.play = p
@@ -501,6 +573,7 @@ function M.play(play, opts)
     run.state = {}
     for _, h in ipairs(p.hosts) do
       run.state[h] = { inv_vars = inv:host_vars(h), registered = {}, notified = {} }
+      run:add_secrets(run.state[h].inv_vars)
       recap[h] = recap[h] or { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
       details[h] = details[h] or {}
     end
