@@ -66,18 +66,12 @@ function M.install(ctx, content, args)
       if not res.ok then return { failed = true, msg = "backup failed: " .. res.stderr } end
       result.backup_file = bk
     end
-    local tmp = string.format("%s.luasible-%d-%d", dest, os.time(), math.random(1e9))
-    local ok, err = ctx:write(content, tmp, args.mode or (st and st.mode), function(p)
+    local ok, err = ctx:write(content, dest, args.mode or (st and st.mode), function(p)
       p.stage = p.stage or "transferring"
-      p.message = p.message or dest
+      p.message = dest
       ctx:progress(p)
     end)
-    if not ok then
-      ctx:run("rm -f " .. q(tmp))
-      return { failed = true, msg = "could not write " .. dest .. ": " .. tostring(err) }
-    end
-    local res = ctx:run("mv -f " .. q(tmp) .. " " .. q(dest))
-    if not res.ok then return { failed = true, msg = "could not write " .. dest .. ": " .. res.stderr } end
+    if not ok then return { failed = true, msg = "could not write " .. dest .. ": " .. tostring(err) } end
   elseif need_mode then
     local res = ctx:run("chmod " .. q(args.mode) .. " " .. q(dest))
     if not res.ok then return { failed = true, msg = res.stderr } end

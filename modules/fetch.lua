@@ -26,7 +26,11 @@ return {
     local dir = local_path:match("^(.*)/[^/]*$")
     if dir then os.execute("mkdir -p " .. ctx.quote(dir)) end
     if ctx.conn.get and not (ctx.become and ctx.become.become) then
-      local ok, err = ctx.conn:get(args.src, local_path, { on_progress = function(p) ctx:progress(p) end })
+      local ok, err = ctx.conn:get(args.src, local_path, { on_progress = function(p)
+        p.stage = p.stage or "transferring"
+        p.message = args.src
+        ctx:progress(p)
+      end })
       if not ok then return { failed = true, msg = "fetch failed: " .. tostring(err) } end
     else
       local res = ctx:run({ "cat", args.src })

@@ -186,6 +186,57 @@ describe("modules on the local connection", function()
     assert.is_false(res.changed)
   end)
 
+  it("copy and fetch move files with conn:put/get when the connection has them, with progress", function()
+    local lc = luasible.connect()
+    local calls = { put = 0, get = 0 }
+    local conn = { kind = "wrapped", streaming = true,
+      execute = function(_, ...) return lc:execute(...) end,
+      stream = function(_, ...) return lc:stream(...) end,
+      put = function(_, ...) calls.put = calls.put + 1 return lc:put(...) end,
+      get = function(_, ...) calls.get = calls.get + 1 return lc:get(...) end }
+    local dest = TMP .. "/put.txt"
+    local content = ("x"):rep(100000)
+    local res, events = run_task({ copy = { content = content, dest = dest, mode = "0600" } }, { conn = conn })
+    assert.is_true(res.changed, res.msg)
+    assert.equal(1, calls.put)
+    assert.equal(content, read(dest))
+    assert.equal("600", io.popen("stat -c %a " .. dest):read("l"))
+    local last
+    for _, ev in ipairs(events) do
+      if ev.type == "progress" then
+        assert.equal("transferring", ev.progress.stage)
+        assert.equal(dest, ev.progress.message)
+        last = ev.progress
+      end
+    end
+    assert.equal(#content, last.bytes_total)
+    assert.equal(#content, last.bytes_done)
+    assert.equal(modules.sha256(content), last.sha256)
+    res = run_task({ fetch = { src = dest, dest = TMP .. "/got", flat = true } }, { conn = conn })
+    assert.is_true(res.changed, res.msg)
+    assert.equal(1, calls.get)
+    assert.equal(content, read(TMP .. "/got"))
+    -- the same through an execute-only connection: no put/get, still progress
+    local dest2 = TMP .. "/noput.txt"
+    res, events = run_task({ copy = { content = content, dest = dest2, mode = "0600" } },
+      { conn = execute_only_connection() })
+    assert.is_true(res.changed, res.msg)
+    assert.equal(content, read(dest2))
+    assert.equal("600", io.popen("stat -c %a " .. dest2):read("l"))
+    local n = 0
+    for _, ev in ipairs(events) do if ev.type == "progress" then n = n + 1 last = ev.progress end end
+    assert.is_true(n >= 2)
+    assert.equal(#content, last.bytes_done)
+    assert.is_nil(io.popen("ls -a " .. TMP .. " | grep -c luasible"):read("l"):match("^[1-9]"))
+  end)
+
+  it("hashes with the C core, agreeing with the pure Lua SHA-256", function()
+    for _, s in ipairs({ "", "abc", ("\0\255"):rep(1000), ("a"):rep(55), ("a"):rep(64) }) do
+      assert.equal(modules.sha256_lua(s), modules.sha256(s))
+    end
+    assert.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", modules.sha256("abc"))
+  end)
+
   it("template renders with host vars and installs like copy", function()
     local dest = TMP .. "/app.conf"
     local res = runner.play({ hosts = "localhost", vars = { app = "shop", port = 8080, workers = { "a", "b" },

@@ -281,7 +281,7 @@ local K = {
 }
 
 --- SHA-256 of a string, as lowercase hex (pure Lua 5.4).
-function M.sha256(msg)
+function M.sha256_lua(msg)
   local function rrot(x, n) return ((x >> n) | (x << (32 - n))) & 0xffffffff end
   local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
   local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
@@ -311,6 +311,10 @@ function M.sha256(msg)
   end
   return string.format("%08x%08x%08x%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4, h5, h6, h7)
 end
+
+-- The C core's SHA-256 when it is there (a pure Lua one hashes ~1 MB/s).
+local has_core, core = pcall(require, "luasible.core")
+M.sha256 = has_core and type(core.sha256) == "function" and core.sha256 or M.sha256_lua
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 function M.base64(s)
@@ -407,41 +411,55 @@ function Ctx:stat(path)
   return { type = kinds[ftype] or ftype, mode = mode, owner = owner, group = group, size = tonumber(size) }
 end
 
---- Write content to a remote path: conn:put when the connection has it,
---- otherwise through execute (base64 in chunks). Returns true or raises unreachable/fails.
+--- Write content to a remote path, atomically (a temporary file in the
+--- same folder, then a rename). With conn:put (SFTP on SSH, file I/O on
+--- the local connection) when the connection has it and no become is in
+--- force; otherwise through execute (base64 in chunks), which works on any
+--- connection and through sudo. on_progress(p) gets transfer progress
+--- ({ stage = "transferring", bytes_done, bytes_total, percentage }).
+--- Returns true, or nil, err; raises unreachable when the host is lost.
 function Ctx:write(content, dest, mode, on_progress)
   local conn = self.conn
+  local octal = type(mode) == "string" and mode:match("^0?[0-7][0-7][0-7][0-7]?$") and tonumber(mode, 8) or nil
   if conn.put and not (self.become and self.become.become) then
-    local ok, err = conn:put(content, dest, { content = true, on_progress = on_progress })
-    if not ok then return nil, err end
-    if mode then
-      local res = self:run("chmod " .. self.quote(mode) .. " " .. self.quote(dest))
-      if not res.ok then return nil, res.stderr end
+    local res, err, name = conn:put(content, dest, { content = true, mode = octal, on_progress = on_progress })
+    if not res then
+      if name == "ECONNRESET" or name == "ETIMEDOUT" or name == "EHOSTKEY" or name == "EAUTH"
+        or name == "ECONNREFUSED" then
+        self:unreachable(err)
+      end
+      return nil, err
+    end
+    if mode and not octal then
+      local r = self:run("chmod " .. self.quote(mode) .. " " .. self.quote(dest))
+      if not r.ok then return nil, r.stderr end
     end
     return true
   end
   local q = self.quote(dest)
+  local tmp = self.quote(string.format("%s.luasible-%d-%d.tmp", dest, os.time(), math.random(1e9)))
   local b64 = M.base64(content)
   local CH = 60000
-  local first = true
+  local function fail(msg)
+    self:run("rm -f -- " .. tmp)
+    return nil, msg
+  end
   if #b64 == 0 then
-    local res = self:run(": > " .. q)
-    if not res.ok then return nil, res.stderr end
+    local res = self:run("umask 077 && : > " .. tmp)
+    if not res.ok then return fail(res.stderr) end
   end
   for i = 1, #b64, CH do
-    local res = self:run("printf %s " .. self.quote(b64:sub(i, i + CH - 1)) .. " | base64 -d " ..
-      (first and ">" or ">>") .. " " .. q)
-    if not res.ok then return nil, (res.stderr ~= "" and res.stderr or ("writing " .. dest .. " failed")) end
-    first = false
+    local res = self:run("umask 077 && printf %s " .. self.quote(b64:sub(i, i + CH - 1)) .. " | base64 -d "
+      .. (i == 1 and ">" or ">>") .. " " .. tmp)
+    if not res.ok then return fail(res.stderr ~= "" and res.stderr or ("writing " .. dest .. " failed")) end
     if on_progress then
-      on_progress({ stage = "transferring", bytes_done = math.min(#b64, i + CH - 1) * 3 // 4,
-        bytes_total = #content, percentage = math.floor(math.min(100, (i + CH - 1) * 100 / #b64)) })
+      local done = math.min(#content, (i + CH - 1) * 3 // 4)
+      on_progress({ stage = "transferring", bytes_done = done, bytes_total = #content,
+        percentage = math.floor(math.min(100, done * 100 / math.max(1, #content))) })
     end
   end
-  if mode then
-    local res = self:run("chmod " .. self.quote(mode) .. " " .. q)
-    if not res.ok then return nil, res.stderr end
-  end
+  local res = self:run("chmod " .. self.quote(mode or "0644") .. " " .. tmp .. " && mv -f -- " .. tmp .. " " .. q)
+  if not res.ok then return fail(res.stderr) end
   return true
 end
 
