@@ -129,16 +129,45 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
   set_int(L, "seq", (lua_Integer)e->seq);
 }
 
-/* s:pop() -> event | nil (nothing queued now, or closed) */
+/* s:pop() -> event | nil (nothing queued now, or closed)
+ * The hot path of every stream (one call per line): its upvalues hold the
+ * metatable and the interned field names, so that a line event costs no
+ * registry lookup and no C-string interning (lua_setfield). */
+enum { UP_MT = 1, UP_TYPE, UP_DATA, UP_TIMESTAMP, UP_SEQ, UP_STDOUT, UP_STDERR, UP_N };
+
+
 static int s_pop(lua_State *L) {
-  lstream *ls = check_stream(L);
-  lsb_stream *s = ls->s;
-  lsb_event *e = s ? lsb_stream_pop(s) : NULL;
+  lstream *ls = lua_touserdata(L, 1);
+  lsb_stream *s;
+  lsb_event *e;
+  if (!ls || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(UP_MT)))
+    ls = check_stream(L); /* raises */
+  else
+    lua_pop(L, 1);
+  s = ls->s;
+  e = s ? lsb_stream_pop(s) : NULL;
   if (!e) {
     lua_pushnil(L);
     return 1;
   }
-  push_event(L, s, e);
+  if ((e->type == LSB_EV_STDOUT || e->type == LSB_EV_STDERR) &&
+      !(e->flags & (LSB_LINE_PARTIAL | LSB_LINE_CR))) {
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, lua_upvalueindex(UP_TYPE));
+    lua_pushvalue(L, lua_upvalueindex(e->type == LSB_EV_STDOUT ? UP_STDOUT : UP_STDERR));
+    lua_rawset(L, -3);
+    lua_pushvalue(L, lua_upvalueindex(UP_DATA));
+    lua_pushlstring(L, e->data, e->len);
+    lua_rawset(L, -3);
+    lua_pushvalue(L, lua_upvalueindex(UP_TIMESTAMP));
+    lua_pushnumber(L, e->ts);
+    lua_rawset(L, -3);
+    lua_pushvalue(L, lua_upvalueindex(UP_SEQ));
+    lua_pushinteger(L, (lua_Integer)e->seq);
+    lua_rawset(L, -3);
+  } else {
+    push_event(L, s, e);
+  }
   free(e);
   return 1;
 }
@@ -222,12 +251,21 @@ void lsb_open_stream(lua_State *L) {
       {"__gc", s_close}, {"__close", s_close}, {"__tostring", s_tostring},
       {NULL, NULL}};
   static const luaL_Reg methods[] = {
-      {"pop", s_pop},       {"ready", s_ready}, {"finished", s_finished},
+      {"ready", s_ready}, {"finished", s_finished},
       {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid}, {"stats", s_stats},
       {"close", s_close},   {NULL, NULL}};
   luaL_newmetatable(L, LSB_STREAM_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
+  lua_pushvalue(L, -2); /* the upvalues of pop (UP_*) */
+  lua_pushliteral(L, "type");
+  lua_pushliteral(L, "data");
+  lua_pushliteral(L, "timestamp");
+  lua_pushliteral(L, "seq");
+  lua_pushliteral(L, "stdout");
+  lua_pushliteral(L, "stderr");
+  lua_pushcclosure(L, s_pop, UP_N - 1);
+  lua_setfield(L, -2, "pop");
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 }

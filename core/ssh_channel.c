@@ -178,7 +178,8 @@ static int chan_pump(lsb_ssh_op *op) {
     switch (c->state) {
       case C_QUEUED:
         if (!lsb_ssh_may_open(S, op)) return progress;
-        c->ch = libssh2_channel_open_session(S->ssh);
+        c->ch = libssh2_channel_open_ex(S->ssh, "session", sizeof "session" - 1,
+                                       LSB_SSH_WINDOW, LSB_SSH_PACKET, NULL, 0);
         if (!c->ch) {
           int rc = libssh2_session_last_errno(S->ssh);
           if (rc == LIBSSH2_ERROR_EAGAIN) return progress;

@@ -16,6 +16,13 @@
 
 #define LSB_SSH_MARK "__luasible_pgid_"
 
+/* The receive window of an exec channel and the largest data packet we take:
+ * the server runs up to 2 MiB ahead of the consumer; a paused channel (a
+ * consumer behind, see LSB_HIGH_BYTES) is not read, its window fills and the
+ * server stops sending. */
+#define LSB_SSH_WINDOW (2u * 1024 * 1024)
+#define LSB_SSH_PACKET 32768u
+
 typedef struct lsb_ssh_exec_opts {
   const char *cmd;      /* the remote command line (run by the login shell) */
   double timeout;       /* seconds; <= 0: none */
