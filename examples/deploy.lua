@@ -1,15 +1,17 @@
 -- An end-to-end deployment: files, a template, a build step that streams its
 -- output with progress, a service-like background process started and checked.
 --
---   bin/luasible run examples/deploy.lua -i examples/inventory.ini      # web1..web3 over ssh
---   bin/luasible run examples/deploy.lua -i examples/local.ini          # the same on this machine
+--   lua5.4 examples/loopback.lua                                  # web1..web3 over SSH (a throwaway sshd)
+--   bin/luasible run examples/deploy.lua -i examples/local.ini     # the same on the local connection
+--   bin/luasible run examples/deploy.lua -i examples/local.ini --tags stop   # stop the demo app again
+--   bin/luasible run examples/deploy.lua -i examples/inventory.ini # your own sshd on 127.0.0.1:22
 return {
   name = "deploy demo app",
   hosts = "web",
   gather_facts = true,
   vars = {
     app_name = "demo",
-    app_root = "/tmp/luasible-demo",
+    app_root = "{{ demo_root | default('/tmp/luasible-demo') }}",
     app_dir = "{{ app_root }}/{{ inventory_hostname }}",
     app_port = 8000,
     app_debug = false,
@@ -29,16 +31,21 @@ return {
       chdir = "{{ app_dir }}" }, register = "build", tags = "build" },
     { name = "check the build", debug = { msg = "build printed {{ build.lines }} lines in {{ build.duration }}s" },
       tags = "build", when = "build is not skipped" },
-    { name = "is the app running?", shell = "kill -0 $(cat {{ app_dir }}/app.pid 2>/dev/null) 2>/dev/null",
+    { name = "is the app running?", shell = "kill -0 $(cat {{ app_dir | quote }}/app.pid 2>/dev/null) 2>/dev/null",
       register = "running", failed_when = false, changed_when = false, check_mode = false },
     { name = "start the app", when = "running.rc != 0", shell = {
       cmd = "nohup setsid ./app.sh ./app.conf >/dev/null 2>&1 & echo $! > app.pid", chdir = "{{ app_dir }}" } },
     { name = "wait for the heartbeat", wait_for = { path = "{{ app_dir }}/heartbeat", timeout = 10 } },
     { name = "health check (a user module from library/)", app_health = { dir = "{{ app_dir }}" },
       retries = 5, delay = 1, ["until"] = "result is succeeded" },
+    { name = "stop the app (only with --tags stop)", tags = { "never", "stop" }, shell =
+      "f={{ app_dir | quote }}/app.pid; if [ -f \"$f\" ]; then "
+      .. "kill -TERM -$(cat \"$f\") 2>/dev/null || kill $(cat \"$f\") 2>/dev/null; rm -f \"$f\"; echo stopped; fi",
+      changed_when = "'stopped' in result.stdout", check_mode = false },
   },
   handlers = {
-    { name = "restart app", shell = { cmd = "test -f app.pid && kill $(cat app.pid) 2>/dev/null; "
+    { name = "restart app", shell = { cmd = "test -f app.pid && { kill -TERM -$(cat app.pid) || kill $(cat app.pid); } "
+      .. "2>/dev/null; "
       .. "nohup setsid ./app.sh ./app.conf >/dev/null 2>&1 & echo $! > app.pid", chdir = "{{ app_dir }}" } },
   },
 }

@@ -27,7 +27,8 @@ write(INV, "[web]\nw[1:2] ansible_connection=local\n[db]\nd1 ansible_connection=
 
 describe("luasible CLI", function()
   teardown(function()
-    os.execute("for p in " .. TMP .. "/demo/*/app.pid; do kill $(cat $p) 2>/dev/null; done; rm -rf " .. TMP)
+    os.execute("for p in " .. TMP .. "/demo/*/app.pid; do [ -f \"$p\" ] && kill $(cat \"$p\"); done 2>/dev/null; "
+      .. "rm -rf " .. TMP)
   end)
 
   it("--version is fast and --help lists the commands", function()
@@ -141,5 +142,26 @@ describe("luasible CLI", function()
     assert.equal(0, code, out)
     assert.truthy(out:find("changed: [web1] => would write " .. TMP .. "/demo/web1/app.conf", 1, true), out)
     assert.truthy(io.open(TMP .. "/demo/web1/app.conf"):read("a"):find("APP_PORT=8000", 1, true))
+    -- the demo app runs in the background until `--tags stop`
+    local pids = {}
+    for i = 1, 3 do pids[i] = io.open(TMP .. "/demo/web" .. i .. "/app.pid"):read("l") end
+    assert.is_true(os.execute("kill -0 " .. table.concat(pids, " ")))
+    out, code = cli(args .. " --tags stop")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("web3 | stopped", 1, true), out)
+    assert.is_nil(io.open(TMP .. "/demo/web1/app.pid"))
+    local function running(pid)
+      local f = io.open("/proc/" .. pid .. "/stat")
+      local state = f and f:read("a"):match("^%d+ %b() (%a)")
+      if f then f:close() end
+      return state ~= nil and state ~= "Z"
+    end
+    for _, pid in ipairs(pids) do
+      for _ = 1, 50 do
+        if not running(pid) then break end
+        os.execute("sleep 0.05")
+      end
+      assert.is_false(running(pid), "app " .. pid .. " still runs")
+    end
   end)
 end)
