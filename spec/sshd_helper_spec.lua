@@ -332,6 +332,28 @@ describe("spec.helpers.sshd lifecycle", function()
     assert.is_nil(read_file(dir .. "/sshd_config"))
   end)
 
+  it("cleans up after a Lua process that dies without stop()", function()
+    local script = [[package.path = "./?.lua;" .. package.path
+      local srv = require("spec.helpers.sshd").start()
+      print(srv.dir); print(srv.pid); io.stdout:flush()
+      while true do os.execute("sleep 0.2") end]]
+    local p = assert(io.popen("sh -c 'echo $$; exec lua5.4 -e \"$0\"' " .. q(script)
+      .. " 2>/dev/null", "r"))
+    local lua_pid = tonumber(p:read("l"))
+    local dir = p:read("l")
+    local pid = tonumber(p:read("l"))
+    assert.truthy(lua_pid and pid and dir, "child started a server")
+    assert.truthy(alive(pid))
+    os.execute("kill -9 " .. lua_pid)
+    p:close()
+    local gone = false
+    for _ = 1, 50 do
+      if not alive(pid) and not read_file(dir .. "/sshd_config") then gone = true; break end
+      os.execute("sleep 0.1")
+    end
+    assert.is_true(gone, "watchdog removed " .. dir .. " and killed " .. pid)
+  end)
+
   it("offers RSA and ECDSA host keys when asked", function()
     local srv <close> = sshd.start { host_key_types = { "ed25519", "rsa", "ecdsa" } }
     for alg, kt in pairs { ["rsa-sha2-256"] = "rsa", ["ssh-rsa"] = "rsa",

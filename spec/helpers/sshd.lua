@@ -78,6 +78,12 @@
 --   srv:processes()     pids of the listener and all of its descendants
 --   srv:log_tail(n)     the last n (20) lines of the sshd log
 --
+-- If the Lua process dies without stop() (killed by `timeout`, Ctrl-C), a
+-- small watchdog shell per server (own session, polls every second) kills
+-- the listener and removes the dir; stop() ends the watchdog at once.
+-- On hosts whose PID 1 does not reap orphans, killed sshd processes stay
+-- as zombies (state Z): the helper counts them as dead.
+--
 -- Only standard tools (sh, ssh-keygen, ssh, kill, rm, mkdir, id, useradd,
 -- chpasswd) and /proc are used; lua-system (a busted dependency) is used for
 -- sleeping when present, luasocket for an extra bind test when present.
@@ -469,6 +475,57 @@ local function ensure_test_user()
 end
 
 ---------------------------------------------------------------------------
+-- watchdog: when the Lua process dies without stop() (busted killed by a
+-- timeout, Ctrl-C, os.exit without close), kill the listener and remove the
+-- dir. One `sh` per server in its own session (setsid: signals sent to the
+-- test runner's process group do not reach it), polling once a second.
+
+local lua_pid
+local function get_lua_pid()
+  if not lua_pid then
+    local p = io.popen("echo $PPID")   -- the popen shell's parent is us
+    if p then
+      lua_pid = tonumber(p:read("l"))
+      p:close()
+    end
+  end
+  return lua_pid
+end
+
+local function start_watchdog(srv)
+  local me = get_lua_pid()
+  if not me then return end
+  local _, _, me_start = proc_stat(me)
+  if not me_start then return end
+  local dir = q(srv.dir)
+  -- "alive" = /proc/<me>/stat exists, is no zombie and has our start time
+  local script = "trap '' INT TERM HUP; echo $$; exec >/dev/null 2>&1 </dev/null; "
+    .. "alive() { read -r s </proc/" .. me .. "/stat || return 1; s=${s##*) }; "
+    .. "set -- $s; [ \"$1\" != Z ] && [ \"${20}\" = " .. me_start .. " ]; }; "
+    .. "while alive && [ -d " .. dir .. " ]; do sleep 1; done; "
+    .. "if [ -d " .. dir .. " ]; then "
+    .. "kill -9 $(cat " .. dir .. "/sshd.pid) 2>/dev/null; rm -rf " .. dir .. "; fi"
+  local setsid = os.execute("command -v setsid >/dev/null 2>&1") and "setsid " or ""
+  local p = io.popen(setsid .. "sh -c " .. q(script) .. " &")
+  if p then
+    srv._watchdog = tonumber(p:read("l"))
+    p:close()
+    if srv._watchdog then
+      local _, _, st = proc_stat(srv._watchdog)
+      srv._watchdog_start = st
+    end
+  end
+end
+
+local function stop_watchdog(srv)
+  local pid = srv._watchdog
+  if pid and alive(pid, srv._watchdog_start) then
+    signal({ pid }, "KILL")
+  end
+  srv._watchdog = nil
+end
+
+---------------------------------------------------------------------------
 -- the server object
 
 local Server = {}
@@ -597,6 +654,7 @@ end
 function Server:stop()
   if self._stopped then return true end
   self._stopped = true
+  stop_watchdog(self)
   kill_everything(self)
   if self.dir and self.dir:match("^/tmp/luasible%-sshd%.") then
     os.execute("rm -rf " .. q(self.dir))
@@ -732,11 +790,15 @@ function M.start(opts)
       M._write_known_hosts(srv)
       write_ssh_config(srv)
       write_sshd_config(srv, opts)
-      if launch(srv) then return end
+      if launch(srv) then
+        start_watchdog(srv)
+        return
+      end
     end
     error("sshd helper: no port could be bound after 20 tries")
   end)
   if not ok then
+    pcall(stop_watchdog, srv)
     pcall(kill_everything, srv)
     srv._stopped = true
     os.execute("rm -rf " .. q(dir))
