@@ -84,7 +84,7 @@
 -- On hosts whose PID 1 does not reap orphans, killed sshd processes stay
 -- as zombies (state Z): the helper counts them as dead.
 --
--- Only standard tools (sh, ssh-keygen, ssh, kill, rm, mkdir, id, useradd,
+-- Only standard tools (sh, ssh-keygen, ssh, kill, rm, mkdir, id, setsid, useradd,
 -- chpasswd) and /proc are used; lua-system (a busted dependency) is used for
 -- sleeping when present, luasocket for an extra bind test when present.
 
