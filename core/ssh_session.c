@@ -262,6 +262,74 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 }
 
 /* ------------------------------------------------------------------ */
+/* host key algorithms: the types known for the host first (like OpenSSH) */
+
+static const struct {
+  int kbit;
+  const char *alg;
+} known_algs[] = {
+    {LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519"},
+    {LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256"},
+    {LIBSSH2_KNOWNHOST_KEY_ECDSA_384, "ecdsa-sha2-nistp384"},
+    {LIBSSH2_KNOWNHOST_KEY_ECDSA_521, "ecdsa-sha2-nistp521"},
+    {LIBSSH2_KNOWNHOST_KEY_SSHRSA, "rsa-sha2-512"}, /* libssh2 >= 1.11 */
+    {LIBSSH2_KNOWNHOST_KEY_SSHRSA, "rsa-sha2-256"},
+    {LIBSSH2_KNOWNHOST_KEY_SSHRSA, "ssh-rsa"},
+    {LIBSSH2_KNOWNHOST_KEY_SSHDSS, "ssh-dss"},
+};
+
+/* Without this the server's first choice among libssh2's algorithms is
+ * verified, and a host known (say) only by its RSA key reads as "unknown"
+ * when it also has an ed25519 key.  The known types of `host` (plain and
+ * hashed entries) are asked for a dummy key: any entry of that type for the
+ * host answers MISMATCH. */
+static void prefer_known_host_keys(lsb_ssh_session *S) {
+  LIBSSH2_KNOWNHOSTS *kh;
+  const char **algs = NULL;
+  int nalgs, known = 0;
+  size_t cap = 1;
+  char *pref;
+  if (!S->cfg.known_hosts) return;
+  kh = libssh2_knownhost_init(S->ssh);
+  if (!kh) return;
+  if (libssh2_knownhost_readfile(kh, S->cfg.known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) <= 0) {
+    libssh2_knownhost_free(kh);
+    return;
+  }
+  for (size_t i = 0; i < sizeof known_algs / sizeof known_algs[0]; i++) {
+    int rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, "AAAA", 4,
+                                      LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+                                          LIBSSH2_KNOWNHOST_KEYENC_BASE64 |
+                                          known_algs[i].kbit,
+                                      NULL);
+    if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH || rc == LIBSSH2_KNOWNHOST_CHECK_MATCH)
+      known |= 1 << i;
+  }
+  libssh2_knownhost_free(kh);
+  if (!known) return;
+  nalgs = libssh2_session_supported_algs(S->ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
+  if (nalgs <= 0) return;
+  for (int i = 0; i < nalgs; i++) cap += strlen(algs[i]) + 1;
+  pref = malloc(cap);
+  if (pref) {
+    size_t n = 0;
+    /* pass 0: the known types, pass 1: the rest, each in libssh2's order */
+    for (int pass = 0; pass < 2; pass++) {
+      for (int i = 0; i < nalgs; i++) {
+        int is_known = 0;
+        for (size_t j = 0; j < sizeof known_algs / sizeof known_algs[0]; j++)
+          if ((known & (1 << j)) && strcmp(algs[i], known_algs[j].alg) == 0) is_known = 1;
+        if (is_known != (pass == 0)) continue;
+        n += (size_t)snprintf(pref + n, cap - n, "%s%s", n ? "," : "", algs[i]);
+      }
+    }
+    libssh2_session_method_pref(S->ssh, LIBSSH2_METHOD_HOSTKEY, pref);
+    free(pref);
+  }
+  libssh2_free(S->ssh, (void *)algs);
+}
+
+/* ------------------------------------------------------------------ */
 /* connect */
 
 static void try_connect(lsb_ssh_session *S) {
@@ -356,6 +424,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
     return S;
   }
   libssh2_session_set_blocking(S->ssh, 0);
+  prefer_known_host_keys(S);
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -226,6 +226,52 @@ describe("ssh connect", function()
     end)
   end)
 
+  describe("host key types", function()
+    -- the server offers ed25519 first; known_hosts knows only its RSA key
+    local tsrv, rsa_line
+    lazy_setup(function()
+      tsrv = sshd.start { host_key_types = { "ed25519", "rsa" } }
+      local pub = read_file(tsrv.host_keys.rsa .. ".pub"):match("^(%S+ %S+)")
+      rsa_line = "[127.0.0.1]:" .. tsrv.port .. " " .. pub .. "\n"
+    end)
+    lazy_teardown(function() if tsrv then tsrv:stop() end end)
+
+    it("verifies the key type known_hosts holds (plain and hashed), not the server's first choice", function()
+      local kh = tsrv.dir .. "/kh_rsa_only"
+      write_file(kh, rsa_line)
+      local conn = assert(connect(tsrv, { known_hosts = kh }))
+      must_run(conn)
+      conn:close()
+      assert.is_true(os.execute("ssh-keygen -q -H -f " .. q(kh) .. " >/dev/null 2>&1"))
+      assert.is_nil(read_file(kh):find("127.0.0.1", 1, true))
+      conn = assert(connect(tsrv, { known_hosts = kh }))
+      must_run(conn)
+      conn:close()
+      -- with every key known, any one of them is fine
+      conn = assert(connect(tsrv, { known_hosts = tsrv.known_hosts }))
+      conn:close()
+    end)
+
+    it("a different RSA key in known_hosts is a CHANGED key, not an unknown one", function()
+      local other = tsrv.dir .. "/other_rsa"
+      assert.is_true(os.execute("ssh-keygen -q -t rsa -b 2048 -N '' -f " .. q(other) .. " >/dev/null"))
+      local kh = tsrv.dir .. "/kh_wrong_rsa"
+      write_file(kh, "[127.0.0.1]:" .. tsrv.port .. " " .. read_file(other .. ".pub"):match("^(%S+ %S+)") .. "\n")
+      local c, err, name = connect(tsrv, { known_hosts = kh })
+      assert.is_nil(c)
+      assert.are.equal("EHOSTKEY", name)
+      assert.matches("CHANGED", err, 1, true)
+      assert.matches("ssh-rsa " .. tsrv.host_key_fingerprints.rsa, err, 1, true)
+      local state
+      c = assert(connect(tsrv, { known_hosts = kh, host_key_check = function(_, _, st)
+        state = st
+        return true
+      end }))
+      c:close()
+      assert.are.equal("changed", state)
+    end)
+  end)
+
   describe("faults", function()
     it("connection refused", function()
       local c, err, name = luasible.connect { host = "127.0.0.1", port = 9, user = "x", identity = {},
