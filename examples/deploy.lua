@@ -29,7 +29,8 @@ return {
     { name = "build (streams output and progress)", streaming_shell = {
       cmd = "for i in 1 2 3 4 5; do echo \"compiling unit $i/5 ($((i*20))%)\"; sleep 0.2; done; echo build ok",
       chdir = "{{ app_dir }}" }, register = "build", tags = "build" },
-    { name = "check the build", debug = { msg = "build printed {{ build.lines }} lines in {{ build.duration }}s" },
+    { name = "check the build",
+      debug = { msg = "build printed {{ build.lines }} lines in {{ build.duration | round(2) }}s" },
       tags = "build", when = "build is not skipped" },
     { name = "is the app running?", shell = "kill -0 $(cat {{ app_dir | quote }}/app.pid 2>/dev/null) 2>/dev/null",
       register = "running", failed_when = false, changed_when = false, check_mode = false },

@@ -158,7 +158,15 @@ function M.main(argv)
   else
     local tty = isatty()
     local color = tty and not args.no_color and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
-    on_event = render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose })
+    local width
+    if tty then
+      local sp = io.popen("stty size </dev/tty 2>/dev/null")
+      if sp then
+        width = tonumber((sp:read("a") or ""):match("^%d+ (%d+)"))
+        sp:close()
+      end
+    end
+    on_event = render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose, width = width })
   end
   local recap, err = runner.play(play, {
     inventory = args.inventory, limit = args.limit, forks = args.forks, extra_vars = extra,

@@ -114,6 +114,23 @@ local function short(s, n)
   return s
 end
 
+--- 1536 -> "1.5 KiB"
+function M.bytes(n)
+  n = tonumber(n) or 0
+  if n < 1024 then return string.format("%d B", n) end
+  local units = { "KiB", "MiB", "GiB", "TiB" }
+  local i = 0
+  repeat n = n / 1024; i = i + 1 until n < 1024 or i == #units
+  return string.format(n < 10 and "%.1f %s" or "%.0f %s", n, units[i])
+end
+
+--- 1.0096935 -> "1.01s", 75.5 -> "1m16s"
+function M.duration(s)
+  s = tonumber(s) or 0
+  if s < 60 then return string.format("%.2fs", s) end
+  return string.format("%dm%02ds", math.floor(s / 60), math.floor(s % 60 + 0.5))
+end
+
 local function bar(pct, width)
   local fill = math.floor((pct or 0) * width / 100 + 0.5)
   return "[" .. string.rep("#", fill) .. string.rep(".", width - fill) .. "]"
@@ -130,6 +147,7 @@ function M.terminal(opts)
   local progress, order = {}, {}
   local status_shown = false
   local last_plain = {}
+  local last_line = {}
 
   local function paint(code, s)
     if not color or not code then return s end
@@ -149,17 +167,46 @@ function M.terminal(opts)
     clear_status()
     out:write(s, "\n")
   end
-  local function draw_status()
-    local parts = {}
+  -- The live status line: one bar per host with progress, fitted to the
+  -- terminal width (full, then compact, then the first hosts and "+N").
+  local last_draw = -math.huge
+  local function draw_status(force, now)
+    now = now or 0
+    if not force and now - last_draw < 0.05 then return end -- at most 20 redraws a second
+    last_draw = now
+    local full, compact = {}, {}
     for _, h in ipairs(order) do
       local p = progress[h]
       if p then
         local pct = p.percentage and string.format("%3d%%", math.floor(p.percentage)) or (p.stage or "")
-        parts[#parts + 1] = host_label(h) .. " " .. bar(p.percentage, 12) .. " " .. pct
+        local c = h .. " " .. pct
+        if p.bytes_total and p.bytes_total > 0 then
+          pct = pct .. " " .. M.bytes(p.bytes_done) .. "/" .. M.bytes(p.bytes_total)
+        end
+        full[#full + 1] = { h, " " .. bar(p.percentage, 12) .. " " .. pct }
+        compact[#compact + 1] = { h, c:sub(#h + 1) }
       end
     end
-    if #parts == 0 then return clear_status() end
-    out:write("\r\27[K", short(table.concat(parts, "  "), width * 4))
+    if #full == 0 then return clear_status() end
+    local room = math.max(20, width - 1)
+    local function fit(list)
+      local parts, used = {}, 0
+      for i, it in ipairs(list) do
+        local n = #it[1] + #it[2] + (i > 1 and 2 or 0)
+        local more = i < #list and #(" +" .. (#list - i) .. " more") or 0
+        if used + n + more > room then
+          return parts, #list - i + 1
+        end
+        parts[#parts + 1] = host_label(it[1]) .. it[2]
+        used = used + n
+      end
+      return parts, 0
+    end
+    local parts, left = fit(full)
+    if left > 0 then parts, left = fit(compact) end
+    local s = table.concat(parts, "  ")
+    if left > 0 then s = s .. " +" .. left .. " more" end
+    out:write("\r\27[K", s)
     status_shown = true
   end
   local function header(kind, name)
@@ -176,21 +223,37 @@ function M.terminal(opts)
       header(ev.handler and "RUNNING HANDLER" or "TASK", ev.task)
     elseif t == "stdout" or t == "stderr" then
       local sep = t == "stderr" and paint(31, " ! ") or " | "
+      last_line[ev.host] = ev.data
       line(host_label(ev.host) .. sep .. tostring(ev.data))
-      if status_shown == false and tty and next(progress) then draw_status() end
+      if status_shown == false and tty and next(progress) then draw_status(true) end
     elseif t == "progress" then
       local p = ev.progress or {}
       if tty then
-        if not progress[ev.host] then order[#order + 1] = ev.host end
+        local prev = progress[ev.host]
+        if not prev then order[#order + 1] = ev.host end
         progress[ev.host] = p
-        draw_status()
+        draw_status(not prev or prev.stage ~= p.stage, ev.timestamp)
       else
-        local key = (p.stage or "") .. ":" .. tostring(p.percentage and math.floor(p.percentage / 25))
+        -- not a terminal: one line at a stage change and each quarter, but
+        -- none that only repeats the output line just printed, names a bare
+        -- stage, says a transfer starts or a command ended (its result
+        -- follows); a transfer's last line says how much moved
+        local quarter = p.percentage and math.floor(p.percentage / 25)
+        local key = (p.stage or "") .. ":" .. tostring(quarter)
+        local msg = p.message
+        if msg == p.stage or msg == last_line[ev.host] then msg = nil end
+        local quiet = (p.stage == "transferring" and quarter == 0) or p.stage == "done"
+          or (p.message ~= nil and p.message == last_line[ev.host])
+          or (not p.percentage and not p.bytes_total and not msg)
         if last_plain[ev.host] ~= key then
           last_plain[ev.host] = key
-          local pct = p.percentage and string.format(" %d%%", math.floor(p.percentage)) or ""
-          line(host_label(ev.host) .. " progress " .. (p.stage or "") .. pct
-            .. (p.message and p.message ~= "" and (" " .. short(p.message, 60)) or ""))
+          if not quiet then
+            local s = host_label(ev.host) .. " " .. (p.stage or "progress")
+            if p.percentage then s = s .. string.format(" %d%%", math.floor(p.percentage)) end
+            if p.bytes_total then s = s .. " (" .. M.bytes(p.bytes_done) .. " of " .. M.bytes(p.bytes_total) .. ")" end
+            if msg and msg ~= "" then s = s .. " " .. short(msg, 60) end
+            line(s)
+          end
         end
       end
     elseif t == "retry" then
@@ -201,6 +264,7 @@ function M.terminal(opts)
         for i, h in ipairs(order) do if h == ev.host then table.remove(order, i) break end end
       end
       last_plain[ev.host] = nil
+      last_line[ev.host] = nil
       local r = ev.result or {}
       local st = ev.status
       local word = st
@@ -223,10 +287,10 @@ function M.terminal(opts)
       end
       if verbose > 1 then s = s .. "\n  " .. M.encode(r) end
       line(s)
-      if tty and next(progress) then draw_status() end
+      if tty and next(progress) then draw_status(true) end
     elseif t == "recap" then
       clear_status()
-      header("PLAY RECAP", ev.elapsed and string.format("%.2fs", ev.elapsed) or "")
+      header("PLAY RECAP", ev.elapsed and M.duration(ev.elapsed) or "")
       local hosts = {}
       for h in pairs(ev.recap or {}) do hosts[#hosts + 1] = h end
       table.sort(hosts)

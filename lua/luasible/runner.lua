@@ -291,6 +291,7 @@ local function tidy(res)
   if type(res) ~= "table" then res = { failed = true, msg = "module returned " .. type(res) .. ", not a table" } end
   res.changed = res.changed and true or false
   res.failed = res.failed and true or false
+  if math.type(res.duration) == "float" then res.duration = math.floor(res.duration * 1000 + 0.5) / 1000 end
   if type(res.stdout) == "string" and res.stdout_lines == nil then
     local lines = {}
     for l in res.stdout:gmatch("[^\n]+") do lines[#lines + 1] = l end
@@ -378,7 +379,14 @@ function Run:run_host_task(host, task)
         end
         if task.failed_when ~= nil and not res.skipped then
           local f, e = eval_cond(task.failed_when, scope, res)
-          if e then res.failed, res.msg = true, "failed_when: " .. e else res.failed = f end
+          if e then res.failed, res.msg = true, "failed_when: " .. e
+          else
+            -- the module's own verdict no longer holds: do not show it as the message
+            if res.failed and not f and type(res.msg) == "string" and res.msg:match("^non%-zero return code") then
+              res.msg = nil
+            end
+            res.failed = f
+          end
         end
         if task["until"] == nil or res.skipped then break end
         local done, e = eval_cond(task["until"], scope, res)
@@ -524,6 +532,13 @@ function Run:run_play()
   end
 end
 
+-- Seconds since the epoch, with a fraction when lua-system is there.
+local function wall_clock()
+  local ok, system = pcall(require, "system")
+  if ok and type(system) == "table" and type(system.gettime) == "function" then return system.gettime() end
+  return os.time()
+end
+
 local function load_inventory(src)
   if src == nil then return inventory.load(nil) end
   return inventory.load(src)
@@ -563,7 +578,7 @@ function M.play(play, opts)
     seq = 0, on_event = opts.on_event, secrets = {}, secret_set = {},
     check = opts.check and true or false, connect = opts.connect,
     extra_vars = extra, recap = recap, details = details, groups = groups, hostvars = hostvars_cache,
-    luasible = luasible, now = now, mono0 = now(), wall0 = os.time(), base_dir = opts.base_dir or ".",
+    luasible = luasible, now = now, mono0 = now(), wall0 = wall_clock(), base_dir = opts.base_dir or ".",
   }, Run)
   run:add_secrets(extra)
   local t0 = now()

@@ -141,6 +141,15 @@ M.filters = {
     if out[#out] == "" then out[#out] = nil end
     return out
   end,
+  round = function(v, precision)
+    local n = tonumber(v)
+    if not n then fail("round of a " .. type(v)) end
+    local p = math.tointeger(tonumber(precision) or 0) or 0
+    local m = 10 ^ p
+    local r = math.floor(n * m + 0.5) / m
+    if p <= 0 then return math.tointeger(r) or r end
+    return r
+  end,
   basename = function(v) return (tostr(v):match("([^/]*)/*$")) end,
   dirname = function(v) return (tostr(v):match("^(.*)/[^/]*$") or "") end,
 }
