@@ -830,10 +830,14 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
   update_poll(S);
 }
 
-/* the connection broke: every op ends with an error */
+/* the connection broke: every op ends with an error.  The names start with
+ * ECONN (ECONNRESET: the socket failed or closed; ECONNABORTED: the server
+ * stopped answering keepalives), which the task layer reads as
+ * "unreachable"; never ETIMEDOUT, which is a command's own timeout. */
 void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
   char buf[512];
-  const char *name = rc == LIBSSH2_ERROR_SOCKET_TIMEOUT ? "ETIMEDOUT" : "ECONNRESET";
+  const char *name = rc == LIBSSH2_ERROR_SOCKET_TIMEOUT || rc == LIBSSH2_ERROR_TIMEOUT
+                         ? "ECONNABORTED" : "ECONNRESET";
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
   S->state = LSB_SSH_LOST;
   snprintf(buf, sizeof buf, "%s: connection to %s lost: %s", name, S->cfg.label,
