@@ -17,9 +17,10 @@ return {
     local q = ctx.quote
     local probe
     if args.port then
-      local target = "/dev/tcp/" .. args.host .. "/" .. args.port
-      probe = "if command -v bash >/dev/null; then bash -c " .. q("exec 3<>" .. target) .. " 2>/dev/null; "
-        .. "else nc -z " .. q(args.host) .. " " .. args.port .. " 2>/dev/null; fi"
+      -- host and port reach bash as arguments, never as code
+      local hp = q(args.host) .. " " .. q(args.port)
+      probe = "if command -v bash >/dev/null; then bash -c " .. q('exec 3<>"/dev/tcp/$1/$2"') .. " _ " .. hp
+        .. " 2>/dev/null; else nc -z " .. hp .. " 2>/dev/null; fi"
     else
       probe = "test -e " .. q(args.path)
       if args.search_regex then probe = probe .. " && grep -q -- " .. q(args.search_regex) .. " " .. q(args.path) end

@@ -240,6 +240,25 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     for _, ev in ipairs(by_type(events, "stdout", "me")) do assert.equal(srv.user, ev.data) end
   end)
 
+  it("quotes every value it puts into a remote shell command", function()
+    -- no "/" in it, so that it can be a file name; a touch would land in the login folder
+    local mark = "luasible-injected-" .. math.random(1e9)
+    local evil = "x'; touch " .. mark .. "; echo '$(touch " .. mark .. ")`touch " .. mark .. "`\"\\"
+    local recap, events = play({ hosts = "web1", tasks = {
+      { name = "port up", wait_for = { port = srv.port, host = "127.0.0.1", timeout = 3 } },
+      { name = "evil host", wait_for = { port = 22, host = "127.0.0.1/1;touch " .. mark .. ";:", timeout = 0.2,
+        sleep = 0.1 }, ignore_errors = true },
+      { name = "evil file", file = { path = TMP .. "/" .. evil, state = "touch" } },
+      { name = "evil copy", copy = { content = "x", dest = TMP .. "/c " .. evil } },
+      { name = "evil line", lineinfile = { path = TMP .. "/c " .. evil, line = evil } },
+    } })
+    assert.equal(0, recap.web1.failed, require("luasible.render").encode(by_type(events, "host_task_result")))
+    assert.equal(1, recap.web1.ignored)
+    local _, ok = srv:ssh("test -e " .. mark)
+    assert.is_false(ok, "a value was run as code")
+    assert.equal("x\n" .. evil .. "\n", read(TMP .. "/c " .. evil))
+  end)
+
   describe("files", function()
     local SRC, TPL, size
     lazy_setup(function()
