@@ -146,6 +146,12 @@ static void feed_stderr(lsb_chan *c, const char *p, size_t n) {
 
 static void chan_lost(lsb_ssh_op *op, const char *err) {
   lsb_chan *c = (lsb_chan *)op;
+  /* a session closed by Lua (still READY, unlike a lost one): the running
+   * command is killed by a kill op, which the closing session sends before
+   * it disconnects */
+  if (!op->is_kill && op->S && op->S->state == LSB_SSH_READY && c->state > C_QUEUED &&
+      c->state < C_CLOSE)
+    send_kill(c);
   c->ch = NULL; /* the session frees it */
   finish(c, err);
   chan_release(c);
@@ -314,11 +320,13 @@ static int chan_pump(lsb_ssh_op *op) {
 static void chan_pause(void *ud) {
   lsb_chan *c = ud;
   c->paused = 1;
+  lsb_ssh_op_paused(&c->op, 1);
 }
 
 static void chan_resume(void *ud) {
   lsb_chan *c = ud;
   c->paused = 0;
+  lsb_ssh_op_paused(&c->op, 0);
   /* now, not from a timer: a 0 ms timer runs before the loop blocks for
    * I/O, and what it queues would wait for the next socket event */
   if (c->op.S) lsb_ssh_pump(c->op.S);
@@ -329,6 +337,8 @@ static void chan_cancel(void *ud) {
   lsb_stream *s = c->s;
   c->s = NULL;
   c->cancelled = 1;
+  c->paused = 0; /* what is left is read and dropped */
+  lsb_ssh_op_paused(&c->op, 0);
   if (s) lsb_stream_detach(s);
   if (c->removed) return;
   if (c->state == C_QUEUED) {

@@ -135,6 +135,23 @@ static void close_poll(lsb_ssh_session *S) {
   S->poll_events = 0;
 }
 
+/* Every op is a paused channel: nothing may be read now. */
+static int all_paused(const lsb_ssh_session *S) {
+  if (!S->ops_head) return 0;
+  for (const lsb_ssh_op *o = S->ops_head; o; o = o->next)
+    if (!o->paused) return 0;
+  return 1;
+}
+
+/* Input is read only through an op (libssh2 has no call that reads the
+ * transport without a channel): with no op, or every op paused, the socket
+ * is watched for the peer's close only (UV_DISCONNECT), else the level-
+ * triggered poll would fire again and again with nobody reading (a server's
+ * hostkeys-00 message after auth, a keepalive, data of a paused channel). */
+static int reading(const lsb_ssh_session *S) {
+  return S->ops_head && !all_paused(S);
+}
+
 static int busy(const lsb_ssh_session *S) {
   return S->ops_head != NULL || S->state < LSB_SSH_READY ||
          S->state == LSB_SSH_HOSTKEY;
@@ -150,7 +167,7 @@ static void update_poll(lsb_ssh_session *S) {
   } else if (S->state == LSB_SSH_HOSTKEY || S->state >= LSB_SSH_FAILED) {
     ev = 0;
   } else {
-    ev = UV_READABLE;
+    ev = S->state < LSB_SSH_READY || reading(S) ? UV_READABLE : UV_DISCONNECT;
     dir = S->ssh ? libssh2_session_block_directions(S->ssh) : 0;
     if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) ev |= UV_WRITABLE;
   }
@@ -165,6 +182,14 @@ static void update_poll(lsb_ssh_session *S) {
 }
 
 static void on_kick(uv_timer_t *t) { lsb_ssh_pump(t->data); }
+
+void lsb_ssh_op_paused(lsb_ssh_op *op, int paused) {
+  lsb_ssh_session *S = op->S;
+  op->paused = paused ? 1 : 0;
+  if (!S) return;
+  if (!paused) S->last_rx = lsb_now(); /* silence while paused was ours */
+  if (!S->pumping) update_poll(S);
+}
 
 void lsb_ssh_kick(lsb_ssh_session *S) {
   if (!S->torn_down && !uv_is_active((uv_handle_t *)&S->kick))
@@ -201,10 +226,14 @@ static void on_keepalive(uv_timer_t *t) {
   int next = 0;
   double now = lsb_now(), limit = 2 * S->cfg.keepalive + 0.5;
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
-  if (!S->ops_head) {
+  /* Silence is the server's only when we listened: not without ops, not
+   * while every op is paused (the socket is not watched), and not when the
+   * timer itself ran late (this thread was blocked, by a consumer that does
+   * not return to the loop). */
+  if (!S->ops_head || all_paused(S) || (S->ka_last > 0 && now - S->ka_last > limit))
     S->last_rx = now;
-    return;
-  }
+  S->ka_last = now;
+  if (!S->ops_head) return;
   if (now - S->last_rx > limit) {
     char buf[160];
     snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs",
@@ -239,6 +268,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     return;
   }
   if (events & UV_READABLE) S->last_rx = lsb_now();
+  if ((events & UV_DISCONNECT) && !(S->poll_events & UV_READABLE) &&
+      (S->state == LSB_SSH_READY || S->state == LSB_SSH_DRAINING)) {
+    /* idle (or all paused) and the server closed the connection: the next
+     * execute reconnects instead of failing */
+    lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_DISCONNECT, "the server closed the connection");
+    return;
+  }
   if (S->state == LSB_SSH_CONNECTING) {
     int err = 0;
     socklen_t len = sizeof err;

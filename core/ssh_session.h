@@ -49,6 +49,7 @@ struct lsb_ssh_op {
   unsigned is_kill : 1;   /* a remote kill: keeps a closing session alive */
   unsigned has_channel : 1; /* holds an open channel (counts for MaxSessions) */
   unsigned slot_wait : 1; /* open refused: wait for another channel to close */
+  unsigned paused : 1;    /* its consumer is behind: it reads nothing now */
 };
 
 typedef struct lsb_ssh_identity {
@@ -100,7 +101,8 @@ struct lsb_ssh_session {
   lsb_ssh_op *ops_head, *ops_tail;
   lsb_ssh_op *opener; /* the op allowed to open a channel now */
   int nchannels;      /* ops holding an open channel */
-  double last_rx;
+  double last_rx;     /* when the socket was last readable */
+  double ka_last;     /* when the keepalive timer last ran */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1;
 };
@@ -122,6 +124,8 @@ void lsb_ssh_add_op(lsb_ssh_session *S, lsb_ssh_op *op);
 void lsb_ssh_remove_op(lsb_ssh_op *op); /* drops the op's session reference */
 void lsb_ssh_pump(lsb_ssh_session *S);
 void lsb_ssh_kick(lsb_ssh_session *S);  /* pump on the next loop turn */
+/* An op's consumer fell behind (paused = 1) or caught up (0). */
+void lsb_ssh_op_paused(lsb_ssh_op *op, int paused);
 /* May `op` open a channel now (FIFO)?  Takes the slot when it is free. */
 int lsb_ssh_may_open(lsb_ssh_session *S, lsb_ssh_op *op);
 void lsb_ssh_opened(lsb_ssh_session *S, lsb_ssh_op *op, int ok);

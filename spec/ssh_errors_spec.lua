@@ -110,6 +110,21 @@ describe("ssh error names", function()
     srv:stop()
   end)
 
+  it("an idle connection costs no CPU, and reconnects after its server went away", function()
+    local srv = sshd.start()
+    local conn = assert(connect(srv))
+    local c0 = os.clock()
+    luasible.sleep(0.5) -- the server's post-auth messages wait unread in the socket
+    assert.is_true(os.clock() - c0 < 0.2, "CPU while idle: " .. (os.clock() - c0))
+    srv:kill_all()
+    srv:restart()
+    luasible.sleep(0.2) -- the loop sees the close of the idle connection
+    local res = assert(conn:execute("echo back"))
+    assert.are.equal("back\n", res.stdout)
+    conn:close()
+    srv:stop()
+  end)
+
   it("a command timeout is ETIMEDOUT with timed_out (a failure, not unreachable)", function()
     local srv = sshd.start()
     local conn = assert(connect(srv))

@@ -161,6 +161,35 @@ describe("ssh exec", function()
     assert.is_true(grown < 30 * 1024, "RSS grew by " .. grown .. " KiB")
   end)
 
+  it("backpressure: a paused stream costs no CPU while the loop runs", function()
+    local c = connect(srv)
+    local it, s = c:stream("yes " .. ("x"):rep(100) .. " | head -c 50000000")
+    it(s)
+    local c0 = os.clock()
+    luasible.sleep(1)
+    local used = os.clock() - c0
+    assert.is_true(s:stats().paused)
+    s:close()
+    c:close()
+    assert.is_true(used < 0.3, "CPU while paused: " .. used .. " s")
+  end)
+
+  it("a consumer that blocks longer than the keepalive limit does not lose the connection", function()
+    local c = connect(srv, { keepalive = 0.5 })
+    local n, final = 0, nil
+    for ev in c:stream("seq 1 200000") do
+      if ev.type == "stdout" then
+        n = n + 1
+        if n == 10 then os.execute("sleep 2") end -- the loop does not run: 4 intervals
+      elseif ev.type == "done" or ev.type == "error" then
+        final = ev
+      end
+    end
+    assert.are.equal("done", final.type, final.error)
+    assert.are.equal(200000, n)
+    c:close()
+  end)
+
   it("runs 50 concurrent channels on one session", function()
     local results = {}
     local t0 = luasible.now()
@@ -227,10 +256,10 @@ describe("ssh exec", function()
     assert.are.equal("late", got)
   end)
 
-  it("conn:close() ends running streams with an error", function()
+  it("conn:close() ends running streams with an error and kills their commands", function()
     local c = connect(srv)
-    local it, s = c:stream("sleep 6201")
-    it(s)
+    local it, s = c:stream("sleep 6201 & echo started; wait")
+    repeat local ev = it(s) until ev.type == "stdout"
     c:close()
     local final
     for ev in it, s do final = ev end
