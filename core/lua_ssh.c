@@ -98,12 +98,12 @@ static int core_ssh_connect(lua_State *L) {
     cfg->ids = calloc((size_t)n + 1, sizeof *cfg->ids);
     if (!cfg->ids) return luaL_error(L, "not enough memory");
     for (int i = 1; i <= n; i++) {
+      lsb_ssh_identity *id;
       lua_geti(L, -1, i);
       luaL_checktype(L, -1, LUA_TTABLE);
-      cfg->ids[cfg->nids].path = dupstr(L, field_str(L, lua_gettop(L), "path", 1));
-      cfg->ids[cfg->nids].passphrase =
-          dupstr(L, field_str(L, lua_gettop(L), "passphrase", 0));
-      cfg->nids++;
+      id = &cfg->ids[cfg->nids++]; /* counted first: cfg_gc frees it if we raise */
+      id->path = dupstr(L, field_str(L, lua_gettop(L), "path", 1));
+      id->passphrase = dupstr(L, field_str(L, lua_gettop(L), "passphrase", 0));
       lua_pop(L, 1);
     }
   }

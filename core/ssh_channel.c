@@ -382,7 +382,7 @@ int lsb_ssh_exec(lsb_ssh_session *S, lsb_stream *s, const lsb_ssh_exec_opts *o) 
   if (o->has_stdin && o->stdin_len) {
     c->stdin_buf = malloc(o->stdin_len);
     if (!c->stdin_buf) {
-      free(c->cmd);
+      /* on_timer_closed frees c and its cmd */
       uv_close((uv_handle_t *)&c->timer, on_timer_closed);
       return UV_ENOMEM;
     }

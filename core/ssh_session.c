@@ -314,6 +314,21 @@ static const struct {
     {LIBSSH2_KNOWNHOST_KEY_SSHDSS, "ssh-dss"},
 };
 
+/* Load an OpenSSH known_hosts file line by line: a line libssh2 cannot
+ * parse (a marker, a key type it does not know) is skipped instead of
+ * ending the read, as libssh2_knownhost_readfile does. */
+static void load_known_hosts(LIBSSH2_KNOWNHOSTS *kh, const char *path) {
+  FILE *f = fopen(path, "re");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  if (!f) return;
+  while ((n = getline(&line, &cap, f)) > 0)
+    libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  free(line);
+  fclose(f);
+}
+
 /* Without this the server's first choice among libssh2's algorithms is
  * verified, and a host known (say) only by its RSA key reads as "unknown"
  * when it also has an ed25519 key.  The known types of `host` (plain and
@@ -328,10 +343,7 @@ static void prefer_known_host_keys(lsb_ssh_session *S) {
   if (!S->cfg.known_hosts) return;
   kh = libssh2_knownhost_init(S->ssh);
   if (!kh) return;
-  if (libssh2_knownhost_readfile(kh, S->cfg.known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) <= 0) {
-    libssh2_knownhost_free(kh);
-    return;
-  }
+  load_known_hosts(kh, S->cfg.known_hosts);
   for (size_t i = 0; i < sizeof known_algs / sizeof known_algs[0]; i++) {
     int rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, "AAAA", 4,
                                       LIBSSH2_KNOWNHOST_TYPE_PLAIN |
@@ -547,7 +559,7 @@ static void check_host_key(lsb_ssh_session *S) {
     if (kh) {
       struct libssh2_knownhost *found = NULL;
       int rc;
-      libssh2_knownhost_readfile(kh, S->cfg.known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+      load_known_hosts(kh, S->cfg.known_hosts);
       rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, key, len,
                                     LIBSSH2_KNOWNHOST_TYPE_PLAIN |
                                         LIBSSH2_KNOWNHOST_KEYENC_RAW | kbit,

@@ -252,6 +252,17 @@ describe("ssh connect", function()
       conn:close()
     end)
 
+    it("skips known_hosts lines libssh2 cannot parse instead of stopping there", function()
+      local kh = tsrv.dir .. "/kh_odd_lines"
+      write_file(kh, "@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0b\n"
+        .. "other.example.com sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t\n"
+        .. "a-host-without-a-key\n|1|not-base64|\n"
+        .. rsa_line)
+      local conn = assert(connect(tsrv, { known_hosts = kh }))
+      must_run(conn)
+      conn:close()
+    end)
+
     it("a different RSA key in known_hosts is a CHANGED key, not an unknown one", function()
       local other = tsrv.dir .. "/other_rsa"
       assert.is_true(os.execute("ssh-keygen -q -t rsa -b 2048 -N '' -f " .. q(other) .. " >/dev/null"))
