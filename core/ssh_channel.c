@@ -196,10 +196,14 @@ static int chan_pump(lsb_ssh_op *op) {
             c->open_retries++;
             op->slot_wait = 1;
             if (S->nchannels == 0) {
-              if (!uv_is_active((uv_handle_t *)&c->timer))
+              if (!uv_is_active((uv_handle_t *)&c->timer)) {
                 uv_timer_start(&c->timer, on_retry, 25u * (unsigned)c->open_retries, 0);
-              else
+              } else {
+                /* the timer counts the command's timeout: retry on the next
+                 * loop turn (nothing else would wake this op) */
                 op->slot_wait = 0;
+                lsb_ssh_kick(S);
+              }
             }
             return 0;
           }
