@@ -204,7 +204,7 @@ local function host_key_decision(r, hk)
 end
 
 -- connect once: a ready session, or nil, err, name
-local function open(r)
+local function open1(r)
   local sess = core.ssh_connect {
     host = r.hostname, port = r.port, user = r.user, label = r.label,
     known_hosts = r.known_hosts, password = r.password, agent = r.agent,
@@ -227,6 +227,17 @@ local function open(r)
     return nil, err or ("EIO: cannot connect to " .. r.label), name or "EIO"
   end
   return sess
+end
+
+-- libssh2 1.10's non-blocking key exchange fails now and then on a slow
+-- (loaded) peer or client with "Unable to exchange encryption keys"; one
+-- more try tells that from a real algorithm mismatch.
+local function open(r)
+  local sess, err, name = open1(r)
+  if not sess and name == "EPROTO" and err:find("exchange encryption keys", 1, true) then
+    sess, err, name = open1(r)
+  end
+  return sess, err, name
 end
 
 local SSH = setmetatable({}, { __index = connection.Connection })
