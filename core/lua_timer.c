@@ -38,7 +38,7 @@ int lsb_core_timer(lua_State *L) {
   uv_timer_init(ctx->loop, &t->h);
   t->h.data = t;
   uv_update_time(ctx->loop); /* the loop may have idled: count from now */
-  uv_timer_start(&t->h, on_fire, (uint64_t)(secs * 1000 + 0.5), 0);
+  uv_timer_start(&t->h, on_fire, lsb_ms(secs), 0);
   ud->t = t;
   return 1;
 }

@@ -74,16 +74,20 @@ static void close_io(lsb_proc *p) {
   }
 }
 
-static void maybe_finish(lsb_proc *p) {
+/* End the stream with what is known. Normally the child exited and both
+ * pipes reached EOF; after a timeout the stream may end without them. */
+static void finish(lsb_proc *p) {
   char msg[96];
   lsb_result *r;
-  if (p->finished || !p->exited || !p->eof1 || !p->eof2) return;
   p->finished = 1;
   close_io(p);
-  close_handle(p, (uv_handle_t *)&p->exit_w);
+  if (p->exited) close_handle(p, (uv_handle_t *)&p->exit_w);
+  else p->cancelled = 1; /* check_exit reaps it later, then closes */
   if (!p->s) return;
   r = &p->s->result;
-  if (p->term_signal) {
+  if (!p->exited) {
+    r->has_rc = 0;
+  } else if (p->term_signal) {
     r->has_rc = 1;
     r->rc = 128 + p->term_signal;
     lsb_signame(p->term_signal, r->signal, sizeof r->signal);
@@ -99,6 +103,10 @@ static void maybe_finish(lsb_proc *p) {
   } else {
     lsb_stream_finish(p->s, NULL);
   }
+}
+
+static void maybe_finish(lsb_proc *p) {
+  if (!p->finished && p->exited && p->eof1 && p->eof2) finish(p);
 }
 
 /* Has the child exited? Reap it and finish, or wait for the next wake-up. */
@@ -160,15 +168,21 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   maybe_finish(p);
 }
 
+/* Timeout: SIGTERM to the group, SIGKILL after the grace period, and after
+ * one more grace period end the stream anyway: a descendant that left the
+ * group (setsid, a daemon) may hold the pipes open forever. */
 static void on_timer(uv_timer_t *t) {
   lsb_proc *p = t->data;
   if (!p->timed_out) {
     p->timed_out = 1;
     signal_group(p, SIGTERM);
-    uv_timer_start(&p->timer, on_timer, (uint64_t)(p->grace * 1000), 0);
+    uv_timer_start(&p->timer, on_timer, lsb_ms(p->grace), 0);
   } else if (!p->killed) {
     p->killed = 1;
     signal_group(p, SIGKILL);
+    uv_timer_start(&p->timer, on_timer, lsb_ms(p->grace), 0);
+  } else if (!p->finished) {
+    finish(p);
   }
 }
 
@@ -322,7 +336,7 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   }
   if (p->timeout > 0) {
     uv_update_time(ctx->loop); /* the loop may have idled: count from now */
-    uv_timer_start(&p->timer, on_timer, (uint64_t)(p->timeout * 1000 + 0.5), 0);
+    uv_timer_start(&p->timer, on_timer, lsb_ms(p->timeout), 0);
   }
   return 0;
 }

@@ -13,6 +13,13 @@
 
 double lsb_now(void) { return (double)uv_hrtime() / 1e9; }
 
+uint64_t lsb_ms(double seconds) {
+  double ms = seconds * 1000 + 0.5;
+  if (!(ms >= 1)) return 0;
+  if (ms >= 18446744073709549568.0) return UINT64_MAX;
+  return (uint64_t)ms;
+}
+
 const char *lsb_signame(int sig, char *buf, size_t size) {
   static const struct { int n; const char *name; } names[] = {
     {SIGHUP, "HUP"},   {SIGINT, "INT"},   {SIGQUIT, "QUIT"}, {SIGILL, "ILL"},

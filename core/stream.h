@@ -106,6 +106,9 @@ typedef struct lsb_stream {
 #define LSB_HIGH_EVENTS 8192u
 
 double lsb_now(void); /* monotonic seconds */
+/* Seconds to a libuv timeout in ms, saturating: huge or infinite values
+ * give UINT64_MAX (never), not undefined behaviour; NaN or <= 0 give 0. */
+uint64_t lsb_ms(double seconds);
 const char *lsb_signame(int sig, char *buf, size_t size);
 
 lsb_stream *lsb_stream_new(lsb_ctx *ctx, int mode, size_t max_line);

@@ -220,6 +220,22 @@ describe("local connection", function()
       assert.is_false(res.ok)
     end)
 
+    it("ends a timed-out stream even when a descendant left the group holding its output", function()
+      local t0 = luasible.now()
+      local res = assert(conn:execute("setsid sh -c 'echo $$; exec sleep 30' & wait", { timeout = 0.3 }))
+      local elapsed = luasible.now() - t0
+      local pid = tonumber(res.stdout:match("%d+"))
+      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+      assert.is_true(res.timed_out)
+      assert.is_true(elapsed < 6, "took " .. elapsed) -- timeout + SIGTERM grace + SIGKILL grace
+    end)
+
+    it("takes an infinite timeout as none", function()
+      local res = assert(conn:execute("echo fine", { timeout = math.huge }))
+      assert.is_true(res.ok)
+      assert.is_false(res.timed_out)
+    end)
+
     it("SIGKILLs a child that ignores SIGTERM after the grace period", function()
       local res = assert(conn:execute("trap '' TERM; sleep 30", { timeout = 0.2 }))
       assert.is_true(res.timed_out)
@@ -352,6 +368,22 @@ describe("local connection", function()
       assert.has_error(function() conn:stream(nil) end)
     end)
 
+    it("raises for NUL bytes where a C string is needed", function()
+      assert.has_error(function() conn:execute({ "echo", "a\0b" }) end,
+        "bad argument #1 to 'execute' (argv[2] contains a NUL byte)")
+      assert.has_error(function() conn:execute("true", { cwd = "/tmp\0x" }) end,
+        "bad option 'cwd' to 'execute' (contains a NUL byte)")
+    end)
+
+    it("quotes every word that the shell could read otherwise", function()
+      assert.equal("plain-word_1.txt", luasible.quote("plain-word_1.txt"))
+      assert.equal("'A=b'", luasible.quote("A=b"))
+      assert.equal("'it'\\''s $HOME `x` *'", luasible.quote("it's $HOME `x` *"))
+      assert.equal("''", luasible.quote(""))
+      local res = assert(conn:execute("printf '%s|' " .. luasible.quote("it's $HOME `x` * \\ \n")))
+      assert.equal("it's $HOME `x` * \\ \n|", res.stdout)
+    end)
+
     it("raises for an empty argv or a non-string element", function()
       assert.has_error(function() conn:execute({}) end, "bad argument #1 to 'execute' (argv table is empty)")
       assert.has_error(function() conn:execute({ "echo", 1 }) end,
@@ -394,6 +426,7 @@ describe("local connection", function()
     it("leaks no fds and no child processes over 2,000 commands", function()
       conn:execute("true")
       collectgarbage()
+      luasible.sleep(0.05) -- handles closed by the last command finish closing
       local fds = proc.fd_count()
       local me = proc.self_pid()
       for i = 1, 2000 do
@@ -404,6 +437,7 @@ describe("local connection", function()
         end
       end
       collectgarbage()
+      luasible.sleep(0.05)
       assert.equal(fds, proc.fd_count())
       assert.same({}, proc.children(me))
     end)

@@ -10,7 +10,8 @@ local M = {}
 --- POSIX shell single-quoting: safe for any byte string without NUL.
 function M.quote(s)
   s = tostring(s)
-  if s:find("^[%w%-%./_=:,+@%%]+$") then return s end
+  -- "=" is not safe: `A=b` as a command word is an assignment, not a program
+  if s:find("^[%w%-%./_:,+@%%]+$") then return s end
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
@@ -45,6 +46,9 @@ local function check_cmd(fn, cmd)
     if type(a) ~= "string" then
       error(("bad argument #1 to '%s' (argv[%d] is a %s, not a string)"):format(fn, i, type(a)), 4)
     end
+    if a:find("\0", 1, true) then
+      error(("bad argument #1 to '%s' (argv[%d] contains a NUL byte)"):format(fn, i), 4)
+    end
   end
 end
 
@@ -72,9 +76,15 @@ function M.check(fn, cmd, opts)
   end
   if opts.env then
     for k, v in pairs(opts.env) do
-      if type(k) ~= "string" or not k:find("^[%a_][%w_]*$") or type(v) ~= "string" then
+      if type(k) ~= "string" or not k:find("^[%a_][%w_]*$") or type(v) ~= "string"
+        or v:find("\0", 1, true) then
         error("bad option 'env' to '" .. fn .. "' (invalid variable " .. tostring(k) .. ")", 3)
       end
+    end
+  end
+  for _, k in ipairs({ "cwd", "user", "sudo_password" }) do
+    if opts[k] and opts[k]:find("\0", 1, true) then
+      error(("bad option '%s' to '%s' (contains a NUL byte)"):format(k, fn), 3)
     end
   end
   return opts
