@@ -30,8 +30,16 @@ local function write(path, s)
   f:close()
 end
 
--- a 127.0.0.1 port where nothing listens
+-- A 127.0.0.1 port where nothing listens: bound (so that no other process,
+-- such as another test's sshd, can take it) but never listening, so every
+-- connect is refused. Without luasocket: a free port from /proc/net/tcp.
+local held_socket
 local function dead_port()
+  local ok, socket = pcall(require, "socket")
+  if ok and type(socket.tcp) == "function" then
+    held_socket = socket.tcp()
+    if held_socket:bind("127.0.0.1", 0) then return (select(2, held_socket:getsockname())) end
+  end
   local busy = {}
   for _, file in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
     for port in (read(file) or ""):gmatch("\n%s*%d+:%s+%x+:(%x+)%s+%x+:%x+%s+0A") do busy[tonumber(port, 16)] = true end
@@ -109,6 +117,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
   end)
   lazy_teardown(function()
     if srv then srv:stop() end
+    if held_socket then held_socket:close() end
     if TMP then os.execute("rm -rf '" .. TMP .. "'") end
   end)
 
