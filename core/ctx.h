@@ -15,6 +15,9 @@ struct lsb_ctx {
   uv_loop_t own_loop;
   int owns_loop;
   lsb_waitable woken;            /* sentinel of a circular list */
+  uv_signal_t signals[3];        /* INT, TERM, HUP once catch_signals() */
+  int catching;                  /* the watchers above are initialized */
+  int caught;                    /* the signal that interrupted, or 0 */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };
 

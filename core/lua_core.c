@@ -88,6 +88,54 @@ static int core_run_once(lua_State *L) {
   return n + 1;
 }
 
+/* A caught signal ends the loop turn; its watchers stop, so that a second
+ * one gets the default action (a second Ctrl-C kills a stuck cleanup). */
+static void on_signal(uv_signal_t *h, int signum) {
+  lsb_ctx *ctx = h->data;
+  ctx->caught = signum;
+  for (int i = 0; i < 3; i++) uv_signal_stop(&ctx->signals[i]);
+  uv_stop(ctx->loop);
+}
+
+/* core.catch_signals(): from now on SIGINT, SIGTERM and SIGHUP interrupt
+ * the loop instead of killing the process; core.caught() tells which. */
+static int core_catch_signals(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; i++) {
+    int err;
+    if (!ctx->catching) {
+      uv_signal_init(ctx->loop, &ctx->signals[i]);
+      ctx->signals[i].data = ctx;
+    }
+    err = uv_signal_start(&ctx->signals[i], on_signal, sigs[i]);
+    if (err) return lsb_fail_uv(L, err, "catch_signals");
+    uv_unref((uv_handle_t *)&ctx->signals[i]); /* keeps nothing alive */
+  }
+  ctx->catching = 1;
+  ctx->caught = 0;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.caught() -> "INT" | "TERM" | "HUP" | nil, once per signal */
+static int core_caught(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  char name[16];
+  if (!ctx->caught) return 0;
+  lua_pushstring(L, lsb_signame(ctx->caught, name, sizeof name));
+  ctx->caught = 0;
+  return 1;
+}
+
+/* core.wall() -> seconds since the epoch (float), for logs and JSON */
+static int core_wall(lua_State *L) {
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv) != 0) return 0;
+  lua_pushnumber(L, (double)tv.tv_sec + (double)tv.tv_usec / 1e6);
+  return 1;
+}
+
 static int core_now(lua_State *L) {
   lua_pushnumber(L, lsb_now());
   return 1;
@@ -152,7 +200,8 @@ __attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
       {"use_loop", core_use_loop},
       {"ssh_connect", lsb_core_ssh_connect}, {"sha256", lsb_core_sha256},
       {"sha256_new", lsb_core_sha256_new}, {"chmod", lsb_core_chmod},
-      {NULL, NULL}};
+      {"catch_signals", core_catch_signals}, {"caught", core_caught},
+      {"wall", core_wall}, {NULL, NULL}};
   struct sigaction sa;
   /* a child that closes its stdin must not kill us with SIGPIPE */
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {

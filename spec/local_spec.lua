@@ -361,6 +361,46 @@ describe("local connection", function()
     end)
   end)
 
+  describe("signals", function()
+    it("turns SIGINT into an error once catch_signals() is called, and the command is killed", function()
+      local script = os.tmpname()
+      local f = assert(io.open(script, "w"))
+      f:write([[
+        package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+        package.cpath = "./?.so;" .. package.cpath
+        local luasible = require "luasible"
+        luasible.catch_signals()
+        local ok, err = pcall(function()
+          for ev in luasible.connect():stream("echo $$; exec sleep 30") do
+            if ev.type == "stdout" then print("child " .. ev.data); io.stdout:flush() end
+          end
+        end)
+        print(ok, err)
+        os.exit(130, true)
+      ]])
+      f:close()
+      local lines, child, final = {}, nil, nil
+      local iter, s = conn:stream({ "lua5.4", script }, { timeout = 10 })
+      for ev in iter, s do
+        if ev.type == "stdout" then
+          lines[#lines + 1] = ev.data
+          child = child or tonumber(ev.data:match("^child (%d+)"))
+          if child and #lines == 1 then os.execute("kill -INT " .. s:pid()) end
+        elseif ev.type == "done" or ev.type == "error" then final = ev end
+      end
+      os.remove(script)
+      assert.equal("done", final.type)
+      assert.equal(130, final.result.rc)
+      assert.equal("false\tEINTR: interrupted by SIGINT", lines[2])
+      assert.is_false(proc.alive(child))
+    end)
+
+    it("gives wall-clock time next to the monotonic clock", function()
+      assert.is_true(math.abs(luasible.wall() - os.time()) <= 1)
+      assert.is_true(luasible.now() > 0)
+    end)
+  end)
+
   describe("bad input", function()
     it("raises for a command that is not a string or argv table", function()
       assert.has_error(function() conn:execute(42) end,

@@ -29,6 +29,15 @@ M.run = scheduler.run
 M.spawn = scheduler.spawn
 M.sleep = scheduler.sleep
 M.now = core.now
+M.wall = core.wall
+
+--- From now on SIGINT, SIGTERM and SIGHUP do not kill the process: whatever
+-- drives the loop raises "EINTR: interrupted by SIGINT" (and so on) instead,
+-- so that the program can stop its commands and exit cleanly. A second
+-- signal gets the default action.
+function M.catch_signals()
+  return core.catch_signals()
+end
 M.quote = connection.quote
 
 --- Run a play (see docs/TASKS.md); loads the task layer on first use.

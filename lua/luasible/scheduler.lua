@@ -59,6 +59,8 @@ function M.step()
   end
   local r = table.pack(core.run_once())
   for i = 2, r.n do ready[#ready + 1] = r[i] end
+  local sig = core.caught()
+  if sig then error("EINTR: interrupted by SIG" .. sig, 0) end
   return r[1] or r.n > 1
 end
 
