@@ -1,9 +1,10 @@
+SHELL := /bin/bash
 # Thin wrapper around CMake; `make help` lists the targets.
 BUILD ?= build
 LUA ?= lua5.4
 BUSTED ?= busted --lua=$(LUA)
 
-.PHONY: all deps test test-c test-lua test-asan lint bench install clean help
+.PHONY: all deps test test-c test-lua test-asan test-valgrind lint bench install clean help
 
 all: luasible/core.so
 
@@ -42,6 +43,17 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(BUSTED) spec
 
+# The local specs under valgrind (memcheck), on a private copy of the core.
+# posix_spawn reports exec failures differently under valgrind (#novalgrind),
+# and the bulk-data specs (#slow) would take many minutes there.
+test-valgrind: all
+	rm -rf build-vg && mkdir -p build-vg/luasible && cp $(BUILD)/luasible/core.so build-vg/luasible/
+	LUASIBLE_CPATH=$(CURDIR)/build-vg/?.so valgrind -q --error-exitcode=9 --leak-check=full \
+	  --show-possibly-lost=no --errors-for-leak-kinds=definite \
+	  $(LUA) /usr/bin/busted --exclude-tags=novalgrind,slow spec/local_spec.lua 2>&1 | \
+	  grep -v -e 'unhandled amd64-linux syscall' -e 'You may be able' -e 'README_MISSING' \
+	    -e 'Nevertheless we' -e 'it at http'; exit $${PIPESTATUS[0]}
+
 bench: all
 	$(MAKE) -C bench
 
@@ -49,7 +61,7 @@ install:
 	luarocks --lua-version 5.4 make rockspec/luasible-scm-1.rockspec
 
 clean:
-	rm -rf $(BUILD) build-asan luasible bench/out
+	rm -rf $(BUILD) build-asan build-vg luasible bench/out
 
 help:
 	@echo "make deps      install the Debian packages that are missing (apt-get)"

@@ -117,7 +117,7 @@ describe("local connection", function()
       end
     end)
 
-    it("passes a 10 MB output through completely", function()
+    it("passes a 10 MB output through completely #slow", function()
       local line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
       local n, bytes, last, final = 0, 0, nil, nil
       for ev in conn:stream("yes " .. line .. " | head -c 10485760") do
@@ -182,7 +182,7 @@ describe("local connection", function()
       end
     end)
 
-    it("ends with an error event when the program cannot run", function()
+    it("ends with an error event when the program cannot run #novalgrind", function()
       local events = {}
       for ev in conn:stream({ "/nonexistent/prog" }) do events[#events + 1] = ev end
       assert.equal(1, #events)
@@ -346,7 +346,7 @@ describe("local connection", function()
       assert.equal(300000, n)
     end)
 
-    it("stops reading a stream nobody consumes, then catches up losslessly", function()
+    it("stops reading a stream nobody consumes, then catches up losslessly #slow", function()
       local n, last = 0, nil
       local iter, s = conn:stream("seq 1 1000000")
       luasible.sleep(0.5) -- the command keeps running; we do not read
@@ -448,7 +448,7 @@ describe("local connection", function()
       assert.matches("cwd '/nonexistent/dir'", err, 1, true)
     end)
 
-    it("returns nil, err naming a program that cannot be executed and why", function()
+    it("returns nil, err naming a program that cannot be executed and why #novalgrind", function()
       local res, err, name = conn:execute({ "/nonexistent/prog", "x" })
       assert.is_nil(res)
       assert.equal("ENOENT", name)
@@ -463,7 +463,7 @@ describe("local connection", function()
   end)
 
   describe("resources", function()
-    it("leaks no fds and no child processes over 2,000 commands", function()
+    it("leaks no fds and no child processes over 2,000 commands #slow", function()
       conn:execute("true")
       collectgarbage()
       luasible.sleep(0.05) -- handles closed by the last command finish closing
