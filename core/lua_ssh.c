@@ -75,7 +75,12 @@ static int core_ssh_connect(lua_State *L) {
   lua_setmetatable(L, -2);
   cfg->host = dupstr(L, field_str(L, 1, "host", 1));
   cfg->user = dupstr(L, field_str(L, 1, "user", 1));
-  cfg->port = (int)field_num(L, 1, "port", 22);
+  {
+    double port = field_num(L, 1, "port", 22);
+    if (!(port >= 1 && port <= 65535))
+      return luaL_error(L, "bad option 'port' to 'ssh_connect' (1..65535 expected)");
+    cfg->port = (int)port;
+  }
   cfg->known_hosts = dupstr(L, field_str(L, 1, "known_hosts", 0));
   cfg->password = dupstr(L, field_str(L, 1, "password", 0));
   cfg->connect_timeout = field_num(L, 1, "connect_timeout", 10);

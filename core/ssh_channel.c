@@ -106,7 +106,7 @@ static void on_timeout(uv_timer_t *t) {
     return;
   }
   send_kill(c);
-  uv_timer_start(&c->timer, on_hard_end, (uint64_t)((c->grace + 5) * 1000), 0);
+  uv_timer_start(&c->timer, on_hard_end, lsb_ms(c->grace + 5), 0);
   lsb_ssh_kick(c->op.S);
 }
 
@@ -399,8 +399,8 @@ int lsb_ssh_exec(lsb_ssh_session *S, lsb_stream *s, const lsb_ssh_exec_opts *o) 
   lsb_stream_attach(s, &chan_ops, c);
   lsb_ssh_add_op(S, &c->op);
   uv_update_time(S->ctx->loop);
-  if (c->timeout > 0)
-    uv_timer_start(&c->timer, on_timeout, (uint64_t)(c->timeout * 1000 + 0.5), 0);
+  if (c->timeout > 0 && lsb_ms(c->timeout) != UINT64_MAX) /* inf: none */
+    uv_timer_start(&c->timer, on_timeout, lsb_ms(c->timeout), 0);
   lsb_ssh_pump(S);
   return 0;
 }

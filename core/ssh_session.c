@@ -247,8 +247,8 @@ static void on_keepalive(uv_timer_t *t) {
 
 static void start_keepalive(lsb_ssh_session *S) {
   uv_timer_stop(&S->timer);
-  if (S->cfg.keepalive > 0) {
-    uint64_t ms = (uint64_t)(S->cfg.keepalive * 1000 + 0.5);
+  if (S->cfg.keepalive > 0 && S->cfg.keepalive < 86400 * 365) { /* else: off */
+    uint64_t ms = lsb_ms(S->cfg.keepalive);
     if (ms < 10) ms = 10;
     libssh2_keepalive_config(S->ssh, 1, (unsigned)(S->cfg.keepalive < 1 ? 1 : S->cfg.keepalive));
     uv_timer_start(&S->timer, on_timer, ms, ms);
@@ -463,9 +463,8 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   S->timer.data = S->kick.data = S;
   S->handles = 2;
   uv_unref((uv_handle_t *)&S->timer);
-  if (S->cfg.connect_timeout > 0)
-    uv_timer_start(&S->timer, on_timer,
-                   (uint64_t)(S->cfg.connect_timeout * 1000 + 0.5), 0);
+  if (S->cfg.connect_timeout > 0 && lsb_ms(S->cfg.connect_timeout) != UINT64_MAX)
+    uv_timer_start(&S->timer, on_timer, lsb_ms(S->cfg.connect_timeout), 0);
   S->ssh = libssh2_session_init_ex(NULL, NULL, NULL, S);
   if (!S->ssh) {
     fail_connect(S, "ENOMEM", "cannot create an SSH session for %s%s", S->cfg.label, "");

@@ -107,6 +107,14 @@ describe("ssh exec", function()
     assert.are.same({}, wait_gone(srv, "sleep 317"))
   end)
 
+  it("an infinite timeout, connect_timeout or keepalive is none", function()
+    local c = connect(srv, { connect_timeout = math.huge, keepalive = math.huge })
+    local res = assert(c:execute("echo x", { timeout = math.huge }))
+    assert.are.equal("x\n", res.stdout)
+    assert.is_false(res.timed_out)
+    c:close()
+  end)
+
   it("breaking out of a stream kills the remote process tree", function()
     for ev in conn:stream("sleep 4181 & sleep 4182 & echo started; wait") do
       if ev.type == "stdout" then break end
