@@ -83,9 +83,26 @@ describe("local connection", function()
     end)
 
     it("runs as another user through sudo -n", function()
-      if not os.execute("sudo -n true 2>/dev/null") then return end
+      if not os.execute("sudo -n true 2>/dev/null") then
+        pending("sudo -n does not work for this user")
+        return
+      end
       local res = assert(conn:execute("id -un", { user = "nobody" }))
       assert.equal("nobody\n", res.stdout)
+    end)
+
+    it("never hands a sudo password to the command when sudo does not ask for it", function()
+      if not os.execute("sudo -n true 2>/dev/null") then
+        pending("sudo -n does not work for this user")
+        return
+      end
+      local seen = {}
+      local res = assert(conn:execute("id -un; cat", {
+        user = "nobody", sudo_password = "pw-5ecret", stdin = "input\n",
+        on_output = function(line) seen[#seen + 1] = line end }))
+      assert.equal("nobody\ninput\n", res.stdout)
+      assert.same({ "nobody", "input" }, seen)
+      assert.is_nil(res.stderr:find("pw-5ecret", 1, true))
     end)
   end)
 
