@@ -45,9 +45,11 @@ static int finish_line(lsb_splitter *s, const char *seg, size_t n, int flags,
     emit(s, seg, n, flags, cb, ud);
     return 0;
   }
-  if (reserve(s, n) != 0) return -1;
-  memcpy(s->buf + s->len, seg, n);
-  s->len += n;
+  if (n > 0) {
+    if (reserve(s, n) != 0) return -1;
+    memcpy(s->buf + s->len, seg, n);
+    s->len += n;
+  }
   emit(s, s->buf, s->len, flags, cb, ud);
   s->len = 0;
   return 0;
@@ -57,6 +59,7 @@ static int finish_line(lsb_splitter *s, const char *seg, size_t n, int flags,
 static int hold(lsb_splitter *s, const char *seg, size_t n, lsb_line_cb cb,
                 void *ud) {
   size_t off = 0;
+  if (n == 0) return 0;
   if (reserve(s, n) != 0) return -1;
   memcpy(s->buf + s->len, seg, n);
   s->len += n;
@@ -81,7 +84,7 @@ int lsb_splitter_feed(lsb_splitter *s, const char *data, size_t len,
     s->pending_cr = 0;
     if (*p == '\n') {
       p++;
-      if (finish_line(s, NULL, 0, 0, cb, ud) != 0) return -1;
+      if (finish_line(s, "", 0, 0, cb, ud) != 0) return -1;
     } else {
       s->len = 0;
     }
