@@ -32,8 +32,8 @@ end
 
 local function mode_eq(want, have)
   if not want or not have then return true end
-  if not want:match("^%d+$") then return false end -- symbolic: let chmod decide
-  return tonumber(want, 8) == tonumber(have, 8)
+  local h = tonumber(have, 8)
+  return h ~= nil and modules.mode_bits(want, h) == h
 end
 
 --- Install `content` at args.dest with args' mode/owner/group/backup.

@@ -86,6 +86,77 @@ describe("luasible CLI", function()
     assert.equal(1, types.recap)
   end)
 
+  describe("signals", function()
+    local luasible = require "luasible"
+    local proc = require "spec.helpers.proc"
+    local SLEEPY = TMP .. "/sleepy.lua"
+    write(SLEEPY, "return { name = 'sleepy', hosts = 'all', tasks = {\n"
+      .. "  { name = 'quick', command = 'true' },\n"
+      .. "  { name = 'nap', shell = 'echo pid $$; exec sleep 30' },\n"
+      .. "  { name = 'never', shell = 'touch " .. TMP .. "/after-signal' } } }\n")
+
+    -- Start the CLI as a process; once every host printed the pid of its
+    -- sleep, send it `sig`. Returns exit code, stdout lines, stderr, the pids.
+    local function interrupt(args, sig, nhosts)
+      local conn = luasible.connect()
+      local out, err, pids, final = {}, {}, {}, nil
+      local iter, s = conn:stream({ "sh", "-c", "exec bin/luasible " .. args }, { timeout = 20 })
+      local t0 = luasible.now()
+      for ev in iter, s do
+        if ev.type == "stdout" then
+          out[#out + 1] = ev.data
+          local pid = ev.data:match("| pid (%d+)$") or ev.data:match('"data":"pid (%d+)"')
+          if pid then
+            pids[#pids + 1] = tonumber(pid)
+            if #pids == nhosts then os.execute("kill -" .. sig .. " " .. s:pid()) end
+          end
+        elseif ev.type == "stderr" then err[#err + 1] = ev.data
+        elseif ev.type == "done" or ev.type == "error" then final = ev end
+      end
+      assert.is_true(luasible.now() - t0 < 10, "the CLI did not stop at once")
+      return final.result.rc, out, table.concat(err, "\n"), pids
+    end
+
+    it("Ctrl-C stops the play: the command is killed, 'interrupted (SIGINT)', the recap, exit 130", function()
+      local code, out, err, pids = interrupt("run " .. SLEEPY, "INT", 1)
+      assert.equal(130, code, table.concat(out, "\n") .. err)
+      assert.equal(1, #pids)
+      local text = table.concat(out, "\n")
+      local n = select(2, text:gsub("interrupted %(SIGINT%)", ""))
+      assert.equal(1, n, text)
+      assert.truthy(text:find("PLAY RECAP", 1, true), text)
+      assert.truthy(text:find("localhost : ok=1 ", 1, true), text) -- what ran before it
+      assert.is_nil(text:find("TASK [never]", 1, true), text)
+      assert.is_false(proc.alive(pids[1]), "the sleep still runs")
+      assert.is_nil(io.open(TMP .. "/after-signal"))
+    end)
+
+    it("SIGTERM on several hosts at once kills every host's command, exit 143; --json says so", function()
+      local code, out, err, pids = interrupt("run " .. SLEEPY .. " -i " .. INV .. " --json", "TERM", 3)
+      assert.equal(143, code, table.concat(out, "\n") .. err)
+      assert.equal(3, #pids)
+      local types, recap = {}, nil
+      for _, l in ipairs(out) do
+        local ev = cjson.decode(l)
+        types[ev.type] = (types[ev.type] or 0) + 1
+        if ev.type == "interrupted" then assert.equal("SIGTERM", ev.signal) end
+        if ev.type == "recap" then recap = ev.recap end
+      end
+      assert.equal(1, types.interrupted)
+      assert.equal(1, recap.w1.ok)
+      assert.truthy(err:find("interrupted (SIGTERM)", 1, true), err)
+      for _, pid in ipairs(pids) do assert.is_false(proc.alive(pid), "a sleep still runs") end
+      assert.is_nil(io.open(TMP .. "/after-signal"))
+    end)
+
+    it("SIGHUP stops an ad-hoc exec, exit 129", function()
+      local code, out, _, pids = interrupt("exec all -i " .. INV .. " -a 'echo pid $$; exec sleep 30'", "HUP", 3)
+      assert.equal(129, code)
+      assert.truthy(table.concat(out, "\n"):find("interrupted (SIGHUP)", 1, true))
+      for _, pid in ipairs(pids) do assert.is_false(proc.alive(pid), "a sleep still runs") end
+    end)
+  end)
+
   describe("bad input: one clear line, non-zero, nothing run", function()
     local marker = TMP .. "/ran"
     local function play(body)

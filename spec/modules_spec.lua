@@ -31,13 +31,14 @@ local function execute_only_connection()
         for i, a in ipairs(cmd) do q[i] = modules.quote(a) end
         return q
       end)(), " ") end
-      if opts and opts.stdin then error("this connection has no stdin") end
-      local errf = os.tmpname()
-      local p = io.popen("(" .. cmd .. ") 2>" .. errf, "r")
+      local errf, inf = os.tmpname(), os.tmpname()
+      write(inf, opts and opts.stdin or "")
+      local p = io.popen("(" .. cmd .. ") 2>" .. errf .. " <" .. inf, "r")
       local out = p:read("a")
       local _, _, rc = p:close()
       local err = read(errf) or ""
       os.remove(errf)
+      os.remove(inf)
       return { rc = rc, stdout = out, stderr = err, ok = rc == 0, timed_out = false, duration = 0 }
     end,
   }
@@ -335,5 +336,155 @@ describe("modules on the local connection", function()
     assert.is_true(facts.processor_count >= 1)
     assert.is_true(facts.memtotal_mb > 0)
     assert.is_string(facts.hostname)
+  end)
+
+  describe("a command that cannot run is a failed task, not an unreachable host", function()
+    it("a missing program, a missing or wrong chdir: failed with the message; ignore_errors works", function()
+      local recap, details = runner.play({ hosts = "localhost", tasks = {
+        { name = "noprog", command = "no_such_prog_xyz", ignore_errors = true },
+        { name = "nodir", shell = { cmd = "echo hi", chdir = "/nonexistent" }, ignore_errors = true },
+        { name = "notdir", shell = { cmd = "echo hi", chdir = "/etc/passwd" }, ignore_errors = true },
+        { name = "after", command = "true" },
+      } }, {})
+      local d = details.hosts.localhost
+      assert.equal("failed", d[1].status)
+      assert.truthy(d[1].result.msg:find("^ENOENT: .*no_such_prog_xyz"), d[1].result.msg)
+      assert.equal("failed", d[2].status)
+      assert.truthy(d[2].result.msg:find("^ENOENT: .*/nonexistent"), d[2].result.msg)
+      assert.equal("failed", d[3].status)
+      assert.truthy(d[3].result.msg:find("^ENOTDIR"), d[3].result.msg)
+      assert.equal("changed", d[4].status)
+      assert.same({ ok = 1, changed = 1, failed = 0, unreachable = 0, skipped = 0, ignored = 3 }, recap.localhost)
+    end)
+
+    it("a lost connection is still unreachable", function()
+      for _, e in ipairs({ "ECONNRESET: connection to u@h:22 lost", "EHOSTKEY: host key of h changed",
+          "ENOENT: cannot resolve host of u@h:22: unknown node", "EPIPE: broken pipe" }) do
+        local conn = { kind = "broken", execute = function() return nil, e, e:match("^(%u+)") end }
+        local _, _, status = run_task({ shell = "true", ignore_errors = true }, { conn = conn })
+        assert.equal("unreachable", status, e)
+      end
+      assert.is_true(modules.is_unreachable("ETIMEDOUT: connect to h:22 timed out"))
+      assert.is_false(modules.is_unreachable("EACCES: cannot execute 'x': permission denied"))
+    end)
+  end)
+
+  describe("files written safely", function()
+    -- the local connection, recording every command line and put
+    local function spy()
+      local lc = luasible.connect()
+      local log = {}
+      local conn = { kind = "spy", streaming = true, log = log,
+        execute = function(_, cmd, opts)
+          log[#log + 1] = { cmd = type(cmd) == "table" and table.concat(cmd, " ") or cmd, stdin = opts and opts.stdin }
+          return lc:execute(cmd, opts)
+        end,
+        put = function(_, src, dest, opts)
+          log[#log + 1] = { put = dest, mode = opts and opts.mode }
+          return lc:put(src, dest, opts)
+        end }
+      return conn
+    end
+
+    it("with become (or without put) the content goes on stdin, never on a command line", function()
+      local conn = spy()
+      conn.put = nil
+      local secret = "top-secret-" .. math.random(1e9)
+      local content = secret .. "\n" .. ("\0\255binary"):rep(10)
+      local dest = TMP .. "/stdin.txt"
+      local res = run_task({ copy = { content = content, dest = dest, mode = "0600" } }, { conn = conn })
+      assert.is_true(res.changed, res.msg)
+      assert.equal(content, read(dest))
+      assert.equal("600", io.popen("stat -c %a " .. dest):read("l"))
+      local b64 = modules.base64(content)
+      local fed = false
+      for _, c in ipairs(conn.log) do
+        assert.is_nil(c.cmd:find(secret, 1, true), c.cmd)
+        assert.is_nil(c.cmd:find(b64:sub(1, 16), 1, true), c.cmd)
+        fed = fed or c.stdin == content
+      end
+      assert.is_true(fed)
+      -- an empty file too
+      res = run_task({ copy = { content = "", dest = TMP .. "/empty.txt" } }, { conn = conn })
+      assert.is_true(res.changed, res.msg)
+      assert.equal("", read(TMP .. "/empty.txt"))
+      -- and a line through lineinfile
+      conn = spy()
+      conn.put = nil
+      res = run_task({ lineinfile = { path = TMP .. "/li.txt", line = secret, create = true } }, { conn = conn })
+      assert.is_true(res.changed, res.msg)
+      for _, c in ipairs(conn.log) do assert.is_nil(c.cmd:find(secret, 1, true), c.cmd) end
+      assert.equal(secret .. "\n", read(TMP .. "/li.txt"))
+    end)
+
+    it("the mode is given to put (before the rename), symbolic modes included, never chmod after", function()
+      local conn = spy()
+      local dest = TMP .. "/secret.txt"
+      local res = run_task({ copy = { content = "s3cret\n", dest = dest, mode = "u=rw,go=" } }, { conn = conn })
+      assert.is_true(res.changed, res.msg)
+      local put
+      for _, c in ipairs(conn.log) do
+        if c.put then put = c
+        elseif put then assert.is_nil(c.cmd:find("chmod", 1, true), c.cmd) end
+      end
+      assert.equal(tonumber("600", 8), put.mode)
+      assert.equal("600", io.popen("stat -c %a " .. dest):read("l"))
+      -- idempotent with a symbolic mode
+      res = run_task({ copy = { content = "s3cret\n", dest = dest, mode = "u=rw,go=" } }, { conn = spy() })
+      assert.is_false(res.changed)
+      assert.equal(tonumber("755", 8), modules.mode_bits("u+x,go+rx", tonumber("644", 8)))
+      assert.equal(tonumber("640", 8), modules.mode_bits("g-w,o=", tonumber("664", 8)))
+      assert.equal(tonumber("755", 8), modules.mode_bits("+X", tonumber("644", 8), true))
+      assert.equal(tonumber("644", 8), modules.mode_bits("+X", tonumber("644", 8), false))
+      assert.equal(tonumber("4711", 8), modules.mode_bits("u+s,go=x", tonumber("700", 8)))
+    end)
+
+    it("without put the temporary file is 0600 and gets its mode before the rename", function()
+      local conn = spy()
+      conn.put = nil
+      local dest = TMP .. "/fallback-mode.txt"
+      local res = run_task({ copy = { content = "x\n", dest = dest, mode = "0640" } }, { conn = conn })
+      assert.is_true(res.changed, res.msg)
+      local create, final
+      for _, c in ipairs(conn.log) do
+        if c.cmd:find("umask 077", 1, true) then create = c.cmd end
+        if c.cmd:find("mv -f", 1, true) then final = c.cmd end
+      end
+      assert.truthy(create, "no umask 077")
+      assert.truthy(final:find("chmod 0640 [^;]*&& mv %-f"), final)
+      assert.equal("640", io.popen("stat -c %a " .. dest):read("l"))
+    end)
+
+    it("the local put never leaves the content readable by others, not even while it moves", function()
+      -- lua/luasible/transfer.lua (not the task layer's file) creates its
+      -- temporary file with the umask's mode and chmods it after writing:
+      -- this spec waits for that fix (a 0600 O_EXCL temporary file)
+      if os.getenv("LUASIBLE_SPEC_TRANSFER_MODE") ~= "1" then
+        pending("transfer.lua: the temporary file of a local put is created 0644 (asked of its owner)")
+        return
+      end
+      local lc = luasible.connect()
+      local dest = TMP .. "/moving.txt"
+      local seen = {}
+      local res = assert(lc:put(("s"):rep(3 * 1024 * 1024), dest, { content = true, mode = tonumber("600", 8),
+        on_progress = function()
+          local p = io.popen("stat -c %a " .. TMP .. "/.moving.txt.luasible-*.tmp 2>/dev/null")
+          seen[#seen + 1] = p:read("l")
+          p:close()
+        end }))
+      assert.is_true(res.ok)
+      assert.equal("600", io.popen("stat -c %a " .. dest):read("l"))
+      for _, m in ipairs(seen) do assert.equal("600", m) end
+    end)
+
+    it("copy is idempotent for file names holding a backslash or a newline", function()
+      for _, name in ipairs({ "back\\slash.txt", "new\nline.txt" }) do
+        local dest = TMP .. "/" .. name
+        assert.is_true(run_task({ copy = { content = "c\n", dest = dest } }).changed)
+        local res = run_task({ copy = { content = "c\n", dest = dest } })
+        assert.is_false(res.changed, name)
+        assert.equal("c\n", read(dest))
+      end
+    end)
   end)
 end)

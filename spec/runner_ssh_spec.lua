@@ -249,6 +249,51 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     for _, ev in ipairs(by_type(events, "stdout", "me")) do assert.equal(srv.user, ev.data) end
   end)
 
+  it("copy and template with become write through sudo with the content on stdin, not a command line", function()
+    local _, has_sudo = sh("command -v sudo >/dev/null")
+    local _, can = sh("sudo -n -u " .. srv.user .. " true 2>/dev/null")
+    if not (has_sudo and can) then
+      pending("needs sudo that lets " .. srv.user .. " run commands as itself without a password")
+      return
+    end
+    local secret = "s3cret-" .. math.random(1e9)
+    local lines = {}
+    local function connect()
+      local c = assert(luasible.connect { host = "127.0.0.1", port = srv.port, user = srv.user,
+        identity = srv.key, known_hosts = srv.known_hosts, ssh_config = "none" })
+      return { kind = "ssh", streaming = true,
+        execute = function(_, cmd, o)
+          lines[#lines + 1] = type(cmd) == "table" and table.concat(cmd, " ") or cmd
+          return c:execute(cmd, o)
+        end,
+        stream = function(_, ...) return c:stream(...) end,
+        put = function() error("put must not be used under become") end,
+        close = function() c:close() end }
+    end
+    write(TMP .. "/secret.tmpl", "key={{ key }}\n")
+    local dest = TMP .. "/become-secret"
+    local recap, _, details = play({ hosts = "web1", become = true, become_user = srv.user, vars = { key = secret },
+      tasks = {
+        { copy = { content = secret .. "\n", dest = dest, mode = "0600" } },
+        { template = { src = TMP .. "/secret.tmpl", dest = dest .. ".conf", mode = "0640" } },
+        { lineinfile = { path = dest, line = "more " .. secret } },
+      } }, { connect = connect })
+    assert.equal(0, recap.web1.failed, require("luasible.render").encode(details))
+    assert.equal(3, recap.web1.changed)
+    assert.equal(secret .. "\nmore " .. secret .. "\n", read(dest))
+    assert.equal("key=" .. secret .. "\n", read(dest .. ".conf"))
+    assert.equal("600", sh("stat -c %a " .. dest):match("%d+"))
+    assert.equal("640", sh("stat -c %a " .. dest .. ".conf"):match("%d+"))
+    local b64 = require("luasible.modules").base64
+    for _, l in ipairs(lines) do
+      assert.is_nil(l:find(secret, 1, true), l)
+      for _, c in ipairs({ secret .. "\n", "key=" .. secret .. "\n", secret .. "\nmore " .. secret .. "\n" }) do
+        assert.is_nil(l:find(b64(c):sub(1, 16), 1, true), l)
+      end
+    end
+    assert.truthy(#lines > 3)
+  end)
+
   it("quotes every value it puts into a remote shell command", function()
     -- no "/" in it, so that it can be a file name; a touch would land in the login folder
     local mark = "luasible-injected-" .. math.random(1e9)

@@ -4,6 +4,8 @@
 
 local M = {}
 
+local SIGNALS = { HUP = 1, INT = 2, TERM = 15 }
+
 local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
   return 1
@@ -168,11 +170,22 @@ function M.main(argv)
     end
     on_event = render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose, width = width })
   end
-  local recap, err = runner.play(play, {
+  -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
+  -- process groups killed, remote kills sent), the recap so far is shown,
+  -- and the exit status is 128 + the signal's number. A second signal gets
+  -- the default action.
+  require("luasible").catch_signals()
+  local ran, recap, err = pcall(runner.play, play, {
     inventory = args.inventory, limit = args.limit, forks = args.forks, extra_vars = extra,
     check = args.check, tags = list(args.tags), skip_tags = list(args.skip_tags),
     module_path = args.module_path, on_event = on_event, base_dir = base_dir,
   })
+  if not ran then
+    local sig = runner.is_interrupt(recap) and recap:match("by SIG(%u+)")
+    if not sig then error(recap, 0) end
+    if args.json then io.stderr:write("interrupted (SIG", sig, ")\n") end
+    return 128 + (SIGNALS[sig] or 2)
+  end
   if not recap then return die(err) end
   return runner.exit_code(recap)
 end

@@ -356,6 +356,30 @@ end
 --- Unreachable: raise so the runner marks the host unreachable.
 function Ctx.unreachable(_, err) error({ unreachable = true, msg = tostring(err) }, 0) end
 
+--- Failed: raise so the runner reports a failed task with this message.
+function Ctx.fail(_, err) error({ failed = true, msg = tostring(err) }, 0) end
+
+-- Error names that mean the host itself is gone or cannot be reached (see
+-- docs/SSH.md). Any other name (ENOENT of a missing program or cwd, EACCES,
+-- ENOTDIR, ECHANNEL, ECANCELED, ...) is a failure of the task, not of the host.
+local UNREACHABLE = {
+  ECONNREFUSED = true, ECONNRESET = true, ECONNABORTED = true, ETIMEDOUT = true, ENOTCONN = true,
+  EPIPE = true, ESHUTDOWN = true, ECLOSED = true, EHOSTKEY = true, EAUTH = true, EHOSTUNREACH = true,
+  ENETUNREACH = true, ENETDOWN = true, EHOSTDOWN = true, EPROTO = true,
+}
+
+--- Is this error of execute/put/get a lost or unreachable host?
+-- (execute returns ETIMEDOUT only for a connect timeout: a command's own
+-- timeout is a result with timed_out = true.)
+function M.is_unreachable(err, name)
+  err = tostring(err or "")
+  name = name or err:match("^(%u[%u%d_]*):")
+  if not name then return false end
+  if UNREACHABLE[name] or name:match("^ECONN") then return true end
+  -- a lost SSH connection that reconnects on use and cannot resolve its host
+  return name == "ENOENT" and err:find("cannot resolve host", 1, true) ~= nil
+end
+
 --- Run a command with the task's become settings. Output lines are emitted
 --- as stdout/stderr events when opts.stream is set (or ctx.stream_output).
 --- Returns res; raises an unreachable error when the command could not run.
@@ -379,10 +403,11 @@ function Ctx:run(cmd, opts)
     end
     eopts.on_progress = opts.on_progress
   end
-  local res, err = self.conn:execute(cmd, eopts)
+  local res, err, name = self.conn:execute(cmd, eopts)
   if not res then
-    if opts.allow_error then return nil, err end
-    self:unreachable(err)
+    if opts.allow_error then return nil, err, name end
+    if M.is_unreachable(err, name) then self:unreachable(err) end
+    self:fail(err)
   end
   return res
 end
@@ -396,7 +421,8 @@ end
 --- Remote sha256 of a file, or nil if it does not exist / is not readable.
 function Ctx:remote_sha256(path)
   local q = self.quote(path)
-  local out, rc = self:sh("test -f " .. q .. " && sha256sum " .. q)
+  -- read from stdin: `sha256sum NAME` escapes names holding \\ or a newline
+  local out, rc = self:sh("test -f " .. q .. " && sha256sum < " .. q)
   if rc ~= 0 then return nil end
   return out:match("^(%x+)")
 end
@@ -411,61 +437,114 @@ function Ctx:stat(path)
   return { type = kinds[ftype] or ftype, mode = mode, owner = owner, group = group, size = tonumber(size) }
 end
 
+local PERM = { r = 4, w = 2, x = 1 }
+local SHIFT = { u = 6, g = 3, o = 0 }
+
+--- The numeric mode a mode spec gives a file whose mode is now `base`:
+--- "0640" / "640" as they are, symbolic modes ("u+x,go-w", "u=rw,go=")
+--- applied to base as chmod does (no "who": all but the umask 022 bits).
+--- Returns a number, or nil, err.
+function M.mode_bits(spec, base, is_dir)
+  spec = tostring(spec)
+  if spec:match("^0?[0-7][0-7][0-7][0-7]?$") then return tonumber(spec, 8) end
+  local mode = base or 420 -- 0644
+  for clause in spec:gmatch("[^,]+") do
+    local who, ops = clause:match("^([ugoa]*)(.*)$")
+    if ops == "" or not ops:match("^[-+=][-+=rwxXst]*$") then return nil, "bad mode '" .. spec .. "'" end
+    local whos = {}
+    if who == "" or who:find("a", 1, true) then whos = { "u", "g", "o" }
+    else for c in who:gmatch(".") do whos[#whos + 1] = c end end
+    local mask = who == "" and (4095 & ~18) or 4095 -- no "who": the umask (022) bits stay
+    for op, perms in ops:gmatch("([-+=])([rwxXst]*)") do
+      local bits, clear = 0, 0
+      for _, w in ipairs(whos) do
+        clear = clear | (7 << SHIFT[w]) | (w == "u" and 2048 or w == "g" and 1024 or 512)
+        for c in perms:gmatch(".") do
+          if PERM[c] then bits = bits | (PERM[c] << SHIFT[w])
+          elseif c == "X" then
+            if is_dir or mode & 73 ~= 0 then bits = bits | (1 << SHIFT[w]) end
+          elseif c == "s" then bits = bits | (w == "u" and 2048 or w == "g" and 1024 or 0)
+          elseif c == "t" then bits = bits | (w == "o" and 512 or 0) end
+        end
+      end
+      bits = bits & mask
+      if op == "+" then mode = mode | bits
+      elseif op == "-" then mode = mode & ~bits
+      else mode = (mode & ~(clear & mask)) | bits end
+    end
+  end
+  return mode
+end
+
 --- Write content to a remote path, atomically (a temporary file in the
 --- same folder, then a rename). With conn:put (SFTP on SSH, file I/O on
 --- the local connection) when the connection has it and no become is in
---- force; otherwise through execute (base64 in chunks), which works on any
---- connection and through sudo. on_progress(p) gets transfer progress
---- ({ stage = "transferring", bytes_done, bytes_total, percentage }).
+--- force; otherwise through execute (the content on stdin, in chunks),
+--- which works on any connection and through sudo. The requested mode is
+--- applied to the temporary file (created 0600) before the rename, so the
+--- target never has a wider mode than asked for, not even briefly. A
+--- symbolic mode is applied to the target's current mode (0644 when it is
+--- new). on_progress(p) gets transfer progress ({ stage = "transferring",
+--- bytes_done, bytes_total, percentage }).
 --- Returns true, or nil, err; raises unreachable when the host is lost.
 function Ctx:write(content, dest, mode, on_progress)
   local conn = self.conn
-  local octal = type(mode) == "string" and mode:match("^0?[0-7][0-7][0-7][0-7]?$") and tonumber(mode, 8) or nil
-  if conn.put and not (self.become and self.become.become) then
-    local res, err, name = conn:put(content, dest, { content = true, mode = octal, on_progress = on_progress })
-    if not res then
-      if name == "ECONNRESET" or name == "ETIMEDOUT" or name == "EHOSTKEY" or name == "EAUTH"
-        or name == "ECONNREFUSED" then
-        self:unreachable(err)
-      end
-      return nil, err
+  local bits
+  if mode ~= nil then
+    local err
+    local base, is_dir = 420, false
+    if not tostring(mode):match("^0?[0-7][0-7][0-7][0-7]?$") then
+      local st = self:stat(dest)
+      if st and st.mode then base, is_dir = tonumber(st.mode, 8) or base, st.type == "directory" end
     end
-    if mode and not octal then
-      local r = self:run("chmod " .. self.quote(mode) .. " " .. self.quote(dest))
-      if not r.ok then return nil, r.stderr end
+    bits, err = M.mode_bits(mode, base, is_dir)
+    if not bits then return nil, err end
+  end
+  if conn.put and not (self.become and self.become.become) then
+    local res, err, name = conn:put(content, dest, { content = true, mode = bits, on_progress = on_progress })
+    if not res then
+      if M.is_unreachable(err, name) then self:unreachable(err) end
+      return nil, err
     end
     return true
   end
+  -- execute only, or become: the content goes on stdin (never on a command
+  -- line, where ps and sudo's log would show it) into a 0600 temporary file
+  -- created afresh (noclobber: not through a planted file or link)
   local q = self.quote(dest)
   local tmp = self.quote(string.format("%s.luasible-%d-%d.tmp", dest, os.time(), math.random(1e9)))
-  local b64 = M.base64(content)
-  local CH = 60000
+  local CH = 1024 * 1024
   local function fail(msg)
-    self:run("rm -f -- " .. tmp)
+    self:run("rm -f -- " .. tmp, { allow_error = true })
     return nil, msg
   end
-  if #b64 == 0 then
-    local res = self:run("umask 077 && : > " .. tmp)
-    if not res.ok then return fail(res.stderr) end
+  if on_progress then
+    on_progress({ stage = "transferring", bytes_done = 0, bytes_total = #content, percentage = 0 })
   end
-  for i = 1, #b64, CH do
-    local res = self:run("umask 077 && printf %s " .. self.quote(b64:sub(i, i + CH - 1)) .. " | base64 -d "
-      .. (i == 1 and ">" or ">>") .. " " .. tmp)
+  local i = 1
+  repeat
+    local chunk = content:sub(i, i + CH - 1)
+    local res = self:run(i == 1 and ("set -C && umask 077 && cat > " .. tmp) or ("cat >> " .. tmp),
+      { stdin = chunk })
     if not res.ok then return fail(res.stderr ~= "" and res.stderr or ("writing " .. dest .. " failed")) end
+    i = i + CH
     if on_progress then
-      local done = math.min(#content, (i + CH - 1) * 3 // 4)
+      local done = math.min(#content, i - 1)
       on_progress({ stage = "transferring", bytes_done = done, bytes_total = #content,
         percentage = math.floor(math.min(100, done * 100 / math.max(1, #content))) })
     end
-  end
-  local res = self:run("chmod " .. self.quote(mode or "0644") .. " " .. tmp .. " && mv -f -- " .. tmp .. " " .. q)
-  if not res.ok then return fail(res.stderr) end
+  until i > #content
+  local want = M.sha256(content)
+  local res = self:run("h=$(sha256sum < " .. tmp .. ") && [ \"${h%% *}\" = " .. want
+    .. " ] || { echo 'checksum mismatch: the written file differs from the content sent' >&2; exit 1; }; "
+    .. "chmod " .. string.format("%04o", bits or 420) .. " " .. tmp .. " && mv -f -- " .. tmp .. " " .. q)
+  if not res.ok then return fail(res.stderr ~= "" and res.stderr or ("installing " .. dest .. " failed")) end
   return true
 end
 
 --- Emit a progress event for this host/task.
 function Ctx:progress(p)
-  p.timestamp = p.timestamp or os.time()
+  p.timestamp = p.timestamp or (self.now and self.now())
   self.emit({ type = "progress", progress = p })
 end
 

@@ -96,6 +96,7 @@ function M.json(opts)
       type = ev.type, host = ev.host, task = ev.task, play = ev.play, data = ev.data,
       progress = ev.progress, result = ev.result, status = ev.status, timestamp = ev.timestamp,
       seq = ev.seq, recap = ev.recap, hosts = ev.hosts, elapsed = ev.elapsed, module = ev.module,
+      signal = ev.signal, interrupted = ev.interrupted,
     }
     out:write(M.encode(obj), "\n")
     out:flush()
@@ -306,6 +307,9 @@ function M.terminal(opts)
           f("ok", 32), f("changed", 33), f("unreachable", 91), f("failed", 31), f("skipped", 36),
           f("ignored", 35) }, " "))
       end
+    elseif t == "interrupted" then
+      clear_status()
+      line(paint(31, tostring(ev.data or ("interrupted (" .. tostring(ev.signal) .. ")"))))
     elseif t == "error" then
       line(paint(31, "ERROR: " .. tostring(ev.data or ev.error)))
     end

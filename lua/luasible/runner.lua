@@ -26,6 +26,13 @@ local function as_list(v)
 end
 M.as_list = as_list
 
+--- Is err the error of a caught signal (luasible.catch_signals())? It is
+--- never a task's failure: it stops the whole run.
+local function is_interrupt(err)
+  return type(err) == "string" and err:match("^EINTR: interrupted by SIG") ~= nil
+end
+M.is_interrupt = is_interrupt
+
 local function copy_into(dst, src)
   if src then for k, v in pairs(src) do dst[k] = v end end
   return dst
@@ -229,6 +236,18 @@ function Run:host_vars(host, task)
   if task then copy_into(v, task.vars) end
   copy_into(v, st.registered)
   copy_into(v, self.extra_vars)
+  -- what came from the host (facts, registered results) is data, never a
+  -- template to render again; a name set by the play or -e is not
+  local unsafe = {}
+  if st.facts then
+    for k in pairs(st.facts) do unsafe[k] = true end
+    unsafe.ansible_facts = true
+  end
+  for k in pairs(self.play.raw.vars or {}) do unsafe[k] = nil end
+  if task and type(task.vars) == "table" then for k in pairs(task.vars) do unsafe[k] = nil end end
+  for k in pairs(st.registered) do unsafe[k] = true end
+  for k in pairs(self.extra_vars) do unsafe[k] = nil end
+  if next(unsafe) then template.mark_unsafe(v, unsafe) end
   v.inventory_hostname = host
   v.groups = self.groups
   v.play_hosts = self.play.hosts
@@ -242,7 +261,10 @@ local function eval_cond(cond, vars, res)
   if type(cond) == "boolean" then return cond end
   if type(cond) == "function" then
     local ok, v = pcall(cond, res ~= nil and res or vars, vars)
-    if not ok then return nil, tostring(v) end
+    if not ok then
+      if is_interrupt(v) then error(v, 0) end
+      return nil, tostring(v)
+    end
     return v and true or false
   end
   if res ~= nil then vars = setmetatable({ result = res }, { __index = vars }) end
@@ -257,7 +279,7 @@ function Run:connection_vars(host)
   local out = {}
   for k, v in pairs(vars) do
     if type(k) == "string" and (k:match("^ansible_") or k:match("^luasible_")) then
-      if type(v) == "string" and v:find("{{", 1, true) then
+      if type(v) == "string" and v:find("{{", 1, true) and not template.is_unsafe(vars, k) then
         local r, err = template.render_value(v, vars)
         if err then return nil, "host " .. host .. ": " .. k .. ": " .. err end
         v = r
@@ -326,7 +348,9 @@ function Run:run_module(host, task, vars, emit)
   })
   local ok, res = pcall(task.mod.run, ctx, vargs)
   if not ok then
+    if is_interrupt(res) then error(res, 0) end
     if type(res) == "table" and res.unreachable then return { unreachable = true, msg = res.msg } end
+    if type(res) == "table" and res.failed then return { failed = true, changed = false, msg = res.msg } end
     return { failed = true, msg = "module " .. task.module .. " raised an error: " .. tostring(res) }
   end
   return tidy(res)
@@ -337,18 +361,37 @@ function Run:run_host_task(host, task)
   local st = self.state[host]
   local emit = function(ev)
     ev.host, ev.task = host, task.name
+    if task.no_log then
+      -- no_log hides what the task prints and moves too, not only its result
+      if ev.type == "stdout" or ev.type == "stderr" then return end
+      local p = ev.progress
+      if type(p) == "table" then
+        ev.progress = { stage = p.stage, percentage = p.percentage, bytes_done = p.bytes_done,
+          bytes_total = p.bytes_total, timestamp = p.timestamp }
+      end
+      if ev.type ~= "retry" and ev.data ~= nil then ev.data = "output hidden by no_log" end
+      if ev.result ~= nil then ev.result = { msg = "output hidden by no_log" } end
+      if ev.error ~= nil then ev.error = "output hidden by no_log" end
+    end
     self:emit(ev)
   end
   self:emit({ type = "host_task_start", host = host, task = task.name })
   local vars = self:host_vars(host, task)
   local items = { false }
+  -- loop items computed from host data (a registered result, facts) are
+  -- unsafe: `{{ item }}` never renders them again
+  local items_unsafe = false
   if task.loop ~= nil then
     local list, lerr = task.loop
     if type(list) == "function" then
       local ok, v = pcall(list, vars)
-      if not ok then list, lerr = nil, tostring(v) else list = v end
+      if not ok then
+        if is_interrupt(v) then error(v, 0) end
+        list, lerr = nil, tostring(v)
+      else list = v end
+      items_unsafe = true -- code of the play's own that may read anything
     elseif type(list) == "string" then
-      list, lerr = template.render_value(list, vars)
+      items_unsafe, list, lerr = template.tainted(template.render_value, list, vars)
     end
     if lerr or type(list) ~= "table" then
       return { failed = true, msg = "loop: " .. (lerr or "must be a list") }
@@ -360,6 +403,7 @@ function Run:run_host_task(host, task)
     local ivars = vars
     if task.loop ~= nil then
       ivars = setmetatable({ [task.loop_var or "item"] = item }, { __index = vars })
+      if items_unsafe then template.mark_unsafe(ivars, { task.loop_var or "item" }) end
     end
     local go, werr = eval_cond(task.when, ivars)
     local res
@@ -475,7 +519,10 @@ function Run:each_host(hosts, fn)
     end
   end
   local workers = {}
-  for i = 1, math.min(self.forks, #hosts) do workers[i] = luasible.spawn(worker) end
+  for i = 1, math.min(self.forks, #hosts) do
+    workers[i] = luasible.spawn(worker)
+    self.tasks[#self.tasks + 1] = workers[i]
+  end
   for _, w in ipairs(workers) do w:wait() end
 end
 
@@ -498,7 +545,10 @@ function Run:run_task(task, hosts)
   end
   self:each_host(hosts, function(h)
     local ok, res = pcall(self.run_host_task, self, h, task)
-    if not ok then res = { failed = true, msg = "internal error: " .. tostring(res) } end
+    if not ok then
+      if is_interrupt(res) then error(res, 0) end
+      res = { failed = true, msg = "internal error: " .. tostring(res) }
+    end
     self:record(h, task, res)
   end)
 end
@@ -532,10 +582,45 @@ function Run:run_play()
   end
 end
 
--- Seconds since the epoch, with a fraction when lua-system is there.
-local function wall_clock()
-  local ok, system = pcall(require, "system")
-  if ok and type(system) == "table" and type(system.gettime) == "function" then return system.gettime() end
+--- Stop everything the run holds: its tasks (closing a coroutine closes its
+--- pending to-be-closed values: the streams of running commands, so their
+--- process groups are killed), then the connections (an SSH connection
+--- cancels its commands and sends their remote kills), and let the loop
+--- turn a little so that those kills go out.
+function Run:abort()
+  for i = #self.tasks, 1, -1 do
+    local t = self.tasks[i]
+    if not t.done and coroutine.status(t.co) == "suspended" then pcall(coroutine.close, t.co) end
+  end
+  self.tasks = {}
+  local any = false
+  for _, st in pairs(self.state or {}) do
+    local conn = st.conn
+    st.conn = nil
+    if conn and conn.close then
+      pcall(conn.close, conn)
+      any = true
+    end
+  end
+  if any and self.luasible then
+    local ok, core = pcall(require, "luasible.core")
+    if not ok then return end
+    local deadline = core.now() + 5
+    repeat
+      local guard = core.timer(0.05) -- run_once blocks at most this long
+      pcall(core.run_once)
+      guard:close()
+      local alive = core.run_once(true)
+    until not alive or core.now() > deadline
+  end
+end
+
+-- Seconds since the epoch (a float, from the core).
+local function wall_clock(luasible)
+  if luasible and luasible.wall then
+    local t = luasible.wall()
+    if t then return t end
+  end
   return os.time()
 end
 
@@ -578,26 +663,42 @@ function M.play(play, opts)
     seq = 0, on_event = opts.on_event, secrets = {}, secret_set = {},
     check = opts.check and true or false, connect = opts.connect,
     extra_vars = extra, recap = recap, details = details, groups = groups, hostvars = hostvars_cache,
-    luasible = luasible, now = now, mono0 = now(), wall0 = wall_clock(), base_dir = opts.base_dir or ".",
+    luasible = luasible, now = now, mono0 = now(), wall0 = wall_clock(luasible), base_dir = opts.base_dir or ".",
+    tasks = {},
   }, Run)
   run:add_secrets(extra)
   local t0 = now()
-  for _, p in ipairs(prepared) do
-    run.play = p
-    run.forks = math.max(1, math.tointeger(tonumber(opts.forks or p.raw.forks or 10)) or 10)
-    run.state = {}
-    for _, h in ipairs(p.hosts) do
-      run.state[h] = { inv_vars = inv:host_vars(h), registered = {}, notified = {} }
-      run:add_secrets(run.state[h].inv_vars)
-      recap[h] = recap[h] or { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
-      details[h] = details[h] or {}
+  local ok, err = pcall(function()
+    for _, p in ipairs(prepared) do
+      run.play = p
+      run.forks = math.max(1, math.tointeger(tonumber(opts.forks or p.raw.forks or 10)) or 10)
+      run.state = {}
+      for _, h in ipairs(p.hosts) do
+        run.state[h] = { inv_vars = inv:host_vars(h), registered = {}, notified = {} }
+        run:add_secrets(run.state[h].inv_vars)
+        recap[h] = recap[h] or { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
+        details[h] = details[h] or {}
+      end
+      if luasible and #p.hosts > 1 then
+        local task = luasible.spawn(function() run:run_play() end)
+        run.tasks[#run.tasks + 1] = task
+        task:wait()
+      else
+        run:run_play()
+      end
     end
-    if luasible and #p.hosts > 1 then
-      local task = luasible.spawn(function() run:run_play() end)
-      task:wait()
-    else
-      run:run_play()
+  end)
+  if not ok then
+    -- interrupted (a caught signal) or an internal error: stop every command
+    -- and close every connection before the error goes on
+    run:abort()
+    if is_interrupt(err) then
+      local sig = err:match("by (SIG%u+)")
+      run:emit({ type = "interrupted", signal = sig, data = "interrupted (" .. sig .. ")" })
+      run.play = nil
+      run:emit({ type = "recap", recap = recap, elapsed = now() - t0, interrupted = sig })
     end
+    error(err, 0)
   end
   run.play = nil
   run:emit({ type = "recap", recap = recap, elapsed = now() - t0 })
