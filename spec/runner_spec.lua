@@ -274,4 +274,80 @@ describe("runner", function()
     end)
     assert.equal(1, recap.h2.changed)
   end)
+
+  it("no_log hides the live output and progress of a task too, not only its result", function()
+    local recap, events = play({ hosts = "all", tasks = {
+      { name = "quiet", streaming_shell = "echo hush-1; echo hush-2 >&2; echo 'hush 50%'", no_log = true },
+      { name = "quiet copy", copy = { content = "hush-3", dest = TMP .. "/nolog.txt" }, no_log = true },
+      { name = "loud", shell = "echo shown" },
+    } })
+    assert.equal(3, recap.h1.changed)
+    local render = require "luasible.render"
+    local seen, progress = {}, 0
+    for _, ev in ipairs(events) do
+      local json = render.encode(ev)
+      assert.is_nil(json:find("hush", 1, true), json)
+      if ev.type == "stdout" then seen[#seen + 1] = ev.task .. ":" .. ev.data end
+      if ev.type == "progress" then progress = progress + 1 end
+    end
+    assert.same({ "loud:shown" }, seen)
+    assert.is_true(progress > 0) -- still shown moving, without what it says
+  end)
+
+  it("never renders host data (facts, registered output, items from it) as a template again", function()
+    local lc = luasible.connect()
+    -- a host whose facts and output hold template text
+    local evil = "{{ ansible_become_password }}"
+    local conn = { kind = "evil", streaming = true,
+      execute = function(_, cmd, o)
+        if type(cmd) == "string" and cmd:find("os-release", 1, true) then
+          return { rc = 0, ok = true, stdout = "distribution=" .. evil .. "\nhostname=h\n", stderr = "",
+            duration = 0, timed_out = false }
+        end
+        return lc:execute(cmd, o)
+      end,
+      stream = function(_, ...) return lc:stream(...) end }
+    local write_tmpl = io.open(TMP .. "/evil.tmpl", "w")
+    write_tmpl:write("{% for l in out.stdout_lines %}{{ l }};{% endfor %}{{ ansible_distribution }}\n")
+    write_tmpl:close()
+    local recap, _, details = play({ hosts = "all", gather_facts = true,
+      vars = { app = "{{ root }}/app", root = "/srv" },
+      tasks = {
+        { name = "fact", debug = { msg = "{{ ansible_distribution }} {{ app }}" } },
+        { name = "out", shell = "printf '%s%s ansible_become_password }}\\n%s%s root }}\\n' '{' '{' '{' '{'",
+          register = "out" },
+        { name = "items", debug = { msg = "{{ item }}" }, loop = "{{ out.stdout_lines }}" },
+        { name = "lines", debug = { msg = "{{ item }}" }, loop = "{{ out.stdout | lines }}" },
+        { name = "when", debug = { msg = "ok" }, when = "item == '{{ root }}'", loop = "{{ out.stdout_lines }}" },
+        { name = "tmpl", template = { src = TMP .. "/evil.tmpl", dest = TMP .. "/evil.out" } },
+      } }, { inventory = { all = { hosts = { h1 = { ansible_become_password = "pw-secret" } } } },
+      connect = function() return conn end })
+    assert.equal(0, recap.h1.failed)
+    local d = details.hosts.h1
+    local function res(name) for _, r in ipairs(d) do if r.task == name then return r.result end end end
+    assert.equal(evil .. " /srv/app", res("fact").msg)
+    assert.same({ evil, "{{ root }}" }, { res("items").results[1].msg, res("items").results[2].msg })
+    assert.same({ evil, "{{ root }}" }, { res("lines").results[1].msg, res("lines").results[2].msg })
+    assert.is_true(res("when").results[1].skipped)
+    assert.is_false(res("when").results[2].skipped or false) -- compared as text: '{{ root }}'
+    local f = io.open(TMP .. "/evil.out")
+    assert.equal(evil .. ";{{ root }};" .. evil .. "\n", f:read("a"))
+    f:close()
+  end)
+
+  it("stamps events with the core's wall clock (seconds since the epoch, with a fraction)", function()
+    local saved = package.loaded.system
+    package.loaded.system = { gettime = function() return 12345.5 end } -- not what the runner asks
+    local before = luasible.wall()
+    local _, events = play({ hosts = "all", tasks = { { shell = "sleep 0.05" } } })
+    local after = luasible.wall()
+    package.loaded.system = saved
+    local last = 0
+    for _, ev in ipairs(events) do
+      assert.is_true(ev.timestamp >= before - 0.01 and ev.timestamp <= after + 0.01, ev.type .. " " .. ev.timestamp)
+      assert.is_true(ev.timestamp >= last)
+      last = ev.timestamp
+    end
+    assert.is_true(events[#events].timestamp - events[1].timestamp >= 0.05)
+  end)
 end)

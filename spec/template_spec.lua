@@ -105,4 +105,28 @@ describe("templates", function()
     assert.same({ list = { 1, 2 }, s = "n=3", nested = { 4 }, plain = 5 }, v)
     assert.same({ nil, "undefined variable 'zz'" }, { T.render_value("a {{ zz }}", {}) })
   end)
+
+  it("never renders an unsafe variable (host data) again, nor loop variables taken from one", function()
+    local vars = { fact = "{{ secret }}", secret = "pw", root = "/srv", app = "{{ root }}/app",
+      out = { stdout = "{{ secret }}\nx", stdout_lines = { "{{ secret }}", "{{ root }}" } } }
+    T.mark_unsafe(vars, { "fact", "out" })
+    assert.same({ "{{ secret }}" }, { T.eval("fact", vars) })
+    assert.same({ "/srv/app" }, { T.eval("app", vars) }) -- a variable of the play still is
+    assert.same({ "[{{ secret }}] /srv/app" }, { T.render("[{{ fact }}] {{ app }}", vars) })
+    assert.same({ "{{ secret }}" }, { T.render_value("{{ fact }}", vars) })
+    assert.same({ "{{ secret }};{{ root }};" },
+      { T.render("{% for l in out.stdout_lines %}{{ l }};{% endfor %}", vars) })
+    assert.same({ "{{ secret }};x;" }, { T.render("{% for l in out.stdout | lines %}{{ l }};{% endfor %}", vars) })
+    assert.same({ "k={{ secret }};" }, { T.render("{% for l in [fact] %}k={{ l }};{% endfor %}", vars) })
+    assert.same({ "stdout={{ secret }}\nx;" }, { T.render("{% for k, v in out %}{% if k == 'stdout' %}"
+      .. "{{ k }}={{ v }};{% endif %}{% endfor %}", vars) })
+    -- a safe list is still a template
+    vars.dirs = { "{{ root }}/a" }
+    assert.same({ "/srv/a;" }, { T.render("{% for d in dirs %}{{ d }};{% endfor %}", vars) })
+    -- the scope that holds the name decides
+    local inner = T.mark_unsafe(setmetatable({ item = "{{ secret }}" }, { __index = vars }), { "item" })
+    assert.same({ "{{ secret }} pw" }, { T.render("{{ item }} {{ secret }}", inner) })
+    local shadow = setmetatable({ fact = "{{ root }}" }, { __index = vars })
+    assert.same({ "/srv" }, { T.render("{{ fact }}", shadow) })
+  end)
 end)

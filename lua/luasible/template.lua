@@ -33,6 +33,52 @@ end
 
 local function fail(msg) error({ template_error = msg }, 0) end
 
+-- Unsafe values (as in Ansible): what comes from a host (facts, registered
+-- results, their output, loop items taken from them) is data, never a
+-- template. A variable normally holding "{{ root }}/app" is rendered when
+-- used; one that came from a host is used as it is. Values cannot carry a
+-- mark (a Lua string is a string), so the mark is on the variable: a scope
+-- table lists which of its names are unsafe (M.mark_unsafe), and a lookup of
+-- an unsafe name counts in `touched`, so that a collection computed from one
+-- (`out.stdout | lines`) makes its loop variables unsafe too.
+local unsafe_names = setmetatable({}, { __mode = "k" })
+local touched = 0
+
+--- Mark names of the scope table `vars` as unsafe ({ name = true, ... } or a list).
+function M.mark_unsafe(vars, names)
+  local set = unsafe_names[vars] or {}
+  for k, v in pairs(names) do
+    if type(k) == "number" and type(v) == "string" then set[v] = true
+    elseif v then set[k] = true end
+  end
+  unsafe_names[vars] = next(set) and set or nil
+  return vars
+end
+
+--- Is `name`, as seen from `vars` (a scope, maybe chained by __index
+--- tables), an unsafe variable? The scope that holds the name decides.
+local function is_unsafe(vars, name)
+  local t = vars
+  for _ = 1, 64 do
+    if type(t) ~= "table" then return false end
+    if rawget(t, name) ~= nil then
+      local set = unsafe_names[t]
+      return set ~= nil and set[name] == true
+    end
+    local mt = getmetatable(t)
+    t = mt and mt.__index
+  end
+  return false
+end
+M.is_unsafe = is_unsafe
+
+--- Evaluate fn(...) and also tell whether it read an unsafe variable.
+function M.tainted(fn, ...)
+  local before = touched
+  local r = table.pack(fn(...))
+  return touched ~= before, table.unpack(r, 1, r.n)
+end
+
 local function truthy(v)
   if v == nil or v == false or v == 0 or v == "" or is_undef(v) then return false end
   if type(v) == "table" and next(v) == nil then return false end
@@ -446,6 +492,10 @@ function Parser:atom()
     return function(vars)
       local v = vars[name]
       if v == nil then return undefined(name) end
+      if (type(v) == "string" or type(v) == "table") and is_unsafe(vars, name) then
+        touched = touched + 1
+        return v
+      end
       if type(v) == "string" and v:find("{[{%%]") then return M.nested(v, vars, name) end
       return v
     end
@@ -619,10 +669,11 @@ local function render_nodes(nodes, vars, out, name)
         end
       end
     elseif n.t == "for" then
-      local coll = n.f(vars)
+      local tainted, coll = M.tainted(n.f, vars)
       if is_undef(coll) then fail(string.format("%s:%d: undefined variable '%s'", name, n.line, coll.name)) end
       if type(coll) ~= "table" then coll = coll == nil and {} or { coll } end
       local scope = setmetatable({}, { __index = vars })
+      if tainted then M.mark_unsafe(scope, { n.k, n.v }) end
       local keys
       if n.v or not is_list(coll) then keys = is_list(coll) and nil or sorted_keys(coll) end
       local count = keys and #keys or #coll
