@@ -177,4 +177,33 @@ describe("inventory", function()
     local inv = assert(inventory.load("a,b,"))
     assert.same({ "a", "b" }, inv:group_hosts("all"))
   end)
+
+  describe("huge ranges", function()
+    it("refuses a range that would give too many hosts, at once, with file and line", function()
+      local t0 = os.clock()
+      local _, err = inventory.parse_ini("[web]\nweb[1:100000000]\n", "big.ini")
+      assert.equal("big.ini:2: host range 'web[1:100000000]' gives 100000000 hosts, more than the 100000 "
+        .. "one pattern may give", err)
+      _, err = inventory.parse_ini("[web]\nweb[1:1000][1:1000].example.com\n", "big.ini")
+      assert.truthy(err:find("^big.ini:2: host range .* gives 1000000 hosts"), err)
+      _, err = inventory.parse_ini("x[0:99999999999999999999999]\n", "big.ini")
+      assert.truthy(err:find("^big.ini:1: host range"), err)
+      _, err = inventory.parse_yaml("all:\n  children:\n    web:\n      hosts:\n        web[1:100000000]:\n", "big.yml")
+      assert.truthy(err:find("^big.yml:5: host range 'web%[1:100000000%]' gives 100000000 hosts"), err)
+      _, err = inventory.from_table({ all = { hosts = { ["db[a:z][0:999999]"] = {} } } }, "big.lua")
+      assert.truthy(err:find("^big.lua: host range"), err)
+      assert.is_true(os.clock() - t0 < 1)
+      assert.equal(100000, #assert(inventory.parse_ini("[web]\nweb[1:100000]\n", "ok.ini")).host_order)
+    end)
+
+    it("caps the hosts of a whole inventory", function()
+      local saved = inventory.MAX_HOSTS
+      inventory.MAX_HOSTS = 50
+      local _, err = inventory.parse_ini("[a]\na[1:30]\n[b]\nb[1:30]\n", "many.ini")
+      local _, err2 = inventory.parse_yaml("all:\n  hosts:\n    a[1:30]:\n    b[1:30]:\n", "many.yml")
+      inventory.MAX_HOSTS = saved
+      assert.equal("many.ini:4: more than 50 hosts in one inventory", err)
+      assert.truthy(err2:find("^many.yml:%d: more than 50 hosts in one inventory"), err2)
+    end)
+  end)
 end)

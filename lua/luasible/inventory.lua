@@ -152,7 +152,35 @@ end
 ---------------------------------------------------------------------------
 -- Host ranges: web[01:20].example.com, db-[a:c], x[0:10:2]
 ---------------------------------------------------------------------------
+M.MAX_RANGE = 100000   -- hosts one host pattern with ranges may give
+M.MAX_HOSTS = 250000   -- hosts in one inventory
+
+-- How many names a host pattern gives (nil when a range is malformed: the
+-- expansion says what is wrong).
+local function range_count(name)
+  local total = 1
+  for body in name:gmatch("%[([^%]]*)%]") do
+    local a, b, step = body:match("^([^:]*):([^:]*):?(%d*)$")
+    if not a then return nil end
+    step = tonumber(step) or 1
+    if step < 1 then return nil end
+    local n
+    if a:match("^%d+$") and b:match("^%d+$") then n = (tonumber(b) - tonumber(a)) // step + 1
+    elseif a:match("^%a$") and b:match("^%a$") then n = (b:byte() - a:byte()) // step + 1
+    else return nil end
+    if n < 1 then return nil end
+    total = total * n
+  end
+  return total
+end
+M.range_count = range_count
+
 function M.expand_range(name)
+  local count = range_count(name)
+  if count and count > M.MAX_RANGE then
+    return nil, string.format("host range '%s' gives %.0f hosts, more than the %d one pattern may give",
+      name, count, M.MAX_RANGE)
+  end
   local pre, body, post = name:match("^(.-)%[([^%]]*)%](.*)$")
   if not pre then
     if name:find("[%[%]]") then return nil, "unbalanced '[' or ']' in host name '" .. name .. "'" end
@@ -279,6 +307,9 @@ function M.parse_ini(text, source)
       if hname then hostpat = hname; vars.ansible_port = vars.ansible_port or tonumber(port) end
       local names, rerr = M.expand_range(hostpat)
       if not names then return err(rerr) end
+      if #inv.host_order + #names > M.MAX_HOSTS then
+        return err(string.format("more than %d hosts in one inventory", M.MAX_HOSTS))
+      end
       for _, h in ipairs(names) do inv:add_host(h, vars, section) end
     elseif kind == "children" then
       if not s:match(GROUP_NAME) then return err("bad child group name '" .. s .. "'") end
@@ -389,6 +420,9 @@ function M.from_table(t, source, text)
         if type(hv) ~= "table" then bad(h, "vars of host '" .. h .. "' must be a mapping") end
         local names, rerr = M.expand_range(h)
         if not names then bad(h, rerr) end
+        if #inv.host_order + #names > M.MAX_HOSTS then
+          bad(h, string.format("more than %d hosts in one inventory", M.MAX_HOSTS))
+        end
         for _, n in ipairs(names) do inv:add_host(n, hv, name) end
       end
     end
