@@ -350,4 +350,37 @@ describe("runner", function()
     end
     assert.is_true(events[#events].timestamp - events[1].timestamp >= 0.05)
   end)
+
+  it("an interrupt (caught signal) stops every host's command, closes the connections, and raises", function()
+    local script = TMP .. "/interrupt.lua"
+    local f = assert(io.open(script, "w"))
+    f:write([=[
+package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.cpath = "./?.so;" .. package.cpath
+local luasible = require "luasible"
+luasible.catch_signals()
+local me = io.open("/proc/self/stat"):read("a"):match("^(%d+)")
+local types = {}
+local ok, err = pcall(luasible.play, { hosts = "all", tasks = {
+  { shell = "echo $$ >> ]=] .. TMP .. [=[/pids; if [ {{ inventory_hostname }} = a ]; then "
+    .. "(sleep 0.3; kill -INT " .. me .. ") & fi; exec sleep 30" } } },
+  { inventory = { all = { hosts = { a = { ansible_connection = "local" }, b = { ansible_connection = "local" },
+    c = { ansible_connection = "local" } } } }, on_event = function(ev) types[#types + 1] = ev.type end })
+print(ok, err)
+print(types[#types - 1], types[#types])
+-- the loop and the scheduler still work afterwards
+print(luasible.run(function() return luasible.connect():execute("echo again").stdout end))
+]=])
+    f:close()
+    local p = io.popen("timeout 20 lua5.4 " .. script .. " 2>&1")
+    local out = p:read("a")
+    p:close()
+    assert.equal("false\tEINTR: interrupted by SIGINT\ninterrupted\trecap\nagain\n\n", out)
+    local n = 0
+    for pid in io.open(TMP .. "/pids"):lines() do
+      n = n + 1
+      assert.is_false(require("spec.helpers.proc").alive(tonumber(pid)), "a command still runs")
+    end
+    assert.equal(3, n)
+  end)
 end)

@@ -440,6 +440,41 @@ return { name = "cli", hosts = "all", tasks = {
       assert.truthy(out:find("unreachable: [web1]", 1, true), out)
     end)
 
+    it("Ctrl-C stops the commands on every SSH host (remote kills sent), shows the recap, exits 130", function()
+      local p = TMP .. "/nap.lua"
+      write(p, "return { hosts = 'web', tasks = { { name = 'nap', shell = 'echo pid $$; exec sleep 30' } } }")
+      local lc = luasible.connect()
+      local out, pids, final = {}, {}, nil
+      local cmd = "exec bin/luasible run " .. p .. " -i " .. ini_inventory(TMP .. "/nap.ini")
+      local iter, s = lc:stream({ "sh", "-c", cmd }, { timeout = 20 })
+      local t0 = luasible.now()
+      for ev in iter, s do
+        if ev.type == "stdout" then
+          out[#out + 1] = ev.data
+          local pid = ev.data:match("| pid (%d+)$")
+          if pid then
+            pids[#pids + 1] = tonumber(pid)
+            if #pids == 3 then os.execute("kill -INT " .. s:pid()) end
+          end
+        elseif ev.type == "done" or ev.type == "error" then final = ev end
+      end
+      local text = table.concat(out, "\n")
+      assert.is_true(luasible.now() - t0 < 8, text)
+      assert.equal(130, final.result.rc, text)
+      assert.truthy(text:find("interrupted (SIGINT)", 1, true), text)
+      assert.truthy(text:find("PLAY RECAP", 1, true), text)
+      local alive = {}
+      for _ = 1, 40 do
+        alive = {}
+        for _, pid in ipairs(pids) do
+          if sh("ps -o stat= -p " .. pid):match("^[^Z%s]") then alive[#alive + 1] = pid end
+        end
+        if #alive == 0 then break end
+        os.execute("sleep 0.05")
+      end
+      assert.same({}, alive, "remote commands still run")
+    end)
+
     it("--check over SSH changes nothing on the hosts", function()
       local f = TMP .. "/check-target"
       local p = TMP .. "/check.lua"
