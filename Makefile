@@ -32,16 +32,17 @@ test-lua: all
 lint:
 	luacheck -q lua modules bin spec bench examples
 
-# The specs again, against a core built with AddressSanitizer + UBSan.
+# The specs again, against a core built with AddressSanitizer + UBSan (and
+# leak detection), run by a Lua interpreter that has the sanitizers linked in
+# (build-asan/lua_host): the processes the specs start stay uninstrumented.
 test-asan:
 	cmake -S . -B build-asan -DLUASIBLE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-asan -j2
 	build-asan/test_splitter
 	build-asan/test_sha256
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
-	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  $(BUSTED) spec
+	  build-asan/lua_host /usr/bin/busted spec
 
 # The local specs under valgrind (memcheck), on a private copy of the core.
 # posix_spawn reports exec failures differently under valgrind (#novalgrind),
