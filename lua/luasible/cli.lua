@@ -187,6 +187,14 @@ function M.main(argv)
     return 128 + (SIGNALS[sig] or 2)
   end
   if not recap then return die(err) end
+  -- a signal that came when nothing was left to wait for
+  local core = require "luasible.core"
+  pcall(core.run_once, true)
+  local late = core.caught()
+  if late then
+    io.stderr:write("interrupted (SIG", late, ")\n")
+    return 128 + (SIGNALS[late] or 2)
+  end
   return runner.exit_code(recap)
 end
 
