@@ -102,21 +102,28 @@ do
     mem < 256)
 end
 
--- 3. seq 1 2000000 into a Lua loop vs OpenSSH | wc -l
+-- 3. seq 1 2000000 into a Lua loop vs OpenSSH | wc -l (best of 5 on both
+-- sides, interleaved: single runs swing by +-30% on this shared machine)
 do
   local conn = assert(luasible.connect(spec()))
-  local t0 = system.monotime()
-  local n = 0
-  for ev in conn:stream("seq 1 2000000") do
-    if ev.type == "stdout" then n = n + 1 end
+  local best_ours, best_base, runs = math.huge, math.huge, {}
+  for _ = 1, 5 do
+    local t0 = system.monotime()
+    local n = 0
+    for ev in conn:stream("seq 1 2000000") do
+      if ev.type == "stdout" then n = n + 1 end
+    end
+    local ours = system.monotime() - t0
+    assert(n == 2000000, "lines: " .. n)
+    local base, out = sh("ssh -F " .. q(srv.ssh_config) .. " h1 seq 1 2000000 | wc -l")
+    assert(tonumber(out) == 2000000)
+    runs[#runs + 1] = ("%.2fx"):format(ours / base)
+    best_ours, best_base = math.min(best_ours, ours), math.min(best_base, base)
   end
-  local ours = system.monotime() - t0
-  assert(n == 2000000, "lines: " .. n)
-  local base, out = sh("ssh -F " .. q(srv.ssh_config) .. " h1 seq 1 2000000 | wc -l")
-  assert(tonumber(out) == 2000000)
-  local r = ours / base
-  row("`seq 1 2000000` into a Lua for-loop", ("%.3f s"):format(ours), ("%.3f s (ssh | wc -l)"):format(base),
-    ("%.2fx"):format(r), "<= 2x", r <= 2)
+  print("  seq single-run ratios: " .. table.concat(runs, " "))
+  local r = best_ours / best_base
+  row("`seq 1 2000000` into a Lua for-loop (best of 5)", ("%.3f s"):format(best_ours),
+    ("%.3f s (ssh | wc -l)"):format(best_base), ("%.2fx"):format(r), "<= 2x", r <= 2)
 
   -- 4. line latency: remote realtime stamp -> Lua loop body
   local lat = {}
