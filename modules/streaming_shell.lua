@@ -68,8 +68,7 @@ return {
     end
     result = result or {}
     local timed_out = result.timed_out or (err and err:find("ETIMEDOUT") ~= nil) or false
-    if err and not timed_out and result.rc == nil and (err:find("^ECONN") or err:find("^EPIPE")
-        or err:find("^ENOTCONN") or err:find("^ESHUTDOWN") or err:find("^ECLOSED")) then
+    if err and not timed_out and result.rc == nil and require("luasible.modules").is_unreachable(err) then
       ctx:unreachable(err)
     end
     local ok = result.rc == 0 and not err

@@ -364,6 +364,20 @@ describe("modules on the local connection", function()
         local _, _, status = run_task({ shell = "true", ignore_errors = true }, { conn = conn })
         assert.equal("unreachable", status, e)
       end
+      -- a stream that cannot start: the same names decide
+      for e, want in pairs({ ["EAUTH: no method worked"] = "unreachable", ["ECONNRESET: lost"] = "unreachable",
+          ["ENOENT: cwd '/nope': No such file or directory"] = "failed" }) do
+        local conn = { kind = "broken", streaming = true, stream = function()
+          local sent = false
+          return function()
+            if sent then return nil end
+            sent = true
+            return { type = "error", error = e, result = { ok = false, timed_out = false } }
+          end
+        end }
+        local _, _, status = run_task({ streaming_shell = "true", ignore_errors = true }, { conn = conn })
+        assert.equal(want, status, e)
+      end
       assert.is_true(modules.is_unreachable("ETIMEDOUT: connect to h:22 timed out"))
       assert.is_false(modules.is_unreachable("EACCES: cannot execute 'x': permission denied"))
     end)
