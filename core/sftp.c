@@ -188,6 +188,7 @@ static int xfer_pump(lsb_ssh_op *op) {
           n = libssh2_sftp_read(x->h, x->buf, XFER_BUF);
           if (n == LIBSSH2_ERROR_EAGAIN) return progressed;
           if (n < 0) return fail(x, "read");
+          S->last_rx = lsb_now();
           if (n == 0) {
             x->state = F_CLOSE;
             progressed = 1;
@@ -225,6 +226,7 @@ static int xfer_pump(lsb_ssh_op *op) {
           n = libssh2_sftp_write(x->h, x->buf + x->buf_off, x->buf_len - x->buf_off);
           if (n == LIBSSH2_ERROR_EAGAIN) return progressed;
           if (n < 0) return fail(x, "write");
+          S->last_rx = lsb_now(); /* the server acknowledged */
           x->buf_off += (size_t)n;
           x->done += (double)n;
           progress(x, 0);

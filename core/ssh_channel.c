@@ -262,6 +262,7 @@ static int chan_pump(lsb_ssh_op *op) {
             if (n == LIBSSH2_ERROR_EAGAIN || n == 0) break;
             if (n < 0) return fail_chan(c, "reading output");
             moved = 1;
+            S->last_rx = lsb_now(); /* read here, not only on a poll event */
             if (stream_id == 0) {
               if (c->s) lsb_stream_feed(c->s, 1, c->ctx->readbuf, (size_t)n);
             } else {

@@ -230,7 +230,7 @@ static void on_keepalive(uv_timer_t *t) {
    * while every op is paused (the socket is not watched), and not when the
    * timer itself ran late (this thread was blocked, by a consumer that does
    * not return to the loop). */
-  if (!S->ops_head || all_paused(S) || (S->ka_last > 0 && now - S->ka_last > limit))
+  if (!S->ops_head || all_paused(S) || now - S->ka_last > limit)
     S->last_rx = now;
   S->ka_last = now;
   if (!S->ops_head) return;
@@ -251,6 +251,7 @@ static void start_keepalive(lsb_ssh_session *S) {
     uint64_t ms = lsb_ms(S->cfg.keepalive);
     if (ms < 10) ms = 10;
     libssh2_keepalive_config(S->ssh, 1, (unsigned)(S->cfg.keepalive < 1 ? 1 : S->cfg.keepalive));
+    S->ka_last = lsb_now(); /* a first tick that comes late is ours too */
     uv_timer_start(&S->timer, on_timer, ms, ms);
   }
 }
