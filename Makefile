@@ -28,6 +28,8 @@ test-c: all
 
 test-lua: all
 	$(BUSTED) spec
+	@# the local specs again on the SIGCHLD path used where pidfd_open is missing
+	LUASIBLE_NO_PIDFD=1 $(BUSTED) --exclude-tags=slow spec/local_spec.lua
 
 lint:
 	luacheck -q lua modules bin spec bench examples

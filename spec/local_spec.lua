@@ -23,6 +23,13 @@ local function datas(list)
   return t
 end
 
+-- a killed process may take a moment to be gone
+local function wait_gone(pid)
+  local deadline = luasible.now() + 5
+  while proc.alive(pid) and luasible.now() < deadline do luasible.sleep(0.02) end
+  return not proc.alive(pid)
+end
+
 describe("local connection", function()
   it("is a streaming local connection", function()
     assert.equal("local", conn.kind)
@@ -209,11 +216,6 @@ describe("local connection", function()
   end)
 
   describe("timeouts and cancellation", function()
-    local function wait_gone(pid)
-      local deadline = luasible.now() + 5
-      while proc.alive(pid) and luasible.now() < deadline do luasible.sleep(0.02) end
-      return not proc.alive(pid)
-    end
 
     it("kills the whole process tree on timeout and ends with an error", function()
       local lines, final = {}, nil
@@ -363,6 +365,25 @@ describe("local connection", function()
       assert.equal(300000, n)
     end)
 
+    it("cancels a parked task: its command is killed, its waiters get the error", function()
+      local pid
+      local ok, err = pcall(luasible.run, function()
+        local t = luasible.spawn(function()
+          for ev in conn:stream("echo $$; sleep 60") do
+            if ev.type == "stdout" then pid = tonumber(ev.data) end
+          end
+        end)
+        while not pid do luasible.sleep(0.01) end
+        t:cancel()
+        assert.equal("failed", t:status())
+        return t:wait()
+      end)
+      assert.is_false(ok)
+      assert.matches("ECANCELED: task cancelled", err)
+      assert.is_true(wait_gone(pid))
+      assert.equal(3, luasible.run(function() return 3 end)) -- the scheduler is fine afterwards
+    end)
+
     it("stops reading a stream nobody consumes, then catches up losslessly #slow", function()
       local n, last = 0, nil
       local iter, s = conn:stream("seq 1 1000000")
@@ -409,7 +430,7 @@ describe("local connection", function()
       assert.equal("done", final.type)
       assert.equal(130, final.result.rc)
       assert.equal("false\tEINTR: interrupted by SIGINT", lines[2])
-      assert.is_false(proc.alive(child))
+      assert.is_true(wait_gone(child))
     end)
 
     it("gives wall-clock time next to the monotonic clock", function()

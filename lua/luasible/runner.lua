@@ -590,34 +590,11 @@ end
 function Run:abort()
   local ok, core = pcall(require, "luasible.core")
   if not ok then core = nil end
-  local closed = {}
   for i = #self.tasks, 1, -1 do
     local t = self.tasks[i]
-    if not t.done then
-      if type(t.cancel) == "function" then
-        pcall(t.cancel, t)
-      elseif coroutine.status(t.co) == "suspended" then
-        pcall(coroutine.close, t.co)
-        closed[#closed + 1] = t
-      end
-    end
+    if not t.done then pcall(t.cancel, t, "EINTR: interrupted") end
   end
   self.tasks = {}
-  -- the scheduler still counts the closed tasks: let it resume each once,
-  -- find it dead and finish it, so that the loop can be used again
-  if core and #closed > 0 then
-    local scheduler = require "luasible.scheduler"
-    local deadline = core.now() + 1
-    for _, t in ipairs(closed) do -- one at a time: a finished task also wakes its waiters
-      if not t.done then
-        local waker <close> = core.timer(0)
-        waker:wait_on(t)
-        while not t.done and core.now() < deadline do
-          if not pcall(scheduler.step) then break end
-        end
-      end
-    end
-  end
   local any = false
   for _, st in pairs(self.state or {}) do
     local conn = st.conn

@@ -36,6 +36,7 @@ local function finish(task, ok, ...)
 end
 
 local function resume(task, ...)
+  if task.done then return end -- cancelled while it was parked
   local prev = current
   current = task
   local res = table.pack(coroutine.resume(task.co, ...))
@@ -122,6 +123,23 @@ function Task:wait()
   self.observed = true
   if not self.ok then error(self.values[1], 0) end
   return table.unpack(self.values, 1, self.n)
+end
+
+--- handle:cancel([err]): stop a task that is not running now. Its coroutine
+-- is closed, which closes its pending to-be-closed values (the streams of its
+-- commands: their processes are killed); then it finishes as failed with
+-- `err` (default "ECANCELED: task cancelled") and its waiters are woken.
+function Task:cancel(err)
+  if self.done then return end
+  if coroutine.status(self.co) ~= "suspended" then
+    error("luasible: only a suspended task can be cancelled", 2)
+  end
+  for i = #ready, 1, -1 do
+    if ready[i] == self then table.remove(ready, i) end
+  end
+  coroutine.close(self.co)
+  self.observed = true -- whoever cancels it knows
+  finish(self, false, err or "ECANCELED: task cancelled")
 end
 
 --- handle:status() -> "running" | "ok" | "failed"
