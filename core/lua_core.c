@@ -201,7 +201,8 @@ __attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
       {"ssh_connect", lsb_core_ssh_connect}, {"sha256", lsb_core_sha256},
       {"sha256_new", lsb_core_sha256_new}, {"chmod", lsb_core_chmod},
       {"catch_signals", core_catch_signals}, {"caught", core_caught},
-      {"wall", core_wall}, {NULL, NULL}};
+      {"wall", core_wall}, {"create_private", lsb_core_create_private},
+      {"file_mode", lsb_core_file_mode}, {NULL, NULL}};
   struct sigaction sa;
   /* a child that closes its stdin must not kill us with SIGPIPE */
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {

@@ -30,6 +30,8 @@ void lsb_open_timer(lua_State *L);
 int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
 int lsb_core_spawn(lua_State *L);
 int lsb_core_timer(lua_State *L);
+int lsb_core_create_private(lua_State *L);
+int lsb_core_file_mode(lua_State *L);
 
 /* SSH, SFTP and SHA-256 (lua_ssh.c) */
 void lsb_open_ssh(lua_State *L);

@@ -399,6 +399,29 @@ static int core_chmod(lua_State *L) {
   return 1;
 }
 
+/* core.create_private(path): create a new file only we can read (0600),
+ * refusing to follow a symlink or to reuse an existing file. */
+static int core_create_private(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return lsb_fail(L, errno == EEXIST ? "EEXIST" : errno == ENOENT ? "ENOENT" : "EACCES",
+                    "create %s: %s", path, strerror(errno));
+  close(fd);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.file_mode(path) -> permission bits of an existing file, or nil */
+static int core_file_mode(lua_State *L) {
+  struct stat st;
+  if (stat(luaL_checkstring(L, 1), &st) != 0) return 0;
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  return 1;
+}
+
+int lsb_core_create_private(lua_State *L) { return core_create_private(L); }
+int lsb_core_file_mode(lua_State *L) { return core_file_mode(L); }
 int lsb_core_ssh_connect(lua_State *L) { return core_ssh_connect(L); }
 int lsb_core_sha256(lua_State *L) { return core_sha256(L); }
 int lsb_core_sha256_new(lua_State *L) { return core_sha256_new(L); }

@@ -470,13 +470,6 @@ describe("modules on the local connection", function()
     end)
 
     it("the local put never leaves the content readable by others, not even while it moves", function()
-      -- lua/luasible/transfer.lua (not the task layer's file) creates its
-      -- temporary file with the umask's mode and chmods it after writing:
-      -- this spec waits for that fix (a 0600 O_EXCL temporary file)
-      if os.getenv("LUASIBLE_SPEC_TRANSFER_MODE") ~= "1" then
-        pending("transfer.lua: the temporary file of a local put is created 0644 (asked of its owner)")
-        return
-      end
       local lc = luasible.connect()
       local dest = TMP .. "/moving.txt"
       local seen = {}

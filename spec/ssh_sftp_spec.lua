@@ -112,6 +112,18 @@ for _, kind in ipairs { "ssh", "local" } do
       assert.are.equal("two\n", read_file(dir .. "/c.txt"))
     end)
 
+    it("keeps the mode of a file it replaces when no mode is asked, 0644 for a new one", function()
+      local dest = dir .. "/kept-mode.txt"
+      write_file(dest, "old")
+      os.execute("chmod 640 '" .. dest .. "'")
+      assert(conn:put("new content", dest, { content = true }))
+      assert.are.equal("640", mode_of(dest))
+      local fresh = dir .. "/fresh-mode.txt"
+      os.remove(fresh)
+      assert(conn:put("x", fresh, { content = true }))
+      assert.are.equal("644", mode_of(fresh))
+    end)
+
     it("fails clearly and leaves nothing behind", function()
       local res, err, name = conn:put(src, dir .. "/no/such/dir/x.bin")
       assert.is_nil(res)

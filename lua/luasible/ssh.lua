@@ -404,7 +404,13 @@ function SSH:put(src, dest, opts)
     script[#script + 1] = "[ \"${h%% *}\" = " .. sha .. " ] || { echo \"ECHECKSUM: checksum mismatch: sent "
       .. sha .. ", the remote file has ${h%% *}\" >&2; rm -f -- " .. t .. "; exit 4; }"
   end
-  script[#script + 1] = "chmod " .. mode .. " " .. quote(target)
+  local chmod_failed = " || { echo 'EIO: chmod failed' >&2; rm -f -- " .. quote(target) .. "; exit 6; }"
+  if opts.mode or not atomic then
+    script[#script + 1] = "chmod " .. mode .. " " .. quote(target) .. chmod_failed
+  else -- no mode asked: an existing file keeps its mode, a new one gets 0644
+    script[#script + 1] = "if [ -e " .. quote(dest) .. " ]; then chmod --reference=" .. quote(dest) .. " "
+      .. quote(target) .. "; else chmod " .. mode .. " " .. quote(target) .. "; fi" .. chmod_failed
+  end
   if atomic then
     script[#script + 1] = "mv -f -- " .. quote(target) .. " " .. quote(dest)
       .. " || { rm -f -- " .. quote(target) .. "; exit 5; }"

@@ -72,7 +72,19 @@ function M.copy(src, dest, opts)
   end
   local atomic = opts.atomic ~= false
   local target = atomic and tmp_name(dest) or dest
-  local out, e = io.open(target, "wb")
+  local out, e
+  if atomic then
+    -- the content is never readable by others, not even for a moment:
+    -- a new private file (no symlink followed), its mode set before the rename
+    local cok, cerr = core.create_private(target)
+    if not cok then
+      if input then input:close() end
+      return fail(cerr)
+    end
+    out, e = io.open(target, "r+b")
+  else
+    out, e = io.open(target, "wb")
+  end
   if not out then
     if input then input:close() end
     return fail(e)
@@ -112,7 +124,15 @@ function M.copy(src, dest, opts)
     if atomic then os.remove(target) end
     return fail(werr)
   end
-  if opts.mode then core.chmod(target, opts.mode) end
+  -- without a mode, a file keeps the mode it had, a new one gets 0644
+  local mode = opts.mode or (atomic and (core.file_mode(dest) or tonumber("644", 8)))
+  if mode then
+    local mok, merr = core.chmod(target, mode)
+    if not mok then
+      if atomic then os.remove(target) end
+      return fail(merr)
+    end
+  end
   if atomic then
     local rok, rerr = os.rename(target, dest)
     if not rok then
