@@ -10,6 +10,8 @@
 
 #define LSB_READBUF_SIZE 65536
 
+struct lsb_ssh_session;
+
 struct lsb_ctx {
   uv_loop_t *loop;
   uv_loop_t own_loop;
@@ -18,6 +20,7 @@ struct lsb_ctx {
   uv_signal_t signals[3];        /* INT, TERM, HUP once catch_signals() */
   int catching;                  /* the watchers above are initialized */
   int caught;                    /* the signal that interrupted, or 0 */
+  struct lsb_ssh_session *sessions; /* every SSH session not freed yet */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };
 

@@ -103,6 +103,9 @@ static void set_error(lsb_ssh_session *S, const char *name, const char *fmt,
 
 static void handle_done(lsb_ssh_session *S) {
   if (--S->handles > 0) return;
+  if (S->ctx_prev) S->ctx_prev->ctx_next = S->ctx_next;
+  else S->ctx->sessions = S->ctx_next;
+  if (S->ctx_next) S->ctx_next->ctx_prev = S->ctx_prev;
   lsb_waitable_unlink(&S->w);
   lsb_ssh_config_free(&S->cfg);
   free(S->auth_methods);
@@ -450,6 +453,9 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   int rc;
   if (!S) return NULL;
   S->ctx = ctx;
+  S->ctx_next = ctx->sessions;
+  if (ctx->sessions) ctx->sessions->ctx_prev = S;
+  ctx->sessions = S;
   S->w.ctx = ctx;
   S->w.waiter_ref = NOREF;
   S->cfg = *cfg;
@@ -974,6 +980,13 @@ void lsb_ssh_close(lsb_ssh_session *S) {
   }
   S->refs--;
   if (!kills || S->refs == 0) teardown(S);
+}
+
+void lsb_ssh_teardown_all(lsb_ctx *ctx) {
+  for (lsb_ssh_session *S = ctx->sessions; S; S = S->ctx_next) {
+    S->lua_gone = 1;
+    teardown(S);
+  }
 }
 
 void lsb_ssh_release_lua(lsb_ssh_session *S) {

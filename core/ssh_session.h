@@ -75,6 +75,7 @@ typedef struct lsb_ssh_config {
 struct lsb_ssh_session {
   lsb_waitable w;   /* woken when connect reaches a decision point */
   lsb_ctx *ctx;
+  lsb_ssh_session *ctx_next, *ctx_prev; /* ctx->sessions, for the last teardown */
   lsb_ssh_config cfg;
   int state;
   int refs;
@@ -115,6 +116,9 @@ void lsb_ssh_accept_host_key(lsb_ssh_session *S);
 void lsb_ssh_close(lsb_ssh_session *S);
 /* The Lua userdata is gone (gc): the session lives on for running ops. */
 void lsb_ssh_release_lua(lsb_ssh_session *S);
+/* The Lua state closes: end every session of ctx now (their handles close
+ * on the next turns of the loop). */
+void lsb_ssh_teardown_all(lsb_ctx *ctx);
 const char *lsb_ssh_state_name(int state);
 /* A waitable can be told apart: ready when not connecting any more */
 int lsb_ssh_ready(const lsb_ssh_session *S);
