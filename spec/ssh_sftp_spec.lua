@@ -124,6 +124,22 @@ for _, kind in ipairs { "ssh", "local" } do
       assert.are.equal("644", mode_of(fresh))
     end)
 
+    it("lets other tasks run while it transfers", function()
+      local ticks, done = 0, false
+      luasible.run(function()
+        local a = luasible.spawn(function()
+          local res = assert(conn:put(data, dir .. "/while.bin", { content = true }))
+          done = true
+          return res
+        end)
+        local b = luasible.spawn(function()
+          while not done do luasible.sleep(0.001); ticks = ticks + 1 end
+        end)
+        a:wait(); b:wait()
+      end)
+      assert.is_true(ticks >= 3, "the other task ran " .. ticks .. " times")
+    end)
+
     it("fails clearly and leaves nothing behind", function()
       local res, err, name = conn:put(src, dir .. "/no/such/dir/x.bin")
       assert.is_nil(res)

@@ -2,6 +2,7 @@
 -- to a temporary name in the target's directory then rename, progress
 -- events, mode, SHA-256 of what was written), done with plain file I/O.
 local core = require "luasible.core"
+local scheduler = require "luasible.scheduler"
 
 local M = {}
 
@@ -116,6 +117,8 @@ function M.copy(src, dest, opts)
     sha:update(chunk)
     done = done + #chunk
     progress()
+    -- a big local copy must not stall the other hosts of a play
+    if scheduler.task() then scheduler.sleep(0) end
   end
   if input then input:close() end
   local cok, cerr = out:close()
