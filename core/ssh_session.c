@@ -631,6 +631,25 @@ static void auth_ok(lsb_ssh_session *S) {
   lsb_waitable_wake(&S->w);
 }
 
+/* What one authentication attempt's libssh2 result means: AUTH_REFUSED when
+ * the server refused it (try the next key or method), else what auth_pump
+ * returns: 0 when it would block, 1 when authentication is over (accepted, or
+ * the connection was lost, reported). */
+#define AUTH_REFUSED (-1)
+static int auth_outcome(lsb_ssh_session *S, int rc) {
+  if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+  if (rc == 0) {
+    auth_ok(S);
+    return 1;
+  }
+  if (lsb_ssh_fatal(rc)) {
+    fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
+                 S->cfg.label, lsb_ssh_errmsg(S));
+    return 1;
+  }
+  return AUTH_REFUSED;
+}
+
 /* one step of authentication; returns 0 when it would block */
 static int auth_pump(lsb_ssh_session *S) {
   const char *user = S->cfg.user;
@@ -675,17 +694,8 @@ static int auth_pump(lsb_ssh_session *S) {
         }
         break;
       case A_AGENT_ID:
-        rc = libssh2_agent_userauth(S->agent, user, S->agent_id);
-        if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
-        if (rc == 0) {
-          auth_ok(S);
-          return 1;
-        }
-        if (lsb_ssh_fatal(rc)) {
-          fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
-                       S->cfg.label, lsb_ssh_errmsg(S));
-          return 1;
-        }
+        rc = auth_outcome(S, libssh2_agent_userauth(S->agent, user, S->agent_id));
+        if (rc != AUTH_REFUSED) return rc;
         {
           struct libssh2_agent_publickey *prev = S->agent_id;
           if (libssh2_agent_get_identity(S->agent, &S->agent_id, prev) != 0) {
@@ -701,19 +711,11 @@ static int auth_pump(lsb_ssh_session *S) {
         }
         {
           lsb_ssh_identity *id = &S->cfg.ids[S->auth_id];
-          rc = libssh2_userauth_publickey_fromfile_ex(S->ssh, user, ulen, NULL, id->path,
-                                                      id->passphrase);
-          if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
-          if (rc == 0) {
-            auth_ok(S);
-            return 1;
-          }
-          if (lsb_ssh_fatal(rc)) {
-            fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
-                         S->cfg.label, lsb_ssh_errmsg(S));
-            return 1;
-          }
-          tried(S, rc == LIBSSH2_ERROR_FILE ? "unreadable key (wrong passphrase?)" : "key",
+          int file_rc = libssh2_userauth_publickey_fromfile_ex(S->ssh, user, ulen, NULL,
+                                                               id->path, id->passphrase);
+          rc = auth_outcome(S, file_rc);
+          if (rc != AUTH_REFUSED) return rc;
+          tried(S, file_rc == LIBSSH2_ERROR_FILE ? "unreadable key (wrong passphrase?)" : "key",
                 id->path);
           S->auth_id++;
         }
@@ -723,18 +725,10 @@ static int auth_pump(lsb_ssh_session *S) {
           S->auth_step = A_KBD;
           break;
         }
-        rc = libssh2_userauth_password_ex(S->ssh, user, ulen, S->cfg.password,
-                                          (unsigned)strlen(S->cfg.password), NULL);
-        if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
-        if (rc == 0) {
-          auth_ok(S);
-          return 1;
-        }
-        if (lsb_ssh_fatal(rc)) {
-          fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
-                       S->cfg.label, lsb_ssh_errmsg(S));
-          return 1;
-        }
+        rc = auth_outcome(S, libssh2_userauth_password_ex(S->ssh, user, ulen, S->cfg.password,
+                                                          (unsigned)strlen(S->cfg.password),
+                                                          NULL));
+        if (rc != AUTH_REFUSED) return rc;
         tried(S, "password", NULL);
         S->auth_step = A_KBD;
         break;
@@ -743,17 +737,9 @@ static int auth_pump(lsb_ssh_session *S) {
           S->auth_step = A_FAILED;
           break;
         }
-        rc = libssh2_userauth_keyboard_interactive_ex(S->ssh, user, ulen, kbd_callback);
-        if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
-        if (rc == 0) {
-          auth_ok(S);
-          return 1;
-        }
-        if (lsb_ssh_fatal(rc)) {
-          fail_connect(S, "ECONNRESET", "connection to %s lost during authentication: %s",
-                       S->cfg.label, lsb_ssh_errmsg(S));
-          return 1;
-        }
+        rc = auth_outcome(S, libssh2_userauth_keyboard_interactive_ex(S->ssh, user, ulen,
+                                                                      kbd_callback));
+        if (rc != AUTH_REFUSED) return rc;
         tried(S, "keyboard-interactive", NULL);
         S->auth_step = A_FAILED;
         break;
