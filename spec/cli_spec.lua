@@ -16,11 +16,7 @@ local function cli(args, env)
   return out, code, err
 end
 
-local function write(path, s)
-  local f = assert(io.open(path, "w"))
-  f:write(s)
-  f:close()
-end
+local write = require("spec.helpers.files").write
 
 local INV = TMP .. "/inv.ini"
 write(INV, "[web]\nw[1:2] ansible_connection=local\n[db]\nd1 ansible_connection=local\n")

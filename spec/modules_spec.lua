@@ -6,19 +6,8 @@ local TMP = os.tmpname()
 os.remove(TMP)
 os.execute("mkdir -p " .. TMP)
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local files = require "spec.helpers.files"
+local read, write = files.read, files.write
 
 -- A connection a user could write in Lua: only execute, synchronous, via io.popen.
 local function execute_only_connection()

@@ -16,19 +16,8 @@ local function sh(cmd)
   return out, ok, code
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local files = require "spec.helpers.files"
+local read, write = files.read, files.write
 
 -- A 127.0.0.1 port where nothing listens: bound (so that no other process,
 -- such as another test's sshd, can take it) but never listening, so every

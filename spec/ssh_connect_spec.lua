@@ -5,19 +5,8 @@ local sshd = require "spec.helpers.sshd"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local files = require "spec.helpers.files"
+local read_file, write_file = files.read, files.write
 
 local function spec_for(srv, extra)
   local spec = { host = "127.0.0.1", port = srv.port, user = srv.user, identity = srv.key,

@@ -4,19 +4,8 @@ local luasible = require "luasible"
 local core = require "luasible.core"
 local sshd = require "spec.helpers.sshd"
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local files = require "spec.helpers.files"
+local read_file, write_file = files.read, files.write
 
 local function mode_of(path)
   local p = io.popen("stat -c %a '" .. path .. "'")

@@ -13,18 +13,11 @@ local function sh(cmd)
   return out, ok == true, code
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local files = require "spec.helpers.files"
+local read_file = files.read
 
 local function write_file(path, data, mode)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
+  files.write(path, data)
   if mode then assert(os.execute("chmod " .. mode .. " " .. q(path))) end
 end
 

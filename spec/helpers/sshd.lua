@@ -124,19 +124,8 @@ local function now()
   return os.time()
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
-end
+local files = require "spec.helpers.files"
+local read_file, write_file = files.read, files.write
 
 -- run a shell command, return its output (stdout+stderr), ok, exit code
 local function run(cmd)
