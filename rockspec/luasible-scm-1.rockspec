@@ -53,6 +53,7 @@ build = {
     ["luasible.ssh"] = "lua/luasible/ssh.lua",
     ["luasible.template"] = "lua/luasible/template.lua",
     ["luasible.transfer"] = "lua/luasible/transfer.lua",
+    ["luasible.words"] = "lua/luasible/words.lua",
     ["luasible.modules.apt"] = "modules/apt.lua",
     ["luasible.modules.command"] = "modules/command.lua",
     ["luasible.modules.copy"] = "modules/copy.lua",

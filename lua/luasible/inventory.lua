@@ -4,6 +4,8 @@
 -- a Lua table of the same shape, or a .lua file returning one. Without a
 -- source the inventory holds only the implicit `localhost` (local connection).
 
+local wordsplit = require "luasible.words"
+
 local M = {}
 
 local Inventory = {}
@@ -224,38 +226,10 @@ local function literal(v, quoted)
 end
 
 -- Split a host line into words, honouring quotes; strips a trailing # comment.
--- Each word is {text=, quoted_value=bool}. Returns words or nil, err.
+-- Each word is {text=, quoted=} (quoted: truthy when any part was quoted).
+-- Returns words or nil, err.
 local function split_words(line)
-  local words, i, n = {}, 1, #line
-  while i <= n do
-    local c = line:sub(i, i)
-    if c:match("%s") then
-      i = i + 1
-    elseif c == "#" or c == ";" then
-      break
-    else
-      local buf, quoted = {}, false
-      while i <= n do
-        c = line:sub(i, i)
-        if c:match("%s") then break end
-        if c == '"' or c == "'" then
-          local j = line:find(c, i + 1, true)
-          if not j then return nil, "unterminated quote" end
-          buf[#buf + 1] = line:sub(i + 1, j - 1)
-          quoted = true
-          i = j + 1
-        elseif c == "\\" and i < n then
-          buf[#buf + 1] = line:sub(i + 1, i + 1)
-          i = i + 2
-        else
-          buf[#buf + 1] = c
-          i = i + 1
-        end
-      end
-      words[#words + 1] = { text = table.concat(buf), quoted = quoted }
-    end
-  end
-  return words
+  return wordsplit.split(line, { comments = true })
 end
 
 local function unquote_value(v)

@@ -10,6 +10,7 @@
 -- Types: string, number, integer, boolean, list, dict, table, path, mode, raw.
 
 local template = require "luasible.template"
+local wordsplit = require "luasible.words"
 
 local M = {}
 
@@ -212,32 +213,11 @@ function M.validate(mod, args, partial)
 end
 
 --- Split a string into shell-like words (quotes and backslashes honoured).
---- Returns a list of {text=, quoted=}, or nil, err.
+--- Returns a list of {text=, quoted=}, or nil, err. `quoted` is false or the
+--- index of the word's first quoted piece (1: the word starts with a quote).
 function M.words(s)
-  local out, i, n = {}, 1, #s
-  while i <= n do
-    if s:sub(i, i):match("%s") then i = i + 1
-    else
-      local buf, quoted = {}, false
-      while i <= n and not s:sub(i, i):match("%s") do
-        local c = s:sub(i, i)
-        if c == '"' or c == "'" then
-          local j = s:find(c, i + 1, true)
-          if not j then return nil, "unterminated quote in: " .. s end
-          buf[#buf + 1] = s:sub(i + 1, j - 1)
-          quoted = quoted or #buf
-          i = j + 1
-        elseif c == "\\" and i < n then
-          buf[#buf + 1] = s:sub(i + 1, i + 1)
-          i = i + 2
-        else
-          buf[#buf + 1] = c
-          i = i + 1
-        end
-      end
-      out[#out + 1] = { text = table.concat(buf), quoted = quoted }
-    end
-  end
+  local out, err = wordsplit.split(s)
+  if not out then return nil, err .. " in: " .. s end
   return out
 end
 
