@@ -249,6 +249,26 @@ end
 ---------------------------------------------------------------------------
 M.quote = template.quote
 
+--- The part command and shell share: honour `creates` / `removes`, run `cmd`
+--- (an argv table, or a string for /bin/sh -c) with args.chdir, stdin, timeout
+--- and env, streaming, and return the module's result.
+function M.run_command(ctx, cmd, args)
+  local q = ctx.quote
+  if args.creates and select(2, ctx:sh("test -e " .. q(args.creates))) == 0 then
+    return { changed = false, msg = args.creates .. " exists, not run" }
+  end
+  if args.removes and select(2, ctx:sh("test -e " .. q(args.removes))) ~= 0 then
+    return { changed = false, msg = args.removes .. " does not exist, not run" }
+  end
+  local res = ctx:run(cmd, { cwd = args.chdir, stdin = args.stdin, timeout = args.timeout,
+    env = args.env, stream = true })
+  return {
+    changed = true, failed = not res.ok, rc = res.rc, signal = res.signal,
+    stdout = res.stdout, stderr = res.stderr, duration = res.duration, timed_out = res.timed_out,
+    msg = (res.timed_out and "timed out") or (not res.ok and ("non-zero return code " .. tostring(res.rc))) or nil,
+  }
+end
+
 local K = {
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
