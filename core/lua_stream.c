@@ -172,6 +172,36 @@ static int s_pop(lua_State *L) {
   return 1;
 }
 
+/* s:pop_line() -> line, is_stderr | nil (nothing queued now) | false (over)
+ * The cheap path of conn:lines(): a string per line, no event table;
+ * redraws and progress are skipped, chunks of long lines come as they are. */
+static int s_pop_line(lua_State *L) {
+  lstream *ls = check_stream(L);
+  lsb_stream *s = ls->s;
+  lsb_event *e;
+  if (!s) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  while ((e = lsb_stream_pop(s)) != NULL) {
+    int type = e->type, skip = (e->flags & LSB_LINE_CR) != 0;
+    if ((type == LSB_EV_STDOUT || type == LSB_EV_STDERR) && !skip) {
+      lua_pushlstring(L, e->data, e->len);
+      lua_pushboolean(L, type == LSB_EV_STDERR);
+      free(e);
+      return 2;
+    }
+    free(e);
+    if (type == LSB_EV_DONE || type == LSB_EV_ERROR) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+  }
+  if (s->drained) lua_pushboolean(L, 0);
+  else lua_pushnil(L);
+  return 1;
+}
+
 /* s:ready() -> true when pop() has something or the stream is over */
 static int s_ready(lua_State *L) {
   lstream *ls = check_stream(L);
@@ -253,6 +283,7 @@ void lsb_open_stream(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"ready", s_ready}, {"finished", s_finished},
       {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid}, {"stats", s_stats},
+      {"pop_line", s_pop_line},
       {"close", s_close},   {NULL, NULL}};
   luaL_newmetatable(L, LSB_STREAM_MT);
   luaL_setfuncs(L, meta, 0);

@@ -215,6 +215,50 @@ describe("local connection", function()
     end)
   end)
 
+  describe("lines", function()
+    it("gives the output as strings with their kind, skipping redraws", function()
+      local got = {}
+      for line, kind in conn:lines("echo a; echo b >&2; printf '10%%\\r100%%\\n'; printf 'last'") do
+        got[#got + 1] = kind .. ":" .. line
+      end
+      table.sort(got)
+      assert.same({ "stderr:b", "stdout:100%", "stdout:a", "stdout:last" }, got)
+    end)
+
+    it("raises when the command fails, unless check = false", function()
+      local seen = {}
+      local ok, err = pcall(function()
+        for line in conn:lines("echo before; exit 3") do seen[#seen + 1] = line end
+      end)
+      assert.is_false(ok)
+      assert.matches("command failed %(exit status 3%): echo before; exit 3", err)
+      assert.same({ "before" }, seen)
+      for _ in conn:lines("exit 3", { check = false }) do end
+      assert.has_error(function() for _ in conn:lines({ "/nonexistent/prog" }) do end end,
+        "ENOENT: cannot execute '/nonexistent/prog': no such file or directory")
+      assert.has_error(function() conn:lines("true", { on_output = print }) end,
+        "bad argument #2 to 'lines' (unknown option 'on_output')")
+      assert.has_error(function() conn:stream("true", { check = true }) end,
+        "bad argument #2 to 'stream' (unknown option 'check')")
+    end)
+
+    it("kills the command when the loop is left", function()
+      local pid
+      for line in conn:lines("echo $$; sleep 60") do
+        pid = tonumber(line)
+        if pid then break end
+      end
+      assert.is_true(wait_gone(pid))
+    end)
+
+    it("reads a big output completely", function()
+      local n, last = 0, nil
+      for line in conn:lines("seq 1 200000") do n = n + 1; last = line end
+      assert.equal(200000, n)
+      assert.equal("200000", last)
+    end)
+  end)
+
   describe("timeouts and cancellation", function()
 
     it("kills the whole process tree on timeout and ends with an error", function()

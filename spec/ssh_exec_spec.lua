@@ -145,6 +145,19 @@ describe("ssh exec", function()
     assert.are.equal("0\n", res.stdout)
   end)
 
+  it("gives lines as strings over SSH, and raises for a failed command", function()
+    local n, kinds = 0, {}
+    for line, kind in conn:lines("seq 1 50000; echo oops >&2") do
+      n = n + 1
+      kinds[kind] = (kinds[kind] or 0) + 1
+      if kind == "stderr" then assert.equal("oops", line) end
+    end
+    assert.equal(50001, n)
+    assert.same({ stdout = 50000, stderr = 1 }, kinds)
+    assert.has_error(function() for _ in conn:lines("exit 5") do end end,
+      "command failed (exit status 5): exit 5")
+  end)
+
   it("streams 10 MB with no line lost", function()
     local lines, bytes = 0, 0
     local line = ("0123456789"):rep(5) -- 50 bytes, 51 with the newline

@@ -26,9 +26,12 @@ local OPTIONS = {
   cwd = "string", env = "table", timeout = "number", stdin = "string",
   user = "string", sudo = "boolean", sudo_password = "string",
   stream_output = "boolean", on_output = "function", on_progress = "function",
-  max_line = "number",
+  max_line = "number", check = "boolean",
 }
-local CALLBACKS = { stream_output = true, on_output = true, on_progress = true }
+-- options that only some calls take
+local ONLY = {
+  stream_output = "execute", on_output = "execute", on_progress = "execute", check = "lines",
+}
 
 local function check_cmd(fn, cmd)
   local t = type(cmd)
@@ -61,7 +64,7 @@ function M.check(fn, cmd, opts)
   end
   for k, v in pairs(opts) do
     local want = OPTIONS[k]
-    if not want or (fn == "stream" and CALLBACKS[k]) then
+    if not want or (ONLY[k] and ONLY[k] ~= fn) then
       error("bad argument #2 to '" .. fn .. "' (unknown option '" .. tostring(k) .. "')", 3)
     end
     if type(v) ~= want then
@@ -147,6 +150,36 @@ function Connection:stream(cmd, opts)
   local s, err = self:_start(cmd, opts, { lines = true, progress = true })
   if not s then return failed_stream(err) end
   return next_event, s, nil, s
+end
+
+--- for line, kind in conn:lines(cmd, opts) do ... end
+-- The output as plain strings ("stdout" or "stderr" as kind), the cheapest
+-- way to read a big output: no event table per line; redraws and progress
+-- are skipped. Like io.lines, it raises when the command cannot run, and,
+-- unless opts.check == false, when it fails (non-zero exit, signal, timeout).
+function Connection:lines(cmd, opts)
+  opts = M.check("lines", cmd, opts)
+  local s, err = self:_start(cmd, opts, { lines = true, progress = false })
+  if not s then error(err, 2) end
+  local check = opts.check ~= false
+  local function iter(st)
+    while true do
+      local line, is_stderr = st:pop_line()
+      if line then return line, is_stderr and "stderr" or "stdout" end
+      if line == false then
+        local res = st:result()
+        if check and res and not res.ok then
+          local why = res.error or (res.signal and "killed by SIG" .. res.signal)
+            or ("exit status " .. tostring(res.rc))
+          error(("command failed (%s): %s"):format(why,
+            type(cmd) == "table" and M.join(cmd) or cmd), 2)
+        end
+        return nil
+      end
+      scheduler.wait(st)
+    end
+  end
+  return iter, s, nil, s
 end
 
 local function errname(msg)
