@@ -777,6 +777,16 @@ static void pump_connect(lsb_ssh_session *S) {
 
 void lsb_ssh_add_op(lsb_ssh_session *S, lsb_ssh_op *op) {
   op->S = S;
+  if (op->is_kill && S->ops_head) {
+    /* a kill goes first: it must not wait behind queued commands for a
+     * channel slot that only its own victims' end would free */
+    op->prev = NULL;
+    op->next = S->ops_head;
+    S->ops_head->prev = op;
+    S->ops_head = op;
+    S->refs++;
+    return;
+  }
   op->next = NULL;
   op->prev = S->ops_tail;
   if (S->ops_tail) S->ops_tail->next = op;

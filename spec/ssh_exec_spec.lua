@@ -294,3 +294,24 @@ describe("ssh exec", function()
     assert.has_error(function() c:execute("true") end)
   end)
 end)
+
+describe("ssh exec at the server's MaxSessions", function()
+  it("still ends timed-out commands and their remote processes when every channel slot is taken", function()
+    local srv <close> = sshd.start { config = "MaxSessions 10" }
+    local conn = connect(srv)
+    local t0 = luasible.now()
+    local results = {}
+    luasible.run(function()
+      local hs = {}
+      for i = 1, 10 do
+        hs[i] = luasible.spawn(function() return conn:execute("sleep 63" .. i, { timeout = 1 }) end)
+      end
+      for i = 1, 10 do results[i] = hs[i]:wait() end
+    end)
+    local elapsed = luasible.now() - t0
+    for i = 1, 10 do assert.is_true(results[i].timed_out) end
+    assert.is_true(elapsed < 4, "took " .. elapsed)
+    assert.are.same({}, wait_gone(srv, "sleep 63"))
+    conn:close()
+  end)
+end)

@@ -307,6 +307,14 @@ function M.command_line(cmd, opts, prefix)
   end
   if prefix then argv = table.move(argv, 1, #argv, #prefix + 1, table.move(prefix, 1, #prefix, 1, {})) end
   local line = "exec " .. join(argv)
+  local t = opts.timeout
+  if t and t > 0 and t < 1e9 then
+    -- the server enforces the timeout as well (timeout(1) signals its whole
+    -- process group), half a second after ours: the command ends even when
+    -- no channel is free for the kill (the server's MaxSessions reached)
+    line = ("if command -v timeout >/dev/null 2>&1; then exec timeout -k 2 %g %s; else %s; fi")
+      :format(t + 0.5, join(argv), line)
+  end
   if opts.cwd then line = "cd " .. quote(opts.cwd) .. " && " .. line end
   return line
 end

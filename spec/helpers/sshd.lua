@@ -366,6 +366,10 @@ local function sshd_config_text(srv, opts)
     "ListenAddress 127.0.0.1",
     "Port " .. srv.port,
   }
+  -- sshd keeps the first value of a keyword: the caller's lines go first
+  local extra = opts.config
+  if type(extra) == "string" then extra = { extra } end
+  for _, l in ipairs(extra or {}) do c[#c + 1] = l end
   for _, kt in ipairs(srv.host_key_types) do c[#c + 1] = "HostKey " .. srv.host_keys[kt] end
   for _, l in ipairs {
     "PidFile " .. srv.dir .. "/sshd.pid",
@@ -400,9 +404,6 @@ local function sshd_config_text(srv, opts)
     c[#c + 1] = "PubkeyAcceptedAlgorithms +ssh-rsa,ssh-rsa-cert-v01@openssh.com"
     c[#c + 1] = "HostKeyAlgorithms +ssh-rsa"
   end
-  local extra = opts.config
-  if type(extra) == "string" then extra = { extra } end
-  for _, l in ipairs(extra or {}) do c[#c + 1] = l end
   local out = {}
   for _, l in ipairs(c) do
     local kw = l:match("^(%S+)")
