@@ -270,9 +270,22 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   lsb_proc *p;
   pid_t pid;
   int rc, i;
+  /* everything that can run out of memory comes before the child exists */
+  p = calloc(1, sizeof *p);
+  if (!p) return UV_ENOMEM;
+  if (o->has_stdin && o->stdin_len > 0) {
+    p->stdin_buf = malloc(o->stdin_len);
+    if (!p->stdin_buf) {
+      free(p);
+      return UV_ENOMEM;
+    }
+    memcpy(p->stdin_buf, o->stdin_data, o->stdin_len);
+  }
   if ((o->has_stdin && (rc = make_pipe(&fds[0])) != 0) ||
       (rc = make_pipe(&fds[2])) != 0 || (rc = make_pipe(&fds[4])) != 0) {
     close_fds(fds, 6);
+    free(p->stdin_buf);
+    free(p);
     return uv_translate_sys_error(-rc);
   }
   rc = spawn_child(o, fds[0], fds[3], fds[5], &pid);
@@ -283,14 +296,9 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   fds[0] = fds[3] = fds[5] = -1;
   if (rc != 0) {
     close_fds(fds, 6);
+    free(p->stdin_buf);
+    free(p);
     return uv_translate_sys_error(-rc);
-  }
-  p = calloc(1, sizeof *p);
-  if (!p) {
-    kill(-pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close_fds(fds, 6);
-    return UV_ENOMEM;
   }
   p->ctx = ctx;
   p->pid = pid;
@@ -325,9 +333,8 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&p->pipes[2], on_alloc, on_read);
   if (o->has_stdin) {
-    if (o->stdin_len > 0 && (p->stdin_buf = malloc(o->stdin_len)) != NULL) {
+    if (p->stdin_buf) {
       uv_buf_t b = uv_buf_init(p->stdin_buf, (unsigned)o->stdin_len);
-      memcpy(p->stdin_buf, o->stdin_data, o->stdin_len);
       if (uv_write(&p->wreq, (uv_stream_t *)&p->pipes[0], &b, 1, on_written) != 0)
         on_written(&p->wreq, -1);
     } else {
