@@ -44,6 +44,7 @@ build = {
     ["luasible.cli"] = "lua/luasible/cli.lua",
     ["luasible.connection"] = "lua/luasible/connection.lua",
     ["luasible"] = "lua/luasible/init.lua",
+    ["luasible.files"] = "lua/luasible/files.lua",
     ["luasible.inventory"] = "lua/luasible/inventory.lua",
     ["luasible.modules"] = "lua/luasible/modules.lua",
     ["luasible.pattern"] = "lua/luasible/pattern.lua",

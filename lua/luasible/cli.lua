@@ -11,13 +11,7 @@ local function die(msg)
   return 1
 end
 
-local function read(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = require("luasible.files").read
 
 --- Parse one -e value: "k=v k2='v 2'", a JSON/YAML object, or @file.
 function M.parse_extra(s, into)

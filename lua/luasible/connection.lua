@@ -15,6 +15,12 @@ function M.quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+--- A new list: the items of a, then those of b (neither is changed).
+function M.concat(a, b)
+  local t = table.move(a, 1, #a, 1, {})
+  return table.move(b, 1, #b, #a + 1, t)
+end
+
 --- argv table -> one shell command line, every word quoted.
 function M.join(argv)
   local out = {}
@@ -232,8 +238,7 @@ Local.__close = Connection.__close
 Local.__tostring = Connection.__tostring
 
 local function probe_local(prefix, argv)
-  local s <close> = core.spawn(table.move(argv, 1, #argv, #prefix + 1, table.move(prefix, 1, #prefix, 1, {})),
-    { capture = true, lines = false, progress = false })
+  local s <close> = core.spawn(M.concat(prefix, argv), { capture = true, lines = false, progress = false })
   if not s then return nil end
   scheduler.wait(s)
   local ev = s:pop()
@@ -244,7 +249,7 @@ function Local:_start(cmd, opts, mode)
   if self.closed then error("luasible: connection used after close", 3) end
   local argv = type(cmd) == "string" and { "/bin/sh", "-c", cmd } or cmd
   local prefix, stdin = M.sudo_prefix(opts, probe_local)
-  if prefix then argv = table.move(argv, 1, #argv, #prefix + 1, prefix) end
+  if prefix then argv = M.concat(prefix, argv) end
   return core.spawn(argv, {
     cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = stdin,
     max_line = opts.max_line, lines = mode.lines, capture = mode.capture,

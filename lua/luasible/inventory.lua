@@ -438,13 +438,7 @@ function M.parse_yaml(text, source)
   return M.from_table(t, source, text)
 end
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("luasible.files").read
 
 --- Load an inventory. `src`: nil (implicit localhost only), a path, a comma
 --- list of host names ("a,b,"), a table, or an Inventory. Returns inv or nil, err.

@@ -330,13 +330,7 @@ function M.base64(s)
   return table.concat(out)
 end
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("luasible.files").read
 M.read_file = read_file
 
 ---------------------------------------------------------------------------

@@ -303,9 +303,9 @@ function M.command_line(cmd, opts, prefix)
     table.sort(keys)
     local e = { "env" }
     for _, k in ipairs(keys) do e[#e + 1] = k .. "=" .. opts.env[k] end
-    argv = table.move(argv, 1, #argv, #e + 1, e)
+    argv = connection.concat(e, argv)
   end
-  if prefix then argv = table.move(argv, 1, #argv, #prefix + 1, table.move(prefix, 1, #prefix, 1, {})) end
+  if prefix then argv = connection.concat(prefix, argv) end
   local line = "exec " .. join(argv)
   local t = opts.timeout
   if t and t > 0 and t < 1e9 then
