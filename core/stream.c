@@ -67,6 +67,11 @@ void lsb_waitable_unlink(lsb_waitable *w) {
 
 void lsb_waitable_wake(lsb_waitable *w) {
   lsb_waitable *head;
+  /* Something became ready: end this turn of the loop. Without it a turn
+   * of UV_RUN_ONCE whose timers fire first (a sleep falling due) goes on
+   * to block for I/O that may never come (a paused stream), and the waiter
+   * -- a task, or the main thread polling ready() -- is never told. */
+  uv_stop(w->ctx->loop);
   if (w->waiter_ref == NOREF || w->wnext) return;
   head = &w->ctx->woken;
   w->wprev = head->wprev;
