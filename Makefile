@@ -2,7 +2,12 @@ SHELL := /bin/bash
 # Thin wrapper around CMake; `make help` lists the targets.
 BUILD ?= build
 LUA ?= lua5.4
-BUSTED ?= busted --lua=$(LUA)
+# On a terminal one mark per spec; in a log (CI) each spec's name as it
+# starts and its time as it ends, so a slow or hung one is named.
+BUSTED_OUT := $(if $(shell test -t 2 && echo tty),,-o gtest)
+BUSTED ?= busted --lua=$(LUA) $(BUSTED_OUT)
+# A hung spec fails the run in minutes, with its name, instead of stalling CI.
+GUARD ?= timeout -k 10
 
 .PHONY: all deps test test-c test-lua test-asan test-valgrind lint bench install clean help
 
@@ -27,9 +32,9 @@ test-c: all
 	$(BUILD)/test_sha256
 
 test-lua: all
-	$(BUSTED) spec
+	$(GUARD) 900 $(BUSTED) spec
 	@# the local specs again on the SIGCHLD path used where pidfd_open is missing
-	LUASIBLE_NO_PIDFD=1 $(BUSTED) --exclude-tags=slow spec/local_spec.lua
+	LUASIBLE_NO_PIDFD=1 $(GUARD) 300 $(BUSTED) --exclude-tags=slow spec/local_spec.lua
 
 lint:
 	luacheck -q lua modules bin spec bench examples
@@ -44,7 +49,7 @@ test-asan:
 	build-asan/test_sha256
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  build-asan/lua_host /usr/bin/busted spec
+	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) spec
 
 # The local specs under valgrind (memcheck), on a private copy of the core.
 # posix_spawn reports exec failures differently under valgrind (#novalgrind),
