@@ -199,6 +199,7 @@ static lsb_ctx *new_ctx(lua_State *L) {
 __attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
   static const luaL_Reg funcs[] = {
       {"spawn", lsb_core_spawn}, {"timer", lsb_core_timer},
+      {"stream_iterator", lsb_core_stream_iterator},
       {"run_once", core_run_once}, {"now", core_now},
       {"use_loop", core_use_loop},
       {"ssh_connect", lsb_core_ssh_connect}, {"sha256", lsb_core_sha256},

@@ -30,6 +30,7 @@ void lsb_open_timer(lua_State *L);
 int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
 int lsb_core_spawn(lua_State *L);
 int lsb_core_timer(lua_State *L);
+int lsb_core_stream_iterator(lua_State *L);
 int lsb_core_create_private(lua_State *L);
 int lsb_core_file_mode(lua_State *L);
 

@@ -133,23 +133,21 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
  * The hot path of every stream (one call per line): its upvalues hold the
  * metatable and the interned field names, so that a line event costs no
  * registry lookup and no C-string interning (lua_setfield). */
-enum { UP_MT = 1, UP_TYPE, UP_DATA, UP_TIMESTAMP, UP_SEQ, UP_STDOUT, UP_STDERR, UP_N };
+enum { UP_MT = 1, UP_TYPE, UP_DATA, UP_TIMESTAMP, UP_SEQ, UP_STDOUT, UP_STDERR,
+       UP_WAIT, UP_N };
 
-
-static int s_pop(lua_State *L) {
+/* The stream argument of pop / the iterator: the upvalue metatable first,
+ * which is cheaper than luaL_checkudata's registry lookup. */
+static lstream *arg_stream(lua_State *L) {
   lstream *ls = lua_touserdata(L, 1);
-  lsb_stream *s;
-  lsb_event *e;
   if (!ls || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(UP_MT)))
-    ls = check_stream(L); /* raises */
-  else
-    lua_pop(L, 1);
-  s = ls->s;
-  e = s ? lsb_stream_pop(s) : NULL;
-  if (!e) {
-    lua_pushnil(L);
-    return 1;
-  }
+    return check_stream(L); /* raises */
+  lua_pop(L, 1);
+  return ls;
+}
+
+/* Pushes e as an event table and frees it. */
+static void push_popped(lua_State *L, lsb_stream *s, lsb_event *e) {
   if ((e->type == LSB_EV_STDOUT || e->type == LSB_EV_STDERR) &&
       !(e->flags & (LSB_LINE_PARTIAL | LSB_LINE_CR))) {
     lua_createtable(L, 0, 4);
@@ -169,6 +167,65 @@ static int s_pop(lua_State *L) {
     push_event(L, s, e);
   }
   free(e);
+}
+
+static int s_pop(lua_State *L) {
+  lstream *ls = arg_stream(L);
+  lsb_event *e = ls->s ? lsb_stream_pop(ls->s) : NULL;
+  if (!e) {
+    lua_pushnil(L);
+    return 1;
+  }
+  push_popped(L, ls->s, e);
+  return 1;
+}
+
+/* The iterator of `for ev in conn:stream(cmd)`: iter(s) -> the next event,
+ * waiting for it with the scheduler's wait (upvalue UP_WAIT, which yields
+ * inside a task), or nothing once the stream is over or closed. One C call
+ * per line, where a Lua iterator calling s:pop() cost a frame and a method
+ * lookup more. */
+static int s_next(lua_State *L);
+static int s_next_k(lua_State *L, int status, lua_KContext k) {
+  (void)status;
+  (void)k;
+  return s_next(L);
+}
+
+static int s_next(lua_State *L) {
+  lstream *ls = arg_stream(L);
+  for (;;) {
+    lsb_event *e;
+    if (!ls->s) return 0;
+    if ((e = lsb_stream_pop(ls->s)) != NULL) {
+      push_popped(L, ls->s, e);
+      return 1;
+    }
+    if (ls->s->drained) return 0;
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(UP_WAIT));
+    lua_pushvalue(L, 1);
+    lua_callk(L, 1, 0, 0, s_next_k);
+  }
+}
+
+/* Pushes the metatable and field names: the upvalues UP_MT..UP_STDERR. */
+static void push_event_upvalues(lua_State *L) {
+  luaL_getmetatable(L, LSB_STREAM_MT);
+  lua_pushliteral(L, "type");
+  lua_pushliteral(L, "data");
+  lua_pushliteral(L, "timestamp");
+  lua_pushliteral(L, "seq");
+  lua_pushliteral(L, "stdout");
+  lua_pushliteral(L, "stderr");
+}
+
+/* core.stream_iterator(wait) -> iter: for ev in iter, s do ... end */
+int lsb_core_stream_iterator(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  push_event_upvalues(L);
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, s_next, UP_N - 1);
   return 1;
 }
 
@@ -288,14 +345,8 @@ void lsb_open_stream(lua_State *L) {
   luaL_newmetatable(L, LSB_STREAM_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);
-  lua_pushvalue(L, -2); /* the upvalues of pop (UP_*) */
-  lua_pushliteral(L, "type");
-  lua_pushliteral(L, "data");
-  lua_pushliteral(L, "timestamp");
-  lua_pushliteral(L, "seq");
-  lua_pushliteral(L, "stdout");
-  lua_pushliteral(L, "stderr");
-  lua_pushcclosure(L, s_pop, UP_N - 1);
+  push_event_upvalues(L); /* the upvalues of pop (UP_MT..UP_STDERR) */
+  lua_pushcclosure(L, s_pop, UP_WAIT - 1);
   lua_setfield(L, -2, "pop");
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);

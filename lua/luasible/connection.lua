@@ -131,13 +131,8 @@ local Connection = {}
 Connection.__index = Connection
 M.Connection = Connection
 
-local function next_event(s)
-  local ev = s:pop()
-  if ev then return ev end
-  if s:finished() then return nil end
-  scheduler.wait(s)
-  return s:pop()
-end
+-- next_event(s) -> the next event, waiting for it; nil once it is over
+local next_event = core.stream_iterator(scheduler.wait)
 
 -- The iterator of a command that could not start: one error event.
 local function failed_stream(err)
