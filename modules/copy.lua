@@ -37,23 +37,60 @@ local function mode_eq(want, have)
 end
 
 --- Install `content` at args.dest with args' mode/owner/group/backup.
+--- A dest that is a symbolic link is followed (as Ansible does): to a
+--- folder, the file goes into it; to a file, that file is updated in place
+--- (atomically, keeping its mode unless `mode` is given). args.basename is
+--- the name used in a folder (copy's src, template's src); without one, a
+--- folder dest is an error.
 function M.install(ctx, content, args)
   local q = ctx.quote
   local dest = args.dest
   local st = ctx:stat(dest)
-  if st and st.type == "directory" then
-    if not args.src then return { failed = true, msg = "dest " .. dest .. " is a directory" } end
-    dest = dest:gsub("/+$", "") .. "/" .. args.src:match("([^/]+)$")
+  if st and st.type == "link" then
+    local real = ctx:realpath(dest)
+    if not real then return { failed = true, msg = "cannot follow the link " .. dest } end
+    dest = real
     st = ctx:stat(dest)
   end
+  if st and st.type == "directory" then
+    if not args.basename then
+      return { failed = true, msg = "dest " .. args.dest .. " is a directory (give a file name, or use src)" }
+    end
+    dest = dest:gsub("/+$", "") .. "/" .. args.basename
+    st = ctx:stat(dest)
+    if st and st.type == "link" then
+      local real = ctx:realpath(dest)
+      if not real then return { failed = true, msg = "cannot follow the link " .. dest } end
+      dest = real
+      st = ctx:stat(dest)
+    end
+    if st and st.type == "directory" then return { failed = true, msg = "dest " .. dest .. " is a directory" } end
+  end
+  if st and st.type ~= "file" then
+    return { failed = true, msg = "dest " .. dest .. " exists and is a " .. st.type .. ", not a file" }
+  end
   local want = modules.sha256(content)
-  local have = st and st.type == "file" and ctx:remote_sha256(dest) or nil
+  local have = st and ctx:remote_sha256(dest) or nil
   local result = { changed = false, dest = dest, checksum = want, size = #content }
   local need_write = have ~= want and (args.force or not st)
   local need_mode = args.mode and not (st and mode_eq(args.mode, st.mode)) and not need_write
-  local need_owner = (args.owner and not (st and st.owner == args.owner))
-    or (args.group and not (st and st.group == args.group))
+  local need_owner = not (modules.owner_is(st, args.owner) and modules.group_is(st, args.group))
   if not (need_write or need_mode or need_owner) then return result end
+  if not st then
+    local dir = dest:match("^(.*)/[^/]*$")
+    if dir and dir ~= "" then
+      local dst = ctx:stat(dir, true)
+      if not dst then
+        return { failed = true, msg = "cannot write " .. dest .. ": the folder " .. dir .. " does not exist" }
+      elseif dst.type ~= "directory" then
+        return { failed = true, msg = "cannot write " .. dest .. ": " .. dir .. " is not a folder" }
+      end
+    end
+  end
+  if need_owner then
+    local ok, err = ctx:check_owner(args.owner, args.group)
+    if not ok then return { failed = true, msg = err .. " (nothing written to " .. dest .. ")" } end
+  end
   result.changed = true
   if ctx.check_mode then
     result.msg = need_write and ("would write " .. dest) or ("would change attributes of " .. dest)
@@ -62,7 +99,7 @@ function M.install(ctx, content, args)
   if need_write then
     if args.backup and st then
       local bk = dest .. "." .. os.date("%Y%m%d%H%M%S") .. "~"
-      local res = ctx:run("cp -p " .. q(dest) .. " " .. q(bk))
+      local res = ctx:run("cp -p -- " .. q(dest) .. " " .. q(bk))
       if not res.ok then return { failed = true, msg = "backup failed: " .. res.stderr } end
       result.backup_file = bk
     end
@@ -71,14 +108,17 @@ function M.install(ctx, content, args)
       p.message = dest
       ctx:progress(p)
     end)
-    if not ok then return { failed = true, msg = "could not write " .. dest .. ": " .. tostring(err) } end
+    if not ok then
+      err = tostring(err):gsub("^(%u[%u%d_]*: )%1", "%1")
+      return { failed = true, msg = "could not write " .. dest .. ": " .. err }
+    end
   elseif need_mode then
-    local res = ctx:run("chmod " .. q(args.mode) .. " " .. q(dest))
+    local res = ctx:run("chmod -- " .. q(args.mode) .. " " .. q(dest))
     if not res.ok then return { failed = true, msg = res.stderr } end
   end
   if need_owner then
     local spec = (args.owner or "") .. (args.group and (":" .. args.group) or "")
-    local res = ctx:run("chown " .. q(spec) .. " " .. q(dest))
+    local res = ctx:run("chown -- " .. q(spec) .. " " .. q(dest))
     if not res.ok then return { failed = true, msg = "chown failed: " .. res.stderr } end
   end
   result.msg = need_write and ("wrote " .. dest) or ("changed attributes of " .. dest)
@@ -90,10 +130,16 @@ function M.run(ctx, args)
   if args.src then
     local path = M.find_local(ctx, args.src, "files")
     local err
+    local d = io.open(path .. "/.", "rb")
+    if d then
+      d:close()
+      return { failed = true, msg = "src " .. path .. " is a directory (copy takes one file)" }
+    end
     content, err = modules.read_file(path)
     if not content then return { failed = true, msg = "cannot read src: " .. tostring(err) } end
   end
-  return M.install(ctx, content, args)
+  return M.install(ctx, content, { dest = args.dest, mode = args.mode, owner = args.owner, group = args.group,
+    backup = args.backup, force = args.force, basename = args.src and args.src:match("([^/]+)/*$") })
 end
 
 return M

@@ -22,16 +22,21 @@ return {
     if args.state == "absent" and not (args.line or args.regexp) then
       return { failed = true, msg = "state=absent needs line or regexp" }
     end
-    local st = ctx:stat(args.path)
+    local path = args.path
+    local st = ctx:stat(path)
+    if st and st.type == "link" then -- follow it, as Ansible does
+      path = ctx:realpath(path) or path
+      st = ctx:stat(path)
+    end
     if not st then
       if args.state == "absent" then return { changed = false, msg = "file does not exist" } end
       if not args.create then
         return { failed = true, msg = args.path .. " does not exist (create=true to create it)" }
       end
     elseif st.type ~= "file" then
-      return { failed = true, msg = args.path .. " is a " .. st.type }
+      return { failed = true, msg = path .. " is a " .. st.type }
     end
-    local text = st and ctx:run({ "cat", "--", args.path }).stdout or ""
+    local text = st and ctx:run({ "cat", "--", path }).stdout or ""
     local lines = {}
     for l in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
     local tail = text:match("([^\n]+)$")
@@ -70,7 +75,7 @@ return {
     end
     if not changed then return { changed = false } end
     local new = table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
-    local res = copy.install(ctx, new, { dest = args.path, backup = args.backup, mode = args.mode, force = true })
+    local res = copy.install(ctx, new, { dest = path, backup = args.backup, mode = args.mode, force = true })
     res.msg = res.failed and res.msg or (ctx.check_mode and ("would be: " .. msg) or msg)
     return res
   end,

@@ -23,6 +23,7 @@ return {
     local out, rerr = tmpl.render(src, ctx.vars, args.src)
     if not out then return { failed = true, msg = rerr } end
     return copy.install(ctx, out, { dest = args.dest, mode = args.mode, owner = args.owner,
-      group = args.group, backup = args.backup, force = args.force })
+      group = args.group, backup = args.backup, force = args.force,
+      basename = args.src:match("([^/]+)/*$") })
   end,
 }

@@ -421,14 +421,49 @@ function Ctx:remote_sha256(path)
   return out:match("^(%x+)")
 end
 
---- Remote file state: { type="file"|"directory"|"link"|..., mode="644", owner=, group=, size= } or nil.
-function Ctx:stat(path)
-  local out, rc = self:sh("stat -c '%F|%a|%U|%G|%s' -- " .. self.quote(path) .. " 2>/dev/null")
+--- Remote file state: { type="file"|"directory"|"link"|..., mode="644", owner=, group=, size=,
+--- uid=, gid= } or nil. A symbolic link is described itself (lstat); with
+--- `follow`, what it points to.
+function Ctx:stat(path, follow)
+  local out, rc = self:sh("stat " .. (follow and "-L " or "") .. "-c '%F|%a|%U|%G|%s|%u|%g' -- "
+    .. self.quote(path) .. " 2>/dev/null")
   if rc ~= 0 or out == "" then return nil end
-  local ftype, mode, owner, group, size = out:match("^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)")
+  local ftype, mode, owner, group, size, uid, gid =
+    out:match("^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)")
   local kinds = { ["regular file"] = "file", ["regular empty file"] = "file", directory = "directory",
     ["symbolic link"] = "link" }
-  return { type = kinds[ftype] or ftype, mode = mode, owner = owner, group = group, size = tonumber(size) }
+  return { type = kinds[ftype] or ftype, mode = mode, owner = owner, group = group, size = tonumber(size),
+    uid = tonumber(uid), gid = tonumber(gid) }
+end
+
+--- Where a path leads once every symbolic link in it is followed (the
+--- last one may dangle), or nil when that cannot be told.
+function Ctx:realpath(path)
+  local out, rc = self:sh("readlink -f -- " .. self.quote(path))
+  if rc ~= 0 or out == "" then return nil end
+  return out
+end
+
+--- Does a stat result already have this owner / group? Names and numeric ids both count.
+function M.owner_is(st, owner)
+  return owner == nil or (st ~= nil and (st.owner == owner or tostring(st.uid) == tostring(owner)))
+end
+function M.group_is(st, group)
+  return group == nil or (st ~= nil and (st.group == group or tostring(st.gid) == tostring(group)))
+end
+
+--- Check that a user and a group exist on the host (numeric ids always do).
+--- Returns true, or nil, msg.
+function Ctx:check_owner(owner, group)
+  if owner and not tostring(owner):match("^%d+$")
+      and select(2, self:sh("getent passwd " .. self.quote(owner) .. " >/dev/null")) ~= 0 then
+    return nil, "no such user '" .. owner .. "'"
+  end
+  if group and not tostring(group):match("^%d+$")
+      and select(2, self:sh("getent group " .. self.quote(group) .. " >/dev/null")) ~= 0 then
+    return nil, "no such group '" .. group .. "'"
+  end
+  return true
 end
 
 local PERM = { r = 4, w = 2, x = 1 }
