@@ -2,6 +2,8 @@
 -- with progress events from stage changes and from percentages found in the
 -- output (progress_pattern, a Lua pattern capturing a number). On a
 -- connection without stream() it falls back to execute and says so.
+local modules = require "luasible.modules"
+
 local function percent(line, pattern)
   local p = tonumber(line:match(pattern))
   if p and p >= 0 and p <= 100 then return p end
@@ -47,7 +49,8 @@ return {
         for l in (res.stderr or ""):gmatch("([^\n]*)\n?") do if l ~= "" then on_line(l, true) end end
       end
       if args.show_progress then ctx:progress({ stage = "done", percentage = 100 }) end
-      return { changed = true, failed = not res.ok, rc = res.rc, stdout = res.stdout, stderr = res.stderr,
+      return { changed = true, failed = not res.ok, rc = res.rc, stdout = modules.chomp(res.stdout),
+        stderr = modules.chomp(res.stderr),
         timed_out = res.timed_out, lines = lines, bytes = bytes, duration = res.duration or (ctx.now() - t0),
         streamed = false, msg = "connection cannot stream: ran with execute, output delivered at the end" }
     end
@@ -68,13 +71,14 @@ return {
     end
     result = result or {}
     local timed_out = result.timed_out or (err and err:find("ETIMEDOUT") ~= nil) or false
-    if err and not timed_out and result.rc == nil and require("luasible.modules").is_unreachable(err) then
+    if err and not timed_out and result.rc == nil and modules.is_unreachable(err) then
       ctx:unreachable(err)
     end
     local ok = result.rc == 0 and not err
     return {
       changed = true, failed = not ok, rc = result.rc, signal = result.signal,
-      stdout = result.stdout or table.concat(out, "\n"), stderr = result.stderr or table.concat(errs, "\n"),
+      stdout = modules.chomp(result.stdout) or table.concat(out, "\n"),
+      stderr = modules.chomp(result.stderr) or table.concat(errs, "\n"),
       timed_out = timed_out, lines = lines, bytes = bytes, duration = result.duration or (ctx.now() - t0),
       streamed = true, msg = err or (not ok and ("non-zero return code " .. tostring(result.rc))) or nil,
     }

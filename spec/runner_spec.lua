@@ -94,7 +94,7 @@ describe("runner", function()
     local items = results(events, "items").h1.result.results
     assert.equal(3, #items)
     assert.is_true(items[2].skipped)
-    assert.equal("1\n", items[1].stdout)
+    assert.equal("1", items[1].stdout)
     assert.equal("3", results(events, "after").h1.result.msg)
     assert.equal(1, recap.h1.skipped)
   end)
@@ -382,5 +382,27 @@ print(luasible.run(function() return luasible.connect():execute("echo again").st
       assert.is_false(require("spec.helpers.proc").alive(tonumber(pid)), "a command still runs")
     end
     assert.equal(3, n)
+  end)
+end)
+
+describe("runner: review fixes", function()
+  it("registers command/shell output without its trailing newline, with stdout_lines and stderr_lines", function()
+    local _, events = play({ hosts = "all", tasks = {
+      { name = "sh", shell = "echo yes; printf 'e1\\n\\ne3\\n' >&2", register = "r" },
+      { name = "match", debug = { msg = "match" }, when = "r.stdout == 'yes'" },
+      { name = "cmd", command = "printf 'a\\n\\nb\\n\\n'", register = "c" },
+      { name = "ss", streaming_shell = "echo yes", register = "s" },
+      { name = "ss-match", debug = { msg = "match" }, when = "s.stdout == 'yes'" },
+    } })
+    local r = results(events, "sh").h1.result
+    assert.equal("yes", r.stdout)
+    assert.equal("e1\n\ne3", r.stderr)
+    assert.same({ "yes" }, r.stdout_lines)
+    assert.same({ "e1", "", "e3" }, r.stderr_lines)
+    assert.equal("ok", results(events, "match").h1.status)
+    local c = results(events, "cmd").h1.result
+    assert.equal("a\n\nb", c.stdout)
+    assert.same({ "a", "", "b" }, c.stdout_lines)
+    assert.equal("ok", results(events, "ss-match").h1.status)
   end)
 end)

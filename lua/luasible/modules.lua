@@ -249,6 +249,12 @@ end
 ---------------------------------------------------------------------------
 M.quote = template.quote
 
+--- Output as Ansible registers it: without its trailing newline(s).
+function M.chomp(s)
+  if type(s) ~= "string" then return s end
+  return (s:gsub("[\r\n]+$", ""))
+end
+
 --- The part command and shell share: honour `creates` / `removes`, run `cmd`
 --- (an argv table, or a string for /bin/sh -c) with args.chdir, stdin, timeout
 --- and env, streaming, and return the module's result.
@@ -264,7 +270,7 @@ function M.run_command(ctx, cmd, args)
     env = args.env, stream = true })
   return {
     changed = true, failed = not res.ok, rc = res.rc, signal = res.signal,
-    stdout = res.stdout, stderr = res.stderr, duration = res.duration, timed_out = res.timed_out,
+    stdout = M.chomp(res.stdout), stderr = M.chomp(res.stderr), duration = res.duration, timed_out = res.timed_out,
     msg = (res.timed_out and "timed out") or (not res.ok and ("non-zero return code " .. tostring(res.rc))) or nil,
   }
 end

@@ -314,10 +314,15 @@ local function tidy(res)
   res.changed = res.changed and true or false
   res.failed = res.failed and true or false
   if math.type(res.duration) == "float" then res.duration = math.floor(res.duration * 1000 + 0.5) / 1000 end
-  if type(res.stdout) == "string" and res.stdout_lines == nil then
-    local lines = {}
-    for l in res.stdout:gmatch("[^\n]+") do lines[#lines + 1] = l end
-    res.stdout_lines = lines
+  for _, k in ipairs({ "stdout", "stderr" }) do
+    local s = res[k]
+    if type(s) == "string" and res[k .. "_lines"] == nil then
+      local lines = {}
+      if s ~= "" then
+        for l in (s:sub(-1) == "\n" and s or s .. "\n"):gmatch("(.-)\r?\n") do lines[#lines + 1] = l end
+      end
+      res[k .. "_lines"] = lines
+    end
   end
   return res
 end
