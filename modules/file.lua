@@ -1,15 +1,51 @@
 -- file: make a path a file, a directory, a symlink, absent, or touch it;
 -- set mode/owner/group (recursively for directories with recurse=true).
+-- `changed` is what really changes: modes (numeric or symbolic) are compared
+-- with what chmod would make of the current ones, owners and groups by name
+-- or number, and with recurse every entry of the tree is compared.
+local modules = require "luasible.modules"
+
+-- A path no command can take for an option.
+local function arg(path) return path:sub(1, 1) == "-" and ("./" .. path) or path end
+
+-- Does an entry { type=, mode= (octal string), owner=, group=, uid=, gid= } need attribute changes?
+local function differs(args, e)
+  if args.mode then
+    local want = modules.mode_bits(args.mode, tonumber(e.mode, 8), e.type == "directory")
+    if want ~= tonumber(e.mode, 8) then return true end
+  end
+  return not (modules.owner_is(e, args.owner) and modules.group_is(e, args.group))
+end
+
+-- Every entry below (and including) path, links left out (chmod -R and chown -R leave them be).
+local function tree(ctx, path)
+  local out = ctx:sh("find " .. ctx.quote(arg(path)) .. " ! -type l -printf '%y|%m|%u|%g|%U|%G\\n'")
+  local list = {}
+  for y, m, u, g, uid, gid in out:gmatch("(%a)|(%d+)|([^|]*)|([^|]*)|(%d+)|(%d+)") do
+    list[#list + 1] = { type = y == "d" and "directory" or "file", mode = m, owner = u, group = g,
+      uid = tonumber(uid), gid = tonumber(gid) }
+  end
+  return list
+end
+
 local function attrs(ctx, args, st, recurse)
   local q, cmds = ctx.quote, {}
-  local R = recurse and "-R " or ""
-  if args.mode and (recurse or not st or not args.mode:match("^%d+$")
-      or tonumber(args.mode, 8) ~= tonumber(st.mode, 8)) then
-    cmds[#cmds + 1] = "chmod " .. R .. q(args.mode) .. " " .. q(args.path)
+  if not (args.mode or args.owner or args.group) then return cmds end
+  local need = not st
+  if st and not need then
+    if recurse and st.type == "directory" then
+      for _, e in ipairs(tree(ctx, args.path)) do
+        if differs(args, e) then need = true break end
+      end
+    else
+      need = differs(args, st)
+    end
   end
-  if (args.owner and (recurse or not st or st.owner ~= args.owner))
-      or (args.group and (recurse or not st or st.group ~= args.group)) then
-    cmds[#cmds + 1] = "chown " .. R .. q((args.owner or "") .. (args.group and (":" .. args.group) or ""))
+  if not need then return cmds end
+  local R = recurse and "-R " or ""
+  if args.mode then cmds[#cmds + 1] = "chmod " .. R .. "-- " .. q(args.mode) .. " " .. q(args.path) end
+  if args.owner or args.group then
+    cmds[#cmds + 1] = "chown " .. R .. "-- " .. q((args.owner or "") .. (args.group and (":" .. args.group) or ""))
       .. " " .. q(args.path)
   end
   return cmds
@@ -32,6 +68,10 @@ return {
     local st = ctx:stat(path)
     local state = args.state or (st and st.type) or "file"
     local cmds = {}
+    if (args.owner or args.group) and state ~= "absent" then
+      local ok, err = ctx:check_owner(args.owner, args.group)
+      if not ok then return { failed = true, msg = err } end
+    end
     if state == "absent" then
       if st then cmds[1] = "rm -rf -- " .. q(path) end
     elseif state == "directory" then
@@ -54,7 +94,16 @@ return {
         if st and st.type ~= "link" and not args.force then
           return { failed = true, msg = path .. " exists and is a " .. st.type .. " (force=true to replace it)" }
         end
-        cmds[1] = "ln -sfn -- " .. q(args.src) .. " " .. q(path)
+        if st and st.type == "directory" then
+          -- as Ansible: force replaces an empty folder, never a full one
+          local _, rc = ctx:sh("[ -z \"$(ls -A -- " .. q(path) .. ")\" ]")
+          if rc ~= 0 then
+            return { failed = true, msg = path .. " is a directory that is not empty: not replaced by a link" }
+          end
+          cmds[1] = "rmdir -- " .. q(path) .. " && ln -s -- " .. q(args.src) .. " " .. q(path)
+        else
+          cmds[1] = "ln -sfn -- " .. q(args.src) .. " " .. q(path)
+        end
       end
     end
     local result = { changed = #cmds > 0, path = path, state = state }

@@ -550,3 +550,81 @@ describe("files behind symbolic links and copy's errors", function()
     assert.is_nil(read(D .. "/own.txt"))
   end)
 end)
+
+describe("file reports changed only when something changes", function()
+  local D = os.tmpname()
+  os.remove(D)
+  os.execute("mkdir -p " .. D)
+  teardown(function() os.execute("rm -rf " .. D) end)
+  local function sh(cmd) local p = io.popen(cmd) local s = p:read("a") p:close() return (s:gsub("\n$", "")) end
+
+  it("recurse with a mode, symbolic modes and numeric owners are idempotent", function()
+    os.execute("mkdir -p " .. D .. "/tree/sub && touch " .. D .. "/tree/a " .. D .. "/tree/sub/b")
+    local t = { file = { path = D .. "/tree", state = "directory", mode = "0750", recurse = true } }
+    assert.is_true(run_task(t).changed)
+    assert.equal("750", sh("stat -c %a " .. D .. "/tree/sub/b"))
+    assert.is_false(run_task(t).changed)
+    os.execute("chmod 600 " .. D .. "/tree/sub/b")
+    assert.is_true(run_task(t, { check = true }).changed)
+    assert.equal("600", sh("stat -c %a " .. D .. "/tree/sub/b"))
+    assert.is_true(run_task(t).changed)
+    local f = D .. "/sym"
+    os.execute("touch " .. f .. " && chmod 644 " .. f)
+    assert.is_true(run_task({ file = { path = f, mode = "u+x" } }).changed)
+    assert.equal("744", sh("stat -c %a " .. f))
+    assert.is_false(run_task({ file = { path = f, mode = "u+x" } }).changed)
+    assert.is_false(run_task({ file = { path = f, mode = "u=rwx,go=r" } }).changed)
+    local uid, gid = sh("id -u"), sh("id -g")
+    assert.is_false(run_task({ file = { path = f, owner = uid, group = gid } }).changed)
+    assert.is_false(run_task({ file = { path = f, owner = sh("id -un"), group = sh("id -gn") } }).changed)
+    local bad = run_task({ file = { path = f, owner = "no-such-user-xyz" } })
+    assert.is_true(bad.failed)
+    assert.truthy(bad.msg:find("no such user", 1, true), bad.msg)
+  end)
+
+  it("paths starting with a dash are paths, not options", function()
+    os.execute("cd " .. D .. " && touch ./-rf && chmod 644 ./-rf")
+    -- a relative path: the spec's cwd is the repository, so go through the folder with chdir-free paths
+    local p = D .. "/-rf"
+    assert.is_true(run_task({ file = { path = p, mode = "0600" } }).changed)
+    assert.equal("600", sh("stat -c %a " .. p))
+    local res = run_task({ copy = { content = "x", dest = p, mode = "0640" } })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("640", sh("stat -c %a " .. p))
+    -- relative names starting with a dash, run from D
+    local function in_d()
+      local conn = luasible.connect()
+      local orig = conn.execute
+      conn.execute = function(self, cmd, opts)
+        opts = opts or {}
+        opts.cwd = opts.cwd or D
+        return orig(self, cmd, opts)
+      end
+      return conn
+    end
+    res = run_task({ file = { path = "-rf", mode = "0604" } }, { conn = in_d() })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("604", sh("stat -c %a " .. p))
+    res = run_task({ file = { path = "-rf", mode = "0604" } }, { conn = in_d() })
+    assert.is_false(res.changed, res.msg)
+    res = run_task({ file = { path = "-rf", mode = "u+x", owner = sh("id -u") } }, { conn = in_d() })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("704", sh("stat -c %a " .. p))
+  end)
+
+  it("state=link with force replaces a file or an empty folder, never a folder with files in it", function()
+    local l = D .. "/l"
+    os.execute("mkdir -p " .. l .. " " .. D .. "/target")
+    local res = run_task({ file = { path = l, state = "link", src = D .. "/target" } })
+    assert.is_true(res.failed)
+    res = run_task({ file = { path = l, state = "link", src = D .. "/target", force = true } })
+    assert.is_true(res.changed, res.msg)
+    assert.equal(D .. "/target", sh("readlink " .. l))
+    os.execute("rm " .. l .. " && mkdir -p " .. l .. " && touch " .. l .. "/keep")
+    res = run_task({ file = { path = l, state = "link", src = D .. "/target", force = true } })
+    assert.is_true(res.failed)
+    assert.truthy(res.msg:find("not empty", 1, true), res.msg)
+    assert.equal("directory", sh("stat -c %F " .. l))
+    assert.is_nil(io.open(l .. "/target"))
+  end)
+end)
