@@ -54,15 +54,30 @@ function M.run(ctx, args)
   local cmd
   if state == "absent" then
     cmd = "apt-get " .. (args.purge and "purge" or "remove") .. " -y -q " .. table.concat(q, " ")
-  elseif state == "latest" then
-    cmd = "apt-get install -y -q --only-upgrade " .. table.concat(q, " ")
   else
     cmd = "apt-get install -y -q --no-install-recommends " .. table.concat(q, " ")
   end
-  if ctx.check_mode then
-    if state == "latest" then cmd = cmd .. " -s" else
-      return { changed = true, packages = todo, msg = "would run: " .. cmd }
+  env.LC_ALL = "C"
+  if state == "latest" then
+    -- install or upgrade: what would happen is told by the simulation's
+    -- "Inst " lines (not by translated summary text)
+    local sim = ctx:run(cmd .. " -s", { env = env })
+    if not sim.ok then
+      return { failed = true, rc = sim.rc, stdout = sim.stdout, stderr = sim.stderr,
+        msg = "apt-get failed: " .. ((sim.stderr or ""):match("E: ([^\n]*)") or ("rc " .. tostring(sim.rc))) }
     end
+    local would = {}
+    for pkg in ("\n" .. (sim.stdout or "")):gmatch("\nInst (%S+)") do would[#would + 1] = pkg end
+    if #would == 0 then
+      result.msg = "all packages already at their latest version"
+      return result
+    end
+    if ctx.check_mode then
+      return { changed = true, packages = todo, would_install = would,
+        msg = "would install or upgrade: " .. table.concat(would, ", ") }
+    end
+  elseif ctx.check_mode then
+    return { changed = true, packages = todo, msg = "would run: " .. cmd }
   end
   local res = ctx:run(cmd, { env = env, stream = true })
   if not res.ok then
@@ -70,7 +85,11 @@ function M.run(ctx, args)
       msg = "apt-get failed: rc " .. res.rc }
   end
   local changed = true
-  if state == "latest" then changed = not (res.stdout or ""):find("0 upgraded, 0 newly installed", 1, true) end
+  if state == "latest" then
+    local after = status(ctx, todo)
+    changed = false
+    for _, n in ipairs(todo) do if after[n] ~= installed[n] then changed = true end end
+  end
   return { changed = changed, packages = todo, stdout = res.stdout, stderr = res.stderr }
 end
 

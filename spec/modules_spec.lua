@@ -287,6 +287,23 @@ describe("modules on the local connection", function()
     assert.truthy(res.msg:find("would run: apt-get install", 1, true))
   end)
 
+  it("apt state=latest installs a missing package (judged by apt-get -s, not by translated text)", function()
+    local p = io.popen("apt-get -s install sl 2>/dev/null | grep -c '^Inst sl'")
+    local can = p:read("l") == "1"
+    p:close()
+    if not can or os.execute("dpkg-query -W sl >/dev/null 2>&1") then
+      return pending("needs apt lists knowing 'sl', not installed")
+    end
+    local res = run_task({ apt = { name = "sl", state = "latest" } }, { check = true })
+    assert.is_false(res.failed, res.msg)
+    assert.is_true(res.changed, res.msg)
+    assert.equal("would install or upgrade: sl", res.msg)
+    assert.is_falsy(os.execute("dpkg-query -W sl >/dev/null 2>&1"))
+    res = run_task({ apt = { name = "luasible-no-such-package-xyz", state = "latest" } }, { check = true })
+    assert.is_true(res.failed)
+    assert.truthy(res.msg:find("luasible-no-such-package-xyz", 1, true), res.msg)
+  end)
+
   it("systemd and service fail clearly without systemd", function()
     if os.execute("test -d /run/systemd/system") then return pending("systemd runs here") end
     local res, _, status = run_task({ systemd = { name = "nginx", state = "started" } })
