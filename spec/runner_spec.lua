@@ -406,3 +406,49 @@ describe("runner: review fixes", function()
     assert.equal("ok", results(events, "ss-match").h1.status)
   end)
 end)
+
+describe("runner: plays refused before anything runs", function()
+  local D = os.tmpname()
+  os.remove(D)
+  os.execute("mkdir -p " .. D)
+  teardown(function() os.execute("rm -rf " .. D) end)
+
+  it("refuses a notify that names no handler (names and listen count), naming the task and the handler", function()
+    local recap, err = runner.play({ name = "p", hosts = "all", tasks = {
+      { name = "t", shell = "touch " .. D .. "/ran", notify = "restart ngnix" } },
+      handlers = { { name = "restart nginx", debug = { msg = "restarted" } } } }, { inventory = local_hosts(1) })
+    assert.is_nil(recap)
+    assert.equal("play 'p', task 1 ('t'): notifies the handler 'restart ngnix', but the play has no handler"
+      .. " of that name or listen", err)
+    assert.is_false(exists(D .. "/ran"))
+    local r, events = play({ hosts = "all", tasks = {
+      { name = "t", shell = "true", notify = { "restart nginx", "web" } } },
+      handlers = { { name = "restart nginx", debug = { msg = "one" } },
+        { name = "other", listen = "web", debug = { msg = "two" } } } })
+    assert.truthy(r)
+    assert.equal("ok", results(events, "restart nginx").h1.status)
+    assert.equal("ok", results(events, "other").h1.status)
+  end)
+
+  it("refuses a play without hosts", function()
+    local recap, err = runner.play({ name = "nohosts", tasks = { { shell = "touch " .. D .. "/ran2" } } },
+      { inventory = local_hosts(2) })
+    assert.is_nil(recap)
+    assert.equal("play 'nohosts' has no hosts", err)
+    assert.is_false(exists(D .. "/ran2"))
+  end)
+
+  it("resolves the play's module_path against the play's folder", function()
+    os.execute("mkdir -p " .. D .. "/play/m2")
+    local f = assert(io.open(D .. "/play/m2/hello_m2.lua", "w"))
+    f:write("return { run = function() return { changed = false, msg = 'hello from m2' } end }\n")
+    f:close()
+    local recap, events = play({ hosts = "all", module_path = "m2", tasks = { { name = "hi", hello_m2 = {} } } },
+      { base_dir = D .. "/play" })
+    assert.truthy(recap, events)
+    assert.equal("hello from m2", results(events, "hi").h1.result.msg)
+    recap = play({ hosts = "all", module_path = { D .. "/play/m2" }, tasks = { { name = "hi", hello_m2 = {} } } },
+      { base_dir = "/nonexistent" })
+    assert.truthy(recap)
+  end)
+end)

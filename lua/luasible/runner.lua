@@ -135,7 +135,19 @@ function M.prepare(play, opts, inv)
   if play.tasks ~= nil and type(play.tasks) ~= "table" then
     return nil, "play '" .. pname .. "': tasks must be a list"
   end
-  local path = modules.search_path(opts.module_path, play.module_path,
+  if play.hosts == nil or play.hosts == "" then return nil, "play '" .. pname .. "' has no hosts" end
+  -- the play's own module_path is relative to the play's folder (as its library/ is)
+  local mpath = play.module_path
+  if opts.base_dir and mpath ~= nil then
+    local list = {}
+    for _, d in ipairs(type(mpath) == "string" and { mpath } or as_list(mpath)) do
+      for dir in tostring(d):gmatch("[^:]+") do
+        list[#list + 1] = dir:sub(1, 1) == "/" and dir or (opts.base_dir .. "/" .. dir)
+      end
+    end
+    mpath = list
+  end
+  local path = modules.search_path(opts.module_path, mpath,
     opts.base_dir and (opts.base_dir .. "/library") or nil)
   local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
@@ -144,17 +156,37 @@ function M.prepare(play, opts, inv)
       "gather_facts", path))
     p.tasks[1].facts = true
   end
+  local all = {}
   for i, t in ipairs(play.tasks or {}) do
     local task, err = M.prepare_task(t, string.format("play '%s', task %d", pname, i), path, play.tags)
     if not task then return nil, err end
+    all[#all + 1] = task
     if selected_by_tags(task, tags, skip) then p.tasks[#p.tasks + 1] = task end
   end
+  local names = {}
   for i, t in ipairs(play.handlers or {}) do
     local task, err = M.prepare_task(t, string.format("play '%s', handler %d", pname, i), path)
     if not task then return nil, err end
     p.handlers[#p.handlers + 1] = task
+    all[#all + 1] = task
+    names[task.name] = true
+    for _, l in ipairs(type(task.listen) == "string" and { task.listen } or as_list(task.listen)) do
+      names[l] = true
+    end
   end
-  local hosts, herr = pattern.select_limited(inv, play.hosts or "all", opts.limit)
+  -- a notify naming no handler (a typo) would be silently lost: refuse it
+  for _, task in ipairs(all) do
+    for _, h in ipairs(task.notify or {}) do
+      if type(h) ~= "string" then
+        return nil, string.format("%s: notify must name handlers (strings)", task.where)
+      end
+      if not names[h] and not modules.has_template(h) then
+        return nil, string.format("%s: notifies the handler '%s', but the play has no handler of that name"
+          .. " or listen", task.where, h)
+      end
+    end
+  end
+  local hosts, herr = pattern.select_limited(inv, play.hosts, opts.limit)
   if not hosts then return nil, string.format("play '%s': %s", pname, herr) end
   p.hosts = hosts
   return p
