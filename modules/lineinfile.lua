@@ -14,6 +14,8 @@ return {
     create = { type = "boolean", default = false },
     backup = { type = "boolean", default = false },
     mode = { type = "mode" },
+    owner = { type = "string" },
+    group = { type = "string" },
   },
   mutually_exclusive = { { "insertafter", "insertbefore" } },
   check_mode = true,
@@ -73,9 +75,16 @@ return {
         changed, msg = true, "line added"
       end
     end
-    if not changed then return { changed = false } end
+    if not changed then
+      if not (st and (args.mode or args.owner or args.group)) then return { changed = false } end
+      -- the line is right: only mode/owner/group may need changing (the content stays as it is)
+      local res = copy.install(ctx, text, { dest = path, mode = args.mode, owner = args.owner,
+        group = args.group, force = true })
+      return { changed = res.changed, failed = res.failed, msg = res.msg }
+    end
     local new = table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
-    local res = copy.install(ctx, new, { dest = path, backup = args.backup, mode = args.mode, force = true })
+    local res = copy.install(ctx, new, { dest = path, backup = args.backup, mode = args.mode, force = true,
+      owner = args.owner, group = args.group })
     res.msg = res.failed and res.msg or (ctx.check_mode and ("would be: " .. msg) or msg)
     return res
   end,

@@ -645,3 +645,27 @@ describe("file reports changed only when something changes", function()
     assert.is_nil(io.open(l .. "/target"))
   end)
 end)
+
+describe("lineinfile", function()
+  local D = os.tmpname()
+  os.remove(D)
+  os.execute("mkdir -p " .. D)
+  teardown(function() os.execute("rm -rf " .. D) end)
+  local function sh(cmd) local p = io.popen(cmd) local s = p:read("a") p:close() return (s:gsub("\n$", "")) end
+
+  it("applies mode (and owner/group) when the line is already there", function()
+    local f = D .. "/cfg"
+    write(f, "a=1\nb=2")
+    os.execute("chmod 644 " .. f)
+    local res = run_task({ lineinfile = { path = f, line = "a=1", mode = "0600" } }, { check = true })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("644", sh("stat -c %a " .. f))
+    res = run_task({ lineinfile = { path = f, line = "a=1", mode = "0600" } })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("600", sh("stat -c %a " .. f))
+    assert.equal("a=1\nb=2", read(f)) -- the content is left as it was
+    assert.is_false(run_task({ lineinfile = { path = f, line = "a=1", mode = "0600" } }).changed)
+    assert.is_false(run_task({ lineinfile = { path = f, line = "a=1", mode = "0600", owner = sh("id -un"),
+      group = sh("id -g") } }).changed)
+  end)
+end)
