@@ -232,3 +232,37 @@ describe("luasible CLI", function()
     end
   end)
 end)
+
+describe("luasible CLI --json", function()
+  setup(function() os.execute("mkdir -p " .. TMP) end)
+  teardown(function() os.execute("rm -rf " .. TMP) end)
+
+  it("writes valid UTF-8 only: bytes that are not become U+FFFD", function()
+    local out, code = cli([[exec localhost --json -a "printf 'a\377b\n\303\251\355\240\200x'"]])
+    assert.equal(0, code)
+    local data, n = {}, 0
+    for l in out:gmatch("[^\n]+") do
+      n = n + 1
+      assert.truthy(utf8.len(l), "invalid UTF-8 in: " .. l)
+      local ev = cjson.decode(l)
+      if ev.type == "stdout" then data[#data + 1] = ev.data end
+      if ev.type == "host_task_result" then
+        assert.equal("a\u{FFFD}b\né\u{FFFD}\u{FFFD}\u{FFFD}x", ev.result.stdout)
+      end
+    end
+    assert.is_true(n > 3)
+    assert.same({ "a\u{FFFD}b", "é\u{FFFD}\u{FFFD}\u{FFFD}x" }, data)
+  end)
+
+  it("refuses a play without hosts, running nothing", function()
+    local d = os.tmpname()
+    os.remove(d)
+    os.execute("mkdir -p " .. d)
+    write(d .. "/p.lua", "return { name = 'x', tasks = { { shell = 'touch " .. d .. "/ran' } } }")
+    local _, code, err = cli("run " .. d .. "/p.lua")
+    assert.equal(1, code)
+    assert.truthy(err:find("play 'x' has no hosts", 1, true), err)
+    assert.is_nil(io.open(d .. "/ran"))
+    os.execute("rm -rf " .. d)
+  end)
+end)

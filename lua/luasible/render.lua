@@ -52,9 +52,28 @@ function M.json_encode(v, depth)
   return encode_string(tostring(v))
 end
 
--- Make a value safe for any JSON encoder: no functions, userdata, cycles or mixed tables.
+--- A string as valid UTF-8: each byte that does not belong to a valid
+--- UTF-8 sequence becomes U+FFFD (the replacement character); valid text
+--- is left as it is. (Command output may hold any bytes; JSON must not.)
+function M.utf8_clean(s)
+  if utf8.len(s) then return s end
+  local out, i = {}, 1
+  while true do
+    local n, bad = utf8.len(s, i)
+    if n then out[#out + 1] = s:sub(i) break end
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = "\u{FFFD}"
+    i = bad + 1
+    if i > #s then break end
+  end
+  return table.concat(out)
+end
+
+-- Make a value safe for any JSON encoder: no functions, userdata, cycles or
+-- mixed tables, strings valid UTF-8.
 local function plain(v, depth, seen)
   local t = type(v)
+  if t == "string" then return M.utf8_clean(v) end
   if t == "table" then
     if seen[v] or depth > 16 then return "<...>" end
     seen[v] = true
@@ -62,12 +81,12 @@ local function plain(v, depth, seen)
     if is_array(v) then
       for i = 1, #v do out[i] = plain(v[i], depth + 1, seen) end
     else
-      for k, x in pairs(v) do out[tostring(k)] = plain(x, depth + 1, seen) end
+      for k, x in pairs(v) do out[M.utf8_clean(tostring(k))] = plain(x, depth + 1, seen) end
     end
     seen[v] = nil
     return out
   elseif t == "function" or t == "userdata" or t == "thread" then
-    return tostring(v)
+    return M.utf8_clean(tostring(v))
   end
   return v
 end
