@@ -1,7 +1,8 @@
 -- lineinfile: make sure a line is (or is not) in a file. `regexp` is a Lua
 -- pattern selecting the line to replace (or remove); insertafter/insertbefore
 -- are Lua patterns or EOF/BOF.
-local copy = require("luasible.modules").load("copy")
+local modules = require "luasible.modules"
+local copy = modules.load("copy")
 
 return {
   params = {
@@ -18,6 +19,16 @@ return {
     group = { type = "string" },
   },
   mutually_exclusive = { { "insertafter", "insertbefore" } },
+  check_args = function(args)
+    for _, k in ipairs({ "regexp", "insertafter", "insertbefore" }) do
+      local v = args[k]
+      if v and not (k ~= "regexp" and (v == "EOF" or v == "BOF")) then
+        local ok, err = modules.check_lua_pattern(v, k)
+        if not ok then return nil, err end
+      end
+    end
+    return true
+  end,
   check_mode = true,
   run = function(ctx, args)
     if args.state == "present" and args.line == nil then return { failed = true, msg = "state=present needs line" } end

@@ -669,3 +669,36 @@ describe("lineinfile", function()
       group = sh("id -g") } }).changed)
   end)
 end)
+
+describe("lineinfile patterns", function()
+  it("refuses regular-expression syntax and malformed Lua patterns before anything runs", function()
+    local function prep(args)
+      return runner.play({ hosts = "localhost", tasks = { { lineinfile = args } } }, { on_event = function() end })
+    end
+    local r, err = prep({ path = "/tmp/x", line = "Port 22", regexp = "^\\s*Port" })
+    assert.is_nil(r)
+    assert.truthy(err:find("lineinfile: argument 'regexp' is a Lua pattern, not a regular expression: '\\s'",
+      1, true), err)
+    for _, bad in ipairs({ "a|b", "(?i)port", "\\d+" }) do
+      r, err = prep({ path = "/tmp/x", line = "l", regexp = bad })
+      assert.is_nil(r, bad)
+      assert.truthy(err:find("not a regular expression", 1, true), err)
+    end
+    r, err = prep({ path = "/tmp/x", line = "l", insertafter = "[a" })
+    assert.is_nil(r)
+    assert.truthy(err:find("lineinfile: argument 'insertafter' is not a valid Lua pattern: malformed pattern", 1, true),
+      err)
+    -- a pattern that is only known per host fails that host's task with the same clean message
+    local res = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '%' }}" } })
+    assert.is_true(res.failed)
+    assert.truthy(res.msg:find("is not a valid Lua pattern", 1, true), res.msg)
+    assert.is_nil(res.msg:find("lineinfile.lua", 1, true), res.msg)
+    -- escaped with %, these are fine
+    local f = os.tmpname()
+    write(f, "a|b\n")
+    res = run_task({ lineinfile = { path = f, line = "x|y", regexp = "^a%|b$" } })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("x|y\n", read(f))
+    os.remove(f)
+  end)
+end)

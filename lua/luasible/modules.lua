@@ -209,7 +209,32 @@ function M.validate(mod, args, partial)
       return nil, string.format("%s: one of these arguments is required: %s", name, table.concat(group, ", "))
     end
   end
+  if mod.check_args then
+    -- the module's own checks, on values known now (templated ones wait for their host)
+    local known = {}
+    for k, v in pairs(out) do if not (partial and has_template(v)) then known[k] = v end end
+    local ok, cerr = mod.check_args(known)
+    if not ok then return nil, name .. ": " .. tostring(cerr) end
+  end
   return out
+end
+
+--- Check that `pat` is a usable Lua pattern (and not a regular expression
+--- written for Ansible). Returns true, or nil, err naming the argument.
+function M.check_lua_pattern(pat, argname)
+  if type(pat) ~= "string" then return true end
+  local bare = pat:gsub("%%.", "") -- what is left once %-escapes are set aside
+  local rx = bare:match("\\.") or bare:match("|") or bare:match("%(%?") or bare:match("[%w%)%]]{%d+,?%d*}")
+  if rx then
+    return nil, string.format("argument '%s' is a Lua pattern, not a regular expression: '%s' in '%s'"
+      .. " (write %%s for \\s, %%d for \\d, %%. for \\., one pattern per task instead of |)", argname, rx, pat)
+  end
+  local ok, err = pcall(string.find, "", pat)
+  if not ok then
+    return nil, string.format("argument '%s' is not a valid Lua pattern: %s", argname,
+      tostring(err):gsub("^.-:%d+: ", ""))
+  end
+  return true
 end
 
 --- Split a string into shell-like words (quotes and backslashes honoured).
