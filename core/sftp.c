@@ -184,6 +184,7 @@ static int xfer_pump(lsb_ssh_op *op) {
           x->state = F_CLOSE;
           break;
         }
+        if (lsb_ssh_over_budget(S)) return progressed;
         if (x->get) {
           n = libssh2_sftp_read(x->h, x->buf, XFER_BUF);
           if (n == LIBSSH2_ERROR_EAGAIN) return progressed;
@@ -200,6 +201,7 @@ static int xfer_pump(lsb_ssh_op *op) {
             off += w;
           }
           lsb_sha256_update(&x->sha, x->buf, (size_t)n);
+          lsb_ssh_moved(S, (size_t)n);
           x->done += (double)n;
           progress(x, 0);
           progressed = 1;
@@ -228,6 +230,7 @@ static int xfer_pump(lsb_ssh_op *op) {
           if (n < 0) return fail(x, "write");
           S->last_rx = lsb_now(); /* the server acknowledged */
           x->buf_off += (size_t)n;
+          lsb_ssh_moved(S, (size_t)n);
           x->done += (double)n;
           progress(x, 0);
           progressed = 1;

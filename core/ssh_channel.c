@@ -76,6 +76,11 @@ static void finish(lsb_chan *c, const char *error) {
   lsb_stream_finish(c->s, error);
   lsb_stream_detach(c->s);
   c->s = NULL;
+  if (c->paused) {
+    /* nobody will resume it: what is left is read and dropped */
+    c->paused = 0;
+    lsb_ssh_op_paused(&c->op, 0);
+  }
 }
 
 static void send_kill(lsb_chan *c) {
@@ -193,6 +198,8 @@ static int chan_pump(lsb_ssh_op *op) {
           if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE &&
               c->open_retries < (S->nchannels > 0 ? 200 : 8)) {
             /* MaxSessions reached: wait for a channel to close, or retry */
+            if (S->nchannels > 0 && (S->chan_limit == 0 || S->nchannels < S->chan_limit))
+              S->chan_limit = S->nchannels;
             c->open_retries++;
             op->slot_wait = 1;
             if (S->nchannels == 0) {
@@ -257,11 +264,13 @@ static int chan_pump(lsb_ssh_op *op) {
         /* stdout and stderr, each until it would block */
         for (int stream_id = 0; stream_id < 2; stream_id++) {
           for (;;) {
+            if (lsb_ssh_over_budget(S)) return progress;
             n = libssh2_channel_read_ex(c->ch, stream_id == 0 ? 0 : SSH_EXTENDED_DATA_STDERR,
                                         c->ctx->readbuf, sizeof c->ctx->readbuf);
             if (n == LIBSSH2_ERROR_EAGAIN || n == 0) break;
             if (n < 0) return fail_chan(c, "reading output");
             moved = 1;
+            lsb_ssh_moved(S, (size_t)n);
             S->last_rx = lsb_now(); /* read here, not only on a poll event */
             if (stream_id == 0) {
               if (c->s) lsb_stream_feed(c->s, 1, c->ctx->readbuf, (size_t)n);
@@ -270,6 +279,15 @@ static int chan_pump(lsb_ssh_op *op) {
             }
             if (c->paused && c->s) return 1;
           }
+        }
+        if (!c->eof_sent && c->stdin_off < c->stdin_len && libssh2_channel_eof(c->ch) &&
+            libssh2_channel_window_write(c->ch) == 0) {
+          /* it ended without reading all its stdin: the window will never
+           * open again (checked after the reads, which may have just taken
+           * in the server's EOF while our write waited) */
+          c->stdin_off = c->stdin_len;
+          progress = 1;
+          break;
         }
         if (libssh2_channel_eof(c->ch) && c->eof_sent) {
           c->state = C_CLOSE;
@@ -332,9 +350,11 @@ static void chan_resume(void *ud) {
   lsb_chan *c = ud;
   c->paused = 0;
   lsb_ssh_op_paused(&c->op, 0);
-  /* now, not from a timer: a 0 ms timer runs before the loop blocks for
-   * I/O, and what it queues would wait for the next socket event */
-  if (c->op.S) lsb_ssh_pump(c->op.S);
+  /* From the next loop turn, never here: this runs inside pop(), and a
+   * pump here would refill the queue before the consumer ever finds it
+   * empty, so it would never return to the loop (timeouts, other tasks,
+   * keepalives all starved by a fast command). */
+  if (c->op.S) lsb_ssh_kick(c->op.S);
 }
 
 static void chan_cancel(void *ud) {

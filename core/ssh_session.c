@@ -138,11 +138,12 @@ static void close_poll(lsb_ssh_session *S) {
   S->poll_events = 0;
 }
 
-/* Every op is a paused channel: nothing may be read now. */
+/* Every op is a paused channel or waits for a channel slot: nothing may be
+ * read now (a readable socket would wake us again and again for nothing). */
 static int all_paused(const lsb_ssh_session *S) {
   if (!S->ops_head) return 0;
   for (const lsb_ssh_op *o = S->ops_head; o; o = o->next)
-    if (!o->paused) return 0;
+    if (!o->paused && !o->slot_wait) return 0;
   return 1;
 }
 
@@ -184,7 +185,10 @@ static void update_poll(lsb_ssh_session *S) {
   else uv_unref((uv_handle_t *)S->poll);
 }
 
-static void on_kick(uv_timer_t *t) { lsb_ssh_pump(t->data); }
+static void on_kick(uv_idle_t *h) {
+  uv_idle_stop(h);
+  lsb_ssh_pump(h->data);
+}
 
 void lsb_ssh_op_paused(lsb_ssh_op *op, int paused) {
   lsb_ssh_session *S = op->S;
@@ -196,7 +200,7 @@ void lsb_ssh_op_paused(lsb_ssh_op *op, int paused) {
 
 void lsb_ssh_kick(lsb_ssh_session *S) {
   if (!S->torn_down && !uv_is_active((uv_handle_t *)&S->kick))
-    uv_timer_start(&S->kick, on_kick, 0, 0);
+    uv_idle_start(&S->kick, on_kick);
 }
 
 static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt,
@@ -466,7 +470,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   S->last_rx = lsb_now();
   uv_update_time(ctx->loop); /* the loop may have slept: timers count from now */
   uv_timer_init(ctx->loop, &S->timer);
-  uv_timer_init(ctx->loop, &S->kick);
+  uv_idle_init(ctx->loop, &S->kick);
   S->timer.data = S->kick.data = S;
   S->handles = 2;
   uv_unref((uv_handle_t *)&S->timer);
@@ -825,6 +829,13 @@ void lsb_ssh_remove_op(lsb_ssh_op *op) {
 
 int lsb_ssh_may_open(lsb_ssh_session *S, lsb_ssh_op *op) {
   if (op->slot_wait) return 0;
+  /* once the server's limit is known, the last slot is kept for kills: a
+   * cancelled command must not wait for a channel that only its own end
+   * (or the end of the commands queued beside it) would free */
+  if (!op->is_kill && S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1) {
+    op->slot_wait = 1; /* until a channel closes */
+    return 0;
+  }
   if (S->opener && S->opener != op) return 0;
   S->opener = op;
   return 1;
@@ -847,6 +858,14 @@ void lsb_ssh_channel_closed(lsb_ssh_session *S, lsb_ssh_op *op) {
   lsb_ssh_kick(S);
 }
 
+void lsb_ssh_moved(lsb_ssh_session *S, size_t n) { S->pump_bytes += n; }
+
+int lsb_ssh_over_budget(lsb_ssh_session *S) {
+  if (S->pump_bytes < LSB_SSH_PUMP_BUDGET) return 0;
+  lsb_ssh_kick(S);
+  return 1;
+}
+
 void lsb_ssh_pump(lsb_ssh_session *S) {
   if (S->torn_down) return;
   if (S->pumping) {
@@ -854,6 +873,7 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
     return;
   }
   S->pumping = 1;
+  S->pump_bytes = 0;
   do {
     S->repump = 0;
     if (S->state < LSB_SSH_READY && S->state != LSB_SSH_HOSTKEY) {

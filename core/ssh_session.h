@@ -83,7 +83,10 @@ struct lsb_ssh_session {
   int fd;
   uv_poll_t *poll;  /* with the socket fd; NULL before connect */
   uv_timer_t timer; /* connect timeout, then keepalive */
-  uv_timer_t kick;  /* a deferred pump (resume after backpressure...) */
+  /* a deferred pump (resume after backpressure, the rest of a budget...):
+   * an idle handle runs once per loop turn, where a 0 ms timer started from
+   * its own callback would run again in the same turn (libuv 1.44) */
+  uv_idle_t kick;
   uv_getaddrinfo_t gai;
   struct addrinfo *addrs, *cur_addr;
   int poll_events;
@@ -102,7 +105,10 @@ struct lsb_ssh_session {
   lsb_ssh_op *ops_head, *ops_tail;
   lsb_ssh_op *opener; /* the op allowed to open a channel now */
   int nchannels;      /* ops holding an open channel */
+  int chan_limit;     /* channels the server allows (learned when it first
+                       * refused one: its MaxSessions), 0 while unknown */
   double last_rx;     /* when the socket was last readable */
+  size_t pump_bytes;  /* data moved by the ops in this pump */
   double ka_last;     /* when the keepalive timer last ran */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1;
@@ -128,6 +134,14 @@ void lsb_ssh_add_op(lsb_ssh_session *S, lsb_ssh_op *op);
 void lsb_ssh_remove_op(lsb_ssh_op *op); /* drops the op's session reference */
 void lsb_ssh_pump(lsb_ssh_session *S);
 void lsb_ssh_kick(lsb_ssh_session *S);  /* pump on the next loop turn */
+/* One pump moves at most about LSB_SSH_PUMP_BUDGET bytes of data, then
+ * leaves the rest to the next loop turn, so that a fast transfer or command
+ * never holds the loop (timers, other hosts, the consumer) for long. An op
+ * counts what it moved; when lsb_ssh_over_budget() says so, it stops and
+ * reports no progress (a kick is already scheduled). */
+#define LSB_SSH_PUMP_BUDGET (1024 * 1024)
+void lsb_ssh_moved(lsb_ssh_session *S, size_t n);
+int lsb_ssh_over_budget(lsb_ssh_session *S);
 /* An op's consumer fell behind (paused = 1) or caught up (0). */
 void lsb_ssh_op_paused(lsb_ssh_op *op, int paused);
 /* May `op` open a channel now (FIFO)?  Takes the slot when it is free. */

@@ -396,6 +396,20 @@ describe("local connection", function()
       assert.matches("inner boom", err)
     end)
 
+    it("turns the loop for a task that only ever yields plainly", function()
+      local fired = false
+      local seen = luasible.run(function()
+        local spinner = luasible.spawn(function()
+          local t0 = luasible.now()
+          while not fired and luasible.now() - t0 < 3 do coroutine.yield() end
+          return fired -- what the spinner saw before it gave up
+        end)
+        luasible.spawn(function() luasible.sleep(0.05); fired = true end)
+        return spinner:wait()
+      end)
+      assert.is_true(seen)
+    end)
+
     it("gets every line to a consumer that sleeps while the stream is paused", function()
       -- a timer already due when the loop turns must not wait for I/O that
       -- backpressure has stopped

@@ -315,3 +315,110 @@ describe("ssh exec at the server's MaxSessions", function()
     conn:close()
   end)
 end)
+
+describe("ssh exec never holds the loop", function()
+  local srv, conn
+  setup(function()
+    srv = sshd.start()
+    conn = connect(srv)
+  end)
+  teardown(function()
+    conn:close()
+    srv:stop()
+  end)
+
+  -- runs fn in a task beside a 10 ms ticker; returns fn's values and the
+  -- longest the ticker waited
+  local function beside_ticker(fn)
+    local gap, stop, rets = 0, false, nil
+    luasible.run(function()
+      local last = luasible.now()
+      local ticker = luasible.spawn(function()
+        while not stop do
+          luasible.sleep(0.01)
+          local now = luasible.now()
+          if now - last > gap then gap = now - last end
+          last = now
+        end
+      end)
+      rets = table.pack(fn())
+      stop = true
+      ticker:wait()
+    end)
+    return gap, table.unpack(rets, 1, rets.n)
+  end
+
+  it("times out a command whose output never stops, while other tasks keep running", function()
+    local t0 = luasible.now()
+    local gap, last = beside_ticker(function()
+      local final
+      for ev in conn:stream("yes", { timeout = 1 }) do
+        if ev.type == "done" or ev.type == "error" then final = ev end
+      end
+      return final
+    end)
+    -- our own timeout, not the server's timeout(1) half a second later
+    assert.are.equal("error", last.type)
+    assert.is_true(last.result.timed_out)
+    assert.is_true(luasible.now() - t0 < 3, "took " .. (luasible.now() - t0))
+    assert.is_true(gap < 0.5, "the other task waited " .. gap .. " s")
+  end)
+
+  it("ends a command that exits without reading its big stdin", function()
+    local res = assert(conn:execute("exit 7", { stdin = ("x"):rep(5 * 1024 * 1024), timeout = 10 }))
+    assert.are.equal(7, res.rc)
+    assert.is_false(res.timed_out)
+  end)
+
+  it("lets other tasks run during a big download", function()
+    local f = os.tmpname()
+    local out = f .. ".copy"
+    assert(os.execute("head -c 157286400 /dev/zero > " .. f))
+    local gap, res = beside_ticker(function()
+      return assert(conn:get(f, out, { checksum = false }))
+    end)
+    os.remove(f)
+    os.remove(out)
+    assert.are.equal(157286400, res.bytes)
+    assert.is_true(gap < 0.6, "the other task waited " .. gap .. " s")
+  end)
+end)
+
+describe("ssh exec with one channel slot taken by a paused stream", function()
+  it("waits for a slot without spinning", function()
+    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 1" } }
+    local conn = connect(srv)
+    local it, a = conn:stream("yes | head -n 20000; while :; do echo tick; sleep 0.05; done")
+    luasible.sleep(0.5)
+    assert.is_true(a:stats().paused)
+    local c0, w0 = os.clock(), luasible.now()
+    local res = assert(conn:execute("echo hi", { timeout = 1.5 }))
+    local cpu, wall = os.clock() - c0, luasible.now() - w0
+    assert.is_true(res.timed_out) -- the slot never freed
+    assert.is_true(cpu < 0.3 * wall, ("%.2f s of CPU in %.2f s"):format(cpu, wall))
+    a:close()
+    conn:close()
+    local _ = it
+  end)
+end)
+
+describe("ssh exec once the server's MaxSessions is known", function()
+  it("keeps the last channel for kills: a cancelled command dies though others wait", function()
+    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 2" } }
+    local conn = connect(srv)
+    luasible.run(function() -- three at once: the third is refused, the limit learned
+      local t = {}
+      for i = 1, 3 do t[i] = luasible.spawn(function() return conn:execute("sleep 0.3") end) end
+      for i = 1, 3 do assert(t[i]:wait()) end
+    end)
+    local ia, a = conn:stream("echo a; sleep 641")
+    for ev in ia, a do if ev.type == "stdout" then break end end -- a runs on
+    local _, b = conn:stream("sleep 642; echo b")
+    luasible.sleep(0.5) -- b would take the second channel now, were it not kept
+    a:close() -- its kill takes the kept channel
+    assert.are.same({}, wait_gone(srv, "sleep 641", 5))
+    b:close()
+    assert.are.same({}, wait_gone(srv, "sleep 642", 5))
+    conn:close()
+  end)
+end)

@@ -15,6 +15,7 @@ local live = 0        -- tasks not finished
 local WAIT = {}       -- what a task yields when it parks on an object
 local failed = {}     -- tasks that raised inside run(), for run() to report
 local runs = 0        -- nesting depth of run()
+local yielded = false -- a task yielded plainly in this batch
 
 local Task = {}
 Task.__index = Task
@@ -46,7 +47,18 @@ local function resume(task, ...)
   elseif res[2] ~= WAIT then
     -- a plain coroutine.yield() inside a task: run it again on the next turn
     ready[#ready + 1] = task
+    yielded = true
   end
+end
+
+-- One turn of the loop (without blocking when nowait); the woken tasks
+-- become ready. Returns whether anything can still happen.
+local function turn(nowait)
+  local r = table.pack(core.run_once(nowait))
+  for i = 2, r.n do ready[#ready + 1] = r[i] end
+  local sig = core.caught()
+  if sig then error("EINTR: interrupted by SIG" .. sig, 0) end
+  return r[1] or r.n > 1
 end
 
 --- One turn: resume every task that is ready, or run the loop once.
@@ -55,14 +67,14 @@ function M.step()
   if #ready > 0 then
     local batch = ready
     ready = {}
+    yielded = false
     for i = 1, #batch do resume(batch[i]) end
+    -- a task that only yields must not keep the loop (timers, I/O) from
+    -- ever turning: give it a turn that does not wait
+    if yielded then turn(true) end
     return true
   end
-  local r = table.pack(core.run_once())
-  for i = 2, r.n do ready[#ready + 1] = r[i] end
-  local sig = core.caught()
-  if sig then error("EINTR: interrupted by SIG" .. sig, 0) end
-  return r[1] or r.n > 1
+  return turn(false)
 end
 
 local function deadlock(what)
