@@ -80,7 +80,11 @@ function M.install(ctx, content, args)
     local dir = dest:match("^(.*)/[^/]*$")
     if dir and dir ~= "" then
       local dst = ctx:stat(dir, true)
-      if not dst then
+      if not dst and ctx.check_mode then
+        -- an earlier task of the play would create it; nothing did in --check
+        return { changed = true, dest = dest, checksum = want, size = #content,
+                 msg = "would write " .. dest .. " (the folder " .. dir .. " does not exist yet)" }
+      elseif not dst then
         return { failed = true, msg = "cannot write " .. dest .. ": the folder " .. dir .. " does not exist" }
       elseif dst.type ~= "directory" then
         return { failed = true, msg = "cannot write " .. dest .. ": " .. dir .. " is not a folder" }

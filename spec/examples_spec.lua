@@ -35,6 +35,17 @@ describe("examples", function()
     assert.is_nil(io.open(dir .. "/inventory.ini"))
   end)
 
+  it("deploy.lua --check on a fresh machine reports what it would do and writes nothing", function()
+    local root = os.tmpname()
+    os.remove(root)
+    local out, ok, code = sh("bin/luasible run examples/deploy.lua -i examples/local.ini --check -e demo_root="
+      .. root .. " 2>&1")
+    assert.is_true(ok, "exit " .. tostring(code) .. "\n" .. out)
+    assert.truthy(out:find("would write " .. root .. "/web1/app.sh", 1, true), out)
+    assert.truthy(out:match("web1 : ok=%d+ +changed=%d+ +unreachable=0 +failed=0"), out)
+    assert.is_nil(io.open(root), "check mode created " .. root)
+  end)
+
   it("loopback.lua runs a given command with the generated inventory", function()
     local out, ok = sh("lua5.4 examples/loopback.lua -- bin/luasible exec web -i {inventory} --json "
       .. "-a 'echo $LUASIBLE_TEST_SSHD' 2>&1")
