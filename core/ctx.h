@@ -20,6 +20,7 @@ struct lsb_ctx {
   uv_signal_t signals[3];        /* INT, TERM, HUP once catch_signals() */
   int catching;                  /* the watchers above are initialized */
   int caught;                    /* the signal that interrupted, or 0 */
+  int in_run;                    /* inside core.run_once's uv_run */
   struct lsb_ssh_session *sessions; /* every SSH session not freed yet */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };

@@ -74,7 +74,9 @@ static int core_run_once(lua_State *L) {
   if (ctx->woken.wnext != &ctx->woken || lua_toboolean(L, 1) ||
       uv_backend_timeout(ctx->loop) == 0)
     mode = UV_RUN_NOWAIT;
+  ctx->in_run = 1;
   alive = uv_run(ctx->loop, mode);
+  ctx->in_run = 0;
   lua_pushboolean(L, alive || uv_loop_alive(ctx->loop));
   while (ctx->woken.wnext != &ctx->woken) {
     lsb_waitable *w = ctx->woken.wnext;

@@ -447,6 +447,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   }
   S->addrs = res;
   S->cur_addr = res;
+  if (S->state == LSB_SSH_FAILED) return; /* the connect timeout came first */
   try_connect(S);
 }
 

@@ -70,8 +70,10 @@ void lsb_waitable_wake(lsb_waitable *w) {
   /* Something became ready: end this turn of the loop. Without it a turn
    * of UV_RUN_ONCE whose timers fire first (a sleep falling due) goes on
    * to block for I/O that may never come (a paused stream), and the waiter
-   * -- a task, or the main thread polling ready() -- is never told. */
-  uv_stop(w->ctx->loop);
+   * -- a task, or the main thread polling ready() -- is never told. Only
+   * our own turn: a host program running the loop (core.use_loop) keeps
+   * its uv_run. */
+  if (w->ctx->in_run) uv_stop(w->ctx->loop);
   if (w->waiter_ref == NOREF || w->wnext) return;
   head = &w->ctx->woken;
   w->wprev = head->wprev;
@@ -220,8 +222,9 @@ void lsb_stream_finish(lsb_stream *s, const char *error) {
   if (error) s->error = strdup(error);
   lsb_stream_progress(s, LSB_STAGE_DONE, error ? -1 : 100, -1, -1,
                       error ? error : "finished");
-  push(s, error ? LSB_EV_ERROR : LSB_EV_DONE, error ? error : "",
-       error ? strlen(error) : 0);
+  if (!push(s, error ? LSB_EV_ERROR : LSB_EV_DONE, error ? error : "",
+            error ? strlen(error) : 0))
+    s->drained = 1; /* out of memory: the end has no event, but it is the end */
   s->finished = 1;
   lsb_waitable_wake(&s->w);
 }
