@@ -451,4 +451,38 @@ describe("runner: plays refused before anything runs", function()
       { base_dir = "/nonexistent" })
     assert.truthy(recap)
   end)
+
+  it("loads group_vars/ and host_vars/ of the inventory's and the play's folders, Ansible's precedence", function()
+    local write = require("spec.helpers.files").write
+    local G = TMP .. "/gv"
+    os.execute("mkdir -p " .. G .. "/inv/group_vars " .. G .. "/inv/host_vars " .. G .. "/play/group_vars/web "
+      .. G .. "/play/host_vars")
+    write(G .. "/inv/hosts.ini", "[all:vars]\nansible_connection=local\n[web]\nh1 hl=line\nh2\n")
+    write(G .. "/inv/group_vars/all.yml", "a: inv_all\nb: inv_all\nc: inv_all\nd: inv_all\ne: inv_all\n")
+    write(G .. "/inv/group_vars/web.yml", "b: inv_web\nc: inv_web\n")
+    write(G .. "/inv/host_vars/h1.yml", "hl: inv_host\nhv: inv_host\n")
+    write(G .. "/play/group_vars/all.yml", "a: play_all\nb: play_all\nd: play_all\ne: play_all\n")
+    write(G .. "/play/group_vars/web/main.yml", "c: play_web\n")
+    write(G .. "/play/host_vars/h1.json", '{"hv": "play_host"}')
+    local p = { hosts = "web", vars = { d = "play_vars" }, tasks = {
+      { name = "show", debug = { msg = "{{ a }} {{ b }} {{ c }} {{ d }} {{ e }} {{ hl | default('-') }}"
+        .. " {{ hv | default('-') }}" } } } }
+    local recap, events = play(p, { inventory = G .. "/inv/hosts.ini", base_dir = G .. "/play",
+      extra_vars = { e = "extra" } })
+    assert.truthy(recap)
+    local r = results(events, "show")
+    -- play group_vars/all > inventory group_vars/all; inventory group_vars/web > play group_vars/all;
+    -- play group_vars/web > inventory group_vars/web; play vars and -e above all of these
+    assert.equal("play_all inv_web play_web play_vars extra inv_host play_host", r.h1.result.msg)
+    assert.equal("play_all inv_web play_web play_vars extra - -", r.h2.result.msg)
+    -- without the play's folder only the inventory's apply
+    local _, events2 = play(p, { inventory = G .. "/inv/hosts.ini" })
+    assert.equal("inv_all inv_web inv_web play_vars inv_all inv_host inv_host", results(events2, "show").h1.result.msg)
+    -- a malformed file next to the play is refused before anything runs
+    write(G .. "/play/host_vars/h2.yml", "x: [\n")
+    local err
+    recap, err = runner.play(p, { inventory = G .. "/inv/hosts.ini", base_dir = G .. "/play" })
+    assert.is_nil(recap)
+    assert.truthy(err:find(G .. "/play/host_vars/h2.yml:", 1, true), err)
+  end)
 end)

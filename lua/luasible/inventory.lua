@@ -119,16 +119,28 @@ function Inventory:host_groups(name)
   return out
 end
 
---- The merged variables of a host: group vars (all first, deeper groups
---- later), then host vars. Adds inventory_hostname and group_names.
-function Inventory:host_vars(name)
+--- The merged variables of a host, lowest precedence first, as Ansible
+--- merges them: the inventory file's group vars (all first, then parents
+--- before children), group_vars/all of each vars folder (the inventory's,
+--- then the playbook's), group_vars/<group> of each folder (parents before
+--- children), the inventory file's host vars, host_vars/<host> of each
+--- folder. `play_layer` (from M.vars_dir) is the playbook's folder, applied
+--- after the inventory's own. Adds inventory_hostname and group_names.
+function Inventory:host_vars(name, play_layer)
   local vars = {}
+  local function merge(t) if t then for k, v in pairs(t) do vars[k] = v end end end
+  local layers = {}
+  for i, l in ipairs(self.vars_layers or {}) do layers[i] = l end
+  if play_layer then layers[#layers + 1] = play_layer end
   local groups = self:host_groups(name)
-  for _, g in ipairs(groups) do
-    for k, v in pairs(self.groups[g].vars) do vars[k] = v end
+  for _, g in ipairs(groups) do merge(self.groups[g].vars) end
+  for _, l in ipairs(layers) do merge(l.groups.all) end
+  for _, l in ipairs(layers) do
+    for _, g in ipairs(groups) do if g ~= "all" then merge(l.groups[g]) end end
   end
   local h = self.hosts[name]
-  if h then for k, v in pairs(h.vars) do vars[k] = v end end
+  if h then merge(h.vars) end
+  for _, l in ipairs(layers) do merge(l.hosts[name]) end
   local names = {}
   for _, g in ipairs(groups) do if g ~= "all" and g ~= "ungrouped" then names[#names + 1] = g end end
   table.sort(names)
@@ -424,21 +436,191 @@ function M.from_table(t, source, text)
   return inv
 end
 
-function M.parse_yaml(text, source)
-  source = source or "<inventory>"
+--- Parse YAML (or JSON) text: the value, or nil, "source:line: what is wrong".
+function M.yaml_load(text, source)
   local lyaml = require "lyaml"
   local ok, t = pcall(lyaml.load, text)
   if not ok then
     local msg = tostring(t):gsub("^[^:]*lyaml[^:]*:%d+: ", "")
     local line, rest = msg:match("^(%d+):%d+: (.*)$")
+    -- lyaml tells the line of the last good event; libYAML's own message
+    -- has the line of the problem
+    local pok, yaml = pcall(require, "yaml")
+    if pok and type(yaml) == "table" and yaml.parser then
+      local parser = yaml.parser(text)
+      for _ = 1, #text + 16 do
+        local eok, ev = pcall(parser)
+        if not eok then
+          local what, l = tostring(ev):match("^(.-) at document: %d+, line: (%d+)")
+          if what then line, rest = l, what end
+          break
+        end
+        if not ev then break end
+      end
+    end
     if line then return nil, string.format("%s:%s: %s", source, line, rest) end
     return nil, source .. ": " .. msg
   end
+  return t
+end
+
+function M.parse_yaml(text, source)
+  source = source or "<inventory>"
+  local t, err = M.yaml_load(text, source)
+  if err then return nil, err end
   if t == nil or is_null(t) then return new(source) end
   return M.from_table(t, source, text)
 end
 
 local read_file = require("luasible.files").read
+
+---------------------------------------------------------------------------
+-- group_vars/ and host_vars/ folders (next to the inventory, next to the play)
+---------------------------------------------------------------------------
+local VARS_EXT = { "", ".yml", ".yaml", ".json" }
+local VAR_NAME = "^[%a_][%w_]*$"
+
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- Every file and folder under dir (following links), as { [relpath] = "f"|"d" }
+-- plus the sorted list of paths; empty when dir does not exist.
+local function tree(dir)
+  local entries, paths = {}, {}
+  local p = io.popen("find -L " .. shell_quote(dir) .. " -mindepth 1 \\( -type f -o -type d \\) -printf '%y %P\\0'"
+    .. " 2>/dev/null")
+  if not p then return entries, paths end
+  local out = p:read("a") or ""
+  p:close()
+  for kind, rel in out:gmatch("(%a) ([^%z]+)%z") do
+    entries[rel] = kind
+    paths[#paths + 1] = rel
+  end
+  table.sort(paths)
+  return entries, paths
+end
+
+-- Turn YAML nulls into nothing (Lua tables cannot hold nil: a key without
+-- value is left undefined) and find vault-encrypted values.
+local function clean(v, path, depth)
+  if type(v) == "string" and v:match("^%s*%$ANSIBLE_VAULT;") then
+    error({ vars_error = "the value of '" .. path .. "' is vault-encrypted (!vault): ansible-vault files are"
+      .. " not supported (decrypt it, or pass the secret with -e)" }, 0)
+  end
+  if type(v) ~= "table" or depth > 64 then return v end
+  local out = {}
+  if #v > 0 then
+    for _, x in ipairs(v) do if not is_null(x) then out[#out + 1] = clean(x, path, depth + 1) end end
+  else
+    for k, x in pairs(v) do
+      if not is_null(x) then out[k] = clean(x, path .. "." .. tostring(k), depth + 1) end
+    end
+  end
+  return out
+end
+
+--- Load one vars file (YAML or JSON): a mapping of variable names to values.
+--- Returns the table, or nil, "file[:line]: what is wrong".
+function M.load_vars_file(path)
+  local text, err = read_file(path)
+  if not text then return nil, "cannot read " .. path .. ": " .. tostring(err) end
+  if text:match("^%s*%$ANSIBLE_VAULT;") then
+    return nil, path .. ": ansible-vault files are not supported (decrypt it with ansible-vault decrypt)"
+  end
+  local t, yerr = M.yaml_load(text, path)
+  if yerr then return nil, yerr end
+  if t == nil or is_null(t) then return {} end
+  local function line_of(key)
+    local n, pat = 0, "^%s*['\"]?" .. tostring(key):gsub("%p", "%%%0") .. "['\"]?%s*:"
+    for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+      n = n + 1
+      if line:match(pat) then return path .. ":" .. n end
+    end
+    return path
+  end
+  if type(t) ~= "table" or (#t > 0) then
+    return nil, path .. ": must be a mapping of variable names to values, got a "
+      .. (type(t) == "table" and "list" or type(t))
+  end
+  for k in pairs(t) do
+    if type(k) ~= "string" or not k:match(VAR_NAME) then
+      return nil, line_of(k) .. ": '" .. tostring(k) .. "' is not a valid variable name"
+    end
+  end
+  local ok, res = pcall(clean, t, "", 0)
+  if not ok then
+    if type(res) == "table" and res.vars_error then
+      local key = res.vars_error:match("^the value of '%.([^.']+)")
+      return nil, (key and line_of(key) or path) .. ": " .. res.vars_error:gsub("'%.", "'")
+    end
+    error(res, 0)
+  end
+  return res
+end
+
+--- The group_vars/ and host_vars/ of a folder (Ansible's host_group_vars):
+--- for a name, the file `NAME`, `NAME.yml`, `NAME.yaml` or `NAME.json`, or
+--- the folder `NAME/` whose files (those names' endings, hidden files and
+--- `~` backups left out) are loaded in sorted order, later ones overriding
+--- earlier ones. Every such file is read, for hosts and groups of the
+--- inventory or not. Returns a layer { dir =, groups = {}, hosts = {} } or
+--- nil, "file[:line]: what is wrong".
+function M.vars_dir(dir)
+  local layer = { dir = dir, groups = {}, hosts = {} }
+  for _, kind in ipairs({ "group_vars", "host_vars" }) do
+    local into = kind == "group_vars" and layer.groups or layer.hosts
+    local base = dir .. "/" .. kind
+    local entries, paths = tree(base)
+    local function usable(rel)
+      local leaf = rel:match("[^/]*$")
+      if leaf:sub(1, 1) == "." or leaf:sub(-1) == "~" then return nil end
+      for comp in rel:gmatch("[^/]+") do if comp:sub(1, 1) == "." then return nil end end
+      for _, ext in ipairs(VARS_EXT) do
+        if ext == "" then
+          if not leaf:find(".", 1, true) then return leaf end
+        elseif leaf:sub(-#ext) == ext and #leaf > #ext then
+          return leaf:sub(1, -#ext - 1)
+        end
+      end
+      return nil
+    end
+    -- the names, each with its files in Ansible's order: NAME, NAME.yml,
+    -- NAME.yaml, NAME.json (a folder NAME/ in the place of NAME)
+    local names, order = {}, {}
+    for _, rel in ipairs(paths) do
+      if not rel:find("/", 1, true) then
+        local name = entries[rel] == "d" and rel or usable(rel)
+        if name and not names[name] then names[name] = true; order[#order + 1] = name end
+      end
+    end
+    for _, name in ipairs(order) do
+      local files = {}
+      for _, ext in ipairs(VARS_EXT) do
+        local top = name .. ext
+        if entries[top] == "f" then files[#files + 1] = top
+        elseif entries[top] == "d" then
+          for _, rel in ipairs(paths) do
+            if entries[rel] == "f" and rel:sub(1, #top + 1) == top .. "/" and usable(rel) then
+              files[#files + 1] = rel
+            end
+          end
+        end
+      end
+      for _, rel in ipairs(files) do
+        local vars, err = M.load_vars_file(base .. "/" .. rel)
+        if not vars then return nil, err end
+        local t = into[name] or {}
+        into[name] = t
+        for k, v in pairs(vars) do t[k] = v end
+      end
+    end
+  end
+  return layer
+end
+
+--- The folder of a file path ("." for a bare name).
+function M.dirname(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
 
 --- Load an inventory. `src`: nil (implicit localhost only), a path, a comma
 --- list of host names ("a,b,"), a table, or an Inventory. Returns inv or nil, err.
@@ -460,17 +642,24 @@ function M.load(src)
     end
     return nil, "cannot read inventory " .. src .. ": " .. tostring(err):gsub("^" .. src:gsub("%p", "%%%0") .. ": ", "")
   end
+  local inv, perr
   if src:match("%.lua$") then
     local chunk, lerr = load(text, "@" .. src, "t", {})
     if not chunk then return nil, lerr end
     local ok, t = pcall(chunk)
     if not ok then return nil, tostring(t) end
-    return M.from_table(t, src)
+    inv, perr = M.from_table(t, src)
+  elseif src:match("%.ya?ml$") or (text:match("^%s*%-%-%-") or text:match("^%s*all%s*:")) then
+    inv, perr = M.parse_yaml(text, src)
+  else
+    inv, perr = M.parse_ini(text, src)
   end
-  if src:match("%.ya?ml$") or (text:match("^%s*%-%-%-") or text:match("^%s*all%s*:")) then
-    return M.parse_yaml(text, src)
-  end
-  return M.parse_ini(text, src)
+  if not inv then return nil, perr end
+  -- group_vars/ and host_vars/ next to the inventory file
+  local layer, verr = M.vars_dir(M.dirname(src))
+  if not layer then return nil, verr end
+  inv.vars_layers = { layer }
+  return inv
 end
 
 ---------------------------------------------------------------------------

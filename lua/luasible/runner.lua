@@ -680,6 +680,22 @@ function M.play(play, opts)
     if not pp then return nil, err end
     prepared[i] = pp
   end
+  -- group_vars/ and host_vars/ next to the play (Ansible's playbook folder),
+  -- above the inventory's own; read once every play is prepared (a play may
+  -- have added the implicit localhost)
+  local play_dir = opts.play_vars_dir
+  if play_dir == nil then play_dir = opts.base_dir end
+  local play_layer
+  if play_dir then
+    local function norm(d) return (tostring(d):gsub("/+$", ""):gsub("^%./", "")) end
+    local same = false
+    for _, l in ipairs(inv.vars_layers or {}) do same = same or norm(l.dir) == norm(play_dir) end
+    if not same then
+      local lerr
+      play_layer, lerr = inventory.vars_dir(play_dir)
+      if not play_layer then return nil, lerr end
+    end
+  end
   local ok_l, luasible = pcall(require, "luasible")
   if not ok_l then
     if not opts.connect then return nil, "luasible core not available: " .. tostring(luasible) end
@@ -691,7 +707,7 @@ function M.play(play, opts)
   for _, g in ipairs(inv.group_order) do groups[g] = inv:group_hosts(g) end
   local hostvars_cache = setmetatable({}, { __index = function(t, h)
     if not inv.hosts[h] then return nil end
-    local v = inv:host_vars(h)
+    local v = inv:host_vars(h, play_layer)
     rawset(t, h, v)
     return v
   end })
@@ -711,7 +727,7 @@ function M.play(play, opts)
       run.forks = math.max(1, math.tointeger(tonumber(opts.forks or p.raw.forks or 10)) or 10)
       run.state = {}
       for _, h in ipairs(p.hosts) do
-        run.state[h] = { inv_vars = inv:host_vars(h), registered = {}, notified = {} }
+        run.state[h] = { inv_vars = inv:host_vars(h, play_layer), registered = {}, notified = {} }
         run:add_secrets(run.state[h].inv_vars)
         recap[h] = recap[h] or { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
         details[h] = details[h] or {}
