@@ -42,28 +42,28 @@ end
 --- (atomically, keeping its mode unless `mode` is given). args.basename is
 --- the name used in a folder (copy's src, template's src); without one, a
 --- folder dest is an error.
+-- path, or what its link points to; with its stat. nil, err when a link
+-- cannot be followed.
+local function follow(ctx, path)
+  local st = ctx:stat(path)
+  if st and st.type == "link" then
+    local real = ctx:realpath(path)
+    if not real then return nil, "cannot follow the link " .. path end
+    path, st = real, ctx:stat(real)
+  end
+  return path, st
+end
+
 function M.install(ctx, content, args)
   local q = ctx.quote
-  local dest = args.dest
-  local st = ctx:stat(dest)
-  if st and st.type == "link" then
-    local real = ctx:realpath(dest)
-    if not real then return { failed = true, msg = "cannot follow the link " .. dest } end
-    dest = real
-    st = ctx:stat(dest)
-  end
+  local dest, st = follow(ctx, args.dest)
+  if not dest then return { failed = true, msg = st } end
   if st and st.type == "directory" then
     if not args.basename then
       return { failed = true, msg = "dest " .. args.dest .. " is a directory (give a file name, or use src)" }
     end
-    dest = dest:gsub("/+$", "") .. "/" .. args.basename
-    st = ctx:stat(dest)
-    if st and st.type == "link" then
-      local real = ctx:realpath(dest)
-      if not real then return { failed = true, msg = "cannot follow the link " .. dest } end
-      dest = real
-      st = ctx:stat(dest)
-    end
+    dest, st = follow(ctx, dest:gsub("/+$", "") .. "/" .. args.basename)
+    if not dest then return { failed = true, msg = st } end
     if st and st.type == "directory" then return { failed = true, msg = "dest " .. dest .. " is a directory" } end
   end
   if st and st.type ~= "file" then
