@@ -485,4 +485,59 @@ describe("runner: plays refused before anything runs", function()
     assert.is_nil(recap)
     assert.truthy(err:find(G .. "/play/host_vars/h2.yml:", 1, true), err)
   end)
+
+  describe("a list of plays, as an Ansible playbook", function()
+    it("keeps registered results and facts per host and drops failed hosts from the later plays", function()
+      local recap, events = play({
+        { name = "one", hosts = "all", gather_facts = true, tasks = {
+          { name = "reg", shell = "echo from-{{ inventory_hostname }}", register = "r1" },
+          { name = "boom", shell = "exit 1", when = "inventory_hostname == 'h1'" },
+        } },
+        { name = "two", hosts = "all", tasks = {
+          { name = "show", debug = { msg = "{{ r1.stdout }} {{ ansible_facts.hostname == ansible_hostname }}" } },
+        } },
+      }, { inventory = local_hosts(3) })
+      local r = results(events, "show")
+      assert.is_nil(r.h1)
+      assert.equal("from-h2 true", r.h2.result.msg)
+      assert.equal("from-h3 true", r.h3.result.msg)
+      -- play two's hosts leave h1 out; the recap sums over both plays
+      for _, ev in ipairs(events) do
+        if ev.type == "play_start" and ev.play == "two" then assert.same({ "h2", "h3" }, ev.hosts) end
+        assert.is_not.equal("no_hosts_left", ev.type)
+      end
+      assert.same({ ok = 2, changed = 1, failed = 1, unreachable = 0, skipped = 0, ignored = 0 }, recap.h1)
+      assert.same({ ok = 3, changed = 1, failed = 0, unreachable = 0, skipped = 1, ignored = 0 }, recap.h2)
+    end)
+
+    it("drops an unreachable host from the later plays", function()
+      local inv = local_hosts(1)
+      inv.all.hosts.down = { ansible_host = "127.0.0.1", ansible_port = 1, luasible_ssh_config = "none",
+        ansible_ssh_timeout = 3 }
+      local recap, events = play({
+        { name = "one", hosts = "all", tasks = { { name = "a", ping = {} } } },
+        { name = "two", hosts = "all", tasks = { { name = "b", ping = {} } } },
+      }, { inventory = inv })
+      assert.equal(1, recap.down.unreachable)
+      assert.is_nil(results(events, "b").down)
+      assert.equal("ok", results(events, "b").h1.status)
+      assert.equal(2, recap.h1.ok)
+    end)
+
+    it("stops the run when every host of a play failed (no more hosts left)", function()
+      local inv = local_hosts(2, { other = { hosts = { o1 = { ansible_connection = "local" } } } })
+      local recap, events = play({
+        { name = "one", hosts = "h1:h2", tasks = { { name = "boom", shell = "exit 3" } } },
+        { name = "two", hosts = "other", tasks = { { name = "later", ping = {} } } },
+      }, { inventory = inv })
+      assert.equal(1, recap.h1.failed)
+      assert.is_nil(recap.o1)
+      assert.is_nil(next(results(events, "later")))
+      local kinds = {}
+      for _, ev in ipairs(events) do kinds[#kinds + 1] = ev.type end
+      assert.equal("no_hosts_left", kinds[#kinds - 1])
+      assert.equal("recap", kinds[#kinds])
+      assert.equal(2, runner.exit_code(recap))
+    end)
+  end)
 end)

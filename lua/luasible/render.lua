@@ -326,6 +326,8 @@ function M.terminal(opts)
           f("ok", 32), f("changed", 33), f("unreachable", 91), f("failed", 31), f("skipped", 36),
           f("ignored", 35) }, " "))
       end
+    elseif t == "no_hosts_left" then
+      line("\n" .. paint("1", "NO MORE HOSTS LEFT " .. string.rep("*", math.min(width, 80) - 19)))
     elseif t == "interrupted" then
       clear_status()
       line(paint(31, tostring(ev.data or ("interrupted (" .. tostring(ev.signal) .. ")"))))

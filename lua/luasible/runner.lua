@@ -721,14 +721,27 @@ function M.play(play, opts)
   }, Run)
   run:add_secrets(extra)
   local t0 = now()
+  -- A host's state lives for the whole run, as in an Ansible playbook: its
+  -- registered results and facts are there in the later plays, and a host
+  -- that failed or was unreachable leaves the later plays too.
+  run.state = {}
   local ok, err = pcall(function()
     for _, p in ipairs(prepared) do
       run.play = p
       run.forks = math.max(1, math.tointeger(tonumber(opts.forks or p.raw.forks or 10)) or 10)
-      run.state = {}
+      local left = {}
       for _, h in ipairs(p.hosts) do
-        run.state[h] = { inv_vars = inv:host_vars(h, play_layer), registered = {}, notified = {} }
-        run:add_secrets(run.state[h].inv_vars)
+        if not (run.state[h] and run.state[h].out) then left[#left + 1] = h end
+      end
+      p.hosts = left
+      for _, h in ipairs(p.hosts) do
+        local st = run.state[h]
+        if not st then
+          st = { inv_vars = inv:host_vars(h, play_layer), registered = {} }
+          run.state[h] = st
+          run:add_secrets(st.inv_vars)
+        end
+        st.notified = {}
         recap[h] = recap[h] or { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
         details[h] = details[h] or {}
       end
@@ -738,6 +751,12 @@ function M.play(play, opts)
         task:wait()
       else
         run:run_play()
+      end
+      -- every host of the play failed: the run stops there (Ansible's "NO
+      -- MORE HOSTS LEFT"), the later plays depend on this one
+      if #p.hosts > 0 and #run:active_hosts() == 0 then
+        run:emit({ type = "no_hosts_left", data = "no more hosts left" })
+        break
       end
     end
   end)
