@@ -1,12 +1,12 @@
 -- setup: gather facts about the host. Returns ansible_facts; the runner
 -- makes each fact a variable (os_family, distribution, hostname, ...).
+-- Names and values follow Ansible's: distribution "Debian" (not os-release's
+-- NAME "Debian GNU/Linux"), os_family "Debian", default_ipv4 a table.
 local SCRIPT = [[
-. /etc/os-release 2>/dev/null
-echo "distribution=${NAME:-unknown}"
-echo "distribution_id=${ID:-unknown}"
-echo "id_like=${ID_LIKE:-}"
-echo "distribution_version=${VERSION_ID:-}"
-echo "distribution_release=${VERSION_CODENAME:-}"
+f=
+for c in /etc/os-release /usr/lib/os-release; do [ -r "$c" ] && { f=$c; break; }; done
+[ -n "$f" ] && sed -n 's/^\([A-Z_][A-Z0-9_]*\)=/osr_\1=/p' "$f"
+[ -r /etc/debian_version ] && echo "debian_version=$(head -n 1 /etc/debian_version)"
 echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 echo "fqdn=$(hostname -f 2>/dev/null || hostname)"
 echo "kernel=$(uname -r)"
@@ -19,22 +19,157 @@ echo "user_id=$(id -un)"
 addrs=$(hostname -I 2>/dev/null) ||
   addrs=$(ip -o addr show 2>/dev/null | awk '{split($4,a,"/"); print a[1]}' | tr '\n' ' ')
 echo "addresses=$addrs"
+r=$(ip -4 route get 8.8.8.8 2>/dev/null | head -n 1)
+echo "route4=$r"
+dev=$(echo "$r" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+if [ -z "$dev" ] && [ -r /proc/net/route ]; then
+  dev=$(awk '$2 == "00000000" { print $1; exit }' /proc/net/route)
+  echo "procgw4=$(awk '$2 == "00000000" { print $3; exit }' /proc/net/route)"
+fi
+if [ -n "$dev" ]; then
+  echo "dev4=$dev"
+  echo "inet4=$(ip -o -4 addr show dev "$dev" 2>/dev/null | head -n 1 | sed 's/\\.*//')"
+  echo "mac4=$(cat "/sys/class/net/$dev/address" 2>/dev/null)"
+  echo "mtu4=$(cat "/sys/class/net/$dev/mtu" 2>/dev/null)"
+  echo "type4=$(cat "/sys/class/net/$dev/type" 2>/dev/null)"
+fi
 ]]
 
-local FAMILY = { debian = "Debian", ubuntu = "Debian", rhel = "RedHat", fedora = "RedHat", centos = "RedHat",
-  alpine = "Alpine", arch = "Archlinux", suse = "Suse", opensuse = "Suse" }
+-- os-release ID -> Ansible's distribution name
+local DISTRIBUTION = {
+  debian = "Debian", raspbian = "Debian", ubuntu = "Ubuntu", centos = "CentOS", rhel = "RedHat",
+  fedora = "Fedora", rocky = "Rocky", almalinux = "AlmaLinux", alpine = "Alpine", arch = "Archlinux",
+  amzn = "Amazon", ol = "OracleLinux", sles = "SLES", sles_sap = "SLES_SAP", sled = "SLED",
+  ["opensuse-leap"] = "openSUSE Leap", ["opensuse-tumbleweed"] = "openSUSE Tumbleweed", opensuse = "openSUSE",
+  linuxmint = "Linux Mint", kali = "Kali", pop = "Pop!_OS", devuan = "Devuan", gentoo = "Gentoo",
+  manjaro = "Manjaro", void = "Void", nixos = "NixOS", scientific = "Scientific", cloudlinux = "CloudLinux",
+  virtuozzo = "Virtuozzo", xenserver = "XenServer", neon = "KDE neon", parrot = "Parrot", osmc = "OSMC",
+}
+
+-- distribution -> os_family (Ansible's OS_FAMILY_MAP)
+local FAMILY = {}
+for family, names in pairs({
+  RedHat = { "RedHat", "Fedora", "CentOS", "Scientific", "OracleLinux", "Amazon", "Virtuozzo", "XenServer",
+    "CloudLinux", "AlmaLinux", "Rocky" },
+  Debian = { "Debian", "Ubuntu", "Linux Mint", "Kali", "Pop!_OS", "Devuan", "KDE neon", "Parrot", "OSMC" },
+  Suse = { "SLES", "SLES_SAP", "SLED", "openSUSE", "openSUSE Leap", "openSUSE Tumbleweed" },
+  Archlinux = { "Archlinux", "Manjaro" },
+  Alpine = { "Alpine" },
+  Gentoo = { "Gentoo" },
+}) do
+  for _, n in ipairs(names) do FAMILY[n] = family end
+end
+-- an ID_LIKE word -> os_family, for distributions not in the map
+local FAMILY_LIKE = { debian = "Debian", ubuntu = "Debian", rhel = "RedHat", fedora = "RedHat",
+  centos = "RedHat", suse = "Suse", opensuse = "Suse", arch = "Archlinux", alpine = "Alpine", gentoo = "Gentoo" }
+
+-- The value of an os-release line: shell quoting undone.
+local function unquote(v)
+  v = v:match("^%s*(.-)%s*$")
+  local q = v:sub(1, 1)
+  if q == '"' and v:sub(-1) == '"' and #v >= 2 then
+    return (v:sub(2, -2):gsub("\\([\"\\$`])", "%1"))
+  elseif q == "'" and v:sub(-1) == "'" and #v >= 2 then
+    return v:sub(2, -2)
+  end
+  return v
+end
+
+--- The distribution facts from os-release's variables (`osr` = { ID =,
+--- NAME =, ID_LIKE =, VERSION_ID =, VERSION =, VERSION_CODENAME =,
+--- UBUNTU_CODENAME = }), as Ansible names them. `debian_version` is the
+--- first line of /etc/debian_version (Debian gives its point release there);
+--- `system` the kernel's name, used when there is no os-release.
+local function distribution_facts(osr, debian_version, system)
+  local id = (osr.ID or ""):lower()
+  local dist = DISTRIBUTION[id]
+  if not dist and id:match("^opensuse") then dist = "openSUSE" end
+  if not dist then dist = (osr.NAME or ""):match("^%s*(%S+)") or system or "NA" end
+  local version = osr.VERSION_ID ~= "" and osr.VERSION_ID or nil
+  if dist == "Debian" and debian_version and debian_version:match("^%d+%.%d+") then
+    version = debian_version:match("^(%d+%.%d+)")
+  end
+  version = version or "NA"
+  local release = osr.VERSION_CODENAME
+  if release == nil or release == "" then release = osr.UBUNTU_CODENAME end
+  if release == nil or release == "" then release = (osr.VERSION or ""):match("%(([^)]+)%)") end
+  if release == nil or release == "" then release = "NA" end
+  local family = FAMILY[dist]
+  if not family then
+    for w in (osr.ID_LIKE or ""):gmatch("%S+") do family = family or FAMILY_LIKE[w:lower()] end
+  end
+  return {
+    distribution = dist,
+    distribution_version = version,
+    distribution_major_version = version:match("^(%d+)") or version,
+    distribution_minor_version = version:match("^%d+%.(%d+)") or "NA",
+    distribution_release = release,
+    distribution_id = osr.ID,
+    os_family = family or dist,
+  }
+end
+
+local function prefix_netmask(prefix)
+  local mask = prefix == 0 and 0 or ((0xffffffff << (32 - prefix)) & 0xffffffff)
+  return mask
+end
+
+local function ip_string(n)
+  return string.format("%d.%d.%d.%d", (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255)
+end
+
+local function ip_number(s)
+  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return nil end
+  return (tonumber(a) << 24) | (tonumber(b) << 16) | (tonumber(c) << 8) | tonumber(d)
+end
+
+--- Ansible's ansible_default_ipv4: { address, interface, gateway, netmask,
+--- network, prefix, broadcast, macaddress, mtu, type, alias }, or {} when
+--- the host has no IPv4 default route.
+local function default_ipv4(raw)
+  local route = raw.route4 or ""
+  local out = {}
+  local dev = raw.dev4
+  if not dev or dev == "" then return out end
+  out.interface, out.alias = dev, dev
+  out.gateway = route:match(" via (%S+)")
+  out.address = route:match(" src (%S+)")
+  if not out.gateway and raw.procgw4 and raw.procgw4:match("^%x+$") then
+    -- /proc/net/route gives the gateway as little-endian hex
+    local n = tonumber(raw.procgw4, 16)
+    out.gateway = string.format("%d.%d.%d.%d", n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >> 24) & 255)
+  end
+  local inet = raw.inet4 or ""
+  local addr, prefix = inet:match(" inet (%d+%.%d+%.%d+%.%d+)/(%d+)")
+  out.address = out.address or addr
+  if addr and prefix then
+    local p = tonumber(prefix)
+    local mask = prefix_netmask(p)
+    out.prefix = prefix
+    out.netmask = ip_string(mask)
+    out.network = ip_string(ip_number(addr) & mask)
+    out.broadcast = inet:match(" brd (%d+%.%d+%.%d+%.%d+)")
+  end
+  if raw.mac4 and raw.mac4 ~= "" then out.macaddress = raw.mac4 end
+  out.mtu = tonumber(raw.mtu4)
+  local ty = tonumber(raw.type4)
+  out.type = ty == 1 and "ether" or ty == 772 and "loopback" or ty and "unknown" or nil
+  return out
+end
 
 return {
   params = { filter = { type = "string" } },
   check_mode = true,
+  distribution_facts = distribution_facts,
+  default_ipv4 = default_ipv4,
   run = function(ctx, args)
     local res = ctx:run(SCRIPT)
     if not res.ok then return { failed = true, msg = "could not gather facts: " .. (res.stderr or "") } end
-    local raw = {}
-    for k, v in res.stdout:gmatch("([%w_]+)=([^\n]*)") do raw[k] = v end
-    local family
-    for id in ((raw.distribution_id or "") .. " " .. (raw.id_like or "")):gmatch("%S+") do
-      family = family or FAMILY[id]
+    local raw, osr = {}, {}
+    for k, v in res.stdout:gmatch("([%w_]+)=([^\n]*)") do
+      local ok = k:match("^osr_(.+)$")
+      if ok then osr[ok] = unquote(v) else raw[k] = v end
     end
     local addrs, v4, v6 = {}, {}, {}
     for a in (raw.addresses or ""):gmatch("%S+") do
@@ -42,16 +177,14 @@ return {
       if a:find(":", 1, true) then v6[#v6 + 1] = a else v4[#v4 + 1] = a end
     end
     local facts = {
-      os_family = family or raw.system, distribution = raw.distribution, distribution_id = raw.distribution_id,
-      distribution_version = raw.distribution_version, distribution_release = raw.distribution_release,
-      distribution_major_version = (raw.distribution_version or ""):match("^(%d+)"),
       hostname = raw.hostname, fqdn = raw.fqdn, kernel = raw.kernel, system = raw.system,
       architecture = raw.architecture, processor_count = tonumber(raw.processor_count),
       memtotal_mb = tonumber(raw.memtotal_kb) and tonumber(raw.memtotal_kb) // 1024,
       memfree_mb = tonumber(raw.memfree_kb) and tonumber(raw.memfree_kb) // 1024,
       user_id = raw.user_id, all_ipv4_addresses = v4, all_ipv6_addresses = v6, addresses = addrs,
-      default_ipv4 = v4[1],
+      default_ipv4 = default_ipv4(raw),
     }
+    for k, v in pairs(distribution_facts(osr, raw.debian_version, raw.system)) do facts[k] = v end
     if args.filter then
       local only = {}
       for k, v in pairs(facts) do if k:find(args.filter) then only[k] = v end end

@@ -344,6 +344,96 @@ describe("modules on the local connection", function()
     assert.is_string(facts.hostname)
   end)
 
+  describe("setup facts as Ansible names them", function()
+    local function os_release()
+      local t = {}
+      for l in (read("/etc/os-release") or ""):gmatch("[^\n]+") do
+        local k, v = l:match("^([%w_]+)=(.*)$")
+        if k then t[k] = v:gsub('^"(.*)"$', "%1") end
+      end
+      return t
+    end
+
+    it("gives this host's distribution, version, release and family from os-release", function()
+      local osr = os_release()
+      local facts = run_task({ setup = {} }).ansible_facts
+      local names = { debian = "Debian", ubuntu = "Ubuntu" }
+      assert.equal(names[osr.ID] or facts.distribution, facts.distribution)
+      assert.equal("Debian", facts.os_family)
+      assert.equal(osr.VERSION_ID:match("^%d+"), facts.distribution_major_version)
+      assert.equal(facts.distribution_major_version, facts.distribution_version:match("^%d+"))
+      assert.equal(osr.VERSION_CODENAME or "NA", facts.distribution_release)
+      local dv = read("/etc/debian_version")
+      if osr.ID == "debian" and dv and dv:match("^%d+%.%d+") then
+        assert.equal(dv:match("^(%d+%.%d+)"), facts.distribution_version)
+      end
+      -- what `when: ansible_distribution == 'Debian'` needs
+      local recap, details = runner.play({ hosts = "localhost", gather_facts = true, tasks = {
+        { name = "deb", debug = "on {{ ansible_distribution }} {{ ansible_distribution_major_version }}",
+          when = "ansible_distribution == 'Debian' and ansible_os_family == 'Debian'" } } })
+      assert.equal(0, recap.localhost.skipped)
+      assert.equal("on Debian " .. osr.VERSION_ID:match("^%d+"), details.hosts.localhost[2].result.msg)
+    end)
+
+    it("maps os-release IDs like Ansible", function()
+      local setup = assert(modules.load("setup"))
+      local cases = {
+        { { ID = "debian", NAME = "Debian GNU/Linux", VERSION_ID = "12", VERSION_CODENAME = "bookworm" },
+          "Debian", "Debian", "12", "bookworm" },
+        { { ID = "ubuntu", ID_LIKE = "debian", NAME = "Ubuntu", VERSION_ID = "22.04",
+            VERSION_CODENAME = "jammy" }, "Ubuntu", "Debian", "22.04", "jammy" },
+        { { ID = "centos", NAME = "CentOS Stream", VERSION_ID = "9" }, "CentOS", "RedHat", "9", "NA" },
+        { { ID = "rhel", NAME = "Red Hat Enterprise Linux", VERSION_ID = "9.3", VERSION = "9.3 (Plow)" },
+          "RedHat", "RedHat", "9.3", "Plow" },
+        { { ID = "fedora", NAME = "Fedora Linux", VERSION_ID = "39" }, "Fedora", "RedHat", "39", "NA" },
+        { { ID = "rocky", ID_LIKE = "rhel centos fedora", NAME = "Rocky Linux", VERSION_ID = "9.3" },
+          "Rocky", "RedHat", "9.3", "NA" },
+        { { ID = "almalinux", NAME = "AlmaLinux", VERSION_ID = "8.9" }, "AlmaLinux", "RedHat", "8.9", "NA" },
+        { { ID = "alpine", NAME = "Alpine Linux", VERSION_ID = "3.19.1" }, "Alpine", "Alpine", "3.19.1", "NA" },
+        { { ID = "arch", NAME = "Arch Linux" }, "Archlinux", "Archlinux", "NA", "NA" },
+        { { ID = "opensuse-leap", ID_LIKE = "suse opensuse", NAME = "openSUSE Leap", VERSION_ID = "15.5" },
+          "openSUSE Leap", "Suse", "15.5", "NA" },
+        { { ID = "sles", NAME = "SLES", VERSION_ID = "15.5" }, "SLES", "Suse", "15.5", "NA" },
+        { { ID = "amzn", ID_LIKE = "centos rhel fedora", NAME = "Amazon Linux", VERSION_ID = "2023" },
+          "Amazon", "RedHat", "2023", "NA" },
+        { { ID = "zorin", ID_LIKE = "ubuntu debian", NAME = "Zorin OS", VERSION_ID = "17" },
+          "Zorin", "Debian", "17", "NA" },
+      }
+      for _, c in ipairs(cases) do
+        local f = setup.distribution_facts(c[1], nil, "Linux")
+        assert.same({ c[2], c[3], c[4], c[5] },
+          { f.distribution, f.os_family, f.distribution_version, f.distribution_release }, c[1].ID)
+        assert.equal(c[4]:match("^%d+") or "NA", f.distribution_major_version)
+      end
+      local deb = { ID = "debian", VERSION_ID = "12" }
+      assert.equal("12.5", setup.distribution_facts(deb, "12.5").distribution_version)
+      assert.equal("5", setup.distribution_facts(deb, "12.5").distribution_minor_version)
+      assert.equal("12", setup.distribution_facts(deb, "trixie/sid").distribution_version)
+    end)
+
+    it("gives ansible_default_ipv4 as a table: address, interface, gateway", function()
+      local facts = run_task({ setup = {} }).ansible_facts
+      local p = io.popen("ip -4 route get 8.8.8.8 2>/dev/null")
+      local route = p:read("a")
+      p:close()
+      assert.is_table(facts.default_ipv4)
+      if route:find(" dev ") then
+        assert.equal(route:match(" dev (%S+)"), facts.default_ipv4.interface)
+        assert.equal(route:match(" src (%S+)"), facts.default_ipv4.address)
+        assert.equal(route:match(" via (%S+)"), facts.default_ipv4.gateway)
+        assert.truthy(facts.default_ipv4.netmask:match("^%d+%.%d+%.%d+%.%d+$"))
+        assert.is_string(facts.default_ipv4.prefix)
+        local recap, details = runner.play({ hosts = "localhost", gather_facts = true, tasks = {
+          { name = "ip", debug = "{{ ansible_default_ipv4.address }} via {{ ansible_default_ipv4.interface }}" } } })
+        assert.equal(1, recap.localhost.ok - 1)
+        assert.equal(facts.default_ipv4.address .. " via " .. facts.default_ipv4.interface,
+          details.hosts.localhost[2].result.msg)
+      else
+        assert.same({}, facts.default_ipv4)
+      end
+    end)
+  end)
+
   describe("a command that cannot run is a failed task, not an unreachable host", function()
     it("a missing program, a missing or wrong chdir: failed with the message; ignore_errors works", function()
       local recap, details = runner.play({ hosts = "localhost", tasks = {
