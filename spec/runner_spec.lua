@@ -301,19 +301,19 @@ describe("runner", function()
     local conn = { kind = "evil", streaming = true,
       execute = function(_, cmd, o)
         if type(cmd) == "string" and cmd:find("os-release", 1, true) then
-          return { rc = 0, ok = true, stdout = "distribution=" .. evil .. "\nhostname=h\n", stderr = "",
+          return { rc = 0, ok = true, stdout = "osr_ID=debian\nhostname=" .. evil .. "\n", stderr = "",
             duration = 0, timed_out = false }
         end
         return lc:execute(cmd, o)
       end,
       stream = function(_, ...) return lc:stream(...) end }
     local write_tmpl = io.open(TMP .. "/evil.tmpl", "w")
-    write_tmpl:write("{% for l in out.stdout_lines %}{{ l }};{% endfor %}{{ ansible_distribution }}\n")
+    write_tmpl:write("{% for l in out.stdout_lines %}{{ l }};{% endfor %}{{ ansible_hostname }}\n")
     write_tmpl:close()
     local recap, _, details = play({ hosts = "all", gather_facts = true,
       vars = { app = "{{ root }}/app", root = "/srv" },
       tasks = {
-        { name = "fact", debug = { msg = "{{ ansible_distribution }} {{ app }}" } },
+        { name = "fact", debug = { msg = "{{ ansible_hostname }} {{ app }}" } },
         { name = "out", shell = "printf '%s%s ansible_become_password }}\\n%s%s root }}\\n' '{' '{' '{' '{'",
           register = "out" },
         { name = "items", debug = { msg = "{{ item }}" }, loop = "{{ out.stdout_lines }}" },
@@ -539,5 +539,41 @@ describe("runner: plays refused before anything runs", function()
       assert.equal("recap", kinds[#kinds])
       assert.equal(2, runner.exit_code(recap))
     end)
+  end)
+
+  it("takes when (and changed_when, failed_when) as a list of conditions: all must hold", function()
+    local recap, events = play({ hosts = "all", vars = { a = true, n = 3 }, tasks = {
+      { name = "all true", debug = "ran", when = { "a", "n > 2", function(v) return v.idx == 1 end, true } },
+      { name = "one false", debug = "ran", when = { "a", "n > 5" } },
+      { name = "fn false", debug = "ran", when = { "a", function() return false end } },
+      { name = "empty", debug = "ran", when = {} },
+      { name = "items", debug = "{{ item }}", loop = { 1, 2, 3, 4 }, when = { "item > 1", "item < 4" } },
+      { name = "fw", shell = "exit 3", register = "r", failed_when = { "r.rc != 0", "r.rc != 3" } },
+      { name = "cw", shell = "true", changed_when = { "true", "false" } },
+    } })
+    local function st(t) return results(events, t).h1.status end
+    assert.equal("ok", st("all true"))
+    assert.equal("skipped", st("one false"))
+    assert.equal("skipped", st("fn false"))
+    assert.equal("ok", st("empty"))
+    local items = results(events, "items").h1.result.results
+    assert.same({ true, false, false, true }, { items[1].skipped or false, items[2].skipped or false,
+      items[3].skipped or false, items[4].skipped or false })
+    assert.equal("changed", st("fw")) -- not failed: rc 3 is allowed
+    assert.equal("ok", st("cw"))
+    assert.equal(0, recap.h1.failed)
+    -- checked before anything runs
+    local _, err = runner.play({ hosts = "all", tasks = { { debug = "x", when = { "a", "b ==" } } } },
+      { inventory = local_hosts(1) })
+    assert.truthy(err:find("task 1: bad when (condition 2): ", 1, true), err)
+    _, err = runner.play({ hosts = "all", tasks = { { debug = "x", when = { "a", { "b" } } } } },
+      { inventory = local_hosts(1) })
+    assert.truthy(err:find("task 1: when: condition 2 must be a string expression, a function or a boolean",
+      1, true), err)
+    -- an undefined name in the second condition says which
+    _, events = play({ hosts = "all", tasks = { { name = "u", debug = "x", when = { "true", "nosuch" } } } })
+    local r = results(events, "u").h1
+    assert.equal("failed", r.status)
+    assert.truthy(r.result.msg:find("when: condition 2: ", 1, true), r.result.msg)
   end)
 end)

@@ -43,8 +43,28 @@ end
 ---------------------------------------------------------------------------
 local function compile_cond(v, what, where)
   if v == nil or type(v) == "function" or type(v) == "boolean" then return v end
+  if type(v) == "table" then
+    -- a list of conditions (Ansible's `when: [a, b]`): all must hold
+    local n = #v
+    for k in pairs(v) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then
+        return nil, where .. ": " .. what .. " must be a condition or a list of conditions"
+      end
+    end
+    local list = {}
+    for i, c in ipairs(v) do
+      if type(c) == "table" then
+        return nil, string.format("%s: %s: condition %d must be a string expression, a function or a boolean",
+          where, what, i)
+      end
+      local cc, err = compile_cond(c, what .. " (condition " .. i .. ")", where)
+      if err then return nil, err end
+      list[i] = cc
+    end
+    return list
+  end
   if type(v) ~= "string" then
-    return nil, where .. ": " .. what .. " must be a string expression or a function"
+    return nil, where .. ": " .. what .. " must be a string expression, a function or a list of them"
   end
   local ok, err = pcall(template.compile_expr, (v:gsub("^%s*{{(.-)}}%s*$", "%1")))
   if not ok then
@@ -86,6 +106,10 @@ function M.prepare_task(t, where, path, play_tags)
     local kv, kerr = modules.parse_kv(args)
     if not kv then return nil, where .. ": " .. kerr end
     args = kv
+  elseif type(args) == "string" then
+    -- free-form text is the free-form argument: `debug = "{{ item }}"` stays
+    -- an argument when the item renders to a number or a list
+    args = { [mod.free_form] = args }
   end
   if type(args) == "table" and args._raw then
     if not mod.free_form then
@@ -291,6 +315,14 @@ end
 local function eval_cond(cond, vars, res)
   if cond == nil then return true end
   if type(cond) == "boolean" then return cond end
+  if type(cond) == "table" then
+    for i, c in ipairs(cond) do
+      local v, err = eval_cond(c, vars, res)
+      if err then return nil, #cond > 1 and ("condition " .. i .. ": " .. err) or err end
+      if not v then return false end
+    end
+    return true
+  end
   if type(cond) == "function" then
     local ok, v = pcall(cond, res ~= nil and res or vars, vars)
     if not ok then
