@@ -308,4 +308,15 @@ describe("luasible CLI: Ansible's playbook layout", function()
     assert.truthy(err2:find("w1.yml: ansible-vault files are not supported", 1, true), err2)
     assert.is_nil(io.open(D .. "/ran"))
   end)
+
+  it("shows each loop item's result (debug msg included); an empty loop is skipped", function()
+    write(D .. "/play/loop.lua", "return { hosts = 'w1', vars = { nothing = {} }, tasks = {\n"
+      .. "  { name = 'each', debug = { msg = 'value {{ item }}' }, loop = { 'x', 'y' } },\n"
+      .. "  { name = 'empty', debug = '{{ item }}', loop = '{{ nothing }}' } } }\n")
+    local out, code = cli("run " .. D .. "/play/loop.lua -i " .. D .. "/inv/hosts")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("ok: [w1] => (item=x) => value x\nok: [w1] => (item=y) => value y\n", 1, true), out)
+    assert.truthy(out:find("TASK %[empty%] %*+\nskipped: %[w1%]\n"), out)
+    assert.truthy(out:find("w1 : ok=1    changed=0    unreachable=0    failed=0    skipped=1", 1, true), out)
+  end)
 end)

@@ -576,4 +576,20 @@ describe("runner: plays refused before anything runs", function()
     assert.equal("failed", r.status)
     assert.truthy(r.result.msg:find("when: condition 2: ", 1, true), r.result.msg)
   end)
+
+  it("emits each loop item's result as it comes; an empty loop is skipped", function()
+    local recap, events = play({ hosts = "all", vars = { nothing = {} }, tasks = {
+      { name = "each", debug = { msg = "v {{ item }}" }, loop = { "a", "b" } },
+      { name = "empty", debug = "{{ item }}", loop = "{{ nothing }}", register = "e" },
+      { name = "seen", debug = "{{ e is skipped }}" },
+    } })
+    local items = {}
+    for _, ev in ipairs(events) do
+      if ev.type == "item_result" then items[#items + 1] = ev.task .. ":" .. ev.item .. ":" .. ev.result.msg end
+    end
+    assert.same({ "each:a:v a", "each:b:v b" }, items)
+    assert.equal("skipped", results(events, "empty").h1.status)
+    assert.equal("true", results(events, "seen").h1.result.msg)
+    assert.equal(1, recap.h1.skipped)
+  end)
 end)

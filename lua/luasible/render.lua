@@ -115,7 +115,7 @@ function M.json(opts)
       type = ev.type, host = ev.host, task = ev.task, play = ev.play, data = ev.data,
       progress = ev.progress, result = ev.result, status = ev.status, timestamp = ev.timestamp,
       seq = ev.seq, recap = ev.recap, hosts = ev.hosts, elapsed = ev.elapsed, module = ev.module,
-      signal = ev.signal, interrupted = ev.interrupted,
+      signal = ev.signal, interrupted = ev.interrupted, item = ev.item,
     }
     out:write(M.encode(obj), "\n")
     out:flush()
@@ -168,6 +168,7 @@ function M.terminal(opts)
   local status_shown = false
   local last_plain = {}
   local last_line = {}
+  local items_shown = {} -- host .. "\0" .. task: its loop items were printed one by one
 
   local function paint(code, s)
     if not color or not code then return s end
@@ -278,6 +279,25 @@ function M.terminal(opts)
       end
     elseif t == "retry" then
       line(paint(33, "retrying: [" .. ev.host .. "] " .. tostring(ev.data)))
+    elseif t == "item_result" then
+      -- one loop item, as Ansible: ok: [h1] => (item=x) => msg
+      items_shown[tostring(ev.host) .. "\0" .. tostring(ev.task)] = true
+      local r = ev.result or {}
+      local st = ev.status
+      local item = ev.item
+      if item == nil then item = r.item end
+      local label = item == nil and "(item=hidden)"
+        or "(item=" .. short(type(item) == "table" and M.encode(item) or item, 60) .. ")"
+      local word = st == "failed" and r.ignored and "failed (ignored)" or st
+      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
+      if (st == "failed" or st == "unreachable") and r.msg then
+        s = s .. " " .. label .. " " .. paint(STATUS_COLOR[st], tostring(r.msg))
+      else
+        s = s .. " => " .. label
+        if r.msg ~= nil and (st ~= "skipped" or verbose > 0) then s = s .. " => " .. tostring(r.msg) end
+      end
+      line(s)
+      if tty and next(progress) then draw_status(true) end
     elseif t == "host_task_result" then
       if progress[ev.host] then
         progress[ev.host] = nil
@@ -289,6 +309,15 @@ function M.terminal(opts)
       local st = ev.status
       local word = st
       if st == "failed" and r.ignored then word = "failed (ignored)" end
+      local key = tostring(ev.host) .. "\0" .. tostring(ev.task)
+      local shown = items_shown[key]
+      items_shown[key] = nil
+      -- a loop whose items were printed: only a failure gets a line of its own
+      if shown and st ~= "failed" and st ~= "unreachable" and verbose < 2 then
+        if tty and next(progress) then draw_status(true) end
+        out:flush()
+        return
+      end
       local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
       if r.item ~= nil then s = s .. " (item=" .. short(r.item, 40) .. ")" end
       local msg = r.msg
@@ -300,7 +329,7 @@ function M.terminal(opts)
       elseif st == "skipped" and verbose > 0 and msg then
         s = s .. " " .. msg
       end
-      if r.results then
+      if r.results and not shown then
         for _, it in ipairs(r.results) do
           if it.failed and it.msg then s = s .. "\n  item " .. short(it.item, 40) .. ": " .. tostring(it.msg) end
         end

@@ -268,7 +268,7 @@ end
 
 function Run:emit(ev)
   if #self.secrets > 0 then
-    for _, k in ipairs({ "data", "result", "progress", "error" }) do
+    for _, k in ipairs({ "data", "result", "progress", "error", "item" }) do
       if ev[k] ~= nil then ev[k] = scrub(ev[k], self.secrets, 0) end
     end
   end
@@ -425,6 +425,13 @@ function Run:run_module(host, task, vars, emit)
   return tidy(res)
 end
 
+local function status_of(res)
+  if res.unreachable then return "unreachable" end
+  if res.failed then return "failed" end
+  if res.skipped then return "skipped" end
+  return res.changed and "changed" or "ok"
+end
+
 -- One host, one task (all its loop items, retries). Returns the result.
 function Run:run_host_task(host, task)
   local st = self.state[host]
@@ -439,6 +446,7 @@ function Run:run_host_task(host, task)
           bytes_total = p.bytes_total, timestamp = p.timestamp }
       end
       if ev.type ~= "retry" and ev.data ~= nil then ev.data = "output hidden by no_log" end
+      ev.item = nil
       if ev.result ~= nil then ev.result = { msg = "output hidden by no_log" } end
       if ev.error ~= nil then ev.error = "output hidden by no_log" end
     end
@@ -515,14 +523,20 @@ function Run:run_host_task(host, task)
         if self.luasible then self.luasible.sleep(task.delay) end
       end
     end
-    if task.loop ~= nil then res.item = item end
+    if task.loop ~= nil then
+      res.item = item
+      -- each item's result as it comes, as Ansible shows `ok: [h] => (item=x)`
+      emit({ type = "item_result", status = status_of(res), item = item, result = res })
+    end
     results[#results + 1] = res
     if res.unreachable then break end
   end
   local res
   if task.loop == nil then res = results[1]
   else
-    res = { changed = false, failed = false, skipped = #results > 0, results = results }
+    -- an empty loop is a skipped task, as in Ansible
+    res = { changed = false, failed = false, skipped = true, results = results }
+    if #results == 0 then res.msg, res.skipped_reason = "No items in the list", "No items in the list" end
     for _, r in ipairs(results) do
       res.changed = res.changed or r.changed
       res.failed = res.failed or r.failed
@@ -537,13 +551,6 @@ function Run:run_host_task(host, task)
     for k, v in pairs(res.ansible_facts) do st.facts["ansible_" .. k] = v; st.facts[k] = v end
   end
   return res
-end
-
-local function status_of(res)
-  if res.unreachable then return "unreachable" end
-  if res.failed then return "failed" end
-  if res.skipped then return "skipped" end
-  return res.changed and "changed" or "ok"
 end
 
 function Run:record(host, task, res)
