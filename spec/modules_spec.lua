@@ -593,11 +593,8 @@ describe("modules on the local connection", function()
 end)
 
 describe("files behind symbolic links and copy's errors", function()
-  local D = os.tmpname()
-  os.remove(D)
-  os.execute("mkdir -p " .. D)
-  teardown(function() os.execute("rm -rf " .. D) end)
-  local function sh(cmd) local p = io.popen(cmd) local s = p:read("a") p:close() return (s:gsub("\n$", "")) end
+  local D = files.tmpdir()
+  local sh = files.sh
 
   it("copy to a link to a folder copies into the folder", function()
     os.execute("mkdir -p " .. D .. "/realdir && ln -sfn " .. D .. "/realdir " .. D .. "/dirlink")
@@ -659,11 +656,8 @@ describe("files behind symbolic links and copy's errors", function()
 end)
 
 describe("file reports changed only when something changes", function()
-  local D = os.tmpname()
-  os.remove(D)
-  os.execute("mkdir -p " .. D)
-  teardown(function() os.execute("rm -rf " .. D) end)
-  local function sh(cmd) local p = io.popen(cmd) local s = p:read("a") p:close() return (s:gsub("\n$", "")) end
+  local D = files.tmpdir()
+  local sh = files.sh
 
   it("recurse with a mode, symbolic modes and numeric owners are idempotent", function()
     os.execute("mkdir -p " .. D .. "/tree/sub && touch " .. D .. "/tree/a " .. D .. "/tree/sub/b")
@@ -737,11 +731,8 @@ describe("file reports changed only when something changes", function()
 end)
 
 describe("lineinfile", function()
-  local D = os.tmpname()
-  os.remove(D)
-  os.execute("mkdir -p " .. D)
-  teardown(function() os.execute("rm -rf " .. D) end)
-  local function sh(cmd) local p = io.popen(cmd) local s = p:read("a") p:close() return (s:gsub("\n$", "")) end
+  local D = files.tmpdir()
+  local sh = files.sh
 
   it("applies mode (and owner/group) when the line is already there", function()
     local f = D .. "/cfg"

@@ -1,5 +1,6 @@
 local luasible = require "luasible"
 local runner = require "luasible.runner"
+local files = require "spec.helpers.files"
 
 local TMP = os.tmpname()
 os.remove(TMP)
@@ -408,10 +409,7 @@ describe("runner: review fixes", function()
 end)
 
 describe("runner: plays refused before anything runs", function()
-  local D = os.tmpname()
-  os.remove(D)
-  os.execute("mkdir -p " .. D)
-  teardown(function() os.execute("rm -rf " .. D) end)
+  local D = files.tmpdir()
 
   it("refuses a notify that names no handler (names and listen count), naming the task and the handler", function()
     local recap, err = runner.play({ name = "p", hosts = "all", tasks = {
@@ -453,7 +451,7 @@ describe("runner: plays refused before anything runs", function()
   end)
 
   it("loads group_vars/ and host_vars/ of the inventory's and the play's folders, Ansible's precedence", function()
-    local write = require("spec.helpers.files").write
+    local write = files.write
     local G = TMP .. "/gv"
     os.execute("mkdir -p " .. G .. "/inv/group_vars " .. G .. "/inv/host_vars " .. G .. "/play/group_vars/web "
       .. G .. "/play/host_vars")

@@ -17,4 +17,22 @@ function M.write(path, data)
   assert(f:close())
 end
 
+--- A new empty folder under /tmp; removed by the describe block's teardown
+-- when called at the top of one (teardown is busted's).
+function M.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. d))
+  if teardown then teardown(function() os.execute("rm -rf " .. d) end) end
+  return d
+end
+
+--- What `cmd` prints on stdout, without the final newline.
+function M.sh(cmd)
+  local p = assert(io.popen(cmd))
+  local s = p:read("a")
+  p:close()
+  return (s:gsub("\n$", ""))
+end
+
 return M
