@@ -173,7 +173,10 @@ static void update_poll(lsb_ssh_session *S) {
   } else {
     ev = S->state < LSB_SSH_READY || reading(S) ? UV_READABLE : UV_DISCONNECT;
     dir = S->ssh ? libssh2_session_block_directions(S->ssh) : 0;
-    if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) ev |= UV_WRITABLE;
+    /* not while every op is paused: none of them would call libssh2 to
+     * send the rest (a window adjust that met a full socket), and a
+     * writable socket would wake us again and again; the resumed op does */
+    if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) && !all_paused(S)) ev |= UV_WRITABLE;
   }
   if (!S->poll) return;
   if (ev != S->poll_events) {
