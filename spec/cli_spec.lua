@@ -265,6 +265,23 @@ describe("luasible CLI --json", function()
     assert.is_nil(io.open(d .. "/ran"))
     os.execute("rm -rf " .. d)
   end)
+
+  it("names the play file and the task's line when a task is wrong; a play without name is named after its file",
+    function()
+      local d = require("spec.helpers.files").tmpdir()
+      write(d .. "/site.lua", "return {\n  hosts = 'localhost',\n  tasks = {\n    { name = 'hello', debug = 'hi' },\n"
+        .. "    { name = 'both', debug = 'x', shell = 'touch " .. d .. "/ran' },\n  },\n}\n")
+      local _, code, err = cli("run " .. d .. "/site.lua")
+      assert.equal(1, code)
+      assert.equal("luasible: error: " .. d .. "/site.lua:5: play 'site.lua', task 2 ('both'): task has two modules:"
+        .. " debug and shell\n", err)
+      assert.is_nil(io.open(d .. "/ran"))
+      write(d .. "/site.lua", "return { hosts = 'localhost', tasks = { { debug = 'hi' } } }\n")
+      local out
+      out, code = cli("run " .. d .. "/site.lua")
+      assert.equal(0, code, out)
+      assert.truthy(out:find("PLAY [site.lua]", 1, true), out)
+    end)
 end)
 
 describe("luasible CLI: Ansible's playbook layout", function()

@@ -233,6 +233,10 @@ describe("runner", function()
       { "bad when", { { shell = "touch " .. marker }, { shell = "true", when = "a ==" } }, "bad when" },
       { "unknown task field", { { shell = "touch " .. marker }, { shell = "true", regster = "x" } },
         "unknown task field 'regster'" },
+      { "two module keys", { { shell = "touch " .. marker }, { debug = { msg = "x" }, shell = "true" } },
+        "task 2: task has two modules: debug and shell" },
+      { "module and a module key", { { shell = "touch " .. marker }, { module = "shell", args = "true", debug = "x" } },
+        "task 2: task has two modules: debug and shell" },
     }
     for _, c in ipairs(cases) do
       it(c[1], function()
@@ -589,5 +593,38 @@ describe("runner: plays refused before anything runs", function()
     assert.equal("skipped", results(events, "empty").h1.status)
     assert.equal("true", results(events, "seen").h1.result.msg)
     assert.equal(1, recap.h1.skipped)
+  end)
+
+  it("names the play file and the task's line in a message about a task; the play is named after its file", function()
+    local d = files.tmpdir()
+    local f = d .. "/site.lua"
+    files.write(f, table.concat({
+      "return {",
+      "  hosts = 'all',",
+      "  tasks = {",
+      "    { name = 'first', debug = { msg = 'a' } },",
+      "    { name = 'second', copy = { dest = '/x', content = 'y', colour = 1 } },",
+      "  },",
+      "}",
+    }, "\n"))
+    local recap, err = runner.play(dofile(f), { inventory = local_hosts(1), play_file = f })
+    assert.is_nil(recap)
+    assert.equal(f .. ":5: play 'site.lua', task 2 ('second'): copy: unknown argument 'colour'"
+      .. " (known: backup, content, dest, force, group, mode, owner, src)", err)
+    -- a task of the same name later in the file gets its own line; no name: the index
+    files.write(f, "return {\n  { name = 'a', hosts = 'all', tasks = { { name = 't', debug = 'x' } } },\n"
+      .. "  { name = 'b', hosts = 'all', tasks = {\n    { name = 't', debug = 'x' },\n"
+      .. "    { name = 't', debug = 'x', regster = 1 } } },\n}\n")
+    err = select(2, runner.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
+    assert.equal(f .. ":5: play 'b', task 2 ('t'): unknown task field 'regster'", err)
+    files.write(f, "return { hosts = 'all', tasks = { { debug = 'x', regster = 1 } } }\n")
+    err = select(2, runner.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
+    assert.equal(f .. ": play 'site.lua', task 1: unknown task field 'regster'", err)
+    -- the default play name is the file's name, in events too
+    files.write(f, "return { hosts = 'all', tasks = { { debug = 'x' } } }\n")
+    local events
+    recap, events = play(dofile(f), { play_file = f })
+    assert.equal(1, recap.h1.ok)
+    assert.equal("site.lua", events[1].play)
   end)
 end)

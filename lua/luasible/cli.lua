@@ -173,6 +173,7 @@ function M.main(argv)
     inventory = args.inventory, limit = args.limit, forks = args.forks, extra_vars = extra,
     check = args.check, tags = list(args.tags), skip_tags = list(args.skip_tags),
     module_path = args.module_path, on_event = on_event, base_dir = base_dir,
+    play_file = args.command == "run" and args.play or nil,
     -- the play's group_vars/ and host_vars/; ad hoc there is no play folder
     play_vars_dir = args.command == "run" and base_dir or false,
   })

@@ -76,6 +76,8 @@ end
 --- Normalise and validate one task. Returns the task or nil, err.
 function M.prepare_task(t, where, path, play_tags)
   if type(t) ~= "table" then return nil, where .. ": a task must be a table" end
+  if t.name and type(t.name) ~= "string" then return nil, where .. ": name must be a string" end
+  if t.name then where = where .. " ('" .. t.name .. "')" end
   local task = {}
   local module, args = t.module, t.args
   local others = {}
@@ -95,10 +97,20 @@ function M.prepare_task(t, where, path, play_tags)
     end
   end
   if #others > 0 then
+    -- two module keys (`debug = ..., shell = ...`): say so, not "unknown field"
+    local mods = {}
+    if module and type(t.module) ~= "string" then mods[1] = module end
+    if t.module ~= nil then mods[#mods + 1] = tostring(t.module) end
+    for _, k in ipairs(others) do
+      if type(k) == "string" and modules.load(k, path) then mods[#mods + 1] = k end
+    end
+    if #mods > 1 then
+      table.sort(mods)
+      return nil, string.format("%s: task has two modules: %s", where,
+        table.concat(mods, ", ", 1, #mods - 1) .. " and " .. mods[#mods])
+    end
     return nil, string.format("%s: unknown task field '%s'", where, tostring(others[1]))
   end
-  if t.name and type(t.name) ~= "string" then return nil, where .. ": name must be a string" end
-  if t.name then where = where .. " ('" .. t.name .. "')" end
   if not module then return nil, where .. ": no module (set module = \"...\")" end
   local mod, err = modules.load(module, path)
   if not mod then return nil, where .. ": " .. err end
@@ -149,17 +161,60 @@ local function selected_by_tags(task, tags, skip)
   return not has.never
 end
 
+--- Where the tasks of a play file are: tables carry no line numbers, so
+--- the file's source is scanned for each `name = "..."` in turn (a cursor
+--- moves forward, so tasks of the same name get their own lines). Returns
+--- locate(name) -> line or nil; nil without a readable file.
+function M.locator(file)
+  if type(file) ~= "string" then return nil end
+  local text = require("luasible.files").read(file)
+  if not text then return nil end
+  local cursor = 1
+  return function(name)
+    if type(name) ~= "string" or name == "" then return nil end
+    local lit = name:gsub("%p", "%%%0")
+    local function find(from)
+      local best, best_e
+      for _, q in ipairs({ '"', "'" }) do
+        local a, e = text:find("%f[%w_]name%s*=%s*" .. q .. lit .. q, from)
+        if a and (not best or a < best) then best, best_e = a, e end
+      end
+      return best, best_e
+    end
+    local a, e = find(cursor)
+    if not a then a, e = find(1) end
+    if not a then return nil end
+    cursor = e + 1
+    return select(2, text:sub(1, a):gsub("\n", "")) + 1
+  end
+end
+
+--- The file name of a path, without its folders.
+local function basename(path) return (tostring(path):match("([^/]*)/*$")) end
+
 --- Check a play and resolve its hosts. Returns a prepared play or nil, err.
+--- opts.play_file (the file the play came from) and opts.locate (its
+--- locator, shared by the plays of the file) put file:line in messages.
 function M.prepare(play, opts, inv)
   if type(play) ~= "table" then return nil, "a play must be a table" end
-  local pname = play.name or "play"
+  local file = opts.play_file
+  local locate = opts.locate or M.locator(file)
+  local pname = play.name
+  if pname == nil then pname = file and basename(file) or "play" end
+  local pline = locate and play.name and locate(play.name)
+  -- "file:line: play 'x'" / "file: play 'x'" / "play 'x'"
+  local function at(line)
+    if not file then return "" end
+    return line and string.format("%s:%d: ", file, line) or (file .. ": ")
+  end
+  local pwhere = at(pline) .. "play '" .. tostring(pname) .. "'"
   for k in pairs(play) do
-    if not PLAY_FIELDS[k] then return nil, string.format("play '%s': unknown field '%s'", pname, tostring(k)) end
+    if not PLAY_FIELDS[k] then return nil, string.format("%s: unknown field '%s'", pwhere, tostring(k)) end
   end
   if play.tasks ~= nil and type(play.tasks) ~= "table" then
-    return nil, "play '" .. pname .. "': tasks must be a list"
+    return nil, pwhere .. ": tasks must be a list"
   end
-  if play.hosts == nil or play.hosts == "" then return nil, "play '" .. pname .. "' has no hosts" end
+  if play.hosts == nil or play.hosts == "" then return nil, pwhere .. " has no hosts" end
   -- the play's own module_path is relative to the play's folder (as its library/ is)
   local mpath = play.module_path
   if opts.base_dir and mpath ~= nil then
@@ -182,14 +237,16 @@ function M.prepare(play, opts, inv)
   end
   local all = {}
   for i, t in ipairs(play.tasks or {}) do
-    local task, err = M.prepare_task(t, string.format("play '%s', task %d", pname, i), path, play.tags)
+    local line = locate and type(t) == "table" and locate(t.name)
+    local task, err = M.prepare_task(t, string.format("%splay '%s', task %d", at(line), pname, i), path, play.tags)
     if not task then return nil, err end
     all[#all + 1] = task
     if selected_by_tags(task, tags, skip) then p.tasks[#p.tasks + 1] = task end
   end
   local names = {}
   for i, t in ipairs(play.handlers or {}) do
-    local task, err = M.prepare_task(t, string.format("play '%s', handler %d", pname, i), path)
+    local line = locate and type(t) == "table" and locate(t.name)
+    local task, err = M.prepare_task(t, string.format("%splay '%s', handler %d", at(line), pname, i), path)
     if not task then return nil, err end
     p.handlers[#p.handlers + 1] = task
     all[#all + 1] = task
@@ -211,7 +268,7 @@ function M.prepare(play, opts, inv)
     end
   end
   local hosts, herr = pattern.select_limited(inv, play.hosts, opts.limit)
-  if not hosts then return nil, string.format("play '%s': %s", pname, herr) end
+  if not hosts then return nil, string.format("%s: %s", pwhere, herr) end
   p.hosts = hosts
   return p
 end
@@ -714,8 +771,9 @@ function M.play(play, opts)
   local plays = { play }
   if type(play) == "table" and play.tasks == nil and type(play[1]) == "table" then plays = play end
   local prepared = {}
+  local popts = setmetatable({ locate = M.locator(opts.play_file) }, { __index = opts })
   for i, p in ipairs(plays) do
-    local pp, err = M.prepare(p, opts, inv)
+    local pp, err = M.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp
   end
