@@ -237,15 +237,47 @@ describe("runner", function()
         "task 2: task has two modules: debug and shell" },
       { "module and a module key", { { shell = "touch " .. marker }, { module = "shell", args = "true", debug = "x" } },
         "task 2: task has two modules: debug and shell" },
+      { "unknown filter in an argument", { { shell = "touch " .. marker },
+        { name = "t", debug = { msg = "a {{ x | nofilter }} b" } } },
+        "task 2 ('t'): argument 'msg': unknown filter 'nofilter' in expression: x | nofilter" },
+      { "unclosed {{ in a free-form argument", { { shell = "touch " .. marker }, { shell = "echo {{ x" } },
+        "task 2: argument 'cmd': unclosed '{{'" },
+      { "unknown test deep in an argument", { { shell = "touch " .. marker },
+        { copy = { dest = "/x", content = "{% if a is nosuchtest %}y{% endif %}" } } },
+        "task 2: argument 'content': unknown test 'nosuchtest'" },
+      { "a bad template on line 2", { { shell = "touch " .. marker },
+        { copy = { dest = "/x", content = "a\n{{ b | x1 }}" } } },
+        "task 2: argument 'content': line 2: unknown filter 'x1'" },
+      { "bad template in a name", { { shell = "touch " .. marker }, { name = "n {{ a |", debug = "x" } },
+        "task 2 ('n {{ a |'): name: " },
+      { "bad template in a loop", { { shell = "touch " .. marker }, { debug = "x", loop = "{{ l | nope }}" } },
+        "task 2: loop: unknown filter 'nope'" },
+      { "bad template in task vars", { { shell = "touch " .. marker }, { debug = "x", vars = { a = { "{{ a + }}" } } } },
+        "task 2: variable 'a'[1]: unexpected 'end'" },
+      { "bad template in a handler", { { shell = "touch " .. marker } , { debug = "x", notify = "h" } },
+        "handler 1 ('h'): argument 'cmd': unknown filter 'nope'", { { name = "h", shell = "{{ 1 | nope }}" } } },
     }
     for _, c in ipairs(cases) do
       it(c[1], function()
-        local recap, err = runner.play({ name = "p", hosts = "all", tasks = c[2] }, { inventory = local_hosts(1) })
+        local recap, err = runner.play({ name = "p", hosts = "all", tasks = c[2], handlers = c[4] },
+          { inventory = local_hosts(1) })
         assert.is_nil(recap)
         assert.truthy(err:find(c[3], 1, true), err)
         assert.is_false(exists(marker))
       end)
     end
+
+    it("a bad template in play vars; an undefined variable is not an error before the run", function()
+      local recap, err = runner.play({ name = "p", hosts = "all", vars = { v = "{{ a | nofilter }}" },
+        tasks = { { shell = "touch " .. marker } } }, { inventory = local_hosts(1) })
+      assert.is_nil(recap)
+      assert.equal("play 'p': variable 'v': unknown filter 'nofilter' in expression: a | nofilter", err)
+      assert.is_false(exists(marker))
+      local events
+      recap, events = play({ hosts = "all", tasks = { { name = "u", debug = "{{ nosuch }}", ignore_errors = true } } })
+      assert.equal(1, recap.h1.ignored)
+      assert.truthy(results(events, "u").h1.result.msg:find("undefined variable 'nosuch'", 1, true))
+    end)
 
     it("unknown host pattern and missing inventory", function()
       local recap, err = runner.play({ hosts = "nosuch", tasks = { { shell = "touch " .. marker } } },

@@ -73,6 +73,31 @@ local function compile_cond(v, what, where)
   return (v:gsub("^%s*{{(.-)}}%s*$", "%1"))
 end
 
+-- The first template problem in the strings of v (args, name, loop, vars):
+-- "argument 'msg': unknown filter 'x' in expression: ...", or nil.
+local function check_templates(v, label, depth)
+  if type(v) == "string" then
+    local ok, err = template.check(v)
+    if not ok then return label .. ": " .. err end
+  elseif type(v) == "table" and depth < 32 then
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(keys) do
+      local sub
+      if depth == 0 and (label == "argument" or label == "vars") then
+        sub = (label == "vars" and "variable" or label) .. " '" .. tostring(k) .. "'"
+      else
+        sub = label .. (type(k) == "number" and ("[" .. k .. "]") or ("." .. tostring(k)))
+      end
+      local err = check_templates(v[k], sub, depth + 1)
+      if err then return err end
+    end
+  end
+  return nil
+end
+M.check_templates = check_templates
+
 --- Normalise and validate one task. Returns the task or nil, err.
 function M.prepare_task(t, where, path, play_tags)
   if type(t) ~= "table" then return nil, where .. ": a task must be a table" end
@@ -131,6 +156,12 @@ function M.prepare_task(t, where, path, play_tags)
   end
   local vargs, verr = modules.validate(mod, args, true)
   if not vargs then return nil, where .. ": " .. verr end
+  -- every templated string of the task is checked now (syntax, filters,
+  -- tests), not found broken on the first host that renders it
+  local terr = check_templates(args, "argument", 0)
+    or check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
+    or check_templates(t.vars, "vars", 0)
+  if terr then return nil, where .. ": " .. terr end
   task.module, task.mod, task.args, task.where = module, mod, args, where
   task.name = t.name or module
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
@@ -228,6 +259,8 @@ function M.prepare(play, opts, inv)
   end
   local path = modules.search_path(opts.module_path, mpath,
     opts.base_dir and (opts.base_dir .. "/library") or nil)
+  local verr = check_templates(play.vars, "vars", 0)
+  if verr then return nil, pwhere .. ": " .. verr end
   local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   if play.gather_facts then

@@ -699,6 +699,21 @@ function M.render(src, vars, name)
   end)
 end
 
+--- Check the syntax of a string that will be templated, without rendering
+--- it: unclosed tags, bad expressions, unknown filters and tests. Undefined
+--- variables are not an error here (they are only known per host). Strings
+--- without {{ or {% are not templates. Returns true, or nil, err (with
+--- "line N: " for a problem past the first line).
+function M.check(v)
+  if type(v) ~= "string" or not v:find("{[{%%]") then return true end
+  local ok, err = pcall(parse_template, v, "value")
+  if ok then return true end
+  err = type(err) == "table" and err.template_error or tostring(err)
+  local line, rest = err:match("^value:(%d+): (.*)$")
+  if line then err = (line == "1" and "" or ("line " .. line .. ": ")) .. rest end
+  return nil, err
+end
+
 -- A variable whose value is itself a template ("{{ root }}/x") is rendered
 -- when it is used, as in Ansible.
 local depth = 0
