@@ -4,7 +4,7 @@ local inventory = require "luasible.inventory"
 
 local function mask(v, depth)
   if type(v) ~= "table" or (depth or 0) > 8 then return v end
-  local out = {}
+  local out = setmetatable({}, getmetatable(v)) -- an empty mapping stays one ({} not [])
   for k, x in pairs(v) do
     out[k] = inventory.secret_vars[k] and "********" or mask(x, (depth or 0) + 1)
   end

@@ -129,7 +129,8 @@ end
 --- the host has no IPv4 default route.
 local function default_ipv4(raw)
   local route = raw.route4 or ""
-  local out = {}
+  -- a mapping even when empty: shown as {} (an empty list shows as [])
+  local out = require("luasible.render").object()
   local dev = raw.dev4
   if not dev or dev == "" then return out end
   out.interface, out.alias = dev, dev

@@ -78,6 +78,16 @@ describe("module arguments", function()
     assert.same({ a = "1", b = "two words", _raw = "free text" }, modules.parse_kv([[a=1 free b="two words" text]]))
   end)
 
+  it("parses ad-hoc quotes and backslashes as shlex does, and keeps a {{ }} whole", function()
+    assert.same({ msg = 'say "hi"', x = 'a"b', y = "c\\d", z = "q\\", w = "'x", v = "1\\2" },
+      modules.parse_kv([[msg="say \"hi\"" x=a\"b y="c\d" z='q\' w=\'x v="1\\2"]]))
+    assert.same({ msg = "{{ group_names }}" }, modules.parse_kv("msg={{ group_names }}"))
+    assert.same({ msg = "{{ a }}", b = "{{ x | join(', ') }}", _raw = "c" },
+      modules.parse_kv([[msg="{{ a }}" b={{ x | join(', ') }} c]]))
+    assert.same({ _raw = "echo hi {{ x }}" }, modules.parse_kv("echo hi {{ x }}"))
+    assert.same({ nil, "unterminated quote in: a=\"x\\\"" }, { modules.parse_kv([[a="x\"]]) })
+  end)
+
   it("checks every built-in module loads and has typed params", function()
     for _, name in ipairs({ "command", "shell", "streaming_shell", "copy", "fetch", "file", "template",
       "lineinfile", "apt", "package", "systemd", "service", "wait_for", "ping", "debug", "setup" }) do

@@ -27,6 +27,23 @@ describe("render", function()
     assert.equal("2m05s", render.duration(125.2))
   end)
 
+  it("shows sequences as JSON lists, an empty table as [] unless marked a mapping, keys sorted", function()
+    assert.equal("[]", render.json_encode({}))
+    assert.equal("{}", render.json_encode(render.object()))
+    assert.equal('{"a":[],"b":{},"c":[1,"x"],"z":1}',
+      render.json_encode({ z = 1, c = { 1, "x" }, a = {}, b = render.object() }))
+    -- the JSON lines renderer too (cjson alone would show [] as {})
+    local out = sink()
+    render.json({ out = out })({ type = "host_task_result", result = { group_names = {}, ipv4 = render.object() } })
+    local line = out.text()
+    assert.truthy(line:find('"group_names":[]', 1, true), line)
+    assert.truthy(line:find('"ipv4":{}', 1, true), line)
+    assert.equal("table", type(cjson.decode(line).result.group_names))
+    -- templates use the same encoder: {{ x }} of a table, to_json
+    local T = require "luasible.template"
+    assert.equal("[] {\"a\":1,\"b\":[2]}", T.render("{{ e }} {{ m | to_json }}", { e = {}, m = { b = { 2 }, a = 1 } }))
+  end)
+
   it("prints the recap with a rounded elapsed time, without colours when asked", function()
     local out = sink()
     feed(render.terminal({ out = out, color = false }), {

@@ -240,8 +240,8 @@ end
 --- Split a string into shell-like words (quotes and backslashes honoured).
 --- Returns a list of {text=, quoted=}, or nil, err. `quoted` is false or the
 --- index of the word's first quoted piece (1: the word starts with a quote).
-function M.words(s)
-  local out, err = wordsplit.split(s)
+function M.words(s, opts)
+  local out, err = wordsplit.split(s, opts)
   if not out then return nil, err .. " in: " .. s end
   return out
 end
@@ -256,9 +256,11 @@ function M.argv(s)
 end
 
 --- Parse ad-hoc args: `k=v k2="v 2" free words`. Free words (no k=) are
---- joined into `_raw` (the module's free_form argument). Returns table or nil, err.
+--- joined into `_raw` (the module's free_form argument). A `{{ }}` in a
+--- value is kept whole: `msg={{ a | join(' ') }}` is one pair. Quotes and
+--- backslashes as Python's shlex.split. Returns table or nil, err.
 function M.parse_kv(s)
-  local w, err = M.words(s)
+  local w, err = M.words(s, { templates = true })
   if not w then return nil, err end
   local out, free = {}, {}
   for _, x in ipairs(w) do

@@ -7,9 +7,18 @@ local M = {}
 ---------------------------------------------------------------------------
 -- JSON
 ---------------------------------------------------------------------------
+--- The metatable that marks a table as a mapping (a JSON object) even
+--- when it is empty: any other empty table is shown as an empty list, `[]`.
+M.object_mt = { __name = "luasible.object" }
+
+--- Mark t (default: a new table) as a mapping; returns it.
+function M.object(t) return setmetatable(t or {}, M.object_mt) end
+
+local empty_lists = 0 -- empty tables met by plain(), not marked as mappings
+
 local function is_array(t)
   local n = #t
-  if n == 0 then return next(t) == nil and false end
+  if n == 0 then return next(t) == nil and getmetatable(t) ~= M.object_mt end
   for k in pairs(t) do
     if math.type(k) ~= "integer" or k < 1 or k > n then return false end
   end
@@ -78,7 +87,9 @@ local function plain(v, depth, seen)
     if seen[v] or depth > 16 then return "<...>" end
     seen[v] = true
     local out = {}
-    if is_array(v) then
+    if next(v) == nil then
+      if getmetatable(v) == M.object_mt then out = M.object() else empty_lists = empty_lists + 1 end
+    elseif is_array(v) then
       for i = 1, #v do out[i] = plain(v[i], depth + 1, seen) end
     else
       for k, x in pairs(v) do out[M.utf8_clean(tostring(k))] = plain(x, depth + 1, seen) end
@@ -98,8 +109,10 @@ if cjson_ok then
 end
 
 function M.encode(v)
+  local before = empty_lists
   v = plain(v, 0, {})
-  if cjson_ok then
+  -- cjson shows every empty table as {}: an empty list needs our encoder
+  if cjson_ok and empty_lists == before then
     local ok, s = pcall(cjson.encode, v)
     if ok then return (s:gsub("\\/", "/")) end
   end

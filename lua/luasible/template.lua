@@ -102,9 +102,9 @@ local function is_list(t)
   return true
 end
 
+-- JSON with keys in sorted order (stable output); a sequence, an empty one
+-- included, is a list (`[]`); an empty table marked by render.object is {}.
 local function to_json(v)
-  local ok, cjson = pcall(require, "cjson")
-  if ok then return cjson.encode(v) end
   return require("luasible.render").json_encode(v)
 end
 

@@ -3,14 +3,21 @@
 
 local M = {}
 
---- Split `s` into words on white space; single and double quotes group (and
---- are removed), a backslash takes the next character literally.
+--- Split `s` into words on white space, as Python's shlex.split does:
+--- single and double quotes group (and are removed); outside quotes a
+--- backslash takes the next character literally (`\'` is a quote); inside
+--- double quotes a backslash escapes only `"` and `\` (elsewhere it stays);
+--- inside single quotes it is an ordinary character.
 --- With opts.comments, a word starting with # or ; ends the line (a comment).
+--- With opts.templates, a `{{ }}`, `{% %}` or `{# #}` is kept whole, spaces
+--- and quotes included (`msg={{ a | join(', ') }}` is one word), as
+--- Ansible's k=v splitter does.
 --- Returns a list of {text=, quoted=}, where `quoted` is false, or the index
 --- of the word's first quoted piece (1: the word starts with a quote); or
 --- nil, "unterminated quote".
 function M.split(s, opts)
   local comments = opts and opts.comments
+  local templates = opts and opts.templates
   local out, i, n = {}, 1, #s
   while i <= n do
     local c = s:sub(i, i)
@@ -23,10 +30,35 @@ function M.split(s, opts)
       while i <= n do
         c = s:sub(i, i)
         if c:match("%s") then break end
-        if c == '"' or c == "'" then
+        local tag = templates and c == "{" and s:match("^{([{%%#])", i)
+        if tag then
+          local close = ({ ["{"] = "}}", ["%"] = "%}", ["#"] = "#}" })[tag]
+          local _, e = s:find(close, i + 2, true)
+          e = e or n
+          buf[#buf + 1] = s:sub(i, e)
+          i = e + 1
+        elseif c == "'" then
           local j = s:find(c, i + 1, true)
           if not j then return nil, "unterminated quote" end
           buf[#buf + 1] = s:sub(i + 1, j - 1)
+          quoted = quoted or #buf
+          i = j + 1
+        elseif c == '"' then
+          local part, j = {}, i + 1
+          while true do
+            local d = s:sub(j, j)
+            if d == "" then return nil, "unterminated quote" end
+            if d == '"' then break end
+            local nx = s:sub(j + 1, j + 1)
+            if d == "\\" and (nx == '"' or nx == "\\") then
+              part[#part + 1] = nx
+              j = j + 2
+            else
+              part[#part + 1] = d
+              j = j + 1
+            end
+          end
+          buf[#buf + 1] = table.concat(part)
           quoted = quoted or #buf
           i = j + 1
         elseif c == "\\" and i < n then
