@@ -660,4 +660,23 @@ describe("runner: plays refused before anything runs", function()
     assert.equal(1, recap.h1.ok)
     assert.equal("site.lua", events[1].play)
   end)
+
+  it("says which failed_when condition failed a task", function()
+    local _, events = play({ hosts = "all", tasks = {
+      { name = "fw", shell = "echo bad", register = "r", failed_when = "'bad' in r.stdout", ignore_errors = true },
+      { name = "fw2", shell = "echo ok", failed_when = { "result.rc == 0", "result.stdout == 'ok'" },
+        ignore_errors = true },
+      { name = "fwf", debug = "x", failed_when = function() return true end, ignore_errors = true },
+      { name = "kept", shell = "exit 3", failed_when = "result.rc != 0", ignore_errors = true },
+    } })
+    local r = results(events, "fw").h1
+    assert.equal("failed", r.status)
+    assert.equal("failed_when condition was true: 'bad' in r.stdout", r.result.msg)
+    assert.is_true(r.result.failed_when_result)
+    assert.equal("failed_when condition was true: result.rc == 0 and result.stdout == 'ok'",
+      results(events, "fw2").h1.result.msg)
+    assert.equal("failed_when condition was true: a function of the play", results(events, "fwf").h1.result.msg)
+    -- a module that failed by itself keeps its own message
+    assert.equal("non-zero return code 3", results(events, "kept").h1.result.msg)
+  end)
 end)

@@ -402,6 +402,18 @@ function Run:host_vars(host, task)
   return v
 end
 
+-- A condition as text, for messages: the expression, or what it is.
+local function cond_text(cond)
+  if type(cond) == "string" then return cond end
+  if type(cond) == "table" then
+    local parts = {}
+    for i, c in ipairs(cond) do parts[i] = type(c) == "string" and c or ("(" .. cond_text(c) .. ")") end
+    return table.concat(parts, " and ")
+  end
+  if type(cond) == "function" then return "a function of the play" end
+  return tostring(cond)
+end
+
 local function eval_cond(cond, vars, res)
   if cond == nil then return true end
   if type(cond) == "boolean" then return cond end
@@ -595,6 +607,11 @@ function Run:run_host_task(host, task)
             -- the module's own verdict no longer holds: do not show it as the message
             if res.failed and not f and type(res.msg) == "string" and res.msg:match("^non%-zero return code") then
               res.msg = nil
+            end
+            if f and not res.failed then
+              -- failed only because of failed_when: say so (no empty message)
+              res.msg = "failed_when condition was true: " .. cond_text(task.failed_when)
+              res.failed_when_result = true
             end
             res.failed = f
           end
