@@ -1,4 +1,5 @@
--- debug: print a message or a variable. Secrets (passwords) are masked.
+-- debug: print a message or a variable. Secrets (passwords, by their names:
+-- *password*, *passphrase*, *secret*, *token*) are masked, shown as ********.
 local template = require "luasible.template"
 local inventory = require "luasible.inventory"
 
@@ -6,7 +7,7 @@ local function mask(v, depth)
   if type(v) ~= "table" or (depth or 0) > 8 then return v end
   local out = setmetatable({}, getmetatable(v)) -- an empty mapping stays one ({} not [])
   for k, x in pairs(v) do
-    out[k] = inventory.secret_vars[k] and "********" or mask(x, (depth or 0) + 1)
+    out[k] = inventory.is_secret_name(k) and "********" or mask(x, (depth or 0) + 1)
   end
   return out
 end
@@ -22,9 +23,17 @@ return {
   check_mode = true,
   run = function(ctx, args)
     if args.var then
-      if inventory.secret_vars[args.var] then return { changed = false, [args.var] = "********" } end
+      -- a secret by its name (the last part of a.b.c) is shown masked, never left out
+      local leaf = args.var:match("([%a_][%w_]*)%s*$")
+      if inventory.is_secret_name(args.var) or inventory.is_secret_name(leaf) then
+        return { changed = false, [args.var] = "********", msg = args.var .. " = ********" }
+      end
       local v, err = template.eval(args.var, ctx.vars)
-      if err then return { changed = false, [args.var] = "VARIABLE IS NOT DEFINED: " .. err } end
+      if err then
+        return { changed = false, [args.var] = "VARIABLE IS NOT DEFINED: " .. err,
+          msg = args.var .. ": VARIABLE IS NOT DEFINED (" .. err .. ")" }
+      end
+      -- tables as JSON with their keys sorted: the same output every run
       return { changed = false, [args.var] = mask(v), msg = args.var .. " = " .. template.tostring(mask(v)) }
     end
     local msg = args.msg

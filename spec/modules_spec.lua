@@ -354,6 +354,34 @@ describe("modules on the local connection", function()
     assert.is_string(facts.hostname)
   end)
 
+  it("debug var= shows a secret masked, never nothing, and a table as JSON with sorted keys", function()
+    local shown = {}
+    local recap = runner.play({ hosts = "localhost", vars = { api_token = "t0k", db = { Password = "pw1", user = "u" },
+        r = { z = 1, a = { 2, 1 }, m = "x", e = {} } },
+      tasks = {
+        { name = "bp", debug = { var = "ansible_become_password" } },
+        { name = "tok", debug = { var = "api_token" } },
+        { name = "nested", debug = { var = "db" } },
+        { name = "leaf", debug = { var = "db.Password" } },
+        { name = "r", debug = { var = "r" } },
+        { name = "undef", debug = { var = "nosuch" } },
+      } },
+      { inventory = { all = { hosts = {
+          localhost = { ansible_connection = "local", ansible_become_password = "s3" } } } },
+        on_event = function(ev)
+          local line = require("luasible.render").encode(ev)
+          for _, sec in ipairs({ "s3", "t0k", "pw1" }) do assert.is_nil(line:find(sec, 1, true), line) end
+          if ev.type == "host_task_result" then shown[ev.task] = ev.result.msg end
+        end })
+    assert.equal(6, recap.localhost.ok)
+    assert.equal("ansible_become_password = ********", shown.bp)
+    assert.equal("api_token = ********", shown.tok)
+    assert.equal('db = {"Password":"********","user":"u"}', shown.nested)
+    assert.equal("db.Password = ********", shown.leaf)
+    assert.equal('r = {"a":[2,1],"e":[],"m":"x","z":1}', shown.r)
+    assert.truthy(shown.undef:find("nosuch: VARIABLE IS NOT DEFINED", 1, true), shown.undef)
+  end)
+
   describe("setup facts as Ansible names them", function()
     local function os_release()
       local t = {}

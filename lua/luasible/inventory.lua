@@ -675,6 +675,17 @@ M.bool = bool
 M.secret_vars = { ansible_password = true, ansible_ssh_pass = true, ansible_become_password = true,
   ansible_become_pass = true, ansible_sudo_pass = true, ansible_ssh_private_key_passphrase = true }
 
+--- Is `name` the name of a secret: a connection secret above, or a name
+--- holding password, passphrase, secret or token (any case)? `debug`
+--- masks the values of such names.
+function M.is_secret_name(name)
+  if type(name) ~= "string" then return false end
+  if M.secret_vars[name] then return true end
+  local l = name:lower()
+  return l:find("password", 1, true) ~= nil or l:find("passphrase", 1, true) ~= nil
+    or l:find("secret", 1, true) ~= nil or l:find("token", 1, true) ~= nil
+end
+
 local HOST_KEY_CHECK = { yes = "strict", ask = "strict", ["true"] = "strict", strict = "strict",
   no = "off", off = "off", ["false"] = "off", ["accept-new"] = "accept-new" }
 
