@@ -30,6 +30,35 @@ describe("inventory", function()
       assert.equal("s3cret pass", inv:host_vars("db-a").ansible_become_password)
     end)
 
+    it("keeps values that are not Python literals as strings, as Ansible does", function()
+      local i2 = assert(inventory.parse_ini(table.concat({
+        "h1 a=042 b=1.2.3 c=0x1g d=42 e=-7 f=0 g=1.5 h=0.25 i=00.5 j=True k=false l='042' m=1e3 n=007x",
+        "[all:vars]",
+        "zip=01234",
+        "port=22",
+        "t=False",
+      }, "\n"), "inline.ini"))
+      local v = i2:host_vars("h1")
+      assert.equal("042", v.a)
+      assert.equal("1.2.3", v.b)
+      assert.equal("0x1g", v.c)
+      assert.equal(42, v.d)
+      assert.equal(-7, v.e)
+      assert.equal(0, v.f)
+      assert.equal(1.5, v.g)
+      assert.equal(0.25, v.h)
+      assert.equal("00.5", v.i)
+      assert.equal(true, v.j)
+      assert.equal(false, v.k)
+      assert.equal("042", v.l)
+      assert.equal("1e3", v.m)
+      assert.equal("007x", v.n)
+      assert.equal("01234", v.zip)
+      assert.equal(22, v.port)
+      assert.equal(false, v.t)
+      assert.equal("integer", math.type(v.d))
+    end)
+
     it("applies group vars: parents first, children override, host vars last", function()
       local v = inv:host_vars("web02.example.com")
       assert.equal("frontend", v.tier)        -- web:vars beats app:vars (web is deeper)

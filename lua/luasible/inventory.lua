@@ -228,10 +228,14 @@ end
 ---------------------------------------------------------------------------
 -- INI
 ---------------------------------------------------------------------------
+-- An INI value as Ansible reads it (Python's literal_eval): a decimal
+-- integer or float without a leading zero is a number, True/False (and
+-- true/false) a boolean; anything else ("042", "1.2.3", "0x1g", "1e3")
+-- stays the string it is, as do quoted values.
 local function literal(v, quoted)
   if quoted then return v end
-  if v:match("^%-?%d+$") then return math.tointeger(tonumber(v)) or v end
-  if v:match("^%-?%d+%.%d+$") then return tonumber(v) end
+  if v:match("^%-?0$") or v:match("^%-?[1-9]%d*$") then return math.tointeger(tonumber(v)) or v end
+  if v:match("^%-?%d+%.%d+$") and not v:match("^%-?0%d") then return tonumber(v) end
   if v == "true" or v == "True" then return true end
   if v == "false" or v == "False" then return false end
   return v
