@@ -1,5 +1,7 @@
 -- wait_for: wait until a TCP port accepts connections (or stops), or a path
 -- exists (or is gone), checking from the host itself. Fails after timeout.
+-- With neither port nor path it just waits `timeout` seconds (Ansible's
+-- plain sleep): ok, not changed, with `elapsed`.
 return {
   params = {
     port = { type = "integer" },
@@ -11,9 +13,14 @@ return {
     sleep = { type = "number", default = 0.25 },
     search_regex = { type = "string" },
   },
-  required_one_of = { { "port", "path" } },
   check_mode = true,
   run = function(ctx, args)
+    if not args.port and not args.path then
+      local t0 = ctx.now()
+      ctx.sleep(args.delay + args.timeout)
+      local elapsed = ctx.now() - t0
+      return { changed = false, elapsed = elapsed, msg = string.format("waited %gs", args.delay + args.timeout) }
+    end
     local q = ctx.quote
     local probe
     if args.port then

@@ -324,6 +324,18 @@ describe("modules on the local connection", function()
     assert.truthy(res.msg:find("no service manager for 'luasible-nosuch'", 1, true))
   end)
 
+  it("wait_for with only timeout waits that long (a plain sleep), ok and not changed", function()
+    local t0 = luasible.now()
+    local res, _, status = run_task({ wait_for = { timeout = 0.3 } })
+    assert.equal("ok", status, res.msg)
+    assert.is_false(res.changed)
+    assert.is_true(luasible.now() - t0 >= 0.3)
+    assert.is_true(res.elapsed >= 0.3 and res.elapsed < 2, tostring(res.elapsed))
+    res, _, status = run_task({ wait_for = "timeout=0.1 delay=0.1" })
+    assert.equal("ok", status, res.msg)
+    assert.is_true(res.elapsed >= 0.2, tostring(res.elapsed))
+  end)
+
   it("wait_for waits for a path and times out clearly", function()
     local p = TMP .. "/appears"
     local t0 = luasible.now()
