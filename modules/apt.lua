@@ -19,6 +19,8 @@ local M = {
       choices = { "present", "absent", "latest", "installed", "removed" } },
     update_cache = { type = "boolean", default = false },
     purge = { type = "boolean", default = false },
+    -- unset: apt's own setting decides (as Ansible); true/false: forced either way
+    install_recommends = { type = "boolean" },
   },
   required_one_of = { { "name", "update_cache" } },
   check_mode = true,
@@ -55,7 +57,11 @@ function M.run(ctx, args)
   if state == "absent" then
     cmd = "apt-get " .. (args.purge and "purge" or "remove") .. " -y -q " .. table.concat(q, " ")
   else
-    cmd = "apt-get install -y -q --no-install-recommends " .. table.concat(q, " ")
+    local rec = ""
+    if args.install_recommends ~= nil then
+      rec = "-o APT::Install-Recommends=" .. (args.install_recommends and "yes" or "no") .. " "
+    end
+    cmd = "apt-get install -y -q " .. rec .. table.concat(q, " ")
   end
   env.LC_ALL = "C"
   if state == "latest" then

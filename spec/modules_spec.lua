@@ -297,6 +297,16 @@ describe("modules on the local connection", function()
     assert.truthy(res.msg:find("would run: apt-get install", 1, true))
   end)
 
+  it("apt leaves recommends to apt's own setting unless install_recommends says", function()
+    local res = run_task({ apt = { name = "luasible-no-such-package-xyz" } }, { check = true })
+    assert.equal("would run: apt-get install -y -q luasible-no-such-package-xyz", res.msg)
+    res = run_task({ apt = { name = "luasible-no-such-package-xyz", install_recommends = false } }, { check = true })
+    assert.equal("would run: apt-get install -y -q -o APT::Install-Recommends=no luasible-no-such-package-xyz", res.msg)
+    res = run_task({ apt = "name=luasible-no-such-package-xyz install_recommends=yes" }, { check = true })
+    assert.equal("would run: apt-get install -y -q -o APT::Install-Recommends=yes luasible-no-such-package-xyz",
+      res.msg)
+  end)
+
   it("apt state=latest installs a missing package (judged by apt-get -s, not by translated text)", function()
     local p = io.popen("apt-get -s install sl 2>/dev/null | grep -c '^Inst sl'")
     local can = p:read("l") == "1"
