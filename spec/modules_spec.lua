@@ -334,6 +334,46 @@ describe("modules on the local connection", function()
     assert.truthy(res.msg:find("no service manager for 'luasible-nosuch'", 1, true))
   end)
 
+  it("service without systemd honours enabled through update-rc.d, or fails saying it cannot", function()
+    if os.execute("test -d /run/systemd/system") then return pending("systemd runs here") end
+    if not os.execute("test -w /etc/init.d && command -v update-rc.d >/dev/null") then
+      return pending("needs root and update-rc.d")
+    end
+    local name = "luasible-spec-" .. math.random(1e6)
+    local script = "/etc/init.d/" .. name
+    local function links() return files.sh("ls /etc/rc2.d /etc/rc3.d | grep -c '^S[0-9][0-9]" .. name .. "$'") end
+    write(script, "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: " .. name .. "\n# Required-Start:\n# Required-Stop:\n"
+      .. "# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n# Short-Description: spec\n### END INIT INFO\n"
+      .. "case \"$1\" in status) exit 3;; *) exit 0;; esac\n")
+    finally(function() os.execute("update-rc.d -f " .. name .. " remove >/dev/null 2>&1; rm -f " .. script) end)
+    os.execute("chmod 755 " .. script)
+    local res, _, status = run_task({ service = { name = name, enabled = true } }, { check = true })
+    assert.equal("changed", status, res.msg)
+    assert.equal("would enable " .. name, res.msg)
+    assert.equal("0", links())
+    res, _, status = run_task({ service = { name = name, enabled = true } })
+    assert.equal("changed", status, res.msg)
+    assert.equal("2", links())
+    res, _, status = run_task({ service = { name = name, enabled = true } })
+    assert.equal("ok", status, res.msg)
+    res, _, status = run_task({ service = { name = name, enabled = false, state = "started" } })
+    assert.equal("changed", status, res.msg)
+    assert.equal("0", links())
+    -- a host without update-rc.d (its PATH has no sbin): enabled cannot be honoured, and says so
+    local lc = luasible.connect()
+    local nosbin = { execute = function(_, cmd, o)
+      o = o or {}
+      o.env = { PATH = "/usr/bin:/bin" }
+      return lc:execute(cmd, o)
+    end }
+    res, _, status = run_task({ service = { name = name, enabled = true } }, { conn = nosbin })
+    assert.equal("failed", status)
+    assert.equal("cannot honour enabled=true for '" .. name .. "' on localhost: systemd is not running and"
+      .. " update-rc.d is not available", res.msg)
+    assert.equal("0", links())
+    lc:close()
+  end)
+
   it("wait_for with only timeout waits that long (a plain sleep), ok and not changed", function()
     local t0 = luasible.now()
     local res, _, status = run_task({ wait_for = { timeout = 0.3 } })
