@@ -9,12 +9,13 @@
 
 #define XFER_BUF (1024 * 1024)
 
-enum { F_INIT, F_OPEN, F_STAT, F_XFER, F_CLOSE, F_SHUTDOWN, F_DONE };
+enum { F_INIT, F_OPEN, F_STAT, F_XFER, F_CLOSE, F_SHUTDOWN, F_FSYNC, F_DONE };
 
 typedef struct lsb_xfer {
   lsb_ssh_op op;
   lsb_stream *s;
   uv_timer_t timer;   /* only for freeing after the loop lets go */
+  uv_fs_t fsync_req;  /* get: the local file flushed on the thread pool */
   LIBSSH2_SFTP *sftp;
   LIBSSH2_SFTP_HANDLE *h;
   int get, fd, state;
@@ -29,11 +30,13 @@ typedef struct lsb_xfer {
   double last_ev;
   lsb_sha256 sha;
   char *err;
-  unsigned removed : 1, eof : 1, retried : 1;
+  unsigned removed : 1, eof : 1, retried : 1, fsyncing : 1, closed : 1;
 } lsb_xfer;
 
 static void on_closed(uv_handle_t *h) {
   lsb_xfer *x = h->data;
+  x->closed = 1;
+  if (x->fsyncing) return; /* on_fsynced frees it */
   if (x->fd >= 0) close(x->fd);
   free(x->content);
   free(x->remote);
@@ -128,6 +131,20 @@ static int local_fail(lsb_xfer *x, const char *what, int err) {
   finish(x, NULL);
   x->state = x->h ? F_CLOSE : F_SHUTDOWN;
   return 1;
+}
+
+static void on_fsynced(uv_fs_t *req) {
+  lsb_xfer *x = req->data;
+  ssize_t rc = req->result;
+  uv_fs_req_cleanup(req);
+  x->fsyncing = 0;
+  if (x->closed) { /* released meanwhile (connection lost, closed) */
+    on_closed((uv_handle_t *)&x->timer);
+    return;
+  }
+  if (rc < 0) local_fail(x, "writing the local file", (int)-rc);
+  finish(x, NULL);
+  release(x);
 }
 
 static int xfer_pump(lsb_ssh_op *op) {
@@ -253,12 +270,20 @@ static int xfer_pump(lsb_ssh_op *op) {
         if (rc == LIBSSH2_ERROR_EAGAIN) return progressed;
         x->sftp = NULL;
         lsb_ssh_channel_closed(S, op);
-        if (x->fd >= 0 && x->get && fsync(x->fd) != 0 && !x->err)
-          local_fail(x, "writing the local file", errno);
+        x->fsync_req.data = x;
+        if (x->fd >= 0 && x->get && !x->err &&
+            uv_fs_fsync(S->ctx->loop, &x->fsync_req, x->fd, on_fsynced) == 0) {
+          /* on the thread pool: a big file's flush must not hold the loop */
+          x->fsyncing = 1;
+          x->state = F_FSYNC;
+          return 1;
+        }
         finish(x, NULL);
         release(x);
         return 1;
       }
+      case F_FSYNC:
+        return progressed;
       default:
         return progressed;
     }
