@@ -17,9 +17,11 @@ local function differs(args, e)
   return not (modules.owner_is(e, args.owner) and modules.group_is(e, args.group))
 end
 
--- Every entry below (and including) path, links left out (chmod -R and chown -R leave them be).
+-- Every entry below (and including) path, links left out (chmod -R and chown -R leave them be);
+-- nil when find cannot list them (busybox and BSD find have no -printf): then the tree needs the change.
 local function tree(ctx, path)
-  local out = ctx:sh("find " .. ctx.quote(arg(path)) .. " ! -type l -printf '%y|%m|%u|%g|%U|%G\\n'")
+  local out, rc = ctx:sh("find " .. ctx.quote(arg(path)) .. " ! -type l -printf '%y|%m|%u|%g|%U|%G\\n'")
+  if rc ~= 0 then return nil end
   local list = {}
   for y, m, u, g, uid, gid in out:gmatch("(%a)|(%d+)|([^|]*)|([^|]*)|(%d+)|(%d+)") do
     list[#list + 1] = { type = y == "d" and "directory" or "file", mode = m, owner = u, group = g,
@@ -34,7 +36,9 @@ local function attrs(ctx, args, st, recurse)
   local need = not st
   if st and not need then
     if recurse and st.type == "directory" then
-      for _, e in ipairs(tree(ctx, args.path)) do
+      local list = tree(ctx, args.path)
+      if not list then need = true end
+      for _, e in ipairs(list or {}) do
         if differs(args, e) then need = true break end
       end
     else

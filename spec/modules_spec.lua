@@ -783,6 +783,25 @@ describe("file reports changed only when something changes", function()
     assert.truthy(bad.msg:find("no such user", 1, true), bad.msg)
   end)
 
+  it("recurse on a host whose find has no -printf (busybox, BSD) still applies the change", function()
+    os.execute("mkdir -p " .. D .. "/bb/tree/sub " .. D .. "/bb/bin && touch " .. D .. "/bb/tree/sub/f"
+      .. " && chmod 600 " .. D .. "/bb/tree/sub/f")
+    write(D .. "/bb/bin/find", "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -printf ] && "
+      .. "{ echo 'find: unrecognized: -printf' >&2; exit 1; }; done\nexec /usr/bin/find \"$@\"\n")
+    os.execute("chmod 755 " .. D .. "/bb/bin/find")
+    local lc = luasible.connect()
+    local busybox = { execute = function(_, cmd, o)
+      o = o or {}
+      o.env = { PATH = D .. "/bb/bin:/usr/bin:/bin" }
+      return lc:execute(cmd, o)
+    end }
+    local t = { file = { path = D .. "/bb/tree", state = "directory", mode = "0750", recurse = true } }
+    local res, _, status = run_task(t, { conn = busybox })
+    assert.equal("changed", status, res.msg)
+    assert.equal("750", sh("stat -c %a " .. D .. "/bb/tree/sub/f"))
+    lc:close()
+  end)
+
   it("paths starting with a dash are paths, not options", function()
     os.execute("cd " .. D .. " && touch ./-rf && chmod 644 ./-rf")
     -- a relative path: the spec's cwd is the repository, so go through the folder with chdir-free paths
