@@ -888,6 +888,19 @@ describe("lineinfile patterns", function()
     assert.is_nil(r)
     assert.truthy(err:find("lineinfile: argument 'insertafter' is not a valid Lua pattern: malformed pattern", 1, true),
       err)
+    -- unbalanced captures, which string.find on an empty subject never reaches
+    for bad, why in pairs({ ["^(foo"] = "unfinished capture", ["^bar)"] = "invalid pattern capture",
+        ["%f[%w]x(y"] = "unfinished capture" }) do
+      r, err = prep({ path = "/tmp/x", line = "l", regexp = bad })
+      assert.is_nil(r, bad)
+      assert.truthy(err:find("lineinfile: argument 'regexp' is not a valid Lua pattern: " .. why, 1, true), err)
+    end
+    for _, good in ipairs({ "^(a)%)", "[(]x", "%b()", "()x", "[]()]", "[^]]", "(%()" }) do
+      assert.truthy(modules.check_lua_pattern(good, "regexp"), good)
+    end
+    local res0 = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '^(foo' }}" } })
+    assert.is_true(res0.failed)
+    assert.truthy(res0.msg:find("is not a valid Lua pattern: unfinished capture", 1, true), res0.msg)
     -- a pattern that is only known per host fails that host's task with the same clean message
     local res = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '%' }}" } })
     assert.is_true(res.failed)

@@ -221,6 +221,38 @@ end
 
 --- Check that `pat` is a usable Lua pattern (and not a regular expression
 --- written for Ansible). Returns true, or nil, err naming the argument.
+--- Are the captures of a Lua pattern balanced? nil when they are, else what is wrong
+--- (string.find on an empty subject stops before it meets them). %x escapes,
+--- %bxy and [...] sets are skipped.
+function M.pattern_captures_error(pat)
+  local depth, i, n = 0, 1, #pat
+  while i <= n do
+    local c = pat:sub(i, i)
+    if c == "%" then
+      i = i + (pat:sub(i + 1, i + 1) == "b" and 4 or 2)
+    elseif c == "[" then
+      i = i + 1
+      if pat:sub(i, i) == "^" then i = i + 1 end
+      local first = true
+      while i <= n and (first or pat:sub(i, i) ~= "]") do
+        i = i + (pat:sub(i, i) == "%" and 2 or 1)
+        first = false
+      end
+      if i > n then return "malformed pattern (missing ']')" end
+      i = i + 1
+    else
+      if c == "(" then
+        depth = depth + 1
+      elseif c == ")" then
+        if depth == 0 then return "invalid pattern capture (a ')' without its '(')" end
+        depth = depth - 1
+      end
+      i = i + 1
+    end
+  end
+  if depth > 0 then return "unfinished capture (a '(' without its ')')" end
+end
+
 function M.check_lua_pattern(pat, argname)
   if type(pat) ~= "string" then return true end
   local bare = pat:gsub("%%.", "") -- what is left once %-escapes are set aside
@@ -230,6 +262,7 @@ function M.check_lua_pattern(pat, argname)
       .. " (write %%s for \\s, %%d for \\d, %%. for \\., one pattern per task instead of |)", argname, rx, pat)
   end
   local ok, err = pcall(string.find, "", pat)
+  if ok then err = M.pattern_captures_error(pat) ok = not err end
   if not ok then
     return nil, string.format("argument '%s' is not a valid Lua pattern: %s", argname,
       tostring(err):gsub("^.-:%d+: ", ""))
