@@ -21,6 +21,8 @@ struct lsb_ctx {
   int catching;                  /* the watchers above are initialized */
   int caught;                    /* the signal that interrupted, or 0 */
   int in_run;                    /* inside core.run_once's uv_run */
+  int released_ref;              /* registry: waiters of closed objects */
+  int n_released;                /* how many are in it */
   struct lsb_ssh_session *sessions; /* every SSH session not freed yet */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };

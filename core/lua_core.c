@@ -37,6 +37,18 @@ void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx) {
   w->waiter_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+void lsb_waiter_release(lua_State *L, lsb_waitable *w) {
+  lsb_ctx *ctx = w->ctx;
+  lsb_waitable_unlink(w);
+  if (w->waiter_ref == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->released_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, w->waiter_ref);
+  lua_rawseti(L, -2, ++ctx->n_released);
+  lua_pop(L, 1);
+  luaL_unref(L, LUA_REGISTRYINDEX, w->waiter_ref);
+  w->waiter_ref = LUA_NOREF;
+}
+
 void lsb_waiter_clear(lua_State *L, lsb_waitable *w) {
   lsb_waitable_unlink(w);
   if (w->waiter_ref != LUA_NOREF) {
@@ -71,7 +83,7 @@ static int core_run_once(lua_State *L) {
   /* UV_RUN_ONCE runs the timers that are due before it polls, and then
    * still blocks for I/O: a timer already due must not wait for I/O. */
   uv_update_time(ctx->loop);
-  if (ctx->woken.wnext != &ctx->woken || lua_toboolean(L, 1) ||
+  if (ctx->woken.wnext != &ctx->woken || ctx->n_released || lua_toboolean(L, 1) ||
       uv_backend_timeout(ctx->loop) == 0)
     mode = UV_RUN_NOWAIT;
   ctx->in_run = 1;
@@ -87,6 +99,20 @@ static int core_run_once(lua_State *L) {
     luaL_unref(L, LUA_REGISTRYINDEX, w->waiter_ref);
     w->waiter_ref = LUA_NOREF;
     n++;
+  }
+  if (ctx->n_released) {
+    int t, k = ctx->n_released;
+    ctx->n_released = 0;
+    luaL_checkstack(L, k + 2, "too many released waiters");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->released_ref);
+    t = lua_gettop(L);
+    for (int i = 1; i <= k; i++) lua_rawgeti(L, t, i);
+    for (int i = 1; i <= k; i++) {
+      lua_pushnil(L);
+      lua_rawseti(L, t, i);
+    }
+    lua_remove(L, t);
+    n += k;
   }
   return n + 1;
 }
@@ -189,6 +215,8 @@ static lsb_ctx *new_ctx(lua_State *L) {
   ctx->woken.wnext = ctx->woken.wprev = &ctx->woken;
   ctx->woken.ctx = ctx;
   ctx->woken.waiter_ref = LUA_NOREF;
+  lua_newtable(L);
+  ctx->released_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, ctx_gc);
   lua_setfield(L, -2, "__gc");

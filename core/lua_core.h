@@ -20,6 +20,9 @@ int lsb_fail_uv(lua_State *L, int err, const char *what);
 /* waiter refs of waitables */
 void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx);
 void lsb_waiter_clear(lua_State *L, lsb_waitable *w);
+/* The object is closed: its waiter (if any) comes back from the next
+ * core.run_once() like a woken one, to see that it is over. */
+void lsb_waiter_release(lua_State *L, lsb_waitable *w);
 
 /* option tables: raise on unknown keys, naming the function and the key */
 void lsb_check_options(lua_State *L, int idx, const char *fn,

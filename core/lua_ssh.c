@@ -191,7 +191,7 @@ static int ss_close(lua_State *L) {
   lsb_ssh_session *S = ls->S;
   if (!S) return 0;
   ls->S = NULL;
-  lsb_waiter_clear(L, &S->w);
+  lsb_waiter_release(L, &S->w);
   lsb_ssh_close(S);
   return 0;
 }

@@ -318,7 +318,7 @@ static int s_close(lua_State *L) {
   lsb_stream *s = ls->s;
   if (!s) return 0;
   ls->s = NULL;
-  lsb_waiter_clear(L, &s->w);
+  lsb_waiter_release(L, &s->w);
   if (s->ops) s->ops->cancel(s->producer);
   lsb_stream_unref(s);
   return 0;

@@ -400,6 +400,30 @@ describe("local connection", function()
       assert.matches("inner boom", err)
     end)
 
+    it("ends the loop of a task reading a stream that another task closes", function()
+      local pid
+      local t0 = luasible.now()
+      local n = luasible.run(function()
+        local it, s = conn:stream("echo $$; sleep 30")
+        local reader = luasible.spawn(function()
+          local k = 0
+          for ev in it, s do
+            if ev.type == "stdout" then pid = tonumber(ev.data) end
+            k = k + 1
+          end
+          return k
+        end)
+        luasible.spawn(function()
+          while not pid do luasible.sleep(0.01) end
+          s:close() -- the reader is parked on s now
+        end)
+        return reader:wait()
+      end)
+      assert.is_true(n >= 1)
+      assert.is_true(luasible.now() - t0 < 5)
+      assert.is_true(wait_gone(pid))
+    end)
+
     it("turns the loop for a task that only ever yields plainly", function()
       local fired = false
       local seen = luasible.run(function()
