@@ -323,6 +323,14 @@ describe("luasible CLI: Ansible's playbook layout", function()
       assert.truthy(out:find("ok: [w2] => inventory all", 1, true), out)
     end)
 
+  it("keeps an empty mapping from -e a mapping: {} in to_json and messages, [] for an empty list", function()
+    write(TMP .. "/ev.yml", "fh: {}\n")
+    local out, code = cli("exec localhost -m debug -a 'msg=\"{{ h | to_json }} {{ l | to_json }} {{ fh }}\"'"
+      .. [[ -e '{"h": {}, "l": []}' -e @]] .. TMP .. "/ev.yml")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("ok: [localhost] => {} [] {}", 1, true), out)
+  end)
+
   it("refuses a malformed or vault-encrypted vars file: one line, nothing run", function()
     write(D .. "/play/p.lua", "return { hosts = 'web', tasks = { { shell = 'touch " .. D .. "/ran' } } }")
     write(D .. "/inv/group_vars/web.yml", "a: 1\n  b: 2\n")

@@ -680,3 +680,17 @@ describe("runner: plays refused before anything runs", function()
     assert.equal("non-zero return code 3", results(events, "kept").h1.result.msg)
   end)
 end)
+
+describe("runner: empty mappings", function()
+  it("prints hostvars as a mapping of every host, never [] ", function()
+    local _, events = play({ hosts = "h1", tasks = {
+      { name = "hv", debug = { var = "hostvars" } },
+      { name = "keys", debug = { msg = "{{ hostvars | to_json }}" } },
+    } }, { inventory = { all = { hosts = { h1 = { ansible_connection = "local" },
+      h2 = { ansible_connection = "local", x = 1 } } } } })
+    local msg = results(events, "hv").h1.result.msg
+    assert.truthy(msg:find('^hostvars = {"h1":{'), msg)
+    assert.truthy(msg:find('"h2":{', 1, true), msg)
+    assert.truthy(results(events, "keys").h1.result.msg:find('"x":1', 1, true))
+  end)
+end)

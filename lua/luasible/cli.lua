@@ -19,11 +19,11 @@ function M.parse_extra(s, into)
   if s:sub(1, 1) == "@" then
     local text, err = read(s:sub(2))
     if not text then return nil, "-e " .. s .. ": " .. err end
-    local ok, v = pcall(require("lyaml").load, text)
+    local ok, v = pcall(require("luasible.inventory").yaml_decode, text)
     if not ok or type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
     t = v
   elseif s:match("^%s*{") then
-    local ok, v = pcall(require("lyaml").load, s)
+    local ok, v = pcall(require("luasible.inventory").yaml_decode, s)
     if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
     t = v
   else

@@ -440,10 +440,46 @@ function M.from_table(t, source, text)
   return inv
 end
 
+-- An empty mapping (`{}`) loaded by lyaml is a plain empty table, the same
+-- as an empty list: the event stream is watched so that it becomes
+-- render.object({}), which stays `{}` in to_json and messages.
+local EMPTY_MAP_TAG = "tag:luasible:empty-mapping"
+
+--- Decode YAML (or JSON) text as lyaml.load does (raising on malformed
+--- text), except that an empty mapping is marked with render.object.
+function M.yaml_decode(text)
+  local lyaml, yaml, explicit = require "lyaml", require "yaml", require "lyaml.explicit"
+  local render = require "luasible.render"
+  local T = "tag:yaml.org,2002:"
+  local explicit_scalar = { [T .. "bool"] = explicit.bool, [T .. "float"] = explicit.float,
+    [T .. "int"] = explicit.int, [T .. "null"] = explicit.null, [T .. "str"] = explicit.str,
+    [EMPTY_MAP_TAG] = function() return render.object() end }
+  local orig = yaml.parser
+  yaml.parser = function(s)
+    local next_event, pending = orig(s), nil
+    return function()
+      local ev
+      if pending then ev, pending = pending, nil else ev = next_event() end
+      if ev and ev.type == "MAPPING_START" then
+        local after = next_event()
+        if after and after.type == "MAPPING_END" then
+          return { type = "SCALAR", tag = EMPTY_MAP_TAG, value = "", style = "PLAIN", anchor = ev.anchor,
+            start_mark = ev.start_mark, end_mark = after.end_mark }
+        end
+        pending = after
+      end
+      return ev
+    end
+  end
+  local ok, t = pcall(lyaml.load, text, { explicit_scalar = explicit_scalar })
+  yaml.parser = orig
+  if not ok then error(t, 0) end
+  return t
+end
+
 --- Parse YAML (or JSON) text: the value, or nil, "source:line: what is wrong".
 function M.yaml_load(text, source)
-  local lyaml = require "lyaml"
-  local ok, t = pcall(lyaml.load, text)
+  local ok, t = pcall(M.yaml_decode, text)
   if not ok then
     local msg = tostring(t):gsub("^[^:]*lyaml[^:]*:%d+: ", "")
     local line, rest = msg:match("^(%d+):%d+: (.*)$")
@@ -511,7 +547,7 @@ local function clean(v, path, depth)
       .. " not supported (decrypt it, or pass the secret with -e)" }, 0)
   end
   if type(v) ~= "table" or depth > 64 then return v end
-  local out = {}
+  local out = setmetatable({}, getmetatable(v)) -- an empty mapping stays one (render.object)
   if #v > 0 then
     for _, x in ipairs(v) do if not is_null(x) then out[#out + 1] = clean(x, path, depth + 1) end end
   else

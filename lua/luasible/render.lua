@@ -14,11 +14,19 @@ M.object_mt = { __name = "luasible.object" }
 --- Mark t (default: a new table) as a mapping; returns it.
 function M.object(t) return setmetatable(t or {}, M.object_mt) end
 
+--- Is t marked as a mapping? (render.object, or a metatable named
+--- "luasible.object", as hostvars has: its __pairs lists every host.)
+local function is_object(t)
+  local mt = getmetatable(t)
+  return mt ~= nil and (mt == M.object_mt or (type(mt) == "table" and rawget(mt, "__name") == "luasible.object"))
+end
+M.is_object = is_object
+
 local empty_lists = 0 -- empty tables met by plain(), not marked as mappings
 
 local function is_array(t)
   local n = #t
-  if n == 0 then return next(t) == nil and getmetatable(t) ~= M.object_mt end
+  if n == 0 then return not is_object(t) and next(t) == nil end
   for k in pairs(t) do
     if math.type(k) ~= "integer" or k < 1 or k > n then return false end
   end
@@ -87,8 +95,11 @@ local function plain(v, depth, seen)
     if seen[v] or depth > 16 then return "<...>" end
     seen[v] = true
     local out = {}
-    if next(v) == nil then
-      if getmetatable(v) == M.object_mt then out = M.object() else empty_lists = empty_lists + 1 end
+    if is_object(v) then
+      out = M.object()
+      for k, x in pairs(v) do out[M.utf8_clean(tostring(k))] = plain(x, depth + 1, seen) end
+    elseif next(v) == nil then
+      empty_lists = empty_lists + 1
     elseif is_array(v) then
       for i = 1, #v do out[i] = plain(v[i], depth + 1, seen) end
     else

@@ -852,11 +852,16 @@ function M.play(play, opts)
   local recap, details = {}, {}
   local groups = {}
   for _, g in ipairs(inv.group_order) do groups[g] = inv:group_hosts(g) end
-  local hostvars_cache = setmetatable({}, { __index = function(t, h)
+  -- hostvars: each host's vars, read when first used; a mapping (`{}` when
+  -- printed, never `[]`) whose pairs() lists every host of the inventory
+  local hostvars_cache = setmetatable({}, { __name = "luasible.object", __index = function(t, h)
     if not inv.hosts[h] then return nil end
     local v = inv:host_vars(h, play_layer)
     rawset(t, h, v)
     return v
+  end, __pairs = function(t)
+    for _, h in ipairs(inv.host_order) do local _ = t[h] end
+    return next, t, nil
   end })
   local now = luasible and luasible.now or os.clock
   local run = setmetatable({
