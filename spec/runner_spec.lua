@@ -585,6 +585,9 @@ describe("runner: plays refused before anything runs", function()
       { name = "items", debug = "{{ item }}", loop = { 1, 2, 3, 4 }, when = { "item > 1", "item < 4" } },
       { name = "fw", shell = "exit 3", register = "r", failed_when = { "r.rc != 0", "r.rc != 3" } },
       { name = "cw", shell = "true", changed_when = { "true", "false" } },
+      { name = "fw empty", shell = "true", failed_when = {} },
+      { name = "cw empty", debug = "x", changed_when = {} },
+      { name = "both empty", shell = "exit 2", failed_when = {}, changed_when = {}, ignore_errors = true },
     } })
     local function st(t) return results(events, t).h1.status end
     assert.equal("ok", st("all true"))
@@ -595,6 +598,11 @@ describe("runner: plays refused before anything runs", function()
     assert.same({ true, false, false, true }, { items[1].skipped or false, items[2].skipped or false,
       items[3].skipped or false, items[4].skipped or false })
     assert.equal("changed", st("fw")) -- not failed: rc 3 is allowed
+    -- empty lists of changed_when / failed_when are no condition (as Ansible), not "all hold"
+    assert.equal("changed", st("fw empty"))
+    assert.equal("ok", st("cw empty"))
+    assert.equal("failed", st("both empty"))
+    assert.equal(1, recap.h1.ignored)
     assert.equal("ok", st("cw"))
     assert.equal(0, recap.h1.failed)
     -- checked before anything runs

@@ -167,6 +167,8 @@ function M.prepare_task(t, where, path, play_tags)
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
     local c, cerr = compile_cond(t[f], f, where)
     if cerr then return nil, cerr end
+    -- as Ansible: an empty list is no changed_when/failed_when at all (an empty `when` holds)
+    if (f == "changed_when" or f == "failed_when") and type(t[f]) == "table" and next(t[f]) == nil then c = nil end
     task[f] = c
   end
   if t.register ~= nil and (type(t.register) ~= "string" or not t.register:match("^[%a_][%w_]*$")) then
