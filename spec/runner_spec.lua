@@ -217,6 +217,24 @@ describe("runner", function()
     assert.equal(0, recap.h1.failed)
   end)
 
+  it("a task with check_mode = true runs in check mode even without --check", function()
+    local dest = TMP .. "/check_true.txt"
+    local recap, events = play({ hosts = "all", tasks = {
+      { name = "copy", copy = { content = "x\n", dest = dest }, check_mode = true },
+      { name = "sh", shell = "touch " .. dest, check_mode = true },
+      { name = "real", copy = { content = "y\n", dest = dest .. ".real" }, check_mode = false },
+    } })
+    assert.is_false(exists(dest))
+    assert.equal("changed", results(events, "copy").h1.status)
+    assert.truthy(results(events, "copy").h1.result.msg:find("would", 1, true))
+    assert.equal("skipped", results(events, "sh").h1.status)
+    assert.is_true(exists(dest .. ".real"))
+    assert.equal(0, recap.h1.failed)
+    local _, err = runner.play({ hosts = "all", tasks = { { debug = "x", check_mode = "yes" } } },
+      { inventory = local_hosts(1) })
+    assert.truthy(err:find("task 1: check_mode must be true or false", 1, true), err)
+  end)
+
   describe("refuses bad input before touching any host", function()
     local marker = TMP .. "/must-not-exist"
     local cases = {

@@ -171,6 +171,9 @@ function M.prepare_task(t, where, path, play_tags)
     if (f == "changed_when" or f == "failed_when") and type(t[f]) == "table" and next(t[f]) == nil then c = nil end
     task[f] = c
   end
+  if t.check_mode ~= nil and type(t.check_mode) ~= "boolean" then
+    return nil, where .. ": check_mode must be true or false"
+  end
   if t.register ~= nil and (type(t.register) ~= "string" or not t.register:match("^[%a_][%w_]*$")) then
     return nil, where .. ": register must be a variable name"
   end
@@ -501,7 +504,8 @@ function Run:run_module(host, task, vars, emit)
   if err then return { failed = true, msg = task.module .. ": " .. err } end
   local vargs, verr = modules.validate(task.mod, args)
   if not vargs then return { failed = true, msg = verr } end
-  local check = self.check and task.check_mode ~= false
+  -- check_mode = true: always in check mode, as Ansible; false: never
+  local check = task.check_mode == true or (self.check and task.check_mode ~= false)
   if check and not task.mod.check_mode then
     return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
   end
