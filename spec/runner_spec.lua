@@ -286,6 +286,28 @@ describe("runner", function()
       end)
     end
 
+    it("play vars, module_path, play and task names of the wrong type, with the play and task named", function()
+      local function prep(p)
+        p.hosts = "all"
+        p.tasks = p.tasks or { { shell = "touch " .. marker } }
+        local recap, err = runner.play(p, { inventory = local_hosts(1) })
+        assert.is_nil(recap)
+        assert.is_false(exists(marker))
+        return err
+      end
+      assert.equal("play 'p': vars must be a mapping of variable names to values, got a string",
+        prep({ name = "p", vars = "s" }))
+      assert.equal("play 'p': module_path must be a folder or a list of folders (strings)",
+        prep({ name = "p", module_path = 5 }))
+      assert.equal("play 'p': module_path must be a folder or a list of folders (strings)",
+        prep({ name = "p", module_path = { "lib", 5 } }))
+      assert.equal("play '5': name must be a string", prep({ name = 5 }))
+      assert.equal("play 'p', task 2: name must be a string",
+        prep({ name = "p", tasks = { { shell = "touch " .. marker }, { name = 5, debug = "x" } } }))
+      assert.equal("play 'p', task 2 ('t'): vars must be a mapping of variable names to values, got a string",
+        prep({ name = "p", tasks = { { shell = "touch " .. marker }, { name = "t", debug = "x", vars = "s" } } }))
+    end)
+
     it("a bad template in play vars; an undefined variable is not an error before the run", function()
       local recap, err = runner.play({ name = "p", hosts = "all", vars = { v = "{{ a | nofilter }}" },
         tasks = { { shell = "touch " .. marker } } }, { inventory = local_hosts(1) })

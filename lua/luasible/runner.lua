@@ -98,11 +98,24 @@ local function check_templates(v, label, depth)
 end
 M.check_templates = check_templates
 
+-- nil when v is nil or a mapping of names to values, else what is wrong with it.
+local function vars_error(v)
+  if v == nil then return nil end
+  if type(v) ~= "table" then return "vars must be a mapping of variable names to values, got a " .. type(v) end
+  for k in pairs(v) do
+    if type(k) ~= "string" then
+      return "vars must be a mapping of variable names to values, got the key " .. tostring(k)
+    end
+  end
+end
+
 --- Normalise and validate one task. Returns the task or nil, err.
 function M.prepare_task(t, where, path, play_tags)
   if type(t) ~= "table" then return nil, where .. ": a task must be a table" end
   if t.name and type(t.name) ~= "string" then return nil, where .. ": name must be a string" end
   if t.name then where = where .. " ('" .. t.name .. "')" end
+  local vserr = vars_error(t.vars)
+  if vserr then return nil, where .. ": " .. vserr end
   local task = {}
   local module, args = t.module, t.args
   local others = {}
@@ -251,6 +264,20 @@ function M.prepare(play, opts, inv)
     return nil, pwhere .. ": tasks must be a list"
   end
   if play.hosts == nil or play.hosts == "" then return nil, pwhere .. " has no hosts" end
+  if play.name ~= nil and type(play.name) ~= "string" then return nil, pwhere .. ": name must be a string" end
+  local vserr = vars_error(play.vars)
+  if vserr then return nil, pwhere .. ": " .. vserr end
+  do
+    local mp = play.module_path
+    local ok = mp == nil or type(mp) == "string"
+    if type(mp) == "table" then
+      ok = true
+      for k, d in pairs(mp) do
+        if math.type(k) ~= "integer" or type(d) ~= "string" then ok = false end
+      end
+    end
+    if not ok then return nil, pwhere .. ": module_path must be a folder or a list of folders (strings)" end
+  end
   -- the play's own module_path is relative to the play's folder (as its library/ is)
   local mpath = play.module_path
   if opts.base_dir and mpath ~= nil then
