@@ -15,6 +15,7 @@ return {
     use = { type = "string", choices = { "auto", "apt", "dnf", "yum", "apk" }, default = "auto" },
   },
   check_mode = true,
+  check_args = function(args) return modules.check_package_names(args.name) end,
   run = function(ctx, args)
     local use = args.use
     if use == "auto" then
