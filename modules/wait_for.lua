@@ -5,16 +5,26 @@
 return {
   params = {
     port = { type = "integer" },
-    host = { type = "string", default = "127.0.0.1" },
+    host = { type = "string" }, -- default 127.0.0.1
     path = { type = "path" },
-    state = { type = "string", default = "started", choices = { "started", "stopped", "present", "absent" } },
+    state = { type = "string", choices = { "started", "stopped", "present", "absent" } }, -- default started
     timeout = { type = "number", default = 300 },
     delay = { type = "number", default = 0 },
     sleep = { type = "number", default = 0.25 },
     search_regex = { type = "string" },
   },
   check_mode = true,
+  -- only a bare timeout (and delay) is a plain sleep: host, search_regex or
+  -- state without anything to watch would silently sleep and say ok
+  check_args = function(_, args) -- every argument given, templated or not
+    if args.port == nil and args.path == nil
+      and (args.host ~= nil or args.search_regex ~= nil or args.state ~= nil) then
+      return nil, "host/search_regex/state need port or path"
+    end
+    return true
+  end,
   run = function(ctx, args)
+    args.host, args.state = args.host or "127.0.0.1", args.state or "started"
     if not args.port and not args.path then
       local t0 = ctx.now()
       ctx.sleep(args.delay + args.timeout)

@@ -386,6 +386,31 @@ describe("modules on the local connection", function()
     assert.is_true(res.elapsed >= 0.2, tostring(res.elapsed))
   end)
 
+  it("wait_for refuses host, search_regex or state without port or path (no silent sleep)", function()
+    for _, args in ipairs({ { host = "10.0.0.1", timeout = 5 }, { search_regex = "ready", timeout = 5 },
+        { state = "stopped", timeout = 5 }, { state = "started" } }) do
+      local r, err = runner.play({ hosts = "localhost", tasks = { { wait_for = args } } }, { on_event = function() end })
+      assert.is_nil(r)
+      assert.truthy(err:find("wait_for: host/search_regex/state need port or path", 1, true), err)
+    end
+    -- a templated port is only known per host: not refused before
+    local res, _, status = run_task({ wait_for = { port = "{{ 1 }}", host = "127.0.0.1", state = "stopped",
+      timeout = 1 } })
+    assert.equal("ok", status, res.msg)
+  end)
+
+  it("apt and package refuse a package name that starts with '-' (it would be an option)", function()
+    for _, task in ipairs({ { apt = { name = { "bash", "-x" } } }, { package = { name = "-y" } },
+        { apt = "name=--purge" } }) do
+      local r, err = runner.play({ hosts = "localhost", tasks = { task } }, { on_event = function() end })
+      assert.is_nil(r)
+      assert.truthy(err:find("package name '%-[%-xy]%a*' starts with '%-': it would be taken for an option"), err)
+    end
+    local res = run_task({ apt = { name = "{{ '-q' }}" } }, { check = true })
+    assert.is_true(res.failed)
+    assert.truthy(res.msg:find("package name '-q'", 1, true), res.msg)
+  end)
+
   it("wait_for waits for a path and times out clearly", function()
     local p = TMP .. "/appears"
     local t0 = luasible.now()

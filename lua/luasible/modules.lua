@@ -213,7 +213,7 @@ function M.validate(mod, args, partial)
     -- the module's own checks, on values known now (templated ones wait for their host)
     local known = {}
     for k, v in pairs(out) do if not (partial and has_template(v)) then known[k] = v end end
-    local ok, cerr = mod.check_args(known)
+    local ok, cerr = mod.check_args(known, out) -- out: every argument, templated ones unrendered
     if not ok then return nil, name .. ": " .. tostring(cerr) end
   end
   return out
@@ -266,6 +266,17 @@ function M.check_lua_pattern(pat, argname)
   if not ok then
     return nil, string.format("argument '%s' is not a valid Lua pattern: %s", argname,
       tostring(err):gsub("^.-:%d+: ", ""))
+  end
+  return true
+end
+
+--- Check package names (apt, package): a name starting with '-' would be
+--- taken for an option of apt-get, dpkg-query, dnf... Returns true, or nil, err.
+function M.check_package_names(names)
+  for _, n in ipairs(type(names) == "table" and names or { names }) do
+    if type(n) == "string" and n:sub(1, 1) == "-" then
+      return nil, string.format("package name '%s' starts with '-': it would be taken for an option", n)
+    end
   end
   return true
 end
