@@ -389,7 +389,8 @@ describe("modules on the local connection", function()
   it("wait_for refuses host, search_regex or state without port or path (no silent sleep)", function()
     for _, args in ipairs({ { host = "10.0.0.1", timeout = 5 }, { search_regex = "ready", timeout = 5 },
         { state = "stopped", timeout = 5 }, { state = "started" } }) do
-      local r, err = runner.play({ hosts = "localhost", tasks = { { wait_for = args } } }, { on_event = function() end })
+      local r, err = runner.play({ hosts = "localhost", tasks = { { wait_for = args } } },
+        { on_event = function() end })
       assert.is_nil(r)
       assert.truthy(err:find("wait_for: host/search_regex/state need port or path", 1, true), err)
     end
