@@ -334,6 +334,17 @@ describe("inventory", function()
         inventory.yaml_decode("b: !!bool 'true'\n").b })
     end)
 
+    it("reads the vars folders of an inventory in a relative folder whose name starts with '-'", function()
+      mk("-inv/hosts.ini", "[web]\nh1\n")
+      mk("-inv/group_vars/web/main.yml", "x: from_dash\n")
+      local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. os.getenv("PWD")
+        .. "/lua/?.lua;\" .. package.path' -e 'local inv = assert(require(\"luasible.inventory\").load("
+        .. "\"-inv/hosts.ini\")) print(inv:host_vars(\"h1\").x)' 2>&1")
+      local out = p:read("a")
+      p:close()
+      assert.equal("from_dash\n", out)
+    end)
+
     it("works for YAML inventories too, and without any folder", function()
       write(DIR .. "/inv.yml", "all:\n  children:\n    web:\n      hosts:\n        w1:\n")
       assert.is_nil(inventory.load(DIR .. "/inv.yml"):host_vars("w1").x)

@@ -520,13 +520,14 @@ local read_file = require("luasible.files").read
 local VARS_EXT = { "", ".yml", ".yaml", ".json" }
 local VAR_NAME = "^[%a_][%w_]*$"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Every file and folder under dir (following links), as { [relpath] = "f"|"d" }
 -- plus the sorted list of paths; empty when dir does not exist.
 local function tree(dir)
   local entries, paths = {}, {}
-  local p = io.popen("find -L " .. shell_quote(dir) .. " -mindepth 1 \\( -type f -o -type d \\) -printf '%y %P\\0'"
+  -- a relative folder starting with '-' would be an option of find
+  local arg = dir:sub(1, 1) == "-" and ("./" .. dir) or dir
+  local p = io.popen("find -L " .. require("luasible.template").quote(arg) .. " -mindepth 1 \\( -type f -o -type d \\) -printf '%y %P\\0'"
     .. " 2>/dev/null")
   if not p then return entries, paths end
   local out = p:read("a") or ""
