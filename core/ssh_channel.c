@@ -195,6 +195,15 @@ static int chan_pump(lsb_ssh_op *op) {
           int rc = libssh2_session_last_errno(S->ssh);
           if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
           lsb_ssh_opened(S, op, 0);
+          if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && op->is_kill && S->nchannels > 0) {
+            /* every channel is taken (by the commands to be killed, maybe):
+             * the kill goes over a second connection instead of waiting */
+            lsb_ssh_session *H = lsb_ssh_helper(S);
+            if (H && lsb_ssh_kill_group(H, c->pgid, c->grace) == 0) {
+              chan_release(c);
+              return 1;
+            }
+          }
           if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE &&
               c->open_retries < (S->nchannels > 0 ? 200 : 8)) {
             /* MaxSessions reached: wait for a channel to close, or retry */
@@ -438,6 +447,8 @@ int lsb_ssh_kill_group(lsb_ssh_session *S, long pgid, double grace) {
   if (!c) return UV_ENOMEM;
   c->mark_done = 1;
   c->op.is_kill = 1;
+  c->pgid = pgid;
+  c->grace = grace;
   lsb_ssh_add_op(S, &c->op);
   lsb_ssh_kick(S);
   return 0;

@@ -108,6 +108,7 @@ static void handle_done(lsb_ssh_session *S) {
   if (S->ctx_next) S->ctx_next->ctx_prev = S->ctx_prev;
   lsb_waitable_unlink(&S->w);
   lsb_ssh_config_free(&S->cfg);
+  free(S->pin);
   free(S->auth_methods);
   free(S->key_b64);
   free(S->error);
@@ -215,6 +216,11 @@ static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt,
   if (S->poll) uv_poll_stop(S->poll);
   S->poll_events = 0;
   lsb_waitable_wake(&S->w);
+  if (S->is_helper) {
+    /* its kills are lost: the commands end with their own timeouts */
+    if (S->pumping) S->helper_end = 1;
+    else lsb_ssh_close(S);
+  }
 }
 
 static void on_keepalive(uv_timer_t *t);
@@ -583,6 +589,17 @@ static void check_host_key(lsb_ssh_session *S) {
       libssh2_knownhost_free(kh);
     }
   }
+  if (S->pin) { /* a helper: the key of the connection it helps, or none */
+    if (strcmp(S->pin, S->fingerprint) != 0) {
+      fail_connect(S, "EHOSTKEY", "the host key of %s changed (%s)", S->cfg.label,
+                   S->fingerprint);
+      return;
+    }
+    S->state = LSB_SSH_AUTH;
+    S->auth_step = 0;
+    S->repump = 1;
+    return;
+  }
   S->state = LSB_SSH_HOSTKEY;
   lsb_waitable_wake(&S->w);
 }
@@ -828,6 +845,10 @@ void lsb_ssh_remove_op(lsb_ssh_op *op) {
     for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill;
     if (!kills) S->teardown_pending = 1;
   }
+  if (S->is_helper && !S->ops_head && !S->lua_gone) {
+    if (S->pumping) S->helper_end = 1;
+    else lsb_ssh_kick(S); /* lsb_ssh_pump ends it */
+  }
   unref(S);
 }
 
@@ -860,6 +881,62 @@ void lsb_ssh_channel_closed(lsb_ssh_session *S, lsb_ssh_op *op) {
   /* a slot is free: the refused opens try again */
   for (lsb_ssh_op *o = S->ops_head; o; o = o->next) o->slot_wait = 0;
   lsb_ssh_kick(S);
+}
+
+static int dup_str(char **dst, const char *src) {
+  *dst = src ? strdup(src) : NULL;
+  return src && !*dst ? -1 : 0;
+}
+
+static int config_copy(lsb_ssh_config *d, const lsb_ssh_config *s) {
+  int bad = 0;
+  memset(d, 0, sizeof *d);
+  d->port = s->port;
+  d->agent = s->agent;
+  d->connect_timeout = s->connect_timeout;
+  bad |= dup_str(&d->host, s->host) | dup_str(&d->label, s->label) |
+         dup_str(&d->user, s->user) | dup_str(&d->known_hosts, s->known_hosts) |
+         dup_str(&d->password, s->password) | dup_str(&d->agent_path, s->agent_path);
+  if (s->nids > 0) {
+    d->ids = calloc((size_t)s->nids, sizeof *d->ids);
+    if (!d->ids) bad = -1;
+    else d->nids = s->nids;
+    for (int i = 0; d->ids && i < s->nids; i++)
+      bad |= dup_str(&d->ids[i].path, s->ids[i].path) |
+             dup_str(&d->ids[i].passphrase, s->ids[i].passphrase);
+  }
+  if (bad) lsb_ssh_config_free(d);
+  return bad;
+}
+
+lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
+  lsb_ssh_config cfg;
+  lsb_ssh_session *H;
+  char *pin;
+  if (S->helper) return S->helper;
+  if (S->is_helper || !S->fingerprint[0]) return NULL;
+  pin = strdup(S->fingerprint);
+  if (!pin || config_copy(&cfg, &S->cfg) != 0) {
+    free(pin);
+    return NULL;
+  }
+  if (!(cfg.connect_timeout > 0 && cfg.connect_timeout <= 10)) cfg.connect_timeout = 10;
+  cfg.keepalive = 0;
+  H = lsb_ssh_connect(S->ctx, &cfg); /* cfg is moved in */
+  lsb_ssh_config_free(&cfg);
+  if (!H) {
+    free(pin);
+    return NULL;
+  }
+  H->pin = pin;
+  H->is_helper = 1;
+  if (H->state == LSB_SSH_FAILED) {
+    lsb_ssh_close(H);
+    return NULL;
+  }
+  H->parent = S;
+  S->helper = H;
+  return H;
 }
 
 void lsb_ssh_moved(lsb_ssh_session *S, size_t n) { S->pump_bytes += n; }
@@ -897,6 +974,13 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
     }
   } while (S->repump && !S->teardown_pending);
   S->pumping = 0;
+  if (S->is_helper && !S->lua_gone && (S->helper_end || !S->ops_head) &&
+      S->state != LSB_SSH_RESOLVING && S->state != LSB_SSH_CONNECTING &&
+      (S->state >= LSB_SSH_READY || S->helper_end)) {
+    S->helper_end = 0;
+    lsb_ssh_close(S); /* its kills are out (or lost) */
+    return;
+  }
   if (S->teardown_pending) {
     teardown(S);
     return;
@@ -953,6 +1037,9 @@ static void free_ssh(lsb_ssh_session *S) {
 static void teardown(lsb_ssh_session *S) {
   if (S->torn_down) return;
   S->torn_down = 1;
+  if (S->parent) S->parent->helper = NULL;
+  if (S->helper) S->helper->parent = NULL; /* it goes on with its kills */
+  S->parent = S->helper = NULL;
   S->teardown_pending = 0;
   /* ops still there (close with running ops): they end now */
   S->refs++;

@@ -111,7 +111,13 @@ struct lsb_ssh_session {
   size_t pump_bytes;  /* data moved by the ops in this pump */
   double ka_last;     /* when the keepalive timer last ran */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
-      lua_gone : 1, torn_down : 1, gai_res : 1;
+      lua_gone : 1, torn_down : 1, gai_res : 1, is_helper : 1, helper_end : 1;
+  /* A second connection to the same server that only sends remote kills,
+   * for when every channel of the first is taken (MaxSessions) by the
+   * commands to be killed; it accepts only the first one's host key (pin)
+   * and closes once its kills are out. */
+  struct lsb_ssh_session *helper, *parent;
+  char *pin;
 };
 
 /* Start connecting; returns NULL on out of memory (cfg is moved in). */
@@ -134,6 +140,9 @@ void lsb_ssh_add_op(lsb_ssh_session *S, lsb_ssh_op *op);
 void lsb_ssh_remove_op(lsb_ssh_op *op); /* drops the op's session reference */
 void lsb_ssh_pump(lsb_ssh_session *S);
 void lsb_ssh_kick(lsb_ssh_session *S);  /* pump on the next loop turn */
+/* The session for kills that S cannot open a channel for (see helper); NULL
+ * when it cannot be started. */
+lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S);
 /* One pump moves at most about LSB_SSH_PUMP_BUDGET bytes of data, then
  * leaves the rest to the next loop turn, so that a fast transfer or command
  * never holds the loop (timers, other hosts, the consumer) for long. An op

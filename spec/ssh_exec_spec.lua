@@ -402,6 +402,30 @@ describe("ssh exec with one channel slot taken by a paused stream", function()
   end)
 end)
 
+describe("ssh exec when every channel is taken by the command to kill", function()
+  it("kills it over a second connection, which closes again", function()
+    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 1" } }
+    local conn = connect(srv)
+    local function fds()
+      local n = 0
+      for _ in io.popen("ls /proc/self/fd"):lines() do n = n + 1 end
+      return n
+    end
+    assert(conn:execute("true")) -- connected
+    local before = fds()
+    local it, s = conn:stream("echo up; sleep 643")
+    for ev in it, s do if ev.type == "stdout" then break end end
+    s:close() -- no slot for the kill on this connection
+    assert.are.same({}, wait_gone(srv, "sleep 643", 5))
+    local res = assert(conn:execute("echo next", { timeout = 5 }))
+    assert.are.equal("next\n", res.stdout)
+    local deadline = luasible.now() + 5
+    while fds() > before and luasible.now() < deadline do luasible.sleep(0.05) end
+    assert.are.equal(before, fds()) -- the second connection is closed
+    conn:close()
+  end)
+end)
+
 describe("ssh exec once the server's MaxSessions is known", function()
   it("keeps the last channel for kills: a cancelled command dies though others wait", function()
     local srv <close> = sshd.start { config = { "Match all", "MaxSessions 2" } }
