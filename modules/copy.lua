@@ -13,6 +13,7 @@ local M = {
     group = { type = "string" },
     backup = { type = "boolean", default = false },
     force = { type = "boolean", default = true },
+    follow = { type = "boolean", default = false },
   },
   mutually_exclusive = { { "src", "content" } },
   required_one_of = { { "src", "content" } },
@@ -36,33 +37,36 @@ local function mode_eq(want, have)
   return h ~= nil and modules.mode_bits(want, h) == h
 end
 
---- Install `content` at args.dest with args' mode/owner/group/backup.
---- A dest that is a symbolic link is followed (as Ansible does): to a
---- folder, the file goes into it; to a file, that file is updated in place
---- (atomically, keeping its mode unless `mode` is given). args.basename is
---- the name used in a folder (copy's src, template's src); without one, a
---- folder dest is an error.
--- path, or what its link points to; with its stat. nil, err when a link
--- cannot be followed.
-local function follow(ctx, path)
+-- Where to write for a dest that may be a symbolic link, as Ansible's copy
+-- does: a link to a folder is always followed (the file goes into it); a
+-- link to a file (or a dangling one) is followed only with follow = true,
+-- else the link itself is replaced by a regular file. Returns the path to
+-- write and the stat of what is there now (the link's target: its content
+-- and mode count), or nil, err.
+local function resolve(ctx, path, follow)
   local st = ctx:stat(path)
-  if st and st.type == "link" then
-    local real = ctx:realpath(path)
-    if not real then return nil, "cannot follow the link " .. path end
-    path, st = real, ctx:stat(real)
-  end
-  return path, st
+  if not (st and st.type == "link") then return path, st end
+  local real = ctx:realpath(path)
+  local tst = real and ctx:stat(real)
+  if tst and tst.type == "directory" then return real, tst end
+  if not follow then return path, tst end
+  if not real then return nil, "cannot follow the link " .. path end
+  return real, tst
 end
 
+--- Install `content` at args.dest with args' mode/owner/group/backup.
+--- args.follow: write through a dest that links to a file (else the link is
+--- replaced). args.basename is the name used when dest is a folder (copy's
+--- src, template's src); without one, a folder dest is an error.
 function M.install(ctx, content, args)
   local q = ctx.quote
-  local dest, st = follow(ctx, args.dest)
+  local dest, st = resolve(ctx, args.dest, args.follow)
   if not dest then return { failed = true, msg = st } end
   if st and st.type == "directory" then
     if not args.basename then
       return { failed = true, msg = "dest " .. args.dest .. " is a directory (give a file name, or use src)" }
     end
-    dest, st = follow(ctx, dest:gsub("/+$", "") .. "/" .. args.basename)
+    dest, st = resolve(ctx, dest:gsub("/+$", "") .. "/" .. args.basename, args.follow)
     if not dest then return { failed = true, msg = st } end
     if st and st.type == "directory" then return { failed = true, msg = "dest " .. dest .. " is a directory" } end
   end
@@ -143,7 +147,8 @@ function M.run(ctx, args)
     if not content then return { failed = true, msg = "cannot read src: " .. tostring(err) } end
   end
   return M.install(ctx, content, { dest = args.dest, mode = args.mode, owner = args.owner, group = args.group,
-    backup = args.backup, force = args.force, basename = args.src and args.src:match("([^/]+)/*$") })
+    backup = args.backup, force = args.force, follow = args.follow,
+    basename = args.src and args.src:match("([^/]+)/*$") })
 end
 
 return M

@@ -14,6 +14,7 @@ return {
     group = { type = "string" },
     backup = { type = "boolean", default = false },
     force = { type = "boolean", default = true },
+    follow = { type = "boolean", default = false },
   },
   check_mode = true,
   run = function(ctx, args)
@@ -23,7 +24,7 @@ return {
     local out, rerr = tmpl.render(src, ctx.vars, args.src)
     if not out then return { failed = true, msg = rerr } end
     return copy.install(ctx, out, { dest = args.dest, mode = args.mode, owner = args.owner,
-      group = args.group, backup = args.backup, force = args.force,
+      group = args.group, backup = args.backup, force = args.force, follow = args.follow,
       basename = args.src:match("([^/]+)/*$") })
   end,
 }
