@@ -217,9 +217,10 @@ static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt,
   S->poll_events = 0;
   lsb_waitable_wake(&S->w);
   if (S->is_helper) {
-    /* its kills are lost: the commands end with their own timeouts */
-    if (S->pumping) S->helper_end = 1;
-    else lsb_ssh_close(S);
+    /* its kills are lost (the commands end with their own timeouts); it
+     * closes at the end of this pump, or of the next one */
+    S->helper_end = 1;
+    if (!S->pumping) lsb_ssh_kick(S);
   }
 }
 
