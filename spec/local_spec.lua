@@ -424,6 +424,20 @@ describe("local connection", function()
       assert.is_true(wait_gone(pid))
     end)
 
+    it("wakes every task waiting on one stream, not only the last", function()
+      local counts = luasible.run(function()
+        local it, s = conn:stream("for i in 1 2 3 4 5 6; do echo $i; sleep 0.05; done")
+        local function reader()
+          local n = 0
+          for ev in it, s do if ev.type == "stdout" then n = n + 1 end end
+          return n
+        end
+        local a, b = luasible.spawn(reader), luasible.spawn(reader)
+        return { a:wait(), b:wait() }
+      end)
+      assert.equal(6, counts[1] + counts[2])
+    end)
+
     it("turns the loop for a task that only ever yields plainly", function()
       local fired = false
       local seen = luasible.run(function()

@@ -16,6 +16,10 @@ local WAIT = {}       -- what a task yields when it parks on an object
 local failed = {}     -- tasks that raised inside run(), for run() to report
 local runs = 0        -- nesting depth of run()
 local yielded = false -- a task yielded plainly in this batch
+-- object -> the task, or the group of tasks, parked on it (the core keeps
+-- one waiter per object: a second task parked on it joins a group)
+local parked = setmetatable({}, { __mode = "k" })
+local Group = {}
 
 local Task = {}
 Task.__index = Task
@@ -55,7 +59,20 @@ end
 -- become ready. Returns whether anything can still happen.
 local function turn(nowait)
   local r = table.pack(core.run_once(nowait))
-  for i = 2, r.n do ready[#ready + 1] = r[i] end
+  for i = 2, r.n do
+    local w = r[i]
+    local obj = w.parked_on
+    if obj ~= nil and parked[obj] == w then parked[obj] = nil end
+    w.parked_on = nil
+    if getmetatable(w) == Group then
+      for _, t in ipairs(w) do
+        t.parked_on = nil
+        ready[#ready + 1] = t
+      end
+    else
+      ready[#ready + 1] = w
+    end
+  end
   local sig = core.caught()
   if sig then error("EINTR: interrupted by SIG" .. sig, 0) end
   return r[1] or r.n > 1
@@ -88,13 +105,33 @@ function M.task()
   return nil
 end
 
+-- Park task on obj until the core hands it back from run_once.
+local function park(obj, task)
+  local cur = parked[obj]
+  if cur and cur ~= task and not cur.done and cur.parked_on == obj then
+    if getmetatable(cur) == Group then
+      cur[#cur + 1] = task
+      task.parked_on = obj
+      return
+    end
+    local g = setmetatable({ cur, task, parked_on = obj }, Group)
+    task.parked_on = obj
+    parked[obj] = g
+    obj:wait_on(g)
+    return
+  end
+  parked[obj] = task
+  task.parked_on = obj
+  obj:wait_on(task)
+end
+
 --- Wait until obj:ready() (obj: a core stream or timer).
 function M.wait(obj)
   if obj:ready() then return end
   local task = M.task()
   if task then
     repeat
-      obj:wait_on(task)
+      park(obj, task)
       coroutine.yield(WAIT)
     until obj:ready()
   else
