@@ -142,6 +142,7 @@ static void on_fsynced(uv_fs_t *req) {
     on_closed((uv_handle_t *)&x->timer);
     return;
   }
+  lsb_ssh_op_paused(&x->op, 0);
   if (rc < 0) local_fail(x, "writing the local file", (int)-rc);
   finish(x, NULL);
   release(x);
@@ -273,9 +274,11 @@ static int xfer_pump(lsb_ssh_op *op) {
         x->fsync_req.data = x;
         if (x->fd >= 0 && x->get && !x->err &&
             uv_fs_fsync(S->ctx->loop, &x->fsync_req, x->fd, on_fsynced) == 0) {
-          /* on the thread pool: a big file's flush must not hold the loop */
+          /* on the thread pool: a big file's flush must not hold the loop;
+           * paused meanwhile: it reads nothing from the socket */
           x->fsyncing = 1;
           x->state = F_FSYNC;
+          lsb_ssh_op_paused(op, 1);
           return 1;
         }
         finish(x, NULL);

@@ -195,7 +195,10 @@ static int chan_pump(lsb_ssh_op *op) {
           int rc = libssh2_session_last_errno(S->ssh);
           if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
           lsb_ssh_opened(S, op, 0);
-          if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && op->is_kill && S->nchannels > 0) {
+          if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && op->is_kill &&
+              (S->nchannels > 0 || S->state == LSB_SSH_DRAINING)) {
+            /* (draining: the commands were let go of, the server still
+             * holds their channels) */
             /* every channel is taken (by the commands to be killed, maybe):
              * the kill goes over a second connection instead of waiting */
             lsb_ssh_session *H = lsb_ssh_helper(S);
@@ -207,7 +210,9 @@ static int chan_pump(lsb_ssh_op *op) {
           if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE &&
               c->open_retries < (S->nchannels > 0 ? 200 : 8)) {
             /* MaxSessions reached: wait for a channel to close, or retry */
-            if (S->nchannels > 0 && (S->chan_limit == 0 || S->nchannels < S->chan_limit))
+            if (S->nchannels > 0 && S->open_seq == S->close_seq &&
+                lsb_now() - S->last_close > 0.05 &&
+                (S->chan_limit == 0 || S->nchannels < S->chan_limit))
               S->chan_limit = S->nchannels;
             c->open_retries++;
             op->slot_wait = 1;

@@ -863,6 +863,7 @@ int lsb_ssh_may_open(lsb_ssh_session *S, lsb_ssh_op *op) {
     return 0;
   }
   if (S->opener && S->opener != op) return 0;
+  if (!S->opener) S->open_seq = S->close_seq;
   S->opener = op;
   return 1;
 }
@@ -872,6 +873,7 @@ void lsb_ssh_opened(lsb_ssh_session *S, lsb_ssh_op *op, int ok) {
   if (ok) {
     op->has_channel = 1;
     S->nchannels++;
+    if (S->chan_limit && S->nchannels > S->chan_limit) S->chan_limit = S->nchannels;
   }
 }
 
@@ -879,6 +881,8 @@ void lsb_ssh_channel_closed(lsb_ssh_session *S, lsb_ssh_op *op) {
   if (!op->has_channel) return;
   op->has_channel = 0;
   S->nchannels--;
+  S->close_seq++;
+  S->last_close = lsb_now();
   /* a slot is free: the refused opens try again */
   for (lsb_ssh_op *o = S->ops_head; o; o = o->next) o->slot_wait = 0;
   lsb_ssh_kick(S);
@@ -914,7 +918,8 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
   lsb_ssh_config cfg;
   lsb_ssh_session *H;
   char *pin;
-  if (S->helper) return S->helper;
+  if (S->helper) /* one that failed or was lost is on its way out */
+    return S->helper->helper_end || S->helper->state > LSB_SSH_READY ? NULL : S->helper;
   if (S->is_helper || !S->fingerprint[0]) return NULL;
   pin = strdup(S->fingerprint);
   if (!pin || config_copy(&cfg, &S->cfg) != 0) {
@@ -922,7 +927,8 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
     return NULL;
   }
   if (!(cfg.connect_timeout > 0 && cfg.connect_timeout <= 10)) cfg.connect_timeout = 10;
-  cfg.keepalive = 0;
+  /* the parent's keepalive: a server that stops answering ends it too */
+  cfg.keepalive = S->cfg.keepalive > 0 ? S->cfg.keepalive : 15;
   H = lsb_ssh_connect(S->ctx, &cfg); /* cfg is moved in */
   lsb_ssh_config_free(&cfg);
   if (!H) {

@@ -107,6 +107,12 @@ struct lsb_ssh_session {
   int nchannels;      /* ops holding an open channel */
   int chan_limit;     /* channels the server allows (learned when it first
                        * refused one: its MaxSessions), 0 while unknown */
+  unsigned close_seq; /* channels closed so far */
+  unsigned open_seq;  /* close_seq when the current open began: a refusal
+                       * teaches the limit only if no close came between,
+                       * nor just before (the server frees a closed slot a
+                       * little after it says the channel is closed) */
+  double last_close;  /* when a channel last closed */
   double last_rx;     /* when the socket was last readable */
   size_t pump_bytes;  /* data moved by the ops in this pump */
   double ka_last;     /* when the keepalive timer last ran */

@@ -424,6 +424,23 @@ describe("local connection", function()
       assert.is_true(wait_gone(pid))
     end)
 
+    it("lets the stream of a cancelled task be collected, which kills its command", function()
+      local pid
+      luasible.run(function()
+        local t = luasible.spawn(function()
+          local it, s = conn:stream("echo $$; sleep 30")
+          for ev in it, s do -- no closing value: only the task holds s
+            if ev.type == "stdout" then pid = tonumber(ev.data) end
+          end
+        end)
+        while not pid do luasible.sleep(0.01) end
+        luasible.sleep(0.05) -- parked on its stream
+        t:cancel()
+      end)
+      for _ = 1, 3 do collectgarbage() end
+      assert.is_true(wait_gone(pid))
+    end)
+
     it("wakes every task waiting on one stream, not only the last", function()
       local counts = luasible.run(function()
         local it, s = conn:stream("for i in 1 2 3 4 5 6; do echo $i; sleep 0.05; done")

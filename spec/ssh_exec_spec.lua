@@ -426,6 +426,17 @@ describe("ssh exec when every channel is taken by the command to kill", function
   end)
 end)
 
+describe("ssh exec: conn:close() with every channel taken", function()
+  it("still kills the running command", function()
+    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 1" } }
+    local conn = connect(srv)
+    local it, s = conn:stream("echo up; sleep 645")
+    for ev in it, s do if ev.type == "stdout" then break end end
+    conn:close()
+    assert.are.same({}, wait_gone(srv, "sleep 645", 5))
+  end)
+end)
+
 describe("ssh exec once the server's MaxSessions is known", function()
   it("keeps the last channel for kills: a cancelled command dies though others wait", function()
     local srv <close> = sshd.start { config = { "Match all", "MaxSessions 2" } }

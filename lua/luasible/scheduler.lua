@@ -61,9 +61,11 @@ local function turn(nowait)
   local r = table.pack(core.run_once(nowait))
   for i = 2, r.n do
     local w = r[i]
-    local obj = w.parked_on
-    if obj ~= nil and parked[obj] == w then parked[obj] = nil end
-    w.parked_on = nil
+    local obj = type(w) == "table" and w.parked_on or nil
+    if obj ~= nil then
+      if parked[obj] == w then parked[obj] = nil end
+      w.parked_on = nil
+    end
     if getmetatable(w) == Group then
       for _, t in ipairs(w) do
         t.parked_on = nil
@@ -185,6 +187,17 @@ function Task:cancel(err)
   end
   for i = #ready, 1, -1 do
     if ready[i] == self then table.remove(ready, i) end
+  end
+  -- no longer parked: what it waited for must not stay reachable through it
+  local obj = self.parked_on
+  if obj ~= nil then
+    local cur = parked[obj]
+    if cur == self then
+      parked[obj] = nil
+    elseif getmetatable(cur) == Group then
+      for i = #cur, 1, -1 do if cur[i] == self then table.remove(cur, i) end end
+    end
+    self.parked_on = nil
   end
   coroutine.close(self.co)
   self.observed = true -- whoever cancels it knows
