@@ -24,6 +24,7 @@ struct lsb_ctx {
   int released_ref;              /* registry: waiters of closed objects */
   int n_released;                /* how many are in it */
   struct lsb_ssh_session *sessions; /* every SSH session not freed yet */
+  struct lsb_proc *procs;        /* every local process not freed yet */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };
 

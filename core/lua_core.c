@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lua_core.h"
+#include "process.h"
 #include "ssh_session.h"
 
 #define LSB_VERSION "0.1.0"
@@ -189,6 +190,7 @@ static int ctx_gc(lua_State *L) {
   lsb_ctx *ctx = lua_touserdata(L, 1);
   /* every stream was finalized before; SSH sessions may still run */
   lsb_ssh_teardown_all(ctx);
+  lsb_process_teardown_all(ctx);
   if (ctx->owns_loop) {
     /* every stream was finalized before: finish their close callbacks */
     uv_run(&ctx->own_loop, UV_RUN_NOWAIT);

@@ -30,6 +30,7 @@ typedef struct lsb_proc {
   uv_timer_t timer;
   uv_write_t wreq;
   lsb_ctx *ctx;
+  struct lsb_proc *next, *prev; /* ctx->procs */
   lsb_stream *s;       /* NULL once released */
   char *stdin_buf;
   int handles;         /* handles not closed yet */
@@ -49,6 +50,9 @@ static void on_close(uv_handle_t *h) {
   }
   if (--p->handles > 0) return;
   if (p->s) lsb_stream_detach(p->s);
+  if (p->prev) p->prev->next = p->next;
+  else p->ctx->procs = p->next;
+  if (p->next) p->next->prev = p->prev;
   free(p->stdin_buf);
   free(p);
 }
@@ -301,6 +305,9 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
     return uv_translate_sys_error(-rc);
   }
   p->ctx = ctx;
+  p->next = ctx->procs;
+  if (ctx->procs) ctx->procs->prev = p;
+  ctx->procs = p;
   p->pid = pid;
   p->timeout = o->timeout;
   p->grace = o->grace > 0 ? o->grace : 2.0;
@@ -347,4 +354,14 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
     uv_timer_start(&p->timer, on_timer, lsb_ms(p->timeout), 0);
   }
   return 0;
+}
+
+void lsb_process_teardown_all(lsb_ctx *ctx) {
+  for (lsb_proc *p = ctx->procs; p; p = p->next) {
+    /* killed already (its stream was finalized); not waited for any more */
+    close_io(p);
+    close_handle(p, (uv_handle_t *)&p->exit_w);
+    if (!uv_is_closing((uv_handle_t *)&p->pipes[0]) && p->pipes[0].loop)
+      close_handle(p, (uv_handle_t *)&p->pipes[0]);
+  }
 }

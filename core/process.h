@@ -23,4 +23,8 @@ typedef struct lsb_spawn_opts {
 int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
                       int *pid);
 
+/* The Lua state closes: close every process's handles (its memory is freed
+ * by their close callbacks, on the loop's last turns). */
+void lsb_process_teardown_all(lsb_ctx *ctx);
+
 #endif
