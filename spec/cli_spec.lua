@@ -203,6 +203,7 @@ describe("luasible CLI", function()
       _, code, err = cli("exec all -m nosuchmod")
       assert.equal(1, code)
       assert.truthy(err:find("unknown module 'nosuchmod'", 1, true))
+      assert.is_nil(err:find("/../", 1, true), err) -- the folders searched, as a person reads them
     end)
   end)
 

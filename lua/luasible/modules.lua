@@ -24,6 +24,19 @@ end
 
 --- Built-in module folders: <root>/modules in a source tree, and
 --- <dir of this file>/modules when installed.
+-- "a/b/../../c" -> "c", textually: for messages a person reads (the search
+-- itself keeps the paths as they are, which a symbolic link may make differ)
+local function tidy(path)
+  local out, abs = {}, path:sub(1, 1) == "/"
+  for part in path:gmatch("[^/]+") do
+    if part == ".." and #out > 0 and out[#out] ~= ".." then out[#out] = nil
+    elseif part ~= "." then out[#out + 1] = part end
+  end
+  local s = table.concat(out, "/")
+  if abs then return "/" .. s end
+  return s ~= "" and s or "."
+end
+
 function M.builtin_dirs()
   local d = this_dir()
   return { d .. "/../../modules", d .. "/modules" }
@@ -81,7 +94,9 @@ function M.load(name, path)
     mod.params = mod.params or {}
     return mod, "luasible.modules." .. name
   end
-  return nil, "unknown module '" .. name .. "' (searched " .. table.concat(path, ", ") .. ")"
+  local shown = {}
+  for i, dir in ipairs(path) do shown[i] = tidy(dir) end
+  return nil, "unknown module '" .. name .. "' (searched " .. table.concat(shown, ", ") .. ")"
 end
 
 ---------------------------------------------------------------------------
