@@ -223,7 +223,11 @@ describe("runner", function()
       { name = "copy", copy = { content = "x\n", dest = dest }, check_mode = true },
       { name = "sh", shell = "touch " .. dest, check_mode = true },
       { name = "real", copy = { content = "y\n", dest = dest .. ".real" }, check_mode = false },
+      { name = "sees", debug = { msg = "{{ ansible_check_mode }}" }, check_mode = true },
+      { name = "plain", debug = { msg = "{{ ansible_check_mode }}" } },
     } })
+    assert.equal("true", results(events, "sees").h1.result.msg) -- the task's own mode
+    assert.equal("false", results(events, "plain").h1.result.msg)
     assert.is_false(exists(dest))
     assert.equal("changed", results(events, "copy").h1.status)
     assert.truthy(results(events, "copy").h1.result.msg:find("would", 1, true))

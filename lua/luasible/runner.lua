@@ -429,7 +429,9 @@ function Run:host_vars(host, task)
   v.inventory_hostname = host
   v.groups = self.groups
   v.play_hosts = self.play.hosts
-  v.ansible_check_mode = self.check
+  -- a task's check_mode = true / false decides for it, as in Ansible
+  if task and type(task.check_mode) == "boolean" then v.ansible_check_mode = task.check_mode
+  else v.ansible_check_mode = self.check end
   v.hostvars = self.hostvars
   return v
 end
