@@ -91,13 +91,9 @@ function M.run(ctx, args)
     return { failed = true, rc = res.rc, stdout = res.stdout, stderr = res.stderr,
       msg = "apt-get failed: rc " .. res.rc }
   end
-  local changed = true
-  if state == "latest" then
-    local after = status(ctx, todo)
-    changed = false
-    for _, n in ipairs(todo) do if after[n] ~= installed[n] then changed = true end end
-  end
-  return { changed = changed, packages = todo, stdout = res.stdout, stderr = res.stderr }
+  -- latest: it ran only because the simulation listed what it installs or
+  -- upgrades (the named packages or their dependencies)
+  return { changed = true, packages = todo, stdout = res.stdout, stderr = res.stderr }
 end
 
 return M
