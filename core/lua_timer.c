@@ -68,7 +68,6 @@ static int t_close(lua_State *L) {
   if (!t) return 0;
   ud->t = NULL;
   lsb_waiter_release(L, &t->w);
-  lsb_waitable_unlink(&t->w);
   uv_close((uv_handle_t *)&t->h, on_closed);
   return 0;
 }

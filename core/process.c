@@ -361,7 +361,6 @@ void lsb_process_teardown_all(lsb_ctx *ctx) {
     /* killed already (its stream was finalized); not waited for any more */
     close_io(p);
     close_handle(p, (uv_handle_t *)&p->exit_w);
-    if (!uv_is_closing((uv_handle_t *)&p->pipes[0]) && p->pipes[0].loop)
-      close_handle(p, (uv_handle_t *)&p->pipes[0]);
+    if (p->pipes[0].loop) close_handle(p, (uv_handle_t *)&p->pipes[0]); /* stdin */
   }
 }

@@ -285,9 +285,7 @@ static int xfer_pump(lsb_ssh_op *op) {
         release(x);
         return 1;
       }
-      case F_FSYNC:
-        return progressed;
-      default:
+      default: /* F_FSYNC: on_fsynced goes on */
         return progressed;
     }
   }

@@ -197,10 +197,10 @@ static int chan_pump(lsb_ssh_op *op) {
           lsb_ssh_opened(S, op, 0);
           if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE && op->is_kill &&
               (S->nchannels > 0 || S->state == LSB_SSH_DRAINING)) {
-            /* (draining: the commands were let go of, the server still
-             * holds their channels) */
-            /* every channel is taken (by the commands to be killed, maybe):
-             * the kill goes over a second connection instead of waiting */
+            /* every channel is taken (by the commands to be killed, maybe;
+             * when draining, the commands were let go of but the server
+             * still holds their channels): the kill goes over a second
+             * connection instead of waiting */
             lsb_ssh_session *H = lsb_ssh_helper(S);
             if (H && lsb_ssh_kill_group(H, c->pgid, c->grace) == 0) {
               chan_release(c);

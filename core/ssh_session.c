@@ -981,9 +981,8 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
     }
   } while (S->repump && !S->teardown_pending);
   S->pumping = 0;
-  if (S->is_helper && !S->lua_gone && (S->helper_end || !S->ops_head) &&
-      S->state != LSB_SSH_RESOLVING && S->state != LSB_SSH_CONNECTING &&
-      (S->state >= LSB_SSH_READY || S->helper_end)) {
+  if (S->is_helper && !S->lua_gone &&
+      (S->helper_end || (!S->ops_head && S->state >= LSB_SSH_READY))) {
     S->helper_end = 0;
     lsb_ssh_close(S); /* its kills are out (or lost) */
     return;

@@ -3,6 +3,7 @@
 -- sudo, backpressure, many channels and many sessions at once.
 local luasible = require "luasible"
 local sshd = require "spec.helpers.sshd"
+local proc = require "spec.helpers.proc"
 
 local function connect(srv, extra)
   local spec = { host = "127.0.0.1", port = srv.port, user = srv.user, identity = srv.key,
@@ -295,27 +296,6 @@ describe("ssh exec", function()
   end)
 end)
 
-describe("ssh exec at the server's MaxSessions", function()
-  it("still ends timed-out commands and their remote processes when every channel slot is taken", function()
-    local srv <close> = sshd.start { config = "MaxSessions 10" }
-    local conn = connect(srv)
-    local t0 = luasible.now()
-    local results = {}
-    luasible.run(function()
-      local hs = {}
-      for i = 1, 10 do
-        hs[i] = luasible.spawn(function() return conn:execute("sleep 63" .. i, { timeout = 1 }) end)
-      end
-      for i = 1, 10 do results[i] = hs[i]:wait() end
-    end)
-    local elapsed = luasible.now() - t0
-    for i = 1, 10 do assert.is_true(results[i].timed_out) end
-    assert.is_true(elapsed < 4, "took " .. elapsed)
-    assert.are.same({}, wait_gone(srv, "sleep 63"))
-    conn:close()
-  end)
-end)
-
 describe("ssh exec never holds the loop", function()
   local srv, conn
   setup(function()
@@ -384,11 +364,40 @@ describe("ssh exec never holds the loop", function()
   end)
 end)
 
-describe("ssh exec with one channel slot taken by a paused stream", function()
-  it("waits for a slot without spinning", function()
-    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 1" } }
-    local conn = connect(srv)
-    local it, a = conn:stream("yes | head -n 20000; while :; do echo tick; sleep 0.05; done")
+describe("ssh exec at a server's MaxSessions", function()
+  -- a throwaway server that allows n channels per connection, and a connection to it
+  local function limited(n)
+    local srv = sshd.start { config = { "Match all", "MaxSessions " .. n } }
+    return srv, connect(srv)
+  end
+  -- start cmd, wait for its first line, and leave it running
+  local function started(conn, cmd)
+    local it, s = conn:stream(cmd)
+    for ev in it, s do if ev.type == "stdout" then break end end
+    return s
+  end
+
+  it("still ends timed-out commands and their remote processes when every channel slot is taken", function()
+    local srv <close>, conn = limited(10)
+    local t0 = luasible.now()
+    local results = {}
+    luasible.run(function()
+      local hs = {}
+      for i = 1, 10 do
+        hs[i] = luasible.spawn(function() return conn:execute("sleep 63" .. i, { timeout = 1 }) end)
+      end
+      for i = 1, 10 do results[i] = hs[i]:wait() end
+    end)
+    local elapsed = luasible.now() - t0
+    for i = 1, 10 do assert.is_true(results[i].timed_out) end
+    assert.is_true(elapsed < 4, "took " .. elapsed)
+    assert.are.same({}, wait_gone(srv, "sleep 63"))
+    conn:close()
+  end)
+
+  it("waits for a slot held by a paused stream without spinning", function()
+    local _ <close>, conn = limited(1)
+    local _, a = conn:stream("yes | head -n 20000; while :; do echo tick; sleep 0.05; done")
     luasible.sleep(0.5)
     assert.is_true(a:stats().paused)
     local c0, w0 = os.clock(), luasible.now()
@@ -398,56 +407,37 @@ describe("ssh exec with one channel slot taken by a paused stream", function()
     assert.is_true(cpu < 0.3 * wall, ("%.2f s of CPU in %.2f s"):format(cpu, wall))
     a:close()
     conn:close()
-    local _ = it
   end)
-end)
 
-describe("ssh exec when every channel is taken by the command to kill", function()
-  it("kills it over a second connection, which closes again", function()
-    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 1" } }
-    local conn = connect(srv)
-    local function fds()
-      local n = 0
-      for _ in io.popen("ls /proc/self/fd"):lines() do n = n + 1 end
-      return n
-    end
+  it("kills a command holding every channel over a second connection, which closes again", function()
+    local srv <close>, conn = limited(1)
     assert(conn:execute("true")) -- connected
-    local before = fds()
-    local it, s = conn:stream("echo up; sleep 643")
-    for ev in it, s do if ev.type == "stdout" then break end end
-    s:close() -- no slot for the kill on this connection
+    local before = proc.fd_count()
+    started(conn, "echo up; sleep 643"):close() -- no slot for the kill on this connection
     assert.are.same({}, wait_gone(srv, "sleep 643", 5))
     local res = assert(conn:execute("echo next", { timeout = 5 }))
     assert.are.equal("next\n", res.stdout)
     local deadline = luasible.now() + 5
-    while fds() > before and luasible.now() < deadline do luasible.sleep(0.05) end
-    assert.are.equal(before, fds()) -- the second connection is closed
+    while proc.fd_count() > before and luasible.now() < deadline do luasible.sleep(0.05) end
+    assert.are.equal(before, proc.fd_count()) -- the second connection is closed
     conn:close()
   end)
-end)
 
-describe("ssh exec: conn:close() with every channel taken", function()
-  it("still kills the running command", function()
-    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 1" } }
-    local conn = connect(srv)
-    local it, s = conn:stream("echo up; sleep 645")
-    for ev in it, s do if ev.type == "stdout" then break end end
+  it("kills a command holding every channel on conn:close() too", function()
+    local srv <close>, conn = limited(1)
+    started(conn, "echo up; sleep 645")
     conn:close()
     assert.are.same({}, wait_gone(srv, "sleep 645", 5))
   end)
-end)
 
-describe("ssh exec once the server's MaxSessions is known", function()
-  it("keeps the last channel for kills: a cancelled command dies though others wait", function()
-    local srv <close> = sshd.start { config = { "Match all", "MaxSessions 2" } }
-    local conn = connect(srv)
+  it("once the limit is known, keeps the last channel for kills: a cancelled command dies", function()
+    local srv <close>, conn = limited(2)
     luasible.run(function() -- three at once: the third is refused, the limit learned
       local t = {}
       for i = 1, 3 do t[i] = luasible.spawn(function() return conn:execute("sleep 0.3") end) end
       for i = 1, 3 do assert(t[i]:wait()) end
     end)
-    local ia, a = conn:stream("echo a; sleep 641")
-    for ev in ia, a do if ev.type == "stdout" then break end end -- a runs on
+    local a = started(conn, "echo a; sleep 641")
     local _, b = conn:stream("sleep 642; echo b")
     luasible.sleep(0.5) -- b would take the second channel now, were it not kept
     a:close() -- its kill takes the kept channel

@@ -110,21 +110,18 @@ end
 -- Park task on obj until the core hands it back from run_once.
 local function park(obj, task)
   local cur = parked[obj]
+  task.parked_on = obj
   if cur and cur ~= task and not cur.done and cur.parked_on == obj then
     if getmetatable(cur) == Group then
       cur[#cur + 1] = task
-      task.parked_on = obj
       return
     end
-    local g = setmetatable({ cur, task, parked_on = obj }, Group)
-    task.parked_on = obj
-    parked[obj] = g
-    obj:wait_on(g)
-    return
+    cur = setmetatable({ cur, task, parked_on = obj }, Group)
+  else
+    cur = task
   end
-  parked[obj] = task
-  task.parked_on = obj
-  obj:wait_on(task)
+  parked[obj] = cur
+  obj:wait_on(cur)
 end
 
 --- Wait until obj:ready() (obj: a core stream or timer).

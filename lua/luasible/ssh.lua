@@ -306,14 +306,15 @@ function M.command_line(cmd, opts, prefix)
     argv = connection.concat(e, argv)
   end
   if prefix then argv = connection.concat(prefix, argv) end
-  local line = "exec " .. join(argv)
+  local words = join(argv)
+  local line = "exec " .. words
   local t = opts.timeout
   if t and t > 0 and t < 1e9 then
     -- the server enforces the timeout as well (timeout(1) signals its whole
     -- process group), half a second after ours: the command ends even when
     -- no channel is free for the kill (the server's MaxSessions reached)
     line = ("if command -v timeout >/dev/null 2>&1; then exec timeout -k 2 %g %s; else %s; fi")
-      :format(t + 0.5, join(argv), line)
+      :format(t + 0.5, words, line)
   end
   if opts.cwd then line = "cd " .. quote(opts.cwd) .. " && " .. line end
   return line
