@@ -117,8 +117,7 @@ function M.install(ctx, content, args)
       ctx:progress(p)
     end)
     if not ok then
-      err = tostring(err):gsub("^(%u[%u%d_]*: )%1", "%1")
-      return { failed = true, msg = "could not write " .. dest .. ": " .. err }
+      return { failed = true, msg = "could not write " .. dest .. ": " .. tostring(err) }
     end
   elseif need_mode then
     local res = ctx:run("chmod -- " .. q(args.mode) .. " " .. q(dest))

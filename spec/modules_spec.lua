@@ -749,6 +749,9 @@ describe("files behind symbolic links and copy's errors", function()
     assert.is_true(res.changed, res.msg)
     assert.equal("regular file", sh("stat -c %F " .. D .. "/rlink"))
     assert.equal("600", sh("stat -c %a " .. D .. "/rlink")) -- never the link's own 777
+    os.execute("ln -sfn " .. D .. "/rtarget.txt " .. D .. "/rlink3")
+    assert.is_true(run_task({ copy = { content = "m\n", dest = D .. "/rlink3", mode = "u+x" } }).changed)
+    assert.equal("700", sh("stat -c %a " .. D .. "/rlink3")) -- a symbolic mode on the target's
     assert.equal("new\n", read(D .. "/rlink"))
     assert.equal("old\n", read(D .. "/rtarget.txt"))
     os.execute("ln -sfn " .. D .. "/rtarget.txt " .. D .. "/rlink2")

@@ -134,6 +134,7 @@ for _, kind in ipairs { "ssh", "local" } do
       assert.is_nil(res)
       assert.are.equal("ENOENT", name)
       assert.matches("^ENOENT: ", err)
+      assert.is_nil(err:find("ENOENT: ENOENT", 1, true), err) -- named once
       local r2, _, n2 = conn:get(dir .. "/missing.bin", dir .. "/got.bin")
       assert.is_nil(r2)
       assert.are.equal("ENOENT", n2)

@@ -615,7 +615,7 @@ function Ctx:write(content, dest, mode, on_progress)
     local err
     local base, is_dir = 420, false
     if not tostring(mode):match("^0?[0-7][0-7][0-7][0-7]?$") then
-      local st = self:stat(dest)
+      local st = self:stat(dest, true) -- a link: its target's mode, never the link's 0777
       if st and st.mode then base, is_dir = tonumber(st.mode, 8) or base, st.type == "directory" end
     end
     bits, err = M.mode_bits(mode, base, is_dir)

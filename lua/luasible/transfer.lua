@@ -49,6 +49,8 @@ local function errname(msg)
 end
 
 local function fail(msg)
+  local named = msg:match("^(%u[%u%d_]*): ")
+  if named then return nil, msg, named end -- the core named it already
   local name = errname(msg)
   return nil, name .. ": " .. msg, name
 end
