@@ -43,10 +43,14 @@ function M.run(ctx, args)
     end
   end
   if #names == 0 then return result end
-  local installed = status(ctx, names)
   local todo = {}
-  for _, n in ipairs(names) do
-    if (state == "absent") == (installed[n] ~= nil) or state == "latest" then todo[#todo + 1] = n end
+  if state == "latest" then
+    todo = names -- apt-get -s below tells what is to do
+  else
+    local installed = status(ctx, names)
+    for _, n in ipairs(names) do
+      if (state == "absent") == (installed[n] ~= nil) then todo[#todo + 1] = n end
+    end
   end
   if #todo == 0 then
     result.msg = "all packages already " .. (state == "absent" and "absent" or "installed")

@@ -34,7 +34,7 @@ local function attrs(ctx, args, st, recurse)
   local q, cmds = ctx.quote, {}
   if not (args.mode or args.owner or args.group) then return cmds end
   local need = not st
-  if st and not need then
+  if st then
     if recurse and st.type == "directory" then
       local list = tree(ctx, args.path)
       if not list then need = true end
@@ -72,10 +72,6 @@ return {
     local st = ctx:stat(path)
     local state = args.state or (st and st.type) or "file"
     local cmds = {}
-    if (args.owner or args.group) and state ~= "absent" then
-      local ok, err = ctx:check_owner(args.owner, args.group)
-      if not ok then return { failed = true, msg = err } end
-    end
     if state == "absent" then
       if st then cmds[1] = "rm -rf -- " .. q(path) end
     elseif state == "directory" then
@@ -109,6 +105,11 @@ return {
           cmds[1] = "ln -sfn -- " .. q(args.src) .. " " .. q(path)
         end
       end
+    end
+    if #cmds > 0 and (args.owner or args.group) and state ~= "absent" and state ~= "link" then
+      -- only when something is to be done: an unknown owner fails before it is
+      local ok, err = ctx:check_owner(args.owner, args.group)
+      if not ok then return { failed = true, msg = err } end
     end
     local result = { changed = #cmds > 0, path = path, state = state }
     if #cmds == 0 or ctx.check_mode then

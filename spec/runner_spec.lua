@@ -259,6 +259,8 @@ describe("runner", function()
         "task 2: task has two modules: debug and shell" },
       { "module and a module key", { { shell = "touch " .. marker }, { module = "shell", args = "true", debug = "x" } },
         "task 2: task has two modules: debug and shell" },
+      { "module not a string", { { shell = "touch " .. marker }, { module = 5, foo = 1 } },
+        "task 2: module must be a string, not a number" },
       { "unknown filter in an argument", { { shell = "touch " .. marker },
         { name = "t", debug = { msg = "a {{ x | nofilter }} b" } } },
         "task 2 ('t'): argument 'msg': unknown filter 'nofilter' in expression: x | nofilter" },

@@ -118,6 +118,9 @@ function M.prepare_task(t, where, path, play_tags)
   if vserr then return nil, where .. ": " .. vserr end
   local task = {}
   local module, args = t.module, t.args
+  if module ~= nil and type(module) ~= "string" then
+    return nil, where .. ": module must be a string, not a " .. type(module)
+  end
   local others = {}
   for k, v in pairs(t) do
     if TASK_FIELDS[k] then task[k] = v else others[#others + 1] = k end
@@ -136,9 +139,7 @@ function M.prepare_task(t, where, path, play_tags)
   end
   if #others > 0 then
     -- two module keys (`debug = ..., shell = ...`): say so, not "unknown field"
-    local mods = {}
-    if module and type(t.module) ~= "string" then mods[1] = module end
-    if t.module ~= nil then mods[#mods + 1] = tostring(t.module) end
+    local mods = { module } -- module = ... or the short form's key
     for _, k in ipairs(others) do
       if type(k) == "string" and modules.load(k, path) then mods[#mods + 1] = k end
     end
