@@ -330,6 +330,10 @@ describe("luasible CLI: Ansible's playbook layout", function()
       .. [[ -e '{"h": {}, "l": []}' -e @]] .. TMP .. "/ev.yml")
     assert.equal(0, code, out)
     assert.truthy(out:find("ok: [localhost] => {} [] {}", 1, true), out)
+    write(TMP .. "/bad.yml", "a: [1, 2\nb: 3\n")
+    local _, bcode, err = cli("exec localhost -m ping -e @" .. TMP .. "/bad.yml")
+    assert.equal(1, bcode)
+    assert.truthy(err:find(TMP .. "/bad.yml:2: ", 1, true), err) -- where the YAML is wrong
   end)
 
   it("refuses a malformed or vault-encrypted vars file: one line, nothing run", function()

@@ -22,8 +22,6 @@ local function this_dir()
   return src:sub(1, 1) == "@" and (src:sub(2):match("^(.*)/[^/]*$") or ".") or "."
 end
 
---- Built-in module folders: <root>/modules in a source tree, and
---- <dir of this file>/modules when installed.
 -- "a/b/../../c" -> "c", textually: for messages a person reads (the search
 -- itself keeps the paths as they are, which a symbolic link may make differ)
 local function tidy(path)
@@ -37,6 +35,8 @@ local function tidy(path)
   return s ~= "" and s or "."
 end
 
+--- Built-in module folders: <root>/modules in a source tree, and
+--- <dir of this file>/modules when installed.
 function M.builtin_dirs()
   local d = this_dir()
   return { d .. "/../../modules", d .. "/modules" }
@@ -234,8 +234,6 @@ function M.validate(mod, args, partial)
   return out
 end
 
---- Check that `pat` is a usable Lua pattern (and not a regular expression
---- written for Ansible). Returns true, or nil, err naming the argument.
 --- Are the captures of a Lua pattern balanced? nil when they are, else what is wrong
 --- (string.find on an empty subject stops before it meets them). %x escapes,
 --- %bxy and [...] sets are skipped.
@@ -268,6 +266,8 @@ function M.pattern_captures_error(pat)
   if depth > 0 then return "unfinished capture (a '(' without its ')')" end
 end
 
+--- Check that `pat` is a usable Lua pattern (and not a regular expression
+--- written for Ansible). Returns true, or nil, err naming the argument.
 function M.check_lua_pattern(pat, argname)
   if type(pat) ~= "string" then return true end
   local bare = pat:gsub("%%.", "") -- what is left once %-escapes are set aside

@@ -96,7 +96,6 @@ local function check_templates(v, label, depth)
   end
   return nil
 end
-M.check_templates = check_templates
 
 -- nil when v is nil or a mapping of names to values, else what is wrong with it.
 local function vars_error(v)
