@@ -158,6 +158,11 @@ local function short(s, n)
   return s
 end
 
+-- a loop item as a person reads it (a table as JSON, not "table: 0x...")
+local function item_text(item, n)
+  return short(type(item) == "table" and M.encode(item) or item, n)
+end
+
 --- 1536 -> "1.5 KiB"
 function M.bytes(n)
   n = tonumber(n) or 0
@@ -308,10 +313,7 @@ function M.terminal(opts)
       items_shown[tostring(ev.host) .. "\0" .. tostring(ev.task)] = true
       local r = ev.result or {}
       local st = ev.status
-      local item = ev.item
-      if item == nil then item = r.item end
-      local label = item == nil and "(item=hidden)"
-        or "(item=" .. short(type(item) == "table" and M.encode(item) or item, 60) .. ")"
+      local label = ev.item == nil and "(item=hidden)" or "(item=" .. item_text(ev.item, 60) .. ")"
       local word = st == "failed" and r.ignored and "failed (ignored)" or st
       local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
       if (st == "failed" or st == "unreachable") and r.msg then
@@ -343,7 +345,7 @@ function M.terminal(opts)
         return
       end
       local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
-      if r.item ~= nil then s = s .. " (item=" .. short(r.item, 40) .. ")" end
+      if r.item ~= nil then s = s .. " (item=" .. item_text(r.item, 40) .. ")" end
       local msg = r.msg
       if (st == "failed" or st == "unreachable") and msg then
         s = s .. " " .. paint(STATUS_COLOR[st], tostring(msg))
@@ -355,7 +357,7 @@ function M.terminal(opts)
       end
       if r.results and not shown then
         for _, it in ipairs(r.results) do
-          if it.failed and it.msg then s = s .. "\n  item " .. short(it.item, 40) .. ": " .. tostring(it.msg) end
+          if it.failed and it.msg then s = s .. "\n  item " .. item_text(it.item, 40) .. ": " .. tostring(it.msg) end
         end
       end
       if verbose > 1 then s = s .. "\n  " .. M.encode(r) end
