@@ -525,6 +525,9 @@ local VAR_NAME = "^[%a_][%w_]*$"
 -- plus the sorted list of paths; empty when dir does not exist.
 local function tree(dir)
   local entries, paths = {}, {}
+  local exists = io.open(dir) -- (opens a folder too) no find process for none
+  if not exists then return entries, paths end
+  exists:close()
   -- a relative folder starting with '-' would be an option of find
   local arg = dir:sub(1, 1) == "-" and ("./" .. dir) or dir
   local p = io.popen("find -L " .. require("luasible.template").quote(arg)
