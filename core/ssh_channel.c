@@ -326,6 +326,11 @@ static int chan_pump(lsb_ssh_op *op) {
           } else {
             r->has_rc = 1;
             r->rc = libssh2_channel_get_exit_status(c->ch);
+            /* killed by us (timeout, cancel), but a wrapper -- the server's
+             * timeout(1), a shell -- exited with 128+n for the signal: say
+             * the signal, as the local connection does */
+            if (c->kill_sent && r->rc > 128 && r->rc < 128 + 65)
+              lsb_signame(r->rc - 128, r->signal, sizeof r->signal);
           }
           if (sig) libssh2_free(S->ssh, sig);
         } else if (rc != 0 && lsb_ssh_fatal(rc)) {
