@@ -1,6 +1,6 @@
 -- command: run a program directly (argv, no shell). cmd is split into words;
 -- argv gives the words exactly. Not run in check mode.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 return {
   free_form = "cmd",

@@ -1,7 +1,7 @@
 -- copy: put a file (src, a local path) or a string (content) at dest on the
 -- host. Idempotent by sha256: nothing is written when the file is already
 -- right. mode/owner/group are applied when they differ. backup keeps the old file.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 local M = {
   params = {

@@ -1,6 +1,6 @@
 -- fetch: copy a file from the host to this machine. dest is a folder:
 -- the file lands in dest/<host>/<src path>, or at dest itself with flat=true.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 return {
   params = {

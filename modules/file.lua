@@ -3,7 +3,7 @@
 -- `changed` is what really changes: modes (numeric or symbolic) are compared
 -- with what chmod would make of the current ones, owners and groups by name
 -- or number, and with recurse every entry of the tree is compared.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 -- A path no command can take for an option.
 local function arg(path) return path:sub(1, 1) == "-" and ("./" .. path) or path end

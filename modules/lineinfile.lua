@@ -1,7 +1,7 @@
 -- lineinfile: make sure a line is (or is not) in a file. `regexp` is a Lua
 -- pattern selecting the line to replace (or remove); insertafter/insertbefore
 -- are Lua patterns or EOF/BOF.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 local copy = modules.load("copy")
 
 return {

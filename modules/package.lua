@@ -1,6 +1,6 @@
 -- package: install or remove packages with the host's package manager
 -- (apt on Debian-like hosts, dnf/yum, apk).
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 local PM = {
   dnf = { test = "rpm -q %s", install = "dnf install -y %s", remove = "dnf remove -y %s" },

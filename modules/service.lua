@@ -2,7 +2,7 @@
 -- /etc/init.d scripts, with `enabled` through update-rc.d (Debian's SysV
 -- links in /etc/rcN.d). Fails clearly when neither exists, and when `enabled`
 -- is asked for and cannot be honoured: never silently ignored.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 -- Is the SysV service started at boot: an S link in one of runlevels 2-5?
 local function sysv_enabled(ctx, name)

@@ -1,5 +1,5 @@
 -- shell: run a command through /bin/sh -c. Not run in check mode.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 return {
   free_form = "cmd",

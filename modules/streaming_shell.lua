@@ -2,7 +2,7 @@
 -- with progress events from stage changes and from percentages found in the
 -- output (progress_pattern, a Lua pattern capturing a number). On a
 -- connection without stream() it falls back to execute and says so.
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 local function percent(line, pattern)
   local p = tonumber(line:match(pattern))

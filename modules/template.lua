@@ -1,7 +1,7 @@
 -- template: render a local template file with the host's variables
 -- ({{ expr }}, {% if %}, {% for %}: see docs/TASKS.md), then install it like copy.
 local tmpl = require "luasible.template"
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 local copy = assert(modules.load("copy"))
 

@@ -48,7 +48,7 @@ describe("luarocks install", function()
     ok, out = sh(env .. [[lua5.4 -e '
       local l = require "luasible"
       local res = assert(l.connect():execute({ "echo", "installed" }))
-      io.write(res.stdout, assert(require("luasible.modules").load("copy")).name, "\n")']])
+      io.write(res.stdout, assert(require("luasible.module").load("copy")).name, "\n")']])
     assert(ok, out)
     assert.equal("installed\ncopy\n", out)
     ok, out = sh(env .. tmp .. "/tree/bin/luasible exec localhost -a 'echo from-cli'")

@@ -1,6 +1,6 @@
 local luasible = require "luasible"
 local runner = require "luasible.runner"
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 local TMP = os.tmpname()
 os.remove(TMP)

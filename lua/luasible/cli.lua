@@ -11,7 +11,7 @@ local function die(msg)
   return 1
 end
 
-local read = require("luasible.files").read
+local read = require("luasible.util.fs").read
 
 --- Parse one -e value: "k=v k2='v 2'", a JSON/YAML object, or @file.
 function M.parse_extra(s, into)
@@ -29,7 +29,7 @@ function M.parse_extra(s, into)
     t = v
   else
     local err
-    t, err = require("luasible.modules").parse_kv(s)
+    t, err = require("luasible.module").parse_kv(s)
     if not t then return nil, "-e: " .. err end
     if t._raw then return nil, "-e: expected key=value, got '" .. t._raw .. "'" end
   end
@@ -95,7 +95,7 @@ end
 --- Arguments of an ad-hoc module call: k=v pairs, or the whole string as the
 --- module's free-form argument when it does not read as the module's params.
 function M.adhoc_args(mod, s)
-  local modules = require "luasible.modules"
+  local modules = require "luasible.module"
   if s == "" then return {} end
   local kv, err = modules.parse_kv(s)
   if not kv then return nil, err end
@@ -140,7 +140,7 @@ function M.main(argv)
     if not play then return die(err) end
     base_dir = args.play:match("^(.*)/[^/]*$") or "."
   else
-    local modules = require "luasible.modules"
+    local modules = require "luasible.module"
     local mod, err = modules.load(args.module, modules.search_path(args.module_path))
     if not mod then return die(err) end
     local margs, aerr = M.adhoc_args(mod, args.args)
@@ -179,7 +179,7 @@ function M.main(argv)
     play_vars_dir = args.command == "run" and base_dir or false,
   })
   if not ran then
-    local sig = runner.is_interrupt(recap) and recap:match("by SIG(%u+)")
+    local sig = runner.is_interrupt(recap) and recap.signal
     if not sig then error(recap, 0) end
     if args.json then io.stderr:write("interrupted (SIG", sig, ")\n") end
     return 128 + (SIGNALS[sig] or 2)

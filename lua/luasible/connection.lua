@@ -7,25 +7,13 @@ local scheduler = require "luasible.scheduler"
 
 local M = {}
 
---- POSIX shell single-quoting: safe for any byte string without NUL.
-function M.quote(s)
-  s = tostring(s)
-  -- "=" is not safe: `A=b` as a command word is an assignment, not a program
-  if s:find("^[%w%-%./_:,+@%%]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local shell = require "luasible.util.shell"
+M.quote, M.join = shell.quote, shell.join
 
 --- A new list: the items of a, then those of b (neither is changed).
 function M.concat(a, b)
   local t = table.move(a, 1, #a, 1, {})
   return table.move(b, 1, #b, #a + 1, t)
-end
-
---- argv table -> one shell command line, every word quoted.
-function M.join(argv)
-  local out = {}
-  for i = 1, #argv do out[i] = M.quote(argv[i]) end
-  return table.concat(out, " ")
 end
 
 local OPTIONS = {

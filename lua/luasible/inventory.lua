@@ -4,7 +4,7 @@
 -- a Lua table of the same shape, or a .lua file returning one. Without a
 -- source the inventory holds only the implicit `localhost` (local connection).
 
-local wordsplit = require "luasible.words"
+local wordsplit = require "luasible.util.shell"
 
 local M = {}
 
@@ -512,7 +512,7 @@ function M.parse_yaml(text, source)
   return M.from_table(t, source, text)
 end
 
-local read_file = require("luasible.files").read
+local read_file = require("luasible.util.fs").read
 
 ---------------------------------------------------------------------------
 -- group_vars/ and host_vars/ folders (next to the inventory, next to the play)

@@ -6,7 +6,7 @@
 local inventory = require "luasible.inventory"
 local pattern = require "luasible.pattern"
 local template = require "luasible.template"
-local modules = require "luasible.modules"
+local modules = require "luasible.module"
 
 local M = {}
 
@@ -28,9 +28,7 @@ M.as_list = as_list
 
 --- Is err the error of a caught signal (luasible.catch_signals())? It is
 --- never a task's failure: it stops the whole run.
-local function is_interrupt(err)
-  return type(err) == "string" and err:match("^EINTR: interrupted by SIG") ~= nil
-end
+local is_interrupt = require("luasible.util.errors").is_interrupt
 M.is_interrupt = is_interrupt
 
 local function copy_into(dst, src)
@@ -216,7 +214,7 @@ end
 --- locate(name) -> line or nil; nil without a readable file.
 function M.locator(file)
   if type(file) ~= "string" then return nil end
-  local text = require("luasible.files").read(file)
+  local text = require("luasible.util.fs").read(file)
   if not text then return nil end
   local cursor = 1
   return function(name)
@@ -239,7 +237,7 @@ function M.locator(file)
 end
 
 --- The file name of a path, without its folders.
-local function basename(path) return (tostring(path):match("([^/]*)/*$")) end
+local basename = require("luasible.util.path").basename
 
 --- Check a play and resolve its hosts. Returns a prepared play or nil, err.
 --- opts.play_file (the file the play came from) and opts.locate (its
@@ -810,7 +808,7 @@ function Run:abort()
   if not ok then core = nil end
   for i = #self.tasks, 1, -1 do
     local t = self.tasks[i]
-    if not t.done then pcall(t.cancel, t, "EINTR: interrupted") end
+    if not t.done then pcall(t.cancel, t, require("luasible.util.errors").interrupt()) end
   end
   self.tasks = {}
   local any = false
@@ -952,7 +950,7 @@ function M.play(play, opts)
     -- and close every connection before the error goes on
     run:abort()
     if is_interrupt(err) then
-      local sig = err:match("by (SIG%u+)")
+      local sig = "SIG" .. (err.signal or "INT")
       run:emit({ type = "interrupted", signal = sig, data = "interrupted (" .. sig .. ")" })
       run.play = nil
       run:emit({ type = "recap", recap = recap, elapsed = now() - t0, interrupted = sig })

@@ -6,6 +6,7 @@
 -- drives the loop itself until the object is ready, and other tasks keep
 -- running meanwhile.
 local core = require "luasible.core"
+local errors = require "luasible.util.errors"
 
 local M = {}
 
@@ -76,7 +77,7 @@ local function turn(nowait)
     end
   end
   local sig = core.caught()
-  if sig then error("EINTR: interrupted by SIG" .. sig, 0) end
+  if sig then error(errors.interrupt(sig), 0) end
   return r[1] or r.n > 1
 end
 

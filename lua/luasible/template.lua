@@ -86,11 +86,7 @@ local function truthy(v)
 end
 M.truthy = truthy
 
-local function quote(s)
-  s = tostring(s)
-  if s ~= "" and not s:find("[^%w%-_%./=:,+@%%]") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = require("luasible.util.shell").quote
 M.quote = quote
 
 local function is_list(t)
@@ -105,7 +101,7 @@ end
 -- JSON with keys in sorted order (stable output); a sequence, an empty one
 -- included, is a list (`[]`); an empty table marked by render.object is {}.
 local function to_json(v)
-  return require("luasible.render").json_encode(v)
+  return require("luasible.json").json_encode(v)
 end
 
 local function tostr(v)

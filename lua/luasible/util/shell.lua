@@ -1,7 +1,22 @@
--- luasible.words: splitting a line into shell-like words, the one splitter
--- behind the INI inventory's host lines and modules.words (ad-hoc args, argv).
-
+--- luasible.util.shell: POSIX shell quoting and shell-like word splitting,
+-- the one copy behind command lines, ad-hoc arguments and INI host lines.
 local M = {}
+
+--- POSIX shell single-quoting: safe for any byte string without NUL.
+--- A word of only safe characters stays bare; "=" is not safe (`A=b` as a
+--- command word is an assignment), nor is the empty string.
+function M.quote(s)
+  s = tostring(s)
+  if s:find("^[%w%-%./_:,+@%%]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- argv table -> one shell command line, every word quoted.
+function M.join(argv)
+  local out = {}
+  for i = 1, #argv do out[i] = M.quote(argv[i]) end
+  return table.concat(out, " ")
+end
 
 --- Split `s` into words on white space, as Python's shlex.split does:
 --- single and double quotes group (and are removed); outside quotes a
@@ -73,6 +88,14 @@ function M.split(s, opts)
     end
   end
   return out
+end
+
+--- The words of `s` as plain strings (shlex.split), or nil, err.
+function M.words(s, opts)
+  local w, err = M.split(s, opts)
+  if not w then return nil, err end
+  for i = 1, #w do w[i] = w[i].text end
+  return w
 end
 
 return M
