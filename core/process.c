@@ -49,12 +49,14 @@ static void on_close(uv_handle_t *h) {
     p->pidfd = -1;
   }
   if (--p->handles > 0) return;
+  lsb_ctx *ctx = p->ctx;
   if (p->s) lsb_stream_detach(p->s);
   if (p->prev) p->prev->next = p->next;
-  else p->ctx->procs = p->next;
+  else ctx->procs = p->next;
   if (p->next) p->next->prev = p->prev;
   free(p->stdin_buf);
   free(p);
+  lsb_ctx_check_done(ctx);
 }
 
 static void close_handle(lsb_proc *p, uv_handle_t *h) {
