@@ -129,6 +129,16 @@ static int core_timeout(lua_State *L) {
   return 1;
 }
 
+/* core.active() -> how many handles and requests keep the loop alive now
+ * (timers, processes, connections...; closing ones and unreferenced ones
+ * not counted) */
+static int core_active(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  lua_pushinteger(L, (lua_Integer)ctx->loop->active_handles +
+                         (lua_Integer)ctx->loop->active_reqs.count);
+  return 1;
+}
+
 /* core.hosted() -> true when the core runs on a host program's loop */
 static int core_hosted(lua_State *L) {
   lsb_ctx *ctx = lsb_ctx_get(L);
@@ -304,6 +314,7 @@ static const luaL_Reg core_funcs[] = {
     {"run_once", core_run_once}, {"woken", core_woken},
     {"poll_fd", core_poll_fd},   {"timeout", core_timeout},
     {"hosted", core_hosted},     {"use_loop", core_use_loop},
+    {"active", core_active},
     {"now", core_now},           {"wall", core_wall},
     {"catch_signals", core_catch_signals}, {"caught", core_caught},
     {"signal_name", core_signal_name}, {NULL, NULL}};

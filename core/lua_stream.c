@@ -193,7 +193,7 @@ static int s_next(lua_State *L) {
       push_popped(L, ls->s, e);
       return 1;
     }
-    if (ls->s->drained) return 0;
+    if (ls->s->q.drained) return 0;
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(UP_WAIT));
     lua_pushvalue(L, 1);
@@ -246,7 +246,7 @@ static int s_pop_line(lua_State *L) {
       return 1;
     }
   }
-  if (s->drained) lua_pushboolean(L, 0);
+  if (s->q.drained) lua_pushboolean(L, 0);
   else lua_pushnil(L);
   return 1;
 }
@@ -261,7 +261,7 @@ static int s_ready(lua_State *L) {
 /* s:finished() -> true once the final event was popped (or closed) */
 static int s_finished(lua_State *L) {
   lstream *ls = check_stream(L);
-  lua_pushboolean(L, !ls->s || (ls->s->drained && !ls->s->head));
+  lua_pushboolean(L, !ls->s || (ls->s->q.drained && !ls->s->q.head));
   return 1;
 }
 
@@ -287,9 +287,9 @@ static int s_result(lua_State *L) {
 static int s_stats(lua_State *L) {
   lsb_stream *s = open_stream(L);
   lua_createtable(L, 0, 7);
-  lsb_set_int(L, "queued_events", (lua_Integer)s->q_events);
-  lsb_set_int(L, "queued_bytes", (lua_Integer)s->q_bytes);
-  lua_pushboolean(L, s->paused);
+  lsb_set_int(L, "queued_events", (lua_Integer)s->q.events);
+  lsb_set_int(L, "queued_bytes", (lua_Integer)s->q.bytes);
+  lua_pushboolean(L, s->q.paused);
   lua_setfield(L, -2, "paused");
   lsb_set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
   lsb_set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
