@@ -59,8 +59,8 @@ static void push_result(lua_State *L, lsb_stream *s) {
     lua_setfield(L, -2, "stderr");
   }
   if (s->mode & LSB_STREAM_LINES) {
-    lsb_set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
-    lsb_set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
+    lsb_set_int(L, "stdout_line_count", (lua_Integer)s->lines[0]);
+    lsb_set_int(L, "stderr_line_count", (lua_Integer)s->lines[1]);
   }
   lsb_set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
   lsb_set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
@@ -291,8 +291,8 @@ static int s_stats(lua_State *L) {
   lsb_set_int(L, "queued_bytes", (lua_Integer)s->q.bytes);
   lua_pushboolean(L, s->q.paused);
   lua_setfield(L, -2, "paused");
-  lsb_set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
-  lsb_set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
+  lsb_set_int(L, "stdout_line_count", (lua_Integer)s->lines[0]);
+  lsb_set_int(L, "stderr_line_count", (lua_Integer)s->lines[1]);
   lsb_set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
   lsb_set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
   return 1;
