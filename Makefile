@@ -16,7 +16,7 @@ all: luasible/core.so
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
-luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h core/test/*.c)
+luasible/core.so: $(BUILD)/Makefile $(wildcard core/*.c core/*.h core/test/*.c core/test/*.h)
 	cmake --build $(BUILD) -j2
 	@# a new file, renamed: processes that mapped the old one keep it intact
 	mkdir -p luasible && cp $(BUILD)/luasible/core.so luasible/.core.so.tmp && mv -f luasible/.core.so.tmp luasible/core.so

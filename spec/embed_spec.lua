@@ -32,11 +32,13 @@ local function run(cmd, dir)
   return ok, out, files.read(errf) or ""
 end
 
+-- The start of every script a host runs: where luasible is.
+local PREAMBLE = ("package.path = %q .. \";\" .. package.path\n"
+  .. "package.cpath = %q .. \";\" .. package.cpath\n"):format(lpath, core_path)
+
 -- What both hosts run: a play on two local hosts and a stream, at once, as
 -- tasks; `finish()` reports what they saw.
-local TASKS = [[
-package.path = %q .. ";" .. package.path
-package.cpath = %q .. ";" .. package.cpath
+local TASKS = PREAMBLE .. [[
 local luasible = require "luasible"
 local out = {}
 luasible.spawn(function()
@@ -45,7 +47,7 @@ luasible.spawn(function()
     { name = "slow", shell = "sleep 0.3; echo from-play", register = "r" },
     { name = "show", debug = { msg = "{{ r.stdout }}" } },
   } }, { inventory = inv, on_event = function() end }))
-  out.play = ("a=%%d/%%d b=%%d/%%d"):format(recap.a.ok, recap.a.failed, recap.b.ok, recap.b.failed)
+  out.play = ("a=%d/%d b=%d/%d"):format(recap.a.ok, recap.a.failed, recap.b.ok, recap.b.failed)
 end)
 luasible.spawn(function()
   local lines = {}
@@ -56,7 +58,7 @@ luasible.spawn(function()
   out.stream = table.concat(lines, ",")
 end)
 local function finish()
-  return ("play %%s\nstream %%s rc=%%s\n"):format(tostring(out.play), tostring(out.stream), tostring(out.rc))
+  return ("play %s\nstream %s rc=%s\n"):format(tostring(out.play), tostring(out.stream), tostring(out.rc))
 end
 ]]
 
@@ -68,18 +70,20 @@ describe("embedding", function()
   describe("a C host with a poll(2) loop", function()
     local host = build .. "/embed_host"
 
+    -- a script for the host (PREAMBLE first); nil when the host is not built
     local function script(body)
+      if not exists(host) then
+        pending(host .. " is not built (make builds it)")
+        return nil
+      end
       local path = dir .. "/embed_" .. tostring(math.random(1e9)) .. ".lua"
-      files.write(path, body)
+      files.write(path, PREAMBLE .. body)
       return path
     end
 
     it("drives a play and a stream through poll_fd and step, never blocked", function()
-      if not exists(host) then
-        pending(host .. " is not built (make builds it)")
-        return
-      end
-      local path = script(TASKS:format(lpath, core_path) .. "return finish\n")
+      local path = script(TASKS:sub(#PREAMBLE + 1) .. "return finish\n")
+      if not path then return end
       local ok, out, err = run(host .. " " .. path, dir)
       assert(ok, err)
       assert.equal(WANT, out)
@@ -94,34 +98,24 @@ describe("embedding", function()
     end)
 
     it("gets the error of a task nobody waited for from step", function()
-      if not exists(host) then
-        pending(host .. " is not built (make builds it)")
-        return
-      end
-      local path = script(([[
-        package.path = %q .. ";" .. package.path
-        package.cpath = %q .. ";" .. package.cpath
+      local path = script([[
         local luasible = require "luasible"
         luasible.spawn(function() luasible.sleep(0.05); error("host boom") end)
-      ]]):format(lpath, core_path))
+      ]])
+      if not path then return end
       local ok, _, err = run(host .. " " .. path, dir)
       assert.is_false(not not ok)
       assert.matches("luasible.step: .*a spawned task failed: .*host boom", err)
     end)
 
     it("is refused reentrant steps, with a clear error", function()
-      if not exists(host) then
-        pending(host .. " is not built (make builds it)")
-        return
-      end
-      local path = script(([[
-        package.path = %q .. ";" .. package.path
-        package.cpath = %q .. ";" .. package.cpath
+      local path = script([[
         local luasible = require "luasible"
         local seen
         luasible.spawn(function() seen = select(2, pcall(luasible.step)) end)
         return function() return tostring(seen) .. "\n" end
-      ]]):format(lpath, core_path))
+      ]])
+      if not path then return end
       local ok, out, err = run(host .. " " .. path, dir)
       assert(ok, err)
       assert.matches("^luasible%.step: called from inside a task", out)
@@ -139,7 +133,7 @@ describe("embedding", function()
       local path = dir .. "/luv_host.lua"
       files.write(path, [[
 local uv = require "luv" -- first: its loop outlives the core's context
-]] .. TASKS:format(lpath, core_path) .. [[
+]] .. TASKS .. [[
 require("luasible.core").use_loop(uv._loop)
 assert(require("luasible.core").hosted())
 local ticks, steps, longest = 0, 0, 0

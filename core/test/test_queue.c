@@ -5,17 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "../queue.h"
-
-static int failures;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 typedef struct {
   int pauses, resumes;
@@ -177,10 +168,5 @@ int main(void) {
   test_flow_bytes();
   test_no_flow();
   test_end();
-  if (failures) {
-    fprintf(stderr, "%d failure(s)\n", failures);
-    return 1;
-  }
-  printf("queue: all tests passed\n");
-  return 0;
+  return check_report("queue");
 }

@@ -5,17 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "../util.h"
-
-static int failures;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 static void b64(const char *in, const char *want, const char *want_nopad) {
   char out[64];
@@ -104,10 +95,5 @@ int main(void) {
   test_base64();
   test_signals();
   test_errors();
-  if (failures) {
-    fprintf(stderr, "%d failure(s)\n", failures);
-    return 1;
-  }
-  printf("util: all tests passed\n");
-  return 0;
+  return check_report("util");
 }
