@@ -49,14 +49,6 @@ static spawn_mem *new_mem(lua_State *L) {
   return m;
 }
 
-static char *dup_or_raise(lua_State *L, const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (!d) luaL_error(L, "not enough memory");
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
-}
-
 static void build_argv(lua_State *L, spawn_mem *m) {
   lua_Integer n = (lua_Integer)luaL_len(L, 1), i;
   luaL_argcheck(L, n > 0, 1, "argv must not be empty");
@@ -72,7 +64,7 @@ static void build_argv(lua_State *L, spawn_mem *m) {
                  (int)i, luaL_typename(L, -1));
     if (strlen(a) != len)
       luaL_error(L, "bad argument #1 to 'spawn' (argv[%d] contains a NUL byte)", (int)i);
-    m->argv[i - 1] = dup_or_raise(L, a, len);
+    m->argv[i - 1] = lsb_strdup(L, a);
     lua_pop(L, 1);
   }
 }
@@ -117,7 +109,7 @@ static void build_env(lua_State *L, int idx, spawn_mem *m) {
       const char *eq = strchr(m->env[i], '=');
       overridden = env_key_matches(*e, m->env[i], (size_t)(eq - m->env[i]));
     }
-    if (!overridden) m->env[m->envc++] = dup_or_raise(L, *e, strlen(*e));
+    if (!overridden) m->env[m->envc++] = lsb_strdup(L, *e);
   }
 }
 

@@ -19,14 +19,6 @@ typedef struct {
   lsb_ssh_session *S; /* NULL once closed */
 } lsession;
 
-static char *dupstr(lua_State *L, const char *s) {
-  char *d;
-  if (!s) return NULL;
-  d = strdup(s);
-  if (!d) luaL_error(L, "not enough memory");
-  return d;
-}
-
 static const char *const connect_options[] = {
     "host", "port", "user", "label", "known_hosts", "password", "agent",
     "identities", "connect_timeout", "keepalive", NULL};
@@ -55,28 +47,28 @@ static int core_ssh_connect(lua_State *L) {
   cfg = lua_newuserdatauv(L, sizeof *cfg, 0);
   memset(cfg, 0, sizeof *cfg);
   luaL_setmetatable(L, CONFIG_MT);
-  cfg->host = dupstr(L, lsb_opt_str(L, 1, "ssh_connect", "host", NULL, 1));
-  cfg->user = dupstr(L, lsb_opt_str(L, 1, "ssh_connect", "user", NULL, 1));
+  cfg->host = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "host", NULL, 1));
+  cfg->user = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "user", NULL, 1));
   {
     double port = lsb_opt_num(L, 1, "ssh_connect", "port", 22, 0);
     if (!(port >= 1 && port <= 65535))
       return luaL_error(L, "bad option 'port' to 'ssh_connect' (1..65535 expected)");
     cfg->port = (int)port;
   }
-  cfg->known_hosts = dupstr(L, lsb_opt_str(L, 1, "ssh_connect", "known_hosts", NULL, 0));
-  cfg->password = dupstr(L, lsb_opt_str(L, 1, "ssh_connect", "password", NULL, 0));
+  cfg->known_hosts = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "known_hosts", NULL, 0));
+  cfg->password = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "password", NULL, 0));
   cfg->connect_timeout = lsb_opt_num(L, 1, "ssh_connect", "connect_timeout", 10, 0);
   cfg->keepalive = lsb_opt_num(L, 1, "ssh_connect", "keepalive", 15, 0);
   lua_getfield(L, 1, "agent");
   cfg->agent = lua_toboolean(L, -1);
-  if (lua_type(L, -1) == LUA_TSTRING) cfg->agent_path = dupstr(L, lua_tostring(L, -1));
+  if (lua_type(L, -1) == LUA_TSTRING) cfg->agent_path = lsb_strdup(L, lua_tostring(L, -1));
   lua_pop(L, 1);
   {
     const char *label = lsb_opt_str(L, 1, "ssh_connect", "label", NULL, 0);
-    if (label) cfg->label = dupstr(L, label);
+    if (label) cfg->label = lsb_strdup(L, label);
     else {
       lua_pushfstring(L, "%s@%s:%d", cfg->user, cfg->host, cfg->port);
-      cfg->label = dupstr(L, lua_tostring(L, -1));
+      cfg->label = lsb_strdup(L, lua_tostring(L, -1));
       lua_pop(L, 1);
     }
   }
@@ -89,8 +81,8 @@ static int core_ssh_connect(lua_State *L) {
       lua_geti(L, -1, i);
       luaL_checktype(L, -1, LUA_TTABLE);
       id = &cfg->ids[cfg->nids++]; /* counted first: cfg_gc frees it if we raise */
-      id->path = dupstr(L, lsb_opt_str(L, lua_gettop(L), "ssh_connect", "path", NULL, 1));
-      id->passphrase = dupstr(L, lsb_opt_str(L, lua_gettop(L), "ssh_connect", "passphrase", NULL, 0));
+      id->path = lsb_strdup(L, lsb_opt_str(L, lua_gettop(L), "ssh_connect", "path", NULL, 1));
+      id->passphrase = lsb_strdup(L, lsb_opt_str(L, lua_gettop(L), "ssh_connect", "passphrase", NULL, 0));
       lua_pop(L, 1);
     }
   }

@@ -184,6 +184,14 @@ size_t lsb_base64_decode(const char *in, size_t n, unsigned char *out) {
 /* ------------------------------------------------------------------ */
 /* the fail tuple */
 
+char *lsb_strdup(lua_State *L, const char *s) {
+  char *d;
+  if (!s) return NULL;
+  d = strdup(s);
+  if (!d) luaL_error(L, "not enough memory");
+  return d;
+}
+
 int lsb_fail(lua_State *L, const char *name, const char *fmt, ...) {
   va_list ap;
   lua_pushnil(L);

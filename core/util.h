@@ -60,6 +60,9 @@ size_t lsb_base64_decode(const char *in, size_t n, unsigned char *out);
 /* ------------------------------------------------------------------ */
 /* for the bindings */
 
+/* A malloc'd copy of s (NULL for NULL); raises when out of memory. */
+char *lsb_strdup(lua_State *L, const char *s);
+
 /* The fail tuple (as luv's): nil, "NAME: message", "NAME"; returns 3. */
 int lsb_fail(lua_State *L, const char *name, const char *fmt, ...) LSB_PRINTF(3, 4);
 int lsb_fail_err(lua_State *L, const lsb_err *e);
