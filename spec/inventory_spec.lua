@@ -339,8 +339,8 @@ describe("inventory", function()
       mk("-inv/hosts.ini", "[web]\nh1\n")
       mk("-inv/group_vars/web/main.yml", "x: from_dash\n")
       local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. os.getenv("PWD")
-        .. "/lua/?.lua;\" .. package.path package.cpath = \""
-        .. package.cpath:gsub("^%./", os.getenv("PWD") .. "/") .. ";\" .. package.cpath'"
+        .. "/lua/?.lua;\" .. package.path package.cpath = \"" .. os.getenv("PWD")
+        .. "/?.so;\" .. package.cpath'"
         .. " -e 'local inv = assert(require(\"luasible.inventory\").load("
         .. "\"-inv/hosts.ini\")) print(inv:host_vars(\"h1\").x)' 2>&1")
       local out = p:read("a")
