@@ -530,7 +530,7 @@ local function tree(dir)
   exists:close()
   -- a relative folder starting with '-' would be an option of find
   local arg = dir:sub(1, 1) == "-" and ("./" .. dir) or dir
-  local p = io.popen("find -L " .. require("luasible.template").quote(arg)
+  local p = io.popen("find -L " .. require("luasible.util.shell").quote(arg)
     .. " -mindepth 1 \\( -type f -o -type d \\) -printf '%y %P\\0'"
     .. " 2>/dev/null")
   if not p then return entries, paths end

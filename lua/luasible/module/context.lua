@@ -7,7 +7,7 @@ local M = {}
 ---------------------------------------------------------------------------
 -- Helpers for modules: sha256, base64, shell quoting
 ---------------------------------------------------------------------------
-M.quote = template.quote
+M.quote = require("luasible.util.shell").quote
 
 --- Output as Ansible registers it: without its trailing newline(s).
 function M.chomp(s)
