@@ -273,7 +273,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     assert.equal("key=" .. secret .. "\n", read(dest .. ".conf"))
     assert.equal("600", sh("stat -c %a " .. dest):match("%d+"))
     assert.equal("640", sh("stat -c %a " .. dest .. ".conf"):match("%d+"))
-    local b64 = require("luasible.module").base64
+    local b64 = files.base64
     for _, l in ipairs(lines) do
       assert.is_nil(l:find(secret, 1, true), l)
       for _, c in ipairs({ secret .. "\n", "key=" .. secret .. "\n", secret .. "\nmore " .. secret .. "\n" }) do

@@ -35,4 +35,14 @@ function M.sh(cmd)
   return (s:gsub("\n$", ""))
 end
 
+--- The base64 of `data`, as base64(1) writes it (an oracle independent of
+-- luasible's own encoder).
+function M.base64(data)
+  local f = os.tmpname()
+  M.write(f, data)
+  local s = M.sh("base64 -w0 < " .. f)
+  os.remove(f)
+  return s
+end
+
 return M
