@@ -110,13 +110,8 @@ return {
       local ok, err = ctx:check_owner(args.owner, args.group)
       if not ok then return { failed = true, msg = err } end
     end
-    local result = { changed = #cmds > 0, path = path, state = state }
-    if #cmds == 0 or ctx.check_mode then
-      if ctx.check_mode and #cmds > 0 then result.msg = "would run: " .. table.concat(cmds, "; ") end
-      return result
-    end
-    local res = ctx:run(table.concat(cmds, " && "))
-    if not res.ok then return { failed = true, changed = false, msg = res.stderr ~= "" and res.stderr or "failed" } end
+    local result, res = ctx:apply(cmds, { changed = #cmds > 0, path = path, state = state })
+    if not result then return { failed = true, changed = false, msg = res.stderr ~= "" and res.stderr or "failed" } end
     return result
   end,
 }

@@ -74,11 +74,8 @@ return {
       local res = ctx:run(args.cmd, opts)
       if o.seen == 0 then
         -- a connection that did not call on_output: nothing split its output, so here
-        for _, kind in ipairs({ "stdout", "stderr" }) do
-          local s = res[kind] or ""
-          if s ~= "" and s:sub(-1) ~= "\n" then s = s .. "\n" end
-          for l in s:gmatch("(.-)\r?\n") do o.line(l, kind == "stderr") end
-        end
+        for _, l in ipairs(ctx.lines(res.stdout or "")) do o.line(l, false) end
+        for _, l in ipairs(ctx.lines(res.stderr or "")) do o.line(l, true) end
       end
       if args.show_progress then ctx:progress({ stage = "done", percentage = 100 }) end
       return { changed = true, failed = not res.ok, rc = res.rc,

@@ -37,6 +37,7 @@ Ctx.argv = kv.argv                -- a command string as an argv list, or nil, e
 Ctx.object = json.object          -- mark a table a mapping: {} stays {} in JSON, not []
 Ctx.tostring = template.tostring  -- a value as templates show it (tables as JSON, keys sorted)
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
+Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
 --- Output as Ansible registers it: without its trailing newline(s).
 function Ctx.chomp(s)
@@ -205,6 +206,20 @@ function Ctx:stream(cmd, opts)
     end
     return ev
   end, s, ctl, closing
+end
+
+--- Run the commands a module found needed (joined with &&) unless there
+--- are none or the task is in check mode: then nothing runs and `result`
+--- comes back as it is (in check mode with msg "would run: ..."). Returns
+--- result, or nil, res when the commands failed.
+function Ctx:apply(cmds, result)
+  if #cmds == 0 or self.check_mode then
+    if self.check_mode and #cmds > 0 then result.msg = "would run: " .. table.concat(cmds, "; ") end
+    return result
+  end
+  local res = self:run(table.concat(cmds, " && "))
+  if not res.ok then return nil, res end
+  return result
 end
 
 --- Is there something at `path` on the host?

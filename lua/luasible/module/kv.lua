@@ -5,21 +5,19 @@ local shell = require "luasible.util.shell"
 
 local M = {}
 
---- Split a string into shell-like words (quotes and backslashes honoured).
---- Returns a list of {text=, quoted=}, or nil, err. `quoted` is false or the
---- index of the word's first quoted piece (1: the word starts with a quote).
-function M.words(s, opts)
-  local out, err = shell.split(s, opts)
+-- what util/shell returned, its error naming the text `s`
+local function named(s, out, err)
   if not out then return nil, err .. " in: " .. s end
   return out
 end
 
+--- Split a string into shell-like words (quotes and backslashes honoured).
+--- Returns a list of {text=, quoted=}, or nil, err. `quoted` is false or the
+--- index of the word's first quoted piece (1: the word starts with a quote).
+function M.words(s, opts) return named(s, shell.split(s, opts)) end
+
 --- Split a command string into an argv table, or nil, err.
-function M.argv(s)
-  local out, err = shell.words(s)
-  if not out then return nil, err .. " in: " .. s end
-  return out
-end
+function M.argv(s) return named(s, shell.words(s)) end
 
 --- Parse ad-hoc args: `k=v k2="v 2" free words`. Free words (no k=) are
 --- joined into `_raw` (the module's free_form argument). A `{{ }}` in a

@@ -33,42 +33,40 @@ local function string_literal(src, i)
   end
 end
 
+-- The token at src[i] (not white space) and the offset after it.
+local function token(src, i)
+  local num = src:match("^%d+%.?%d*", i)
+  if num then
+    if num:sub(-1) == "." then num = num:sub(1, -2) end -- "1." is 1 then ".": a key or a range
+    return { t = "val", v = tonumber(num), pos = i }, i + #num
+  end
+  local w = src:match("^[%a_][%w_]*", i)
+  if w then
+    if KEYWORDS[w] then return { t = w, pos = i }, i + #w end
+    if CONSTS[w] ~= nil then return { t = "val", v = CONSTS[w], pos = i }, i + #w end
+    if NILS[w] then return { t = "val", v = nil, isnil = true, pos = i }, i + #w end
+    return { t = "name", v = w, pos = i }, i + #w
+  end
+  local c = src:sub(i, i)
+  if c == "'" or c == '"' then
+    local v, after = string_literal(src, i)
+    return { t = "val", v = v, pos = i }, after
+  end
+  for _, sym in ipairs(SYMBOLS) do
+    if src:sub(i, i + #sym - 1) == sym then return { t = sym, pos = i }, i + #sym end
+  end
+  fail(string.format("unexpected character '%s' in expression: %s", c, src))
+end
+
 --- The tokens of an expression; raises { template_error } on a bad character.
 function M.tokenize(src)
-  local toks, i, n = {}, 1, #src
-  while i <= n do
-    local c = src:sub(i, i)
-    if c:match("%s") then
-      i = i + 1
-    elseif c:match("%d") then
-      local s, e = src:find("^%d+%.?%d*", i)
-      local num = src:sub(s, e)
-      if num:sub(-1) == "." then num = num:sub(1, -2); e = e - 1 end
-      toks[#toks + 1] = { t = "val", v = tonumber(num), pos = i }
-      i = e + 1
-    elseif c:match("[%a_]") then
-      local s, e = src:find("^[%w_]+", i)
-      local w = src:sub(s, e)
-      if KEYWORDS[w] then toks[#toks + 1] = { t = w, pos = i }
-      elseif CONSTS[w] ~= nil then toks[#toks + 1] = { t = "val", v = CONSTS[w], pos = i }
-      elseif NILS[w] then toks[#toks + 1] = { t = "val", v = nil, isnil = true, pos = i }
-      else toks[#toks + 1] = { t = "name", v = w, pos = i } end
-      i = e + 1
-    elseif c == "'" or c == '"' then
-      local v, after = string_literal(src, i)
-      toks[#toks + 1] = { t = "val", v = v, pos = i }
-      i = after
-    else
-      local sym
-      for _, s in ipairs(SYMBOLS) do
-        if src:sub(i, i + #s - 1) == s then sym = s; break end
-      end
-      if not sym then fail(string.format("unexpected character '%s' in expression: %s", c, src)) end
-      toks[#toks + 1] = { t = sym, pos = i }
-      i = i + #sym
-    end
+  local toks, i = {}, 1
+  while true do
+    i = src:find("%S", i)
+    if not i then break end
+    toks[#toks + 1], i = token(src, i)
   end
-  toks[#toks + 1] = { t = "eof", pos = n + 1 }
+  toks[#toks + 1] = { t = "eof", pos = #src + 1 }
   return toks
 end
 
