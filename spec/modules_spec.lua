@@ -686,7 +686,8 @@ describe("modules on the local connection", function()
           return function()
             if sent then return nil end
             sent = true
-            return { type = "error", error = e, result = { ok = false, timed_out = false } }
+            local name = e:match("^%u+") -- contract 1: the event carries its name
+            return { type = "error", error = e, code = name, result = { ok = false, timed_out = false, code = name } }
           end
         end }
         local _, _, status = run_task({ streaming_shell = "true", ignore_errors = true }, { conn = conn })
