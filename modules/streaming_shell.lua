@@ -23,9 +23,9 @@ return {
   run = function(ctx, args)
     local lines, bytes = 0, 0
     local t0 = ctx.now()
-    local function on_line(line, is_stderr)
+    local function on_line(line, is_stderr, from) -- from: the core's event, its seq and timestamp kept
       lines, bytes = lines + 1, bytes + #line + 1
-      if args.stream_output then ctx.emit({ type = is_stderr and "stderr" or "stdout", data = line }) end
+      if args.stream_output then ctx.emit({ type = is_stderr and "stderr" or "stdout", data = line }, from) end
       if args.show_progress then
         local p = percent(line, args.progress_pattern)
         if p then ctx:progress({ stage = "executing", percentage = p, message = line }) end
@@ -60,9 +60,9 @@ return {
       if ev.type == "stdout" or ev.type == "stderr" then
         local t = ev.type == "stdout" and out or errs
         t[#t + 1] = ev.data
-        on_line(ev.data, ev.type == "stderr")
+        on_line(ev.data, ev.type == "stderr", ev)
       elseif ev.type == "progress" then
-        if args.show_progress and ev.progress then ctx:progress(ev.progress) end
+        if args.show_progress and ev.progress then ctx:progress(ev.progress, ev) end
       elseif ev.type == "done" then
         result = ev.result
       elseif ev.type == "error" then

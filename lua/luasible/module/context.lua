@@ -158,8 +158,8 @@ function Ctx:run(cmd, opts)
   if opts.stream or opts.on_output then
     local emit = self.emit
     eopts.stream_output = true
-    eopts.on_output = opts.on_output or function(line, is_stderr)
-      emit({ type = is_stderr and "stderr" or "stdout", data = line })
+    eopts.on_output = opts.on_output or function(line, is_stderr, from)
+      emit({ type = is_stderr and "stderr" or "stdout", data = line }, from) -- from: the core's event (seq, timestamp)
     end
     eopts.on_progress = opts.on_progress
   end
@@ -337,10 +337,10 @@ function Ctx:write(content, dest, mode, on_progress)
   return true
 end
 
---- Emit a progress event for this host/task.
-function Ctx:progress(p)
+--- Emit a progress event for this host/task (`from`: the stream event it relays).
+function Ctx:progress(p, from)
   p.timestamp = p.timestamp or (self.now and self.now())
-  self.emit({ type = "progress", progress = p })
+  self.emit({ type = "progress", progress = p }, from)
 end
 
 return M
