@@ -2,9 +2,7 @@ local luasible = require "luasible"
 local plays = require "luasible.play"
 local files = require "spec.helpers.files"
 
-local TMP = os.tmpname()
-os.remove(TMP)
-os.execute("mkdir -p " .. TMP)
+local TMP = files.tmpdir()
 
 local function local_hosts(n, extra)
   local hosts = {}

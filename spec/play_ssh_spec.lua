@@ -9,14 +9,8 @@ local plays = require "luasible.play"
 local sshd = require "spec.helpers.sshd"
 local cjson = require "cjson"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok, code
-end
-
 local files = require "spec.helpers.files"
+local sh = files.run
 local read, write = files.read, files.write
 
 -- A 127.0.0.1 port where nothing listens: bound (so that no other process,
@@ -60,18 +54,11 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
   end
 
   local function ini_inventory(path, extra)
-    write(path, table.concat({
-      "[web]",
-      "web[1:3]",
-      extra or "",
-      "[all:vars]",
-      "ansible_host=127.0.0.1",
-      "ansible_port=" .. srv.port,
-      "ansible_user=" .. srv.user,
-      "ansible_ssh_private_key_file=" .. srv.key,
-      "luasible_known_hosts=" .. srv.known_hosts,
-      "luasible_ssh_config=none",
-    }, "\n") .. "\n")
+    local lines, v, keys = { "[web]", "web[1:3]", extra or "", "[all:vars]" }, conn_vars(), {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do lines[#lines + 1] = k .. "=" .. v[k] end
+    write(path, table.concat(lines, "\n") .. "\n")
     return path
   end
 
