@@ -226,11 +226,12 @@ describe("inventory", function()
     end)
 
     it("caps the hosts of a whole inventory", function()
-      local saved = inventory.MAX_HOSTS
-      inventory.MAX_HOSTS = 50
+      local model = require "luasible.inventory.model"
+      local saved = model.MAX_HOSTS
+      model.MAX_HOSTS = 50
       local _, err = inventory.parse_ini("[a]\na[1:30]\n[b]\nb[1:30]\n", "many.ini")
       local _, err2 = inventory.parse_yaml("all:\n  hosts:\n    a[1:30]:\n    b[1:30]:\n", "many.yml")
-      inventory.MAX_HOSTS = saved
+      model.MAX_HOSTS = saved
       assert.equal("many.ini:4: more than 50 hosts in one inventory", err)
       assert.truthy(err2:find("^many.yml:%d: more than 50 hosts in one inventory"), err2)
     end)
@@ -329,16 +330,17 @@ describe("inventory", function()
         assert.equal("[]", render.json_encode(v.jl))
       end
       assert.equal("{}", render.json_encode(assert(inventory.load(DIR .. "/inv.yml")):host_vars("c1").y))
-      assert.equal('{"h":{},"l":[]}', render.json_encode(inventory.yaml_decode('{"h": {}, "l": []}')))
-      assert.same({ 3, true }, { inventory.yaml_decode("a: !!int '3'\nb: !!bool 'true'\n").a,
-        inventory.yaml_decode("b: !!bool 'true'\n").b })
+      assert.equal('{"h":{},"l":[]}', render.json_encode(require("luasible.yaml").decode('{"h": {}, "l": []}')))
+      assert.same({ 3, true }, { require("luasible.yaml").decode("a: !!int '3'\nb: !!bool 'true'\n").a,
+        require("luasible.yaml").decode("b: !!bool 'true'\n").b })
     end)
 
     it("reads the vars folders of an inventory in a relative folder whose name starts with '-'", function()
       mk("-inv/hosts.ini", "[web]\nh1\n")
       mk("-inv/group_vars/web/main.yml", "x: from_dash\n")
-      local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. os.getenv("PWD")
-        .. "/lua/?.lua;\" .. package.path' -e 'local inv = assert(require(\"luasible.inventory\").load("
+      local lua = os.getenv("PWD") .. "/lua/"
+      local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. lua .. "?.lua;" .. lua
+        .. "?/init.lua;\" .. package.path' -e 'local inv = assert(require(\"luasible.inventory\").load("
         .. "\"-inv/hosts.ini\")) print(inv:host_vars(\"h1\").x)' 2>&1")
       local out = p:read("a")
       p:close()

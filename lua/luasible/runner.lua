@@ -4,7 +4,7 @@
 -- reported as such. Everything that happens is an event given to on_event.
 
 local inventory = require "luasible.inventory"
-local pattern = require "luasible.pattern"
+local pattern = require "luasible.inventory.pattern"
 local template = require "luasible.template"
 local modules = require "luasible.module"
 
