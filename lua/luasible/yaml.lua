@@ -99,12 +99,19 @@ local function load_documents(text)
     end
   end
 
+  -- f(node, kind) for each node of a collection, up to its end event
+  local function each_node(f)
+    while true do
+      local node, kind = load_node()
+      if node == nil then return end
+      f(node, kind)
+    end
+  end
+
   local function load_map()
     local map = {}
     anchor(map, "map")
-    while true do
-      local key = load_node()
-      if key == nil then break end
+    each_node(function(key)
       local tag = ev.tag and ev.tag:match(TAG_NAME)
       if key == "<<" or tag == "merge" then
         tag = ev.tag or key
@@ -115,7 +122,7 @@ local function load_documents(text)
         if value == nil then at("unexpected %s event", tostring(ev.type)) end
         map[key] = value
       end
-    end
+    end)
     if next(map) == nil then json.object(map) end
     return map, "map"
   end
@@ -123,11 +130,7 @@ local function load_documents(text)
   local function load_sequence()
     local seq = {}
     anchor(seq, "seq")
-    while true do
-      local node = load_node()
-      if node == nil then break end
-      seq[#seq + 1] = node
-    end
+    each_node(function(node) seq[#seq + 1] = node end)
     return seq, "seq"
   end
 
