@@ -96,6 +96,19 @@ describe("luasible.yaml", function()
     assert.is_false(json.is_object(lyaml.load("a: {}\n").a))
   end)
 
+  it("is needed only for YAML: without lyaml an INI inventory loads, a YAML one says what is missing", function()
+    local script = [[package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+      package.preload.yaml = function() error("no yaml binding") end
+      local inventory = require "luasible.inventory"
+      print(#assert(inventory.load("spec/fixtures/inventory.ini")).host_order)
+      print(select(2, inventory.load("spec/fixtures/inventory.yml")))]]
+    local p = io.popen("lua5.4 -e '" .. script:gsub("'", "'\\''") .. "' 2>&1")
+    local out = p:read("a")
+    p:close()
+    assert.equal("8\nspec/fixtures/inventory.yml: reading YAML needs lyaml (Debian's lua-yaml, or the lyaml rock)\n",
+      out)
+  end)
+
   it("finds the line of a key and orders keys as the text has them", function()
     local text = "zeta: 1\nalpha: 2\n'quoted': 3\n"
     assert.equal(2, yaml.key_line(text, "alpha"))

@@ -8,15 +8,22 @@
 -- so stays a mapping (lyaml gives a plain empty table, the same as `[]`).
 -- Nothing of lyaml or yaml is replaced or changed.
 local json = require "luasible.json"
-local libyaml = require "yaml"
-local functional = require "lyaml.functional"
-local implicit = require "lyaml.implicit"
-local explicit = require "lyaml.explicit"
+
+-- lyaml (Debian's lua-yaml: the `yaml` binding and lyaml's scalar rules) is
+-- needed only to read YAML: without it INI and Lua inventories still load.
+local function optional(name)
+  local ok, m = pcall(require, name)
+  if ok then return m end
+end
+local libyaml, functional = optional("yaml"), optional("lyaml.functional")
+local implicit, explicit = optional("lyaml.implicit"), optional("lyaml.explicit")
+local MISSING = not (libyaml and functional and implicit and explicit)
+  and "reading YAML needs lyaml (Debian's lua-yaml, or the lyaml rock)"
 
 local M = {}
 
 --- The value of a YAML null (`~`, `null`, an empty value): lyaml.null.
-M.null = functional.NULL
+M.null = functional and functional.NULL or setmetatable({}, { __name = "luasible.yaml.null" })
 
 --- Is v nothing: nil or a YAML null?
 function M.is_null(v) return v == nil or v == M.null end
@@ -25,13 +32,13 @@ local TAG = "tag:yaml.org,2002:"
 local TAG_NAME = "^" .. TAG:gsub("%p", "%%%0") .. "(.*)$"
 
 -- Explicitly tagged scalars (`!!int '3'`), as lyaml's defaults.
-local EXPLICIT = { [TAG .. "bool"] = explicit.bool, [TAG .. "float"] = explicit.float,
+local EXPLICIT = explicit and { [TAG .. "bool"] = explicit.bool, [TAG .. "float"] = explicit.float,
   [TAG .. "int"] = explicit.int, [TAG .. "null"] = explicit.null, [TAG .. "str"] = explicit.str }
 
 -- Plain (unquoted, untagged) scalars, as lyaml's defaults: the first rule
 -- that gives a value wins, the order matters (octal is a subset of
 -- decimal); what none takes stays the string.
-local IMPLICIT_RULES = { implicit.null, implicit.octal, implicit.decimal, implicit.float,
+local IMPLICIT_RULES = implicit and { implicit.null, implicit.octal, implicit.decimal, implicit.float,
   implicit.bool, implicit.inf, implicit.nan, implicit.hexadecimal, implicit.binary,
   implicit.sexagesimal, implicit.sexfloat }
 local function implicit_scalar(s)
@@ -42,7 +49,7 @@ local function implicit_scalar(s)
   return s
 end
 
--- A load error: raised inside the loader as this table, caught by decode_all.
+-- A load error: raised inside the loader as this table, caught by decode_first.
 local function fail(line, column, message)
   error({ yaml_error = true, line = line, column = column, message = message }, 0)
 end
@@ -164,6 +171,7 @@ end
 
 -- The first document of text, or nil, err (a fail table).
 local function decode_first(text)
+  if MISSING then return nil, { message = MISSING } end
   local ok, docs = pcall(load_documents, text)
   if ok then return docs[1] end
   if type(docs) == "table" and docs.yaml_error then return nil, docs end
@@ -175,7 +183,9 @@ end
 --- json.object. Raises "line:column: what is wrong" on malformed text.
 function M.decode(text)
   local v, err = decode_first(text)
-  if err then error(string.format("%d:%d: %s", err.line, err.column, err.message), 0) end
+  if err then
+    error(err.line and string.format("%d:%d: %s", err.line, err.column, err.message) or err.message, 0)
+  end
   return v
 end
 
@@ -183,7 +193,7 @@ end
 --- or nil, "source:line: what is wrong".
 function M.load(text, source)
   local v, err = decode_first(text)
-  if err then return nil, string.format("%s:%d: %s", source or "<yaml>", err.line, err.message) end
+  if err then return nil, (source or "<yaml>") .. (err.line and ":" .. err.line or "") .. ": " .. err.message end
   return v
 end
 
