@@ -19,12 +19,12 @@ function M.parse_extra(s, into)
   if s:sub(1, 1) == "@" then
     local text, err = read(s:sub(2))
     if not text then return nil, "-e " .. s .. ": " .. err end
-    local v, yerr = require("luasible.inventory").yaml_load(text, s:sub(2))
+    local v, yerr = require("luasible.yaml").load(text, s:sub(2))
     if yerr then return nil, "-e " .. s .. ": " .. yerr end -- file:line: what
     if type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
     t = v
   elseif s:match("^%s*{") then
-    local ok, v = pcall(require("luasible.inventory").yaml_decode, s)
+    local ok, v = pcall(require("luasible.yaml").decode, s)
     if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
     t = v
   else

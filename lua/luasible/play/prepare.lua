@@ -2,7 +2,7 @@
 -- touched: its fields, every task's module and arguments, every template and
 -- condition, tags, notify names, its hosts. Messages name the play file and
 -- the task's line where they are known.
-local pattern = require "luasible.pattern"
+local pattern = require "luasible.inventory.pattern"
 local template = require "luasible.template"
 local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"

@@ -24,7 +24,7 @@ function M.stat(path)
   local p = io.popen("stat -L -c '%F|%s|%a|%Y' -- " .. shell.quote(path) .. " 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
-  local kind, size, mode, mtime = out:match("^([^|]*)|(%d+)|(%o+)|(%d+)")
+  local kind, size, mode, mtime = out:match("^([^|]*)|(%d+)|([0-7]+)|(%d+)")
   if not kind then return nil, "ENOENT: " .. path .. ": no such file or directory", "ENOENT" end
   local t = (kind:find("directory") and "directory") or (kind:find("regular") and "file") or "other"
   return { type = t, size = tonumber(size), mode = tonumber(mode, 8), mtime = tonumber(mtime) }
