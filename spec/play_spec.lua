@@ -757,8 +757,9 @@ describe("play: abort", function()
     local t0 = luasible.now()
     local ok, err = pcall(plays.play, { hosts = "all", tasks = { { shell = "echo $$ >> " .. pids
         .. "; if [ {{ inventory_hostname }} = h2 ]; then exec sleep 30; fi;"
-        -- h1 ends only once h2's command runs (at most 5 s)
-        .. " i=0; while [ \"$(wc -l < " .. pids .. ")\" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done" } } },
+        -- h1 ends once h2 runs (5 s at most)
+        .. " i=0; while [ \"$(wc -l < " .. pids .. ")\" -lt 2 ] && [ $i -lt 100 ]; do"
+        .. " sleep 0.05; i=$((i+1)); done" } } },
       { inventory = local_hosts(2), on_event = function(ev)
         -- a renderer that breaks while h2's command still runs
         if ev.type == "host_task_result" and ev.host == "h1" then error("renderer broke", 0) end
