@@ -207,7 +207,8 @@ local unsupported = {}
 --- listen, port, config (extra lines, string or list: they go first, as sshd
 --- keeps the first value of a keyword), host_keys (list of paths), pid_file,
 --- authorized_keys (AuthorizedKeysFile value), use_pam, set_env (extra
---- NAME=value words for SetEnv), legacy_rsa (false: modern algorithms only).
+--- NAME=value words for SetEnv), legacy_rsa (false: modern algorithms only),
+--- who (the helper named in errors).
 function C.sshd_config_text(o)
   local c = {
     "# written by " .. (o.header or "spec/helpers"),
@@ -274,7 +275,7 @@ function C.write_sshd_config(sshd_bin, path, o, check_args)
     if bad and optional_keywords[bad] and not unsupported[bad] then
       unsupported[bad] = true
     else
-      error("sshd helper: sshd -t rejects " .. path .. ":\n" .. out, 3)
+      error((o.who or "sshd helper") .. ": sshd -t rejects " .. path .. ":\n" .. out, 3)
     end
   end
 end
