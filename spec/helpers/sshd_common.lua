@@ -65,6 +65,17 @@ function C.tail(text, n)
   return table.concat(lines, "\n", from)
 end
 
+--- Run the shell command line (stdin /dev/null, stderr through errfile):
+--- stdout, ok, exit code, stderr.
+function C.capture(cmdline, errfile)
+  local p = assert(io.popen(cmdline .. " </dev/null 2>" .. q(errfile), "r"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  local err = read_file(errfile) or ""
+  os.remove(errfile)
+  return out, ok == true, code, err
+end
+
 ---------------------------------------------------------------------------
 -- /proc helpers (no names: parent pids and start times)
 
@@ -323,12 +334,7 @@ function C.ssh(ssh_config, host, cmd, o, errfile)
   args[#args + 1] = q(host)
   args[#args + 1] = "--"
   args[#args + 1] = q(cmd)
-  local p = assert(io.popen(table.concat(args, " ") .. " </dev/null 2>" .. q(errfile), "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  local err = read_file(errfile) or ""
-  os.remove(errfile)
-  return out, ok == true, code, err
+  return C.capture(table.concat(args, " "), errfile)
 end
 
 ---------------------------------------------------------------------------

@@ -295,14 +295,8 @@ function Host:__tostring()
 end
 
 function Host:exec(cmd)
-  local errfile = self.dir .. "/exec.stderr"
-  local p = assert(io.popen("nsenter -t " .. self.pid .. " -m -u -i -n -p -- " .. ENV
-    .. " sh -c " .. q("cd / && " .. cmd) .. " </dev/null 2>" .. q(errfile), "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  local err = read_file(errfile) or ""
-  os.remove(errfile)
-  return out, ok == true, code, err
+  return C.capture("nsenter -t " .. self.pid .. " -m -u -i -n -p -- " .. ENV
+    .. " sh -c " .. q("cd / && " .. cmd), self.dir .. "/exec.stderr")
 end
 
 function Host:read(path)
