@@ -70,6 +70,8 @@
 --                      "strict", luasible_ssh_config = "none" } } } } } };
 --                      o.vars: more vars for every host, o.group
 --   hosts:inventory_ini(o)  the same as INI text
+--   hosts:leftovers()  what of the run still exists ({ "netns lsbt-..", ... }):
+--                      empty after stop()
 --   hosts:stop()       kill everything in the hosts' namespaces (by the
 --                      netns: `ip netns pids`), delete the veths, the bridge,
 --                      the namespaces and the dir; check that nothing is left.
@@ -616,7 +618,7 @@ function M.start(opts)
     names = {}
     for i = 1, n do names[i] = "host" .. i end
   end
-  assert(#names == n, "testhosts: opts.names must have n names")
+  assert(n >= 1 and #names == n, "testhosts: n >= 1 hosts, and as many names")
   check_names(names)
   sweep()
   local pid = C.lua_pid()
