@@ -107,6 +107,7 @@
 --   - Names used: netns lsbt-<pid>-<i>, links lsbt<pid>b<k> (bridge) and
 --     lsbt<pid>v<i> (veth), dir /tmp/lsbt-<pid>-<k>.*; <pid> is this process.
 local C = require "spec.helpers.sshd_common"
+local net = require "spec.helpers.testhosts_net"
 local files = require "spec.helpers.files"
 local q, run, now, sleep = C.q, C.run, C.now, C.sleep
 local read_file, write_file = files.read, files.write
@@ -119,58 +120,9 @@ local function must(cmd, what) return C.must(cmd, what, WHO) end
 local ENV = "env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   .. " HOME=/root USER=root LOGNAME=root SHELL=/bin/sh LANG=C.UTF-8"
 
--- PID 1 of one host: runs in the host's network namespace (nsenter) and its
--- new mount, UTS, IPC and PID namespaces (unshare). $1 host dir, $2 name,
--- $3 address/len, $4 sshd. Builds the root (overlay) and its mounts,
--- pivots into it, starts sshd and reaps orphans.
-local INIT = [=[
-set -eu
-H=$1 NAME=$2 ADDR=$3 SSHD=$4
-R=$H/root F=$H/files
-# /proc is still the controller's: /proc/self/stat gives our pid there
-read -r st </proc/self/stat
-echo "${st%% *}" >"$H/pid.tmp" && mv "$H/pid.tmp" "$H/pid"
-hostname "$NAME"
-ip -batch - <<EOF
-link set lo up
-addr add $ADDR dev eth0
-link set eth0 up
-EOF
-mount -t tmpfs -o mode=0755 lsbt-rw "$H/rw"
-mkdir "$H/rw/upper" "$H/rw/work"
-mount -t overlay -o "lowerdir=/,upperdir=$H/rw/upper,workdir=$H/rw/work" "lsbt-$NAME" "$R"
-# the host's own files, copied while $H (under /tmp) is still visible
-rm -f "$R"/etc/ssh/ssh_host_*_key "$R"/etc/ssh/ssh_host_*_key.pub
-cp "$F/sshd_config" "$F/ssh_host_ed25519_key" "$F/ssh_host_ed25519_key.pub" \
-  "$F/luasible_authorized_keys" "$R/etc/ssh/"
-cp "$F/hostname" "$F/hosts" "$F/machine-id" "$R/etc/"
-mount -t proc proc "$R/proc"
-mount --bind "$R/proc/sys" "$R/proc/sys"
-mount --bind "$R/proc/sys/net" "$R/proc/sys/net"
-mount -o remount,bind,ro "$R/proc/sys"
-mount -t sysfs -o ro sysfs "$R/sys"
-mount -t tmpfs -o mode=0755,size=1m lsbt-dev "$R/dev"
-cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "$R/dev/"
-ln -s /proc/self/fd "$R/dev/fd"
-ln -s fd/0 "$R/dev/stdin"
-ln -s fd/1 "$R/dev/stdout"
-ln -s fd/2 "$R/dev/stderr"
-mkdir "$R/dev/pts" "$R/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$R/dev/pts"
-ln -s pts/ptmx "$R/dev/ptmx"
-mount -t tmpfs -o mode=1777 lsbt-shm "$R/dev/shm"
-mount -t tmpfs -o mode=1777 lsbt-tmp "$R/tmp"
-mount -t tmpfs -o mode=0755 lsbt-run "$R/run"
-mkdir -p "$R/run/sshd" "$R/run/lock"
-cd "$R"
-pivot_root . .
-umount -l .
-cd /
-"$SSHD" -D -e -f /etc/ssh/sshd_config </dev/null &
-set +e
-# PID 1 of the namespace: `wait` reaps every child, orphans too
-while :; do wait; sleep 3600 & done
-]=]
+-- the PID 1 of every host: testhost_init.sh beside this file (absolute)
+local INIT = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/helpers") .. "/testhost_init.sh"
+if INIT:sub(1, 1) ~= "/" then INIT = (os.getenv("PWD") or ".") .. "/" .. INIT:gsub("^%./", "") end
 
 ---------------------------------------------------------------------------
 -- availability
@@ -203,86 +155,6 @@ function M.available()
   run("ip netns del " .. probe)
   if not ok then return answer(false, "network namespaces unavailable: " .. out:gsub("%s+$", "")) end
   return answer(true)
-end
-
----------------------------------------------------------------------------
--- leftovers of runs whose process died (the watchdog normally removes them)
-
-local swept = false
-local function sweep()
-  if swept then return end
-  swept = true
-  local dead = {}
-  local function is_dead(pid)
-    pid = tonumber(pid)
-    if dead[pid] == nil then dead[pid] = not C.alive(pid) end
-    return dead[pid]
-  end
-  local cmds, kills, dirs = {}, {}, {}
-  for name in (run("ip netns list")):gmatch("(lsbt%-%d+%-%d+)") do
-    if is_dead(name:match("^lsbt%-(%d+)")) then
-      kills[#kills + 1] = "kill -9 $(ip netns pids " .. name .. ") 2>/dev/null"
-      cmds[#cmds + 1] = "netns del " .. name
-    end
-  end
-  for link in (run("ip -o link show")):gmatch("%d+: (lsbt%d+[bv]%d+)[@:]") do
-    if is_dead(link:match("^lsbt(%d+)")) then cmds[#cmds + 1] = "link del " .. link end
-  end
-  for d in (run("ls -d /tmp/lsbt-*.* 2>/dev/null")):gmatch("(/tmp/lsbt%-%d+%-%d+%.%w+)") do
-    if is_dead(d:match("^/tmp/lsbt%-(%d+)")) then dirs[#dirs + 1] = q(d) end
-  end
-  if #kills > 0 then os.execute(table.concat(kills, "; ") .. "; sleep 0.2") end
-  if #cmds > 0 then
-    local f = os.tmpname()
-    write_file(f, table.concat(cmds, "\n") .. "\n")
-    run("ip -force -batch " .. q(f))
-    os.remove(f)
-  end
-  if #dirs > 0 then os.execute("rm -rf " .. table.concat(dirs, " ")) end
-end
-
----------------------------------------------------------------------------
--- a /24 nobody here uses
-
-local function ip_num(a)
-  local b1, b2, b3, b4 = a:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  return ((tonumber(b1) * 256 + tonumber(b2)) * 256 + tonumber(b3)) * 256 + tonumber(b4)
-end
-
--- every IPv4 prefix of the controller's addresses and routes: { {num, len} }
-local function used_prefixes()
-  local out = run("ip -4 -o addr show; ip -4 route show table all")
-  local used = {}
-  for a, len in out:gmatch("(%d+%.%d+%.%d+%.%d+)/?(%d*)") do
-    len = tonumber(len) or 32
-    if len >= 8 then used[#used + 1] = { ip_num(a), len } end
-  end
-  return used
-end
-
-local function overlaps(net, used)
-  for _, u in ipairs(used) do
-    local bits = math.min(24, u[2])
-    local div = 1 << (32 - bits)
-    if net // div == u[1] // div then return true end
-  end
-  return false
-end
-
--- 10.160.0.0/24 .. 10.223.255.0/24 (16384 nets), starting at one the pid gives
-local function pick_subnet(pid, k, avoid)
-  local used = used_prefixes()
-  local h = (pid * 40503 + k * 977) % 16384
-  for _ = 1, 200 do
-    local net = ip_num(string.format("10.%d.%d.0", 160 + h // 256, h % 256))
-    if not overlaps(net, used) and not avoid[net] then return net end
-    h = (h + math.random(1, 16383)) % 16384
-  end
-  error("testhosts: no free 10.x.y.0/24 found for the test hosts")
-end
-
-local function ip_str(n)
-  return string.format("%d.%d.%d.%d", n >> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255)
 end
 
 ---------------------------------------------------------------------------
@@ -408,43 +280,6 @@ end
 
 local run_counter, host_counter = 0, 0
 
--- the shell text that removes everything of a run (stop() and the watchdog)
--- `ip -batch` lines deleting the run's links and namespaces
-local function network_deletes(hosts)
-  local dels = {}
-  for _, h in ipairs(hosts) do dels[#dels + 1] = "link del " .. h.veth end
-  dels[#dels + 1] = "link del " .. hosts.bridge
-  for _, h in ipairs(hosts) do dels[#dels + 1] = "netns del " .. h.netns end
-  return table.concat(dels, "\n") .. "\n"
-end
-
-local function cleanup_script(hosts)
-  local names = {}
-  for _, h in ipairs(hosts) do names[#names + 1] = h.netns end
-  local ns = table.concat(names, " ")
-  local inits = {}
-  for _, h in ipairs(hosts) do
-    inits[#inits + 1] = "p=$(cat " .. q(h.dir .. "/pid") .. " 2>/dev/null) && [ \"$(ip netns identify $p)\" = "
-      .. h.netns .. " ] && kill -9 $p"
-  end
-  return table.concat({
-    "# written by spec/helpers/testhosts.lua: removes the test hosts of " .. hosts.dir,
-    "in_ns() { for n in " .. ns .. "; do ip netns pids $n 2>/dev/null; done; }",
-    -- SIGKILL to a PID 1 kills its whole PID namespace, and its parent
-    -- (unshare, in the network namespace) reaps it and exits; what is still
-    -- in a network namespace after a moment is killed too
-    table.concat(inits, "\n"),
-    "i=0",
-    "while pids=$(in_ns) && [ -n \"$pids\" ] && [ $i -lt 500 ]; do",
-    "  [ $i -ge 20 ] && kill -9 $pids 2>/dev/null; sleep 0.01; i=$((i + 1))",
-    "done",
-    "ip -force -batch - 2>/dev/null <<'EOF'",
-    network_deletes(hosts) .. "EOF",
-    "rm -rf " .. q(hosts.dir),
-    "[ -z \"$(in_ns)\" ]",
-  }, "\n") .. "\n"
-end
-
 local function check_names(names)
   local seen = {}
   for _, n in ipairs(names) do
@@ -454,38 +289,6 @@ local function check_names(names)
     if seen[n] then error("testhosts: host name " .. n .. " twice", 3) end
     seen[n] = true
   end
-end
-
--- the network of a run: namespaces, bridge with the controller's address,
--- veth pairs; retried on another /24 when a concurrent run took the same
-local function make_network(hosts, pid)
-  local avoid = {}
-  for _ = 1, 10 do
-    local net = pick_subnet(pid, run_counter, avoid)
-    hosts.subnet = ip_str(net) .. "/24"
-    hosts.controller = ip_str(net + 1)
-    local b = { "link add " .. hosts.bridge .. " type bridge",
-      "addr add " .. hosts.controller .. "/24 dev " .. hosts.bridge,
-      "link set " .. hosts.bridge .. " up" }
-    for i, h in ipairs(hosts) do
-      h.address = ip_str(net + 1 + i)
-      b[#b + 1] = "netns add " .. h.netns
-      b[#b + 1] = "link add " .. h.veth .. " type veth peer name eth0 netns " .. h.netns
-      b[#b + 1] = "link set " .. h.veth .. " master " .. hosts.bridge .. " up"
-    end
-    write_file(hosts.dir .. "/network", table.concat(b, "\n") .. "\n")
-    must("ip -batch " .. q(hosts.dir .. "/network"), "creating the network")
-    -- another interface in our /24 (a run that picked it at the same time)?
-    local clash = false
-    for dev, a in (run("ip -4 -o addr show")):gmatch("%d+:%s+(%S+)%s+inet%s+(%d+%.%d+%.%d+%.%d+)") do
-      if dev ~= hosts.bridge and ip_num(a) // 256 == net // 256 then clash = true end
-    end
-    if not clash then return end
-    avoid[net] = true
-    write_file(hosts.dir .. "/network", network_deletes(hosts))
-    run("ip -force -batch " .. q(hosts.dir .. "/network"))
-  end
-  error("testhosts: every /24 tried was taken concurrently")
 end
 
 local function write_files(hosts, opts)
@@ -545,13 +348,12 @@ local function write_files(hosts, opts)
     local uuid = (read_file("/proc/sys/kernel/random/uuid") or ""):gsub("[^%x]", "")
     write_file(f .. "machine-id", uuid .. "\n")
   end
-  write_file(dir .. "/init.sh", INIT)
 end
 
 local function launch(hosts, h)
   local inner = "echo $$; exec nsenter --net=/run/netns/" .. h.netns
     .. " unshare --mount --uts --ipc --pid --fork --kill-child --propagation private"
-    .. " sh " .. q(hosts.dir .. "/init.sh") .. " " .. q(h.dir) .. " " .. q(h.name) .. " "
+    .. " sh " .. q(INIT) .. " " .. q(h.dir) .. " " .. q(h.name) .. " "
     .. q(h.address .. "/24") .. " " .. q(hosts.sshd_bin)
     .. " </dev/null >>" .. q(h.dir .. "/log") .. " 2>&1"
   local p = assert(io.popen("sh -c " .. q(inner) .. " &", "r"))
@@ -620,7 +422,7 @@ function M.start(opts)
   end
   assert(n >= 1 and #names == n, "testhosts: n >= 1 hosts, and as many names")
   check_names(names)
-  sweep()
+  net.sweep()
   local pid = C.lua_pid()
   run_counter = run_counter + 1
   local hosts = setmetatable({
@@ -644,10 +446,10 @@ function M.start(opts)
     }, Host)
     assert(#hosts[i].veth <= 15 and #hosts.bridge <= 15, "testhosts: interface name too long")
   end
-  write_file(dir .. "/cleanup.sh", cleanup_script(hosts))
+  write_file(dir .. "/cleanup.sh", net.cleanup_script(hosts))
   local started, err = pcall(function()
     hosts._watchdog, hosts._watchdog_start = C.start_watchdog(dir, "sh " .. q(dir .. "/cleanup.sh"))
-    make_network(hosts, pid)
+    net.make(hosts, pid, run_counter)
     write_files(hosts, opts)
     for _, h in ipairs(hosts) do launch(hosts, h) end
     wait_ready(hosts)
