@@ -13,12 +13,13 @@ local function percent(line, pattern)
 end
 
 -- What the output of one run leaves: lines (per stream), held chunks of a
--- long line, counts; o.line(data, is_stderr, ev) takes each line event.
+-- long line, counts; o.line(data, is_stderr, ev) takes each line event
+-- (ev: the core's event, whose seq and timestamp the emitted one keeps).
 local function output(ctx, args)
   local o = { stdout = {}, stderr = {}, held = {}, lines = 0, bytes = 0, seen = 0 }
   function o.line(data, is_stderr, ev)
     o.seen = o.seen + 1
-    if args.stream_output then ctx.emit({ type = is_stderr and "stderr" or "stdout", data = data }) end
+    if args.stream_output then ctx.emit({ type = is_stderr and "stderr" or "stdout", data = data }, ev) end
     if args.show_progress then
       local p = percent(data, args.progress_pattern)
       if p then ctx:progress({ stage = "executing", percentage = p, message = data }) end
@@ -91,7 +92,7 @@ return {
       if t == "stdout" or t == "stderr" then
         o.line(ev.data, t == "stderr", ev)
       elseif t == "progress" then
-        if args.show_progress and ev.progress then ctx:progress(ev.progress) end
+        if args.show_progress and ev.progress then ctx:progress(ev.progress, ev) end
       elseif t == "done" then
         result = ev.result
       elseif t == "error" then

@@ -1,5 +1,5 @@
 local luasible = require "luasible"
-local runner = require "luasible.runner"
+local runner = require "luasible.play"
 local modules = require "luasible.module"
 local context = require "luasible.module.context"
 local checks = require "luasible.module.checks"

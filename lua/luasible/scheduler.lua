@@ -241,4 +241,23 @@ function M.run(fn, ...)
   return main:wait()
 end
 
+--- Turn the loop until nothing is active (no handle, no request) or
+-- `seconds` have passed, never blocking longer than that (each turn is
+-- bounded by a short guard timer): what a program does after it stopped its
+-- commands, so that their kills and closes go out. Tasks it wakes become
+-- ready; they run when the scheduler next steps, never from inside settle.
+-- Returns true when the loop settled.
+function M.settle(seconds)
+  local deadline = core.now() + seconds
+  while true do
+    local left = deadline - core.now()
+    if left <= 0 then return false end
+    local guard = core.timer(math.min(left, 0.05))
+    local ok, err = pcall(turn, false)
+    guard:close()
+    if not ok then error(err, 0) end
+    if not turn(true) then return true end
+  end
+end
+
 return M

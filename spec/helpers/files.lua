@@ -27,6 +27,14 @@ function M.tmpdir()
   return d
 end
 
+--- Run `cmd`: what it prints on stdout, whether it exited 0, its exit code.
+function M.run(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok, code
+end
+
 --- What `cmd` prints on stdout, without the final newline.
 function M.sh(cmd)
   local p = assert(io.popen(cmd))

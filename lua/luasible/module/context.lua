@@ -98,10 +98,10 @@ function Ctx:module(name)
   return require("luasible.module").load(name, self.module_path) -- here: the loader requires this file
 end
 
---- Emit a progress event for this host/task.
-function Ctx:progress(p)
+--- Emit a progress event for this host/task (`from`: the stream event it relays).
+function Ctx:progress(p, from)
   p.timestamp = p.timestamp or (self.now and self.now())
-  self.emit({ type = "progress", progress = p })
+  self.emit({ type = "progress", progress = p }, from)
 end
 
 --- Unreachable: raise so the runner marks the host unreachable.
@@ -150,8 +150,9 @@ end
 
 --- Run a command (an argv table, or a string for /bin/sh -c) with the
 --- task's become settings: opts cwd, env, stdin, timeout, max_line.
---- Output lines are emitted as stdout/stderr events with opts.stream, or
---- given to opts.on_output(line, is_stderr, event). Returns res; raises
+--- Output lines are emitted as stdout/stderr events with opts.stream (each
+--- with the core's event as `from`), or given to opts.on_output(line,
+--- is_stderr, event). Returns res; raises
 --- unreachable when the host is lost, a failure when the command could not
 --- run (opts.allow_error: returns nil, err, name instead).
 function Ctx:run(cmd, opts)
@@ -160,8 +161,8 @@ function Ctx:run(cmd, opts)
   if opts.stream or opts.on_output then
     local emit = self.emit
     eopts.stream_output = true
-    eopts.on_output = opts.on_output or function(line, is_stderr)
-      emit({ type = is_stderr and "stderr" or "stdout", data = line })
+    eopts.on_output = opts.on_output or function(line, is_stderr, from)
+      emit({ type = is_stderr and "stderr" or "stdout", data = line }, from) -- from: the core's event (seq, timestamp)
     end
     eopts.on_progress = opts.on_progress
   end
