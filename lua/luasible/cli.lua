@@ -19,12 +19,12 @@ function M.parse_extra(s, into)
   if s:sub(1, 1) == "@" then
     local text, err = read(s:sub(2))
     if not text then return nil, "-e " .. s .. ": " .. err end
-    local v, yerr = require("luasible.inventory").yaml_load(text, s:sub(2))
+    local v, yerr = require("luasible.yaml").load(text, s:sub(2))
     if yerr then return nil, "-e " .. s .. ": " .. yerr end -- file:line: what
     if type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
     t = v
   elseif s:match("^%s*{") then
-    local ok, v = pcall(require("luasible.inventory").yaml_decode, s)
+    local ok, v = pcall(require("luasible.yaml").decode, s)
     if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
     t = v
   else
@@ -38,16 +38,9 @@ function M.parse_extra(s, into)
 end
 
 --- Load a play file: a Lua chunk returning a play or a list of plays.
+--- Returns play, nil, locate (the tasks' lines, for messages); or nil, err.
 function M.load_play(path)
-  local chunk, err = loadfile(path, "t")
-  if not chunk then
-    if not read(path) then return nil, "cannot read play file " .. path end
-    return nil, err
-  end
-  local ok, play = pcall(chunk)
-  if not ok then return nil, path .. ": " .. tostring(play) end
-  if type(play) ~= "table" then return nil, path .. ": must return a play table (or a list of plays)" end
-  return play
+  return require("luasible.play").load(path)
 end
 
 local function isatty()
@@ -125,7 +118,7 @@ function M.main(argv)
     io.stdout:write(p:get_help(), "\n")
     return 1
   end
-  local runner = require "luasible.runner"
+  local runner = require "luasible.play"
   local render = require "luasible.render"
   local extra = {}
   for _, e in ipairs(args.extra_vars or {}) do
@@ -133,10 +126,10 @@ function M.main(argv)
     if not r then return die(err) end
   end
   if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
-  local play, base_dir
+  local play, base_dir, locate
   if args.command == "run" then
     local err
-    play, err = M.load_play(args.play)
+    play, err, locate = M.load_play(args.play)
     if not play then return die(err) end
     base_dir = args.play:match("^(.*)/[^/]*$") or "."
   else
@@ -174,7 +167,7 @@ function M.main(argv)
     inventory = args.inventory, limit = args.limit, forks = args.forks, extra_vars = extra,
     check = args.check, tags = list(args.tags), skip_tags = list(args.skip_tags),
     module_path = args.module_path, on_event = on_event, base_dir = base_dir,
-    play_file = args.command == "run" and args.play or nil,
+    play_file = args.command == "run" and args.play or nil, locate = locate,
     -- the play's group_vars/ and host_vars/; ad hoc there is no play folder
     play_vars_dir = args.command == "run" and base_dir or false,
   })

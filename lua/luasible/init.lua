@@ -47,7 +47,7 @@ M.quote = connection.quote
 
 --- Run a play (see docs/TASKS.md); loads the task layer on first use.
 function M.play(play, opts)
-  return require("luasible.runner").play(play, opts)
+  return require("luasible.play").play(play, opts)
 end
 
 return M
