@@ -1,6 +1,5 @@
 /* luaopen_luasible_core: the context, the loop turn and the module table. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,22 +13,6 @@ lsb_ctx *lsb_ctx_get(lua_State *L) {
   lsb_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
   if (!ctx) luaL_error(L, "luasible.core: no context");
   return ctx;
-}
-
-int lsb_fail(lua_State *L, const char *name, const char *fmt, ...) {
-  va_list ap;
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s: ", name);
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_concat(L, 2);
-  lua_pushstring(L, name);
-  return 3;
-}
-
-int lsb_fail_uv(lua_State *L, int err, const char *what) {
-  return lsb_fail(L, uv_err_name(err), "%s: %s", what, uv_strerror(err));
 }
 
 void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx) {
@@ -55,22 +38,6 @@ void lsb_waiter_clear(lua_State *L, lsb_waitable *w) {
   if (w->waiter_ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, w->waiter_ref);
     w->waiter_ref = LUA_NOREF;
-  }
-}
-
-void lsb_check_options(lua_State *L, int idx, const char *fn,
-                       const char *const known[]) {
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int found = 0;
-    if (lua_type(L, -2) == LUA_TSTRING) {
-      const char *k = lua_tostring(L, -2);
-      for (int i = 0; known[i] && !found; i++) found = strcmp(k, known[i]) == 0;
-      if (!found) luaL_error(L, "bad argument to '%s' (unknown option '%s')", fn, k);
-    } else {
-      luaL_error(L, "bad argument to '%s' (option names must be strings)", fn);
-    }
-    lua_pop(L, 1);
   }
 }
 

@@ -7,15 +7,13 @@
 
 #include "ctx.h"
 #include "stream.h"
+#include "util.h"
 
 #define LSB_CTX_KEY "luasible.ctx"
 #define LSB_STREAM_MT "luasible.stream"
 #define LSB_TIMER_MT "luasible.timer"
 
 lsb_ctx *lsb_ctx_get(lua_State *L);
-/* luv's fail tuple: nil, "NAME: message", "NAME"; returns 3. */
-int lsb_fail(lua_State *L, const char *name, const char *fmt, ...);
-int lsb_fail_uv(lua_State *L, int err, const char *what);
 
 /* waiter refs of waitables */
 void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx);
@@ -23,10 +21,6 @@ void lsb_waiter_clear(lua_State *L, lsb_waitable *w);
 /* The object is closed: its waiter (if any) comes back from the next
  * core.run_once() like a woken one, to see that it is over. */
 void lsb_waiter_release(lua_State *L, lsb_waitable *w);
-
-/* option tables: raise on unknown keys, naming the function and the key */
-void lsb_check_options(lua_State *L, int idx, const char *fn,
-                       const char *const known[]);
 
 void lsb_open_stream(lua_State *L);
 void lsb_open_timer(lua_State *L);

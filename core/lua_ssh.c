@@ -154,13 +154,9 @@ static int ss_state(lua_State *L) {
 /* s:error() -> "NAME: message", "NAME" | nil */
 static int ss_error(lua_State *L) {
   lsession *ls = check_session(L);
-  const char *e, *colon;
-  if (!ls->S || !ls->S->error) return 0;
-  e = ls->S->error;
-  colon = strchr(e, ':');
-  lua_pushstring(L, e);
-  if (colon) lua_pushlstring(L, e, (size_t)(colon - e));
-  else lua_pushliteral(L, "EIO");
+  if (!ls->S || !lsb_err_isset(&ls->S->error)) return 0;
+  lua_pushstring(L, lsb_err_text(&ls->S->error));
+  lua_pushstring(L, ls->S->error.name);
   return 2;
 }
 
@@ -216,14 +212,7 @@ static int ss_tostring(lua_State *L) {
 }
 
 static int not_ready(lua_State *L, lsb_ssh_session *S) {
-  if (S->error) {
-    const char *colon = strchr(S->error, ':');
-    lua_pushnil(L);
-    lua_pushstring(L, S->error);
-    if (colon) lua_pushlstring(L, S->error, (size_t)(colon - S->error));
-    else lua_pushliteral(L, "EIO");
-    return 3;
-  }
+  if (lsb_err_isset(&S->error)) return lsb_fail_err(L, &S->error);
   return lsb_fail(L, "ENOTCONN", "not connected to %s", S->cfg.label);
 }
 

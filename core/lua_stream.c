@@ -58,7 +58,8 @@ static void push_result(lua_State *L, lsb_stream *s) {
   lua_pushboolean(L, r->timed_out);
   lua_setfield(L, -2, "timed_out");
   set_num(L, "duration", (s->finished ? r->t_end : lsb_now()) - r->t_start);
-  ok = r->has_rc && r->rc == 0 && !r->signal[0] && !r->timed_out && !s->error;
+  ok = r->has_rc && r->rc == 0 && !r->signal[0] && !r->timed_out &&
+       !lsb_err_isset(&s->error);
   lua_pushboolean(L, ok);
   lua_setfield(L, -2, "ok");
   if (s->mode & LSB_STREAM_CAPTURE) {
@@ -73,9 +74,9 @@ static void push_result(lua_State *L, lsb_stream *s) {
   }
   set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
   set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
-  if (s->error) {
-    lua_pushstring(L, s->error);
-    lua_setfield(L, -2, "error");
+  if (lsb_err_isset(&s->error)) {
+    lsb_set_str(L, "error", lsb_err_text(&s->error));
+    lsb_set_str(L, "code", s->error.name);
   }
 }
 
@@ -116,6 +117,7 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
       if (e->type == LSB_EV_ERROR) {
         lua_pushlstring(L, e->data, e->len);
         lua_setfield(L, -2, "error");
+        lsb_set_str(L, "code", s->error.name);
         lua_pushliteral(L, "error");
       } else {
         lua_pushliteral(L, "done");

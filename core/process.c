@@ -81,7 +81,6 @@ static void close_io(lsb_proc *p) {
 /* End the stream with what is known. Normally the child exited and both
  * pipes reached EOF; after a timeout the stream may end without them. */
 static void finish(lsb_proc *p) {
-  char msg[96];
   lsb_result *r;
   p->finished = 1;
   close_io(p);
@@ -101,9 +100,10 @@ static void finish(lsb_proc *p) {
   }
   r->timed_out = p->timed_out;
   if (p->timed_out) {
-    snprintf(msg, sizeof msg, "ETIMEDOUT: command timed out after %gs",
-             p->timeout);
-    lsb_stream_finish(p->s, msg);
+    lsb_err e = {{0}, NULL};
+    lsb_err_set(&e, "ETIMEDOUT", "command timed out after %gs", p->timeout);
+    lsb_stream_finish(p->s, &e);
+    lsb_err_free(&e);
   } else {
     lsb_stream_finish(p->s, NULL);
   }

@@ -1,6 +1,5 @@
 #include "stream.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +17,6 @@ uint64_t lsb_ms(double seconds) {
   if (!(ms >= 1)) return 0;
   if (ms >= 18446744073709549568.0) return UINT64_MAX;
   return (uint64_t)ms;
-}
-
-const char *lsb_signame(int sig, char *buf, size_t size) {
-  static const struct { int n; const char *name; } names[] = {
-    {SIGHUP, "HUP"},   {SIGINT, "INT"},   {SIGQUIT, "QUIT"}, {SIGILL, "ILL"},
-    {SIGTRAP, "TRAP"}, {SIGABRT, "ABRT"}, {SIGBUS, "BUS"},   {SIGFPE, "FPE"},
-    {SIGKILL, "KILL"}, {SIGUSR1, "USR1"}, {SIGSEGV, "SEGV"}, {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"}, {SIGALRM, "ALRM"}, {SIGTERM, "TERM"}, {SIGXCPU, "XCPU"},
-    {SIGXFSZ, "XFSZ"},
-  };
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (names[i].n == sig) {
-      snprintf(buf, size, "%s", names[i].name);
-      return buf;
-    }
-  snprintf(buf, size, "SIG%d", sig);
-  return buf;
 }
 
 int lsb_buf_append(lsb_buf *b, const char *p, size_t n) {
@@ -107,7 +89,7 @@ static void stream_free(lsb_stream *s) {
   lsb_splitter_free(&s->split[1]);
   lsb_buf_free(&s->capture[0]);
   lsb_buf_free(&s->capture[1]);
-  free(s->error);
+  lsb_err_free(&s->error);
   free(s);
 }
 
@@ -213,17 +195,20 @@ void lsb_stream_progress(lsb_stream *s, int stage, double pct, double done,
   e->bytes_total = total;
 }
 
-void lsb_stream_finish(lsb_stream *s, const char *error) {
+void lsb_stream_finish(lsb_stream *s, const lsb_err *error) {
+  const char *text;
+  int failed;
   if (s->finished) return;
   lsb_stream_eof(s, 1);
   lsb_stream_eof(s, 2);
   s->result.t_end = lsb_now();
-  if (!error && s->nomem) error = "ENOMEM: out of memory: output was lost";
-  if (error) s->error = strdup(error);
-  lsb_stream_progress(s, LSB_STAGE_DONE, error ? -1 : 100, -1, -1,
-                      error ? error : "finished");
-  if (!push(s, error ? LSB_EV_ERROR : LSB_EV_DONE, error ? error : "",
-            error ? strlen(error) : 0))
+  if (error && lsb_err_isset(error)) lsb_err_copy(&s->error, error);
+  else if (s->nomem) lsb_err_set(&s->error, "ENOMEM", "out of memory: output was lost");
+  failed = lsb_err_isset(&s->error);
+  text = failed ? lsb_err_text(&s->error) : "";
+  lsb_stream_progress(s, LSB_STAGE_DONE, failed ? -1 : 100, -1, -1,
+                      failed ? text : "finished");
+  if (!push(s, failed ? LSB_EV_ERROR : LSB_EV_DONE, text, strlen(text)))
     s->drained = 1; /* out of memory: the end has no event, but it is the end */
   s->finished = 1;
   lsb_waitable_wake(&s->w);

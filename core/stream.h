@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "splitter.h"
+#include "util.h"
 
 typedef struct lsb_ctx lsb_ctx;
 
@@ -94,7 +95,7 @@ typedef struct lsb_stream {
   uint64_t lines[2], bytes[2];
   double now;           /* timestamp of the bytes being fed */
   lsb_result result;
-  char *error;          /* "ENAME: message" when ended with an error */
+  lsb_err error;        /* set when ended with an error */
   unsigned finished : 1; /* the final event is queued (or the end is known) */
   unsigned drained : 1;  /* the final event was popped */
   unsigned paused : 1;
@@ -109,7 +110,6 @@ double lsb_now(void); /* monotonic seconds */
 /* Seconds to a libuv timeout in ms, saturating: huge or infinite values
  * give UINT64_MAX (never), not undefined behaviour; NaN or <= 0 give 0. */
 uint64_t lsb_ms(double seconds);
-const char *lsb_signame(int sig, char *buf, size_t size);
 
 lsb_stream *lsb_stream_new(lsb_ctx *ctx, int mode, size_t max_line);
 void lsb_stream_unref(lsb_stream *s);
@@ -121,8 +121,9 @@ void lsb_stream_feed(lsb_stream *s, int fd, const char *data, size_t len);
 void lsb_stream_eof(lsb_stream *s, int fd); /* flush a final partial line */
 void lsb_stream_progress(lsb_stream *s, int stage, double pct, double done,
                          double total, const char *msg);
-/* End the stream: error == NULL gives "done", else an "error" event. */
-void lsb_stream_finish(lsb_stream *s, const char *error);
+/* End the stream: error NULL (or unset) gives "done", else an "error"
+ * event that carries its name and text (copied). */
+void lsb_stream_finish(lsb_stream *s, const lsb_err *error);
 
 lsb_event *lsb_stream_pop(lsb_stream *s); /* caller frees with free() */
 int lsb_stream_ready(const lsb_stream *s); /* an event or the end is there */
