@@ -140,13 +140,14 @@ function M.mkdir(path, mode)
 end
 
 --- The exit status of a failed M.finish and the error name it stands for.
-M.FINISH_ERRORS = { [3] = "ECHECKSUM", [4] = "ECHECKSUM", [5] = "EIO" }
+M.FINISH_ERRORS = { [3] = "ECHECKSUM", [4] = "ECHECKSUM", [5] = "EIO", [6] = "EISDIR" }
 
 --- The last step of an upload written to `tmp`: check its SHA-256 against
 -- o.sha256 (unless nil), give it o.mode (an integer; none: the mode of the
 -- file it replaces, 0644 for a new one), then rename it over `dest` (when
--- tmp ~= dest). The mode is applied before the rename, so `dest` never has
--- a wider mode than asked for. On any failure the file written is removed
+-- tmp ~= dest; never into a folder standing at dest, as mv would). The
+-- mode is applied before the rename, so `dest` never has a wider mode than
+-- asked for. On any failure the file written is removed
 -- and the script exits with a status of M.FINISH_ERRORS, the reason on
 -- stderr.
 function M.finish(tmp, dest, o)
@@ -164,8 +165,12 @@ function M.finish(tmp, dest, o)
   else -- no mode asked: an existing file keeps its mode, a new one gets 0644
     chmod = "if [ -e " .. d .. " ]; then chmod --reference=" .. d .. " " .. t .. "; else chmod 0644 " .. t .. "; fi"
   end
-  local install = tmp == dest and chmod or (chmod .. " && mv -f -- " .. t .. " " .. d)
-  script[#script + 1] = install .. " || { " .. rm .. "; exit 5; }"
+  if tmp ~= dest then
+    script[#script + 1] = "[ ! -d " .. d .. " ] || { echo " .. quote(dest .. ": is a directory") .. " >&2; "
+      .. rm .. "; exit 6; }"
+    chmod = chmod .. " && mv -f -- " .. t .. " " .. d
+  end
+  script[#script + 1] = chmod .. " || { " .. rm .. "; exit 5; }"
   return table.concat(script, "; ")
 end
 

@@ -209,8 +209,8 @@ local function finish_remote(run, conn, target, dest, opts, sha)
   if not name then try_rm(run, target) end -- it did not run (sudo refused, ...)
   local why = (fin.stderr or ""):gsub("%s+$", "")
   if why == "" then why = "exit status " .. tostring(fin.rc) end
-  if name == "ECHECKSUM" then
-    return nil, ("ECHECKSUM: %s (%s on %s)"):format(why, dest, where(conn)), name
+  if name == "ECHECKSUM" or name == "EISDIR" then
+    return nil, ("%s: %s (%s on %s)"):format(name, why, dest, where(conn)), name
   end
   return nil, ("EIO: finishing the upload of %s on %s failed: %s"):format(dest, where(conn), why), "EIO"
 end
