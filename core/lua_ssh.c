@@ -220,17 +220,6 @@ static const char *const exec_options[] = {
     "timeout", "grace", "stdin", "max_line", "lines", "capture", "progress",
     "pgid_mark", "kill", NULL};
 
-/* an optional string option of s:exec (anchored in the options table) */
-static const char *exec_str(lua_State *L, int idx, const char *k) {
-  const char *r = NULL;
-  int t = lua_getfield(L, idx, k);
-  if (t == LUA_TSTRING) r = lua_tostring(L, -1);
-  else if (t != LUA_TNIL)
-    luaL_error(L, "bad option '%s' to 'exec' (string expected, got %s)", k, luaL_typename(L, -1));
-  lua_pop(L, 1);
-  return r;
-}
-
 static int opt_bool(lua_State *L, int idx, const char *k, int dflt) {
   int r = dflt;
   if (lua_getfield(L, idx, k) != LUA_TNIL) r = lua_toboolean(L, -1);
@@ -264,8 +253,8 @@ static int ss_exec(lua_State *L) {
   o.timeout = field_num(L, 3, "timeout", 0);
   o.grace = field_num(L, 3, "grace", 2);
   max_line = field_num(L, 3, "max_line", 65536);
-  o.pgid_mark = exec_str(L, 3, "pgid_mark");
-  o.kill = exec_str(L, 3, "kill");
+  o.pgid_mark = lsb_opt_str(L, 3, "exec", "pgid_mark", NULL, 0);
+  o.kill = lsb_opt_str(L, 3, "exec", "kill", NULL, 0);
   if (o.pgid_mark && strlen(o.pgid_mark) > LSB_SSH_MARK_MAX)
     return luaL_error(L, "bad option 'pgid_mark' to 'exec' (longer than %d bytes)", LSB_SSH_MARK_MAX);
   if (lua_getfield(L, 3, "stdin") == LUA_TSTRING) {

@@ -240,17 +240,24 @@ local function drain(s, on_progress)
   end
 end
 
--- put over SFTP: the temporary file is created 0600
-local function put_sftp(conn, src, dest, opts, run, t0)
+-- one SFTP transfer on conn's session (op: "sftp_put" or "sftp_get"):
+-- result, sha256 or nil, err, name
+local function sftp(conn, op, args, on_progress)
   local sess, err, name = conn:_session()
   if not sess then return nil, err, name end
+  local s, e2, n2 = sess[op](sess, args)
+  if not s then return nil, e2, n2 end
+  local res, sha, n1 = drain(s, on_progress)
+  s:close()
+  return res, sha, n1
+end
+
+-- put over SFTP: the temporary file is created 0600
+local function put_sftp(conn, src, dest, opts, run, t0)
   local target = opts.atomic ~= false and tmp_name(dest) or dest
   local args = { remote = target, mode = MODE_600 }
   if opts.content then args.content = src else args["local"] = src end
-  local s, e2, n2 = sess:sftp_put(args)
-  if not s then return nil, e2, n2 end
-  local res, sha, n1 = drain(s, opts.on_progress)
-  s:close()
+  local res, sha, n1 = sftp(conn, "sftp_put", args, opts.on_progress)
   if not res then
     if target ~= dest then try_rm(run, target) end
     return nil, sha, n1
@@ -346,14 +353,9 @@ function M.get(conn, src, dest, opts)
     if own(conn, "get") then return conn:get(src, dest, own_opts(opts)) end
     error("bad argument #1 to 'get' (a connection that can get files expected)", 2)
   end
-  local sess, err, name = conn:_session()
-  if not sess then return nil, err, name end
   local target = opts.atomic ~= false and tmp_name(dest) or dest
-  local s, e2, n2 = sess:sftp_get { remote = src, ["local"] = target,
-    mode = target ~= dest and MODE_600 or opts.mode or MODE_644 }
-  if not s then return nil, e2, n2 end
-  local res, sha, n3 = drain(s, opts.on_progress)
-  s:close()
+  local res, sha, n3 = sftp(conn, "sftp_get", { remote = src, ["local"] = target,
+    mode = target ~= dest and MODE_600 or opts.mode or MODE_644 }, opts.on_progress)
   if not res then
     if target ~= dest then os.remove(target) end
     return nil, sha, n3
