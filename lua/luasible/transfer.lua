@@ -206,7 +206,7 @@ local function finish_remote(run, conn, target, dest, opts, sha)
   end
   if fin.ok then return true end
   name = remote.FINISH_ERRORS[fin.rc]
-  if not name then try_rm(run, target) end -- it did not run (sudo refused, ...)
+  if not name and target ~= dest then try_rm(run, target) end -- it did not run (sudo refused, ...)
   local why = (fin.stderr or ""):gsub("%s+$", "")
   if why == "" then why = "exit status " .. tostring(fin.rc) end
   if name == "ECHECKSUM" or name == "EISDIR" then
@@ -276,7 +276,7 @@ local function put_execute(conn, src, dest, opts, run, t0)
   local target = opts.atomic ~= false and tmp_name(dest) or dest
   local function fail(err, name)
     input.close()
-    try_rm(run, target)
+    if target ~= dest then try_rm(run, target) end
     return nil, err, name
   end
   local sha, done = core.sha256_new(), 0
