@@ -1,6 +1,5 @@
 #include "ssh_channel.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

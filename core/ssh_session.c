@@ -94,9 +94,10 @@ const char *lsb_ssh_errmsg(lsb_ssh_session *S) {
 /* the poll and the timers */
 
 static void handle_done(lsb_ssh_session *S) {
+  lsb_ctx *ctx = S->ctx;
   if (--S->handles > 0) return;
   if (S->ctx_prev) S->ctx_prev->ctx_next = S->ctx_next;
-  else S->ctx->sessions = S->ctx_next;
+  else ctx->sessions = S->ctx_next;
   if (S->ctx_next) S->ctx_next->ctx_prev = S->ctx_prev;
   lsb_waitable_unlink(&S->w);
   lsb_ssh_config_free(&S->cfg);
@@ -105,6 +106,7 @@ static void handle_done(lsb_ssh_session *S) {
   free(S->key_b64);
   lsb_err_free(&S->error);
   free(S);
+  lsb_ctx_check_done(ctx);
 }
 
 static void on_handle_closed(uv_handle_t *h) { handle_done(h->data); }
@@ -533,28 +535,6 @@ static const char *hostkey_name(int type, int *kbit) {
   }
 }
 
-static void b64(const unsigned char *in, size_t n, char *out, int pad) {
-  static const char tbl[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i, o = 0;
-  for (i = 0; i + 2 < n; i += 3) {
-    unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-    out[o++] = tbl[v >> 18 & 63];
-    out[o++] = tbl[v >> 12 & 63];
-    out[o++] = tbl[v >> 6 & 63];
-    out[o++] = tbl[v & 63];
-  }
-  if (i < n) {
-    unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
-    out[o++] = tbl[v >> 18 & 63];
-    out[o++] = tbl[v >> 12 & 63];
-    if (i + 1 < n) out[o++] = tbl[v >> 6 & 63];
-    else if (pad) out[o++] = '=';
-    if (pad) out[o++] = '=';
-  }
-  out[o] = '\0';
-}
-
 static void check_host_key(lsb_ssh_session *S) {
   size_t len = 0;
   int type = 0, kbit = 0;
@@ -567,9 +547,9 @@ static void check_host_key(lsb_ssh_session *S) {
     return;
   }
   memcpy(S->fingerprint, "SHA256:", 7);
-  b64(hash, 32, S->fingerprint + 7, 0);
-  S->key_b64 = malloc(len * 4 / 3 + 8);
-  if (S->key_b64) b64((const unsigned char *)key, len, S->key_b64, 1);
+  lsb_base64_encode(hash, 32, S->fingerprint + 7, 0);
+  S->key_b64 = malloc(LSB_BASE64_LEN(len) + 1);
+  if (S->key_b64) lsb_base64_encode((const unsigned char *)key, len, S->key_b64, 1);
   S->key_state = "unknown";
   if (S->cfg.known_hosts) {
     LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(S->ssh);

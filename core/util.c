@@ -283,6 +283,18 @@ int lsb_opt_stream_mode(lua_State *L, int idx, int dflt_lines, int dflt_progress
   return mode;
 }
 
+void lsb_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
+                   const luaL_Reg *methods) {
+  luaL_newmetatable(L, name);
+  luaL_setfuncs(L, meta, 0);
+  if (methods) {
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}
+
 void lsb_set_num(lua_State *L, const char *k, double v) {
   lua_pushnumber(L, v);
   lua_setfield(L, -2, k);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <lauxlib.h>
 #include <lua.h>
 
 #define LSB_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -80,6 +81,11 @@ const char *lsb_opt_str(lua_State *L, int idx, const char *fn, const char *k,
                         size_t *len, int required);
 /* The stream flags of the options lines/capture/progress (stream.h). */
 int lsb_opt_stream_mode(lua_State *L, int idx, int dflt_lines, int dflt_progress);
+
+/* A metatable `name` (its __name) with the metamethods `meta` and, when
+ * `methods` is not NULL, __index = a table of them; nothing left on the stack. */
+void lsb_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
+                   const luaL_Reg *methods);
 
 /* Set t[k] = v on the table at the top of the stack. */
 void lsb_set_num(lua_State *L, const char *k, double v);

@@ -12,6 +12,23 @@ local function drain(s)
   return evs
 end
 
+describe("core results", function()
+  it("count lines under *_line_count (stdout_lines is a list, in task results)", function()
+    local s = assert(core.spawn({ "sh", "-c", "echo a; echo b; echo c >&2" }))
+    local evs = drain(s)
+    local r = evs[#evs].result
+    assert.equal(2, r.stdout_line_count)
+    assert.equal(1, r.stderr_line_count)
+    assert.is_nil(r.stdout_lines)
+    assert.is_nil(r.stderr_lines)
+    local st = s:stats()
+    assert.equal(2, st.stdout_line_count)
+    assert.equal(1, st.stderr_line_count)
+    assert.is_nil(st.stdout_lines)
+    s:close()
+  end)
+end)
+
 describe("core errors", function()
   it("name the error of a failed stream in `code`, beside the text in `error`", function()
     local s = assert(core.spawn({ "sleep", "5" }, { timeout = 0.1, grace = 0.1 }))
@@ -84,5 +101,68 @@ describe("core errors", function()
     assert.equal("ECONNRESET", final.code)
     assert.matches("^ECONNRESET: connection to .* lost: ", final.error)
     assert.equal("ECONNRESET", final.result.code)
+  end)
+end)
+
+describe("core signals", function()
+  it("are one table of names and numbers (contract 3)", function()
+    assert.equal(1, core.signals.HUP)
+    assert.equal(2, core.signals.INT)
+    assert.equal(9, core.signals.KILL)
+    assert.equal(15, core.signals.TERM)
+    for name, n in pairs(core.signals) do
+      assert.equal(name, core.signal_name(n))
+    end
+    assert.equal("TERM", core.signal_name(15))
+    assert.equal("SIG99", core.signal_name(99))
+  end)
+
+  it("name the signal that killed a command from the same table", function()
+    local s = assert(core.spawn({ "sh", "-c", "kill -USR1 $$" }))
+    local evs = drain(s)
+    local r = evs[#evs].result
+    assert.equal("USR1", r.signal)
+    assert.equal(128 + core.signals.USR1, r.rc)
+    s:close()
+  end)
+end)
+
+describe("core base64", function()
+  it("encodes and decodes every byte", function()
+    local all = {}
+    for i = 0, 255 do all[#all + 1] = string.char(i) end
+    local s = table.concat(all)
+    for n = 0, 5 do
+      local part = s:sub(1, n)
+      assert.equal(part, core.base64_decode(core.base64_encode(part)))
+    end
+    assert.equal(s, core.base64_decode(core.base64_encode(s)))
+    assert.equal("Zm9vYmFy", core.base64_encode("foobar"))
+    assert.equal("Zm9vYg==", core.base64_encode("foob"))
+    assert.equal("foob", core.base64_decode("Zm9v\nYg=="))
+  end)
+
+  it("refuses what is not base64 with the fail tuple", function()
+    local ok, err, name = core.base64_decode("not base64!")
+    assert.is_nil(ok)
+    assert.equal("EINVAL", name)
+    assert.equal("EINVAL: not base64", err)
+  end)
+end)
+
+describe("core metatables", function()
+  it("are named, printable and collectable", function()
+    local reg = debug.getregistry()
+    for _, name in ipairs { "luasible.stream", "luasible.timer", "luasible.ssh_session",
+      "luasible.ssh_config", "luasible.spawn_args", "luasible.sha256", "luasible.ctx" } do
+      local mt = reg[name]
+      assert.is_table(mt, name)
+      assert.equal(name, mt.__name)
+      assert.is_function(mt.__gc, name)
+      assert.is_function(mt.__tostring, name)
+    end
+    for _, obj in ipairs { core.timer(0), core.sha256_new() } do
+      assert.matches("^luasible%.%w+ ", tostring(obj))
+    end
   end)
 end)

@@ -109,7 +109,8 @@ describe("inventory", function()
 
     it("reports a missing file", function()
       local _, err = inventory.load("spec/fixtures/nope.ini")
-      assert.equal("cannot read inventory spec/fixtures/nope.ini: No such file or directory", err)
+      assert.equal("cannot read inventory spec/fixtures/nope.ini: "
+        .. "ENOENT: spec/fixtures/nope.ini: No such file or directory", err)
     end)
   end)
 
@@ -338,7 +339,9 @@ describe("inventory", function()
       mk("-inv/hosts.ini", "[web]\nh1\n")
       mk("-inv/group_vars/web/main.yml", "x: from_dash\n")
       local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. os.getenv("PWD")
-        .. "/lua/?.lua;\" .. package.path' -e 'local inv = assert(require(\"luasible.inventory\").load("
+        .. "/lua/?.lua;\" .. package.path package.cpath = \""
+        .. package.cpath:gsub("^%./", os.getenv("PWD") .. "/") .. ";\" .. package.cpath'"
+        .. " -e 'local inv = assert(require(\"luasible.inventory\").load("
         .. "\"-inv/hosts.ini\")) print(inv:host_vars(\"h1\").x)' 2>&1")
       local out = p:read("a")
       p:close()

@@ -685,7 +685,7 @@ function M.load(src)
       for h in src:gmatch("[^,%s]+") do inv:add_host(h, h == "localhost" and { ansible_connection = "local" } or {}) end
       return inv
     end
-    return nil, "cannot read inventory " .. src .. ": " .. tostring(err):gsub("^" .. src:gsub("%p", "%%%0") .. ": ", "")
+    return nil, "cannot read inventory " .. src .. ": " .. tostring(err)
   end
   local inv, perr
   if src:match("%.lua$") then
