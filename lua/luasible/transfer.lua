@@ -66,20 +66,12 @@ local function source(src, opts)
       return chunk
     end }
   end
+  local st, serr, sname = core.stat(src)
+  if not st then return nil, serr, sname end
+  if st.type == "directory" then return nil, "EISDIR: " .. src .. ": is a directory", "EISDIR" end
   local f, msg, errno = io.open(src, "rb")
   if not f then return io_fail(msg, errno) end
-  local ok, rmsg, rerrno = f:read(0) -- a folder opens, but does not read
-  if ok == nil and rmsg then
-    f:close()
-    local dir = io.open(src .. "/.", "rb")
-    if dir then
-      dir:close()
-      return nil, "EISDIR: " .. src .. ": is a directory", "EISDIR"
-    end
-    return io_fail(rmsg, rerrno, src)
-  end
-  local total = f:seek("end")
-  f:seek("set", 0)
+  local total = st.size
   return { total = total, close = function() f:close() end, read = function()
     local chunk, e, n = f:read(CHUNK)
     if chunk == nil and e then return io_fail(e, n, src) end
