@@ -27,7 +27,7 @@ local function must_run(conn)
   assert.is_true(res.ok)
 end
 
-describe("ssh connect", function()
+describe("#ssh ssh connect", function()
   local srv
   lazy_setup(function() srv = sshd.start() end)
   lazy_teardown(function() if srv then srv:stop() end end)
@@ -374,7 +374,7 @@ describe("ssh connect", function()
   end)
 end)
 
-describe("ssh_config reading", function()
+describe("#ssh ssh_config reading", function()
   local config = require "luasible.ssh.config"
 
   it("tells the local user without $USER or $LOGNAME, and without running a process", function()

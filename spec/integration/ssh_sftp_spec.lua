@@ -48,7 +48,7 @@ local function check_progress(events, total)
 end
 
 for _, kind in ipairs { "ssh", "local" } do
-  describe(kind .. " put/get", function()
+  describe((kind == "ssh" and "#ssh " or "") .. kind .. " put/get", function()
     local srv, conn, dir
     local data = big_content(20 * 1024 * 1024)
     local src

@@ -39,7 +39,7 @@ local function rss_kib()
   return tonumber(s:match("VmRSS:%s+(%d+)"))
 end
 
-describe("ssh exec", function()
+describe("#ssh ssh exec", function()
   local srv, conn
   lazy_setup(function()
     srv = sshd.start { aliases = (function()
@@ -296,7 +296,7 @@ describe("ssh exec", function()
   end)
 end)
 
-describe("ssh exec never holds the loop", function()
+describe("#ssh ssh exec never holds the loop", function()
   local srv, conn
   setup(function()
     srv = sshd.start()
@@ -364,7 +364,7 @@ describe("ssh exec never holds the loop", function()
   end)
 end)
 
-describe("ssh exec at a server's MaxSessions", function()
+describe("#ssh ssh exec at a server's MaxSessions", function()
   -- a throwaway server that allows n channels per connection, and a connection to it
   local function limited(n)
     local srv = sshd.start { config = { "Match all", "MaxSessions " .. n } }
