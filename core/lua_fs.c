@@ -161,11 +161,37 @@ static int fs_create_private(lua_State *L) {
   return 1;
 }
 
-/* core.file_mode(path) -> permission bits of an existing file, or nil */
+/* core.file_mode(path) -> permission bits of an existing file; nil when
+ * nothing is there; the fail tuple when it cannot be told (EACCES...) */
 static int fs_file_mode(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
   struct stat st;
-  if (stat(luaL_checkstring(L, 1), &st) != 0) return 0;
+  if (stat(path, &st) != 0)
+    return errno == ENOENT ? 0 : lsb_fail_errno(L, errno, "stat %s", path);
   lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  return 1;
+}
+
+/* core.append_file(path, data) -> true | fail: data appended in one write
+ * to the file, created when missing (0666 less the umask, as fopen) */
+static int fs_append_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len, off = 0;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return lsb_fail_errno(L, errno, "cannot append to %s", path);
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return lsb_fail_errno(L, err, "cannot append to %s", path);
+    }
+    off += (size_t)n;
+  }
+  if (close(fd) != 0) return lsb_fail_errno(L, errno, "cannot append to %s", path);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -175,4 +201,5 @@ const luaL_Reg lsb_fs_funcs[] = {
     {"realpath", fs_realpath}, {"read_file", fs_read_file},
     {"isatty", fs_isatty},     {"tty_size", fs_tty_size},
     {"chmod", fs_chmod},       {"create_private", fs_create_private},
-    {"file_mode", fs_file_mode}, {NULL, NULL}};
+    {"file_mode", fs_file_mode}, {"append_file", fs_append_file},
+    {NULL, NULL}};

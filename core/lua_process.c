@@ -124,6 +124,7 @@ static int core_spawn(lua_State *L) {
   spawn_mem *m;
   lsb_stream *s;
   int mode, rc, pid = 0, mem_idx;
+  const char *call;
   double max_line;
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_isnoneornil(L, 2)) {
@@ -163,9 +164,11 @@ static int core_spawn(lua_State *L) {
   }
   s = lsb_stream_new(ctx, mode, (size_t)max_line);
   if (!s) return luaL_error(L, "not enough memory");
-  rc = lsb_process_spawn(ctx, s, &o, &pid);
+  rc = lsb_process_spawn(ctx, s, &o, &pid, &call);
   if (rc != 0) {
     lsb_stream_unref(s);
+    if (call) /* "EMFILE: pipe() for 'sleep': too many open files" */
+      return lsb_fail(L, uv_err_name(rc), "%s for '%s': %s", call, o.argv[0], uv_strerror(rc));
     return lsb_fail(L, uv_err_name(rc), "cannot execute '%s': %s", o.argv[0],
                     uv_strerror(rc));
   }

@@ -21,7 +21,7 @@ typedef struct {
 
 static const char *const connect_options[] = {
     "host", "port", "user", "label", "known_hosts", "password", "agent",
-    "identities", "connect_timeout", "keepalive", NULL};
+    "identities", "connect_timeout", "keepalive", "keepalive_count_max", NULL};
 
 /* luasible.ssh_config: a userdata that owns the config being read until
  * it moves into the session (a Lua error mid-way leaks nothing) */
@@ -59,6 +59,12 @@ static int core_ssh_connect(lua_State *L) {
   cfg->password = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "password", NULL, 0));
   cfg->connect_timeout = lsb_opt_num(L, 1, "ssh_connect", "connect_timeout", 10, 0);
   cfg->keepalive = lsb_opt_num(L, 1, "ssh_connect", "keepalive", 15, 0);
+  {
+    double n = lsb_opt_num(L, 1, "ssh_connect", "keepalive_count_max", 3, 0);
+    if (!(n >= 1 && n <= 1000000) || n != (double)(int)n)
+      return luaL_error(L, "bad option 'keepalive_count_max' to 'ssh_connect' (a whole number >= 1 expected)");
+    cfg->keepalive_count_max = (int)n;
+  }
   lua_getfield(L, 1, "agent");
   cfg->agent = lua_toboolean(L, -1);
   if (lua_type(L, -1) == LUA_TSTRING) cfg->agent_path = lsb_strdup(L, lua_tostring(L, -1));
@@ -134,11 +140,17 @@ static int ss_error(lua_State *L) {
   return 2;
 }
 
-/* s:host_key() -> { fingerprint, type, key (base64), state } | nil */
+/* s:host_key() -> { fingerprint, type, key (base64), state } | nil;
+ * state "unreadable" (known_hosts exists but could not be read) comes with
+ * error = "NAME: message" and code = "NAME" */
 static int ss_host_key(lua_State *L) {
   lsb_ssh_session *S = open_session(L);
   if (!S->key_state) return 0;
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 6);
+  if (lsb_err_isset(&S->kh_err)) {
+    lsb_set_str(L, "error", lsb_err_text(&S->kh_err));
+    lsb_set_str(L, "code", S->kh_err.name);
+  }
   lua_pushstring(L, S->fingerprint);
   lua_setfield(L, -2, "fingerprint");
   lua_pushstring(L, S->key_type);

@@ -248,22 +248,27 @@ static int spawn_child(const lsb_spawn_opts *o, int in_fd, int out_fd,
   posix_spawnattr_t attr;
   sigset_t all, none;
   int rc;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-  if (o->cwd) posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+  if ((rc = posix_spawn_file_actions_init(&fa)) != 0) return -rc;
+  if ((rc = posix_spawnattr_init(&attr)) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return -rc;
+  }
+  /* each step can run out of memory: the child is never started half set up */
+  if (in_fd >= 0) rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+  else rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  if (!rc && o->cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
   sigfillset(&all);
   sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all); /* SIGPIPE ignored here, not there */
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
-  if (strchr(o->argv[0], '/'))
+  if (!rc) rc = posix_spawnattr_setsigdefault(&attr, &all); /* SIGPIPE ignored here, not there */
+  if (!rc) rc = posix_spawnattr_setsigmask(&attr, &none);
+  if (!rc)
+    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                             POSIX_SPAWN_SETSIGMASK);
+  if (!rc && strchr(o->argv[0], '/'))
     rc = posix_spawn(pid, o->argv[0], &fa, &attr, o->argv, o->env ? o->env : environ);
-  else
+  else if (!rc)
     rc = posix_spawnp(pid, o->argv[0], &fa, &attr, o->argv, o->env ? o->env : environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -271,12 +276,14 @@ static int spawn_child(const lsb_spawn_opts *o, int in_fd, int out_fd,
 }
 
 int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
-                      int *pid_out) {
+                      int *pid_out, const char **call) {
   int fds[6] = {-1, -1, -1, -1, -1, -1}; /* stdin r/w, stdout r/w, stderr r/w */
   lsb_proc *p;
   pid_t pid;
   int rc, i;
-  /* everything that can run out of memory comes before the child exists */
+  /* everything that can run out of memory or descriptors comes before the
+   * child exists */
+  *call = "malloc()";
   p = calloc(1, sizeof *p);
   if (!p) return UV_ENOMEM;
   if (o->has_stdin && o->stdin_len > 0) {
@@ -287,6 +294,7 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
     }
     memcpy(p->stdin_buf, o->stdin_data, o->stdin_len);
   }
+  *call = "pipe()";
   if ((o->has_stdin && (rc = make_pipe(&fds[0])) != 0) ||
       (rc = make_pipe(&fds[2])) != 0 || (rc = make_pipe(&fds[4])) != 0) {
     close_fds(fds, 6);
@@ -294,6 +302,7 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
     free(p);
     return uv_translate_sys_error(-rc);
   }
+  *call = NULL;
   rc = spawn_child(o, fds[0], fds[3], fds[5], &pid);
   /* the child's ends belong to the child now */
   if (fds[0] >= 0) close(fds[0]);

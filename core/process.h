@@ -19,9 +19,11 @@ typedef struct lsb_spawn_opts {
 } lsb_spawn_opts;
 
 /* Start the process feeding `s`.  Returns 0, or a libuv error code (then
- * nothing runs and `s` is untouched apart from a transient reference). */
+ * nothing runs and `s` is untouched apart from a transient reference) and
+ * in *call the call that failed ("pipe()", "malloc()"; NULL: the spawn
+ * itself: exec failed, or the child could not be set up). */
 int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
-                      int *pid);
+                      int *pid, const char **call);
 
 /* The Lua state closes: close every process's handles (its memory is freed
  * by their close callbacks, on the loop's last turns). */

@@ -130,7 +130,7 @@ static int fail(lsb_xfer *x, const char *what) {
 }
 
 static int local_fail(lsb_xfer *x, const char *what, int err) {
-  if (!lsb_err_isset(&x->err)) lsb_err_set(&x->err, "EIO", "%s: %s", what, strerror(err));
+  if (!lsb_err_isset(&x->err)) lsb_err_set_errno(&x->err, err, "%s", what);
   finish(x, NULL);
   x->state = x->h ? F_CLOSE : F_SHUTDOWN;
   return 1;

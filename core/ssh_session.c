@@ -105,6 +105,7 @@ static void handle_done(lsb_ssh_session *S) {
   free(S->auth_methods);
   free(S->key_b64);
   lsb_err_free(&S->error);
+  lsb_err_free(&S->kh_err);
   free(S);
   lsb_ctx_check_done(ctx);
 }
@@ -222,52 +223,88 @@ static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt, 
   }
 }
 
+/* A resource error (no file descriptor, no memory, no buffer, no local
+ * port): never taken for an address or a host that does not answer. */
+static int resource_errno(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS ||
+         err == EAGAIN || err == EADDRNOTAVAIL;
+}
+
+/* fail with the errno's own name and the call that hit it:
+ * "EMFILE: socket() for user@web1:22: Too many open files" */
+static void fail_errno(lsb_ssh_session *S, int err, const char *call) {
+  char name[24];
+  fail_connect(S, lsb_errno_name(err, name, sizeof name), "%s for %s: %s", call,
+               S->cfg.label, strerror(err));
+}
+
+/* The name of a failed TCP connect: its own for the usual reasons, else
+ * ECONNRESET (the task layer reads every ECONN* as unreachable). */
+static const char *connect_err_name(int err) {
+  switch (err) {
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ENETUNREACH: return "ENETUNREACH";
+    default: return "ECONNRESET";
+  }
+}
+
 static void on_keepalive(uv_timer_t *t);
 
 static void on_timer(uv_timer_t *t) {
   lsb_ssh_session *S = t->data;
   char secs[32];
-  if (S->state >= LSB_SSH_READY) {
-    on_keepalive(t);
-    return;
-  }
+  if (S->state >= LSB_SSH_READY) return;
   snprintf(secs, sizeof secs, "%g", S->cfg.connect_timeout);
   fail_connect(S, "ETIMEDOUT", "connection to %s timed out after %ss",
                S->cfg.label, secs);
 }
 
+/* Keepalives, OpenSSH's way (ServerAliveInterval, ServerAliveCountMax):
+ * after `keepalive` seconds without a byte from the server a keepalive is
+ * sent, then one more each interval; once `keepalive_count_max` of them in
+ * a row went unanswered, at (count_max + 1) intervals of silence, the
+ * connection is lost.  The timer is one-shot, due when the silence reaches
+ * its next whole interval. */
+static void keepalive_in(lsb_ssh_session *S, double secs) {
+  uint64_t ms = lsb_ms(secs);
+  if (ms < 10) ms = 10;
+  S->ka_due = lsb_now() + (double)ms / 1000;
+  uv_timer_start(&S->timer, on_keepalive, ms, 0);
+}
+
 static void on_keepalive(uv_timer_t *t) {
   lsb_ssh_session *S = t->data;
-  int next = 0;
-  double now = lsb_now(), limit = 2 * S->cfg.keepalive + 0.5;
+  double iv = S->cfg.keepalive, now = lsb_now(), silent;
+  int n, max = S->cfg.keepalive_count_max, next = 0;
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
   /* Silence is the server's only when we listened: not without ops, not
    * while every op is paused (the socket is not watched), and not when the
    * timer itself ran late (this thread was blocked, by a consumer that does
    * not return to the loop). */
-  if (!S->ops_head || all_paused(S) || now - S->ka_last > limit)
-    S->last_rx = now;
-  S->ka_last = now;
-  if (!S->ops_head) return;
-  if (now - S->last_rx > limit) {
+  if (!S->ops_head || all_paused(S) || now - S->ka_due > iv) S->last_rx = now;
+  silent = now - S->last_rx;
+  n = (int)((silent + 0.002) / iv); /* whole intervals of silence */
+  if (S->ops_head && n > max) {
     char buf[160];
-    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs",
-             now - S->last_rx);
+    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs (%d sent, %gs apart)",
+             silent, max, iv);
     lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_TIMEOUT, buf);
     return;
   }
-  libssh2_keepalive_send(S->ssh, &next);
-  lsb_ssh_pump(S);
+  keepalive_in(S, (n + 1) * iv - silent);
+  if (S->ops_head && n >= 1) {
+    libssh2_keepalive_send(S->ssh, &next);
+    lsb_ssh_pump(S);
+  }
 }
 
 static void start_keepalive(lsb_ssh_session *S) {
   uv_timer_stop(&S->timer);
   if (S->cfg.keepalive > 0 && S->cfg.keepalive < 86400 * 365) { /* else: off */
-    uint64_t ms = lsb_ms(S->cfg.keepalive);
-    if (ms < 10) ms = 10;
     libssh2_keepalive_config(S->ssh, 1, (unsigned)(S->cfg.keepalive < 1 ? 1 : S->cfg.keepalive));
-    S->ka_last = lsb_now(); /* a first tick that comes late is ours too */
-    uv_timer_start(&S->timer, on_timer, ms, ms);
+    keepalive_in(S, S->cfg.keepalive);
   }
 }
 
@@ -296,16 +333,17 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     socklen_t len = sizeof err;
     getsockopt(S->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      const char *name = err == ECONNREFUSED ? "ECONNREFUSED"
-                         : err == ETIMEDOUT  ? "ETIMEDOUT"
-                         : err == EHOSTUNREACH ? "EHOSTUNREACH"
-                         : err == ENETUNREACH ? "ENETUNREACH" : "ECONNRESET";
+      if (resource_errno(err)) {
+        fail_errno(S, err, "connect()");
+        return;
+      }
       if (S->cur_addr && S->cur_addr->ai_next) {
         S->cur_addr = S->cur_addr->ai_next;
         try_connect(S);
         return;
       }
-      fail_connect(S, name, "cannot connect to %s: %s", S->cfg.label, strerror(err));
+      fail_connect(S, connect_err_name(err), "cannot connect to %s: %s", S->cfg.label,
+                   strerror(err));
       return;
     }
     S->state = LSB_SSH_HANDSHAKE;
@@ -333,16 +371,35 @@ static const struct {
 /* Load an OpenSSH known_hosts file line by line: a line libssh2 cannot
  * parse (a marker, a key type it does not know) is skipped instead of
  * ending the read, as libssh2_knownhost_readfile does. */
-static void load_known_hosts(LIBSSH2_KNOWNHOSTS *kh, const char *path) {
+static int load_known_hosts(LIBSSH2_KNOWNHOSTS *kh, const char *path) {
   FILE *f = fopen(path, "re");
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  if (!f) return;
-  while ((n = getline(&line, &cap, f)) > 0)
-    libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  int err = 0;
+  /* a file that is not there is empty (OpenSSH's way); one that is there
+   * and cannot be read (EACCES, EISDIR, EMFILE, ENOMEM...) is never taken
+   * for an empty one: its errno is returned */
+  if (!f) return errno == ENOENT ? 0 : errno;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH) ==
+        LIBSSH2_ERROR_ALLOC) {
+      err = ENOMEM;
+      break;
+    }
+  }
+  if (!err && !feof(f)) err = errno ? errno : EIO; /* getline failed */
   free(line);
   fclose(f);
+  return err;
+}
+
+/* known_hosts could not be read: the host key's state is "unreadable" and
+ * this is why (the first reason found) */
+static void known_hosts_failed(lsb_ssh_session *S, int err, const char *what) {
+  if (lsb_err_isset(&S->kh_err)) return;
+  if (what) lsb_err_set(&S->kh_err, "ENOMEM", "%s (known_hosts %s)", what, S->cfg.known_hosts);
+  else lsb_err_set_errno(&S->kh_err, err, "cannot read known_hosts %s", S->cfg.known_hosts);
 }
 
 /* Without this the server's first choice among libssh2's algorithms is
@@ -356,10 +413,18 @@ static void prefer_known_host_keys(lsb_ssh_session *S) {
   int nalgs, known = 0;
   size_t cap = 1;
   char *pref;
+  int err;
   if (!S->cfg.known_hosts) return;
   kh = libssh2_knownhost_init(S->ssh);
-  if (!kh) return;
-  load_known_hosts(kh, S->cfg.known_hosts);
+  if (!kh) {
+    known_hosts_failed(S, ENOMEM, "out of memory");
+    return;
+  }
+  if ((err = load_known_hosts(kh, S->cfg.known_hosts)) != 0) {
+    known_hosts_failed(S, err, NULL);
+    libssh2_knownhost_free(kh);
+    return;
+  }
   for (size_t i = 0; i < sizeof known_algs / sizeof known_algs[0]; i++) {
     int rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, "AAAA", 4,
                                       LIBSSH2_KNOWNHOST_TYPE_PLAIN |
@@ -372,7 +437,10 @@ static void prefer_known_host_keys(lsb_ssh_session *S) {
   libssh2_knownhost_free(kh);
   if (!known) return;
   nalgs = libssh2_session_supported_algs(S->ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
-  if (nalgs <= 0) return;
+  if (nalgs <= 0) { /* out of memory: the key might read as unknown */
+    known_hosts_failed(S, ENOMEM, "out of memory ordering the host key types");
+    return;
+  }
   for (int i = 0; i < nalgs; i++) cap += strlen(algs[i]) + 1;
   pref = malloc(cap);
   if (pref) {
@@ -389,6 +457,8 @@ static void prefer_known_host_keys(lsb_ssh_session *S) {
     }
     libssh2_session_method_pref(S->ssh, LIBSSH2_METHOD_HOSTKEY, pref);
     free(pref);
+  } else {
+    known_hosts_failed(S, ENOMEM, "out of memory ordering the host key types");
   }
   libssh2_free(S->ssh, (void *)algs);
 }
@@ -402,14 +472,24 @@ static void try_connect(lsb_ssh_session *S) {
   close_poll(S); /* a previous address failed */
   for (; ai; ai = ai->ai_next) {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      int err = errno;
+      /* an address family this machine lacks (no IPv6): the next address */
+      if (err == EAFNOSUPPORT || err == EPROTONOSUPPORT) continue;
+      fail_errno(S, err, "socket()"); /* EMFILE, ENFILE, ENOMEM, ENOBUFS... */
+      return;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
       int err = errno;
       close(fd);
+      if (resource_errno(err)) {
+        fail_errno(S, err, "connect()");
+        return;
+      }
       if (!ai->ai_next) {
-        fail_connect(S, err == ECONNREFUSED ? "ECONNREFUSED" : "ECONNRESET",
-                     "cannot connect to %s: %s", S->cfg.label, strerror(err));
+        fail_connect(S, connect_err_name(err), "cannot connect to %s: %s", S->cfg.label,
+                     strerror(err));
         return;
       }
       continue;
@@ -422,8 +502,15 @@ static void try_connect(lsb_ssh_session *S) {
         fail_connect(S, "ENOMEM", "cannot connect to %s: out of memory", S->cfg.label);
         return;
       }
+      int rc;
       p->fd = fd;
-      uv_poll_init_socket(S->ctx->loop, &p->h, fd);
+      if ((rc = uv_poll_init_socket(S->ctx->loop, &p->h, fd)) != 0) {
+        close(fd);
+        free(p);
+        fail_connect(S, uv_err_name(rc), "uv_poll_init_socket() for %s: %s", S->cfg.label,
+                     uv_strerror(rc));
+        return;
+      }
       p->h.data = S;
       S->poll = &p->h;
       S->fd = fd;
@@ -438,6 +525,20 @@ static void try_connect(lsb_ssh_session *S) {
                S->cfg.label);
 }
 
+/* A name that does not resolve is ENOENT; the resolver's own failures
+ * (EMFILE, ENOMEM: EAI_SYSTEM, EAI_MEMORY) keep their names. */
+static void fail_resolve(lsb_ssh_session *S, int status) {
+  const char *name = uv_err_name(status);
+  if (status == UV_EAI_MEMORY) status = UV_ENOMEM;
+  if (status == UV_ENOMEM || strncmp(name, "EAI_", 4) != 0) {
+    fail_connect(S, uv_err_name(status), "getaddrinfo() for %s: %s", S->cfg.label,
+                 uv_strerror(status));
+    return;
+  }
+  fail_connect(S, "ENOENT", "cannot resolve host of %s: %s", S->cfg.label,
+               uv_strerror(status));
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   lsb_ssh_session *S = req->data;
   S->gai_active = 0;
@@ -449,8 +550,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   S->handles--;
   S->gai_res = 1;
   if (status < 0) {
-    fail_connect(S, "ENOENT", "cannot resolve host of %s: %s", S->cfg.label,
-                 uv_strerror(status));
+    fail_resolve(S, status);
     return;
   }
   S->addrs = res;
@@ -473,6 +573,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   S->w.waiter_ref = NOREF;
   S->cfg = *cfg;
   memset(cfg, 0, sizeof *cfg);
+  if (S->cfg.keepalive_count_max < 1) S->cfg.keepalive_count_max = 3;
   S->fd = -1;
   S->refs = 1;
   S->state = LSB_SSH_RESOLVING;
@@ -511,8 +612,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   S->gai.data = S;
   rc = uv_getaddrinfo(ctx->loop, &S->gai, on_resolved, S->cfg.host, port, &hints);
   if (rc != 0) {
-    fail_connect(S, "ENOENT", "cannot resolve host of %s: %s", S->cfg.label,
-                 uv_strerror(rc));
+    fail_resolve(S, rc);
     return S;
   }
   S->gai_active = 1;
@@ -549,23 +649,36 @@ static void check_host_key(lsb_ssh_session *S) {
   memcpy(S->fingerprint, "SHA256:", 7);
   lsb_base64_encode(hash, 32, S->fingerprint + 7, 0);
   S->key_b64 = malloc(LSB_BASE64_LEN(len) + 1);
-  if (S->key_b64) lsb_base64_encode((const unsigned char *)key, len, S->key_b64, 1);
+  if (!S->key_b64) {
+    fail_connect(S, "ENOMEM", "out of memory checking the host key of %s", S->cfg.label);
+    return;
+  }
+  lsb_base64_encode((const unsigned char *)key, len, S->key_b64, 1);
   S->key_state = "unknown";
-  if (S->cfg.known_hosts) {
+  if (S->cfg.known_hosts && !lsb_err_isset(&S->kh_err)) {
     LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(S->ssh);
-    if (kh) {
+    int err;
+    if (!kh) {
+      known_hosts_failed(S, ENOMEM, "out of memory");
+    } else if ((err = load_known_hosts(kh, S->cfg.known_hosts)) != 0) {
+      known_hosts_failed(S, err, NULL);
+      libssh2_knownhost_free(kh);
+    } else {
       struct libssh2_knownhost *found = NULL;
-      int rc;
-      load_known_hosts(kh, S->cfg.known_hosts);
-      rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, key, len,
-                                    LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-                                        LIBSSH2_KNOWNHOST_KEYENC_RAW | kbit,
-                                    &found);
+      int rc = libssh2_knownhost_checkp(kh, S->cfg.host, S->cfg.port, key, len,
+                                        LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+                                            LIBSSH2_KNOWNHOST_KEYENC_RAW | kbit,
+                                        &found);
       if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH) S->key_state = "match";
       else if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) S->key_state = "changed";
+      else if (rc == LIBSSH2_KNOWNHOST_CHECK_FAILURE)
+        known_hosts_failed(S, ENOMEM, "out of memory checking the host key");
       libssh2_knownhost_free(kh);
     }
   }
+  /* never "unknown" for a host whose entries could not be read: that would
+   * refuse a known host (strict) or trust any key for it (accept-new) */
+  if (lsb_err_isset(&S->kh_err)) S->key_state = "unreadable";
   if (S->pin) { /* a helper: the key of the connection it helps, or none */
     if (strcmp(S->pin, S->fingerprint) != 0) {
       fail_connect(S, "EHOSTKEY", "the host key of %s changed (%s)", S->cfg.label,
@@ -622,6 +735,23 @@ static int has_method(lsb_ssh_session *S, const char *m) {
 
 enum { A_LIST, A_AGENT, A_AGENT_ID, A_KEYS, A_PASSWORD, A_KBD, A_FAILED };
 
+/* 0 when the key file can be read (or is not there: libssh2 says so),
+ * else why not (EACCES, EISDIR, EMFILE, ENFILE, ENOMEM...) */
+static int key_file_error(const char *path) {
+  char b;
+  int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+  if (fd < 0) return errno == ENOENT ? 0 : errno;
+  if (read(fd, &b, 1) < 0) err = errno;
+  close(fd);
+  return err;
+}
+
+static void fail_key(lsb_ssh_session *S, int err, const char *path) {
+  char name[24];
+  fail_connect(S, lsb_errno_name(err, name, sizeof name), "cannot read key file %s for %s: %s",
+               path, S->cfg.label, strerror(err));
+}
+
 static void auth_ok(lsb_ssh_session *S) {
   if (S->agent) {
     libssh2_agent_disconnect(S->agent);
@@ -673,19 +803,32 @@ static int auth_pump(lsb_ssh_session *S) {
           return 1;
         }
         S->auth_methods = strdup(list);
+        if (!S->auth_methods) {
+          fail_connect(S, "ENOMEM", "out of memory authenticating with %s", S->cfg.label);
+          return 1;
+        }
         S->auth_step = A_AGENT;
         break;
       }
-      case A_AGENT:
+      case A_AGENT: {
+        int agent_rc;
         S->auth_step = A_KEYS;
         S->auth_id = 0;
         if (S->cfg.agent && has_method(S, "publickey") &&
             (S->cfg.agent_path || getenv("SSH_AUTH_SOCK"))) {
           S->agent = libssh2_agent_init(S->ssh);
-          if (S->agent && S->cfg.agent_path)
-            libssh2_agent_set_identity_path(S->agent, S->cfg.agent_path);
-          if (S->agent && libssh2_agent_connect(S->agent) == 0 &&
-              libssh2_agent_list_identities(S->agent) == 0) {
+          if (!S->agent) {
+            fail_connect(S, "ENOMEM", "out of memory authenticating with %s", S->cfg.label);
+            return 1;
+          }
+          if (S->cfg.agent_path) libssh2_agent_set_identity_path(S->agent, S->cfg.agent_path);
+          errno = 0;
+          agent_rc = libssh2_agent_connect(S->agent);
+          if (agent_rc != 0 && resource_errno(errno)) {
+            fail_errno(S, errno, "socket() to ssh-agent");
+            return 1;
+          }
+          if (agent_rc == 0 && libssh2_agent_list_identities(S->agent) == 0) {
             S->agent_id = NULL;
             if (libssh2_agent_get_identity(S->agent, &S->agent_id, NULL) == 0)
               S->auth_step = A_AGENT_ID;
@@ -695,6 +838,7 @@ static int auth_pump(lsb_ssh_session *S) {
           }
         }
         break;
+      }
       case A_AGENT_ID:
         rc = auth_outcome(S, libssh2_agent_userauth(S->agent, user, S->agent_id));
         if (rc != AUTH_REFUSED) return rc;
@@ -713,8 +857,18 @@ static int auth_pump(lsb_ssh_session *S) {
         }
         {
           lsb_ssh_identity *id = &S->cfg.ids[S->auth_id];
-          int file_rc = libssh2_userauth_publickey_fromfile_ex(S->ssh, user, ulen, NULL,
-                                                               id->path, id->passphrase);
+          int file_rc, err;
+          if ((err = key_file_error(id->path)) != 0) {
+            fail_key(S, err, id->path);
+            return 1;
+          }
+          file_rc = libssh2_userauth_publickey_fromfile_ex(S->ssh, user, ulen, NULL, id->path,
+                                                           id->passphrase);
+          /* why libssh2 could not read it: ours to name, when it is the file */
+          if (file_rc == LIBSSH2_ERROR_FILE && (err = key_file_error(id->path)) != 0) {
+            fail_key(S, err, id->path);
+            return 1;
+          }
           rc = auth_outcome(S, file_rc);
           if (rc != AUTH_REFUSED) return rc;
           tried(S, file_rc == LIBSSH2_ERROR_FILE ? "unreadable key (wrong passphrase?)" : "key",
@@ -905,6 +1059,7 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
   if (!(cfg.connect_timeout > 0 && cfg.connect_timeout <= 10)) cfg.connect_timeout = 10;
   /* the parent's keepalive: a server that stops answering ends it too */
   cfg.keepalive = S->cfg.keepalive > 0 ? S->cfg.keepalive : 15;
+  cfg.keepalive_count_max = S->cfg.keepalive_count_max > 0 ? S->cfg.keepalive_count_max : 3;
   H = lsb_ssh_connect(S->ctx, &cfg); /* cfg is moved in */
   lsb_ssh_config_free(&cfg);
   if (!H) {

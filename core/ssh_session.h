@@ -70,6 +70,7 @@ typedef struct lsb_ssh_config {
   int nids;
   double connect_timeout; /* seconds */
   double keepalive;       /* seconds, 0: off */
+  int keepalive_count_max; /* keepalives unanswered in a row before the loss */
 } lsb_ssh_config;
 
 struct lsb_ssh_session {
@@ -115,7 +116,8 @@ struct lsb_ssh_session {
   double last_close;  /* when a channel last closed */
   double last_rx;     /* when the socket was last readable */
   size_t pump_bytes;  /* data moved by the ops in this pump */
-  double ka_last;     /* when the keepalive timer last ran */
+  double ka_due;      /* when the keepalive timer is due */
+  lsb_err kh_err;     /* known_hosts could not be read (not: is missing) */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1, is_helper : 1, helper_end : 1;
   /* A second connection to the same server that only sends remote kills,

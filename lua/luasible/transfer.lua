@@ -109,7 +109,15 @@ end
 -- file it replaces, 0644 for a new one), then rename it over dest
 local function finish_local(target, dest, opts)
   local atomic = target ~= dest
-  local mode = opts.mode or (atomic and (core.file_mode(dest) or MODE_644))
+  local mode = opts.mode
+  if not mode and atomic then
+    local m, err, name = core.file_mode(dest)
+    if not m and err then
+      os.remove(target)
+      return nil, err, name
+    end
+    mode = m or MODE_644
+  end
   if mode then
     local ok, err, name = core.chmod(target, mode)
     if not ok then

@@ -95,7 +95,9 @@ end
 -- into[name] = merged vars. Returns true, or nil, err.
 local function load_kind(base, into)
   local entries, paths = {}, {}
-  for _, e in ipairs(fs.walk(base)) do -- sorted, following links
+  local list, werr = fs.walk(base)
+  if not list then return nil, werr end
+  for _, e in ipairs(list) do -- sorted, following links
     entries[e.path] = e.type
     paths[#paths + 1] = e.path
   end

@@ -71,8 +71,9 @@ function Ctx:find_local(src, sub)
   if path.is_abs(src) then return src end
   local base = self.base_dir or "."
   for _, cand in ipairs({ path.join(base, sub, src), path.join(base, src), src }) do
-    local f = io.open(cand, "rb")
-    if f then f:close() return cand end
+    -- there, or there for all we know (EACCES, EMFILE: reading it says why)
+    local st, _, name = fs.stat(cand)
+    if st or (name ~= "ENOENT" and name ~= "ENOTDIR") then return cand end
   end
   return path.join(base, src)
 end

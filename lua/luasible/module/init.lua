@@ -15,6 +15,7 @@
 -- Types: string, number, integer, boolean, list, dict, table, path, mode, raw.
 -- A module requires nothing of luasible's: all it needs is on its ctx.
 local path = require "luasible.util.path"
+local fs = require "luasible.util.fs"
 local params = require "luasible.module.params"
 local kv = require "luasible.module.kv"
 
@@ -85,9 +86,13 @@ end
 local function find(name, dirs)
   for _, dir in ipairs(dirs) do
     local file = dir .. "/" .. name .. ".lua"
-    local f = io.open(file, "r")
-    if f then
-      f:close()
+    -- a file that is there but cannot be looked at (EACCES, EMFILE...) is
+    -- an error, never skipped for a module of the same name further on
+    local st, serr, sname = fs.stat(file)
+    if not st and sname ~= "ENOENT" and sname ~= "ENOTDIR" then
+      return nil, "module " .. name .. ": " .. serr
+    end
+    if st then
       local mod, err = load_file(name, file)
       if not mod then return nil, err end
       return mod, file

@@ -1,6 +1,8 @@
 --- luasible.ssh.config: reading an OpenSSH client config (~/.ssh/config):
 -- Host blocks and their globs, the first value of each keyword, and the
 -- expansion of ~ and %-tokens in paths.
+local fs = require "luasible.util.fs"
+
 local M = {}
 
 M.HOME = os.getenv("HOME") or "/"
@@ -24,19 +26,20 @@ end
 
 --- The name of the user running this program, without running a process:
 -- $USER, $LOGNAME, else the passwd entry of our uid.
+-- A file that cannot be read (EMFILE, EACCES...) is an error, never a
+-- guess: nil, err, name.
 function M.local_user()
   local u = os.getenv("USER") or os.getenv("LOGNAME")
   if u and u ~= "" then return u end
-  local f = io.open("/proc/self/status", "r")
-  local uid = f and f:read("a"):match("\nUid:%s*(%d+)")
-  if f then f:close() end
-  local pw = uid and io.open("/etc/passwd", "r")
-  if pw then
-    for line in pw:lines() do
-      local name, id = line:match("^([^:]*):[^:]*:(%d+):")
-      if id == uid then u = name; break end
-    end
-    pw:close()
+  local status, err, name = fs.read("/proc/self/status")
+  if not status then return nil, err, name end
+  local uid = status:match("\nUid:%s*(%d+)")
+  local pw
+  pw, err, name = fs.read("/etc/passwd")
+  if not pw then return nil, err, name end
+  for line in pw:gmatch("[^\n]+") do
+    local n, id = line:match("^([^:]*):[^:]*:(%d+):")
+    if id == uid then u = n; break end
   end
   return u or "root"
 end
@@ -66,13 +69,17 @@ end
 
 --- Read the options of `host` from an OpenSSH client config file: the
 -- first value of each keyword wins; IdentityFile accumulates. Keywords are
--- lowercase keys; a missing file gives no options.
+-- lowercase keys; a missing file gives no options; one that is there and
+-- cannot be read (EACCES, EISDIR, EMFILE...) gives nil, err, name.
 function M.read(path, host)
   local res = { identityfile = {} }
-  local f = io.open(path, "r")
-  if not f then return res end
+  local text, err, name = fs.read(path)
+  if not text then
+    if name == "ENOENT" then return res end
+    return nil, err, name
+  end
   local active = true
-  for line in f:lines() do
+  for line in text:gmatch("[^\n]*") do
     line = line:gsub("^%s+", ""):gsub("%s+$", "")
     if line ~= "" and line:sub(1, 1) ~= "#" then
       local key, val = line:match("^(%S-)%s*=%s*(.*)$")
@@ -94,7 +101,6 @@ function M.read(path, host)
       end
     end
   end
-  f:close()
   return res
 end
 

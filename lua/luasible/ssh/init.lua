@@ -62,7 +62,8 @@ M.SSH = SSH
 --- connect{ host = ..., ... } -> conn | nil, err, name
 function M.connect(spec)
   resolve.check(spec)
-  local r = resolve.resolve(spec)
+  local r, rerr, rname = resolve.resolve(spec)
+  if not r then return nil, rerr, rname end
   local sess, err, name = open(r)
   if not sess then return nil, err, name end
   return setmetatable({ kind = "ssh", streaming = true, name = spec.name or spec.host,

@@ -3,6 +3,7 @@
 -- known_hosts, timeouts, host key policy).
 local connection = require "luasible.connection"
 local config = require "luasible.ssh.config"
+local fs = require "luasible.util.fs"
 
 local M = {}
 
@@ -26,10 +27,12 @@ function M.check(spec)
   end
 end
 
+-- a key file to try: one that is there, or that is there for all we know
+-- (its folder cannot be searched, EMFILE...: the core names why it cannot
+-- read it, instead of a key left out in silence)
 local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
+  local st, _, name = fs.stat(path)
+  return st ~= nil or (name ~= "ENOENT" and name ~= "ENOTDIR")
 end
 
 -- the identity files to try: given, configured (those that exist), or the
@@ -55,17 +58,27 @@ local function identities(spec, cfg, ctx)
   return ids
 end
 
---- spec + ssh_config -> everything needed to connect.
+--- spec + ssh_config -> everything needed to connect, or nil, err, name
+--- (an ssh_config or a file telling the local user that cannot be read).
 function M.resolve(spec)
   local cfg = { identityfile = {} }
   local cfile = spec.ssh_config
   if cfile == nil then cfile = config.HOME .. "/.ssh/config" end
-  if cfile then cfg = config.read(config.expand(cfile), spec.host) end
+  if cfile then
+    local err, name
+    cfg, err, name = config.read(config.expand(cfile), spec.host)
+    if not cfg then return nil, err, name end
+  end
   local r = {}
   r.alias = spec.host
   r.hostname = cfg.hostname and cfg.hostname:gsub("%%h", spec.host) or spec.host
   r.port = spec.port or tonumber(cfg.port) or 22
-  r.user = spec.user or cfg.user or config.local_user()
+  r.user = spec.user or cfg.user
+  if not r.user then
+    local err, name
+    r.user, err, name = config.local_user()
+    if not r.user then return nil, err, name end
+  end
   local ctx = { hostname = r.hostname, user = r.user }
   r.identities = identities(spec, cfg, ctx)
   r.known_hosts = config.expand(spec.known_hosts

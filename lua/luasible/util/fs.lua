@@ -21,39 +21,48 @@ end
 -- Below `dir` (its stat `st`, the relative path `rel`, "" at the top), every
 -- file and folder into `out`, following links; `ancestors` holds the
 -- dev:ino of the folders above, so that a link back up is not followed (a
--- loop), as find -L skips it.
+-- loop), as find -L skips it. Returns true, or nil, err, name when a
+-- folder or an entry cannot be read (never a folder taken for empty).
 local function walk_into(out, dir, rel, st, ancestors)
   local key = st.dev .. ":" .. st.ino
-  if ancestors[key] then return end
+  if ancestors[key] then return true end
   ancestors[key] = true
-  local names = core.readdir(dir)
+  local names, rerr, rname = core.readdir(dir)
+  if not names then return nil, rerr, rname end
   local prefix = dir:sub(-1) == "/" and dir or dir .. "/"
-  for _, name in ipairs(names or {}) do
+  for _, name in ipairs(names) do
     local path = prefix .. name
     local sub = rel == "" and name or rel .. "/" .. name
-    local est = core.stat(path) -- a broken link, or one that went away: skipped
+    local est, serr, sname = core.stat(path)
+    -- a broken link, a link loop, or one that went away: skipped
+    if not est and sname ~= "ENOENT" and sname ~= "ELOOP" then return nil, serr, sname end
     if est and est.type == "directory" then
       if not ancestors[est.dev .. ":" .. est.ino] then
         out[#out + 1] = { path = sub, type = "directory" }
-        walk_into(out, path, sub, est, ancestors)
+        local ok, err, ename = walk_into(out, path, sub, est, ancestors)
+        if not ok then return nil, err, ename end
       end
     elseif est and est.type == "file" then
       out[#out + 1] = { path = sub, type = "file" }
     end
   end
   ancestors[key] = nil
+  return true
 end
 
 --- Every file and folder below `dir`, following links, as a sorted list of
 --- { path = "relative/path", type = "file"|"directory" }. A folder that does
 --- not exist gives an empty list. Like `find -L`: a link back to a folder
 --- above it is not followed (nor listed); other kinds (fifos, sockets,
---- devices) and broken links are left out.
+--- devices) and broken links are left out. A folder or entry that cannot
+--- be read (EACCES, EMFILE...) gives nil, err, name.
 function M.walk(dir)
   local out = {}
-  local st = core.stat(dir)
+  local st, err, name = core.stat(dir)
+  if not st and name ~= "ENOENT" and name ~= "ENOTDIR" then return nil, err, name end
   if not st or st.type ~= "directory" then return out end
-  walk_into(out, (dir:gsub("(.)/+$", "%1")), "", st, {})
+  local ok, werr, wname = walk_into(out, (dir:gsub("(.)/+$", "%1")), "", st, {})
+  if not ok then return nil, werr, wname end
   table.sort(out, function(a, b) return a.path < b.path end)
   return out
 end
@@ -87,6 +96,13 @@ function M.mkdir_p(path, mode)
     if not ok then return nil, err, name end
   end
   return true
+end
+
+--- Append `data` to the file at `path` (created when missing, 0666 less
+--- the umask). Returns true, or the fail tuple ("EACCES: cannot append to
+--- PATH: ...", "EACCES").
+function M.append(path, data)
+  return core.append_file(path, data)
 end
 
 --- Is file descriptor `fd` (0, 1, 2) a terminal?
