@@ -316,6 +316,22 @@ static int s_close(lua_State *L) {
   return 0;
 }
 
+/* s:cancel([message]) -> kill what produces the stream (the command's
+ * process group, the transfer) and end it now with an ECANCELED error
+ * event ("ECANCELED: " .. message, default "cancelled"); unlike close(),
+ * the stream stays readable. Nothing happens once it has ended. */
+static int s_cancel(lua_State *L) {
+  lsb_stream *s = open_stream(L);
+  const char *msg = luaL_optstring(L, 2, "cancelled");
+  if (s->ops && s->ops->abort && !s->finished) {
+    lsb_err e = {{0}, NULL};
+    lsb_err_set(&e, "ECANCELED", "%s", msg);
+    s->ops->abort(s->producer, &e);
+    lsb_err_free(&e);
+  }
+  return 0;
+}
+
 static int s_tostring(lua_State *L) {
   lstream *ls = check_stream(L);
   if (!ls->s) lua_pushliteral(L, "luasible.stream (closed)");
@@ -332,7 +348,7 @@ void lsb_open_stream(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"ready", s_ready}, {"finished", s_finished},
       {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid}, {"stats", s_stats},
-      {"pop_line", s_pop_line},
+      {"pop_line", s_pop_line}, {"cancel", s_cancel},
       {"close", s_close},   {NULL, NULL}};
   lsb_new_class(L, LSB_STREAM_MT, meta, methods);
   luaL_getmetatable(L, LSB_STREAM_MT);

@@ -229,7 +229,23 @@ static void proc_cancel(void *ud) {
   /* else check_exit reaps the child, then closes the handle */
 }
 
-static const lsb_producer_ops proc_ops = {proc_pause, proc_resume, proc_cancel};
+/* conn:close() of the local connection: the group is killed and the stream
+ * ends now with `err` (the exit is reaped later, as after a cancel) */
+static void proc_abort(void *ud, const lsb_err *err) {
+  lsb_proc *p = ud;
+  lsb_stream *s = p->s;
+  if (p->finished || !s) return;
+  p->s = NULL;
+  p->cancelled = 1;
+  p->finished = 1;
+  signal_group(p, SIGKILL);
+  close_io(p);
+  if (p->exited) close_handle(p, (uv_handle_t *)&p->exit_w);
+  lsb_stream_finish(s, err);
+  lsb_stream_detach(s);
+}
+
+static const lsb_producer_ops proc_ops = {proc_pause, proc_resume, proc_cancel, proc_abort};
 
 static int make_pipe(int fds[2]) {
   if (pipe2(fds, O_CLOEXEC) != 0) return -errno;

@@ -9,7 +9,7 @@
 
 #define XFER_BUF (1024 * 1024)
 
-enum { F_INIT, F_OPEN, F_STAT, F_XFER, F_CLOSE, F_SHUTDOWN, F_FSYNC, F_DONE };
+enum { F_INIT, F_OPEN, F_STAT, F_XFER, F_STATVFS, F_CLOSE, F_SHUTDOWN, F_FSYNC, F_DONE };
 
 typedef struct lsb_xfer {
   lsb_ssh_op op;
@@ -30,6 +30,7 @@ typedef struct lsb_xfer {
   double last_ev;
   lsb_sha256 sha;
   lsb_err err;        /* ends the stream with this instead of done */
+  const char *failed_op; /* "write", "close": the put step that failed */
   unsigned removed : 1, eof : 1, retried : 1, fsyncing : 1, closed : 1;
 } lsb_xfer;
 
@@ -123,9 +124,47 @@ static int fail(lsb_xfer *x, const char *what) {
   if (!lsb_err_isset(&x->err))
     lsb_err_set(&x->err, name, "sftp %s '%s' on %s: %s", what, x->remote,
                 S->cfg.label, detail);
+  if (!x->get && x->sftp && strcmp(name, "EIO") == 0 && x->s) {
+    /* OpenSSH's server says only "failure" for a full disk: ask it how
+     * much room is left (statvfs@openssh.com) before the error goes out */
+    x->failed_op = what;
+    x->state = F_STATVFS;
+    return 1;
+  }
   finish(x, NULL);
   x->state = x->h ? F_CLOSE : x->sftp ? F_SHUTDOWN : F_DONE;
   if (x->state == F_DONE) release(x);
+  return 1;
+}
+
+/* After a failed write of a put: the answer of statvfs@openssh.com tells a
+ * full file system (fewer bytes available than are left to write, or no
+ * inode left) from any other failure, which stays EIO. 1: it is ENOSPC. */
+static int no_space(lsb_xfer *x, const LIBSSH2_SFTP_STATVFS *st) {
+  double avail = (double)st->f_bavail * (double)(st->f_frsize ? st->f_frsize : st->f_bsize);
+  double left = x->total - x->done;
+  if (st->f_files > 0 && st->f_favail == 0) return 1;
+  return avail < (left > 0 ? left : 1);
+}
+
+static int statvfs_step(lsb_xfer *x) {
+  lsb_ssh_session *S = x->op.S;
+  LIBSSH2_SFTP_STATVFS st;
+  int rc = libssh2_sftp_statvfs(x->sftp, x->remote, strlen(x->remote), &st);
+  if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+  if (rc != 0 && lsb_ssh_fatal(libssh2_session_last_errno(S->ssh))) {
+    lsb_ssh_lost(S, libssh2_session_last_errno(S->ssh), NULL);
+    return 1;
+  }
+  /* rc != 0: the server does not offer it; what we know stays EIO */
+  if (rc == 0 && no_space(x, &st)) {
+    double avail = (double)st.f_bavail * (double)(st.f_frsize ? st.f_frsize : st.f_bsize);
+    lsb_err_set(&x->err, "ENOSPC",
+                "no space left on %s:%s (sftp %s failed; %.0f bytes free, %.0f more to write)",
+                S->cfg.label, x->remote, x->failed_op, avail, x->total - x->done);
+  }
+  finish(x, NULL);
+  x->state = x->h ? F_CLOSE : F_SHUTDOWN;
   return 1;
 }
 
@@ -257,6 +296,11 @@ static int xfer_pump(lsb_ssh_op *op) {
           progressed = 1;
         }
         break;
+      case F_STATVFS:
+        if (!statvfs_step(x)) return progressed;
+        if (x->state == F_DONE || !x->op.S) return 1; /* lost meanwhile */
+        progressed = 1;
+        break;
       case F_CLOSE: {
         int rc = libssh2_sftp_close_handle(x->h);
         if (rc == LIBSSH2_ERROR_EAGAIN) return progressed;
@@ -309,7 +353,19 @@ static void x_cancel(void *ud) {
   if (x->op.S) lsb_ssh_kick(x->op.S);
 }
 
-static const lsb_producer_ops xfer_ops = {x_pause, x_resume, x_cancel};
+/* the stream ends now with `err`; the transfer stops as on a cancel */
+static void x_abort(void *ud, const lsb_err *err) {
+  lsb_xfer *x = ud;
+  finish(x, err);
+  if (x->removed) return;
+  if (x->state == F_INIT && !x->sftp) {
+    release(x);
+    return;
+  }
+  if (x->op.S) lsb_ssh_kick(x->op.S);
+}
+
+static const lsb_producer_ops xfer_ops = {x_pause, x_resume, x_cancel, x_abort};
 
 int lsb_sftp_start(lsb_ssh_session *S, lsb_stream *s, const lsb_sftp_opts *o) {
   lsb_xfer *x = calloc(1, sizeof *x);

@@ -412,7 +412,23 @@ static void chan_cancel(void *ud) {
   }
 }
 
-static const lsb_producer_ops chan_ops = {chan_pause, chan_resume, chan_cancel};
+/* the stream ends now with `err`; the command is killed as on a cancel */
+static void chan_abort(void *ud, const lsb_err *err) {
+  lsb_chan *c = ud;
+  finish(c, err);
+  c->cancelled = 1;
+  if (c->removed) return;
+  if (c->state == C_QUEUED) {
+    chan_release(c);
+    return;
+  }
+  if (c->state < C_CLOSE) {
+    send_kill(c);
+    lsb_ssh_kick(c->op.S);
+  }
+}
+
+static const lsb_producer_ops chan_ops = {chan_pause, chan_resume, chan_cancel, chan_abort};
 
 static lsb_chan *chan_new(lsb_ssh_session *S, const char *cmd) {
   lsb_chan *c = calloc(1, sizeof *c);

@@ -42,6 +42,9 @@ typedef struct lsb_producer_ops {
   void (*resume)(void *producer);
   /* The consumer is gone: stop (kill) and release the stream when done. */
   void (*cancel)(void *producer);
+  /* End the stream now with `err` (its error event) and stop (kill) what
+   * produces it; the consumer keeps the stream and reads that end. */
+  void (*abort)(void *producer, const lsb_err *err);
 } lsb_producer_ops;
 
 typedef struct lsb_buf {

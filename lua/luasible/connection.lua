@@ -209,11 +209,24 @@ end
 function Local:_start(cmd, opts, mode)
   if self.closed then error("luasible: connection used after close", 3) end
   local prefix, stdin = remote.sudo(opts, probe_local)
-  return core.spawn(remote.argv(cmd, prefix), {
+  local s, err, name = core.spawn(remote.argv(cmd, prefix), {
     cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = stdin,
     max_line = opts.max_line, lines = mode.lines, capture = mode.capture,
     progress = mode.progress,
   })
+  if s then self._running[s] = true end
+  return s, err, name
+end
+
+--- Close: like the SSH kind, every command still running on the
+-- connection is killed (its process group) and its stream ends with an
+-- ECANCELED error event ("ECANCELED: connection closed").
+function Local:close()
+  if self.closed then return end
+  self.closed = true
+  for s in pairs(self._running) do
+    if not s:finished() then s:cancel("connection closed") end
+  end
 end
 
 --- conn:put(src, dest, opts) / conn:get(src, dest, opts): the one atomic
@@ -230,7 +243,8 @@ Local._transfer = "local"
 
 --- A connection to this machine.
 function M.new_local()
-  return setmetatable({ kind = "local", streaming = true, name = "localhost", where = "localhost" }, Local)
+  return setmetatable({ kind = "local", streaming = true, name = "localhost", where = "localhost",
+    _running = setmetatable({}, { __mode = "k" }) }, Local)
 end
 
 return M

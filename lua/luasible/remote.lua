@@ -129,6 +129,20 @@ function M.append(path)
   return "cat >> " .. quote(path)
 end
 
+--- The room left on the file system holding `path`: blocks available to
+--- a user, the block size, free inodes, all inodes (statvfs(3), by stat -f).
+function M.free_space(path)
+  return "stat -f -c '%a %S %d %c' -- " .. quote(path)
+end
+
+--- What M.free_space printed as { bytes = available bytes, inodes = free
+--- inodes, inodes_total = all inodes (0: not counted) }, or nil.
+function M.parse_free_space(stdout)
+  local a, bs, d, c = (stdout or ""):match("^(%d+) (%d+) (%d+) (%d+)")
+  if not a then return nil end
+  return { bytes = tonumber(a) * tonumber(bs), inodes = tonumber(d), inodes_total = tonumber(c) }
+end
+
 --- Remove a file (no error when it is not there).
 function M.rm(path)
   return "rm -f -- " .. quote(path)

@@ -13,7 +13,8 @@ local core = require "luasible.core"
 local scheduler = require "luasible.scheduler"
 local connection = require "luasible.connection"
 local remote = require "luasible.remote"
-local tmp_name = require("luasible.util.path").tmp_name
+local upath = require "luasible.util.path"
+local tmp_name = upath.tmp_name
 
 local M = {}
 
@@ -267,6 +268,22 @@ local function put_sftp(conn, src, dest, opts, run, t0)
   return result(dest, res.bytes, sha, t0)
 end
 
+-- A write command of the execute path failed (exit status, stderr): a
+-- full file system is told from other failures by the room left there
+-- (remote.free_space: fewer bytes available than are left to write, or no
+-- inode left), never from the text of the message. Returns the error.
+local function write_failed(run, conn, dest, res, left)
+  local why = (res.stderr or ""):gsub("%s+$", "")
+  if why == "" then why = "exit status " .. tostring(res.rc) end
+  local out = run(remote.free_space(upath.dirname(dest)))
+  local free = out and out.ok and remote.parse_free_space(out.stdout)
+  if free and (free.bytes < math.max(left, 1) or (free.inodes_total > 0 and free.inodes == 0)) then
+    return ("ENOSPC: no space left on %s:%s (%d bytes free, %d more to write): %s"):format(where(conn), dest,
+      free.bytes, left, why), "ENOSPC"
+  end
+  return ("EIO: writing %s on %s failed: %s"):format(dest, where(conn), why), "EIO"
+end
+
 -- put through commands: the content on stdin (never on a command line,
 -- where ps and sudo's log would show it), in chunks, into a 0600 file
 -- created afresh (noclobber: not through a planted file or link)
@@ -292,11 +309,7 @@ local function put_execute(conn, src, dest, opts, run, t0)
       or target ~= dest and remote.create(target) or remote.overwrite(target)
     local res, rerr, rname = run(cmd, { stdin = chunk })
     if not res then return fail(rerr, rname) end
-    if not res.ok then
-      local why = (res.stderr or ""):gsub("%s+$", "")
-      return fail(("EIO: writing %s on %s failed: %s"):format(dest, where(conn),
-        why ~= "" and why or "exit status " .. tostring(res.rc)), "EIO")
-    end
+    if not res.ok then return fail(write_failed(run, conn, dest, res, input.total - done)) end
     sha:update(chunk)
     done = done + #chunk
     progress(done)

@@ -52,10 +52,17 @@ local SSH_O = {
     a.keepalive = tonumber(v)
     if not a.keepalive then return "ServerAliveInterval=" .. v end
   end,
+  serveralivecountmax = function(a, v)
+    a.keepalive_count_max = math.tointeger(tonumber(v))
+    if not a.keepalive_count_max or a.keepalive_count_max < 1 then
+      a.keepalive_count_max = nil
+      return "ServerAliveCountMax=" .. v .. " (a whole number >= 1)"
+    end
+  end,
   -- accepted and meaningless here
   globalknownhostsfile = false, batchmode = false, identitiesonly = false,
   loglevel = false, controlmaster = false, controlpath = false, controlpersist = false, checkhostip = false,
-  updatehostkeys = false, compression = false, serveralivecountmax = false, preferredauthentications = false,
+  updatehostkeys = false, compression = false, preferredauthentications = false,
   pubkeyauthentication = false, passwordauthentication = false, kbdinteractiveauthentication = false,
 }
 
@@ -106,7 +113,7 @@ end
 ---   luasible_known_hosts, luasible_host_key_check (strict|accept-new|off),
 ---   luasible_host_key (pinned "SHA256:..."), luasible_ssh_config (path, or
 ---   false/"none" to read no ~/.ssh/config), luasible_ssh_agent (bool or socket),
----   luasible_keepalive.
+---   luasible_keepalive, luasible_keepalive_count_max.
 function M.connect_args(name, vars)
   local c = vars.ansible_connection
   if c == "local" then return "local" end
@@ -137,6 +144,12 @@ function M.connect_args(name, vars)
     args.connect_timeout = num("ansible_ssh_timeout", vars.ansible_ssh_timeout or vars.ansible_timeout)
       or args.connect_timeout
     args.keepalive = num("luasible_keepalive", vars.luasible_keepalive) or args.keepalive
+    local count = num("luasible_keepalive_count_max", vars.luasible_keepalive_count_max)
+    if count and (count < 1 or count ~= math.floor(count)) then
+      error("host " .. name .. ": luasible_keepalive_count_max must be a whole number >= 1, got '"
+        .. tostring(vars.luasible_keepalive_count_max) .. "'", 0)
+    end
+    args.keepalive_count_max = count or args.keepalive_count_max
   end)
   if not ok then return nil, err end
   local hkc = vars.luasible_host_key_check

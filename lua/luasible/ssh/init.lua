@@ -21,7 +21,7 @@ local function open1(r)
     host = r.hostname, port = r.port, user = r.user, label = r.label,
     known_hosts = r.known_hosts, password = r.password, agent = r.agent,
     identities = r.identities, connect_timeout = r.connect_timeout,
-    keepalive = r.keepalive,
+    keepalive = r.keepalive, keepalive_count_max = r.keepalive_count_max,
   }
   scheduler.wait(sess)
   if sess:state() == "hostkey" then

@@ -11,7 +11,8 @@ local OPTIONS = {
   host = "string", port = "number", user = "string", identity = "string|table",
   passphrase = "string", password = "string", agent = "boolean|string",
   known_hosts = "string", host_key_check = "string|function", host_key = "string|table",
-  connect_timeout = "number", keepalive = "number", ssh_config = "string|boolean",
+  connect_timeout = "number", keepalive = "number", keepalive_count_max = "number",
+  ssh_config = "string|boolean",
   connection = "string", kind = "string", name = "string",
 }
 
@@ -24,6 +25,10 @@ function M.check(spec)
   if type(c) == "string" and not CHECKS[c] then
     error("bad option 'host_key_check' to 'connect' (\"strict\", \"accept-new\", \"off\" or a function expected, got \""
       .. c .. "\")", 4)
+  end
+  local n = spec.keepalive_count_max
+  if n ~= nil and (math.type(n) ~= "integer" and n ~= math.floor(n) or n < 1) then
+    error("bad option 'keepalive_count_max' to 'connect' (a whole number >= 1 expected, got " .. tostring(n) .. ")", 4)
   end
 end
 
@@ -89,6 +94,7 @@ function M.resolve(spec)
   r.password = spec.password
   r.connect_timeout = spec.connect_timeout or tonumber(cfg.connecttimeout) or 10
   r.keepalive = spec.keepalive or tonumber(cfg.serveraliveinterval) or 15
+  r.keepalive_count_max = spec.keepalive_count_max or math.tointeger(tonumber(cfg.serveralivecountmax)) or 3
   r.host_key_check = spec.host_key_check or "strict"
   if type(spec.host_key) == "string" then r.pins = { spec.host_key } else r.pins = spec.host_key end
   r.label = r.user .. "@" .. r.hostname .. ":" .. r.port
