@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NOREF (-2)
@@ -263,10 +264,13 @@ static void on_timer(uv_timer_t *t) {
 
 /* Keepalives, OpenSSH's way (ServerAliveInterval, ServerAliveCountMax):
  * after `keepalive` seconds without a byte from the server a keepalive is
- * sent, then one more each interval; once `keepalive_count_max` of them in
- * a row went unanswered, at (count_max + 1) intervals of silence, the
- * connection is lost.  The timer is one-shot, due when the silence reaches
- * its next whole interval. */
+ * sent, then one more each interval; at the next interval after
+ * `keepalive_count_max` of them went unanswered in a row -- at (count_max
+ * + 1) intervals of silence -- the connection is lost.  The timer is
+ * one-shot, due when the silence reaches its next whole interval.
+ * libssh2 sends a keepalive only when its own interval (whole seconds, 1
+ * counting as 2) passed since the last one: below 2 s an interval that it
+ * refuses sends nothing and counts nothing (lost later, never falsely). */
 static void keepalive_in(lsb_ssh_session *S, double secs) {
   uint64_t ms = lsb_ms(secs);
   if (ms < 10) ms = 10;
@@ -274,36 +278,55 @@ static void keepalive_in(lsb_ssh_session *S, double secs) {
   uv_timer_start(&S->timer, on_keepalive, ms, 0);
 }
 
+static unsigned ka_libssh2_interval(const lsb_ssh_session *S) {
+  return (unsigned)(S->cfg.keepalive < 1 ? 1 : S->cfg.keepalive);
+}
+
 static void on_keepalive(uv_timer_t *t) {
   lsb_ssh_session *S = t->data;
   double iv = S->cfg.keepalive, now = lsb_now(), silent;
-  int n, max = S->cfg.keepalive_count_max, next = 0;
+  int n, next = 0;
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
   /* Silence is the server's only when we listened: not without ops, not
    * while every op is paused (the socket is not watched), and not when the
    * timer itself ran late (this thread was blocked, by a consumer that does
    * not return to the loop). */
   if (!S->ops_head || all_paused(S) || now - S->ka_due > iv) S->last_rx = now;
+  if (S->last_rx > S->ka_sent_at) S->ka_unanswered = 0; /* heard since the last one */
   silent = now - S->last_rx;
   n = (int)((silent + 0.002) / iv); /* whole intervals of silence */
-  if (S->ops_head && n > max) {
+  keepalive_in(S, (n + 1) * iv - silent);
+  if (!S->ops_head || n < 1) return;
+  if (S->ka_unanswered >= S->cfg.keepalive_count_max) {
     char buf[160];
-    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs (%d sent, %gs apart)",
-             silent, max, iv);
+    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs (%d sent, %gs apart)", silent,
+             S->ka_unanswered, iv);
     lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_TIMEOUT, buf);
     return;
   }
-  keepalive_in(S, (n + 1) * iv - silent);
-  if (S->ops_head && n >= 1) {
-    libssh2_keepalive_send(S->ssh, &next);
-    lsb_ssh_pump(S);
+  {
+    /* libssh2's own rule (keepalive.c), to know whether it sent one */
+    unsigned ki = ka_libssh2_interval(S);
+    time_t wall = time(NULL);
+    int sends = S->ka_wall_sent + (time_t)(ki == 1 ? 2 : ki) <= wall;
+    int rc = libssh2_keepalive_send(S->ssh, &next);
+    if (rc != 0 && lsb_ssh_fatal(rc)) {
+      lsb_ssh_lost(S, rc, NULL);
+      return;
+    }
+    if (rc == 0 && sends) {
+      S->ka_wall_sent = wall;
+      S->ka_sent_at = now;
+      S->ka_unanswered++;
+    }
   }
+  lsb_ssh_pump(S);
 }
 
 static void start_keepalive(lsb_ssh_session *S) {
   uv_timer_stop(&S->timer);
   if (S->cfg.keepalive > 0 && S->cfg.keepalive < 86400 * 365) { /* else: off */
-    libssh2_keepalive_config(S->ssh, 1, (unsigned)(S->cfg.keepalive < 1 ? 1 : S->cfg.keepalive));
+    libssh2_keepalive_config(S->ssh, 1, ka_libssh2_interval(S));
     keepalive_in(S, S->cfg.keepalive);
   }
 }

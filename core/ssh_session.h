@@ -16,6 +16,7 @@
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
+#include <time.h>
 #include <uv.h>
 
 #include "ctx.h"
@@ -117,6 +118,9 @@ struct lsb_ssh_session {
   double last_rx;     /* when the socket was last readable */
   size_t pump_bytes;  /* data moved by the ops in this pump */
   double ka_due;      /* when the keepalive timer is due */
+  double ka_sent_at;  /* when the last keepalive went out */
+  time_t ka_wall_sent; /* the same in libssh2's clock (time(), whole seconds) */
+  int ka_unanswered;  /* keepalives sent since the server was last heard */
   lsb_err kh_err;     /* known_hosts could not be read (not: is missing) */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1, is_helper : 1, helper_end : 1;

@@ -329,9 +329,10 @@ describe("#ssh ssh connect", function()
       ksrv:stop()
     end)
 
-    it("a hung server: the stream ends within the keepalive interval", function()
+    it("a hung server: the stream ends after the keepalives (count + 1 intervals)", function()
       local hsrv = sshd.start()
-      local conn = assert(connect(hsrv, { keepalive = 0.5 }))
+      -- one unanswered keepalive: lost at the second interval of silence
+      local conn = assert(connect(hsrv, { keepalive = 0.5, keepalive_count_max = 1 }))
       local lines, final, t0 = 0, nil, nil
       local frozen
       for ev in conn:stream("while :; do echo tick; sleep 0.05; done") do

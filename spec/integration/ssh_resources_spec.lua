@@ -120,8 +120,8 @@ if c then print("connected") else io.write(tostring(name), "\n", tostring(err), 
       local c, err, name = luasible.connect(spec { known_hosts = kh, host_key_check = check })
       assert.is_nil(c)
       assert.are.equal("EISDIR", name)
-      assert.matches("^EISDIR: cannot read known_hosts " .. kh:gsub("%p", "%%%0") .. ": Is a directory: the host key of 127%.0%.0%.1:"
-        .. srv.port .. " %(ssh%-ed25519 SHA256:", err)
+      assert.matches("^EISDIR: cannot read known_hosts " .. kh:gsub("%p", "%%%0")
+        .. ": Is a directory: the host key of 127%.0%.0%.1:" .. srv.port .. " %(ssh%-ed25519 SHA256:", err)
       assert.are.equal("", (files.sh("ls -A " .. q(kh)))) -- nothing written into it
     end)
 
@@ -162,8 +162,9 @@ if c then print("connected") else io.write(tostring(name), "\n", tostring(err), 
       :format(kh, srv.user)), { as_nobody = true })
     local name, err = name_and_error(out)
     assert.are.equal("EACCES", name, out)
-    assert.matches("^EACCES: cannot append to " .. kh:gsub("%p", "%%%0") .. ": Permission denied %(the host key of 127%.0%.0%.1:"
-      .. srv.port .. ", ssh%-ed25519 SHA256:.*, was not trusted%)$", err)
+    assert.matches("^EACCES: cannot append to " .. kh:gsub("%p", "%%%0")
+      .. ": Permission denied %(the host key of 127%.0%.0%.1:" .. srv.port
+      .. ", ssh%-ed25519 SHA256:.*, was not trusted%)$", err)
     assert.is_nil(files.read(kh))
   end)
 

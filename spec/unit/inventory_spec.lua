@@ -202,6 +202,20 @@ describe("inventory", function()
         .host_key_check)
     end)
 
+    it("maps OpenSSH's keepalive options: ServerAliveInterval, ServerAliveCountMax", function()
+      local a = assert(ca("h", { ansible_ssh_common_args = "-o ServerAliveInterval=5 -o ServerAliveCountMax=2" }))
+      assert.same({ host = "h", keepalive = 5, keepalive_count_max = 2 }, a)
+      -- luasible's own variables win
+      a = assert(ca("h", { ansible_ssh_common_args = "-o ServerAliveCountMax=2", luasible_keepalive_count_max = 6,
+        luasible_keepalive = 3 }))
+      assert.equal(6, a.keepalive_count_max)
+      assert.equal(3, a.keepalive)
+      local _, err = ca("h", { ansible_ssh_common_args = "-o ServerAliveCountMax=0" })
+      assert.truthy(err:find("bad ssh option -o ServerAliveCountMax=0 (a whole number >= 1)", 1, true))
+      _, err = ca("h", { luasible_keepalive_count_max = 1.5 })
+      assert.truthy(err:find("luasible_keepalive_count_max must be a whole number >= 1, got '1.5'", 1, true))
+    end)
+
     it("splits ssh arguments as a shell does (the one splitter): quotes group words", function()
       local a = assert(ca("h", { ansible_ssh_common_args = [[-i "/keys/my key" -o 'StrictHostKeyChecking no' ]]
         .. [[-o "ConnectTimeout=7" -o Port=2201 -l 'bob']] }))
