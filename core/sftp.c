@@ -143,6 +143,7 @@ static int fail(lsb_xfer *x, const char *what) {
 static int no_space(lsb_xfer *x, const LIBSSH2_SFTP_STATVFS *st) {
   double avail = (double)st->f_bavail * (double)(st->f_frsize ? st->f_frsize : st->f_bsize);
   double left = x->total - x->done;
+  if (st->f_blocks == 0) return 0; /* a file system without blocks (/proc) */
   if (st->f_files > 0 && st->f_favail == 0) return 1;
   return avail < (left > 0 ? left : 1);
 }

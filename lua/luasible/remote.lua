@@ -130,17 +130,20 @@ function M.append(path)
 end
 
 --- The room left on the file system holding `path`: blocks available to
---- a user, the block size, free inodes, all inodes (statvfs(3), by stat -f).
+--- a user, the block size, all blocks, free inodes, all inodes
+--- (statvfs(3), by stat -f).
 function M.free_space(path)
-  return "stat -f -c '%a %S %d %c' -- " .. quote(path)
+  return "stat -f -c '%a %S %b %d %c' -- " .. quote(path)
 end
 
---- What M.free_space printed as { bytes = available bytes, inodes = free
---- inodes, inodes_total = all inodes (0: not counted) }, or nil.
+--- What M.free_space printed as { bytes = available bytes, size = all
+--- bytes (0: a file system without blocks, /proc), inodes = free inodes,
+--- inodes_total = all inodes (0: not counted) }, or nil.
 function M.parse_free_space(stdout)
-  local a, bs, d, c = (stdout or ""):match("^(%d+) (%d+) (%d+) (%d+)")
+  local a, bs, b, d, c = (stdout or ""):match("^(%d+) (%d+) (%d+) (%d+) (%d+)")
   if not a then return nil end
-  return { bytes = tonumber(a) * tonumber(bs), inodes = tonumber(d), inodes_total = tonumber(c) }
+  return { bytes = tonumber(a) * tonumber(bs), size = tonumber(b) * tonumber(bs), inodes = tonumber(d),
+    inodes_total = tonumber(c) }
 end
 
 --- Remove a file (no error when it is not there).

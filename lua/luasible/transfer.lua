@@ -277,7 +277,7 @@ local function write_failed(run, conn, dest, res, left)
   if why == "" then why = "exit status " .. tostring(res.rc) end
   local out = run(remote.free_space(upath.dirname(dest)))
   local free = out and out.ok and remote.parse_free_space(out.stdout)
-  if free and (free.bytes < math.max(left, 1) or (free.inodes_total > 0 and free.inodes == 0)) then
+  if free and free.size > 0 and (free.bytes < math.max(left, 1) or (free.inodes_total > 0 and free.inodes == 0)) then
     return ("ENOSPC: no space left on %s:%s (%d bytes free, %d more to write): %s"):format(where(conn), dest,
       free.bytes, left, why), "ENOSPC"
   end
