@@ -102,7 +102,7 @@ static void progress(lsb_xfer *x, int force) {
 static int fail(lsb_xfer *x, const char *what) {
   lsb_ssh_session *S = x->op.S;
   int rc = libssh2_session_last_errno(S->ssh);
-  const char *name = "EIO";
+  const char *name = rc == LIBSSH2_ERROR_ALLOC ? "ENOMEM" : "EIO";
   const char *detail = lsb_ssh_errmsg(S);
   if (lsb_ssh_fatal(rc)) {
     lsb_ssh_lost(S, rc, NULL);

@@ -104,9 +104,15 @@ static void send_kill(lsb_chan *c) {
     return;
   }
   line = kill_line(c);
-  if (!line) return;
+  if (!line || lsb_ssh_kill_group(c->op.S, line) != 0) {
+    /* the command is not killed: say so, never a quiet end */
+    if (!lsb_err_isset(&c->err))
+      lsb_err_set(&c->err, "ENOMEM", "out of memory: the kill of the command on %s was not sent",
+                  c->op.S->cfg.label);
+    free(line);
+    return;
+  }
   c->kill_sent = 1;
-  lsb_ssh_kill_group(c->op.S, line);
   free(line);
 }
 
@@ -188,8 +194,8 @@ static int fail_chan(lsb_chan *c, const char *what) {
     return 1;
   }
   if (!lsb_err_isset(&c->err))
-    lsb_err_set(&c->err, "ECHANNEL", "%s on %s failed: %s", what, S->cfg.label,
-                lsb_ssh_errmsg(S));
+    lsb_err_set(&c->err, rc == LIBSSH2_ERROR_ALLOC ? "ENOMEM" : "ECHANNEL", "%s on %s failed: %s",
+                what, S->cfg.label, lsb_ssh_errmsg(S));
   finish(c, NULL);
   c->state = c->ch ? C_CLOSE : C_DONE;
   if (!c->ch) chan_release(c);
