@@ -167,6 +167,32 @@ describe("util.fs", function()
     end)
   end)
 
+  describe("append", function()
+    it("appends in one write, creating the file; fails with the errno's name", function()
+      local path = dir .. "/appended"
+      assert(fs.append(path, "one\n"))
+      assert(fs.append(path, "two\n"))
+      assert.equal("one\ntwo\n", files.read(path))
+      local ok, err, name = fs.append(dir, "x")
+      assert.is_nil(ok)
+      assert.equal("EISDIR", name)
+      assert.equal("EISDIR: cannot append to " .. dir .. ": Is a directory", err)
+    end)
+  end)
+
+  it("walk: a folder that cannot be read is an error, never an empty list (EMFILE)", function()
+    assert(fs.mkdir_p(dir .. "/walked/sub"))
+    files.write(dir .. "/walked/sub/f", "x")
+    local out = files.sh([[ulimit -n 32; lua5.4 -e 'package.cpath = "./?.so;" .. package.cpath
+      package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+      local fs = require("luasible.util.fs")
+      local held = {}
+      while true do local f = io.open("/dev/null") if not f then break end held[#held + 1] = f end
+      print(select(3, fs.walk("]] .. dir .. [[/walked")))' 2>&1]])
+    assert.equal("EMFILE", out)
+    assert.same({ { path = "sub", type = "directory" }, { path = "sub/f", type = "file" } }, fs.walk(dir .. "/walked"))
+  end)
+
   it("starts no process", function()
     local src = assert(files.read("lua/luasible/util/fs.lua"))
     assert.is_nil(src:find("popen", 1, true))

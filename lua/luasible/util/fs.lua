@@ -34,8 +34,11 @@ local function walk_into(out, dir, rel, st, ancestors)
     local path = prefix .. name
     local sub = rel == "" and name or rel .. "/" .. name
     local est, serr, sname = core.stat(path)
-    -- a broken link, a link loop, or one that went away: skipped
-    if not est and sname ~= "ENOENT" and sname ~= "ELOOP" then return nil, serr, sname end
+    -- a broken link (through a file, too), a link loop, or one that went
+    -- away: skipped; anything else (EACCES, EMFILE...) is an error
+    if not est and sname ~= "ENOENT" and sname ~= "ENOTDIR" and sname ~= "ELOOP" then
+      return nil, serr, sname
+    end
     if est and est.type == "directory" then
       if not ancestors[est.dev .. ":" .. est.ino] then
         out[#out + 1] = { path = sub, type = "directory" }
