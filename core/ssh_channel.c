@@ -398,14 +398,10 @@ static void chan_resume(void *ud) {
   if (c->op.S) lsb_ssh_kick(c->op.S);
 }
 
-static void chan_cancel(void *ud) {
-  lsb_chan *c = ud;
-  lsb_stream *s = c->s;
-  c->s = NULL;
+/* the consumer is done with the command: a queued one goes, a running one
+ * is killed (what is left is read and dropped until the channel ends) */
+static void chan_stop(lsb_chan *c) {
   c->cancelled = 1;
-  c->paused = 0; /* what is left is read and dropped */
-  lsb_ssh_op_paused(&c->op, 0);
-  if (s) lsb_stream_detach(s);
   if (c->removed) return;
   if (c->state == C_QUEUED) {
     chan_release(c);
@@ -413,25 +409,25 @@ static void chan_cancel(void *ud) {
   }
   if (c->state < C_CLOSE) {
     send_kill(c);
-    /* keep reading (and dropping) until the channel ends */
     lsb_ssh_kick(c->op.S);
   }
 }
 
-/* the stream ends now with `err`; the command is killed as on a cancel */
+static void chan_cancel(void *ud) {
+  lsb_chan *c = ud;
+  lsb_stream *s = c->s;
+  c->s = NULL;
+  c->paused = 0; /* what is left is read and dropped */
+  lsb_ssh_op_paused(&c->op, 0);
+  if (s) lsb_stream_detach(s);
+  chan_stop(c);
+}
+
+/* the stream ends now with `err` (finish unpauses); the command is killed */
 static void chan_abort(void *ud, const lsb_err *err) {
   lsb_chan *c = ud;
   finish(c, err);
-  c->cancelled = 1;
-  if (c->removed) return;
-  if (c->state == C_QUEUED) {
-    chan_release(c);
-    return;
-  }
-  if (c->state < C_CLOSE) {
-    send_kill(c);
-    lsb_ssh_kick(c->op.S);
-  }
+  chan_stop(c);
 }
 
 static const lsb_producer_ops chan_ops = {chan_pause, chan_resume, chan_cancel, chan_abort};

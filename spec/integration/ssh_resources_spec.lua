@@ -52,6 +52,20 @@ describe("#ssh resource errors fail closed", function()
     return s
   end
 
+  -- connect with `extra`: refused with `want` as the name; the message
+  local function refused(extra, want)
+    local c, err, name = luasible.connect(spec(extra))
+    assert.is_nil(c)
+    assert.are.equal(want, name, err)
+    return err
+  end
+
+  local function folder(name)
+    local d = dir .. "/" .. name
+    assert(os.execute("mkdir -p " .. q(d)))
+    return d
+  end
+
   -- a child that connects with `extra` (a Lua table constructor's text),
   -- with `free` (when given) file descriptors left; prints name, message
   local function connect_script(extra, free)
@@ -115,11 +129,8 @@ if c then print("connected") else io.write(tostring(name), "\n", tostring(err), 
     end)
 
     it("a folder at the known_hosts path is EISDIR, never empty (" .. check .. ")", function()
-      local kh = dir .. "/kh_dir_" .. check
-      assert(os.execute("mkdir -p " .. q(kh)))
-      local c, err, name = luasible.connect(spec { known_hosts = kh, host_key_check = check })
-      assert.is_nil(c)
-      assert.are.equal("EISDIR", name)
+      local kh = folder("kh_dir_" .. check)
+      local err = refused({ known_hosts = kh, host_key_check = check }, "EISDIR")
       assert.matches("^EISDIR: cannot read known_hosts " .. kh:gsub("%p", "%%%0")
         .. ": Is a directory: the host key of 127%.0%.0%.1:" .. srv.port .. " %(ssh%-ed25519 SHA256:", err)
       assert.are.equal("", (files.sh("ls -A " .. q(kh)))) -- nothing written into it
@@ -145,8 +156,7 @@ if c then print("connected") else io.write(tostring(name), "\n", tostring(err), 
   end
 
   it("host_key_check = \"off\" and pins do not need known_hosts: an unreadable one does not stop them", function()
-    local kh = dir .. "/kh_dir_off"
-    assert(os.execute("mkdir -p " .. q(kh)))
+    local kh = folder("kh_dir_off")
     local c = assert(luasible.connect(spec { known_hosts = kh, host_key_check = "off" }))
     c:close()
     c = assert(luasible.connect(spec { known_hosts = kh, host_key = srv.host_key_fingerprint }))
@@ -177,11 +187,8 @@ if c then print("connected") else io.write(tostring(name), "\n", tostring(err), 
   end)
 
   it("a key file that cannot be read is named: a folder (EISDIR), chmod 000 (EACCES), EMFILE", function()
-    local kdir = dir .. "/key_dir"
-    assert(os.execute("mkdir -p " .. q(kdir)))
-    local c, err, name = luasible.connect(spec { identity = kdir })
-    assert.is_nil(c)
-    assert.are.equal("EISDIR", name)
+    local kdir = folder("key_dir")
+    local err = refused({ identity = kdir }, "EISDIR")
     assert.are.equal("EISDIR: cannot read key file " .. kdir .. " for " .. srv.user .. "@127.0.0.1:" .. srv.port
       .. ": Is a directory", err)
     if is_root() then
@@ -215,12 +222,8 @@ io.write(tostring(name), "\n", tostring(err), "\n")
   end)
 
   it("an ssh_config that cannot be read is named, never taken for none", function()
-    local cdir = dir .. "/config_dir"
-    assert(os.execute("mkdir -p " .. q(cdir)))
-    local c, err, name = luasible.connect(spec { ssh_config = cdir })
-    assert.is_nil(c)
-    assert.are.equal("EISDIR", name)
-    assert.matches(cdir, err, 1, true)
+    local cdir = folder("config_dir")
+    assert.matches(cdir, refused({ ssh_config = cdir }, "EISDIR"), 1, true)
   end)
 
   it("a local command out of descriptors: EMFILE and the call (pipe()), not a vague failure", function()
