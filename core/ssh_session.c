@@ -264,13 +264,14 @@ static void on_timer(uv_timer_t *t) {
 
 /* Keepalives, OpenSSH's way (ServerAliveInterval, ServerAliveCountMax):
  * after `keepalive` seconds without a byte from the server a keepalive is
- * sent, then one more each interval; at the next interval after
- * `keepalive_count_max` of them went unanswered in a row -- at (count_max
- * + 1) intervals of silence -- the connection is lost.  The timer is
- * one-shot, due when the silence reaches its next whole interval.
- * libssh2 sends a keepalive only when its own interval (whole seconds, 1
- * counting as 2) passed since the last one: below 2 s an interval that it
- * refuses sends nothing and counts nothing (lost later, never falsely). */
+ * sent, then one each interval; after `keepalive_count_max` intervals
+ * without an answer, at (count_max + 1) intervals of silence, the
+ * connection is lost.  The timer is one-shot, due when the silence reaches
+ * its next whole interval.  libssh2 sends a keepalive only when its own
+ * interval (whole seconds, 1 counting as 2) passed since the last one, so
+ * below 2 s some intervals send nothing; the loss needs a keepalive that
+ * went out at least an interval ago and was not answered: never a server
+ * that was not asked, or not given the time to answer. */
 static void keepalive_in(lsb_ssh_session *S, double secs) {
   uint64_t ms = lsb_ms(secs);
   if (ms < 10) ms = 10;
@@ -297,9 +298,10 @@ static void on_keepalive(uv_timer_t *t) {
   n = (int)((silent + 0.002) / iv); /* whole intervals of silence */
   keepalive_in(S, (n + 1) * iv - silent);
   if (!S->ops_head || n < 1) return;
-  if (S->ka_unanswered >= S->cfg.keepalive_count_max) {
+  if (n > S->cfg.keepalive_count_max && S->ka_unanswered > 0 &&
+      now - S->ka_sent_at + 0.002 >= iv) {
     char buf[160];
-    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs (%d sent, %gs apart)", silent,
+    snprintf(buf, sizeof buf, "no answer to keepalives for %.1fs (%d sent, keepalive %gs)", silent,
              S->ka_unanswered, iv);
     lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_TIMEOUT, buf);
     return;
