@@ -1,5 +1,6 @@
 --- luasible.json: JSON for events, --json, results and templates, and the
--- marker that keeps an empty mapping a mapping.
+-- marker that keeps an empty mapping a mapping. A YAML null
+-- (luasible.yaml.null) is JSON's null.
 local M = {}
 
 --- The metatable that marks a table as a mapping (a JSON object) even
@@ -17,9 +18,17 @@ local function is_object(t)
 end
 M.is_object = is_object
 
+--- Is v a YAML null (lyaml's, or luasible.yaml's own when lyaml is missing)?
+local function is_null(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and (rawget(mt, "_type") == "LYAML null" or rawget(mt, "__name") == "luasible.yaml.null")
+end
+M.is_null = is_null
+
 local empty_lists = 0 -- empty tables met by plain(), not marked as mappings
 
 local function is_array(t)
+  if is_object(t) then return false end
   local n = #t
   if n == 0 then return not is_object(t) and next(t) == nil end
   for k in pairs(t) do
@@ -38,7 +47,7 @@ end
 function M.json_encode(v, depth)
   depth = depth or 0
   local t = type(v)
-  if v == nil then return "null"
+  if v == nil or v == M.NULL or is_null(v) then return "null"
   elseif t == "boolean" then return tostring(v)
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then return "null" end
@@ -86,6 +95,7 @@ end
 local function plain(v, depth, seen)
   local t = type(v)
   if t == "string" then return M.utf8_clean(v) end
+  if is_null(v) then return M.NULL end
   if t == "table" then
     if seen[v] or depth > 16 then return "<...>" end
     seen[v] = true
@@ -113,6 +123,8 @@ if cjson_ok then
   pcall(cjson.encode_invalid_numbers, "null")
   pcall(cjson.encode_sparse_array, true)
 end
+-- what a null is in the tables plain() gives the encoders
+M.NULL = cjson_ok and cjson.null or setmetatable({}, { __name = "luasible.json.null" })
 
 function M.encode(v)
   local before = empty_lists

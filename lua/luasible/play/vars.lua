@@ -63,7 +63,7 @@ function M.play_layer(inv, opts)
   for _, l in ipairs(inv.vars_layers or {}) do
     if norm(l.dir) == norm(dir) then return nil end
   end
-  local layer, err = inventory.vars_dir(dir)
+  local layer, err = inventory.vars_dir(dir, inv)
   if not layer then return nil, err end
   return layer
 end
