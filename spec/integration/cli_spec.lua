@@ -57,11 +57,14 @@ describe("luasible CLI", function()
 
   it("exec -a takes a {{ }} value as key=value, and shows lists as JSON lists, [] when empty", function()
     local inv = TMP .. "/lone.ini"
-    write(inv, "lone ansible_connection=local\n[db]\nd1 ansible_connection=local\n")
+    write(inv, "lone ansible_connection=local empty=[]\n[db]\nd1 ansible_connection=local\n")
     local out, code = cli("exec all -i " .. inv .. " -m debug -a 'msg={{ group_names }}'")
     assert.equal(0, code, out)
-    assert.truthy(out:find("ok: [lone] => []", 1, true), out)
+    assert.truthy(out:find('ok: [lone] => ["ungrouped"]', 1, true), out) -- as Ansible's group_names
     assert.truthy(out:find('ok: [d1] => ["db"]', 1, true), out)
+    out, code = cli("exec lone -i " .. inv .. " -m debug -a 'msg={{ empty }}'")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("ok: [lone] => []", 1, true), out)
     out, code = cli("exec lone -i " .. inv .. [[ -m debug -a 'msg="say \"hi\" to {{ inventory_hostname }}"']])
     assert.equal(0, code, out)
     assert.truthy(out:find('ok: [lone] => say "hi" to lone', 1, true), out)

@@ -98,7 +98,8 @@ describe("inventory", function()
 
   describe("malformed INI is refused with file:line: what", function()
     local cases = {
-      { "bad_header.ini", ":1: bad section header or host '[web' (a section is [name], [name:children] or [name:vars])" },
+      { "bad_header.ini", ":1: bad section header or host '[web' (a section is [name], [name:children]"
+        .. " or [name:vars])" },
       { "bad_quote.ini", ":3: error parsing host definition 'host2 color=\"blue': unterminated quote" },
       { "bad_hostvar.ini", ":2: expected key=value after the host name, got 'novalue'" },
       { "bad_vars.ini", ":2: expected key=value in [web:vars]" },
@@ -405,10 +406,9 @@ describe("inventory", function()
     end)
 
     it("names the first wrong key of a vars file in the file's order, whatever the table order", function()
-      local err
       mk("host_vars/c1.yml", "zz: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  61\n"
         .. "aa: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  62\n")
-      _, err = inventory.load(DIR .. "/inv.ini")
+      local _, err = inventory.load(DIR .. "/inv.ini")
       assert.truthy(err:find(DIR .. "/host_vars/c1.yml:1: the value of 'zz' is vault-encrypted", 1, true), err)
     end)
 

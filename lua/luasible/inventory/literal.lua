@@ -348,7 +348,11 @@ local function convert(node)
     local out = json.object()
     for i, k in ipairs(node.keys) do
       if k.t == "tuple" then error(KEPT, 0) end
-      out[convert(k)] = convert(node.vals[i])
+      local key = convert(k)
+      -- True == 1 and False == 0 as Python keys: the first one stays
+      if type(key) == "boolean" and out[key and 1 or 0] ~= nil then key = key and 1 or 0
+      elseif (key == 1 or key == 0) and out[key == 1] ~= nil then key = key == 1 end
+      out[key] = convert(node.vals[i])
     end
     return out
   elseif t == "unary" then
