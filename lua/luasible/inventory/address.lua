@@ -156,6 +156,7 @@ end
 --- The host names and the port of an inventory host pattern, as Ansible's
 --- _expand_hostpattern: names, port (or nil); or nil, err for a bad range.
 function M.expand(hostpattern)
+  if not hostpattern:find("[:%[%]]") then return { hostpattern } end -- no port, no range: the name
   local pat, port = M.parse(hostpattern)
   if not pat then pat, port = hostpattern, nil end
   local names, err = ranges.expand(pat)

@@ -105,9 +105,15 @@ function M.read(inv, text, source)
       return err("invalid section entry '" .. s .. "': a section is [name] or [name:children] or "
         .. "[name:vars], a name without spaces or ':'")
     elseif state == "hosts" then
-      local words, werr = shell.split(s, { comments = true })
-      if not words then return err("error parsing host definition '" .. s .. "': " .. werr) end
-      local hostpat = words[1] and words[1].text
+      local words, werr
+      if s:find("[\"'\\#]") then
+        words, werr = shell.words(s, { comments = true })
+        if not words then return err("error parsing host definition '" .. s .. "': " .. werr) end
+      else -- no quote, backslash or comment: shlex splits on white space
+        words = {}
+        for w in s:gmatch("%S+") do words[#words + 1] = w end
+      end
+      local hostpat = words[1]
       if not hostpat then return err("no host name in '" .. s .. "'") end
       local names, port = address.expand(hostpat)
       if not names and s:sub(1, 1) == "[" then
@@ -128,8 +134,8 @@ function M.read(inv, text, source)
       end
       local keys, vals = {}, {}
       for i = 2, #words do
-        local k, v = words[i].text:match("^([^=]*)=(.*)$")
-        if not k then return err("expected key=value after the host name, got '" .. words[i].text .. "'") end
+        local k, v = words[i]:match("^([^=]*)=(.*)$")
+        if not k then return err("expected key=value after the host name, got '" .. words[i] .. "'") end
         local val, lerr = literal.eval(v)
         if val == nil then return err(lerr) end
         keys[#keys + 1], vals[#vals + 1] = k, val

@@ -366,6 +366,15 @@ end
 --- false when it is no literal (or a kept one); or nil, err for what is an
 --- error in Python (an unhashable key or set member).
 function M.eval(s)
+  -- the frequent cases, without the parser: a decimal integer; a text that
+  -- begins like a name, with nothing that could make it a literal (a
+  -- quote, a bracket, a comma); digits with two dots or more (1.2.3)
+  local n = s:match("^[+-]?[1-9]%d*$") and math.tointeger(tonumber(s))
+  if n then return n, true end
+  if s:match("^[%a_/]") and not s:find("[%s#,'\"%[%]%(%){}]") and s ~= "True" and s ~= "False" and s ~= "None" then
+    return s, false
+  end
+  if s:match("^%d[%d.]*$") and s:find("%.%d*%.") then return s, false end
   local ok, v = pcall(function()
     local node = parser(s).top()
     check(node)
