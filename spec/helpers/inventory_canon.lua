@@ -17,6 +17,7 @@ local inventory = require "luasible.inventory"
 local export = require "luasible.inventory.export"
 local json = require "luasible.json"
 local yaml = require "luasible.yaml"
+local values = require "luasible.template.values"
 local files = require "spec.helpers.files"
 
 local M = {}
@@ -31,14 +32,7 @@ local function quote(s)
   return '"' .. s:gsub('[%z\1-\31"\\]', function(c) return ESC[c] or string.format("\\u%04x", c:byte()) end) .. '"'
 end
 
-local function is_list(t)
-  if json.is_object(t) then return false end
-  local n = #t
-  for k in pairs(t) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
-  end
-  return true
-end
+local function is_list(t) return not json.is_object(t) and values.is_list(t) end
 
 --- A value as a string that tells its type, as inventory_oracle.py writes
 --- Python's: null, true, false, int:5, float:1.5, "text", [..], {"k":..}.
@@ -151,27 +145,25 @@ function M.diff(ours, theirs)
     end
     return out
   end
-  for _, g in ipairs(sorted_union(ours.groups, theirs.groups)) do
-    local a, b = ours.groups[g], theirs.groups[g]
-    if not a or not b then
-      add("group " .. g, a and "present" or nil, b and "present" or nil)
-    else
-      for _, part in ipairs({ "hosts", "children" }) do
-        local x, y = list_text(a[part]), list_text(b[part])
-        if x ~= y then add("group " .. g .. " " .. part, x, y) end
-      end
+  -- each name of A or B: present on one side only, or compare(a, b, key)
+  local function each(kind, A, B, compare)
+    for _, n in ipairs(sorted_union(A, B)) do
+      local a, b = A[n], B[n]
+      if a and b then compare(a, b, kind .. " " .. n)
+      else add(kind .. " " .. n, a and "present" or nil, b and "present" or nil) end
     end
   end
-  for _, h in ipairs(sorted_union(ours.hostvars, theirs.hostvars)) do
-    local a, b = ours.hostvars[h], theirs.hostvars[h]
-    if not a or not b then
-      add("host " .. h, a and "present" or nil, b and "present" or nil)
-    else
-      for _, k in ipairs(sorted_union(a, b)) do
-        if a[k] ~= b[k] then add("host " .. h .. " var " .. k, a[k], b[k]) end
-      end
+  each("group", ours.groups, theirs.groups, function(a, b, key)
+    for _, part in ipairs({ "hosts", "children" }) do
+      local x, y = list_text(a[part]), list_text(b[part])
+      if x ~= y then add(key .. " " .. part, x, y) end
     end
-  end
+  end)
+  each("host", ours.hostvars, theirs.hostvars, function(a, b, key)
+    for _, k in ipairs(sorted_union(a, b)) do
+      if a[k] ~= b[k] then add(key .. " var " .. k, a[k], b[k]) end
+    end
+  end)
   return out
 end
 

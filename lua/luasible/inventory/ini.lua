@@ -168,7 +168,7 @@ function M.read(inv, text, source)
     lineno = first.line
     if first.state == "vars" then
       return err("section [" .. first.name .. ":vars] is for group '" .. first.name
-        .. "', which is defined nowhere (no [" .. first.name .. "] section, nor a :children naming it)")
+        .. "', which is defined nowhere (no [" .. first.name .. "] or [" .. first.name .. ":children] section)")
     end
     return err("section [" .. first.parents[#first.parents] .. ":children] includes group '" .. first.name
       .. "', which is defined nowhere (no [" .. first.name .. "] or [" .. first.name .. ":children] section)")
@@ -176,14 +176,8 @@ function M.read(inv, text, source)
   return true
 end
 
---- Parse INI text read from `source`: a reconciled Inventory, or nil,
---- "source:line: what is wrong".
-function M.parse(text, source)
-  source = source or "<inventory>"
-  local inv = model.new(source)
-  local ok, err = M.read(inv, text, source)
-  if not ok then return nil, err end
-  return inv:reconcile()
-end
+--- parse(text, source): INI text read from `source` as a reconciled
+--- Inventory, or nil, "source:line: what is wrong".
+M.parse = model.parser(M.read)
 
 return M

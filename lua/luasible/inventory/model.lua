@@ -28,6 +28,33 @@ end
 
 function M.is_inventory(x) return getmetatable(x) == Inventory end
 
+--- A new inventory of `source` filled by read(inv, ...) (true, or nil,
+--- err), then reconciled: the inventory, or nil, err.
+function M.read_new(source, read, ...)
+  local inv = M.new(source)
+  local ok, err = read(inv, ...)
+  if not ok then return nil, err end
+  return inv:reconcile()
+end
+
+--- The parse(text, source) function of a format whose reader is
+--- read(inv, text, source): a reconciled Inventory, or nil, err.
+function M.parser(read)
+  return function(text, source)
+    source = source or "<inventory>"
+    return M.read_new(source, read, text, source)
+  end
+end
+
+--- Run f(...), which reports what is wrong by raising { inv_error = msg }:
+--- true, or nil, msg (any other error is raised again).
+function M.catch(f, ...)
+  local ok, e = pcall(f, ...)
+  if ok then return true end
+  if type(e) == "table" and e.inv_error then return nil, e.inv_error end
+  error(e, 0)
+end
+
 --- The group `name`, created when new (with no parent: reconcile() puts it
 --- under `all` if it still has none then). Any non-empty string is a name.
 function Inventory:add_group(name)

@@ -162,6 +162,15 @@ function M.decode(text, source)
 
   local value
 
+  -- key = value into table t
+  local function keyval(t)
+    local parts = dotted_key()
+    if s:sub(pos, pos) ~= "=" then fail("expected '=' after a key") end
+    pos = pos + 1
+    ws()
+    set(descend(t, parts, #parts - 1), parts[#parts], value())
+  end
+
   local function number_or_date()
     local word = s:match("^[%w_:.+-]+", pos)
     if s:match("^%d%d%d%d%-%d%d%-%d%d[T ]%d", pos) then
@@ -221,11 +230,7 @@ function M.decode(text, source)
     ws()
     if s:sub(pos, pos) == "}" then pos = pos + 1; inline[t] = true; return t end
     while true do
-      local parts = dotted_key()
-      if s:sub(pos, pos) ~= "=" then fail("expected '=' after a key") end
-      pos = pos + 1
-      ws()
-      set(descend(t, parts, #parts - 1), parts[#parts], value())
+      keyval(t)
       ws()
       local c = s:sub(pos, pos)
       pos = pos + 1
@@ -273,11 +278,7 @@ function M.decode(text, source)
         defined[current] = true
         comment_eol()
       else
-        local parts = dotted_key()
-        if s:sub(pos, pos) ~= "=" then fail("expected '=' after a key") end
-        pos = pos + 1
-        ws()
-        set(descend(current, parts, #parts - 1), parts[#parts], value())
+        keyval(current)
         comment_eol()
       end
     end
@@ -332,21 +333,10 @@ function M.read(inv, text, source)
       end
     end
   end
-  local ok, e = pcall(function() for _, k in ipairs(M.keys(data)) do group(k, data[k]) end end)
-  if not ok then
-    if type(e) == "table" and e.inv_error then return nil, e.inv_error end
-    error(e, 0)
-  end
-  return true
+  return model.catch(function() for _, k in ipairs(M.keys(data)) do group(k, data[k]) end end)
 end
 
---- Parse a TOML inventory: a reconciled Inventory, or nil, err.
-function M.parse(text, source)
-  source = source or "<inventory>"
-  local inv = model.new(source)
-  local ok, err = M.read(inv, text, source)
-  if not ok then return nil, err end
-  return inv:reconcile()
-end
+--- parse(text, source): a TOML inventory as a reconciled Inventory, or nil, err.
+M.parse = model.parser(M.read)
 
 return M

@@ -84,7 +84,7 @@ function M.read(inv, t, source, text)
       end
     end
   end
-  local ok, e = pcall(function()
+  return model.catch(function()
     if not is_map(t) then bad("", "inventory must be a mapping of groups") end
     if t.plugin ~= nil and not is_null(t.plugin) then
       bad("plugin", "an inventory plugin's configuration (plugin: " .. tostring(t.plugin)
@@ -92,20 +92,12 @@ function M.read(inv, t, source, text)
     end
     for _, k in ipairs(yaml.ordered_keys(t, text)) do group(k, t[k]) end
   end)
-  if not ok then
-    if type(e) == "table" and e.inv_error then return nil, e.inv_error end
-    error(e, 0)
-  end
-  return true
 end
 
 --- An Inventory from table t (see M.read), or nil, "source[:line]: what is wrong".
 function M.from_table(t, source, text)
   source = source or "<inventory table>"
-  local inv = model.new(source)
-  local ok, err = M.read(inv, t, source, text)
-  if not ok then return nil, err end
-  return inv:reconcile()
+  return model.read_new(source, M.read, t, source, text)
 end
 
 --- Decode YAML inventory text: the table, or nil, err (a syntax error;
