@@ -7,7 +7,9 @@
 --    out), loaded and every host's merged variables computed (what
 --    `ansible-inventory --list` prints), median of 20; against
 --    `ansible-inventory -i INV --list` run side by side (median of 3).
---    Targets: < 50 ms, >= 10x faster.
+--    Targets: < 50 ms, >= 10x faster. Then the corpus's two biggest by
+--    variables (usegalaxy: 33 hosts, 3,080 host variables; mitogen's
+--    folder: 729 hosts, 6,741), the same way, for the record.
 -- 2. A generated INI inventory of 10,000 hosts in 500 groups (20 hosts
 --    each, 50 parents of 10 groups each, vars on every group and on some
 --    hosts): loaded, median of 5, and loaded plus every host's variables;
@@ -58,7 +60,9 @@ local function abs(p) return p:sub(1, 1) == "/" and p or (os.getenv("PWD") .. "/
 
 print(string.format("inventory_bench (%s)", os.date("!%Y-%m-%d %H:%M UTC")))
 for _, case in ipairs({ "kubernetes-sigs__kubespray__inventory__local/hosts.ini",
-  "kubernetes-sigs__kubespray__inventory__sample/inventory.ini" }) do
+  "kubernetes-sigs__kubespray__inventory__sample/inventory.ini", "usegalaxy-eu__infrastructure-playbook/hosts",
+  "mitogen-hq__mitogen__tests__ansible__hosts/" }) do
+  local target = case:find("kubespray", 1, true) ~= nil
   local path = CORPUS .. "/" .. case
   if not io.open(path) then
     print("  " .. case .. ": not found (corpus " .. CORPUS .. ")")
@@ -71,11 +75,11 @@ for _, case in ipairs({ "kubernetes-sigs__kubespray__inventory__local/hosts.ini"
     local a = ansible(abs(path), 3)
     print(string.format("  %s: %d hosts, %d groups, %d host variables", case, #inv.host_order,
       #inv.group_order, nvars))
-    print(string.format("    luasible load + every host's vars: %.1f ms (median of 20; target < 50 ms) %s",
-      l * 1000, l < 0.050 and "met" or "NOT met"))
+    print(string.format("    luasible load + every host's vars: %.1f ms (median of 20%s)", l * 1000,
+      target and ("; target < 50 ms: " .. (l < 0.050 and "met" or "NOT met")) or ""))
     if a then
-      print(string.format("    ansible-inventory --list:          %.1f ms (median of 3)  ->  %.1fx faster"
-        .. " (target >= 10x) %s", a * 1000, a / l, a / l >= 10 and "met" or "NOT met"))
+      print(string.format("    ansible-inventory --list:          %.1f ms (median of 3)  ->  %.1fx faster%s",
+        a * 1000, a / l, target and (" (target >= 10x: " .. (a / l >= 10 and "met" or "NOT met") .. ")") or ""))
     end
   end
 end
