@@ -40,6 +40,38 @@ local ORDER = setmetatable({}, { __mode = "k" })
 --- any other table).
 function M.keys(t) return ORDER[t] end
 
+-- !unsafe values (Ansible's: data, never a template): UNSAFE[map][key] =
+-- "value" (the key's value is an !unsafe scalar) or "nested" (it holds one
+-- deeper down); HOLDS[t]: collection t holds one
+local UNSAFE = setmetatable({}, { __mode = "k" })
+local HOLDS = setmetatable({}, { __mode = "k" })
+
+--- Is the value of key k of mapping t !unsafe: "value" (an !unsafe string),
+--- "nested" (it holds one), or nil. A Lua string carries no mark, so the
+--- mark is on the key of the mapping that holds it.
+function M.unsafe(t, k)
+  local u = UNSAFE[t]
+  return u and u[k]
+end
+
+--- The keys of mapping t marked !unsafe: { key = "value"|"nested" } or nil.
+function M.unsafe_keys(t) return UNSAFE[t] end
+
+--- Does table t hold an !unsafe value (in it, or deeper)?
+function M.holds_unsafe(t) return HOLDS[t] == true end
+
+--- Mark (flag "value" or "nested") or unmark (nil) key k of mapping t.
+function M.set_unsafe(t, k, flag)
+  local u = UNSAFE[t]
+  if flag then
+    if not u then u = {}; UNSAFE[t] = u end
+    u[k] = flag
+    HOLDS[t] = true
+  elseif u then
+    u[k] = nil
+  end
+end
+
 -- A load error: raised inside the loader as this table, caught by decode_first.
 local function fail(line, column, message)
   error({ yaml_error = true, line = line, column = column, message = message }, 0)
@@ -69,8 +101,8 @@ local function load_documents(text)
     return e and e.type
   end
 
-  local function anchor(value, kind)
-    if ev.anchor ~= nil then anchors[ev.anchor] = { value = value, kind = kind } end
+  local function anchor(value, kind, unsafe)
+    if ev.anchor ~= nil then anchors[ev.anchor] = { value = value, kind = kind, unsafe = unsafe } end
   end
 
   local load_node
@@ -86,8 +118,9 @@ local function load_documents(text)
       if kind == "value" then at("could not determine a constructor for the tag '%svalue'", TAG) end
     end
     if value == nil then value = M.null end
-    anchor(value, "scalar")
-    return value, "scalar"
+    local unsafe = tag == "!unsafe"
+    anchor(value, "scalar", unsafe)
+    return value, "scalar", unsafe
   end
 
   -- `<<: *a` or `<<: [*a, *b]`: the keys of the sources that map does not
@@ -98,19 +131,24 @@ local function load_documents(text)
     if not sources then at("invalid '%s' merge event: %s", tag, tostring(node)) end
     for i, src in ipairs(sources) do
       if type(src) ~= "table" then at("invalid '%s' sequence element %d: %s", tag, i, tostring(src)) end
-      for k, v in pairs(src) do if map[k] == nil then map[k] = v end end
+      for k, v in pairs(src) do
+        if map[k] == nil then
+          map[k] = v
+          M.set_unsafe(map, k, M.unsafe(src, k))
+        end
+      end
     end
     for i = #sources, 1, -1 do
       for _, k in ipairs(ORDER[sources[i]] or {}) do merged[#merged + 1] = k end
     end
   end
 
-  -- f(node, kind) for each node of a collection, up to its end event
+  -- f(node, kind, unsafe) for each node of a collection, up to its end event
   local function each_node(f)
     while true do
-      local node, kind = load_node()
+      local node, kind, unsafe = load_node()
       if node == nil then return end
-      f(node, kind)
+      f(node, kind, unsafe)
     end
   end
 
@@ -124,10 +162,11 @@ local function load_documents(text)
         local node, kind = load_node()
         merge_into(map, node, kind, tag, merged)
       else
-        local value = load_node()
+        local value, _, unsafe = load_node()
         if value == nil then at("unexpected %s event", tostring(ev.type)) end
         order[#order + 1] = key
         map[key] = value
+        M.set_unsafe(map, key, unsafe and "value" or (HOLDS[value] and "nested") or nil)
       end
     end)
     local keys, seen = {}, {}
@@ -143,14 +182,17 @@ local function load_documents(text)
   local function load_sequence()
     local seq = {}
     anchor(seq, "seq")
-    each_node(function(node) seq[#seq + 1] = node end)
+    each_node(function(node, _, unsafe)
+      seq[#seq + 1] = node
+      M.set_unsafe(seq, #seq, unsafe and "value" or (HOLDS[node] and "nested") or nil)
+    end)
     return seq, "seq"
   end
 
   local function load_alias()
     local a = anchors[ev.anchor]
     if a == nil then at("invalid reference: %s", tostring(ev.anchor)) end
-    return a.value, a.kind
+    return a.value, a.kind, a.unsafe
   end
 
   local DISPATCH = { SCALAR = load_scalar, ALIAS = load_alias, MAPPING_START = load_map,

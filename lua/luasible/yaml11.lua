@@ -11,8 +11,8 @@
 --   the text as written: Lua has no date type)
 --
 -- Explicit tags: !!str !!int !!float !!bool !!null, and Ansible's !unsafe
--- (a string) and !vault (the encrypted text); any other tag is an error,
--- as in PyYAML.
+-- (a string; luasible.yaml marks it) and !vault (the encrypted text); any
+-- other tag is an error, as in PyYAML.
 local M = {}
 
 local BOOL = { yes = true, Yes = true, YES = true, no = false, No = false, NO = false,

@@ -2,7 +2,7 @@
 -- real-world corpus (../shared/realworld/inventories, listed in its
 -- cases.tsv) and every hand-written one of spec/fixtures/oracle (cases.tsv
 -- there: host:port, ranges with ports, IPv6, every INI literal, sections,
--- YAML scalars, priorities, folders, TOML, vars folders, refusals) is loaded
+-- YAML scalars, !unsafe, priorities, folders, TOML, vars folders, refusals) is loaded
 -- by luasible and by `ansible-inventory -i INV --list` (Debian's
 -- ansible-core; spec/helpers/inventory_oracle.py, its answers cached in
 -- build/oracle-cache), and the two compared: every group with its hosts and
@@ -34,9 +34,6 @@ local DELIBERATE = {
   { case = "deliberate/folder_bad/$", key = "^accepted$",
     reason = "a file of an inventory folder that no format reads is refused: Ansible warns and skips it,"
       .. " and a typo must not silently drop hosts" },
-  { case = "deliberate/unsafe%.yml$", key = "^host h1 var tmpl$",
-    reason = "not yet: an !unsafe value is read as a plain string (Ansible marks it unsafe: never rendered;"
-      .. " --list shows it as {\"__ansible_unsafe\": ...})" },
 }
 
 local function deliberate(case, key)

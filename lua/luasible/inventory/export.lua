@@ -3,6 +3,7 @@
 -- direct hosts and children, every host's merged variables under
 -- _meta.hostvars), --host NAME (one host's variables) and --graph.
 local json = require "luasible.json"
+local yaml = require "luasible.yaml"
 
 local M = {}
 
@@ -16,13 +17,28 @@ for _, k in ipairs({ "ansible_diff_mode", "ansible_config_file", "ansible_facts"
   M.INTERNAL_VARS[k] = true
 end
 
---- A host's merged variables as --host shows them (a mapping), or nil
---- when the inventory has no such host.
+-- t[k] as Ansible's JSON shows it: an !unsafe string as { __ansible_unsafe
+-- = text }, a table holding one copied with it so shown
+local function shown(t, k, depth)
+  local v, mark = t[k], yaml.unsafe(t, k)
+  if mark == "value" and type(v) == "string" then return json.object({ __ansible_unsafe = v }) end
+  if mark and type(v) == "table" and yaml.holds_unsafe(v) and depth < 64 then
+    local out = setmetatable({}, getmetatable(v))
+    for kk in pairs(v) do out[kk] = shown(v, kk, depth + 1) end
+    return out
+  end
+  return v
+end
+
+--- A host's merged variables as --host shows them (a mapping; an !unsafe
+--- string as { __ansible_unsafe = text }, as Ansible's JSON), or nil when
+--- the inventory has no such host.
 function M.host(inv, name, play_layer)
   if not inv.hosts[name] then return nil end
   local out = json.object()
-  for k, v in pairs(inv:host_vars(name, play_layer)) do
-    if not M.INTERNAL_VARS[k] then out[k] = v end
+  local vars = inv:host_vars(name, play_layer)
+  for k in pairs(vars) do
+    if not M.INTERNAL_VARS[k] then out[k] = shown(vars, k, 0) end
   end
   return out
 end

@@ -4,6 +4,7 @@
 -- yaml, toml) fill one, then reconcile() settles it as Ansible does after
 -- reading every source: a group without parent goes under `all`, a host
 -- without group into `ungrouped`; vars_dirs adds its folder layers.
+local yaml = require "luasible.yaml"
 local pattern = require "luasible.inventory.pattern"
 local address = require "luasible.inventory.address"
 local literal = require "luasible.inventory.literal"
@@ -106,8 +107,9 @@ end
 
 --- Set a group's variable, as Ansible's Group.set_variable:
 --- ansible_group_priority is no variable but the group's rank among groups
---- of the same depth (an integer). Returns true, or nil, err.
-function Inventory:set_group_var(name, key, value)
+--- of the same depth (an integer). `unsafe`: the !unsafe mark of the value
+--- (luasible.yaml.unsafe). Returns true, or nil, err.
+function Inventory:set_group_var(name, key, value, unsafe)
   local g = self:add_group(name)
   if key == "ansible_group_priority" then
     local n = literal.int(value)
@@ -117,6 +119,7 @@ function Inventory:set_group_var(name, key, value)
     g.priority = n
   else
     g.vars[key] = value
+    yaml.set_unsafe(g.vars, key, unsafe)
   end
   return true
 end
@@ -132,7 +135,11 @@ function Inventory:add_host(name, vars, group, port)
     self.host_order[#self.host_order + 1] = name
     if port then h.vars.ansible_port = port end
   end
-  for k, v in pairs(vars or {}) do h.vars[k] = v end
+  local marks = vars and yaml.unsafe_keys(vars)
+  for k, v in pairs(vars or {}) do
+    h.vars[k] = v
+    if marks or yaml.unsafe_keys(h.vars) then yaml.set_unsafe(h.vars, k, marks and marks[k]) end
+  end
   if group then
     local g = self:add_group(group)
     if not g.hosts[name] then
@@ -269,10 +276,21 @@ end
 --- inventory's folder then the playbook's, the inventory file's host vars,
 --- host_vars/<host> of each folder. `play_layer` (from vars_dirs.vars_dir)
 --- is the playbook's folder. Adds inventory_hostname, inventory_hostname_short
---- and group_names (every group but all, sorted).
+--- and group_names (every group but all, sorted). A variable whose value
+--- came !unsafe keeps the mark (luasible.yaml.unsafe_keys of the result).
 function Inventory:host_vars(name, play_layer)
-  local vars = {}
-  local function merge(t) if t then for k, v in pairs(t) do vars[k] = v end end end
+  local vars, marked = {}, false
+  local function merge(t)
+    if not t then return end
+    local marks = yaml.unsafe_keys(t)
+    for k, v in pairs(t) do
+      vars[k] = v
+      if marks or marked then
+        yaml.set_unsafe(vars, k, marks and marks[k])
+        marked = true
+      end
+    end
+  end
   local layers = {}
   for i, l in ipairs(self.vars_layers or {}) do layers[i] = l end
   if play_layer then layers[#layers + 1] = play_layer end

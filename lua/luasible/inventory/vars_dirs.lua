@@ -126,7 +126,11 @@ local function load_kind(base, list, into)
         if next(vars) ~= nil then
           local t = into[name] or {}
           into[name] = t
-          for k, v in pairs(vars) do t[k] = v end
+          local marks = yaml.unsafe_keys(vars)
+          for k, v in pairs(vars) do
+            t[k] = v
+            if marks or yaml.unsafe_keys(t) then yaml.set_unsafe(t, k, marks and marks[k]) end
+          end
         end
       end
     end

@@ -66,7 +66,7 @@ function M.read(inv, t, source, text)
       local list, map = entries(g, name, k)
       for _, e in ipairs(list) do
         if k == "vars" then
-          local sok, serr = inv:set_group_var(name, e, map[e] == nil and yaml.null or map[e])
+          local sok, serr = inv:set_group_var(name, e, map[e] == nil and yaml.null or map[e], yaml.unsafe(map, e))
           check(sok, serr, name)
         elseif k == "children" then
           group(e, map[e] == nil and yaml.null or map[e], name)
