@@ -130,7 +130,7 @@ end
 local function default_ipv4(raw)
   local route = raw.route4 or ""
   -- a mapping even when empty: shown as {} (an empty list shows as [])
-  local out = require("luasible.render").object()
+  local out = require("luasible.json").object()
   local dev = raw.dev4
   if not dev or dev == "" then return out end
   out.interface, out.alias = dev, dev

@@ -449,11 +449,11 @@ local EMPTY_MAP_TAG = "tag:luasible:empty-mapping"
 --- text), except that an empty mapping is marked with render.object.
 function M.yaml_decode(text)
   local lyaml, yaml, explicit = require "lyaml", require "yaml", require "lyaml.explicit"
-  local render = require "luasible.render"
+  local json = require "luasible.json"
   local T = "tag:yaml.org,2002:"
   local explicit_scalar = { [T .. "bool"] = explicit.bool, [T .. "float"] = explicit.float,
     [T .. "int"] = explicit.int, [T .. "null"] = explicit.null, [T .. "str"] = explicit.str,
-    [EMPTY_MAP_TAG] = function() return render.object() end }
+    [EMPTY_MAP_TAG] = function() return json.object() end }
   local orig = yaml.parser
   yaml.parser = function(s)
     local next_event, pending = orig(s), nil

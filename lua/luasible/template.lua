@@ -101,7 +101,7 @@ end
 -- JSON with keys in sorted order (stable output); a sequence, an empty one
 -- included, is a list (`[]`); an empty table marked by render.object is {}.
 local function to_json(v)
-  return require("luasible.json").json_encode(v)
+  return require("luasible.json").encode(v)
 end
 
 local function tostr(v)
