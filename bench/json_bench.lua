@@ -35,19 +35,8 @@ local NAMES = { "baseline", "luasible", "luasible-encode", "lua+cjson", "dkjson"
   "floor" }
 local SORTED = { luasible = true, ["luasible-encode"] = true, ["lua+cjson"] = true, dkjson = true }
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("a")
-  p:close()
-  return s
-end
+local files = require "spec.helpers.files"
+local read, sh = files.read, files.sh
 
 ---------------------------------------------------------------------------
 -- The candidates: each a table with encode(v) -> string

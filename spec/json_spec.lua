@@ -50,6 +50,15 @@ describe("json.encode", function()
     assert.same({ "\0\31\"\\", "\u{FFFD}\u{FFFD}" }, cjson.decode(s))
   end)
 
+  it("a list of lines: each element as encode writes it alone, escaped or not", function()
+    local lines, parts = {}, {}
+    for i = 1, 50 do
+      lines[i] = i % 7 == 0 and ("line \"%d\"\t\255"):format(i) or (i % 11 == 0 and i or "line " .. i)
+      parts[i] = json.encode(lines[i])
+    end
+    assert.equal("[" .. table.concat(parts, ",") .. "]", json.encode(lines))
+  end)
+
   it("numbers: integers as they are, floats with 14 digits, NaN and infinities as null", function()
     assert.equal('[1,-7,1.5,0.1,1796170577.3643,null,null,null]',
       json.encode({ 1, -7, 1.5, 0.1, 1796170577.36431, 0 / 0, math.huge, -math.huge }))

@@ -131,9 +131,21 @@ put = function(v, buf, n, depth, seen)
     depth = depth + 1
     if len > 0 then
       n = n + 1; buf[n] = "["
-      for i = 1, len do
+      local i = 1
+      while i <= len do
         if i > 1 then n = n + 1; buf[n] = "," end
-        n = put(v[i], buf, n, depth, seen)
+        local j = i - 1 -- v[i..j]: strings with nothing to escape (lines of output), joined at once
+        while j < len do
+          local x = v[j + 1]
+          if type(x) == "string" and ulen(x) and find(x, PLAIN) then j = j + 1 else break end
+        end
+        if j >= i then
+          n = n + 1; buf[n] = '"' .. concat(v, '","', i, j) .. '"'
+          i = j + 1
+        else
+          n = put(v[i], buf, n, depth, seen)
+          i = i + 1
+        end
       end
       n = n + 1; buf[n] = "]"
     else
