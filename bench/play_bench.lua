@@ -9,7 +9,7 @@
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local luasible = require "luasible"
-local runner = require "luasible.runner"
+local runner = require "luasible.play"
 
 local HOSTS, TASKS, ROUNDS = 20, 20, 5
 local mode = arg[1] or "local"

@@ -1,9 +1,12 @@
 /* Per-Lua-state context: the libuv loop and the list of woken waiters.
- * It lives in a userdata anchored in the Lua registry (no C globals) and is
- * finalized last, when the state closes, after every stream. */
+ * No C globals: a userdata anchored in the Lua registry points to it and is
+ * finalized last, when the state closes, after every stream.  It is freed
+ * then, or -- on a host's loop (core.use_loop), which the host turns -- once
+ * the last process and session of the state have closed their handles. */
 #ifndef LSB_CTX_H
 #define LSB_CTX_H
 
+#include <stdlib.h>
 #include <uv.h>
 
 #include "stream.h"
@@ -13,19 +16,26 @@
 struct lsb_ssh_session;
 
 struct lsb_ctx {
-  uv_loop_t *loop;
+  uv_loop_t *loop;               /* &own_loop, or the host's */
   uv_loop_t own_loop;
-  int owns_loop;
   lsb_waitable woken;            /* sentinel of a circular list */
   uv_signal_t signals[3];        /* INT, TERM, HUP once catch_signals() */
   int catching;                  /* the watchers above are initialized */
+  int signals_open;              /* of them, not closed yet */
   int caught;                    /* the signal that interrupted, or 0 */
   int in_run;                    /* inside core.run_once's uv_run */
+  int dying;                     /* the Lua state closed: free when idle */
   int released_ref;              /* registry: waiters of closed objects */
   int n_released;                /* how many are in it */
   struct lsb_ssh_session *sessions; /* every SSH session not freed yet */
   struct lsb_proc *procs;        /* every local process not freed yet */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };
+
+/* After a process or session left the context's lists: the context of a
+ * closed Lua state goes with the last of them. */
+static inline void lsb_ctx_check_done(lsb_ctx *ctx) {
+  if (ctx->dying && !ctx->procs && !ctx->sessions && !ctx->signals_open) free(ctx);
+}
 
 #endif

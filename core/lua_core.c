@@ -1,35 +1,18 @@
-/* luaopen_luasible_core: the context, the loop turn and the module table. */
+/* luaopen_luasible_core: the context, the loop turn (and what a host
+ * program that owns the loop needs), signals, and the module table. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "luasible.h"
 #include "lua_core.h"
 #include "process.h"
 #include "ssh_session.h"
 
-#define LSB_VERSION "0.1.0"
-
 lsb_ctx *lsb_ctx_get(lua_State *L) {
-  lsb_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
-  if (!ctx) luaL_error(L, "luasible.core: no context");
-  return ctx;
-}
-
-int lsb_fail(lua_State *L, const char *name, const char *fmt, ...) {
-  va_list ap;
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s: ", name);
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_concat(L, 2);
-  lua_pushstring(L, name);
-  return 3;
-}
-
-int lsb_fail_uv(lua_State *L, int err, const char *what) {
-  return lsb_fail(L, uv_err_name(err), "%s: %s", what, uv_strerror(err));
+  lsb_ctx **ud = lua_touserdata(L, lua_upvalueindex(1));
+  if (!ud || !*ud) luaL_error(L, "luasible.core: no context");
+  return *ud;
 }
 
 void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx) {
@@ -58,39 +41,13 @@ void lsb_waiter_clear(lua_State *L, lsb_waitable *w) {
   }
 }
 
-void lsb_check_options(lua_State *L, int idx, const char *fn,
-                       const char *const known[]) {
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int found = 0;
-    if (lua_type(L, -2) == LUA_TSTRING) {
-      const char *k = lua_tostring(L, -2);
-      for (int i = 0; known[i] && !found; i++) found = strcmp(k, known[i]) == 0;
-      if (!found) luaL_error(L, "bad argument to '%s' (unknown option '%s')", fn, k);
-    } else {
-      luaL_error(L, "bad argument to '%s' (option names must be strings)", fn);
-    }
-    lua_pop(L, 1);
-  }
+static int has_woken(const lsb_ctx *ctx) {
+  return ctx->woken.wnext != &ctx->woken || ctx->n_released;
 }
 
-/* core.run_once([nowait]) -> alive, woken waiters...
- * One turn of the loop (blocking for I/O unless something is already woken
- * or nowait), then the waiters of everything that became ready. */
-static int core_run_once(lua_State *L) {
-  lsb_ctx *ctx = lsb_ctx_get(L);
-  int n = 0, alive;
-  uv_run_mode mode = UV_RUN_ONCE;
-  /* UV_RUN_ONCE runs the timers that are due before it polls, and then
-   * still blocks for I/O: a timer already due must not wait for I/O. */
-  uv_update_time(ctx->loop);
-  if (ctx->woken.wnext != &ctx->woken || ctx->n_released || lua_toboolean(L, 1) ||
-      uv_backend_timeout(ctx->loop) == 0)
-    mode = UV_RUN_NOWAIT;
-  ctx->in_run = 1;
-  alive = uv_run(ctx->loop, mode);
-  ctx->in_run = 0;
-  lua_pushboolean(L, alive || uv_loop_alive(ctx->loop));
+/* Pushes the waiters of everything that became ready; returns how many. */
+static int push_woken(lua_State *L, lsb_ctx *ctx) {
+  int n = 0;
   while (ctx->woken.wnext != &ctx->woken) {
     lsb_waitable *w = ctx->woken.wnext;
     lsb_waitable_unlink(w);
@@ -115,7 +72,78 @@ static int core_run_once(lua_State *L) {
     lua_remove(L, t);
     n += k;
   }
-  return n + 1;
+  return n;
+}
+
+/* core.run_once([nowait]) -> alive, woken waiters...
+ * One turn of the loop (blocking for I/O unless something is already woken
+ * or nowait), then the waiters of everything that became ready. */
+static int core_run_once(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  int alive;
+  uv_run_mode mode = UV_RUN_ONCE;
+  /* UV_RUN_ONCE runs the timers that are due before it polls, and then
+   * still blocks for I/O: a timer already due must not wait for I/O. */
+  uv_update_time(ctx->loop);
+  if (has_woken(ctx) || lua_toboolean(L, 1) || uv_backend_timeout(ctx->loop) == 0)
+    mode = UV_RUN_NOWAIT;
+  ctx->in_run = 1;
+  alive = uv_run(ctx->loop, mode);
+  ctx->in_run = 0;
+  lua_pushboolean(L, alive || uv_loop_alive(ctx->loop));
+  return 1 + push_woken(L, ctx);
+}
+
+/* core.woken() -> alive, woken waiters...
+ * The same without turning the loop: for a host program that turns it
+ * itself (core.use_loop), after each of its turns. */
+static int core_woken(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  lua_pushboolean(L, uv_loop_alive(ctx->loop));
+  return 1 + push_woken(L, ctx);
+}
+
+/* core.poll_fd() -> the loop's backend fd (readable when it has work), or
+ * nil where there is none */
+static int core_poll_fd(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  int fd = uv_backend_fd(ctx->loop);
+  if (fd < 0) return 0;
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+/* core.timeout() -> seconds the loop may wait for I/O before its next timer
+ * is due (0: something is due, or woken, now), or nil when no timer limits it */
+static int core_timeout(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  int ms;
+  if (has_woken(ctx)) {
+    lua_pushnumber(L, 0);
+    return 1;
+  }
+  uv_update_time(ctx->loop);
+  ms = uv_backend_timeout(ctx->loop);
+  if (ms < 0) return 0;
+  lua_pushnumber(L, ms / 1000.0);
+  return 1;
+}
+
+/* core.active() -> how many handles and requests keep the loop alive now
+ * (timers, processes, connections...; closing ones and unreferenced ones
+ * not counted) */
+static int core_active(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  lua_pushinteger(L, (lua_Integer)ctx->loop->active_handles +
+                         (lua_Integer)ctx->loop->active_reqs.count);
+  return 1;
+}
+
+/* core.hosted() -> true when the core runs on a host program's loop */
+static int core_hosted(lua_State *L) {
+  lsb_ctx *ctx = lsb_ctx_get(L);
+  lua_pushboolean(L, ctx->loop != &ctx->own_loop);
+  return 1;
 }
 
 /* A caught signal ends the loop turn; its watchers stop, so that a second
@@ -137,6 +165,7 @@ static int core_catch_signals(lua_State *L) {
     if (!ctx->catching) {
       uv_signal_init(ctx->loop, &ctx->signals[i]);
       ctx->signals[i].data = ctx;
+      ctx->signals_open++;
     }
     err = uv_signal_start(&ctx->signals[i], on_signal, sigs[i]);
     if (err) return lsb_fail_uv(L, err, "catch_signals");
@@ -158,6 +187,21 @@ static int core_caught(lua_State *L) {
   return 1;
 }
 
+/* core.signal_name(n) -> "TERM" for 15; "SIG<n>" for one without a name */
+static int core_signal_name(lua_State *L) {
+  char name[16];
+  lua_pushstring(L, lsb_signame((int)luaL_checkinteger(L, 1), name, sizeof name));
+  return 1;
+}
+
+/* core.signals = { HUP = 1, INT = 2, ..., TERM = 15, ... } */
+static void push_signals(lua_State *L) {
+  const char *name;
+  int sig;
+  lua_newtable(L);
+  for (int i = 0; (name = lsb_signal_at(i, &sig)) != NULL; i++) lsb_set_int(L, name, sig);
+}
+
 /* core.wall() -> seconds since the epoch (float), for logs and JSON */
 static int core_wall(lua_State *L) {
   uv_timeval64_t tv;
@@ -171,13 +215,22 @@ static int core_now(lua_State *L) {
   return 1;
 }
 
-/* core.use_loop(lightuserdata uv_loop_t*): run on a host program's loop */
+/* core.use_loop(loop): run on a host program's uv_loop_t * -- a light
+ * userdata, or a full userdata whose memory is the loop (luv's uv._loop);
+ * nil: back to the core's own.  Only while nothing of the core is active. */
 static int core_use_loop(lua_State *L) {
   lsb_ctx *ctx = lsb_ctx_get(L);
-  luaL_checktype(L, 1, LUA_TLIGHTUSERDATA);
-  if (uv_loop_alive(ctx->loop))
+  uv_loop_t *loop;
+  if (lua_isnoneornil(L, 1)) {
+    loop = &ctx->own_loop;
+  } else {
+    luaL_argexpected(L, lua_isuserdata(L, 1), 1, "uv_loop_t userdata");
+    loop = lua_touserdata(L, 1);
+  }
+  if (loop == ctx->loop) return 0;
+  if (uv_loop_alive(ctx->loop) || ctx->procs || ctx->sessions || ctx->catching)
     return luaL_error(L, "luasible.core.use_loop: the current loop is busy");
-  ctx->loop = lua_touserdata(L, 1);
+  ctx->loop = loop;
   return 0;
 }
 
@@ -186,59 +239,90 @@ static void close_walk(uv_handle_t *h, void *arg) {
   if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
+static void on_signal_closed(uv_handle_t *h) {
+  lsb_ctx *ctx = h->data;
+  ctx->signals_open--;
+  lsb_ctx_check_done(ctx);
+}
+
 static int ctx_gc(lua_State *L) {
-  lsb_ctx *ctx = lua_touserdata(L, 1);
-  /* every stream was finalized before; SSH sessions may still run */
+  lsb_ctx **ud = luaL_checkudata(L, 1, LSB_CTX_MT);
+  lsb_ctx *ctx = *ud;
+  if (!ctx) return 0;
+  *ud = NULL;
+  /* every stream and timer was finalized before; SSH sessions may still run */
   lsb_ssh_teardown_all(ctx);
   lsb_process_teardown_all(ctx);
-  if (ctx->owns_loop) {
-    /* every stream was finalized before: finish their close callbacks */
+  for (int i = 0; i < 3 && ctx->catching; i++)
+    uv_close((uv_handle_t *)&ctx->signals[i], on_signal_closed);
+  ctx->catching = 0;
+  if (ctx->loop == &ctx->own_loop) {
+    /* finish every close callback, then nothing is left */
     uv_run(&ctx->own_loop, UV_RUN_NOWAIT);
     uv_walk(&ctx->own_loop, close_walk, NULL);
     uv_run(&ctx->own_loop, UV_RUN_DEFAULT);
     uv_loop_close(&ctx->own_loop);
-    ctx->owns_loop = 0;
+    free(ctx);
+    return 0;
   }
+  /* a host's loop: it runs our last close callbacks, the last one frees */
+  uv_loop_close(&ctx->own_loop);
+  ctx->dying = 1;
+  lsb_ctx_check_done(ctx);
   return 0;
 }
 
-static lsb_ctx *new_ctx(lua_State *L) {
-  lsb_ctx *ctx;
+static int ctx_tostring(lua_State *L) {
+  lsb_ctx **ud = luaL_checkudata(L, 1, LSB_CTX_MT);
+  lua_pushfstring(L, LSB_CTX_MT " (%s loop): %p",
+                  !*ud ? "no" : (*ud)->loop == &(*ud)->own_loop ? "own" : "host's",
+                  (void *)*ud);
+  return 1;
+}
+
+/* The context, created once per Lua state; pushed. */
+static void push_ctx(lua_State *L) {
+  static const luaL_Reg meta[] = {
+      {"__gc", ctx_gc}, {"__tostring", ctx_tostring}, {NULL, NULL}};
+  lsb_ctx **ud, *ctx;
   int err;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LSB_CTX_KEY) == LUA_TUSERDATA)
-    return lua_touserdata(L, -1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LSB_CTX_KEY) == LUA_TUSERDATA) return;
   lua_pop(L, 1);
-  ctx = lua_newuserdatauv(L, sizeof *ctx, 0);
-  memset(ctx, 0, sizeof *ctx);
+  lsb_new_class(L, LSB_CTX_MT, meta, NULL);
+  ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  *ud = NULL;
+  luaL_setmetatable(L, LSB_CTX_MT);
+  ctx = calloc(1, sizeof *ctx);
+  if (!ctx) luaL_error(L, "not enough memory");
   err = uv_loop_init(&ctx->own_loop);
-  if (err != 0) luaL_error(L, "luasible.core: uv_loop_init: %s", uv_strerror(err));
-  ctx->owns_loop = 1;
+  if (err != 0) {
+    free(ctx);
+    luaL_error(L, "luasible.core: uv_loop_init: %s", uv_strerror(err));
+  }
   ctx->loop = &ctx->own_loop;
   ctx->woken.wnext = ctx->woken.wprev = &ctx->woken;
   ctx->woken.ctx = ctx;
   ctx->woken.waiter_ref = LUA_NOREF;
   lua_newtable(L);
   ctx->released_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, ctx_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  *ud = ctx;
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, LSB_CTX_KEY);
-  return ctx;
 }
 
-__attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
-  static const luaL_Reg funcs[] = {
-      {"spawn", lsb_core_spawn}, {"timer", lsb_core_timer},
-      {"stream_iterator", lsb_core_stream_iterator},
-      {"run_once", core_run_once}, {"now", core_now},
-      {"use_loop", core_use_loop},
-      {"ssh_connect", lsb_core_ssh_connect}, {"sha256", lsb_core_sha256},
-      {"sha256_new", lsb_core_sha256_new}, {"chmod", lsb_core_chmod},
-      {"catch_signals", core_catch_signals}, {"caught", core_caught},
-      {"wall", core_wall}, {"create_private", lsb_core_create_private},
-      {"file_mode", lsb_core_file_mode}, {NULL, NULL}};
+static const luaL_Reg core_funcs[] = {
+    {"run_once", core_run_once}, {"woken", core_woken},
+    {"poll_fd", core_poll_fd},   {"timeout", core_timeout},
+    {"hosted", core_hosted},     {"use_loop", core_use_loop},
+    {"active", core_active},
+    {"now", core_now},           {"wall", core_wall},
+    {"catch_signals", core_catch_signals}, {"caught", core_caught},
+    {"signal_name", core_signal_name}, {NULL, NULL}};
+
+LSB_EXPORT int luaopen_luasible_core(lua_State *L) {
+  static const luaL_Reg *const all[] = {
+      core_funcs, lsb_stream_funcs, lsb_timer_funcs, lsb_process_funcs,
+      lsb_ssh_funcs, lsb_codec_funcs, lsb_fs_funcs, NULL};
   struct sigaction sa;
   /* a child that closes its stdin must not kill us with SIGPIPE */
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
@@ -247,10 +331,16 @@ __attribute__((visibility("default"))) int luaopen_luasible_core(lua_State *L) {
   }
   lsb_open_stream(L);
   lsb_open_timer(L);
-  lsb_open_ssh(L); /* also libssh2_init */
-  luaL_newlibtable(L, funcs);
-  new_ctx(L);
-  luaL_setfuncs(L, funcs, 1);
+  lsb_open_process(L);
+  lsb_open_ssh(L);
+  lsb_open_codec(L);
+  lua_newtable(L);
+  for (int i = 0; all[i]; i++) {
+    push_ctx(L); /* the upvalue of every function */
+    luaL_setfuncs(L, all[i], 1);
+  }
+  push_signals(L);
+  lua_setfield(L, -2, "signals");
   lua_pushliteral(L, LSB_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

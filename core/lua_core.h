@@ -7,15 +7,14 @@
 
 #include "ctx.h"
 #include "stream.h"
+#include "util.h"
 
-#define LSB_CTX_KEY "luasible.ctx"
+#define LSB_CTX_KEY "luasible.ctx.instance" /* registry: the context */
+#define LSB_CTX_MT "luasible.ctx"
 #define LSB_STREAM_MT "luasible.stream"
 #define LSB_TIMER_MT "luasible.timer"
 
 lsb_ctx *lsb_ctx_get(lua_State *L);
-/* luv's fail tuple: nil, "NAME: message", "NAME"; returns 3. */
-int lsb_fail(lua_State *L, const char *name, const char *fmt, ...);
-int lsb_fail_uv(lua_State *L, int err, const char *what);
 
 /* waiter refs of waitables */
 void lsb_waiter_set(lua_State *L, lsb_waitable *w, int idx);
@@ -24,24 +23,16 @@ void lsb_waiter_clear(lua_State *L, lsb_waitable *w);
  * core.run_once() like a woken one, to see that it is over. */
 void lsb_waiter_release(lua_State *L, lsb_waitable *w);
 
-/* option tables: raise on unknown keys, naming the function and the key */
-void lsb_check_options(lua_State *L, int idx, const char *fn,
-                       const char *const known[]);
-
+/* Each binding file: the functions it adds to the module table (with the
+ * context as their upvalue 1) and the metatables it registers. */
+extern const luaL_Reg lsb_stream_funcs[], lsb_timer_funcs[], lsb_process_funcs[],
+    lsb_ssh_funcs[], lsb_codec_funcs[], lsb_fs_funcs[];
 void lsb_open_stream(lua_State *L);
 void lsb_open_timer(lua_State *L);
-int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
-int lsb_core_spawn(lua_State *L);
-int lsb_core_timer(lua_State *L);
-int lsb_core_stream_iterator(lua_State *L);
-int lsb_core_create_private(lua_State *L);
-int lsb_core_file_mode(lua_State *L);
+void lsb_open_process(lua_State *L);
+void lsb_open_ssh(lua_State *L); /* also libssh2_init */
+void lsb_open_codec(lua_State *L);
 
-/* SSH, SFTP and SHA-256 (lua_ssh.c) */
-void lsb_open_ssh(lua_State *L);
-int lsb_core_ssh_connect(lua_State *L);
-int lsb_core_sha256(lua_State *L);
-int lsb_core_sha256_new(lua_State *L);
-int lsb_core_chmod(lua_State *L);
+int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
 
 #endif

@@ -27,28 +27,26 @@ static void free_mem(spawn_mem *m) {
   memset(m, 0, sizeof *m);
 }
 
+#define ARGS_MT "luasible.spawn_args"
+
 static int mem_gc(lua_State *L) {
-  free_mem(lua_touserdata(L, 1));
+  free_mem(luaL_checkudata(L, 1, ARGS_MT));
   return 0;
 }
 
-/* A userdata owning the C copies, so a Lua error mid-way leaks nothing. */
+static int mem_tostring(lua_State *L) {
+  spawn_mem *m = luaL_checkudata(L, 1, ARGS_MT);
+  lua_pushfstring(L, ARGS_MT " (%s): %p", m->argv ? m->argv[0] : "empty", (void *)m);
+  return 1;
+}
+
+/* luasible.spawn_args: a userdata owning the C copies of argv and env, so a
+ * Lua error mid-way leaks nothing. */
 static spawn_mem *new_mem(lua_State *L) {
   spawn_mem *m = lua_newuserdatauv(L, sizeof *m, 0);
   memset(m, 0, sizeof *m);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, mem_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  luaL_setmetatable(L, ARGS_MT);
   return m;
-}
-
-static char *dup_or_raise(lua_State *L, const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (!d) luaL_error(L, "not enough memory");
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
 }
 
 static void build_argv(lua_State *L, spawn_mem *m) {
@@ -66,7 +64,7 @@ static void build_argv(lua_State *L, spawn_mem *m) {
                  (int)i, luaL_typename(L, -1));
     if (strlen(a) != len)
       luaL_error(L, "bad argument #1 to 'spawn' (argv[%d] contains a NUL byte)", (int)i);
-    m->argv[i - 1] = dup_or_raise(L, a, len);
+    m->argv[i - 1] = lsb_strdup(L, a);
     lua_pop(L, 1);
   }
 }
@@ -111,7 +109,7 @@ static void build_env(lua_State *L, int idx, spawn_mem *m) {
       const char *eq = strchr(m->env[i], '=');
       overridden = env_key_matches(*e, m->env[i], (size_t)(eq - m->env[i]));
     }
-    if (!overridden) m->env[m->envc++] = dup_or_raise(L, *e, strlen(*e));
+    if (!overridden) m->env[m->envc++] = lsb_strdup(L, *e);
   }
 }
 
@@ -119,48 +117,13 @@ static const char *const spawn_options[] = {
     "cwd", "env", "timeout", "grace", "stdin", "max_line", "lines",
     "capture", "progress", NULL};
 
-static int opt_bool(lua_State *L, int idx, const char *k, int dflt) {
-  int r = dflt;
-  if (lua_getfield(L, idx, k) != LUA_TNIL) r = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return r;
-}
-
-static double opt_num(lua_State *L, int idx, const char *k, double dflt) {
-  double r = dflt;
-  int t = lua_getfield(L, idx, k);
-  if (t != LUA_TNIL) {
-    if (t != LUA_TNUMBER)
-      luaL_error(L, "bad option '%s' to 'spawn' (number expected, got %s)", k,
-                 luaL_typename(L, -1));
-    r = lua_tonumber(L, -1);
-    if (r < 0 || r != r)
-      luaL_error(L, "bad option '%s' to 'spawn' (must not be negative)", k);
-  }
-  lua_pop(L, 1);
-  return r;
-}
-
-static const char *opt_str(lua_State *L, int idx, const char *k, size_t *len) {
-  const char *r = NULL;
-  int t = lua_getfield(L, idx, k);
-  if (t != LUA_TNIL) {
-    if (t != LUA_TSTRING)
-      luaL_error(L, "bad option '%s' to 'spawn' (string expected, got %s)", k,
-                 luaL_typename(L, -1));
-    r = lua_tolstring(L, -1, len);
-  }
-  lua_pop(L, 1); /* still anchored in the options table */
-  return r;
-}
-
 /* core.spawn(argv, opts) -> stream | nil, err, name */
-int lsb_core_spawn(lua_State *L) {
+static int core_spawn(lua_State *L) {
   lsb_ctx *ctx = lsb_ctx_get(L);
   lsb_spawn_opts o;
   spawn_mem *m;
   lsb_stream *s;
-  int mode = 0, rc, pid = 0, mem_idx;
+  int mode, rc, pid = 0, mem_idx;
   double max_line;
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_isnoneornil(L, 2)) {
@@ -175,7 +138,7 @@ int lsb_core_spawn(lua_State *L) {
   mem_idx = lua_gettop(L);
   build_argv(L, m);
   o.argv = m->argv;
-  o.cwd = opt_str(L, 2, "cwd", NULL);
+  o.cwd = lsb_opt_str(L, 2, "spawn", "cwd", NULL, 0);
   if (lua_getfield(L, 2, "env") != LUA_TNIL) {
     if (!lua_istable(L, -1))
       return luaL_error(L, "bad option 'env' to 'spawn' (table expected, got %s)",
@@ -184,21 +147,17 @@ int lsb_core_spawn(lua_State *L) {
     o.env = m->env;
   }
   lua_pop(L, 1);
-  o.timeout = opt_num(L, 2, "timeout", 0);
-  o.grace = opt_num(L, 2, "grace", 2);
-  o.stdin_data = opt_str(L, 2, "stdin", &o.stdin_len);
+  o.timeout = lsb_opt_num(L, 2, "spawn", "timeout", 0, 1);
+  o.grace = lsb_opt_num(L, 2, "spawn", "grace", 2, 1);
+  o.stdin_data = lsb_opt_str(L, 2, "spawn", "stdin", &o.stdin_len, 0);
   o.has_stdin = o.stdin_data != NULL;
-  max_line = opt_num(L, 2, "max_line", 65536);
+  max_line = lsb_opt_num(L, 2, "spawn", "max_line", 65536, 1);
   if (max_line < 1) return luaL_error(L, "bad option 'max_line' to 'spawn' (must be at least 1)");
-  if (opt_bool(L, 2, "lines", 1)) mode |= LSB_STREAM_LINES;
-  if (opt_bool(L, 2, "capture", 0)) mode |= LSB_STREAM_CAPTURE;
-  if (opt_bool(L, 2, "progress", 1)) mode |= LSB_STREAM_PROGRESS;
+  mode = lsb_opt_stream_mode(L, 2, 1, 1);
 
   if (o.cwd) {
     struct stat st;
-    if (stat(o.cwd, &st) != 0)
-      return lsb_fail(L, errno == ENOENT ? "ENOENT" : "EACCES",
-                      "cwd '%s': %s", o.cwd, strerror(errno));
+    if (stat(o.cwd, &st) != 0) return lsb_fail_errno(L, errno, "cwd '%s'", o.cwd);
     if (!S_ISDIR(st.st_mode))
       return lsb_fail(L, "ENOTDIR", "cwd '%s': not a directory", o.cwd);
   }
@@ -213,4 +172,12 @@ int lsb_core_spawn(lua_State *L) {
   free_mem(m); /* the child has its copies */
   lua_remove(L, mem_idx);
   return lsb_push_stream(L, s, pid);
+}
+
+const luaL_Reg lsb_process_funcs[] = {{"spawn", core_spawn}, {NULL, NULL}};
+
+void lsb_open_process(lua_State *L) {
+  static const luaL_Reg meta[] = {
+      {"__gc", mem_gc}, {"__tostring", mem_tostring}, {NULL, NULL}};
+  lsb_new_class(L, ARGS_MT, meta, NULL);
 }

@@ -9,54 +9,31 @@
 
 #include "lua_core.h"
 #include "sftp.h"
-#include "sha256.h"
 #include "ssh_channel.h"
 #include "ssh_session.h"
 
 #define SESSION_MT "luasible.ssh_session"
-#define SHA_MT "luasible.sha256"
+#define CONFIG_MT "luasible.ssh_config"
 
 typedef struct {
   lsb_ssh_session *S; /* NULL once closed */
 } lsession;
 
-static char *dupstr(lua_State *L, const char *s) {
-  char *d;
-  if (!s) return NULL;
-  d = strdup(s);
-  if (!d) luaL_error(L, "not enough memory");
-  return d;
-}
-
-static const char *field_str(lua_State *L, int idx, const char *k, int required) {
-  const char *r = NULL;
-  int t = lua_getfield(L, idx, k);
-  if (t == LUA_TSTRING) r = lua_tostring(L, -1);
-  else if (t != LUA_TNIL || required)
-    luaL_error(L, "bad option '%s' to 'ssh_connect' (string expected, got %s)", k,
-               luaL_typename(L, -1));
-  lua_pop(L, 1); /* anchored in the table */
-  return r;
-}
-
-static double field_num(lua_State *L, int idx, const char *k, double dflt) {
-  double r = dflt;
-  int t = lua_getfield(L, idx, k);
-  if (t == LUA_TNUMBER) r = lua_tonumber(L, -1);
-  else if (t != LUA_TNIL)
-    luaL_error(L, "bad option '%s' (number expected, got %s)", k, luaL_typename(L, -1));
-  lua_pop(L, 1);
-  return r;
-}
-
 static const char *const connect_options[] = {
     "host", "port", "user", "label", "known_hosts", "password", "agent",
     "identities", "connect_timeout", "keepalive", NULL};
 
-/* a userdata that owns the config until it moves into the session */
+/* luasible.ssh_config: a userdata that owns the config being read until
+ * it moves into the session (a Lua error mid-way leaks nothing) */
 static int cfg_gc(lua_State *L) {
-  lsb_ssh_config_free(lua_touserdata(L, 1));
+  lsb_ssh_config_free(luaL_checkudata(L, 1, CONFIG_MT));
   return 0;
+}
+
+static int cfg_tostring(lua_State *L) {
+  lsb_ssh_config *cfg = luaL_checkudata(L, 1, CONFIG_MT);
+  lua_pushfstring(L, CONFIG_MT " (%s): %p", cfg->host ? cfg->host : "moved", (void *)cfg);
+  return 1;
 }
 
 /* core.ssh_connect{...} -> session (connecting; wait on it) */
@@ -69,32 +46,29 @@ static int core_ssh_connect(lua_State *L) {
   lsb_check_options(L, 1, "ssh_connect", connect_options);
   cfg = lua_newuserdatauv(L, sizeof *cfg, 0);
   memset(cfg, 0, sizeof *cfg);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, cfg_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  cfg->host = dupstr(L, field_str(L, 1, "host", 1));
-  cfg->user = dupstr(L, field_str(L, 1, "user", 1));
+  luaL_setmetatable(L, CONFIG_MT);
+  cfg->host = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "host", NULL, 1));
+  cfg->user = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "user", NULL, 1));
   {
-    double port = field_num(L, 1, "port", 22);
+    double port = lsb_opt_num(L, 1, "ssh_connect", "port", 22, 0);
     if (!(port >= 1 && port <= 65535))
       return luaL_error(L, "bad option 'port' to 'ssh_connect' (1..65535 expected)");
     cfg->port = (int)port;
   }
-  cfg->known_hosts = dupstr(L, field_str(L, 1, "known_hosts", 0));
-  cfg->password = dupstr(L, field_str(L, 1, "password", 0));
-  cfg->connect_timeout = field_num(L, 1, "connect_timeout", 10);
-  cfg->keepalive = field_num(L, 1, "keepalive", 15);
+  cfg->known_hosts = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "known_hosts", NULL, 0));
+  cfg->password = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "password", NULL, 0));
+  cfg->connect_timeout = lsb_opt_num(L, 1, "ssh_connect", "connect_timeout", 10, 0);
+  cfg->keepalive = lsb_opt_num(L, 1, "ssh_connect", "keepalive", 15, 0);
   lua_getfield(L, 1, "agent");
   cfg->agent = lua_toboolean(L, -1);
-  if (lua_type(L, -1) == LUA_TSTRING) cfg->agent_path = dupstr(L, lua_tostring(L, -1));
+  if (lua_type(L, -1) == LUA_TSTRING) cfg->agent_path = lsb_strdup(L, lua_tostring(L, -1));
   lua_pop(L, 1);
   {
-    const char *label = field_str(L, 1, "label", 0);
-    if (label) cfg->label = dupstr(L, label);
+    const char *label = lsb_opt_str(L, 1, "ssh_connect", "label", NULL, 0);
+    if (label) cfg->label = lsb_strdup(L, label);
     else {
       lua_pushfstring(L, "%s@%s:%d", cfg->user, cfg->host, cfg->port);
-      cfg->label = dupstr(L, lua_tostring(L, -1));
+      cfg->label = lsb_strdup(L, lua_tostring(L, -1));
       lua_pop(L, 1);
     }
   }
@@ -107,8 +81,8 @@ static int core_ssh_connect(lua_State *L) {
       lua_geti(L, -1, i);
       luaL_checktype(L, -1, LUA_TTABLE);
       id = &cfg->ids[cfg->nids++]; /* counted first: cfg_gc frees it if we raise */
-      id->path = dupstr(L, field_str(L, lua_gettop(L), "path", 1));
-      id->passphrase = dupstr(L, field_str(L, lua_gettop(L), "passphrase", 0));
+      id->path = lsb_strdup(L, lsb_opt_str(L, lua_gettop(L), "ssh_connect", "path", NULL, 1));
+      id->passphrase = lsb_strdup(L, lsb_opt_str(L, lua_gettop(L), "ssh_connect", "passphrase", NULL, 0));
       lua_pop(L, 1);
     }
   }
@@ -154,13 +128,9 @@ static int ss_state(lua_State *L) {
 /* s:error() -> "NAME: message", "NAME" | nil */
 static int ss_error(lua_State *L) {
   lsession *ls = check_session(L);
-  const char *e, *colon;
-  if (!ls->S || !ls->S->error) return 0;
-  e = ls->S->error;
-  colon = strchr(e, ':');
-  lua_pushstring(L, e);
-  if (colon) lua_pushlstring(L, e, (size_t)(colon - e));
-  else lua_pushliteral(L, "EIO");
+  if (!ls->S || !lsb_err_isset(&ls->S->error)) return 0;
+  lua_pushstring(L, lsb_err_text(&ls->S->error));
+  lua_pushstring(L, ls->S->error.name);
   return 2;
 }
 
@@ -216,34 +186,12 @@ static int ss_tostring(lua_State *L) {
 }
 
 static int not_ready(lua_State *L, lsb_ssh_session *S) {
-  if (S->error) {
-    const char *colon = strchr(S->error, ':');
-    lua_pushnil(L);
-    lua_pushstring(L, S->error);
-    if (colon) lua_pushlstring(L, S->error, (size_t)(colon - S->error));
-    else lua_pushliteral(L, "EIO");
-    return 3;
-  }
+  if (lsb_err_isset(&S->error)) return lsb_fail_err(L, &S->error);
   return lsb_fail(L, "ENOTCONN", "not connected to %s", S->cfg.label);
 }
 
 static const char *const exec_options[] = {
     "timeout", "grace", "stdin", "max_line", "lines", "capture", "progress", NULL};
-
-static int opt_bool(lua_State *L, int idx, const char *k, int dflt) {
-  int r = dflt;
-  if (lua_getfield(L, idx, k) != LUA_TNIL) r = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return r;
-}
-
-static int stream_mode(lua_State *L, int idx, int dflt_lines, int dflt_progress) {
-  int mode = 0;
-  if (opt_bool(L, idx, "lines", dflt_lines)) mode |= LSB_STREAM_LINES;
-  if (opt_bool(L, idx, "capture", 0)) mode |= LSB_STREAM_CAPTURE;
-  if (opt_bool(L, idx, "progress", dflt_progress)) mode |= LSB_STREAM_PROGRESS;
-  return mode;
-}
 
 /* s:exec(cmd, opts) -> stream | nil, err, name */
 static int ss_exec(lua_State *L) {
@@ -260,16 +208,16 @@ static int ss_exec(lua_State *L) {
   }
   luaL_checktype(L, 3, LUA_TTABLE);
   lsb_check_options(L, 3, "exec", exec_options);
-  o.timeout = field_num(L, 3, "timeout", 0);
-  o.grace = field_num(L, 3, "grace", 2);
-  max_line = field_num(L, 3, "max_line", 65536);
+  o.timeout = lsb_opt_num(L, 3, "exec", "timeout", 0, 0);
+  o.grace = lsb_opt_num(L, 3, "exec", "grace", 2, 0);
+  max_line = lsb_opt_num(L, 3, "exec", "max_line", 65536, 0);
   if (lua_getfield(L, 3, "stdin") == LUA_TSTRING) {
     o.stdin_data = lua_tolstring(L, -1, &o.stdin_len);
     o.has_stdin = 1;
   }
   lua_pop(L, 1);
   if (S->state != LSB_SSH_READY) return not_ready(L, S);
-  st = lsb_stream_new(S->ctx, stream_mode(L, 3, 1, 1), max_line < 1 ? 1 : (size_t)max_line);
+  st = lsb_stream_new(S->ctx, lsb_opt_stream_mode(L, 3, 1, 1), max_line < 1 ? 1 : (size_t)max_line);
   if (!st) return luaL_error(L, "not enough memory");
   rc = lsb_ssh_exec(S, st, &o);
   if (rc != 0) {
@@ -293,9 +241,9 @@ static int xfer(lua_State *L, int get) {
   lsb_check_options(L, 2, get ? "sftp_get" : "sftp_put", xfer_options);
   o.get = get;
   o.local_fd = -1;
-  o.remote_path = field_str(L, 2, "remote", 1);
-  o.mode = (long)field_num(L, 2, "mode", 0644);
-  local = field_str(L, 2, "local", 0);
+  o.remote_path = lsb_opt_str(L, 2, get ? "sftp_get" : "sftp_put", "remote", NULL, 1);
+  o.mode = (long)lsb_opt_num(L, 2, get ? "sftp_get" : "sftp_put", "mode", 0644, 0);
+  local = lsb_opt_str(L, 2, get ? "sftp_get" : "sftp_put", "local", NULL, 0);
   if (!get && !local) {
     if (lua_getfield(L, 2, "content") != LUA_TSTRING)
       return luaL_error(L, "bad argument to 'sftp_put' (local or content expected)");
@@ -308,9 +256,7 @@ static int xfer(lua_State *L, int get) {
     struct stat sb;
     o.local_fd = get ? open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)o.mode)
                      : open(local, O_RDONLY | O_CLOEXEC);
-    if (o.local_fd < 0)
-      return lsb_fail(L, errno == ENOENT ? "ENOENT" : errno == EACCES ? "EACCES" : "EIO",
-                      "%s: %s", local, strerror(errno));
+    if (o.local_fd < 0) return lsb_fail_errno(L, errno, "%s", local);
     if (!get) {
       if (fstat(o.local_fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
         close(o.local_fd);
@@ -338,94 +284,7 @@ static int ss_put(lua_State *L) { return xfer(L, 0); }
 /* s:sftp_get{ remote = path, local = path, mode = n } */
 static int ss_get(lua_State *L) { return xfer(L, 1); }
 
-/* ------------------------------------------------------------------ */
-/* sha256 */
-
-static int core_sha256(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
-  lsb_sha256 c;
-  char hex[65];
-  lsb_sha256_init(&c);
-  lsb_sha256_update(&c, s, n);
-  lsb_sha256_hex(&c, hex);
-  lua_pushstring(L, hex);
-  return 1;
-}
-
-static int core_sha256_new(lua_State *L) {
-  lsb_sha256 *c = lua_newuserdatauv(L, sizeof *c, 0);
-  lsb_sha256_init(c);
-  luaL_setmetatable(L, SHA_MT);
-  return 1;
-}
-
-static int sha_update(lua_State *L) {
-  lsb_sha256 *c = luaL_checkudata(L, 1, SHA_MT);
-  size_t n;
-  const char *s = luaL_checklstring(L, 2, &n);
-  lsb_sha256_update(c, s, n);
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int sha_hex(lua_State *L) {
-  lsb_sha256 *c = luaL_checkudata(L, 1, SHA_MT);
-  char hex[65];
-  lsb_sha256_hex(c, hex);
-  lua_pushstring(L, hex);
-  return 1;
-}
-
-static int sha_tostring(lua_State *L) {
-  lsb_sha256 *c = luaL_checkudata(L, 1, SHA_MT);
-  lua_pushfstring(L, "luasible.sha256 (%I bytes): %p", (lua_Integer)c->len, (void *)c);
-  return 1;
-}
-
-static int sha_noop(lua_State *L) {
-  (void)L;
-  return 0;
-}
-
-/* core.chmod(path, mode) -> true | nil, err, name */
-static int core_chmod(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  lua_Integer mode = luaL_checkinteger(L, 2);
-  if (chmod(path, (mode_t)mode) != 0)
-    return lsb_fail(L, errno == ENOENT ? "ENOENT" : "EACCES", "chmod %s: %s", path,
-                    strerror(errno));
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/* core.create_private(path): create a new file only we can read (0600),
- * refusing to follow a symlink or to reuse an existing file. */
-static int core_create_private(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return lsb_fail(L, errno == EEXIST ? "EEXIST" : errno == ENOENT ? "ENOENT" : "EACCES",
-                    "create %s: %s", path, strerror(errno));
-  close(fd);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/* core.file_mode(path) -> permission bits of an existing file, or nil */
-static int core_file_mode(lua_State *L) {
-  struct stat st;
-  if (stat(luaL_checkstring(L, 1), &st) != 0) return 0;
-  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
-  return 1;
-}
-
-int lsb_core_create_private(lua_State *L) { return core_create_private(L); }
-int lsb_core_file_mode(lua_State *L) { return core_file_mode(L); }
-int lsb_core_ssh_connect(lua_State *L) { return core_ssh_connect(L); }
-int lsb_core_sha256(lua_State *L) { return core_sha256(L); }
-int lsb_core_sha256_new(lua_State *L) { return core_sha256_new(L); }
-int lsb_core_chmod(lua_State *L) { return core_chmod(L); }
+const luaL_Reg lsb_ssh_funcs[] = {{"ssh_connect", core_ssh_connect}, {NULL, NULL}};
 
 void lsb_open_ssh(lua_State *L) {
   static const luaL_Reg meta[] = {
@@ -438,20 +297,9 @@ void lsb_open_ssh(lua_State *L) {
       {"exec", ss_exec},     {"sftp_put", ss_put},
       {"sftp_get", ss_get},  {"close", ss_close},
       {NULL, NULL}};
-  static const luaL_Reg sha_meta[] = {
-      {"__gc", sha_noop}, {"__close", sha_noop}, {"__tostring", sha_tostring},
-      {NULL, NULL}};
-  static const luaL_Reg sha_methods[] = {
-      {"update", sha_update}, {"hex", sha_hex}, {NULL, NULL}};
-  luaL_newmetatable(L, SESSION_MT);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, SHA_MT);
-  luaL_setfuncs(L, sha_meta, 0);
-  luaL_newlib(L, sha_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  static const luaL_Reg cfg_meta[] = {
+      {"__gc", cfg_gc}, {"__tostring", cfg_tostring}, {NULL, NULL}};
+  lsb_new_class(L, SESSION_MT, meta, methods);
+  lsb_new_class(L, CONFIG_MT, cfg_meta, NULL);
   libssh2_init(0);
 }

@@ -36,29 +36,20 @@ static const char *stage_name(int stage) {
   }
 }
 
-static void set_num(lua_State *L, const char *k, double v) {
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, k);
-}
-
-static void set_int(lua_State *L, const char *k, lua_Integer v) {
-  lua_pushinteger(L, v);
-  lua_setfield(L, -2, k);
-}
-
 static void push_result(lua_State *L, lsb_stream *s) {
   const lsb_result *r = &s->result;
   int ok;
   lua_createtable(L, 0, 12);
-  if (r->has_rc) set_int(L, "rc", r->rc);
+  if (r->has_rc) lsb_set_int(L, "rc", r->rc);
   if (r->signal[0]) {
     lua_pushstring(L, r->signal);
     lua_setfield(L, -2, "signal");
   }
   lua_pushboolean(L, r->timed_out);
   lua_setfield(L, -2, "timed_out");
-  set_num(L, "duration", (s->finished ? r->t_end : lsb_now()) - r->t_start);
-  ok = r->has_rc && r->rc == 0 && !r->signal[0] && !r->timed_out && !s->error;
+  lsb_set_num(L, "duration", (s->finished ? r->t_end : lsb_now()) - r->t_start);
+  ok = r->has_rc && r->rc == 0 && !r->signal[0] && !r->timed_out &&
+       !lsb_err_isset(&s->error);
   lua_pushboolean(L, ok);
   lua_setfield(L, -2, "ok");
   if (s->mode & LSB_STREAM_CAPTURE) {
@@ -68,14 +59,14 @@ static void push_result(lua_State *L, lsb_stream *s) {
     lua_setfield(L, -2, "stderr");
   }
   if (s->mode & LSB_STREAM_LINES) {
-    set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
-    set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
+    lsb_set_int(L, "stdout_line_count", (lua_Integer)s->lines[0]);
+    lsb_set_int(L, "stderr_line_count", (lua_Integer)s->lines[1]);
   }
-  set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
-  set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
-  if (s->error) {
-    lua_pushstring(L, s->error);
-    lua_setfield(L, -2, "error");
+  lsb_set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
+  lsb_set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
+  if (lsb_err_isset(&s->error)) {
+    lsb_set_str(L, "error", lsb_err_text(&s->error));
+    lsb_set_str(L, "code", s->error.name);
   }
 }
 
@@ -104,18 +95,19 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
       lua_createtable(L, 0, 6);
       lua_pushstring(L, stage_name(e->stage));
       lua_setfield(L, -2, "stage");
-      if (e->percentage >= 0) set_num(L, "percentage", e->percentage);
-      if (e->bytes_done >= 0) set_num(L, "bytes_done", e->bytes_done);
-      if (e->bytes_total >= 0) set_num(L, "bytes_total", e->bytes_total);
+      if (e->percentage >= 0) lsb_set_num(L, "percentage", e->percentage);
+      if (e->bytes_done >= 0) lsb_set_num(L, "bytes_done", e->bytes_done);
+      if (e->bytes_total >= 0) lsb_set_num(L, "bytes_total", e->bytes_total);
       lua_pushlstring(L, e->data, e->len);
       lua_setfield(L, -2, "message");
-      set_num(L, "timestamp", e->ts);
+      lsb_set_num(L, "timestamp", e->ts);
       lua_setfield(L, -2, "progress");
       break;
     default:
       if (e->type == LSB_EV_ERROR) {
         lua_pushlstring(L, e->data, e->len);
         lua_setfield(L, -2, "error");
+        lsb_set_str(L, "code", s->error.name);
         lua_pushliteral(L, "error");
       } else {
         lua_pushliteral(L, "done");
@@ -125,8 +117,8 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
       lua_setfield(L, -2, "result");
       break;
   }
-  set_num(L, "timestamp", e->ts);
-  set_int(L, "seq", (lua_Integer)e->seq);
+  lsb_set_num(L, "timestamp", e->ts);
+  lsb_set_int(L, "seq", (lua_Integer)e->seq);
 }
 
 /* s:pop() -> event | nil (nothing queued now, or closed)
@@ -201,7 +193,7 @@ static int s_next(lua_State *L) {
       push_popped(L, ls->s, e);
       return 1;
     }
-    if (ls->s->drained) return 0;
+    if (ls->s->q.drained) return 0;
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(UP_WAIT));
     lua_pushvalue(L, 1);
@@ -221,7 +213,7 @@ static void push_event_upvalues(lua_State *L) {
 }
 
 /* core.stream_iterator(wait) -> iter: for ev in iter, s do ... end */
-int lsb_core_stream_iterator(lua_State *L) {
+static int core_stream_iterator(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   push_event_upvalues(L);
   lua_pushvalue(L, 1);
@@ -254,7 +246,7 @@ static int s_pop_line(lua_State *L) {
       return 1;
     }
   }
-  if (s->drained) lua_pushboolean(L, 0);
+  if (s->q.drained) lua_pushboolean(L, 0);
   else lua_pushnil(L);
   return 1;
 }
@@ -269,7 +261,7 @@ static int s_ready(lua_State *L) {
 /* s:finished() -> true once the final event was popped (or closed) */
 static int s_finished(lua_State *L) {
   lstream *ls = check_stream(L);
-  lua_pushboolean(L, !ls->s || (ls->s->drained && !ls->s->head));
+  lua_pushboolean(L, !ls->s || (ls->s->q.drained && !ls->s->q.head));
   return 1;
 }
 
@@ -295,14 +287,14 @@ static int s_result(lua_State *L) {
 static int s_stats(lua_State *L) {
   lsb_stream *s = open_stream(L);
   lua_createtable(L, 0, 7);
-  set_int(L, "queued_events", (lua_Integer)s->q_events);
-  set_int(L, "queued_bytes", (lua_Integer)s->q_bytes);
-  lua_pushboolean(L, s->paused);
+  lsb_set_int(L, "queued_events", (lua_Integer)s->q.events);
+  lsb_set_int(L, "queued_bytes", (lua_Integer)s->q.bytes);
+  lua_pushboolean(L, s->q.paused);
   lua_setfield(L, -2, "paused");
-  set_int(L, "stdout_lines", (lua_Integer)s->lines[0]);
-  set_int(L, "stderr_lines", (lua_Integer)s->lines[1]);
-  set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
-  set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
+  lsb_set_int(L, "stdout_line_count", (lua_Integer)s->lines[0]);
+  lsb_set_int(L, "stderr_line_count", (lua_Integer)s->lines[1]);
+  lsb_set_int(L, "stdout_bytes", (lua_Integer)s->bytes[0]);
+  lsb_set_int(L, "stderr_bytes", (lua_Integer)s->bytes[1]);
   return 1;
 }
 
@@ -342,12 +334,14 @@ void lsb_open_stream(lua_State *L) {
       {"wait_on", s_wait_on}, {"result", s_result}, {"pid", s_pid}, {"stats", s_stats},
       {"pop_line", s_pop_line},
       {"close", s_close},   {NULL, NULL}};
-  luaL_newmetatable(L, LSB_STREAM_MT);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
+  lsb_new_class(L, LSB_STREAM_MT, meta, methods);
+  luaL_getmetatable(L, LSB_STREAM_MT);
+  lua_getfield(L, -1, "__index");
   push_event_upvalues(L); /* the upvalues of pop (UP_MT..UP_STDERR) */
   lua_pushcclosure(L, s_pop, UP_WAIT - 1);
   lua_setfield(L, -2, "pop");
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lua_pop(L, 2);
 }
+
+const luaL_Reg lsb_stream_funcs[] = {
+    {"stream_iterator", core_stream_iterator}, {NULL, NULL}};

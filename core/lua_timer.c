@@ -22,7 +22,7 @@ static void on_fire(uv_timer_t *h) {
 static void on_closed(uv_handle_t *h) { free(h->data); }
 
 /* core.timer(seconds) -> timer, already started */
-int lsb_core_timer(lua_State *L) {
+static int core_timer(lua_State *L) {
   lsb_ctx *ctx = lsb_ctx_get(L);
   double secs = luaL_checknumber(L, 1);
   ltimer_ud *ud;
@@ -87,9 +87,7 @@ void lsb_open_timer(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"ready", t_ready}, {"wait_on", t_wait_on}, {"close", t_close},
       {NULL, NULL}};
-  luaL_newmetatable(L, LSB_TIMER_MT);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lsb_new_class(L, LSB_TIMER_MT, meta, methods);
 }
+
+const luaL_Reg lsb_timer_funcs[] = {{"timer", core_timer}, {NULL, NULL}};

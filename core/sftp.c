@@ -29,7 +29,7 @@ typedef struct lsb_xfer {
   int last_pct;
   double last_ev;
   lsb_sha256 sha;
-  char *err;
+  lsb_err err;        /* ends the stream with this instead of done */
   unsigned removed : 1, eof : 1, retried : 1, fsyncing : 1, closed : 1;
 } lsb_xfer;
 
@@ -41,14 +41,15 @@ static void on_closed(uv_handle_t *h) {
   free(x->content);
   free(x->remote);
   free(x->buf);
-  free(x->err);
+  lsb_err_free(&x->err);
   free(x);
 }
 
-static void finish(lsb_xfer *x, const char *err) {
+/* end the stream (once): with `err`, else the transfer's own error, if any */
+static void finish(lsb_xfer *x, const lsb_err *err) {
   if (!x->s) return;
-  if (!err && x->err) err = x->err;
-  if (!err) {
+  if (!err || !lsb_err_isset(err)) err = &x->err;
+  if (!lsb_err_isset(err)) {
     char msg[80];
     memcpy(msg, "sha256:", 7);
     lsb_sha256_hex(&x->sha, msg + 7);
@@ -66,12 +67,17 @@ static void release(lsb_xfer *x) {
   if (x->removed) return;
   x->removed = 1;
   x->state = F_DONE;
-  finish(x, "ECANCELED: transfer ended");
+  if (x->s) {
+    lsb_err e = {{0}, NULL};
+    lsb_err_set(&e, "ECANCELED", "transfer ended");
+    finish(x, &e);
+    lsb_err_free(&e);
+  }
   lsb_ssh_remove_op(&x->op);
   uv_close((uv_handle_t *)&x->timer, on_closed);
 }
 
-static void xfer_lost(lsb_ssh_op *op, const char *err) {
+static void xfer_lost(lsb_ssh_op *op, const lsb_err *err) {
   lsb_xfer *x = (lsb_xfer *)op;
   x->sftp = NULL; /* freed with the session (its channel) */
   x->h = NULL;
@@ -94,7 +100,6 @@ static void progress(lsb_xfer *x, int force) {
 /* an error: remember it, then close what is open */
 static int fail(lsb_xfer *x, const char *what) {
   lsb_ssh_session *S = x->op.S;
-  char buf[600];
   int rc = libssh2_session_last_errno(S->ssh);
   const char *name = "EIO";
   const char *detail = lsb_ssh_errmsg(S);
@@ -115,9 +120,9 @@ static int fail(lsb_xfer *x, const char *what) {
       default: detail = "SFTP failure"; break;
     }
   }
-  snprintf(buf, sizeof buf, "%s: sftp %s '%s' on %s: %s", name, what, x->remote,
-           S->cfg.label, detail);
-  if (!x->err) x->err = strdup(buf);
+  if (!lsb_err_isset(&x->err))
+    lsb_err_set(&x->err, name, "sftp %s '%s' on %s: %s", what, x->remote,
+                S->cfg.label, detail);
   finish(x, NULL);
   x->state = x->h ? F_CLOSE : x->sftp ? F_SHUTDOWN : F_DONE;
   if (x->state == F_DONE) release(x);
@@ -125,9 +130,7 @@ static int fail(lsb_xfer *x, const char *what) {
 }
 
 static int local_fail(lsb_xfer *x, const char *what, int err) {
-  char buf[400];
-  snprintf(buf, sizeof buf, "EIO: %s: %s", what, strerror(err));
-  if (!x->err) x->err = strdup(buf);
+  if (!lsb_err_isset(&x->err)) lsb_err_set(&x->err, "EIO", "%s: %s", what, strerror(err));
   finish(x, NULL);
   x->state = x->h ? F_CLOSE : F_SHUTDOWN;
   return 1;
@@ -258,7 +261,7 @@ static int xfer_pump(lsb_ssh_op *op) {
         int rc = libssh2_sftp_close_handle(x->h);
         if (rc == LIBSSH2_ERROR_EAGAIN) return progressed;
         x->h = NULL;
-        if (rc != 0 && !x->err) {
+        if (rc != 0 && !lsb_err_isset(&x->err)) {
           x->state = F_SHUTDOWN; /* the data may not be complete */
           return fail(x, "close");
         }
@@ -272,7 +275,7 @@ static int xfer_pump(lsb_ssh_op *op) {
         x->sftp = NULL;
         lsb_ssh_channel_closed(S, op);
         x->fsync_req.data = x;
-        if (x->fd >= 0 && x->get && !x->err &&
+        if (x->fd >= 0 && x->get && !lsb_err_isset(&x->err) &&
             uv_fs_fsync(S->ctx->loop, &x->fsync_req, x->fd, on_fsynced) == 0) {
           /* on the thread pool: a big file's flush must not hold the loop;
            * paused meanwhile: it reads nothing from the socket */

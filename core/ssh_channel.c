@@ -1,6 +1,5 @@
 #include "ssh_channel.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@ typedef struct lsb_chan {
   size_t mark_len;
   double timeout, grace;
   int open_retries;
-  char *err;         /* ends the stream with this instead of done */
+  lsb_err err;       /* ends the stream with this instead of done */
   unsigned has_stdin : 1, eof_sent : 1, mark_done : 1, paused : 1,
       timed_out : 1, cancelled : 1, kill_sent : 1, kill_wanted : 1, removed : 1;
 } lsb_chan;
@@ -34,7 +33,7 @@ static void on_timer_closed(uv_handle_t *h) {
     free(c->stdin_buf);
   }
   free(c->cmd);
-  free(c->err);
+  lsb_err_free(&c->err);
   free(c);
 }
 
@@ -51,27 +50,14 @@ static void chan_release(lsb_chan *c) {
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
-static int signum(const char *name) {
-  static const struct { const char *n; int s; } t[] = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-      {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
-      {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-      {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"XCPU", SIGXCPU},
-      {"XFSZ", SIGXFSZ}};
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-    if (strcmp(t[i].n, name) == 0) return t[i].s;
-  return 0;
-}
-
-/* end the stream (once) */
-static void finish(lsb_chan *c, const char *error) {
-  char msg[96];
+/* end the stream (once): with `error`, else the op's own error, if any */
+static void finish(lsb_chan *c, const lsb_err *error) {
   if (!c->s) return;
   c->s->result.timed_out = c->timed_out;
-  if (!error && c->err) error = c->err;
-  if (!error && c->timed_out) {
-    snprintf(msg, sizeof msg, "ETIMEDOUT: command timed out after %gs", c->timeout);
-    error = msg;
+  if (!error || !lsb_err_isset(error)) {
+    if (!lsb_err_isset(&c->err) && c->timed_out)
+      lsb_err_set(&c->err, "ETIMEDOUT", "command timed out after %gs", c->timeout);
+    error = &c->err;
   }
   lsb_stream_finish(c->s, error);
   lsb_stream_detach(c->s);
@@ -96,7 +82,8 @@ static void send_kill(lsb_chan *c) {
 static void on_hard_end(uv_timer_t *t) {
   lsb_chan *c = t->data;
   /* the process group outlived TERM, KILL and a grace: stop waiting */
-  if (!c->err) c->err = strdup("ETIMEDOUT: the remote command did not end after it was killed");
+  if (!lsb_err_isset(&c->err))
+    lsb_err_set(&c->err, "ETIMEDOUT", "the remote command did not end after it was killed");
   finish(c, NULL);
   lsb_ssh_kick(c->op.S);
 }
@@ -149,7 +136,7 @@ static void feed_stderr(lsb_chan *c, const char *p, size_t n) {
   if (c->s) lsb_stream_feed(c->s, 2, p, n);
 }
 
-static void chan_lost(lsb_ssh_op *op, const char *err) {
+static void chan_lost(lsb_ssh_op *op, const lsb_err *err) {
   lsb_chan *c = (lsb_chan *)op;
   /* a session closed by Lua (still READY, unlike a lost one): the running
    * command is killed by a kill op, which the closing session sends before
@@ -164,15 +151,14 @@ static void chan_lost(lsb_ssh_op *op, const char *err) {
 
 static int fail_chan(lsb_chan *c, const char *what) {
   lsb_ssh_session *S = c->op.S;
-  char buf[512];
   int rc = libssh2_session_last_errno(S->ssh);
   if (lsb_ssh_fatal(rc)) {
     lsb_ssh_lost(S, rc, NULL);
     return 1;
   }
-  snprintf(buf, sizeof buf, "ECHANNEL: %s on %s failed: %s", what, S->cfg.label,
-           lsb_ssh_errmsg(S));
-  if (!c->err) c->err = strdup(buf);
+  if (!lsb_err_isset(&c->err))
+    lsb_err_set(&c->err, "ECHANNEL", "%s on %s failed: %s", what, S->cfg.label,
+                lsb_ssh_errmsg(S));
   finish(c, NULL);
   c->state = c->ch ? C_CLOSE : C_DONE;
   if (!c->ch) chan_release(c);
@@ -319,10 +305,9 @@ static int chan_pump(lsb_ssh_op *op) {
           lsb_result *r = &c->s->result;
           libssh2_channel_get_exit_signal(c->ch, &sig, &siglen, NULL, NULL, NULL, NULL);
           if (sig && siglen) {
-            int num = signum(sig);
             snprintf(r->signal, sizeof r->signal, "%.*s", (int)siglen, sig);
             r->has_rc = 1;
-            r->rc = 128 + num;
+            r->rc = 128 + lsb_signum(r->signal);
           } else {
             r->has_rc = 1;
             r->rc = libssh2_channel_get_exit_status(c->ch);

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,30 +90,23 @@ const char *lsb_ssh_errmsg(lsb_ssh_session *S) {
   return msg && *msg ? msg : "unknown error";
 }
 
-static void set_error(lsb_ssh_session *S, const char *name, const char *fmt,
-                      const char *a, const char *b) {
-  char buf[640];
-  int n = snprintf(buf, sizeof buf, "%s: ", name);
-  snprintf(buf + n, sizeof buf - (size_t)n, fmt, a ? a : "", b ? b : "");
-  free(S->error);
-  S->error = strdup(buf);
-}
-
 /* ------------------------------------------------------------------ */
 /* the poll and the timers */
 
 static void handle_done(lsb_ssh_session *S) {
+  lsb_ctx *ctx = S->ctx;
   if (--S->handles > 0) return;
   if (S->ctx_prev) S->ctx_prev->ctx_next = S->ctx_next;
-  else S->ctx->sessions = S->ctx_next;
+  else ctx->sessions = S->ctx_next;
   if (S->ctx_next) S->ctx_next->ctx_prev = S->ctx_prev;
   lsb_waitable_unlink(&S->w);
   lsb_ssh_config_free(&S->cfg);
   free(S->pin);
   free(S->auth_methods);
   free(S->key_b64);
-  free(S->error);
+  lsb_err_free(&S->error);
   free(S);
+  lsb_ctx_check_done(ctx);
 }
 
 static void on_handle_closed(uv_handle_t *h) { handle_done(h->data); }
@@ -207,10 +201,14 @@ void lsb_ssh_kick(lsb_ssh_session *S) {
     uv_idle_start(&S->kick, on_kick);
 }
 
-static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt,
-                         const char *a, const char *b) {
+static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt, ...)
+    LSB_PRINTF(3, 4);
+static void fail_connect(lsb_ssh_session *S, const char *name, const char *fmt, ...) {
+  va_list ap;
   if (S->state >= LSB_SSH_READY) return;
-  set_error(S, name, fmt, a, b);
+  va_start(ap, fmt);
+  lsb_err_setv(&S->error, name, fmt, ap);
+  va_end(ap);
   S->state = LSB_SSH_FAILED;
   uv_timer_stop(&S->timer);
   if (S->poll) uv_poll_stop(S->poll);
@@ -421,7 +419,7 @@ static void try_connect(lsb_ssh_session *S) {
       lsb_poll *p = malloc(sizeof *p);
       if (!p) {
         close(fd);
-        fail_connect(S, "ENOMEM", "cannot connect to %s: %s", S->cfg.label, "out of memory");
+        fail_connect(S, "ENOMEM", "cannot connect to %s: out of memory", S->cfg.label);
         return;
       }
       p->fd = fd;
@@ -436,8 +434,8 @@ static void try_connect(lsb_ssh_session *S) {
     update_poll(S);
     return;
   }
-  fail_connect(S, "EHOSTUNREACH", "cannot connect to %s: no usable address%s",
-               S->cfg.label, "");
+  fail_connect(S, "EHOSTUNREACH", "cannot connect to %s: no usable address",
+               S->cfg.label);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
@@ -489,7 +487,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
     uv_timer_start(&S->timer, on_timer, lsb_ms(S->cfg.connect_timeout), 0);
   S->ssh = libssh2_session_init_ex(NULL, NULL, NULL, S);
   if (!S->ssh) {
-    fail_connect(S, "ENOMEM", "cannot create an SSH session for %s%s", S->cfg.label, "");
+    fail_connect(S, "ENOMEM", "cannot create an SSH session for %s", S->cfg.label);
     return S;
   }
   libssh2_session_set_blocking(S->ssh, 0);
@@ -537,28 +535,6 @@ static const char *hostkey_name(int type, int *kbit) {
   }
 }
 
-static void b64(const unsigned char *in, size_t n, char *out, int pad) {
-  static const char tbl[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i, o = 0;
-  for (i = 0; i + 2 < n; i += 3) {
-    unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-    out[o++] = tbl[v >> 18 & 63];
-    out[o++] = tbl[v >> 12 & 63];
-    out[o++] = tbl[v >> 6 & 63];
-    out[o++] = tbl[v & 63];
-  }
-  if (i < n) {
-    unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
-    out[o++] = tbl[v >> 18 & 63];
-    out[o++] = tbl[v >> 12 & 63];
-    if (i + 1 < n) out[o++] = tbl[v >> 6 & 63];
-    else if (pad) out[o++] = '=';
-    if (pad) out[o++] = '=';
-  }
-  out[o] = '\0';
-}
-
 static void check_host_key(lsb_ssh_session *S) {
   size_t len = 0;
   int type = 0, kbit = 0;
@@ -567,13 +543,13 @@ static void check_host_key(lsb_ssh_session *S) {
       (const unsigned char *)libssh2_hostkey_hash(S->ssh, LIBSSH2_HOSTKEY_HASH_SHA256);
   S->key_type = hostkey_name(type, &kbit);
   if (!key || !hash) {
-    fail_connect(S, "EHOSTKEY", "no host key from %s%s", S->cfg.label, "");
+    fail_connect(S, "EHOSTKEY", "no host key from %s", S->cfg.label);
     return;
   }
   memcpy(S->fingerprint, "SHA256:", 7);
-  b64(hash, 32, S->fingerprint + 7, 0);
-  S->key_b64 = malloc(len * 4 / 3 + 8);
-  if (S->key_b64) b64((const unsigned char *)key, len, S->key_b64, 1);
+  lsb_base64_encode(hash, 32, S->fingerprint + 7, 0);
+  S->key_b64 = malloc(LSB_BASE64_LEN(len) + 1);
+  if (S->key_b64) lsb_base64_encode((const unsigned char *)key, len, S->key_b64, 1);
   S->key_state = "unknown";
   if (S->cfg.known_hosts) {
     LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(S->ssh);
@@ -999,15 +975,12 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
  * stopped answering keepalives), which the task layer reads as
  * "unreachable"; never ETIMEDOUT, which is a command's own timeout. */
 void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
-  char buf[512];
   const char *name = rc == LIBSSH2_ERROR_SOCKET_TIMEOUT || rc == LIBSSH2_ERROR_TIMEOUT
                          ? "ECONNABORTED" : "ECONNRESET";
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
   S->state = LSB_SSH_LOST;
-  snprintf(buf, sizeof buf, "%s: connection to %s lost: %s", name, S->cfg.label,
-           what ? what : lsb_ssh_errmsg(S));
-  free(S->error);
-  S->error = strdup(buf);
+  lsb_err_set(&S->error, name, "connection to %s lost: %s", S->cfg.label,
+              what ? what : lsb_ssh_errmsg(S));
   uv_timer_stop(&S->timer);
   if (S->poll) {
     uv_poll_stop(S->poll);
@@ -1015,7 +988,7 @@ void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
   }
   S->poll_events = 0;
   S->refs++; /* the ops release theirs while we walk */
-  while (S->ops_head) S->ops_head->lost(S->ops_head, buf);
+  while (S->ops_head) S->ops_head->lost(S->ops_head, &S->error);
   lsb_waitable_wake(&S->w);
   unref(S);
 }
@@ -1048,9 +1021,14 @@ static void teardown(lsb_ssh_session *S) {
   S->parent = S->helper = NULL;
   S->teardown_pending = 0;
   /* ops still there (close with running ops): they end now */
-  S->refs++;
-  while (S->ops_head) S->ops_head->lost(S->ops_head, "ECANCELED: connection closed");
-  S->refs--;
+  if (S->ops_head) {
+    lsb_err e = {{0}, NULL};
+    lsb_err_set(&e, "ECANCELED", "connection closed");
+    S->refs++;
+    while (S->ops_head) S->ops_head->lost(S->ops_head, &e);
+    S->refs--;
+    lsb_err_free(&e);
+  }
   if (S->state != LSB_SSH_FAILED && S->state != LSB_SSH_LOST) S->state = LSB_SSH_CLOSED;
   free_ssh(S);
   if (S->addrs) {
@@ -1076,12 +1054,15 @@ void lsb_ssh_close(lsb_ssh_session *S) {
   S->lua_gone = 1;
   if (S->state == LSB_SSH_READY) {
     /* end the operations; their remote kills go out before we leave */
+    lsb_err e = {{0}, NULL};
+    lsb_err_set(&e, "ECANCELED", "connection closed");
     S->refs++;
     for (lsb_ssh_op *op = S->ops_head, *next; op; op = next) {
       next = op->next;
-      if (!op->is_kill) op->lost(op, "ECANCELED: connection closed");
+      if (!op->is_kill) op->lost(op, &e);
     }
     S->refs--;
+    lsb_err_free(&e);
     for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill;
     if (kills) {
       S->state = LSB_SSH_DRAINING;

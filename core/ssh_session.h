@@ -45,7 +45,7 @@ struct lsb_ssh_op {
   int (*pump)(lsb_ssh_op *op);
   /* the session is gone (lost or closed): drop every libssh2 pointer (the
    * session frees them), end the stream with `err`, release the op */
-  void (*lost)(lsb_ssh_op *op, const char *err);
+  void (*lost)(lsb_ssh_op *op, const lsb_err *err);
   unsigned is_kill : 1;   /* a remote kill: keeps a closing session alive */
   unsigned has_channel : 1; /* holds an open channel (counts for MaxSessions) */
   unsigned slot_wait : 1; /* open refused: wait for another channel to close */
@@ -101,7 +101,7 @@ struct lsb_ssh_session {
   const char *key_type; /* "ssh-ed25519" ... */
   char *key_b64;
   const char *key_state; /* "match" | "unknown" | "changed" */
-  char *error;      /* "ENAME: message" */
+  lsb_err error;    /* why it failed or was lost */
   lsb_ssh_op *ops_head, *ops_tail;
   lsb_ssh_op *opener; /* the op allowed to open a channel now */
   int nchannels;      /* ops holding an open channel */

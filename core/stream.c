@@ -1,7 +1,5 @@
 #include "stream.h"
 
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -18,23 +16,6 @@ uint64_t lsb_ms(double seconds) {
   if (!(ms >= 1)) return 0;
   if (ms >= 18446744073709549568.0) return UINT64_MAX;
   return (uint64_t)ms;
-}
-
-const char *lsb_signame(int sig, char *buf, size_t size) {
-  static const struct { int n; const char *name; } names[] = {
-    {SIGHUP, "HUP"},   {SIGINT, "INT"},   {SIGQUIT, "QUIT"}, {SIGILL, "ILL"},
-    {SIGTRAP, "TRAP"}, {SIGABRT, "ABRT"}, {SIGBUS, "BUS"},   {SIGFPE, "FPE"},
-    {SIGKILL, "KILL"}, {SIGUSR1, "USR1"}, {SIGSEGV, "SEGV"}, {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"}, {SIGALRM, "ALRM"}, {SIGTERM, "TERM"}, {SIGXCPU, "XCPU"},
-    {SIGXFSZ, "XFSZ"},
-  };
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (names[i].n == sig) {
-      snprintf(buf, size, "%s", names[i].name);
-      return buf;
-    }
-  snprintf(buf, size, "SIG%d", sig);
-  return buf;
 }
 
 int lsb_buf_append(lsb_buf *b, const char *p, size_t n) {
@@ -89,6 +70,7 @@ lsb_stream *lsb_stream_new(lsb_ctx *ctx, int mode, size_t max_line) {
   s->w.waiter_ref = NOREF;
   s->refs = 1;
   s->mode = mode;
+  lsb_queue_init(&s->q);
   lsb_splitter_init(&s->split[0], max_line);
   lsb_splitter_init(&s->split[1], max_line);
   s->result.t_start = s->now = lsb_now();
@@ -96,18 +78,13 @@ lsb_stream *lsb_stream_new(lsb_ctx *ctx, int mode, size_t max_line) {
 }
 
 static void stream_free(lsb_stream *s) {
-  lsb_event *e = s->head;
-  while (e) {
-    lsb_event *n = e->next;
-    free(e);
-    e = n;
-  }
+  lsb_queue_free(&s->q);
   lsb_waitable_unlink(&s->w);
   lsb_splitter_free(&s->split[0]);
   lsb_splitter_free(&s->split[1]);
   lsb_buf_free(&s->capture[0]);
   lsb_buf_free(&s->capture[1]);
-  free(s->error);
+  lsb_err_free(&s->error);
   free(s);
 }
 
@@ -115,43 +92,36 @@ void lsb_stream_unref(lsb_stream *s) {
   if (--s->refs == 0) stream_free(s);
 }
 
+/* the queue's flow control, passed on to the producer */
+static void pause_producer(void *ud) {
+  lsb_stream *s = ud;
+  s->ops->pause(s->producer);
+}
+
+static void resume_producer(void *ud) {
+  lsb_stream *s = ud;
+  s->ops->resume(s->producer);
+}
+
 void lsb_stream_attach(lsb_stream *s, const lsb_producer_ops *ops, void *producer) {
   s->ops = ops;
   s->producer = producer;
   s->refs++;
+  lsb_queue_flow(&s->q, pause_producer, resume_producer, s);
 }
 
 void lsb_stream_detach(lsb_stream *s) {
   s->ops = NULL;
   s->producer = NULL;
+  lsb_queue_flow(&s->q, NULL, NULL, NULL);
   lsb_stream_unref(s);
 }
 
 static lsb_event *push(lsb_stream *s, int type, const char *data, size_t len) {
-  lsb_event *e = malloc(sizeof *e + len + 1);
+  lsb_event *e = lsb_queue_push(&s->q, type, data, len, s->now);
   if (!e) {
     s->nomem = 1;
     return NULL;
-  }
-  e->next = NULL;
-  e->seq = ++s->seq;
-  e->ts = s->now;
-  e->type = (unsigned char)type;
-  e->flags = 0;
-  e->stage = 0;
-  e->percentage = e->bytes_done = e->bytes_total = -1;
-  e->len = len;
-  if (len) memcpy(e->data, data, len);
-  e->data[len] = '\0';
-  if (s->tail) s->tail->next = e;
-  else s->head = e;
-  s->tail = e;
-  s->q_events++;
-  s->q_bytes += len + sizeof *e;
-  if (!s->paused && s->ops &&
-      (s->q_bytes > LSB_HIGH_BYTES || s->q_events > LSB_HIGH_EVENTS)) {
-    s->paused = 1;
-    s->ops->pause(s->producer);
   }
   lsb_waitable_wake(&s->w);
   return e;
@@ -213,38 +183,25 @@ void lsb_stream_progress(lsb_stream *s, int stage, double pct, double done,
   e->bytes_total = total;
 }
 
-void lsb_stream_finish(lsb_stream *s, const char *error) {
+void lsb_stream_finish(lsb_stream *s, const lsb_err *error) {
+  const char *text;
+  int failed;
   if (s->finished) return;
   lsb_stream_eof(s, 1);
   lsb_stream_eof(s, 2);
   s->result.t_end = lsb_now();
-  if (!error && s->nomem) error = "ENOMEM: out of memory: output was lost";
-  if (error) s->error = strdup(error);
-  lsb_stream_progress(s, LSB_STAGE_DONE, error ? -1 : 100, -1, -1,
-                      error ? error : "finished");
-  if (!push(s, error ? LSB_EV_ERROR : LSB_EV_DONE, error ? error : "",
-            error ? strlen(error) : 0))
-    s->drained = 1; /* out of memory: the end has no event, but it is the end */
+  if (error && lsb_err_isset(error)) lsb_err_copy(&s->error, error);
+  else if (s->nomem) lsb_err_set(&s->error, "ENOMEM", "out of memory: output was lost");
+  failed = lsb_err_isset(&s->error);
+  text = failed ? lsb_err_text(&s->error) : "";
+  lsb_stream_progress(s, LSB_STAGE_DONE, failed ? -1 : 100, -1, -1,
+                      failed ? text : "finished");
+  if (!push(s, failed ? LSB_EV_ERROR : LSB_EV_DONE, text, strlen(text)))
+    s->q.drained = 1; /* out of memory: the end has no event, but it is the end */
   s->finished = 1;
   lsb_waitable_wake(&s->w);
 }
 
-lsb_event *lsb_stream_pop(lsb_stream *s) {
-  lsb_event *e = s->head;
-  if (!e) return NULL;
-  s->head = e->next;
-  if (!s->head) s->tail = NULL;
-  s->q_events--;
-  s->q_bytes -= e->len + sizeof *e;
-  if (e->type == LSB_EV_DONE || e->type == LSB_EV_ERROR) s->drained = 1;
-  if (s->paused && s->ops && s->q_bytes < LSB_HIGH_BYTES / 2 &&
-      s->q_events < LSB_HIGH_EVENTS / 2) {
-    s->paused = 0;
-    s->ops->resume(s->producer);
-  }
-  return e;
-}
+lsb_event *lsb_stream_pop(lsb_stream *s) { return lsb_queue_pop(&s->q); }
 
-int lsb_stream_ready(const lsb_stream *s) {
-  return s->head != NULL || s->drained;
-}
+int lsb_stream_ready(const lsb_stream *s) { return lsb_queue_ready(&s->q); }

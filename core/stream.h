@@ -4,8 +4,8 @@
  * The producer feeds raw bytes (lsb_stream_feed), progress and the end
  * (lsb_stream_finish); the stream splits lines, queues events, captures
  * output when asked, applies backpressure through the producer's pause and
- * resume, and wakes the Lua waiter.  Pure C apart from the registry ref of
- * the waiter, so the queue logic is testable alone.
+ * resume, and wakes the Lua waiter.  The queue itself (order, accounting,
+ * flow control, the end) is queue.c, testable alone.
  *
  * Ownership: a stream is reference-counted; the Lua userdata holds one
  * reference, the producer another.  It is freed when both are released. */
@@ -15,17 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "queue.h"
 #include "splitter.h"
+#include "util.h"
 
 typedef struct lsb_ctx lsb_ctx;
-
-enum lsb_ev_type {
-  LSB_EV_STDOUT,
-  LSB_EV_STDERR,
-  LSB_EV_PROGRESS,
-  LSB_EV_DONE,
-  LSB_EV_ERROR
-};
 
 enum lsb_stage {
   LSB_STAGE_CONNECTING,
@@ -33,17 +27,6 @@ enum lsb_stage {
   LSB_STAGE_TRANSFERRING,
   LSB_STAGE_DONE
 };
-
-typedef struct lsb_event {
-  struct lsb_event *next;
-  uint64_t seq;
-  double ts;
-  unsigned char type, flags, stage;
-  double percentage;               /* progress: < 0 when unknown */
-  double bytes_done, bytes_total;  /* progress: < 0 when unknown */
-  size_t len;                      /* data: line, message or error */
-  char data[];
-} lsb_event;
 
 /* Something Lua can wait for: a coroutine (or any value) parked in the
  * registry; when woken it is moved to the context's woken list, which the
@@ -86,30 +69,21 @@ typedef struct lsb_stream {
   void *producer;
   int refs;
   int mode;
-  lsb_event *head, *tail;
-  size_t q_events, q_bytes;
-  uint64_t seq;
+  lsb_queue q;          /* the events (queue.c), with the producer's flow */
   lsb_splitter split[2];
   lsb_buf capture[2];
   uint64_t lines[2], bytes[2];
   double now;           /* timestamp of the bytes being fed */
   lsb_result result;
-  char *error;          /* "ENAME: message" when ended with an error */
+  lsb_err error;        /* set when ended with an error */
   unsigned finished : 1; /* the final event is queued (or the end is known) */
-  unsigned drained : 1;  /* the final event was popped */
-  unsigned paused : 1;
   unsigned nomem : 1;
 } lsb_stream;
-
-/* Backpressure thresholds: reading stops above HIGH, resumes below LOW. */
-#define LSB_HIGH_BYTES (1u << 20)
-#define LSB_HIGH_EVENTS 8192u
 
 double lsb_now(void); /* monotonic seconds */
 /* Seconds to a libuv timeout in ms, saturating: huge or infinite values
  * give UINT64_MAX (never), not undefined behaviour; NaN or <= 0 give 0. */
 uint64_t lsb_ms(double seconds);
-const char *lsb_signame(int sig, char *buf, size_t size);
 
 lsb_stream *lsb_stream_new(lsb_ctx *ctx, int mode, size_t max_line);
 void lsb_stream_unref(lsb_stream *s);
@@ -121,8 +95,9 @@ void lsb_stream_feed(lsb_stream *s, int fd, const char *data, size_t len);
 void lsb_stream_eof(lsb_stream *s, int fd); /* flush a final partial line */
 void lsb_stream_progress(lsb_stream *s, int stage, double pct, double done,
                          double total, const char *msg);
-/* End the stream: error == NULL gives "done", else an "error" event. */
-void lsb_stream_finish(lsb_stream *s, const char *error);
+/* End the stream: error NULL (or unset) gives "done", else an "error"
+ * event that carries its name and text (copied). */
+void lsb_stream_finish(lsb_stream *s, const lsb_err *error);
 
 lsb_event *lsb_stream_pop(lsb_stream *s); /* caller frees with free() */
 int lsb_stream_ready(const lsb_stream *s); /* an event or the end is there */

@@ -36,7 +36,7 @@ for ev in conn:stream(build, { timeout = 60 }) do
       say("%s %s | %s", at, tag, ev.data)
     end
   elseif ev.type == "done" then
-    say("%s done: rc=%d in %.2fs (%d lines)", at, ev.result.rc, ev.result.duration, ev.result.stdout_lines)
+    say("%s done: rc=%d in %.2fs (%d lines)", at, ev.result.rc, ev.result.duration, ev.result.stdout_line_count)
   elseif ev.type == "error" then
     say("%s error: %s", at, ev.error)
     os.exit(1)

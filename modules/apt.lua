@@ -24,7 +24,7 @@ local M = {
   },
   required_one_of = { { "name", "update_cache" } },
   check_mode = true,
-  check_args = function(args) return require("luasible.module").check_package_names(args.name) end,
+  check_args = function(args, _, checks) return checks.package_names(args.name) end,
 }
 M.status = status
 

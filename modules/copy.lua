@@ -1,40 +1,22 @@
 -- copy: put a file (src, a local path) or a string (content) at dest on the
 -- host. Idempotent by sha256: nothing is written when the file is already
 -- right. mode/owner/group are applied when they differ. backup keeps the old file.
-local modules = require "luasible.module"
-
+-- M.install is the part template and lineinfile build on (ctx:module("copy")).
 local M = {
   params = {
     src = { type = "path" },
     content = { type = "string" },
-    dest = { type = "path", required = true },
-    mode = { type = "mode" },
-    owner = { type = "string" },
-    group = { type = "string" },
-    backup = { type = "boolean", default = false },
-    force = { type = "boolean", default = true },
-    follow = { type = "boolean", default = false },
   },
+  param_groups = { "install" }, -- dest, backup, force, follow; mode, owner, group
   mutually_exclusive = { { "src", "content" } },
   required_one_of = { { "src", "content" } },
   check_mode = true,
 }
 
---- Resolve a local source file: absolute, relative to the play's folder, or in its files/.
-function M.find_local(ctx, src, sub)
-  if src:sub(1, 1) == "/" then return src end
-  local base = ctx.base_dir or "."
-  for _, cand in ipairs({ base .. "/" .. sub .. "/" .. src, base .. "/" .. src, src }) do
-    local f = io.open(cand, "rb")
-    if f then f:close() return cand end
-  end
-  return base .. "/" .. src
-end
-
-local function mode_eq(want, have)
+local function mode_eq(ctx, want, have)
   if not want or not have then return true end
   local h = tonumber(have, 8)
-  return h ~= nil and modules.mode_bits(want, h) == h
+  return h ~= nil and ctx.mode_bits(want, h) == h
 end
 
 -- Where to write for a dest that may be a symbolic link, as Ansible's copy
@@ -73,16 +55,16 @@ function M.install(ctx, content, args)
   if st and st.type ~= "file" then
     return { failed = true, msg = "dest " .. dest .. " exists and is a " .. st.type .. ", not a file" }
   end
-  local want = modules.sha256(content)
+  local want = ctx.sha256(content)
   local have = st and ctx:remote_sha256(dest) or nil
   local result = { changed = false, dest = dest, checksum = want, size = #content }
   local need_write = have ~= want and (args.force or not st)
-  local need_mode = args.mode and not (st and mode_eq(args.mode, st.mode)) and not need_write
-  local need_owner = not (modules.owner_is(st, args.owner) and modules.group_is(st, args.group))
+  local need_mode = args.mode and not (st and mode_eq(ctx, args.mode, st.mode)) and not need_write
+  local need_owner = not (ctx.owner_is(st, args.owner) and ctx.group_is(st, args.group))
   if not (need_write or need_mode or need_owner) then return result end
   if not st then
-    local dir = dest:match("^(.*)/[^/]*$")
-    if dir and dir ~= "" then
+    local dir = ctx.path.py_dirname(dest)
+    if dir ~= "" then
       local dst = ctx:stat(dir, true)
       if not dst and ctx.check_mode then
         -- an earlier task of the play would create it; nothing did in --check
@@ -135,19 +117,18 @@ end
 function M.run(ctx, args)
   local content = args.content
   if args.src then
-    local path = M.find_local(ctx, args.src, "files")
+    local path = ctx:find_local(args.src, "files")
     local err
-    local d = io.open(path .. "/.", "rb")
-    if d then
-      d:close()
+    local st = ctx.local_stat(path)
+    if st and st.type == "directory" then
       return { failed = true, msg = "src " .. path .. " is a directory (copy takes one file)" }
     end
-    content, err = modules.read_file(path)
+    content, err = ctx.read_file(path)
     if not content then return { failed = true, msg = "cannot read src: " .. tostring(err) } end
   end
   return M.install(ctx, content, { dest = args.dest, mode = args.mode, owner = args.owner, group = args.group,
     backup = args.backup, force = args.force, follow = args.follow,
-    basename = args.src and args.src:match("([^/]+)/*$") })
+    basename = args.src and ctx.path.basename(args.src) })
 end
 
 return M

@@ -3,18 +3,17 @@
 -- `changed` is what really changes: modes (numeric or symbolic) are compared
 -- with what chmod would make of the current ones, owners and groups by name
 -- or number, and with recurse every entry of the tree is compared.
-local modules = require "luasible.module"
 
 -- A path no command can take for an option.
 local function arg(path) return path:sub(1, 1) == "-" and ("./" .. path) or path end
 
 -- Does an entry { type=, mode= (octal string), owner=, group=, uid=, gid= } need attribute changes?
-local function differs(args, e)
+local function differs(ctx, args, e)
   if args.mode then
-    local want = modules.mode_bits(args.mode, tonumber(e.mode, 8), e.type == "directory")
+    local want = ctx.mode_bits(args.mode, tonumber(e.mode, 8), e.type == "directory")
     if want ~= tonumber(e.mode, 8) then return true end
   end
-  return not (modules.owner_is(e, args.owner) and modules.group_is(e, args.group))
+  return not (ctx.owner_is(e, args.owner) and ctx.group_is(e, args.group))
 end
 
 -- Every entry below (and including) path, links left out (chmod -R and chown -R leave them be);
@@ -39,10 +38,10 @@ local function attrs(ctx, args, st, recurse)
       local list = tree(ctx, args.path)
       if not list then need = true end
       for _, e in ipairs(list or {}) do
-        if differs(args, e) then need = true break end
+        if differs(ctx, args, e) then need = true break end
       end
     else
-      need = differs(args, st)
+      need = differs(ctx, args, st)
     end
   end
   if not need then return cmds end
@@ -111,13 +110,8 @@ return {
       local ok, err = ctx:check_owner(args.owner, args.group)
       if not ok then return { failed = true, msg = err } end
     end
-    local result = { changed = #cmds > 0, path = path, state = state }
-    if #cmds == 0 or ctx.check_mode then
-      if ctx.check_mode and #cmds > 0 then result.msg = "would run: " .. table.concat(cmds, "; ") end
-      return result
-    end
-    local res = ctx:run(table.concat(cmds, " && "))
-    if not res.ok then return { failed = true, changed = false, msg = res.stderr ~= "" and res.stderr or "failed" } end
+    local result, res = ctx:apply(cmds, { changed = #cmds > 0, path = path, state = state })
+    if not result then return { failed = true, changed = false, msg = res.stderr ~= "" and res.stderr or "failed" } end
     return result
   end,
 }

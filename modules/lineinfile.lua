@@ -1,8 +1,6 @@
 -- lineinfile: make sure a line is (or is not) in a file. `regexp` is a Lua
 -- pattern selecting the line to replace (or remove); insertafter/insertbefore
--- are Lua patterns or EOF/BOF.
-local modules = require "luasible.module"
-local copy = modules.load("copy")
+-- are Lua patterns or EOF/BOF. Writes through copy's install (ctx:module("copy")).
 
 return {
   params = {
@@ -19,11 +17,11 @@ return {
     group = { type = "string" },
   },
   mutually_exclusive = { { "insertafter", "insertbefore" } },
-  check_args = function(args)
+  check_args = function(args, _, checks)
     for _, k in ipairs({ "regexp", "insertafter", "insertbefore" }) do
       local v = args[k]
       if v and not (k ~= "regexp" and (v == "EOF" or v == "BOF")) then
-        local ok, err = modules.check_lua_pattern(v, k)
+        local ok, err = checks.lua_pattern(v, k)
         if not ok then return nil, err end
       end
     end
@@ -31,6 +29,7 @@ return {
   end,
   check_mode = true,
   run = function(ctx, args)
+    local copy = assert(ctx:module("copy"))
     if args.state == "present" and args.line == nil then return { failed = true, msg = "state=present needs line" } end
     if args.state == "absent" and not (args.line or args.regexp) then
       return { failed = true, msg = "state=absent needs line or regexp" }

@@ -1,6 +1,5 @@
 -- package: install or remove packages with the host's package manager
 -- (apt on Debian-like hosts, dnf/yum, apk).
-local modules = require "luasible.module"
 
 local PM = {
   dnf = { test = "rpm -q %s", install = "dnf install -y %s", remove = "dnf remove -y %s" },
@@ -15,7 +14,7 @@ return {
     use = { type = "string", choices = { "auto", "apt", "dnf", "yum", "apk" }, default = "auto" },
   },
   check_mode = true,
-  check_args = function(args) return modules.check_package_names(args.name) end,
+  check_args = function(args, _, checks) return checks.package_names(args.name) end,
   run = function(ctx, args)
     local use = args.use
     if use == "auto" then
@@ -23,7 +22,7 @@ return {
       use = use == "apt-get" and "apt" or use
     end
     if use == "apt" then
-      return assert(modules.load("apt")).run(ctx, { name = args.name, state = args.state })
+      return assert(ctx:module("apt")).run(ctx, { name = args.name, state = args.state })
     end
     local pm = PM[use]
     if not pm then return { failed = true, msg = "package: no supported package manager found on this host" } end

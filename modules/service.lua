@@ -2,7 +2,6 @@
 -- /etc/init.d scripts, with `enabled` through update-rc.d (Debian's SysV
 -- links in /etc/rcN.d). Fails clearly when neither exists, and when `enabled`
 -- is asked for and cannot be honoured: never silently ignored.
-local modules = require "luasible.module"
 
 -- Is the SysV service started at boot: an S link in one of runlevels 2-5?
 local function sysv_enabled(ctx, name)
@@ -17,7 +16,7 @@ return {
   },
   check_mode = true,
   run = function(ctx, args)
-    local systemd = assert(modules.load("systemd"))
+    local systemd = assert(ctx:module("systemd"))
     if systemd.running(ctx) then return systemd.run(ctx, args) end
     local q = ctx.quote
     local name = args.name

@@ -126,11 +126,11 @@ end
 
 --- Ansible's ansible_default_ipv4: { address, interface, gateway, netmask,
 --- network, prefix, broadcast, macaddress, mtu, type, alias }, or {} when
---- the host has no IPv4 default route.
-local function default_ipv4(raw)
+--- the host has no IPv4 default route. `object` marks a table a mapping
+--- (ctx.object), so that the empty one shows as {}, not as the empty list [].
+local function default_ipv4(raw, object)
   local route = raw.route4 or ""
-  -- a mapping even when empty: shown as {} (an empty list shows as [])
-  local out = require("luasible.json").object()
+  local out = object and object() or {}
   local dev = raw.dev4
   if not dev or dev == "" then return out end
   out.interface, out.alias = dev, dev
@@ -183,7 +183,7 @@ return {
       memtotal_mb = tonumber(raw.memtotal_kb) and tonumber(raw.memtotal_kb) // 1024,
       memfree_mb = tonumber(raw.memfree_kb) and tonumber(raw.memfree_kb) // 1024,
       user_id = raw.user_id, all_ipv4_addresses = v4, all_ipv6_addresses = v6, addresses = addrs,
-      default_ipv4 = default_ipv4(raw),
+      default_ipv4 = default_ipv4(raw, ctx.object),
     }
     for k, v in pairs(distribution_facts(osr, raw.debian_version, raw.system)) do facts[k] = v end
     if args.filter then

@@ -1,18 +1,9 @@
 -- shell: run a command through /bin/sh -c. Not run in check mode.
-local modules = require "luasible.module"
-
 return {
   free_form = "cmd",
-  params = {
-    cmd = { type = "string", required = true },
-    chdir = { type = "path" },
-    creates = { type = "path" },
-    removes = { type = "path" },
-    stdin = { type = "string" },
-    timeout = { type = "number" },
-    env = { type = "dict" },
-  },
+  params = { cmd = { type = "string", required = true } },
+  param_groups = { "command" }, -- chdir, creates, removes, stdin, timeout, env
   run = function(ctx, args)
-    return modules.run_command(ctx, args.cmd, args)
+    return ctx:run_command(args.cmd, args)
   end,
 }

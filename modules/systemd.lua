@@ -38,13 +38,9 @@ function M.run(ctx, args)
     end
   end
   result.changed = #cmds > (args.daemon_reload and 1 or 0) or (args.daemon_reload and #cmds > 0)
-  if ctx.check_mode or #cmds == 0 then
-    if ctx.check_mode and #cmds > 0 then result.msg = "would run: " .. table.concat(cmds, "; ") end
-    return result
-  end
-  local res = ctx:run(table.concat(cmds, " && "))
-  if not res.ok then return { failed = true, rc = res.rc, msg = res.stderr, stdout = res.stdout } end
-  return result
+  local done, res = ctx:apply(cmds, result)
+  if not done then return { failed = true, rc = res.rc, msg = res.stderr, stdout = res.stdout } end
+  return done
 end
 
 return M

@@ -109,7 +109,8 @@ describe("inventory", function()
 
     it("reports a missing file", function()
       local _, err = inventory.load("spec/fixtures/nope.ini")
-      assert.equal("cannot read inventory spec/fixtures/nope.ini: No such file or directory", err)
+      assert.equal("cannot read inventory spec/fixtures/nope.ini: "
+        .. "ENOENT: spec/fixtures/nope.ini: No such file or directory", err)
     end)
   end)
 
@@ -155,6 +156,19 @@ describe("inventory", function()
     end)
   end)
 
+  it("names the first unknown group key in source order (by name for a table), whatever the table order", function()
+    local _, err = inventory.parse_yaml("all:\n  children:\n    web:\n      zvars: 1\n      ahosts: 2\n", "u.yml")
+    assert.equal("u.yml:3: unknown key 'zvars' in group 'web' (expected hosts, vars or children)", err)
+    _, err = inventory.parse_yaml("web:\n  vars: {}\n  k9: 1\n  k1: 2\n  k5: 3\n  k3: 4\n", "u.yml")
+    assert.equal("u.yml:1: unknown key 'k9' in group 'web' (expected hosts, vars or children)", err)
+    for n = 2, 12 do
+      local g = { hosts = {} }
+      for i = n, 1, -1 do g["key" .. i] = i end
+      _, err = inventory.load({ web = g })
+      assert.equal("<inventory table>: unknown key 'key1' in group 'web' (expected hosts, vars or children)", err)
+    end
+  end)
+
   it("has an implicit localhost on the local connection without a source", function()
     local inv = inventory.load(nil)
     assert.same({ "localhost" }, inv:group_hosts("all"))
@@ -186,6 +200,15 @@ describe("inventory", function()
       assert.equal(22, ca("h", { ansible_ssh_extra_args = "-p 2200", ansible_port = 22 }).port)
       assert.equal("accept-new", ca("h", { ansible_ssh_common_args = "-o StrictHostKeyChecking=accept-new" })
         .host_key_check)
+    end)
+
+    it("splits ssh arguments as a shell does (the one splitter): quotes group words", function()
+      local a = assert(ca("h", { ansible_ssh_common_args = [[-i "/keys/my key" -o 'StrictHostKeyChecking no' ]]
+        .. [[-o "ConnectTimeout=7" -o Port=2201 -l 'bob']] }))
+      assert.same({ host = "h", identity = "/keys/my key", host_key_check = "off", connect_timeout = 7,
+        port = 2201, user = "bob" }, a)
+      local _, err = ca("h", { ansible_ssh_extra_args = "-o 'Port=22" })
+      assert.equal("host h: ansible_ssh_extra_args: bad ssh arguments: unterminated quote", err)
     end)
 
     it("refuses what it cannot honour instead of ignoring it", function()
@@ -226,11 +249,12 @@ describe("inventory", function()
     end)
 
     it("caps the hosts of a whole inventory", function()
-      local saved = inventory.MAX_HOSTS
-      inventory.MAX_HOSTS = 50
+      local model = require "luasible.inventory.model"
+      local saved = model.MAX_HOSTS
+      model.MAX_HOSTS = 50
       local _, err = inventory.parse_ini("[a]\na[1:30]\n[b]\nb[1:30]\n", "many.ini")
       local _, err2 = inventory.parse_yaml("all:\n  hosts:\n    a[1:30]:\n    b[1:30]:\n", "many.yml")
-      inventory.MAX_HOSTS = saved
+      model.MAX_HOSTS = saved
       assert.equal("many.ini:4: more than 50 hosts in one inventory", err)
       assert.truthy(err2:find("^many.yml:%d: more than 50 hosts in one inventory"), err2)
     end)
@@ -329,20 +353,49 @@ describe("inventory", function()
         assert.equal("[]", json.encode(v.jl))
       end
       assert.equal("{}", json.encode(assert(inventory.load(DIR .. "/inv.yml")):host_vars("c1").y))
-      assert.equal('{"h":{},"l":[]}', json.encode(inventory.yaml_decode('{"h": {}, "l": []}')))
-      assert.same({ 3, true }, { inventory.yaml_decode("a: !!int '3'\nb: !!bool 'true'\n").a,
-        inventory.yaml_decode("b: !!bool 'true'\n").b })
+      assert.equal('{"h":{},"l":[]}', json.encode(require("luasible.yaml").decode('{"h": {}, "l": []}')))
+      assert.same({ 3, true }, { require("luasible.yaml").decode("a: !!int '3'\nb: !!bool 'true'\n").a,
+        require("luasible.yaml").decode("b: !!bool 'true'\n").b })
     end)
 
     it("reads the vars folders of an inventory in a relative folder whose name starts with '-'", function()
       mk("-inv/hosts.ini", "[web]\nh1\n")
       mk("-inv/group_vars/web/main.yml", "x: from_dash\n")
-      local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. os.getenv("PWD")
-        .. "/lua/?.lua;\" .. package.path' -e 'local inv = assert(require(\"luasible.inventory\").load("
+      local lua = os.getenv("PWD") .. "/lua/"
+      local p = io.popen("cd '" .. DIR .. "' && lua5.4 -e 'package.path = \"" .. lua .. "?.lua;" .. lua
+        .. "?/init.lua;\" .. package.path package.cpath = \"" .. os.getenv("PWD") .. "/?.so;\" .. package.cpath'"
+        .. " -e 'local inv = assert(require(\"luasible.inventory\").load("
         .. "\"-inv/hosts.ini\")) print(inv:host_vars(\"h1\").x)' 2>&1")
       local out = p:read("a")
       p:close()
       assert.equal("from_dash\n", out)
+    end)
+
+    it("reads nested files of a vars folder and follows a symlinked folder or file", function()
+      mk("shared/web/10-base.yml", "x: base\nbase: 1\n")
+      mk("shared/web/sub/20-more.yml", "x: more\nmore: 2\n")
+      mk("shared/web/sub/.hidden/30.yml", "x: hidden\n")
+      mk("shared/c1.yml", "hv: linked\n")
+      mk("group_vars/.keep", "")
+      mk("host_vars/.keep", "")
+      assert(os.execute("ln -s ../shared/web '" .. DIR .. "/group_vars/child'"))
+      assert(os.execute("ln -s ../shared/c1.yml '" .. DIR .. "/host_vars/c1.yml'"))
+      local inv = assert(inventory.load(DIR .. "/inv.ini"))
+      local c1 = inv:host_vars("c1")
+      assert.equal("more", c1.x) -- sub/20-more.yml sorts after 10-base.yml
+      assert.equal(1, c1.base)
+      assert.equal(2, c1.more)
+      assert.equal("linked", c1.hv)
+    end)
+
+    it("names the first wrong key of a vars file in the file's order, whatever the table order", function()
+      mk("host_vars/c1.yml", "ok: 1\nz-bad: 2\na-bad: 3\n")
+      local _, err = inventory.load(DIR .. "/inv.ini")
+      assert.equal(DIR .. "/host_vars/c1.yml:2: 'z-bad' is not a valid variable name", err)
+      mk("host_vars/c1.yml", "zz: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  61\n"
+        .. "aa: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  62\n")
+      _, err = inventory.load(DIR .. "/inv.ini")
+      assert.truthy(err:find(DIR .. "/host_vars/c1.yml:1: the value of 'zz' is vault-encrypted", 1, true), err)
     end)
 
     it("works for YAML inventories too, and without any folder", function()

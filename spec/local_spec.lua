@@ -126,7 +126,7 @@ describe("local connection", function()
       assert.equal("done", final.type)
       assert.equal(final, events[#events])
       assert.equal(0, final.result.rc)
-      assert.equal(2, final.result.stdout_lines)
+      assert.equal(2, final.result.stdout_line_count)
     end)
 
     it("keeps every line of stdout and stderr in order when they interleave", function()

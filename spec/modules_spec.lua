@@ -1,6 +1,9 @@
 local luasible = require "luasible"
-local runner = require "luasible.runner"
+local runner = require "luasible.play"
 local modules = require "luasible.module"
+local context = require "luasible.module.context"
+local checks = require "luasible.module.checks"
+local core = require "luasible.core"
 
 local TMP = os.tmpname()
 os.remove(TMP)
@@ -17,7 +20,7 @@ local function execute_only_connection()
       assert(type(cmd) == "string" or type(cmd) == "table")
       if type(cmd) == "table" then cmd = table.concat((function()
         local q = {}
-        for i, a in ipairs(cmd) do q[i] = modules.quote(a) end
+        for i, a in ipairs(cmd) do q[i] = require("luasible.util.shell").quote(a) end
         return q
       end)(), " ") end
       local errf, inf = os.tmpname(), os.tmpname()
@@ -106,6 +109,91 @@ describe("module arguments", function()
     assert.equal("marked", read(dest))
     res = run_task({ module = "marker", args = { path = dest } }, { module_path = "spec/fixtures/usermods" })
     assert.is_false(res.changed)
+  end)
+end)
+
+describe("modules and their ctx", function()
+  it("modules require nothing of luasible's: everything they use is on their ctx", function()
+    local p = assert(io.popen("ls modules/*.lua examples/library/*.lua spec/fixtures/usermods/*.lua"))
+    local n = 0
+    for file in p:lines() do
+      n = n + 1
+      local src = assert(read(file))
+      for call in src:gmatch("require%s*%(?%s*[\"']([^\"']+)") do
+        assert.is_nil(call:match("^luasible"), file .. " requires " .. call)
+      end
+      assert.is_nil(src:find("luasible.module", 1, true), file)
+    end
+    p:close()
+    assert.is_true(n >= 17)
+  end)
+
+  it("param_groups give modules the arguments they share", function()
+    local shell, command = assert(modules.load("shell")), assert(modules.load("command"))
+    for _, k in ipairs({ "chdir", "creates", "removes", "stdin", "timeout", "env" }) do
+      assert.truthy(shell.params[k], k)
+      assert.equal(shell.params[k], command.params[k], k)
+    end
+    local copy, template = assert(modules.load("copy")), assert(modules.load("template"))
+    for _, k in ipairs({ "dest", "mode", "owner", "group", "backup", "force", "follow" }) do
+      assert.truthy(copy.params[k], k)
+      assert.equal(copy.params[k], template.params[k], k)
+    end
+    assert.is_true(copy.params.dest.required)
+    assert.same({ nil, "shell: unknown argument 'nope' (known: chdir, cmd, creates, env, removes, stdin, timeout)" },
+      { modules.validate(shell, { cmd = "x", nope = 1 }) })
+    local dir = files.tmpdir()
+    write(dir .. "/odd.lua", "return { param_groups = { 'nosuch' }, run = function() end }")
+    local mod, err = modules.load("odd", { dir })
+    assert.is_nil(mod)
+    assert.truthy(err:find("unknown param group 'nosuch'", 1, true), err)
+  end)
+
+  it("loads each module once per search path, and again through a new one", function()
+    local dir = files.tmpdir()
+    write(dir .. "/counted.lua", "COUNTED_LOADS = (COUNTED_LOADS or 0) + 1 return { run = function() end }")
+    local path = modules.search_path(dir)
+    local a = assert(modules.load("counted", path))
+    assert.equal(a, (modules.load("counted", path)))
+    assert.equal(1, _G.COUNTED_LOADS)
+    local b = assert(modules.load("counted", modules.search_path(dir)))
+    assert.are_not.equal(a, b)
+    assert.equal(2, _G.COUNTED_LOADS)
+    _G.COUNTED_LOADS = nil
+  end)
+
+  it("streaming_shell keeps the lines the stream delivers once: stdout_lines, stdout, and its events", function()
+    -- a stream as the core gives it: lines, a redraw ("\r"), a long line in chunks
+    local evs = {
+      { type = "stdout", data = "first" },
+      { type = "stdout", data = "50%", cr = true },
+      { type = "stdout", data = "one long ", partial = true },
+      { type = "stdout", data = "line" },
+      { type = "stderr", data = "warn" },
+      { type = "stdout", data = "" },
+      { type = "done", result = { rc = 0, ok = true, timed_out = false, duration = 0.1 } },
+    }
+    local conn = { kind = "fake", streaming = true, execute = function() error("not used") end,
+      stream = function()
+        local i = 0
+        return function() i = i + 1 return evs[i] end
+      end }
+    local res, events = run_task({ streaming_shell = "whatever", register = "r" }, { conn = conn })
+    assert.is_true(res.streamed)
+    assert.same({ "first", "one long line" }, res.stdout_lines)
+    assert.equal("first\none long line", res.stdout)
+    assert.same({ "warn" }, res.stderr_lines)
+    assert.equal("warn", res.stderr)
+    assert.equal(4, res.lines) -- the empty last one too; a redraw is not a line
+    local shown = {}
+    for _, ev in ipairs(events) do
+      if ev.type == "stdout" or ev.type == "stderr" then shown[#shown + 1] = ev.data end
+    end
+    assert.same({ "first", "50%", "one long ", "line", "warn", "" }, shown)
+    -- and on the local connection: the lines of the output, as a list
+    res = run_task({ streaming_shell = "printf 'a\\n\\nb\\n\\n'" })
+    assert.same({ "a", "", "b" }, res.stdout_lines)
+    assert.equal("a\n\nb", res.stdout)
   end)
 end)
 
@@ -211,7 +299,7 @@ describe("modules on the local connection", function()
     end
     assert.equal(#content, last.bytes_total)
     assert.equal(#content, last.bytes_done)
-    assert.equal(modules.sha256(content), last.sha256)
+    assert.equal(core.sha256(content), last.sha256)
     res = run_task({ fetch = { src = dest, dest = TMP .. "/got", flat = true } }, { conn = conn })
     assert.is_true(res.changed, res.msg)
     assert.equal(1, calls.get)
@@ -230,11 +318,15 @@ describe("modules on the local connection", function()
     assert.is_nil(io.popen("ls -a " .. TMP .. " | grep -c luasible"):read("l"):match("^[1-9]"))
   end)
 
-  it("hashes with the C core, agreeing with the pure Lua SHA-256", function()
-    for _, s in ipairs({ "", "abc", ("\0\255"):rep(1000), ("a"):rep(55), ("a"):rep(64) }) do
-      assert.equal(modules.sha256_lua(s), modules.sha256(s))
+  it("hashes with the C core (ctx.sha256)", function()
+    local ctx = context.new({})
+    assert.equal(core.sha256, ctx.sha256)
+    for s, want in pairs({ [""] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        [("a"):rep(55)] = "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
+        [("a"):rep(64)] = "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb" }) do
+      assert.equal(want, ctx.sha256(s))
     end
-    assert.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", modules.sha256("abc"))
   end)
 
   it("template renders with host vars and installs like copy", function()
@@ -594,14 +686,17 @@ describe("modules on the local connection", function()
           return function()
             if sent then return nil end
             sent = true
-            return { type = "error", error = e, result = { ok = false, timed_out = false } }
+            local name = e:match("^%u+") -- contract 1: the event carries its name
+            return { type = "error", error = e, code = name, result = { ok = false, timed_out = false, code = name } }
           end
         end }
         local _, _, status = run_task({ streaming_shell = "true", ignore_errors = true }, { conn = conn })
         assert.equal(want, status, e)
       end
-      assert.is_true(modules.is_unreachable("ETIMEDOUT: connect to h:22 timed out"))
-      assert.is_false(modules.is_unreachable("EACCES: cannot execute 'x': permission denied"))
+      assert.is_true(context.is_unreachable("ETIMEDOUT: connect to h:22 timed out", "ETIMEDOUT"))
+      assert.is_false(context.is_unreachable("EACCES: cannot execute 'x': permission denied", "EACCES"))
+      -- the name decides, never a message read for one
+      assert.is_false(context.is_unreachable("ECONNRESET: lost", nil))
     end)
   end)
 
@@ -632,7 +727,7 @@ describe("modules on the local connection", function()
       assert.is_true(res.changed, res.msg)
       assert.equal(content, read(dest))
       assert.equal("600", io.popen("stat -c %a " .. dest):read("l"))
-      local b64 = modules.base64(content)
+      local b64 = files.base64(content)
       local fed = false
       for _, c in ipairs(conn.log) do
         assert.is_nil(c.cmd:find(secret, 1, true), c.cmd)
@@ -668,11 +763,11 @@ describe("modules on the local connection", function()
       -- idempotent with a symbolic mode
       res = run_task({ copy = { content = "s3cret\n", dest = dest, mode = "u=rw,go=" } }, { conn = spy() })
       assert.is_false(res.changed)
-      assert.equal(tonumber("755", 8), modules.mode_bits("u+x,go+rx", tonumber("644", 8)))
-      assert.equal(tonumber("640", 8), modules.mode_bits("g-w,o=", tonumber("664", 8)))
-      assert.equal(tonumber("755", 8), modules.mode_bits("+X", tonumber("644", 8), true))
-      assert.equal(tonumber("644", 8), modules.mode_bits("+X", tonumber("644", 8), false))
-      assert.equal(tonumber("4711", 8), modules.mode_bits("u+s,go=x", tonumber("700", 8)))
+      assert.equal(tonumber("755", 8), context.new({}).mode_bits("u+x,go+rx", tonumber("644", 8)))
+      assert.equal(tonumber("640", 8), context.new({}).mode_bits("g-w,o=", tonumber("664", 8)))
+      assert.equal(tonumber("755", 8), context.new({}).mode_bits("+X", tonumber("644", 8), true))
+      assert.equal(tonumber("644", 8), context.new({}).mode_bits("+X", tonumber("644", 8), false))
+      assert.equal(tonumber("4711", 8), context.new({}).mode_bits("u+s,go=x", tonumber("700", 8)))
     end)
 
     it("without put the temporary file is 0600 and gets its mode before the rename", function()
@@ -950,7 +1045,7 @@ describe("lineinfile patterns", function()
       assert.truthy(err:find("lineinfile: argument 'regexp' is not a valid Lua pattern: " .. why, 1, true), err)
     end
     for _, good in ipairs({ "^(a)%)", "[(]x", "%b()", "()x", "[]()]", "[^]]", "(%()" }) do
-      assert.truthy(modules.check_lua_pattern(good, "regexp"), good)
+      assert.truthy(checks.lua_pattern(good, "regexp"), good)
     end
     local res0 = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '^(foo' }}" } })
     assert.is_true(res0.failed)

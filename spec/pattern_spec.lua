@@ -1,5 +1,5 @@
 local inventory = require "luasible.inventory"
-local pattern = require "luasible.pattern"
+local pattern = require "luasible.inventory.pattern"
 
 describe("host patterns", function()
   local inv

@@ -129,4 +129,37 @@ describe("templates", function()
     local shadow = setmetatable({ fact = "{{ root }}" }, { __index = vars })
     assert.same({ "/srv" }, { T.render("{{ fact }}", shadow) })
   end)
+
+  it("keeps the state of a render to that render: two interleaved in coroutines share nothing", function()
+    -- a scope whose variable `slow` pauses the render reading it (a yield
+    -- inside the lookup), so that another render runs in the middle of it
+    local slow = setmetatable({ plain = "{{ 'rendered' }}" }, { __index = function(_, k)
+      if k == "slow" then coroutine.yield() return { "{{ plain }}" } end
+    end })
+    local host = T.mark_unsafe({ fact = "{{ secret }}", secret = "pw" }, { "fact" })
+    local a = coroutine.wrap(function() return T.tainted(T.render_value, "{{ slow }}", slow) end)
+    a() -- paused in the middle of reading `slow`
+    local tainted_b, vb = T.tainted(T.render_value, "{{ fact }}", host)
+    assert.is_true(tainted_b)
+    assert.equal("{{ secret }}", vb)
+    local tainted_a, va = a()
+    assert.is_false(tainted_a) -- B's read of an unsafe variable is not A's
+    assert.same({ "{{ plain }}" }, va)
+    -- a loop over a safe list: its variable stays safe (rendered when used)
+    local c = coroutine.wrap(function() return T.render("{% for x in slow %}{{ x }};{% endfor %}", slow) end)
+    c()
+    assert.equal("{{ secret }}", select(2, T.tainted(T.render_value, "{{ fact }}", host)))
+    assert.equal("rendered;", c())
+  end)
+
+  it("keeps the marks on the scope: a shared metatable is never changed", function()
+    local mt = { __index = { root = "/srv" } }
+    local a, b = setmetatable({ x = "{{ root }}" }, mt), setmetatable({ x = "{{ root }}" }, mt)
+    T.mark_unsafe(a, { "x" })
+    assert.same({ "{{ root }}" }, { T.render("{{ x }}", a) })
+    assert.same({ "/srv" }, { T.render("{{ x }}", b) })
+    assert.equal(mt, getmetatable(b))
+    assert.equal(mt.__index, getmetatable(a).__index)
+  end)
 end)
+

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../splitter.h"
+#include "check.h"
 
 typedef struct {
   char out[1 << 16];
@@ -23,7 +24,6 @@ static void collect(void *ud, const char *line, size_t len, int flags) {
   k->lines++;
 }
 
-static int failures;
 
 /* The events without LSB_LINE_CR ("0[..]" and "1[..]"), in order. */
 static size_t lines_only(const char *in, size_t len, char *out) {
@@ -134,10 +134,5 @@ int main(void) {
   CASE("invalid utf8", "\xff\xfe\n", 100, "0[\xff\xfe]");
   CASE("nothing", "", 100, "");
   random_chunking();
-  if (failures) {
-    fprintf(stderr, "%d failure(s)\n", failures);
-    return 1;
-  }
-  printf("splitter: all tests passed\n");
-  return 0;
+  return check_report("splitter");
 }

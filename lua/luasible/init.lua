@@ -28,6 +28,11 @@ end
 M.run = scheduler.run
 M.spawn = scheduler.spawn
 M.sleep = scheduler.sleep
+--- Embedding (docs/CORE.md): a host program that owns its loop waits for
+-- poll_fd() to be readable (or for the timeout step() returned), then calls
+-- step(): one turn that never blocks; busy, timeout = luasible.step().
+M.poll_fd = scheduler.poll_fd
+M.step = scheduler.step
 M.now = core.now
 M.wall = core.wall
 
@@ -42,7 +47,7 @@ M.quote = connection.quote
 
 --- Run a play (see docs/TASKS.md); loads the task layer on first use.
 function M.play(play, opts)
-  return require("luasible.runner").play(play, opts)
+  return require("luasible.play").play(play, opts)
 end
 
 return M

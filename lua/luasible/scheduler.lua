@@ -4,7 +4,8 @@
 -- hands it back from core.run_once() when the object is ready. Code that is
 -- not running as a task (the main thread, or a coroutine of the user's own)
 -- drives the loop itself until the object is ready, and other tasks keep
--- running meanwhile.
+-- running meanwhile. A host program with a loop of its own drives it with
+-- step() instead (see docs/CORE.md).
 local core = require "luasible.core"
 local errors = require "luasible.util.errors"
 
@@ -14,8 +15,10 @@ local ready = {}      -- tasks to resume, in order
 local current = nil   -- the task being resumed now
 local live = 0        -- tasks not finished
 local WAIT = {}       -- what a task yields when it parks on an object
-local failed = {}     -- tasks that raised inside run(), for run() to report
+local failed = {}     -- tasks that raised while run() or step() drove them
 local runs = 0        -- nesting depth of run()
+local embedded = false -- step() drives the tasks (until nothing is left)
+local driving = 0     -- > 0 while tasks are being resumed
 local yielded = false -- a task yielded plainly in this batch
 -- object -> the task, or the group of tasks, parked on it (the core keeps
 -- one waiter per object: a second task parked on it joins a group)
@@ -24,6 +27,11 @@ local Group = {}
 
 local Task = {}
 Task.__index = Task
+Task.__name = "luasible.task"
+
+function Task:__tostring()
+  return ("luasible.task (%s): %s"):format(self:status(), tostring(self.co):match("0x%x+") or "?")
+end
 
 local function finish(task, ok, ...)
   live = live - 1
@@ -35,7 +43,7 @@ local function finish(task, ok, ...)
     local err = ...
     task.values[1] = debug.traceback(task.co, tostring(err))
     task.error = err
-    if runs > 0 then failed[#failed + 1] = task end
+    if runs > 0 or embedded then failed[#failed + 1] = task end
   end
   for _, waiter in ipairs(task.waiters) do ready[#ready + 1] = waiter end
   task.waiters = nil
@@ -56,12 +64,35 @@ local function resume(task, ...)
   end
 end
 
--- One turn of the loop (without blocking when nowait); the woken tasks
--- become ready. Returns whether anything can still happen.
-local function turn(nowait)
-  local r = table.pack(core.run_once(nowait))
-  for i = 2, r.n do
-    local w = r[i]
+-- Resume every task that is ready now (one batch: those that become ready
+-- meanwhile wait for the next one). Returns whether one only yielded.
+local function resume_ready()
+  local batch = ready
+  local i = 0
+  ready = {}
+  yielded = false
+  driving = driving + 1
+  local ok, err = pcall(function()
+    for k = 1, #batch do
+      i = k
+      resume(batch[k])
+    end
+  end)
+  driving = driving - 1
+  if not ok then
+    -- resume raises only for what is no task's fault (out of memory...):
+    -- the rest of the batch stays ready
+    for k = #batch, i + 1, -1 do table.insert(ready, 1, batch[k]) end
+    error(err, 0)
+  end
+  return yielded
+end
+
+-- The waiters run_once / woken handed back: their tasks become ready.
+-- Returns the first value (whether the loop is alive).
+local function enqueue(alive, ...)
+  for i = 1, select("#", ...) do
+    local w = select(i, ...)
     local obj = type(w) == "table" and w.parked_on or nil
     if obj ~= nil then
       if parked[obj] == w then parked[obj] = nil end
@@ -76,22 +107,26 @@ local function turn(nowait)
       ready[#ready + 1] = w
     end
   end
-  local sig = core.caught()
-  if sig then error(errors.interrupt(sig), 0) end
-  return r[1] or r.n > 1
+  return alive, select("#", ...)
 end
 
---- One turn: resume every task that is ready, or run the loop once.
--- Returns false when nothing can ever make progress (deadlock).
-function M.step()
+-- One turn of the loop (without blocking when nowait); the woken tasks
+-- become ready. Returns whether anything can still happen.
+local function turn(nowait)
+  local alive, n = enqueue(core.run_once(nowait))
+  local sig = core.caught()
+  if sig then error(errors.interrupt(sig), 0) end
+  return alive or n > 0
+end
+
+-- One turn for whoever blocks (the main thread waiting, run()): resume every
+-- task that is ready, or run the loop once. Returns false when nothing can
+-- ever make progress (deadlock).
+local function advance()
   if #ready > 0 then
-    local batch = ready
-    ready = {}
-    yielded = false
-    for i = 1, #batch do resume(batch[i]) end
     -- a task that only yields must not keep the loop (timers, I/O) from
     -- ever turning: give it a turn that does not wait
-    if yielded then turn(true) end
+    if resume_ready() then turn(true) end
     return true
   end
   return turn(false)
@@ -99,6 +134,16 @@ end
 
 local function deadlock(what)
   error("luasible: deadlock: waiting for " .. what .. " but nothing can happen", 3)
+end
+
+-- step() and run() drive the loop: never from inside a task, nor from code
+-- that step() or run() is running.
+local function refuse_reentry(fn)
+  if driving > 0 or current then
+    error(("luasible.%s: called from inside a task (or from code that luasible.step or run "
+      .. "is running): the loop is already being driven; wait inside the task instead "
+      .. "(luasible.spawn, handle:wait(), luasible.sleep)"):format(fn), 3)
+  end
 end
 
 --- The running task, or nil when not inside one.
@@ -136,13 +181,13 @@ function M.wait(obj)
     until obj:ready()
   else
     repeat
-      if not M.step() and not obj:ready() then deadlock(tostring(obj)) end
+      if not advance() and not obj:ready() then deadlock(tostring(obj)) end
     until obj:ready()
   end
 end
 
 --- Start fn(...) as a task; returns its handle. The task runs when the
--- scheduler turns (inside luasible.run, or while anything waits).
+-- scheduler turns (inside luasible.run or step, or while anything waits).
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
@@ -165,7 +210,7 @@ function Task:wait()
       coroutine.yield(WAIT)
     else
       repeat
-        if not M.step() and not self.done and #ready == 0 then deadlock("a task") end
+        if not advance() and not self.done and #ready == 0 then deadlock("a task") end
       until self.done
     end
   end
@@ -217,28 +262,112 @@ function M.sleep(seconds)
   M.wait(t)
 end
 
+-- The failures of tasks that nobody waited for, from index `first` on (and
+-- clears them); returns the last one of them, if any.
+local function take_lost(first, except)
+  local lost
+  for i = #failed, first, -1 do
+    local t = failed[i]
+    if t ~= except and not t.observed then lost = t end
+    failed[i] = nil
+  end
+  if lost then lost.observed = true end
+  return lost
+end
+
 --- Run fn(...) as a task and turn the loop until every task has ended.
 -- Returns fn's values; raises its error. Errors of other tasks that nobody
 -- waited for are raised too, so they are never silently lost.
 function M.run(fn, ...)
+  refuse_reentry("run")
   local first = #failed + 1
   local main = M.spawn(fn, ...)
   runs = runs + 1
   local ok, err = pcall(function()
     while live > 0 do
-      if not M.step() and #ready == 0 then deadlock(live .. " task(s)") end
+      if not advance() and #ready == 0 then deadlock(live .. " task(s)") end
     end
   end)
   runs = runs - 1
-  local lost
-  for i = #failed, first, -1 do
-    local t = failed[i]
-    if t ~= main and not t.observed then lost = t end
-    failed[i] = nil
-  end
+  local lost = take_lost(first, main)
   if not ok then error(err, 0) end
   if lost then error("luasible: a spawned task failed: " .. lost.values[1], 0) end
   return main:wait()
+end
+
+--- One turn for a host program that owns the loop it waits in (a poll(2)
+-- loop on poll_fd(), or a uv loop handed over with core.use_loop): never
+-- blocks. Turns the core's loop without waiting (on a host's uv loop, which
+-- the host turns, only collects what its turn woke), resumes the tasks that
+-- are ready, and returns busy, timeout: whether anything is still alive or
+-- pending, and the seconds the host may wait for poll_fd() before the next
+-- step (0: call again at once; nil: no timer, wait for the fd). On a host's
+-- loop, busy means tasks are left. When nothing is left, the error of a task
+-- that failed and that nobody waited for is raised, as run() does; tasks that
+-- wait for something that can never happen raise a deadlock.
+function M.step()
+  refuse_reentry("step")
+  embedded = true
+  local hosted = core.hosted()
+  local alive
+  if hosted then
+    alive = enqueue(core.woken())
+    local sig = core.caught()
+    if sig then error(errors.interrupt(sig), 0) end
+  else
+    alive = turn(true)
+  end
+  if #ready > 0 then
+    resume_ready()
+    -- what the tasks started (a process, a connection, a timer) is on the
+    -- loop before the host waits on poll_fd()
+    if not hosted then alive = turn(true) end
+  end
+  -- on a host's loop, its own handles keep it alive: only tasks count
+  local busy = live > 0 or #ready > 0 or (alive and not hosted)
+  if not busy then
+    embedded = false
+    local lost = take_lost(1)
+    if lost then error("luasible: a spawned task failed: " .. lost.values[1], 0) end
+    return false, nil
+  end
+  if #ready > 0 then return true, 0 end
+  if not alive and not hosted then deadlock(live .. " task(s)") end
+  return true, core.timeout()
+end
+
+--- The file descriptor a host program polls for readability: the core's
+-- loop has work when it is readable (libuv's backend fd).
+function M.poll_fd()
+  return core.poll_fd()
+end
+
+--- Turn the loop until nothing is active any more or `seconds` have passed,
+-- never blocking longer than that: what was closed gets its last messages
+-- out (remote kills, disconnects). Tasks it wakes are resumed later, by
+-- whoever drives them. Inside a task it sleeps meanwhile (the other tasks
+-- go on). Returns true when nothing is active.
+function M.settle(seconds)
+  if type(seconds) ~= "number" or seconds < 0 or seconds ~= seconds then
+    error("bad argument #1 to 'settle' (non-negative number expected)", 2)
+  end
+  local deadline = core.now() + seconds
+  local in_task = M.task() ~= nil
+  while core.active() > 0 do
+    local left = deadline - core.now()
+    if left <= 0 then return false end
+    if in_task then
+      M.sleep(math.min(left, 0.05))
+    elseif core.hosted() then
+      return false -- the host turns its loop; nothing to do from here
+    else
+      local guard = core.timer(math.min(left, 0.05)) -- run_once blocks at most this long
+      enqueue(core.run_once())
+      guard:close()
+      enqueue(core.run_once(true)) -- the guard's close
+    end
+  end
+  return true
 end
 
 return M

@@ -27,12 +27,30 @@ function M.tmpdir()
   return d
 end
 
+--- Run `cmd`: what it prints on stdout, whether it exited 0, its exit code.
+function M.run(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok, code
+end
+
 --- What `cmd` prints on stdout, without the final newline.
 function M.sh(cmd)
   local p = assert(io.popen(cmd))
   local s = p:read("a")
   p:close()
   return (s:gsub("\n$", ""))
+end
+
+--- The base64 of `data`, as base64(1) writes it (an oracle independent of
+-- luasible's own encoder).
+function M.base64(data)
+  local f = os.tmpname()
+  M.write(f, data)
+  local s = M.sh("base64 -w0 < " .. f)
+  os.remove(f)
+  return s
 end
 
 return M

@@ -99,93 +99,21 @@ M.TEST_USER = TEST_USER
 M.TEST_PASSWORD = TEST_PASSWORD
 M.PASSPHRASE = PASSPHRASE
 
-local has_system, system = pcall(require, "system")
 local has_socket, socket = pcall(require, "socket")
-if has_system and type(system.sleep) ~= "function" then has_system = false end
 if has_socket and type(socket.bind) ~= "function" then has_socket = false end
 
----------------------------------------------------------------------------
--- small utilities
-
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function sleep(s)
-  if has_system then
-    system.sleep(s)
-  else
-    os.execute("sleep " .. string.format("%.3f", s))
-  end
-end
-
-local function now()
-  if has_system and system.monotime then return system.monotime() end
-  return os.time()
-end
+-- shell, /proc, keys, sshd_config and watchdog: shared with testhosts.lua
+local C = require "spec.helpers.sshd_common"
+local q, sleep, now, run, must, tail = C.q, C.sleep, C.now, C.run, C.must, C.tail
+local proc_stat, alive, all_pids, tree = C.proc_stat, C.alive, C.all_pids, C.tree
+local signal, wait_dead = C.signal, C.wait_dead
+local keygen, fingerprint, pubkey = C.keygen, C.fingerprint, C.pubkey
 
 local files = require "spec.helpers.files"
 local read_file, write_file = files.read, files.write
 
--- run a shell command, return its output (stdout+stderr), ok, exit code
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok == true, code
-end
-
-local function must(cmd, what)
-  local out, ok, code = run(cmd)
-  if not ok then
-    error(string.format("sshd helper: %s failed (exit %s): %s\n%s",
-      what or "command", tostring(code), cmd, out), 3)
-  end
-  return out
-end
-
-local function tail(text, n)
-  if not text or text == "" then return "" end
-  local lines = {}
-  for line in text:gmatch("[^\n]*") do lines[#lines + 1] = line end
-  while #lines > 0 and lines[#lines] == "" do lines[#lines] = nil end
-  local from = math.max(1, #lines - (n or 20) + 1)
-  return table.concat(lines, "\n", from)
-end
-
 ---------------------------------------------------------------------------
--- /proc helpers (no names: parent pids, start times and our env marker)
-
--- returns state, ppid, starttime of pid, or nil when it does not exist
-local function proc_stat(pid)
-  local s = read_file("/proc/" .. pid .. "/stat")
-  if not s then return nil end
-  local rest = s:match("^.*%)%s+(.*)$")   -- comm may contain spaces and ")"
-  if not rest then return nil end
-  local t = {}
-  for field in rest:gmatch("%S+") do t[#t + 1] = field end
-  return t[1], tonumber(t[2]), t[20]
-end
-
--- a zombie is dead (PID 1 may never reap orphans in a container)
-local function alive(pid, starttime)
-  local state, _, st = proc_stat(pid)
-  if not state or state == "Z" or state == "X" then return false end
-  if starttime and st ~= starttime then return false end   -- pid reused
-  return true
-end
-
-local function all_pids()
-  local pids = {}
-  local p = io.popen("ls /proc 2>/dev/null")
-  if p then
-    for name in p:lines() do
-      if name:match("^%d+$") then pids[#pids + 1] = tonumber(name) end
-    end
-    p:close()
-  end
-  return pids
-end
+-- the env marker
 
 -- pids whose environment holds MARKER=<dir> (sshd's SetEnv puts it in
 -- every session; it survives daemonizing, unlike the parent pid)
@@ -201,78 +129,19 @@ local function marked_pids(dir, pids)
   return found
 end
 
--- roots plus every (living) descendant of them, by parent pid
-local function tree(roots, pids)
-  pids = pids or all_pids()
-  local children = {}
-  for _, pid in ipairs(pids) do
-    local state, ppid = proc_stat(pid)
-    if state and state ~= "Z" and state ~= "X" and ppid then
-      local c = children[ppid]
-      if not c then c = {}; children[ppid] = c end
-      c[#c + 1] = pid
-    end
-  end
-  local seen, out, queue = {}, {}, {}
-  for _, r in ipairs(roots) do queue[#queue + 1] = r end
-  local i = 1
-  while queue[i] do
-    local pid = queue[i]
-    i = i + 1
-    if not seen[pid] then
-      seen[pid] = true
-      out[#out + 1] = pid
-      for _, c in ipairs(children[pid] or {}) do queue[#queue + 1] = c end
-    end
-  end
-  return out
-end
-
-local function signal(pids, sig)
-  if #pids == 0 then return end
-  local list = {}
-  for i, pid in ipairs(pids) do list[i] = tostring(pid) end
-  os.execute("kill -" .. sig .. " " .. table.concat(list, " ") .. " 2>/dev/null")
-end
-
-local function wait_dead(pids, timeout)
-  local deadline = now() + (timeout or 5)
-  repeat
-    local left = {}
-    for _, pid in ipairs(pids) do
-      if alive(pid) then left[#left + 1] = pid end
-    end
-    if #left == 0 then return true end
-    pids = left
-    sleep(0.02)
-  until now() > deadline
-  return false, pids
-end
 
 ---------------------------------------------------------------------------
 -- ports
 
-local function listening_ports()
-  local ports = {}
-  for _, file in ipairs { "/proc/net/tcp", "/proc/net/tcp6" } do
-    local s = read_file(file)
-    if s then
-      for port, state in s:gmatch("\n%s*%d+:%s+%x+:(%x+)%s+%x+:%x+%s+(%x%x)") do
-        if state == "0A" then ports[tonumber(port, 16)] = true end
-      end
-    end
-  end
-  return ports
+local function is_listening(port)
+  return C.listening_ports()[port] == true
 end
 
-local function is_listening(port)
-  return listening_ports()[port] == true
-end
 
 local used_ports = {}   -- ports handed out by this process
 
 local function pick_port()
-  local busy = listening_ports()
+  local busy = C.listening_ports()
   for _ = 1, 200 do
     -- below the kernel's ephemeral range (32768..) so outgoing
     -- connections never occupy our pick
@@ -292,27 +161,6 @@ end
 ---------------------------------------------------------------------------
 -- keys and files
 
-local function keygen(path, ktype, passphrase, comment)
-  os.remove(path)
-  os.remove(path .. ".pub")
-  local bits = ""
-  if ktype == "rsa" then bits = " -b 2048"
-  elseif ktype == "ecdsa" then bits = " -b 256" end
-  must(string.format("ssh-keygen -q -t %s%s -N %s -C %s -f %s </dev/null",
-    ktype, bits, q(passphrase or ""), q(comment or "luasible-test"), q(path)),
-    "ssh-keygen " .. ktype)
-end
-
-local function fingerprint(pubfile)
-  local out = must("ssh-keygen -l -E sha256 -f " .. q(pubfile), "ssh-keygen -l")
-  return (assert(out:match("(SHA256:[%w+/=]+)"), "no fingerprint in: " .. out))
-end
-
-local function pubkey(path)
-  local s = assert(read_file(path), "cannot read " .. path)
-  return (s:gsub("%s+$", ""))
-end
-
 function M._write_known_hosts(srv)
   local names = { "[127.0.0.1]:" .. srv.port, "[localhost]:" .. srv.port }
   for _, a in ipairs(srv.aliases) do names[#names + 1] = "[" .. a .. "]:" .. srv.port end
@@ -328,105 +176,26 @@ function M._write_known_hosts(srv)
   os.remove(srv.known_hosts_hashed .. ".old")
 end
 
+
 local function write_ssh_config(srv)
-  local b = {}
-  for _, a in ipairs(srv.aliases) do
-    b[#b + 1] = "Host " .. a
-    b[#b + 1] = "    HostName 127.0.0.1"
-    b[#b + 1] = "    Port " .. srv.port
-    b[#b + 1] = "    User " .. srv.user
-    b[#b + 1] = "    IdentityFile " .. srv.key
-    b[#b + 1] = ""
+  local entries = {}
+  for i, a in ipairs(srv.aliases) do
+    entries[i] = { alias = a, hostname = "127.0.0.1", port = srv.port, user = srv.user, key = srv.key }
   end
-  b[#b + 1] = "Host *"
-  for _, l in ipairs {
-    "IdentitiesOnly yes",
-    "UserKnownHostsFile " .. srv.known_hosts,
-    "GlobalKnownHostsFile /dev/null",
-    "StrictHostKeyChecking yes",
-    "UpdateHostKeys no",
-    "CheckHostIP no",
-    "BatchMode yes",
-    "ConnectTimeout 10",
-    "ControlMaster no",
-    "ControlPath none",
-    "LogLevel ERROR",
-  } do b[#b + 1] = "    " .. l end
-  write_file(srv.ssh_config, table.concat(b, "\n") .. "\n")
-end
-
--- config keywords newer/older sshds may not know: dropped when `sshd -t`
--- calls them bad (cached per process)
-local optional_keywords = { PerSourcePenalties = true, PerSourceMaxStartups = true }
-local unsupported = {}
-
-local function sshd_config_text(srv, opts)
-  local c = {
-    "# written by spec/helpers/sshd.lua",
-    "ListenAddress 127.0.0.1",
-    "Port " .. srv.port,
-  }
-  -- sshd keeps the first value of a keyword: the caller's lines go first
-  local extra = opts.config
-  if type(extra) == "string" then extra = { extra } end
-  for _, l in ipairs(extra or {}) do c[#c + 1] = l end
-  for _, kt in ipairs(srv.host_key_types) do c[#c + 1] = "HostKey " .. srv.host_keys[kt] end
-  for _, l in ipairs {
-    "PidFile " .. srv.dir .. "/sshd.pid",
-    "AuthorizedKeysFile " .. srv.authorized_keys,
-    "UsePAM " .. (opts.use_pam and "yes" or "no"),
-    "StrictModes no",
-    "MaxSessions 100",
-    "MaxStartups 200:30:300",
-    "MaxAuthTries 20",
-    "LoginGraceTime 30",
-    "PubkeyAuthentication yes",
-    "PasswordAuthentication yes",
-    "KbdInteractiveAuthentication yes",
-    "PermitEmptyPasswords no",
-    "PermitRootLogin yes",
-    "SetEnv SHLVL=1 " .. MARKER .. "=" .. srv.dir,
-    "LogLevel VERBOSE",
-    "Subsystem sftp internal-sftp",
-    "ClientAliveInterval 0",
-    "TCPKeepAlive yes",
-    "AcceptEnv none",
-    "PermitUserEnvironment no",
-    "UseDNS no",
-    "PrintMotd no",
-    "PrintLastLog no",
-    "X11Forwarding no",
-    "AllowTcpForwarding yes",
-    "PerSourceMaxStartups none",
-    "PerSourcePenalties no",
-  } do c[#c + 1] = l end
-  if opts.legacy_rsa ~= false then
-    c[#c + 1] = "PubkeyAcceptedAlgorithms +ssh-rsa,ssh-rsa-cert-v01@openssh.com"
-    c[#c + 1] = "HostKeyAlgorithms +ssh-rsa"
-  end
-  local out = {}
-  for _, l in ipairs(c) do
-    local kw = l:match("^(%S+)")
-    if not unsupported[kw] then out[#out + 1] = l end
-  end
-  return table.concat(out, "\n") .. "\n"
+  write_file(srv.ssh_config, C.ssh_config_text(entries, srv.known_hosts))
 end
 
 local function write_sshd_config(srv, opts)
-  os.execute("mkdir -p /run/sshd 2>/dev/null")   -- privilege separation dir
-  for _ = 1, 5 do
-    write_file(srv.sshd_config, sshd_config_text(srv, opts))
-    local out, ok = run(q(srv.sshd_bin) .. " -t -f " .. q(srv.sshd_config))
-    if ok then return end
-    local bad = out:match("Bad configuration option: (%S+)")
-      or out:match("Unsupported option (%S+)")
-    if bad and optional_keywords[bad] and not unsupported[bad] then
-      unsupported[bad] = true
-    else
-      error("sshd helper: sshd -t rejects " .. srv.sshd_config .. ":\n" .. out, 3)
-    end
-  end
+  local host_keys = {}
+  for i, kt in ipairs(srv.host_key_types) do host_keys[i] = srv.host_keys[kt] end
+  C.write_sshd_config(srv.sshd_bin, srv.sshd_config, {
+    header = "spec/helpers/sshd.lua", listen = "127.0.0.1", port = srv.port,
+    config = opts.config, host_keys = host_keys, pid_file = srv.dir .. "/sshd.pid",
+    authorized_keys = srv.authorized_keys, use_pam = opts.use_pam,
+    set_env = MARKER .. "=" .. srv.dir, legacy_rsa = opts.legacy_rsa,
+  })
 end
+
 
 ---------------------------------------------------------------------------
 -- the test user for password authentication
@@ -465,53 +234,16 @@ local function ensure_test_user()
 end
 
 ---------------------------------------------------------------------------
--- watchdog: when the Lua process dies without stop() (busted killed by a
--- timeout, Ctrl-C, os.exit without close), kill the listener and remove the
--- dir. One `sh` per server in its own session (setsid: signals sent to the
--- test runner's process group do not reach it), polling once a second.
-
-local lua_pid
-local function get_lua_pid()
-  if not lua_pid then
-    local p = io.popen("echo $PPID")   -- the popen shell's parent is us
-    if p then
-      lua_pid = tonumber(p:read("l"))
-      p:close()
-    end
-  end
-  return lua_pid
-end
+-- watchdog (see sshd_common): kills the listener and removes the dir
 
 local function start_watchdog(srv)
-  local me = get_lua_pid()
-  if not me then return end
-  local _, _, me_start = proc_stat(me)
-  if not me_start then return end
   local dir = q(srv.dir)
-  -- "alive" = /proc/<me>/stat exists, is no zombie and has our start time
-  local script = "trap '' INT TERM HUP; echo $$; exec >/dev/null 2>&1 </dev/null; "
-    .. "alive() { read -r s </proc/" .. me .. "/stat || return 1; s=${s##*) }; "
-    .. "set -- $s; [ \"$1\" != Z ] && [ \"${20}\" = " .. me_start .. " ]; }; "
-    .. "while alive && [ -d " .. dir .. " ]; do sleep 1; done; "
-    .. "if [ -d " .. dir .. " ]; then "
-    .. "kill -9 $(cat " .. dir .. "/sshd.pid) 2>/dev/null; rm -rf " .. dir .. "; fi"
-  local setsid = os.execute("command -v setsid >/dev/null 2>&1") and "setsid " or ""
-  local p = io.popen(setsid .. "sh -c " .. q(script) .. " &")
-  if p then
-    srv._watchdog = tonumber(p:read("l"))
-    p:close()
-    if srv._watchdog then
-      local _, _, st = proc_stat(srv._watchdog)
-      srv._watchdog_start = st
-    end
-  end
+  srv._watchdog, srv._watchdog_start = C.start_watchdog(srv.dir,
+    "kill -9 $(cat " .. dir .. "/sshd.pid) 2>/dev/null; rm -rf " .. dir)
 end
 
 local function stop_watchdog(srv)
-  local pid = srv._watchdog
-  if pid and alive(pid, srv._watchdog_start) then
-    signal({ pid }, "KILL")
-  end
+  C.stop_watchdog(srv._watchdog, srv._watchdog_start)
   srv._watchdog = nil
 end
 
@@ -694,19 +426,7 @@ end
 
 function Server:ssh(cmd, o)
   o = o or {}
-  local args = { "ssh", "-F", q(self.ssh_config), "-o", "BatchMode=yes" }
-  if o.user then args[#args + 1] = "-l"; args[#args + 1] = q(o.user) end
-  for _, a in ipairs(o.options or {}) do args[#args + 1] = q(a) end
-  args[#args + 1] = q(o.host or self.aliases[1])
-  args[#args + 1] = "--"
-  args[#args + 1] = q(cmd)
-  local errfile = self.dir .. "/ssh.stderr"
-  local p = assert(io.popen(table.concat(args, " ") .. " </dev/null 2>" .. q(errfile), "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  local err = read_file(errfile) or ""
-  os.remove(errfile)
-  return out, ok == true, code, err
+  return C.ssh(self.ssh_config, o.host or self.aliases[1], cmd, o, self.dir .. "/ssh.stderr")
 end
 
 ---------------------------------------------------------------------------

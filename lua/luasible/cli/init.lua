@@ -23,12 +23,12 @@ function M.parse_extra(s, into)
   if s:sub(1, 1) == "@" then
     local text, err = read(s:sub(2))
     if not text then return nil, "-e " .. s .. ": " .. err end
-    local v, yerr = require("luasible.inventory").yaml_load(text, s:sub(2))
+    local v, yerr = require("luasible.yaml").load(text, s:sub(2))
     if yerr then return nil, "-e " .. s .. ": " .. yerr end -- file:line: what
     if type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
     t = v
   elseif s:match("^%s*{") then
-    local ok, v = pcall(require("luasible.inventory").yaml_decode, s)
+    local ok, v = pcall(require("luasible.yaml").decode, s)
     if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
     t = v
   else
@@ -84,7 +84,7 @@ end
 
 -- Run the play with the command's runner options; returns the exit status.
 local function run_play(args, play, opts, extra)
-  local runner = require "luasible.runner"
+  local runner = require "luasible.play"
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
   opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
@@ -94,7 +94,7 @@ local function run_play(args, play, opts, extra)
   require("luasible").catch_signals()
   local ran, recap, err = pcall(runner.play, play, opts)
   if not ran then
-    local sig = runner.is_interrupt(recap) and recap.signal
+    local sig = require("luasible.util.errors").is_interrupt(recap) and recap.signal
     if not sig then error(recap, 0) end
     if args.json then io.stderr:write("interrupted (SIG", sig, ")\n") end
     return signal_status(sig)

@@ -1,116 +1,107 @@
--- luasible.module.context: the ctx handed to a module's run(ctx, args),
--- and the helpers modules share.
+--- luasible.module.context: the ctx handed to a module's run(ctx, args).
+-- Everything a module needs is here, so that modules require nothing of
+-- luasible's (the list is in docs/TASKS.md, "Writing a module"):
+--   ctx.f(...)   plain helpers (text, checksums, modes) and this
+--                machine's files: they need no ctx
+--   ctx:f(...)   what acts for the task: commands on the host, its
+--                vars, its folder, its events
+-- The shell text of the host-side helpers comes from luasible.remote.
+local core = require "luasible.core"
 local template = require "luasible.template"
+local json = require "luasible.json"
+local shell = require "luasible.util.shell"
+local path = require "luasible.util.path"
+local fs = require "luasible.util.fs"
+local remote = require "luasible.remote"
+local mode = require "luasible.module.mode"
+local kv = require "luasible.module.kv"
 
 local M = {}
 
+local Ctx = {}
+Ctx.__index = Ctx
+
+--- ctx = M.new{ conn=, host=, vars=, emit=, check_mode=, become=, task=, base_dir=, now=, sleep=,
+---   module_path= }
+function M.new(t)
+  return setmetatable(t, Ctx)
+end
+
 ---------------------------------------------------------------------------
--- Helpers for modules: sha256, base64, shell quoting
+-- Plain helpers
 ---------------------------------------------------------------------------
-M.quote = template.quote
+Ctx.quote = shell.quote           -- POSIX shell quoting of one word
+Ctx.sha256 = core.sha256          -- hex SHA-256 of a string
+Ctx.mode_bits = mode.bits         -- (spec, base, is_dir) -> the mode chmod would give, or nil, err
+Ctx.argv = kv.argv                -- a command string as an argv list, or nil, err
+Ctx.object = json.object          -- mark a table a mapping: {} stays {} in JSON, not []
+Ctx.tostring = template.tostring  -- a value as templates show it (tables as JSON, keys sorted)
+Ctx.path = path                   -- util/path: dirname, basename, join, ...
+Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
 --- Output as Ansible registers it: without its trailing newline(s).
-function M.chomp(s)
+function Ctx.chomp(s)
   if type(s) ~= "string" then return s end
   return (s:gsub("[\r\n]+$", ""))
 end
 
---- The part command and shell share: honour `creates` / `removes`, run `cmd`
---- (an argv table, or a string for /bin/sh -c) with args.chdir, stdin, timeout
---- and env, streaming, and return the module's result.
-function M.run_command(ctx, cmd, args)
-  local q = ctx.quote
-  if args.creates and select(2, ctx:sh("test -e " .. q(args.creates))) == 0 then
-    return { changed = false, msg = args.creates .. " exists, not run" }
-  end
-  if args.removes and select(2, ctx:sh("test -e " .. q(args.removes))) ~= 0 then
-    return { changed = false, msg = args.removes .. " does not exist, not run" }
-  end
-  local res = ctx:run(cmd, { cwd = args.chdir, stdin = args.stdin, timeout = args.timeout,
-    env = args.env, stream = true })
-  return {
-    changed = true, failed = not res.ok, rc = res.rc, signal = res.signal,
-    stdout = M.chomp(res.stdout), stderr = M.chomp(res.stderr), duration = res.duration, timed_out = res.timed_out,
-    msg = (res.timed_out and "timed out") or (not res.ok and ("non-zero return code " .. tostring(res.rc))) or nil,
-  }
+--- Does a stat result already have this owner / group? Names and numeric ids both count.
+function Ctx.owner_is(st, owner)
+  return owner == nil or (st ~= nil and (st.owner == owner or tostring(st.uid) == tostring(owner)))
+end
+function Ctx.group_is(st, group)
+  return group == nil or (st ~= nil and (st.group == group or tostring(st.gid) == tostring(group)))
 end
 
-local K = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-}
-
---- SHA-256 of a string, as lowercase hex (pure Lua 5.4).
-function M.sha256_lua(msg)
-  local function rrot(x, n) return ((x >> n) | (x << (32 - n))) & 0xffffffff end
-  local h0, h1, h2, h3 = 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a
-  local h4, h5, h6, h7 = 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
-  local len = #msg
-  msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. string.pack(">I8", len * 8)
-  local w = {}
-  for chunk = 1, #msg, 64 do
-    for i = 0, 15 do w[i] = string.unpack(">I4", msg, chunk + i * 4) end
-    for i = 16, 63 do
-      local a, b = w[i - 15], w[i - 2]
-      local s0 = rrot(a, 7) ~ rrot(a, 18) ~ (a >> 3)
-      local s1 = rrot(b, 17) ~ rrot(b, 19) ~ (b >> 10)
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & 0xffffffff
-    end
-    local a, b, c, d, e, f, g, h = h0, h1, h2, h3, h4, h5, h6, h7
-    for i = 0, 63 do
-      local S1 = rrot(e, 6) ~ rrot(e, 11) ~ rrot(e, 25)
-      local ch = (e & f) ~ ((~e) & g)
-      local t1 = (h + S1 + ch + K[i + 1] + w[i]) & 0xffffffff
-      local S0 = rrot(a, 2) ~ rrot(a, 13) ~ rrot(a, 22)
-      local maj = (a & b) ~ (a & c) ~ (b & c)
-      local t2 = (S0 + maj) & 0xffffffff
-      h, g, f, e, d, c, b, a = g, f, e, (d + t1) & 0xffffffff, c, b, a, (t1 + t2) & 0xffffffff
-    end
-    h0, h1, h2, h3 = (h0 + a) & 0xffffffff, (h1 + b) & 0xffffffff, (h2 + c) & 0xffffffff, (h3 + d) & 0xffffffff
-    h4, h5, h6, h7 = (h4 + e) & 0xffffffff, (h5 + f) & 0xffffffff, (h6 + g) & 0xffffffff, (h7 + h) & 0xffffffff
-  end
-  return string.format("%08x%08x%08x%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4, h5, h6, h7)
+--- Is `name` the name of a secret (a password, passphrase, token ...)?
+function Ctx.is_secret_name(name)
+  return require("luasible.inventory").is_secret_name(name)
 end
 
--- The C core's SHA-256 when it is there (a pure Lua one hashes ~1 MB/s).
-local has_core, core = pcall(require, "luasible.core")
-M.sha256 = has_core and type(core.sha256) == "function" and core.sha256 or M.sha256_lua
+-- This machine's (the controller's) files: util/fs.
+Ctx.read_file = fs.read           -- (path) -> the content, or nil, err
+Ctx.local_stat = fs.stat          -- (path) -> { type=, size=, mode=, mtime= }, or nil, err
+Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-function M.base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local q = {}
-    for j = 3, 0, -1 do q[4 - j] = B64:sub(((n >> (6 * j)) & 63) + 1, ((n >> (6 * j)) & 63) + 1) end
-    if not b then q[3], q[4] = "=", "=" elseif not c then q[4] = "=" end
-    out[#out + 1] = table.concat(q)
+--- The local file a task's `src` names: absolute, else in the play's
+--- folder's `sub` folder (files/, templates/), in the play's folder, or
+--- relative to the current folder; the first that exists.
+function Ctx:find_local(src, sub)
+  if path.is_abs(src) then return src end
+  local base = self.base_dir or "."
+  for _, cand in ipairs({ path.join(base, sub, src), path.join(base, src), src }) do
+    local f = io.open(cand, "rb")
+    if f then f:close() return cand end
   end
-  return table.concat(out)
+  return path.join(base, src)
 end
-
-local read_file = require("luasible.util.fs").read
-M.read_file = read_file
 
 ---------------------------------------------------------------------------
--- The context a module runs with
+-- The task: its vars, other modules, events, verdicts
 ---------------------------------------------------------------------------
-local Ctx = {}
-Ctx.__index = Ctx
 
---- ctx = M.context{ conn=, host=, vars=, emit=, check_mode=, become=, task= }
-function M.context(t)
-  t.quote = M.quote
-  t.sha256 = M.sha256
-  t.read_file = read_file
-  return setmetatable(t, Ctx)
+--- The value of an expression in the task's vars, or nil, err.
+function Ctx:eval(expr)
+  return template.eval(expr, self.vars)
+end
+
+--- A template's text rendered with the task's vars (`name` names it in
+--- errors), or nil, err.
+function Ctx:render(text, name)
+  return template.render(text, self.vars, name)
+end
+
+--- Another module (to build on it: copy.install), or nil, err: found on
+--- ctx.module_path (the play's search path, when the play gives it) or
+--- the default one.
+function Ctx:module(name)
+  return require("luasible.module").load(name, self.module_path) -- here: the loader requires this file
+end
+
+--- Emit a progress event for this host/task (`from`: the stream event it relays).
+function Ctx:progress(p, from)
+  p.timestamp = p.timestamp or (self.now and self.now())
+  self.emit({ type = "progress", progress = p }, from)
 end
 
 --- Unreachable: raise so the runner marks the host unreachable.
@@ -128,147 +119,172 @@ local UNREACHABLE = {
   ENETUNREACH = true, ENETDOWN = true, EHOSTDOWN = true, EPROTO = true,
 }
 
---- Is this error of execute/put/get a lost or unreachable host?
--- (execute returns ETIMEDOUT only for a connect timeout: a command's own
--- timeout is a result with timed_out = true.)
+--- Is the error (message err, name `name`) of execute/stream/put a lost or
+--- unreachable host? (execute returns ETIMEDOUT only for a connect
+--- timeout: a command's own timeout is a result with timed_out = true.)
 function M.is_unreachable(err, name)
-  err = tostring(err or "")
-  name = name or err:match("^(%u[%u%d_]*):")
-  if not name then return false end
+  if type(name) ~= "string" then return false end
   if UNREACHABLE[name] or name:match("^ECONN") then return true end
   -- a lost SSH connection that reconnects on use and cannot resolve its host
-  return name == "ENOENT" and err:find("cannot resolve host", 1, true) ~= nil
+  return name == "ENOENT" and tostring(err or ""):find("cannot resolve host", 1, true) ~= nil
 end
+local is_unreachable = M.is_unreachable
 
---- Run a command with the task's become settings. Output lines are emitted
---- as stdout/stderr events when opts.stream is set (or ctx.stream_output).
---- Returns res; raises an unreachable error when the command could not run.
-function Ctx:run(cmd, opts)
-  opts = opts or {}
+---------------------------------------------------------------------------
+-- Commands on the host
+---------------------------------------------------------------------------
+
+-- The connection's options for a command of this task: cwd, env (values
+-- as text), timeout, stdin, max_line, and the task's become.
+local function exec_opts(self, opts)
   local env
   if opts.env then
     env = {}
     for k, v in pairs(opts.env) do env[tostring(k)] = template.tostring(v) end
   end
-  local eopts = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
+  local e = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
   local b = self.become
-  if b and b.become then
-    eopts.sudo, eopts.user, eopts.sudo_password = true, b.user or "root", b.password
-  end
+  if b and b.become then e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password end
+  return e
+end
+
+--- Run a command (an argv table, or a string for /bin/sh -c) with the
+--- task's become settings: opts cwd, env, stdin, timeout, max_line.
+--- Output lines are emitted as stdout/stderr events with opts.stream (each
+--- with the core's event as `from`), or given to opts.on_output(line,
+--- is_stderr, event). Returns res; raises
+--- unreachable when the host is lost, a failure when the command could not
+--- run (opts.allow_error: returns nil, err, name instead).
+function Ctx:run(cmd, opts)
+  opts = opts or {}
+  local eopts = exec_opts(self, opts)
   if opts.stream or opts.on_output then
     local emit = self.emit
     eopts.stream_output = true
-    eopts.on_output = opts.on_output or function(line, is_stderr)
-      emit({ type = is_stderr and "stderr" or "stdout", data = line })
+    eopts.on_output = opts.on_output or function(line, is_stderr, from)
+      emit({ type = is_stderr and "stderr" or "stdout", data = line }, from) -- from: the core's event (seq, timestamp)
     end
     eopts.on_progress = opts.on_progress
   end
   local res, err, name = self.conn:execute(cmd, eopts)
   if not res then
     if opts.allow_error then return nil, err, name end
-    if M.is_unreachable(err, name) then self:unreachable(err) end
+    if is_unreachable(err, name) then self:unreachable(err) end
     self:fail(err)
   end
   return res
 end
 
---- Run a shell snippet and return trimmed stdout, rc.
+--- Run a shell snippet and return trimmed stdout, rc, res.
 function Ctx:sh(cmd, opts)
   local res = self:run(cmd, opts)
   return (res.stdout or ""):gsub("%s+$", ""), res.rc, res
 end
 
+-- The name of an error event: contract 1's `code`. Until the core's
+-- events carry it, the name before the message's colon (transitional:
+-- drop this fallback once contract 1 has landed).
+local function event_code(ev)
+  return ev.code or (ev.result and ev.result.code)
+    or (type(ev.error) == "string" and ev.error:match("^(%u[%u%d_]*):")) or nil
+end
+
+--- for ev in ctx:stream(cmd, opts) do ... end: the connection's events
+--- (stdout/stderr lines as they come, progress, then done or error) of a
+--- command run as ctx:run runs it. An error event carries `code` (its
+--- name); one that means the host is lost (no rc, no timeout) raises
+--- unreachable. Check ctx.conn.stream first: not every connection has it.
+function Ctx:stream(cmd, opts)
+  local iter, s, ctl, closing = self.conn:stream(cmd, exec_opts(self, opts or {}))
+  return function(st, c)
+    local ev = iter(st, c)
+    if ev and ev.type == "error" then
+      ev.code = event_code(ev)
+      local res = ev.result or {}
+      if res.rc == nil and not res.timed_out and ev.code ~= "ETIMEDOUT" and is_unreachable(ev.error, ev.code) then
+        self:unreachable(ev.error)
+      end
+    end
+    return ev
+  end, s, ctl, closing
+end
+
+--- Run the commands a module found needed (joined with &&) unless there
+--- are none or the task is in check mode: then nothing runs and `result`
+--- comes back as it is (in check mode with msg "would run: ..."). Returns
+--- result, or nil, res when the commands failed.
+function Ctx:apply(cmds, result)
+  if #cmds == 0 or self.check_mode then
+    if self.check_mode and #cmds > 0 then result.msg = "would run: " .. table.concat(cmds, "; ") end
+    return result
+  end
+  local res = self:run(table.concat(cmds, " && "))
+  if not res.ok then return nil, res end
+  return result
+end
+
+--- Is there something at `path` on the host?
+function Ctx:exists(p)
+  return select(2, self:sh(remote.exists(p))) == 0
+end
+
+--- The part command and shell share: honour args.creates / args.removes,
+--- run `cmd` (an argv table, or a string for /bin/sh -c) with args.chdir,
+--- stdin, timeout and env, streaming, and return the module's result.
+function Ctx:run_command(cmd, args)
+  if args.creates and self:exists(args.creates) then
+    return { changed = false, msg = args.creates .. " exists, not run" }
+  end
+  if args.removes and not self:exists(args.removes) then
+    return { changed = false, msg = args.removes .. " does not exist, not run" }
+  end
+  local res = self:run(cmd, { cwd = args.chdir, stdin = args.stdin, timeout = args.timeout,
+    env = args.env, stream = true })
+  return {
+    changed = true, failed = not res.ok, rc = res.rc, signal = res.signal,
+    stdout = Ctx.chomp(res.stdout), stderr = Ctx.chomp(res.stderr), duration = res.duration, timed_out = res.timed_out,
+    msg = (res.timed_out and "timed out") or (not res.ok and ("non-zero return code " .. tostring(res.rc))) or nil,
+  }
+end
+
+---------------------------------------------------------------------------
+-- Files on the host
+---------------------------------------------------------------------------
+
 --- Remote sha256 of a file, or nil if it does not exist / is not readable.
-function Ctx:remote_sha256(path)
-  local q = self.quote(path)
-  -- read from stdin: `sha256sum NAME` escapes names holding \\ or a newline
-  local out, rc = self:sh("test -f " .. q .. " && sha256sum < " .. q)
+function Ctx:remote_sha256(p)
+  local out, rc = self:sh(remote.file_sha256(p))
   if rc ~= 0 then return nil end
-  return out:match("^(%x+)")
+  return remote.parse_sha256(out)
 end
 
 --- Remote file state: { type="file"|"directory"|"link"|..., mode="644", owner=, group=, size=,
 --- uid=, gid= } or nil. A symbolic link is described itself (lstat); with
 --- `follow`, what it points to.
-function Ctx:stat(path, follow)
-  local out, rc = self:sh("stat " .. (follow and "-L " or "") .. "-c '%F|%a|%U|%G|%s|%u|%g' -- "
-    .. self.quote(path) .. " 2>/dev/null")
+function Ctx:stat(p, follow)
+  local out, rc = self:sh(remote.stat(p, follow))
   if rc ~= 0 or out == "" then return nil end
-  local ftype, mode, owner, group, size, uid, gid =
-    out:match("^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)")
-  local kinds = { ["regular file"] = "file", ["regular empty file"] = "file", directory = "directory",
-    ["symbolic link"] = "link" }
-  return { type = kinds[ftype] or ftype, mode = mode, owner = owner, group = group, size = tonumber(size),
-    uid = tonumber(uid), gid = tonumber(gid) }
+  return remote.parse_stat(out)
 end
 
 --- Where a path leads once every symbolic link in it is followed (the
 --- last one may dangle), or nil when that cannot be told.
-function Ctx:realpath(path)
-  local out, rc = self:sh("readlink -f -- " .. self.quote(path))
+function Ctx:realpath(p)
+  local out, rc = self:sh(remote.realpath(p))
   if rc ~= 0 or out == "" then return nil end
   return out
-end
-
---- Does a stat result already have this owner / group? Names and numeric ids both count.
-function M.owner_is(st, owner)
-  return owner == nil or (st ~= nil and (st.owner == owner or tostring(st.uid) == tostring(owner)))
-end
-function M.group_is(st, group)
-  return group == nil or (st ~= nil and (st.group == group or tostring(st.gid) == tostring(group)))
 end
 
 --- Check that a user and a group exist on the host (numeric ids always do).
 --- Returns true, or nil, msg.
 function Ctx:check_owner(owner, group)
-  if owner and not tostring(owner):match("^%d+$")
-      and select(2, self:sh("getent passwd " .. self.quote(owner) .. " >/dev/null")) ~= 0 then
+  if owner and not tostring(owner):match("^%d+$") and select(2, self:sh(remote.user_exists(owner))) ~= 0 then
     return nil, "no such user '" .. owner .. "'"
   end
-  if group and not tostring(group):match("^%d+$")
-      and select(2, self:sh("getent group " .. self.quote(group) .. " >/dev/null")) ~= 0 then
+  if group and not tostring(group):match("^%d+$") and select(2, self:sh(remote.group_exists(group))) ~= 0 then
     return nil, "no such group '" .. group .. "'"
   end
   return true
-end
-
-local PERM = { r = 4, w = 2, x = 1 }
-local SHIFT = { u = 6, g = 3, o = 0 }
-
---- The numeric mode a mode spec gives a file whose mode is now `base`:
---- "0640" / "640" as they are, symbolic modes ("u+x,go-w", "u=rw,go=")
---- applied to base as chmod does (no "who": all but the umask 022 bits).
---- Returns a number, or nil, err.
-function M.mode_bits(spec, base, is_dir)
-  spec = tostring(spec)
-  if spec:match("^0?[0-7][0-7][0-7][0-7]?$") then return tonumber(spec, 8) end
-  local mode = base or 420 -- 0644
-  for clause in spec:gmatch("[^,]+") do
-    local who, ops = clause:match("^([ugoa]*)(.*)$")
-    if ops == "" or not ops:match("^[-+=][-+=rwxXst]*$") then return nil, "bad mode '" .. spec .. "'" end
-    local whos = {}
-    if who == "" or who:find("a", 1, true) then whos = { "u", "g", "o" }
-    else for c in who:gmatch(".") do whos[#whos + 1] = c end end
-    local mask = who == "" and (4095 & ~18) or 4095 -- no "who": the umask (022) bits stay
-    for op, perms in ops:gmatch("([-+=])([rwxXst]*)") do
-      local bits, clear = 0, 0
-      for _, w in ipairs(whos) do
-        clear = clear | (7 << SHIFT[w]) | (w == "u" and 2048 or w == "g" and 1024 or 512)
-        for c in perms:gmatch(".") do
-          if PERM[c] then bits = bits | (PERM[c] << SHIFT[w])
-          elseif c == "X" then
-            if is_dir or mode & 73 ~= 0 then bits = bits | (1 << SHIFT[w]) end
-          elseif c == "s" then bits = bits | (w == "u" and 2048 or w == "g" and 1024 or 0)
-          elseif c == "t" then bits = bits | (w == "o" and 512 or 0) end
-        end
-      end
-      bits = bits & mask
-      if op == "+" then mode = mode | bits
-      elseif op == "-" then mode = mode & ~bits
-      else mode = (mode & ~(clear & mask)) | bits end
-    end
-  end
-  return mode
 end
 
 --- Write content to a remote path, atomically (a temporary file in the
@@ -282,23 +298,23 @@ end
 --- new). on_progress(p) gets transfer progress ({ stage = "transferring",
 --- bytes_done, bytes_total, percentage }).
 --- Returns true, or nil, err; raises unreachable when the host is lost.
-function Ctx:write(content, dest, mode, on_progress)
+function Ctx:write(content, dest, want_mode, on_progress)
   local conn = self.conn
   local bits
-  if mode ~= nil then
+  if want_mode ~= nil then
     local err
     local base, is_dir = 420, false
-    if not tostring(mode):match("^0?[0-7][0-7][0-7][0-7]?$") then
+    if not mode.is_numeric(want_mode) then
       local st = self:stat(dest, true) -- a link: its target's mode, never the link's 0777
       if st and st.mode then base, is_dir = tonumber(st.mode, 8) or base, st.type == "directory" end
     end
-    bits, err = M.mode_bits(mode, base, is_dir)
+    bits, err = mode.bits(want_mode, base, is_dir)
     if not bits then return nil, err end
   end
   if conn.put and not (self.become and self.become.become) then
     local res, err, name = conn:put(content, dest, { content = true, mode = bits, on_progress = on_progress })
     if not res then
-      if M.is_unreachable(err, name) then self:unreachable(err) end
+      if is_unreachable(err, name) then self:unreachable(err) end
       return nil, err
     end
     return true
@@ -329,18 +345,12 @@ function Ctx:write(content, dest, mode, on_progress)
         percentage = math.floor(math.min(100, done * 100 / math.max(1, #content))) })
     end
   until i > #content
-  local want = M.sha256(content)
+  local want = self.sha256(content)
   local res = self:run("h=$(sha256sum < " .. tmp .. ") && [ \"${h%% *}\" = " .. want
     .. " ] || { echo 'checksum mismatch: the written file differs from the content sent' >&2; exit 1; }; "
     .. "chmod " .. string.format("%04o", bits or 420) .. " " .. tmp .. " && mv -f -- " .. tmp .. " " .. q)
   if not res.ok then return fail(res.stderr ~= "" and res.stderr or ("installing " .. dest .. " failed")) end
   return true
-end
-
---- Emit a progress event for this host/task.
-function Ctx:progress(p)
-  p.timestamp = p.timestamp or (self.now and self.now())
-  self.emit({ type = "progress", progress = p })
 end
 
 return M

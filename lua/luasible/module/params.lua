@@ -1,14 +1,12 @@
--- luasible.module.params: checking and coercing a task's arguments against
--- a module's `params` (types, defaults, choices, aliases, groups), and the
--- shell-like splitting of free-form and ad-hoc arguments.
+--- luasible.module.params: checking and coercing a task's arguments against
+-- a module's `params` (types, defaults, choices, aliases, mutually
+-- exclusive and required groups), and the argument sets modules share.
 local template = require "luasible.template"
-local wordsplit = require "luasible.util.shell"
+local mode = require "luasible.module.mode"
+local checks = require "luasible.module.checks"
 
 local M = {}
 
----------------------------------------------------------------------------
--- Argument validation
----------------------------------------------------------------------------
 local function has_template(v)
   if type(v) == "string" then return v:find("{[{%%]") ~= nil end
   if type(v) == "table" then
@@ -53,13 +51,58 @@ function coerce.dict(v) if type(v) == "table" then return v end end
 coerce.table = coerce.dict
 function coerce.mode(v)
   if type(v) == "number" then v = string.format("%d", v) end
-  if type(v) ~= "string" then return nil end
-  if v:match("^0?[0-7][0-7][0-7][0-7]?$") or v:match("^[ugoa]*[-+=][rwxXst]*[,ugoa%-+=rwxXst]*$") then
-    return v
-  end
+  if type(v) == "string" and mode.is_mode(v) then return v end
 end
 function coerce.raw(v) return v end
 coerce.any = coerce.raw
+
+-- Argument sets several modules take (as Ansible's file arguments): a
+-- module names them in `param_groups`; its own `params` win over a group's.
+M.GROUPS = {
+  -- what ctx:run_command honours
+  command = {
+    chdir = { type = "path" },
+    creates = { type = "path" },
+    removes = { type = "path" },
+    stdin = { type = "string" },
+    timeout = { type = "number" },
+    env = { type = "dict" },
+  },
+  -- a file's attributes
+  file = {
+    mode = { type = "mode" },
+    owner = { type = "string" },
+    group = { type = "string" },
+  },
+  -- what copy.install takes (the file group too)
+  install = {
+    dest = { type = "path", required = true },
+    backup = { type = "boolean", default = false },
+    force = { type = "boolean", default = true },
+    follow = { type = "boolean", default = false },
+  },
+}
+local IMPLIES = { install = { "file" } }
+
+--- Complete a loaded module: `params` with those of its `param_groups`,
+--- `name`. Returns mod, or nil, err for an unknown group.
+function M.prepare(mod, name)
+  mod.name = mod.name or name
+  local params = mod.params or {}
+  local function add(g)
+    local group = M.GROUPS[g]
+    if not group then return nil, "module " .. tostring(mod.name) .. ": unknown param group '" .. tostring(g) .. "'" end
+    for p, spec in pairs(group) do if params[p] == nil then params[p] = spec end end
+    for _, sub in ipairs(IMPLIES[g] or {}) do add(sub) end
+    return true
+  end
+  for _, g in ipairs(mod.param_groups or {}) do
+    local ok, err = add(g)
+    if not ok then return nil, err end
+  end
+  mod.params = params
+  return mod
+end
 
 --- Check args against a module's params. With `partial`, values that still
 --- hold {{ }} are not type-checked (they are checked per host once rendered).
@@ -135,107 +178,11 @@ function M.validate(mod, args, partial)
     -- the module's own checks, on values known now (templated ones wait for their host)
     local known = {}
     for k, v in pairs(out) do if not (partial and has_template(v)) then known[k] = v end end
-    local ok, cerr = mod.check_args(known, out) -- out: every argument, templated ones unrendered
+    -- out: every argument, templated ones unrendered; checks: module/checks.lua
+    local ok, cerr = mod.check_args(known, out, checks)
     if not ok then return nil, name .. ": " .. tostring(cerr) end
   end
   return out
 end
-
---- Are the captures of a Lua pattern balanced? nil when they are, else what is wrong
---- (string.find on an empty subject stops before it meets them). %x escapes,
---- %bxy and [...] sets are skipped.
-function M.pattern_captures_error(pat)
-  local depth, i, n = 0, 1, #pat
-  while i <= n do
-    local c = pat:sub(i, i)
-    if c == "%" then
-      i = i + (pat:sub(i + 1, i + 1) == "b" and 4 or 2)
-    elseif c == "[" then
-      i = i + 1
-      if pat:sub(i, i) == "^" then i = i + 1 end
-      local first = true
-      while i <= n and (first or pat:sub(i, i) ~= "]") do
-        i = i + (pat:sub(i, i) == "%" and 2 or 1)
-        first = false
-      end
-      if i > n then return "malformed pattern (missing ']')" end
-      i = i + 1
-    else
-      if c == "(" then
-        depth = depth + 1
-      elseif c == ")" then
-        if depth == 0 then return "invalid pattern capture (a ')' without its '(')" end
-        depth = depth - 1
-      end
-      i = i + 1
-    end
-  end
-  if depth > 0 then return "unfinished capture (a '(' without its ')')" end
-end
-
---- Check that `pat` is a usable Lua pattern (and not a regular expression
---- written for Ansible). Returns true, or nil, err naming the argument.
-function M.check_lua_pattern(pat, argname)
-  if type(pat) ~= "string" then return true end
-  local bare = pat:gsub("%%.", "") -- what is left once %-escapes are set aside
-  local rx = bare:match("\\.") or bare:match("|") or bare:match("%(%?") or bare:match("[%w%)%]]{%d+,?%d*}")
-  if rx then
-    return nil, string.format("argument '%s' is a Lua pattern, not a regular expression: '%s' in '%s'"
-      .. " (write %%s for \\s, %%d for \\d, %%. for \\., one pattern per task instead of |)", argname, rx, pat)
-  end
-  local ok, err = pcall(string.find, "", pat)
-  if ok then err = M.pattern_captures_error(pat) ok = not err end
-  if not ok then
-    return nil, string.format("argument '%s' is not a valid Lua pattern: %s", argname,
-      tostring(err):gsub("^.-:%d+: ", ""))
-  end
-  return true
-end
-
---- Check package names (apt, package): a name starting with '-' would be
---- taken for an option of apt-get, dpkg-query, dnf... Returns true, or nil, err.
-function M.check_package_names(names)
-  for _, n in ipairs(type(names) == "table" and names or { names }) do
-    if type(n) == "string" and n:sub(1, 1) == "-" then
-      return nil, string.format("package name '%s' starts with '-': it would be taken for an option", n)
-    end
-  end
-  return true
-end
-
---- Split a string into shell-like words (quotes and backslashes honoured).
---- Returns a list of {text=, quoted=}, or nil, err. `quoted` is false or the
---- index of the word's first quoted piece (1: the word starts with a quote).
-function M.words(s, opts)
-  local out, err = wordsplit.split(s, opts)
-  if not out then return nil, err .. " in: " .. s end
-  return out
-end
-
---- Split a command string into an argv table.
-function M.argv(s)
-  local w, err = M.words(s)
-  if not w then return nil, err end
-  local out = {}
-  for i, x in ipairs(w) do out[i] = x.text end
-  return out
-end
-
---- Parse ad-hoc args: `k=v k2="v 2" free words`. Free words (no k=) are
---- joined into `_raw` (the module's free_form argument). A `{{ }}` in a
---- value is kept whole: `msg={{ a | join(' ') }}` is one pair. Quotes and
---- backslashes as Python's shlex.split. Returns table or nil, err.
-function M.parse_kv(s)
-  local w, err = M.words(s, { templates = true })
-  if not w then return nil, err end
-  local out, free = {}, {}
-  for _, x in ipairs(w) do
-    local k, v = x.text:match("^([%a_][%w_]*)=(.*)$")
-    if k and x.quoted ~= 1 then out[k] = v else free[#free + 1] = x.text end
-  end
-  if #free > 0 then out._raw = table.concat(free, " ") end
-  return out
-end
-
 
 return M

@@ -1,73 +1,102 @@
 --- luasible.util.fs: the controller's own file system, for the task layer
--- (inventory folders, play files, fetched files, the terminal).
+-- (inventory folders, play files, fetched files, the terminal), on the
+-- core's file-system binding (core/lua_fs.c): no shell, no processes.
 -- Every call returns a value, or the fail tuple nil, "NAME: message", "NAME".
--- TEMPORARY implementation (shell commands); the C file-system binding
--- (core/lua_fs.c) replaces the bodies, the interface stays.
-local shell = require "luasible.util.shell"
+local core = require "luasible.core"
 
 local M = {}
 
 --- The whole content of a file.
 function M.read(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s, rerr = f:read("a")
-  f:close()
-  if not s then return nil, path .. ": " .. tostring(rerr) end
-  return s
+  return core.read_file(path)
 end
 
 --- What is at `path` (following links): { type = "file"|"directory"|"link"|
---- "other", size = bytes, mode = permission bits (integer), mtime = seconds }.
---- Missing: nil, "ENOENT: ...", "ENOENT".
+--- "other", size = bytes, mode = permission bits (integer), mtime = seconds }
+--- (and uid, gid, dev, ino). Missing: nil, "ENOENT: ...", "ENOENT".
 function M.stat(path)
-  local p = io.popen("stat -L -c '%F|%s|%a|%Y' -- " .. shell.quote(path) .. " 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  local kind, size, mode, mtime = out:match("^([^|]*)|(%d+)|(%o+)|(%d+)")
-  if not kind then return nil, "ENOENT: " .. path .. ": no such file or directory", "ENOENT" end
-  local t = (kind:find("directory") and "directory") or (kind:find("regular") and "file") or "other"
-  return { type = t, size = tonumber(size), mode = tonumber(mode, 8), mtime = tonumber(mtime) }
+  return core.stat(path)
+end
+
+-- Below `dir` (its stat `st`, the relative path `rel`, "" at the top), every
+-- file and folder into `out`, following links; `ancestors` holds the
+-- dev:ino of the folders above, so that a link back up is not followed (a
+-- loop), as find -L skips it.
+local function walk_into(out, dir, rel, st, ancestors)
+  local key = st.dev .. ":" .. st.ino
+  if ancestors[key] then return end
+  ancestors[key] = true
+  local names = core.readdir(dir)
+  local prefix = dir:sub(-1) == "/" and dir or dir .. "/"
+  for _, name in ipairs(names or {}) do
+    local path = prefix .. name
+    local sub = rel == "" and name or rel .. "/" .. name
+    local est = core.stat(path) -- a broken link, or one that went away: skipped
+    if est and est.type == "directory" then
+      if not ancestors[est.dev .. ":" .. est.ino] then
+        out[#out + 1] = { path = sub, type = "directory" }
+        walk_into(out, path, sub, est, ancestors)
+      end
+    elseif est and est.type == "file" then
+      out[#out + 1] = { path = sub, type = "file" }
+    end
+  end
+  ancestors[key] = nil
 end
 
 --- Every file and folder below `dir`, following links, as a sorted list of
 --- { path = "relative/path", type = "file"|"directory" }. A folder that does
---- not exist gives an empty list.
+--- not exist gives an empty list. Like `find -L`: a link back to a folder
+--- above it is not followed (nor listed); other kinds (fifos, sockets,
+--- devices) and broken links are left out.
 function M.walk(dir)
   local out = {}
-  if not M.stat(dir) then return out end
-  local arg = dir:sub(1, 1) == "-" and ("./" .. dir) or dir
-  local p = io.popen("find -L " .. shell.quote(arg)
-    .. " -mindepth 1 \\( -type f -o -type d \\) -printf '%y %P\\0' 2>/dev/null")
-  local text = p and p:read("a") or ""
-  if p then p:close() end
-  for kind, rel in text:gmatch("(%a) ([^%z]+)%z") do
-    out[#out + 1] = { path = rel, type = kind == "d" and "directory" or "file" }
-  end
+  local st = core.stat(dir)
+  if not st or st.type ~= "directory" then return out end
+  walk_into(out, (dir:gsub("(.)/+$", "%1")), "", st, {})
   table.sort(out, function(a, b) return a.path < b.path end)
   return out
 end
 
 --- Make a folder and its parents (as mkdir -p); true when it exists after.
+--- `mode` (an integer) is that of the last folder when this call creates it
+--- (as mkdir -p -m), the parents get the usual 0777 less the umask.
 function M.mkdir_p(path, mode)
-  local ok = os.execute("mkdir -p " .. (mode and ("-m " .. ("%o"):format(mode) .. " ") or "")
-    .. "-- " .. shell.quote(path))
-  if ok then return true end
-  return nil, "EIO: cannot create folder " .. path, "EIO"
+  if type(path) ~= "string" or path == "" then
+    error("bad argument #1 to 'mkdir_p' (non-empty string expected)", 2)
+  end
+  local st = core.stat(path)
+  if st then
+    if st.type == "directory" then return true end
+    return nil, "EEXIST: " .. path .. ": exists and is not a folder", "EEXIST"
+  end
+  local parent = path:match("^(.*[^/])/+[^/]+/*$")
+  if parent then
+    local ok, err, name = M.mkdir_p(parent)
+    if not ok then return nil, err, name end
+  end
+  local ok, err, name = core.mkdir(path)
+  if not ok then
+    -- made meanwhile by someone else: fine when it is a folder
+    local now = name == "EEXIST" and core.stat(path)
+    if now and now.type == "directory" then return true end
+    return nil, err, name
+  end
+  if mode then
+    ok, err, name = core.chmod(path, mode)
+    if not ok then return nil, err, name end
+  end
+  return true
 end
 
 --- Is file descriptor `fd` (0, 1, 2) a terminal?
 function M.isatty(fd)
-  return os.execute("test -t " .. math.tointeger(fd)) == true
+  return core.isatty(math.tointeger(fd) or error("bad argument #1 to 'isatty' (integer expected)", 2))
 end
 
 --- The terminal's size: columns, rows; nil when there is none.
 function M.tty_size()
-  local p = io.popen("stty size </dev/tty 2>/dev/null")
-  if not p then return nil end
-  local rows, cols = (p:read("a") or ""):match("^(%d+) (%d+)")
-  p:close()
-  return tonumber(cols), tonumber(rows)
+  return core.tty_size()
 end
 
 return M

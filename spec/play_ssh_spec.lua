@@ -5,18 +5,12 @@
 -- fetch over SFTP with transfer progress, idempotence, --check, and the CLI
 -- as a process (--json, exit codes, no secrets in the output).
 local luasible = require "luasible"
-local runner = require "luasible.runner"
+local plays = require "luasible.play"
 local sshd = require "spec.helpers.sshd"
 local cjson = require "cjson"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok, code
-end
-
 local files = require "spec.helpers.files"
+local sh = files.run
 local read, write = files.read, files.write
 
 -- A 127.0.0.1 port where nothing listens: bound (so that no other process,
@@ -60,18 +54,11 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
   end
 
   local function ini_inventory(path, extra)
-    write(path, table.concat({
-      "[web]",
-      "web[1:3]",
-      extra or "",
-      "[all:vars]",
-      "ansible_host=127.0.0.1",
-      "ansible_port=" .. srv.port,
-      "ansible_user=" .. srv.user,
-      "ansible_ssh_private_key_file=" .. srv.key,
-      "luasible_known_hosts=" .. srv.known_hosts,
-      "luasible_ssh_config=none",
-    }, "\n") .. "\n")
+    local lines, v, keys = { "[web]", "web[1:3]", extra or "", "[all:vars]" }, conn_vars(), {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do lines[#lines + 1] = k .. "=" .. v[k] end
+    write(path, table.concat(lines, "\n") .. "\n")
     return path
   end
 
@@ -80,7 +67,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     opts = opts or {}
     opts.inventory = opts.inventory or lua_inventory()
     opts.on_event = function(ev) events[#events + 1] = ev end
-    local recap, details = runner.play(p, opts)
+    local recap, details = plays.play(p, opts)
     assert(recap, details)
     return recap, events, details
   end
@@ -101,7 +88,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
 
   lazy_setup(function()
     srv = sshd.start { aliases = { "web1", "web2", "web3" }, password_user = IS_ROOT }
-    TMP = sh("mktemp -d /tmp/luasible-runner-ssh.XXXXXX"):match("[^\n]+")
+    TMP = sh("mktemp -d /tmp/luasible-play-ssh.XXXXXX"):match("[^\n]+")
     DEAD = dead_port()
   end)
   lazy_teardown(function()
@@ -208,7 +195,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     end
     for _, h in ipairs(HOSTS) do assert.equal(2, recap[h].changed) end
     for _, ev in ipairs(by_type(events, "host_task_start", "two")) do assert.not_equal("dead", ev.host) end
-    assert.equal(4, runner.exit_code(recap))
+    assert.equal(4, plays.exit_code(recap))
   end)
 
   it("drops a failing host from the later tasks", function()
@@ -219,7 +206,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     assert.equal(2, recap.web1.changed)
     assert.equal(2, recap.web3.changed)
     for _, ev in ipairs(by_type(events, "host_task_start", "next")) do assert.not_equal("web2", ev.host) end
-    assert.equal(2, runner.exit_code(recap))
+    assert.equal(2, plays.exit_code(recap))
   end)
 
   it("becomes another user through sudo over SSH", function()
@@ -273,7 +260,7 @@ describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
     assert.equal("key=" .. secret .. "\n", read(dest .. ".conf"))
     assert.equal("600", sh("stat -c %a " .. dest):match("%d+"))
     assert.equal("640", sh("stat -c %a " .. dest .. ".conf"):match("%d+"))
-    local b64 = require("luasible.module").base64
+    local b64 = files.base64
     for _, l in ipairs(lines) do
       assert.is_nil(l:find(secret, 1, true), l)
       for _, c in ipairs({ secret .. "\n", "key=" .. secret .. "\n", secret .. "\nmore " .. secret .. "\n" }) do

@@ -1,10 +1,8 @@
 local luasible = require "luasible"
-local runner = require "luasible.runner"
+local plays = require "luasible.play"
 local files = require "spec.helpers.files"
 
-local TMP = os.tmpname()
-os.remove(TMP)
-os.execute("mkdir -p " .. TMP)
+local TMP = files.tmpdir()
 
 local function local_hosts(n, extra)
   local hosts = {}
@@ -20,7 +18,7 @@ local function play(p, opts)
   opts = opts or {}
   opts.inventory = opts.inventory or local_hosts(1)
   opts.on_event = function(ev) events[#events + 1] = ev end
-  local recap, details = runner.play(p, opts)
+  local recap, details = plays.play(p, opts)
   return recap, events, details
 end
 
@@ -38,7 +36,7 @@ local function exists(path)
   return f ~= nil
 end
 
-describe("runner", function()
+describe("play", function()
   teardown(function() os.execute("rm -rf " .. TMP) end)
 
   it("runs each task on all hosts at once, task by task", function()
@@ -126,7 +124,7 @@ describe("runner", function()
     assert.equal(0, recap.h2.ok)
     assert.is_nil(results(events, "next").h2)
     assert.equal("changed", results(events, "next").h3.status)
-    assert.equal(2, runner.exit_code(recap))
+    assert.equal(2, plays.exit_code(recap))
     assert.equal("non-zero return code 1", results(events, "maybe").h2.result.msg)
   end)
 
@@ -142,7 +140,7 @@ describe("runner", function()
     assert.equal(0, recap.h2.failed)
     assert.equal("unreachable", results(events, "t").h2.status)
     assert.truthy(results(events, "t").h2.result.msg:find("ECONNREFUSED", 1, true))
-    assert.equal(4, runner.exit_code(recap))
+    assert.equal(4, plays.exit_code(recap))
   end)
 
   it("runs notified handlers once at the end, only where something changed", function()
@@ -234,7 +232,7 @@ describe("runner", function()
     assert.equal("skipped", results(events, "sh").h1.status)
     assert.is_true(exists(dest .. ".real"))
     assert.equal(0, recap.h1.failed)
-    local _, err = runner.play({ hosts = "all", tasks = { { debug = "x", check_mode = "yes" } } },
+    local _, err = plays.play({ hosts = "all", tasks = { { debug = "x", check_mode = "yes" } } },
       { inventory = local_hosts(1) })
     assert.truthy(err:find("task 1: check_mode must be true or false", 1, true), err)
   end)
@@ -284,7 +282,7 @@ describe("runner", function()
     }
     for _, c in ipairs(cases) do
       it(c[1], function()
-        local recap, err = runner.play({ name = "p", hosts = "all", tasks = c[2], handlers = c[4] },
+        local recap, err = plays.play({ name = "p", hosts = "all", tasks = c[2], handlers = c[4] },
           { inventory = local_hosts(1) })
         assert.is_nil(recap)
         assert.truthy(err:find(c[3], 1, true), err)
@@ -296,7 +294,7 @@ describe("runner", function()
       local function prep(p)
         p.hosts = "all"
         p.tasks = p.tasks or { { shell = "touch " .. marker } }
-        local recap, err = runner.play(p, { inventory = local_hosts(1) })
+        local recap, err = plays.play(p, { inventory = local_hosts(1) })
         assert.is_nil(recap)
         assert.is_false(exists(marker))
         return err
@@ -315,7 +313,7 @@ describe("runner", function()
     end)
 
     it("a bad template in play vars; an undefined variable is not an error before the run", function()
-      local recap, err = runner.play({ name = "p", hosts = "all", vars = { v = "{{ a | nofilter }}" },
+      local recap, err = plays.play({ name = "p", hosts = "all", vars = { v = "{{ a | nofilter }}" },
         tasks = { { shell = "touch " .. marker } } }, { inventory = local_hosts(1) })
       assert.is_nil(recap)
       assert.equal("play 'p': variable 'v': unknown filter 'nofilter' in expression: a | nofilter", err)
@@ -327,11 +325,11 @@ describe("runner", function()
     end)
 
     it("unknown host pattern and missing inventory", function()
-      local recap, err = runner.play({ hosts = "nosuch", tasks = { { shell = "touch " .. marker } } },
+      local recap, err = plays.play({ hosts = "nosuch", tasks = { { shell = "touch " .. marker } } },
         { inventory = local_hosts(1) })
       assert.is_nil(recap)
       assert.truthy(err:find("host pattern 'nosuch' matches no host or group", 1, true))
-      recap, err = runner.play({ hosts = "all", tasks = {} }, { inventory = "/nonexistent/inv.ini" })
+      recap, err = plays.play({ hosts = "all", tasks = {} }, { inventory = "/nonexistent/inv.ini" })
       assert.is_nil(recap)
       assert.truthy(err:find("cannot read inventory /nonexistent/inv.ini", 1, true))
       assert.is_false(exists(marker))
@@ -339,12 +337,12 @@ describe("runner", function()
   end)
 
   it("runs the implicit localhost without an inventory", function()
-    local recap = runner.play({ hosts = "localhost", tasks = { { ping = {} } } })
+    local recap = plays.play({ hosts = "localhost", tasks = { { ping = {} } } })
     assert.equal(1, recap.localhost.ok)
   end)
 
   it("runs a list of plays", function()
-    local recap = runner.play({
+    local recap = plays.play({
       { hosts = "h1", tasks = { { ping = {} } } },
       { hosts = "h2", tasks = { { ping = {} }, { ping = {} } } },
     }, { inventory = local_hosts(2) })
@@ -420,7 +418,7 @@ describe("runner", function()
 
   it("stamps events with the core's wall clock (seconds since the epoch, with a fraction)", function()
     local saved = package.loaded.system
-    package.loaded.system = { gettime = function() return 12345.5 end } -- not what the runner asks
+    package.loaded.system = { gettime = function() return 12345.5 end } -- not what the play asks
     local before = luasible.wall()
     local _, events = play({ hosts = "all", tasks = { { shell = "sleep 0.05" } } })
     local after = luasible.wall()
@@ -468,7 +466,7 @@ print(luasible.run(function() return luasible.connect():execute("echo again").st
   end)
 end)
 
-describe("runner: review fixes", function()
+describe("play: review fixes", function()
   it("registers command/shell output without its trailing newline, with stdout_lines and stderr_lines", function()
     local _, events = play({ hosts = "all", tasks = {
       { name = "sh", shell = "echo yes; printf 'e1\\n\\ne3\\n' >&2", register = "r" },
@@ -490,11 +488,11 @@ describe("runner: review fixes", function()
   end)
 end)
 
-describe("runner: plays refused before anything runs", function()
+describe("play: plays refused before anything runs", function()
   local D = files.tmpdir()
 
   it("refuses a notify that names no handler (names and listen count), naming the task and the handler", function()
-    local recap, err = runner.play({ name = "p", hosts = "all", tasks = {
+    local recap, err = plays.play({ name = "p", hosts = "all", tasks = {
       { name = "t", shell = "touch " .. D .. "/ran", notify = "restart ngnix" } },
       handlers = { { name = "restart nginx", debug = { msg = "restarted" } } } }, { inventory = local_hosts(1) })
     assert.is_nil(recap)
@@ -511,7 +509,7 @@ describe("runner: plays refused before anything runs", function()
   end)
 
   it("refuses a play without hosts", function()
-    local recap, err = runner.play({ name = "nohosts", tasks = { { shell = "touch " .. D .. "/ran2" } } },
+    local recap, err = plays.play({ name = "nohosts", tasks = { { shell = "touch " .. D .. "/ran2" } } },
       { inventory = local_hosts(2) })
     assert.is_nil(recap)
     assert.equal("play 'nohosts' has no hosts", err)
@@ -561,7 +559,7 @@ describe("runner: plays refused before anything runs", function()
     -- a malformed file next to the play is refused before anything runs
     write(G .. "/play/host_vars/h2.yml", "x: [\n")
     local err
-    recap, err = runner.play(p, { inventory = G .. "/inv/hosts.ini", base_dir = G .. "/play" })
+    recap, err = plays.play(p, { inventory = G .. "/inv/hosts.ini", base_dir = G .. "/play" })
     assert.is_nil(recap)
     assert.truthy(err:find(G .. "/play/host_vars/h2.yml:", 1, true), err)
   end)
@@ -617,7 +615,7 @@ describe("runner: plays refused before anything runs", function()
       for _, ev in ipairs(events) do kinds[#kinds + 1] = ev.type end
       assert.equal("no_hosts_left", kinds[#kinds - 1])
       assert.equal("recap", kinds[#kinds])
-      assert.equal(2, runner.exit_code(recap))
+      assert.equal(2, plays.exit_code(recap))
     end)
   end)
 
@@ -651,10 +649,10 @@ describe("runner: plays refused before anything runs", function()
     assert.equal("ok", st("cw"))
     assert.equal(0, recap.h1.failed)
     -- checked before anything runs
-    local _, err = runner.play({ hosts = "all", tasks = { { debug = "x", when = { "a", "b ==" } } } },
+    local _, err = plays.play({ hosts = "all", tasks = { { debug = "x", when = { "a", "b ==" } } } },
       { inventory = local_hosts(1) })
     assert.truthy(err:find("task 1: bad when (condition 2): ", 1, true), err)
-    _, err = runner.play({ hosts = "all", tasks = { { debug = "x", when = { "a", { "b" } } } } },
+    _, err = plays.play({ hosts = "all", tasks = { { debug = "x", when = { "a", { "b" } } } } },
       { inventory = local_hosts(1) })
     assert.truthy(err:find("task 1: when: condition 2 must be a string expression, a function or a boolean",
       1, true), err)
@@ -693,7 +691,7 @@ describe("runner: plays refused before anything runs", function()
       "  },",
       "}",
     }, "\n"))
-    local recap, err = runner.play(dofile(f), { inventory = local_hosts(1), play_file = f })
+    local recap, err = plays.play(dofile(f), { inventory = local_hosts(1), play_file = f })
     assert.is_nil(recap)
     assert.equal(f .. ":5: play 'site.lua', task 2 ('second'): copy: unknown argument 'colour'"
       .. " (known: backup, content, dest, follow, force, group, mode, owner, src)", err)
@@ -701,10 +699,10 @@ describe("runner: plays refused before anything runs", function()
     files.write(f, "return {\n  { name = 'a', hosts = 'all', tasks = { { name = 't', debug = 'x' } } },\n"
       .. "  { name = 'b', hosts = 'all', tasks = {\n    { name = 't', debug = 'x' },\n"
       .. "    { name = 't', debug = 'x', regster = 1 } } },\n}\n")
-    err = select(2, runner.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
+    err = select(2, plays.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
     assert.equal(f .. ":5: play 'b', task 2 ('t'): unknown task field 'regster'", err)
     files.write(f, "return { hosts = 'all', tasks = { { debug = 'x', regster = 1 } } }\n")
-    err = select(2, runner.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
+    err = select(2, plays.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
     assert.equal(f .. ": play 'site.lua', task 1: unknown task field 'regster'", err)
     -- the default play name is the file's name, in events too
     files.write(f, "return { hosts = 'all', tasks = { { debug = 'x' } } }\n")
@@ -734,7 +732,7 @@ describe("runner: plays refused before anything runs", function()
   end)
 end)
 
-describe("runner: empty mappings", function()
+describe("play: empty mappings", function()
   it("prints hostvars as a mapping of every host, never [] ", function()
     local _, events = play({ hosts = "h1", tasks = {
       { name = "hv", debug = { var = "hostvars" } },
@@ -745,5 +743,75 @@ describe("runner: empty mappings", function()
     assert.truthy(msg:find('^hostvars = {"h1":{'), msg)
     assert.truthy(msg:find('"h2":{', 1, true), msg)
     assert.truthy(results(events, "keys").h1.result.msg:find('"x":1', 1, true))
+  end)
+end)
+
+describe("play: abort", function()
+  local D = files.tmpdir()
+
+  it("an error that stops the run kills the running commands and lets the loop settle (scheduler.settle)", function()
+    local scheduler = require "luasible.scheduler"
+    local settle = spy.on(scheduler, "settle")
+    local pids = D .. "/pids"
+    local t0 = luasible.now()
+    local ok, err = pcall(plays.play, { hosts = "all", tasks = { { shell = "echo $$ >> " .. pids
+        .. "; if [ {{ inventory_hostname }} = h2 ]; then exec sleep 30; fi;"
+        -- h1 ends once h2 runs (5 s at most)
+        .. " i=0; while [ \"$(wc -l < " .. pids .. ")\" -lt 2 ] && [ $i -lt 100 ]; do"
+        .. " sleep 0.05; i=$((i+1)); done" } } },
+      { inventory = local_hosts(2), on_event = function(ev)
+        -- a renderer that breaks while h2's command still runs
+        if ev.type == "host_task_result" and ev.host == "h1" then error("renderer broke", 0) end
+      end })
+    scheduler.settle:revert()
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("renderer broke", 1, true), tostring(err))
+    assert.spy(settle).was_called()
+    assert.is_true(luasible.now() - t0 < 5)
+    local n = 0
+    for pid in io.lines(pids) do
+      n = n + 1
+      assert.is_false(require("spec.helpers.proc").alive(tonumber(pid)), "a command still runs")
+    end
+    assert.equal(2, n)
+  end)
+
+  it("no file of the task layer drives the loop itself (core.run_once)", function()
+    local p = io.popen("grep -rn 'run_once' lua/luasible/play/")
+    local out = p:read("a")
+    p:close()
+    -- run_once here is the task field only (a task run on the first host)
+    for line in out:gmatch("[^\n]+") do
+      assert.is_nil(line:find("core%.run_once") or line:find("run_once%s*%("), line)
+    end
+  end)
+end)
+
+describe("play: the play file", function()
+  local D = files.tmpdir()
+
+  it("is read once: load() gives the play and the lines of its tasks for messages", function()
+    local f = D .. "/site.lua"
+    files.write(f, "#!/usr/bin/env luasible\nreturn {\n  hosts = 'all',\n  tasks = {\n"
+      .. "    { name = 'first', debug = { msg = 'a' } },\n    { name = 'second', debug = 'x', regster = 1 },\n"
+      .. "  },\n}\n")
+    local p, lerr, locate = plays.load(f)
+    assert.is_nil(lerr)
+    assert.equal("all", p.hosts)
+    os.remove(f) -- nothing reads it again
+    local recap, err = plays.play(p, { inventory = local_hosts(1), play_file = f, locate = locate })
+    assert.is_nil(recap)
+    assert.equal(f .. ":6: play 'site.lua', task 2 ('second'): unknown task field 'regster'", err)
+  end)
+
+  it("says what is wrong with a play file as loadfile did", function()
+    local f = D .. "/bad.lua"
+    assert.equal("cannot read play file " .. f, select(2, plays.load(f)))
+    files.write(f, "return {\n  hosts = 'all',,\n}\n")
+    assert.truthy(select(2, plays.load(f)):find("^" .. f:gsub("%p", "%%%0") .. ":2: "))
+    files.write(f, "error('no')\n")
+    assert.equal(f .. ": " .. f .. ":1: no", select(2, plays.load(f)))
+    files.write(f, "return 1\n")
+    assert.equal(f .. ": must return a play table (or a list of plays)", select(2, plays.load(f)))
   end)
 end)

@@ -1,4 +1,4 @@
--- luasible.pattern: Ansible host patterns.
+-- luasible.inventory.pattern: Ansible host patterns.
 --
 --   all, *            every host
 --   web, db1          a group (with its children) or a host

@@ -1,0 +1,182 @@
+--- luasible.inventory.connect: a host's variables -> the arguments of
+-- luasible.connect (connect_args, and ssh_args for the OpenSSH options
+-- Ansible passes), its become settings, and the names of secrets.
+local shell = require "luasible.util.shell"
+
+local M = {}
+
+--- An Ansible boolean: true, 1, or "yes", "true", "1", "on" in any case.
+local function bool(v)
+  if type(v) == "string" then return ({ yes = true, ["true"] = true, ["1"] = true, on = true })[v:lower()] or false end
+  return v == true or v == 1
+end
+M.bool = bool
+
+--- Variables that must never appear in logs or events.
+M.secret_vars = { ansible_password = true, ansible_ssh_pass = true, ansible_become_password = true,
+  ansible_become_pass = true, ansible_sudo_pass = true, ansible_ssh_private_key_passphrase = true }
+
+--- Is `name` the name of a secret: a connection secret above, or a name
+--- holding password, passphrase, secret or token (any case)? `debug`
+--- masks the values of such names.
+function M.is_secret_name(name)
+  if type(name) ~= "string" then return false end
+  if M.secret_vars[name] then return true end
+  local l = name:lower()
+  return l:find("password", 1, true) ~= nil or l:find("passphrase", 1, true) ~= nil
+    or l:find("secret", 1, true) ~= nil or l:find("token", 1, true) ~= nil
+end
+
+local HOST_KEY_CHECK = { yes = "strict", ask = "strict", ["true"] = "strict", strict = "strict",
+  no = "off", off = "off", ["false"] = "off", ["accept-new"] = "accept-new" }
+
+-- The part of OpenSSH's command line that luasible understands, from
+-- ansible_ssh_common_args / ansible_ssh_extra_args: -F, -i, -p, -l and
+-- -o Key=Value for the keys below. Anything else is refused (it would be
+-- silently ignored otherwise: a ProxyCommand, say, would be bypassed).
+local SSH_O = {
+  stricthostkeychecking = function(a, v)
+    local c = HOST_KEY_CHECK[v:lower()]
+    if not c then return "StrictHostKeyChecking=" .. v .. " (yes, no, accept-new)" end
+    a.host_key_check = c
+  end,
+  userknownhostsfile = function(a, v) a.known_hosts = v:match("^(%S+)") end,
+  identityfile = function(a, v) a.identity = v end,
+  port = function(a, v) a.port = tonumber(v) if not a.port then return "Port=" .. v end end,
+  user = function(a, v) a.user = v end,
+  connecttimeout = function(a, v)
+    a.connect_timeout = tonumber(v)
+    if not a.connect_timeout then return "ConnectTimeout=" .. v end
+  end,
+  serveraliveinterval = function(a, v)
+    a.keepalive = tonumber(v)
+    if not a.keepalive then return "ServerAliveInterval=" .. v end
+  end,
+  -- accepted and meaningless here
+  globalknownhostsfile = false, batchmode = false, identitiesonly = false,
+  loglevel = false, controlmaster = false, controlpath = false, controlpersist = false, checkhostip = false,
+  updatehostkeys = false, compression = false, serveralivecountmax = false, preferredauthentications = false,
+  pubkeyauthentication = false, passwordauthentication = false, kbdinteractiveauthentication = false,
+}
+
+--- Parse OpenSSH client options into `into` (connect arguments).
+--- Returns into, or nil, err naming the option luasible cannot honour.
+function M.ssh_args(s, into)
+  into = into or {}
+  local words, werr = shell.words(tostring(s))
+  if not words then return nil, "bad ssh arguments: " .. werr end
+  local i = 1
+  while i <= #words do
+    local w = words[i]
+    local flag, rest = w:match("^%-(%a)(.*)$")
+    if not flag then return nil, "unsupported ssh argument '" .. w .. "'" end
+    local val = rest ~= "" and rest or words[i + 1]
+    if rest == "" then i = i + 1 end
+    if val == nil then return nil, "ssh option -" .. flag .. " needs a value" end
+    if flag == "o" then
+      -- Key=Value, "Key Value" (one quoted word, as ssh takes it) or Key Value
+      local k, v = val:match("^([%w]+)%s*=%s*(.*)$")
+      if not k then k, v = val:match("^([%w]+)%s+(.-)%s*$") end
+      if not k then k, v = val, words[i + 1]; i = i + 1 end
+      local f = k and SSH_O[k:lower()]
+      if f == nil or v == nil then return nil, "unsupported ssh option -o " .. tostring(val) end
+      if f then
+        local bad = f(into, v)
+        if bad then return nil, "bad ssh option -o " .. bad end
+      end
+    elseif flag == "F" then into.ssh_config = val
+    elseif flag == "i" then into.identity = val
+    elseif flag == "p" then
+      into.port = tonumber(val)
+      if not into.port then return nil, "bad ssh option -p " .. val end
+    elseif flag == "l" then into.user = val
+    else return nil, "unsupported ssh option -" .. flag end
+    i = i + 1
+  end
+  return into
+end
+
+--- Turn a host's vars into the argument for luasible.connect: "local" or a
+--- table; or nil, err. Variables (Ansible's, then luasible's own):
+---   ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file,
+---   ansible_ssh_private_key_passphrase, ansible_password, ansible_ssh_timeout,
+---   ansible_host_key_checking / ansible_ssh_host_key_checking (bool),
+---   ansible_ssh_common_args / ansible_ssh_extra_args (-o StrictHostKeyChecking=,
+---   -o UserKnownHostsFile=, -F, -i, -p, -l ...),
+---   luasible_known_hosts, luasible_host_key_check (strict|accept-new|off),
+---   luasible_host_key (pinned "SHA256:..."), luasible_ssh_config (path, or
+---   false/"none" to read no ~/.ssh/config), luasible_ssh_agent (bool or socket),
+---   luasible_keepalive.
+function M.connect_args(name, vars)
+  local c = vars.ansible_connection
+  if c == "local" then return "local" end
+  if c ~= nil and c ~= "ssh" and c ~= "paramiko" and c ~= "smart" then
+    return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "'"
+  end
+  local args = {}
+  for _, k in ipairs({ "ansible_ssh_common_args", "ansible_ssh_extra_args" }) do
+    if vars[k] ~= nil and vars[k] ~= "" then
+      local ok, err = M.ssh_args(vars[k], args)
+      if not ok then return nil, "host " .. name .. ": " .. k .. ": " .. err end
+    end
+  end
+  local function num(k, v)
+    if v == nil then return nil end
+    local n = tonumber(v)
+    if not n then error("host " .. name .. ": " .. k .. " must be a number, got '" .. tostring(v) .. "'", 0) end
+    return n
+  end
+  local ok, err = pcall(function()
+    args.host = tostring(vars.ansible_host or vars.ansible_ssh_host or name)
+    args.port = num("ansible_port", vars.ansible_port or vars.ansible_ssh_port) or args.port
+    args.user = vars.ansible_user or vars.ansible_ssh_user or args.user
+    args.identity = vars.ansible_ssh_private_key_file or vars.ansible_private_key_file or args.identity
+    args.passphrase = vars.ansible_ssh_private_key_passphrase
+    args.password = vars.ansible_password or vars.ansible_ssh_pass
+    args.known_hosts = vars.luasible_known_hosts or args.known_hosts
+    args.connect_timeout = num("ansible_ssh_timeout", vars.ansible_ssh_timeout or vars.ansible_timeout)
+      or args.connect_timeout
+    args.keepalive = num("luasible_keepalive", vars.luasible_keepalive) or args.keepalive
+  end)
+  if not ok then return nil, err end
+  local hkc = vars.luasible_host_key_check
+  if hkc ~= nil then
+    hkc = HOST_KEY_CHECK[tostring(hkc):lower()]
+    if not hkc then
+      return nil, "host " .. name .. ": luasible_host_key_check must be strict, accept-new or off, got '"
+        .. tostring(vars.luasible_host_key_check) .. "'"
+    end
+    args.host_key_check = hkc
+  else
+    local v = vars.ansible_ssh_host_key_checking
+    if v == nil then v = vars.ansible_host_key_checking end
+    if v ~= nil then args.host_key_check = bool(v) and "strict" or "off" end
+  end
+  if vars.luasible_host_key ~= nil then args.host_key = vars.luasible_host_key end
+  local cfg = vars.luasible_ssh_config
+  if cfg ~= nil then
+    if cfg == false or cfg == "none" or cfg == "false" or cfg == "no" then args.ssh_config = false
+    else args.ssh_config = tostring(cfg) end
+  end
+  local agent = vars.luasible_ssh_agent
+  if agent ~= nil then
+    if type(agent) == "string" and agent:find("/", 1, true) then args.agent = agent else args.agent = bool(agent) end
+  end
+  for _, k in ipairs({ "user", "identity", "passphrase", "password", "known_hosts" }) do
+    if args[k] ~= nil and type(args[k]) ~= "string" and not (k == "identity" and type(args[k]) == "table") then
+      args[k] = tostring(args[k])
+    end
+  end
+  return args
+end
+
+--- Become settings of a host: { become = bool, user = "root", password = ... }.
+function M.become(vars)
+  return {
+    become = bool(vars.ansible_become),
+    user = vars.ansible_become_user or "root",
+    password = vars.ansible_become_password or vars.ansible_become_pass or vars.ansible_sudo_pass,
+  }
+end
+
+return M

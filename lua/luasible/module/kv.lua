@@ -1,0 +1,38 @@
+--- luasible.module.kv: arguments written as one string: ad-hoc `k=v`
+-- pairs and free-form words, and a command string as argv (util/shell's
+-- splitting, with the text in error messages).
+local shell = require "luasible.util.shell"
+
+local M = {}
+
+-- what util/shell returned, its error naming the text `s`
+local function named(s, out, err)
+  if not out then return nil, err .. " in: " .. s end
+  return out
+end
+
+--- Split a string into shell-like words (quotes and backslashes honoured).
+--- Returns a list of {text=, quoted=}, or nil, err. `quoted` is false or the
+--- index of the word's first quoted piece (1: the word starts with a quote).
+function M.words(s, opts) return named(s, shell.split(s, opts)) end
+
+--- Split a command string into an argv table, or nil, err.
+function M.argv(s) return named(s, shell.words(s)) end
+
+--- Parse ad-hoc args: `k=v k2="v 2" free words`. Free words (no k=) are
+--- joined into `_raw` (the module's free_form argument). A `{{ }}` in a
+--- value is kept whole: `msg={{ a | join(' ') }}` is one pair. Quotes and
+--- backslashes as Python's shlex.split. Returns table or nil, err.
+function M.parse_kv(s)
+  local w, err = M.words(s, { templates = true })
+  if not w then return nil, err end
+  local out, free = {}, {}
+  for _, x in ipairs(w) do
+    local k, v = x.text:match("^([%a_][%w_]*)=(.*)$")
+    if k and x.quoted ~= 1 then out[k] = v else free[#free + 1] = x.text end
+  end
+  if #free > 0 then out._raw = table.concat(free, " ") end
+  return out
+end
+
+return M

@@ -1,0 +1,69 @@
+--- luasible.play.connect: a host's connection, opened when a task first
+-- needs it and kept for the run: the connection variables with the whole
+-- precedence applied, inventory's connect arguments, luasible.connect (or
+-- the play's own opts.connect).
+local inventory = require "luasible.inventory"
+local template = require "luasible.template"
+local vars = require "luasible.play.vars"
+
+local M = {}
+
+--- The connection variables of a host (inventory < play vars < extra vars,
+--- so `-e ansible_user=x` works), their {{ }} rendered. Returns them or nil, err.
+function M.vars(run, host)
+  local all = vars.host_vars(run, host)
+  local out = {}
+  for k, v in pairs(all) do
+    if type(k) == "string" and (k:match("^ansible_") or k:match("^luasible_")) then
+      if type(v) == "string" and v:find("{{", 1, true) and not template.is_unsafe(all, k) then
+        local r, err = template.render_value(v, all)
+        if err then return nil, "host " .. host .. ": " .. k .. ": " .. err end
+        v = r
+      end
+      out[k] = v
+    end
+  end
+  return out
+end
+
+--- The host's connection, opened on first use. Returns conn or nil, err.
+function M.open(run, host)
+  local st = run.state[host]
+  if st.conn then return st.conn end
+  local conn, err
+  if run.connect then
+    conn, err = run.connect(st.inv_vars, host)
+  else
+    local cvars, verr = M.vars(run, host)
+    if not cvars then return nil, verr end
+    local args, aerr = inventory.connect_args(host, cvars)
+    if not args then return nil, aerr end
+    conn, err = require("luasible").connect(args)
+  end
+  if not conn then return nil, tostring(err or "could not connect") end
+  st.conn = conn
+  return conn
+end
+
+--- Close the connections of these hosts (every host of the run when nil).
+--- Returns whether any was open.
+function M.close(run, hosts)
+  local any = false
+  local function close(st)
+    local conn = st and st.conn
+    if not conn then return end
+    st.conn = nil
+    if conn.close then
+      pcall(conn.close, conn)
+      any = true
+    end
+  end
+  if hosts then
+    for _, h in ipairs(hosts) do close(run.state[h]) end
+  else
+    for _, st in pairs(run.state or {}) do close(st) end
+  end
+  return any
+end
+
+return M

@@ -1,0 +1,218 @@
+--- luasible.play.host_task: one task on one host: its loop items, each
+-- item's when, the module run with its rendered and checked arguments,
+-- changed_when / failed_when, until with retries, and the result shaped as
+-- a registered value (one meaning per field: `stdout_lines` is the list of
+-- lines, a count is `stdout_line_count`).
+local inventory = require "luasible.inventory"
+local template = require "luasible.template"
+local modules = require "luasible.module"
+local conditions = require "luasible.play.conditions"
+local connect = require "luasible.play.connect"
+local vars = require "luasible.play.vars"
+local is_interrupt = require("luasible.util.errors").is_interrupt
+
+local M = {}
+
+--- "unreachable", "failed", "skipped", "changed" or "ok".
+function M.status_of(res)
+  if res.unreachable then return "unreachable" end
+  if res.failed then return "failed" end
+  if res.skipped then return "skipped" end
+  return res.changed and "changed" or "ok"
+end
+
+-- The lines of s, empty lines kept, "\r\n" as one line end.
+local function lines_of(s)
+  local lines = {}
+  if s ~= "" then
+    for l in (s:sub(-1) == "\n" and s or s .. "\n"):gmatch("(.-)\r?\n") do lines[#lines + 1] = l end
+  end
+  return lines
+end
+
+--- A module's result as a task result: booleans for changed/failed, the
+--- duration to the millisecond, stdout_lines/stderr_lines the lists of
+--- lines of stdout/stderr (a count a module passed on from the core, such
+--- as execute's result, moves to stdout_line_count/stderr_line_count).
+function M.tidy(res)
+  if type(res) ~= "table" then res = { failed = true, msg = "module returned " .. type(res) .. ", not a table" } end
+  res.changed = res.changed and true or false
+  res.failed = res.failed and true or false
+  if math.type(res.duration) == "float" then res.duration = math.floor(res.duration * 1000 + 0.5) / 1000 end
+  for _, k in ipairs({ "stdout", "stderr" }) do
+    local key = k .. "_lines"
+    if type(res[key]) == "number" then
+      if res[k .. "_line_count"] == nil then res[k .. "_line_count"] = res[key] end
+      res[key] = nil
+    end
+    if type(res[k]) == "string" and res[key] == nil then res[key] = lines_of(res[k]) end
+  end
+  return res
+end
+
+-- The become settings of a task: the task's, else the play's, else the host's.
+local function become_of(run, task, hvars)
+  local play = run.play.raw
+  local become = task.become
+  if become == nil then become = play.become end
+  return inventory.become(setmetatable({ ansible_become = become,
+    ansible_become_user = task.become_user or play.become_user }, { __index = hvars }))
+end
+
+-- Run the module once for one host (one loop item). Returns a result table.
+local function run_module(run, host, task, ivars, emit)
+  local args, err = template.render_value(task.args, ivars)
+  if err then return { failed = true, msg = task.module .. ": " .. err } end
+  local vargs, verr = modules.validate(task.mod, args)
+  if not vargs then return { failed = true, msg = verr } end
+  -- check_mode = true: always in check mode, as Ansible; false: never
+  local check = task.check_mode == true or (run.check and task.check_mode ~= false)
+  if check and not task.mod.check_mode then
+    return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
+  end
+  local conn, cerr = connect.open(run, host)
+  if not conn then return { unreachable = true, msg = cerr } end
+  local luasible = run.luasible
+  local ctx = modules.context({
+    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = become_of(run, task, ivars),
+    task = task.name, base_dir = run.base_dir,
+    now = luasible and luasible.now or os.clock,
+    sleep = luasible and luasible.sleep or function() end,
+  })
+  local ok, res = pcall(task.mod.run, ctx, vargs)
+  if not ok then
+    if is_interrupt(res) then error(res, 0) end
+    if type(res) == "table" and res.unreachable then return { unreachable = true, msg = res.msg } end
+    if type(res) == "table" and res.failed then return { failed = true, changed = false, msg = res.msg } end
+    return { failed = true, msg = "module " .. task.module .. " raised an error: " .. tostring(res) }
+  end
+  return M.tidy(res)
+end
+
+-- changed_when and failed_when applied to a result (res.changed/failed/msg).
+local function judge(task, scope, res)
+  if task.changed_when ~= nil and not res.skipped then
+    local c, e = conditions.eval(task.changed_when, scope, res)
+    if e then res.failed, res.msg = true, "changed_when: " .. e else res.changed = c end
+  end
+  if task.failed_when ~= nil and not res.skipped then
+    local f, e = conditions.eval(task.failed_when, scope, res)
+    if e then res.failed, res.msg = true, "failed_when: " .. e
+    else
+      -- the module's own verdict no longer holds: do not show it as the message
+      if res.failed and not f and type(res.msg) == "string" and res.msg:match("^non%-zero return code") then
+        res.msg = nil
+      end
+      if f and not res.failed then
+        -- failed only because of failed_when: say so (no empty message)
+        res.msg = "failed_when condition was true: " .. conditions.text(task.failed_when)
+        res.failed_when_result = true
+      end
+      res.failed = f
+    end
+  end
+end
+
+-- One loop item (or the task without a loop): when, then the module until
+-- `until` holds or the retries are spent. Returns the result.
+local function run_item(run, host, task, ivars, emit)
+  local go, werr = conditions.eval(task.when, ivars)
+  if werr then return { failed = true, msg = "when: " .. werr } end
+  if not go then return { skipped = true, changed = false, msg = "condition was false" } end
+  local attempt, res = 0
+  while true do
+    attempt = attempt + 1
+    res = run_module(run, host, task, ivars, emit)
+    if res.unreachable then break end
+    local scope = setmetatable({}, { __index = ivars })
+    if task.register then scope[task.register] = res end
+    judge(task, scope, res)
+    if task["until"] == nil or res.skipped then break end
+    local done, e = conditions.eval(task["until"], scope, res)
+    if e then res.failed, res.msg = true, "until: " .. e break end
+    res.attempts = attempt
+    if done then break end
+    if attempt > task.retries then
+      res.failed = true
+      res.msg = (res.msg and (res.msg .. "; ") or "") .. "still not done after " .. attempt .. " attempts"
+      break
+    end
+    emit({ type = "retry", data = string.format("retrying (%d of %d)", attempt, task.retries) })
+    if run.luasible then run.luasible.sleep(task.delay) end
+  end
+  return res
+end
+
+-- The items of a task's loop, and whether they are unsafe (computed from
+-- host data: `{{ item }}` never renders them again); or nil, err.
+local function loop_items(task, hvars)
+  local list, lerr, unsafe = task.loop, nil, false
+  if type(list) == "function" then
+    local ok, v = pcall(list, hvars)
+    if not ok then
+      if is_interrupt(v) then error(v, 0) end
+      list, lerr = nil, tostring(v)
+    else list = v end
+    unsafe = true -- code of the play's own that may read anything
+  elseif type(list) == "string" then
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+  end
+  if lerr or type(list) ~= "table" then return nil, "loop: " .. (lerr or "must be a list") end
+  return list, unsafe
+end
+
+-- The result of a looped task from its items' results.
+local function loop_result(results)
+  -- an empty loop is a skipped task, as in Ansible
+  local res = { changed = false, failed = false, skipped = true, results = results }
+  if #results == 0 then res.msg, res.skipped_reason = "No items in the list", "No items in the list" end
+  for _, r in ipairs(results) do
+    res.changed = res.changed or r.changed
+    res.failed = res.failed or r.failed
+    res.skipped = res.skipped and r.skipped
+    if r.unreachable then res.unreachable, res.msg = true, r.msg end
+    if r.failed and not res.msg then res.msg = r.msg end
+  end
+  return res
+end
+
+--- One host, one task (all its loop items, retries). Registers the result
+--- and the facts it gathered; returns the result.
+function M.run(run, host, task)
+  local st = run.state[host]
+  local emit = run.events:for_host(host, task)
+  run.events:emit({ type = "host_task_start", host = host, task = task.name })
+  local hvars = vars.host_vars(run, host, task)
+  local items, items_unsafe = { false }, false
+  if task.loop ~= nil then
+    local list, unsafe = loop_items(task, hvars)
+    if not list then return { failed = true, msg = unsafe } end
+    items, items_unsafe = list, unsafe
+  end
+  local results = {}
+  for _, item in ipairs(items) do
+    local ivars = hvars
+    if task.loop ~= nil then
+      local name = task.loop_var or "item"
+      ivars = setmetatable({ [name] = item }, { __index = hvars })
+      if items_unsafe then template.mark_unsafe(ivars, { name }) end
+    end
+    local res = run_item(run, host, task, ivars, emit)
+    if task.loop ~= nil then
+      res.item = item
+      -- each item's result as it comes, as Ansible shows `ok: [h] => (item=x)`
+      emit({ type = "item_result", status = M.status_of(res), item = item, result = res })
+    end
+    results[#results + 1] = res
+    if res.unreachable then break end
+  end
+  local res = task.loop == nil and results[1] or loop_result(results)
+  if task.register then st.registered[task.register] = res end
+  if task.facts and res.ansible_facts then
+    st.facts = {}
+    for k, v in pairs(res.ansible_facts) do st.facts["ansible_" .. k] = v; st.facts[k] = v end
+  end
+  return res
+end
+
+return M

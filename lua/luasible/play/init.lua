@@ -1,0 +1,104 @@
+--- luasible.play: runs plays (see docs/TASKS.md). The face of the task
+-- layer: play(play, opts), load(path), exit_code(recap).
+--   prepare     load-time checks: a play compiled before any host is touched
+--   conditions  when / changed_when / failed_when / until
+--   vars        variable precedence, hostvars, secrets
+--   connect     a host's connection, opened on first use
+--   events      every event: scrubbed, stamped (the core's stamp for a stream's)
+--   host_task   one task on one host: loop, retries, result shaping
+--   strategy    the worker pool over hosts, task by task, play by play; abort
+--   handlers    notify and the handlers at the end of a play
+--   recap       counting results; the exit status
+local inventory = require "luasible.inventory"
+local prepare = require "luasible.play.prepare"
+local vars = require "luasible.play.vars"
+local events = require "luasible.play.events"
+local strategy = require "luasible.play.strategy"
+local errors = require "luasible.util.errors"
+local fs = require "luasible.util.fs"
+
+local M = {}
+
+--- Is err the error of a caught signal (luasible.catch_signals())? It is
+--- never a task's failure: it stops the whole run.
+M.is_interrupt = errors.is_interrupt
+
+M.exit_code = require("luasible.play.recap").exit_code
+
+--- Load a play file: a Lua chunk returning a play or a list of plays. The
+--- file is read once; its text also gives the tasks' lines for messages.
+--- Returns play, nil, locate; or nil, err.
+function M.load(path)
+  local text = fs.read(path)
+  if not text then return nil, "cannot read play file " .. path end
+  -- as loadfile: a UTF-8 BOM and a first line starting with # (#!/usr/bin/env
+  -- ...) are skipped, the line numbers kept
+  local chunk, err = load((text:gsub("^\239\187\191", ""):gsub("^#[^\n]*", "")), "@" .. path, "t")
+  if not chunk then return nil, err end
+  local ok, play = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(play) end
+  if type(play) ~= "table" then return nil, path .. ": must return a play table (or a list of plays)" end
+  return play, nil, prepare.locator(text)
+end
+
+-- The locator of the play file: opts.locate (from M.load), else the file read.
+local function locator(opts)
+  if opts.locate then return opts.locate end
+  local text = type(opts.play_file) == "string" and fs.read(opts.play_file)
+  return text and prepare.locator(text) or nil
+end
+
+--- Run one play or a list of plays. Returns recap, details; or nil, err when
+--- the play or its inventory is invalid (then nothing ran on any host).
+function M.play(play, opts)
+  opts = opts or {}
+  local inv, ierr = inventory.load(opts.inventory)
+  if not inv then return nil, ierr end
+  local plays = { play }
+  if type(play) == "table" and play.tasks == nil and type(play[1]) == "table" then plays = play end
+  local prepared = {}
+  local popts = setmetatable({ locate = locator(opts) }, { __index = opts })
+  for i, p in ipairs(plays) do
+    local pp, err = prepare.prepare(p, popts, inv)
+    if not pp then return nil, err end
+    prepared[i] = pp
+  end
+  -- read once every play is prepared (a play may have added the implicit localhost)
+  local layer, lerr = vars.play_layer(inv, opts)
+  if lerr then return nil, lerr end
+  local ok_l, luasible = pcall(require, "luasible")
+  if not ok_l then
+    if not opts.connect then return nil, "luasible core not available: " .. tostring(luasible) end
+    luasible = nil
+  end
+  local groups = {}
+  for _, g in ipairs(inv.group_order) do groups[g] = inv:group_hosts(g) end
+  local secrets = vars.secrets()
+  local run = {
+    events = events.new(opts.on_event, luasible, secrets), secrets = secrets,
+    check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
+    extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
+    hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
+    tasks = {}, state = {},
+  }
+  secrets:add(run.extra_vars)
+  local now = run.events.now
+  local t0 = now()
+  local ok, err = pcall(strategy.run_plays, run, prepared, inv, layer)
+  if not ok then
+    -- interrupted (a caught signal) or an internal error: stop every command
+    -- and close every connection before the error goes on
+    strategy.abort(run)
+    if errors.is_interrupt(err) then
+      local sig = "SIG" .. (err.signal or "INT")
+      run.events:emit({ type = "interrupted", signal = sig, data = "interrupted (" .. sig .. ")" })
+      run.events.play = nil
+      run.events:emit({ type = "recap", recap = run.recap, elapsed = now() - t0, interrupted = sig })
+    end
+    error(err, 0)
+  end
+  run.events:emit({ type = "recap", recap = run.recap, elapsed = now() - t0 })
+  return run.recap, { hosts = run.details, elapsed = now() - t0 }
+end
+
+return M

@@ -1,0 +1,48 @@
+--- luasible.play.recap: what a host's task result does to the run: the
+-- recap's counts, the host leaving the play when it failed or was
+-- unreachable, the notified handlers, the details, the result event; and
+-- the exit status of a recap.
+local handlers = require "luasible.play.handlers"
+local status_of = require("luasible.play.host_task").status_of
+
+local M = {}
+
+--- The counters of a host (once per run: the recap sums over the plays).
+function M.counters()
+  return { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
+end
+
+--- Record the result of a task on a host and emit host_task_result.
+function M.record(run, host, task, res)
+  local st = run.state[host]
+  local status = status_of(res)
+  local r = run.recap[host]
+  if status == "failed" and task.ignore_errors then
+    res.ignored = true
+    r.ignored = r.ignored + 1
+  else
+    r[status] = r[status] + 1
+  end
+  if status == "changed" then r.ok = r.ok + 1 end
+  if status == "unreachable" then st.out = "unreachable"
+  elseif status == "failed" and not task.ignore_errors then st.out = "failed" end
+  handlers.notify(st, task, res)
+  local details = run.details[host]
+  details[#details + 1] = { task = task.name, status = status, result = res }
+  local ev = { type = "host_task_result", host = host, task = task.name, module = task.module,
+    status = status, result = res }
+  if task.no_log then ev.result = { changed = res.changed, failed = res.failed, msg = "output hidden by no_log" } end
+  run.events:emit(ev)
+end
+
+--- Exit status for a recap, like Ansible: 0 ok, 2 failures, 4 unreachable.
+function M.exit_code(recap)
+  local code = 0
+  for _, r in pairs(recap) do
+    if r.unreachable > 0 then code = 4 end
+    if r.failed > 0 and code == 0 then code = 2 end
+  end
+  return code
+end
+
+return M

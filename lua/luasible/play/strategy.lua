@@ -1,0 +1,143 @@
+--- luasible.play.strategy: Ansible's linear strategy. Each task runs on
+-- every host of the play at once (at most `forks` at a time: a pool of
+-- worker tasks on the one loop), task by task, then the notified handlers;
+-- a failed host leaves the play, an unreachable one is reported as such.
+-- The plays of a list run one after the other, as a playbook. abort() stops
+-- everything the run holds.
+local host_task = require "luasible.play.host_task"
+local handlers = require "luasible.play.handlers"
+local recap = require "luasible.play.recap"
+local connect = require "luasible.play.connect"
+local errors = require "luasible.util.errors"
+
+local M = {}
+
+--- The hosts of the play that have not left it.
+function M.active_hosts(run)
+  local out = {}
+  for _, h in ipairs(run.play.hosts) do if not run.state[h].out then out[#out + 1] = h end end
+  return out
+end
+
+-- A task of the run: kept so that abort() can stop it.
+local function spawn(run, fn)
+  local t = run.luasible.spawn(fn)
+  run.tasks[#run.tasks + 1] = t
+  return t
+end
+
+-- Run fn(host) for each host, at most `run.forks` at once.
+local function each_host(run, hosts, fn)
+  if #hosts == 0 then return end
+  if not run.luasible or #hosts == 1 then
+    for _, h in ipairs(hosts) do fn(h) end
+    return
+  end
+  local next_i = 0
+  local function worker()
+    while true do
+      next_i = next_i + 1
+      local h = hosts[next_i]
+      if not h then return end
+      fn(h)
+    end
+  end
+  local workers = {}
+  for i = 1, math.min(run.forks, #hosts) do workers[i] = spawn(run, worker) end
+  for _, w in ipairs(workers) do w:wait() end
+end
+
+--- Run a task on these hosts (only the first with run_once) and record the results.
+function M.run_task(run, task, hosts)
+  run.events:emit({ type = "task_start", task = task.name, module = task.module, handler = task.handler or nil })
+  if task.run_once and #hosts > 0 then
+    local first = hosts[1]
+    local res = host_task.run(run, first, task)
+    recap.record(run, first, task, res)
+    if task.register then
+      for _, h in ipairs(hosts) do run.state[h].registered[task.register] = res end
+    end
+    return
+  end
+  each_host(run, hosts, function(h)
+    local ok, res = pcall(host_task.run, run, h, task)
+    if not ok then
+      if errors.is_interrupt(res) then error(res, 0) end
+      res = { failed = true, msg = "internal error: " .. tostring(res) }
+    end
+    recap.record(run, h, task, res)
+  end)
+end
+
+--- Run the current play (run.play): its tasks, its handlers, then close
+--- its hosts' connections.
+function M.run_play(run)
+  local play = run.play
+  run.events:emit({ type = "play_start", hosts = play.hosts, check = run.check or nil })
+  for _, task in ipairs(play.tasks) do
+    local hosts = M.active_hosts(run)
+    if #hosts == 0 then break end
+    M.run_task(run, task, hosts)
+  end
+  handlers.flush(run, M.active_hosts, M.run_task)
+  connect.close(run, play.hosts)
+end
+
+--- Run prepared plays one after the other. A host's state lives for the
+--- whole run, as in an Ansible playbook: its registered results and facts
+--- are there in the later plays, and a host that failed or was unreachable
+--- leaves the later plays too. `inv`, `layer`: the inventory and the play
+--- folder's vars layer, for each host's variables.
+function M.run_plays(run, plays, inv, layer)
+  for _, p in ipairs(plays) do
+    run.play = p
+    run.events.play = p.name
+    run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or 10)) or 10)
+    local left = {}
+    for _, h in ipairs(p.hosts) do
+      if not (run.state[h] and run.state[h].out) then left[#left + 1] = h end
+    end
+    p.hosts = left
+    for _, h in ipairs(p.hosts) do
+      local st = run.state[h]
+      if not st then
+        st = { inv_vars = inv:host_vars(h, layer), registered = {} }
+        run.state[h] = st
+        run.secrets:add(st.inv_vars)
+      end
+      st.notified = {}
+      run.recap[h] = run.recap[h] or recap.counters()
+      run.details[h] = run.details[h] or {}
+    end
+    if run.luasible and #p.hosts > 1 then
+      spawn(run, function() M.run_play(run) end):wait()
+    else
+      M.run_play(run)
+    end
+    -- every host of the play failed: the run stops there (Ansible's "NO
+    -- MORE HOSTS LEFT"), the later plays depend on this one
+    if #p.hosts > 0 and #M.active_hosts(run) == 0 then
+      run.events:emit({ type = "no_hosts_left", data = "no more hosts left" })
+      break
+    end
+  end
+  run.play, run.events.play = nil, nil
+end
+
+--- Stop everything the run holds: its tasks (closing a coroutine closes its
+--- pending to-be-closed values: the streams of running commands, so their
+--- process groups are killed), then the connections (an SSH connection
+--- cancels its commands and sends their remote kills), and let the loop
+--- settle a little (at most 5 s) so that those kills go out.
+function M.abort(run)
+  for i = #run.tasks, 1, -1 do
+    local t = run.tasks[i]
+    if not t.done then pcall(t.cancel, t, errors.interrupt()) end
+  end
+  run.tasks = {}
+  if connect.close(run) and run.luasible then
+    require("luasible.scheduler").settle(5)
+  end
+end
+
+return M

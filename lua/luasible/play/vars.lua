@@ -1,0 +1,147 @@
+--- luasible.play.vars: the variables of a host for a task (Ansible's
+-- precedence, the magic variables, what is data and never a template), the
+-- play folder's group_vars/ and host_vars/, `hostvars`, and the secrets
+-- that events never show.
+local inventory = require "luasible.inventory"
+local template = require "luasible.template"
+
+local M = {}
+
+--- Copy the keys of src (may be nil) into dst; returns dst.
+local function copy_into(dst, src)
+  if src then for k, v in pairs(src) do dst[k] = v end end
+  return dst
+end
+M.copy_into = copy_into
+
+--- Variables of a host for a task: inventory < facts < play vars < task vars
+--- < registered < extra vars, plus the magic variables. `run` holds the
+--- host's state (run.state[host]), the play, extra vars, groups, hostvars.
+function M.host_vars(run, host, task)
+  local st = run.state[host]
+  local play_vars = run.play.raw.vars
+  local v = copy_into({}, st.inv_vars)
+  if st.facts then
+    copy_into(v, st.facts)
+    v.ansible_facts = st.facts
+  end
+  copy_into(v, play_vars)
+  if task then copy_into(v, task.vars) end
+  copy_into(v, st.registered)
+  copy_into(v, run.extra_vars)
+  -- what came from the host (facts, registered results) is data, never a
+  -- template to render again; a name set by the play or -e is not
+  local unsafe = {}
+  if st.facts then
+    for k in pairs(st.facts) do unsafe[k] = true end
+    unsafe.ansible_facts = true
+  end
+  for k in pairs(play_vars or {}) do unsafe[k] = nil end
+  if task and type(task.vars) == "table" then for k in pairs(task.vars) do unsafe[k] = nil end end
+  for k in pairs(st.registered) do unsafe[k] = true end
+  for k in pairs(run.extra_vars) do unsafe[k] = nil end
+  if next(unsafe) then template.mark_unsafe(v, unsafe) end
+  v.inventory_hostname = host
+  v.groups = run.groups
+  v.play_hosts = run.play.hosts
+  -- a task's check_mode = true / false decides for it, as in Ansible
+  if task and type(task.check_mode) == "boolean" then v.ansible_check_mode = task.check_mode
+  else v.ansible_check_mode = run.check end
+  v.hostvars = run.hostvars
+  return v
+end
+
+--- The group_vars/ and host_vars/ next to the play (Ansible's playbook
+--- folder: opts.play_vars_dir, else opts.base_dir; false for none), a layer
+--- above the inventory's own; nil when there is none or it is the
+--- inventory's folder. Returns layer or nil, nil; nil, err on a bad file.
+function M.play_layer(inv, opts)
+  local dir = opts.play_vars_dir
+  if dir == nil then dir = opts.base_dir end
+  if not dir then return nil end
+  local function norm(d) return (tostring(d):gsub("/+$", ""):gsub("^%./", "")) end
+  for _, l in ipairs(inv.vars_layers or {}) do
+    if norm(l.dir) == norm(dir) then return nil end
+  end
+  local layer, err = inventory.vars_dir(dir)
+  if not layer then return nil, err end
+  return layer
+end
+
+--- `hostvars`: each host's vars, read when first used; a mapping (`{}` when
+--- printed, never `[]`) whose pairs() lists every host of the inventory.
+function M.hostvars(inv, layer)
+  return setmetatable({}, { __name = "luasible.object", __index = function(t, h)
+    if not inv.hosts[h] then return nil end
+    local v = inv:host_vars(h, layer)
+    rawset(t, h, v)
+    return v
+  end, __pairs = function(t)
+    for _, h in ipairs(inv.host_order) do local _ = t[h] end
+    return next, t, nil
+  end })
+end
+
+---------------------------------------------------------------------------
+-- Secrets: the values of the connection secrets (passwords of the inventory
+-- and extra vars), replaced by ******** wherever they appear in an event
+---------------------------------------------------------------------------
+local Secrets = {}
+Secrets.__index = Secrets
+
+function M.secrets()
+  return setmetatable({ list = {}, set = {} }, Secrets)
+end
+
+--- Collect the secret values of a set of variables.
+function Secrets:add(vars)
+  for k in pairs(inventory.secret_vars) do
+    local v = vars and vars[k]
+    if v ~= nil and v ~= "" and not self.set[tostring(v)] then
+      self.set[tostring(v)] = true
+      self.list[#self.list + 1] = tostring(v)
+    end
+  end
+end
+
+function Secrets:any() return #self.list > 0 end
+
+-- Replace every secret found in strings of v; tables are copied only where
+-- something was replaced.
+local function scrub(v, secrets, depth)
+  local t = type(v)
+  if t == "string" then
+    for _, sec in ipairs(secrets) do
+      if v:find(sec, 1, true) then
+        local parts, i = {}, 1
+        while true do
+          local a, b = v:find(sec, i, true)
+          if not a then break end
+          parts[#parts + 1] = v:sub(i, a - 1)
+          i = b + 1
+        end
+        parts[#parts + 1] = v:sub(i)
+        v = table.concat(parts, "********")
+      end
+    end
+    return v
+  elseif t == "table" and depth < 16 then
+    local copy
+    for k, x in pairs(v) do
+      local y = scrub(x, secrets, depth + 1)
+      if y ~= x then
+        copy = copy or copy_into({}, v)
+        copy[k] = y
+      end
+    end
+    return copy or v
+  end
+  return v
+end
+
+--- v with every secret replaced by ********.
+function Secrets:scrub(v)
+  return scrub(v, self.list, 0)
+end
+
+return M
