@@ -14,16 +14,18 @@
 --   json.object(t), json.is_object(t), json.object_mt: the mapping marker.
 --   json.utf8_clean(s): s as valid UTF-8.
 --
--- Why this encoder (bench/json_bench.lua, numbers in bench/RESULTS.md):
--- lua-cjson cannot sort keys and shows every empty table as {}, so the old
--- module pre-copied each value (cleaning strings, counting empty lists in a
--- module-level counter) and then chose between cjson and a Lua encoder per
--- value: two encoders, two key orders.  Sorting needs a walk in Lua anyway,
--- and once we walk, writing the text in the same pass costs less than
--- copying the value for cjson; dkjson (keyorder/__jsonorder) needs the same
--- copy to sort and clean and is slower still.  One pass in plain Lua over a
--- shared buffer was the fastest sorted candidate on --json of a 2M-line
--- stream and needs no library.
+-- Why this encoder (bench/json_bench.lua: --json of a 2M-line stream; the
+-- numbers are in bench/RESULTS.md, issue 7): lua-cjson cannot sort keys and
+-- writes every empty table as {}, so the encoder before issue 7 copied each
+-- value first (cleaning strings, counting empty lists in a module-level
+-- counter) and then chose cjson or a Lua encoder per value: two encoders,
+-- two key orders. Sorting needs a walk in Lua anyway, and a walk that writes
+-- the text as it goes costs less than the copy cjson needed; quoting each
+-- string with cjson inside that walk was slower (a C call per short string),
+-- and dkjson needs the same copy to sort (__jsonorder) and clean, and is
+-- slower still. So: one pass in plain Lua, no library. For --json events,
+-- json.fields sorts the known field names once instead of per event (most
+-- of the gain over the old encoder on stdout events).
 local M = {}
 
 local type, pairs, next, tostring, getmetatable, rawget = type, pairs, next, tostring, getmetatable, rawget
