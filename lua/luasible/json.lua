@@ -213,4 +213,75 @@ function M.fields(fields)
   end
 end
 
+-- Python's json string escapes (ensure_ascii=False): DEL stays as it is.
+local PY_ESC = setmetatable({ ["\127"] = "\127" }, { __index = ESC })
+
+local function py_quote(s)
+  if not ulen(s) then s = utf8_clean(s) end
+  if not find(s, PLAIN) then s = gsub(s, SPECIAL, PY_ESC) end
+  return '"' .. s .. '"'
+end
+
+--- v as Python's json.dumps(v, sort_keys=True, indent=4, ensure_ascii=False)
+--- writes it (what ansible-inventory prints): the same lists and mappings
+--- as encode, floats as Python's repr (1.0, 1e+16), NaN and infinities as
+--- NaN, Infinity, -Infinity. `null`: a value written as null besides nil
+--- (the YAML null).
+function M.pretty(v, null)
+  local pyfloat = require("luasible.util.pyrepr").float
+  local buf, n = {}, 0
+  local function add(s) n = n + 1; buf[n] = s end
+  local function walk(x, depth, seen)
+    local t = type(x)
+    if x == nil or (null ~= nil and x == null) then add("null")
+    elseif t == "string" then add(py_quote(x))
+    elseif t == "boolean" then add(x and "true" or "false")
+    elseif t == "number" then
+      if mtype(x) == "integer" then add(tostring(x))
+      elseif x ~= x then add("NaN")
+      elseif x == huge or x == -huge then add(x > 0 and "Infinity" or "-Infinity")
+      else add(pyfloat(x)) end
+    elseif t == "table" then
+      if seen[x] or depth > MAX_DEPTH then add('"<...>"') return end
+      local len = #x
+      if is_object(x) then len = 0
+      elseif len == 0 and next(x) == nil then add("[]") return
+      elseif len > 0 then
+        for k in pairs(x) do
+          if mtype(k) ~= "integer" or k < 1 or k > len then len = 0 break end
+        end
+      end
+      seen[x] = true
+      local pad, inner = "\n" .. string.rep("    ", depth), "\n" .. string.rep("    ", depth + 1)
+      if len > 0 then
+        add("[")
+        for i = 1, len do
+          add(i == 1 and inner or "," .. inner)
+          walk(x[i], depth + 1, seen)
+        end
+        add(pad .. "]")
+      else
+        local keys, nk, back = sorted_keys(x)
+        if nk == 0 then add("{}")
+        else
+          add("{")
+          for i = 1, nk do
+            local k = keys[i]
+            add((i == 1 and inner or "," .. inner) .. py_quote(k) .. ": ")
+            local y = x[k]
+            if y == nil and back then y = x[back[k]] end
+            walk(y, depth + 1, seen)
+          end
+          add(pad .. "}")
+        end
+      end
+      seen[x] = nil
+    else
+      add(py_quote(tostring(x)))
+    end
+  end
+  walk(v, 0, {})
+  return concat(buf, "", 1, n)
+end
+
 return M

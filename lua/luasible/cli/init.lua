@@ -1,13 +1,16 @@
--- luasible.cli: `luasible run PLAY.lua ...` and `luasible exec PATTERN ...`.
+-- luasible.cli: `luasible run PLAY.lua ...`, `luasible exec PATTERN ...` and
+-- `luasible inventory -i INV --list ...`.
 -- One file a command (cli/run.lua, cli/exec.lua: its arguments and the play
--- it makes); here the parser, the options they share, and running the play
--- with a renderer and the signals caught.
+-- it makes; cli/inventory.lua: no play, its own main); here the parser, the
+-- options they share, and running the play with a renderer and the signals
+-- caught.
 -- Exit status: 0 all ok, 1 bad input (nothing ran), 2 a host failed,
 -- 4 a host was unreachable, 128 + n stopped by signal n.
 
 local M = {}
 
-local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec" }
+local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec",
+  inventory = require "luasible.cli.inventory" }
 
 local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
@@ -63,6 +66,7 @@ local function parser()
   p:command_target("command")
   COMMANDS.run.add_to_parser(p, common)
   COMMANDS.exec.add_to_parser(p, common)
+  COMMANDS.inventory.add_to_parser(p)
   return p
 end
 
@@ -127,6 +131,7 @@ function M.main(argv)
     io.stdout:write(p:get_help(), "\n")
     return 1
   end
+  if COMMANDS[args.command].main then return COMMANDS[args.command].main(args) end
   local extra = {}
   for _, e in ipairs(args.extra_vars or {}) do
     local r, err = M.parse_extra(e, extra)

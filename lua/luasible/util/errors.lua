@@ -47,10 +47,11 @@ function M.text(e)
   return tostring(e)
 end
 
--- Levenshtein distance of a and b (bytes), or nil once it exceeds `max`.
+-- Edit distance of a and b (bytes; a swap of two letters is one edit), or
+-- nil once it exceeds `max`.
 local function distance(a, b, max)
   if math.abs(#a - #b) > max then return nil end
-  local prev = {}
+  local before, prev = nil, {}
   for j = 0, #b do prev[j] = j end
   for i = 1, #a do
     local cur, low = { [0] = i }, i
@@ -58,11 +59,14 @@ local function distance(a, b, max)
     for j = 1, #b do
       local cost = ca == b:byte(j) and 0 or 1
       local d = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      if before and i > 1 and j > 1 and ca == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
+        d = math.min(d, before[j - 2] + 1) -- two letters swapped
+      end
       cur[j] = d
       if d < low then low = d end
     end
     if low > max then return nil end
-    prev = cur
+    before, prev = prev, cur
   end
   return prev[#b] <= max and prev[#b] or nil
 end

@@ -87,7 +87,7 @@ function Regex:fullmatch(s, init) return run(self, s, init, F.ANCHORED | ENDANCH
 local function call(method)
   return function(pattern, s, flags)
     local r, err = M.compile(pattern, flags)
-    if not r then error(err, 2) end
+    if not r then error(err, 0) end
     return r[method](r, s)
   end
 end
