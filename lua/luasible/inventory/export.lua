@@ -44,9 +44,9 @@ function M.host_vars(inv, name)
   return out
 end
 
--- The hosts of a group itself (not its children's), the implicit
--- localhost left out.
-local function own_hosts(inv, g)
+--- The hosts of group `g` itself (not its children's), the implicit
+--- localhost left out.
+function M.own_hosts(inv, g)
   local out = {}
   for _, h in ipairs(inv.groups[g].host_list) do
     if not inv.hosts[h].implicit then out[#out + 1] = h end
@@ -61,7 +61,7 @@ function M.list(inv)
     local entry = json.object()
     results[g] = entry
     if g ~= "all" then
-      local hosts = own_hosts(inv, g)
+      local hosts = M.own_hosts(inv, g)
       if #hosts > 0 then entry.hosts = hosts end
     end
     local children = pattern.children(inv, g)
@@ -124,7 +124,7 @@ function M.graph(inv, group, show)
     out[#out + 1] = graph_name("@" .. g .. ":", depth)
     for _, c in ipairs(pattern.children(inv, g)) do walk(c, depth + 1) end
     if g ~= "all" then
-      for _, h in ipairs(own_hosts(inv, g)) do
+      for _, h in ipairs(M.own_hosts(inv, g)) do
         out[#out + 1] = graph_name(h, depth + 1)
         if show then show_vars(out, M.host_vars(inv, h), depth + 2) end
       end
