@@ -13,7 +13,7 @@
 -- groups with no other parent); empty lists and empty groups are left out;
 -- _meta.hostvars holds every host with variables, its variables merged, the
 -- magic ones left out (inventory_hostname, group_names, ...). The implicit
--- localhost is in no group and in no list.
+-- localhost is in no group and in no list (pattern.hidden).
 local json = require "luasible.json"
 local pattern = require "luasible.inventory.pattern"
 local pyrepr = require "luasible.util.pyrepr"
@@ -49,7 +49,7 @@ end
 function M.own_hosts(inv, g)
   local out = {}
   for _, h in ipairs(inv.groups[g].host_list) do
-    if not inv.hosts[h].implicit then out[#out + 1] = h end
+    if not pattern.hidden(inv, h) then out[#out + 1] = h end
   end
   return out
 end

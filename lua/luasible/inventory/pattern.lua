@@ -1,7 +1,7 @@
 -- luasible.inventory.pattern: Ansible's host patterns, as
 -- ansible/inventory/manager.py reads them (ansible-core 2.14):
 --
---   all, *              every host (the implicit localhost excepted)
+--   all, *              every host (the implicit localhost excepted, see hidden)
 --   web, db1            a group (with its children's hosts), or a host
 --   web*, db[12]        a shell glob (Python's fnmatch) over group and host names
 --   ~(web|db)\d+        a regex (Python's re.match: anchored at the start only)
@@ -206,6 +206,16 @@ function M.glob_regex(glob)
   return "(?s:" .. table.concat(out) .. ")\\z"
 end
 
+--- Is host `h` left out of groups and of name matching? The implicit
+--- localhost is, as in Ansible ("the implicit localhost does not match
+--- 'all'"), except when no inventory was given: then it is the inventory's
+--- only host (docs/TASKS.md; inventory.load(nil) names that source
+--- "<implicit>").
+function M.hidden(inv, h)
+  return inv.hosts[h].implicit and inv.source ~= "<implicit>"
+end
+local hidden = M.hidden
+
 --- The child groups of `name` as Ansible has them: those the sources gave;
 --- for `all`, the groups with no other parent (and ungrouped), in order.
 function M.children(inv, name)
@@ -241,7 +251,7 @@ function M.group_hosts(inv, name)
   local out, have = {}, {}
   for _, g in ipairs(ordered) do
     for _, h in ipairs(inv.groups[g].host_list) do
-      if not have[h] and not inv.hosts[h].implicit then have[h] = true; out[#out + 1] = h end
+      if not have[h] and not hidden(inv, h) then have[h] = true; out[#out + 1] = h end
     end
   end
   return out
@@ -255,7 +265,7 @@ local function match_list(inv, list, term, hosts)
   if not re then return nil, "invalid host pattern '" .. term .. "': " .. err end
   local out = {}
   for _, name in ipairs(list) do
-    if re:match(name) and not (hosts and inv.hosts[name].implicit) then out[#out + 1] = name end
+    if re:match(name) and not (hosts and hidden(inv, name)) then out[#out + 1] = name end
   end
   return out
 end
@@ -283,7 +293,7 @@ end
 local function close_to(inv, term)
   local names = {}
   for _, g in ipairs(inv.group_order) do names[#names + 1] = g end
-  for _, h in ipairs(inv.host_order) do if not inv.hosts[h].implicit then names[#names + 1] = h end end
+  for _, h in ipairs(inv.host_order) do if not hidden(inv, h) then names[#names + 1] = h end end
   return errors.close_names(term:gsub("^[~&!]", ""), names)
 end
 
@@ -316,7 +326,7 @@ local function evaluate(inv, terms, whole, cache)
   local hosts, have = {}, {}
   for _, p in ipairs(M.order(terms)) do
     local c = p:sub(1, 1)
-    if c ~= "&" and c ~= "!" and inv.hosts[p] and not inv.hosts[p].implicit then
+    if c ~= "&" and c ~= "!" and inv.hosts[p] and not hidden(inv, p) then
       if not have[p] then have[p] = true; hosts[#hosts + 1] = p end
     else
       local that, err = match_one(inv, p, whole, cache)
