@@ -9,7 +9,7 @@ BUSTED ?= busted --lua=$(LUA) $(BUSTED_OUT)
 # A hung spec fails the run in minutes, with its name, instead of stalling CI.
 GUARD ?= timeout -k 10
 
-.PHONY: all deps test test-c test-lua test-asan test-valgrind lint bench install clean help
+.PHONY: test-unit test-integration all deps test test-c test-lua test-asan test-valgrind lint bench install clean help
 
 all: luasible/core.so
 
@@ -37,10 +37,18 @@ test-c: all
 	@$(call CHECK_EXPORTS,$(BUILD)/luasible/core.so)
 
 test-lua: all
-	$(GUARD) 900 $(BUSTED) spec
+	$(GUARD) 900 $(BUSTED)
 	@# the local specs again on the SIGCHLD path, where pidfd_open fails (a
 	@# seccomp filter makes it fail with ENOSYS, as on Linux < 5.3)
-	$(GUARD) 300 $(BUILD)/no_pidfd $(BUSTED) --exclude-tags=slow spec/local_spec.lua
+	$(GUARD) 300 $(BUILD)/no_pidfd $(BUSTED) --exclude-tags=slow spec/integration/local_spec.lua
+
+# One half of the specs: pure parts (spec/unit), or real processes, servers
+# and test hosts (spec/integration).
+test-unit: all
+	$(GUARD) 300 $(BUSTED) --run=unit
+
+test-integration: all
+	$(GUARD) 900 $(BUSTED) --run=integration
 
 lint:
 	luacheck -q lua modules bin spec bench examples
@@ -63,7 +71,7 @@ test-valgrind: all
 	rm -rf build-vg && mkdir -p build-vg/luasible && cp $(BUILD)/luasible/core.so build-vg/luasible/
 	LUASIBLE_CPATH=$(CURDIR)/build-vg/?.so valgrind -q --error-exitcode=9 --leak-check=full \
 	  --show-possibly-lost=no --errors-for-leak-kinds=definite \
-	  $(LUA) /usr/bin/busted --exclude-tags=novalgrind,slow spec/local_spec.lua 2>&1 | \
+	  $(LUA) /usr/bin/busted --exclude-tags=novalgrind,slow spec/integration/local_spec.lua 2>&1 | \
 	  grep -v -e 'unhandled amd64-linux syscall' -e 'You may be able' -e 'README_MISSING' \
 	    -e 'Nevertheless we' -e 'it at http'; exit $${PIPESTATUS[0]}
 
@@ -80,5 +88,7 @@ help:
 	@echo "make deps      install the Debian packages that are missing (apt-get)"
 	@echo "make           build the C core into luasible/core.so"
 	@echo "make test      C unit tests, luacheck and the busted specs"
+	@echo "make test-unit the specs of spec/unit (no process, no server)"
+	@echo "make test-integration  the specs of spec/integration (processes, sshd, test hosts)"
 	@echo "make test-asan the specs against an ASan+UBSan build"
 	@echo "make bench     build the benchmark baselines (see bench/README.md)"

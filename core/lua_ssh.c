@@ -191,7 +191,8 @@ static int not_ready(lua_State *L, lsb_ssh_session *S) {
 }
 
 static const char *const exec_options[] = {
-    "timeout", "grace", "stdin", "max_line", "lines", "capture", "progress", NULL};
+    "timeout", "grace", "stdin", "max_line", "lines", "capture", "progress",
+    "pgid_mark", "kill", NULL};
 
 /* s:exec(cmd, opts) -> stream | nil, err, name */
 static int ss_exec(lua_State *L) {
@@ -211,6 +212,10 @@ static int ss_exec(lua_State *L) {
   o.timeout = lsb_opt_num(L, 3, "exec", "timeout", 0, 0);
   o.grace = lsb_opt_num(L, 3, "exec", "grace", 2, 0);
   max_line = lsb_opt_num(L, 3, "exec", "max_line", 65536, 0);
+  o.pgid_mark = lsb_opt_str(L, 3, "exec", "pgid_mark", NULL, 0);
+  o.kill = lsb_opt_str(L, 3, "exec", "kill", NULL, 0);
+  if (o.pgid_mark && strlen(o.pgid_mark) > LSB_SSH_MARK_MAX)
+    return luaL_error(L, "bad option 'pgid_mark' to 'exec' (longer than %d bytes)", LSB_SSH_MARK_MAX);
   if (lua_getfield(L, 3, "stdin") == LUA_TSTRING) {
     o.stdin_data = lua_tolstring(L, -1, &o.stdin_len);
     o.has_stdin = 1;

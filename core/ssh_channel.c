@@ -13,11 +13,13 @@ typedef struct lsb_chan {
   lsb_stream *s;     /* NULL for a kill, or once the consumer is gone */
   uv_timer_t timer;  /* timeout, then the hard end; or open retries */
   char *cmd;
+  char *pgid_mark;   /* NULL: no marker line to strip */
+  char *kill;        /* NULL: never killed; else the kill line with {pgid} */
   char *stdin_buf;
   size_t stdin_len, stdin_off;
   int state;
   long pgid;         /* 0 until the marker line came */
-  char mark[64];     /* the first stderr bytes, until the marker line ends */
+  char mark[LSB_SSH_MARK_MAX + 24]; /* the first stderr bytes, until the marker line ends */
   size_t mark_len;
   double timeout, grace;
   int open_retries;
@@ -33,6 +35,8 @@ static void on_timer_closed(uv_handle_t *h) {
     free(c->stdin_buf);
   }
   free(c->cmd);
+  free(c->pgid_mark);
+  free(c->kill);
   lsb_err_free(&c->err);
   free(c);
 }
@@ -69,14 +73,41 @@ static void finish(lsb_chan *c, const lsb_err *error) {
   }
 }
 
+/* the kill line of c with every {pgid} replaced; NULL when out of memory */
+static char *kill_line(const lsb_chan *c) {
+  const size_t tl = strlen(LSB_SSH_PGID);
+  char num[24];
+  size_t nl = (size_t)snprintf(num, sizeof num, "%ld", c->pgid), n = 1;
+  const char *p;
+  char *out, *o;
+  for (p = c->kill; (p = strstr(p, LSB_SSH_PGID)); p += tl) n += nl;
+  out = o = malloc(strlen(c->kill) + n);
+  if (!out) return NULL;
+  for (p = c->kill; *p;) {
+    if (strncmp(p, LSB_SSH_PGID, tl) == 0) {
+      memcpy(o, num, nl);
+      o += nl;
+      p += tl;
+    } else {
+      *o++ = *p++;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
 static void send_kill(lsb_chan *c) {
-  if (c->kill_sent || !c->op.S) return;
+  char *line;
+  if (c->kill_sent || !c->op.S || !c->kill) return;
   if (c->pgid <= 0) {
     c->kill_wanted = 1; /* when the marker comes */
     return;
   }
+  line = kill_line(c);
+  if (!line) return;
   c->kill_sent = 1;
-  lsb_ssh_kill_group(c->op.S, c->pgid, c->grace);
+  lsb_ssh_kill_group(c->op.S, line);
+  free(line);
 }
 
 static void on_hard_end(uv_timer_t *t) {
@@ -115,10 +146,10 @@ static void feed_stderr(lsb_chan *c, const char *p, size_t n) {
       char ch = *p++;
       n--;
       if (ch == '\n' || c->mark_len == sizeof c->mark - 1) {
-        size_t ml = strlen(LSB_SSH_MARK);
+        size_t ml = strlen(c->pgid_mark);
         c->mark[c->mark_len] = '\0';
         c->mark_done = 1;
-        if (c->mark_len > ml && strncmp(c->mark, LSB_SSH_MARK, ml) == 0) {
+        if (c->mark_len > ml && strncmp(c->mark, c->pgid_mark, ml) == 0) {
           c->pgid = strtol(c->mark + ml, NULL, 10);
           if (c->kill_wanted) send_kill(c);
         } else {
@@ -188,7 +219,7 @@ static int chan_pump(lsb_ssh_op *op) {
              * still holds their channels): the kill goes over a second
              * connection instead of waiting */
             lsb_ssh_session *H = lsb_ssh_helper(S);
-            if (H && lsb_ssh_kill_group(H, c->pgid, c->grace) == 0) {
+            if (H && lsb_ssh_kill_group(H, c->cmd) == 0) {
               chan_release(c);
               return 1;
             }
@@ -399,20 +430,26 @@ static lsb_chan *chan_new(lsb_ssh_session *S, const char *cmd) {
   return c;
 }
 
+static void chan_drop(lsb_chan *c) {
+  /* on_timer_closed frees c and its strings */
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
 int lsb_ssh_exec(lsb_ssh_session *S, lsb_stream *s, const lsb_ssh_exec_opts *o) {
   lsb_chan *c;
-  size_t n = strlen(o->cmd) + 128;
-  char *full = malloc(n);
-  if (!full) return UV_ENOMEM;
-  snprintf(full, n, "printf '%s%%s\\n' \"$$\" >&2; %s", LSB_SSH_MARK, o->cmd);
-  c = chan_new(S, full);
-  free(full);
+  if (o->pgid_mark && strlen(o->pgid_mark) > LSB_SSH_MARK_MAX) return UV_EINVAL;
+  c = chan_new(S, o->cmd);
   if (!c) return UV_ENOMEM;
+  if ((o->pgid_mark && !(c->pgid_mark = strdup(o->pgid_mark))) ||
+      (o->kill && !(c->kill = strdup(o->kill)))) {
+    chan_drop(c);
+    return UV_ENOMEM;
+  }
+  c->mark_done = !c->pgid_mark;
   if (o->has_stdin && o->stdin_len) {
     c->stdin_buf = malloc(o->stdin_len);
     if (!c->stdin_buf) {
-      /* on_timer_closed frees c and its cmd */
-      uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+      chan_drop(c);
       return UV_ENOMEM;
     }
     memcpy(c->stdin_buf, o->stdin_data, o->stdin_len);
@@ -430,20 +467,12 @@ int lsb_ssh_exec(lsb_ssh_session *S, lsb_stream *s, const lsb_ssh_exec_opts *o) 
   return 0;
 }
 
-/* the remote kill: a channel without a stream */
-int lsb_ssh_kill_group(lsb_ssh_session *S, long pgid, double grace) {
-  char cmd[256];
-  lsb_chan *c;
-  snprintf(cmd, sizeof cmd,
-           "kill -TERM -- -%ld 2>/dev/null; "
-           "(sleep %g; kill -KILL -- -%ld) >/dev/null 2>&1 </dev/null &",
-           pgid, grace, pgid);
-  c = chan_new(S, cmd);
+/* the remote kill: a channel without a stream, running the kill line */
+int lsb_ssh_kill_group(lsb_ssh_session *S, const char *line) {
+  lsb_chan *c = chan_new(S, line);
   if (!c) return UV_ENOMEM;
   c->mark_done = 1;
   c->op.is_kill = 1;
-  c->pgid = pgid;
-  c->grace = grace;
   lsb_ssh_add_op(S, &c->op);
   lsb_ssh_kick(S);
   return 0;

@@ -171,7 +171,8 @@ const char *lsb_ssh_errmsg(lsb_ssh_session *S);
 
 void lsb_ssh_config_free(lsb_ssh_config *cfg);
 
-/* the remote kill of a process group (ssh_channel.c) */
-int lsb_ssh_kill_group(lsb_ssh_session *S, long pgid, double grace);
+/* the remote kill of a process group: run `line` (the channel's kill line,
+ * its pgid filled in) on a channel of its own (ssh_channel.c) */
+int lsb_ssh_kill_group(lsb_ssh_session *S, const char *line);
 
 #endif

@@ -1,19 +1,40 @@
 --- Connections: what every kind shares (option checks, execute, stream,
--- sudo wrapping, quoting) and the local connection.
+-- lines) and the local connection.
 -- A kind provides :_start(cmd, opts, mode) returning a core stream (or
--- nil, err, name); execute and stream are written once, here.
+-- nil, err, name), put and get (lua/luasible/transfer.lua), and
+-- `_transfer`, how transfer moves its files ("local" or "sftp");
+-- execute, stream and lines are written once, here. The command text
+-- comes from lua/luasible/remote.lua.
 local core = require "luasible.core"
 local scheduler = require "luasible.scheduler"
+local remote = require "luasible.remote"
 
 local M = {}
 
 local shell = require "luasible.util.shell"
 M.quote, M.join = shell.quote, shell.join
 
---- A new list: the items of a, then those of b (neither is changed).
-function M.concat(a, b)
-  local t = table.move(a, 1, #a, 1, {})
-  return table.move(b, 1, #b, #a + 1, t)
+--- Check an options table: every key known, of the type `types[k]` names
+-- ("string", or several as "string|table"); `only[k]`, when set, names
+-- the one function the option is for. Raises (at `level`) naming the
+-- culprit; returns opts, or {} for nil.
+function M.check_options(fn, argn, opts, types, only, level)
+  if opts == nil then return {} end
+  level = (level or 1) + 1
+  if type(opts) ~= "table" then
+    error(("bad argument #%d to '%s' (table expected, got %s)"):format(argn, fn, type(opts)), level)
+  end
+  for k, v in pairs(opts) do
+    local want = types[k]
+    if not want or (only and only[k] and only[k] ~= fn) then
+      error(("bad argument #%d to '%s' (unknown option '%s')"):format(argn, fn, tostring(k)), level)
+    end
+    local t = type(v)
+    if t ~= want and not ("|" .. want .. "|"):find("|" .. t .. "|", 1, true) then
+      error(("bad option '%s' to '%s' (%s expected, got %s)"):format(k, fn, want, t), level)
+    end
+  end
+  return opts
 end
 
 local OPTIONS = {
@@ -53,18 +74,7 @@ end
 function M.check(fn, cmd, opts)
   check_cmd(fn, cmd)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error("bad argument #2 to '" .. fn .. "' (table expected, got " .. type(opts) .. ")", 3)
-  end
-  for k, v in pairs(opts) do
-    local want = OPTIONS[k]
-    if not want or (ONLY[k] and ONLY[k] ~= fn) then
-      error("bad argument #2 to '" .. fn .. "' (unknown option '" .. tostring(k) .. "')", 3)
-    end
-    if type(v) ~= want then
-      error(("bad option '%s' to '%s' (%s expected, got %s)"):format(k, fn, want, type(v)), 3)
-    end
-  end
+  M.check_options(fn, 2, opts, OPTIONS, ONLY, 3)
   if opts.timeout and (opts.timeout ~= opts.timeout or opts.timeout < 0) then
     error("bad option 'timeout' to '" .. fn .. "' (must not be negative)", 3)
   end
@@ -87,34 +97,6 @@ function M.check(fn, cmd, opts)
   return opts
 end
 
---- The argv prefix that runs a command as opts.user through sudo, and the
--- stdin to feed it (the password first, when one is needed: it goes to
--- `sudo -S` on stdin with an empty prompt, never onto a command line).
--- `probe(argv)` runs a command and returns its result; it is used to ask
--- whether sudo needs a password at all, so that a password never reaches
--- the command itself when sudo does not read it.
-function M.sudo_prefix(opts, probe)
-  if not (opts.sudo or opts.user) then return nil, opts.stdin end
-  local pre = { "sudo" }
-  local function target(t)
-    if opts.user then t[#t + 1] = "-u"; t[#t + 1] = opts.user end
-    t[#t + 1] = "--"
-    return t
-  end
-  if opts.sudo_password then
-    local res = probe(target({ "sudo", "-n" }), { "true" })
-    if not (res and res.ok) then
-      pre[#pre + 1] = "-k"
-      pre[#pre + 1] = "-S"
-      pre[#pre + 1] = "-p"
-      pre[#pre + 1] = ""
-      return target(pre), opts.sudo_password .. "\n" .. (opts.stdin or "")
-    end
-  end
-  pre[#pre + 1] = "-n"
-  return target(pre), opts.stdin
-end
-
 local Connection = {}
 Connection.__index = Connection
 M.Connection = Connection
@@ -123,21 +105,21 @@ M.Connection = Connection
 local next_event = core.stream_iterator(scheduler.wait)
 
 -- The iterator of a command that could not start: one error event.
-local function failed_stream(err)
+local function failed_stream(err, name)
   local sent = false
   return function()
     if sent then return nil end
     sent = true
-    return { type = "error", error = err, seq = 1, timestamp = core.now(),
-             result = { ok = false, timed_out = false, duration = 0, error = err } }
+    return { type = "error", error = err, code = name, seq = 1, timestamp = core.now(),
+             result = { ok = false, timed_out = false, duration = 0, error = err, code = name } }
   end
 end
 
 --- for ev in conn:stream(cmd, opts) do ... end
 function Connection:stream(cmd, opts)
   opts = M.check("stream", cmd, opts)
-  local s, err = self:_start(cmd, opts, { lines = true, progress = true })
-  if not s then return failed_stream(err) end
+  local s, err, name = self:_start(cmd, opts, { lines = true, progress = true })
+  if not s then return failed_stream(err, name) end
   return next_event, s, nil, s
 end
 
@@ -171,10 +153,6 @@ function Connection:lines(cmd, opts)
   return iter, s, nil, s
 end
 
-local function errname(msg)
-  return msg:match("^(%u[%u%d_]*):") or "EIO"
-end
-
 --- res = conn:execute(cmd, opts); nil, err, name when it could not run.
 function Connection:execute(cmd, opts)
   opts = M.check("execute", cmd, opts)
@@ -198,7 +176,7 @@ function Connection:execute(cmd, opts)
   until final
   local res = final.result
   if final.type == "error" and not res.timed_out then
-    return nil, final.error, errname(final.error)
+    return nil, final.error, final.code or "EIO"
   end
   return res
 end
@@ -221,7 +199,7 @@ Local.__close = Connection.__close
 Local.__tostring = Connection.__tostring
 
 local function probe_local(prefix, argv)
-  local s <close> = core.spawn(M.concat(prefix, argv), { capture = true, lines = false, progress = false })
+  local s <close> = core.spawn(remote.argv(argv, prefix), { capture = true, lines = false, progress = false })
   if not s then return nil end
   scheduler.wait(s)
   local ev = s:pop()
@@ -230,30 +208,29 @@ end
 
 function Local:_start(cmd, opts, mode)
   if self.closed then error("luasible: connection used after close", 3) end
-  local argv = type(cmd) == "string" and { "/bin/sh", "-c", cmd } or cmd
-  local prefix, stdin = M.sudo_prefix(opts, probe_local)
-  if prefix then argv = M.concat(prefix, argv) end
-  return core.spawn(argv, {
+  local prefix, stdin = remote.sudo(opts, probe_local)
+  return core.spawn(remote.argv(cmd, prefix), {
     cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = stdin,
     max_line = opts.max_line, lines = mode.lines, capture = mode.capture,
     progress = mode.progress,
   })
 end
 
---- put/get on this machine (lua/luasible/transfer.lua).
-function Local.put(_, src, dest, opts)
-  local t = require "luasible.transfer"
-  return t.copy(src, dest, t.check("put", src, dest, opts))
+--- conn:put(src, dest, opts) / conn:get(src, dest, opts): the one atomic
+-- write with checksum of lua/luasible/transfer.lua (file I/O here).
+function Connection:put(src, dest, opts)
+  return require("luasible.transfer").put(self, src, dest, opts)
 end
 
-function Local.get(_, src, dest, opts)
-  local t = require "luasible.transfer"
-  return t.copy(src, dest, t.check("get", src, dest, opts))
+function Connection:get(src, dest, opts)
+  return require("luasible.transfer").get(self, src, dest, opts)
 end
+
+Local._transfer = "local"
 
 --- A connection to this machine.
 function M.new_local()
-  return setmetatable({ kind = "local", streaming = true, name = "localhost" }, Local)
+  return setmetatable({ kind = "local", streaming = true, name = "localhost", where = "localhost" }, Local)
 end
 
 return M

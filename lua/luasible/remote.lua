@@ -1,11 +1,180 @@
 --- luasible.remote: every shell fragment luasible runs on a host, in one
--- place. Every word goes through util/shell.quote. Nothing here runs
--- anything: each function returns text (or reads what that text printed).
-local quote = require("luasible.util.shell").quote
+-- place: the command line of a command (cd, env, sudo, the server-side
+-- timeout), the process-group marker and kill line of an SSH channel, and
+-- the file steps of a transfer (create, append, sha256sum, the atomic
+-- finish, rm, mkdir). Every word goes through util/shell.quote.
+-- Nothing here runs anything: each function returns text (or an argv).
+local shell = require "luasible.util.shell"
+
+local quote, join = shell.quote, shell.join
 
 local M = {}
 
--- fragments of module contexts (module/context.lua) ------------------------
+--- A new list: the items of a, then those of b (neither is changed).
+local function concat(a, b)
+  local t = table.move(a, 1, #a, 1, {})
+  return table.move(b, 1, #b, #a + 1, t)
+end
+
+-- Commands ----------------------------------------------------------------
+
+--- The argv of a command: an argv table as it is, a string run by
+-- /bin/sh -c; behind `prefix` (an argv, e.g. sudo's) when there is one.
+function M.argv(cmd, prefix)
+  local argv = type(cmd) == "string" and { "/bin/sh", "-c", cmd } or cmd
+  if prefix then argv = concat(prefix, argv) end
+  return argv
+end
+
+--- The command that asks whether sudo runs without a password.
+M.SUDO_PROBE = { "true" }
+
+--- The argv prefix that runs a command as opts.user through sudo, and the
+-- stdin to feed it (the password first, when one is needed: it goes to
+-- `sudo -S` on stdin with an empty prompt, never onto a command line).
+-- `probe(prefix, argv)` runs a command and returns its result; it is used
+-- to ask whether sudo needs a password at all, so that a password never
+-- reaches the command itself when sudo does not read it.
+function M.sudo(opts, probe)
+  if not (opts.sudo or opts.user) then return nil, opts.stdin end
+  local function target(t)
+    if opts.user then t[#t + 1] = "-u"; t[#t + 1] = opts.user end
+    t[#t + 1] = "--"
+    return t
+  end
+  if opts.sudo_password then
+    local res = probe(target({ "sudo", "-n" }), M.SUDO_PROBE)
+    if not (res and res.ok) then
+      return target({ "sudo", "-k", "-S", "-p", "" }), opts.sudo_password .. "\n" .. (opts.stdin or "")
+    end
+  end
+  return target({ "sudo", "-n" }), opts.stdin
+end
+
+--- The remote command line of cmd with opts (cwd, env, timeout) behind the
+-- sudo `prefix`: [cd DIR &&] exec [sudo ...] [env K=V ...] ARGV.
+function M.command_line(cmd, opts, prefix)
+  local argv = M.argv(cmd)
+  if opts.env and next(opts.env) then
+    local keys = {}
+    for k in pairs(opts.env) do keys[#keys + 1] = k end
+    table.sort(keys)
+    local e = { "env" }
+    for _, k in ipairs(keys) do e[#e + 1] = k .. "=" .. opts.env[k] end
+    argv = concat(e, argv)
+  end
+  if prefix then argv = concat(prefix, argv) end
+  local words = join(argv)
+  local line = "exec " .. words
+  local t = opts.timeout
+  if t and t > 0 and t < 1e9 then
+    -- the server enforces the timeout as well (timeout(1) signals its whole
+    -- process group), half a second after ours: the command ends even when
+    -- no channel is free for the kill (the server's MaxSessions reached)
+    line = ("if command -v timeout >/dev/null 2>&1; then exec timeout -k 2 %g %s; else %s; fi")
+      :format(t + 0.5, words, line)
+  end
+  if opts.cwd then line = "cd " .. quote(opts.cwd) .. " && " .. line end
+  return line
+end
+
+-- The SSH channel: process group and kill ----------------------------------
+
+--- The first stderr line of every SSH command: this marker, then the login
+-- shell's pid, which sshd made the leader of a process group of its own.
+-- The core strips the line and keeps the group id for the kill.
+M.PGID_MARK = "__luasible_pgid_"
+
+--- Seconds between the kill's TERM and its KILL.
+M.KILL_GRACE = 2
+
+--- What an SSH exec channel runs for `line`, and the options of the core's
+-- sess:exec that go with it (the marker to strip, the kill line, where the
+-- core puts the group id for "{pgid}").
+function M.channel(line)
+  return ("printf '%s%%s\\n' \"$$\" >&2; %s"):format(M.PGID_MARK, line), {
+    pgid_mark = M.PGID_MARK,
+    kill = ("kill -TERM -- -{pgid} 2>/dev/null; (sleep %g; kill -KILL -- -{pgid}) >/dev/null 2>&1 </dev/null &")
+      :format(M.KILL_GRACE),
+    grace = M.KILL_GRACE,
+  }
+end
+
+-- Files -------------------------------------------------------------------
+
+--- The SHA-256 of a file, as sha256sum prints it (read from stdin:
+-- `sha256sum NAME` escapes names holding a backslash or a newline).
+function M.sha256(path)
+  return "sha256sum < " .. quote(path)
+end
+
+--- The hash in what M.sha256 printed, or nil.
+function M.sha256_of(stdout)
+  return (stdout or ""):match("^(%x+)")
+end
+
+--- Create `path` from stdin: a new file (noclobber: never through a file or
+-- link planted there) only its owner can read.
+function M.create(path)
+  return "set -C && umask 077 && cat > " .. quote(path)
+end
+
+--- Write stdin over `path` (the file is truncated, its mode kept).
+function M.overwrite(path)
+  return "cat > " .. quote(path)
+end
+
+--- Append stdin to `path`.
+function M.append(path)
+  return "cat >> " .. quote(path)
+end
+
+--- Remove a file (no error when it is not there).
+function M.rm(path)
+  return "rm -f -- " .. quote(path)
+end
+
+--- Make a folder and its parents; `mode` (an integer) for the folder.
+function M.mkdir(path, mode)
+  return "mkdir -p " .. (mode and ("-m " .. ("%04o"):format(mode) .. " ") or "") .. "-- " .. quote(path)
+end
+
+--- The exit status of a failed M.finish and the error name it stands for.
+M.FINISH_ERRORS = { [3] = "ECHECKSUM", [4] = "ECHECKSUM", [5] = "EIO", [6] = "EISDIR" }
+
+--- The last step of an upload written to `tmp`: check its SHA-256 against
+-- o.sha256 (unless nil), give it o.mode (an integer; none: the mode of the
+-- file it replaces, 0644 for a new one), then rename it over `dest` (when
+-- tmp ~= dest; never into a folder standing at dest, as mv would). The
+-- mode is applied before the rename, so `dest` never has a wider mode than
+-- asked for. On any failure the file written is removed
+-- and the script exits with a status of M.FINISH_ERRORS, the reason on
+-- stderr.
+function M.finish(tmp, dest, o)
+  local t, d = quote(tmp), quote(dest)
+  local rm = "rm -f -- " .. t
+  local script = {}
+  if o.sha256 then
+    script[#script + 1] = "h=$(sha256sum < " .. t .. ") || { echo 'sha256sum failed' >&2; " .. rm .. "; exit 3; }"
+    script[#script + 1] = "[ \"${h%% *}\" = " .. o.sha256 .. " ] || { echo \"checksum mismatch: sent "
+      .. o.sha256 .. ", the file written has ${h%% *}\" >&2; " .. rm .. "; exit 4; }"
+  end
+  local chmod
+  if o.mode or tmp == dest then
+    chmod = "chmod " .. ("%04o"):format(o.mode or tonumber("644", 8)) .. " " .. t
+  else -- no mode asked: an existing file keeps its mode, a new one gets 0644
+    chmod = "if [ -e " .. d .. " ]; then chmod --reference=" .. d .. " " .. t .. "; else chmod 0644 " .. t .. "; fi"
+  end
+  if tmp ~= dest then
+    script[#script + 1] = "[ ! -d " .. d .. " ] || { echo " .. quote(dest .. ": is a directory") .. " >&2; "
+      .. rm .. "; exit 6; }"
+    chmod = chmod .. " && mv -f -- " .. t .. " " .. d
+  end
+  script[#script + 1] = chmod .. " || { " .. rm .. "; exit 5; }"
+  return table.concat(script, "; ")
+end
+
+-- Module contexts (module/context.lua) -----------------------------------
 
 --- Exit status 0 when something is at `path`.
 function M.exists(path)
@@ -17,13 +186,10 @@ end
 --- it is not a readable file.
 function M.file_sha256(path)
   local q = quote(path)
-  return "test -f " .. q .. " && sha256sum < " .. q
+  return "test -f " .. q .. " && " .. M.sha256(path)
 end
 
---- The hash M.file_sha256 printed, or nil.
-function M.parse_sha256(stdout)
-  return (stdout or ""):match("^(%x+)")
-end
+--- The hash M.file_sha256 printed is read with M.sha256_of.
 
 -- what stat(1) prints for M.stat, and the kinds M.parse_stat names
 local STAT_FORMAT = "'%F|%a|%U|%G|%s|%u|%g'"

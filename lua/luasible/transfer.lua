@@ -1,153 +1,374 @@
---- put/get for the local connection: the same contract as SSH (atomic write
--- to a temporary name in the target's directory then rename, progress
--- events, mode, SHA-256 of what was written), done with plain file I/O.
+--- luasible.transfer: the one atomic write with checksum, for every
+-- connection. put writes a temporary file beside the target (created
+-- private), checks the SHA-256 of what was written, gives it its mode and
+-- renames it over the target; on any failure the temporary file is
+-- removed. The bytes go by
+--   * file I/O on the local connection (conn._transfer == "local"),
+--   * SFTP on an SSH connection (conn._transfer == "sftp"),
+--   * the execute path: the content on stdin, in chunks, through
+--     `opts.run` (e.g. under sudo) or conn:execute: any connection.
+-- The remote steps are the shell text of lua/luasible/remote.lua.
+-- Every failure is nil, "NAME: message", "NAME", named where it arises.
 local core = require "luasible.core"
 local scheduler = require "luasible.scheduler"
+local connection = require "luasible.connection"
+local remote = require "luasible.remote"
+local tmp_name = require("luasible.util.path").tmp_name
 
 local M = {}
 
 local CHUNK = 1024 * 1024
+local MODE_644, MODE_600 = tonumber("644", 8), tonumber("600", 8)
 
-local XFER_OPTIONS = { mode = "number", content = "boolean", on_progress = "function",
-  atomic = "boolean", checksum = "boolean" }
+local OPTIONS = { mode = "number", content = "boolean", on_progress = "function",
+  atomic = "boolean", checksum = "boolean", via = "string", run = "function" }
+local ONLY = { content = "put", via = "put" }
 
+--- Check the arguments of put/get; raises naming the culprit (at the
+-- caller of put/get). Returns opts, or {} for nil.
 function M.check(fn, a, b, opts)
   for i, v in ipairs { a, b } do
     if type(v) ~= "string" then
       error(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fn, type(v)), 3)
     end
   end
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error("bad argument #3 to '" .. fn .. "' (table expected, got " .. type(opts) .. ")", 3)
-  end
-  for k, v in pairs(opts) do
-    local want = XFER_OPTIONS[k]
-    if not want or (k == "content" and fn ~= "put") then
-      error("bad argument #3 to '" .. fn .. "' (unknown option '" .. tostring(k) .. "')", 3)
-    end
-    if type(v) ~= want then
-      error(("bad option '%s' to '%s' (%s expected, got %s)"):format(k, fn, want, type(v)), 3)
-    end
+  opts = connection.check_options(fn, 3, opts, OPTIONS, ONLY, 3)
+  if opts.via ~= nil and opts.via ~= "execute" then
+    error(("bad option 'via' to '%s' (\"execute\" expected, got \"%s\")"):format(fn, opts.via), 3)
   end
   return opts
 end
 
+-- Local file errors: the errno of io's third return value, named (Linux numbers).
+local ERRNO = {
+  [1] = "EPERM", [2] = "ENOENT", [5] = "EIO", [13] = "EACCES", [17] = "EEXIST", [20] = "ENOTDIR",
+  [21] = "EISDIR", [22] = "EINVAL", [24] = "EMFILE", [27] = "EFBIG", [28] = "ENOSPC", [30] = "EROFS",
+  [36] = "ENAMETOOLONG", [40] = "ELOOP", [122] = "EDQUOT",
+}
 
-local function tmp_name(path)
-  local dir, base = path:match("^(.*/)([^/]*)$")
-  if not dir then dir, base = "", path end
-  return ("%s.%s.luasible-%d%04d.tmp"):format(dir, base, os.time() % 100000, math.random(0, 9999))
-end
-
-local function errname(msg)
+-- the fail tuple of an io/os call that returned nil, msg, errno
+local function io_fail(msg, errno, path)
+  local name = ERRNO[errno] or "EIO"
   msg = tostring(msg)
-  if msg:find("No such file", 1, true) then return "ENOENT" end
-  if msg:find("Permission denied", 1, true) then return "EACCES" end
-  if msg:find("Is a directory", 1, true) then return "EISDIR" end
-  return "EIO"
-end
-
-local function fail(msg)
-  local named = msg:match("^(%u[%u%d_]*): ")
-  if named then return nil, msg, named end -- the core named it already
-  local name = errname(msg)
+  if path and msg:sub(1, #path) ~= path then msg = path .. ": " .. msg end
   return nil, name .. ": " .. msg, name
 end
 
---- copy(src, dest, opts): src is a path, or the content when opts.content.
-function M.copy(src, dest, opts)
-  opts = opts or {}
-  local t0 = core.now()
-  local input, total
+-- The bytes to send: src itself (opts.content) or the file at src.
+-- :read() gives the next chunk, nil at the end, or nil, err, name.
+local function source(src, opts)
   if opts.content then
-    total = #src
-  else
-    local e
-    input, e = io.open(src, "rb")
-    if not input then return fail(e) end
-    total = input:seek("end")
-    input:seek("set", 0)
-    if not total then
-      input:close()
-      return fail(src .. ": Is a directory")
+    local pos = 0
+    return { total = #src, close = function() end, read = function()
+      if pos >= #src then return nil end
+      local chunk = src:sub(pos + 1, pos + CHUNK)
+      pos = pos + #chunk
+      return chunk
+    end }
+  end
+  local st, serr, sname = core.stat(src)
+  if not st then return nil, serr, sname end
+  if st.type == "directory" then return nil, "EISDIR: " .. src .. ": is a directory", "EISDIR" end
+  local f, msg, errno = io.open(src, "rb")
+  if not f then return io_fail(msg, errno) end
+  local total = st.size
+  return { total = total, close = function() f:close() end, read = function()
+    local chunk, e, n = f:read(CHUNK)
+    if chunk == nil and e then return io_fail(e, n, src) end
+    return chunk
+  end }
+end
+
+-- on_progress(p) as the data moves: each whole percent, and once at the
+-- end with the SHA-256 ("transferred")
+local function reporter(on_progress, total)
+  local last = -1
+  return function(done, sha)
+    if not on_progress then return end
+    local pct = total > 0 and done * 100 / total or 100
+    if sha or math.floor(pct) ~= last then
+      last = math.floor(pct)
+      on_progress { stage = "transferring", bytes_done = done, bytes_total = total,
+        percentage = pct, message = sha and "transferred" or "transferring", timestamp = core.now(),
+        sha256 = sha }
     end
   end
+end
+
+local function result(dest, bytes, sha, t0)
+  return { ok = true, changed = true, path = dest, bytes = bytes, sha256 = sha, duration = core.now() - t0 }
+end
+
+local function where(conn)
+  return tostring(conn.where or conn.name or conn.kind or "the host")
+end
+
+-- Finishing on this machine -------------------------------------------------
+
+-- `target` holds the bytes: give it its mode (asked, or the mode of the
+-- file it replaces, 0644 for a new one), then rename it over dest
+local function finish_local(target, dest, opts)
+  local atomic = target ~= dest
+  local mode = opts.mode or (atomic and (core.file_mode(dest) or MODE_644))
+  if mode then
+    local ok, err, name = core.chmod(target, mode)
+    if not ok then
+      if atomic then os.remove(target) end
+      return nil, err, name
+    end
+  end
+  if atomic then
+    local ok, msg, errno = os.rename(target, dest)
+    if not ok then
+      os.remove(target)
+      return io_fail(msg, errno, dest)
+    end
+  end
+  return true
+end
+
+-- a local copy (put or get on the local connection)
+local function copy_local(src, dest, opts, t0)
+  local input, ierr, iname = source(src, opts)
+  if not input then return nil, ierr, iname end
   local atomic = opts.atomic ~= false
   local target = atomic and tmp_name(dest) or dest
-  local out, e
+  local out, msg, errno
   if atomic then
     -- the content is never readable by others, not even for a moment:
     -- a new private file (no symlink followed), its mode set before the rename
-    local cok, cerr = core.create_private(target)
-    if not cok then
-      if input then input:close() end
-      return fail(cerr)
+    local ok, err, name = core.create_private(target)
+    if not ok then
+      input.close()
+      return nil, err, name
     end
-    out, e = io.open(target, "r+b")
+    out, msg, errno = io.open(target, "r+b")
   else
-    out, e = io.open(target, "wb")
+    out, msg, errno = io.open(target, "wb")
   end
   if not out then
-    if input then input:close() end
-    return fail(e)
+    input.close()
+    return io_fail(msg, errno)
   end
-  local sha = core.sha256_new()
-  local done, last_pct = 0, -1
-  local on_progress = opts.on_progress
-  local function progress(msg)
-    if not on_progress then return end
-    local pct = total > 0 and done * 100 / total or 100
-    if msg or math.floor(pct) ~= last_pct then
-      last_pct = math.floor(pct)
-      on_progress { stage = "transferring", bytes_done = done, bytes_total = total,
-        percentage = pct, message = msg or "transferring", timestamp = core.now(),
-        sha256 = msg and sha:hex() or nil }
-    end
-  end
-  progress()
-  local ok, werr = true, nil
+  local sha, done = core.sha256_new(), 0
+  local progress = reporter(opts.on_progress, input.total)
+  progress(0)
+  local err, name
   while true do
     local chunk
-    if input then chunk = input:read(CHUNK)
-    else
-      chunk = done < total and src:sub(done + 1, done + CHUNK) or nil
+    chunk, err, name = input.read()
+    if not chunk then break end
+    local ok, werr, wno = out:write(chunk)
+    if not ok then
+      err, name = select(2, io_fail(werr, wno, target))
+      break
     end
-    if not chunk or #chunk == 0 then break end
-    ok, werr = out:write(chunk)
-    if not ok then break end
     sha:update(chunk)
     done = done + #chunk
-    progress()
+    progress(done)
     -- a big local copy must not stall the other hosts of a play
     if scheduler.task() then scheduler.sleep(0) end
   end
-  if input then input:close() end
-  local cok, cerr = out:close()
-  if ok and not cok then ok, werr = false, cerr end
-  if not ok then
+  input.close()
+  local cok, cerr, cno = out:close()
+  if not err and not cok then err, name = select(2, io_fail(cerr, cno, target)) end
+  if not err then err, name = select(2, finish_local(target, dest, opts)) end
+  if err then
     if atomic then os.remove(target) end
-    return fail(werr)
+    return nil, err, name
   end
-  -- without a mode, a file keeps the mode it had, a new one gets 0644
-  local mode = opts.mode or (atomic and (core.file_mode(dest) or tonumber("644", 8)))
-  if mode then
-    local mok, merr = core.chmod(target, mode)
-    if not mok then
-      if atomic then os.remove(target) end
-      return fail(merr)
+  progress(done, sha:hex())
+  return result(dest, done, sha:hex(), t0)
+end
+
+-- Finishing on the host --------------------------------------------------------
+
+local function try_rm(run, target)
+  pcall(run, remote.rm(target))
+end
+
+-- `target` on the host holds the bytes whose SHA-256 is `sha`: check it,
+-- give the mode, rename (remote.finish), through run
+local function finish_remote(run, conn, target, dest, opts, sha)
+  local fin, err, name = run(remote.finish(target, dest, {
+    sha256 = opts.checksum ~= false and sha or nil, mode = opts.mode }))
+  if not fin then
+    if target ~= dest then try_rm(run, target) end
+    return nil, err, name
+  end
+  if fin.ok then return true end
+  name = remote.FINISH_ERRORS[fin.rc]
+  if not name and target ~= dest then try_rm(run, target) end -- it did not run (sudo refused, ...)
+  local why = (fin.stderr or ""):gsub("%s+$", "")
+  if why == "" then why = "exit status " .. tostring(fin.rc) end
+  if name == "ECHECKSUM" or name == "EISDIR" then
+    return nil, ("%s: %s (%s on %s)"):format(name, why, dest, where(conn)), name
+  end
+  return nil, ("EIO: finishing the upload of %s on %s failed: %s"):format(dest, where(conn), why), "EIO"
+end
+
+-- drive a core transfer stream; returns result, sha256 or nil, err, name
+local function drain(s, on_progress)
+  local sha, bytes
+  while true do
+    local ev = s:pop()
+    if not ev then
+      if s:finished() then return nil, "EIO: transfer ended without a result", "EIO" end
+      scheduler.wait(s)
+    elseif ev.type == "progress" then
+      local p = ev.progress
+      if p.stage == "transferring" then
+        local h = p.message:match("^sha256:(%x+)$")
+        if h then sha = h; p.message = "transferred"; p.sha256 = h end
+        bytes = p.bytes_done or bytes
+        if on_progress then on_progress(p) end
+      end
+    elseif ev.type == "done" then
+      ev.result.bytes = bytes
+      return ev.result, sha
+    elseif ev.type == "error" then
+      return nil, ev.error, ev.code or "EIO"
     end
   end
-  if atomic then
-    local rok, rerr = os.rename(target, dest)
-    if not rok then
+end
+
+-- one SFTP transfer on conn's session (op: "sftp_put" or "sftp_get"):
+-- result, sha256 or nil, err, name
+local function sftp(conn, op, args, on_progress)
+  local sess, err, name = conn:_session()
+  if not sess then return nil, err, name end
+  local s, e2, n2 = sess[op](sess, args)
+  if not s then return nil, e2, n2 end
+  local res, sha, n1 = drain(s, on_progress)
+  s:close()
+  return res, sha, n1
+end
+
+-- put over SFTP: the temporary file is created 0600
+local function put_sftp(conn, src, dest, opts, run, t0)
+  local target = opts.atomic ~= false and tmp_name(dest) or dest
+  local args = { remote = target, mode = MODE_600 }
+  if opts.content then args.content = src else args["local"] = src end
+  local res, sha, n1 = sftp(conn, "sftp_put", args, opts.on_progress)
+  if not res then
+    if target ~= dest then try_rm(run, target) end
+    return nil, sha, n1
+  end
+  local ok, e3, n3 = finish_remote(run, conn, target, dest, opts, sha)
+  if not ok then return nil, e3, n3 end
+  return result(dest, res.bytes, sha, t0)
+end
+
+-- put through commands: the content on stdin (never on a command line,
+-- where ps and sudo's log would show it), in chunks, into a 0600 file
+-- created afresh (noclobber: not through a planted file or link)
+local function put_execute(conn, src, dest, opts, run, t0)
+  local input, ierr, iname = source(src, opts)
+  if not input then return nil, ierr, iname end
+  local target = opts.atomic ~= false and tmp_name(dest) or dest
+  local function fail(err, name)
+    input.close()
+    if target ~= dest then try_rm(run, target) end
+    return nil, err, name
+  end
+  local sha, done = core.sha256_new(), 0
+  local progress = reporter(opts.on_progress, input.total)
+  progress(0)
+  local first = true
+  while true do
+    local chunk, err, name = input.read()
+    if err then return fail(err, name) end
+    if not chunk and not first then break end
+    chunk = chunk or "" -- an empty file is created too
+    local cmd = not first and remote.append(target)
+      or target ~= dest and remote.create(target) or remote.overwrite(target)
+    local res, rerr, rname = run(cmd, { stdin = chunk })
+    if not res then return fail(rerr, rname) end
+    if not res.ok then
+      local why = (res.stderr or ""):gsub("%s+$", "")
+      return fail(("EIO: writing %s on %s failed: %s"):format(dest, where(conn),
+        why ~= "" and why or "exit status " .. tostring(res.rc)), "EIO")
+    end
+    sha:update(chunk)
+    done = done + #chunk
+    progress(done)
+    first = false
+  end
+  input.close()
+  local ok, e3, n3 = finish_remote(run, conn, target, dest, opts, sha:hex())
+  if not ok then return nil, e3, n3 end
+  progress(done, sha:hex())
+  return result(dest, done, sha:hex(), t0)
+end
+
+-- run(cmd, ropts) -> res | nil, err, name: opts.run, or conn:execute
+local function runner(conn, opts)
+  return opts.run or function(cmd, ropts) return conn:execute(cmd, ropts) end
+end
+
+-- a connection of its own making (not a luasible kind) with its own put/get
+local function own(conn, fn)
+  return conn[fn] and conn[fn] ~= connection.Connection[fn] and conn[fn]
+end
+
+local function own_opts(opts)
+  return { content = opts.content, mode = opts.mode, atomic = opts.atomic, checksum = opts.checksum,
+    on_progress = opts.on_progress }
+end
+
+--- transfer.put(conn, src, dest, opts) -> result | nil, err, name
+-- src: a local path, or the bytes themselves with opts.content.
+-- opts: mode (integer; default: the mode of the file replaced, 0644 for a
+-- new one), atomic (default true), checksum (default true),
+-- on_progress(p), via = "execute" (the execute path even where the
+-- connection has a faster one, e.g. under become), run(cmd, ropts)
+-- (how to run the host's commands: default conn:execute).
+-- result: { ok, changed, path, bytes, sha256, duration }.
+function M.put(conn, src, dest, opts)
+  opts = M.check("put", src, dest, opts)
+  local t0 = core.now()
+  local how = opts.via or conn._transfer
+  if how == "local" then return copy_local(src, dest, opts, t0) end
+  if how == "sftp" then return put_sftp(conn, src, dest, opts, runner(conn, opts), t0) end
+  if not how and own(conn, "put") then return conn:put(src, dest, own_opts(opts)) end
+  return put_execute(conn, src, dest, opts, runner(conn, opts), t0)
+end
+
+--- transfer.get(conn, src, dest, opts) -> result | nil, err, name: the
+-- host's file src into the local file dest, with the same steps (the
+-- SHA-256 of the bytes received checked against the host's sha256sum).
+function M.get(conn, src, dest, opts)
+  opts = M.check("get", src, dest, opts)
+  local t0 = core.now()
+  if conn._transfer == "local" then return copy_local(src, dest, opts, t0) end
+  if conn._transfer ~= "sftp" then
+    if own(conn, "get") then return conn:get(src, dest, own_opts(opts)) end
+    error("bad argument #1 to 'get' (a connection that can get files expected)", 2)
+  end
+  local target = opts.atomic ~= false and tmp_name(dest) or dest
+  local res, sha, n3 = sftp(conn, "sftp_get", { remote = src, ["local"] = target,
+    mode = target ~= dest and MODE_600 or opts.mode or MODE_644 }, opts.on_progress)
+  if not res then
+    if target ~= dest then os.remove(target) end
+    return nil, sha, n3
+  end
+  if opts.checksum ~= false then
+    local out, e4, n4 = runner(conn, opts)(remote.sha256(src))
+    local rsha = out and out.ok and remote.sha256_of(out.stdout)
+    if rsha ~= sha then
       os.remove(target)
-      return fail(rerr)
+      if not out then return nil, e4, n4 end
+      if not rsha then
+        return nil, ("ECHECKSUM: cannot compute the SHA-256 of %s on %s: %s"):format(src, where(conn),
+          out.stderr ~= "" and out.stderr or "sha256sum failed"), "ECHECKSUM"
+      end
+      return nil, ("ECHECKSUM: checksum mismatch for %s from %s: received %s, the remote file has %s")
+        :format(src, where(conn), sha, rsha), "ECHECKSUM"
     end
   end
-  progress("transferred")
-  return { ok = true, changed = true, path = dest, bytes = done, sha256 = sha:hex(),
-    duration = core.now() - t0 }
+  local ok, e5, n5 = finish_local(target, dest, opts)
+  if not ok then return nil, e5, n5 end
+  return result(dest, res.bytes, sha, t0)
 end
 
 return M

@@ -15,6 +15,7 @@ local fs = require "luasible.util.fs"
 local remote = require "luasible.remote"
 local mode = require "luasible.module.mode"
 local kv = require "luasible.module.kv"
+local transfer = require "luasible.transfer"
 
 local M = {}
 
@@ -184,11 +185,6 @@ end
 -- The name of an error event: contract 1's `code`. Until the core's
 -- events carry it, the name before the message's colon (transitional:
 -- drop this fallback once contract 1 has landed).
-local function event_code(ev)
-  return ev.code or (ev.result and ev.result.code)
-    or (type(ev.error) == "string" and ev.error:match("^(%u[%u%d_]*):")) or nil
-end
-
 --- for ev in ctx:stream(cmd, opts) do ... end: the connection's events
 --- (stdout/stderr lines as they come, progress, then done or error) of a
 --- command run as ctx:run runs it. An error event carries `code` (its
@@ -199,7 +195,7 @@ function Ctx:stream(cmd, opts)
   return function(st, c)
     local ev = iter(st, c)
     if ev and ev.type == "error" then
-      ev.code = event_code(ev)
+      ev.code = ev.code or (ev.result and ev.result.code)
       local res = ev.result or {}
       if res.rc == nil and not res.timed_out and ev.code ~= "ETIMEDOUT" and is_unreachable(ev.error, ev.code) then
         self:unreachable(ev.error)
@@ -255,7 +251,7 @@ end
 function Ctx:remote_sha256(p)
   local out, rc = self:sh(remote.file_sha256(p))
   if rc ~= 0 then return nil end
-  return remote.parse_sha256(out)
+  return remote.sha256_of(out)
 end
 
 --- Remote file state: { type="file"|"directory"|"link"|..., mode="644", owner=, group=, size=,
@@ -288,10 +284,11 @@ function Ctx:check_owner(owner, group)
 end
 
 --- Write content to a remote path, atomically (a temporary file in the
---- same folder, then a rename). With conn:put (SFTP on SSH, file I/O on
---- the local connection) when the connection has it and no become is in
---- force; otherwise through execute (the content on stdin, in chunks),
---- which works on any connection and through sudo. The requested mode is
+--- same folder, then a rename): transfer.put (lua/luasible/transfer.lua),
+--- with the connection's put (SFTP on SSH, file I/O on the local
+--- connection) when it has one and no become is in force; otherwise its
+--- execute path (the content on stdin, in chunks), which works on any
+--- connection and through sudo. The requested mode is
 --- applied to the temporary file (created 0600) before the rename, so the
 --- target never has a wider mode than asked for, not even briefly. A
 --- symbolic mode is applied to the target's current mode (0644 when it is
@@ -311,45 +308,19 @@ function Ctx:write(content, dest, want_mode, on_progress)
     bits, err = mode.bits(want_mode, base, is_dir)
     if not bits then return nil, err end
   end
-  if conn.put and not (self.become and self.become.become) then
-    local res, err, name = conn:put(content, dest, { content = true, mode = bits, on_progress = on_progress })
-    if not res then
-      if is_unreachable(err, name) then self:unreachable(err) end
-      return nil, err
-    end
-    return true
+  -- become, or a connection without put: the execute path (the content on
+  -- stdin, in chunks, through ctx:run and so through sudo)
+  local via = ((self.become and self.become.become) or not conn.put) and "execute" or nil
+  local res, err, name = transfer.put(conn, content, dest, { content = true, mode = bits,
+    on_progress = on_progress, via = via, run = function(cmd, o)
+      o = o or {}
+      o.allow_error = true
+      return self:run(cmd, o)
+    end })
+  if not res then
+    if is_unreachable(err, name) then self:unreachable(err) end
+    return nil, err
   end
-  -- execute only, or become: the content goes on stdin (never on a command
-  -- line, where ps and sudo's log would show it) into a 0600 temporary file
-  -- created afresh (noclobber: not through a planted file or link)
-  local q = self.quote(dest)
-  local tmp = self.quote(string.format("%s.luasible-%d-%d.tmp", dest, os.time(), math.random(1e9)))
-  local CH = 1024 * 1024
-  local function fail(msg)
-    self:run("rm -f -- " .. tmp, { allow_error = true })
-    return nil, msg
-  end
-  if on_progress then
-    on_progress({ stage = "transferring", bytes_done = 0, bytes_total = #content, percentage = 0 })
-  end
-  local i = 1
-  repeat
-    local chunk = content:sub(i, i + CH - 1)
-    local res = self:run(i == 1 and ("set -C && umask 077 && cat > " .. tmp) or ("cat >> " .. tmp),
-      { stdin = chunk })
-    if not res.ok then return fail(res.stderr ~= "" and res.stderr or ("writing " .. dest .. " failed")) end
-    i = i + CH
-    if on_progress then
-      local done = math.min(#content, i - 1)
-      on_progress({ stage = "transferring", bytes_done = done, bytes_total = #content,
-        percentage = math.floor(math.min(100, done * 100 / math.max(1, #content))) })
-    end
-  until i > #content
-  local want = self.sha256(content)
-  local res = self:run("h=$(sha256sum < " .. tmp .. ") && [ \"${h%% *}\" = " .. want
-    .. " ] || { echo 'checksum mismatch: the written file differs from the content sent' >&2; exit 1; }; "
-    .. "chmod " .. string.format("%04o", bits or 420) .. " " .. tmp .. " && mv -f -- " .. tmp .. " " .. q)
-  if not res.ok then return fail(res.stderr ~= "" and res.stderr or ("installing " .. dest .. " failed")) end
   return true
 end
 

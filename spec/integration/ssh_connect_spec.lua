@@ -27,7 +27,7 @@ local function must_run(conn)
   assert.is_true(res.ok)
 end
 
-describe("ssh connect", function()
+describe("#ssh ssh connect", function()
   local srv
   lazy_setup(function() srv = sshd.start() end)
   lazy_teardown(function() if srv then srv:stop() end end)
@@ -371,5 +371,35 @@ describe("ssh connect", function()
       conn:close()
       rsrv:stop()
     end)
+  end)
+end)
+
+describe("#ssh ssh_config reading", function()
+  local config = require "luasible.ssh.config"
+
+  it("tells the local user without $USER or $LOGNAME, and without running a process", function()
+    local p = io.popen("env -u USER -u LOGNAME lua5.4 -e \"package.path = './lua/?.lua;' .. package.path;"
+      .. " io.popen = nil; os.execute = nil; io.write(require('luasible.ssh.config').local_user())\"")
+    local got = p:read("a")
+    p:close()
+    local id = io.popen("id -un")
+    local want = id:read("l")
+    id:close()
+    assert.are.equal(want, got)
+  end)
+
+  it("matches Host globs and negations, first value wins, IdentityFile accumulates", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("Host *.example.com !bad.example.com\n  User = deploy\n  IdentityFile ~/.ssh/a\n",
+      "Host *\n  User other\n  Port 2222\n  IdentityFile \"%d/b %h\"\n")
+    f:close()
+    local good = config.read(path, "web.example.com")
+    assert.are.equal("deploy", good.user)
+    assert.are.equal("2222", good.port)
+    assert.are.same({ "~/.ssh/a", "%d/b %h" }, good.identityfile)
+    assert.are.equal("other", config.read(path, "bad.example.com").user)
+    assert.are.equal(config.HOME .. "/b web", config.expand(good.identityfile[2], { hostname = "web" }))
+    os.remove(path)
   end)
 end)

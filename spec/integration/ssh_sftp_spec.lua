@@ -48,7 +48,7 @@ local function check_progress(events, total)
 end
 
 for _, kind in ipairs { "ssh", "local" } do
-  describe(kind .. " put/get", function()
+  describe((kind == "ssh" and "#ssh " or "") .. kind .. " put/get", function()
     local srv, conn, dir
     local data = big_content(20 * 1024 * 1024)
     local src
@@ -143,6 +143,26 @@ for _, kind in ipairs { "ssh", "local" } do
       assert.is_nil(r3)
       assert.are.equal("ENOENT", n3)
       assert.are.equal("", leftovers(dir))
+    end)
+
+    it("puts through commands (via = \"execute\") with the same steps", function()
+      local res = assert(conn:put(data, dir .. "/exec.bin", { content = true, via = "execute",
+        mode = tonumber("600", 8) }))
+      assert.are.equal(core.sha256(data), res.sha256)
+      assert.is_true(read_file(dir .. "/exec.bin") == data, "content differs")
+      assert.are.equal("600", mode_of(dir .. "/exec.bin"))
+      assert.are.equal("", leftovers(dir))
+    end)
+
+    it("never moves a file into a folder standing at the target", function()
+      os.execute("mkdir -p '" .. dir .. "/a-folder'")
+      for _, via in ipairs { false, "execute" } do
+        local res, err, name = conn:put("x", dir .. "/a-folder", { content = true, via = via or nil })
+        assert.is_nil(res)
+        assert.are.equal("EISDIR", name, err)
+        assert.are.equal("", leftovers(dir))
+        assert.are.equal("", leftovers(dir .. "/a-folder"))
+      end
     end)
 
     it("checks its arguments", function()

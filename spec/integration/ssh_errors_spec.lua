@@ -44,7 +44,7 @@ local function lose_mid_stream(srv, how, conn)
   return final, frozen
 end
 
-describe("ssh error names", function()
+describe("#ssh ssh error names", function()
   for _, how in ipairs { "kill", "hang" } do
     describe("a connection lost mid-stream (" .. how .. ")", function()
       local srv, conn, frozen

@@ -39,7 +39,7 @@ local function rss_kib()
   return tonumber(s:match("VmRSS:%s+(%d+)"))
 end
 
-describe("ssh exec", function()
+describe("#ssh ssh exec", function()
   local srv, conn
   lazy_setup(function()
     srv = sshd.start { aliases = (function()
@@ -296,7 +296,7 @@ describe("ssh exec", function()
   end)
 end)
 
-describe("ssh exec never holds the loop", function()
+describe("#ssh ssh exec never holds the loop", function()
   local srv, conn
   setup(function()
     srv = sshd.start()
@@ -364,7 +364,7 @@ describe("ssh exec never holds the loop", function()
   end)
 end)
 
-describe("ssh exec at a server's MaxSessions", function()
+describe("#ssh ssh exec at a server's MaxSessions", function()
   -- a throwaway server that allows n channels per connection, and a connection to it
   local function limited(n)
     local srv = sshd.start { config = { "Match all", "MaxSessions " .. n } }
@@ -419,7 +419,8 @@ describe("ssh exec at a server's MaxSessions", function()
     assert.are.equal("next\n", res.stdout)
     local deadline = luasible.now() + 5
     while proc.fd_count() > before and luasible.now() < deadline do luasible.sleep(0.05) end
-    assert.are.equal(before, proc.fd_count()) -- the second connection is closed
+    -- the second connection is closed (an fd of an earlier spec may close meanwhile: not more than before)
+    assert.is_true(proc.fd_count() <= before, ("%d fds, %d before"):format(proc.fd_count(), before))
     conn:close()
   end)
 

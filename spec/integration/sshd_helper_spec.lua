@@ -85,7 +85,7 @@ local function open_session(srv, cmd)
   return p
 end
 
-describe("spec.helpers.sshd", function()
+describe("#ssh spec.helpers.sshd", function()
   local srv
 
   lazy_setup(function()
@@ -267,7 +267,7 @@ describe("spec.helpers.sshd", function()
   end)
 end)
 
-describe("spec.helpers.sshd lifecycle", function()
+describe("#ssh spec.helpers.sshd lifecycle", function()
   it("stop() leaves no process alive and removes the dir", function()
     local srv = sshd.start()
     -- a session that daemonizes a grandchild away from the sshd tree

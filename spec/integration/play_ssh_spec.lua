@@ -32,7 +32,7 @@ end
 
 local IS_ROOT = sh("id -u"):match("^0") ~= nil
 
-describe("plays over SSH (one loopback sshd, hosts web1..web3)", function()
+describe("#ssh plays over SSH (one loopback sshd, hosts web1..web3)", function()
   local srv, TMP, DEAD
   local HOSTS = { "web1", "web2", "web3" }
 

@@ -1,0 +1,134 @@
+--- The SSH connection kind: connect (the spec resolved with ~/.ssh/config,
+-- the host key decided), reconnects, and commands over exec channels.
+-- execute/stream/lines come from connection.Connection, put/get from
+-- lua/luasible/transfer.lua (SFTP); this file provides :_start and the
+-- session. The shell text comes from lua/luasible/remote.lua.
+local core = require "luasible.core"
+local scheduler = require "luasible.scheduler"
+local connection = require "luasible.connection"
+local remote = require "luasible.remote"
+local config = require "luasible.ssh.config"
+local resolve = require "luasible.ssh.resolve"
+local hostkey = require "luasible.ssh.hostkey"
+
+local M = {}
+
+M.read_config = config.read
+
+-- connect once: a ready session, or nil, err, name
+local function open1(r)
+  local sess = core.ssh_connect {
+    host = r.hostname, port = r.port, user = r.user, label = r.label,
+    known_hosts = r.known_hosts, password = r.password, agent = r.agent,
+    identities = r.identities, connect_timeout = r.connect_timeout,
+    keepalive = r.keepalive,
+  }
+  scheduler.wait(sess)
+  if sess:state() == "hostkey" then
+    local ok, err, name = hostkey.decide(r, sess:host_key())
+    if not ok then
+      sess:close()
+      return nil, err, name
+    end
+    sess:accept_host_key()
+    scheduler.wait(sess)
+  end
+  if sess:state() ~= "ready" then
+    local err, name = sess:error()
+    sess:close()
+    return nil, err or ("EIO: cannot connect to " .. r.label), name or "EIO"
+  end
+  return sess
+end
+
+-- libssh2 1.10's non-blocking key exchange fails now and then on a slow
+-- (loaded) peer or client with "Unable to exchange encryption keys"; one
+-- more try tells that from a real algorithm mismatch.
+local function open(r)
+  local sess, err, name = open1(r)
+  if not sess and name == "EPROTO" and err:find("exchange encryption keys", 1, true) then
+    sess, err, name = open1(r)
+  end
+  return sess, err, name
+end
+
+local SSH = setmetatable({}, { __index = connection.Connection })
+SSH.__index = SSH
+SSH.__close = connection.Connection.__close
+SSH.__tostring = connection.Connection.__tostring
+SSH._transfer = "sftp"
+M.SSH = SSH
+
+--- connect{ host = ..., ... } -> conn | nil, err, name
+function M.connect(spec)
+  resolve.check(spec)
+  local r = resolve.resolve(spec)
+  local sess, err, name = open(r)
+  if not sess then return nil, err, name end
+  return setmetatable({ kind = "ssh", streaming = true, name = spec.name or spec.host,
+    host = r.hostname, port = r.port, user = r.user, where = r.where, _r = r, _sess = sess }, SSH)
+end
+
+--- The session, reconnecting after a loss.
+function SSH:_session()
+  if self.closed then error("luasible: connection used after close", 3) end
+  local sess = self._sess
+  if sess and sess:state() == "ready" then return sess end
+  return self:reconnect()
+end
+
+--- Close the current session (if any) and connect again.
+function SSH:reconnect()
+  if self.closed then error("luasible: connection used after close", 2) end
+  if self._sess then self._sess:close() end
+  self._sess = nil
+  local sess, err, name = open(self._r)
+  if not sess then return nil, err, name end
+  self._sess = sess
+  return sess
+end
+
+function SSH:close()
+  if self._sess then self._sess:close() end
+  self._sess = nil
+  self.closed = true
+end
+
+local function wait_result(s)
+  while true do
+    local ev = s:pop()
+    if ev then
+      if ev.type == "done" or ev.type == "error" then return ev end
+    elseif s:finished() then
+      return nil
+    else
+      scheduler.wait(s)
+    end
+  end
+end
+
+-- run a command line on an exec channel of sess: with the process-group
+-- marker and the kill line, so that a timeout or a cancel can kill it
+local function exec(sess, line, opts)
+  local full, chan = remote.channel(line)
+  for k, v in pairs(chan) do opts[k] = v end
+  return sess:exec(full, opts)
+end
+
+function SSH:_start(cmd, opts, mode)
+  local sess, err, name = self:_session()
+  if not sess then return nil, err, name end
+  local function probe(prefix, argv)
+    local s <close> = exec(sess, remote.command_line(argv, {}, prefix),
+      { capture = true, lines = false, progress = false })
+    local ev = s and wait_result(s)
+    return ev and ev.result
+  end
+  local prefix, stdin = remote.sudo(opts, probe)
+  return exec(sess, remote.command_line(cmd, opts, prefix), {
+    timeout = opts.timeout, stdin = stdin, max_line = opts.max_line,
+    lines = mode.lines, capture = mode.capture, progress = mode.progress,
+  })
+end
+
+return M
