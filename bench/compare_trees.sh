@@ -4,7 +4,7 @@
 # usage: bench/compare_trees.sh OLD_TREE NEW_TREE
 for round in 1 2; do
   for tree in "$1" "$2"; do
-    cd $tree
+    cd "$tree" || exit 1
     echo "=== $tree round $round local $(date -u +%H:%M)"; lua5.4 bench/local_bench.lua 2>&1 | tail -15
     echo "=== $tree round $round ssh $(date -u +%H:%M)"; lua5.4 bench/ssh_bench.lua 2>&1 | tail -15
     echo "=== $tree round $round play-ssh $(date -u +%H:%M)"; lua5.4 bench/play_bench.lua ssh 2>&1 | tail -8
