@@ -11,7 +11,9 @@
 --       U+FFFD); NaN and +-inf become null;
 --     * a cycle, or nesting deeper than 16, becomes the string "<...>";
 --       functions, userdata and threads their tostring() text.
---   json.object(t), json.is_object(t), json.object_mt: the mapping marker.
+--   json.fields(names) -> record(t): encode() of t's fields from `names`,
+--     with the names sorted once (the --json renderer's events).
+--   json.object(t), json.is_object(t): the mapping marker.
 --   json.utf8_clean(s): s as valid UTF-8.
 --
 -- Why this encoder (bench/json_bench.lua: --json of a 2M-line stream; the
@@ -33,18 +35,18 @@ local mtype, huge = math.type, math.huge
 local find, gsub, format, sort, concat = string.find, string.gsub, string.format, table.sort, table.concat
 local ulen = utf8.len
 
---- The metatable that marks a table as a mapping (a JSON object) even
---- when it is empty: any other empty table is shown as an empty list, `[]`.
-M.object_mt = { __name = "luasible.object" }
+-- The metatable that marks a table as a mapping (a JSON object) even when
+-- it is empty: any other empty table is shown as an empty list, `[]`.
+local OBJECT = { __name = "luasible.object" }
 
 --- Mark t (default: a new table) as a mapping; returns it.
-function M.object(t) return setmetatable(t or {}, M.object_mt) end
+function M.object(t) return setmetatable(t or {}, OBJECT) end
 
 --- Is t marked as a mapping? (json.object, or a metatable named
 --- "luasible.object", as hostvars has: its __pairs lists every host.)
 local function is_object(t)
   local mt = getmetatable(t)
-  return mt ~= nil and (mt == M.object_mt or (type(mt) == "table" and rawget(mt, "__name") == "luasible.object"))
+  return mt ~= nil and (mt == OBJECT or (type(mt) == "table" and rawget(mt, "__name") == "luasible.object"))
 end
 M.is_object = is_object
 
