@@ -216,6 +216,12 @@ function M.hidden(inv, h)
 end
 local hidden = M.hidden
 
+-- The name of the hidden host, if there is one.
+local function hidden_name(inv)
+  local l = inv.hosts.localhost
+  return l and l.implicit and inv.source ~= "<implicit>" and "localhost" or nil
+end
+
 --- The child groups of `name` as Ansible has them: those the sources gave;
 --- for `all`, the groups with no other parent (and ungrouped), in order.
 function M.children(inv, name)
@@ -234,24 +240,26 @@ end
 --- group's own hosts, then its children's, breadth first; the implicit
 --- localhost is in no group.
 function M.group_hosts(inv, name)
+  local groups = inv.groups
   local ordered, seen = { name }, { [name] = true }
   for _, c in ipairs(M.children(inv, name)) do
     if not seen[c] then seen[c] = true; ordered[#ordered + 1] = c end
   end
-  local level = { table.unpack(ordered) }
-  while #level > 0 do
-    local nxt = {}
-    for _, g in ipairs(level) do
-      for _, c in ipairs(M.children(inv, g)) do
-        if not seen[c] then seen[c] = true; ordered[#ordered + 1] = c; nxt[#nxt + 1] = c end
+  local level, first = ordered, 2 -- the first level: the children (the group's own done above)
+  while level do
+    local nxt, n = {}, 0
+    for i = first, #level do
+      for _, c in ipairs(groups[level[i]].child_list) do
+        if not seen[c] then seen[c] = true; ordered[#ordered + 1] = c; n = n + 1; nxt[n] = c end
       end
     end
-    level = nxt
+    level, first = n > 0 and nxt or nil, 1
   end
-  local out, have = {}, {}
+  -- the one host that may be implicit is localhost (model's implicit_localhost)
+  local out, have, n = {}, { [hidden_name(inv) or false] = true }, 0
   for _, g in ipairs(ordered) do
-    for _, h in ipairs(inv.groups[g].host_list) do
-      if not have[h] and not hidden(inv, h) then have[h] = true; out[#out + 1] = h end
+    for _, h in ipairs(groups[g].host_list) do
+      if not have[h] then have[h] = true; n = n + 1; out[n] = h end
     end
   end
   return out
@@ -265,22 +273,25 @@ local function match_list(inv, list, term, hosts)
   if not re then return nil, "invalid host pattern '" .. term .. "': " .. err end
   local out = {}
   for _, name in ipairs(list) do
-    if re:match(name) and not (hosts and hidden(inv, name)) then out[#out + 1] = name end
+    if re:test(name) and not (hosts and hidden(inv, name)) then out[#out + 1] = name end
   end
   return out
 end
 
--- Ansible's _enumerate_matches: hosts (with repeats), matched (a group or
--- host matched, even an empty group); or nil, err.
+-- Ansible's _enumerate_matches: hosts (each once, the first time it comes),
+-- matched (a group or host matched, even an empty group); or nil, err.
 local function enumerate(inv, expr)
   local groups, err = match_list(inv, inv.group_order, expr)
   if not groups then return nil, err end
-  local out = {}
+  -- every other group's hosts and every host are all's, after all's: the same list
+  if groups[1] == "all" then return M.group_hosts(inv, "all"), true end
+  local out, have = {}, {}
+  local function add(h) if not have[h] then have[h] = true; out[#out + 1] = h end end
   for _, g in ipairs(groups) do
-    for _, h in ipairs(M.group_hosts(inv, g)) do out[#out + 1] = h end
+    for _, h in ipairs(M.group_hosts(inv, g)) do add(h) end
   end
   if #groups == 0 or expr:sub(1, 1) == "~" or expr:find("[.?*%[]") then
-    for _, h in ipairs(assert(match_list(inv, inv.host_order, expr, true))) do out[#out + 1] = h end
+    for _, h in ipairs(assert(match_list(inv, inv.host_order, expr, true))) do add(h) end
   end
   if #out == 0 and M.LOCALHOST[expr] then
     inv:implicit_localhost()
@@ -323,26 +334,39 @@ end
 
 -- Ansible's _evaluate_patterns over ordered terms: a list of unique hosts.
 local function evaluate(inv, terms, whole, cache)
-  local hosts, have = {}, {}
-  for _, p in ipairs(M.order(terms)) do
+  -- hosts: the list so far (a term's own list until a second plain term
+  -- adds to it); have: its set, made when that happens
+  local hosts, have, own = {}, nil, false
+  for i, p in ipairs(M.order(terms)) do
     local c = p:sub(1, 1)
-    if c ~= "&" and c ~= "!" and inv.hosts[p] and not hidden(inv, p) then
-      if not have[p] then have[p] = true; hosts[#hosts + 1] = p end
+    local that, err
+    if c ~= "&" and c ~= "!" and inv.hosts[p] and not hidden(inv, p) then that = { p }
     else
-      local that, err = match_one(inv, p, whole, cache)
+      that, err = match_one(inv, p, whole, cache)
       if not that then return nil, err end
-      if c == "&" or c == "!" then
-        local set = {}
-        for _, h in ipairs(that) do set[h] = true end
-        local keep = {}
-        for _, h in ipairs(hosts) do
-          if (c == "&") == (set[h] == true) then keep[#keep + 1] = h else have[h] = nil end
-        end
-        hosts = keep
-      else
-        for _, h in ipairs(that) do
-          if not have[h] then have[h] = true; hosts[#hosts + 1] = h end
-        end
+    end
+    if c == "&" or c == "!" then
+      local set = {}
+      for _, h in ipairs(that) do set[h] = true end
+      local keep, n = {}, 0
+      for _, h in ipairs(hosts) do
+        if (c == "&") == (set[h] == true) then n = n + 1; keep[n] = h end
+      end
+      hosts, own = keep, true
+    elseif i == 1 then
+      hosts = that
+    else
+      if not own then
+        local copy = {}
+        for j, h in ipairs(hosts) do copy[j] = h end
+        hosts, own = copy, true
+      end
+      if not have then
+        have = {}
+        for _, h in ipairs(hosts) do have[h] = true end
+      end
+      for _, h in ipairs(that) do
+        if not have[h] then have[h] = true; hosts[#hosts + 1] = h end
       end
     end
   end

@@ -10,6 +10,7 @@
 --   Regex:fullmatch(s, init)  Python's re.fullmatch: the whole of s
 --     each -> start, end (1-based, inclusive), captures (a list, false for a
 --     group that took no part; named groups also by name), or nil: no match.
+--   Regex:test(s)             whether Regex:match(s) matches (no captures made)
 --   regex.match / search / fullmatch(pattern, s, flags): the same in one call;
 --     a bad pattern raises its error (a string).
 --
@@ -81,6 +82,11 @@ local function run(r, s, init, opts)
 end
 
 function Regex:match(s, init) return run(self, s, init, F.ANCHORED) end
+
+--- Does Regex:match(s) match? (The same answer, without building captures.)
+function Regex:test(s)
+  return engine(self, s):find(s, 1, F.ANCHORED) ~= nil
+end
 function Regex:search(s, init) return run(self, s, init, 0) end
 function Regex:fullmatch(s, init) return run(self, s, init, F.ANCHORED | ENDANCHORED) end
 
