@@ -223,7 +223,10 @@ local function hidden_name(inv)
 end
 
 --- The child groups of `name` as Ansible has them: those the sources gave;
---- for `all`, the groups with no other parent (and ungrouped), in order.
+--- for `all`, ungrouped and the groups with no other parent, in order, and
+--- those a source named under `all` although they have another parent (a
+--- YAML `all: children:`), when the loader marks them in
+--- `inv.groups.all.explicit_children` (a set of names).
 function M.children(inv, name)
   local g = inv.groups[name]
   if name ~= "all" then return g.child_list end
