@@ -201,7 +201,7 @@ describe("#oracle luasible inventory and host patterns against Ansible", functio
         .. src .. "\n" }, { fails("--host nosuch") })
       _, ok = ansible_inventory("-i " .. src .. " --graph web1")
       assert.is_falsy(ok)
-      assert.same({ "", 1, "luasible: error: --graph: 'web1' is not a group of " .. src .. "\n" },
+      assert.same({ "", 1, "luasible: error: --graph: no group 'web1' in " .. src .. "\n" },
         { fails("--graph web1") })
       local _, code, err = fails("")
       assert.equal(1, code)

@@ -33,14 +33,18 @@ local function produce(args, inv)
     return nil, "a pattern goes with --graph or --list-hosts only"
   end
   if args.list then return export.json(export.list(inv)) end
-  if args.graph then return export.graph(inv, args.pattern, args.vars) end
+  if args.graph then
+    local text, err = export.graph(inv, args.pattern, args.vars)
+    if not text then return nil, "--graph: " .. err end
+    return text
+  end
   if args.host then
     local hosts, err = pattern.select(inv, args.host)
     if not hosts then return nil, "--host: " .. err end
     if #hosts ~= 1 then
       return nil, string.format("--host '%s' must select one host, it selects %d", args.host, #hosts)
     end
-    return export.json(export.host_vars(inv, hosts[1]))
+    return export.json(export.host(inv, hosts[1]))
   end
   if args.list_hosts then
     local hosts, err = pattern.select_limited(inv, args.pattern or "all", args.limit)

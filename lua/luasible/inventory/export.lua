@@ -1,10 +1,10 @@
 --- luasible.inventory.export: an inventory as ansible-inventory (2.14)
 -- shows it; the producers behind `luasible inventory` (cli/inventory.lua).
 --
---   export.list(inv)        --list: { _meta = { hostvars = ... }, all = { children },
+--   export.list(inv, play_layer)  --list: { _meta = { hostvars = ... }, all = { children },
 --                             group = { hosts, children }, ... } (Lua tables)
---   export.host_vars(inv,h) --host H: the host's merged variables
---   export.graph(inv, g, show_vars)  --graph [--vars]: the text tree
+--   export.host(inv, h, play_layer)  --host H: the host's merged variables
+--   export.graph(inv, g, show_vars)  --graph [GROUP] [--vars]: the text tree
 --   export.list_hosts(hosts) `ansible PATTERN --list-hosts`: the text
 --   export.json(t)          Python's json.dumps(t, sort_keys=True, indent=4)
 --
@@ -35,10 +35,12 @@ local function yaml_null()
 end
 
 --- The merged variables of host `name` as ansible-inventory --host shows
---- them (a json.object table).
-function M.host_vars(inv, name)
+--- them (a json.object table), or nil when there is no such host.
+--- `play_layer`: a playbook folder's vars (vars_dirs), as host_vars takes it.
+function M.host(inv, name, play_layer)
+  if not inv.hosts[name] then return nil end
   local out = json.object()
-  for k, v in pairs(inv:host_vars(name)) do
+  for k, v in pairs(inv:host_vars(name, play_layer)) do
     if not M.INTERNAL_VARS[k] then out[k] = v end
   end
   return out
@@ -55,7 +57,7 @@ function M.own_hosts(inv, g)
 end
 
 --- ansible-inventory --list, as a Lua table (json.object for mappings).
-function M.list(inv)
+function M.list(inv, play_layer)
   local results, seen = json.object(), {}
   local function format_group(g)
     local entry = json.object()
@@ -77,7 +79,7 @@ function M.list(inv)
   format_group("all")
   local hostvars = json.object()
   for _, h in ipairs(pattern.group_hosts(inv, "all")) do
-    local vars = M.host_vars(inv, h)
+    local vars = M.host(inv, h, play_layer)
     if next(vars) ~= nil then hostvars[h] = vars end
   end
   results._meta = json.object({ hostvars = hostvars })
@@ -116,9 +118,7 @@ end
 --- or nil, err when `group` is not a group.
 function M.graph(inv, group, show)
   group = group or "all"
-  if not inv.groups[group] then
-    return nil, "--graph: '" .. group .. "' is not a group of " .. inv.source
-  end
+  if not inv.groups[group] then return nil, "no group '" .. tostring(group) .. "' in " .. inv.source end
   local out = {}
   local function walk(g, depth)
     out[#out + 1] = graph_name("@" .. g .. ":", depth)
@@ -126,7 +126,7 @@ function M.graph(inv, group, show)
     if g ~= "all" then
       for _, h in ipairs(M.own_hosts(inv, g)) do
         out[#out + 1] = graph_name(h, depth + 1)
-        if show then show_vars(out, M.host_vars(inv, h), depth + 2) end
+        if show then show_vars(out, M.host(inv, h), depth + 2) end
       end
     end
     if show then show_vars(out, group_vars(inv, g), depth + 1) end

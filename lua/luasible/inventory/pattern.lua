@@ -229,7 +229,9 @@ end
 --- `inv.groups.all.explicit_children` (a set of names).
 function M.children(inv, name)
   local g = inv.groups[name]
-  if name ~= "all" then return g.child_list end
+  -- a model with reconcile() keeps all's children as Ansible does; the
+  -- one before it makes every group a child of all
+  if name ~= "all" or inv.reconcile then return g.child_list end
   local out = {}
   for _, c in ipairs(g.child_list) do
     local top = true
