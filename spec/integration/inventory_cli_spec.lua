@@ -299,7 +299,7 @@ describe("#oracle host patterns on the real-world corpus", function()
   end)
   for _, c in ipairs(cases) do
     it(c.rel, function()
-      if not c.inv then pending("luasible does not load it yet: " .. c.err) return end
+      if not c.inv then pending("luasible does not load it (the inventory comparison says why): " .. c.err) return end
       local a = answers[c.job]
       local d = groups_differ(c.inv, a.groups)
       if d then pending("its groups load differently (the inventory comparison's business): " .. d) return end
