@@ -231,6 +231,25 @@ describe("#oracle luasible inventory and host patterns against Ansible", functio
     end)
   end)
 
+  it("globs match as Python's fnmatch.fnmatchcase", function()
+    local fnmatch = require "luasible.util.fnmatch"
+    local globs = { "web*", "w?b1", "db-[ab]", "db-[!a]", "[]]", "[!]]x", "[z-a]", "[a-c-e]", "*a*b*", "[[]x",
+      "[^a]", "a[", "x[!]", "[a&&b]", "**", "*.example.com", "[0-9][0-9]", "a\\b", "[\\]]", "h[é]*" }
+    local names = { "web1", "wab1", "db-a", "db-b", "]", "ax", "]x", "m", "d", "-", "aXbY", "[x", "^", "b", "a[",
+      "x!", "&", "a.example.com", "42", "a\\b", "\\", "hé", "he" }
+    local f = os.tmpname()
+    files.write(f, cjson.encode({ globs, names }))
+    local out = run(PY .. " -c 'import fnmatch, json, sys; g, n = json.load(open(sys.argv[1]));"
+      .. " print(json.dumps([[fnmatch.fnmatchcase(x, p) for x in n] for p in g]))' " .. f)
+    os.remove(f)
+    local want = cjson.decode(out)
+    for i, g in ipairs(globs) do
+      local got = {}
+      for j, n in ipairs(names) do got[j] = fnmatch.match(g, n) end
+      assert.same(want[i], got, g)
+    end
+  end)
+
   describe("host patterns on the fixtures", function()
     local extra = { "web[0]:db[-1]", "web[0],db[0]", "backup:web:&prod:!db-b", "web4:web", "web[:2]", "web[9:]",
       "~web[12]", "~.*\\.example\\.com", "~^db-", "~eb", "~Web", "~(a", "*-[ab]", "*.example.com", "10.0.0.*",
