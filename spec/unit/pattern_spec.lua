@@ -58,6 +58,9 @@ describe("host patterns", function()
   it("a single subscript out of range is an error", function()
     assert.equal("no hosts matched the subscripted pattern 'web[4]' (4 hosts match 'web')", err("web[4]"))
     assert.equal("no hosts matched the subscripted pattern 'web[-5]' (4 hosts match 'web')", err("web[-5]"))
+    assert.equal("no hosts matched the subscripted pattern 'web[99999999999999999999]' (4 hosts match 'web')",
+      err("web[99999999999999999999]"))
+    assert.same({}, sel("web[99999999999999999999:]"))
   end)
 
   it("union, intersection, exclusion, in Ansible's order of operations", function()

@@ -91,13 +91,19 @@ end
 
 --- Ansible's _split_subscript: expr, subscript ({start, stop}; stop nil
 --- for one host, -1 for "to the end") or nil. A regex has none.
+-- a subscript's number (past 2^53 it is out of range anyway)
+local function int(s)
+  local x = tonumber(s)
+  return math.tointeger(x) or (x < 0 and -2 ^ 53 or 2 ^ 53)
+end
+
 function M.subscript(term)
   if term:sub(1, 1) == "~" then return term, nil end
   local expr, idx = term:match("^(.+)%[(%-?%d+)%]$")
-  if expr then return expr, { math.tointeger(tonumber(idx)) } end
+  if expr then return expr, { int(idx) } end
   local e2, start, stop = term:match("^(.+)%[(%d+)[:%-](%d*)%]$")
   if not e2 then return term, nil end
-  return e2, { math.tointeger(tonumber(start)), stop == "" and -1 or math.tointeger(tonumber(stop)) }
+  return e2, { int(start), stop == "" and -1 or int(stop) }
 end
 
 -- Ansible's _apply_subscript (Python's slicing): hosts, or nil when the
