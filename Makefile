@@ -50,12 +50,14 @@ test-unit: all
 test-integration: all
 	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=oracle
 
-# Inventories against Ansible's own answer (ansible-inventory --list, from
-# Debian's ansible-core; its answers cached in build/oracle-cache): the
-# real-world corpus of ../shared/realworld/inventories (skipped, with a
-# message, when absent) and the hand-written ones of spec/fixtures/oracle.
+# The specs that ask Ansible itself (#oracle: Debian's ansible-core, from
+# scripts/deps): inventories loaded as ansible-inventory --list loads them
+# (its answers cached in build/oracle-cache), `luasible inventory` against
+# ansible-inventory, host patterns against ansible --list-hosts and its
+# InventoryManager, on the spec fixtures and the real-world corpus of
+# ../shared/realworld/inventories (skipped, with a message, when absent).
 test-oracle: all
-	$(GUARD) 900 $(BUSTED) --tags=oracle spec/integration/inventory_oracle_spec.lua
+	$(GUARD) 900 $(BUSTED) --run=integration --tags=oracle
 
 lint:
 	luacheck -q lua modules bin spec bench examples
@@ -98,5 +100,5 @@ help:
 	@echo "make test-unit the specs of spec/unit (no process, no server)"
 	@echo "make test-integration  the specs of spec/integration (processes, sshd, test hosts)"
 	@echo "make test-asan the specs against an ASan+UBSan build"
-	@echo "make test-oracle  inventories against ansible-inventory (the corpus in ../shared, spec/fixtures/oracle)"
+	@echo "make test-oracle  the specs against Ansible itself (ansible-core; the corpus in ../shared)"
 	@echo "make bench     build the benchmark baselines (see bench/README.md)"

@@ -25,19 +25,15 @@ describe("inventory host patterns", function()
   end)
 
   it("knows addresses and host names as Ansible's patterns (IPv6 looked at from its start)", function()
-    assert.is_true(address.is_ipv4("10.0.0.255"))
-    assert.is_false(address.is_ipv4("10.0.0.256"))
-    assert.is_true(address.is_ipv4("010.0.0.1"))
-    assert.is_true(address.is_ipv6("fe80::1"))
-    assert.is_true(address.is_ipv6("ab::%%%")) -- Ansible's expression is anchored at the start only
-    assert.is_true(address.is_ipv6("1:2:3:4:5:6:7:8zzz"))
-    assert.is_false(address.is_ipv6("12345::"))
-    assert.is_true(address.is_ipv6("0:0:0:0:0:ffff:1.2.3.4"))
-    assert.is_false(address.is_ipv6("0:0:0:0:0:ffff:1.2.3.4x"))
-    assert.is_true(address.is_hostname("web_1"))
-    assert.is_false(address.is_hostname("web-"))
-    assert.is_false(address.is_hostname("a..b"))
+    local ok = { "10.0.0.255", "010.0.0.1", "fe80::1", "ab::%%%", "1:2:3:4:5:6:7:8zzz", "0:0:0:0:0:ffff:1.2.3.4",
+      "web_1", "příbor" }
+    local bad = { "12345::", "0:0:0:0:0:ffff:1.2.3.4x", "web-", "a..b", "host@x" }
+    for _, a in ipairs(ok) do assert.truthy(address.parse(a, true), a) end
+    for _, a in ipairs(bad) do assert.is_nil(address.parse(a, true), a) end
     assert.is_true(address.is_ip("10.1.2.3"))
+    assert.is_true(address.is_ip("2001:db8::1"))
+    assert.is_false(address.is_ip("web1.example.com"))
+    assert.is_false(address.is_ip("10.1.2.300"))
   end)
 
   it("expands ranges as expand_hostname_range", function()
