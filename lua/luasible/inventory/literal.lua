@@ -24,7 +24,6 @@ local M = {}
 
 local NOT = {}    -- raised: not a literal (SyntaxError or ValueError)
 local MAXDEPTH = 200
-
 local function notlit() error(NOT, 0) end
 
 -- A parser over s: a table of position and the functions over it.
@@ -41,10 +40,7 @@ local function parser(s)
     end
   end
   local function peek() ws() return s:sub(pos, pos) end
-  local function accept(c)
-    if peek() == c then pos = pos + 1 return true end
-    return false
-  end
+  local function accept(c) if peek() == c then pos = pos + 1 return true end return false end
 
   -- digits with single underscores between them, from pos: the text or ""
   local function digitpart(class)
@@ -255,11 +251,9 @@ local function parser(s)
 
   local function unary()
     local c = peek()
-    if c == "-" or c == "+" then
-      pos = pos + 1
-      return { t = "unary", neg = c == "-", operand = unary() }
-    end
-    return atom()
+    if c ~= "-" and c ~= "+" then return atom() end
+    pos = pos + 1
+    return { t = "unary", neg = c == "-", operand = unary() }
   end
 
   function expr()
@@ -299,9 +293,7 @@ local NUM = { int = true, float = true, complex = true }
 local function hashable(node)
   local t = node.t
   if t == "list" or t == "dict" or t == "set" then return false end
-  if t == "tuple" then
-    for _, x in ipairs(node.items) do if not hashable(x) then return false end end
-  end
+  for _, x in ipairs(t == "tuple" and node.items or {}) do if not hashable(x) then return false end end
   return true
 end
 
