@@ -2,23 +2,24 @@
 -- inventories, vars files, -e @file.
 --
 -- Values are built here from libYAML's event stream (the `yaml` binding's
--- public `yaml.parser(text)` iterator), with lyaml's scalar rules
--- (lyaml.implicit / lyaml.explicit), so the result is what lyaml.load
--- gives, except that an empty mapping (`{}`) is marked with json.object and
--- so stays a mapping (lyaml gives a plain empty table, the same as `[]`).
--- Nothing of lyaml or yaml is replaced or changed.
+-- public `yaml.parser(text)` iterator, from lyaml), with PyYAML's scalar
+-- rules (luasible.yaml11: YAML 1.1, as Ansible reads YAML: `09`, `1e3` and
+-- `8086:8086` are strings, `yes` a boolean), so the values are Ansible's.
+-- Every mapping is marked with json.object (so `{}` stays a mapping, not
+-- `[]`), and the order of its keys in the text is kept (M.keys). A null is
+-- M.null (a table can hold no nil). Nothing of lyaml or yaml is replaced or
+-- changed.
 local json = require "luasible.json"
+local yaml11 = require "luasible.yaml11"
 
--- lyaml (Debian's lua-yaml: the `yaml` binding and lyaml's scalar rules) is
--- needed only to read YAML: without it INI and Lua inventories still load.
+-- lyaml (Debian's lua-yaml: the `yaml` binding) is needed only to read
+-- YAML: without it INI and Lua inventories still load.
 local function optional(name)
   local ok, m = pcall(require, name)
   if ok then return m end
 end
 local libyaml, functional = optional("yaml"), optional("lyaml.functional")
-local implicit, explicit = optional("lyaml.implicit"), optional("lyaml.explicit")
-local MISSING = not (libyaml and functional and implicit and explicit)
-  and "reading YAML needs lyaml (Debian's lua-yaml, or the lyaml rock)"
+local MISSING = not (libyaml and functional) and "reading YAML needs lyaml (Debian's lua-yaml, or the lyaml rock)"
 
 local M = {}
 
@@ -31,22 +32,44 @@ function M.is_null(v) return v == nil or v == M.null end
 local TAG = "tag:yaml.org,2002:"
 local TAG_NAME = "^" .. TAG:gsub("%p", "%%%0") .. "(.*)$"
 
--- Explicitly tagged scalars (`!!int '3'`), as lyaml's defaults.
-local EXPLICIT = explicit and { [TAG .. "bool"] = explicit.bool, [TAG .. "float"] = explicit.float,
-  [TAG .. "int"] = explicit.int, [TAG .. "null"] = explicit.null, [TAG .. "str"] = explicit.str }
+-- the keys of each decoded mapping in the order of the text (weak: a
+-- mapping that is dropped takes its list along)
+local ORDER = setmetatable({}, { __mode = "k" })
 
--- Plain (unquoted, untagged) scalars, as lyaml's defaults: the first rule
--- that gives a value wins, the order matters (octal is a subset of
--- decimal); what none takes stays the string.
-local IMPLICIT_RULES = implicit and { implicit.null, implicit.octal, implicit.decimal, implicit.float,
-  implicit.bool, implicit.inf, implicit.nan, implicit.hexadecimal, implicit.binary,
-  implicit.sexagesimal, implicit.sexfloat }
-local function implicit_scalar(s)
-  for i = 1, #IMPLICIT_RULES do
-    local v = IMPLICIT_RULES[i](s)
-    if v ~= nil then return v end
+--- The keys of a mapping decoded here, in the order of the text (nil for
+--- any other table).
+function M.keys(t) return ORDER[t] end
+
+-- !unsafe values (Ansible's: data, never a template): UNSAFE[map][key] =
+-- "value" (the key's value is an !unsafe scalar) or "nested" (it holds one
+-- deeper down); HOLDS[t]: collection t holds one
+local UNSAFE = setmetatable({}, { __mode = "k" })
+local HOLDS = setmetatable({}, { __mode = "k" })
+
+--- Is the value of key k of mapping t !unsafe: "value" (an !unsafe string),
+--- "nested" (it holds one), or nil. A Lua string carries no mark, so the
+--- mark is on the key of the mapping that holds it.
+function M.unsafe(t, k)
+  local u = UNSAFE[t]
+  return u and u[k]
+end
+
+--- The keys of mapping t marked !unsafe: { key = "value"|"nested" } or nil.
+function M.unsafe_keys(t) return UNSAFE[t] end
+
+--- Does table t hold an !unsafe value (in it, or deeper)?
+function M.holds_unsafe(t) return HOLDS[t] == true end
+
+--- Mark (flag "value" or "nested") or unmark (nil) key k of mapping t.
+function M.set_unsafe(t, k, flag)
+  local u = UNSAFE[t]
+  if flag then
+    if not u then u = {}; UNSAFE[t] = u end
+    u[k] = flag
+    HOLDS[t] = true
+  elseif u then
+    u[k] = nil
   end
-  return s
 end
 
 -- A load error: raised inside the loader as this table, caught by decode_first.
@@ -78,73 +101,98 @@ local function load_documents(text)
     return e and e.type
   end
 
-  local function anchor(value, kind)
-    if ev.anchor ~= nil then anchors[ev.anchor] = { value = value, kind = kind } end
+  local function anchor(value, kind, unsafe)
+    if ev.anchor ~= nil then anchors[ev.anchor] = { value = value, kind = kind, unsafe = unsafe } end
   end
 
   local load_node
 
   local function load_scalar()
     local value, tag = ev.value, ev.tag
-    local conv = EXPLICIT[tag]
-    if conv then
-      value = conv(value)
-      if value == nil then at("invalid '%s' value: '%s'", tag, ev.value) end
+    local kind
+    if tag ~= nil then
+      value, kind = yaml11.tagged(tag, value)
+      if value == nil and kind ~= "null" then at("%s", kind) end
     elseif ev.style == "PLAIN" then
-      value = implicit_scalar(value)
+      value, kind = yaml11.plain(value)
+      if kind == "value" then at("could not determine a constructor for the tag '%svalue'", TAG) end
     end
-    anchor(value, "scalar")
-    return value, "scalar"
+    if value == nil then value = M.null end
+    local unsafe = tag == "!unsafe"
+    anchor(value, "scalar", unsafe)
+    return value, "scalar", unsafe
   end
 
-  local function merge_into(map, node, kind, tag)
+  -- `<<: *a` or `<<: [*a, *b]`: the keys of the sources that map does not
+  -- have (the first source's value wins); their names into `merged`, in
+  -- PyYAML's order (the last source's first)
+  local function merge_into(map, node, kind, tag, merged)
     local sources = kind == "map" and { node } or kind == "seq" and node
     if not sources then at("invalid '%s' merge event: %s", tag, tostring(node)) end
     for i, src in ipairs(sources) do
       if type(src) ~= "table" then at("invalid '%s' sequence element %d: %s", tag, i, tostring(src)) end
-      for k, v in pairs(src) do if map[k] == nil then map[k] = v end end
+      for k, v in pairs(src) do
+        if map[k] == nil then
+          map[k] = v
+          M.set_unsafe(map, k, M.unsafe(src, k))
+        end
+      end
+    end
+    for i = #sources, 1, -1 do
+      for _, k in ipairs(ORDER[sources[i]] or {}) do merged[#merged + 1] = k end
     end
   end
 
-  -- f(node, kind) for each node of a collection, up to its end event
+  -- f(node, kind, unsafe) for each node of a collection, up to its end event
   local function each_node(f)
     while true do
-      local node, kind = load_node()
+      local node, kind, unsafe = load_node()
       if node == nil then return end
-      f(node, kind)
+      f(node, kind, unsafe)
     end
   end
 
   local function load_map()
-    local map = {}
+    local map, order, merged = json.object(), {}, {}
     anchor(map, "map")
     each_node(function(key)
       local tag = ev.tag and ev.tag:match(TAG_NAME)
       if key == "<<" or tag == "merge" then
         tag = ev.tag or key
         local node, kind = load_node()
-        merge_into(map, node, kind, tag)
+        merge_into(map, node, kind, tag, merged)
       else
-        local value = load_node()
+        local value, _, unsafe = load_node()
         if value == nil then at("unexpected %s event", tostring(ev.type)) end
+        order[#order + 1] = key
         map[key] = value
+        M.set_unsafe(map, key, unsafe and "value" or (HOLDS[value] and "nested") or nil)
       end
     end)
-    if next(map) == nil then json.object(map) end
+    local keys, seen = {}, {}
+    for _, list in ipairs({ merged, order }) do
+      for _, k in ipairs(list) do
+        if not seen[k] and map[k] ~= nil then seen[k] = true; keys[#keys + 1] = k end
+      end
+    end
+    ORDER[map] = keys
     return map, "map"
   end
 
   local function load_sequence()
     local seq = {}
     anchor(seq, "seq")
-    each_node(function(node) seq[#seq + 1] = node end)
+    each_node(function(node, _, unsafe)
+      seq[#seq + 1] = node
+      M.set_unsafe(seq, #seq, unsafe and "value" or (HOLDS[node] and "nested") or nil)
+    end)
     return seq, "seq"
   end
 
   local function load_alias()
     local a = anchors[ev.anchor]
     if a == nil then at("invalid reference: %s", tostring(ev.anchor)) end
-    return a.value, a.kind
+    return a.value, a.kind, a.unsafe
   end
 
   local DISPATCH = { SCALAR = load_scalar, ALIAS = load_alias, MAPPING_START = load_map,
@@ -209,10 +257,28 @@ function M.key_line(text, key)
   return nil
 end
 
---- The keys of mapping t in the order they appear in `text` (the ones not
---- found, or all without text, after them sorted by name): an order that
---- does not depend on table iteration.
+local function by_name(a, b)
+  local sa, sb = tostring(a), tostring(b)
+  if sa ~= sb then return sa < sb end
+  return type(a) < type(b)
+end
+
+--- The keys of mapping t in the order of the text it was decoded from
+--- (keys added since, after them by name); for another table, in the
+--- order they appear in `text` (the ones not found, or all without text,
+--- after them by name): an order that does not depend on table iteration.
 function M.ordered_keys(t, text)
+  local known = ORDER[t]
+  if known then
+    local keys, seen, extra = {}, {}, {}
+    for _, k in ipairs(known) do
+      if t[k] ~= nil then keys[#keys + 1] = k; seen[k] = true end
+    end
+    for k in pairs(t) do if not seen[k] then extra[#extra + 1] = k end end
+    table.sort(extra, by_name)
+    for _, k in ipairs(extra) do keys[#keys + 1] = k end
+    return keys
+  end
   local keys, pos = {}, {}
   for k in pairs(t) do
     keys[#keys + 1] = k
@@ -220,9 +286,7 @@ function M.ordered_keys(t, text)
   end
   table.sort(keys, function(a, b)
     if pos[a] ~= pos[b] then return pos[a] < pos[b] end
-    local sa, sb = tostring(a), tostring(b)
-    if sa ~= sb then return sa < sb end
-    return type(a) < type(b)
+    return by_name(a, b)
   end)
   return keys
 end

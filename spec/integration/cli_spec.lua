@@ -57,11 +57,14 @@ describe("luasible CLI", function()
 
   it("exec -a takes a {{ }} value as key=value, and shows lists as JSON lists, [] when empty", function()
     local inv = TMP .. "/lone.ini"
-    write(inv, "lone ansible_connection=local\n[db]\nd1 ansible_connection=local\n")
+    write(inv, "lone ansible_connection=local empty=[]\n[db]\nd1 ansible_connection=local\n")
     local out, code = cli("exec all -i " .. inv .. " -m debug -a 'msg={{ group_names }}'")
     assert.equal(0, code, out)
-    assert.truthy(out:find("ok: [lone] => []", 1, true), out)
+    assert.truthy(out:find('ok: [lone] => ["ungrouped"]', 1, true), out) -- as Ansible's group_names
     assert.truthy(out:find('ok: [d1] => ["db"]', 1, true), out)
+    out, code = cli("exec lone -i " .. inv .. " -m debug -a 'msg={{ empty }}'")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("ok: [lone] => []", 1, true), out)
     out, code = cli("exec lone -i " .. inv .. [[ -m debug -a 'msg="say \"hi\" to {{ inventory_hostname }}"']])
     assert.equal(0, code, out)
     assert.truthy(out:find('ok: [lone] => say "hi" to lone', 1, true), out)
@@ -92,6 +95,27 @@ describe("luasible CLI", function()
     assert.equal(1, types.play_start)
     assert.equal(2, types.host_task_result)
     assert.equal(1, types.recap)
+  end)
+
+  it("asks util/fs whether stdout is a terminal and how wide it is (no stty or test process)", function()
+    local fs = require "luasible.util.fs"
+    local isatty, tty_size, stdout = fs.isatty, fs.tty_size, io.stdout
+    local asked, buf = {}, {}
+    fs.isatty = function(fd) asked[#asked + 1] = "isatty " .. fd return true end
+    fs.tty_size = function() asked[#asked + 1] = "tty_size" return 40, 20 end
+    -- the renderer writes to io.stdout: a sink while main runs
+    io.stdout = { -- luacheck: ignore 122
+      write = function(self, ...) for _, x in ipairs({ ... }) do buf[#buf + 1] = x end return self end,
+      flush = function() end }
+    local ok, code = pcall(require("luasible.cli").main, { "exec", "w1", "-i", INV, "--no-color", "-a", "echo hi" })
+    fs.isatty, fs.tty_size, io.stdout = isatty, tty_size, stdout -- luacheck: ignore 122
+    assert(ok, code)
+    assert.equal(0, code)
+    assert.same({ "isatty 1", "tty_size" }, asked)
+    local out = table.concat(buf)
+    -- the headers fit the 40 columns it was told
+    assert.truthy(out:find("\nTASK [shell] " .. string.rep("*", 40 - #"TASK [shell] ") .. "\n", 1, true), out)
+    assert.truthy(out:find("w1 | hi\n", 1, true), out)
   end)
 
   describe("signals", function()

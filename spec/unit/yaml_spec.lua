@@ -4,7 +4,7 @@ local lyaml = require "lyaml"
 
 describe("luasible.yaml", function()
   describe("decode", function()
-    it("gives what lyaml.load gives: scalar types, tags, anchors, aliases, merge keys", function()
+    it("gives what lyaml.load gives where YAML 1.1 and lyaml agree: types, tags, anchors, merge keys", function()
       local texts = {
         "a: 1\nb: 1.5\nc: yes\nd: ~\ne: 'q'\nf: \"2\"\ng: 0x1f\nh: .inf\ni: hello world\nj: -7\n",
         "a: !!int '3'\nb: !!bool 'true'\nc: !!str 12\nd: !!float '1'\n",
@@ -29,14 +29,14 @@ describe("luasible.yaml", function()
       assert.is_true(json.is_object(v.h))
       assert.is_false(json.is_object(v.l))
       assert.is_true(json.is_object(v.n.a))
-      assert.is_false(json.is_object(v.full))
-      assert.equal('{"full":{"k":1},"h":{},"l":[],"n":{"a":{}}}', json.json_encode(v))
+      assert.is_true(json.is_object(v.full)) -- every mapping is marked
+      assert.equal('{"full":{"k":1},"h":{},"l":[],"n":{"a":{}}}', json.encode(v))
       local a = yaml.decode("e: &e {}\nsame: *e\nl: &l []\nsame_l: *l\n")
       assert.equal(a.e, a.same)
-      assert.equal("{}", json.json_encode(a.same))
-      assert.equal("[]", json.json_encode(a.same_l))
-      assert.equal("{}", json.json_encode(yaml.decode("{}")))
-      assert.equal("[]", json.json_encode(yaml.decode("[]")))
+      assert.equal("{}", json.encode(a.same))
+      assert.equal("[]", json.encode(a.same_l))
+      assert.equal("{}", json.encode(yaml.decode("{}")))
+      assert.equal("[]", json.encode(yaml.decode("[]")))
       -- merging an empty mapping adds nothing
       assert.same({ k = 1 }, yaml.decode("e: &e {}\nm:\n  <<: *e\n  k: 1\n").m)
     end)
@@ -59,7 +59,7 @@ describe("luasible.yaml", function()
         { '{"a": 1', "f.yml:2: did not find expected ',' or '}'" },
         { "a: 1\nkey: value: bad\n", "f.yml:2: mapping values are not allowed in this context" },
         { "a: 1\nb: *nope\n", "f.yml:2: invalid reference: nope" },
-        { "x: 1\ny: !!int 'q'\n", "f.yml:2: invalid 'tag:yaml.org,2002:int' value: 'q'" },
+        { "x: 1\ny: !!int 'q'\n", "f.yml:2: invalid integer 'q'" },
         { "a: 1\nm:\n  <<: 5\n", "f.yml:3: invalid '<<' merge event: 5" },
       }
       for _, c in ipairs(cases) do
@@ -117,5 +117,58 @@ describe("luasible.yaml", function()
     assert.same({ "zeta", "alpha", "quoted", "b", "c" },
       yaml.ordered_keys({ alpha = 1, zeta = 1, quoted = 1, c = 1, b = 1 }, text))
     assert.same({ "a", "b", "c" }, yaml.ordered_keys({ c = 1, a = 1, b = 1 }))
+  end)
+
+  it("resolves plain scalars as PyYAML (so Ansible) does: YAML 1.1", function()
+    local N = yaml.null
+    local cases = {
+      { "yes", true }, { "Yes", true }, { "YES", true }, { "yEs", "yEs" }, { "no", false }, { "on", true },
+      { "off", false }, { "y", "y" }, { "n", "n" }, { "True", true }, { "tRue", "tRue" }, { "~", N }, { "null", N },
+      { "Null", N }, { "nUll", "nUll" }, { "", N }, { "0b101", 5 }, { "0b1_0", 2 }, { "0777", 511 }, { "0_7", 7 },
+      { "09", "09" }, { "0x1f", 31 }, { "0x_1F", 31 }, { "1_000", 1000 }, { "190:20:30", 685230 },
+      { "22:22", 1342 }, { "8086:8086", "8086:8086" }, { "1:60", "1:60" }, { "0o17", "0o17" }, { "1.5", 1.5 },
+      { "1.", 1.0 }, { ".5", 0.5 }, { "-.5", "-.5" }, { "+.5", "+.5" }, { "1.5e+3", 1500.0 }, { "1.5e3", "1.5e3" },
+      { "1e3", "1e3" }, { "1e+3", "1e+3" }, { "190:20:30.15", 685230.15 }, { ".inf", math.huge },
+      { "-.inf", -math.huge }, { "2001-12-14", "2001-12-14" }, { "-0", 0 }, { "00", 0 },
+      { "12345678901234567890", "12345678901234567890" }, { "1_", 1 }, { "_1", "_1" }, { "0.5.6", "0.5.6" },
+      { "!!str 1", "1" }, { "!!int \"42\"", 42 }, { "!!float \"1\"", 1.0 }, { "!!bool \"yes\"", true },
+      { "!!null x", N }, { "!unsafe 42", "42" },
+    }
+    for _, c in ipairs(cases) do
+      local v = yaml.decode("a: " .. c[1]).a
+      assert.same(c[2], v, c[1])
+      if type(c[2]) == "number" then assert.equal(math.type(c[2]), math.type(v), c[1]) end
+    end
+    assert.is_true(yaml.decode("a: .nan").a ~= yaml.decode("a: .nan").a)
+    for _, bad in ipairs({ "a: =", "a: !!int '09'", "a: !foo x" }) do
+      assert.is_nil((yaml.load(bad, "f.yml")), bad)
+    end
+    assert.equal("f.yml:1: could not determine a constructor for the tag '!foo'",
+      select(2, yaml.load("a: !foo x", "f.yml")))
+  end)
+
+  it("keeps the order of a mapping's keys (merged keys first, as PyYAML)", function()
+    local t = yaml.decode("z: 1\na: 2\nm: 3\nb: &b {q: 1, p: 2}\nc:\n  x: 1\n  <<: *b\n  p: 3\n")
+    assert.same({ "z", "a", "m", "b", "c" }, yaml.keys(t))
+    assert.same({ "z", "a", "m", "b", "c" }, yaml.ordered_keys(t))
+    assert.same({ "q", "p", "x" }, yaml.keys(t.c))
+    assert.same({ q = 1, p = 3, x = 1 }, t.c)
+    t.new = 1
+    assert.same({ "z", "a", "m", "b", "c", "new" }, yaml.ordered_keys(t))
+  end)
+
+  it("marks !unsafe values on the key (or index) that holds them, and the tables above as holding one", function()
+    local t = yaml.decode('a: !unsafe "{{ x }}"\nb: [1, !unsafe "{{ y }}"]\nc: {d: {e: !unsafe z}}\nf: plain\n'
+      .. 'base: &b {u: !unsafe "{{ u }}"}\nm:\n  <<: *b\n')
+    assert.equal("value", yaml.unsafe(t, "a"))
+    assert.equal("nested", yaml.unsafe(t, "b"))
+    assert.equal("value", yaml.unsafe(t.b, 2))
+    assert.is_nil(yaml.unsafe(t.b, 1))
+    assert.equal("nested", yaml.unsafe(t, "c"))
+    assert.equal("value", yaml.unsafe(t.c.d, "e"))
+    assert.is_nil(yaml.unsafe(t, "f"))
+    assert.equal("value", yaml.unsafe(t.m, "u"))
+    assert.is_true(yaml.holds_unsafe(t))
+    assert.is_false(yaml.holds_unsafe(yaml.decode("a: 1\n")))
   end)
 end)

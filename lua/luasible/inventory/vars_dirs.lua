@@ -1,43 +1,30 @@
 --- luasible.inventory.vars_dirs: the group_vars/ and host_vars/ folders
--- beside an inventory or a play (Ansible's host_group_vars), and the vars
--- files in them (YAML or JSON mappings of variable names to values).
+-- beside an inventory or a play, read as Ansible's host_group_vars plugin
+-- reads them, and the vars files in them (YAML or JSON mappings).
 local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 local yaml = require "luasible.yaml"
 
 local M = {}
 
-local VARS_EXT = { "", ".yml", ".yaml", ".json" }
-local VAR_NAME = "^[%a_][%w_]*$"
+local EXTS = { "", ".yml", ".yaml", ".json" }
+local DIR_EXTS = { [""] = true, [".yml"] = true, [".yaml"] = true, [".json"] = true }
 local VAULT = "^%s*%$ANSIBLE_VAULT;"
 
--- Keys of a mapping in a fixed order (by name), for messages that must not
--- depend on table iteration.
-local function sorted_keys(t) return yaml.ordered_keys(t) end
-
--- Turn YAML nulls into nothing (Lua tables cannot hold nil: a key without
--- value is left undefined) and refuse vault-encrypted values: raises
--- { vars_error = msg } naming `where` (the variable, with its keys).
-local function clean(v, where, depth)
+-- Refuse vault-encrypted values: raises { vars_error = msg } naming `where`
+-- (the variable, with its keys).
+local function no_vault(v, where, depth)
   if type(v) == "string" and v:match(VAULT) then
     error({ vars_error = "the value of '" .. where .. "' is vault-encrypted (!vault): ansible-vault files are"
       .. " not supported (decrypt it, or pass the secret with -e)" }, 0)
   end
-  if type(v) ~= "table" or depth > 64 then return v end
-  local out = setmetatable({}, getmetatable(v)) -- an empty mapping stays one (json.object)
-  if #v > 0 then
-    for _, x in ipairs(v) do if not yaml.is_null(x) then out[#out + 1] = clean(x, where, depth + 1) end end
-  else
-    for _, k in ipairs(sorted_keys(v)) do
-      local x = v[k]
-      if not yaml.is_null(x) then out[k] = clean(x, where .. "." .. tostring(k), depth + 1) end
-    end
-  end
-  return out
+  if type(v) ~= "table" or depth > 64 or yaml.is_null(v) then return end
+  for _, k in ipairs(yaml.ordered_keys(v)) do no_vault(v[k], where .. "." .. tostring(k), depth + 1) end
 end
 
---- Load one vars file (YAML or JSON): a mapping of variable names to values.
---- Returns the table, or nil, "file[:line]: what is wrong".
+--- Load one vars file (YAML or JSON): a mapping of variables to values,
+--- any key (`app.port: 80` too) and null values kept, as in Ansible; {}
+--- for an empty file. Returns the table, or nil, "file[:line]: what is wrong".
 function M.load_vars_file(file)
   local text, err = fs.read(file)
   if not text then return nil, "cannot read " .. file .. ": " .. tostring(err) end
@@ -47,104 +34,127 @@ function M.load_vars_file(file)
   local t, yerr = yaml.load(text, file)
   if yerr then return nil, yerr end
   if yaml.is_null(t) then return {} end
-  if type(t) ~= "table" or (#t > 0) then
+  if type(t) ~= "table" or not (yaml.keys(t) or #t == 0) then
     return nil, file .. ": must be a mapping of variable names to values, got a "
       .. (type(t) == "table" and "list" or type(t))
   end
-  local function at(key)
-    local n = yaml.key_line(text, key)
-    return n and (file .. ":" .. n) or file
-  end
-  local keys = yaml.ordered_keys(t, text)
-  for _, k in ipairs(keys) do
-    if type(k) ~= "string" or not k:match(VAR_NAME) then
-      return nil, at(k) .. ": '" .. tostring(k) .. "' is not a valid variable name"
+  for _, k in ipairs(yaml.ordered_keys(t, text)) do
+    local ok, res = pcall(no_vault, t[k], tostring(k), 1)
+    if not ok then
+      if type(res) == "table" and res.vars_error then
+        local n = yaml.key_line(text, k)
+        return nil, (n and (file .. ":" .. n) or file) .. ": " .. res.vars_error
+      end
+      error(res, 0)
     end
   end
-  local out = setmetatable({}, getmetatable(t))
-  for _, k in ipairs(keys) do
-    if not yaml.is_null(t[k]) then
-      local ok, res = pcall(clean, t[k], k, 1)
-      if not ok then
-        if type(res) == "table" and res.vars_error then return nil, at(k) .. ": " .. res.vars_error end
-        error(res, 0)
-      end
-      out[k] = res
+  return t
+end
+
+-- What a folder holds, following links: types[rel] = "file"|"directory",
+-- names[reldir] = sorted names in it ("" the folder itself); nil, err when
+-- a folder or entry cannot be read (never taken for an empty one).
+local function listing(base)
+  local types, names = {}, { [""] = {} }
+  local entries, werr = fs.walk(base)
+  if not entries then return nil, werr end
+  for _, e in ipairs(entries) do
+    types[e.path] = e.type
+    local parent, name = e.path:match("^(.*)/([^/]*)$")
+    if not parent then parent, name = "", e.path end
+    names[parent] = names[parent] or {}
+    table.insert(names[parent], name)
+    if e.type == "directory" then names[e.path] = names[e.path] or {} end
+  end
+  for _, l in pairs(names) do table.sort(l) end
+  return types, names
+end
+
+-- Python's os.path.splitext(name)[2]: from the last dot, not a leading one
+local function ext_of(name)
+  return name:match("^%.*[^.].*(%.[^.]*)$") or ""
+end
+
+-- The files of folder `rel`, in order (Ansible's _get_dir_vars_files):
+-- sorted, hidden ones and `~` backups left out, sub-folders without a dot
+-- walked, files without an ending or ending .yml, .yaml, .json.
+local function dir_files(types, names, rel, out)
+  for _, n in ipairs(names[rel] or {}) do
+    if n:sub(1, 1) ~= "." and n:sub(-1) ~= "~" then
+      local sub, ext = rel .. "/" .. n, ext_of(n)
+      if types[sub] == "directory" and ext == "" then dir_files(types, names, sub, out)
+      elseif types[sub] == "file" and DIR_EXTS[ext] then out[#out + 1] = sub end
     end
   end
   return out
 end
 
--- The name a vars file or folder entry `rel` gives (web.yml -> web), or nil
--- when it is not one: hidden files and folders, `~` backups, other endings.
-local function vars_name(rel)
-  local leaf = path.basename(rel)
-  if leaf:sub(-1) == "~" then return nil end
-  for comp in rel:gmatch("[^/]+") do if comp:sub(1, 1) == "." then return nil end end
-  for _, ext in ipairs(VARS_EXT) do
-    if ext == "" then
-      if not leaf:find(".", 1, true) then return leaf end
-    elseif leaf:sub(-#ext) == ext and #leaf > #ext then
-      return leaf:sub(1, -#ext - 1)
-    end
+-- The files for entity `name` (Ansible's find_vars_files): the first of
+-- NAME, NAME.yml, NAME.yaml, NAME.json that exists; a folder: its files.
+local function find(types, names, name)
+  for _, ext in ipairs(EXTS) do
+    local rel = name .. ext
+    if types[rel] == "directory" then return dir_files(types, names, rel, {}) end
+    if types[rel] == "file" then return { rel } end
   end
-  return nil
+  return {}
 end
 
--- The vars of one folder (group_vars/ or host_vars/) into `into`:
--- into[name] = merged vars. Returns true, or nil, err.
-local function load_kind(base, into)
-  local entries, paths = {}, {}
-  local list, werr = fs.walk(base)
-  if not list then return nil, werr end
-  for _, e in ipairs(list) do -- sorted, following links
-    entries[e.path] = e.type
-    paths[#paths + 1] = e.path
-  end
-  -- the names, each with its files in Ansible's order: NAME, NAME.yml,
-  -- NAME.yaml, NAME.json (a folder NAME/ in the place of NAME)
-  local names, order = {}, {}
-  for _, rel in ipairs(paths) do
-    if not rel:find("/", 1, true) then
-      local name = entries[rel] == "directory" and rel or vars_name(rel)
-      if name and not names[name] then names[name] = true; order[#order + 1] = name end
+-- The vars of each entity of `list` found in folder `base` into `into`:
+-- into[name] = its files merged, later files' keys replacing earlier ones'.
+-- Returns true, or nil, err.
+local function load_kind(base, list, into)
+  local types, names = listing(base)
+  if not types then return nil, names end
+  if not list then -- every name the folder can give
+    list = {}
+    for _, n in ipairs(names[""]) do
+      if n:sub(1, 1) ~= "." and n:sub(-1) ~= "~" then
+        list[#list + 1] = n
+        local stem = n:match("^(.+)%.ya?ml$") or n:match("^(.+)%.json$")
+        if stem then list[#list + 1] = stem end
+      end
     end
   end
-  for _, name in ipairs(order) do
-    local files = {}
-    for _, ext in ipairs(VARS_EXT) do
-      local top = name .. ext
-      if entries[top] == "file" then files[#files + 1] = top
-      elseif entries[top] == "directory" then
-        for _, rel in ipairs(paths) do
-          if entries[rel] == "file" and rel:sub(1, #top + 1) == top .. "/" and vars_name(rel) then
-            files[#files + 1] = rel
+  local cache = {}
+  for _, name in ipairs(list) do
+    if name ~= "" and name:sub(1, 1) ~= "/" then
+      for _, rel in ipairs(find(types, names, name)) do
+        local vars = cache[rel]
+        if vars == nil then
+          local err
+          vars, err = M.load_vars_file(base .. "/" .. rel)
+          if not vars then return nil, err end
+          cache[rel] = vars
+        end
+        if next(vars) ~= nil then
+          local t = into[name] or {}
+          into[name] = t
+          local marks = yaml.unsafe_keys(vars)
+          for k, v in pairs(vars) do
+            t[k] = v
+            if marks or yaml.unsafe_keys(t) then yaml.set_unsafe(t, k, marks and marks[k]) end
           end
         end
       end
-    end
-    for _, rel in ipairs(files) do
-      local vars, err = M.load_vars_file(base .. "/" .. rel)
-      if not vars then return nil, err end
-      local t = into[name] or {}
-      into[name] = t
-      for k, v in pairs(vars) do t[k] = v end
     end
   end
   return true
 end
 
---- The group_vars/ and host_vars/ of a folder (Ansible's host_group_vars):
---- for a name, the file `NAME`, `NAME.yml`, `NAME.yaml` or `NAME.json`, or
---- the folder `NAME/` whose files (those names' endings, hidden files and
---- `~` backups left out) are loaded in sorted order, later ones overriding
---- earlier ones. Every such file is read, for hosts and groups of the
---- inventory or not. Returns a layer { dir =, groups = {}, hosts = {} } or
---- nil, "file[:line]: what is wrong".
-function M.vars_dir(dir)
+--- The group_vars/ and host_vars/ of a folder, as Ansible's host_group_vars:
+--- for a group or host NAME, the first of the file `NAME`, `NAME.yml`,
+--- `NAME.yaml`, `NAME.json`, or the folder `NAME/` whose files (no ending
+--- or those endings; hidden files and `~` backups left out; sub-folders
+--- without a dot in their name walked) are read in sorted order, a later
+--- file's keys replacing an earlier one's. With an inventory, only the
+--- files of its groups and hosts are read (others are not even parsed);
+--- without, every name the folder gives. Returns a layer { dir =, groups =
+--- {}, hosts = {} } or nil, "file[:line]: what is wrong".
+function M.vars_dir(dir, inv)
   local layer = { dir = dir, groups = {}, hosts = {} }
-  local ok, err = load_kind(path.join(dir, "group_vars"), layer.groups)
-  if ok then ok, err = load_kind(path.join(dir, "host_vars"), layer.hosts) end
+  local ok, err = load_kind(path.join(dir, "group_vars"), inv and inv.group_order, layer.groups)
+  if ok then ok, err = load_kind(path.join(dir, "host_vars"), inv and inv.host_order, layer.hosts) end
   if not ok then return nil, err end
   return layer
 end

@@ -4,6 +4,7 @@
 -- that events never show.
 local inventory = require "luasible.inventory"
 local template = require "luasible.template"
+local yaml = require "luasible.yaml"
 
 local M = {}
 
@@ -32,6 +33,8 @@ function M.host_vars(run, host, task)
   -- what came from the host (facts, registered results) is data, never a
   -- template to render again; a name set by the play or -e is not
   local unsafe = {}
+  -- values the inventory or vars files marked !unsafe (luasible.yaml)
+  for k in pairs(yaml.unsafe_keys(st.inv_vars) or {}) do unsafe[k] = true end
   if st.facts then
     for k in pairs(st.facts) do unsafe[k] = true end
     unsafe.ansible_facts = true
@@ -63,7 +66,7 @@ function M.play_layer(inv, opts)
   for _, l in ipairs(inv.vars_layers or {}) do
     if norm(l.dir) == norm(dir) then return nil end
   end
-  local layer, err = inventory.vars_dir(dir)
+  local layer, err = inventory.vars_dir(dir, inv)
   if not layer then return nil, err end
   return layer
 end

@@ -23,7 +23,8 @@ end
 --- backslash takes the next character literally (`\'` is a quote); inside
 --- double quotes a backslash escapes only `"` and `\` (elsewhere it stays);
 --- inside single quotes it is an ordinary character.
---- With opts.comments, a word starting with # or ; ends the line (a comment).
+--- With opts.comments, a # outside quotes ends the line (a comment), even
+--- inside a word (`a#b` is `a`), as shlex.split(s, comments=True).
 --- With opts.templates, a `{{ }}`, `{% %}` or `{# #}` is kept whole, spaces
 --- and quotes included (`msg={{ a | join(', ') }}` is one word), as
 --- Ansible's k=v splitter does.
@@ -38,13 +39,14 @@ function M.split(s, opts)
     local c = s:sub(i, i)
     if c:match("%s") then
       i = i + 1
-    elseif comments and (c == "#" or c == ";") then
+    elseif comments and c == "#" then
       break
     else
       local buf, quoted = {}, false
       while i <= n do
         c = s:sub(i, i)
         if c:match("%s") then break end
+        if comments and c == "#" then n = i - 1 break end
         local tag = templates and c == "{" and s:match("^{([{%%#])", i)
         if tag then
           local close = ({ ["{"] = "}}", ["%"] = "%}", ["#"] = "#}" })[tag]
