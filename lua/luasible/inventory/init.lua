@@ -132,7 +132,9 @@ end
 -- Read a folder's inventory files into inv (sorted; sub-folders too).
 local function read_dir(inv, dir)
   local entries = {}
-  for _, e in ipairs(fs.walk(dir)) do
+  local list, werr = fs.walk(dir)
+  if not list then return nil, werr end
+  for _, e in ipairs(list) do
     if not e.path:find("/", 1, true) then entries[#entries + 1] = e end
   end
   for _, e in ipairs(entries) do
