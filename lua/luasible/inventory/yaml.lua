@@ -4,6 +4,8 @@
 -- Errors name the file and, for YAML text, the line of the key concerned.
 local yaml = require "luasible.yaml"
 local model = require "luasible.inventory.model"
+local vars_error = require("luasible.inventory.connect").vars_error
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -23,7 +25,7 @@ function M.from_table(t, source, text)
   local function bad(key, msg) error({ inv_error = where(key) .. ": " .. msg }, 0) end
   local function group(name, g, parent)
     if type(name) ~= "string" or not name:match(model.GROUP_NAME) then
-      bad(tostring(name), "bad group name '" .. tostring(name) .. "'")
+      bad(tostring(name), "bad group name " .. (type(name) == "string" and S.quote(name) or S.show(name)))
     end
     inv:add_group(name)
     if parent then inv:add_child(parent, name) end
@@ -31,22 +33,31 @@ function M.from_table(t, source, text)
     if type(g) ~= "table" then bad(name, "group '" .. name .. "' must be a mapping (hosts, vars, children)") end
     for _, k in ipairs(yaml.ordered_keys(g, text)) do
       if not GROUP_KEYS[k] then
-        bad(name, "unknown key '" .. tostring(k) .. "' in group '" .. name .. "' (expected hosts, vars or children)")
+        bad(name, "unknown key " .. S.quote(k) .. " in group '" .. name .. "' (expected hosts, vars or children)")
       end
     end
     if not is_null(g.vars) then
       if type(g.vars) ~= "table" then bad(name, "vars of group '" .. name .. "' must be a mapping") end
+      local verr = vars_error(g.vars, is_null)
+      if verr then bad(name, "group '" .. name .. "': " .. verr) end
       for k, v in pairs(g.vars) do inv.groups[name].vars[k] = v end
     end
     if not is_null(g.hosts) then
       if type(g.hosts) ~= "table" then bad(name, "hosts of group '" .. name .. "' must be a mapping") end
       local list = #g.hosts > 0 -- a list of names
+      if list and not S.is_list(g.hosts) then
+        bad(name, "hosts of group '" .. name .. "' must be a mapping of names or a list of names, not both")
+      end
       local hnames = list and g.hosts or yaml.ordered_keys(g.hosts, text)
       for _, h in ipairs(hnames) do
         local hv = list and {} or g.hosts[h]
-        if type(h) ~= "string" then bad(name, "host names in group '" .. name .. "' must be strings") end
+        if type(h) ~= "string" or h == "" then
+          bad(name, "host names in group '" .. name .. "' must be strings, got " .. S.show(h))
+        end
         if is_null(hv) then hv = {} end
-        if type(hv) ~= "table" then bad(h, "vars of host '" .. h .. "' must be a mapping") end
+        if type(hv) ~= "table" then bad(h, "vars of host " .. S.quote(h) .. " must be a mapping") end
+        local verr = vars_error(hv, is_null)
+        if verr then bad(h, "host " .. S.quote(h) .. ": " .. verr) end
         local ok, herr = inv:add_hosts(h, hv, name)
         if not ok then bad(h, herr) end
       end
