@@ -20,7 +20,10 @@
 --      line (a message for a person is one line).
 --
 -- A message that names the user's own file (a play file's `error("boom")`
--- shows as "site.lua:3: boom") is fine: that is where the problem is.
+-- shows as "site.lua:3: boom") is fine: that is where the problem is. So is
+-- a phrase of 2 to 4 that the input itself holds (M.internal's `input`): a
+-- message quoting a bad value shows it back (a fuzzer soon learns to type
+-- "stack traceback").
 -- Crashes, sanitizer reports and C-level errors are findings of the C
 -- harness (fuzz/lua_target.c) before any of this is asked.
 local M = {}
@@ -58,33 +61,46 @@ local function internal_file(rel)
 end
 
 --- Why `err` (an error value, or a returned message) is an internal error,
---- or nil when it is a message for a person.
-function M.internal(err)
+--- or nil when it is a message for a person. `input` (optional): the text
+--- luasible was given; what the message quotes of it does not count (an
+--- input holding "stack traceback" may well be shown back).
+function M.internal(err, input)
   if type(err) ~= "string" then return "a " .. type(err) .. " as the error, not a message" end
+  local given = type(input) == "string" and input:lower() or ""
+  local function quoted(text) return given:find(text:lower(), 1, true) ~= nil end
   for rel in err:gmatch("luasible/([%w_/%-]+%.lua):%d+:") do
-    if internal_file("lua/luasible/" .. rel) then return "a position in luasible's own lua/luasible/" .. rel end
+    if internal_file("lua/luasible/" .. rel) and not quoted("luasible/" .. rel) then
+      return "a position in luasible's own lua/luasible/" .. rel
+    end
   end
   for rel in err:gmatch("(modules/[%w_]+%.lua):%d+:") do
-    if internal_file(rel) then return "a position in luasible's own " .. rel end
+    if internal_file(rel) and not quoted(rel) then return "a position in luasible's own " .. rel end
   end
   for _, phrase in ipairs(M.RUNTIME) do
     local at = err:find(phrase, 1, true)
-    -- (right after the position of a file of the user's: their code failed)
-    if at and not err:sub(1, at - 1):find("[^%s:]+:%d+: $") then
-      return "a message of the Lua runtime ('" .. phrase .. "')"
+    while at do
+      -- not: right after the position of a file of the user's (their code
+      -- failed), after a backslash (an escaped byte of the input: "\n" then
+      -- "ot enough memory"), or the input's own text
+      local before = err:sub(1, at - 1)
+      if not before:find("[^%s:]+:%d+: $") and not before:find("[%w\\]$") and not quoted(phrase) then
+        return "a message of the Lua runtime ('" .. phrase .. "')"
+      end
+      at = err:find(phrase, at + 1, true)
     end
   end
-  if err:lower():find("internal error", 1, true) then return "an internal error" end
+  if err:lower():find("internal error", 1, true) and not quoted("internal error") then return "an internal error" end
   if err:find("\n", 1, true) then return "more than one line" end
   return nil
 end
 
---- err itself when it is a message for a person (or nil: no error); else
+--- err itself when it is a message for a person (or nil: no error; input:
+--- what luasible was given, as for M.internal); else
 --- raises { finding = "what: why: err" } (a table: an internal error to
 --- the harness whatever the text says, see fuzz/lua_target.c).
-function M.check(err, what)
+function M.check(err, what, input)
   if err == nil then return nil end
-  local why = M.internal(err)
+  local why = M.internal(err, input)
   if why then error({ finding = string.format("%s: %s: %s", what or "input", why, tostring(err)) }, 2) end
   return err
 end

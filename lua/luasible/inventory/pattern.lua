@@ -13,24 +13,44 @@
 
 local M = {}
 
-local function glob_to_pattern(g)
-  local out, i = { "^" }, 1
+-- A glob (* ? [set] [!set]) as a function name -> does it match? The
+-- matching takes time linear in name and glob for each star (the usual
+-- backtracking to the last star), never the exponential time a Lua pattern
+-- of many ".*" can take. nil for a bad glob.
+local function glob_matcher(g)
+  local atoms, i = {}, 1
   while i <= #g do
     local c = g:sub(i, i)
-    if c == "*" then out[#out + 1] = ".*"
-    elseif c == "?" then out[#out + 1] = "."
+    if c == "*" then
+      if not (atoms[#atoms] and atoms[#atoms].star) then atoms[#atoms + 1] = { star = true } end
+    elseif c == "?" then atoms[#atoms + 1] = { any = true }
     elseif c == "[" then
       local j = g:find("]", i + 1, true)
       if not j then return nil end
-      local set = g:sub(i + 1, j - 1):gsub("^!", "^"):gsub("%%", "%%%%")
-      out[#out + 1] = "[" .. set .. "]"
+      local set = "^[" .. g:sub(i + 1, j - 1):gsub("^!", "^"):gsub("%%", "%%%%") .. "]$"
+      if not pcall(string.find, "", set) then return nil end
+      atoms[#atoms + 1] = { set = set }
       i = j
-    elseif c:match("%p") then out[#out + 1] = "%" .. c
-    else out[#out + 1] = c end
+    else atoms[#atoms + 1] = { byte = c:byte() } end
     i = i + 1
   end
-  out[#out + 1] = "$"
-  return table.concat(out)
+  local function one(a, name, k)
+    if a.any then return true end
+    if a.set then return name:sub(k, k):find(a.set) ~= nil end
+    return name:byte(k) == a.byte
+  end
+  return function(name)
+    local k, j, star_j, star_k = 1, 1, nil, nil -- k: in name, j: in atoms
+    while k <= #name do
+      local a = atoms[j]
+      if a and a.star then star_j, star_k, j = j, k, j + 1
+      elseif a and one(a, name, k) then k, j = k + 1, j + 1
+      elseif star_j then star_k = star_k + 1; k, j = star_k, star_j + 1
+      else return false end
+    end
+    while atoms[j] and atoms[j].star do j = j + 1 end
+    return atoms[j] == nil
+  end
 end
 
 --- Split a pattern into terms {op = "|"|"&"|"!", text = "..."}.
@@ -62,26 +82,27 @@ local function match_term(inv, text)
     inv:implicit_localhost()
     return { "localhost" }
   end
-  local pat
+  local match
   if text:sub(1, 1) == "~" then
-    pat = text:sub(2)
+    local pat = text:sub(2)
     if not pcall(string.find, "", pat) then return nil, "bad pattern '" .. text .. "'" end
+    match = function(name) return name:find(pat) ~= nil end
   elseif text:find("[*?%[]") then
-    pat = glob_to_pattern(text)
-    if not pat then return nil, "bad glob '" .. text .. "'" end
+    match = glob_matcher(text)
+    if not match then return nil, "bad glob '" .. text .. "'" end
   else
     return {}
   end
   local out, seen = {}, {}
   for _, g in ipairs(inv.group_order) do
-    if g:find(pat) then
+    if match(g) then
       for _, h in ipairs(inv:group_hosts(g)) do
         if not seen[h] then seen[h] = true; out[#out + 1] = h end
       end
     end
   end
   for _, h in ipairs(inv.host_order) do
-    if not seen[h] and h:find(pat) then seen[h] = true; out[#out + 1] = h end
+    if not seen[h] and match(h) then seen[h] = true; out[#out + 1] = h end
   end
   return out
 end
