@@ -68,7 +68,7 @@ M.TASK = {
 }
 
 --- A handler: a task that also answers to `listen` names.
-M.HANDLER = setmetatable({ listen = names }, { __index = M.TASK })
+M.HANDLER = { listen = names }
 for k, v in pairs(M.TASK) do M.HANDLER[k] = v end
 -- (roles, when they come, are one more table here and one entry in M.PLAY)
 
@@ -220,8 +220,8 @@ function M.prepare_task(t, where, path, play_tags, handler)
   task.module, task.mod, task.args, task.where = module, mod, args, where()
   task.name = t.name or module
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
-    local c, cerr = conditions.compile(t[f], f, "")
-    if cerr then return fail((cerr:gsub("^: ", "")), f) end
+    local c, cerr = conditions.compile(t[f], f)
+    if cerr then return fail(cerr, f) end
     -- as Ansible: an empty list is no changed_when/failed_when at all (an empty `when` holds)
     if (f == "changed_when" or f == "failed_when") and type(t[f]) == "table" and next(t[f]) == nil then c = nil end
     task[f] = c
