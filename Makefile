@@ -9,7 +9,8 @@ BUSTED ?= busted --lua=$(LUA) $(BUSTED_OUT)
 # A hung spec fails the run in minutes, with its name, instead of stalling CI.
 GUARD ?= timeout -k 10
 
-.PHONY: test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-valgrind lint bench install clean help
+.PHONY: test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-valgrind lint bench \
+	install clean help fuzz fuzz-ci fuzz-build fuzz-play
 
 all: luasible/core.so
 
@@ -32,8 +33,12 @@ C_TESTS := test_splitter test_sha256 test_queue test_util
 CHECK_EXPORTS = test "$$(nm -D --defined-only $(1) | awk '{ print $$3 }')" = luaopen_luasible_core \
 	|| { echo "$(1) exports more than luaopen_luasible_core:"; nm -D --defined-only $(1); exit 1; }
 
+# (and the corpus of the C fuzz targets replayed: fuzz/replay.c)
+REPLAY = for t in splitter queue; do $(1)/replay_$$t fuzz/corpus/$$t >/dev/null || exit 1; done
+
 test-c: all
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
+	@$(call REPLAY,$(BUILD))
 	@$(call CHECK_EXPORTS,$(BUILD)/luasible/core.so)
 
 test-lua: all
@@ -60,7 +65,7 @@ test-oracle: all
 	$(GUARD) 900 $(BUSTED) --run=integration --tags=oracle
 
 lint:
-	luacheck -q lua modules bin spec bench examples
+	luacheck -q lua modules bin spec bench examples fuzz
 
 # The specs again, against a core built with AddressSanitizer + UBSan (and
 # leak detection), run by a Lua interpreter that has the sanitizers linked in
@@ -69,6 +74,7 @@ test-asan:
 	cmake -S . -B build-asan -DLUASIBLE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-asan -j2
 	@for t in $(C_TESTS); do build-asan/$$t || exit 1; done
+	@$(call REPLAY,build-asan)
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=oracle spec
@@ -84,6 +90,32 @@ test-valgrind: all
 	  grep -v -e 'unhandled amd64-linux syscall' -e 'You may be able' -e 'README_MISSING' \
 	    -e 'Nevertheless we' -e 'it at http'; exit $${PIPESTATUS[0]}
 
+# Fuzzing (fuzz/README.md): the libFuzzer targets, built with clang into
+# build-fuzz/ and run FUZZ_TIME seconds each from fuzz/corpus/<target>/, and
+# the play-table fuzzer (fuzz/play.lua: FUZZ_PLAY_COUNT plays, seed
+# FUZZ_SEED). `make fuzz-ci` is CI's bounded run (about 4 minutes).
+FUZZ_TARGETS := splitter queue inventory_ini inventory_yaml template kv
+FUZZ_TIME ?= 300
+FUZZ_CI_TIME ?= 25
+FUZZ_PLAY_COUNT ?= 20000
+FUZZ_SEED ?= 8
+
+fuzz-build: all
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DLUASIBLE_FUZZ=ON -DLUASIBLE_TESTS=OFF \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-fuzz -j2 --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz-play: all
+	$(GUARD) 1800 $(LUA) fuzz/play.lua --count $(FUZZ_PLAY_COUNT) --seed $(FUZZ_SEED)
+
+fuzz-ci: fuzz-build
+	fuzz/run.sh $(FUZZ_CI_TIME) $(FUZZ_TARGETS)
+	$(MAKE) fuzz-play FUZZ_PLAY_COUNT=20000 FUZZ_SEED=8
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+	$(MAKE) fuzz-play
+
 bench: all
 	$(MAKE) -C bench
 
@@ -91,7 +123,7 @@ install:
 	luarocks --lua-version 5.4 make rockspec/luasible-scm-1.rockspec
 
 clean:
-	rm -rf $(BUILD) build-asan build-vg build.luarocks luasible bench/out
+	rm -rf $(BUILD) build-asan build-vg build-fuzz build.luarocks luasible bench/out
 
 help:
 	@echo "make deps      install the Debian packages that are missing (apt-get)"
@@ -101,4 +133,6 @@ help:
 	@echo "make test-integration  the specs of spec/integration (processes, sshd, test hosts)"
 	@echo "make test-asan the specs against an ASan+UBSan build"
 	@echo "make test-oracle  the specs against Ansible itself (ansible-core; the corpus in ../shared)"
+	@echo "make fuzz-ci   every fuzz target for FUZZ_CI_TIME s (25) and 20,000 generated plays (CI)"
+	@echo "make fuzz      every fuzz target for FUZZ_TIME s (300), FUZZ_PLAY_COUNT plays (fuzz/README.md)"
 	@echo "make bench     build the benchmark baselines (see bench/README.md)"

@@ -65,12 +65,20 @@ describe("module arguments", function()
   end)
 
   it("refuses unknown names, bad types and bad choices with a clear message", function()
-    assert.same({ nil, "m: unknown argument 'colour' (known: cmd, list, mode, n, on, path, state)" },
+    -- the third value: the argument concerned (a message can give its line)
+    assert.same({ nil, "m: unknown argument 'colour' (known: cmd, list, mode, n, on, path, state)", "colour" },
       { modules.validate(mod, { colour = 1 }) })
-    assert.same({ nil, "m: argument 'n' must be a integer, got string 'x'" }, { modules.validate(mod, { n = "x" }) })
-    assert.same({ nil, "m: argument 'state' must be one of a, b, got 'c'" }, { modules.validate(mod, { state = "c" }) })
-    assert.same({ nil, "m: argument 'mode' must be a mode, got string 'rwx'" },
+    assert.same({ nil, "m: argument 'n' must be an integer, got a string ('x')", "n" },
+      { modules.validate(mod, { n = "x" }) })
+    assert.same({ nil, "m: argument 'state' must be one of a, b, got 'c'", "state" },
+      { modules.validate(mod, { state = "c" }) })
+    assert.same({ nil, "m: argument 'mode' must be a file mode ('0644', 'u+rwx', ...), got a string ('rwx')", "mode" },
       { modules.validate(mod, { mode = "rwx" }) })
+    -- a value that would break the message onto two lines is escaped; a mode that is no integer is refused
+    assert.same({ nil, "m: argument 'n' must be an integer, got a string ('a\\nb')", "n" },
+      { modules.validate(mod, { n = "a\nb" }) })
+    assert.same({ nil, "m: argument 'mode' must be a file mode ('0644', 'u+rwx', ...), got a number (1.5)", "mode" },
+      { modules.validate(mod, { mode = 1.5 }) })
   end)
 
   it("leaves templated values for later in partial mode", function()
@@ -88,7 +96,7 @@ describe("module arguments", function()
     assert.same({ msg = "{{ a }}", b = "{{ x | join(', ') }}", _raw = "c" },
       modules.parse_kv([[msg="{{ a }}" b={{ x | join(', ') }} c]]))
     assert.same({ _raw = "echo hi {{ x }}" }, modules.parse_kv("echo hi {{ x }}"))
-    assert.same({ nil, "unterminated quote in: a=\"x\\\"" }, { modules.parse_kv([[a="x\"]]) })
+    assert.same({ nil, "unterminated quote in: 'a=\"x\\\"'" }, { modules.parse_kv([[a="x\"]]) })
   end)
 
   it("checks every built-in module loads and has typed params", function()
@@ -140,7 +148,8 @@ describe("modules and their ctx", function()
       assert.equal(copy.params[k], template.params[k], k)
     end
     assert.is_true(copy.params.dest.required)
-    assert.same({ nil, "shell: unknown argument 'nope' (known: chdir, cmd, creates, env, removes, stdin, timeout)" },
+    assert.same({ nil, "shell: unknown argument 'nope' (known: chdir, cmd, creates, env, removes, stdin, timeout)",
+      "nope" },
       { modules.validate(shell, { cmd = "x", nope = 1 }) })
     local dir = files.tmpdir()
     write(dir .. "/odd.lua", "return { param_groups = { 'nosuch' }, run = function() end }")

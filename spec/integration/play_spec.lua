@@ -245,7 +245,7 @@ describe("play", function()
       { "bad argument", { { shell = "touch " .. marker }, { copy = { dest = "/x", content = "y", colour = 1 } } },
         "task 2: copy: unknown argument 'colour'" },
       { "wrong type", { { shell = "touch " .. marker }, { wait_for = { port = "eighty" } } },
-        "wait_for: argument 'port' must be a integer, got string 'eighty'" },
+        "wait_for: argument 'port' must be an integer, got a string ('eighty')" },
       { "bad choice", { { shell = "touch " .. marker }, { file = { path = "/x", state = "gone" } } },
         "file: argument 'state' must be one of file, directory, absent, touch, link, got 'gone'" },
       { "missing argument", { { shell = "touch " .. marker }, { copy = { content = "x" } } },
@@ -258,7 +258,7 @@ describe("play", function()
       { "module and a module key", { { shell = "touch " .. marker }, { module = "shell", args = "true", debug = "x" } },
         "task 2: task has two modules: debug and shell" },
       { "module not a string", { { shell = "touch " .. marker }, { module = 5, foo = 1 } },
-        "task 2: module must be a string, not a number" },
+        "task 2: module must be a module name, got a number (5)" },
       { "unknown filter in an argument", { { shell = "touch " .. marker },
         { name = "t", debug = { msg = "a {{ x | nofilter }} b" } } },
         "task 2 ('t'): argument 'msg': unknown filter 'nofilter' in expression: x | nofilter" },
@@ -299,16 +299,16 @@ describe("play", function()
         assert.is_false(exists(marker))
         return err
       end
-      assert.equal("play 'p': vars must be a mapping of variable names to values, got a string",
+      assert.equal("play 'p': vars must be a mapping of names to values, got a string ('s')",
         prep({ name = "p", vars = "s" }))
-      assert.equal("play 'p': module_path must be a folder or a list of folders (strings)",
+      assert.equal("play 'p': module_path must be a folder or a list of folders (strings), got a number (5)",
         prep({ name = "p", module_path = 5 }))
-      assert.equal("play 'p': module_path must be a folder or a list of folders (strings)",
+      assert.equal("play 'p': module_path[2] must be a non-empty string, got a number (5)",
         prep({ name = "p", module_path = { "lib", 5 } }))
-      assert.equal("play '5': name must be a string", prep({ name = 5 }))
-      assert.equal("play 'p', task 2: name must be a string",
+      assert.equal("play 'play': name must be a string, got a number (5)", prep({ name = 5 }))
+      assert.equal("play 'p', task 2: name must be a string, got a number (5)",
         prep({ name = "p", tasks = { { shell = "touch " .. marker }, { name = 5, debug = "x" } } }))
-      assert.equal("play 'p', task 2 ('t'): vars must be a mapping of variable names to values, got a string",
+      assert.equal("play 'p', task 2 ('t'): vars must be a mapping of names to values, got a string ('s')",
         prep({ name = "p", tasks = { { shell = "touch " .. marker }, { name = "t", debug = "x", vars = "s" } } }))
     end)
 
@@ -496,7 +496,7 @@ describe("play: plays refused before anything runs", function()
       { name = "t", shell = "touch " .. D .. "/ran", notify = "restart ngnix" } },
       handlers = { { name = "restart nginx", debug = { msg = "restarted" } } } }, { inventory = local_hosts(1) })
     assert.is_nil(recap)
-    assert.equal("play 'p', task 1 ('t'): notifies the handler 'restart ngnix', but the play has no handler"
+    assert.equal("play 'p', task 1 ('t'): notify names the handler 'restart ngnix', but the play has no handler"
       .. " of that name or listen", err)
     assert.is_false(exists(D .. "/ran"))
     local r, events = play({ hosts = "all", tasks = {
@@ -654,7 +654,7 @@ describe("play: plays refused before anything runs", function()
     assert.truthy(err:find("task 1: bad when (condition 2): ", 1, true), err)
     _, err = plays.play({ hosts = "all", tasks = { { debug = "x", when = { "a", { "b" } } } } },
       { inventory = local_hosts(1) })
-    assert.truthy(err:find("task 1: when: condition 2 must be a string expression, a function or a boolean",
+    assert.truthy(err:find("task 1: when[2] must be an expression (a string), a function or a boolean, got a list",
       1, true), err)
     -- an undefined name in the second condition says which
     _, events = play({ hosts = "all", tasks = { { name = "u", debug = "x", when = { "true", "nosuch" } } } })
@@ -703,7 +703,7 @@ describe("play: plays refused before anything runs", function()
     assert.equal(f .. ":5: play 'b', task 2 ('t'): unknown task field 'regster'", err)
     files.write(f, "return { hosts = 'all', tasks = { { debug = 'x', regster = 1 } } }\n")
     err = select(2, plays.play(dofile(f), { inventory = local_hosts(1), play_file = f }))
-    assert.equal(f .. ": play 'site.lua', task 1: unknown task field 'regster'", err)
+    assert.equal(f .. ":1: play 'site.lua', task 1: unknown task field 'regster'", err)
     -- the default play name is the file's name, in events too
     files.write(f, "return { hosts = 'all', tasks = { { debug = 'x' } } }\n")
     local events

@@ -22,7 +22,8 @@ function M.adhoc_args(mod, s)
       if k == "_raw" or not mod.params[k] then return { [mod.free_form] = s } end
     end
   elseif kv._raw then
-    return nil, "module " .. (mod.name or "?") .. " takes key=value arguments, got '" .. kv._raw .. "'"
+    return nil, "module " .. (mod.name or "?") .. " takes key=value arguments, got "
+      .. require("luasible.util.schema").quote(kv._raw)
   end
   return kv
 end

@@ -19,6 +19,7 @@ end
 
 local fs = require "luasible.util.fs"
 local read = fs.read
+local quote = require("luasible.util.schema").quote
 
 --- Parse one -e value: "k=v k2='v 2'", a JSON/YAML object, or @file.
 function M.parse_extra(s, into)
@@ -31,14 +32,16 @@ function M.parse_extra(s, into)
     if type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
     t = v
   elseif s:match("^%s*{") then
-    local ok, v = pcall(require("luasible.yaml").decode, s)
-    if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
+    -- "-e:LINE: what" from the YAML reader; the value itself shown on one line
+    local v, yerr = require("luasible.yaml").load(s, "-e")
+    if yerr then return nil, yerr end
+    if type(v) ~= "table" then return nil, "-e: not a JSON/YAML mapping: " .. quote(s) end
     t = v
   else
     local err
     t, err = require("luasible.module").parse_kv(s)
     if not t then return nil, "-e: " .. err end
-    if t._raw then return nil, "-e: expected key=value, got '" .. t._raw .. "'" end
+    if t._raw then return nil, "-e: expected key=value, got " .. quote(t._raw) end
   end
   for k, v in pairs(t) do into[k] = v end
   return into

@@ -2,8 +2,48 @@
 -- luasible.connect (connect_args, and ssh_args for the OpenSSH options
 -- Ansible passes), its become settings, and the names of secrets.
 local shell = require "luasible.util.shell"
+local S = require "luasible.util.schema"
 
 local M = {}
+
+-- The types of the connection variables a host may set, checked when the
+-- inventory is loaded (inventory/yaml.lua): a value of the wrong type is
+-- refused there, with its file and line, not found at the first connect.
+-- A string with {{ }} is always taken (it is rendered before connecting).
+local templated = S.string({ pattern = "{{", desc = "a template" })
+local text = S.either(S.string(), S.number(), { desc = "a string" })
+local a_name = S.either(S.string({ nonempty = true }), S.number(), templated, { desc = "a non-empty string" })
+local port = S.either(S.integer({ min = 1, max = 65535 }), S.string({ pattern = "^%s*%d+%s*$" }), templated,
+  { desc = "a port number (1 to 65535)" })
+local seconds = S.either(S.number({ min = 0 }), S.string({ pattern = "^%s*%d+%.?%d*%s*$" }), templated,
+  { desc = "a number of seconds" })
+local a_flag = S.either(S.boolean, S.string(), S.integer(), { desc = "true or false (or yes/no)" })
+M.VARS = {
+  ansible_host = a_name, ansible_ssh_host = a_name, ansible_port = port, ansible_ssh_port = port,
+  ansible_user = a_name, ansible_ssh_user = a_name, ansible_connection = S.string({ nonempty = true }),
+  ansible_password = text, ansible_ssh_pass = text, ansible_ssh_private_key_passphrase = text,
+  ansible_become_password = text, ansible_become_pass = text, ansible_sudo_pass = text,
+  ansible_ssh_private_key_file = S.either(S.string(), S.list(S.string()), { desc = "a path or a list of paths" }),
+  ansible_private_key_file = S.either(S.string(), S.list(S.string()), { desc = "a path or a list of paths" }),
+  ansible_ssh_timeout = seconds, ansible_timeout = seconds, luasible_keepalive = seconds,
+  ansible_become = a_flag, ansible_become_user = a_name, ansible_host_key_checking = a_flag,
+  ansible_ssh_host_key_checking = a_flag, ansible_ssh_common_args = text, ansible_ssh_extra_args = text,
+  luasible_known_hosts = S.string(), luasible_host_key_check = S.string(), luasible_host_key = S.string(),
+  luasible_ssh_config = S.either(S.string(), S.boolean), luasible_ssh_agent = S.either(S.string(), S.boolean),
+}
+
+--- What is wrong with a host's or a group's variables `vars` (a table):
+--- a key that is no name, a value that is no data (a table in itself, a
+--- function), a connection variable of the wrong type; or nil. Values for
+--- which is_null(v) holds (a YAML null) are no value.
+function M.vars_error(vars, is_null)
+  local view = setmetatable({}, { __index = function(_, k)
+    local v = vars[k]
+    if is_null and is_null(v) then return nil end
+    return v
+  end })
+  return S.why(S.mapping(), vars, "vars") or S.check(M.VARS, view)
+end
 
 --- An Ansible boolean: true, 1, or "yes", "true", "1", "on" in any case.
 local function bool(v)

@@ -2,12 +2,13 @@
 -- pairs and free-form words, and a command string as argv (util/shell's
 -- splitting, with the text in error messages).
 local shell = require "luasible.util.shell"
+local quote = require("luasible.util.schema").quote
 
 local M = {}
 
 -- what util/shell returned, its error naming the text `s`
 local function named(s, out, err)
-  if not out then return nil, err .. " in: " .. s end
+  if not out then return nil, err .. " in: " .. quote(s, 200) end
   return out
 end
 

@@ -4,6 +4,7 @@
 local template = require "luasible.template"
 local mode = require "luasible.module.mode"
 local checks = require "luasible.module.checks"
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -50,11 +51,20 @@ end
 function coerce.dict(v) if type(v) == "table" then return v end end
 coerce.table = coerce.dict
 function coerce.mode(v)
-  if type(v) == "number" then v = string.format("%d", v) end
+  if type(v) == "number" then
+    v = math.tointeger(v)
+    if not v then return nil end
+    v = string.format("%d", v)
+  end
   if type(v) == "string" and mode.is_mode(v) then return v end
 end
 function coerce.raw(v) return v end
 coerce.any = coerce.raw
+
+-- What a value of each type is, for messages.
+local DESC = { string = "a string", path = "a path (a string)", number = "a number", integer = "an integer",
+  boolean = "true or false (or yes/no)", list = "a list", dict = "a mapping", table = "a table",
+  mode = "a file mode ('0644', 'u+rwx', ...)" }
 
 -- Argument sets several modules take (as Ansible's file arguments): a
 -- module names them in `param_groups`; its own `params` win over a group's.
@@ -106,7 +116,8 @@ end
 
 --- Check args against a module's params. With `partial`, values that still
 --- hold {{ }} are not type-checked (they are checked per host once rendered).
---- Returns the normalised args (defaults filled, aliases resolved), or nil, err.
+--- Returns the normalised args (defaults filled, aliases resolved), or nil,
+--- err and the argument concerned (when it is one).
 function M.validate(mod, args, partial)
   local name = mod.name or "module"
   local params = mod.params or {}
@@ -128,15 +139,15 @@ function M.validate(mod, args, partial)
       local known = {}
       for p in pairs(params) do known[#known + 1] = p end
       table.sort(known)
-      return nil, string.format("%s: unknown argument '%s' (known: %s)", name, tostring(k),
-        #known > 0 and table.concat(known, ", ") or "none")
+      return nil, string.format("%s: unknown argument %s (known: %s)", name,
+        type(k) == "string" and S.quote(k) or S.sub("", k), #known > 0 and table.concat(known, ", ") or "none"), k
     end
     out[key] = v
   end
   for p, spec in pairs(params) do
     local v = out[p]
     if v == nil then
-      if spec.required then return nil, string.format("%s: missing required argument '%s'", name, p) end
+      if spec.required then return nil, string.format("%s: missing required argument '%s'", name, p), p end
       if spec.default ~= nil then out[p] = spec.default end
     elseif not (partial and has_template(v)) then
       local ty = spec.type or "raw"
@@ -144,8 +155,8 @@ function M.validate(mod, args, partial)
       if not conv then return nil, string.format("%s: param '%s' has unknown type '%s'", name, p, ty) end
       local c = conv(v)
       if c == nil then
-        return nil, string.format("%s: argument '%s' must be a %s, got %s%s", name, p, ty, type(v),
-          type(v) ~= "table" and (" '" .. tostring(v) .. "'") or "")
+        return nil, string.format("%s: argument '%s' must be %s, got %s", name, p, DESC[ty] or ("a " .. ty),
+          S.show(v)), p
       end
       if spec.choices then
         local okc = false
@@ -153,8 +164,8 @@ function M.validate(mod, args, partial)
         if not okc then
           local list = {}
           for i, ch in ipairs(spec.choices) do list[i] = tostring(ch) end
-          return nil, string.format("%s: argument '%s' must be one of %s, got '%s'", name, p,
-            table.concat(list, ", "), tostring(c))
+          return nil, string.format("%s: argument '%s' must be one of %s, got %s", name, p,
+            table.concat(list, ", "), S.quote(c)), p
         end
       end
       out[p] = c

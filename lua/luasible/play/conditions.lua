@@ -6,37 +6,25 @@ local is_interrupt = require("luasible.util.errors").is_interrupt
 
 local M = {}
 
---- Check a condition at load time. Returns what eval takes (the expression
---- without its `{{ }}`), or nil, "where: what is wrong".
-function M.compile(v, what, where)
-  if v == nil or type(v) == "function" or type(v) == "boolean" then return v end
+--- Compile a condition at load time (its shape is checked already: the
+--- schema of play/prepare.lua). Returns what eval takes (an expression
+--- without its `{{ }}`, a function, a boolean, or a list of those), or
+--- nil, "bad WHAT: what is wrong" (`what`: when, "when (condition 2)", ...).
+function M.compile(v, what)
   if type(v) == "table" then
-    -- a list of conditions (Ansible's `when: [a, b]`): all must hold
-    local n = #v
-    for k in pairs(v) do
-      if math.type(k) ~= "integer" or k < 1 or k > n then
-        return nil, where .. ": " .. what .. " must be a condition or a list of conditions"
-      end
-    end
     local list = {}
     for i, c in ipairs(v) do
-      if type(c) == "table" then
-        return nil, string.format("%s: %s: condition %d must be a string expression, a function or a boolean",
-          where, what, i)
-      end
-      local cc, err = M.compile(c, what .. " (condition " .. i .. ")", where)
+      local cc, err = M.compile(c, what .. " (condition " .. i .. ")")
       if err then return nil, err end
       list[i] = cc
     end
     return list
   end
-  if type(v) ~= "string" then
-    return nil, where .. ": " .. what .. " must be a string expression, a function or a list of them"
-  end
+  if type(v) ~= "string" then return v end
   local expr = v:gsub("^%s*{{(.-)}}%s*$", "%1")
   local ok, err = pcall(template.compile_expr, expr)
   if not ok then
-    return nil, where .. ": bad " .. what .. ": " .. (type(err) == "table" and err.template_error or tostring(err))
+    return nil, "bad " .. what .. ": " .. (type(err) == "table" and err.template_error or tostring(err))
   end
   return expr
 end

@@ -11,6 +11,8 @@
 --   recap       counting results; the exit status
 local inventory = require "luasible.inventory"
 local prepare = require "luasible.play.prepare"
+local locate = require "luasible.play.locate"
+local is_list = require("luasible.util.schema").is_list
 local vars = require "luasible.play.vars"
 local events = require "luasible.play.events"
 local strategy = require "luasible.play.strategy"
@@ -38,14 +40,14 @@ function M.load(path)
   local ok, play = pcall(chunk)
   if not ok then return nil, path .. ": " .. tostring(play) end
   if type(play) ~= "table" then return nil, path .. ": must return a play table (or a list of plays)" end
-  return play, nil, prepare.locator(text)
+  return play, nil, locate.new(text)
 end
 
 -- The locator of the play file: opts.locate (from M.load), else the file read.
 local function locator(opts)
   if opts.locate then return opts.locate end
   local text = type(opts.play_file) == "string" and fs.read(opts.play_file)
-  return text and prepare.locator(text) or nil
+  return text and locate.new(text) or nil
 end
 
 --- Run one play or a list of plays. Returns recap, details; or nil, err when
@@ -54,11 +56,13 @@ function M.play(play, opts)
   opts = opts or {}
   local inv, ierr = inventory.load(opts.inventory)
   if not inv then return nil, ierr end
-  local plays = { play }
-  if type(play) == "table" and play.tasks == nil and type(play[1]) == "table" then plays = play end
+  -- a list of plays (a non-empty list), or one play
+  local plays, many = { play }, false
+  if type(play) == "table" and next(play) ~= nil and is_list(play) then plays, many = play, true end
   local prepared = {}
-  local popts = setmetatable({ locate = locator(opts) }, { __index = opts })
+  local where = locator(opts)
   for i, p in ipairs(plays) do
+    local popts = setmetatable({ locate = where, play_index = many and i or nil }, { __index = opts })
     local pp, err = prepare.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp

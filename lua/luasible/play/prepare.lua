@@ -1,55 +1,122 @@
 --- luasible.play.prepare: a play checked and compiled before any host is
--- touched: its fields, every task's module and arguments, every template and
--- condition, tags, notify names, its hosts. Messages name the play file and
--- the task's line where they are known.
+-- touched: the type of every field of the play, its tasks and handlers
+-- (the schemas below: a new keyword is one entry), every task's module and
+-- arguments, every template and condition, tags, notify names, its hosts.
+-- A message names the play file and the line of the field concerned where
+-- the file shows it (play/locate.lua), the play, the task, the field:
+--   "site.lua:12: play 'web', task 3 ('cfg'): loop must be a string, a
+--    function or a list of values, got a number (5)"
 local pattern = require "luasible.inventory.pattern"
 local template = require "luasible.template"
 local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"
 local basename = require("luasible.util.path").basename
+local S = require "luasible.util.schema"
 
 local M = {}
 
-local PLAY_FIELDS = { name = true, hosts = true, vars = true, tasks = true, handlers = true, forks = true,
-  gather_facts = true, become = true, become_user = true, module_path = true, tags = true, base_dir = true }
-local TASK_FIELDS = { name = true, module = true, args = true, register = true, when = true,
-  ignore_errors = true, loop = true, loop_var = true, become = true, become_user = true, notify = true,
-  tags = true, changed_when = true, failed_when = true, ["until"] = true, retries = true, delay = true,
-  run_once = true, vars = true, listen = true, no_log = true, check_mode = true }
+-- The types of the play language.
+local nonempty = S.string({ nonempty = true })
+local host_pattern = S.string({ pattern = "^[^%c]+$", desc = "a host pattern", plural = "host patterns" })
+local names = S.either(nonempty, S.list(nonempty))                       -- notify, listen
+local tag = S.either(S.string(), S.integer(), { desc = "a string or an integer", plural = "strings or integers" })
+local tag_list = S.either(S.string(), S.integer(), S.list(tag),
+  { desc = "a string, an integer or a list of them" })
+local cond = S.either(S.string(), S.func, S.boolean,
+  { desc = "an expression (a string), a function or a boolean", plural = "conditions" })
+local condition = S.either(cond, S.list(cond), { desc = cond.desc .. ", or a list of them" })
+local folders = S.either(nonempty, S.list(nonempty), { desc = "a folder or a list of folders (strings)" })
 
---- A list from a list, or from a string of names separated by commas or
---- spaces ("a, b" -> { "a", "b" }); nil -> {}.
+--- The fields of a play: field -> type.
+M.PLAY = {
+  name = S.string(),
+  hosts = S.either(host_pattern, S.list(host_pattern, { nonempty = true }),
+    { desc = "a host pattern (a string) or a list of them" }),
+  vars = S.mapping(),
+  tasks = S.list(S.any),         -- each entry a task (M.TASK)
+  handlers = S.list(S.any),      -- each entry a handler (M.HANDLER)
+  forks = S.integer({ min = 1 }),
+  gather_facts = S.boolean,
+  become = S.boolean,
+  become_user = nonempty,
+  module_path = folders,
+  tags = tag_list,
+  base_dir = nonempty,
+}
+
+--- The fields of a task (besides its module, named by `module` or by a
+--- key: `shell = "..."`): field -> type.
+M.TASK = {
+  name = S.string(),
+  module = S.string({ pattern = "^[%a_][%w_]*$", desc = "a module name" }),
+  args = S.either(S.string(), S.data({ functions = true }), { desc = "a string or a table of arguments" }),
+  register = S.identifier,
+  when = condition, changed_when = condition, failed_when = condition, ["until"] = condition,
+  ignore_errors = S.boolean,
+  loop = S.either(S.string(), S.func, S.list(S.data()), { desc = "a list, a \"{{ expression }}\" or a function" }),
+  loop_var = S.identifier,
+  become = S.boolean,
+  become_user = nonempty,
+  notify = names,
+  tags = tag_list,
+  retries = S.integer({ min = 0 }),
+  delay = S.number({ min = 0 }),
+  run_once = S.boolean,
+  vars = S.mapping(),
+  no_log = S.boolean,
+  check_mode = S.boolean,
+}
+
+--- A handler: a task that also answers to `listen` names.
+M.HANDLER = { listen = names }
+for k, v in pairs(M.TASK) do M.HANDLER[k] = v end
+-- (roles, when they come, are one more table here and one entry in M.PLAY)
+
+-- The order fields are checked in: the name first (messages show it).
+local function order(fields)
+  local list = {}
+  for k in pairs(fields) do if k ~= "name" then list[#list + 1] = k end end
+  table.sort(list)
+  table.insert(list, 1, "name")
+  return list
+end
+local PLAY_ORDER, TASK_ORDER, HANDLER_ORDER = order(M.PLAY), order(M.TASK), order(M.HANDLER)
+
+--- A list of names from a list, a name, or a string of names separated by
+--- commas or spaces ("a, b" -> { "a", "b" }); nil -> {}. A new table.
 local function as_list(v)
-  if v == nil then return {} end
-  if type(v) == "table" then return v end
   local out = {}
-  for x in tostring(v):gmatch("[^,%s]+") do out[#out + 1] = x end
+  if type(v) == "table" then
+    for i, x in ipairs(v) do out[i] = tostring(x) end
+  elseif v ~= nil then
+    for x in tostring(v):gmatch("[^,%s]+") do out[#out + 1] = x end
+  end
   return out
 end
 M.as_list = as_list
 
 -- notify and listen: one name as a string (spaces kept), or a list
-local function names(v)
+local function name_list(v)
   if type(v) == "string" then return { v } end
   return as_list(v)
 end
 
--- The first template problem in the strings of v (args, name, loop, vars):
--- "argument 'msg': unknown filter 'x' in expression: ...", or nil.
+-- The first template problem in the strings of v (args, name, loop, vars),
+-- v being data (no cycles): "argument 'msg': unknown filter 'x' ...", or nil.
 local function check_templates(v, label, depth)
   if type(v) == "string" then
     local ok, err = template.check(v)
     if not ok then return label .. ": " .. err end
-  elseif type(v) == "table" and depth < 32 then
+  elseif type(v) == "table" and depth < S.MAX_DEPTH then
     local keys = {}
     for k in pairs(v) do keys[#keys + 1] = k end
     table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
     for _, k in ipairs(keys) do
       local sub
       if depth == 0 and (label == "argument" or label == "vars") then
-        sub = (label == "vars" and "variable" or label) .. " '" .. tostring(k) .. "'"
+        sub = (label == "vars" and "variable" or label) .. " " .. S.quote(k)
       else
-        sub = label .. (type(k) == "number" and ("[" .. k .. "]") or ("." .. tostring(k)))
+        sub = type(k) == "number" and (label .. "[" .. k .. "]") or (label .. "." .. tostring(k))
       end
       local err = check_templates(v[k], sub, depth + 1)
       if err then return err end
@@ -58,27 +125,17 @@ local function check_templates(v, label, depth)
   return nil
 end
 
--- nil when v is nil or a mapping of names to values, else what is wrong with it.
-local function vars_error(v)
-  if v == nil then return nil end
-  if type(v) ~= "table" then return "vars must be a mapping of variable names to values, got a " .. type(v) end
-  for k in pairs(v) do
-    if type(k) ~= "string" then
-      return "vars must be a mapping of variable names to values, got the key " .. tostring(k)
-    end
-  end
-end
+-- A field's name as a message shows it: 'x', or [1] for a key that is no string.
+local function field_name(k) return type(k) == "string" and S.quote(k) or S.sub("", k) end
 
 -- The module of a task and its arguments: `module = "x", args = ...` or the
--- short form `x = args`. Returns module, args, or nil, err.
-local function module_of(t, task, where, path)
-  local module, args = t.module, t.args
-  if module ~= nil and type(module) ~= "string" then
-    return nil, where .. ": module must be a string, not a " .. type(module)
-  end
+-- short form `x = args`. Returns module, args, key (the field that holds the
+-- arguments); or nil, err, field.
+local function module_of(t, fields, path)
+  local module, args, key = t.module, t.args, "args"
   local others = {}
-  for k, v in pairs(t) do
-    if TASK_FIELDS[k] then task[k] = v else others[#others + 1] = k end
+  for k in pairs(t) do
+    if fields[k] == nil then others[#others + 1] = k end
   end
   table.sort(others, function(a, b) return tostring(a) < tostring(b) end)
   if not module and #others > 0 then
@@ -88,7 +145,7 @@ local function module_of(t, task, where, path)
       if type(k) == "string" and modules.load(k, path) then pick = k break end
     end
     if type(pick) == "string" then
-      module, args = pick, t[pick]
+      module, args, key = pick, t[pick], pick
       for i, k in ipairs(others) do if k == pick then table.remove(others, i) break end end
     end
   end
@@ -100,30 +157,23 @@ local function module_of(t, task, where, path)
     end
     if #mods > 1 then
       table.sort(mods)
-      return nil, string.format("%s: task has two modules: %s", where,
-        table.concat(mods, ", ", 1, #mods - 1) .. " and " .. mods[#mods])
+      return nil, "task has two modules: " .. table.concat(mods, ", ", 1, #mods - 1) .. " and " .. mods[#mods],
+        mods[2]
     end
-    return nil, string.format("%s: unknown task field '%s'", where, tostring(others[1]))
+    return nil, "unknown task field " .. field_name(others[1]), others[1]
   end
-  if not module then return nil, where .. ": no module (set module = \"...\")" end
-  return module, args
+  if not module then return nil, "no module (set module = \"...\")" end
+  return module, args, key
 end
 
---- Normalise and validate one task. Returns the task or nil, err.
-function M.prepare_task(t, where, path, play_tags)
-  if type(t) ~= "table" then return nil, where .. ": a task must be a table" end
-  if t.name and type(t.name) ~= "string" then return nil, where .. ": name must be a string" end
-  if t.name then where = where .. " ('" .. t.name .. "')" end
-  local vserr = vars_error(t.vars)
-  if vserr then return nil, where .. ": " .. vserr end
-  local task = {}
-  local module, args = module_of(t, task, where, path)
-  if not module then return nil, args end
-  local mod, err = modules.load(module, path)
-  if not mod then return nil, where .. ": " .. err end
+-- The arguments of a task for its module, checked. Returns args (nil for
+-- none), or nil, err and the argument concerned.
+local function module_args(mod, module, args, key)
+  local werr = args ~= nil and S.why(M.TASK.args, args, key)
+  if werr then return nil, werr end
   if type(args) == "string" and not mod.free_form then
     local kv, kerr = modules.parse_kv(args)
-    if not kv then return nil, where .. ": " .. kerr end
+    if not kv then return nil, kerr end
     args = kv
   elseif type(args) == "string" then
     -- free-form text is the free-form argument: `debug = "{{ item }}"` stays
@@ -131,40 +181,57 @@ function M.prepare_task(t, where, path, play_tags)
     args = { [mod.free_form] = args }
   end
   if type(args) == "table" and args._raw then
-    if not mod.free_form then
-      return nil, where .. ": " .. module .. ": unexpected free-form argument '" .. args._raw .. "'"
-    end
+    if not mod.free_form then return nil, module .. ": unexpected free-form argument " .. S.quote(args._raw) end
     args[mod.free_form], args._raw = args._raw, nil
   end
-  local vargs, verr = modules.validate(mod, args, true)
-  if not vargs then return nil, where .. ": " .. verr end
+  local vargs, verr, bad = modules.validate(mod, args, true)
+  if not vargs then return nil, verr, bad end
   -- every templated string of the task is checked now (syntax, filters,
   -- tests), not found broken on the first host that renders it
-  local terr = check_templates(args, "argument", 0)
-    or check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
+  local terr = check_templates(vargs, "argument", 0)
+  if terr then return nil, terr end
+  return args
+end
+
+--- Normalise and validate one task (a handler with `handler`).
+--- `where(field, ...)` gives the text that starts a message about that
+--- field (or part of it): "file:line: play 'p', task 3 ('n')". Returns the
+--- task or nil, err.
+function M.prepare_task(t, where, path, play_tags, handler)
+  if type(where) == "string" then local w = where; where = function() return w end end
+  if type(t) ~= "table" then return nil, where() .. ": a " .. (handler and "handler" or "task")
+    .. " must be a table, got " .. S.show(t) end
+  local fields = handler and M.HANDLER or M.TASK
+  local function fail(msg, ...) return nil, where(...) .. ": " .. msg end
+  local serr, sfield = S.check(fields, t, handler and HANDLER_ORDER or TASK_ORDER)
+  if serr then return fail(serr, sfield) end
+  local module, args, key = module_of(t, fields, path)
+  if not module then return fail(args, key) end
+  local mod, err = modules.load(module, path)
+  if not mod then return fail(err, t.module and "module" or key) end
+  local aerr, bad
+  args, aerr, bad = module_args(mod, module, args, key)
+  if aerr then return fail(aerr, key, bad) end
+  local terr = check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
     or check_templates(t.vars, "vars", 0)
-  if terr then return nil, where .. ": " .. terr end
-  task.module, task.mod, task.args, task.where = module, mod, args, where
+  if terr then return fail(terr, terr:match("^(%a+)")) end
+  local task = {}
+  for k in pairs(fields) do task[k] = t[k] end
+  task.module, task.mod, task.args, task.where = module, mod, args, where()
   task.name = t.name or module
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
-    local c, cerr = conditions.compile(t[f], f, where)
-    if cerr then return nil, cerr end
+    local c, cerr = conditions.compile(t[f], f)
+    if cerr then return fail(cerr, f) end
     -- as Ansible: an empty list is no changed_when/failed_when at all (an empty `when` holds)
     if (f == "changed_when" or f == "failed_when") and type(t[f]) == "table" and next(t[f]) == nil then c = nil end
     task[f] = c
   end
-  if t.check_mode ~= nil and type(t.check_mode) ~= "boolean" then
-    return nil, where .. ": check_mode must be true or false"
-  end
-  if t.register ~= nil and (type(t.register) ~= "string" or not t.register:match("^[%a_][%w_]*$")) then
-    return nil, where .. ": register must be a variable name"
-  end
   task.tags = as_list(t.tags)
-  for _, tag in ipairs(as_list(play_tags)) do task.tags[#task.tags + 1] = tag end
-  task.notify = names(t.notify)
-  task.listen = names(t.listen)
-  task.retries = tonumber(t.retries) or (t["until"] and 3) or 0
-  task.delay = tonumber(t.delay) or 1
+  for _, tg in ipairs(as_list(play_tags)) do task.tags[#task.tags + 1] = tg end
+  task.notify = name_list(t.notify)
+  task.listen = name_list(t.listen)
+  task.retries = math.tointeger(t.retries) or (t["until"] and 3) or 0
+  task.delay = t.delay or 1
   return task
 end
 
@@ -181,39 +248,14 @@ function M.selected_by_tags(task, tags, skip)
   return not has.never
 end
 
---- Where the tasks of a play file are: tables carry no line numbers, so the
---- file's source text is scanned for each `name = "..."` in turn (a cursor
---- moves forward, so tasks of the same name get their own lines). Returns
---- locate(name) -> line or nil.
-function M.locator(text)
-  local cursor = 1
-  return function(name)
-    if type(name) ~= "string" or name == "" then return nil end
-    local lit = name:gsub("%p", "%%%0")
-    local function find(from)
-      local best, best_e
-      for _, q in ipairs({ '"', "'" }) do
-        local a, e = text:find("%f[%w_]name%s*=%s*" .. q .. lit .. q, from)
-        if a and (not best or a < best) then best, best_e = a, e end
-      end
-      return best, best_e
-    end
-    local a, e = find(cursor)
-    if not a then a, e = find(1) end
-    if not a then return nil end
-    cursor = e + 1
-    return select(2, text:sub(1, a):gsub("\n", "")) + 1
-  end
-end
-
 -- The module search path of a play: opts.module_path (-M), the play's own
 -- module_path (relative to the play's folder, as its library/ is), library/.
 local function search_path(play, opts)
   local mpath = play.module_path
   if opts.base_dir and mpath ~= nil then
     local list = {}
-    for _, d in ipairs(type(mpath) == "string" and { mpath } or as_list(mpath)) do
-      for dir in tostring(d):gmatch("[^:]+") do
+    for _, d in ipairs(type(mpath) == "string" and { mpath } or mpath) do
+      for dir in d:gmatch("[^:]+") do
         list[#list + 1] = dir:sub(1, 1) == "/" and dir or (opts.base_dir .. "/" .. dir)
       end
     end
@@ -222,28 +264,16 @@ local function search_path(play, opts)
   return modules.search_path(opts.module_path, mpath, opts.base_dir and (opts.base_dir .. "/library") or nil)
 end
 
--- What is wrong with the play's own fields, in the order they are checked:
--- ": unknown field 'x'", " has no hosts", ...; or nil.
+-- What is wrong with the play's own fields: ": unknown field 'x'", " has no
+-- hosts", ": tags must be ...", and the field; or nil.
 local function play_error(play)
-  for k in pairs(play) do
-    if not PLAY_FIELDS[k] then return string.format(": unknown field '%s'", tostring(k)) end
-  end
-  if play.tasks ~= nil and type(play.tasks) ~= "table" then return ": tasks must be a list" end
-  if play.hosts == nil or play.hosts == "" then return " has no hosts" end
-  if play.name ~= nil and type(play.name) ~= "string" then return ": name must be a string" end
-  local vserr = vars_error(play.vars)
-  if vserr then return ": " .. vserr end
-  local mp = play.module_path
-  local ok = mp == nil or type(mp) == "string"
-  if type(mp) == "table" then
-    ok = true
-    for k, d in pairs(mp) do
-      if math.type(k) ~= "integer" or type(d) ~= "string" then ok = false end
-    end
-  end
-  if not ok then return ": module_path must be a folder or a list of folders (strings)" end
+  local k = S.unknown(M.PLAY, play)
+  if k ~= nil then return ": unknown field " .. field_name(k), k end
+  if play.hosts == nil or play.hosts == "" then return " has no hosts", "hosts" end
+  local serr, field = S.check(M.PLAY, play, PLAY_ORDER)
+  if serr then return ": " .. serr, field end
   local terr = check_templates(play.vars, "vars", 0)
-  if terr then return ": " .. terr end
+  if terr then return ": " .. terr, "vars" end
 end
 
 -- Every notify of the tasks names a handler (by name or listen): a typo
@@ -256,12 +286,9 @@ local function notify_error(all, handlers)
   end
   for _, task in ipairs(all) do
     for _, h in ipairs(task.notify) do
-      if type(h) ~= "string" then
-        return string.format("%s: notify must name handlers (strings)", task.where)
-      end
       if not known[h] and not modules.has_template(h) then
-        return string.format("%s: notifies the handler '%s', but the play has no handler of that name"
-          .. " or listen", task.where, h)
+        return string.format("%s: notify names the handler %s, but the play has no handler of that name"
+          .. " or listen", task.where, S.quote(h))
       end
     end
   end
@@ -269,20 +296,33 @@ end
 
 --- Check a play and resolve its hosts. Returns a prepared play or nil, err.
 --- opts.play_file (the file the play came from) and opts.locate (its
---- locator, shared by the plays of the file) put file:line in messages.
+--- locator, shared by the plays of the file; opts.play_index: this play's
+--- place in the file's list of plays) put file:line in messages.
 function M.prepare(play, opts, inv)
-  if type(play) ~= "table" then return nil, "a play must be a table" end
   local file, locate = opts.play_file, opts.locate
-  local pname = play.name
-  if pname == nil then pname = file and basename(file) or "play" end
-  -- "file:line: play 'x'" / "file: play 'x'" / "play 'x'"
+  local at_path = type(locate) == "table" and locate.at or function() return nil end
+  local prefix = opts.play_index and { opts.play_index } or {}
+  local function path_of(...)
+    local p = { table.unpack(prefix) }
+    for _, k in ipairs({ ... }) do p[#p + 1] = k end
+    return p
+  end
+  -- "file:line: " / "file: " / ""
   local function at(line)
     if not file then return "" end
     return line and string.format("%s:%d: ", file, line) or (file .. ": ")
   end
-  local pwhere = at(locate and play.name and locate(play.name)) .. "play '" .. tostring(pname) .. "'"
-  local perr = play_error(play)
-  if perr then return nil, pwhere .. perr end
+  if type(play) ~= "table" then
+    return nil, at(at_path(prefix)) .. "a play must be a table, got " .. S.show(play)
+  end
+  local pname = play.name
+  if type(pname) ~= "string" then pname = file and basename(file) or "play" end
+  local pshown = "play " .. S.quote(pname)
+  local pline = at_path(path_of("name")) or (locate and type(play.name) == "string" and locate(play.name))
+  local perr, pfield = play_error(play)
+  if perr then
+    return nil, at((pfield and at_path(path_of(pfield))) or pline or at_path(prefix)) .. pshown .. perr
+  end
   local path = search_path(play, opts)
   local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
@@ -291,17 +331,33 @@ function M.prepare(play, opts, inv)
       "gather_facts", path))
     p.tasks[1].facts = true
   end
+  -- where(field) for task i of `list` ("tasks" or "handlers")
+  local function place(list, i, t)
+    local shown = string.format("%s, %s %d", pshown, list == "tasks" and "task" or "handler", i)
+    if type(t) == "table" and type(t.name) == "string" then shown = shown .. " (" .. S.quote(t.name) .. ")" end
+    local tline, exact = at_path(path_of(list, i))
+    if not exact then tline = nil end
+    local by_name = locate and type(t) == "table" and locate(t.name) or nil
+    -- the line of the part itself, else of the deepest part of it in the map
+    -- below the task, else the task's
+    return function(...)
+      local line
+      if select("#", ...) > 0 and tline then
+        local l = at_path(path_of(list, i, ...))
+        if l ~= tline then line = l end
+      end
+      return at(line or tline or by_name) .. shown
+    end
+  end
   local all = {}
   for i, t in ipairs(play.tasks or {}) do
-    local line = locate and type(t) == "table" and locate(t.name)
-    local task, err = M.prepare_task(t, string.format("%splay '%s', task %d", at(line), pname, i), path, play.tags)
+    local task, err = M.prepare_task(t, place("tasks", i, t), path, play.tags)
     if not task then return nil, err end
     all[#all + 1] = task
     if M.selected_by_tags(task, tags, skip) then p.tasks[#p.tasks + 1] = task end
   end
   for i, t in ipairs(play.handlers or {}) do
-    local line = locate and type(t) == "table" and locate(t.name)
-    local task, err = M.prepare_task(t, string.format("%splay '%s', handler %d", at(line), pname, i), path)
+    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true)
     if not task then return nil, err end
     task.handler = true
     p.handlers[#p.handlers + 1] = task
@@ -309,8 +365,11 @@ function M.prepare(play, opts, inv)
   end
   local nerr = notify_error(all, p.handlers)
   if nerr then return nil, nerr end
-  local hosts, herr = pattern.select_limited(inv, play.hosts, opts.limit)
-  if not hosts then return nil, string.format("%s: %s", pwhere, herr) end
+  -- the play's hosts, then --limit (whose message starts with --limit)
+  local hosts, herr = pattern.select(inv, play.hosts)
+  if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, play.hosts, opts.limit)
+  elseif herr then herr = "hosts: " .. herr end
+  if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
   p.hosts = hosts
   return p
 end

@@ -9,6 +9,7 @@
 local values = require "luasible.template.values"
 local unsafe = require "luasible.template.unsafe"
 local compile = require("luasible.template.expr").compile
+local shown = require("luasible.template.lexer").shown
 
 local fail, truthy, tostr, is_undef = values.fail, values.truthy, values.tostring, values.is_undefined
 local is_list, sorted_keys = values.is_list, values.sorted_keys
@@ -16,6 +17,9 @@ local is_list, sorted_keys = values.is_list, values.sorted_keys
 local M = {}
 
 local CLOSE = { ["{"] = "}}", ["%"] = "%}", ["#"] = "#}" }
+
+--- How deep {% if %} and {% for %} may nest.
+M.MAX_DEPTH = 100
 
 -- Split into text / {{ }} / {% %} pieces ({# #} dropped), removing lines
 -- that only hold a block tag. A piece: { t = "text"|"{"|"%", v =, line = }.
@@ -63,9 +67,13 @@ end
 --- { t = "for", k, v, f, body, line }. `name` names it in errors.
 function M.parse(src, name)
   local pieces = pieces_of(src, name)
-  local pos = 1
-  local function block(terminators)
+  local pos, depth = 1, 0
+  local function block(terminators, opened)
     local nodes = {}
+    depth = depth + 1
+    if depth > M.MAX_DEPTH then
+      fail(string.format("%s:%d: blocks nested more than %d levels deep", name, opened.line or 0, M.MAX_DEPTH))
+    end
     while pos <= #pieces do
       local p = pieces[pos]
       pos = pos + 1
@@ -81,12 +89,12 @@ function M.parse(src, name)
         nodes[#nodes + 1] = { t = "expr", f = expr(p.v), line = p.line }
       else
         local kw, rest = p.v:match("^(%a+)%s*(.-)$")
-        if terminators and terminators[kw] then return nodes, kw, rest, p end
+        if terminators and terminators[kw] then depth = depth - 1 return nodes, kw, rest, p end
         if kw == "if" then
           local node = { t = "if", branches = {}, line = p.line }
           local cond = rest
           while true do
-            local body, term, trest = block({ elif = true, ["else"] = true, endif = true })
+            local body, term, trest = block({ elif = true, ["else"] = true, endif = true }, p)
             if not term then fail(where("'if' without 'endif'")) end
             node.branches[#node.branches + 1] = { cond = cond and expr(cond), body = body }
             if term == "endif" then break end
@@ -96,18 +104,19 @@ function M.parse(src, name)
         elseif kw == "for" then
           local a, b, e = rest:match("^([%a_][%w_]*)%s*,%s*([%a_][%w_]*)%s+in%s+(.+)$")
           if not a then a, e = rest:match("^([%a_][%w_]*)%s+in%s+(.+)$") end
-          if not a then fail(where("bad for loop: '" .. p.v .. "' (use: for x in list)")) end
-          local body, term = block({ endfor = true })
+          if not a then fail(where("bad for loop: '" .. shown(p.v) .. "' (use: for x in list)")) end
+          local body, term = block({ endfor = true }, p)
           if not term then fail(where("'for' without 'endfor'")) end
           nodes[#nodes + 1] = { t = "for", k = a, v = b, f = expr(e), body = body, line = p.line }
         else
-          fail(where("unknown tag '" .. (kw or p.v) .. "'"))
+          fail(where("unknown tag '" .. shown(kw or p.v) .. "'"))
         end
       end
     end
+    depth = depth - 1
     return nodes
   end
-  local nodes, stray, _, p = block({ endif = true, endfor = true, elif = true, ["else"] = true })
+  local nodes, stray, _, p = block({ endif = true, endfor = true, elif = true, ["else"] = true }, { line = 1 })
   if stray then fail(string.format("%s:%d: unexpected '%s'", name, p.line, stray)) end
   return nodes
 end

@@ -13,13 +13,18 @@ local ops = require "luasible.template.ops"
 local unsafe = require "luasible.template.unsafe"
 local filters = require "luasible.template.filters"
 local tests = require "luasible.template.tests"
-local tokenize = require("luasible.template.lexer").tokenize
+local lexer = require "luasible.template.lexer"
+local tokenize, shown = lexer.tokenize, lexer.shown
 
 local fail, truthy, tostr = values.fail, values.truthy, values.tostring
 local undefined, is_undef, defined = values.undefined, values.is_undefined, values.defined
 local is_unsafe = unsafe.is_unsafe
 
 local M = {}
+
+--- How deep an expression may nest (parentheses, lists, operators): the
+--- parser and the closures it makes recurse once per level.
+M.MAX_DEPTH = 100
 
 local BINARY = {
   ["or"] = 1, ["and"] = 2,
@@ -43,13 +48,29 @@ function Parser:next() local t = self.toks[self.i]; self.i = self.i + 1; return 
 function Parser:expect(t)
   local tok = self:next()
   if tok.t ~= t then
-    fail(string.format("expected '%s' at position %d in expression: %s", t, tok.pos, self.src))
+    fail(string.format("expected '%s' at position %d in expression: %s", t, tok.pos, shown(self.src)))
   end
   return tok
 end
 
+-- The source text from offset `start` to the last token read.
+function Parser:text(start)
+  return (self.src:sub(start, self.toks[self.i - 1].stop):gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+-- One level deeper (raises past M.MAX_DEPTH); :leave() on the way back.
+function Parser:enter()
+  self.depth = self.depth + 1
+  if self.depth > M.MAX_DEPTH then
+    fail(string.format("expression nested more than %d levels deep: %s", M.MAX_DEPTH, shown(self.src)))
+  end
+end
+function Parser:leave() self.depth = self.depth - 1 end
+
 function Parser:expr(minprec)
   minprec = minprec or 0
+  self:enter()
+  local start = self:peek().pos
   local left = self:unary()
   while true do
     local tok = self:peek()
@@ -57,7 +78,7 @@ function Parser:expr(minprec)
     if tok.t == "not" and self.toks[self.i + 1].t ~= "in" then prec = nil end
     if not prec or prec <= minprec then break end
     self:next()
-    left = self:binary(tok.t, left, prec)
+    left = self:binary(tok.t, left, prec, start)
   end
   if minprec == 0 and self:peek().t == "if" then
     self:next()
@@ -67,16 +88,28 @@ function Parser:expr(minprec)
     local yes = left
     left = function(v, rc) if truthy(cond(v, rc)) then return yes(v, rc) end return other(v, rc) end
   end
+  self:leave()
   return left
 end
 
-function Parser:binary(op, left, prec)
+-- The name of a test after `is [not]`: a name, or none (which the lexer
+-- reads as a value).
+function Parser:test_name()
+  local tok = self:peek()
+  if tok.t == "val" and tok.word then
+    self:next()
+    return tok.word:lower()
+  end
+  return self:expect("name").v
+end
+
+function Parser:binary(op, left, prec, start)
   if op == "is" then
     local negate = false
     if self:peek().t == "not" then self:next(); negate = true end
-    local name = self:expect("name").v
+    local name = self:test_name()
     local test = tests[name]
-    if not test then fail("unknown test '" .. name .. "' in expression: " .. self.src) end
+    if type(test) ~= "function" then fail("unknown test '" .. name .. "' in expression: " .. shown(self.src)) end
     return function(v, rc) local r = test(left(v, rc)); if negate then return not r end return r end
   end
   if op == "not" then self:expect("in") end
@@ -89,11 +122,12 @@ function Parser:binary(op, left, prec)
   end
   if op == "==" then return function(v, rc) return ops.eq(left(v, rc), right(v, rc)) end end
   if op == "!=" or op == "~=" then return function(v, rc) return not ops.eq(left(v, rc), right(v, rc)) end end
-  if op == "in" then return function(v, rc) return ops.contains(right(v, rc), left(v, rc)) end end
-  if op == "not" then return function(v, rc) return not ops.contains(right(v, rc), left(v, rc)) end end
   if op == ".." or op == "~" then return function(v, rc) return tostr(left(v, rc)) .. tostr(right(v, rc)) end end
   local f = (BINARY[op] == 4) and ops.compare(op) or ops.arith(op)
-  return function(v, rc) return f(left(v, rc), right(v, rc)) end
+  local text = self:text(start)
+  if op == "in" then return function(v, rc) return ops.contains(right(v, rc), left(v, rc), text) end end
+  if op == "not" then return function(v, rc) return not ops.contains(right(v, rc), left(v, rc), text) end end
+  return function(v, rc) return f(left(v, rc), right(v, rc), text) end
 end
 
 function Parser:unary()
@@ -104,9 +138,11 @@ function Parser:unary()
     return function(v, rc) return not truthy(e(v, rc)) end
   elseif tok.t == "-" then
     self:next()
+    self:enter()
     local e = self:unary()
-    local neg = ops.arith("-")
-    return function(v, rc) return neg(0, e(v, rc)) end
+    self:leave()
+    local text = self:text(tok.pos)
+    return function(v, rc) return ops.negate(e(v, rc), text) end
   end
   return self:postfix(self:atom())
 end
@@ -131,7 +167,7 @@ function Parser:postfix(e)
       local key
       if nt.t == "name" then key = nt.v
       elseif nt.t == "val" and math.type(nt.v) == "integer" then key = nt.v
-      else fail("expected a name after '.' in expression: " .. self.src) end
+      else fail("expected a name after '.' in expression: " .. shown(self.src)) end
       local obj, l = e, label
       e = function(v, rc) return ops.index(obj(v, rc), key, l) end
       label = label .. "." .. tostring(key)
@@ -146,16 +182,27 @@ function Parser:postfix(e)
       self:next()
       local name = self:expect("name").v
       local filter = filters[name]
-      if not filter then fail("unknown filter '" .. name .. "' in expression: " .. self.src) end
+      if type(filter) ~= "function" then
+        fail("unknown filter '" .. name .. "' in expression: " .. shown(self.src))
+      end
       local args = {}
       if self:peek().t == "(" then self:next(); args = self:list(")") end
+      local arity = filters.ARITY[name]
+      if arity and (#args < arity[1] or #args > arity[2]) then
+        local n = arity[1] == arity[2] and tostring(arity[1]) or (arity[1] .. " to " .. arity[2])
+        fail(string.format("filter '%s' takes %s argument%s, got %d, in expression: %s", name, n,
+          arity[2] == 1 and "" or "s", #args, shown(self.src)))
+      end
       local obj = e
       local lenient = (name == "default" or name == "d")
       e = function(v, rc)
         local x = obj(v, rc)
         if not lenient then defined(x) end
         local a = {}
-        for i, f in ipairs(args) do a[i] = f(v, rc) end
+        for i, f in ipairs(args) do
+          a[i] = f(v, rc)
+          if not lenient then defined(a[i]) end
+        end
         return filter(x, table.unpack(a, 1, #args))
       end
     else
@@ -196,7 +243,7 @@ function Parser:atom()
     end
   end
   fail(string.format("unexpected '%s' at position %d in expression: %s",
-    tok.t == "eof" and "end" or tok.t, tok.pos, self.src))
+    tok.t == "eof" and "end" or tok.t, tok.pos, shown(self.src)))
 end
 
 -- Compiled expressions by their text. The closures are pure functions of
@@ -209,10 +256,11 @@ local cache, cached = {}, 0
 function M.compile(src)
   local f = cache[src]
   if f then return f end
-  local p = setmetatable({ toks = tokenize(src), i = 1, src = src }, Parser)
+  if not src:find("%S") then fail("empty expression") end
+  local p = setmetatable({ toks = tokenize(src), i = 1, src = src, depth = 0 }, Parser)
   f = p:expr(0)
   if p:peek().t ~= "eof" then
-    fail(string.format("unexpected '%s' at position %d in expression: %s", p:peek().t, p:peek().pos, src))
+    fail(string.format("unexpected '%s' at position %d in expression: %s", p:peek().t, p:peek().pos, shown(src)))
   end
   if cached >= CACHE_MAX then cache, cached = {}, 0 end
   cache[src], cached = f, cached + 1

@@ -1,9 +1,10 @@
 --- luasible.template.lexer: an expression's text as a list of tokens
--- { t = kind, v = value, pos = offset }. Kinds: "val" (a number, string,
+-- { t = kind, v = value, pos = offset, stop = offset of its last byte }. Kinds: "val" (a number, string,
 -- boolean or nil constant: v), "name" (v), a keyword (and or not in is if
 -- else), a symbol (// == != ~= <= >= .. < > + - * / % ( ) [ ] , . | ~ :),
 -- and "eof" last.
 local fail = require("luasible.template.values").fail
+local escape = require("luasible.util.schema").escape
 
 local M = {}
 
@@ -15,6 +16,11 @@ local SYMBOLS = { "//", "==", "!=", "~=", "<=", ">=", "..", "<", ">", "+", "-", 
   "/", "%", "(", ")", "[", "]", ",", ".", "|", "~", ":" }
 local ESCAPES = { n = "\n", t = "\t", r = "\r" }
 
+--- An expression's text as messages show it: on one line (control
+--- characters escaped), at most 200 bytes.
+function M.shown(src) return escape(src, 200) end
+local shown = M.shown
+
 -- The string literal opened by the quote at src[i]: its value and the
 -- offset after its closing quote. A backslash takes the next character
 -- (\n, \t and \r are the control characters).
@@ -24,7 +30,7 @@ local function string_literal(src, i)
   local j = i + 1
   while true do
     local k = src:find(stop, j)
-    if not k then fail("unterminated string in expression: " .. src) end
+    if not k then fail("unterminated string in expression: " .. shown(src)) end
     if src:sub(k, k) == q then
       local value = src:sub(i + 1, k - 1):gsub("\\(.)", function(c) return ESCAPES[c] or c end)
       return value, k + 1
@@ -38,24 +44,25 @@ local function token(src, i)
   local num = src:match("^%d+%.?%d*", i)
   if num then
     if num:sub(-1) == "." then num = num:sub(1, -2) end -- "1." is 1 then ".": a key or a range
-    return { t = "val", v = tonumber(num), pos = i }, i + #num
+    return { t = "val", v = tonumber(num), pos = i, stop = i + #num - 1 }, i + #num
   end
   local w = src:match("^[%a_][%w_]*", i)
   if w then
-    if KEYWORDS[w] then return { t = w, pos = i }, i + #w end
-    if CONSTS[w] ~= nil then return { t = "val", v = CONSTS[w], pos = i }, i + #w end
-    if NILS[w] then return { t = "val", v = nil, isnil = true, pos = i }, i + #w end
-    return { t = "name", v = w, pos = i }, i + #w
+    local stop = i + #w - 1
+    if KEYWORDS[w] then return { t = w, pos = i, stop = stop }, i + #w end
+    if CONSTS[w] ~= nil then return { t = "val", v = CONSTS[w], pos = i, stop = stop, word = w }, i + #w end
+    if NILS[w] then return { t = "val", v = nil, isnil = true, pos = i, stop = stop, word = w }, i + #w end
+    return { t = "name", v = w, pos = i, stop = stop }, i + #w
   end
   local c = src:sub(i, i)
   if c == "'" or c == '"' then
     local v, after = string_literal(src, i)
-    return { t = "val", v = v, pos = i }, after
+    return { t = "val", v = v, pos = i, stop = after - 1 }, after
   end
   for _, sym in ipairs(SYMBOLS) do
-    if src:sub(i, i + #sym - 1) == sym then return { t = sym, pos = i }, i + #sym end
+    if src:sub(i, i + #sym - 1) == sym then return { t = sym, pos = i, stop = i + #sym - 1 }, i + #sym end
   end
-  fail(string.format("unexpected character '%s' in expression: %s", c, src))
+  fail(string.format("unexpected character '%s' in expression: %s", shown(c), shown(src)))
 end
 
 --- The tokens of an expression; raises { template_error } on a bad character.
@@ -66,7 +73,7 @@ function M.tokenize(src)
     if not i then break end
     toks[#toks + 1], i = token(src, i)
   end
-  toks[#toks + 1] = { t = "eof", pos = #src + 1 }
+  toks[#toks + 1] = { t = "eof", pos = #src + 1, stop = #src }
   return toks
 end
 

@@ -2,6 +2,7 @@
 -- about values: the undefined value, template truth, text of a value,
 -- lengths, lists and the error an expression raises.
 local json = require "luasible.json"
+local show = require("luasible.util.schema").show
 
 local M = {}
 
@@ -72,17 +73,19 @@ function M.length(v)
     for _ in pairs(v) do n = n + 1 end
     return n
   end
-  M.fail("length of a " .. type(v))
+  M.fail("length of " .. show(v) .. ": only strings, lists and mappings have one")
 end
 
---- The keys of t, sorted (by type first, then by value).
+--- The keys of t, sorted (by type first, then by value; keys that have no
+--- order, booleans and tables, by their text).
 function M.sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end
   table.sort(keys, function(a, b)
     local ta, tb = type(a), type(b)
     if ta ~= tb then return ta < tb end
-    return a < b
+    if ta == "number" or ta == "string" then return a < b end
+    return tostring(a) < tostring(b)
   end)
   return keys
 end
