@@ -14,6 +14,7 @@ local scheduler = require "luasible.scheduler"
 local connection = require "luasible.connection"
 local remote = require "luasible.remote"
 local tmp_name = require("luasible.util.path").tmp_name
+local is_interrupt = require("luasible.util.errors").is_interrupt
 
 local M = {}
 
@@ -183,8 +184,11 @@ end
 
 -- Finishing on the host --------------------------------------------------------
 
+-- the temporary file removed, whatever that gives; but a caught signal
+-- (an interrupt) still stops the caller
 local function try_rm(run, target)
-  pcall(run, remote.rm(target))
+  local ok, err = pcall(run, remote.rm(target))
+  if not ok and is_interrupt(err) then error(err, 0) end
 end
 
 -- `target` on the host holds the bytes whose SHA-256 is `sha`: check it,
