@@ -329,6 +329,7 @@ end
 -- (how to run the host's commands: default conn:execute).
 -- result: { ok, changed, path, bytes, sha256, duration }.
 function M.put(conn, src, dest, opts)
+  if conn.closed then error("luasible: connection used after close", 2) end
   opts = M.check("put", src, dest, opts)
   local t0 = core.now()
   local how = opts.via or conn._transfer
@@ -342,6 +343,7 @@ end
 -- host's file src into the local file dest, with the same steps (the
 -- SHA-256 of the bytes received checked against the host's sha256sum).
 function M.get(conn, src, dest, opts)
+  if conn.closed then error("luasible: connection used after close", 2) end
   opts = M.check("get", src, dest, opts)
   local t0 = core.now()
   if conn._transfer == "local" then return copy_local(src, dest, opts, t0) end
