@@ -202,6 +202,22 @@ describe("transfer.put's execute path", function()
     local out = files.run(lua .. " " .. script .. " 2>&1")
     assert.equal("raised EINTR: interrupted by SIGINT\n", out)
   end)
+
+  it("leaves no temporary file when a local copy is cancelled midway (a play's abort on Ctrl-C)", function()
+    local sub = dir .. "/cancelled"
+    os.execute("mkdir -p " .. sub)
+    local content = ("c"):rep(64 * 1024 * 1024) -- 64 chunks: the task yields between them
+    local seen
+    luasible.run(function()
+      local t = luasible.spawn(function() return transfer.put(conn, content, sub .. "/big", { content = true }) end)
+      repeat luasible.sleep(0) until leftovers(sub) ~= ""
+      seen = leftovers(sub)
+      t:cancel()
+    end)
+    assert.matches("%.big%.luasible%-", seen)
+    assert.equal("", leftovers(sub))
+    assert.is_nil(read(sub .. "/big"))
+  end)
 end)
 
 describe("error names from where they arise", function()
