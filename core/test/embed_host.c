@@ -25,9 +25,11 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* an error object's text too (luaL_tolstring): luasible's interrupts are
+ * Error objects, tables with __tostring, not strings */
 static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+  const char *msg = lua_isnoneornil(L, 1) ? "(no error object)" : luaL_tolstring(L, 1, NULL);
+  luaL_traceback(L, L, msg, 1);
   return 1;
 }
 

@@ -15,6 +15,7 @@ local connection = require "luasible.connection"
 local remote = require "luasible.remote"
 local upath = require "luasible.util.path"
 local tmp_name = upath.tmp_name
+local is_interrupt = require("luasible.util.errors").is_interrupt
 
 local M = {}
 
@@ -136,12 +137,23 @@ local function finish_local(target, dest, opts)
   return true
 end
 
+-- A to-be-closed guard for a local temporary file: once g.path is set (the
+-- file exists), closing the guard removes it (and closes g.file), unless
+-- g.path was cleared (renamed into place). So a copy that ends any other
+-- way leaves nothing: a failure, an error raised through it, or its task
+-- cancelled (a play's abort on Ctrl-C closes the task's coroutine).
+local TMP_GUARD = { __close = function(g)
+  if g.file and io.type(g.file) == "file" then g.file:close() end
+  if g.path then os.remove(g.path) end
+end }
+
 -- a local copy (put or get on the local connection)
 local function copy_local(src, dest, opts, t0)
   local input, ierr, iname = source(src, opts)
   if not input then return nil, ierr, iname end
   local atomic = opts.atomic ~= false
   local target = atomic and tmp_name(dest) or dest
+  local guard <close> = setmetatable({}, TMP_GUARD)
   local out, msg, errno
   if atomic then
     -- the content is never readable by others, not even for a moment:
@@ -151,6 +163,7 @@ local function copy_local(src, dest, opts, t0)
       input.close()
       return nil, err, name
     end
+    guard.path = target
     out, msg, errno = io.open(target, "r+b")
   else
     out, msg, errno = io.open(target, "wb")
@@ -159,6 +172,7 @@ local function copy_local(src, dest, opts, t0)
     input.close()
     return io_fail(msg, errno)
   end
+  guard.file = out
   local sha, done = core.sha256_new(), 0
   local progress = reporter(opts.on_progress, input.total)
   progress(0)
@@ -182,18 +196,19 @@ local function copy_local(src, dest, opts, t0)
   local cok, cerr, cno = out:close()
   if not err and not cok then err, name = select(2, io_fail(cerr, cno, target)) end
   if not err then err, name = select(2, finish_local(target, dest, opts)) end
-  if err then
-    if atomic then os.remove(target) end
-    return nil, err, name
-  end
+  if err then return nil, err, name end -- the guard removes the temporary file
+  guard.path = nil -- renamed into place
   progress(done, sha:hex())
   return result(dest, done, sha:hex(), t0)
 end
 
 -- Finishing on the host --------------------------------------------------------
 
+-- the temporary file removed, whatever that gives; but a caught signal
+-- (an interrupt) still stops the caller
 local function try_rm(run, target)
-  pcall(run, remote.rm(target))
+  local ok, err = pcall(run, remote.rm(target))
+  if not ok and is_interrupt(err) then error(err, 0) end
 end
 
 -- `target` on the host holds the bytes whose SHA-256 is `sha`: check it,
@@ -346,6 +361,7 @@ end
 -- (how to run the host's commands: default conn:execute).
 -- result: { ok, changed, path, bytes, sha256, duration }.
 function M.put(conn, src, dest, opts)
+  if conn.closed then error("luasible: connection used after close", 2) end
   opts = M.check("put", src, dest, opts)
   local t0 = core.now()
   local how = opts.via or conn._transfer
@@ -359,6 +375,7 @@ end
 -- host's file src into the local file dest, with the same steps (the
 -- SHA-256 of the bytes received checked against the host's sha256sum).
 function M.get(conn, src, dest, opts)
+  if conn.closed then error("luasible: connection used after close", 2) end
   opts = M.check("get", src, dest, opts)
   local t0 = core.now()
   if conn._transfer == "local" then return copy_local(src, dest, opts, t0) end
@@ -367,12 +384,11 @@ function M.get(conn, src, dest, opts)
     error("bad argument #1 to 'get' (a connection that can get files expected)", 2)
   end
   local target = opts.atomic ~= false and tmp_name(dest) or dest
+  -- the local temporary file goes, whatever ends the get before its rename
+  local guard <close> = setmetatable({ path = target ~= dest and target or nil }, TMP_GUARD)
   local res, sha, n3 = sftp(conn, "sftp_get", { remote = src, ["local"] = target,
     mode = target ~= dest and MODE_600 or opts.mode or MODE_644 }, opts.on_progress)
-  if not res then
-    if target ~= dest then os.remove(target) end
-    return nil, sha, n3
-  end
+  if not res then return nil, sha, n3 end
   if opts.checksum ~= false then
     local out, e4, n4 = runner(conn, opts)(remote.sha256(src))
     local rsha = out and out.ok and remote.sha256_of(out.stdout)
@@ -389,6 +405,7 @@ function M.get(conn, src, dest, opts)
   end
   local ok, e5, n5 = finish_local(target, dest, opts)
   if not ok then return nil, e5, n5 end
+  guard.path = nil -- renamed into place
   return result(dest, res.bytes, sha, t0)
 end
 

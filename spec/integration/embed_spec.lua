@@ -108,6 +108,18 @@ describe("embedding", function()
       assert.matches("luasible.step: .*a spawned task failed: .*host boom", err)
     end)
 
+    it("gets a caught signal from step as an error it can print (an Error object, not a string)", function()
+      local path = script([[
+        local luasible = require "luasible"
+        luasible.catch_signals()
+        luasible.spawn(function() luasible.connect():execute("kill -INT $PPID; sleep 1") end)
+      ]])
+      if not path then return end
+      local ok, _, err = run(host .. " " .. path, dir)
+      assert.is_false(not not ok)
+      assert.matches("embed_host: luasible.step: EINTR: interrupted by SIGINT", err, 1, true)
+    end)
+
     it("is refused reentrant steps, with a clear error", function()
       local path = script([[
         local luasible = require "luasible"

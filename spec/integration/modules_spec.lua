@@ -118,6 +118,20 @@ describe("module arguments", function()
     res = run_task({ module = "marker", args = { path = dest } }, { module_path = "spec/fixtures/usermods" })
     assert.is_false(res.changed)
   end)
+
+  it("ctx:module finds another module where the play finds its own (its library/)", function()
+    local base = TMP .. "/with-library"
+    os.execute("mkdir -p " .. base .. "/library")
+    write(base .. "/library/greet_base.lua", "return { params = {}, run = function() return {} end,\n"
+      .. "  greeting = function(who) return 'hello ' .. who end }\n")
+    write(base .. "/library/greet.lua", "return { params = { who = { type = 'string' } }, run = function(ctx, args)\n"
+      .. "  local b, err = ctx:module('greet_base')\n"
+      .. "  if not b then return { failed = true, msg = err } end\n"
+      .. "  return { changed = false, msg = b.greeting(args.who) } end }\n")
+    local res, _, status = run_task({ greet = { who = "you" } }, { base_dir = base })
+    assert.equal("ok", status, res.msg)
+    assert.equal("hello you", res.msg)
+  end)
 end)
 
 describe("modules and their ctx", function()

@@ -294,6 +294,22 @@ describe("#ssh ssh exec", function()
     assert.are.same({}, wait_gone(srv, "sleep 6201"))
     assert.has_error(function() c:execute("true") end)
   end)
+
+  it("a closed connection raises at the line that uses it", function()
+    local c = connect(srv)
+    c:close()
+    local here = debug.getinfo(1, "S").short_src
+    for what, use in pairs {
+      execute = function() c:execute("true") end,
+      stream = function() c:stream("true") end,
+      put = function() c:put("x", "/tmp/never", { content = true }) end,
+      get = function() c:get("/etc/hostname", "/tmp/never") end,
+    } do
+      local ok, err = pcall(use)
+      assert.is_false(ok, what)
+      assert.matches("^" .. here:gsub("%p", "%%%0") .. ":%d+: luasible: connection used after close$", err)
+    end
+  end)
 end)
 
 describe("#ssh ssh exec never holds the loop", function()

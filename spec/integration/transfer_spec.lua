@@ -176,6 +176,48 @@ describe("transfer.put's execute path", function()
     assert(transfer.put(exec_only, "eo", dest, { content = true }))
     assert.equal("eo", read(dest))
   end)
+
+  it("lets a caught signal that comes while it cleans up after a failure stop the caller", function()
+    -- in a process of its own (it catches SIGINT): the upload fails, and the
+    -- signal arrives while the temporary file is being removed
+    local script = dir .. "/interrupt.lua"
+    write(script, ([[
+      package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+      package.cpath = %q .. ";" .. package.cpath
+      local luasible = require "luasible"
+      local transfer = require "luasible.transfer"
+      local conn = luasible.connect()
+      luasible.catch_signals()
+      local function run(cmd, ropts)
+        if cmd:find("^set %%-C") then return { ok = false, rc = 1, stdout = "", stderr = "refused" } end
+        if cmd:find("^rm %%-f") then cmd = "kill -INT $PPID; sleep 2; " .. cmd end
+        return conn:execute(cmd, ropts)
+      end
+      local ok, res, err = pcall(transfer.put, conn, "x", %q, { content = true, via = "execute", run = run })
+      print(ok and ("returned " .. tostring(res) .. ", " .. tostring(err)) or ("raised " .. tostring(res)))
+    ]]):format(os.getenv("LUASIBLE_CPATH") or "./?.so", dir .. "/int.txt"))
+    -- the interpreter that can load that core (the ASan build needs its lua_host)
+    local cpath = os.getenv("LUASIBLE_CPATH")
+    local lua = cpath and (cpath:match("^(.*)/%?%.so$") .. "/lua_host") or "lua5.4"
+    local out = files.run(lua .. " " .. script .. " 2>&1")
+    assert.equal("raised EINTR: interrupted by SIGINT\n", out)
+  end)
+
+  it("leaves no temporary file when a local copy is cancelled midway (a play's abort on Ctrl-C)", function()
+    local sub = dir .. "/cancelled"
+    os.execute("mkdir -p " .. sub)
+    local content = ("c"):rep(64 * 1024 * 1024) -- 64 chunks: the task yields between them
+    local seen
+    luasible.run(function()
+      local t = luasible.spawn(function() return transfer.put(conn, content, sub .. "/big", { content = true }) end)
+      repeat luasible.sleep(0) until leftovers(sub) ~= ""
+      seen = leftovers(sub)
+      t:cancel()
+    end)
+    assert.matches("%.big%.luasible%-", seen)
+    assert.equal("", leftovers(sub))
+    assert.is_nil(read(sub .. "/big"))
+  end)
 end)
 
 describe("error names from where they arise", function()

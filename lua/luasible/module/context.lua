@@ -183,14 +183,12 @@ function Ctx:sh(cmd, opts)
   return (res.stdout or ""):gsub("%s+$", ""), res.rc, res
 end
 
--- The name of an error event: contract 1's `code`. Until the core's
--- events carry it, the name before the message's colon (transitional:
--- drop this fallback once contract 1 has landed).
 --- for ev in ctx:stream(cmd, opts) do ... end: the connection's events
 --- (stdout/stderr lines as they come, progress, then done or error) of a
 --- command run as ctx:run runs it. An error event carries `code` (its
---- name); one that means the host is lost (no rc, no timeout) raises
---- unreachable. Check ctx.conn.stream first: not every connection has it.
+--- name, from the event or its result: never read out of the message); one
+--- that means the host is lost (no rc, no timeout) raises unreachable.
+--- Check ctx.conn.stream first: not every connection has it.
 function Ctx:stream(cmd, opts)
   local iter, s, ctl, closing = self.conn:stream(cmd, exec_opts(self, opts or {}))
   return function(st, c)

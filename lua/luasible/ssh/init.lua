@@ -117,6 +117,8 @@ local function exec(sess, line, opts)
 end
 
 function SSH:_start(cmd, opts, mode)
+  -- at the caller of execute/stream/lines
+  if self.closed then error("luasible: connection used after close", 3) end
   local sess, err, name = self:_session()
   if not sess then return nil, err, name end
   local function probe(prefix, argv)
