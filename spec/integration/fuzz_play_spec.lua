@@ -86,6 +86,8 @@ describe("fuzzing plays", function()
     { "a field of a task far from its name",
       'return { hosts = "h1", tasks = {\n  { name = "t",\n    debug = "x",\n    become = "yes" } } }',
       f .. ":4: play 'site.lua', task 1 ('t'): become must be true or false, got a string ('yes')" },
+    { "a module folder with a NUL in it", 'return { hosts = "h1", module_path = "\\0", tasks = { { debug = "x" } } }',
+      f .. ":1: play 'site.lua': module_path must be a folder or a list of folders (strings), got a string ('\\000')" },
     { "a file mode that is no integer", 'return { hosts = "h1", tasks = { { file = { path = "/x", mode = 1.5 } } } }',
       f .. ":1: play 'site.lua', task 1: file: argument 'mode' must be a file mode ('0644', 'u+rwx', ...), "
       .. "got a number (1.5)" },

@@ -303,7 +303,7 @@ describe("play", function()
         prep({ name = "p", vars = "s" }))
       assert.equal("play 'p': module_path must be a folder or a list of folders (strings), got a number (5)",
         prep({ name = "p", module_path = 5 }))
-      assert.equal("play 'p': module_path[2] must be a non-empty string, got a number (5)",
+      assert.equal("play 'p': module_path[2] must be a folder (a non-empty string without NUL), got a number (5)",
         prep({ name = "p", module_path = { "lib", 5 } }))
       assert.equal("play 'play': name must be a string, got a number (5)", prep({ name = 5 }))
       assert.equal("play 'p', task 2: name must be a string, got a number (5)",

@@ -25,7 +25,9 @@ local tag_list = S.either(S.string(), S.integer(), S.list(tag),
 local cond = S.either(S.string(), S.func, S.boolean,
   { desc = "an expression (a string), a function or a boolean", plural = "conditions" })
 local condition = S.either(cond, S.list(cond), { desc = cond.desc .. ", or a list of them" })
-local folders = S.either(nonempty, S.list(nonempty), { desc = "a folder or a list of folders (strings)" })
+local folder = S.string({ pattern = "^[^\0]+$", desc = "a folder (a non-empty string without NUL)",
+  plural = "folders" })
+local folders = S.either(folder, S.list(folder), { desc = "a folder or a list of folders (strings)" })
 
 --- The fields of a play: field -> type.
 M.PLAY = {
@@ -41,7 +43,7 @@ M.PLAY = {
   become_user = nonempty,
   module_path = folders,
   tags = tag_list,
-  base_dir = nonempty,
+  base_dir = folder,
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
