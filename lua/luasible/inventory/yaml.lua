@@ -9,6 +9,8 @@
 -- Errors name the file and, for YAML text, the line of the key concerned.
 local yaml = require "luasible.yaml"
 local model = require "luasible.inventory.model"
+local vars_error = require("luasible.inventory.connect").vars_error
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -39,7 +41,12 @@ function M.read(inv, t, source, text)
     local v = g[section]
     if type(v) == "string" then return { v }, {} end
     if is_null(v) then return {}, {} end
-    if section == "hosts" and type(v) == "table" and #v > 0 and not yaml.keys(v) then return v, {} end
+    if section == "hosts" and type(v) == "table" and #v > 0 and not yaml.keys(v) then
+      if not S.is_list(v) then
+        bad(name, "hosts of group '" .. name .. "' must be a mapping of names or a list of names, not both")
+      end
+      return v, {}
+    end
     if not is_map(v) then bad(name, section .. " of group '" .. name .. "' must be a mapping") end
     return yaml.ordered_keys(v, text), v
   end
@@ -64,6 +71,10 @@ function M.read(inv, t, source, text)
     end
     for _, k in ipairs(keys) do
       local list, map = entries(g, name, k)
+      if k == "vars" then
+        local verr = vars_error(map, is_null)
+        if verr then bad(name, "group '" .. name .. "': " .. verr) end
+      end
       for _, e in ipairs(list) do
         if k == "vars" then
           local sok, serr = inv:set_group_var(name, e, map[e] == nil and yaml.null or map[e], yaml.unsafe(map, e))
@@ -78,6 +89,8 @@ function M.read(inv, t, source, text)
           local hv = map[e]
           if hv == nil or falsy(hv) then hv = {} end
           if not is_map(hv) then bad(e, "vars of host '" .. e .. "' must be a mapping") end
+          local verr = vars_error(hv, is_null)
+          if verr then bad(e, "host " .. S.quote(e) .. ": " .. verr) end
           local ok, herr = inv:add_hosts(e, hv, name)
           if not ok then bad(e, herr) end
         end
