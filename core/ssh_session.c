@@ -183,6 +183,21 @@ static void update_poll(lsb_ssh_session *S) {
   else uv_unref((uv_handle_t *)S->poll);
 }
 
+/* libssh2 reads the socket through this: a pump takes at most
+ * LSB_SSH_RECV_BUDGET bytes (see ssh_session.h), then it would block. */
+static LIBSSH2_RECV_FUNC(ssh_recv) {
+  lsb_ssh_session *S = *abstract;
+  ssize_t n;
+  if (S->pumping) {
+    if (S->rx_left == 0) return -EAGAIN;
+    if (length > S->rx_left) length = S->rx_left;
+  }
+  n = recv(socket, buffer, length, flags);
+  if (n < 0) return -errno;
+  if (S->pumping) S->rx_left -= (size_t)n;
+  return n;
+}
+
 static void on_kick(uv_idle_t *h) {
   uv_idle_stop(h);
   lsb_ssh_pump(h->data);
@@ -491,6 +506,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
     return S;
   }
   libssh2_session_set_blocking(S->ssh, 0);
+  libssh2_session_callback_set(S->ssh, LIBSSH2_CALLBACK_RECV, (void *)ssh_recv);
   prefer_known_host_keys(S);
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -922,10 +938,14 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
   return H;
 }
 
-void lsb_ssh_moved(lsb_ssh_session *S, size_t n) { S->pump_bytes += n; }
+void lsb_ssh_moved(lsb_ssh_session *S, size_t n) {
+  S->pump_bytes += n;
+  lsb_turn_moved(S->ctx);
+}
 
+/* the pump's own budget, and the turn's (ctx.h): many sessions at once */
 int lsb_ssh_over_budget(lsb_ssh_session *S) {
-  if (S->pump_bytes < LSB_SSH_PUMP_BUDGET) return 0;
+  if (S->pump_bytes < LSB_SSH_PUMP_BUDGET && !lsb_turn_spent(S->ctx)) return 0;
   lsb_ssh_kick(S);
   return 1;
 }
@@ -938,6 +958,7 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
   }
   S->pumping = 1;
   S->pump_bytes = 0;
+  S->rx_left = LSB_SSH_RECV_BUDGET;
   do {
     S->repump = 0;
     if (S->state < LSB_SSH_READY && S->state != LSB_SSH_HOSTKEY) {

@@ -115,6 +115,7 @@ struct lsb_ssh_session {
   double last_close;  /* when a channel last closed */
   double last_rx;     /* when the socket was last readable */
   size_t pump_bytes;  /* data moved by the ops in this pump */
+  size_t rx_left;     /* bytes this pump may still take from the socket */
   double ka_last;     /* when the keepalive timer last ran */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1, is_helper : 1, helper_end : 1;
@@ -155,6 +156,10 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S);
  * counts what it moved; when lsb_ssh_over_budget() says so, it stops and
  * reports no progress (a kick is already scheduled). */
 #define LSB_SSH_PUMP_BUDGET (1024 * 1024)
+/* and takes at most this much from the socket: libssh2 decrypts whatever
+ * the socket holds (up to a channel window) in one read call, which must
+ * stay short too; what is left makes the socket readable on the next turn */
+#define LSB_SSH_RECV_BUDGET (256 * 1024)
 void lsb_ssh_moved(lsb_ssh_session *S, size_t n);
 int lsb_ssh_over_budget(lsb_ssh_session *S);
 /* An op's consumer fell behind (paused = 1) or caught up (0). */
