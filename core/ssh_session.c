@@ -193,9 +193,20 @@ static LIBSSH2_RECV_FUNC(ssh_recv) {
     if (length > S->rx_left) length = S->rx_left;
   }
   n = recv(socket, buffer, length, flags);
-  if (n < 0) return -errno;
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) S->rx_errno = errno;
+    return -errno;
+  }
+  if (n == 0 && length > 0) S->rx_eof = 1;
   if (S->pumping) S->rx_left -= (size_t)n;
   return n;
+}
+
+/* What the socket said when libssh2 reports a failed read, else NULL. */
+static const char *rx_failure(const lsb_ssh_session *S) {
+  if (S->rx_errno) return uv_strerror(uv_translate_sys_error(S->rx_errno));
+  if (S->rx_eof) return "the server closed the connection";
+  return NULL;
 }
 
 static void on_kick(uv_idle_t *h) {
@@ -290,6 +301,12 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   lsb_ssh_session *S = h->data;
   if (status < 0) S->poll_events = 0; /* libuv stopped the handle */
   if (status < 0 && S->state != LSB_SSH_CONNECTING) {
+    /* libuv says EBADF for any socket error (EPOLLERR): the socket's own
+     * error says what happened (a reset: "connection reset by peer") */
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(S->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+      status = uv_translate_sys_error(err);
     if (S->state < LSB_SSH_READY) {
       fail_connect(S, "ECONNRESET", "connection to %s failed: %s", S->cfg.label,
                    uv_strerror(status));
@@ -1000,6 +1017,7 @@ void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
                          ? "ECONNABORTED" : "ECONNRESET";
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
   S->state = LSB_SSH_LOST;
+  if (!what && rc == LIBSSH2_ERROR_SOCKET_RECV) what = rx_failure(S);
   lsb_err_set(&S->error, name, "connection to %s lost: %s", S->cfg.label,
               what ? what : lsb_ssh_errmsg(S));
   uv_timer_stop(&S->timer);

@@ -116,6 +116,8 @@ struct lsb_ssh_session {
   double last_rx;     /* when the socket was last readable */
   size_t pump_bytes;  /* data moved by the ops in this pump */
   size_t rx_left;     /* bytes this pump may still take from the socket */
+  int rx_errno;       /* the socket's last read error (ECONNRESET...), or 0 */
+  int rx_eof;         /* the server closed the connection */
   double ka_last;     /* when the keepalive timer last ran */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1, is_helper : 1, helper_end : 1;

@@ -41,31 +41,32 @@ end
 local Proxy = {}
 Proxy.__index = Proxy
 
--- Lines the proxy wrote since the last look.
-local function new_lines(self)
+-- The lines the proxy wrote since the last look join self.lines.
+local function read_lines(self)
   local f = io.open(self.out)
-  if not f then return {} end
+  if not f then return end
   f:seek("set", self.offset)
   local text = f:read("a")
   f:close()
-  local lines = {}
-  local consumed = 0
-  for line, nl in text:gmatch("([^\n]*)(\n)") do
-    lines[#lines + 1] = line
-    consumed = consumed + #line + #nl
+  for line in text:gmatch("([^\n]*)\n") do
+    self.lines[#self.lines + 1] = line
+    self.offset = self.offset + #line + 1
   end
-  self.offset = self.offset + consumed
-  return lines
 end
 
 -- Wait (a few seconds at most) for a line matching pattern; its captures.
+-- That line and those before it are used up.
 local function expect(self, pattern, what)
   local deadline = system.monotime() + 5
   repeat
-    for _, line in ipairs(new_lines(self)) do
+    read_lines(self)
+    for i, line in ipairs(self.lines) do
       if line:match("^error") then error("fault_proxy: " .. line, 3) end
       local caps = table.pack(line:match(pattern))
-      if caps[1] then return table.unpack(caps, 1, caps.n) end
+      if caps[1] then
+        table.move(self.lines, i + 1, #self.lines + i, 1)
+        return table.unpack(caps, 1, caps.n)
+      end
     end
     system.sleep(0.002)
   until system.monotime() > deadline
@@ -78,7 +79,8 @@ function M.start(target_port, target_host)
   local p = io.popen("mktemp -d /tmp/luasible-proxy.XXXXXX")
   local dir = p:read("l")
   p:close()
-  local self = setmetatable({ dir = dir, out = dir .. "/out", offset = 0, host = "127.0.0.1" }, Proxy)
+  local self = setmetatable({ dir = dir, out = dir .. "/out", offset = 0, lines = {},
+    host = "127.0.0.1" }, Proxy)
   self.pipe = assert(io.popen(("exec %s %d %s > %s 2>&1"):format(prog, target_port,
     target_host or "127.0.0.1", self.out), "w"))
   self.port = tonumber(expect(self, "^port (%d+)$", "start"))
