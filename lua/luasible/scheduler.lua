@@ -8,6 +8,7 @@
 -- step() instead (see docs/CORE.md).
 local core = require "luasible.core"
 local errors = require "luasible.util.errors"
+local fifo = require "luasible.util.fifo"
 
 local M = {}
 
@@ -20,29 +21,9 @@ local M = {}
 -- a server) runs first, whatever output the others are swamped with.
 local SLICE, GRAIN = 0.005, 0.0002
 
--- A queue of tasks: push at the tail, shift at the head, in O(1).
-local function queue() return { h = 1, t = 0 } end
-local function push(q, task) q.t = q.t + 1; q[q.t] = task end
-local function shift(q)
-  local h = q.h
-  local task = q[h]
-  q[h] = nil
-  q.h = h + 1
-  return task
-end
-local function size(q) return q.t - q.h + 1 end
-local function drop(q, task)
-  local j = q.h
-  for i = q.h, q.t do
-    local x = q[i]
-    q[i] = nil
-    if x ~= task then q[j] = x; j = j + 1 end
-  end
-  q.t = j - 1
-end
-
-local ready = queue() -- tasks woken (or spawned) to resume, in order
-local later = queue() -- tasks preempted (or that yielded plainly): after those
+local push, shift, size = fifo.push, fifo.shift, fifo.size
+local ready = fifo.new() -- tasks woken (or spawned) to resume, in order
+local later = fifo.new() -- tasks preempted (or that yielded plainly): after those
 local yield_at = math.huge -- when the running task gives way at its tick()
 local last_turn = 0   -- when the loop last turned
 local current = nil   -- the task being resumed now
@@ -291,8 +272,8 @@ function Task:cancel(err)
   if coroutine.status(self.co) ~= "suspended" then
     error("luasible: only a suspended task can be cancelled", 2)
   end
-  drop(ready, self)
-  drop(later, self)
+  fifo.drop(ready, self)
+  fifo.drop(later, self)
   -- no longer parked: what it waited for must not stay reachable through it
   local obj = self.parked_on
   if obj ~= nil then
