@@ -1026,6 +1026,9 @@ void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
     uv_unref((uv_handle_t *)S->poll);
   }
   S->poll_events = 0;
+  /* nothing more goes over it: what the ops close now fails at once (a
+   * stalled link would only say EAGAIN), and they free what they hold */
+  if (S->fd >= 0) shutdown(S->fd, SHUT_RDWR);
   S->refs++; /* the ops release theirs while we walk */
   while (S->ops_head) S->ops_head->lost(S->ops_head, &S->error);
   lsb_waitable_wake(&S->w);
