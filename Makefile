@@ -9,7 +9,7 @@ BUSTED ?= busted --lua=$(LUA) $(BUSTED_OUT)
 # A hung spec fails the run in minutes, with its name, instead of stalling CI.
 GUARD ?= timeout -k 10
 
-.PHONY: test-unit test-integration all deps test test-c test-lua test-asan test-slow test-valgrind lint bench install clean help
+.PHONY: test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-slow test-valgrind lint bench install clean help
 
 all: luasible/core.so
 
@@ -38,7 +38,7 @@ test-c: all
 
 # The #slow specs (bulk data, the soak) are `make test-slow`'s.
 test-lua: all
-	$(GUARD) 900 $(BUSTED) --exclude-tags=slow
+	$(GUARD) 900 $(BUSTED) --exclude-tags=slow,oracle
 	@# the local specs again on the SIGCHLD path, where pidfd_open fails (a
 	@# seccomp filter makes it fail with ENOSYS, as on Linux < 5.3)
 	$(GUARD) 300 $(BUILD)/no_pidfd $(BUSTED) --exclude-tags=slow spec/integration/local_spec.lua
@@ -49,7 +49,15 @@ test-unit: all
 	$(GUARD) 300 $(BUSTED) --run=unit
 
 test-integration: all
-	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=slow
+	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=slow,oracle
+
+# The specs that ask Ansible itself (#oracle: Debian's ansible-core, from
+# scripts/deps): `luasible inventory` against ansible-inventory, host
+# patterns against ansible --list-hosts and its InventoryManager, on the
+# spec fixtures and the real-world corpus of ../shared/realworld/inventories
+# (skipped, with a message, when absent).
+test-oracle: all
+	$(GUARD) 900 $(BUSTED) --run=integration --tags=oracle
 
 lint:
 	luacheck -q lua modules bin spec bench examples
@@ -63,12 +71,12 @@ test-asan:
 	@for t in $(C_TESTS); do build-asan/$$t || exit 1; done
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=soak spec
+	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=soak,oracle spec
 
 # The #slow specs alone: the bulk-data ones and the soak (1 GB over SSH and
 # locally, 1 GB put/get: spec/integration/soak_spec.lua), bounded in time.
 test-slow: all
-	$(GUARD) 1500 $(BUSTED) --tags=slow
+	$(GUARD) 1500 $(BUSTED) --tags=slow --exclude-tags=oracle
 
 # The local specs under valgrind (memcheck), on a private copy of the core.
 # posix_spawn reports exec failures differently under valgrind (#novalgrind),
@@ -98,4 +106,5 @@ help:
 	@echo "make test-integration  the specs of spec/integration (processes, sshd, test hosts)"
 	@echo "make test-asan the specs against an ASan+UBSan build (all but the soak)"
 	@echo "make test-slow the #slow specs: bulk data and the 1 GB soak (not in make test)"
+	@echo "make test-oracle  the specs against Ansible itself (ansible-core; the corpus in ../shared)"
 	@echo "make bench     build the benchmark baselines (see bench/README.md)"

@@ -37,7 +37,8 @@ M.now = core.now
 M.wall = core.wall
 
 --- From now on SIGINT, SIGTERM and SIGHUP do not kill the process: whatever
--- drives the loop raises "EINTR: interrupted by SIGINT" (and so on) instead,
+-- drives the loop raises an error object instead (util/errors.interrupt:
+-- printed "EINTR: interrupted by SIGINT", with name = "EINTR", signal = "INT"),
 -- so that the program can stop its commands and exit cleanly. A second
 -- signal gets the default action.
 function M.catch_signals()

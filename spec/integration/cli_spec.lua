@@ -94,6 +94,27 @@ describe("luasible CLI", function()
     assert.equal(1, types.recap)
   end)
 
+  it("asks util/fs whether stdout is a terminal and how wide it is (no stty or test process)", function()
+    local fs = require "luasible.util.fs"
+    local isatty, tty_size, stdout = fs.isatty, fs.tty_size, io.stdout
+    local asked, buf = {}, {}
+    fs.isatty = function(fd) asked[#asked + 1] = "isatty " .. fd return true end
+    fs.tty_size = function() asked[#asked + 1] = "tty_size" return 40, 20 end
+    -- the renderer writes to io.stdout: a sink while main runs
+    io.stdout = { -- luacheck: ignore 122
+      write = function(self, ...) for _, x in ipairs({ ... }) do buf[#buf + 1] = x end return self end,
+      flush = function() end }
+    local ok, code = pcall(require("luasible.cli").main, { "exec", "w1", "-i", INV, "--no-color", "-a", "echo hi" })
+    fs.isatty, fs.tty_size, io.stdout = isatty, tty_size, stdout -- luacheck: ignore 122
+    assert(ok, code)
+    assert.equal(0, code)
+    assert.same({ "isatty 1", "tty_size" }, asked)
+    local out = table.concat(buf)
+    -- the headers fit the 40 columns it was told
+    assert.truthy(out:find("\nTASK [shell] " .. string.rep("*", 40 - #"TASK [shell] ") .. "\n", 1, true), out)
+    assert.truthy(out:find("w1 | hi\n", 1, true), out)
+  end)
+
   describe("signals", function()
     local luasible = require "luasible"
     local proc = require "spec.helpers.proc"

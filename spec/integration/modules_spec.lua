@@ -525,7 +525,7 @@ describe("modules on the local connection", function()
     local res = runner.play({ hosts = "localhost", tasks = { { debug = { var = "ansible_become_password" } } } },
       { inventory = { all = { hosts = { localhost = { ansible_connection = "local",
           ansible_become_password = "s3" } } } },
-        on_event = function(ev) assert.is_nil(require("luasible.render").encode(ev):find("s3", 1, true)) end })
+        on_event = function(ev) assert.is_nil(require("luasible.json").encode(ev):find("s3", 1, true)) end })
     assert.equal(1, res.localhost.ok)
     local facts = run_task({ setup = {} }).ansible_facts
     assert.equal("Debian", facts.os_family)
@@ -549,7 +549,7 @@ describe("modules on the local connection", function()
       { inventory = { all = { hosts = {
           localhost = { ansible_connection = "local", ansible_become_password = "s3" } } } },
         on_event = function(ev)
-          local line = require("luasible.render").encode(ev)
+          local line = require("luasible.json").encode(ev)
           for _, sec in ipairs({ "s3", "t0k", "pw1" }) do assert.is_nil(line:find(sec, 1, true), line) end
           if ev.type == "host_task_result" then shown[ev.task] = ev.result.msg end
         end })

@@ -364,10 +364,9 @@ describe("play", function()
       { name = "loud", shell = "echo shown" },
     } })
     assert.equal(3, recap.h1.changed)
-    local render = require "luasible.render"
     local seen, progress = {}, 0
     for _, ev in ipairs(events) do
-      local json = render.encode(ev)
+      local json = require("luasible.json").encode(ev)
       assert.is_nil(json:find("hush", 1, true), json)
       if ev.type == "stdout" then seen[#seen + 1] = ev.task .. ":" .. ev.data end
       if ev.type == "progress" then progress = progress + 1 end

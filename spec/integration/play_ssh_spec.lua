@@ -254,7 +254,7 @@ describe("#ssh plays over SSH (one loopback sshd, hosts web1..web3)", function()
         { template = { src = TMP .. "/secret.tmpl", dest = dest .. ".conf", mode = "0640" } },
         { lineinfile = { path = dest, line = "more " .. secret } },
       } }, { connect = connect })
-    assert.equal(0, recap.web1.failed, require("luasible.render").encode(details))
+    assert.equal(0, recap.web1.failed, require("luasible.json").encode(details))
     assert.equal(3, recap.web1.changed)
     assert.equal(secret .. "\nmore " .. secret .. "\n", read(dest))
     assert.equal("key=" .. secret .. "\n", read(dest .. ".conf"))
@@ -282,7 +282,7 @@ describe("#ssh plays over SSH (one loopback sshd, hosts web1..web3)", function()
       { name = "evil copy", copy = { content = "x", dest = TMP .. "/c " .. evil } },
       { name = "evil line", lineinfile = { path = TMP .. "/c " .. evil, line = evil } },
     } })
-    assert.equal(0, recap.web1.failed, require("luasible.render").encode(by_type(events, "host_task_result")))
+    assert.equal(0, recap.web1.failed, require("luasible.json").encode(by_type(events, "host_task_result")))
     assert.equal(1, recap.web1.ignored)
     local _, ok = srv:ssh("test -e " .. mark)
     assert.is_false(ok, "a value was run as code")

@@ -419,7 +419,8 @@ describe("#ssh ssh exec at a server's MaxSessions", function()
     assert.are.equal("next\n", res.stdout)
     local deadline = luasible.now() + 5
     while proc.fd_count() > before and luasible.now() < deadline do luasible.sleep(0.05) end
-    assert.are.equal(before, proc.fd_count()) -- the second connection is closed
+    -- the second connection is closed (an fd of an earlier spec may close meanwhile: not more than before)
+    assert.is_true(proc.fd_count() <= before, ("%d fds, %d before"):format(proc.fd_count(), before))
     conn:close()
   end)
 

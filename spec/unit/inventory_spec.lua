@@ -339,21 +339,21 @@ describe("inventory", function()
     end)
 
     it("keeps an empty mapping a mapping ({} in to_json), in vars files, JSON files and YAML inventories", function()
-      local render = require "luasible.render"
+      local json = require "luasible.json"
       mk("group_vars/all.yml", "empty: {}\nlist: []\nnested: {a: {}}\nalias: &e {}\nsame: *e\n")
       mk("host_vars/c1.json", '{"j": {}, "jl": []}')
       write(DIR .. "/inv.yml", "all:\n  vars: { y: {} }\n  hosts:\n    c1:\n")
       for _, src in ipairs({ "inv.ini", "inv.yml" }) do
         local v = assert(inventory.load(DIR .. "/" .. src)):host_vars("c1")
-        assert.equal('{"a":{}}', render.json_encode(v.nested))
-        assert.equal("{}", render.json_encode(v.empty))
-        assert.equal("[]", render.json_encode(v.list))
-        assert.equal("{}", render.json_encode(v.same))
-        assert.equal("{}", render.json_encode(v.j))
-        assert.equal("[]", render.json_encode(v.jl))
+        assert.equal('{"a":{}}', json.encode(v.nested))
+        assert.equal("{}", json.encode(v.empty))
+        assert.equal("[]", json.encode(v.list))
+        assert.equal("{}", json.encode(v.same))
+        assert.equal("{}", json.encode(v.j))
+        assert.equal("[]", json.encode(v.jl))
       end
-      assert.equal("{}", render.json_encode(assert(inventory.load(DIR .. "/inv.yml")):host_vars("c1").y))
-      assert.equal('{"h":{},"l":[]}', render.json_encode(require("luasible.yaml").decode('{"h": {}, "l": []}')))
+      assert.equal("{}", json.encode(assert(inventory.load(DIR .. "/inv.yml")):host_vars("c1").y))
+      assert.equal('{"h":{},"l":[]}', json.encode(require("luasible.yaml").decode('{"h": {}, "l": []}')))
       assert.same({ 3, true }, { require("luasible.yaml").decode("a: !!int '3'\nb: !!bool 'true'\n").a,
         require("luasible.yaml").decode("b: !!bool 'true'\n").b })
     end)

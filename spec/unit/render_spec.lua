@@ -1,5 +1,7 @@
 -- The output renderers: terminal (TTY and not) and JSON lines.
 local render = require "luasible.render"
+local fmt = require "luasible.render.text"
+local json = require "luasible.json"
 local cjson = require "cjson"
 
 -- a file-like sink
@@ -17,24 +19,41 @@ local function feed(on_event, events)
   end
 end
 
+-- the keys of a JSON object's text at depth `at` (1: the top), in the order written
+local function keys_in_order(text, at)
+  local keys, depth, i = {}, 0, 1
+  while i <= #text do
+    local c = text:sub(i, i)
+    if c == '"' then
+      local j = i + 1
+      while text:sub(j, j) ~= '"' do j = j + (text:sub(j, j) == "\\" and 2 or 1) end
+      if depth == at and text:sub(j + 1, j + 1) == ":" then keys[#keys + 1] = text:sub(i + 1, j - 1) end
+      i = j
+    elseif c == "{" or c == "[" then depth = depth + 1
+    elseif c == "}" or c == "]" then depth = depth - 1 end
+    i = i + 1
+  end
+  return keys
+end
+
 describe("render", function()
   it("formats sizes and durations for people", function()
-    assert.equal("512 B", render.bytes(512))
-    assert.equal("1.5 KiB", render.bytes(1536))
-    assert.equal("57 MiB", render.bytes(60000000))
-    assert.equal("1.01s", render.duration(1.0096935209999))
-    assert.equal("0.00s", render.duration(0))
-    assert.equal("2m05s", render.duration(125.2))
+    assert.equal("512 B", fmt.bytes(512))
+    assert.equal("1.5 KiB", fmt.bytes(1536))
+    assert.equal("57 MiB", fmt.bytes(60000000))
+    assert.equal("1.01s", fmt.duration(1.0096935209999))
+    assert.equal("0.00s", fmt.duration(0))
+    assert.equal("2m05s", fmt.duration(125.2))
   end)
 
   it("shows sequences as JSON lists, an empty table as [] unless marked a mapping, keys sorted", function()
-    assert.equal("[]", render.json_encode({}))
-    assert.equal("{}", render.json_encode(render.object()))
+    assert.equal("[]", json.encode({}))
+    assert.equal("{}", json.encode(json.object()))
     assert.equal('{"a":[],"b":{},"c":[1,"x"],"z":1}',
-      render.json_encode({ z = 1, c = { 1, "x" }, a = {}, b = render.object() }))
+      json.encode({ z = 1, c = { 1, "x" }, a = {}, b = json.object() }))
     -- the JSON lines renderer too (cjson alone would show [] as {})
     local out = sink()
-    render.json({ out = out })({ type = "host_task_result", result = { group_names = {}, ipv4 = render.object() } })
+    render.json({ out = out })({ type = "host_task_result", result = { group_names = {}, ipv4 = json.object() } })
     local line = out.text()
     assert.truthy(line:find('"group_names":[]', 1, true), line)
     assert.truthy(line:find('"ipv4":{}', 1, true), line)
@@ -125,5 +144,44 @@ describe("render", function()
     assert.equal("transferring", lines[2].progress.stage)
     assert.equal(0, lines[3].result.rc)
     assert.is_string(lines[3].result.fn) -- functions do not break the encoder
+  end)
+
+  it("--json writes every event kind's keys in the same sorted order, nested ones too", function()
+    local out = sink()
+    feed(render.json({ out = out }), {
+      { type = "stdout", host = "web1", task = "t", play = "p", data = "a line" },
+      { type = "host_task_result", host = "web1", task = "t", play = "p", module = "shell", status = "changed",
+        result = { stdout = "a line", stdout_lines = { "a line" }, stderr_lines = {}, rc = 0, changed = true,
+          failed = false, duration = 0.5, timed_out = false } },
+      { type = "recap", play = "p", elapsed = 1.5, recap = { web1 = { ok = 1, changed = 1, failed = 0 } } } })
+    local lines = {}
+    for l in out.text():gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.equal(3, #lines)
+    local function sorted(list)
+      local c = { table.unpack(list) }
+      table.sort(c)
+      return c
+    end
+    for _, l in ipairs(lines) do
+      local keys = keys_in_order(l, 1)
+      assert.same(sorted(keys), keys, l)
+      assert.same(sorted(keys_in_order(l, 2)), keys_in_order(l, 2), l)
+    end
+    -- the keys two kinds share come in the same order in both
+    local shared = {}
+    local second = {}
+    for _, k in ipairs(keys_in_order(lines[2], 1)) do second[k] = true end
+    for _, k in ipairs(keys_in_order(lines[1], 1)) do if second[k] then shared[#shared + 1] = k end end
+    assert.same({ "host", "play", "seq", "task", "timestamp", "type" }, shared)
+    assert.same({ "changed", "duration", "failed", "rc", "stderr_lines", "stdout", "stdout_lines", "timed_out" },
+      keys_in_order(lines[2]:match('"result":(%b{})'), 1))
+  end)
+
+  it("--json shows an empty list as [] and an empty mapping as {} in one event", function()
+    local out = sink()
+    render.json({ out = out })({ type = "host_task_result", host = "h", seq = 1,
+      result = { stderr_lines = {}, ansible_facts = json.object(), results = { {}, json.object() } } })
+    assert.equal('{"host":"h","result":{"ansible_facts":{},"results":[[],{}],"stderr_lines":[]},"seq":1,'
+      .. '"type":"host_task_result"}\n', out.text())
   end)
 end)

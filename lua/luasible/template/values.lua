@@ -49,8 +49,7 @@ function M.is_list(t)
 end
 
 -- JSON with keys in sorted order (stable output): contract 7's json.encode.
--- (json_encode: main's sorted encoder, until that json.encode lands.)
-local encode = json.json_encode or json.encode
+local encode = json.encode
 M.to_json = function(v) return encode(v) end
 
 --- The text of a value: "" for nil, JSON for a table, an integral float

@@ -1,71 +1,19 @@
--- luasible.render: turning runner events into output.
---   render.terminal{ out=, color=, tty=, verbose= } -> on_event(ev)
---   render.json{ out= }                            -> on_event(ev): one JSON object per line
+--- luasible.render.terminal: the live terminal renderer. Runner events become
+-- lines prefixed by their (coloured) host; on a terminal, one status line of
+-- progress bars per host is redrawn below them; off a terminal, progress
+-- becomes a line only when it says something new.
+--   require("luasible.render.terminal").new{ out=, tty=, color=, verbose=, width= } -> on_event(ev)
+local json = require "luasible.json"
+local text = require "luasible.render.text"
 
 local M = {}
 
-local json = require "luasible.json"
-M.object_mt, M.object, M.is_object = json.object_mt, json.object, json.is_object
-M.json_encode, M.utf8_clean, M.encode = json.json_encode, json.utf8_clean, json.encode
-
---- The JSON renderer: every event as one line with host, task, type, data,
---- progress, result, timestamp (and status, seq, play).
-function M.json(opts)
-  local out = (opts and opts.out) or io.stdout
-  return function(ev)
-    local obj = {
-      type = ev.type, host = ev.host, task = ev.task, play = ev.play, data = ev.data,
-      progress = ev.progress, result = ev.result, status = ev.status, timestamp = ev.timestamp,
-      seq = ev.seq, recap = ev.recap, hosts = ev.hosts, elapsed = ev.elapsed, module = ev.module,
-      signal = ev.signal, interrupted = ev.interrupted, item = ev.item,
-    }
-    out:write(json.encode(obj), "\n")
-    out:flush()
-  end
-end
-
----------------------------------------------------------------------------
--- Terminal
----------------------------------------------------------------------------
 local PALETTE = { 36, 35, 34, 33, 32, 96, 95, 94, 93, 92 }
 local STATUS_COLOR = { ok = 32, changed = 33, failed = 31, unreachable = 91, skipped = 36 }
 
-local function short(s, n)
-  s = tostring(s or ""):gsub("\n.*", " ...")
-  if #s > n then return s:sub(1, n - 3) .. "..." end
-  return s
-end
-
--- a loop item as a person reads it (a table as JSON, not "table: 0x...")
-local function item_text(item, n)
-  return short(type(item) == "table" and M.encode(item) or item, n)
-end
-
---- 1536 -> "1.5 KiB"
-function M.bytes(n)
-  n = tonumber(n) or 0
-  if n < 1024 then return string.format("%d B", n) end
-  local units = { "KiB", "MiB", "GiB", "TiB" }
-  local i = 0
-  repeat n = n / 1024; i = i + 1 until n < 1024 or i == #units
-  return string.format(n < 10 and "%.1f %s" or "%.0f %s", n, units[i])
-end
-
---- 1.0096935 -> "1.01s", 75.5 -> "1m16s"
-function M.duration(s)
-  s = tonumber(s) or 0
-  if s < 60 then return string.format("%.2fs", s) end
-  return string.format("%dm%02ds", math.floor(s / 60), math.floor(s % 60 + 0.5))
-end
-
-local function bar(pct, width)
-  local fill = math.floor((pct or 0) * width / 100 + 0.5)
-  return "[" .. string.rep("#", fill) .. string.rep(".", width - fill) .. "]"
-end
-
 --- The terminal renderer. opts: out (file), tty (bool: live redraws),
 --- color (bool), verbose (0..), width (columns).
-function M.terminal(opts)
+function M.new(opts)
   opts = opts or {}
   local out = opts.out or io.stdout
   local tty, color, verbose = opts.tty, opts.color, opts.verbose or 0
@@ -109,9 +57,9 @@ function M.terminal(opts)
         local pct = p.percentage and string.format("%3d%%", math.floor(p.percentage)) or (p.stage or "")
         local c = h .. " " .. pct
         if p.bytes_total and p.bytes_total > 0 then
-          pct = pct .. " " .. M.bytes(p.bytes_done) .. "/" .. M.bytes(p.bytes_total)
+          pct = pct .. " " .. text.bytes(p.bytes_done) .. "/" .. text.bytes(p.bytes_total)
         end
-        full[#full + 1] = { h, " " .. bar(p.percentage, 12) .. " " .. pct }
+        full[#full + 1] = { h, " " .. text.bar(p.percentage, 12) .. " " .. pct }
         compact[#compact + 1] = { h, c:sub(#h + 1) }
       end
     end
@@ -178,8 +126,10 @@ function M.terminal(opts)
           if not quiet then
             local s = host_label(ev.host) .. " " .. (p.stage or "progress")
             if p.percentage then s = s .. string.format(" %d%%", math.floor(p.percentage)) end
-            if p.bytes_total then s = s .. " (" .. M.bytes(p.bytes_done) .. " of " .. M.bytes(p.bytes_total) .. ")" end
-            if msg and msg ~= "" then s = s .. " " .. short(msg, 60) end
+            if p.bytes_total then
+              s = s .. " (" .. text.bytes(p.bytes_done) .. " of " .. text.bytes(p.bytes_total) .. ")"
+            end
+            if msg and msg ~= "" then s = s .. " " .. text.short(msg, 60) end
             line(s)
           end
         end
@@ -191,7 +141,7 @@ function M.terminal(opts)
       items_shown[tostring(ev.host) .. "\0" .. tostring(ev.task)] = true
       local r = ev.result or {}
       local st = ev.status
-      local label = ev.item == nil and "(item=hidden)" or "(item=" .. item_text(ev.item, 60) .. ")"
+      local label = ev.item == nil and "(item=hidden)" or "(item=" .. text.item(ev.item, 60) .. ")"
       local word = st == "failed" and r.ignored and "failed (ignored)" or st
       local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
       if (st == "failed" or st == "unreachable") and r.msg then
@@ -223,7 +173,7 @@ function M.terminal(opts)
         return
       end
       local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
-      if r.item ~= nil then s = s .. " (item=" .. item_text(r.item, 40) .. ")" end
+      if r.item ~= nil then s = s .. " (item=" .. text.item(r.item, 40) .. ")" end
       local msg = r.msg
       if (st == "failed" or st == "unreachable") and msg then
         s = s .. " " .. paint(STATUS_COLOR[st], tostring(msg))
@@ -235,15 +185,15 @@ function M.terminal(opts)
       end
       if r.results and not shown then
         for _, it in ipairs(r.results) do
-          if it.failed and it.msg then s = s .. "\n  item " .. item_text(it.item, 40) .. ": " .. tostring(it.msg) end
+          if it.failed and it.msg then s = s .. "\n  item " .. text.item(it.item, 40) .. ": " .. tostring(it.msg) end
         end
       end
-      if verbose > 1 then s = s .. "\n  " .. M.encode(r) end
+      if verbose > 1 then s = s .. "\n  " .. json.encode(r) end
       line(s)
       if tty and next(progress) then draw_status(true) end
     elseif t == "recap" then
       clear_status()
-      header("PLAY RECAP", ev.elapsed and M.duration(ev.elapsed) or "")
+      header("PLAY RECAP", ev.elapsed and text.duration(ev.elapsed) or "")
       local hosts = {}
       for h in pairs(ev.recap or {}) do hosts[#hosts + 1] = h end
       table.sort(hosts)

@@ -1,0 +1,146 @@
+-- luasible.cli: `luasible run PLAY.lua ...`, `luasible exec PATTERN ...` and
+-- `luasible inventory -i INV --list ...`.
+-- One file a command (cli/run.lua, cli/exec.lua: its arguments and the play
+-- it makes; cli/inventory.lua: no play, its own main); here the parser, the
+-- options they share, and running the play with a renderer and the signals
+-- caught.
+-- Exit status: 0 all ok, 1 bad input (nothing ran), 2 a host failed,
+-- 4 a host was unreachable, 128 + n stopped by signal n.
+
+local M = {}
+
+local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec",
+  inventory = require "luasible.cli.inventory" }
+
+local function die(msg)
+  io.stderr:write("luasible: error: ", msg, "\n")
+  return 1
+end
+
+local fs = require "luasible.util.fs"
+local read = fs.read
+
+--- Parse one -e value: "k=v k2='v 2'", a JSON/YAML object, or @file.
+function M.parse_extra(s, into)
+  local t
+  if s:sub(1, 1) == "@" then
+    local text, err = read(s:sub(2))
+    if not text then return nil, "-e " .. s .. ": " .. err end
+    local v, yerr = require("luasible.yaml").load(text, s:sub(2))
+    if yerr then return nil, "-e " .. s .. ": " .. yerr end -- file:line: what
+    if type(v) ~= "table" then return nil, "-e " .. s .. ": not a YAML/JSON mapping" end
+    t = v
+  elseif s:match("^%s*{") then
+    local ok, v = pcall(require("luasible.yaml").decode, s)
+    if not ok or type(v) ~= "table" then return nil, "-e: bad JSON/YAML object: " .. s end
+    t = v
+  else
+    local err
+    t, err = require("luasible.module").parse_kv(s)
+    if not t then return nil, "-e: " .. err end
+    if t._raw then return nil, "-e: expected key=value, got '" .. t._raw .. "'" end
+  end
+  for k, v in pairs(t) do into[k] = v end
+  return into
+end
+
+-- the options every command takes
+local function common(c)
+  c:option("-i --inventory", "Inventory file (INI, YAML or .lua), or a comma list of hosts.")
+  c:option("-l --limit", "Further limit the hosts to this pattern.")
+  c:option("-f --forks", "How many hosts run at once (default 10)."):convert(tonumber)
+  c:option("-e --extra-vars", "Extra variables: k=v, a JSON object, or @file.yml. Repeatable.")
+    :count("*"):target("extra_vars")
+  c:option("-M --module-path", "Folder with extra modules. Repeatable."):count("*"):target("module_path")
+  c:flag("-C --check", "Check mode: change nothing, report what would change.")
+  c:flag("--json", "Print every event as one JSON object per line.")
+  c:flag("--no-color", "No colours.")
+  c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
+end
+
+local function parser()
+  local argparse = require "argparse"
+  local p = argparse("luasible", "Agentless automation for Lua 5.4: run plays on hosts and watch their output live.")
+    :add_help_command(false)
+  p:flag("--version", "Print the version and exit.")
+  p:command_target("command")
+  COMMANDS.run.add_to_parser(p, common)
+  COMMANDS.exec.add_to_parser(p, common)
+  COMMANDS.inventory.add_to_parser(p)
+  return p
+end
+
+-- The renderer the options ask for: --json lines, or the terminal's (live
+-- redraws and colours only on a terminal).
+local function renderer(args)
+  local render = require "luasible.render"
+  if args.json then return render.json({ out = io.stdout }) end
+  local tty = fs.isatty(1)
+  local color = tty and not args.no_color and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
+  local width = tty and fs.tty_size() or nil
+  return render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose, width = width })
+end
+
+-- 128 + the signal's number, as a shell reports a process a signal ended
+local function signal_status(name)
+  return 128 + (require("luasible.core").signals[name] or 2)
+end
+
+-- Run the play with the command's runner options; returns the exit status.
+local function run_play(args, play, opts, extra)
+  local runner = require "luasible.play"
+  opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
+  opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
+  -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
+  -- process groups killed, remote kills sent), the recap so far is shown,
+  -- and the exit status is 128 + the signal's number. A second signal gets
+  -- the default action.
+  require("luasible").catch_signals()
+  local ran, recap, err = pcall(runner.play, play, opts)
+  if not ran then
+    local sig = require("luasible.util.errors").is_interrupt(recap) and recap.signal
+    if not sig then error(recap, 0) end
+    if args.json then io.stderr:write("interrupted (SIG", sig, ")\n") end
+    return signal_status(sig)
+  end
+  if not recap then return die(err) end
+  -- a signal that came when nothing was left to wait for
+  local core = require "luasible.core"
+  pcall(core.run_once, true)
+  local late = core.caught()
+  if late then
+    io.stderr:write("interrupted (SIG", late, ")\n")
+    return signal_status(late)
+  end
+  return runner.exit_code(recap)
+end
+
+function M.main(argv)
+  local p = parser()
+  local ok, args = p:pparse(argv)
+  if not ok then
+    io.stderr:write(p:get_usage(), "\n\nluasible: error: ", tostring(args), "\n")
+    return 1
+  end
+  if args.version then
+    local cok, core = pcall(require, "luasible.core")
+    print("luasible " .. (cok and core.version or "unknown"))
+    return 0
+  end
+  if not args.command then
+    io.stdout:write(p:get_help(), "\n")
+    return 1
+  end
+  if COMMANDS[args.command].main then return COMMANDS[args.command].main(args) end
+  local extra = {}
+  for _, e in ipairs(args.extra_vars or {}) do
+    local r, err = M.parse_extra(e, extra)
+    if not r then return die(err) end
+  end
+  if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
+  local play, opts = COMMANDS[args.command].command(args)
+  if not play then return die(opts) end
+  return run_play(args, play, opts, extra)
+end
+
+return M

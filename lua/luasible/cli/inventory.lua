@@ -1,0 +1,72 @@
+--- luasible.cli.inventory: `luasible inventory -i INV --list | --host H |
+-- --graph [GROUP] | --list-hosts [PATTERN]`: an inventory as Ansible shows
+-- it (ansible-inventory 2.14's --list, --host, --graph and --vars; `ansible
+-- PATTERN --list-hosts`), to compare with Ansible. Nothing runs on a host.
+-- The producers are inventory/export.lua; here the options and the output.
+local M = {}
+
+function M.add_to_parser(parser)
+  local c = parser:command("inventory", "Show an inventory as ansible-inventory does (--list, --host, --graph), "
+    .. "or the hosts a pattern selects (--list-hosts).")
+  c:argument("pattern", "--graph: the group to start at (default all); --list-hosts: the host pattern "
+    .. "(default all).", nil):args("?")
+  c:option("-i --inventory", "Inventory file (INI, YAML or .lua), or a comma list of hosts.")
+  c:mutex(
+    c:flag("--list", "Every group and host, with the hosts' variables, as JSON."),
+    c:option("--host", "One host's merged variables, as JSON."),
+    c:flag("--graph", "The groups and their hosts as a tree."),
+    c:flag("--list-hosts", "The hosts PATTERN selects, as `ansible PATTERN --list-hosts` prints them.")
+  )
+  c:flag("--vars", "With --graph: the variables too.")
+  c:option("-l --limit", "With --list-hosts: further limit the hosts to this pattern.")
+end
+
+-- The text the command prints, or nil, err.
+local function produce(args, inv)
+  local export = require "luasible.inventory.export"
+  local pattern = require "luasible.inventory.pattern"
+  if args.limit and not args.list_hosts then
+    return nil, "--limit goes with --list-hosts only (ansible-inventory has no --limit)"
+  end
+  if args.vars and not args.graph then return nil, "--vars goes with --graph only" end
+  if args.pattern and not (args.graph or args.list_hosts) then
+    return nil, "a pattern goes with --graph or --list-hosts only"
+  end
+  if args.list then return export.json(export.list(inv)) end
+  if args.graph then
+    local text, err = export.graph(inv, args.pattern, args.vars)
+    if not text then return nil, "--graph: " .. err end
+    return text
+  end
+  if args.host then
+    local hosts, err = pattern.select(inv, args.host)
+    if not hosts then return nil, "--host: " .. err end
+    if #hosts ~= 1 then
+      return nil, string.format("--host '%s' must select one host, it selects %d", args.host, #hosts)
+    end
+    return export.json(export.host(inv, hosts[1]))
+  end
+  if args.list_hosts then
+    local hosts, err = pattern.select_limited(inv, args.pattern or "all", args.limit)
+    if not hosts then return nil, err end
+    return export.list_hosts(hosts)
+  end
+  return nil, "one of --list, --host H, --graph or --list-hosts is needed"
+end
+
+--- Run the command; returns the exit status (0, or 1 with a message on
+--- stderr for bad input).
+function M.main(args)
+  local function die(msg)
+    io.stderr:write("luasible: error: ", msg, "\n")
+    return 1
+  end
+  local inv, err = require("luasible.inventory").load(args.inventory)
+  if not inv then return die(err) end
+  local text, perr = produce(args, inv)
+  if not text then return die(perr) end
+  io.stdout:write(text, "\n")
+  return 0
+end
+
+return M
