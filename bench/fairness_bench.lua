@@ -1,6 +1,7 @@
 --- Fairness (issue 8, finding 7): how late a 10 ms ticker task wakes while
 -- many streams pour output into their tasks beside it.
 --   make && lua5.4 bench/fairness_bench.lua [ssh|local] [streams] [lines]
+--   NICE_SERVER=1 ...: the sshd (and the commands it runs) at nice 19
 -- Without a mode both run: 50 SSH connections to one loopback sshd
 -- (spec/helpers/sshd.lua), then 50 local commands, each streaming
 -- `seq 1 <lines>` (100,000) into a task that counts its events; the ticker
@@ -70,6 +71,9 @@ end
 function M.ssh(streams, lines)
   local sshd = require "spec.helpers.sshd"
   local srv = sshd.start { config = { "MaxStartups 100:30:200", "MaxSessions 100" } }
+  -- the servers share this machine's CPUs with the client: niced (their
+  -- sessions inherit it), they stand for servers on machines of their own
+  if os.getenv("NICE_SERVER") then os.execute(("renice -n 19 -p %d >/dev/null"):format(srv.pid)) end
   local spec = { host = "127.0.0.1", port = srv.port, user = srv.user, identity = srv.key,
     known_hosts = srv.known_hosts, agent = false, ssh_config = false }
   local all = {}
