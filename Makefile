@@ -9,8 +9,8 @@ BUSTED ?= busted --lua=$(LUA) $(BUSTED_OUT)
 # A hung spec fails the run in minutes, with its name, instead of stalling CI.
 GUARD ?= timeout -k 10
 
-.PHONY: test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-valgrind lint bench \
-	install clean help fuzz fuzz-ci fuzz-build fuzz-play
+.PHONY: test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-slow test-valgrind lint \
+	bench install clean help fuzz fuzz-ci fuzz-build fuzz-play
 
 all: luasible/core.so
 
@@ -41,8 +41,9 @@ test-c: all
 	@$(call REPLAY,$(BUILD))
 	@$(call CHECK_EXPORTS,$(BUILD)/luasible/core.so)
 
+# The #slow specs (bulk data, the soak) are `make test-slow`'s.
 test-lua: all
-	$(GUARD) 900 $(BUSTED) --exclude-tags=oracle
+	$(GUARD) 900 $(BUSTED) --exclude-tags=slow,oracle
 	@# the local specs again on the SIGCHLD path, where pidfd_open fails (a
 	@# seccomp filter makes it fail with ENOSYS, as on Linux < 5.3)
 	$(GUARD) 300 $(BUILD)/no_pidfd $(BUSTED) --exclude-tags=slow spec/integration/local_spec.lua
@@ -53,7 +54,7 @@ test-unit: all
 	$(GUARD) 300 $(BUSTED) --run=unit
 
 test-integration: all
-	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=oracle
+	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=slow,oracle
 
 # The specs that ask Ansible itself (#oracle: Debian's ansible-core, from
 # scripts/deps): inventories loaded as ansible-inventory --list loads them
@@ -77,7 +78,12 @@ test-asan:
 	@$(call REPLAY,build-asan)
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=oracle spec
+	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=soak,oracle spec
+
+# The #slow specs alone: the bulk-data ones and the soak (1 GB over SSH and
+# locally, 1 GB put/get: spec/integration/soak_spec.lua), bounded in time.
+test-slow: all
+	$(GUARD) 1500 $(BUSTED) --tags=slow --exclude-tags=oracle
 
 # The local specs under valgrind (memcheck), on a private copy of the core.
 # posix_spawn reports exec failures differently under valgrind (#novalgrind),
@@ -128,10 +134,11 @@ clean:
 help:
 	@echo "make deps      install the Debian packages that are missing (apt-get)"
 	@echo "make           build the C core into luasible/core.so"
-	@echo "make test      C unit tests, luacheck and the busted specs"
+	@echo "make test      C unit tests, luacheck and the busted specs (without #slow)"
 	@echo "make test-unit the specs of spec/unit (no process, no server)"
 	@echo "make test-integration  the specs of spec/integration (processes, sshd, test hosts)"
-	@echo "make test-asan the specs against an ASan+UBSan build"
+	@echo "make test-asan the specs against an ASan+UBSan build (all but the soak)"
+	@echo "make test-slow the #slow specs: bulk data and the 1 GB soak (not in make test)"
 	@echo "make test-oracle  the specs against Ansible itself (ansible-core; the corpus in ../shared)"
 	@echo "make fuzz-ci   every fuzz target for FUZZ_CI_TIME s (25) and 20,000 generated plays (CI)"
 	@echo "make fuzz      every fuzz target for FUZZ_TIME s (300), FUZZ_PLAY_COUNT plays (fuzz/README.md)"

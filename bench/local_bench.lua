@@ -61,18 +61,18 @@ end
 function modes.seq(slow)
   local conn = luasible.connect()
   local n = 0
-  local t0 = luasible.now()
+  local t0, c0 = luasible.now(), os.clock()
   for ev in conn:stream("seq 1 1000000") do
     if ev.type == "stdout" then
       n = n + 1
       if slow == "slow" and n % 1000 == 0 then luasible.sleep(0.001) end
     end
   end
-  local dt = luasible.now() - t0
+  local dt, cpu = luasible.now() - t0, os.clock() - c0
   assert(n == 1000000, "lost lines: " .. n)
-  print(("seq%s: %d lines in %.3fs = %.0f lines/s; peak RSS %.1f MiB")
+  print(("seq%s: %d lines in %.3fs = %.0f lines/s (CPU %.3fs: %.0f lines per CPU second); peak RSS %.1f MiB")
     :format(slow == "slow" and " (slow consumer: sleep 1 ms every 1,000 lines)" or "",
-      n, dt, n / dt, peak_rss_mib()))
+      n, dt, n / dt, cpu, n / cpu, peak_rss_mib()))
 end
 
 -- latency from the child's write to the loop body

@@ -6,6 +6,7 @@
 #ifndef LSB_CTX_H
 #define LSB_CTX_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <uv.h>
 
@@ -29,8 +30,33 @@ struct lsb_ctx {
   int n_released;                /* how many are in it */
   struct lsb_ssh_session *sessions; /* every SSH session not freed yet */
   struct lsb_proc *procs;        /* every local process not freed yet */
+  uint64_t turn_stamp;           /* uv_now() when turn_moved was last reset */
+  int turn_moved;                /* a producer moved data since then */
   char readbuf[LSB_READBUF_SIZE]; /* shared: reads are handled one at a time */
 };
+
+/* The callbacks of one phase of a loop turn (the idle handles that carry
+ * work over, or the I/O that epoll reported) move data for at most about
+ * this long; then the producers leave the rest to the next turn, so that the
+ * timers (a task's sleep, keepalives) and the tasks are never held up by a
+ * flood of output for longer, however many streams there are. */
+#define LSB_TURN_BUDGET_NS 2000000u
+
+/* Is this phase's budget spent?  Its start is libuv's loop time (updated at
+ * the start of each turn and after the poll for I/O); the first producer to
+ * move data in a phase always may (so every turn makes progress, even on a
+ * host's loop whose own callbacks took long). */
+static inline int lsb_turn_spent(lsb_ctx *ctx) {
+  uint64_t start = uv_now(ctx->loop);
+  if (start != ctx->turn_stamp) {
+    ctx->turn_stamp = start;
+    ctx->turn_moved = 0;
+  }
+  return ctx->turn_moved && uv_hrtime() > start * 1000000u + LSB_TURN_BUDGET_NS;
+}
+
+/* A producer moved data in this phase. */
+static inline void lsb_turn_moved(lsb_ctx *ctx) { ctx->turn_moved = 1; }
 
 /* After a process or session left the context's lists: the context of a
  * closed Lua state goes with the last of them. */

@@ -7,7 +7,12 @@
 typedef struct {
   lsb_stream *s; /* NULL once closed */
   int pid;
+  unsigned popped; /* events the iterator gave since its last tick */
 } lstream;
+
+/* The iterator calls its tick function (the scheduler's: a task that used
+ * its quantum up yields there) after this many events in a row. */
+#define LSB_TICK_EVERY 128u
 
 static lstream *check_stream(lua_State *L) {
   return luaL_checkudata(L, 1, LSB_STREAM_MT);
@@ -23,6 +28,7 @@ int lsb_push_stream(lua_State *L, lsb_stream *s, int pid) {
   lstream *ls = lua_newuserdatauv(L, sizeof *ls, 0);
   ls->s = s;
   ls->pid = pid;
+  ls->popped = 0;
   luaL_setmetatable(L, LSB_STREAM_MT);
   return 1;
 }
@@ -126,7 +132,7 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
  * metatable and the interned field names, so that a line event costs no
  * registry lookup and no C-string interning (lua_setfield). */
 enum { UP_MT = 1, UP_TYPE, UP_DATA, UP_TIMESTAMP, UP_SEQ, UP_STDOUT, UP_STDERR,
-       UP_WAIT, UP_N };
+       UP_WAIT, UP_TICK, UP_N };
 
 /* The stream argument of pop / the iterator: the upvalue metatable first,
  * which is cheaper than luaL_checkudata's registry lookup. */
@@ -176,7 +182,9 @@ static int s_pop(lua_State *L) {
  * waiting for it with the scheduler's wait (upvalue UP_WAIT, which yields
  * inside a task), or nothing once the stream is over or closed. One C call
  * per line, where a Lua iterator calling s:pop() cost a frame and a method
- * lookup more. */
+ * lookup more. Every LSB_TICK_EVERY events in a row it calls the tick
+ * function (UP_TICK, when given), which may yield too: a stream that always
+ * has more queued must not keep its task running for ever. */
 static int s_next(lua_State *L);
 static int s_next_k(lua_State *L, int status, lua_KContext k) {
   (void)status;
@@ -189,11 +197,20 @@ static int s_next(lua_State *L) {
   for (;;) {
     lsb_event *e;
     if (!ls->s) return 0;
+    if (ls->popped >= LSB_TICK_EVERY && !lua_isnil(L, lua_upvalueindex(UP_TICK))) {
+      ls->popped = 0;
+      lua_settop(L, 1);
+      lua_pushvalue(L, lua_upvalueindex(UP_TICK));
+      lua_callk(L, 0, 0, 0, s_next_k);
+      continue;
+    }
     if ((e = lsb_stream_pop(ls->s)) != NULL) {
+      ls->popped++;
       push_popped(L, ls->s, e);
       return 1;
     }
     if (ls->s->q.drained) return 0;
+    ls->popped = 0; /* it waits: a new turn */
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(UP_WAIT));
     lua_pushvalue(L, 1);
@@ -212,11 +229,14 @@ static void push_event_upvalues(lua_State *L) {
   lua_pushliteral(L, "stderr");
 }
 
-/* core.stream_iterator(wait) -> iter: for ev in iter, s do ... end */
+/* core.stream_iterator(wait[, tick]) -> iter: for ev in iter, s do ... end */
 static int core_stream_iterator(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
   push_event_upvalues(L);
   lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
   lua_pushcclosure(L, s_next, UP_N - 1);
   return 1;
 }

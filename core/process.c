@@ -28,6 +28,7 @@ typedef struct lsb_proc {
   int pidfd;            /* -1 when watching SIGCHLD */
   uv_pipe_t pipes[3]; /* stdin, stdout, stderr */
   uv_timer_t timer;
+  uv_idle_t kick;      /* reading goes on next turn (the turn's budget) */
   uv_write_t wreq;
   lsb_ctx *ctx;
   struct lsb_proc *next, *prev; /* ctx->procs */
@@ -72,6 +73,7 @@ static void signal_group(lsb_proc *p, int sig) {
 
 static void close_io(lsb_proc *p) {
   close_handle(p, (uv_handle_t *)&p->timer);
+  close_handle(p, (uv_handle_t *)&p->kick);
   close_handle(p, (uv_handle_t *)&p->pipes[1]);
   close_handle(p, (uv_handle_t *)&p->pipes[2]);
   if (p->stdin_open) {
@@ -158,12 +160,26 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = sizeof p->ctx->readbuf;
 }
 
+static void read_both(lsb_proc *p, int on);
+
+/* The turn's budget is spent (ctx.h): the pipes wait for the next turn. */
+static void on_kick(uv_idle_t *h) {
+  lsb_proc *p = h->data;
+  uv_idle_stop(h);
+  if (p->s && !p->s->q.paused && !p->finished) read_both(p, 1);
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   lsb_proc *p = st->data;
   int fd = st == (uv_stream_t *)&p->pipes[1] ? 1 : 2;
   (void)buf;
   if (n > 0) {
     if (p->s) lsb_stream_feed(p->s, fd, p->ctx->readbuf, (size_t)n);
+    lsb_turn_moved(p->ctx);
+    if (lsb_turn_spent(p->ctx) && !p->finished) {
+      read_both(p, 0);
+      uv_idle_start(&p->kick, on_kick);
+    }
     return;
   }
   if (n == 0) return; /* EAGAIN */
@@ -203,17 +219,18 @@ static void on_written(uv_write_t *req, int status) {
   }
 }
 
-static void proc_pause(void *ud) {
-  lsb_proc *p = ud;
-  if (!p->eof1) uv_read_stop((uv_stream_t *)&p->pipes[1]);
-  if (!p->eof2) uv_read_stop((uv_stream_t *)&p->pipes[2]);
+static void read_both(lsb_proc *p, int on) {
+  for (int i = 1; i <= 2; i++) {
+    uv_stream_t *st = (uv_stream_t *)&p->pipes[i];
+    if (i == 1 ? p->eof1 : p->eof2) continue;
+    if (on) uv_read_start(st, on_alloc, on_read);
+    else uv_read_stop(st);
+  }
 }
 
-static void proc_resume(void *ud) {
-  lsb_proc *p = ud;
-  if (!p->eof1) uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
-  if (!p->eof2) uv_read_start((uv_stream_t *)&p->pipes[2], on_alloc, on_read);
-}
+static void proc_pause(void *ud) { read_both(ud, 0); }
+
+static void proc_resume(void *ud) { read_both(ud, 1); }
 
 static void proc_cancel(void *ud) {
   lsb_proc *p = ud;
@@ -341,11 +358,12 @@ int lsb_process_spawn(lsb_ctx *ctx, lsb_stream *s, const lsb_spawn_opts *o,
   /* where it fails (ENOSYS: Linux < 5.3, valgrind; the specs' no_pidfd
    * wrapper), SIGCHLD stands in */
   p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  p->exit_w.poll.data = p->timer.data = p->wreq.data = p;
+  p->exit_w.poll.data = p->timer.data = p->kick.data = p->wreq.data = p;
   if (p->pidfd >= 0) uv_poll_init(ctx->loop, &p->exit_w.poll, p->pidfd);
   else uv_signal_init(ctx->loop, &p->exit_w.signal);
   uv_timer_init(ctx->loop, &p->timer);
-  p->handles = 2;
+  uv_idle_init(ctx->loop, &p->kick);
+  p->handles = 3;
   for (i = 0; i < 3; i++) {
     int fd = i == 0 ? fds[1] : fds[2 * i];
     p->pipes[i].data = p;

@@ -80,7 +80,13 @@ static void release(lsb_xfer *x) {
 
 static void xfer_lost(lsb_ssh_op *op, const lsb_err *err) {
   lsb_xfer *x = (lsb_xfer *)op;
-  x->sftp = NULL; /* freed with the session (its channel) */
+  /* The session frees the SFTP channel, but not what hangs on it: the open
+   * handle with its pipelined requests (a put's chunks in flight) and the
+   * replies queued. The socket is shut down (lsb_ssh_lost): closing them
+   * fails at once, and frees them. */
+  if (x->h) libssh2_sftp_close_handle(x->h);
+  if (x->sftp) libssh2_sftp_shutdown(x->sftp);
+  x->sftp = NULL;
   x->h = NULL;
   finish(x, err);
   release(x);

@@ -185,6 +185,32 @@ static void update_poll(lsb_ssh_session *S) {
   else uv_unref((uv_handle_t *)S->poll);
 }
 
+/* libssh2 reads the socket through this: a pump takes at most
+ * LSB_SSH_RECV_BUDGET bytes (see ssh_session.h), then it would block. */
+static LIBSSH2_RECV_FUNC(ssh_recv) {
+  lsb_ssh_session *S = *abstract;
+  ssize_t n;
+  if (S->pumping) {
+    if (S->rx_left == 0) return -EAGAIN;
+    if (length > S->rx_left) length = S->rx_left;
+  }
+  n = recv(socket, buffer, length, flags);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) S->rx_errno = errno;
+    return -errno;
+  }
+  if (n == 0 && length > 0) S->rx_eof = 1;
+  if (S->pumping) S->rx_left -= (size_t)n;
+  return n;
+}
+
+/* What the socket said when libssh2 reports a failed read, else NULL. */
+static const char *rx_failure(const lsb_ssh_session *S) {
+  if (S->rx_errno) return uv_strerror(uv_translate_sys_error(S->rx_errno));
+  if (S->rx_eof) return "the server closed the connection";
+  return NULL;
+}
+
 static void on_kick(uv_idle_t *h) {
   uv_idle_stop(h);
   lsb_ssh_pump(h->data);
@@ -337,6 +363,12 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   lsb_ssh_session *S = h->data;
   if (status < 0) S->poll_events = 0; /* libuv stopped the handle */
   if (status < 0 && S->state != LSB_SSH_CONNECTING) {
+    /* libuv says EBADF for any socket error (EPOLLERR): the socket's own
+     * error says what happened (a reset: "connection reset by peer") */
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(S->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+      status = uv_translate_sys_error(err);
     if (S->state < LSB_SSH_READY) {
       fail_connect(S, "ECONNRESET", "connection to %s failed: %s", S->cfg.label,
                    uv_strerror(status));
@@ -617,6 +649,7 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
     return S;
   }
   libssh2_session_set_blocking(S->ssh, 0);
+  libssh2_session_callback_set(S->ssh, LIBSSH2_CALLBACK_RECV, (void *)ssh_recv);
   prefer_known_host_keys(S);
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -1102,10 +1135,14 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
   return H;
 }
 
-void lsb_ssh_moved(lsb_ssh_session *S, size_t n) { S->pump_bytes += n; }
+void lsb_ssh_moved(lsb_ssh_session *S, size_t n) {
+  S->pump_bytes += n;
+  lsb_turn_moved(S->ctx);
+}
 
+/* the pump's own budget, and the turn's (ctx.h): many sessions at once */
 int lsb_ssh_over_budget(lsb_ssh_session *S) {
-  if (S->pump_bytes < LSB_SSH_PUMP_BUDGET) return 0;
+  if (S->pump_bytes < LSB_SSH_PUMP_BUDGET && !lsb_turn_spent(S->ctx)) return 0;
   lsb_ssh_kick(S);
   return 1;
 }
@@ -1118,6 +1155,7 @@ void lsb_ssh_pump(lsb_ssh_session *S) {
   }
   S->pumping = 1;
   S->pump_bytes = 0;
+  S->rx_left = LSB_SSH_RECV_BUDGET;
   do {
     S->repump = 0;
     if (S->state < LSB_SSH_READY && S->state != LSB_SSH_HOSTKEY) {
@@ -1159,6 +1197,7 @@ void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
                          ? "ECONNABORTED" : "ECONNRESET";
   if (S->state != LSB_SSH_READY && S->state != LSB_SSH_DRAINING) return;
   S->state = LSB_SSH_LOST;
+  if (!what && rc == LIBSSH2_ERROR_SOCKET_RECV) what = rx_failure(S);
   lsb_err_set(&S->error, name, "connection to %s lost: %s", S->cfg.label,
               what ? what : lsb_ssh_errmsg(S));
   uv_timer_stop(&S->timer);
@@ -1167,6 +1206,9 @@ void lsb_ssh_lost(lsb_ssh_session *S, int rc, const char *what) {
     uv_unref((uv_handle_t *)S->poll);
   }
   S->poll_events = 0;
+  /* nothing more goes over it: what the ops close now fails at once (a
+   * stalled link would only say EAGAIN), and they free what they hold */
+  if (S->fd >= 0) shutdown(S->fd, SHUT_RDWR);
   S->refs++; /* the ops release theirs while we walk */
   while (S->ops_head) S->ops_head->lost(S->ops_head, &S->error);
   lsb_waitable_wake(&S->w);

@@ -122,6 +122,9 @@ struct lsb_ssh_session {
   time_t ka_wall_sent; /* the same in libssh2's clock (time(), whole seconds) */
   int ka_unanswered;  /* keepalives sent since the server was last heard */
   lsb_err kh_err;     /* known_hosts could not be read (not: is missing) */
+  size_t rx_left;     /* bytes this pump may still take from the socket */
+  int rx_errno;       /* the socket's last read error (ECONNRESET...), or 0 */
+  int rx_eof;         /* the server closed the connection */
   unsigned gai_active : 1, pumping : 1, repump : 1, teardown_pending : 1,
       lua_gone : 1, torn_down : 1, gai_res : 1, is_helper : 1, helper_end : 1;
   /* A second connection to the same server that only sends remote kills,
@@ -161,6 +164,10 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S);
  * counts what it moved; when lsb_ssh_over_budget() says so, it stops and
  * reports no progress (a kick is already scheduled). */
 #define LSB_SSH_PUMP_BUDGET (1024 * 1024)
+/* and takes at most this much from the socket: libssh2 decrypts whatever
+ * the socket holds (up to a channel window) in one read call, which must
+ * stay short too; what is left makes the socket readable on the next turn */
+#define LSB_SSH_RECV_BUDGET (256 * 1024)
 void lsb_ssh_moved(lsb_ssh_session *S, size_t n);
 int lsb_ssh_over_budget(lsb_ssh_session *S);
 /* An op's consumer fell behind (paused = 1) or caught up (0). */

@@ -132,6 +132,8 @@ static void on_line(void *ud, const char *line, size_t len, int flags) {
   lsb_event *e;
   int fd = flags >> 8;
   flags &= 0xff;
+  /* the unterminated end of a stream cut short is a fragment, not a line */
+  if (s->cut) flags |= LSB_LINE_PARTIAL;
   e = push(s, fd == 0 ? LSB_EV_STDOUT : LSB_EV_STDERR, line, len);
   if (e) e->flags = (unsigned char)flags;
   if (!(flags & LSB_LINE_PARTIAL)) s->lines[fd]++;
@@ -187,6 +189,7 @@ void lsb_stream_finish(lsb_stream *s, const lsb_err *error) {
   const char *text;
   int failed;
   if (s->finished) return;
+  s->cut = error && lsb_err_isset(error);
   lsb_stream_eof(s, 1);
   lsb_stream_eof(s, 2);
   s->result.t_end = lsb_now();

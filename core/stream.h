@@ -81,6 +81,7 @@ typedef struct lsb_stream {
   lsb_err error;        /* set when ended with an error */
   unsigned finished : 1; /* the final event is queued (or the end is known) */
   unsigned nomem : 1;
+  unsigned cut : 1;      /* ending with an error: a last line is partial */
 } lsb_stream;
 
 double lsb_now(void); /* monotonic seconds */
@@ -99,7 +100,8 @@ void lsb_stream_eof(lsb_stream *s, int fd); /* flush a final partial line */
 void lsb_stream_progress(lsb_stream *s, int stage, double pct, double done,
                          double total, const char *msg);
 /* End the stream: error NULL (or unset) gives "done", else an "error"
- * event that carries its name and text (copied). */
+ * event that carries its name and text (copied); then an unterminated last
+ * line (the command was cut short in the middle of it) comes as partial. */
 void lsb_stream_finish(lsb_stream *s, const lsb_err *error);
 
 lsb_event *lsb_stream_pop(lsb_stream *s); /* caller frees with free() */

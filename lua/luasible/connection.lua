@@ -102,7 +102,10 @@ Connection.__index = Connection
 M.Connection = Connection
 
 -- next_event(s) -> the next event, waiting for it; nil once it is over
-local next_event = core.stream_iterator(scheduler.wait)
+-- (every few hundred events it gives way: scheduler.tick)
+local next_event = core.stream_iterator(scheduler.wait, scheduler.tick)
+-- lines() gives way as often (core/lua_stream.c, LSB_TICK_EVERY)
+local TICK_EVERY = 128
 
 -- The iterator of a command that could not start: one error event.
 local function failed_stream(err, name)
@@ -133,10 +136,18 @@ function Connection:lines(cmd, opts)
   local s, err = self:_start(cmd, opts, { lines = true, progress = false })
   if not s then error(err, 2) end
   local check = opts.check ~= false
+  local n = 0
   local function iter(st)
     while true do
       local line, is_stderr = st:pop_line()
-      if line then return line, is_stderr and "stderr" or "stdout" end
+      if line then
+        n = n + 1
+        if n >= TICK_EVERY then
+          n = 0
+          scheduler.tick()
+        end
+        return line, is_stderr and "stderr" or "stdout"
+      end
       if line == false then
         local res = st:result()
         if check and res and not res.ok then
@@ -147,6 +158,7 @@ function Connection:lines(cmd, opts)
         end
         return nil
       end
+      n = 0
       scheduler.wait(st)
     end
   end

@@ -8,10 +8,24 @@
 -- step() instead (see docs/CORE.md).
 local core = require "luasible.core"
 local errors = require "luasible.util.errors"
+local fifo = require "luasible.util.fifo"
 
 local M = {}
 
-local ready = {}      -- tasks to resume, in order
+-- Fairness: the loop turns (timers, I/O, keepalives) at least every SLICE
+-- seconds while tasks have work, and one task's turn lasts at most its
+-- quantum, SLICE shared among the tasks that want to run (never less than
+-- GRAIN). A task that used its quantum up is preempted at its next tick()
+-- (the stream iterator calls it every few hundred events) and queued in
+-- `later`, behind the tasks that woke up: a task that only waits (a ticker,
+-- a server) runs first, whatever output the others are swamped with.
+local SLICE, GRAIN = 0.005, 0.0002
+
+local push, shift, size = fifo.push, fifo.shift, fifo.size
+local ready = fifo.new() -- tasks woken (or spawned) to resume, in order
+local later = fifo.new() -- tasks preempted (or that yielded plainly): after those
+local yield_at = math.huge -- when the running task gives way at its tick()
+local last_turn = 0   -- when the loop last turned
 local current = nil   -- the task being resumed now
 local live = 0        -- tasks not finished
 local WAIT = {}       -- what a task yields when it parks on an object
@@ -19,7 +33,6 @@ local failed = {}     -- tasks that raised while run() or step() drove them
 local runs = 0        -- nesting depth of run()
 local embedded = false -- step() drives the tasks (until nothing is left)
 local driving = 0     -- > 0 while tasks are being resumed
-local yielded = false -- a task yielded plainly in this batch
 -- object -> the task, or the group of tasks, parked on it (the core keeps
 -- one waiter per object: a second task parked on it joins a group)
 local parked = setmetatable({}, { __mode = "k" })
@@ -45,7 +58,7 @@ local function finish(task, ok, ...)
     task.error = err
     if runs > 0 or embedded then failed[#failed + 1] = task end
   end
-  for _, waiter in ipairs(task.waiters) do ready[#ready + 1] = waiter end
+  for _, waiter in ipairs(task.waiters) do push(ready, waiter) end
   task.waiters = nil
 end
 
@@ -58,34 +71,49 @@ local function resume(task, ...)
   if coroutine.status(task.co) == "dead" then
     finish(task, table.unpack(res, 1, res.n))
   elseif res[2] ~= WAIT then
-    -- a plain coroutine.yield() inside a task: run it again on the next turn
-    ready[#ready + 1] = task
-    yielded = true
+    -- preempted, or a plain coroutine.yield() inside a task: once more
+    -- after the loop's next turn
+    push(later, task)
   end
 end
 
--- Resume every task that is ready now (one batch: those that become ready
--- meanwhile wait for the next one). Returns whether one only yielded.
+local function queued() return size(ready) + size(later) end
+
+-- Resume the tasks that are ready, for one slice: the woken first (while
+-- preempted ones wait, for half of it at most), then each preempted one
+-- once, and one of them at least, even when a woken one took the whole
+-- slice; the loop must turn before they run again.
 local function resume_ready()
-  local batch = ready
-  local i = 0
-  ready = {}
-  yielded = false
+  local now = core.now()
+  local slice_end, woken_end = now + SLICE, now + SLICE / 2
+  local n_later, served = size(later), false
+  local outer = yield_at
   driving = driving + 1
   local ok, err = pcall(function()
-    for k = 1, #batch do
-      i = k
-      resume(batch[k])
+    while true do
+      local task
+      local over = now >= slice_end
+      if n_later > 0 and (over or now >= woken_end or size(ready) == 0) then
+        if over and served then break end
+        task, n_later, served = shift(later), n_later - 1, true
+      elseif not over and size(ready) > 0 then
+        task = shift(ready)
+      else
+        break
+      end
+      yield_at = math.min(slice_end, now + math.max(GRAIN, SLICE / (queued() + 1)))
+      resume(task)
+      now = core.now()
     end
+    -- the woken ones left over wait behind the preempted ones: those the
+    -- next turn wakes come first
+    while size(ready) > 0 do push(later, shift(ready)) end
   end)
+  yield_at = outer
   driving = driving - 1
-  if not ok then
-    -- resume raises only for what is no task's fault (out of memory...):
-    -- the rest of the batch stays ready
-    for k = #batch, i + 1, -1 do table.insert(ready, 1, batch[k]) end
-    error(err, 0)
-  end
-  return yielded
+  -- resume raises only for what is no task's fault (out of memory...): the
+  -- tasks still queued stay so
+  if not ok then error(err, 0) end
 end
 
 -- The waiters run_once / woken handed back: their tasks become ready.
@@ -101,10 +129,10 @@ local function enqueue(alive, ...)
     if getmetatable(w) == Group then
       for _, t in ipairs(w) do
         t.parked_on = nil
-        ready[#ready + 1] = t
+        push(ready, t)
       end
     else
-      ready[#ready + 1] = w
+      push(ready, w)
     end
   end
   return alive, select("#", ...)
@@ -114,6 +142,7 @@ end
 -- become ready. Returns whether anything can still happen.
 local function turn(nowait)
   local alive, n = enqueue(core.run_once(nowait))
+  last_turn = core.now()
   local sig = core.caught()
   if sig then error(errors.interrupt(sig), 0) end
   return alive or n > 0
@@ -123,10 +152,11 @@ end
 -- task that is ready, or run the loop once. Returns false when nothing can
 -- ever make progress (deadlock).
 local function advance()
-  if #ready > 0 then
-    -- a task that only yields must not keep the loop (timers, I/O) from
-    -- ever turning: give it a turn that does not wait
-    if resume_ready() then turn(true) end
+  if queued() > 0 then
+    resume_ready()
+    -- tasks left (the slice ran out, or they were preempted or yielded):
+    -- the loop turns, without waiting, before they run again
+    if queued() > 0 then turn(true) end
     return true
   end
   return turn(false)
@@ -186,6 +216,20 @@ function M.wait(obj)
   end
 end
 
+--- Give way when the running task has used its quantum up: whatever
+-- consumes many events in a row (the stream iterators) calls it every few
+-- hundred. Inside a task it yields: the task is resumed after the loop's
+-- next turn and the tasks that woke meanwhile. The main thread, outside
+-- run(), gives the loop and the tasks a turn once a slice has passed.
+function M.tick()
+  if current then
+    if core.now() >= yield_at and M.task() then coroutine.yield() end
+  elseif driving == 0 and core.now() - last_turn >= SLICE and not core.hosted() then
+    turn(true)
+    if queued() > 0 then resume_ready() end
+  end
+end
+
 --- Start fn(...) as a task; returns its handle. The task runs when the
 -- scheduler turns (inside luasible.run or step, or while anything waits).
 function M.spawn(fn, ...)
@@ -196,7 +240,7 @@ function M.spawn(fn, ...)
   local task = setmetatable({ waiters = {} }, Task)
   task.co = coroutine.create(function() return fn(table.unpack(args, 1, args.n)) end)
   live = live + 1
-  ready[#ready + 1] = task
+  push(ready, task)
   return task
 end
 
@@ -210,7 +254,7 @@ function Task:wait()
       coroutine.yield(WAIT)
     else
       repeat
-        if not advance() and not self.done and #ready == 0 then deadlock("a task") end
+        if not advance() and not self.done and queued() == 0 then deadlock("a task") end
       until self.done
     end
   end
@@ -228,9 +272,8 @@ function Task:cancel(err)
   if coroutine.status(self.co) ~= "suspended" then
     error("luasible: only a suspended task can be cancelled", 2)
   end
-  for i = #ready, 1, -1 do
-    if ready[i] == self then table.remove(ready, i) end
-  end
+  fifo.drop(ready, self)
+  fifo.drop(later, self)
   -- no longer parked: what it waited for must not stay reachable through it
   local obj = self.parked_on
   if obj ~= nil then
@@ -285,7 +328,7 @@ function M.run(fn, ...)
   runs = runs + 1
   local ok, err = pcall(function()
     while live > 0 do
-      if not advance() and #ready == 0 then deadlock(live .. " task(s)") end
+      if not advance() and queued() == 0 then deadlock(live .. " task(s)") end
     end
   end)
   runs = runs - 1
@@ -317,21 +360,21 @@ function M.step()
   else
     alive = turn(true)
   end
-  if #ready > 0 then
+  if queued() > 0 then
     resume_ready()
     -- what the tasks started (a process, a connection, a timer) is on the
     -- loop before the host waits on poll_fd()
     if not hosted then alive = turn(true) end
   end
   -- on a host's loop, its own handles keep it alive: only tasks count
-  local busy = live > 0 or #ready > 0 or (alive and not hosted)
+  local busy = live > 0 or queued() > 0 or (alive and not hosted)
   if not busy then
     embedded = false
     local lost = take_lost(1)
     if lost then error("luasible: a spawned task failed: " .. lost.values[1], 0) end
     return false, nil
   end
-  if #ready > 0 then return true, 0 end
+  if queued() > 0 then return true, 0 end
   if not alive and not hosted then deadlock(live .. " task(s)") end
   return true, core.timeout()
 end

@@ -204,11 +204,23 @@ end
 
 -- Finishing on the host --------------------------------------------------------
 
--- the temporary file removed, whatever that gives; but a caught signal
--- (an interrupt) still stops the caller
-local function try_rm(run, target)
-  local ok, err = pcall(run, remote.rm(target))
-  if not ok and is_interrupt(err) then error(err, 0) end
+-- Remove the temporary file of a transfer that failed (why: the error's
+-- name). Over a connection that was lost, it goes when the connection next
+-- connects (conn:_later): at once when the peer closed or reset it (the rm
+-- reconnects, and is put off only if that fails), never at once when the
+-- link went silent (ECONNABORTED), where a connect would wait its timeout.
+local function try_rm(run, target, conn, why)
+  local function rm()
+    local ok, res, _, name = pcall(run, remote.rm(target))
+    -- a caught signal (an interrupt) still stops the caller
+    if not ok and is_interrupt(res) then error(res, 0) end
+    return ok and res ~= nil, name
+  end
+  if why ~= "ECONNABORTED" then
+    local ok, name = rm()
+    if ok or not (tostring(name):find("^ECONN") or name == "ETIMEDOUT") then return end
+  end
+  if conn and conn._later then conn:_later(rm) end
 end
 
 -- `target` on the host holds the bytes whose SHA-256 is `sha`: check it,
@@ -217,12 +229,12 @@ local function finish_remote(run, conn, target, dest, opts, sha)
   local fin, err, name = run(remote.finish(target, dest, {
     sha256 = opts.checksum ~= false and sha or nil, mode = opts.mode }))
   if not fin then
-    if target ~= dest then try_rm(run, target) end
+    if target ~= dest then try_rm(run, target, conn, name) end
     return nil, err, name
   end
   if fin.ok then return true end
   name = remote.FINISH_ERRORS[fin.rc]
-  if not name and target ~= dest then try_rm(run, target) end -- it did not run (sudo refused, ...)
+  if not name and target ~= dest then try_rm(run, target, conn) end -- it did not run (sudo refused, ...)
   local why = (fin.stderr or ""):gsub("%s+$", "")
   if why == "" then why = "exit status " .. tostring(fin.rc) end
   if name == "ECHECKSUM" or name == "EISDIR" then
@@ -275,7 +287,7 @@ local function put_sftp(conn, src, dest, opts, run, t0)
   if opts.content then args.content = src else args["local"] = src end
   local res, sha, n1 = sftp(conn, "sftp_put", args, opts.on_progress)
   if not res then
-    if target ~= dest then try_rm(run, target) end
+    if target ~= dest then try_rm(run, target, conn, n1) end
     return nil, sha, n1
   end
   local ok, e3, n3 = finish_remote(run, conn, target, dest, opts, sha)
@@ -308,7 +320,7 @@ local function put_execute(conn, src, dest, opts, run, t0)
   local target = opts.atomic ~= false and tmp_name(dest) or dest
   local function fail(err, name)
     input.close()
-    if target ~= dest then try_rm(run, target) end
+    if target ~= dest then try_rm(run, target, conn, name) end
     return nil, err, name
   end
   local sha, done = core.sha256_new(), 0

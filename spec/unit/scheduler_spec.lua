@@ -109,6 +109,59 @@ describe("scheduler", function()
     end)
   end)
 
+  describe("fairness", function()
+    -- a task that never waits (it only calls tick, as the stream iterators
+    -- do every few hundred events) beside one that sleeps 10 ms in a loop
+    local function busy_beside_sleeper(busy)
+      local late, ticks = 0, 0
+      luasible.run(function()
+        local stop = luasible.now() + 0.3
+        local hog = luasible.spawn(busy, stop)
+        while luasible.now() < stop do
+          local t0 = luasible.now()
+          luasible.sleep(0.01)
+          late = math.max(late, luasible.now() - t0 - 0.01)
+          ticks = ticks + 1
+        end
+        hog:wait()
+      end)
+      return late, ticks
+    end
+
+    it("preempts a task at tick() once its quantum is used up", function()
+      local late, ticks = busy_beside_sleeper(function(stop)
+        while luasible.now() < stop do scheduler.tick() end
+      end)
+      assert.is_true(ticks >= 10, ticks .. " ticks in 0.3 s")
+      assert.is_true(late < 0.1, ("%.0f ms late"):format(late * 1000))
+    end)
+
+    it("runs a task left over from a slice, even beside one that takes each slice whole", function()
+      -- each turn of the hog takes 10 ms (longer than a slice) and cannot
+      -- be preempted; the sleeper still runs between two of them
+      local late, ticks = busy_beside_sleeper(function(stop)
+        while luasible.now() < stop do
+          local t = luasible.now() + 0.01
+          repeat until luasible.now() >= t
+          luasible.sleep(0)
+        end
+      end)
+      assert.is_true(ticks >= 5, ticks .. " ticks in 0.3 s")
+      assert.is_true(late < 0.1, ("%.0f ms late"):format(late * 1000))
+    end)
+
+    it("lets the main thread's tick() turn the loop and run the tasks", function()
+      local ran = 0
+      local t = luasible.spawn(function()
+        for _ = 1, 5 do luasible.sleep(0.005); ran = ran + 1 end
+      end)
+      local stop = luasible.now() + 0.2
+      while luasible.now() < stop do scheduler.tick() end
+      assert.equal(5, ran)
+      t:wait()
+    end)
+  end)
+
   describe("step", function()
     it("drives tasks without ever blocking, and says when it is done", function()
       local out = {}

@@ -86,7 +86,17 @@ function SSH:reconnect()
   local sess, err, name = open(self._r)
   if not sess then return nil, err, name end
   self._sess = sess
+  -- what a lost session left to do (the temporary file of a transfer it cut)
+  local later = self._pending
+  self._pending = nil
+  for _, fn in ipairs(later or {}) do fn() end
   return sess
+end
+
+--- conn:_later(fn): fn() once the connection has connected again.
+function SSH:_later(fn)
+  self._pending = self._pending or {}
+  self._pending[#self._pending + 1] = fn
 end
 
 function SSH:close()
