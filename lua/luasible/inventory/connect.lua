@@ -35,14 +35,15 @@ M.VARS = {
 --- What is wrong with a host's or a group's variables `vars` (a table):
 --- a key that is no name, a value that is no data (a table in itself, a
 --- function), a connection variable of the wrong type; or nil. Values for
---- which is_null(v) holds (a YAML null) are no value.
-function M.vars_error(vars, is_null)
+--- which is_null(v) holds (a YAML null) are no value. With `number_keys`
+--- (inventories, as Ansible reads them) a key may also be a number.
+function M.vars_error(vars, is_null, number_keys)
   local view = setmetatable({}, { __index = function(_, k)
     local v = vars[k]
     if is_null and is_null(v) then return nil end
     return v
   end })
-  return S.why(S.mapping(), vars, "vars") or S.check(M.VARS, view)
+  return S.why(number_keys and S.data() or S.mapping(), vars, "vars") or S.check(M.VARS, view)
 end
 
 --- An Ansible boolean: true, 1, or "yes", "true", "1", "on" in any case.

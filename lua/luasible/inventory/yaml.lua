@@ -72,7 +72,7 @@ function M.read(inv, t, source, text)
     for _, k in ipairs(keys) do
       local list, map = entries(g, name, k)
       if k == "vars" then
-        local verr = vars_error(map, is_null)
+        local verr = vars_error(map, is_null, true)
         if verr then bad(name, "group '" .. name .. "': " .. verr) end
       end
       for _, e in ipairs(list) do
@@ -89,7 +89,7 @@ function M.read(inv, t, source, text)
           local hv = map[e]
           if hv == nil or falsy(hv) then hv = {} end
           if not is_map(hv) then bad(e, "vars of host '" .. e .. "' must be a mapping") end
-          local verr = vars_error(hv, is_null)
+          local verr = vars_error(hv, is_null, true)
           if verr then bad(e, "host " .. S.quote(e) .. ": " .. verr) end
           local ok, herr = inv:add_hosts(e, hv, name)
           if not ok then bad(e, herr) end
