@@ -67,7 +67,11 @@ end
 function M.internal(err, input)
   if type(err) ~= "string" then return "a " .. type(err) .. " as the error, not a message" end
   local given = type(input) == "string" and input:lower() or ""
-  local function quoted(text) return given:find(text:lower(), 1, true) ~= nil end
+  -- (its ends trimmed: a message puts quotes around what it shows)
+  local function quoted(text)
+    local core = text:lower():gsub("^%W+", ""):gsub("%W+$", "")
+    return given:find(core, 1, true) ~= nil
+  end
   for rel in err:gmatch("luasible/([%w_/%-]+%.lua):%d+:") do
     if internal_file("lua/luasible/" .. rel) and not quoted("luasible/" .. rel) then
       return "a position in luasible's own lua/luasible/" .. rel

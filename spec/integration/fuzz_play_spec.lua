@@ -114,6 +114,16 @@ describe("fuzzing plays", function()
     assert.equal("debug: cannot compare a list with a list in '[1] < [2]'", msgs.cmp)
   end)
 
+  it("a connect function of the caller's that raises makes its host unreachable, run_once or not", function()
+    for _, once in ipairs({ true, false }) do
+      local recap, details = plays.play({ hosts = "h1", tasks = { { name = "t", debug = "x", run_once = once } } },
+        { inventory = check.INVENTORY, on_event = function() end, connect = function() error("no way in", 0) end })
+      assert.truthy(recap, details)
+      assert.equal(1, recap.h1.unreachable)
+      assert.equal("connect: no way in", details.hosts.h1[1].result.msg)
+    end
+  end)
+
   it("refuses inventory entries of the wrong type, naming the file, the host and the variable", function()
     local inv = D .. "/inv.lua"
     files.write(inv, 'return {\n  all = { hosts = {\n    h1 = { ansible_connection = "local" },\n'

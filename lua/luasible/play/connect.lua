@@ -5,6 +5,7 @@
 local inventory = require "luasible.inventory"
 local template = require "luasible.template"
 local vars = require "luasible.play.vars"
+local is_interrupt = require("luasible.util.errors").is_interrupt
 
 local M = {}
 
@@ -32,7 +33,13 @@ function M.open(run, host)
   if st.conn then return st.conn end
   local conn, err
   if run.connect then
-    conn, err = run.connect(st.inv_vars, host)
+    -- the caller's own function: what it raises is this host's error
+    local ok
+    ok, conn, err = pcall(run.connect, st.inv_vars, host)
+    if not ok then
+      if is_interrupt(conn) then error(conn, 0) end
+      conn, err = nil, "connect: " .. tostring(conn)
+    end
   else
     local cvars, verr = M.vars(run, host)
     if not cvars then return nil, verr end

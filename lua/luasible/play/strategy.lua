@@ -47,26 +47,30 @@ local function each_host(run, hosts, fn)
   for _, w in ipairs(workers) do w:wait() end
 end
 
+-- One task on one host: its result; an error raised inside luasible (a
+-- bug) is the host's failure, an interrupt goes on.
+local function run_on(run, h, task)
+  local ok, res = pcall(host_task.run, run, h, task)
+  if not ok then
+    if errors.is_interrupt(res) then error(res, 0) end
+    res = { failed = true, msg = "internal error: " .. tostring(res) }
+  end
+  return res
+end
+
 --- Run a task on these hosts (only the first with run_once) and record the results.
 function M.run_task(run, task, hosts)
   run.events:emit({ type = "task_start", task = task.name, module = task.module, handler = task.handler or nil })
   if task.run_once and #hosts > 0 then
     local first = hosts[1]
-    local res = host_task.run(run, first, task)
+    local res = run_on(run, first, task)
     recap.record(run, first, task, res)
     if task.register then
       for _, h in ipairs(hosts) do run.state[h].registered[task.register] = res end
     end
     return
   end
-  each_host(run, hosts, function(h)
-    local ok, res = pcall(host_task.run, run, h, task)
-    if not ok then
-      if errors.is_interrupt(res) then error(res, 0) end
-      res = { failed = true, msg = "internal error: " .. tostring(res) }
-    end
-    recap.record(run, h, task, res)
-  end)
+  each_host(run, hosts, function(h) recap.record(run, h, task, run_on(run, h, task)) end)
 end
 
 --- Run the current play (run.play): its tasks, its handlers, then close
