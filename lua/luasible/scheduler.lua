@@ -13,13 +13,14 @@ local fifo = require "luasible.util.fifo"
 local M = {}
 
 -- Fairness: the loop turns (timers, I/O, keepalives) at least every SLICE
--- seconds while tasks have work, and one task's turn lasts at most its
--- quantum, SLICE shared among the tasks that want to run (never less than
--- GRAIN). A task that used its quantum up is preempted at its next tick()
--- (the stream iterator calls it every few hundred events) and queued in
--- `later`, behind the tasks that woke up: a task that only waits (a ticker,
--- a server) runs first, whatever output the others are swamped with.
-local SLICE, GRAIN = 0.005, 0.0002
+-- seconds while tasks have work, and one task's turn lasts at most half a
+-- slice when others want to run (a whole one otherwise). A task that used
+-- its turn up is preempted at its next tick() (the stream iterator calls it
+-- every 128 events) and queued in `later`, behind the tasks that woke up: a
+-- task that only waits (a ticker, a server) runs first, whatever output the
+-- others are swamped with. (Shorter turns bought no shorter waits, and cost
+-- up to a fifth more CPU a streamed event: bench/RESULTS.md, issue 8.)
+local SLICE = 0.005
 
 local push, shift, size = fifo.push, fifo.shift, fifo.size
 local ready = fifo.new() -- tasks woken (or spawned) to resume, in order
@@ -101,7 +102,7 @@ local function resume_ready()
       else
         break
       end
-      yield_at = math.min(slice_end, now + math.max(GRAIN, SLICE / (queued() + 1)))
+      yield_at = math.min(slice_end, now + (queued() > 0 and SLICE / 2 or SLICE))
       resume(task)
       now = core.now()
     end
@@ -216,7 +217,7 @@ function M.wait(obj)
   end
 end
 
---- Give way when the running task has used its quantum up: whatever
+--- Give way when the running task has used its turn up: whatever
 -- consumes many events in a row (the stream iterators) calls it every few
 -- hundred. Inside a task it yields: the task is resumed after the loop's
 -- next turn and the tasks that woke meanwhile. The main thread, outside

@@ -128,7 +128,7 @@ describe("scheduler", function()
       return late, ticks
     end
 
-    it("preempts a task at tick() once its quantum is used up", function()
+    it("preempts a task at tick() once its turn is used up", function()
       local late, ticks = busy_beside_sleeper(function(stop)
         while luasible.now() < stop do scheduler.tick() end
       end)
