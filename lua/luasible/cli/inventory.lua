@@ -19,6 +19,7 @@ function M.add_to_parser(parser)
   )
   c:flag("--vars", "With --graph: the variables too.")
   c:option("-l --limit", "With --list-hosts: further limit the hosts to this pattern.")
+  require("luasible.cli.vault").add_options(c) -- --vault-id, --vault-password-file, --ask-vault-pass
 end
 
 -- The text the command prints, or nil, err.
