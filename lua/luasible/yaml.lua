@@ -75,9 +75,17 @@ end
 -- `!vault |` (an Ansible Vault value, inline): decrypted with the run's
 -- keyring (luasible.vault.use) and registered as a secret; a wrong password
 -- or a damaged value is a load error at its line. Decrypted once per text.
+-- With vault.keep_inline (`luasible inventory`, as ansible-inventory shows
+-- them) the value stays encrypted: the mapping { __ansible_vault = text }.
 function M.vault_value(text, at)
   local vault = require "luasible.vault"
   if not vault.is_encrypted(text) then at("a !vault value must be Ansible Vault text ($ANSIBLE_VAULT;...)") end
+  if vault.keep_inline then
+    local v = json.object()
+    v.__ansible_vault = text
+    ORDER[v] = { "__ansible_vault" }
+    return v
+  end
   local plain, err = vault.open(text)
   if not plain then
     -- the keyring's message without its own " on FILE": the line says where

@@ -62,6 +62,7 @@ function M.main(args)
     io.stderr:write("luasible: error: ", msg, "\n")
     return 1
   end
+  require("luasible.vault").keep_inline = true -- !vault values shown encrypted, as ansible-inventory
   local inv, err = require("luasible.inventory").load(args.inventory)
   if not inv then return die(err) end
   local text, perr = produce(args, inv)

@@ -163,6 +163,10 @@ local state = { keyring = nil, revealed = {}, seen = {} }
 -- passwords always are.
 M.MIN_SCRUB = 4
 
+--- Inline `!vault` values are left encrypted ({ __ansible_vault = text })
+--- when true: what `luasible inventory` shows, as ansible-inventory does.
+M.keep_inline = false
+
 --- Use keyring for what the loaders decrypt from now on (nil: none).
 function M.use(keyring)
   state.keyring = keyring
