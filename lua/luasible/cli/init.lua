@@ -61,6 +61,8 @@ local function common(c)
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
   COMMANDS.vault.add_options(c)
+  c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
+  c:option("-F --ssh-config", "The OpenSSH client config to read instead of ~/.ssh/config ('none': none).")
 end
 
 local function parser()
@@ -97,6 +99,15 @@ local function run_play(args, play, opts, extra)
   local runner = require "luasible.play"
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
   opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
+  -- -k and -F: for every SSH connection that sets no password / ssh_config
+  local defaults = {}
+  if args.ssh_config then defaults.ssh_config = args.ssh_config ~= "none" and args.ssh_config or false end
+  if args.ask_pass then
+    local pw = require("luasible.vault.secrets").read_hidden("SSH password: ")
+    if not pw then return die("no SSH password given (end of input)") end
+    defaults.password = pw
+  end
+  if next(defaults) then opts.connect_defaults = defaults end
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
   -- and the exit status is 128 + the signal's number. A second signal gets

@@ -125,7 +125,7 @@ local SSH_O = {
     end
   end,
   -- accepted and meaningless here
-  globalknownhostsfile = false, batchmode = false, identitiesonly = false,
+  globalknownhostsfile = false, batchmode = false,
   loglevel = false, controlmaster = false, controlpath = false, controlpersist = false, checkhostip = false,
   updatehostkeys = false, compression = false, preferredauthentications = false,
   pubkeyauthentication = false, passwordauthentication = false, kbdinteractiveauthentication = false,

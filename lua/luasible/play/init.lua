@@ -86,8 +86,11 @@ function M.play(play, opts)
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
     tasks = {}, state = {},
+    -- what the command line gives every SSH connection (-k's password, -F)
+    connect_defaults = opts.connect_defaults,
   }
   secrets:add(run.extra_vars)
+  if opts.connect_defaults then secrets:add({ ansible_password = opts.connect_defaults.password }) end
   local now = run.events.now
   local t0 = now()
   local ok, err = pcall(strategy.run_plays, run, prepared, inv, layer)

@@ -123,13 +123,19 @@ M.split = split
 -- the values a keyword may take, checked wherever it appears (as OpenSSH
 -- does, active block or not): nil when fine, else why not
 local YESNO = { yes = true, no = true }
+local function number(v)
+  if not tonumber(v) or tonumber(v) < 0 then return "bad number '" .. v .. "'" end
+end
+local function yesno(v)
+  if not YESNO[v:lower()] then return "unsupported option '" .. v .. "' (yes or no)" end
+end
 local CHECK = {
   port = function(v)
     local n = math.tointeger(tonumber(v))
     if not n or n < 1 or n > 65535 then return "bad port number '" .. v .. "'" end
   end,
-  connecttimeout = function(v) if not tonumber(v) or tonumber(v) < 0 then return "bad number '" .. v .. "'" end end,
-  serveraliveinterval = function(v) if not tonumber(v) or tonumber(v) < 0 then return "bad number '" .. v .. "'" end end,
+  connecttimeout = function(v) return number(v) end,
+  serveraliveinterval = function(v) return number(v) end,
   serveralivecountmax = function(v)
     local n = math.tointeger(tonumber(v))
     if not n or n < 0 then return "bad number '" .. v .. "'" end
@@ -138,8 +144,8 @@ local CHECK = {
     local ok = { yes = true, no = true, ask = true, ["accept-new"] = true, off = true }
     if not ok[v:lower()] then return "unsupported option '" .. v .. "' (yes, no, ask, accept-new or off)" end
   end,
-  identitiesonly = function(v) if not YESNO[v:lower()] then return "unsupported option '" .. v .. "' (yes or no)" end end,
-  hashknownhosts = function(v) if not YESNO[v:lower()] then return "unsupported option '" .. v .. "' (yes or no)" end end,
+  identitiesonly = yesno,
+  hashknownhosts = yesno,
   forwardagent = function(v)
     if not YESNO[v:lower()] and not v:find("[/$]") then return "unsupported option '" .. v .. "'" end
   end,

@@ -149,9 +149,16 @@ function M.resolve(spec, depth)
   if jmp == nil and pc == nil then jmp, pc = cfg.proxyjump, cfg.proxycommand end
   if type(jmp) == "string" and jmp:lower() == "none" then jmp = nil end
   if type(pc) == "string" and pc:lower() == "none" then pc = nil end
+  local hops
   if jmp then
-    local hops, why = jump.parse(jmp)
+    local why
+    hops, why = jump.parse(jmp)
     if not hops then return nil, "EINVAL: bad ProxyJump for " .. r.label .. ": " .. why, "EINVAL" end
+    -- a jump host that is the host itself is ignored (OpenSSH's rule: a
+    -- "Host * / ProxyJump bastion" block also matches the bastion)
+    if #hops > 0 and hops[#hops].host == spec.host and spec.jump == nil then hops = {} end
+  end
+  if hops and #hops > 0 then
     if depth + #hops > MAX_HOPS then
       return nil, "EINVAL: more than " .. MAX_HOPS .. " jump hosts for " .. r.label .. " (a ProxyJump loop?)", "EINVAL"
     end
