@@ -221,6 +221,16 @@ static LIBSSH2_RECV_FUNC(ssh_recv) {
   return n;
 }
 
+/* A ProxyCommand's session writes through this: a write to a command that
+ * exited (EPIPE) waits, like its EOF, for the exit status and stderr. */
+static LIBSSH2_SEND_FUNC(ssh_send) {
+  lsb_ssh_session *S = *abstract;
+  ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && proxy_held(S))
+    return -EAGAIN;
+  return n < 0 ? -errno : n;
+}
+
 /* What the socket said when libssh2 reports a failed read, else NULL. */
 static const char *rx_failure(const lsb_ssh_session *S) {
   if (S->rx_errno) return uv_strerror(uv_translate_sys_error(S->rx_errno));
@@ -735,6 +745,7 @@ lsb_ssh_session *lsb_ssh_connect_via(lsb_ctx *ctx, lsb_ssh_config *cfg, lsb_ssh_
   libssh2_session_callback_set(S->ssh, LIBSSH2_CALLBACK_RECV, (void *)ssh_recv);
   prefer_known_host_keys(S);
   if (via || S->cfg.proxy_command) {
+    if (!via) libssh2_session_callback_set(S->ssh, LIBSSH2_CALLBACK_SEND, (void *)ssh_send);
     start_transport(S, via);
     return S;
   }

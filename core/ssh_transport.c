@@ -379,6 +379,8 @@ static void proxy_report(lsb_proxy *p) {
   else snprintf(how, sizeof how, "exited with status %d", (int)p->status);
   snprintf(buf, sizeof buf, "ProxyCommand '%s' %s%s%s", p->cmd, how, *e ? ": " : "", e);
   S->eof_held = 0; /* still linked: the session's teardown kills it */
+  uv_timer_stop(&p->timer);
+  uv_unref((uv_handle_t *)&p->timer);
   lsb_ssh_transport_failed(S, "ECONNRESET", buf);
 }
 
@@ -483,8 +485,12 @@ int lsb_ssh_proxy_start(lsb_ssh_session *S, const char *cmd, int fd) {
 int lsb_ssh_proxy_hold_eof(lsb_ssh_session *S) {
   lsb_proxy *p = S->proxy;
   if (!p || p->reported) return 0;
-  if (!p->exited && !uv_is_active((uv_handle_t *)&p->timer))
-    uv_timer_start(&p->timer, proxy_on_timer, 1000, 0); /* closed its stdout, still runs */
+  /* until the report, the timer keeps the loop (the session's poll is
+   * stopped): 1 s for a command that closed its stdout and still runs,
+   * 200 ms for the stderr of one that exited */
+  if (!uv_is_active((uv_handle_t *)&p->timer))
+    uv_timer_start(&p->timer, proxy_on_timer, p->exited ? 200 : 1000, 0);
+  uv_ref((uv_handle_t *)&p->timer);
   return 1;
 }
 

@@ -94,7 +94,8 @@ Match all
     local c, err, name = config.read(p, "a")
     assert.is_nil(c)
     assert.equal("EINVAL", name)
-    assert.equal("EINVAL: " .. p .. ":3: Match exec is not supported (luasible runs no command while reading the config)",
+    assert.equal("EINVAL: " .. p
+      .. ":3: Match exec is not supported (luasible runs no command while reading the config)",
       err)
   end)
 
