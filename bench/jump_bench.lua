@@ -30,15 +30,12 @@ end
 local PROXY = "bench/out/delay_proxy"
 assert(io.open(PROXY), PROXY .. " is not built: make -C bench")
 
--- a delay proxy to 127.0.0.1:port; returns its port and a stop function
+-- a delay proxy to 127.0.0.1:port; returns its port and a stop function.
+-- Its stdin is a popen pipe (which later popen children do not inherit):
+-- closing it ends the proxy.
 local function delay(port, one_way_ms)
   local out = os.tmpname()
-  local fifo = os.tmpname()
-  os.remove(fifo)
-  assert(os.execute("mkfifo " .. fifo))
-  -- its stdin is a fifo we hold open: closing it ends the proxy
-  local p = io.popen("exec " .. PROXY .. " " .. port .. " " .. one_way_ms .. " < " .. fifo .. " > " .. out, "r")
-  local hold = assert(io.open(fifo, "w"))
+  local p = assert(io.popen("exec " .. PROXY .. " " .. port .. " " .. one_way_ms .. " > " .. out, "w"))
   local t0 = system.monotime()
   local got
   repeat
@@ -47,10 +44,8 @@ local function delay(port, one_way_ms)
   until got or system.monotime() - t0 > 5
   assert(got, "delay_proxy did not start")
   return tonumber(got), function()
-    hold:close()
     p:close()
     os.remove(out)
-    os.remove(fifo)
   end
 end
 
