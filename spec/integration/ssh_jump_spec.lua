@@ -166,6 +166,18 @@ describe("#ssh jump hosts on loopback", function()
     assert.equal("via " .. target.dir, table.concat(out))
   end)
 
+  it("the CLI's -F reads that ssh_config (its ProxyJump too) for hosts that name none", function()
+    local inv = dir .. "/cli_inv.ini"
+    write(inv, "[t]\ntarget luasible_known_hosts=" .. kh .. " luasible_ssh_agent=false\n")
+    local out = sh("bin/luasible exec all -i " .. q(inv) .. " -F " .. q(cfg)
+      .. " -a 'echo on $LUASIBLE_TEST_SSHD' 2>&1")
+    assert.truthy(out:find("on " .. target.dir, 1, true), out)
+    -- without -F, ~/.ssh/config (here: HOME without one) knows no "target"
+    local out2 = sh("HOME=" .. q(dir .. "/nohome") .. " bin/luasible exec all -i " .. q(inv) .. " -a 'echo x' 2>&1")
+    assert.is_falsy(out2:find("on " .. target.dir, 1, true), out2)
+    assert.truthy(out2:find("ENOENT", 1, true) or out2:find("unreachable", 1, true), out2)
+  end)
+
   it("goes through two hops, each its own session", function()
     local c = assert(luasible.connect(spec { host = "target-two" }))
     assert.equal(2, jump.count())
@@ -226,6 +238,22 @@ describe("#ssh jump hosts on loopback", function()
     assert.truthy(err:find("jump host " .. bastion.user .. "@127.0.0.1:" .. bastion.port
       .. " cannot open a connection to 127.0.0.1:" .. dead, 1, true), err)
     assert.equal(0, jump.count())
+    -- a play: every host behind the dead hop is unreachable with its reason
+    local msgs = {}
+    local hs = {}
+    for i = 1, 3 do
+      hs["t" .. i] = { ansible_host = "127.0.0.1", ansible_port = target.port, ansible_user = target.user,
+        ansible_ssh_private_key_file = target.key, luasible_known_hosts = kh, luasible_ssh_config = cfg,
+        ansible_ssh_common_args = "-J 127.0.0.1:" .. dead }
+    end
+    local recap = assert(plays.play({ hosts = "all", gather_facts = false, tasks = { { shell = "true" } } }, {
+      inventory = { all = { hosts = hs } },
+      on_event = function(ev) if ev.type == "host_task_result" then msgs[ev.host] = ev.result.msg end end }))
+    for i = 1, 3 do
+      assert.equal(1, recap["t" .. i].unreachable)
+      local m = msgs["t" .. i]
+      assert.truthy(m:find("^ECONNREFUSED: jump host " .. bastion.user .. "@127.0.0.1:" .. dead), m)
+    end
   end)
 
   it("a lost bastion ends the target's commands with an error naming it, and the next use reconnects", function()

@@ -34,6 +34,7 @@ local function open1(r)
     keepalive = r.keepalive, keepalive_count_max = r.keepalive_count_max,
     via = hop and hop.sess, proxy_command = r.proxy_command,
   }
+  if hop then jump.nodelay(hop) end
   local function fail(err, name)
     sess:close()
     jump.release(hop)

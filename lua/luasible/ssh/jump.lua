@@ -48,8 +48,9 @@ M._entries = entries
 --- the caller holds one use of it until release(entry).
 function M.acquire(hr, open)
   local e = entries[hr.key]
-  while e and e.opening do -- another connection is opening it: wait
-    scheduler.sleep(0.002)
+  if e and e.opening then -- another connection is opening it: its outcome is ours
+    while e.opening do scheduler.sleep(0.002) end
+    if e.err then return nil, e.err, e.name end
     e = entries[hr.key]
   end
   if e and e.sess:state() == "ready" then
@@ -68,20 +69,26 @@ function M.acquire(hr, open)
     -- "NAME: jump host user@bastion:22: what" (the hop's own message)
     local msg = err:gsub("^" .. name .. ": ", "")
     if not msg:find("^jump host ") then msg = "jump host " .. hr.label .. ": " .. msg end
-    return nil, name .. ": " .. msg, name
+    e.err, e.name = name .. ": " .. msg, name -- for those that waited on this attempt
+    return nil, e.err, name
   end
   e.sess, e.up = sess, up_or_err
-  -- One command on the jump host, not waited for: sshd turns Nagle's
-  -- algorithm off on a connection (TCP_NODELAY, ssh_packet_set_interactive)
-  -- only once a session runs a command; a connection that only forwards
-  -- (direct-tcpip) keeps it on, and every reply of a target that comes in
-  -- two segments waits for our ACK (40 ms of delayed ACK on this machine, a
-  -- round trip on a network). Measured: 52 -> 19 ms per command through a
-  -- loopback bastion (bench/RESULTS.md, "Issue 13: bastion"). A jump host
-  -- that refuses commands (ForceCommand, no shell) runs whatever it runs
-  -- instead; one that refuses the channel costs nothing more.
-  e.poke = sess:exec("exit 0", { capture = true, lines = false, progress = false })
   return e
+end
+
+--- After the first tunnel of hop entry `e` is asked for (so that its
+--- channel open is not queued behind this one): one command on the jump
+--- host, not waited for. OpenSSH's sshd turns Nagle's algorithm off on a
+--- connection (TCP_NODELAY, ssh_packet_set_interactive) only once a session
+--- runs a command; a connection that only forwards (direct-tcpip) keeps it
+--- on, and every reply of a target that comes in two segments waits for our
+--- ACK (40 ms of delayed ACK on loopback, a round trip on a network).
+--- Measured: 52 -> 19 ms per command through a loopback bastion. A jump
+--- host that refuses commands (ForceCommand, no shell) runs whatever it
+--- runs instead; one that refuses the channel costs nothing more.
+function M.nodelay(e)
+  if e.poke ~= nil then return end
+  e.poke = e.sess:exec("exit 0", { capture = true, lines = false, progress = false }) or false
 end
 
 --- One use of the hop less: the last one closes its session (and lets go
