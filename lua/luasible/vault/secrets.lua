@@ -49,7 +49,7 @@ end
 -- Run a password script: its stdout, or nil, err. stdin and stderr are the
 -- terminal's, so a script can ask for the password itself.
 local function run_script(file, label)
-  local cmd = shell.quote(file)
+  local cmd = shell.quote(file:sub(1, 1) == "/" and file or "./" .. file) -- never looked up in PATH
   local client = M.is_client(file)
   if client and label then cmd = cmd .. " --vault-id " .. shell.quote(label) end
   local p, perr = io.popen(cmd, "r")
