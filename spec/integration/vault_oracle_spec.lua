@@ -8,7 +8,6 @@ local files = require "spec.helpers.files"
 local vault = require "luasible.vault"
 local cjson = require "cjson"
 local write, read = files.write, files.read
-local _ -- values not looked at
 
 local D = files.tmpdir()
 local ROOT = io.popen("pwd"):read("l")
@@ -60,14 +59,16 @@ sys.stdout.buffer.write(v.encrypt(data, s, vault_id=sys.argv[1] or None, salt=b'
       for _, text in ipairs({ "", "x", TEXT, ("0123456789abcdef"):rep(20), ("\0\255"):rep(77) }) do
         local theirs, code, err = sh(PY .. " same.py '" .. id .. "'", text)
         assert.equal(0, code, err)
-        local ours = vault.encrypt(text, "correct horse", id ~= "" and id or nil, "0123456789abcdef0123456789abcdef")
+        local salt = "0123456789abcdef0123456789abcdef"
+        local ours = vault.encrypt(text, "correct horse", id ~= "" and id or nil, salt)
         assert.equal(theirs, ours)
       end
     end
   end)
 
   it("encrypt / view / decrypt both ways, 1.1 and 1.2", function()
-    for _, ids in ipairs({ { "--vault-password-file pw", "1.1;AES256" }, { "--vault-id prod@pw", "1.2;AES256;prod" } }) do
+    local variants = { { "--vault-password-file pw", "1.1;AES256" }, { "--vault-id prod@pw", "1.2;AES256;prod" } }
+    for _, ids in ipairs(variants) do
       write(D .. "/by-ansible.yml", TEXT)
       write(D .. "/by-luasible.yml", TEXT)
       assert.equal(0, select(2, av("encrypt " .. ids[1] .. " by-ansible.yml")))
@@ -206,7 +207,7 @@ sys.stdout.buffer.write(v.encrypt(data, s, vault_id=sys.argv[1] or None, salt=b'
     assert.truthy(l._meta.hostvars.w1.db_password.__ansible_vault)
   end)
 
-  it("a vaulted group_vars file: ansible-inventory and luasible inventory agree; without a password both refuse", function()
+  it("a vaulted group_vars file: ansible-inventory and luasible inventory agree; no password: both refuse", function()
     os.execute("mkdir -p " .. D .. "/inv2/group_vars")
     write(D .. "/inv2/hosts", "[db]\nd1 ansible_connection=local\n")
     write(D .. "/inv2/group_vars/db.yml", TEXT)
