@@ -104,7 +104,8 @@ sys.stdout.buffer.write(v.encrypt(data, s, vault_id=sys.argv[1] or None, salt=b'
   it("create and edit with $EDITOR, either tool reading the other's", function()
     write(D .. "/ed", "#!/bin/sh\nprintf '%s\\n' \"$NEWTEXT\" > \"$1\"\n")
     os.execute("chmod +x " .. D .. "/ed")
-    local _, code, err = sh("EDITOR=./ed NEWTEXT='made: by luasible' " .. BIN .. " vault create --vault-id dev@pw c1.yml")
+    local _, code, err = sh("EDITOR=./ed NEWTEXT='made: by luasible' " .. BIN
+      .. " vault create --vault-id dev@pw c1.yml")
     assert.equal(0, code, err)
     assert.equal("made: by luasible\n", (av("view --vault-id dev@pw c1.yml")))
     _, code, err = sh("EDITOR=./ed NEWTEXT='made: by ansible' ansible-vault create --vault-id dev@pw c2.yml")
