@@ -33,6 +33,12 @@ describe("crypto.pbkdf2_sha256", function()
     { ("x"):rep(65), "y", 10000, 80, "735b7987cb9edb60db50f2af646129399599367c0d3110c8ea0b276ca233ffb374ab9f6328"
       .. "6e0a590de58a450bcb9cba8c4d0d90341ccd16e518122483fe1f50f0b33b29c08b9205432808233dd129f8" },
   }
+  -- 4 blocks of 2,000 iterations: each on a thread of its own; 5: in turn
+  local b128 = "3df65b8a482a7aad0dc0e721557c8fb8545e163b5fdf8b3d7d8604dc0ef81adf8db08886d069abb4cb582fd7a43de7"
+    .. "64bb43a3eb544ef95196a78f3b75f650cadaf7b9e18753a50ab502c53785e96607910c5ee3d3ab36a497f2cf4b867bd5c070"
+    .. "d08bf8cd8ac71372321c017fb9b974b407050561c2189b5da5383ee20a0825"
+  more[#more + 1] = { "pw", "salt", 2000, 128, b128 }
+  more[#more + 1] = { "pw", "salt", 2000, 160, b128 .. "32b71ce78d34ef22104dd32767df308d6951aea69e48217347864ec0bc1bda67" }
   for _, v in ipairs(more) do
     it(("hashlib: password of %d bytes, salt of %d, c=%d, dkLen=%d"):format(#v[1], #v[2], v[3], v[4]), function()
       assert.equal(v[5], hex(crypto.pbkdf2_sha256(v[1], v[2], v[3], v[4])))
