@@ -38,7 +38,8 @@ describe("crypto.pbkdf2_sha256", function()
     .. "64bb43a3eb544ef95196a78f3b75f650cadaf7b9e18753a50ab502c53785e96607910c5ee3d3ab36a497f2cf4b867bd5c070"
     .. "d08bf8cd8ac71372321c017fb9b974b407050561c2189b5da5383ee20a0825"
   more[#more + 1] = { "pw", "salt", 2000, 128, b128 }
-  more[#more + 1] = { "pw", "salt", 2000, 160, b128 .. "32b71ce78d34ef22104dd32767df308d6951aea69e48217347864ec0bc1bda67" }
+  more[#more + 1] = { "pw", "salt", 2000, 160,
+    b128 .. "32b71ce78d34ef22104dd32767df308d6951aea69e48217347864ec0bc1bda67" }
   for _, v in ipairs(more) do
     it(("hashlib: password of %d bytes, salt of %d, c=%d, dkLen=%d"):format(#v[1], #v[2], v[3], v[4]), function()
       assert.equal(v[5], hex(crypto.pbkdf2_sha256(v[1], v[2], v[3], v[4])))
