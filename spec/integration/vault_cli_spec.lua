@@ -222,13 +222,13 @@ describe("luasible vault", function()
     assert.equal("Vault password: ", err)
   end)
 
-  it("--ask-vault-pass on a terminal: the password is not echoed", function()
-    local p = io.popen(("cd %s && (sleep 2; printf 'hunter2-pass\\n') | script -q -e -c '%s vault view"
-      .. " --ask-vault-pass q.yml' /dev/null"):format(D, BIN))
+  it("--ask-vault-pass on a terminal: the password is not echoed; view goes through $PAGER", function()
+    local p = io.popen(("cd %s && (sleep 2; printf 'hunter2-pass\\n') | PAGER='sed s/^/paged:/' script -q -e -c"
+      .. " '%s vault view --ask-vault-pass q.yml' /dev/null"):format(D, BIN))
     local out = p:read("a")
     p:close()
     assert.truthy(out:find("Vault password: ", 1, true), out)
-    assert.truthy(out:find("x: asked", 1, true), out)
+    assert.truthy(out:find("paged:x: asked", 1, true), out)
     assert.is_nil(out:find("hunter2", 1, true), out)
   end)
 end)

@@ -239,11 +239,24 @@ function A.edit(args, ring)
   end
 end
 
-function A.view(args, ring)
-  for _, f in ipairs(args.args) do
-    io.stdout:write((open_file(f, ring)))
+-- On a terminal through $PAGER (else less, with LESS=-FRSX unless set), as
+-- ansible-vault view; otherwise to stdout.
+local function page(text)
+  if fs.isatty(1) then
+    local pager = os.getenv("PAGER")
+    local cmd = pager and pager ~= "" and pager or ("LESS=" .. shell.quote(os.getenv("LESS") or "-FRSX") .. " less")
+    local p = io.popen(cmd, "w")
+    if p then
+      p:write(text)
+      if p:close() then return end
+    end
   end
+  io.stdout:write(text)
   io.stdout:flush()
+end
+
+function A.view(args, ring)
+  for _, f in ipairs(args.args) do page((open_file(f, ring))) end
 end
 
 function A.decrypt(args, ring)
