@@ -278,3 +278,24 @@ describe("vault in YAML", function()
       require("luasible.json").encode(t))
   end)
 end)
+
+describe("vault scrubbing with many values", function()
+  it("finds every one of hundreds of values, and passes other text unchanged", function()
+    local list = {}
+    for i = 1, 300 do
+      list[i] = ("many-%03d-%s"):format(i, ("q"):rep(i % 5))
+      vault.reveal(list[i])
+    end
+    assert.is_true(#vault.revealed() > 32)
+    local s = require("luasible.play.vars").secrets()
+    local near = "an ordinary line, nothing secret: many-0 many-"
+    assert.equal(near, s:scrub(near)) -- the prefilter lets it through, the search finds nothing
+    local plain = "an ordinary line of output, 12345"
+    assert.is_false(vault.may_hold(plain))
+    assert.equal(plain, s:scrub(plain))
+    for _, i in ipairs({ 1, 17, 150, 300 }) do
+      assert.equal("x ******** y", s:scrub("x " .. list[i] .. " y"))
+    end
+    assert.same({ a = { "********!" } }, s:scrub({ a = { list[42] .. "!" } }))
+  end)
+end)

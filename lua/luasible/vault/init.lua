@@ -199,6 +199,33 @@ end
 --- The list of revealed values (shared: it grows as values are decrypted).
 function M.revealed() return state.revealed end
 
+-- the prefilter of the revealed list: its values' first 4 bytes, and the
+-- values shorter than that (passwords may be)
+local filter = { n = -1, by4 = {}, short = {} }
+
+--- may_hold(s): can s hold a revealed value? false only when it surely
+--- holds none: with many values (a run that decrypted hundreds of strings)
+--- one look-up per position of s instead of a search per value.
+function M.may_hold(s)
+  local list = state.revealed
+  if #list <= 32 then return true end
+  if filter.n ~= #list then
+    local by4, short = {}, {}
+    for _, v in ipairs(list) do
+      if #v < 4 then short[#short + 1] = v else by4[v:sub(1, 4)] = true end
+    end
+    filter.n, filter.by4, filter.short = #list, by4, short
+  end
+  for _, v in ipairs(filter.short) do
+    if s:find(v, 1, true) then return true end
+  end
+  local by4, sub = filter.by4, string.sub
+  for i = 1, #s - 3 do
+    if by4[sub(s, i, i + 3)] then return true end
+  end
+  return false
+end
+
 --- Decrypt text with the keyring in use; source names the file (and line)
 --- for messages. The plaintext is registered as a secret (reveal: "all" for
 --- text whose strings are registered by the caller after parsing, else the
