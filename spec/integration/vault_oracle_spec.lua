@@ -165,7 +165,7 @@ sys.stdout.buffer.write(v.encrypt(data, s, vault_id=sys.argv[1] or None, salt=b'
       assert.equal(1, c1, f)
       assert.equal(1, c2, f)
       assert.equal("", out)
-      assert.truthy(err:find("^ERROR! [^\n]+\n$"), err)
+      assert.truthy(err:find("^luasible: error: [^\n]+\n$"), err)
     end
     local _, c1 = av("view --vault-password-file bad t.yml")
     local _, c2, err = lsb("vault view --vault-password-file bad t.yml")

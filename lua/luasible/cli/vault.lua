@@ -217,7 +217,7 @@ function A.create(args, ring)
   local entry = assert(ring.encrypt)
   local dir = file:match("^(.*)/[^/]*$")
   if dir and dir ~= "" and not fs.stat(dir) then
-    io.stderr:write("[WARNING]: ", dir, " does not exist, creating...\n")
+    io.stderr:write("luasible: warning: ", dir, " does not exist, creating...\n")
     local ok, err = fs.mkdir_p(dir)
     if not ok then fail(err) end
   end
@@ -421,7 +421,7 @@ function M.main(args, opts)
   local ok, err = pcall(run)
   if ok then return 0 end
   if type(err) == "table" and err.vault_error then
-    io.stderr:write("ERROR! ", err.vault_error, "\n")
+    io.stderr:write("luasible: error: ", err.vault_error, "\n")
     return 1
   end
   error(err, 0)

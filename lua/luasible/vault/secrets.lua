@@ -131,7 +131,7 @@ end
 --- opts.warn(msg). Returns the keyring, or nil, err (a source that failed
 --- when no other gave a secret).
 function M.keyring(opts)
-  local warn = opts.warn or function(msg) io.stderr:write("[WARNING]: ", msg, "\n") end
+  local warn = opts.warn or function(msg) io.stderr:write("luasible: warning: ", msg, "\n") end
   local slugs = {}
   for _, s in ipairs(M.config.identity_list or {}) do slugs[#slugs + 1] = s end
   for _, s in ipairs(opts.vault_ids or {}) do slugs[#slugs + 1] = s end
