@@ -58,6 +58,21 @@ describe("crypto.pbkdf2_sha256", function()
   end)
 end)
 
+describe("crypto.pbkdf2_sha256_many", function()
+  it("gives each salt's key, as pbkdf2_sha256 does (threaded and not)", function()
+    local salts = { "", "a", crypto.random(32), crypto.random(100), ("salt"):rep(20), crypto.random(32) }
+    for _, c in ipairs({ { 1, 33 }, { 2000, 80 }, { 2500, 32 }, { 2000, 130 } }) do
+      local keys = crypto.pbkdf2_sha256_many("a password", salts, c[1], c[2])
+      assert.equal(#salts, #keys)
+      for i, salt in ipairs(salts) do
+        assert.equal(hex(crypto.pbkdf2_sha256("a password", salt, c[1], c[2])), hex(keys[i]))
+      end
+    end
+    assert.same({}, crypto.pbkdf2_sha256_many("pw", {}, 10000, 80))
+    assert.has_error(function() crypto.pbkdf2_sha256_many("pw", { "a", 1 }, 10, 80) end)
+  end)
+end)
+
 describe("crypto.aes256_ctr", function()
   local key = unhex "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"
   local iv = unhex "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"

@@ -124,6 +124,25 @@ describe("vault format", function()
   end)
 end)
 
+describe("vault.prefetch", function()
+  after_each(function() vault.use(nil) end)
+
+  it("derives the keys of many texts at once; each then decrypts, with a wrong first secret too", function()
+    local texts, plains = {}, {}
+    for i = 1, 12 do
+      plains[i] = ("file %d\n"):format(i)
+      texts[i] = assert(vault.encrypt(plains[i], i % 2 == 0 and "right" or "other", i % 3 == 0 and "lab" or nil))
+    end
+    texts[#texts + 1] = "not vault text"
+    texts[#texts + 1] = "$ANSIBLE_VAULT;1.1;AES256\nzz\n"
+    local r = ring("default", "wrong", "x", "right", "lab", "other")
+    vault.use(r)
+    vault.prefetch(texts)
+    for i = 1, 12 do assert.equal(plains[i], (vault.decrypt(texts[i], r))) end
+    assert.is_nil((vault.decrypt(texts[14], r)))
+  end)
+end)
+
 describe("vault revealed values", function()
   it("registers decrypted values longest first, not the too short ones", function()
     vault.reveal("short-secret")
