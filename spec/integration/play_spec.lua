@@ -694,7 +694,7 @@ describe("play: plays refused before anything runs", function()
     local recap, err = plays.play(dofile(f), { inventory = local_hosts(1), play_file = f })
     assert.is_nil(recap)
     assert.equal(f .. ":5: play 'site.lua', task 2 ('second'): copy: unknown argument 'colour'"
-      .. " (known: backup, content, dest, follow, force, group, mode, owner, src)", err)
+      .. " (known: backup, content, decrypt, dest, follow, force, group, mode, owner, src)", err)
     -- a task of the same name later in the file gets its own line; no name: the index
     files.write(f, "return {\n  { name = 'a', hosts = 'all', tasks = { { name = 't', debug = 'x' } } },\n"
       .. "  { name = 'b', hosts = 'all', tasks = {\n    { name = 't', debug = 'x' },\n"

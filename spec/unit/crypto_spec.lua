@@ -23,6 +23,29 @@ describe("crypto.pbkdf2_sha256", function()
       assert.equal(v[5], hex(crypto.pbkdf2_sha256(v[1], v[2], v[3], v[4])))
     end)
   end
+  -- Python's hashlib.pbkdf2_hmac (OpenSSL's PKCS5_PBKDF2_HMAC): a password
+  -- longer than the block (hashed first), exactly a block, an empty salt,
+  -- a partial last block, Ansible Vault's 80 bytes of 10,000 iterations
+  local more = {
+    { ("p"):rep(100), ("salt"):rep(20), 1000, 80, "09131de14623d964b0d327d709ce67936f7d9a2237843a781246bc4f0b28"
+      .. "03e3a1c2a7d4700c6645132aa4832a012e3ecef08e60ce25bace9a80f9c48f213bbfce99b33a136a023faa3e3ebb7dd5a7f1" },
+    { ("x"):rep(64), "", 3, 33, "db855ad82ccd85db17d754ca0f2ba391d531f4681d2212e8cec8e4ecfe7434f4f7" },
+    { ("x"):rep(65), "y", 10000, 80, "735b7987cb9edb60db50f2af646129399599367c0d3110c8ea0b276ca233ffb374ab9f6328"
+      .. "6e0a590de58a450bcb9cba8c4d0d90341ccd16e518122483fe1f50f0b33b29c08b9205432808233dd129f8" },
+  }
+  -- 4 blocks of 2,000 iterations: each on a thread of its own; 5: in turn
+  local b128 = "3df65b8a482a7aad0dc0e721557c8fb8545e163b5fdf8b3d7d8604dc0ef81adf8db08886d069abb4cb582fd7a43de7"
+    .. "64bb43a3eb544ef95196a78f3b75f650cadaf7b9e18753a50ab502c53785e96607910c5ee3d3ab36a497f2cf4b867bd5c070"
+    .. "d08bf8cd8ac71372321c017fb9b974b407050561c2189b5da5383ee20a0825"
+  more[#more + 1] = { "pw", "salt", 2000, 128, b128 }
+  more[#more + 1] = { "pw", "salt", 2000, 160,
+    b128 .. "32b71ce78d34ef22104dd32767df308d6951aea69e48217347864ec0bc1bda67" }
+  for _, v in ipairs(more) do
+    it(("hashlib: password of %d bytes, salt of %d, c=%d, dkLen=%d"):format(#v[1], #v[2], v[3], v[4]), function()
+      assert.equal(v[5], hex(crypto.pbkdf2_sha256(v[1], v[2], v[3], v[4])))
+    end)
+  end
+
   it("gives Ansible Vault's 80 bytes in one call", function()
     local k = crypto.pbkdf2_sha256("pw", ("s"):rep(32), 10000, 80)
     assert.equal(80, #k)
@@ -32,6 +55,21 @@ describe("crypto.pbkdf2_sha256", function()
     assert.has_error(function() crypto.pbkdf2_sha256("p", "s", 0, 32) end)
     assert.has_error(function() crypto.pbkdf2_sha256("p", "s", 1, 0) end)
     assert.has_error(function() crypto.pbkdf2_sha256("p", "s", 1, 100000) end)
+  end)
+end)
+
+describe("crypto.pbkdf2_sha256_many", function()
+  it("gives each salt's key, as pbkdf2_sha256 does (threaded and not)", function()
+    local salts = { "", "a", crypto.random(32), crypto.random(100), ("salt"):rep(20), crypto.random(32) }
+    for _, c in ipairs({ { 1, 33 }, { 2000, 80 }, { 2500, 32 }, { 2000, 130 } }) do
+      local keys = crypto.pbkdf2_sha256_many("a password", salts, c[1], c[2])
+      assert.equal(#salts, #keys)
+      for i, salt in ipairs(salts) do
+        assert.equal(hex(crypto.pbkdf2_sha256("a password", salt, c[1], c[2])), hex(keys[i]))
+      end
+    end
+    assert.same({}, crypto.pbkdf2_sha256_many("pw", {}, 10000, 80))
+    assert.has_error(function() crypto.pbkdf2_sha256_many("pw", { "a", 1 }, 10, 80) end)
   end)
 end)
 

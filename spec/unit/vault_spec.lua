@@ -124,6 +124,25 @@ describe("vault format", function()
   end)
 end)
 
+describe("vault.prefetch", function()
+  after_each(function() vault.use(nil) end)
+
+  it("derives the keys of many texts at once; each then decrypts, with a wrong first secret too", function()
+    local texts, plains = {}, {}
+    for i = 1, 12 do
+      plains[i] = ("file %d\n"):format(i)
+      texts[i] = assert(vault.encrypt(plains[i], i % 2 == 0 and "right" or "other", i % 3 == 0 and "lab" or nil))
+    end
+    texts[#texts + 1] = "not vault text"
+    texts[#texts + 1] = "$ANSIBLE_VAULT;1.1;AES256\nzz\n"
+    local r = ring("default", "wrong", "x", "right", "lab", "other")
+    vault.use(r)
+    vault.prefetch(texts)
+    for i = 1, 12 do assert.equal(plains[i], (vault.decrypt(texts[i], r))) end
+    assert.is_nil((vault.decrypt(texts[14], r)))
+  end)
+end)
+
 describe("vault revealed values", function()
   it("registers decrypted values longest first, not the too short ones", function()
     vault.reveal("short-secret")
@@ -276,5 +295,26 @@ describe("vault in YAML", function()
     assert.same({ __ansible_vault = inline }, t.b)
     assert.equal('{"b":{"__ansible_vault":' .. require("cjson").encode(inline) .. '}}',
       require("luasible.json").encode(t))
+  end)
+end)
+
+describe("vault scrubbing with many values", function()
+  it("finds every one of hundreds of values, and passes other text unchanged", function()
+    local list = {}
+    for i = 1, 300 do
+      list[i] = ("many-%03d-%s"):format(i, ("q"):rep(i % 5))
+      vault.reveal(list[i])
+    end
+    assert.is_true(#vault.revealed() > 32)
+    local s = require("luasible.play.vars").secrets()
+    local near = "an ordinary line, nothing secret: many-0 many-"
+    assert.equal(near, s:scrub(near)) -- the prefilter lets it through, the search finds nothing
+    local plain = "an ordinary line of output, 12345"
+    assert.is_false(vault.may_hold(plain))
+    assert.equal(plain, s:scrub(plain))
+    for _, i in ipairs({ 1, 17, 150, 300 }) do
+      assert.equal("x ******** y", s:scrub("x " .. list[i] .. " y"))
+    end
+    assert.same({ a = { "********!" } }, s:scrub({ a = { list[42] .. "!" } }))
   end)
 end)

@@ -217,7 +217,7 @@ function A.create(args, ring)
   local entry = assert(ring.encrypt)
   local dir = file:match("^(.*)/[^/]*$")
   if dir and dir ~= "" and not fs.stat(dir) then
-    io.stderr:write("[WARNING]: ", dir, " does not exist, creating...\n")
+    io.stderr:write("luasible: warning: ", dir, " does not exist, creating...\n")
     local ok, err = fs.mkdir_p(dir)
     if not ok then fail(err) end
   end
@@ -239,11 +239,24 @@ function A.edit(args, ring)
   end
 end
 
-function A.view(args, ring)
-  for _, f in ipairs(args.args) do
-    io.stdout:write((open_file(f, ring)))
+-- On a terminal through $PAGER (else less, with LESS=-FRSX unless set), as
+-- ansible-vault view; otherwise to stdout.
+local function page(text)
+  if fs.isatty(1) then
+    local pager = os.getenv("PAGER")
+    local cmd = pager and pager ~= "" and pager or ("LESS=" .. shell.quote(os.getenv("LESS") or "-FRSX") .. " less")
+    local p = io.popen(cmd, "w")
+    if p then
+      p:write(text)
+      if p:close() then return end
+    end
   end
+  io.stdout:write(text)
   io.stdout:flush()
+end
+
+function A.view(args, ring)
+  for _, f in ipairs(args.args) do page((open_file(f, ring))) end
 end
 
 function A.decrypt(args, ring)
@@ -408,7 +421,7 @@ function M.main(args, opts)
   local ok, err = pcall(run)
   if ok then return 0 end
   if type(err) == "table" and err.vault_error then
-    io.stderr:write("ERROR! ", err.vault_error, "\n")
+    io.stderr:write("luasible: error: ", err.vault_error, "\n")
     return 1
   end
   error(err, 0)

@@ -13,8 +13,9 @@ local DIR_EXTS = { [""] = true, [".yml"] = true, [".yaml"] = true, [".json"] = t
 --- Load one vars file (YAML or JSON): a mapping of variables to values,
 --- any key (`app.port: 80` too) and null values kept, as in Ansible; {}
 --- for an empty file. Returns the table, or nil, "file[:line]: what is wrong".
-function M.load_vars_file(file)
-  local text, err = fs.read(file)
+function M.load_vars_file(file, text)
+  local err
+  if text == nil then text, err = fs.read(file) end
   if not text then return nil, "cannot read " .. file .. ": " .. tostring(err) end
   -- a vault-encrypted file, and `!vault` values in it, are decrypted by
   -- luasible.yaml with the run's vault secrets (luasible.vault)
@@ -93,6 +94,20 @@ local function load_kind(base, list, into)
       end
     end
   end
+  -- the files first: read, and the keys of the vault-encrypted ones
+  -- derived at once (luasible.vault.prefetch: PBKDF2s on threads)
+  local texts, vaulted = {}, {}
+  for _, name in ipairs(list) do
+    if name ~= "" and name:sub(1, 1) ~= "/" then
+      for _, rel in ipairs(find(types, names, name)) do
+        if texts[rel] == nil then
+          texts[rel] = fs.read(base .. "/" .. rel) or false
+          if texts[rel] and texts[rel]:sub(1, 14) == "$ANSIBLE_VAULT" then vaulted[#vaulted + 1] = texts[rel] end
+        end
+      end
+    end
+  end
+  if #vaulted > 1 then require("luasible.vault").prefetch(vaulted) end
   local cache = {}
   for _, name in ipairs(list) do
     if name ~= "" and name:sub(1, 1) ~= "/" then
@@ -100,7 +115,7 @@ local function load_kind(base, list, into)
         local vars = cache[rel]
         if vars == nil then
           local err
-          vars, err = M.load_vars_file(base .. "/" .. rel)
+          vars, err = M.load_vars_file(base .. "/" .. rel, texts[rel] or nil)
           if not vars then return nil, err end
           cache[rel] = vars
         end

@@ -108,16 +108,18 @@ function Secrets:add(vars)
 end
 
 -- the values decrypted from Ansible Vault content (luasible.vault): a list
--- that grows as the run decrypts, longest first
+-- that grows as the run decrypts, longest first; and its prefilter
 local function revealed() return require("luasible.vault").revealed() end
+local function vault_may_hold(s) return require("luasible.vault").may_hold(s) end
 
 function Secrets:any() return #self.list > 0 or #revealed() > 0 end
 
 -- Replace every secret found in strings of v; tables are copied only where
 -- something was replaced.
-local function scrub(v, secrets, depth)
+local function scrub(v, secrets, depth, may_hold)
   local t = type(v)
   if t == "string" then
+    if may_hold and not may_hold(v) then return v end
     for _, sec in ipairs(secrets) do
       if v:find(sec, 1, true) then
         local parts, i = {}, 1
@@ -135,7 +137,7 @@ local function scrub(v, secrets, depth)
   elseif t == "table" and depth < 16 then
     local copy
     for k, x in pairs(v) do
-      local y = scrub(x, secrets, depth + 1)
+      local y = scrub(x, secrets, depth + 1, may_hold)
       if y ~= x then
         copy = copy or copy_into({}, v)
         copy[k] = y
@@ -149,7 +151,7 @@ end
 --- v with every secret replaced by ********.
 function Secrets:scrub(v)
   local from_vault = revealed()
-  if #from_vault > 0 then v = scrub(v, from_vault, 0) end
+  if #from_vault > 0 then v = scrub(v, from_vault, 0, vault_may_hold) end
   return scrub(v, self.list, 0)
 end
 

@@ -29,9 +29,19 @@ function M.is_encrypted(text)
   return type(text) == "string" and text:sub(1, #M.HEADER) == M.HEADER
 end
 
+-- the keyring in use (M.use) and the decrypted values (secrets of the run)
+local state = { keyring = nil, revealed = {}, seen = {} }
+
+-- keys derived ahead of their files (M.prefetch): prefetched[password][salt]
+-- = the 80 bytes, taken (and dropped) by the one decryption that needs them
+local prefetched = {}
+
 -- the AES key, HMAC key and IV of a password and salt
 local function derive(password, salt)
-  local k = crypto.pbkdf2_sha256(password, salt, ITERATIONS, 2 * KEY_LEN + IV_LEN)
+  local ahead = prefetched[password]
+  local k = ahead and ahead[salt]
+  if k then ahead[salt] = nil
+  else k = crypto.pbkdf2_sha256(password, salt, ITERATIONS, 2 * KEY_LEN + IV_LEN) end
   return k:sub(1, KEY_LEN), k:sub(KEY_LEN + 1, 2 * KEY_LEN), k:sub(2 * KEY_LEN + 1)
 end
 
@@ -123,6 +133,45 @@ function M.decrypt_with(text, secret)
   return plain
 end
 
+-- the entries of keyring to try on a text of vault id `id`, in order
+local function candidates(keyring, id)
+  local order = {}
+  if id then
+    for _, e in ipairs(keyring) do if e.id == id then order[#order + 1] = e end end
+  end
+  for _, e in ipairs(keyring) do if e.id ~= id then order[#order + 1] = e end end
+  return order
+end
+
+--- Derive ahead the keys of many vault texts (a folder of vaulted vars
+--- files), with the first secret each would be tried with: their PBKDF2s
+--- run at once, shared among threads (crypto.pbkdf2_sha256_many); each
+--- decryption then takes its key. Texts that are not vault data are
+--- skipped; a damaged one is left for its decryption to report.
+function M.prefetch(texts, keyring)
+  keyring = keyring or state.keyring
+  if not keyring or #keyring == 0 then return end
+  local by_secret = {}
+  for _, text in ipairs(texts) do
+    local env = M.is_encrypted(text) and M.parse_envelope(text)
+    local salt = env and env.cipher == "AES256" and (parse_body(env.body))
+    if salt then
+      local first = candidates(keyring, env.id)[1].secret
+      local list = by_secret[first] or {}
+      by_secret[first] = list
+      list[#list + 1] = salt
+    end
+  end
+  for secret, salts in pairs(by_secret) do
+    if #salts > 1 then
+      local keys = crypto.pbkdf2_sha256_many(secret, salts, ITERATIONS, 2 * KEY_LEN + IV_LEN)
+      local into = prefetched[secret] or {}
+      prefetched[secret] = into
+      for i, salt in ipairs(salts) do into[salt] = keys[i] end
+    end
+  end
+end
+
 --- Decrypt vault text with a keyring: the secrets labelled with the text's
 --- vault id first, then the others in order (as Ansible tries them).
 --- Returns plaintext, the entry that opened it; or nil, err (the message
@@ -138,12 +187,7 @@ function M.decrypt(text, keyring, source)
     return nil, "Attempting to decrypt but no vault secrets found" .. on
       .. " (give --vault-password-file, --vault-id or --ask-vault-pass)"
   end
-  local order = {}
-  if env.id then
-    for _, e in ipairs(keyring) do if e.id == env.id then order[#order + 1] = e end end
-  end
-  for _, e in ipairs(keyring) do if e.id ~= env.id then order[#order + 1] = e end end
-  for _, e in ipairs(order) do
+  for _, e in ipairs(candidates(keyring, env.id)) do
     local plain, err, kind = M.decrypt_with(text, e.secret)
     if plain then return plain, e, env end
     if kind == "format" then return nil, "Vault format error" .. on .. ": " .. err end
@@ -155,8 +199,6 @@ end
 -- The run's keyring and the values revealed through it
 ---------------------------------------------------------------------------
 
--- the keyring in use (M.use) and the decrypted values (secrets of the run)
-local state = { keyring = nil, revealed = {}, seen = {} }
 
 -- Values shorter than this are not scrubbed from output (a value like "22"
 -- or "yes" would mask every such word in every line while hiding little);
@@ -170,6 +212,7 @@ M.keep_inline = false
 --- Use keyring for what the loaders decrypt from now on (nil: none).
 function M.use(keyring)
   state.keyring = keyring
+  for k in pairs(prefetched) do prefetched[k] = nil end
   for _, e in ipairs(keyring or {}) do M.reveal(e.secret, true) end
 end
 
@@ -198,6 +241,33 @@ end
 
 --- The list of revealed values (shared: it grows as values are decrypted).
 function M.revealed() return state.revealed end
+
+-- the prefilter of the revealed list: its values' first 4 bytes, and the
+-- values shorter than that (passwords may be)
+local filter = { n = -1, by4 = {}, short = {} }
+
+--- may_hold(s): can s hold a revealed value? false only when it surely
+--- holds none: with many values (a run that decrypted hundreds of strings)
+--- one look-up per position of s instead of a search per value.
+function M.may_hold(s)
+  local list = state.revealed
+  if #list <= 32 then return true end
+  if filter.n ~= #list then
+    local by4, short = {}, {}
+    for _, v in ipairs(list) do
+      if #v < 4 then short[#short + 1] = v else by4[v:sub(1, 4)] = true end
+    end
+    filter.n, filter.by4, filter.short = #list, by4, short
+  end
+  for _, v in ipairs(filter.short) do
+    if s:find(v, 1, true) then return true end
+  end
+  local by4, sub = filter.by4, string.sub
+  for i = 1, #s - 3 do
+    if by4[sub(s, i, i + 3)] then return true end
+  end
+  return false
+end
 
 --- Decrypt text with the keyring in use; source names the file (and line)
 --- for messages. The plaintext is registered as a secret (reveal: "all" for

@@ -49,7 +49,7 @@ end
 -- Run a password script: its stdout, or nil, err. stdin and stderr are the
 -- terminal's, so a script can ask for the password itself.
 local function run_script(file, label)
-  local cmd = shell.quote(file)
+  local cmd = shell.quote(file:sub(1, 1) == "/" and file or "./" .. file) -- never looked up in PATH
   local client = M.is_client(file)
   if client and label then cmd = cmd .. " --vault-id " .. shell.quote(label) end
   local p, perr = io.popen(cmd, "r")
@@ -131,7 +131,7 @@ end
 --- opts.warn(msg). Returns the keyring, or nil, err (a source that failed
 --- when no other gave a secret).
 function M.keyring(opts)
-  local warn = opts.warn or function(msg) io.stderr:write("[WARNING]: ", msg, "\n") end
+  local warn = opts.warn or function(msg) io.stderr:write("luasible: warning: ", msg, "\n") end
   local slugs = {}
   for _, s in ipairs(M.config.identity_list or {}) do slugs[#slugs + 1] = s end
   for _, s in ipairs(opts.vault_ids or {}) do slugs[#slugs + 1] = s end
