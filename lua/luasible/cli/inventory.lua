@@ -10,7 +10,8 @@ function M.add_to_parser(parser)
     .. "or the hosts a pattern selects (--list-hosts).")
   c:argument("pattern", "--graph: the group to start at (default all); --list-hosts: the host pattern "
     .. "(default all).", nil):args("?")
-  c:option("-i --inventory", "Inventory file (INI, YAML or .lua), or a comma list of hosts.")
+  c:option("-i --inventory", "Inventory: a file (INI, YAML, TOML, .lua), an inventory script, a folder, "
+    .. "or a comma list of hosts. Repeatable: merged in order."):count("*")
   c:mutex(
     c:flag("--list", "Every group and host, with the hosts' variables, as JSON."),
     c:option("--host", "One host's merged variables, as JSON."),
@@ -61,7 +62,7 @@ function M.main(args)
     io.stderr:write("luasible: error: ", msg, "\n")
     return 1
   end
-  local inv, err = require("luasible.inventory").load(args.inventory)
+  local inv, err = require("luasible.inventory").load(args.inventory, (args.config_opts or {}).inventory_opts)
   if not inv then return die(err) end
   local text, perr = produce(args, inv)
   if not text then return die(perr) end

@@ -54,7 +54,7 @@ end
 --- the play or its inventory is invalid (then nothing ran on any host).
 function M.play(play, opts)
   opts = opts or {}
-  local inv, ierr = inventory.load(opts.inventory)
+  local inv, ierr = inventory.load(opts.inventory, opts.inventory_opts)
   if not inv then return nil, ierr end
   -- a list of plays (a non-empty list), or one play
   local plays, many = { play }, false
@@ -81,6 +81,7 @@ function M.play(play, opts)
   local run = {
     events = events.new(opts.on_event, luasible, secrets), secrets = secrets,
     check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
+    default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
     tasks = {}, state = {},
