@@ -312,7 +312,14 @@ function M.apply(inv, cfg, source, opts)
           if terr then
             if strict then error({ inv_error = "Could not add host " .. h .. " to group " .. str(name) .. ": " .. terr }, 0) end
           elseif r then
-            inv:add_host(h, nil, safe(str(name)))
+            -- Ansible's add_child(group, h): a group of the host's name, if any, becomes the child
+            local g = safe(str(name))
+            if inv.groups[h] then
+              local ok2, cerr = inv:add_child(g, h)
+              if not ok2 then error({ inv_error = cerr }, 0) end
+            else
+              inv:add_host(h, nil, g)
+            end
           end
         end
       end
