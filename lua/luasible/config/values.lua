@@ -87,7 +87,9 @@ function M.convert(s, raw, base, home)
   if t == "integer" or t == "number" then
     local n = tonumber(unquote(v))
     if t == "integer" then n = n and math.tointeger(n) end
-    if not n then return nil, "must be " .. (t == "integer" and "a whole number" or "a number") .. ", got '" .. v .. "'" end
+    if not n then
+      return nil, "must be " .. (t == "integer" and "a whole number" or "a number") .. ", got '" .. v .. "'"
+    end
     if n < (s.min or 0) then return nil, "must be at least " .. (s.min or 0) .. ", got " .. v end
     return n
   end

@@ -298,7 +298,9 @@ function M.apply(inv, cfg, source, opts)
         for _, name in ipairs(yaml.ordered_keys(comp)) do
           local v, cerr = compose(comp[name], vars)
           if cerr then
-            if strict then error({ inv_error = "Could not set " .. str(name) .. " for host " .. h .. ": " .. cerr }, 0) end
+            if strict then
+              error({ inv_error = "Could not set " .. str(name) .. " for host " .. h .. ": " .. cerr }, 0)
+            end
           else
             inv:add_host(h, { [name] = v })
           end
@@ -310,7 +312,9 @@ function M.apply(inv, cfg, source, opts)
           local cond = groups[name]
           local r, terr = template.test(type(cond) == "string" and cond or str(cond), vars)
           if terr then
-            if strict then error({ inv_error = "Could not add host " .. h .. " to group " .. str(name) .. ": " .. terr }, 0) end
+            if strict then
+              error({ inv_error = "Could not add host " .. h .. " to group " .. str(name) .. ": " .. terr }, 0)
+            end
           elseif r then
             -- Ansible's add_child(group, h): a group of the host's name, if any, becomes the child
             local g = safe(str(name))

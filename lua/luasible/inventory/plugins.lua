@@ -14,7 +14,8 @@
 -- _meta.hostvars). ctx: source (the YAML file; nil when the plugin is
 -- given to -i itself), dir (its folder: relative paths of options are
 -- taken from there), read(path) (a file's text, or nil, err), decode(text,
--- name) (JSON or YAML: value, or nil, err), run(argv, {timeout=}) (a
+-- name) (JSON or YAML: value, or nil, err; JSON's null is a marker value,
+-- is_null(v) tells it), run(argv, {timeout=}) (a
 -- command through the core's processes: its stdout, or nil, err naming it
 -- with its stderr), and inventory (the Inventory so far, for plugins that
 -- rather call add_host / add_group / add_child / set_group_var).
@@ -61,7 +62,9 @@ function M.find(name, dirs)
   for _, dir in ipairs(dirs) do
     local file = path.join(dir, name .. ".lua")
     local st, serr, sname = fs.stat(file)
-    if not st and sname ~= "ENOENT" and sname ~= "ENOTDIR" then return nil, "inventory plugin " .. name .. ": " .. serr end
+    if not st and sname ~= "ENOENT" and sname ~= "ENOTDIR" then
+      return nil, "inventory plugin " .. name .. ": " .. serr
+    end
     if st then return M.load_file(file) end
   end
   return nil, "unknown inventory plugin '" .. name .. "' (searched " .. (#dirs > 0 and table.concat(dirs, ", ")
@@ -89,6 +92,7 @@ local function context(inv, source, dir, opts)
     source = source, dir = dir, inventory = inv,
     read = function(p) return fs.read(path.resolve(dir, p)) end,
     decode = function(text, name) return yaml.load(text, name or "<data>") end,
+    is_null = yaml.is_null,
     run = function(argv, ro)
       if type(argv) ~= "table" or type(argv[1]) ~= "string" then error("ctx.run: argv must be a list of strings", 2) end
       return script.run(argv, ro and ro.timeout or opts.timeout)

@@ -25,7 +25,10 @@ M.HOST_PARALLEL = 8      -- --host runs at once, when there is no _meta.hostvars
 
 local is_null = yaml.is_null
 
-local function is_map(v) return type(v) == "table" and not is_null(v) and (yaml.keys(v) ~= nil or next(v) == nil) end
+-- a mapping: decoded as one, empty, or (a table a Lua plugin made) not a list
+local function is_map(v)
+  return type(v) == "table" and not is_null(v) and (yaml.keys(v) ~= nil or next(v) == nil or not S.is_list(v))
+end
 local function is_list(v) return type(v) == "table" and not is_null(v) and not yaml.keys(v) and S.is_list(v) end
 
 --- Is the file at `file` (its stat `st`, its first bytes `head`) an
@@ -124,7 +127,9 @@ function M.read(inv, data, source, host_vars)
       if not is_map(g) then g = { hosts = g }
       elseif g.hosts == nil and g.vars == nil and g.children == nil then g = { hosts = { group }, vars = g } end
       if g.hosts ~= nil then
-        if not is_list(g.hosts) then return bad("group '" .. group .. "': hosts must be a list, got " .. S.show(g.hosts)) end
+        if not is_list(g.hosts) then
+          return bad("group '" .. group .. "': hosts must be a list, got " .. S.show(g.hosts))
+        end
         for _, h in ipairs(g.hosts) do
           if type(h) ~= "string" or h == "" then
             return bad("group '" .. group .. "': a host name must be a string, got " .. S.show(h))
@@ -134,7 +139,9 @@ function M.read(inv, data, source, host_vars)
         end
       end
       if g.vars ~= nil then
-        if not is_map(g.vars) then return bad("group '" .. group .. "': vars must be a mapping, got " .. S.show(g.vars)) end
+        if not is_map(g.vars) then
+          return bad("group '" .. group .. "': vars must be a mapping, got " .. S.show(g.vars))
+        end
         for _, k in ipairs(yaml.ordered_keys(g.vars)) do
           local ok, err = inv:set_group_var(group, k, g.vars[k], yaml.unsafe(g.vars, k))
           if not ok then return bad(err) end
