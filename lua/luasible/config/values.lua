@@ -62,7 +62,9 @@ local function ssh_args(s)
     end
     i = i + 1
   end
-  local text = shell.join(keep)
+  local shown = {}
+  for j, w in ipairs(keep) do shown[j] = w:match("^[%w%-_./=:@,+%%]+$") and w or shell.quote(w) end
+  local text = table.concat(shown, " ")
   -- checked now by the one SSH options parser, so a bad one names the file
   local ok, err = require("luasible.inventory.connect").ssh_args(text, {})
   if not ok then return nil, err end
