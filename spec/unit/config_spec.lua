@@ -76,7 +76,8 @@ describe("config", function()
   end)
 
   describe("which file", function()
-    it("LUASIBLE_CONFIG, ./luasible.cfg, ~/.luasible.cfg, ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg, /etc", function()
+    it("LUASIBLE_CONFIG, ./luasible.cfg, ~/.luasible.cfg, ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg, /etc",
+      function()
       local all = {
         ["x/explicit.cfg"] = "[defaults]\nforks = 1\n", ["cwd/luasible.cfg"] = "[defaults]\nforks = 2\n",
         ["home/.luasible.cfg"] = "[defaults]\nforks = 3\n", ["y/a.cfg"] = "[defaults]\nforks = 4\n",
@@ -111,7 +112,8 @@ describe("config", function()
     end)
 
     it("skips the current folder's files when it is world-writable (as Ansible)", function()
-      local d = tree({ ["cwd/luasible.cfg"] = "[defaults]\nforks = 2\n", ["home/.luasible.cfg"] = "[defaults]\nforks = 3\n" })
+      local d = tree({ ["cwd/luasible.cfg"] = "[defaults]\nforks = 2\n",
+        ["home/.luasible.cfg"] = "[defaults]\nforks = 3\n" })
       files.sh("chmod 0777 '" .. d .. "/cwd'")
       assert.equal(3, assert(load(d)):get("forks"))
     end)
