@@ -51,6 +51,9 @@ function M.apply(args, c)
   for _, d in ipairs(args.module_path or {}) do mp[#mp + 1] = d end
   for _, d in ipairs(c:get("module_path") or {}) do mp[#mp + 1] = d end
   args.module_path = mp
+  -- log_path: the run's event log, dash-server's --log (where that option exists)
+  c:set_cli("log_path", args.log)
+  if args.log == nil and (args.command == "run" or args.command == "exec") then args.log = c:get("log_path") end
   local defaults = {}
   for name, var in pairs(AS_VARS) do defaults[var] = c:get(name) end
   return {
