@@ -54,7 +54,10 @@ end
 --- the play or its inventory is invalid (then nothing ran on any host).
 function M.play(play, opts)
   opts = opts or {}
-  local inv, ierr = inventory.load(opts.inventory, opts.inventory_opts)
+  local iopts = {}
+  for k, v in pairs(opts.inventory_opts or {}) do iopts[k] = v end
+  if iopts.extra_vars == nil then iopts.extra_vars = opts.extra_vars end  -- constructed's use_extra_vars
+  local inv, ierr = inventory.load(opts.inventory, iopts)
   if not inv then return nil, ierr end
   -- a list of plays (a non-empty list), or one play
   local plays, many = { play }, false
