@@ -54,6 +54,10 @@ function M.apply(args, c)
   -- log_path: the run's event log, dash-server's --log (where that option exists)
   c:set_cli("log_path", args.log)
   if args.log == nil and (args.command == "run" or args.command == "exec") then args.log = c:get("log_path") end
+  -- the vault's defaults (luasible.vault.secrets reads them when no --vault-* option is given)
+  local secrets = require "luasible.vault.secrets"
+  secrets.config.password_file = c:get("vault_password_file")
+  secrets.config.identity_list = c:get("vault_identity_list")
   local defaults = {}
   for name, var in pairs(AS_VARS) do defaults[var] = c:get(name) end
   return {

@@ -12,6 +12,7 @@ local M = {}
 local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec",
   inventory = require "luasible.cli.inventory" }
 COMMANDS.config = require "luasible.cli.config"
+COMMANDS.vault = require "luasible.cli.vault" -- also the vault options of the others
 
 local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
@@ -61,6 +62,9 @@ local function common(c)
   c:flag("--json", "Print every event as one JSON object per line.")
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
+  COMMANDS.vault.add_options(c)
+  c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
+  c:option("-F --ssh-config", "The OpenSSH client config to read instead of ~/.ssh/config ('none': none).")
 end
 
 local function parser()
@@ -73,6 +77,7 @@ local function parser()
   COMMANDS.exec.add_to_parser(p, common)
   COMMANDS.inventory.add_to_parser(p)
   COMMANDS.config.add_to_parser(p)
+  COMMANDS.vault.add_to_parser(p)
   return p
 end
 
@@ -99,6 +104,15 @@ local function run_play(args, play, opts, extra)
   if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
   opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
+  -- -k and -F: for every SSH connection that sets no password / ssh_config
+  local defaults = {}
+  if args.ssh_config then defaults.ssh_config = args.ssh_config ~= "none" and args.ssh_config or false end
+  if args.ask_pass then
+    local pw = require("luasible.vault.secrets").read_hidden("SSH password: ")
+    if not pw then return die("no SSH password given (end of input)") end
+    defaults.password = pw
+  end
+  if next(defaults) then opts.connect_defaults = defaults end
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
   -- and the exit status is 128 + the signal's number. A second signal gets
@@ -146,6 +160,10 @@ function M.main(argv)
   for _, w in ipairs(cfg.warnings) do io.stderr:write("luasible: warning: ", w, "\n") end
   config.use(cfg)
   args.config_opts = COMMANDS.config.apply(args, cfg)
+  if args.command ~= "vault" then -- the run's vault secrets, before any file is read
+    local vok, verr = COMMANDS.vault.use_options(args)
+    if not vok then return die(verr) end
+  end
   if COMMANDS[args.command].main then return COMMANDS[args.command].main(args, cfg) end
   local extra = {}
   for _, e in ipairs(args.extra_vars or {}) do

@@ -4,7 +4,7 @@
 -- y/n, t/f, any case), paths with ~ expanded and taken from the file's
 -- folder (from the current folder for an environment variable), pathlist
 -- a comma list of paths, pathspec a colon list, strings with one pair of
--- surrounding quotes removed.
+-- surrounding quotes removed, list a comma list of texts.
 local path = require "luasible.util.path"
 local shell = require "luasible.util.shell"
 
@@ -80,6 +80,14 @@ function M.convert(s, raw, base, home)
   if t == "path" then return a_path(v, base, home) end
   if t == "pathlist" then return paths(v, ",", base, home) end
   if t == "pathspec" then return paths(v, ":", base, home) end
+  if t == "list" then
+    local out = {}
+    for x in unquote(v):gmatch("[^,]+") do
+      x = x:match("^%s*(.-)%s*$")
+      if x ~= "" then out[#out + 1] = x end
+    end
+    return out
+  end
   if t == "boolean" then
     local l = unquote(v):lower()
     if TRUE[l] then return true end

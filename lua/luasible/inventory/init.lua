@@ -93,17 +93,12 @@ end
 
 local YAML_EXTS = { [""] = true, [".yml"] = true, [".yaml"] = true, [".json"] = true }
 
--- Read one inventory file into inv: an inventory script (executable, #!
--- or ELF), a Lua file (a plugin, or a table of the YAML shape), a YAML
--- plugin configuration (plugin: NAME, .yml/.yaml only, as Ansible's auto
--- plugin), else the formats in Ansible's order (a format that fails may
--- leave what it read before failing, as in Ansible). Returns true, or
--- nil, err (what the most likely format said).
-local function read_file(inv, file, opts)
-  local st = fs.stat(file)
-  local text, rerr = fs.read(file)
-  if not text then return nil, "cannot read inventory " .. file .. ": " .. tostring(rerr) end
-  if script.is_script(st, text:sub(1, 4)) then return script.load(inv, file, opts) end
+-- Read one inventory file's text into inv: a Lua file (a plugin, or a
+-- table of the YAML shape), a YAML plugin configuration (plugin: NAME,
+-- .yml/.yaml only, as Ansible's auto plugin), else the formats in Ansible's
+-- order (a format that fails may leave what it read before failing, as in
+-- Ansible). Returns true, or nil, err (what the most likely format said).
+local function read_text(inv, file, text, opts)
   local ext = ext_of(file)
   if ext == ".lua" then
     local chunk, lerr = load(text, "@" .. file, "t", {})
@@ -139,6 +134,26 @@ local function read_file(inv, file, opts)
     return nil, file .. ": an inventory script (#!) that is not executable (chmod +x it)"
   end
   return nil, errs.toml or errs.yaml or errs.ini
+end
+
+-- Read one inventory file into inv: an inventory script (executable, #!
+-- or ELF) is run; else its text is read (read_text), a vault-encrypted one
+-- decrypted with the run's vault secrets (luasible.vault), its variables
+-- secrets then.
+local function read_file(inv, file, opts)
+  local st = fs.stat(file)
+  local text, rerr = fs.read(file)
+  if not text then return nil, "cannot read inventory " .. file .. ": " .. tostring(rerr) end
+  if script.is_script(st, text:sub(1, 4)) then return script.load(inv, file, opts) end
+  local vault = require "luasible.vault"
+  local plain, vaulted = vault.file_text(text, nil, "none")
+  if not plain then return nil, file .. ": " .. vaulted end
+  local ok, err = read_text(inv, file, plain, opts)
+  if ok and vaulted then
+    for _, h in pairs(inv.hosts or {}) do vault.reveal_all(h.vars) end
+    for _, g in pairs(inv.groups or {}) do vault.reveal_all(g.vars) end
+  end
+  return ok, err
 end
 
 -- Read a folder's inventory sources into inv (sorted; sub-folders too),

@@ -54,6 +54,8 @@ end
 --- the play or its inventory is invalid (then nothing ran on any host).
 function M.play(play, opts)
   opts = opts or {}
+  -- opts.vault: a keyring (luasible.vault.secrets.keyring) for vault content
+  if opts.vault then require("luasible.vault").use(opts.vault) end
   local iopts = {}
   for k, v in pairs(opts.inventory_opts or {}) do iopts[k] = v end
   if iopts.extra_vars == nil then iopts.extra_vars = opts.extra_vars end  -- constructed's use_extra_vars
@@ -88,8 +90,11 @@ function M.play(play, opts)
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
     tasks = {}, state = {},
+    -- what the command line gives every SSH connection (-k's password, -F)
+    connect_defaults = opts.connect_defaults,
   }
   secrets:add(run.extra_vars)
+  if opts.connect_defaults then secrets:add({ ansible_password = opts.connect_defaults.password }) end
   local now = run.events.now
   local t0 = now()
   local ok, err = pcall(strategy.run_plays, run, prepared, inv, layer)
