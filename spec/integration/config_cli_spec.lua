@@ -48,7 +48,7 @@ describe("luasible.cfg through the CLI", function()
   it("warns of an unknown key naming file:line, and refuses a malformed file before anything runs", function()
     local out, ok = run("[defaults]\nforsk = 5\n", "config dump")
     assert.is_true(ok)
-    assert.truthy(out:find("luasible: warning: [^\n]*/luasible%.cfg:2: unknown key 'forsk' in %[defaults%]"), out)
+    assert.truthy(out:find("luasible: warning: [^\n]*/luasible%.cfg:2: unknown key 'forsk' in '%[defaults%]'"), out)
     local marker = dir .. "/ran"
     local bad, bok, code = run("[defaults]\nforks = lots\n[local]\n",
       "exec all -i localhost, -a 'touch " .. marker .. "'")

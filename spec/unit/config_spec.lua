@@ -62,10 +62,10 @@ describe("config", function()
     it("refuses what configparser refuses, naming file:line", function()
       local cases = {
         { "forks = 5\n", "f.cfg:1: key 'forks' before any [section]" },
-        { "[defaults]\nforks = 5\nforks = 6\n", "f.cfg:3: key 'forks' given twice in section [defaults]" },
-        { "[defaults]\n[defaults]\n", "f.cfg:2: section [defaults] given twice" },
-        { "[defaults]\njust words\n", "f.cfg:2: expected key = value, got: just words" },
-        { "[defaults]\n= 5\n", "f.cfg:2: expected key = value, got: = 5" },
+        { "[defaults]\nforks = 5\nforks = 6\n", "f.cfg:3: key 'forks' given twice in section '[defaults]'" },
+        { "[defaults]\n[defaults]\n", "f.cfg:2: section '[defaults]' given twice" },
+        { "[defaults]\njust words\n", "f.cfg:2: expected key = value, got 'just words'" },
+        { "[defaults]\n= 5\n", "f.cfg:2: expected key = value, got '= 5'" },
       }
       for _, c in ipairs(cases) do
         local t, err = ini.parse(c[1], "f.cfg")
@@ -195,7 +195,7 @@ describe("config", function()
     it("refuses a value of the wrong type naming file:line or the variable", function()
       local cases = {
         { "[defaults]\nforks = many\n", ":2: forks: must be a whole number, got 'many'" },
-        { "[defaults]\nforks = 0\n", ":2: forks: must be at least 1, got 0" },
+        { "[defaults]\nforks = 0\n", ":2: forks: must be at least 1, got '0'" },
         { "[defaults]\nhost_key_checking = perhaps\n", ":2: host_key_checking: must be a boolean" },
         { "[defaults]\ngathering = lazy\n", ":2: gathering: must be one of explicit, implicit, smart, got 'lazy'" },
         { "[privilege_escalation]\nbecome_method = su\n", ":2: become_method: must be one of sudo, got 'su'" },
@@ -209,15 +209,15 @@ describe("config", function()
       end
       local d = tree()
       local _, err = load(d, { LUASIBLE_FORKS = "-3" })
-      assert.equal("env LUASIBLE_FORKS: forks: must be at least 1, got -3", err)
+      assert.equal("env LUASIBLE_FORKS: forks: must be at least 1, got '-3'", err)
     end)
 
     it("warns of an unknown key, naming file:line", function()
       local d = tree({ ["cwd/ansible.cfg"] = "[defaults]\nforks = 5\nstdout_callback = yaml\n[colors]\nok = green\n" })
       local c = assert(load(d))
       local f = d .. "/cwd/ansible.cfg"
-      assert.same({ f .. ":3: unknown key 'stdout_callback' in [defaults]: not a setting luasible reads (ignored)",
-        f .. ":5: unknown key 'ok' in [colors]: not a setting luasible reads (ignored)" }, c.warnings)
+      assert.same({ f .. ":3: unknown key 'stdout_callback' in '[defaults]': not a setting luasible reads (ignored)",
+        f .. ":5: unknown key 'ok' in '[colors]': not a setting luasible reads (ignored)" }, c.warnings)
       assert.equal(5, c:get("forks"))
     end)
 

@@ -16,6 +16,8 @@
 -- mode): a key before any section, a line that is neither a section, a
 -- comment nor key = value, a section or a key given twice in one section.
 -- A [DEFAULT] section's keys are kept as a section of their own.
+local quote = require("luasible.util.schema").quote
+
 local M = {}
 
 -- the lines of a text (\n or \r\n)
@@ -59,7 +61,7 @@ function M.parse(text, source)
       cur, blanks = nil, 0
       local name = body:match("^%[(.-)%]")
       if name then
-        if out.sections[name] then return bad("section [" .. name .. "] given twice") end
+        if out.sections[name] then return bad("section " .. quote("[" .. name .. "]") .. " given twice") end
         out.sections[name] = {}
         out.keys[name] = {}
         out.order[#out.order + 1] = name
@@ -67,13 +69,13 @@ function M.parse(text, source)
       else
         local k, rest = body:match("^([^=:]-)%s*[=:](.*)$")
         if not k or k:match("^%s*$") then
-          if not sect then return bad("a line before any [section]: " .. body) end
-          return bad("expected key = value, got: " .. body)
+          if not sect then return bad("a line before any [section]: " .. quote(body)) end
+          return bad("expected key = value, got " .. quote(body))
         end
-        if not sect then return bad("key '" .. k .. "' before any [section]") end
+        if not sect then return bad("key " .. quote(k) .. " before any [section]") end
         k = k:lower():match("^%s*(.-)%s*$")
         if out.sections[sect][k] then
-          return bad("key '" .. k .. "' given twice in section [" .. sect .. "]")
+          return bad("key " .. quote(k) .. " given twice in section " .. quote("[" .. sect .. "]"))
         end
         cur = { value = value_of(rest), line = n }
         cur_indent = indent

@@ -17,6 +17,7 @@ local path = require "luasible.util.path"
 local ini = require "luasible.config.ini"
 local settings = require "luasible.config.settings"
 local values = require "luasible.config.values"
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -62,7 +63,8 @@ end
 
 --- Load the configuration. o: cwd (default $PWD or "."), home (default
 --- $HOME), getenv (default os.getenv), file (a file to read instead of
---- searching), etc (instead of /etc/ansible/ansible.cfg). Returns a
+--- searching), text (the file's text, with `file` its name: nothing is
+--- read), etc (instead of /etc/ansible/ansible.cfg). Returns a
 --- Config, or nil, "file:line: what is wrong" (a malformed file, a value
 --- of the wrong type). Unknown keys are warnings (c.warnings: "file:line:
 --- ..."), as are the parts of ssh_args luasible leaves out.
@@ -73,11 +75,13 @@ function M.load(o)
     etc = o.etc }
   local c = setmetatable({ values = {}, origins = {}, warnings = {}, file = nil }, Config)
   local file, ferr = o.file, nil
+  if o.text then file = o.file or "<config>" end
   if not file then file, ferr = M.find(opts) end
   if ferr then return nil, ferr end
   local parsed
   if file then
-    local text, rerr = fs.read(file)
+    local text, rerr = o.text, nil
+    if not text then text, rerr = fs.read(file) end
     if not text then return nil, "cannot read " .. file .. ": " .. tostring(rerr) end
     local perr
     parsed, perr = ini.parse(text, file)
@@ -86,8 +90,8 @@ function M.load(o)
     for _, sect in ipairs(parsed.order) do
       for _, k in ipairs(parsed.keys[sect]) do
         if not settings.BY_KEY[sect .. "." .. k] then
-          c.warnings[#c.warnings + 1] = string.format("%s:%d: unknown key '%s' in [%s]: not a setting luasible"
-            .. " reads (ignored)", file, parsed.sections[sect][k].line, k, sect)
+          c.warnings[#c.warnings + 1] = string.format("%s:%d: unknown key %s in %s: not a setting luasible"
+            .. " reads (ignored)", file, parsed.sections[sect][k].line, S.quote(k), S.quote("[" .. sect .. "]"))
         end
       end
     end

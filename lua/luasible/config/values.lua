@@ -7,6 +7,7 @@
 -- surrounding quotes removed, list a comma list of texts.
 local path = require "luasible.util.path"
 local shell = require "luasible.util.shell"
+local quote = require("luasible.util.schema").quote
 
 local M = {}
 
@@ -67,7 +68,7 @@ local function ssh_args(s)
   local text = table.concat(shown, " ")
   -- checked now by the one SSH options parser, so a bad one names the file
   local ok, err = require("luasible.inventory.connect").ssh_args(text, {})
-  if not ok then return nil, err end
+  if not ok then return nil, require("luasible.util.schema").escape(err, 200) end
   return text, nil, notes
 end
 
@@ -92,15 +93,15 @@ function M.convert(s, raw, base, home)
     local l = unquote(v):lower()
     if TRUE[l] then return true end
     if FALSE[l] then return false end
-    return nil, "must be a boolean (yes/no, true/false, on/off, 1/0), got '" .. v .. "'"
+    return nil, "must be a boolean (yes/no, true/false, on/off, 1/0), got " .. quote(v)
   end
   if t == "integer" or t == "number" then
     local n = tonumber(unquote(v))
     if t == "integer" then n = n and math.tointeger(n) end
     if not n then
-      return nil, "must be " .. (t == "integer" and "a whole number" or "a number") .. ", got '" .. v .. "'"
+      return nil, "must be " .. (t == "integer" and "a whole number" or "a number") .. ", got " .. quote(v)
     end
-    if n < (s.min or 0) then return nil, "must be at least " .. (s.min or 0) .. ", got " .. v end
+    if n < (s.min or 0) then return nil, "must be at least " .. (s.min or 0) .. ", got " .. quote(v) end
     return n
   end
   if t == "choice" then
@@ -109,7 +110,7 @@ function M.convert(s, raw, base, home)
       local names = {}
       for k in pairs(s.choices) do names[#names + 1] = k end
       table.sort(names)
-      return nil, "must be one of " .. table.concat(names, ", ") .. ", got '" .. v .. "'"
+      return nil, "must be one of " .. table.concat(names, ", ") .. ", got " .. quote(v)
     end
     return l
   end

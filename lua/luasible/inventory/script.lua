@@ -122,17 +122,20 @@ function M.read(inv, data, source, host_vars)
     if group == "_meta" then
       if is_map(g) and g.hostvars ~= nil then meta = g.hostvars end
     else
-      if type(group) ~= "string" or group == "" then return bad("bad group name " .. S.show(group)) end
+      if type(group) ~= "string" or group == "" or group:find("%c") then
+        return bad("bad group name " .. S.show(group))
+      end
       inv:add_group(group)
       if not is_map(g) then g = { hosts = g }
       elseif g.hosts == nil and g.vars == nil and g.children == nil then g = { hosts = { group }, vars = g } end
       if g.hosts ~= nil then
         if not is_list(g.hosts) then
-          return bad("group '" .. group .. "': hosts must be a list, got " .. S.show(g.hosts))
+          return bad("group " .. S.quote(group) .. ": hosts must be a list, got " .. S.show(g.hosts))
         end
         for _, h in ipairs(g.hosts) do
-          if type(h) ~= "string" or h == "" then
-            return bad("group '" .. group .. "': a host name must be a string, got " .. S.show(h))
+          if type(h) ~= "string" or h == "" or h:find("%c") then
+            return bad("group " .. S.quote(group) .. ": a host name must be a string without control characters,"
+              .. " got " .. S.show(h))
           end
           if not seen[h] then seen[h] = true; hosts[#hosts + 1] = h end
           inv:add_host(h, nil, group)
@@ -140,7 +143,7 @@ function M.read(inv, data, source, host_vars)
       end
       if g.vars ~= nil then
         if not is_map(g.vars) then
-          return bad("group '" .. group .. "': vars must be a mapping, got " .. S.show(g.vars))
+          return bad("group " .. S.quote(group) .. ": vars must be a mapping, got " .. S.show(g.vars))
         end
         for _, k in ipairs(yaml.ordered_keys(g.vars)) do
           local ok, err = inv:set_group_var(group, k, g.vars[k], yaml.unsafe(g.vars, k))
@@ -149,10 +152,12 @@ function M.read(inv, data, source, host_vars)
       end
       if g.children ~= nil then
         if not is_list(g.children) then
-          return bad("group '" .. group .. "': children must be a list, got " .. S.show(g.children))
+          return bad("group " .. S.quote(group) .. ": children must be a list, got " .. S.show(g.children))
         end
         for _, c in ipairs(g.children) do
-          if type(c) ~= "string" or c == "" then return bad("group '" .. group .. "': bad child " .. S.show(c)) end
+          if type(c) ~= "string" or c == "" or c:find("%c") then
+            return bad("group " .. S.quote(group) .. ": bad child " .. S.show(c))
+          end
           local ok, err = inv:add_child(group, c)
           if not ok then return bad(err) end
         end
@@ -173,7 +178,9 @@ function M.read(inv, data, source, host_vars)
   for _, h in ipairs(hosts) do
     local hv = vars[h]
     if hv ~= nil and not is_null(hv) then
-      if not is_map(hv) then return bad("the vars of host '" .. h .. "' must be a mapping, got " .. S.show(hv)) end
+      if not is_map(hv) then
+        return bad("the vars of host " .. S.quote(h) .. " must be a mapping, got " .. S.show(hv))
+      end
       inv:add_host(h, hv)
     end
   end
