@@ -143,6 +143,26 @@ echo '{"cloud": ["vm1", "vm2"], "_meta": {"hostvars": {"vm1": {"cpus": 8}, "vm2"
     assert.equal("hq", inv:host_vars("vm2").site)
   end)
 
+  it("leaves out the endings and patterns the configuration says, instead of Ansible's endings", function()
+    write("ig/hosts.ini", "[from_ini]\ni1\n")
+    write("ig/old-hosts", "[old]\no1\n")
+    write("ig/keep.yml", "keep:\n  hosts:\n    k1:\n")
+    write("ig/skip.yml.disabled", "[disabled]\nd1\n")
+    local inv = assert(inventory.load(dir .. "/ig", { ignore_extensions = { ".disabled" },
+      ignore_patterns = { "^old-" } }))
+    assert.same({ "i1" }, inv:group_hosts("from_ini"))  -- .ini is no longer left out
+    assert.same({ "k1" }, inv:group_hosts("keep"))
+    assert.is_nil(inv.groups.old)
+    assert.is_nil(inv.groups.disabled)
+    local _, err = inventory.load(dir .. "/ig", { ignore_patterns = { "(" } })
+    assert.truthy(err:find("^inventory ignore pattern: bad regex '%('"), err)
+    -- through the CLI, from the environment
+    local out, ok = files.run("ANSIBLE_INVENTORY_IGNORE_REGEX='^old-,^keep' bin/luasible inventory -i " .. dir
+      .. "/ig --list-hosts all 2>&1")
+    assert.is_true(ok, out)
+    assert.equal("  hosts (1):\n    d1\n", out)  -- Ansible's endings again: hosts.ini left out, .disabled read
+  end)
+
   it("merges -i sources in order, each with its own group_vars/", function()
     local a = write("m1/a.ini", "[web]\nw1 x=1\n")
     write("m1/group_vars/web.yml", "from_a: 1\n")

@@ -34,6 +34,7 @@ local script = require "luasible.inventory.script"
 local plugins = require "luasible.inventory.plugins"
 local yaml = require "luasible.yaml"
 local core = require "luasible.core"
+local regex = require "luasible.util.regex"
 
 local M = {}
 
@@ -61,12 +62,19 @@ M.become = connect.become
 M.IGNORED_EXTS = { ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini",
   ".cfg", ".retry" }
 
-local function ignored(name)
+-- opts.ignore_extensions replaces IGNORED_EXTS; opts.ignore_patterns adds
+-- regexes searched in the name (Ansible's INVENTORY_IGNORE_PATTERNS).
+local function ignored(name, opts)
   if name:sub(1, 1) == "." or name == "host_vars" or name == "group_vars" or name == "vars_plugins" then
     return true
   end
-  for _, e in ipairs(M.IGNORED_EXTS) do
+  for _, e in ipairs(opts.ignore_extensions or M.IGNORED_EXTS) do
     if #name >= #e and name:sub(-#e) == e then return true end
+  end
+  for _, p in ipairs(opts.ignore_patterns or {}) do
+    local r, rerr = regex.compile(p)
+    if not r then error({ inv_error = "inventory ignore pattern: " .. rerr }, 0) end
+    if r:search(name) then return true end
   end
   return false
 end
@@ -165,7 +173,12 @@ local function read_dir(inv, dir, opts, depth)
   if not names then return nil, "cannot read inventory folder " .. dir .. ": " .. tostring(werr) end
   table.sort(names)
   for _, name in ipairs(names) do
-    if not ignored(name) then
+    local iok, skip = pcall(ignored, name, opts)
+    if not iok then
+      if type(skip) == "table" and skip.inv_error then return nil, skip.inv_error end
+      error(skip, 0)
+    end
+    if not skip then
       local full = path.join(dir, name)
       local st = fs.stat(full)
       local ok, err = true, nil
@@ -206,7 +219,9 @@ end
 --- ("a,b,"), a list of those (merged in order, as -i repeated), a table,
 --- or an Inventory. opts: timeout (seconds for an inventory script's run),
 --- plugin_path (folders of Lua inventory plugins), extra_vars (for
---- constructed's use_extra_vars). Returns inv or nil, err.
+--- constructed's use_extra_vars), ignore_extensions (the endings a folder
+--- leaves out, instead of M.IGNORED_EXTS), ignore_patterns (regexes of
+--- names a folder leaves out). Returns inv or nil, err.
 function M.load(src, opts)
   if src == nil then
     local inv = model.new("<implicit>")
