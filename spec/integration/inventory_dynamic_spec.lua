@@ -63,6 +63,19 @@ esac
       .. "asking the CMDB...", err)
   end)
 
+  it("Ctrl-C while a script runs: the script is killed, luasible exits 130", function()
+    local pidfile = dir .. "/hang2.pid"
+    local p = write("hang2.sh", "#!/bin/sh\necho $$ > '" .. pidfile .. "'\nexec sleep 30\n", true)
+    local out = files.sh("bin/luasible inventory -i " .. p .. " --list 2>&1 & l=$!; "
+      .. "for i in $(seq 50); do [ -s '" .. pidfile .. "' ] && break; sleep 0.1; done; "
+      .. "kill -INT $l; wait $l; echo \"rc $?\"")
+    assert.equal("interrupted (SIGINT)\nrc 130", out)
+    local pid = assert(files.read(pidfile)):match("%d+")
+    -- gone, or a zombie nobody reaps here (its parent exited): never still sleeping
+    local state = files.sh("ps -o stat= -p " .. pid .. " 2>/dev/null")
+    assert.truthy(state == "" or state:match("^Z"), "the script is still running: " .. state)
+  end)
+
   it("refuses a non-zero exit, naming the script and showing its stderr", function()
     local p = write("fail.sh", "#!/bin/sh\necho '{}'\necho 'cannot reach cmdb.example.com:443' >&2\nexit 3\n", true)
     local _, err = inventory.load(p)

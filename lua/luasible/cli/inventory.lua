@@ -64,7 +64,16 @@ function M.main(args)
     return 1
   end
   require("luasible.vault").keep_inline = true -- !vault values shown encrypted, as ansible-inventory
-  local inv, err = require("luasible.inventory").load(args.inventory, (args.config_opts or {}).inventory_opts)
+  -- Ctrl-C while an inventory script runs: its process group is killed, the status is 128 + n
+  require("luasible").catch_signals()
+  local lok, inv, err = pcall(require("luasible.inventory").load, args.inventory,
+    (args.config_opts or {}).inventory_opts)
+  if not lok then
+    local errors = require "luasible.util.errors"
+    if not errors.is_interrupt(inv) then error(inv, 0) end
+    io.stderr:write("interrupted (SIG", inv.signal or "INT", ")\n")
+    return 128 + (require("luasible.core").signals[inv.signal or "INT"] or 2)
+  end
   if not inv then return die(err) end
   local text, perr = produce(args, inv)
   if not text then return die(perr) end

@@ -73,12 +73,16 @@ end
 --- non-zero exit: naming the script and showing its stderr).
 local function finish(run)
   local s, res = run.s, nil
-  repeat
-    scheduler.wait(s)
-    local ev = s:pop()
-    if ev and ev.result then res = ev.result end
-  until res or s:finished()
+  local ok, err = pcall(function()
+    repeat
+      scheduler.wait(s)
+      local ev = s:pop()
+      if ev and ev.result then res = ev.result end
+    until res or s:finished()
+  end)
   s:close()
+  -- an interrupt (a caught signal) while waiting: the script's process group is killed, then it goes on
+  if not ok then error(err, 0) end
   local what = "inventory script " .. shown(run.file, run.args)
   if not res then return nil, what .. ": no result" end
   if res.timed_out then
@@ -201,7 +205,11 @@ local function each_host(file, hosts, timeout)
       batch[#batch + 1] = run
     end
     for k, run in ipairs(batch) do
-      local text, err, res = finish(run)
+      local fok, text, err, res = pcall(finish, run)
+      if not fok then
+        for m = k + 1, #batch do batch[m].s:close() end
+        error(text, 0)
+      end
       if not text then
         for m = k + 1, #batch do batch[m].s:close() end
         return nil, err
