@@ -89,6 +89,26 @@ describe("luasible.cfg through the CLI", function()
     assert.is_nil(out2:find("Gathering Facts", 1, true), out2)
   end)
 
+  it("become_ask_pass asks once (stdin without a terminal); the password is a secret nothing shows", function()
+    local hosts = { ["hosts.ini"] = "[local]\nlocalhost ansible_connection=local\n" }
+    local cfg = "[defaults]\ninventory = hosts.ini\n[privilege_escalation]\nbecome_ask_pass = yes\n"
+    local out, ok = run(cfg, "exec all -m debug -a 'msg={{ ansible_become_password | length }}' --json"
+      .. " < /dev/null", hosts, "setsid")
+    assert.is_falsy(ok)
+    assert.truthy(out:find("luasible: error: no become password given (end of input)", 1, true), out)
+    local d = dir .. "/pw"
+    files.write(d, "s3cr3t-pw\n")
+    out, ok = run(cfg, "exec all -m debug -a 'msg={{ ansible_become_password | length }}' --json < '" .. d .. "'",
+      hosts, "setsid")
+    assert.is_true(ok, out)
+    assert.truthy(out:find("BECOME password: ", 1, true), out)
+    assert.truthy(out:find('"msg":"9"', 1, true), out)
+    assert.is_nil(out:find("s3cr3t", 1, true), out)
+    -- config dump asks nothing
+    local dump = run(cfg, "config dump < /dev/null", hosts, "setsid")
+    assert.is_nil(dump:find("BECOME", 1, true), dump)
+  end)
+
   it("forks: -f beats the environment, which beats the file", function()
     -- 6 local hosts each sleeping 0.4 s: forks 1 takes 2.4 s or more, forks 6 well under
     local hosts = { ["hosts.ini"] = "[local]\n" .. ("h[1:6] ansible_connection=local\n") }

@@ -40,7 +40,9 @@ local AS_VARS = { remote_user = "ansible_user", private_key_file = "ansible_ssh_
 --- Fold the configuration `c` into the parsed arguments `args` of a
 --- command: the values given on the command line are recorded as such
 --- (c:set_cli), -i defaults to the inventory setting, -M is followed by
---- module_path. Returns the runner's options that come from it.
+--- module_path; with become_ask_pass, the become password is asked for
+--- (run and exec). Returns the runner's options that come from it, or nil,
+--- err.
 function M.apply(args, c)
   if args.inventory and #args.inventory == 0 then args.inventory = nil end
   c:set_cli("inventory", args.inventory)
@@ -60,6 +62,12 @@ function M.apply(args, c)
   secrets.config.identity_list = c:get("vault_identity_list")
   local defaults = {}
   for name, var in pairs(AS_VARS) do defaults[var] = c:get(name) end
+  -- become_ask_pass: the become password asked once, at the start of a run (a secret: never shown)
+  if c:get("become_ask_pass") and (args.command == "run" or args.command == "exec") then
+    local pw = require("luasible.vault.secrets").read_hidden("BECOME password: ")
+    if not pw then return nil, "no become password given (end of input)" end
+    defaults.ansible_become_password = pw
+  end
   return {
     default_forks = c:get("forks"), var_defaults = defaults, log_path = c:get("log_path"),
     roles_path = c:get("roles_path"), gathering = c:get("gathering"), become_ask_pass = c:get("become_ask_pass"),

@@ -159,7 +159,9 @@ function M.main(argv)
   if not cfg then return die(cerr) end
   for _, w in ipairs(cfg.warnings) do io.stderr:write("luasible: warning: ", w, "\n") end
   config.use(cfg)
-  args.config_opts = COMMANDS.config.apply(args, cfg)
+  local copts, aerr = COMMANDS.config.apply(args, cfg)
+  if not copts then return die(aerr) end
+  args.config_opts = copts
   if args.command ~= "vault" then -- the run's vault secrets, before any file is read
     local vok, verr = COMMANDS.vault.use_options(args)
     if not vok then return die(verr) end

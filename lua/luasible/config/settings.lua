@@ -69,7 +69,7 @@ M.LIST = {
   { name = "become_ask_pass", type = "boolean", default = false,
     ini = { { "privilege_escalation", "become_ask_pass" } },
     env = { "LUASIBLE_BECOME_ASK_PASS", "ANSIBLE_BECOME_ASK_PASS" },
-    doc = "ask for the become password at start (opts.become_ask_pass)" },
+    doc = "ask for the become password at the start of run and exec (ansible_become_password, a secret)" },
   { name = "ssh_args", type = "ssh_args", ini = { { "ssh_connection", "ssh_args" } },
     env = { "LUASIBLE_SSH_ARGS", "ANSIBLE_SSH_ARGS" },
     doc = "OpenSSH options for every SSH host, read by the one SSH options parser (inventory/connect):"
