@@ -61,7 +61,7 @@ function M.find(o)
   return nil
 end
 
---- Load the configuration. o: cwd (default $PWD or "."), home (default
+--- Load the configuration. o: cwd (default the current folder), home (default
 --- $HOME), getenv (default os.getenv), file (a file to read instead of
 --- searching), text (the file's text, with `file` its name: nothing is
 --- read), etc (instead of /etc/ansible/ansible.cfg). Returns a
@@ -71,7 +71,9 @@ end
 function M.load(o)
   o = o or {}
   local getenv = o.getenv or os.getenv
-  local opts = { getenv = getenv, cwd = o.cwd or getenv("PWD") or ".", home = o.home or getenv("HOME"),
+  -- the real current folder (PWD may be a parent's that another program did not update)
+  local cwd = o.cwd or require("luasible.core").realpath(".") or getenv("PWD") or "."
+  local opts = { getenv = getenv, cwd = cwd, home = o.home or getenv("HOME"),
     etc = o.etc }
   local c = setmetatable({ values = {}, origins = {}, warnings = {}, file = nil }, Config)
   local file, ferr = o.file, nil
