@@ -3,7 +3,9 @@
 -- top (compose 2 vars, 2 groups by condition, 3 keyed groups), loaded by
 -- `luasible inventory --list` and by `ansible-inventory --list`, the same
 -- sources, in one invocation (rounds alternate). Run from the repo root:
---   lua5.4 bench/inventory_script_bench.lua [HOSTS=1000] [ROUNDS=5]
+--   lua5.4 bench/inventory_script_bench.lua [HOSTS=1000] [ROUNDS=5] [host]
+-- With `host`: the script gives no _meta, so each host's variables come
+-- from `SCRIPT --host HOST` (luasible runs 8 at once, Ansible one by one).
 -- Also checks that both give the same groups and host variables, and
 -- times luasible.inventory.load in this process (no process start).
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
@@ -40,7 +42,18 @@ for i = 1, HOSTS do
     tags = { Role = role, Env = i % 3 == 0 and "stage" or "prod", Owner = "team" .. (i % 7) } }
 end
 local out = write("inventory.json", json.encode(data))
-local script = write("inventory.sh", "#!/bin/sh\n[ \"$1\" = --list ] && exec cat '" .. out .. "'\necho '{}'\n", "+x")
+local script
+if arg[3] == "host" then
+  -- the same data without _meta: one file of vars per host, cat by --host
+  assert(os.execute("mkdir -p " .. dir .. "/hv"))
+  for name, hv in pairs(data._meta.hostvars) do write("hv/" .. name, json.encode(hv)) end
+  data._meta = nil
+  write("inventory.json", json.encode(data))
+  script = write("inventory.sh", "#!/bin/sh\n[ \"$1\" = --list ] && exec cat '" .. out .. "'\n"
+    .. "exec cat '" .. dir .. "/hv/'\"$2\"\n", "+x")
+else
+  script = write("inventory.sh", "#!/bin/sh\n[ \"$1\" = --list ] && exec cat '" .. out .. "'\necho '{}'\n", "+x")
+end
 local cons = write("groups.yml", [[
 plugin: constructed
 strict: false
@@ -89,7 +102,8 @@ for r = 1, ROUNDS do
   it[r] = core.now() - t0
 end
 local l, a, i = median(lt), median(at), median(it)
-print(string.format("hosts %d, rounds %d, same answer: %s", HOSTS, ROUNDS, same and "yes" or "NO"))
+print(string.format("hosts %d, rounds %d, %s, same answer: %s", HOSTS, ROUNDS,
+  arg[3] == "host" and "--host per host" or "_meta.hostvars", same and "yes" or "NO"))
 print(string.format("| luasible inventory --list (process) | %.3f s |", l))
 print(string.format("| luasible.inventory.load (in process) | %.3f s |", i))
 print(string.format("| ansible-inventory --list | %.3f s |", a))

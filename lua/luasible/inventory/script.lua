@@ -191,38 +191,43 @@ function M.read(inv, data, source, host_vars)
   return true
 end
 
--- { host = vars } from `file --host HOST` for each host, M.HOST_PARALLEL at once
+-- { host = vars } from `file --host HOST` for each host: M.HOST_PARALLEL
+-- runs in flight at once (a window: the next starts as the oldest is read)
 local function each_host(file, hosts, timeout)
-  local out, i = {}, 0
-  while i < #hosts do
-    local batch = {}
-    for j = i + 1, math.min(i + M.HOST_PARALLEL, #hosts) do
-      local run, err = start(file, { "--host", hosts[j] }, timeout)
+  local out, runs, started = {}, {}, 0
+  local function close_rest(from)
+    for m = from, started do if runs[m] then runs[m].s:close() end end
+  end
+  for i = 1, #hosts do
+    while started < #hosts and started < i - 1 + M.HOST_PARALLEL do
+      local run, err = start(file, { "--host", hosts[started + 1] }, timeout)
       if not run then
-        for _, r in ipairs(batch) do r.s:close() end
+        close_rest(i)
         return nil, err
       end
-      batch[#batch + 1] = run
+      started = started + 1
+      runs[started] = run
     end
-    for k, run in ipairs(batch) do
-      local fok, text, err, res = pcall(finish, run)
-      if not fok then
-        for m = k + 1, #batch do batch[m].s:close() end
-        error(text, 0)
-      end
-      if not text then
-        for m = k + 1, #batch do batch[m].s:close() end
-        return nil, err
-      end
-      local h = hosts[i + k]
-      if text:match("^%s*$") then out[h] = {}
-      else
-        local v, derr = decode(text, "inventory script " .. shown(file, run.args) .. ": output", res)
-        if derr then return nil, derr end
-        out[h] = v
-      end
+    local run = runs[i]
+    runs[i] = nil
+    local fok, text, err, res = pcall(finish, run)
+    if not fok then
+      close_rest(i + 1)
+      error(text, 0)
     end
-    i = i + #batch
+    if not text then
+      close_rest(i + 1)
+      return nil, err
+    end
+    if text:match("^%s*$") then out[hosts[i]] = {}
+    else
+      local v, derr = decode(text, "inventory script " .. shown(file, run.args) .. ": output", res)
+      if derr then
+        close_rest(i + 1)
+        return nil, derr
+      end
+      out[hosts[i]] = v
+    end
   end
   return out
 end
