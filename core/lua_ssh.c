@@ -21,7 +21,8 @@ typedef struct {
 
 static const char *const connect_options[] = {
     "host", "port", "user", "label", "known_hosts", "password", "agent",
-    "identities", "connect_timeout", "keepalive", "keepalive_count_max", NULL};
+    "identities", "connect_timeout", "keepalive", "keepalive_count_max", "via",
+    "proxy_command", NULL};
 
 /* luasible.ssh_config: a userdata that owns the config being read until
  * it moves into the session (a Lua error mid-way leaks nothing) */
@@ -40,7 +41,7 @@ static int cfg_tostring(lua_State *L) {
 static int core_ssh_connect(lua_State *L) {
   lsb_ctx *ctx = lsb_ctx_get(L);
   lsb_ssh_config *cfg;
-  lsession *ls;
+  lsession *ls, *via = NULL;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   lsb_check_options(L, 1, "ssh_connect", connect_options);
@@ -57,6 +58,16 @@ static int core_ssh_connect(lua_State *L) {
   }
   cfg->known_hosts = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "known_hosts", NULL, 0));
   cfg->password = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "password", NULL, 0));
+  cfg->proxy_command = lsb_strdup(L, lsb_opt_str(L, 1, "ssh_connect", "proxy_command", NULL, 0));
+  /* via: the session of the jump host (ready) whose channel carries this one */
+  if (lua_getfield(L, 1, "via") != LUA_TNIL) {
+    via = luaL_testudata(L, -1, SESSION_MT);
+    if (!via) return luaL_error(L, "bad option 'via' to 'ssh_connect' (luasible.ssh_session expected)");
+    if (!via->S) return luaL_error(L, "bad option 'via' to 'ssh_connect' (session closed)");
+    if (cfg->proxy_command)
+      return luaL_error(L, "bad options to 'ssh_connect' (via and proxy_command exclude each other)");
+  }
+  lua_pop(L, 1);
   cfg->connect_timeout = lsb_opt_num(L, 1, "ssh_connect", "connect_timeout", 10, 0);
   cfg->keepalive = lsb_opt_num(L, 1, "ssh_connect", "keepalive", 15, 0);
   {
@@ -96,7 +107,7 @@ static int core_ssh_connect(lua_State *L) {
   ls = lua_newuserdatauv(L, sizeof *ls, 0);
   ls->S = NULL;
   luaL_setmetatable(L, SESSION_MT);
-  ls->S = lsb_ssh_connect(ctx, cfg);
+  ls->S = lsb_ssh_connect_via(ctx, cfg, via ? via->S : NULL);
   if (!ls->S) return luaL_error(L, "not enough memory");
   return 1;
 }

@@ -1,4 +1,5 @@
 #include "ssh_session.h"
+#include "ssh_transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +45,7 @@ void lsb_ssh_config_free(lsb_ssh_config *c) {
   free(c->user);
   free(c->known_hosts);
   free(c->agent_path);
+  free(c->proxy_command);
   if (c->password) {
     memset(c->password, 0, strlen(c->password));
     free(c->password);
@@ -165,7 +167,7 @@ static void update_poll(lsb_ssh_session *S) {
   if (S->fd < 0 || S->torn_down || S->state == LSB_SSH_RESOLVING) return;
   if (S->state == LSB_SSH_CONNECTING) {
     ev = UV_WRITABLE;
-  } else if (S->state == LSB_SSH_HOSTKEY || S->state >= LSB_SSH_FAILED) {
+  } else if (S->state == LSB_SSH_HOSTKEY || S->state >= LSB_SSH_FAILED || S->eof_held) {
     ev = 0;
   } else {
     ev = S->state < LSB_SSH_READY || reading(S) ? UV_READABLE : UV_DISCONNECT;
@@ -185,6 +187,16 @@ static void update_poll(lsb_ssh_session *S) {
   else uv_unref((uv_handle_t *)S->poll);
 }
 
+/* A ProxyCommand's EOF (or reset) waits for its exit status and stderr,
+ * which say why (lsb_ssh_proxy_report): 1 when held. */
+static int proxy_held(lsb_ssh_session *S) {
+  if (!S->eof_held && !lsb_ssh_proxy_hold_eof(S)) return 0;
+  S->eof_held = 1;
+  if (S->poll && S->poll_events) uv_poll_stop(S->poll);
+  S->poll_events = 0;
+  return 1;
+}
+
 /* libssh2 reads the socket through this: a pump takes at most
  * LSB_SSH_RECV_BUDGET bytes (see ssh_session.h), then it would block. */
 static LIBSSH2_RECV_FUNC(ssh_recv) {
@@ -195,13 +207,28 @@ static LIBSSH2_RECV_FUNC(ssh_recv) {
     if (length > S->rx_left) length = S->rx_left;
   }
   n = recv(socket, buffer, length, flags);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && proxy_held(S))
+    return -EAGAIN;
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) S->rx_errno = errno;
     return -errno;
   }
-  if (n == 0 && length > 0) S->rx_eof = 1;
+  if (n == 0 && length > 0) {
+    if (proxy_held(S)) return -EAGAIN;
+    S->rx_eof = 1;
+  }
   if (S->pumping) S->rx_left -= (size_t)n;
   return n;
+}
+
+/* A ProxyCommand's session writes through this: a write to a command that
+ * exited (EPIPE) waits, like its EOF, for the exit status and stderr. */
+static LIBSSH2_SEND_FUNC(ssh_send) {
+  lsb_ssh_session *S = *abstract;
+  ssize_t n = send(socket, buffer, length, flags | MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && proxy_held(S))
+    return -EAGAIN;
+  return n < 0 ? -errno : n;
 }
 
 /* What the socket said when libssh2 reports a failed read, else NULL. */
@@ -362,6 +389,7 @@ static void start_keepalive(lsb_ssh_session *S) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   lsb_ssh_session *S = h->data;
   if (status < 0) S->poll_events = 0; /* libuv stopped the handle */
+  if (status < 0 && proxy_held(S)) return;
   if (status < 0 && S->state != LSB_SSH_CONNECTING) {
     /* libuv says EBADF for any socket error (EPOLLERR): the socket's own
      * error says what happened (a reset: "connection reset by peer") */
@@ -523,6 +551,87 @@ static void prefer_known_host_keys(lsb_ssh_session *S) {
 /* ------------------------------------------------------------------ */
 /* connect */
 
+/* the session's poll on fd (it owns fd from here); 0, or -1 when it failed
+ * the connect */
+static int attach_fd(lsb_ssh_session *S, int fd) {
+  lsb_poll *p = malloc(sizeof *p);
+  int rc;
+  if (!p) {
+    close(fd);
+    fail_connect(S, "ENOMEM", "cannot connect to %s: out of memory", S->cfg.label);
+    return -1;
+  }
+  p->fd = fd;
+  if ((rc = uv_poll_init_socket(S->ctx->loop, &p->h, fd)) != 0) {
+    close(fd);
+    free(p);
+    fail_connect(S, uv_err_name(rc), "uv_poll_init_socket() for %s: %s", S->cfg.label,
+                 uv_strerror(rc));
+    return -1;
+  }
+  p->h.data = S;
+  S->poll = &p->h;
+  S->fd = fd;
+  S->handles++;
+  return 0;
+}
+
+/* The session over a socketpair whose other end `via`'s direct-tcpip
+ * channel (a jump host) or the ProxyCommand carries: the handshake starts
+ * at once, the bytes wait in the socketpair until the far end is there. */
+static void start_transport(lsb_ssh_session *S, lsb_ssh_session *via) {
+  int sv[2], rc, fl;
+  /* the child's end stays blocking (a ProxyCommand reads and writes it as
+   * its stdin and stdout); ours is made non-blocking */
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (via ? SOCK_NONBLOCK : 0), 0, sv) != 0) {
+    fail_errno(S, errno, "socketpair()");
+    return;
+  }
+  fl = fcntl(sv[0], F_GETFL);
+  if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) != 0) {
+    int err = errno;
+    close(sv[0]);
+    close(sv[1]);
+    fail_errno(S, err, "fcntl()");
+    return;
+  }
+  if (attach_fd(S, sv[0]) != 0) {
+    close(sv[1]);
+    return;
+  }
+  S->state = LSB_SSH_HANDSHAKE;
+  if (via) {
+    if (via->state != LSB_SSH_READY) {
+      close(sv[1]);
+      fail_connect(S, "ECONNRESET", "cannot connect to %s: jump host %s is not connected",
+                   S->cfg.label, via->cfg.label);
+      return;
+    }
+    rc = lsb_ssh_tunnel_start(via, S, sv[1], S->cfg.host, S->cfg.port);
+    if (rc != 0) {
+      fail_connect(S, uv_err_name(rc), "cannot connect to %s through jump host %s: %s",
+                   S->cfg.label, via->cfg.label, uv_strerror(rc));
+      return;
+    }
+  } else {
+    rc = lsb_ssh_proxy_start(S, S->cfg.proxy_command, sv[1]);
+    if (rc != 0) {
+      fail_connect(S, uv_err_name(rc), "cannot run ProxyCommand '%s' for %s: %s",
+                   S->cfg.proxy_command, S->cfg.label, uv_strerror(rc));
+      return;
+    }
+  }
+  update_poll(S);
+  lsb_ssh_kick(S); /* the handshake sends first */
+}
+
+void lsb_ssh_transport_failed(lsb_ssh_session *S, const char *name, const char *text) {
+  if (S->state < LSB_SSH_READY || S->state == LSB_SSH_HOSTKEY)
+    fail_connect(S, name, "cannot connect to %s: %s", S->cfg.label, text);
+  else
+    lsb_ssh_lost(S, LIBSSH2_ERROR_SOCKET_DISCONNECT, text);
+}
+
 static void try_connect(lsb_ssh_session *S) {
   struct addrinfo *ai = S->cur_addr;
   int one = 1;
@@ -552,27 +661,7 @@ static void try_connect(lsb_ssh_session *S) {
       continue;
     }
     S->cur_addr = ai;
-    {
-      lsb_poll *p = malloc(sizeof *p);
-      if (!p) {
-        close(fd);
-        fail_connect(S, "ENOMEM", "cannot connect to %s: out of memory", S->cfg.label);
-        return;
-      }
-      int rc;
-      p->fd = fd;
-      if ((rc = uv_poll_init_socket(S->ctx->loop, &p->h, fd)) != 0) {
-        close(fd);
-        free(p);
-        fail_connect(S, uv_err_name(rc), "uv_poll_init_socket() for %s: %s", S->cfg.label,
-                     uv_strerror(rc));
-        return;
-      }
-      p->h.data = S;
-      S->poll = &p->h;
-      S->fd = fd;
-      S->handles++;
-    }
+    if (attach_fd(S, fd) != 0) return;
     S->state = LSB_SSH_CONNECTING;
     S->poll_events = 0;
     update_poll(S);
@@ -617,6 +706,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 }
 
 lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
+  return lsb_ssh_connect_via(ctx, cfg, NULL);
+}
+
+lsb_ssh_session *lsb_ssh_connect_via(lsb_ctx *ctx, lsb_ssh_config *cfg, lsb_ssh_session *via) {
   lsb_ssh_session *S = calloc(1, sizeof *S);
   struct addrinfo hints;
   char port[16];
@@ -651,6 +744,11 @@ lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg) {
   libssh2_session_set_blocking(S->ssh, 0);
   libssh2_session_callback_set(S->ssh, LIBSSH2_CALLBACK_RECV, (void *)ssh_recv);
   prefer_known_host_keys(S);
+  if (via || S->cfg.proxy_command) {
+    if (!via) libssh2_session_callback_set(S->ssh, LIBSSH2_CALLBACK_SEND, (void *)ssh_send);
+    start_transport(S, via);
+    return S;
+  }
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -1031,7 +1129,7 @@ void lsb_ssh_remove_op(lsb_ssh_op *op) {
   op->S = NULL;
   if (S->state == LSB_SSH_DRAINING) {
     int kills = 0;
-    for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill;
+    for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill | o->is_tunnel;
     if (!kills) S->teardown_pending = 1;
   }
   if (S->is_helper && !S->ops_head && !S->lua_gone) {
@@ -1046,7 +1144,7 @@ int lsb_ssh_may_open(lsb_ssh_session *S, lsb_ssh_op *op) {
   /* once the server's limit is known, the last slot is kept for kills: a
    * cancelled command must not wait for a channel that only its own end
    * (or the end of the commands queued beside it) would free */
-  if (!op->is_kill && S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1) {
+  if (!op->is_kill && !op->is_tunnel && S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1) {
     op->slot_wait = 1; /* until a channel closes */
     return 0;
   }
@@ -1087,6 +1185,7 @@ static int config_copy(lsb_ssh_config *d, const lsb_ssh_config *s) {
   d->port = s->port;
   d->agent = s->agent;
   d->connect_timeout = s->connect_timeout;
+  bad |= dup_str(&d->proxy_command, s->proxy_command);
   bad |= dup_str(&d->host, s->host) | dup_str(&d->label, s->label) |
          dup_str(&d->user, s->user) | dup_str(&d->known_hosts, s->known_hosts) |
          dup_str(&d->password, s->password) | dup_str(&d->agent_path, s->agent_path);
@@ -1104,8 +1203,9 @@ static int config_copy(lsb_ssh_config *d, const lsb_ssh_config *s) {
 
 lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
   lsb_ssh_config cfg;
-  lsb_ssh_session *H;
+  lsb_ssh_session *H, *via = lsb_ssh_tunnel_via(S);
   char *pin;
+  if (S->tunneled && !via) return NULL; /* its jump host is gone */
   if (S->helper) /* one that failed or was lost is on its way out */
     return S->helper->helper_end || S->helper->state > LSB_SSH_READY ? NULL : S->helper;
   if (S->is_helper || !S->fingerprint[0]) return NULL;
@@ -1118,7 +1218,7 @@ lsb_ssh_session *lsb_ssh_helper(lsb_ssh_session *S) {
   /* the parent's keepalive: a server that stops answering ends it too */
   cfg.keepalive = S->cfg.keepalive > 0 ? S->cfg.keepalive : 15;
   cfg.keepalive_count_max = S->cfg.keepalive_count_max > 0 ? S->cfg.keepalive_count_max : 3;
-  H = lsb_ssh_connect(S->ctx, &cfg); /* cfg is moved in */
+  H = lsb_ssh_connect_via(S->ctx, &cfg, via); /* cfg is moved in */
   lsb_ssh_config_free(&cfg);
   if (!H) {
     free(pin);
@@ -1242,6 +1342,7 @@ static void teardown(lsb_ssh_session *S) {
   if (S->helper) S->helper->parent = NULL; /* it goes on with its kills */
   S->parent = S->helper = NULL;
   S->teardown_pending = 0;
+  lsb_ssh_transport_detach(S, S->final);
   /* ops still there (close with running ops): they end now */
   if (S->ops_head) {
     lsb_err e = {{0}, NULL};
@@ -1281,11 +1382,11 @@ void lsb_ssh_close(lsb_ssh_session *S) {
     S->refs++;
     for (lsb_ssh_op *op = S->ops_head, *next; op; op = next) {
       next = op->next;
-      if (!op->is_kill) op->lost(op, &e);
+      if (!op->is_kill && !op->is_tunnel) op->lost(op, &e);
     }
     S->refs--;
     lsb_err_free(&e);
-    for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill;
+    for (lsb_ssh_op *o = S->ops_head; o; o = o->next) kills += o->is_kill | o->is_tunnel;
     if (kills) {
       S->state = LSB_SSH_DRAINING;
       uv_timer_stop(&S->timer);
@@ -1301,6 +1402,7 @@ void lsb_ssh_close(lsb_ssh_session *S) {
 void lsb_ssh_teardown_all(lsb_ctx *ctx) {
   for (lsb_ssh_session *S = ctx->sessions; S; S = S->ctx_next) {
     S->lua_gone = 1;
+    S->final = 1;
     teardown(S);
   }
 }

@@ -51,6 +51,9 @@ struct lsb_ssh_op {
   unsigned has_channel : 1; /* holds an open channel (counts for MaxSessions) */
   unsigned slot_wait : 1; /* open refused: wait for another channel to close */
   unsigned paused : 1;    /* its consumer is behind: it reads nothing now */
+  /* a jump host's tunnel (ssh_transport.c): like a kill, it keeps a closing
+   * session alive (DRAINING) until the session it carries is done */
+  unsigned is_tunnel : 1;
 };
 
 typedef struct lsb_ssh_identity {
@@ -72,7 +75,11 @@ typedef struct lsb_ssh_config {
   double connect_timeout; /* seconds */
   double keepalive;       /* seconds, 0: off */
   int keepalive_count_max; /* keepalives unanswered in a row before the loss */
+  char *proxy_command; /* run by /bin/sh -c: its stdin/stdout carry the session */
 } lsb_ssh_config;
+
+struct lsb_tunnel;
+struct lsb_proxy;
 
 struct lsb_ssh_session {
   lsb_waitable w;   /* woken when connect reaches a decision point */
@@ -133,10 +140,23 @@ struct lsb_ssh_session {
    * and closes once its kills are out. */
   struct lsb_ssh_session *helper, *parent;
   char *pin;
+  /* The transport when it is not a TCP socket (ssh_transport.c): the fd is
+   * one end of a socketpair whose other end a direct-tcpip channel of a
+   * jump host's session (tunnel) or a ProxyCommand (proxy) carries. */
+  struct lsb_tunnel *tunnel; /* NULL: TCP, a proxy, or the tunnel is gone */
+  struct lsb_proxy *proxy;
+  unsigned tunneled : 1, eof_held : 1, final : 1;
 };
 
 /* Start connecting; returns NULL on out of memory (cfg is moved in). */
 lsb_ssh_session *lsb_ssh_connect(lsb_ctx *ctx, lsb_ssh_config *cfg);
+/* The same through `via` (a ready session: the jump host), whose
+ * direct-tcpip channel to cfg->host:cfg->port carries the session; with
+ * via NULL and cfg->proxy_command set, through that command. */
+lsb_ssh_session *lsb_ssh_connect_via(lsb_ctx *ctx, lsb_ssh_config *cfg, lsb_ssh_session *via);
+/* The transport failed (the jump host's channel, the ProxyCommand): the
+ * connect fails, or the connection is lost, with `name` and `text`. */
+void lsb_ssh_transport_failed(lsb_ssh_session *S, const char *name, const char *text);
 /* Lua accepted the host key: go on with authentication. */
 void lsb_ssh_accept_host_key(lsb_ssh_session *S);
 /* Lua closed the session: end every operation, tear down (kills first). */

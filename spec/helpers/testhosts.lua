@@ -52,6 +52,13 @@
 --     sshd          = "/usr/sbin/sshd"
 --     start_timeout = 10               seconds for all hosts to listen
 --     group         = "testhosts"      the inventory group of the hosts
+--     behind        = { db = "bastion" } hosts reachable only through another
+--                      one (a jump host): their eth0 is in a second /24
+--                      (hosts.private_subnet) on a bridge inside that host's
+--                      namespace, where the controller has no interface and
+--                      no route; that host gets host.private_address there.
+--                      Their inventory vars have no route from here: reach
+--                      them with ProxyJump (hosts:inventory{ jump = true })
 -- The hosts start in parallel: 3 hosts in 0.3-0.7 s, stop() in about
 -- 0.15 s (2 busy cores); testhosts_spec asserts < 5 s and < 3 s.
 --
@@ -68,7 +75,9 @@
 --                      ansible_user = "root", ansible_ssh_private_key_file,
 --                      luasible_known_hosts, luasible_host_key_check =
 --                      "strict", luasible_ssh_config = "none" } } } } } };
---                      o.vars: more vars for every host, o.group
+--                      o.vars: more vars for every host, o.group;
+--                      o.jump: hosts behind another one get
+--                      ansible_ssh_common_args "-o ProxyJump=root@<its address>"
 --   hosts:inventory_ini(o)  the same as INI text
 --   hosts:leftovers()  what of the run still exists ({ "netns lsbt-..", ... }):
 --                      empty after stop()
@@ -221,7 +230,12 @@ end
 function Hosts:inventory(o)
   o = o or {}
   local hs = {}
-  for _, h in ipairs(self) do hs[h.name] = host_vars(h, o.vars) end
+  for _, h in ipairs(self) do
+    hs[h.name] = host_vars(h, o.vars)
+    if o.jump and h.behind then
+      hs[h.name].ansible_ssh_common_args = "-o ProxyJump=root@" .. h.behind.address
+    end
+  end
   return { all = { children = { [o.group or self.group] = { hosts = hs } } } }
 end
 
@@ -445,6 +459,14 @@ function M.start(opts)
       veth = string.format("lsbt%dv%d", pid, host_counter),
     }, Host)
     assert(#hosts[i].veth <= 15 and #hosts.bridge <= 15, "testhosts: interface name too long")
+  end
+  for target, via in pairs(opts.behind or {}) do
+    local t, b = hosts:get(target), hosts:get(via)
+    if not t or not b or t == b or b.behind then
+      error("testhosts: behind: " .. tostring(target) .. " behind " .. tostring(via)
+        .. " (two different hosts of the run, the second not itself behind another)", 2)
+    end
+    t.behind = b
   end
   write_file(dir .. "/cleanup.sh", net.cleanup_script(hosts))
   local started, err = pcall(function()

@@ -131,10 +131,50 @@ function N.cleanup_script(hosts)
   }, "\n") .. "\n"
 end
 
+-- The hosts behind another one (opts.behind of testhosts.start: h.behind
+-- is the host it hides behind): their eth0 is a veth whose other end is on
+-- a bridge "lsbtpriv" inside that host's namespace, in a second /24 that
+-- the controller has no interface, address or route in: only that host
+-- reaches them. Returns the `ip -batch` lines of the controller's
+-- namespace and { [netns] = lines } of the hosts in front, or nil.
+local function private_network(hosts, pid, k, avoid)
+  local gw, lines, inner, any = {}, {}, {}, false
+  for _, h in ipairs(hosts) do if h.behind then any = true end end
+  if not any then return nil end
+  local pnet = pick_subnet(pid, k + 7, avoid)
+  hosts.private_subnet = ip_str(pnet) .. "/24"
+  local n = 0
+  for _, h in ipairs(hosts) do
+    if h.behind then
+      local b = h.behind
+      if not gw[b] then
+        n = n + 1
+        gw[b] = ip_str(pnet + n)
+        b.private_address = gw[b]
+        inner[b.netns] = { "link add lsbtpriv type bridge", "addr add " .. gw[b] .. "/24 dev lsbtpriv",
+          "link set lsbtpriv up" }
+      end
+    end
+  end
+  for _, h in ipairs(hosts) do
+    if h.behind then
+      n = n + 1
+      h.address = ip_str(pnet + n)
+      lines[#lines + 1] = "netns add " .. h.netns
+      lines[#lines + 1] = "link add " .. h.veth .. " netns " .. h.behind.netns .. " type veth peer name eth0 netns "
+        .. h.netns
+      local il = inner[h.behind.netns]
+      il[#il + 1] = "link set " .. h.veth .. " master lsbtpriv up"
+    end
+  end
+  return lines, inner
+end
+
 --- The network of a run: namespaces, bridge with the controller's address,
---- veth pairs; sets hosts.subnet, hosts.controller, host.address. Retried on
---- another /24 when a concurrent run took the same. pid, k: this process and
---- its run counter (they choose the first /24 tried).
+--- veth pairs; sets hosts.subnet, hosts.controller, host.address (and, for
+--- hosts behind another, hosts.private_subnet and their address in it).
+--- Retried on another /24 when a concurrent run took the same. pid, k:
+--- this process and its run counter (they choose the first /24 tried).
 function N.make(hosts, pid, k)
   local avoid = {}
   for _ = 1, 10 do
@@ -145,13 +185,21 @@ function N.make(hosts, pid, k)
       "addr add " .. hosts.controller .. "/24 dev " .. hosts.bridge,
       "link set " .. hosts.bridge .. " up" }
     for i, h in ipairs(hosts) do
-      h.address = ip_str(net + 1 + i)
-      b[#b + 1] = "netns add " .. h.netns
-      b[#b + 1] = "link add " .. h.veth .. " type veth peer name eth0 netns " .. h.netns
-      b[#b + 1] = "link set " .. h.veth .. " master " .. hosts.bridge .. " up"
+      if not h.behind then
+        h.address = ip_str(net + 1 + i)
+        b[#b + 1] = "netns add " .. h.netns
+        b[#b + 1] = "link add " .. h.veth .. " type veth peer name eth0 netns " .. h.netns
+        b[#b + 1] = "link set " .. h.veth .. " master " .. hosts.bridge .. " up"
+      end
     end
+    local private, inner = private_network(hosts, pid, k, { [net] = true })
+    for _, l in ipairs(private or {}) do b[#b + 1] = l end
     write_file(hosts.dir .. "/network", table.concat(b, "\n") .. "\n")
     must("ip -batch " .. q(hosts.dir .. "/network"), "creating the network")
+    for ns, il in pairs(inner or {}) do
+      write_file(hosts.dir .. "/network-" .. ns, table.concat(il, "\n") .. "\n")
+      must("ip -n " .. ns .. " -batch " .. q(hosts.dir .. "/network-" .. ns), "creating the private network")
+    end
     -- another interface in our /24 (a run that picked it at the same time)?
     local clash = false
     for dev, a in (run("ip -4 -o addr show")):gmatch("%d+:%s+(%S+)%s+inet%s+(%d+%.%d+%.%d+%.%d+)") do

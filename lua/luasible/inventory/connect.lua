@@ -100,14 +100,41 @@ local SSH_O = {
       return "ServerAliveCountMax=" .. v .. " (a whole number >= 1)"
     end
   end,
+  proxyjump = function(a, v) a.jump = v end,
+  proxycommand = function(a, v) a.proxy_command = v end,
+  identitiesonly = function(a, v)
+    local b = ({ yes = true, no = false })[v:lower()]
+    if b == nil then return "IdentitiesOnly=" .. v .. " (yes or no)" end
+    a.identities_only = b
+  end,
+  identityagent = function(a, v)
+    if v:lower() == "none" then a.agent = false
+    elseif v == "SSH_AUTH_SOCK" then a.agent = true
+    elseif v:sub(1, 1) == "$" then a.agent = os.getenv(v:sub(2)) or false
+    else a.agent = v end
+  end,
+  hashknownhosts = function(a, v)
+    local b = ({ yes = true, no = false })[v:lower()]
+    if b == nil then return "HashKnownHosts=" .. v .. " (yes or no)" end
+    a.hash_known_hosts = b
+  end,
+  forwardagent = function(_, v)
+    if v:lower() ~= "no" then
+      return "ForwardAgent=" .. v .. " (agent forwarding is not supported: libssh2 1.10 cannot accept the"
+        .. " agent channels a server opens back; see docs/SSH.md)"
+    end
+  end,
   -- accepted and meaningless here
-  globalknownhostsfile = false, batchmode = false, identitiesonly = false,
+  globalknownhostsfile = false, batchmode = false,
   loglevel = false, controlmaster = false, controlpath = false, controlpersist = false, checkhostip = false,
   updatehostkeys = false, compression = false, preferredauthentications = false,
   pubkeyauthentication = false, passwordauthentication = false, kbdinteractiveauthentication = false,
 }
 
---- Parse OpenSSH client options into `into` (connect arguments).
+--- Parse OpenSSH client options into `into` (connect arguments): -F, -i,
+--- -p, -l, -J and -o Key=Value. The one parser of ssh options: the
+--- ansible_ssh_common_args / ansible_ssh_extra_args of a host, and
+--- [ssh_connection] ssh_args of an ansible.cfg go through it.
 --- Returns into, or nil, err naming the option luasible cannot honour.
 function M.ssh_args(s, into)
   into = into or {}
@@ -138,6 +165,7 @@ function M.ssh_args(s, into)
       into.port = tonumber(val)
       if not into.port then return nil, "bad ssh option -p " .. val end
     elseif flag == "l" then into.user = val
+    elseif flag == "J" then into.jump = val
     else return nil, "unsupported ssh option -" .. flag end
     i = i + 1
   end
@@ -162,7 +190,8 @@ function M.connect_args(name, vars)
     return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "'"
   end
   local args = {}
-  for _, k in ipairs({ "ansible_ssh_common_args", "ansible_ssh_extra_args" }) do
+  -- luasible_ssh_args: the config file's ssh_args (luasible.config), under the host's own
+  for _, k in ipairs({ "luasible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args" }) do
     if vars[k] ~= nil and vars[k] ~= "" then
       local ok, err = M.ssh_args(vars[k], args)
       if not ok then return nil, "host " .. name .. ": " .. k .. ": " .. err end

@@ -45,6 +45,11 @@ function M.open(run, host)
     if not cvars then return nil, verr end
     local args, aerr = inventory.connect_args(host, cvars)
     if not args then return nil, aerr end
+    if type(args) == "table" then -- -k's password, -F: where the host sets none
+      for k, v in pairs(run.connect_defaults or {}) do
+        if args[k] == nil then args[k] = v end
+      end
+    end
     conn, err = require("luasible").connect(args)
   end
   if not conn then return nil, tostring(err or "could not connect") end

@@ -1,6 +1,7 @@
 --- luasible.ssh.hostkey: whether to trust the key a server offers, from
 -- the pins, the known_hosts state and the host_key_check policy; trusting
 -- a new key on first use appends it to known_hosts.
+local core = require "luasible.core"
 local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 
@@ -9,8 +10,17 @@ local M = {}
 -- append an accepted key to known_hosts in OpenSSH's format (its folder
 -- made, 0700, when missing, as OpenSSH does); true or the fail tuple: a
 -- key that cannot be recorded is not trusted
+--- The host field of a known_hosts line hashed as OpenSSH's HashKnownHosts
+--- writes it: |1|base64(salt)|base64(HMAC-SHA1(salt, host)), salt 20
+--- random bytes (`salt` given for the specs).
+function M.hash_host(hostport, salt)
+  salt = salt or core.crypto.random(20)
+  return "|1|" .. core.base64_encode(salt) .. "|" .. core.base64_encode(core.crypto.hmac("sha1", salt, hostport))
+end
+
 local function remember(r, hk)
-  local line = r.hostport .. " " .. hk.type .. " " .. hk.key .. "\n"
+  local host = r.hash_known_hosts and M.hash_host(r.hostport) or r.hostport
+  local line = host .. " " .. hk.type .. " " .. hk.key .. "\n"
   local ok, err, name = fs.append(r.known_hosts, line)
   if not ok and name == "ENOENT" and fs.mkdir_p(path.dirname(r.known_hosts), tonumber("700", 8)) then
     ok, err, name = fs.append(r.known_hosts, line)

@@ -10,41 +10,53 @@ local remote = require "luasible.remote"
 local config = require "luasible.ssh.config"
 local resolve = require "luasible.ssh.resolve"
 local hostkey = require "luasible.ssh.hostkey"
+local jump = require "luasible.ssh.jump"
 
 local M = {}
 
 M.read_config = config.read
 
--- connect once: a ready session, or nil, err, name
+local open
+
+-- connect once: a ready session and the jump host entry it goes through
+-- (luasible.ssh.jump, nil without one), or nil, err, name
 local function open1(r)
+  local hop
+  if r.jump then
+    local err, name
+    hop, err, name = jump.acquire(r.jump, open)
+    if not hop then return nil, err, name end
+  end
   local sess = core.ssh_connect {
     host = r.hostname, port = r.port, user = r.user, label = r.label,
     known_hosts = r.known_hosts, password = r.password, agent = r.agent,
     identities = r.identities, connect_timeout = r.connect_timeout,
     keepalive = r.keepalive, keepalive_count_max = r.keepalive_count_max,
+    via = hop and hop.sess, proxy_command = r.proxy_command,
   }
+  local function fail(err, name)
+    sess:close()
+    jump.release(hop)
+    return nil, err, name
+  end
   scheduler.wait(sess)
   if sess:state() == "hostkey" then
     local ok, err, name = hostkey.decide(r, sess:host_key())
-    if not ok then
-      sess:close()
-      return nil, err, name
-    end
+    if not ok then return fail(err, name) end
     sess:accept_host_key()
     scheduler.wait(sess)
   end
   if sess:state() ~= "ready" then
     local err, name = sess:error()
-    sess:close()
-    return nil, err or ("EIO: cannot connect to " .. r.label), name or "EIO"
+    return fail(err or ("EIO: cannot connect to " .. r.label), name or "EIO")
   end
-  return sess
+  return sess, hop
 end
 
 -- libssh2 1.10's non-blocking key exchange fails now and then on a slow
 -- (loaded) peer or client with "Unable to exchange encryption keys"; one
 -- more try tells that from a real algorithm mismatch.
-local function open(r)
+function open(r)
   local sess, err, name = open1(r)
   if not sess and name == "EPROTO" and err:find("exchange encryption keys", 1, true) then
     sess, err, name = open1(r)
@@ -64,10 +76,10 @@ function M.connect(spec)
   resolve.check(spec)
   local r, rerr, rname = resolve.resolve(spec)
   if not r then return nil, rerr, rname end
-  local sess, err, name = open(r)
-  if not sess then return nil, err, name end
+  local sess, hop, name = open(r)
+  if not sess then return nil, hop, name end
   return setmetatable({ kind = "ssh", streaming = true, name = spec.name or spec.host,
-    host = r.hostname, port = r.port, user = r.user, where = r.where, _r = r, _sess = sess }, SSH)
+    host = r.hostname, port = r.port, user = r.user, where = r.where, _r = r, _sess = sess, _hop = hop }, SSH)
 end
 
 --- The session, reconnecting after a loss.
@@ -83,9 +95,11 @@ function SSH:reconnect()
   if self.closed then error("luasible: connection used after close", 2) end
   if self._sess then self._sess:close() end
   self._sess = nil
-  local sess, err, name = open(self._r)
-  if not sess then return nil, err, name end
-  self._sess = sess
+  jump.release(self._hop)
+  self._hop = nil
+  local sess, hop, name = open(self._r)
+  if not sess then return nil, hop, name end
+  self._sess, self._hop = sess, hop
   -- what a lost session left to do (the temporary file of a transfer it cut)
   local later = self._pending
   self._pending = nil
@@ -102,6 +116,8 @@ end
 function SSH:close()
   if self._sess then self._sess:close() end
   self._sess = nil
+  jump.release(self._hop)
+  self._hop = nil
   self.closed = true
 end
 
