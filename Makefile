@@ -101,6 +101,7 @@ test-valgrind: all
 # the play-table fuzzer (fuzz/play.lua: FUZZ_PLAY_COUNT plays, seed
 # FUZZ_SEED). `make fuzz-ci` is CI's bounded run (about 4 minutes).
 FUZZ_TARGETS := splitter queue inventory_ini inventory_yaml template kv
+FUZZ_TARGETS += inventory_dynamic
 FUZZ_TIME ?= 300
 FUZZ_CI_TIME ?= 25
 FUZZ_PLAY_COUNT ?= 20000

@@ -67,6 +67,48 @@ function M.inventory_yaml(data)
   if inv then walk(inv, data) end
 end
 
+-- a small inventory for constructed to work on
+local function small_inventory()
+  local inv = require("luasible.inventory.model").new("fuzz")
+  inv:add_host("h1", { n = 1, s = "web", l = { "a", "b" }, m = { k = "v" }, e = "" }, "g1")
+  inv:add_host("h2", { n = 9, s = "db" }, "g2")
+  return inv
+end
+
+--- Dynamic inventory inputs: the same text as an inventory script's
+--- --list output (the JSON/YAML shape a Lua plugin returns too), as a
+--- constructed configuration over two hosts, and as a luasible.cfg.
+function M.inventory_dynamic(data)
+  local yaml = require "luasible.yaml"
+  local script = require "luasible.inventory.script"
+  local v = yaml.load(data, "fuzz.json")
+  if v ~= nil then
+    local inv = require("luasible.inventory.model").new("fuzz")
+    local ok, err = script.read(inv, v, "fuzz.json", function(hosts)
+      local out = {}
+      for _, h in ipairs(hosts) do out[h] = { from_host = h } end
+      return out
+    end)
+    check(err, "script", data)
+    if ok then walk(inv:reconcile(), data) end
+    if type(v) == "table" and not yaml.is_null(v) and yaml.keys(v) then
+      local constructed = require "luasible.inventory.constructed"
+      local cok, cerr = constructed.check(v, "fuzz.yml", data)
+      check(cerr, "constructed.check", data)
+      if cok then
+        local inv2 = small_inventory()
+        local aok, aerr = constructed.apply(inv2, v, "fuzz.yml", { extra_vars = { x = 1 } })
+        check(aerr, "constructed", data)
+        if aok then walk(inv2:reconcile(), data) end
+      end
+    end
+  end
+  local c, cerr = require("luasible.config").load({ text = data, file = "fuzz.cfg", getenv = function() end,
+    cwd = "/nonexistent", home = "/nonexistent" })
+  check(cerr, "config", data)
+  if c then require("luasible.cli.config").dump(c) end
+end
+
 --- A template, an expression and a condition: the same text as each.
 function M.template(data)
   local T = require "luasible.template"

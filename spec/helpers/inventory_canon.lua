@@ -68,7 +68,9 @@ end
 
 --- luasible's view of the inventory at `path`.
 function M.luasible(path)
-  local inv, err = inventory.load(path)
+  local sources = {}
+  for p in path:gmatch("[^|]+") do sources[#sources + 1] = p end
+  local inv, err = inventory.load(#sources > 1 and sources or path)
   if not inv then return { error = err, groups = {}, hostvars = {} } end
   local list = export.list(inv)
   local view = { groups = {}, hostvars = {} }

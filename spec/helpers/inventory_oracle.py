@@ -5,7 +5,8 @@ luasible's.
 
     python3 spec/helpers/inventory_oracle.py --cache DIR INV...
 
-prints one JSON object {INV: answer}; an answer is
+prints one JSON object {INV: answer} (an INV "a|b" is several sources,
+`-i a -i b`, merged in order); an answer is
 
     {"version": "2.14.18", "error": null | "what Ansible said",
      "failures": ["ini: file:9: Section [a:children] includes undefined group: b", ...],
@@ -71,11 +72,18 @@ def tree_files(path):
     return out
 
 
-def cache_key(inv, version):
+def cache_key(invs, version):
     h = hashlib.sha256()
     with open(__file__, "rb") as f:
         h.update(f.read())
     h.update(version.encode())
+    for inv in invs.split("|"):
+        h.update(b"\0source\0" + inv.encode("utf-8", "surrogateescape"))
+        key_parts(h, inv)
+    return h.hexdigest()
+
+
+def key_parts(h, inv):
     base = inv if os.path.isdir(inv) else os.path.dirname(inv) or "."
     parts = [("inv", inv)] + ([] if os.path.isdir(inv) else
                               [("group_vars", os.path.join(base, "group_vars")),
@@ -85,7 +93,7 @@ def cache_key(inv, version):
             for name, data in tree_files(p):
                 h.update(b"\0%s/%s\0%d\0" % (tag.encode(), name.encode("utf-8", "surrogateescape"), len(data)))
                 h.update(data)
-    return h.hexdigest()
+                h.update(b"x" if os.access(os.path.join(p, name) if os.path.isdir(p) else p, os.X_OK) else b"-")
 
 
 def answer(stdout, stderr, rc, version):
@@ -128,26 +136,27 @@ def run(inv, version):
         env.update(ANSIBLE_CONFIG=cfg, ANSIBLE_HOME=os.path.join(tmp, "home"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"), ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
                    PYTHONWARNINGS="ignore")
-        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", os.path.abspath(inv)],
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"]
+                           + [os.path.abspath(i) for i in inv.split("|")],
                            cwd=tmp, env=env, capture_output=True, text=True, errors="surrogateescape")
     return answer(p.stdout, p.stderr, p.returncode, version)
 
 
-def child(inv):
-    """ansible-inventory -i INV --list, its messages on one line each."""
+def child(invs):
+    """ansible-inventory -i INV... --list, its messages on one line each."""
     import warnings
     warnings.simplefilter("ignore")
     from ansible.utils import display
     display.Display._set_column_width = lambda self: setattr(self, "columns", 1 << 20)
     display.Display().columns = 1 << 20
     from ansible.cli.inventory import main
-    sys.argv = ["ansible-inventory", "-i", inv, "--list"]
+    sys.argv = ["ansible-inventory"] + [w for inv in invs for w in ("-i", inv)] + ["--list"]
     sys.exit(main())
 
 
 def main(argv):
     if argv[:1] == ["--child"]:
-        return child(argv[1])
+        return child(argv[1:])
     if argv[:1] != ["--cache"] or len(argv) < 2:
         sys.stderr.write(__doc__)
         return 2

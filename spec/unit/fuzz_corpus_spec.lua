@@ -24,7 +24,7 @@ local function read(path)
 end
 
 describe("fuzz corpus", function()
-  for _, target in ipairs({ "inventory_ini", "inventory_yaml", "template", "kv" }) do
+  for _, target in ipairs({ "inventory_ini", "inventory_yaml", "template", "kv", "inventory_dynamic" }) do
     it(target .. ": every input runs to an answer for a person, each within a second", function()
       local files = list("fuzz/corpus/" .. target)
       assert.is_true(#files >= 4, "a seed corpus in fuzz/corpus/" .. target)

@@ -11,6 +11,7 @@ local M = {}
 
 local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec",
   inventory = require "luasible.cli.inventory" }
+COMMANDS.config = require "luasible.cli.config"
 COMMANDS.vault = require "luasible.cli.vault" -- also the vault options of the others
 
 local function die(msg)
@@ -50,9 +51,10 @@ end
 
 -- the options every command takes
 local function common(c)
-  c:option("-i --inventory", "Inventory file (INI, YAML or .lua), or a comma list of hosts.")
+  c:option("-i --inventory", "Inventory: a file (INI, YAML, TOML, .lua), an inventory script, a folder, "
+    .. "or a comma list of hosts. Repeatable: merged in order."):count("*")
   c:option("-l --limit", "Further limit the hosts to this pattern.")
-  c:option("-f --forks", "How many hosts run at once (default 10)."):convert(tonumber)
+  c:option("-f --forks", "How many hosts run at once (default: the forks setting, 50)."):convert(tonumber)
   c:option("-e --extra-vars", "Extra variables: k=v, a JSON object, or @file.yml. Repeatable.")
     :count("*"):target("extra_vars")
   c:option("-M --module-path", "Folder with extra modules. Repeatable."):count("*"):target("module_path")
@@ -74,6 +76,7 @@ local function parser()
   COMMANDS.run.add_to_parser(p, common)
   COMMANDS.exec.add_to_parser(p, common)
   COMMANDS.inventory.add_to_parser(p)
+  COMMANDS.config.add_to_parser(p)
   COMMANDS.vault.add_to_parser(p)
   return p
 end
@@ -97,6 +100,8 @@ end
 -- Run the play with the command's runner options; returns the exit status.
 local function run_play(args, play, opts, extra)
   local runner = require "luasible.play"
+  for k, v in pairs(args.config_opts or {}) do if opts[k] == nil then opts[k] = v end end
+  if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
   opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
   -- -k and -F: for every SSH connection that sets no password / ssh_config
@@ -148,11 +153,20 @@ function M.main(argv)
     io.stdout:write(p:get_help(), "\n")
     return 1
   end
+  -- the configuration file and environment (docs/CONFIG.md): CLI > env > file > default
+  local config = require "luasible.config"
+  local cfg, cerr = config.load()
+  if not cfg then return die(cerr) end
+  for _, w in ipairs(cfg.warnings) do io.stderr:write("luasible: warning: ", w, "\n") end
+  config.use(cfg)
+  local copts, aerr = COMMANDS.config.apply(args, cfg)
+  if not copts then return die(aerr) end
+  args.config_opts = copts
   if args.command ~= "vault" then -- the run's vault secrets, before any file is read
     local vok, verr = COMMANDS.vault.use_options(args)
     if not vok then return die(verr) end
   end
-  if COMMANDS[args.command].main then return COMMANDS[args.command].main(args) end
+  if COMMANDS[args.command].main then return COMMANDS[args.command].main(args, cfg) end
   local extra = {}
   for _, e in ipairs(args.extra_vars or {}) do
     local r, err = M.parse_extra(e, extra)

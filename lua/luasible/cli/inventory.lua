@@ -10,7 +10,8 @@ function M.add_to_parser(parser)
     .. "or the hosts a pattern selects (--list-hosts).")
   c:argument("pattern", "--graph: the group to start at (default all); --list-hosts: the host pattern "
     .. "(default all).", nil):args("?")
-  c:option("-i --inventory", "Inventory file (INI, YAML or .lua), or a comma list of hosts.")
+  c:option("-i --inventory", "Inventory: a file (INI, YAML, TOML, .lua), an inventory script, a folder, "
+    .. "or a comma list of hosts. Repeatable: merged in order."):count("*")
   c:mutex(
     c:flag("--list", "Every group and host, with the hosts' variables, as JSON."),
     c:option("--host", "One host's merged variables, as JSON."),
@@ -63,7 +64,16 @@ function M.main(args)
     return 1
   end
   require("luasible.vault").keep_inline = true -- !vault values shown encrypted, as ansible-inventory
-  local inv, err = require("luasible.inventory").load(args.inventory)
+  -- Ctrl-C while an inventory script runs: its process group is killed, the status is 128 + n
+  require("luasible").catch_signals()
+  local lok, inv, err = pcall(require("luasible.inventory").load, args.inventory,
+    (args.config_opts or {}).inventory_opts)
+  if not lok then
+    local errors = require "luasible.util.errors"
+    if not errors.is_interrupt(inv) then error(inv, 0) end
+    io.stderr:write("interrupted (SIG", inv.signal or "INT", ")\n")
+    return 128 + (require("luasible.core").signals[inv.signal or "INT"] or 2)
+  end
   if not inv then return die(err) end
   local text, perr = produce(args, inv)
   if not text then return die(perr) end

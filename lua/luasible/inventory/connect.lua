@@ -190,7 +190,8 @@ function M.connect_args(name, vars)
     return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "'"
   end
   local args = {}
-  for _, k in ipairs({ "ansible_ssh_common_args", "ansible_ssh_extra_args" }) do
+  -- luasible_ssh_args: the config file's ssh_args (luasible.config), under the host's own
+  for _, k in ipairs({ "luasible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args" }) do
     if vars[k] ~= nil and vars[k] ~= "" then
       local ok, err = M.ssh_args(vars[k], args)
       if not ok then return nil, "host " .. name .. ": " .. k .. ": " .. err end

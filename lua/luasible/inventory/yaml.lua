@@ -101,7 +101,7 @@ function M.read(inv, t, source, text)
     if not is_map(t) then bad("", "inventory must be a mapping of groups") end
     if t.plugin ~= nil and not is_null(t.plugin) then
       bad("plugin", "an inventory plugin's configuration (plugin: " .. tostring(t.plugin)
-        .. "), not an inventory: inventory plugins are not supported")
+        .. "), not an inventory: a plugin's configuration is read from a .yml or .yaml file only")
     end
     for _, k in ipairs(yaml.ordered_keys(t, text)) do group(k, t[k]) end
   end)

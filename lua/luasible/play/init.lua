@@ -56,7 +56,10 @@ function M.play(play, opts)
   opts = opts or {}
   -- opts.vault: a keyring (luasible.vault.secrets.keyring) for vault content
   if opts.vault then require("luasible.vault").use(opts.vault) end
-  local inv, ierr = inventory.load(opts.inventory)
+  local iopts = {}
+  for k, v in pairs(opts.inventory_opts or {}) do iopts[k] = v end
+  if iopts.extra_vars == nil then iopts.extra_vars = opts.extra_vars end  -- constructed's use_extra_vars
+  local inv, ierr = inventory.load(opts.inventory, iopts)
   if not inv then return nil, ierr end
   -- a list of plays (a non-empty list), or one play
   local plays, many = { play }, false
@@ -83,6 +86,7 @@ function M.play(play, opts)
   local run = {
     events = events.new(opts.on_event, luasible, secrets), secrets = secrets,
     check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
+    default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
     tasks = {}, state = {},

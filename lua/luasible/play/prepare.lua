@@ -328,7 +328,9 @@ function M.prepare(play, opts, inv)
   local path = search_path(play, opts)
   local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
-  if play.gather_facts then
+  -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
+  local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
+  if play.gather_facts or (play.gather_facts == nil and implicit) then
     p.tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
       "gather_facts", path))
     p.tasks[1].facts = true

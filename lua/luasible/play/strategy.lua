@@ -96,7 +96,8 @@ function M.run_plays(run, plays, inv, layer)
   for _, p in ipairs(plays) do
     run.play = p
     run.events.play = p.name
-    run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or 10)) or 10)
+    local dflt = run.default_forks or require("luasible.config.settings").DEFAULT_FORKS
+    run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or dflt)) or dflt)
     local left = {}
     for _, h in ipairs(p.hosts) do
       if not (run.state[h] and run.state[h].out) then left[#left + 1] = h end
@@ -106,6 +107,8 @@ function M.run_plays(run, plays, inv, layer)
       local st = run.state[h]
       if not st then
         st = { inv_vars = inv:host_vars(h, layer), registered = {} }
+        -- the configuration's connection settings, under everything (cli/config.lua)
+        for k, v in pairs(run.var_defaults or {}) do if st.inv_vars[k] == nil then st.inv_vars[k] = v end end
         run.state[h] = st
         run.secrets:add(st.inv_vars)
       end
