@@ -111,7 +111,9 @@ describe("serve: HTTP and auth", function()
         end
       end)
       local host = base:match("//([^/]+)/")
-      local function raw(text) return client("raw", base, (text:gsub(".", function(c) return ("%02x"):format(c:byte()) end))).response end
+      local function raw(text)
+        return client("raw", base, (text:gsub(".", function(c) return ("%02x"):format(c:byte()) end))).response
+      end
       local cases = {
         { "GARBAGE\r\n\r\n", 400 },
         { "GET / HTTP/1.1\r\nHost " .. host .. "\r\n\r\n", 400 },
@@ -179,7 +181,8 @@ describe("serve: HTTP and auth", function()
 end)
 
 describe("serve: WebSocket", function()
-  it("handshakes (Sec-WebSocket-Accept), reassembles fragments, answers pings, echoes close, refuses bad frames", function()
+  it("handshakes (Sec-WebSocket-Accept), reassembles fragments, answers pings, echoes close, refuses bad frames",
+    function()
     with_server({}, function(_, base, cookie)
       local r = client("frames", base, cookie)
       assert.equal(101, r.status)
@@ -245,7 +248,8 @@ describe("serve: WebSocket", function()
     end)
   end)
 
-  it("moves a client that does not read to catch-up (code 4000) without slowing the run; memory stays bounded", function()
+  it("moves a client that does not read to catch-up (code 4000) without slowing the run; memory stays bounded",
+    function()
     local BOUND = 256 * 1024
     with_server({ max_queued = BOUND }, function(srv, base, cookie)
       local max_queued, feed_time = 0, 0
