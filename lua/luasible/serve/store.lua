@@ -12,6 +12,8 @@
 -- (at most RING events or RING_BYTES of JSON), plus per host and task a
 -- few fields; docs/DASHBOARD.md states it.
 local cjson = require("cjson.safe").new()
+local core = require "luasible.core"
+local json = require "luasible.json"
 local json_render = require "luasible.render.json"
 local state_mod = require "luasible.serve.state"
 
@@ -165,6 +167,56 @@ local function lines_from(self, off)
 end
 M.lines_from = lines_from
 
+--- Take the indexes of a whole log at once (core.ndjson_scan of the file
+--- from its start, into a new store): the output lines are only counted
+--- there; the other lines are decoded here, for the snapshot. Returns true,
+--- or nil, err.
+function Store:bulk(scan)
+  local sp = scan.special
+  local state = self.state
+  for i = 1, #sp, 3 do
+    local off, line, n = sp[i], sp[i + 1], sp[i + 2]
+    local ev = cjson.decode(line)
+    local seq = type(ev) == "table" and math.tointeger(ev.seq)
+    if seq ~= n then
+      return nil, ("byte %d: line %d is not the event of seq %d"):format(off, n, n)
+    end
+    ev.seq = seq
+    if ev.cr == cjson.null then ev.cr = nil end
+    if is_output(ev.type) and type(ev.host) == "string" then
+      self:index(ev, line, off) -- an output line the scan was not sure of
+    else
+      state:add(ev)
+    end
+  end
+  self.seq_off = scan.seq_off
+  for name, hx in pairs(scan.hosts) do
+    local h = state:host(name)
+    h.lines = h.lines + hx.all.n
+    local ev = cjson.decode(self:line_at(hx.all.last) or "")
+    if type(ev) == "table" and type(ev.data) == "string" then h.last_line = ev.data end
+    local mine = self.hosts[name]
+    if mine then -- lines of it the scan left to Lua come after (rare: escapes in the name)
+      for _, o in ipairs(mine.all.off) do hx.all.off[#hx.all.off + 1] = o end
+      hx.all.n = hx.all.n + mine.all.n
+    end
+    self.hosts[name] = { all = hx.all, tasks = hx.tasks }
+  end
+  self.seq = scan.lines
+  state.seq = scan.lines
+  self.size = scan.size
+  self.ring, self.ring_first, self.ring_bytes = {}, scan.lines + 1, 0
+  return true
+end
+
+-- The line at byte off of the log.
+function Store:line_at(off)
+  local next_line, close = lines_from(self, off)
+  local line = next_line()
+  if close then close() end
+  return line
+end
+
 --- The JSON lines of the events from seq `from` to `to` (inclusive), from
 --- the ring or the log; a list of { line, host, cr }.
 function Store:range(from, to)
@@ -203,6 +255,25 @@ function Store:events_since(since, limit)
   return lines, since + #lines, self.seq
 end
 
+-- The output lines of a host from byte `off` on, as core.ndjson_grep finds
+-- them (jumping from one mention of the host to the next): calls
+-- each(ev, line_off) for each, decoded, until it returns false.
+function Store:host_lines(host, off, upto, each)
+  self:flush()
+  local needle = ',"host":' .. json.encode(host) .. ","
+  upto = upto or self.size
+  while off < upto do
+    local hits, stop = core.ndjson_grep(self.path, off, upto, needle, 512, true)
+    if not hits then return end
+    for i = 1, #hits, 2 do
+      local ev = cjson.decode(hits[i + 1])
+      if ev and ev.host == host and each(ev, hits[i]) == false then return end
+    end
+    if stop <= off then return end
+    off = stop
+  end
+end
+
 --- /api/output: a page of a host's output lines (all of them, or one
 --- task's): total, from, lines = { { seq, stream, data, cr } }.
 function Store:output(host, task_id, from, count)
@@ -211,7 +282,6 @@ function Store:output(host, task_id, from, count)
   if not x or from >= x.n or count <= 0 then return x and x.n or 0, {} end
   local k = from // EVERY + 1
   local idx = (k - 1) * EVERY -- the index of the line at off[k]
-  local want_host = '"host":' .. require("luasible.json").encode(host) .. ","
   local task_name
   if task_id then
     local t = self.state.tasks[task_id]
@@ -219,23 +289,17 @@ function Store:output(host, task_id, from, count)
   end
   local lines = {}
   local last = math.min(x.n, from + count) - 1
-  local next_line, close = lines_from(self, x.off[k])
-  for line in next_line do
-    if (line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true))
-      and line:find(want_host, 1, true) then
-      local ev = cjson.decode(line)
-      local tid = ev and math.tointeger(ev.task_id)
-      if ev and ev.host == host and (not task_id or tid == task_id or (not tid and ev.task == task_name)) then
-        if idx >= from then
-          lines[#lines + 1] = { seq = math.tointeger(ev.seq), stream = ev.type, data = ev.data,
-            cr = ev.cr == true or nil }
-        end
-        idx = idx + 1
-        if idx > last then break end
+  self:host_lines(host, x.off[k], nil, function(ev)
+    local tid = math.tointeger(ev.task_id)
+    if not task_id or tid == task_id or (not tid and ev.task == task_name) then
+      if idx >= from then
+        lines[#lines + 1] = { seq = math.tointeger(ev.seq), stream = ev.type, data = ev.data,
+          cr = ev.cr == true or nil }
       end
+      idx = idx + 1
+      if idx > last then return false end
     end
-  end
-  if close then close() end
+  end)
   return x.n, lines
 end
 
