@@ -79,27 +79,4 @@ describe("luarocks install", function()
     assert(ok, out)
     assert.matches("from%-cli", out)
   end)
-
-  it("installs the dashboard's page where luasible.serve finds it", function()
-    local idx = io.open("share/luasible/web/index.html")
-    if not idx then
-      pending("no share/luasible/web in this tree")
-      return
-    end
-    local page = idx:read("a")
-    idx:close()
-    if not install() then
-      pending("luarocks is not installed (scripts/deps installs it)")
-      return
-    end
-    local env = ("eval \"$(luarocks --lua-version 5.4 path --tree %s/tree)\" && cd / && "):format(tmp)
-    local ok, out = sh(env .. [[lua5.4 -e '
-      local st = require "luasible.serve.static"
-      local root = assert(st.root(), "no web root")
-      io.write(root, "\n", (st.file(root, "index.html")))']])
-    assert(ok, out)
-    local root, body = out:match("^([^\n]*)\n(.*)$")
-    assert.matches("^" .. tmp:gsub("%p", "%%%0") .. "/tree/", root)
-    assert.equal(page, body)
-  end)
 end)
