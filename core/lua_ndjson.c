@@ -10,16 +10,20 @@
  * output line this cheap reading is not sure of) is handed to Lua whole,
  * which decodes it.  Only whole lines are read: the run may be writing the
  * last one. */
+#define _GNU_SOURCE /* memmem, memrchr (glibc's, vectorised); before any header */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lua_core.h"
 
-#define SCAN_BUF (8u << 20)
+#define SCAN_BUF (8u << 20)   /* ndjson_grep's reads */
+#define SCAN_MAP (256u << 20) /* ndjson_scan's window */
 
 typedef struct {
   int64_t *v;
@@ -112,14 +116,19 @@ static void hosttab_free(hosttab *t) {
   free(t->h);
 }
 
-/* needle (m > 0 bytes) in p[0..n), or NULL (memmem is a GNU extension) */
+/* needle (m > 0 bytes) in p[0..n), or NULL */
 static const char *find(const char *p, size_t n, const char *needle, size_t m) {
-  const char *end = p + n;
-  while ((size_t)(end - p) >= m) {
-    const char *q = memchr(p, needle[0], (size_t)(end - p) - m + 1);
+  return memmem(p, n, needle, m);
+}
+
+/* The last needle (m > 0 bytes) in p[0..n), or NULL. */
+static const char *rfind(const char *p, size_t n, const char *needle, size_t m) {
+  while (n >= m) {
+    const char *q = memrchr(p, needle[0], n - m + 1);
     if (!q) return NULL;
     if (memcmp(q, needle, m) == 0) return q;
-    p = q + 1;
+    n = (size_t)(q - p) + m - 1;
+    if (q == p) return NULL;
   }
   return NULL;
 }
@@ -133,7 +142,9 @@ static int output_line(hosttab *t, const char *p, size_t n, int64_t off, int64_t
   if (n < 17 || (memcmp(p + n - 17, ",\"type\":\"stdout\"}", 17) != 0 &&
                  memcmp(p + n - 17, ",\"type\":\"stderr\"}", 17) != 0))
     return 0;
-  h = find(p, n, k_host, sizeof k_host - 1);
+  /* from the end: the keys after "host" (play, seq, stream_seq, task,
+   * task_id, timestamp) are short; "data", before it, may be long */
+  h = rfind(p, n - 17, k_host, sizeof k_host - 1);
   if (!h) return 0;
   h += sizeof k_host - 1;
   e = memchr(h, '"', (size_t)(p + n - h));
@@ -141,7 +152,7 @@ static int output_line(hosttab *t, const char *p, size_t n, int64_t off, int64_t
   r = host_get(t, h, (size_t)(e - h));
   if (!r) return -1;
   if (count(&r->all, off, every) != 0) return -1;
-  tid = find(e, (size_t)(p + n - e), k_task, sizeof k_task - 1);
+  tid = rfind(e, (size_t)(p + n - 17 - e), k_task, sizeof k_task - 1);
   if (tid) {
     char *end;
     long long id = strtoll(tid + sizeof k_task - 1, &end, 10);
@@ -185,56 +196,58 @@ static int core_ndjson_scan(lua_State *L) {
   int fd, special, nspecial = 0, oom = 0;
   hosttab t = {NULL, 0, 0};
   i64s seq_off = {NULL, 0, 0};
-  char *buf;
-  size_t have = 0;
-  int64_t lines = 0;
+  struct stat st;
+  int64_t lines = 0, pg = sysconf(_SC_PAGESIZE);
   luaL_argcheck(L, off >= 0, 2, "must not be negative");
   luaL_argcheck(L, every >= 1, 3, "must be at least 1");
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return lsb_fail_errno(L, errno, "ndjson_scan: %s", path);
-  buf = malloc(SCAN_BUF);
-  if (!buf) {
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
     close(fd);
-    return luaL_error(L, "not enough memory");
+    return lsb_fail_errno(L, err, "ndjson_scan: %s", path);
   }
   lua_settop(L, 3);
   lua_newtable(L); /* 4: special */
   special = 4;
-  for (;;) {
-    ssize_t got = pread(fd, buf + have, SCAN_BUF - have, off + (int64_t)have);
-    size_t pos = 0;
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    have += (size_t)got;
+  /* mapped a window at a time (no copy of the page cache); the lines that
+   * start in it, each whole */
+  while (off < (int64_t)st.st_size && !oom) {
+    int64_t base = off - off % pg, start = off;
+    size_t len = (size_t)((int64_t)st.st_size - base < (int64_t)SCAN_MAP ? (int64_t)st.st_size - base
+                                                                        : (int64_t)SCAN_MAP);
+    char *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, base);
+    const char *p, *end;
+    if (map == MAP_FAILED) break;
+    madvise(map, len, MADV_SEQUENTIAL);
+    p = map + (off - base);
+    end = map + len;
     for (;;) {
-      const char *nl = memchr(buf + pos, '\n', have - pos);
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
       size_t n;
       int r;
       if (!nl) break;
-      n = (size_t)(nl - (buf + pos));
+      n = (size_t)(nl - p);
       if (n > 0) {
         if (lines % every == 0 && push64(&seq_off, off) != 0) { oom = 1; break; }
-        r = output_line(&t, buf + pos, n, off, every);
+        r = output_line(&t, p, n, off, every);
         if (r < 0) { oom = 1; break; }
         lines++;
         if (r == 0) {
           lua_pushinteger(L, off);
           lua_rawseti(L, special, ++nspecial);
-          lua_pushlstring(L, buf + pos, n);
+          lua_pushlstring(L, p, n);
           lua_rawseti(L, special, ++nspecial);
           lua_pushinteger(L, lines);
           lua_rawseti(L, special, ++nspecial);
         }
       }
       off += (int64_t)n + 1;
-      pos += n + 1;
+      p = nl + 1;
     }
-    if (oom) break;
-    if (pos == 0 && have == SCAN_BUF) break; /* a line longer than the buffer: stop there */
-    memmove(buf, buf + pos, have - pos);
-    have -= pos;
+    munmap(map, len);
+    if (off == start) break; /* an unterminated last line, or one longer than the window */
   }
-  free(buf);
   close(fd);
   if (oom) {
     hosttab_free(&t);
