@@ -66,7 +66,9 @@ local function make_log(path, mb)
     task = task + 1
     local name = "task " .. task
     put({ type = "task_start", play = "bench", task = name, task_id = task, module = "shell" })
-    for _, h in ipairs(hosts) do put({ type = "host_task_start", host = h, play = "bench", task = name, task_id = task }) end
+    for _, h in ipairs(hosts) do
+      put({ type = "host_task_start", host = h, play = "bench", task = name, task_id = task })
+    end
     for i = 1, 2000 do
       for _, h in ipairs(hosts) do
         put({ type = "stdout", host = h, play = "bench", task = name, task_id = task, stream_seq = i,
@@ -123,7 +125,8 @@ local function bench_log()
       local state = cjson.decode(get(base, "/api/state", cookie))
       local host = state.hosts[7].name
       local total = cjson.decode(get(base, "/api/output?host=" .. host .. "&from=0&count=0", cookie)).total
-      local page = cjson.decode(get(base, ("/api/output?host=%s&from=%d&count=200"):format(host, math.max(0, total - 200)), cookie))
+      local last_page = ("/api/output?host=%s&from=%d&count=200"):format(host, math.max(0, total - 200))
+      local page = cjson.decode(get(base, last_page, cookie))
       assert(#page.lines > 0)
       r.usable[round] = luasible.now() - t0
       t = luasible.now()
@@ -133,7 +136,8 @@ local function bench_log()
       t = luasible.now()
       local after = 0
       repeat
-        local s = cjson.decode(get(base, "/api/search?limit=1&after=" .. after .. "&q=line%201999%20of%20task%20" .. last_task .. ":", cookie))
+        local q = "/api/search?limit=1&after=" .. after .. "&q=line%201999%20of%20task%20" .. last_task .. ":"
+        local s = cjson.decode(get(base, q, cookie))
         after = s.next_after
       until #s.hits > 0 or s.done
       r.late[round] = luasible.now() - t
@@ -141,10 +145,12 @@ local function bench_log()
     end)
   end
   print(("`luasible serve` of a %.0f MB log (%s)"):format(size / 1048576, path))
-  print(("  URL printed (scan done): median %.3f s (rounds %s)"):format(median(r.url), fmt(r.url)))
-  print(("  page usable (state + a host's last page): median %.3f s (rounds %s)"):format(median(r.usable), fmt(r.usable)))
+  print(("  URL printed: median %.3f s (rounds %s)"):format(median(r.url), fmt(r.url)))
+  print(("  page usable (state + a host's last page): median %.3f s (rounds %s)")
+    :format(median(r.usable), fmt(r.usable)))
   print(("  first search hit, early text: median %.3f s (rounds %s)"):format(median(r.early), fmt(r.early)))
-  print(("  first search hit, text only in the last task: median %.3f s (rounds %s)"):format(median(r.late), fmt(r.late)))
+  print(("  first search hit, text only in the last task: median %.3f s (rounds %s)")
+    :format(median(r.late), fmt(r.late)))
   print(("  baseline wc -l: median %.3f s (%s); grep -m1 -F of the last task's text: median %.3f s (%s)")
     :format(median(r.wc), fmt(r.wc), median(r.grep), fmt(r.grep)))
   print(("  ratios: usable / wc -l %.2fx; late hit / grep %.2fx"):format(median(r.usable) / median(r.wc),
@@ -178,7 +184,8 @@ local function bench_run()
             if url then
               -- one client reading the whole stream while the run goes
               reader = luasible.spawn(function()
-                local login = luasible.connect():execute({ "/usr/bin/python3", "spec/helpers/wsclient.py", "login", url })
+                local login = luasible.connect():execute({ "/usr/bin/python3", "spec/helpers/wsclient.py",
+                  "login", url })
                 local cookie = cjson.decode(login.stdout).cookie
                 luasible.connect():execute({ "/usr/bin/python3", "spec/helpers/wsclient.py", "stream",
                   url:match("^(http://[^/]+/)"), cookie, "1000000000" }, { timeout = 120 })
