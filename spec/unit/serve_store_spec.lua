@@ -179,3 +179,77 @@ describe("sinks", function()
     assert.same({ 'info play="p" host=h task="a b" status=ok', 'err host=h task="t" status=failed msg="boom"' }, lines)
   end)
 end)
+
+describe("serve store from a log (core.ndjson_scan, core.ndjson_grep)", function()
+  local core = require "luasible.core"
+
+  -- a log written by one store, and a second store made from it by the scan
+  local function both()
+    local a = new_store()
+    a:add({ type = "play_start", play = "p", hosts = { "h1", "h2", 'we"ird' } })
+    a:add({ type = "task_start", task = "t1", play = "p", task_id = 1 })
+    for i = 1, 700 do
+      local host = ({ "h1", "h2", 'we"ird' })[i % 3 + 1]
+      a:add({ type = i % 4 == 0 and "stderr" or "stdout", host = host, task = "t1", play = "p", task_id = 1,
+        data = "line " .. i .. ' with ,"host":"h2", inside', cr = i % 9 == 0 or nil })
+    end
+    a:add({ type = "host_task_result", host = "h1", task = "t1", play = "p", task_id = 1, status = "changed",
+      result = { rc = 0 } })
+    a:add({ type = "recap", recap = { h1 = { ok = 1 } }, elapsed = 2 })
+    a:flush()
+    local b = assert(store_mod.new({ path = a.path, read_only = true, now = function() return 0 end }))
+    local scan = assert(core.ndjson_scan(a.path, 0, store_mod.EVERY))
+    assert(b:bulk(scan))
+    return a, b, scan
+  end
+
+  it("gives the same snapshot, pages and catch-up as the store that wrote it", function()
+    local a, b, scan = both()
+    assert.equal(a.seq, scan.lines)
+    assert.equal(a.size, scan.size)
+    assert.same(a:snapshot(), b:snapshot())
+    for _, host in ipairs({ "h1", "h2" }) do
+      for _, from in ipairs({ 0, 63, 64, 200 }) do
+        assert.same({ a:output(host, nil, from, 50) }, { b:output(host, nil, from, 50) })
+        assert.same({ a:output(host, 1, from, 50) }, { b:output(host, 1, from, 50) })
+      end
+    end
+    assert.same({ a:events_since(100, 20) }, { b:events_since(100, 20) })
+    a:close()
+  end)
+
+  it("reads whole lines only: a last line being written waits", function()
+    local a = new_store()
+    for i = 1, 10 do a:add({ type = "stdout", host = "h", data = "l" .. i }) end
+    a:flush()
+    local f = assert(io.open(a.path, "ab"))
+    f:write('{"data":"half')
+    f:close()
+    local scan = assert(core.ndjson_scan(a.path, 0, 64))
+    assert.equal(10, scan.lines)
+    assert.equal(a.size, scan.size)
+    local hits, stop = core.ndjson_grep(a.path, 0, a.size + 13, '"host":"h"', 100, true)
+    assert.equal(20, #hits)
+    assert.equal(a.size, stop)
+    a:close()
+  end)
+
+  it("greps whole lines holding the text, at most max, and says where to go on", function()
+    local a = new_store()
+    for i = 1, 1000 do a:add({ type = i % 10 == 0 and "progress" or "stdout", host = "h", data = "x" .. i }) end
+    a:flush()
+    local hits, stop = core.ndjson_grep(a.path, 0, a.size, '"data":"x1', 5, true)
+    assert.equal(10, #hits)
+    assert.same({ "x1", "x11", "x12", "x13", "x14" }, (function()
+      local out = {}
+      for i = 2, #hits, 2 do out[#out + 1] = cjson.decode(hits[i]).data end
+      return out
+    end)())
+    local more = core.ndjson_grep(a.path, stop, a.size, '"data":"x1', 1000, true)
+    -- x1, x10..x19 (x10 a progress), x100..x199 (x100, x110, ... progress), x1000 (progress)
+    assert.equal((1 + 9 + 90) - 5, #more // 2)
+    assert.equal(a:line_at(hits[1]), hits[2])
+    assert.is_nil(core.ndjson_scan("/nonexistent/log", 0, 64))
+    a:close()
+  end)
+end)

@@ -190,6 +190,7 @@ function Store:bulk(scan)
     end
   end
   self.seq_off = scan.seq_off
+  self.size = scan.size
   for name, hx in pairs(scan.hosts) do
     local h = state:host(name)
     h.lines = h.lines + hx.all.n
