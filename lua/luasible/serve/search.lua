@@ -79,7 +79,7 @@ function M.run(store, q, clock)
     store:flush()
     local off = store.seq_off[k] or 0
     while off < store.size do
-      local found, stop = core.ndjson_grep(store.path, off, store.size, needle, 256, true)
+      local found, stop = core.ndjson_grep(store.path, off, store.size, needle, math.min(256, limit - #hits), true)
       if not found then break end
       local full = false
       for i = 1, #found, 2 do

@@ -258,13 +258,15 @@ end
 
 -- The output lines of a host from byte `off` on, as core.ndjson_grep finds
 -- them (jumping from one mention of the host to the next): calls
--- each(ev, line_off) for each, decoded, until it returns false.
-function Store:host_lines(host, off, upto, each)
+-- each(ev, line_off) for each, decoded, until it returns false; want: how
+-- many are wanted (the file is read no further than that many).
+function Store:host_lines(host, off, upto, each, want)
   self:flush()
   local needle = ',"host":' .. json.encode(host) .. ","
   upto = upto or self.size
   while off < upto do
-    local hits, stop = core.ndjson_grep(self.path, off, upto, needle, 512, true)
+    -- want: how many a call finds at most (the reading stops there)
+    local hits, stop = core.ndjson_grep(self.path, off, upto, needle, math.max(1, math.min(want or 512, 4096)), true)
     if not hits then return end
     for i = 1, #hits, 2 do
       local ev = cjson.decode(hits[i + 1])
@@ -300,7 +302,7 @@ function Store:output(host, task_id, from, count)
       idx = idx + 1
       if idx > last then return false end
     end
-  end)
+  end, last - idx + 1)
   return x.n, lines
 end
 
