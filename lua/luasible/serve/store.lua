@@ -5,11 +5,11 @@
 --   * the byte offset of every EVERY-th event (catch-up: /api/events),
 --   * per host, and per (host, task), the count of output lines and the
 --     offset of every EVERY-th one (a page of a terminal: /api/output),
---   * the last RING events' lines (the live stream and short catch-ups
---     never touch the disk),
+--   * the last RING events' lines (at most RING_BYTES of them: the live
+--     stream and short catch-ups never touch the disk),
 --   * the snapshot of serve/state.lua.
 -- That is about 16 bytes per EVERY (64) events and lines, plus the ring
--- (at most RING events or RING_BYTES of JSON), plus per host and task a
+-- (at most RING events and RING_BYTES of JSON), plus per host and task a
 -- few fields; docs/DASHBOARD.md states it.
 local cjson = require("cjson.safe").new()
 local core = require "luasible.core"
@@ -20,11 +20,55 @@ local state_mod = require "luasible.serve.state"
 local M = {}
 
 local EVERY = 64
-local RING, RING_BYTES = 8192, 8 * 1024 * 1024
+local RING, RING_BYTES = 65536, 16 * 1024 * 1024
 M.EVERY = EVERY
 
 local Store = {}
 Store.__index = Store
+
+-- The JSON line of an output line event, as json_render.record writes it
+-- (the same text: spec/unit/serve_store_spec.lua compares them), built
+-- directly: most events of a run are lines, and this is the run's own cost
+-- of serving it. nil for any other event (the general encoder then).
+local quote, mtype, format, huge = json.quote, math.type, string.format, math.huge
+local OTHER = { "progress", "result", "status", "recap", "hosts", "elapsed", "module", "signal",
+  "interrupted", "item" }
+local quoted, nquoted = {}, 0 -- host, play and task names repeat: quoted once
+local function q(s)
+  local v = quoted[s]
+  if not v then
+    if nquoted >= 4096 then quoted, nquoted = {}, 0 end
+    v = quote(s)
+    quoted[s], nquoted = v, nquoted + 1
+  end
+  return v
+end
+local function num(v)
+  if mtype(v) == "integer" then return tostring(v) end
+  if v ~= v or v == huge or v == -huge then return "null" end
+  return format("%.14g", v)
+end
+local function line_record(ev)
+  local t = ev.type
+  if t ~= "stdout" and t ~= "stderr" then return nil end
+  for i = 1, #OTHER do
+    if ev[OTHER[i]] ~= nil then return nil end
+  end
+  local data, host, play, task, cr = ev.data, ev.host, ev.play, ev.task, ev.cr
+  local seq, sseq, tid, ts = ev.seq, ev.stream_seq, ev.task_id, ev.timestamp
+  if type(data) ~= "string" or type(host) ~= "string" or (cr ~= nil and cr ~= true)
+    or (play ~= nil and type(play) ~= "string") or (task ~= nil and type(task) ~= "string")
+    or mtype(seq) ~= "integer" or (sseq ~= nil and type(sseq) ~= "number")
+    or (tid ~= nil and type(tid) ~= "number") or (ts ~= nil and type(ts) ~= "number") then
+    return nil
+  end
+  return (cr and '{"cr":true,"data":' or '{"data":') .. quote(data) .. ',"host":' .. q(host)
+    .. (play and ',"play":' .. q(play) or "") .. ',"seq":' .. seq
+    .. (sseq and ',"stream_seq":' .. num(sseq) or "") .. (task and ',"task":' .. q(task) or "")
+    .. (tid and ',"task_id":' .. num(tid) or "") .. (ts and ',"timestamp":' .. num(ts) or "")
+    .. ',"type":"' .. t .. '"}'
+end
+M.line_record = line_record
 
 local function is_output(t) return t == "stdout" or t == "stderr" end
 
@@ -39,7 +83,8 @@ function M.new(opts)
     temp = true
   end
   local self = setmetatable({ path = path, temp = temp, seq = 0, size = 0, seq_off = {},
-    hosts = {}, ring = {}, ring_bytes = 0, ring_first = 1, state = state_mod.new(),
+    hosts = {}, ring = {}, ring_host = {}, ring_cr = {}, ring_bytes = 0, ring_first = 1,
+    state = state_mod.new(),
     dirty = false, now = opts.now or os.time, record = json_render.record }, Store)
   if not opts.read_only then
     local f, err = io.open(path, "wb")
@@ -84,14 +129,20 @@ function Store:index(ev, line, off)
     end
   end
   -- the ring: the last events' lines, for the live stream
+  -- (three arrays by seq: no table per event)
   local ring = self.ring
-  ring[seq] = { line = line, host = out and host or nil, cr = out and ev.cr or nil }
+  ring[seq] = line
+  if out then
+    self.ring_host[seq] = host
+    if ev.cr then self.ring_cr[seq] = true end
+  end
   self.ring_bytes = self.ring_bytes + #line
   while seq - self.ring_first + 1 > RING or (self.ring_bytes > RING_BYTES and self.ring_first < seq) do
-    local old = ring[self.ring_first]
-    if old then self.ring_bytes = self.ring_bytes - #old.line end
-    ring[self.ring_first] = nil
-    self.ring_first = self.ring_first + 1
+    local first = self.ring_first
+    local old = ring[first]
+    if old then self.ring_bytes = self.ring_bytes - #old end
+    ring[first], self.ring_host[first], self.ring_cr[first] = nil, nil, nil
+    self.ring_first = first + 1
   end
 end
 
@@ -103,7 +154,7 @@ function Store:add(ev)
   local own, own_stream = ev.seq, ev.stream_seq
   ev.seq = seq
   if own ~= nil and own ~= seq and own_stream == nil then ev.stream_seq = own end
-  local line = self.record(ev)
+  local line = line_record(ev) or self.record(ev)
   local off = self.size
   self.out:write(line, "\n")
   self.size = off + #line + 1
@@ -206,7 +257,7 @@ function Store:bulk(scan)
   self.seq = scan.lines
   state.seq = scan.lines
   self.size = scan.size
-  self.ring, self.ring_first, self.ring_bytes = {}, scan.lines + 1, 0
+  self.ring, self.ring_host, self.ring_cr, self.ring_first, self.ring_bytes = {}, {}, {}, scan.lines + 1, 0
   return true
 end
 
@@ -224,7 +275,8 @@ function Store:range(from, to)
   local out = {}
   if to < from then return out end
   if from >= self.ring_first then
-    for s = from, to do out[#out + 1] = self.ring[s] end
+    local ring, rh, rc = self.ring, self.ring_host, self.ring_cr
+    for s = from, to do out[#out + 1] = { line = ring[s], host = rh[s], cr = rc[s] } end
     return out
   end
   local k = (from - 1) // EVERY + 1
@@ -236,10 +288,10 @@ function Store:range(from, to)
     seq = seq + 1
     if seq > to then break end
     if seq >= from then
-      local ev = cjson.decode(line) or {}
-      local cr = ev.cr
-      out[#out + 1] = { line = line, host = is_output(ev.type) and ev.host or nil,
-        cr = cr ~= cjson.null and cr or nil }
+      -- host and cr for collapsing, read off the text (no decoding)
+      local out_line = line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true)
+      out[#out + 1] = { line = line, host = out_line and line:match(',"host":"([^"\\]*)",') or nil,
+        cr = out_line and line:sub(1, 10) == '{"cr":true' or nil }
     end
   end
   if close then close() end
