@@ -1,5 +1,5 @@
 --- The dashboard's server (issue 10), the server-side targets:
---   make && lua5.4 bench/serve_bench.lua [log|run|all] [MB] [rounds]
+--   make && lua5.4 bench/serve_bench.lua [log|run|paced|all] [MB] [rounds]
 -- log: `luasible serve` of a log of MB megabytes (default 1024; generated
 --   once into bench/out/serve_<MB>.ndjson: 200 hosts, tasks of 2,000 lines
 --   each): from starting the process, when is the page usable (/api/state
@@ -9,7 +9,8 @@
 --   the same file (what reading it takes).
 -- run: a play's own time with --serve (and one WebSocket client reading
 --   the stream) against the same play without it: 20 local hosts, each
---   `seq 1 50000` (1,000,000 lines), rounds alternating.
+--   `seq 1 50000` (1,000,000 lines as fast as they come), rounds alternating.
+-- paced: the same with 20 hosts printing 1,000 lines a second for 10 s.
 -- Medians of `rounds` (default 3).
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
@@ -187,11 +188,16 @@ local function bench_log()
     median(r.late) / median(r.grep)))
 end
 
-local function bench_run()
+local function bench_run(paced)
   local D = sh("mktemp -d"):gsub("%s+$", "")
   local play = D .. "/play.lua"
   local f = assert(io.open(play, "w"))
-  f:write("return { name = 'bench', hosts = 'all', tasks = { { name = 'seq', shell = 'seq 1 50000' } } }\n")
+  if paced then -- 1,000 lines a second per host for 10 s: the output of real commands
+    f:write("return { name = 'bench', hosts = 'all', tasks = { { name = 'paced', shell = "
+      .. "'for i in 1 2 3 4 5 6 7 8 9 10; do seq 1 1000; sleep 1; done' } } }\n")
+  else
+    f:write("return { name = 'bench', hosts = 'all', tasks = { { name = 'seq', shell = 'seq 1 50000' } } }\n")
+  end
   f:close()
   local hosts = {}
   for i = 1, 20 do hosts[i] = "h" .. i end
@@ -230,8 +236,9 @@ local function bench_run()
     end
   end
   local plain = times.plain
-  print(("a play's own time, 20 local hosts x `seq 1 50000` (1,000,000 lines), terminal output to a pipe; "
-    .. "load average %s"):format(sh("cut -d' ' -f1-3 /proc/loadavg"):gsub("%s+$", "")))
+  print(("a play's own time, 20 local hosts x %s, terminal output to a pipe; load average %s")
+    :format(paced and "1,000 lines a second for 10 s (200,000 lines)" or "`seq 1 50000` (1,000,000 lines)",
+    sh("cut -d' ' -f1-3 /proc/loadavg"):gsub("%s+$", "")))
   print(("  without --serve: median %.3f s (rounds %s)"):format(median(plain), fmt(plain)))
   print(("  with --serve (no client): median %.3f s (rounds %s): ratio %.3fx")
     :format(median(times.serve), fmt(times.serve), median(times.serve) / median(plain)))
@@ -243,3 +250,4 @@ end
 
 if mode == "log" or mode == "all" then bench_log() end
 if mode == "run" or mode == "all" then bench_run() end
+if mode == "paced" or mode == "all" then bench_run(true) end
