@@ -12,7 +12,8 @@ Each command prints one JSON object on stdout.
   wsclient.py resume BASE COOKIE LAST_SEQ KILLS     -> {seqs, reconnects, catchups}
   wsclient.py frames BASE COOKIE              -> what the server answered to
                                                  fragmented, masked, unmasked frames, pings, close
-  wsclient.py slow BASE COOKIE SECONDS        -> {close_code, last_frame}: a client that does not read
+  wsclient.py slow BASE COOKIE FLAG           -> {close_code, last_frame}: a client that does not read
+                                                 until the file FLAG exists
   wsclient.py ws_status BASE COOKIE ORIGIN    -> {status}: the answer to an upgrade with that Origin
 """
 import asyncio
@@ -117,12 +118,10 @@ async def stream(base, cookie, until, since):
 
 async def resume(base, cookie, last, kills):
     """Read the live stream, dropping the connection (no close frame) `kills`
-    times at random moments; reconnect with since= the last seq seen, and
-    catch up from /api/events when told to."""
+    times, at evenly spaced seqs; reconnect with since= the last seq seen,
+    and catch up from /api/events when told to."""
     seen, since, reconnects, catchups = [], 0, 0, 0
-    import random
-    rnd = random.Random(42)
-    kill_at = sorted(rnd.randint(1, max(2, last - 1)) for _ in range(kills))
+    kill_at = [last * (k + 1) // (kills + 1) for k in range(kills)]  # evenly spaced
     while since < last:
         url, origin = ws_url(base, since)
         try:
@@ -269,10 +268,13 @@ def frames(base, cookie):
     return out
 
 
-def slow(base, cookie, seconds):
-    """Never read for `seconds` (a tiny receive buffer), then read what came."""
+def slow(base, cookie, flag):
+    """Never read until the file `flag` exists (a tiny receive buffer; at most
+    120 s), then read what came."""
     s, status, _, _ = handshake(base, cookie, rcvbuf=4096)
-    time.sleep(seconds)
+    deadline = time.time() + 120
+    while not os.path.exists(flag) and time.time() < deadline:
+        time.sleep(0.05)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.settimeout(30)
     last, code, nframes = None, None, 0
@@ -311,7 +313,7 @@ def main():
     elif cmd == "frames":
         r = frames(args[0], args[1])
     elif cmd == "slow":
-        r = slow(args[0], args[1], float(args[2]))
+        r = slow(args[0], args[1], args[2])
     elif cmd == "ws_status":
         r = ws_status(args[0], args[1], args[2])
     else:

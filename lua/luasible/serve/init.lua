@@ -214,7 +214,7 @@ function Server:batcher()
     scheduler.sleep(live.BATCH)
     self.store:flush()
     for client in pairs(self.clients) do
-      local r = live.pump(client, self.store, self.max_queued)
+      local r = live.pump(client, self.store, self.max_queued, self.max_events)
       if r == "catchup" or r == "closed" then self.clients[client] = nil end
     end
     -- connections that were ended: closed once written, or after LINGER
@@ -246,8 +246,8 @@ end
 --- one), hosts (more names the Host header may give), public (a
 --- non-loopback address is refused without it), log (the NDJSON log's path;
 --- default a private temporary file), token, max_queued (bytes waiting on
---- a WebSocket client's socket before it is sent to catch-up). Returns the
---- server, or nil, err.
+--- a WebSocket client's socket before it is sent to catch-up), max_events
+--- (events in one frame at most). Returns the server, or nil, err.
 function M.new(opts)
   opts = opts or {}
   local address = opts.address or "127.0.0.1"
@@ -266,7 +266,7 @@ function M.new(opts)
   local auth = auth_mod.new({ address = addr, port = port, hosts = opts.hosts, token = opts.token })
   local self = setmetatable({ listener = listener, store = store, auth = auth, address = addr,
     port = port, clients = {}, conns = {}, lingering = {}, nconn = 0, closed = false,
-    max_queued = opts.max_queued }, Server)
+    max_queued = opts.max_queued, max_events = opts.max_events }, Server)
   self.base_url = ("http://%s:%d/"):format(auth.shown, port)
   self.url = self.base_url .. "?token=" .. auth.token
   self.on_event = function(ev) self:feed(ev) end

@@ -44,9 +44,10 @@ function M.catchup_frame(since)
 end
 
 --- One batch for a client { conn, sent } from the store: sends a frame (or
---- the catch-up, when more than max_queued bytes wait on its socket);
+--- the catch-up, when more than max_queued bytes wait on its socket; at
+--- most max_events events a frame);
 --- returns "sent", "idle", "catchup" or "closed".
-function M.pump(client, store, max_queued)
+function M.pump(client, store, max_queued, max_events)
   local conn = client.conn
   if conn:closing() then return "closed" end
   if client.sent >= store.seq then return "idle" end
@@ -56,7 +57,7 @@ function M.pump(client, store, max_queued)
     conn:finish()
     return "catchup"
   end
-  local to = math.min(store.seq, client.sent + M.MAX_EVENTS)
+  local to = math.min(store.seq, client.sent + (max_events or M.MAX_EVENTS))
   local evs = store:range(client.sent + 1, to)
   local lines = M.collapse(evs)
   local ok = conn:send("[" .. table.concat(lines, ",") .. "]")
