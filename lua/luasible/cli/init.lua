@@ -13,6 +13,8 @@ local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cl
   inventory = require "luasible.cli.inventory" }
 COMMANDS.config = require "luasible.cli.config"
 COMMANDS.vault = require "luasible.cli.vault" -- also the vault options of the others
+-- the dashboard: `serve FILE`, and --serve, --log, --syslog of run and exec
+COMMANDS.serve = require "luasible.cli.serve"
 
 local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
@@ -65,6 +67,7 @@ local function common(c)
   COMMANDS.vault.add_options(c)
   c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
   c:option("-F --ssh-config", "The OpenSSH client config to read instead of ~/.ssh/config ('none': none).")
+  COMMANDS.serve.add_options(c)
 end
 
 local function parser()
@@ -78,6 +81,7 @@ local function parser()
   COMMANDS.inventory.add_to_parser(p)
   COMMANDS.config.add_to_parser(p)
   COMMANDS.vault.add_to_parser(p)
+  COMMANDS.serve.add_to_parser(p)
   return p
 end
 
@@ -103,7 +107,10 @@ local function run_play(args, play, opts, extra)
   for k, v in pairs(args.config_opts or {}) do if opts[k] == nil then opts[k] = v end end
   if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
-  opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
+  -- the terminal (or --json), and the --log, --serve and --syslog sinks
+  local sinks, serr = COMMANDS.serve.sinks(args, renderer(args))
+  if not sinks then return die(serr) end
+  opts.check, opts.module_path, opts.on_event = args.check, args.module_path, sinks.on_event
   -- -k and -F: for every SSH connection that sets no password / ssh_config
   local defaults = {}
   if args.ssh_config then defaults.ssh_config = args.ssh_config ~= "none" and args.ssh_config or false end
@@ -123,18 +130,18 @@ local function run_play(args, play, opts, extra)
     local sig = require("luasible.util.errors").is_interrupt(recap) and recap.signal
     if not sig then error(recap, 0) end
     if args.json then io.stderr:write("interrupted (SIG", sig, ")\n") end
-    return signal_status(sig)
+    return sinks.finish(signal_status(sig), true)
   end
-  if not recap then return die(err) end
+  if not recap then return sinks.finish(die(err), true) end
   -- a signal that came when nothing was left to wait for
   local core = require "luasible.core"
   pcall(core.run_once, true)
   local late = core.caught()
   if late then
     io.stderr:write("interrupted (SIG", late, ")\n")
-    return signal_status(late)
+    return sinks.finish(signal_status(late), true)
   end
-  return runner.exit_code(recap)
+  return sinks.finish(runner.exit_code(recap))
 end
 
 function M.main(argv)
