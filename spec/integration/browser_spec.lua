@@ -83,17 +83,18 @@ describe("#browser #hosts the dashboard page", function()
     dir = files.sh("mktemp -d /tmp/luasible-browser.XXXXXX")
     write(dir .. "/inv.ini", hosts:inventory_ini())
     write(dir .. "/play.lua", PLAY:format(COUNT, COUNT))
-    cli_pid = files.sh(("exec bin/luasible run %s/play.lua -i %s/inv.ini --serve 127.0.0.1:0 >%s/out 2>%s/err & echo $!")
-      :format(dir, dir, dir, dir))
+    cli_pid = files.sh(("exec bin/luasible run %s/play.lua -i %s/inv.ini --serve 127.0.0.1:0 >%s/out 2>%s/err"
+      .. " & echo $!"):format(dir, dir, dir, dir))
     local url = wait_for("the dashboard's URL on stderr", 30, function()
       return (read(dir .. "/err") or ""):match("(http://127%.0%.0%.1:%d+/%?token=[%w%-_%.~%%]+)")
     end)
     local shots = os.getenv("LUASIBLE_SCREENSHOTS")
-    local node_pid = files.sh(("exec node spec/browser/live.mjs --url %s --out %s/res.json --ready %s/ready --hosts %s%s"
-      .. " >%s/node.log 2>&1 & echo $!"):format(shell.quote(url), dir, dir, table.concat(HOSTS, ","),
+    local node_pid = files.sh(("exec node spec/browser/live.mjs --url %s --out %s/res.json --ready %s/ready"
+      .. " --hosts %s%s >%s/node.log 2>&1 & echo $!"):format(shell.quote(url), dir, dir, table.concat(HOSTS, ","),
       shots and (" --shots " .. shell.quote(shots)) or "", dir))
     wait_for("the page (spec/browser/live.mjs)", 90, function()
-      return read(dir .. "/ready") or (not alive(node_pid) and error("live.mjs ended: " .. (read(dir .. "/node.log") or "")))
+      if not alive(node_pid) then error("live.mjs ended: " .. (read(dir .. "/node.log") or "")) end
+      return read(dir .. "/ready")
     end)
     for _, h in ipairs(hosts) do h:exec("touch /tmp/lsb-gate") end
     wait_for("the browser's end", 400, function() return not alive(node_pid) end)
@@ -145,7 +146,10 @@ describe("#browser #hosts the dashboard page", function()
     assert.equal(1, ns[1])
     assert.is_true(consecutive(ns), table.concat(ns, ","))
     -- ANSI colours are rendered, not shown as escapes
-    for _, l in ipairs(res.term_live) do assert.is_nil(l:find("\27", 1, true)) ; assert.is_nil(l:find("[32m", 1, true)) end
+    for _, l in ipairs(res.term_live) do
+      assert.is_nil(l:find("\27", 1, true))
+      assert.is_nil(l:find("[32m", 1, true))
+    end
   end)
 
   it("shows everything again after a reload in the middle of the run", function()
