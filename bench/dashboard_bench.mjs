@@ -1,0 +1,73 @@
+// The browser half of bench/dashboard_bench.lua: TABS tabs of the dashboard
+// at URL (one browser context: the token logs in once, the cookie serves
+// all), each measuring, in the page, how long after a line left the remote
+// command it appeared: every output line carries the command's clock
+// ("T<epoch seconds> host n"); the page's clock is performance.timeOrigin +
+// performance.now(), read in the animation frame that painted the line
+// (after the DOM update of the tiles; requestAnimationFrame batching is the
+// page's own). Written to OUT: per tab the delays' histogram (1 ms buckets)
+// and the number of lines, events and frames seen.
+//   node bench/dashboard_bench.mjs --url URL --tabs 3 --out FILE --ready FILE
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { launch, open, until } from '../spec/browser/lib.mjs';
+
+const { values: opt } = parseArgs({ options: {
+  url: { type: 'string' }, tabs: { type: 'string', default: '3' }, out: { type: 'string' },
+  ready: { type: 'string' }, open: { type: 'string', default: '' },
+} });
+
+function measure(openHost) {
+  const L = window.luasible;
+  const m = { hist: new Uint32Array(60000), lines: 0, events: 0, frames: 0, over: 0, max: 0 };
+  window.__bench = m;
+  let pend = [];
+  L.store.listeners.add((ev) => {
+    m.events++;
+    if (ev.type !== 'stdout' || typeof ev.data !== 'string' || ev.data[0] !== 'T') return;
+    const t = parseFloat(ev.data.slice(1, 20));
+    if (t > 0) pend.push(t * 1000);
+  });
+  L.afterDraw.add(() => {
+    m.frames++;
+    if (pend.length === 0) return;
+    const now = performance.timeOrigin + performance.now();
+    for (const t of pend) {
+      const d = Math.max(0, Math.round(now - t));
+      if (d < m.hist.length) m.hist[d]++; else m.over++;
+      if (d > m.max) m.max = d;
+    }
+    m.lines += pend.length;
+    pend = [];
+  });
+  if (openHost) L.term.open(openHost);
+}
+
+function collect() {
+  const m = window.__bench;
+  return { hist: Array.from(m.hist), lines: m.lines, events: m.events, frames: m.frames, over: m.over,
+    max: m.max, seq: window.luasible.store.seq, finished: window.luasible.store.finished,
+    reconnects: window.luasible.conn.reconnects };
+}
+
+const browser = await launch();
+const res = { tabs: [] };
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  const first = await open(ctx, opt.url);
+  const pages = [first];
+  const base = new URL(first.url());
+  for (let i = 1; i < Number(opt.tabs); i++) pages.push(await open(ctx, base.href));
+  // the first tab also follows one host's terminal (the heaviest view)
+  for (const [i, p] of pages.entries()) await p.evaluate(measure, i === 0 ? opt.open || null : null);
+  writeFileSync(opt.ready, 'ready\n');
+  await until('the end of the run', () => first.evaluate(() => window.luasible.store.finished), 900000, 500);
+  // the last frames
+  await new Promise((r) => setTimeout(r, 500));
+  for (const p of pages) res.tabs.push({ ...(await p.evaluate(collect)), errors: p.errors });
+} catch (e) {
+  res.failure = String(e && e.stack || e);
+} finally {
+  await browser.close();
+  writeFileSync(opt.out, JSON.stringify(res));
+}
