@@ -46,6 +46,13 @@ function M.catch_signals()
 end
 M.quote = connection.quote
 
+--- The live dashboard's server (docs/DASHBOARD.md): luasible.serve(opts)
+-- -> server (server.url, server.on_event, server:feed(ev), server:wait(),
+-- server:close()), or nil, err.
+function M.serve(opts)
+  return require("luasible.serve").new(opts)
+end
+
 --- Run a play (see docs/TASKS.md); loads the task layer on first use.
 function M.play(play, opts)
   return require("luasible.play").play(play, opts)

@@ -1,5 +1,6 @@
--- Events of a play: a stream's events keep the core's seq and timestamp,
--- the run's own events its own stamp; stdout_lines is a list in results.
+-- Events of a play: every event has the run's seq (1, 2, 3, ... over the
+-- run); a stream's events keep the core's number as stream_seq and its
+-- timestamp, the run's own events its own clock.
 local luasible = require "luasible"
 local play = require "luasible.play"
 local files = require "spec.helpers.files"
@@ -28,26 +29,40 @@ local function of_type(evs, t)
 end
 
 describe("play events", function()
-  it("a stream's lines carry the core's seq: 1..n in order for a command's lines", function()
+  it("a stream's lines carry the core's seq as stream_seq: 1..n in order for a command's lines", function()
     local evs = run({ { shell = "printf 'a\\nb\\nc\\n'" } })
     local lines = of_type(evs, "stdout")
     assert.equal(3, #lines)
     for i, ev in ipairs(lines) do
       assert.equal(({ "a", "b", "c" })[i], ev.data)
-      assert.equal(i, ev.seq)
+      assert.equal(i, ev.stream_seq)
     end
+  end)
+
+  it("every event has the run's seq: 1, 2, 3, ... in the order they go out, every kind", function()
+    local evs = run({ { shell = "printf 'a\\nb\\n'" }, { debug = { msg = "y" } },
+      { streaming_shell = "echo one" } })
+    for i, ev in ipairs(evs) do assert.equal(i, ev.seq, ev.type) end
+    assert.is_true(#of_type(evs, "stdout") >= 3)
+  end)
+
+  it("a \\r redraw keeps its cr mark", function()
+    local evs = run({ { streaming_shell = "printf '10%%\\r50%%\\rdone\\n'" } })
+    local crs = {}
+    for _, ev in ipairs(of_type(evs, "stdout")) do crs[#crs + 1] = ev.data .. (ev.cr and "+cr" or "") end
+    assert.same({ "10%+cr", "50%+cr", "done" }, crs)
   end)
 
   it("streaming_shell's lines and progress keep the stream's seq, increasing in stream order", function()
     local evs = run({ { streaming_shell = "echo one; echo two; echo three" } })
     local seqs, lines = {}, of_type(evs, "stdout")
-    for _, ev in ipairs(lines) do seqs[#seqs + 1] = ev.seq end
+    for _, ev in ipairs(lines) do seqs[#seqs + 1] = ev.stream_seq end
     assert.equal(3, #seqs)
     for i = 2, #seqs do assert.equal(seqs[i - 1] + 1, seqs[i]) end
     -- the stream's first event is its "executing" progress
     local first = of_type(evs, "progress")[1]
     assert.equal("executing", first.progress.stage)
-    assert.equal(1, first.seq)
+    assert.equal(1, first.stream_seq)
     assert.equal(2, seqs[1])
   end)
 
@@ -70,14 +85,14 @@ describe("play events", function()
     assert.is_true(res.timestamp - lines[1].timestamp >= 0.29)
   end)
 
-  it("the events the run makes itself keep the run's own seq and clock", function()
+  it("the events the run makes itself keep the run's own clock", function()
     local before = luasible.wall()
     local evs = run({ { shell = "echo x" }, { debug = { msg = "y" } } })
     local own, last = 0, 0
     for _, ev in ipairs(evs) do
       if ev.type ~= "stdout" and ev.type ~= "stderr" then
         own = own + 1
-        assert.equal(own, ev.seq, ev.type)
+        assert.is_nil(ev.stream_seq, ev.type)
         assert.is_true(ev.timestamp >= last and ev.timestamp >= before - 0.01)
         last = ev.timestamp
       end
@@ -85,17 +100,19 @@ describe("play events", function()
     assert.equal("recap", evs[#evs].type)
   end)
 
-  it("--json lines of a stream carry the core's seq", function()
+  it("--json lines of a stream carry the core's seq as stream_seq, and the run's seq", function()
     local p = io.popen("bin/luasible exec localhost -a \"printf 'a\\nb\\n'\" --json 2>/dev/null")
     local out = p:read("a")
     p:close()
     local cjson = require "cjson"
-    local seqs = {}
+    local seqs, all = {}, {}
     for line in out:gmatch("[^\n]+") do
       local ev = cjson.decode(line)
-      if ev.type == "stdout" then seqs[#seqs + 1] = ev.seq end
+      all[#all + 1] = ev.seq
+      if ev.type == "stdout" then seqs[#seqs + 1] = ev.stream_seq end
     end
     assert.same({ 1, 2 }, seqs)
+    for i, s in ipairs(all) do assert.equal(i, s) end
   end)
 end)
 

@@ -11,6 +11,8 @@ local M = {}
 
 local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec",
   inventory = require "luasible.cli.inventory" }
+-- the dashboard: `serve FILE`, and --serve, --log, --syslog of run and exec
+COMMANDS.serve = require "luasible.cli.serve"
 
 local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
@@ -59,6 +61,7 @@ local function common(c)
   c:flag("--json", "Print every event as one JSON object per line.")
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
+  COMMANDS.serve.add_options(c)
 end
 
 local function parser()
@@ -70,6 +73,7 @@ local function parser()
   COMMANDS.run.add_to_parser(p, common)
   COMMANDS.exec.add_to_parser(p, common)
   COMMANDS.inventory.add_to_parser(p)
+  COMMANDS.serve.add_to_parser(p)
   return p
 end
 
@@ -93,7 +97,10 @@ end
 local function run_play(args, play, opts, extra)
   local runner = require "luasible.play"
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
-  opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
+  -- the terminal (or --json), and the --log, --serve and --syslog sinks
+  local sinks, serr = COMMANDS.serve.sinks(args, renderer(args))
+  if not sinks then return die(serr) end
+  opts.check, opts.module_path, opts.on_event = args.check, args.module_path, sinks.on_event
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
   -- and the exit status is 128 + the signal's number. A second signal gets
@@ -104,18 +111,18 @@ local function run_play(args, play, opts, extra)
     local sig = require("luasible.util.errors").is_interrupt(recap) and recap.signal
     if not sig then error(recap, 0) end
     if args.json then io.stderr:write("interrupted (SIG", sig, ")\n") end
-    return signal_status(sig)
+    return sinks.finish(signal_status(sig), true)
   end
-  if not recap then return die(err) end
+  if not recap then return sinks.finish(die(err), true) end
   -- a signal that came when nothing was left to wait for
   local core = require "luasible.core"
   pcall(core.run_once, true)
   local late = core.caught()
   if late then
     io.stderr:write("interrupted (SIG", late, ")\n")
-    return signal_status(late)
+    return sinks.finish(signal_status(late), true)
   end
-  return runner.exit_code(recap)
+  return sinks.finish(runner.exit_code(recap))
 end
 
 function M.main(argv)

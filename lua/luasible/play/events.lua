@@ -1,10 +1,11 @@
 --- luasible.play.events: every event of a run goes out through here to
 -- opts.on_event, with its secrets scrubbed, the play's name, and its stamp:
--- `seq` and `timestamp` (seconds since the epoch, from luasible.wall(); the
--- differences between events come from the monotonic clock). An event the
--- run makes itself gets the run's own stamp (its seq counts those events);
--- an event relayed from a stream (a line, a stream's progress) keeps the
--- core's: its seq in that stream and the moment the core read it.
+-- `seq` (the run's: 1, 2, 3, ... over every event of the run, of every
+-- kind) and `timestamp` (seconds since the epoch, from luasible.wall(); the
+-- differences between events come from the monotonic clock). An event
+-- relayed from a stream (a line, a stream's progress) also keeps the core's
+-- number in that stream as `stream_seq`, the moment the core read it as its
+-- timestamp, and a `\r` redraw's `cr`.
 local M = {}
 
 local Events = {}
@@ -30,7 +31,7 @@ function M.new(on_event, luasible, secrets)
 end
 
 --- Send an event. `from`: the core's event it relays (a stream's line or
---- progress), whose seq and timestamp it keeps.
+--- progress), whose seq (as stream_seq) and timestamp it keeps.
 function Events:emit(ev, from)
   local secrets = self.secrets
   if secrets and secrets:any() then
@@ -38,12 +39,14 @@ function Events:emit(ev, from)
       if ev[k] ~= nil then ev[k] = secrets:scrub(ev[k]) end
     end
   end
+  self.seq = self.seq + 1
+  ev.seq = self.seq
   if type(from) == "table" and from.seq ~= nil and type(from.timestamp) == "number" then
     -- the core's clock is the monotonic one: the same reading on the epoch
-    ev.seq, ev.timestamp = from.seq, self.wall0 + (from.timestamp - self.mono0)
+    ev.stream_seq, ev.timestamp = from.seq, self.wall0 + (from.timestamp - self.mono0)
+    if from.cr then ev.cr = true end
   else
-    self.seq = self.seq + 1
-    ev.seq, ev.timestamp = self.seq, self.wall0 + (self.now() - self.mono0)
+    ev.timestamp = self.wall0 + (self.now() - self.mono0)
   end
   ev.play = ev.play or self.play
   if self.on_event then self.on_event(ev) end
@@ -66,7 +69,7 @@ end
 
 --- The emit function of one host's task (the module context's ctx.emit):
 --- emit(ev[, from]) names the host and the task, honours no_log, and keeps
---- the core's seq and timestamp of `from`, the stream event ev relays.
+--- the core's seq (as stream_seq) and timestamp of `from`, the stream event ev relays.
 function Events:for_host(host, task)
   return function(ev, from)
     ev.host, ev.task = host, task.name

@@ -8,9 +8,11 @@ local M = {}
 
 -- the fields an event may carry to --json (the rest stays in the process)
 local FIELDS = { "type", "host", "task", "play", "data", "progress", "result", "status", "timestamp", "seq",
-  "recap", "hosts", "elapsed", "module", "signal", "interrupted", "item" }
+  "recap", "hosts", "elapsed", "module", "signal", "interrupted", "item", "stream_seq", "cr" }
 
 local record = json.fields(FIELDS)
+M.FIELDS = FIELDS
+M.record = record -- the line of one event (the dashboard's log: luasible.serve)
 
 --- The renderer: returns on_event(ev). opts: out (file, default stdout).
 function M.new(opts)

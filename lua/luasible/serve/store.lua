@@ -1,0 +1,255 @@
+--- luasible.serve.store: the events of a run, as the dashboard serves them.
+-- The NDJSON log on disk is the source of truth (one event a line, the same
+-- JSON as --json, with the run-wide seq); in memory there are only indexes,
+-- of bounded size a line:
+--   * the byte offset of every EVERY-th event (catch-up: /api/events),
+--   * per host, and per (host, task), the count of output lines and the
+--     offset of every EVERY-th one (a page of a terminal: /api/output),
+--   * the last RING events' lines (the live stream and short catch-ups
+--     never touch the disk),
+--   * the snapshot of serve/state.lua.
+-- That is about 16 bytes per EVERY (64) events and lines, plus the ring
+-- (at most RING events or RING_BYTES of JSON), plus per host and task a
+-- few fields; docs/DASHBOARD.md states it.
+local cjson = require("cjson.safe").new()
+local json_render = require "luasible.render.json"
+local state_mod = require "luasible.serve.state"
+
+local M = {}
+
+local EVERY = 64
+local RING, RING_BYTES = 8192, 8 * 1024 * 1024
+M.EVERY = EVERY
+
+local Store = {}
+Store.__index = Store
+
+local function is_output(t) return t == "stdout" or t == "stderr" end
+
+--- A store writing (or, with opts.read_only, reading) the log at opts.path.
+--- opts.path nil: a private temporary file, removed by close(); a file
+--- given is written anew (as --log FILE).
+function M.new(opts)
+  opts = opts or {}
+  local path, temp = opts.path, false
+  if not path then
+    path = os.tmpname() -- created 0600 by mkstemp
+    temp = true
+  end
+  local self = setmetatable({ path = path, temp = temp, seq = 0, size = 0, seq_off = {},
+    hosts = {}, ring = {}, ring_bytes = 0, ring_first = 1, state = state_mod.new(),
+    dirty = false, now = opts.now or os.time, record = json_render.record }, Store)
+  if not opts.read_only then
+    local f, err = io.open(path, "wb")
+    if not f then return nil, "cannot write the log " .. path .. ": " .. tostring(err) end
+    f:setvbuf("full", 65536)
+    self.out = f
+  end
+  return self
+end
+
+-- the output-line index of one host (and of one of its tasks)
+local function line_index(t, key)
+  local x = t[key]
+  if not x then
+    x = { n = 0, off = {} }
+    t[key] = x
+  end
+  return x
+end
+
+-- Index one event whose JSON line `line` starts at byte `off`.
+function Store:index(ev, line, off)
+  local seq = ev.seq
+  self.seq = seq
+  if (seq - 1) % EVERY == 0 then self.seq_off[(seq - 1) // EVERY + 1] = off end
+  local task_id = self.state:add(ev)
+  local host = ev.host
+  local out = is_output(ev.type) and type(host) == "string"
+  if out then
+    local hx = self.hosts[host]
+    if not hx then
+      hx = { all = { n = 0, off = {} }, tasks = {} }
+      self.hosts[host] = hx
+    end
+    local a = hx.all
+    if a.n % EVERY == 0 then a.off[a.n // EVERY + 1] = off end
+    a.n = a.n + 1
+    if task_id then
+      local tx = line_index(hx.tasks, task_id)
+      if tx.n % EVERY == 0 then tx.off[tx.n // EVERY + 1] = off end
+      tx.n = tx.n + 1
+    end
+  end
+  -- the ring: the last events' lines, for the live stream
+  local ring = self.ring
+  ring[seq] = { line = line, host = out and host or nil, cr = out and ev.cr or nil }
+  self.ring_bytes = self.ring_bytes + #line
+  while seq - self.ring_first + 1 > RING or (self.ring_bytes > RING_BYTES and self.ring_first < seq) do
+    local old = ring[self.ring_first]
+    if old then self.ring_bytes = self.ring_bytes - #old.line end
+    ring[self.ring_first] = nil
+    self.ring_first = self.ring_first + 1
+  end
+end
+
+--- Add an event: it gets the next seq (an event that carries a seq of its
+--- own, a core stream's, keeps it as stream_seq), goes to the log and the
+--- indexes. Returns its seq. The event table itself is not changed.
+function Store:add(ev)
+  local seq = self.seq + 1
+  local own, own_stream = ev.seq, ev.stream_seq
+  ev.seq = seq
+  if own ~= nil and own ~= seq and own_stream == nil then ev.stream_seq = own end
+  local line = self.record(ev)
+  local off = self.size
+  self.out:write(line, "\n")
+  self.size = off + #line + 1
+  self.dirty = true
+  self:index(ev, line, off)
+  ev.seq, ev.stream_seq = own, own_stream
+  return seq
+end
+
+--- Add a line read from a log (luasible serve FILE): decoded, indexed as it
+--- is (its seq must follow the last one). Returns true, or nil, err.
+function Store:ingest(line, off)
+  local ev = cjson.decode(line)
+  local seq = type(ev) == "table" and math.tointeger(ev.seq)
+  if not seq then return nil, "not an event with an integer seq" end
+  ev.seq = seq
+  if ev.seq ~= self.seq + 1 then
+    return nil, ("seq %d after %d"):format(ev.seq, self.seq)
+  end
+  if ev.cr == cjson.null then ev.cr = nil end
+  self:index(ev, line, off)
+  self.size = off + #line + 1
+  return true
+end
+
+--- Write what is buffered to the file (before it is read, and every batch).
+function Store:flush()
+  if self.out and self.dirty then
+    self.out:flush()
+    self.dirty = false
+  end
+end
+
+-- A reader of the file from byte `off`: returns next() -> line, its offset.
+local function lines_from(self, off)
+  self:flush()
+  local f = io.open(self.path, "rb")
+  if not f then return function() return nil end end
+  f:seek("set", off)
+  local buf, pos, base = "", 1, off
+  local limit = self.size -- what is indexed: a line being written is not read
+  return function()
+    while true do
+      local nl = buf:find("\n", pos, true)
+      if nl then
+        local line, at = buf:sub(pos, nl - 1), base + pos - 1
+        pos = nl + 1
+        if at >= limit then f:close() return nil end
+        return line, at
+      end
+      local chunk = f:read(1 << 20)
+      if not chunk then
+        f:close()
+        return nil
+      end
+      base = base + pos - 1
+      buf = buf:sub(pos) .. chunk
+      pos = 1
+    end
+  end, function() pcall(f.close, f) end
+end
+M.lines_from = lines_from
+
+--- The JSON lines of the events from seq `from` to `to` (inclusive), from
+--- the ring or the log; a list of { line, host, cr }.
+function Store:range(from, to)
+  local out = {}
+  if to < from then return out end
+  if from >= self.ring_first then
+    for s = from, to do out[#out + 1] = self.ring[s] end
+    return out
+  end
+  local k = (from - 1) // EVERY + 1
+  local off = self.seq_off[k]
+  if not off then return out end
+  local seq = (k - 1) * EVERY
+  local next_line, close = lines_from(self, off)
+  for line in next_line do
+    seq = seq + 1
+    if seq > to then break end
+    if seq >= from then
+      local ev = cjson.decode(line) or {}
+      local cr = ev.cr
+      out[#out + 1] = { line = line, host = is_output(ev.type) and ev.host or nil,
+        cr = cr ~= cjson.null and cr or nil }
+    end
+  end
+  if close then close() end
+  return out
+end
+
+--- /api/events: the events after `since` (at most limit): lines, next, last.
+function Store:events_since(since, limit)
+  since = math.max(0, since)
+  local to = math.min(self.seq, since + limit)
+  local evs = self:range(since + 1, to)
+  local lines = {}
+  for i, e in ipairs(evs) do lines[i] = e.line end
+  return lines, since + #lines, self.seq
+end
+
+--- /api/output: a page of a host's output lines (all of them, or one
+--- task's): total, from, lines = { { seq, stream, data, cr } }.
+function Store:output(host, task_id, from, count)
+  local hx = self.hosts[host]
+  local x = hx and (task_id and hx.tasks[task_id] or (not task_id and hx.all)) or nil
+  if not x or from >= x.n or count <= 0 then return x and x.n or 0, {} end
+  local k = from // EVERY + 1
+  local idx = (k - 1) * EVERY -- the index of the line at off[k]
+  local want_host = '"host":' .. require("luasible.json").encode(host) .. ","
+  local task_name
+  if task_id then
+    local t = self.state.tasks[task_id]
+    task_name = t and t.name
+  end
+  local lines = {}
+  local last = math.min(x.n, from + count) - 1
+  local next_line, close = lines_from(self, x.off[k])
+  for line in next_line do
+    if (line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true))
+      and line:find(want_host, 1, true) then
+      local ev = cjson.decode(line)
+      if ev and ev.host == host and (not task_id or ev.task == task_name) then
+        if idx >= from then
+          lines[#lines + 1] = { seq = math.tointeger(ev.seq), stream = ev.type, data = ev.data,
+            cr = ev.cr == true or nil }
+        end
+        idx = idx + 1
+        if idx > last then break end
+      end
+    end
+  end
+  if close then close() end
+  return x.n, lines
+end
+
+--- /api/state's snapshot.
+function Store:snapshot()
+  return self.state:snapshot(self.now())
+end
+
+--- Close the log (a temporary one is removed).
+function Store:close()
+  if self.out then
+    self.out:close()
+    self.out = nil
+  end
+  if self.temp then os.remove(self.path) end
+end
+
+return M
