@@ -28,9 +28,20 @@ export async function open(context, url) {
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
   await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.luasible && window.luasible.store.seq > 0
-    && ['live', 'finished'].includes(window.luasible.state), null, { timeout: 30000 });
+  await live(page);
   return page;
+}
+
+// Wait until the page has loaded the run and its WebSocket is open.
+export async function live(page, ms = 30000) {
+  try {
+    await page.waitForFunction(() => window.luasible && window.luasible.store.seq > 0
+      && ['live', 'finished'].includes(window.luasible.state), null, { timeout: ms });
+  } catch (e) {
+    const seen = await page.evaluate(() => (window.luasible
+      ? { seq: window.luasible.store.seq, state: window.luasible.state } : 'no window.luasible')).catch(String);
+    throw new Error(`the page did not go live in ${ms} ms: ${JSON.stringify(seen)} ${page.errors.join('; ')}`);
+  }
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@
 // --ready: written once the page is live (the spec then lets the play go on).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { launch, open, until, sleep } from './lib.mjs';
+import { launch, live, open, until, sleep } from './lib.mjs';
 
 const { values: opt } = parseArgs({ options: {
   url: { type: 'string' }, out: { type: 'string' }, ready: { type: 'string' },
@@ -52,9 +52,10 @@ const matrixOf = (page) => page.evaluate(() => {
 });
 
 const browser = await launch();
+let page = null;
 try {
   const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 } });
-  let page = await open(ctx, opt.url);
+  page = await open(ctx, opt.url);
   res.url_after_login = page.url();
   res.cookies = (await ctx.cookies()).map((c) => ({ name: c.name, httpOnly: c.httpOnly, sameSite: c.sameSite }));
   await page.evaluate(sampler);
@@ -78,8 +79,7 @@ try {
   const before = { lines: counted(await termText(page)).length, matrix: await matrixOf(page),
     finished: await page.evaluate(() => window.luasible.store.finished) };
   await page.reload();
-  await page.waitForFunction(() => window.luasible && window.luasible.store.seq > 0
-    && ['live', 'finished'].includes(window.luasible.state), null, { timeout: 30000 });
+  await live(page);
   await page.evaluate(sampler);
   res.reload = { before, finished: await page.evaluate(() => window.luasible.store.finished),
     hosts: await hostState(page), matrix: await matrixOf(page),
@@ -145,6 +145,14 @@ try {
   res.errors = page.errors;
 } catch (e) {
   res.failure = String(e && e.stack || e);
+  // what the page knew when it failed
+  if (page) {
+    res.diag = await page.evaluate(() => ({ seq: window.luasible.store.seq, state: window.luasible.state,
+      finished: window.luasible.store.finished, frames: window.luasible.conn.frames,
+      reconnects: window.luasible.conn.reconnects })).catch((x) => String(x));
+    res.errors = page.errors;
+    res.failure += `\npage: ${JSON.stringify(res.diag)} ${JSON.stringify(res.errors)}`;
+  }
 } finally {
   await browser.close();
   writeFileSync(opt.out, JSON.stringify(res, null, 1));

@@ -98,7 +98,9 @@ describe("#browser #hosts the dashboard page", function()
     end)
     for _, h in ipairs(hosts) do h:exec("touch /tmp/lsb-gate") end
     wait_for("the browser's end", 400, function() return not alive(node_pid) end)
-    res = json.decode(assert(read(dir .. "/res.json"), read(dir .. "/node.log")))
+    local out = read(dir .. "/res.json")
+    assert(out, "spec/browser/live.mjs wrote nothing: " .. (read(dir .. "/node.log") or ""))
+    res = json.decode(out)
     cli_out = wait_for("the CLI's recap", 60, function()
       local out = read(dir .. "/out") or ""
       return cli_recap(out) and out
@@ -110,7 +112,8 @@ describe("#browser #hosts the dashboard page", function()
       os.execute("kill -INT " .. cli_pid .. " 2>/dev/null; sleep 0.5; kill -TERM " .. cli_pid .. " 2>/dev/null")
     end
     if hosts then hosts:stop() end
-    if dir then os.execute("rm -rf " .. shell.quote(dir)) end
+    -- LUASIBLE_KEEP=1 keeps the run's files (the play, its output, res.json)
+    if dir and not os.getenv("LUASIBLE_KEEP") then os.execute("rm -rf " .. shell.quote(dir)) end
   end)
 
   it("opened the page without an error, and took the token out of the URL", function()
