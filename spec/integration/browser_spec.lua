@@ -98,9 +98,9 @@ describe("#browser #hosts the dashboard page", function()
     end)
     for _, h in ipairs(hosts) do h:exec("touch /tmp/lsb-gate") end
     wait_for("the browser's end", 400, function() return not alive(node_pid) end)
-    local out = read(dir .. "/res.json")
-    assert(out, "spec/browser/live.mjs wrote nothing: " .. (read(dir .. "/node.log") or ""))
-    res = json.decode(out)
+    local got = read(dir .. "/res.json")
+    assert(got, "spec/browser/live.mjs wrote nothing: " .. (read(dir .. "/node.log") or ""))
+    res = json.decode(got)
     cli_out = wait_for("the CLI's recap", 60, function()
       local out = read(dir .. "/out") or ""
       return cli_recap(out) and out
