@@ -156,10 +156,10 @@ local function median(xs)
 end
 
 -- percentile of a histogram (1 ms buckets) merged over tabs
-local function hist_stats(tabs)
+local function hist_stats(tabs, key)
   local h, n, over, max = {}, 0, 0, 0
   for _, t in ipairs(tabs) do
-    for i, c in ipairs(t.hist) do h[i] = (h[i] or 0) + c; n = n + c end
+    for i, c in ipairs(t[key or "hist"]) do h[i] = (h[i] or 0) + c; n = n + c end
     over = over + t.over
     max = math.max(max, t.max)
   end
@@ -184,15 +184,23 @@ local ok, err = pcall(function()
     local a, b
     if r % 2 == 1 then a = baseline(r); b = served(r) else b = served(r); a = baseline(r) end
     local st = hist_stats(b.tabs)
+    local rc = hist_stats(b.tabs, "recv")
     ratios[#ratios + 1] = b.time / a.time
     all_p50[#all_p50 + 1] = st.p50
     all_p99[#all_p99 + 1] = st.p99
-    local seen = {}
-    for _, t in ipairs(b.tabs) do seen[#seen + 1] = tostring(t.lines) end
+    local seen, per = {}, {}
+    for i, t in ipairs(b.tabs) do
+      seen[#seen + 1] = tostring(t.lines)
+      local s1, s2 = hist_stats({ t }), hist_stats({ t }, "recv")
+      per[#per + 1] = ("tab %d%s: p50 %d / p99 %d ms (at the socket %d / %d), %d frames"):format(i,
+        i == 1 and " (terminal open)" or "", s1.p50, s1.p99, s2.p50, s2.p99, t.frames)
+    end
     print(("round %d: without --serve %.2f s (rss %d MiB), with --serve + %d tabs %.2f s (rss %d MiB): "
-      .. "ratio %.3f; delay p50 %d ms, p99 %d ms, max %d ms over %d lines (per tab %s of %d)")
+      .. "ratio %.3f; delay p50 %d ms, p99 %d ms, max %d ms over %d lines (per tab %s of %d); "
+      .. "to the page's WebSocket (before the paint): p50 %d ms, p99 %d ms")
       :format(r, a.time, a.rss // 1024, TABS, b.time, b.rss // 1024, b.time / a.time, st.p50, st.p99, st.max, st.n,
-        table.concat(seen, "/"), HOSTS * RATE * SECS))
+        table.concat(seen, "/"), HOSTS * RATE * SECS, rc.p50, rc.p99))
+    print("  " .. table.concat(per, "\n  "))
   end
 end)
 if hosts then hosts:stop() end

@@ -1,6 +1,6 @@
 // The browser half of bench/dashboard_bench.lua: TABS tabs of the dashboard
-// at URL (one browser context: the token logs in once, the cookie serves
-// all), each measuring, in the page, how long after a line left the remote
+// at URL (the token logs in once, its cookie serves all; a browser context
+// each), each measuring, in the page, how long after a line left the remote
 // command it appeared: every output line carries the command's clock
 // ("T<epoch seconds> host n"); the page's clock is performance.timeOrigin +
 // performance.now(), read in the animation frame that painted the line
@@ -19,14 +19,19 @@ const { values: opt } = parseArgs({ options: {
 
 function measure(openHost) {
   const L = window.luasible;
-  const m = { hist: new Uint32Array(60000), lines: 0, events: 0, frames: 0, over: 0, max: 0 };
+  const m = { hist: new Uint32Array(60000), recv: new Uint32Array(60000), lines: 0, events: 0, frames: 0, over: 0,
+    max: 0 };
   window.__bench = m;
   let pend = [];
   L.store.listeners.add((ev) => {
     m.events++;
     if (ev.type !== 'stdout' || typeof ev.data !== 'string' || ev.data[0] !== 'T') return;
-    const t = parseFloat(ev.data.slice(1, 20));
-    if (t > 0) pend.push(t * 1000);
+    const t = parseFloat(ev.data.slice(1, 20)) * 1000;
+    if (!(t > 0)) return;
+    pend.push(t);
+    // when it reached the page (the WebSocket frame's events are applied as it comes)
+    const r = Math.max(0, Math.round(performance.timeOrigin + performance.now() - t));
+    if (r < m.recv.length) m.recv[r]++;
   });
   L.afterDraw.add(() => {
     m.frames++;
@@ -45,7 +50,7 @@ function measure(openHost) {
 
 function collect() {
   const m = window.__bench;
-  return { hist: Array.from(m.hist), lines: m.lines, events: m.events, frames: m.frames, over: m.over,
+  return { hist: Array.from(m.hist), recv: Array.from(m.recv), lines: m.lines, events: m.events, frames: m.frames, over: m.over,
     max: m.max, seq: window.luasible.store.seq, finished: window.luasible.store.finished,
     reconnects: window.luasible.conn.reconnects };
 }
@@ -53,11 +58,18 @@ function collect() {
 const browser = await launch();
 const res = { tabs: [] };
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  // a browser context (a window of its own) per tab: the first logs in with
+  // the token, the others get its cookie, as tabs of one browser share it
+  const view = { viewport: { width: 1360, height: 820 } };
+  const ctx = await browser.newContext(view);
   const first = await open(ctx, opt.url);
   const pages = [first];
   const base = new URL(first.url());
-  for (let i = 1; i < Number(opt.tabs); i++) pages.push(await open(ctx, base.href));
+  for (let i = 1; i < Number(opt.tabs); i++) {
+    const c = await browser.newContext(view);
+    await c.addCookies(await ctx.cookies());
+    pages.push(await open(c, base.href));
+  }
   // the first tab also follows one host's terminal (the heaviest view)
   for (const [i, p] of pages.entries()) await p.evaluate(measure, i === 0 ? opt.open || null : null);
   writeFileSync(opt.ready, 'ready\n');

@@ -40,6 +40,8 @@ export class TermView {
     this.busy = 0;
     this.pending = [];    // live lines that came while a page was loading
     this.gen = 0;
+    this.queued = '';     // live text not yet written (one write a frame)
+    this.flushing = 0;
     store.listeners.add((ev) => this.onEvent(ev));
   }
 
@@ -86,6 +88,7 @@ export class TermView {
     this.title.textContent = task ? `${host} \u00b7 ${task.name}` : host;
     this.lines = [];
     this.pending = [];
+    this.queued = '';
     this.term.reset();
     this.busy++;
     try {
@@ -123,6 +126,7 @@ export class TermView {
   // Write the window; `mark` (an index in it): scroll there and select it.
   render(mark) {
     const t = this.term;
+    this.queued = '';
     t.reset();
     return new Promise((resolve) => {
       if (mark === null || mark === undefined || mark < 0 || mark >= this.lines.length) {
@@ -168,7 +172,16 @@ export class TermView {
       this.lines.splice(0, PAGE);   // the terminal's scrollback drops them too
       this.from += PAGE;
     }
-    this.term.write(text([l]));
+    // one write per animation frame, however many lines came
+    this.queued += String(l.data ?? '') + (l.cr ? '\r' : '\r\n');
+    if (!this.flushing) {
+      this.flushing = requestAnimationFrame(() => {
+        this.flushing = 0;
+        const q = this.queued;
+        this.queued = '';
+        if (q && this.term) this.term.write(q);
+      });
+    }
     this.statusSoon();
   }
 

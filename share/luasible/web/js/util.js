@@ -5,7 +5,8 @@
 const ANSI = /\x1b\[[0-9;?<=>!]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
 export function stripAnsi(s) {
-  return String(s ?? '').replace(ANSI, '');
+  s = String(s ?? '');
+  return s.indexOf('\x1b') < 0 ? s : s.replace(ANSI, '');
 }
 
 // The last percentage a redraw line shows ("compiling  45%", "[####  ] 45.5 %"),
