@@ -5,7 +5,8 @@
 -- differences between events come from the monotonic clock). An event
 -- relayed from a stream (a line, a stream's progress) also keeps the core's
 -- number in that stream as `stream_seq`, the moment the core read it as its
--- timestamp, and a `\r` redraw's `cr`.
+-- timestamp, and a `\r` redraw's `cr`. Tasks are numbered as they start
+-- (`task_id` on task_start and on every event of a host's task).
 local M = {}
 
 local Events = {}
@@ -26,7 +27,7 @@ end
 --- An emitter for on_event (may be nil). secrets: play.vars' secrets.
 function M.new(on_event, luasible, secrets)
   local now = luasible and luasible.now or os.clock
-  return setmetatable({ on_event = on_event, secrets = secrets, seq = 0, now = now,
+  return setmetatable({ on_event = on_event, secrets = secrets, seq = 0, task_n = 0, now = now,
     mono0 = now(), wall0 = wall_clock(luasible), play = nil }, Events)
 end
 
@@ -41,6 +42,14 @@ function Events:emit(ev, from)
   end
   self.seq = self.seq + 1
   ev.seq = self.seq
+  -- tasks numbered as they start (handlers too): the dashboard's task ids;
+  -- a task runs on its hosts before the next one starts
+  if ev.type == "task_start" then
+    self.task_n = self.task_n + 1
+    ev.task_id = self.task_n
+  elseif ev.task ~= nil and ev.host ~= nil and ev.task_id == nil and self.task_n > 0 then
+    ev.task_id = self.task_n
+  end
   if type(from) == "table" and from.seq ~= nil and type(from.timestamp) == "number" then
     -- the core's clock is the monotonic one: the same reading on the epoch
     ev.stream_seq, ev.timestamp = from.seq, self.wall0 + (from.timestamp - self.mono0)

@@ -20,6 +20,7 @@ local search = require "luasible.serve.search"
 local M = {}
 
 M.MAX_CONNECTIONS = 256
+M.LINGER = 5 -- seconds an ended connection has to take what is left
 
 local Server = {}
 Server.__index = Server
@@ -203,8 +204,8 @@ function Server:connection(conn)
   if not conn:closing() then conn:finish() end
   -- a peer that never reads what is left: closed after a while
   if not ok then io.stderr:write("luasible: serve: ", tostring(err), "\n") end
-  if not self.closed then scheduler.sleep(2) end
-  conn:close()
+  -- a peer that does not read what is left is closed after LINGER seconds
+  if self.closed then conn:close() else self.lingering[conn] = core.now() + M.LINGER end
 end
 
 -- The batcher: every BATCH seconds, a frame to each client that is behind.
@@ -213,8 +214,16 @@ function Server:batcher()
     scheduler.sleep(live.BATCH)
     self.store:flush()
     for client in pairs(self.clients) do
-      local r = live.pump(client, self.store)
+      local r = live.pump(client, self.store, self.max_queued)
       if r == "catchup" or r == "closed" then self.clients[client] = nil end
+    end
+    -- connections that were ended: closed once written, or after LINGER
+    local now = core.now()
+    for conn, deadline in pairs(self.lingering) do
+      if now >= deadline or conn:closing() and conn:queued() == 0 then
+        conn:close()
+        self.lingering[conn] = nil
+      end
     end
   end
 end
@@ -236,8 +245,9 @@ end
 --- Start a server. opts: address (default 127.0.0.1), port (0: a free
 --- one), hosts (more names the Host header may give), public (a
 --- non-loopback address is refused without it), log (the NDJSON log's path;
---- default a private temporary file), token. Returns the server, or nil,
---- err.
+--- default a private temporary file), token, max_queued (bytes waiting on
+--- a WebSocket client's socket before it is sent to catch-up). Returns the
+--- server, or nil, err.
 function M.new(opts)
   opts = opts or {}
   local address = opts.address or "127.0.0.1"
@@ -255,7 +265,8 @@ function M.new(opts)
   end
   local auth = auth_mod.new({ address = addr, port = port, hosts = opts.hosts, token = opts.token })
   local self = setmetatable({ listener = listener, store = store, auth = auth, address = addr,
-    port = port, clients = {}, conns = {}, nconn = 0, closed = false }, Server)
+    port = port, clients = {}, conns = {}, lingering = {}, nconn = 0, closed = false,
+    max_queued = opts.max_queued }, Server)
   self.base_url = ("http://%s:%d/"):format(auth.shown, port)
   self.url = self.base_url .. "?token=" .. auth.token
   self.on_event = function(ev) self:feed(ev) end
@@ -288,6 +299,8 @@ function Server:close()
     end
   end
   for conn in pairs(self.conns) do conn:close() end
+  for conn in pairs(self.lingering) do conn:close() end
+  self.lingering = {}
   self.listener:close()
   self.store:close()
 end

@@ -44,12 +44,13 @@ function M.catchup_frame(since)
 end
 
 --- One batch for a client { conn, sent } from the store: sends a frame (or
---- the catch-up); returns "sent", "idle", "catchup" or "closed".
-function M.pump(client, store)
+--- the catch-up, when more than max_queued bytes wait on its socket);
+--- returns "sent", "idle", "catchup" or "closed".
+function M.pump(client, store, max_queued)
   local conn = client.conn
   if conn:closing() then return "closed" end
   if client.sent >= store.seq then return "idle" end
-  if conn:queued() > M.MAX_QUEUED then
+  if conn:queued() > (max_queued or M.MAX_QUEUED) then
     conn:send(M.catchup_frame(client.sent))
     conn:send_close(4000, "too slow: catch up from /api/events")
     conn:finish()

@@ -62,7 +62,7 @@ function State:add(ev)
     end
     return nil
   elseif t == "task_start" then
-    local id = #self.tasks + 1
+    local id = math.tointeger(ev.task_id) or #self.tasks + 1
     self.tasks[id] = { id = id, name = ev.task, play = ev.play }
     self.task_ids[(ev.play or "") .. "\0" .. tostring(ev.task)] = id
     self.task = ev.task
@@ -77,7 +77,7 @@ function State:add(ev)
   local name = ev.host
   if type(name) ~= "string" then return nil end
   local h = self:host(name)
-  local id = self:task_id(ev.play, ev.task)
+  local id = math.tointeger(ev.task_id) or self:task_id(ev.play, ev.task)
   if t == "host_task_start" then
     if not STICKY[h.status] then h.status = "running" end
     h.task, h.task_id, h.progress = ev.task, id, null

@@ -224,7 +224,8 @@ function Store:output(host, task_id, from, count)
     if (line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true))
       and line:find(want_host, 1, true) then
       local ev = cjson.decode(line)
-      if ev and ev.host == host and (not task_id or ev.task == task_name) then
+      local tid = ev and math.tointeger(ev.task_id)
+      if ev and ev.host == host and (not task_id or tid == task_id or (not tid and ev.task == task_name)) then
         if idx >= from then
           lines[#lines + 1] = { seq = math.tointeger(ev.seq), stream = ev.type, data = ev.data,
             cr = ev.cr == true or nil }

@@ -1,0 +1,181 @@
+-- The dashboard's store (the log and its indexes), snapshot, batching and
+-- sinks, without a server: lua/luasible/serve/{store,state,live}.lua,
+-- lua/luasible/render/sinks.lua.
+local store_mod = require "luasible.serve.store"
+local live = require "luasible.serve.live"
+local sinks = require "luasible.render.sinks"
+local cjson = require "cjson"
+
+local function new_store()
+  return assert(store_mod.new({ now = function() return 0 end }))
+end
+
+describe("serve store", function()
+  it("numbers every event 1, 2, 3, ... and keeps a core stream's own seq as stream_seq", function()
+    local s = new_store()
+    local ev = { type = "stdout", host = "h", data = "x", seq = 7 }
+    assert.equal(1, s:add({ type = "play_start", play = "p" }))
+    assert.equal(2, s:add(ev))
+    assert.equal(7, ev.seq, "the caller's table is not changed")
+    local lines = s:events_since(0, 10)
+    assert.equal(2, #lines)
+    local second = cjson.decode(lines[2])
+    assert.equal(2, second.seq)
+    assert.equal(7, second.stream_seq)
+    s:close()
+  end)
+
+  it("writes the log on disk (the same JSON as --json) and reads old events back from it", function()
+    local s = new_store()
+    local N = 20000 -- more than the ring holds
+    for i = 1, N do s:add({ type = "stdout", host = "h" .. (i % 3), data = "line " .. i }) end
+    s:flush()
+    local f = assert(io.open(s.path))
+    local n = 0
+    for line in f:lines() do
+      n = n + 1
+      assert.equal(n, cjson.decode(line).seq)
+    end
+    f:close()
+    assert.equal(N, n)
+    assert.is_true(s.ring_first > 1, "the first events left the ring")
+    for _, since in ipairs({ 0, 1, 63, 64, 65, 4999, N - 10 }) do
+      local lines, nxt, last = s:events_since(since, 100)
+      assert.equal(math.min(100, N - since), #lines)
+      assert.equal(since + 1, cjson.decode(lines[1]).seq)
+      assert.equal(since + #lines, nxt)
+      assert.equal(N, last)
+    end
+    local evs = s:range(N - 5, N)
+    assert.equal(6, #evs)
+    assert.equal("line " .. N, cjson.decode(evs[6].line).data)
+    s:close()
+    assert.is_nil(io.open(s.path), "a temporary log is removed")
+  end)
+
+  it("pages a host's output, whole or one task's, across the index's checkpoints", function()
+    local s = new_store()
+    s:add({ type = "task_start", task = "a", play = "p" })
+    for i = 1, 500 do s:add({ type = "stdout", host = "h" .. (i % 2), task = "a", play = "p", data = "a" .. i }) end
+    s:add({ type = "task_start", task = "b", play = "p" })
+    for i = 1, 300 do
+      s:add({ type = i % 5 == 0 and "stderr" or "stdout", host = "h" .. (i % 2), task = "b", play = "p",
+        data = "b" .. i, cr = i % 7 == 0 or nil })
+    end
+    local expect = {}
+    for i = 1, 500 do if i % 2 == 1 then expect[#expect + 1] = "a" .. i end end
+    for i = 1, 300 do if i % 2 == 1 then expect[#expect + 1] = "b" .. i end end
+    for _, from in ipairs({ 0, 1, 63, 64, 65, 127, 128, 249, 250, 399 }) do
+      local total, lines = s:output("h1", nil, from, 70)
+      assert.equal(400, total)
+      assert.equal(math.min(70, 400 - from), #lines)
+      for i, l in ipairs(lines) do assert.equal(expect[from + i], l.data) end
+    end
+    local total, lines = s:output("h1", 2, 0, 1000)
+    assert.equal(150, total)
+    assert.equal("b1", lines[1].data)
+    assert.equal("b299", lines[150].data)
+    assert.equal("stderr", lines[3].stream) -- b5
+    assert.is_true(lines[4].cr) -- b7
+    assert.equal(0, (s:output("nobody", nil, 0, 10)))
+    s:close()
+  end)
+
+  it("keeps the snapshot: statuses, current task, last line, progress, matrix, counts, recap", function()
+    local s = new_store()
+    s:add({ type = "play_start", play = "p", hosts = { "a", "b", "c" } })
+    s:add({ type = "task_start", task = "t1", play = "p" })
+    s:add({ type = "host_task_start", host = "a", task = "t1", play = "p" })
+    s:add({ type = "stdout", host = "a", task = "t1", play = "p", data = "42%", cr = true })
+    local snap = s:snapshot()
+    assert.equal("running", snap.hosts[1].status)
+    assert.equal("pending", snap.hosts[2].status)
+    assert.equal("t1", snap.hosts[1].task)
+    assert.equal(42, snap.hosts[1].progress.percentage)
+    assert.equal("42%", snap.hosts[1].last_line)
+    s:add({ type = "host_task_result", host = "a", task = "t1", play = "p", status = "changed", result = {} })
+    s:add({ type = "host_task_result", host = "b", task = "t1", play = "p", status = "failed", result = {} })
+    s:add({ type = "task_start", task = "t2", play = "p" })
+    s:add({ type = "host_task_result", host = "b", task = "t2", play = "p", status = "ok", result = {} })
+    s:add({ type = "host_task_result", host = "c", task = "t2", play = "p", status = "skipped", result = {} })
+    s:add({ type = "recap", recap = { a = { ok = 1 } }, elapsed = 1.5 })
+    snap = s:snapshot()
+    assert.equal("changed", snap.hosts[1].status)
+    assert.equal("failed", snap.hosts[2].status, "a failure stays")
+    assert.equal("skipped", snap.hosts[3].status)
+    assert.same({ changed = 1, failed = 1, skipped = 1 }, snap.counts)
+    assert.equal("changed", snap.matrix.a["1"])
+    assert.equal("ok", snap.matrix.b["2"])
+    assert.same({ { id = 1, name = "t1", play = "p" }, { id = 2, name = "t2", play = "p" } }, snap.tasks)
+    assert.is_true(snap.finished)
+    assert.equal(1.5, snap.elapsed)
+    assert.same({ a = { ok = 1 } }, snap.recap)
+    assert.equal(1, snap.hosts[1].ok)
+    assert.equal(1, snap.hosts[1].changed)
+    s:close()
+  end)
+
+  it("keeps a bounded index: a few bytes per 64 lines, whatever the output", function()
+    local s = new_store()
+    for i = 1, 64 * 100 do s:add({ type = "stdout", host = "h", data = "x" .. i }) end
+    assert.equal(100, #s.seq_off)
+    assert.equal(100, #s.hosts.h.all.off)
+    local n = 0
+    for _ in pairs(s.ring) do n = n + 1 end
+    assert.is_true(n <= 8192)
+    s:close()
+  end)
+end)
+
+describe("serve live batches", function()
+  local function e(host, cr, line) return { host = host, cr = cr, line = line } end
+
+  it("collapses consecutive redraws of one host to the latest, keeps everything else", function()
+    local out = live.collapse({ e("a", true, "a1"), e("a", true, "a2"), e("b", true, "b1"), e("a", true, "a3"),
+      e(nil, nil, "task"), e("b", nil, "b-line"), e("b", true, "b2"), e("a", nil, "a-line"), e("a", true, "a4") })
+    -- a1 and a2 replaced by a3; what is kept keeps its order
+    assert.same({ "b1", "a3", "task", "b-line", "b2", "a-line", "a4" }, out)
+  end)
+
+  it("sends a slow client one catch-up frame and close code 4000", function()
+    local sent, closed = {}, {}
+    local conn = {
+      closing = function() return false end, queued = function() return 10 end,
+      send = function(_, s) sent[#sent + 1] = s return true end,
+      send_close = function(_, code) closed[#closed + 1] = code end, finish = function() end,
+    }
+    local store = new_store()
+    for i = 1, 3 do store:add({ type = "stdout", host = "h", data = "l" .. i }) end
+    local client = { conn = conn, sent = 1 }
+    assert.equal("sent", live.pump(client, store, 100))
+    assert.equal(3, client.sent)
+    assert.equal(2, #cjson.decode(sent[1]))
+    assert.equal("idle", live.pump(client, store, 100))
+    store:add({ type = "stdout", host = "h", data = "l4" })
+    assert.equal("catchup", live.pump(client, store, 5))
+    assert.same({ { type = "catchup", since = 3 } }, cjson.decode(sent[2]))
+    assert.same({ 4000 }, closed)
+    store:close()
+  end)
+end)
+
+describe("sinks", function()
+  it("feeds every sink every event, in order", function()
+    local got = {}
+    local s = sinks.new({ function(ev) got[#got + 1] = "a" .. ev.n end, nil })
+    s:add(function(ev) got[#got + 1] = "b" .. ev.n end)
+    s:add({ on_event = function(ev) got[#got + 1] = "c" .. ev.n end })
+    s.on_event({ n = 1 })
+    s.on_event({ n = 2 })
+    assert.same({ "a1", "b1", "c1", "a2", "b2", "c2" }, got)
+  end)
+
+  it("syslog: one line per task result, errors at err with the message", function()
+    local lines = {}
+    local on = sinks.syslog(function(prio, line) lines[#lines + 1] = prio .. " " .. line end)
+    on({ type = "stdout", host = "h", data = "x" })
+    on({ type = "host_task_result", host = "h", task = "a b", play = "p", status = "ok", result = {} })
+    on({ type = "host_task_result", host = "h", task = "t", status = "failed", result = { msg = "boom" } })
+    assert.same({ 'info play="p" host=h task="a b" status=ok', 'err host=h task="t" status=failed msg="boom"' }, lines)
+  end)
+end)
