@@ -58,6 +58,7 @@ export class TermView {
     this.term.open(this.box);
     this.viewport = this.box.querySelector('.xterm-viewport');
     this.viewport.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    this.term.onScroll(() => this.onScroll());
     new ResizeObserver(() => this.refit()).observe(this.box);
   }
 
