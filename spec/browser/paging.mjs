@@ -4,13 +4,14 @@
 // the terminal holds a window of the output and fetches older pages on
 // scroll-up and newer ones on scroll-down, search jumps into the middle.
 // Records what the page shows into --out (JSON); the spec asserts.
-//   node spec/browser/paging.mjs --url URL --out FILE --big HOST --lines N
+//   node spec/browser/paging.mjs --url URL --out FILE --big HOST --lines N [--shots DIR]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { launch, open, until, sleep } from './lib.mjs';
 
 const { values: opt } = parseArgs({ options: {
   url: { type: 'string' }, out: { type: 'string' }, big: { type: 'string' }, lines: { type: 'string' },
+  shots: { type: 'string' },
 } });
 const res = { steps: [] };
 const tv = (page) => page.evaluate(() => {
@@ -50,6 +51,7 @@ try {
   await until('the end of the log', () => page.evaluate(() => window.luasible.store.finished), 60000);
   res.hosts = await page.evaluate(() => window.luasible.store.hosts.size);
   res.tiles_in_dom = (await page.$$('.tile')).length;
+  if (opt.shots) await page.screenshot({ path: `${opt.shots}/dashboard-grid-500.png` });
   // scroll the grid to its end: the last host's tile is made, the first's is gone
   const gaps = await frames(page, async () => {
     for (let i = 0; i < 20; i++) { await page.mouse.move(600, 400); await page.mouse.wheel(0, 400); await sleep(30); }
@@ -64,6 +66,7 @@ try {
   await page.click('[data-view="matrix"]');
   await sleep(300);
   res.matrix_rows_in_dom = (await page.$$('.m-row')).length;
+  if (opt.shots) await page.screenshot({ path: `${opt.shots}/dashboard-matrix.png` });
   await page.click('[data-view="grid"]');
   await page.evaluate(() => { document.querySelector('#grid-view').scrollTop = 0; });
   await sleep(300);

@@ -59,8 +59,10 @@ describe("#browser the dashboard of a big log", function()
     local url = wait_for("the dashboard's URL on stderr", 30, function()
       return (read(dir .. "/serve.err") or ""):match("(http://127%.0%.0%.1:%d+/%?token=[%w%-_%.~%%]+)")
     end)
-    local _, done = files.run(("node spec/browser/paging.mjs --url %s --out %s/res.json --big %s --lines %d"
-      .. " >%s/node.log 2>&1"):format(shell.quote(url), dir, BIG, LINES, dir))
+    local shots = os.getenv("LUASIBLE_SCREENSHOTS")
+    local _, done = files.run(("node spec/browser/paging.mjs --url %s --out %s/res.json --big %s --lines %d%s"
+      .. " >%s/node.log 2>&1"):format(shell.quote(url), dir, BIG, LINES,
+      shots and (" --shots " .. shell.quote(shots)) or "", dir))
     local got = read(dir .. "/res.json")
     assert(got, "paging.mjs wrote nothing (exit " .. tostring(done) .. "): " .. (read(dir .. "/node.log") or ""))
     res = json.decode(got)
