@@ -73,7 +73,17 @@ try {
   // the first tab also follows one host's terminal (the heaviest view)
   for (const [i, p] of pages.entries()) await p.evaluate(measure, i === 0 ? opt.open || null : null);
   writeFileSync(opt.ready, 'ready\n');
+  // what each tab has, every 5 s, on stdout (the .node file): a stall shows
+  const tick = setInterval(async () => {
+    const seen = [];
+    for (const p of pages) {
+      seen.push(await p.evaluate(() => ({ seq: window.luasible.store.seq, state: window.luasible.state,
+        frames: window.luasible.conn.frames, reconnects: window.luasible.conn.reconnects })).catch(String));
+    }
+    console.log(new Date().toISOString(), JSON.stringify(seen));
+  }, 5000);
   await until('the end of the run', () => first.evaluate(() => window.luasible.store.finished), 900000, 500);
+  clearInterval(tick);
   // the last frames
   await new Promise((r) => setTimeout(r, 500));
   for (const p of pages) res.tabs.push({ ...(await p.evaluate(collect)), errors: p.errors });

@@ -10,6 +10,7 @@ import { getJSON, list } from './util.js';
 const PAGE = 5000;           // events per /api/events request
 const BACKOFF_MIN = 250;     // ms
 const BACKOFF_MAX = 8000;
+const QUIET = 5000;          // ms without a frame before the log is asked
 
 export class Connection {
   constructor(store, onStatus) {
@@ -22,6 +23,8 @@ export class Connection {
     this.stopped = false;
     this.frames = 0;
     this.reconnects = 0;
+    this.stalls = 0;             // silent sockets the watch replaced
+    this.lastFrame = 0;
   }
 
   async start() {
@@ -67,8 +70,15 @@ export class Connection {
       if (!Array.isArray(batch)) batch = [batch];
       this.frames++;
       this.backoff = BACKOFF_MIN;
+      this.lastFrame = performance.now();
       for (const ev of batch) {
-        if (ev && ev.type === 'catchup') { this.catchupSince = ev.since ?? this.store.seq; continue; }
+        if (ev && ev.type === 'catchup') {
+          // read the log over HTTP, then come back; close our side at once
+          // rather than wait for the server's close
+          this.catchupSince = ev.since ?? this.store.seq;
+          ws.close(1000);
+          break;
+        }
         this.store.apply(ev);
       }
       if (this.store.finished) this.onStatus('finished');
@@ -85,6 +95,35 @@ export class Connection {
       this.retry();
     };
     ws.onerror = () => {}; // onclose follows and says what to do
+    this.lastFrame = performance.now();
+    this.watch();
+  }
+
+  // A safety net: a socket open but silent for QUIET ms while the run goes
+  // on is checked against the log; if the log has events the page has not,
+  // the page reconnects (catching up first), whatever kept them from it.
+  watch() {
+    clearInterval(this.watchTimer);
+    this.watchTimer = setInterval(async () => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.checking) return;
+      if (performance.now() - this.lastFrame < QUIET) return;
+      this.checking = true;
+      try {
+        const r = await getJSON('api/events', { since: this.store.seq, limit: 1 });
+        const last = typeof r.last === 'number' ? r.last : this.store.seq;
+        if (last > this.store.seq && performance.now() - this.lastFrame >= QUIET && this.ws) {
+          this.stalls++;
+          const ws = this.ws;
+          this.ws = null;
+          ws.onclose = null;
+          ws.close(1000);
+          await this.catchUp();
+          this.connect();
+        }
+      } catch { /* the next tick tries again; a closed socket has its own path */ } finally {
+        this.checking = false;
+      }
+    }, QUIET / 2);
   }
 
   retry() {
@@ -102,6 +141,7 @@ export class Connection {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchTimer);
     if (this.ws) this.ws.close();
   }
 }
