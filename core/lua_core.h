@@ -27,7 +27,7 @@ void lsb_waiter_release(lua_State *L, lsb_waitable *w);
  * context as their upvalue 1) and the metatables it registers. */
 extern const luaL_Reg lsb_stream_funcs[], lsb_timer_funcs[], lsb_process_funcs[],
     lsb_ssh_funcs[], lsb_codec_funcs[], lsb_fs_funcs[];
-extern const luaL_Reg lsb_http_funcs[], lsb_syslog_funcs[];
+extern const luaL_Reg lsb_http_funcs[], lsb_syslog_funcs[], lsb_ndjson_funcs[];
 void lsb_open_stream(lua_State *L);
 void lsb_open_timer(lua_State *L);
 void lsb_open_process(lua_State *L);

@@ -96,6 +96,9 @@ local function quote(s)
   return '"' .. s .. '"'
 end
 
+--- s as a JSON string literal (the quoting encode uses).
+M.quote = quote
+
 local MAX_DEPTH = 16
 local put -- forward
 

@@ -144,8 +144,7 @@ async def resume(base, cookie, last, kills):
                     seen.append(ev["seq"])
                     since = ev["seq"]
                 if kill_at and since >= kill_at[0]:
-                    while kill_at and since >= kill_at[0]:
-                        kill_at.pop(0)
+                    kill_at.pop(0)
                     ws.transport.abort()  # killed: no close frame
                     break
         except (websockets.ConnectionClosed, asyncio.TimeoutError):

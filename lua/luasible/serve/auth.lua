@@ -56,11 +56,14 @@ function Auth:host_ok(host)
 end
 
 --- Does the request come from the page's origin (or say nothing of one)?
---- upgrade: an Origin header is required.
+--- upgrade: an Origin header is required. The origin is http://<Host>, or
+--- https://<Host> behind a TLS proxy (the Host itself checked already).
 function Auth.origin_ok(_, headers, upgrade)
   local origin = headers.origin
   if origin == nil then return not upgrade end
-  return origin:lower() == "http://" .. tostring(headers.host):lower()
+  local host = tostring(headers.host):lower()
+  origin = origin:lower()
+  return origin == "http://" .. host or origin == "https://" .. host
 end
 
 --- The session cookie of a request, if valid.

@@ -11,7 +11,7 @@ local M = {}
 
 M.BATCH = 0.1
 M.MAX_QUEUED = 4 * 1024 * 1024 -- bytes queued on one client's socket
-M.MAX_EVENTS = 4096            -- events in one frame at most (the rest: next batch)
+M.MAX_EVENTS = 65536           -- events in one frame at most (the rest: next batch)
 
 --- Drop the redraws that a later redraw of the same host replaces within
 --- the batch (nothing of that host's output in between). evs: list of

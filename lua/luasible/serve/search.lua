@@ -10,6 +10,7 @@ local json = require "luasible.json"
 local regex = require "luasible.util.regex"
 local fnmatch = require "luasible.util.fnmatch"
 local store_mod = require "luasible.serve.store"
+local core = require "luasible.core"
 
 local M = {}
 
@@ -29,16 +30,7 @@ local function line_number(store, host, at)
     if off[mid] <= at then lo = mid else hi = mid - 1 end
   end
   local idx = (lo - 1) * store_mod.EVERY
-  local want = '"host":' .. json.encode(host) .. ","
-  local next_line, close = store_mod.lines_from(store, off[lo])
-  for line, o in next_line do
-    if o >= at then break end
-    if (line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true))
-      and line:find(want, 1, true) then
-      idx = idx + 1
-    end
-  end
-  if close then close() end
+  store:host_lines(host, off[lo], at, function() idx = idx + 1 end)
   return idx
 end
 
@@ -72,32 +64,67 @@ function M.run(store, q, clock)
     end
     return v
   end
-  local next_line, close = store_mod.lines_from(store, store.seq_off[k] or 0)
   local n, done = 0, true
-  for line, off in next_line do
-    seq = seq + 1
-    if seq > after then
-      if (line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true))
-        and (re or line:find(needle, 1, true)) then
-        local ev = cjson.decode(line)
-        if ev and type(ev.data) == "string" and type(ev.host) == "string" and host_matches(ev.host)
-          and (re and re:search(ev.data) or (not re and ev.data:find(text, 1, true))) then
-          hits[#hits + 1] = { seq = math.tointeger(ev.seq), host = ev.host, task = ev.task,
-            task_id = store.state:task_id(ev.play, ev.task), data = ev.data, off = off }
-          if #hits >= limit then
-            done = seq >= store.seq
+  local function consider(ev, off)
+    if ev and type(ev.data) == "string" and type(ev.host) == "string" and host_matches(ev.host)
+      and (re and re:search(ev.data) or (not re and ev.data:find(text, 1, true))) then
+      hits[#hits + 1] = { seq = math.tointeger(ev.seq), host = ev.host, task = ev.task,
+        task_id = math.tointeger(ev.task_id) or store.state:task_id(ev.play, ev.task), data = ev.data, off = off }
+      return #hits < limit
+    end
+    return true
+  end
+  if not re then
+    -- the core jumps from one occurrence of the text (as JSON writes it) to the next
+    store:flush()
+    local off = store.seq_off[k] or 0
+    while off < store.size do
+      local found, stop = core.ndjson_grep(store.path, off, store.size, needle, math.min(256, limit - #hits), true)
+      if not found then break end
+      local full = false
+      for i = 1, #found, 2 do
+        local ev = cjson.decode(found[i + 1])
+        local s = ev and math.tointeger(ev.seq)
+        if s and s > after then
+          seq = s
+          if not consider(ev, found[i]) then
+            full = true
             break
           end
         end
       end
-      n = n + 1
-      if n % 4096 == 0 and clock() > deadline then
+      if full then
         done = seq >= store.seq
         break
       end
+      if stop <= off then break end
+      off = stop
+      if clock() > deadline and off < store.size then
+        done = false
+        break
+      end
     end
+    if done then seq = store.seq end
+  else
+    local next_line, close = store_mod.lines_from(store, store.seq_off[k] or 0)
+    for line, off in next_line do
+      seq = seq + 1
+      if seq > after then
+        if line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true) then
+          if not consider(cjson.decode(line), off) then
+            done = seq >= store.seq
+            break
+          end
+        end
+        n = n + 1
+        if n % 4096 == 0 and clock() > deadline then
+          done = seq >= store.seq
+          break
+        end
+      end
+    end
+    if close then close() end
   end
-  if close then close() end
   for _, h in ipairs(hits) do
     h.line = line_number(store, h.host, h.off)
     h.off = nil

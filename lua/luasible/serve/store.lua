@@ -5,24 +5,70 @@
 --   * the byte offset of every EVERY-th event (catch-up: /api/events),
 --   * per host, and per (host, task), the count of output lines and the
 --     offset of every EVERY-th one (a page of a terminal: /api/output),
---   * the last RING events' lines (the live stream and short catch-ups
---     never touch the disk),
+--   * the last RING events' lines (at most RING_BYTES of them: the live
+--     stream and short catch-ups never touch the disk),
 --   * the snapshot of serve/state.lua.
 -- That is about 16 bytes per EVERY (64) events and lines, plus the ring
--- (at most RING events or RING_BYTES of JSON), plus per host and task a
+-- (at most RING events and RING_BYTES of JSON), plus per host and task a
 -- few fields; docs/DASHBOARD.md states it.
 local cjson = require("cjson.safe").new()
+local core = require "luasible.core"
+local json = require "luasible.json"
 local json_render = require "luasible.render.json"
 local state_mod = require "luasible.serve.state"
 
 local M = {}
 
 local EVERY = 64
-local RING, RING_BYTES = 8192, 8 * 1024 * 1024
+local RING, RING_BYTES = 65536, 16 * 1024 * 1024
 M.EVERY = EVERY
 
 local Store = {}
 Store.__index = Store
+
+-- The JSON line of an output line event, as json_render.record writes it
+-- (the same text: spec/unit/serve_store_spec.lua compares them), built
+-- directly: most events of a run are lines, and this is the run's own cost
+-- of serving it. nil for any other event (the general encoder then).
+local quote, mtype, format, huge = json.quote, math.type, string.format, math.huge
+local OTHER = { "progress", "result", "status", "recap", "hosts", "elapsed", "module", "signal",
+  "interrupted", "item" }
+local quoted, nquoted = {}, 0 -- host, play and task names repeat: quoted once
+local function q(s)
+  local v = quoted[s]
+  if not v then
+    if nquoted >= 4096 then quoted, nquoted = {}, 0 end
+    v = quote(s)
+    quoted[s], nquoted = v, nquoted + 1
+  end
+  return v
+end
+local function num(v)
+  if mtype(v) == "integer" then return tostring(v) end
+  if v ~= v or v == huge or v == -huge then return "null" end
+  return format("%.14g", v)
+end
+local function line_record(ev)
+  local t = ev.type
+  if t ~= "stdout" and t ~= "stderr" then return nil end
+  for i = 1, #OTHER do
+    if ev[OTHER[i]] ~= nil then return nil end
+  end
+  local data, host, play, task, cr = ev.data, ev.host, ev.play, ev.task, ev.cr
+  local seq, sseq, tid, ts = ev.seq, ev.stream_seq, ev.task_id, ev.timestamp
+  if type(data) ~= "string" or type(host) ~= "string" or (cr ~= nil and cr ~= true)
+    or (play ~= nil and type(play) ~= "string") or (task ~= nil and type(task) ~= "string")
+    or mtype(seq) ~= "integer" or (sseq ~= nil and type(sseq) ~= "number")
+    or (tid ~= nil and type(tid) ~= "number") or (ts ~= nil and type(ts) ~= "number") then
+    return nil
+  end
+  return (cr and '{"cr":true,"data":' or '{"data":') .. quote(data) .. ',"host":' .. q(host)
+    .. (play and ',"play":' .. q(play) or "") .. ',"seq":' .. seq
+    .. (sseq and ',"stream_seq":' .. num(sseq) or "") .. (task and ',"task":' .. q(task) or "")
+    .. (tid and ',"task_id":' .. num(tid) or "") .. (ts and ',"timestamp":' .. num(ts) or "")
+    .. ',"type":"' .. t .. '"}'
+end
+M.line_record = line_record
 
 local function is_output(t) return t == "stdout" or t == "stderr" end
 
@@ -37,7 +83,8 @@ function M.new(opts)
     temp = true
   end
   local self = setmetatable({ path = path, temp = temp, seq = 0, size = 0, seq_off = {},
-    hosts = {}, ring = {}, ring_bytes = 0, ring_first = 1, state = state_mod.new(),
+    hosts = {}, ring = {}, ring_host = {}, ring_cr = {}, ring_bytes = 0, ring_first = 1,
+    state = state_mod.new(),
     dirty = false, now = opts.now or os.time, record = json_render.record }, Store)
   if not opts.read_only then
     local f, err = io.open(path, "wb")
@@ -82,14 +129,20 @@ function Store:index(ev, line, off)
     end
   end
   -- the ring: the last events' lines, for the live stream
+  -- (three arrays by seq: no table per event)
   local ring = self.ring
-  ring[seq] = { line = line, host = out and host or nil, cr = out and ev.cr or nil }
+  ring[seq] = line
+  if out then
+    self.ring_host[seq] = host
+    if ev.cr then self.ring_cr[seq] = true end
+  end
   self.ring_bytes = self.ring_bytes + #line
   while seq - self.ring_first + 1 > RING or (self.ring_bytes > RING_BYTES and self.ring_first < seq) do
-    local old = ring[self.ring_first]
-    if old then self.ring_bytes = self.ring_bytes - #old.line end
-    ring[self.ring_first] = nil
-    self.ring_first = self.ring_first + 1
+    local first = self.ring_first
+    local old = ring[first]
+    if old then self.ring_bytes = self.ring_bytes - #old end
+    ring[first], self.ring_host[first], self.ring_cr[first] = nil, nil, nil
+    self.ring_first = first + 1
   end
 end
 
@@ -101,7 +154,7 @@ function Store:add(ev)
   local own, own_stream = ev.seq, ev.stream_seq
   ev.seq = seq
   if own ~= nil and own ~= seq and own_stream == nil then ev.stream_seq = own end
-  local line = self.record(ev)
+  local line = line_record(ev) or self.record(ev)
   local off = self.size
   self.out:write(line, "\n")
   self.size = off + #line + 1
@@ -165,13 +218,65 @@ local function lines_from(self, off)
 end
 M.lines_from = lines_from
 
+--- Take the indexes of a whole log at once (core.ndjson_scan of the file
+--- from its start, into a new store): the output lines are only counted
+--- there; the other lines are decoded here, for the snapshot. Returns true,
+--- or nil, err.
+function Store:bulk(scan)
+  local sp = scan.special
+  local state = self.state
+  for i = 1, #sp, 3 do
+    local off, line, n = sp[i], sp[i + 1], sp[i + 2]
+    local ev = cjson.decode(line)
+    local seq = type(ev) == "table" and math.tointeger(ev.seq)
+    if seq ~= n then
+      return nil, ("byte %d: line %d is not the event of seq %d"):format(off, n, n)
+    end
+    ev.seq = seq
+    if ev.cr == cjson.null then ev.cr = nil end
+    if is_output(ev.type) and type(ev.host) == "string" then
+      self:index(ev, line, off) -- an output line the scan was not sure of
+    else
+      state:add(ev)
+    end
+  end
+  self.seq_off = scan.seq_off
+  self.size = scan.size
+  for name, hx in pairs(scan.hosts) do
+    local h = state:host(name)
+    h.lines = h.lines + hx.all.n
+    local ev = cjson.decode(self:line_at(hx.all.last) or "")
+    if type(ev) == "table" and type(ev.data) == "string" then h.last_line = ev.data end
+    local mine = self.hosts[name]
+    if mine then -- lines of it the scan left to Lua come after (rare: escapes in the name)
+      for _, o in ipairs(mine.all.off) do hx.all.off[#hx.all.off + 1] = o end
+      hx.all.n = hx.all.n + mine.all.n
+    end
+    self.hosts[name] = { all = hx.all, tasks = hx.tasks }
+  end
+  self.seq = scan.lines
+  state.seq = scan.lines
+  self.size = scan.size
+  self.ring, self.ring_host, self.ring_cr, self.ring_first, self.ring_bytes = {}, {}, {}, scan.lines + 1, 0
+  return true
+end
+
+-- The line at byte off of the log.
+function Store:line_at(off)
+  local next_line, close = lines_from(self, off)
+  local line = next_line()
+  if close then close() end
+  return line
+end
+
 --- The JSON lines of the events from seq `from` to `to` (inclusive), from
 --- the ring or the log; a list of { line, host, cr }.
 function Store:range(from, to)
   local out = {}
   if to < from then return out end
   if from >= self.ring_first then
-    for s = from, to do out[#out + 1] = self.ring[s] end
+    local ring, rh, rc = self.ring, self.ring_host, self.ring_cr
+    for s = from, to do out[#out + 1] = { line = ring[s], host = rh[s], cr = rc[s] } end
     return out
   end
   local k = (from - 1) // EVERY + 1
@@ -183,10 +288,10 @@ function Store:range(from, to)
     seq = seq + 1
     if seq > to then break end
     if seq >= from then
-      local ev = cjson.decode(line) or {}
-      local cr = ev.cr
-      out[#out + 1] = { line = line, host = is_output(ev.type) and ev.host or nil,
-        cr = cr ~= cjson.null and cr or nil }
+      -- host and cr for collapsing, read off the text (no decoding)
+      local out_line = line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true)
+      out[#out + 1] = { line = line, host = out_line and line:match(',"host":"([^"\\]*)",') or nil,
+        cr = out_line and line:sub(1, 10) == '{"cr":true' or nil }
     end
   end
   if close then close() end
@@ -203,6 +308,27 @@ function Store:events_since(since, limit)
   return lines, since + #lines, self.seq
 end
 
+-- The output lines of a host from byte `off` on, as core.ndjson_grep finds
+-- them (jumping from one mention of the host to the next): calls
+-- each(ev, line_off) for each, decoded, until it returns false; want: how
+-- many are wanted (the file is read no further than that many).
+function Store:host_lines(host, off, upto, each, want)
+  self:flush()
+  local needle = ',"host":' .. json.encode(host) .. ","
+  upto = upto or self.size
+  while off < upto do
+    -- want: how many a call finds at most (the reading stops there)
+    local hits, stop = core.ndjson_grep(self.path, off, upto, needle, math.max(1, math.min(want or 512, 4096)), true)
+    if not hits then return end
+    for i = 1, #hits, 2 do
+      local ev = cjson.decode(hits[i + 1])
+      if ev and ev.host == host and each(ev, hits[i]) == false then return end
+    end
+    if stop <= off then return end
+    off = stop
+  end
+end
+
 --- /api/output: a page of a host's output lines (all of them, or one
 --- task's): total, from, lines = { { seq, stream, data, cr } }.
 function Store:output(host, task_id, from, count)
@@ -211,7 +337,6 @@ function Store:output(host, task_id, from, count)
   if not x or from >= x.n or count <= 0 then return x and x.n or 0, {} end
   local k = from // EVERY + 1
   local idx = (k - 1) * EVERY -- the index of the line at off[k]
-  local want_host = '"host":' .. require("luasible.json").encode(host) .. ","
   local task_name
   if task_id then
     local t = self.state.tasks[task_id]
@@ -219,23 +344,17 @@ function Store:output(host, task_id, from, count)
   end
   local lines = {}
   local last = math.min(x.n, from + count) - 1
-  local next_line, close = lines_from(self, x.off[k])
-  for line in next_line do
-    if (line:find('"type":"stdout"}', -17, true) or line:find('"type":"stderr"}', -17, true))
-      and line:find(want_host, 1, true) then
-      local ev = cjson.decode(line)
-      local tid = ev and math.tointeger(ev.task_id)
-      if ev and ev.host == host and (not task_id or tid == task_id or (not tid and ev.task == task_name)) then
-        if idx >= from then
-          lines[#lines + 1] = { seq = math.tointeger(ev.seq), stream = ev.type, data = ev.data,
-            cr = ev.cr == true or nil }
-        end
-        idx = idx + 1
-        if idx > last then break end
+  self:host_lines(host, x.off[k], nil, function(ev)
+    local tid = math.tointeger(ev.task_id)
+    if not task_id or tid == task_id or (not tid and ev.task == task_name) then
+      if idx >= from then
+        lines[#lines + 1] = { seq = math.tointeger(ev.seq), stream = ev.type, data = ev.data,
+          cr = ev.cr == true or nil }
       end
+      idx = idx + 1
+      if idx > last then return false end
     end
-  end
-  if close then close() end
+  end, last - idx + 1)
   return x.n, lines
 end
 

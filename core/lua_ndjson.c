@@ -1,0 +1,368 @@
+/* core.ndjson_scan(path, offset, every): the indexes of a dashboard log
+ * (luasible serve FILE) in one pass, fast enough for a log of a gigabyte
+ * (lua/luasible/serve/store.lua, bench/serve_bench.lua).
+ *
+ * The log is luasible.json's NDJSON: keys sorted, so an output line ends
+ * with "type":"stdout"} (or stderr) and names its host as ,"host":"NAME",
+ * -- a sequence that cannot occur inside a JSON string, where every quote
+ * is escaped.  Output lines are only counted (per host, and per host and
+ * task_id) with the offset of every `every`-th; every other line (and any
+ * output line this cheap reading is not sure of) is handed to Lua whole,
+ * which decodes it.  Only whole lines are read: the run may be writing the
+ * last one. */
+#define _GNU_SOURCE /* memmem, memrchr (glibc's, vectorised); before any header */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lua_core.h"
+
+#define SCAN_BUF (8u << 20)   /* ndjson_grep's reads */
+#define SCAN_MAP (256u << 20) /* ndjson_scan's window */
+
+typedef struct {
+  int64_t *v;
+  size_t n, cap;
+} i64s;
+
+typedef struct {
+  int64_t n;      /* lines */
+  i64s off;       /* offset of line 0, every, 2 * every, ... */
+  int64_t last;   /* offset of the last line */
+} counter;
+
+typedef struct {
+  char *name;
+  size_t len;
+  counter all;
+  counter *tasks; /* by task_id (1-based ids; index 0 unused) */
+  size_t ntasks;
+} hostrec;
+
+typedef struct {
+  hostrec *h;
+  size_t n, cap; /* open addressing: cap a power of 2 */
+} hosttab;
+
+static int push64(i64s *a, int64_t x) {
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 16;
+    int64_t *p = realloc(a->v, cap * sizeof *p);
+    if (!p) return -1;
+    a->v = p;
+    a->cap = cap;
+  }
+  a->v[a->n++] = x;
+  return 0;
+}
+
+static int count(counter *c, int64_t off, int64_t every) {
+  if (c->n % every == 0 && push64(&c->off, off) != 0) return -1;
+  c->n++;
+  c->last = off;
+  return 0;
+}
+
+static uint64_t hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+  return h;
+}
+
+static hostrec *host_get(hosttab *t, const char *s, size_t n) {
+  size_t i;
+  if (t->n * 2 >= t->cap) { /* grow */
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    hostrec *nh = calloc(cap, sizeof *nh);
+    if (!nh) return NULL;
+    for (size_t k = 0; k < t->cap; k++) {
+      if (!t->h[k].name) continue;
+      i = hash(t->h[k].name, t->h[k].len) & (cap - 1);
+      while (nh[i].name) i = (i + 1) & (cap - 1);
+      nh[i] = t->h[k];
+    }
+    free(t->h);
+    t->h = nh;
+    t->cap = cap;
+  }
+  i = hash(s, n) & (t->cap - 1);
+  while (t->h[i].name) {
+    if (t->h[i].len == n && memcmp(t->h[i].name, s, n) == 0) return &t->h[i];
+    i = (i + 1) & (t->cap - 1);
+  }
+  t->h[i].name = malloc(n + 1);
+  if (!t->h[i].name) return NULL;
+  memcpy(t->h[i].name, s, n);
+  t->h[i].name[n] = '\0';
+  t->h[i].len = n;
+  t->n++;
+  return &t->h[i];
+}
+
+static void hosttab_free(hosttab *t) {
+  for (size_t k = 0; k < t->cap; k++) {
+    hostrec *h = &t->h[k];
+    if (!h->name) continue;
+    free(h->name);
+    free(h->all.off.v);
+    for (size_t j = 0; j < h->ntasks; j++) free(h->tasks[j].off.v);
+    free(h->tasks);
+  }
+  free(t->h);
+}
+
+/* needle (m > 0 bytes) in p[0..n), or NULL */
+static const char *find(const char *p, size_t n, const char *needle, size_t m) {
+  return memmem(p, n, needle, m);
+}
+
+/* The last needle (m > 0 bytes) in p[0..n), or NULL. */
+static const char *rfind(const char *p, size_t n, const char *needle, size_t m) {
+  while (n >= m) {
+    const char *q = memrchr(p, needle[0], n - m + 1);
+    if (!q) return NULL;
+    if (memcmp(q, needle, m) == 0) return q;
+    n = (size_t)(q - p) + m - 1;
+    if (q == p) return NULL;
+  }
+  return NULL;
+}
+
+/* One output line: 1 counted, 0 not an output line this reading is sure
+ * of (Lua decodes it), -1 out of memory. */
+static int output_line(hosttab *t, const char *p, size_t n, int64_t off, int64_t every) {
+  static const char k_host[] = ",\"host\":\"", k_task[] = ",\"task_id\":";
+  const char *h, *e, *tid;
+  hostrec *r;
+  if (n < 17 || (memcmp(p + n - 17, ",\"type\":\"stdout\"}", 17) != 0 &&
+                 memcmp(p + n - 17, ",\"type\":\"stderr\"}", 17) != 0))
+    return 0;
+  /* from the end: the keys after "host" (play, seq, stream_seq, task,
+   * task_id, timestamp) are short; "data", before it, may be long */
+  h = rfind(p, n - 17, k_host, sizeof k_host - 1);
+  if (!h) return 0;
+  h += sizeof k_host - 1;
+  e = memchr(h, '"', (size_t)(p + n - h));
+  if (!e || memchr(h, '\\', (size_t)(e - h))) return 0; /* an escape: Lua reads it */
+  r = host_get(t, h, (size_t)(e - h));
+  if (!r) return -1;
+  if (count(&r->all, off, every) != 0) return -1;
+  tid = rfind(e, (size_t)(p + n - 17 - e), k_task, sizeof k_task - 1);
+  if (tid) {
+    char *end;
+    long long id = strtoll(tid + sizeof k_task - 1, &end, 10);
+    if (id >= 1 && id < (1 << 24)) {
+      if ((size_t)id >= r->ntasks) {
+        size_t nt = (size_t)id + 16;
+        counter *nc = realloc(r->tasks, nt * sizeof *nc);
+        if (!nc) return -1;
+        memset(nc + r->ntasks, 0, (nt - r->ntasks) * sizeof *nc);
+        r->tasks = nc;
+        r->ntasks = nt;
+      }
+      if (count(&r->tasks[id], off, every) != 0) return -1;
+    }
+  }
+  return 1;
+}
+
+static void push_counter(lua_State *L, const counter *c) {
+  lua_createtable(L, 0, 3);
+  lsb_set_int(L, "n", c->n);
+  lsb_set_int(L, "last", c->last);
+  lua_createtable(L, (int)c->off.n, 0);
+  for (size_t i = 0; i < c->off.n; i++) {
+    lua_pushinteger(L, c->off.v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "off");
+}
+
+/* core.ndjson_scan(path, offset, every) -> { size (the offset after the
+ * last whole line), lines, seq_off = { offsets of lines 0, every, ... },
+ * special = { off1, line1, n1, off2, line2, n2, ... } (n: the line's number,
+ * 1-based), hosts = { [name] = { all =
+ * { n, off, last }, tasks = { [id] = { n, off, last } } } } }, or the fail
+ * tuple.  Counts and offsets start from `offset` (the beginning of a line). */
+static int core_ndjson_scan(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int64_t off = (int64_t)luaL_optinteger(L, 2, 0);
+  int64_t every = (int64_t)luaL_optinteger(L, 3, 64);
+  int fd, special, nspecial = 0, oom = 0;
+  hosttab t = {NULL, 0, 0};
+  i64s seq_off = {NULL, 0, 0};
+  struct stat st;
+  int64_t lines = 0, pg = sysconf(_SC_PAGESIZE);
+  luaL_argcheck(L, off >= 0, 2, "must not be negative");
+  luaL_argcheck(L, every >= 1, 3, "must be at least 1");
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lsb_fail_errno(L, errno, "ndjson_scan: %s", path);
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return lsb_fail_errno(L, err, "ndjson_scan: %s", path);
+  }
+  lua_settop(L, 3);
+  lua_newtable(L); /* 4: special */
+  special = 4;
+  /* mapped a window at a time (no copy of the page cache); the lines that
+   * start in it, each whole */
+  while (off < (int64_t)st.st_size && !oom) {
+    int64_t base = off - off % pg, start = off;
+    size_t len = (size_t)((int64_t)st.st_size - base < (int64_t)SCAN_MAP ? (int64_t)st.st_size - base
+                                                                        : (int64_t)SCAN_MAP);
+    char *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, base);
+    const char *p, *end;
+    if (map == MAP_FAILED) break;
+    madvise(map, len, MADV_SEQUENTIAL);
+    p = map + (off - base);
+    end = map + len;
+    for (;;) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      size_t n;
+      int r;
+      if (!nl) break;
+      n = (size_t)(nl - p);
+      if (n > 0) {
+        if (lines % every == 0 && push64(&seq_off, off) != 0) { oom = 1; break; }
+        r = output_line(&t, p, n, off, every);
+        if (r < 0) { oom = 1; break; }
+        lines++;
+        if (r == 0) {
+          lua_pushinteger(L, off);
+          lua_rawseti(L, special, ++nspecial);
+          lua_pushlstring(L, p, n);
+          lua_rawseti(L, special, ++nspecial);
+          lua_pushinteger(L, lines);
+          lua_rawseti(L, special, ++nspecial);
+        }
+      }
+      off += (int64_t)n + 1;
+      p = nl + 1;
+    }
+    munmap(map, len);
+    if (off == start) break; /* an unterminated last line, or one longer than the window */
+  }
+  close(fd);
+  if (oom) {
+    hosttab_free(&t);
+    free(seq_off.v);
+    return luaL_error(L, "not enough memory");
+  }
+  lua_createtable(L, 0, 5);
+  lsb_set_int(L, "size", off);
+  lsb_set_int(L, "lines", lines);
+  lua_pushvalue(L, special);
+  lua_setfield(L, -2, "special");
+  lua_createtable(L, (int)seq_off.n, 0);
+  for (size_t i = 0; i < seq_off.n; i++) {
+    lua_pushinteger(L, seq_off.v[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "seq_off");
+  lua_newtable(L);
+  for (size_t k = 0; k < t.cap; k++) {
+    hostrec *h = &t.h[k];
+    if (!h->name) continue;
+    lua_pushlstring(L, h->name, h->len);
+    lua_createtable(L, 0, 2);
+    push_counter(L, &h->all);
+    lua_setfield(L, -2, "all");
+    lua_newtable(L);
+    for (size_t j = 1; j < h->ntasks; j++) {
+      if (!h->tasks[j].n) continue;
+      push_counter(L, &h->tasks[j]);
+      lua_rawseti(L, -2, (lua_Integer)j);
+    }
+    lua_setfield(L, -2, "tasks");
+    lua_rawset(L, -3);
+  }
+  lua_setfield(L, -2, "hosts");
+  hosttab_free(&t);
+  free(seq_off.v);
+  return 1;
+}
+
+/* core.ndjson_grep(path, from, to, needle, max [, output_only]) -> lines,
+ * stop: the whole lines of bytes [from, to) of the file that contain
+ * needle (only output lines, by their ending, with output_only), as
+ * { off1, line1, off2, line2, ... }, at most max of them; stop is where a
+ * next call goes on (to when the range was read to its end).  The reading
+ * jumps from one occurrence of needle to the next: no line is looked at
+ * that does not hold it.  `from` must be the start of a line. */
+static int core_ndjson_grep(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int64_t from = (int64_t)luaL_checkinteger(L, 2);
+  int64_t to = (int64_t)luaL_checkinteger(L, 3);
+  size_t m;
+  const char *needle = luaL_checklstring(L, 4, &m);
+  lua_Integer max = luaL_checkinteger(L, 5);
+  int output_only = lua_toboolean(L, 6);
+  lua_Integer nhits = 0;
+  int fd, out;
+  char *buf;
+  int64_t base = from; /* file offset of buf[0] */
+  luaL_argcheck(L, m > 0, 4, "must not be empty");
+  luaL_argcheck(L, from >= 0 && to >= from, 3, "not a range");
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lsb_fail_errno(L, errno, "ndjson_grep: %s", path);
+  buf = malloc(SCAN_BUF);
+  if (!buf) {
+    close(fd);
+    return luaL_error(L, "not enough memory");
+  }
+  lua_settop(L, 6);
+  lua_newtable(L);
+  out = lua_gettop(L);
+  while (base < to && nhits < max) {
+    size_t want = (size_t)(to - base < (int64_t)SCAN_BUF ? to - base : (int64_t)SCAN_BUF), have = 0, lines_end;
+    const char *p, *end, *lastnl;
+    while (have < want) {
+      ssize_t got = pread(fd, buf + have, want - have, base + (int64_t)have);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      have += (size_t)got;
+    }
+    if (have == 0) break;
+    /* whole lines only */
+    lastnl = NULL;
+    for (size_t i = have; i > 0; i--)
+      if (buf[i - 1] == '\n') { lastnl = buf + i - 1; break; }
+    if (!lastnl) break; /* a line longer than the buffer, or none whole */
+    lines_end = (size_t)(lastnl - buf) + 1;
+    p = buf;
+    end = buf + lines_end;
+    while (p < end && nhits < max) {
+      const char *hit = find(p, (size_t)(end - p), needle, m), *ls, *le;
+      if (!hit) { p = end; break; }
+      ls = hit;
+      while (ls > buf && ls[-1] != '\n') ls--;
+      le = memchr(hit, '\n', (size_t)(end - hit));
+      if (!le) le = end - 1;
+      if (!output_only ||
+          (le - ls >= 17 && (memcmp(le - 17, ",\"type\":\"stdout\"}", 17) == 0 ||
+                             memcmp(le - 17, ",\"type\":\"stderr\"}", 17) == 0))) {
+        lua_pushinteger(L, base + (ls - buf));
+        lua_rawseti(L, out, 2 * nhits + 1);
+        lua_pushlstring(L, ls, (size_t)(le - ls));
+        lua_rawseti(L, out, 2 * nhits + 2);
+        nhits++;
+      }
+      p = le + 1;
+    }
+    base += (int64_t)(p - buf);
+    if (p < end) break; /* stopped at max */
+  }
+  free(buf);
+  close(fd);
+  lua_pushinteger(L, base < to ? base : to);
+  return 2;
+}
+
+const luaL_Reg lsb_ndjson_funcs[] = {
+    {"ndjson_scan", core_ndjson_scan}, {"ndjson_grep", core_ndjson_grep}, {NULL, NULL}};
