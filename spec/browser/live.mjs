@@ -87,8 +87,25 @@ try {
   await page.click(`.tile[data-host="${hosts[0]}"]`);
   await until('the terminal again', async () => counted(await termText(page)).length >= before.lines, 30000);
   res.reload.term = await termText(page);
-  await page.keyboard.press('Escape');
   step('reload');
+
+  // the socket dropped three times while the terminal is open: the page
+  // reconnects with since= its last seq and the terminal goes on, no line
+  // lost or doubled, up to the task's last line
+  res.drops = { before: await page.evaluate(() => window.luasible.conn.reconnects) };
+  for (let i = 0; i < 3; i++) {
+    await page.evaluate(() => window.luasible.conn.ws && window.luasible.conn.ws.close());
+    await sleep(200);
+    await live(page);
+    await sleep(400);
+  }
+  res.drops.after = await page.evaluate(() => window.luasible.conn.reconnects);
+  await until('the count task\'s end on the first host', async () => (await hostState(page))
+    .some((h) => h.name === hosts[0] && h.task !== 'count'), 60000);
+  await sleep(300);
+  res.drops.term = await termText(page);
+  await page.keyboard.press('Escape');
+  step('drops');
 
   // the progress bars of the build task
   await until('the build task', async () => (await hostState(page)).some((h) => h.task === 'build'), 60000);

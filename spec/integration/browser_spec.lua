@@ -172,6 +172,15 @@ describe("#browser #hosts the dashboard page", function()
     end
   end)
 
+  it("reconnects after the socket drops and loses no line", function()
+    assert.is_nil(res.failure, res.failure)
+    assert.equal(3, res.drops.after - res.drops.before)
+    local ns = numbers(res.drops.term, "web1")
+    assert.equal(1, ns[1])
+    assert.equal(COUNT, #ns)
+    assert.is_true(consecutive(ns), table.concat(ns, ","))
+  end)
+
   it("advances a host's progress bar with the build's redraws", function()
     assert.is_nil(res.failure, res.failure)
     for _, h in ipairs(HOSTS) do
