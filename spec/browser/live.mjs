@@ -89,6 +89,24 @@ try {
   res.reload.term = await termText(page);
   step('reload');
 
+  // scrolled up, the terminal stops following (the view stays where the
+  // user put it as lines arrive); back at the bottom, it follows again
+  const view = () => page.evaluate(() => {
+    const t = window.luasible.term;
+    const b = t.term.buffer.active;
+    return { y: b.viewportY, base: b.baseY, lines: t.lines.length,
+      follow: document.querySelector('#term-panel').dataset.follow };
+  });
+  await until('lines above the view', async () => (await view()).base > 10, 30000);
+  await page.evaluate(() => window.luasible.term.term.scrollLines(-5));
+  await sleep(150);
+  const up0 = await view();
+  await sleep(800);
+  res.follow = { up0, up1: await view() };
+  await page.evaluate(() => window.luasible.term.term.scrollToBottom());
+  await sleep(400);
+  res.follow.down = await view();
+
   // the socket dropped three times while the terminal is open: the page
   // reconnects with since= its last seq and the terminal goes on, no line
   // lost or doubled, up to the task's last line

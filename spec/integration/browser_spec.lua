@@ -172,6 +172,16 @@ describe("#browser #hosts the dashboard page", function()
     end
   end)
 
+  it("stops following the tail when scrolled up, and follows again at the bottom", function()
+    assert.is_nil(res.failure, res.failure)
+    local f = res.follow
+    assert.equal("0", f.up0.follow)
+    assert.equal("0", f.up1.follow)
+    assert.equal(f.up0.y, f.up1.y, "the view moved while scrolled up")
+    assert.equal("1", f.down.follow)
+    assert.equal(f.down.base, f.down.y)
+  end)
+
   it("reconnects after the socket drops and loses no line", function()
     assert.is_nil(res.failure, res.failure)
     assert.equal(3, res.drops.after - res.drops.before)
