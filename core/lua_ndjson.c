@@ -13,6 +13,8 @@
 #define _GNU_SOURCE /* memmem, memrchr (glibc's, vectorised); before any header */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,5 +366,158 @@ static int core_ndjson_grep(lua_State *L) {
   return 2;
 }
 
+/* ------------------------------------------------------------------ */
+/* core.ndjson_line(ev): the dashboard log's line of an output event, the
+ * text luasible.json writes for it (keys sorted; a string's bytes that are
+ * not UTF-8 become U+FFFD, control characters, '"' and '\\' escaped as
+ * json.lua does; numbers as Lua prints them, %.14g for floats, null for
+ * NaN and infinities), or nothing for an event this fast path does not
+ * take: another type, another field, another value type (the general
+ * encoder then; spec/unit/serve_store_spec.lua compares the two). */
+
+enum { F_CR, F_DATA, F_HOST, F_PLAY, F_SEQ, F_SSEQ, F_TASK, F_TID, F_TS, F_TYPE, F_N };
+static const char *const line_keys[F_N] = {"cr", "data", "host", "play", "seq", "stream_seq",
+                                           "task", "task_id", "timestamp", "type"};
+
+/* Lua's strict UTF-8 decoding (lutf8lib.c): the length of the sequence at
+ * s, or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  unsigned c = s[0];
+  size_t k;
+  uint32_t cp;
+  static const uint32_t limits[] = {0, 0x80, 0x800, 0x10000u};
+  if (c < 0x80) return 1;
+  if (c >= 0xf8 || (c & 0x40) == 0) return 0;
+  k = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+  if (k >= n) return 0;
+  cp = c & (0x3f >> k);
+  for (size_t i = 1; i <= k; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if (cp < limits[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return k + 1;
+}
+
+static void put_quoted(luaL_Buffer *b, const char *p, size_t n) {
+  const unsigned char *s = (const unsigned char *)p;
+  size_t i = 0;
+  luaL_addchar(b, '"');
+  while (i < n) {
+    unsigned c = s[i];
+    size_t k = utf8_seq(s + i, n - i);
+    if (k == 0) {
+      luaL_addlstring(b, "\xEF\xBF\xBD", 3); /* U+FFFD */
+      i++;
+      continue;
+    }
+    if (k > 1) {
+      luaL_addlstring(b, p + i, k);
+      i += k;
+      continue;
+    }
+    i++;
+    switch (c) {
+    case '"': luaL_addlstring(b, "\\\"", 2); break;
+    case '\\': luaL_addlstring(b, "\\\\", 2); break;
+    case '\b': luaL_addlstring(b, "\\b", 2); break;
+    case '\f': luaL_addlstring(b, "\\f", 2); break;
+    case '\n': luaL_addlstring(b, "\\n", 2); break;
+    case '\r': luaL_addlstring(b, "\\r", 2); break;
+    case '\t': luaL_addlstring(b, "\\t", 2); break;
+    default:
+      if (c < 0x20 || c == 0x7f) {
+        char esc[8];
+        snprintf(esc, sizeof esc, "\\u%04x", c);
+        luaL_addlstring(b, esc, 6);
+      } else {
+        luaL_addchar(b, (char)c);
+      }
+    }
+  }
+  luaL_addchar(b, '"');
+}
+
+static void put_number(lua_State *L, luaL_Buffer *b, int idx) {
+  char num[64];
+  int len;
+  if (lua_isinteger(L, idx)) {
+    len = snprintf(num, sizeof num, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
+  } else {
+    lua_Number v = lua_tonumber(L, idx);
+    if (v != v || v == (lua_Number)HUGE_VAL || v == -(lua_Number)HUGE_VAL) len = snprintf(num, sizeof num, "null");
+    else len = snprintf(num, sizeof num, "%.14g", (double)v);
+  }
+  luaL_addlstring(b, num, (size_t)len);
+}
+
+static int core_ndjson_line(lua_State *L) {
+  int have[F_N] = {0};
+  int base;
+  luaL_Buffer b;
+  const char *type;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  base = 2; /* the values, by field, at base + F_x */
+  for (int i = 0; i < F_N; i++) lua_pushnil(L);
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    const char *k;
+    int f = -1;
+    if (lua_type(L, -2) != LUA_TSTRING) return 0;
+    k = lua_tostring(L, -2);
+    for (int i = 0; i < F_N; i++)
+      if (strcmp(k, line_keys[i]) == 0) { f = i; break; }
+    if (f < 0) {
+      /* a field --json does not write is ignored; one it writes otherwise
+       * (progress, result, ...) is for the general encoder */
+      static const char *const other[] = {"progress", "result", "status", "recap", "hosts", "elapsed",
+                                          "module", "signal", "interrupted", "item", NULL};
+      for (int i = 0; other[i]; i++)
+        if (strcmp(k, other[i]) == 0) return 0;
+      lua_pop(L, 1);
+      continue;
+    }
+    have[f] = 1;
+    lua_replace(L, base + f);
+  }
+  /* the types the fast path writes */
+  if (lua_type(L, base + F_TYPE) != LUA_TSTRING) return 0;
+  type = lua_tostring(L, base + F_TYPE);
+  if (strcmp(type, "stdout") != 0 && strcmp(type, "stderr") != 0) return 0;
+  if (lua_type(L, base + F_DATA) != LUA_TSTRING || lua_type(L, base + F_HOST) != LUA_TSTRING) return 0;
+  if (!lua_isinteger(L, base + F_SEQ)) return 0;
+  if (have[F_CR] && !(lua_type(L, base + F_CR) == LUA_TBOOLEAN && lua_toboolean(L, base + F_CR))) return 0;
+  if (have[F_PLAY] && lua_type(L, base + F_PLAY) != LUA_TSTRING) return 0;
+  if (have[F_TASK] && lua_type(L, base + F_TASK) != LUA_TSTRING) return 0;
+  if (have[F_SSEQ] && lua_type(L, base + F_SSEQ) != LUA_TNUMBER) return 0;
+  if (have[F_TID] && lua_type(L, base + F_TID) != LUA_TNUMBER) return 0;
+  if (have[F_TS] && lua_type(L, base + F_TS) != LUA_TNUMBER) return 0;
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '{');
+  for (int f = 0, first = 1; f < F_N; f++) {
+    size_t n;
+    const char *v;
+    if (!have[f]) continue;
+    if (!first) luaL_addchar(&b, ',');
+    first = 0;
+    luaL_addchar(&b, '"');
+    luaL_addstring(&b, line_keys[f]);
+    luaL_addlstring(&b, "\":", 2);
+    switch (f) {
+    case F_CR: luaL_addlstring(&b, "true", 4); break;
+    case F_DATA: case F_HOST: case F_PLAY: case F_TASK: case F_TYPE:
+      v = lua_tolstring(L, base + f, &n);
+      put_quoted(&b, v, n);
+      break;
+    default: put_number(L, &b, base + f);
+    }
+  }
+  luaL_addchar(&b, '}');
+  luaL_pushresult(&b);
+  return 1;
+}
+
 const luaL_Reg lsb_ndjson_funcs[] = {
+    {"ndjson_line", core_ndjson_line},
     {"ndjson_scan", core_ndjson_scan}, {"ndjson_grep", core_ndjson_grep}, {NULL, NULL}};

@@ -280,3 +280,29 @@ describe("serve store's line encoder", function()
     assert.is_nil(store_mod.line_record({ type = "stdout", host = 1, data = "x", seq = 1 }))
   end)
 end)
+
+describe("the core's line encoder (core.ndjson_line)", function()
+  it("writes an output line exactly as --json does", function()
+    local core = require "luasible.core"
+    local record = require("luasible.render.json").record
+    local bytes = {}
+    for b = 0, 255 do bytes[#bytes + 1] = string.char(b) end
+    local samples = { "plain", "", 'q " b \\', "\t\n\r\b\f", "\1\31\127", table.concat(bytes), "ü✓€𝄞",
+      "\237\160\128 surrogate", "\192\128 overlong", "\244\144\128\128 too big", "\226\130 cut", "\255\254" }
+    for i = 1, 3000 do
+      local ev = { type = i % 2 == 0 and "stdout" or "stderr", host = i % 5 == 0 and samples[i % #samples + 1] or "h",
+        data = samples[i % #samples + 1] .. samples[(i * 7) % #samples + 1], seq = i,
+        play = i % 3 ~= 0 and "p" .. i % 4 or nil, task = i % 7 ~= 0 and samples[(i * 3) % #samples + 1] or nil,
+        stream_seq = i % 2 == 0 and (i % 4 == 0 and i or i + 0.5) or nil, task_id = i % 3 ~= 0 and i % 9 or nil,
+        timestamp = i % 11 ~= 0 and 1.7e9 + i / 7 or nil, cr = i % 4 == 0 or nil, partial = i % 6 == 0 or nil }
+      if i % 13 == 0 then ev.timestamp = 0 / 0 end
+      if i % 19 == 0 then ev.timestamp = math.huge end
+      if i % 17 == 0 then ev.task_id = 2.0 end
+      assert.equal(record(ev), core.ndjson_line(ev), "event " .. i)
+    end
+    assert.is_nil(core.ndjson_line({ type = "progress", seq = 1 }))
+    assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1, item = "i" }))
+    assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1, cr = false }))
+    assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1.5 }))
+  end)
+end)
