@@ -9,7 +9,7 @@ BUSTED ?= busted --lua=$(LUA) $(BUSTED_OUT)
 # A hung spec fails the run in minutes, with its name, instead of stalling CI.
 GUARD ?= timeout -k 10
 
-.PHONY: test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-slow test-valgrind lint \
+.PHONY: test-browser test-unit test-integration test-oracle all deps test test-c test-lua test-asan test-slow test-valgrind lint \
 	bench install clean help fuzz fuzz-ci fuzz-build fuzz-play
 
 all: luasible/core.so
@@ -43,7 +43,7 @@ test-c: all
 
 # The #slow specs (bulk data, the soak) are `make test-slow`'s.
 test-lua: all
-	$(GUARD) 900 $(BUSTED) --exclude-tags=slow,oracle
+	$(GUARD) 900 $(BUSTED) --exclude-tags=slow,oracle,browser
 	@# the local specs again on the SIGCHLD path, where pidfd_open fails (a
 	@# seccomp filter makes it fail with ENOSYS, as on Linux < 5.3)
 	$(GUARD) 300 $(BUILD)/no_pidfd $(BUSTED) --exclude-tags=slow spec/integration/local_spec.lua
@@ -54,7 +54,7 @@ test-unit: all
 	$(GUARD) 300 $(BUSTED) --run=unit
 
 test-integration: all
-	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=slow,oracle
+	$(GUARD) 900 $(BUSTED) --run=integration --exclude-tags=slow,oracle,browser
 
 # The specs that ask Ansible itself (#oracle: Debian's ansible-core, from
 # scripts/deps): inventories loaded as ansible-inventory --list loads them
@@ -64,6 +64,13 @@ test-integration: all
 # ../shared/realworld/inventories (skipped, with a message, when absent).
 test-oracle: all
 	$(GUARD) 900 $(BUSTED) --run=integration --tags=oracle
+
+# The dashboard page in headless Chromium during a real play on the test
+# hosts (#browser: spec/integration/browser_spec.lua driving spec/browser/
+# live.mjs; chromium, node and `npm ci` from scripts/deps).
+# LUASIBLE_SCREENSHOTS=docs/img refreshes the README's screenshots.
+test-browser: all
+	$(GUARD) 600 $(BUSTED) --tags=browser
 
 lint:
 	luacheck -q lua modules bin spec bench examples fuzz
@@ -78,7 +85,7 @@ test-asan:
 	@$(call REPLAY,build-asan)
 	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=soak,oracle spec
+	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=soak,oracle,browser spec
 
 # The #slow specs alone: the bulk-data ones and the soak (1 GB over SSH and
 # locally, 1 GB put/get: spec/integration/soak_spec.lua), bounded in time.
@@ -140,6 +147,7 @@ help:
 	@echo "make test-integration  the specs of spec/integration (processes, sshd, test hosts)"
 	@echo "make test-asan the specs against an ASan+UBSan build (all but the soak)"
 	@echo "make test-slow the #slow specs: bulk data and the 1 GB soak (not in make test)"
+	@echo "make test-browser the dashboard page in headless Chromium, on the test hosts (#browser)"
 	@echo "make test-oracle  the specs against Ansible itself (ansible-core; the corpus in ../shared)"
 	@echo "make fuzz-ci   every fuzz target for FUZZ_CI_TIME s (25) and 20,000 generated plays (CI)"
 	@echo "make fuzz      every fuzz target for FUZZ_TIME s (300), FUZZ_PLAY_COUNT plays (fuzz/README.md)"

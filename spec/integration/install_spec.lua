@@ -79,4 +79,26 @@ describe("luarocks install", function()
     assert(ok, out)
     assert.matches("from%-cli", out)
   end)
+
+  it("installs the dashboard's page where luasible.serve finds it", function()
+    if not install() then
+      pending("luarocks is not installed (scripts/deps installs it)")
+      return
+    end
+    local _, listed = sh("git ls-files 'share/luasible/web/*'")
+    local n = 0
+    for file in listed:gmatch("%S+") do
+      local dest = tmp .. "/tree/share/lua/5.4/luasible/web/" .. file:gsub("^share/luasible/web/", "")
+      local f = io.open(dest)
+      assert(f, file .. " was not installed (as " .. dest .. ")")
+      f:close()
+      n = n + 1
+    end
+    assert.is_true(n >= 10)
+    local env = ("eval \"$(luarocks --lua-version 5.4 path --tree %s/tree)\" && cd / && "):format(tmp)
+    local ok, out = sh(env .. [[lua5.4 -e 'io.write(assert(require("luasible.serve.static").root()), "\n")']])
+    assert(ok, out)
+    assert.equal(tmp .. "/tree/share/lua/5.4/luasible/web", (out:gsub("\n$", ""):gsub("/luasible/serve/%.%./web$",
+      "/luasible/web")))
+  end)
 end)
