@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "lua_core.h"
@@ -177,7 +178,29 @@ static int core_spawn(lua_State *L) {
   return lsb_push_stream(L, s, pid);
 }
 
-const luaL_Reg lsb_process_funcs[] = {{"spawn", core_spawn}, {NULL, NULL}};
+/* core.nofile([want]) -> soft, hard: the open file limit (RLIMIT_NOFILE),
+ * its soft limit raised first to `want` (at most the hard limit; without
+ * want: to the hard limit). A fleet holds a socket per host at once; the
+ * default soft limit (often 1024) is far below what the hard limit allows.
+ * Raising fails quietly (the limits as they are are returned). */
+static int core_nofile(lua_State *L) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return lsb_fail(L, "EINVAL", "getrlimit: %s", strerror(errno));
+  if (lua_isnoneornil(L, 1) || (rlim_t)luaL_checkinteger(L, 1) > rl.rlim_cur) {
+    rlim_t want = rl.rlim_max;
+    if (!lua_isnoneornil(L, 1) && (rlim_t)lua_tointeger(L, 1) < want) want = (rlim_t)lua_tointeger(L, 1);
+    if (want > rl.rlim_cur) {
+      struct rlimit nl = rl;
+      nl.rlim_cur = want;
+      if (setrlimit(RLIMIT_NOFILE, &nl) == 0) rl = nl;
+    }
+  }
+  lua_pushinteger(L, rl.rlim_cur == RLIM_INFINITY ? LUA_MAXINTEGER : (lua_Integer)rl.rlim_cur);
+  lua_pushinteger(L, rl.rlim_max == RLIM_INFINITY ? LUA_MAXINTEGER : (lua_Integer)rl.rlim_max);
+  return 2;
+}
+
+const luaL_Reg lsb_process_funcs[] = {{"spawn", core_spawn}, {"nofile", core_nofile}, {NULL, NULL}};
 
 void lsb_open_process(lua_State *L) {
   static const luaL_Reg meta[] = {

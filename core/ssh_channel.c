@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { C_QUEUED, C_EXEC, C_IO, C_CLOSE, C_FREE, C_DONE };
+/* C_DROP: a spare channel that could not be used is freed, then the
+ * command opens a channel of its own (C_QUEUED); before C_EXEC, as nothing
+ * runs yet (a timeout or a cancel during it ends the op there) */
+enum { C_QUEUED, C_DROP, C_EXEC, C_IO, C_CLOSE, C_FREE, C_DONE };
 
 typedef struct lsb_chan {
   lsb_ssh_op op;     /* first: the session sees the op */
@@ -26,6 +29,9 @@ typedef struct lsb_chan {
   lsb_err err;       /* ends the stream with this instead of done */
   unsigned has_stdin : 1, eof_sent : 1, mark_done : 1, paused : 1,
       timed_out : 1, cancelled : 1, kill_sent : 1, kill_wanted : 1, removed : 1;
+  /* is_spare: the op only opens the session's spare channel (no command);
+   * from_spare: the command runs on the spare; no_spare: a spare failed it */
+  unsigned is_spare : 1, from_spare : 1, no_spare : 1;
 } lsb_chan;
 
 static void on_timer_closed(uv_handle_t *h) {
@@ -46,6 +52,7 @@ static void chan_release(lsb_chan *c) {
   if (c->removed) return;
   c->removed = 1;
   c->state = C_DONE;
+  if (c->is_spare && c->op.S) c->op.S->spare_opening = 0;
   if (c->s) {
     lsb_stream_detach(c->s);
     c->s = NULL;
@@ -202,6 +209,65 @@ static int fail_chan(lsb_chan *c, const char *what) {
   return 1;
 }
 
+static lsb_chan *chan_new(lsb_ssh_session *S, const char *cmd);
+
+/* One round trip per command: while a command starts, the channel of the
+ * next one is opened ahead (the spare), so that a session running commands
+ * one after another pays only the exec's round trip for each, not the
+ * channel open's too. Only when nothing else waits for a channel (the slot
+ * is theirs), within the server's known limit (the last slot stays for
+ * kills), never on a kill helper or a session Lua let go of. A refusal
+ * (MaxSessions) turns spares off for the session; a failure costs nothing
+ * (the next command opens its own channel). */
+static void want_spare(lsb_ssh_session *S) {
+  lsb_chan *c;
+  if (S->spare || S->spare_opening || S->spare_off || S->is_helper || S->lua_gone ||
+      S->state != LSB_SSH_READY)
+    return;
+  if (S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1) return;
+  for (const lsb_ssh_op *o = S->ops_head; o; o = o->next)
+    if (!o->has_channel) return;
+  c = chan_new(S, "");
+  if (!c) return; /* only a speed-up */
+  c->is_spare = 1;
+  c->mark_done = 1;
+  S->spare_opening = 1;
+  lsb_ssh_add_op(S, &c->op);
+  if (S->pumping) S->repump = 1;
+  else lsb_ssh_kick(S);
+}
+
+/* the spare op: open the channel and leave it to the session */
+static int spare_pump(lsb_chan *c) {
+  lsb_ssh_session *S = c->op.S;
+  if (S->state != LSB_SSH_READY || S->spare ||
+      (S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1)) {
+    chan_release(c); /* not wanted any more */
+    return 1;
+  }
+  if (!lsb_ssh_may_open(S, &c->op)) return 0;
+  c->ch = libssh2_channel_open_ex(S->ssh, "session", sizeof "session" - 1, LSB_SSH_WINDOW,
+                                 LSB_SSH_PACKET, NULL, 0);
+  if (!c->ch) {
+    int rc = libssh2_session_last_errno(S->ssh);
+    if (rc == LIBSSH2_ERROR_EAGAIN) return 0;
+    lsb_ssh_opened(S, &c->op, 0);
+    if (lsb_ssh_fatal(rc)) {
+      lsb_ssh_lost(S, rc, NULL);
+      return 1;
+    }
+    S->spare_off = 1; /* MaxSessions (or a server that will not): no more */
+    chan_release(c);
+    return 1;
+  }
+  lsb_ssh_opened(S, &c->op, 1);
+  S->spare = c->ch; /* still counted in nchannels, now by the session */
+  c->ch = NULL;
+  c->op.has_channel = 0;
+  chan_release(c);
+  return 1;
+}
+
 /* returns 1 when something moved */
 static int chan_pump(lsb_ssh_op *op) {
   lsb_chan *c = (lsb_chan *)op;
@@ -211,6 +277,26 @@ static int chan_pump(lsb_ssh_op *op) {
   for (;;) {
     switch (c->state) {
       case C_QUEUED:
+        if (c->is_spare) return spare_pump(c) | progress;
+        if (S->spare && !c->no_spare && S->opener != op && S->state <= LSB_SSH_DRAINING) {
+          /* the channel opened ahead: no open round trip */
+          c->ch = S->spare;
+          S->spare = NULL;
+          op->has_channel = 1; /* the count moves with it */
+          c->from_spare = 1;
+          /* the server may have closed it while it waited (ChannelTimeout),
+           * unread while the session was idle: a read takes in what came
+           * (libssh2 reads the transport for any channel), then a closed
+           * spare is dropped */
+          n = libssh2_channel_read_ex(c->ch, 0, c->ctx->readbuf, sizeof c->ctx->readbuf);
+          if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && lsb_ssh_fatal((int)n)) {
+            lsb_ssh_lost(S, (int)n, NULL);
+            return 1;
+          }
+          c->state = n != LIBSSH2_ERROR_EAGAIN || libssh2_channel_eof(c->ch) ? C_DROP : C_EXEC;
+          progress = 1;
+          break;
+        }
         if (!lsb_ssh_may_open(S, op)) return progress;
         c->ch = libssh2_channel_open_ex(S->ssh, "session", sizeof "session" - 1,
                                        LSB_SSH_WINDOW, LSB_SSH_PACKET, NULL, 0);
@@ -260,7 +346,22 @@ static int chan_pump(lsb_ssh_op *op) {
         break;
       case C_EXEC: {
         int rc = libssh2_channel_exec(c->ch, c->cmd);
+        /* the exec request is out: the next command's channel opens now,
+         * in the same round trip */
+        if (rc == LIBSSH2_ERROR_EAGAIN || rc == 0) want_spare(S);
+        if (rc == LIBSSH2_ERROR_EAGAIN && c->from_spare && libssh2_channel_eof(c->ch)) {
+          /* the server closed the spare as the exec went out */
+          c->state = C_DROP;
+          progress = 1;
+          break;
+        }
         if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
+        if (rc != 0 && c->from_spare && !lsb_ssh_fatal(libssh2_session_last_errno(S->ssh))) {
+          /* refused on the spare: once more on a channel of its own */
+          c->state = C_DROP;
+          progress = 1;
+          break;
+        }
         if (rc != 0) return fail_chan(c, "starting the command");
         if (c->s) lsb_stream_progress(c->s, LSB_STAGE_EXECUTING, -1, -1, -1, "executing");
         c->state = C_IO;
@@ -365,6 +466,22 @@ static int chan_pump(lsb_ssh_op *op) {
         }
         finish(c, NULL);
         c->state = C_FREE;
+        progress = 1;
+        break;
+      }
+      case C_DROP: {
+        int rc = libssh2_channel_free(c->ch);
+        if (rc == LIBSSH2_ERROR_EAGAIN) return progress;
+        c->ch = NULL;
+        lsb_ssh_channel_closed(S, op);
+        c->from_spare = 0;
+        c->no_spare = 1;
+        c->state = C_QUEUED;
+        if (c->cancelled || c->timed_out) {
+          finish(c, NULL);
+          chan_release(c);
+          return 1;
+        }
         progress = 1;
         break;
       }

@@ -288,8 +288,9 @@ static int resource_errno(int err) {
  * "EMFILE: socket() for user@web1:22: Too many open files" */
 static void fail_errno(lsb_ssh_session *S, int err, const char *call) {
   char name[24];
-  fail_connect(S, lsb_errno_name(err, name, sizeof name), "%s for %s: %s", call,
-               S->cfg.label, strerror(err));
+  fail_connect(S, lsb_errno_name(err, name, sizeof name), "%s for %s: %s%s", call,
+               S->cfg.label, strerror(err),
+               err == EMFILE ? " (the open file limit of this process: raise it with `ulimit -n`)" : "");
 }
 
 /* The name of a failed TCP connect: its own for the usual reasons, else

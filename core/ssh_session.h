@@ -116,6 +116,11 @@ struct lsb_ssh_session {
   int nchannels;      /* ops holding an open channel */
   int chan_limit;     /* channels the server allows (learned when it first
                        * refused one: its MaxSessions), 0 while unknown */
+  /* a channel opened ahead (ssh_channel.c): the next command's exec goes
+   * on it at once, so a command costs one round trip, not two; counted in
+   * nchannels. spare_off: the server refused it (MaxSessions), no more. */
+  LIBSSH2_CHANNEL *spare;
+  unsigned spare_opening : 1, spare_off : 1;
   unsigned close_seq; /* channels closed so far */
   unsigned open_seq;  /* close_seq when the current open began: a refusal
                        * teaches the limit only if no close came between,

@@ -72,6 +72,9 @@ function M.play(play, opts)
     if not pp then return nil, err end
     prepared[i] = pp
   end
+  -- the open file limit raised to the hard limit for the hosts that run at once
+  local ok_c, core = pcall(require, "luasible.core")
+  require("luasible.play.limits").raise(ok_c and core or nil)
   -- read once every play is prepared (a play may have added the implicit localhost)
   local layer, lerr = vars.play_layer(inv, opts)
   if lerr then return nil, lerr end

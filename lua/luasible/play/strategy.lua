@@ -74,7 +74,8 @@ function M.run_task(run, task, hosts)
 end
 
 --- Run the current play (run.play): its tasks, its handlers, then close
---- its hosts' connections.
+--- the connections of its hosts that no later play of the run has (run.keep:
+--- the hosts of the later plays; a host out of the run is closed too).
 function M.run_play(run)
   local play = run.play
   run.events:emit({ type = "play_start", hosts = play.hosts, check = run.check or nil })
@@ -84,7 +85,11 @@ function M.run_play(run)
     M.run_task(run, task, hosts)
   end
   handlers.flush(run, M.active_hosts, M.run_task)
-  connect.close(run, play.hosts)
+  local done = {}
+  for _, h in ipairs(play.hosts) do
+    if not (run.keep and run.keep[h]) or run.state[h].out then done[#done + 1] = h end
+  end
+  connect.close(run, done)
 end
 
 --- Run prepared plays one after the other. A host's state lives for the
@@ -93,7 +98,17 @@ end
 --- leaves the later plays too. `inv`, `layer`: the inventory and the play
 --- folder's vars layer, for each host's variables.
 function M.run_plays(run, plays, inv, layer)
-  for _, p in ipairs(plays) do
+  -- a host's connection is reused by the later plays that have it: the hosts
+  -- of plays i+1.. (as prepared: before hosts leave the run)
+  local later, keep = {}, {}
+  for i = #plays, 1, -1 do
+    later[i] = keep
+    local k = setmetatable({}, { __index = keep })
+    for _, h in ipairs(plays[i].hosts) do k[h] = true end
+    keep = k
+  end
+  for i, p in ipairs(plays) do
+    run.keep = later[i]
     run.play = p
     run.events.play = p.name
     local dflt = run.default_forks or require("luasible.config.settings").DEFAULT_FORKS
@@ -128,7 +143,8 @@ function M.run_plays(run, plays, inv, layer)
       break
     end
   end
-  run.play, run.events.play = nil, nil
+  run.play, run.events.play, run.keep = nil, nil, nil
+  connect.close(run) -- the connections kept for plays that did not run
 end
 
 --- Stop everything the run holds: its tasks (closing a coroutine closes its
