@@ -208,17 +208,28 @@ function Server:connection(conn)
   if self.closed then conn:close() else self.lingering[conn] = core.now() + M.LINGER end
 end
 
--- The batcher: every BATCH seconds, a frame to each client that is behind.
+-- The batcher: a frame to each client that is behind, at most one per
+-- client every BATCH seconds. Leading edge: it looks every POLL seconds, so
+-- a line after a quiet spell leaves at once (within POLL) and only a steady
+-- stream waits for the next BATCH; the log is flushed every BATCH.
 function Server:batcher()
+  local flushed = 0
   while not self.closed do
-    scheduler.sleep(live.BATCH)
-    self.store:flush()
+    scheduler.sleep(live.POLL)
+    local now = core.now()
+    if now - flushed >= live.BATCH then
+      self.store:flush()
+      flushed = now
+    end
     for client in pairs(self.clients) do
-      local r = live.pump(client, self.store, self.max_queued, self.max_events)
-      if r == "catchup" or r == "closed" then self.clients[client] = nil end
+      if client.sent < self.store.seq and now - (client.last_frame or 0) >= live.BATCH then
+        local r = live.pump(client, self.store, self.max_queued, self.max_events)
+        if r == "catchup" or r == "closed" then self.clients[client] = nil
+        elseif r == "sent" then client.last_frame = now end
+      end
     end
     -- connections that were ended: closed once written, or after LINGER
-    local now = core.now()
+    now = core.now()
     for conn, deadline in pairs(self.lingering) do
       if now >= deadline or conn:closing() and conn:queued() == 0 then
         conn:close()

@@ -10,6 +10,7 @@
 local M = {}
 
 M.BATCH = 0.1
+M.POLL = 0.01 -- how often the batcher looks for new events (leading edge)
 M.MAX_QUEUED = 4 * 1024 * 1024 -- bytes queued on one client's socket
 M.MAX_EVENTS = 65536           -- events in one frame at most (the rest: next batch)
 
