@@ -1,0 +1,87 @@
+--- luasible.template.registry: every filter and test of the template
+-- language (contract C), each declared with a Python-style signature
+-- (template/signature.lua) and a function.
+--
+--   reg.filter(name, spec, fn [, opts])   declare filter `name`
+--   reg.test(name, spec, fn [, opts])     declare test `name`
+--     opts.undefined = true: fn may be given an undefined value (default,
+--     mandatory, defined, ...); otherwise an undefined argument is the
+--     undefined error before fn runs.
+--   reg.filters[name], reg.tests[name] -> { name, kind, sig, fn }
+--   reg.get(kind, name) -> entry, or values.fail("no filter named 'x'")
+--   reg.bind(kind, name, npos, kwnames) -> entry, binding (signature.bind):
+--     what the compiler calls once per `x | name(...)` / `x is name(...)`;
+--     then binding.call(entry.fn, ctx, argv) per evaluation.
+--   reg.call(kind, name, ctx, pos, kw) -> result: a call made at run time
+--     (the `map('upper')` and `select('odd')` filters): pos a list (the
+--     value first), kw a list of { name, value } or nil.
+--
+-- The filters are in template/filters/<concern>.lua and the tests in
+-- template/tests/<concern>.lua; each returns function(reg) that declares
+-- its own. They are all loaded when this module is first required.
+local signature = require "luasible.template.signature"
+local values = require "luasible.template.values"
+
+local M = { filters = {}, tests = {} }
+
+local FILTER_MODULES = {}
+local TEST_MODULES = {}
+
+-- signatures by their text: parsed once, shared by aliases
+local parsed = {}
+
+local function declare(kind, tbl, name, spec, fn, opts)
+  assert(type(fn) == "function", kind .. " " .. name .. ": no function")
+  local key = spec .. (opts and opts.undefined and "\0u" or "")
+  local sig = parsed[key]
+  if not sig then
+    sig = signature.parse(spec)
+    sig.lenient = opts and opts.undefined or nil
+    parsed[key] = sig
+  end
+  tbl[name] = { name = name, kind = kind, sig = sig, fn = fn }
+end
+
+function M.filter(name, spec, fn, opts) declare("filter", M.filters, name, spec, fn, opts) end
+function M.test(name, spec, fn, opts) declare("test", M.tests, name, spec, fn, opts) end
+
+--- The entry of filter or test `name` (kind "filter" or "test").
+function M.get(kind, name)
+  local e = (kind == "test" and M.tests or M.filters)[name]
+  if not e then values.fail(string.format("no %s named '%s'", kind, tostring(name))) end
+  return e
+end
+
+--- Bind a call at compile time: entry, binding.
+function M.bind(kind, name, npos, kwnames)
+  local e = M.get(kind, name)
+  return e, signature.bind(e.sig, kind, name, npos, kwnames)
+end
+
+-- bindings of run-time calls by their shape
+local shapes = setmetatable({}, { __mode = "k" })
+
+--- Call filter or test `name` at run time (see above).
+function M.call(kind, name, ctx, pos, kw)
+  local e = M.get(kind, name)
+  local names, argv = {}, {}
+  for i = 1, #pos do argv[i] = pos[i] end
+  local npos = #pos
+  if kw then
+    for j, p in ipairs(kw) do names[j] = p[1]; argv[npos + j] = p[2] end
+  end
+  local key = npos .. "\0" .. table.concat(names, "\0")
+  local by = shapes[e]
+  if not by then by = {}; shapes[e] = by end
+  local b = by[key]
+  if not b then
+    b = signature.bind(e.sig, kind, name, npos, names)
+    by[key] = b
+  end
+  return b.call(e.fn, ctx, argv)
+end
+
+for _, m in ipairs(FILTER_MODULES) do require("luasible.template.filters." .. m)(M) end
+for _, m in ipairs(TEST_MODULES) do require("luasible.template.tests." .. m)(M) end
+
+return M
