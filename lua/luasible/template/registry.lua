@@ -24,8 +24,8 @@ local values = require "luasible.template.values"
 
 local M = { filters = {}, tests = {} }
 
-local FILTER_MODULES = {}
-local TEST_MODULES = {}
+local FILTER_MODULES = { "types", "text", "lists", "data", "regex", "hash", "paths", "math", "urls", "dates" }
+local TEST_MODULES = { "types", "results", "compare", "regex", "version", "paths" }
 
 -- signatures by their text: parsed once, shared by aliases
 local parsed = {}
