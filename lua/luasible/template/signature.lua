@@ -93,7 +93,8 @@ local function literal(spec, i)
   if word == "None" then return nil, j end
   if word == "True" then return true, j end
   if word == "False" then return false, j end
-  local n = math.tointeger(tonumber(word)) or tonumber(word)
+  local n = tonumber(word)
+  if n and not word:find("[.eE]") then n = math.tointeger(n) or n end
   if n == nil then literal_error(spec, i, "unknown literal '" .. word .. "'") end
   return n, j
 end

@@ -80,16 +80,43 @@ function M.keys(t)
 end
 local keys_of = M.keys
 
---- Python's str() of a value, as Jinja prints it.
-function M.str(v)
-  if is_none(v) then return "None" end
-  if type(v) == "string" then return v end
-  return values.tostring(v)
+local ESC = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+-- Python's repr of a string
+local function quote(s)
+  local q = (s:find("'", 1, true) and not s:find('"', 1, true)) and '"' or "'"
+  s = s:gsub("[%c\\" .. q .. "]", function(c)
+    return ESC[c] or (c == q and "\\" .. c) or string.format("\\x%02x", c:byte())
+  end)
+  return q .. s .. q
 end
-local str = M.str
+
+local function repr(v, depth)
+  if is_none(v) then return "None" end
+  local t = type(v)
+  if t == "boolean" then return v and "True" or "False" end
+  if t == "number" then return math.type(v) == "integer" and tostring(v) or pyrepr.float(v) end
+  if t == "string" then return quote(v) end
+  if is_undef(v) then values.undefined_error(v) end
+  if t ~= "table" or depth > 50 then return quote(tostring(v)) end
+  local out = {}
+  if is_list(v) then
+    for i = 1, #v do out[i] = repr(v[i], depth + 1) end
+    return "[" .. table.concat(out, ", ") .. "]"
+  end
+  for i, k in ipairs(keys_of(v)) do out[i] = repr(k, depth + 1) .. ": " .. repr(v[k], depth + 1) end
+  return "{" .. table.concat(out, ", ") .. "}"
+end
 
 --- Python's repr().
-function M.repr(v) return pyrepr.repr(v, { null = NONE }) end
+function M.repr(v) return repr(v, 0) end
+
+--- Python's str() of a value, as Jinja prints it.
+function M.str(v)
+  if type(v) == "string" then return v end
+  return repr(v, 0)
+end
+local str = M.str
 
 --- Python's type name of a value (type_debug): str, int, float, bool,
 --- NoneType, list, dict, AnsibleUndefined.

@@ -67,10 +67,6 @@ end
 
 return function(reg)
   reg.filter("combine", "value, *terms, recursive=False, list_merge='replace'", function(v, terms, recursive, lm)
-    if not MERGES[lm] then
-      fail("filter 'combine': list_merge must be one of 'replace', 'keep', 'append', 'prepend', 'append_rp' or "
-        .. "'prepend_rp', got " .. C.describe(lm))
-    end
     -- [d1, d2] | combine as well as d1 | combine(d2): flattened one level
     local dicts = {}
     for _, t in ipairs({ v, table.unpack(terms) }) do
@@ -82,6 +78,10 @@ return function(reg)
     end
     if #dicts == 0 then return C.mapping() end
     if #dicts == 1 then return dicts[1] end
+    if not MERGES[lm] then
+      fail("filter 'combine': list_merge must be one of 'replace', 'keep', 'append', 'prepend', 'append_rp' or "
+        .. "'prepend_rp', got " .. C.describe(lm))
+    end
     local result = dicts[#dicts]
     for i = #dicts - 1, 1, -1 do result = merge(dicts[i], result, C.truthy(recursive), lm) end
     return result
@@ -197,10 +197,10 @@ return function(reg)
     return items(v)
   end, { undefined = true })
 
-  reg.filter("attr", "value, name", function(v, name)
-    local x = C.getitem(v, name)
-    if x == nil or is_list(v) then return values.undefined(C.str(name)) end
-    return x
+  -- Jinja's attr: an attribute of the object, never a key or an item; the
+  -- data of a template (strings, numbers, lists, mappings) has none
+  reg.filter("attr", "value, name", function(_, name)
+    return values.undefined(C.str(name))
   end)
 
   -- JSON: Python's json.dumps as Ansible calls it (key order kept,
@@ -262,5 +262,20 @@ return function(reg)
     return pyyaml.dump(v, o)
   end)
 
-  reg.filter("pprint", "value", function(v) return C.repr(v) end)
+  -- Python's pprint.pformat: repr with the keys of mappings sorted (not
+  -- wrapped at 80 columns: a deliberate difference, docs/TASKS.md)
+  local function sorted_copy(v, depth)
+    if type(v) ~= "table" or C.is_none(v) or depth > 50 then return v end
+    if is_list(v) then
+      local out = {}
+      for i, x in ipairs(v) do out[i] = sorted_copy(x, depth + 1) end
+      return out
+    end
+    local keys = C.copy_list(C.keys(v))
+    pcall(table.sort, keys, function(a, b) return C.lt(a, b) end)
+    local out = C.mapping()
+    for _, k in ipairs(keys) do C.put(out, k, sorted_copy(v[k], depth + 1)) end
+    return out
+  end
+  reg.filter("pprint", "value", function(v) return C.repr(sorted_copy(v, 0)) end)
 end

@@ -162,7 +162,7 @@ return function(reg)
     return function(v, case_sensitive, attribute)
       local l = iter(name, v)
       if #l == 0 then return values.undefined("no aggregated item, the sequence was empty") end
-      local key = key_fn(name, attribute, C.truthy(case_sensitive))
+      local key = key_fn(attribute, C.truthy(case_sensitive))
       local best, bk = l[1], key(l[1])
       for i = 2, #l do
         local k = key(l[i])
@@ -287,7 +287,10 @@ return function(reg)
       local get = attr ~= nil and C.attrgetter(attr) or nil
       local test
       if #args == 0 then
-        test = C.truthy
+        test = function(x)
+          if values.is_undefined(x) then values.undefined_error(x) end
+          return C.truthy(x)
+        end
       else
         local tname = args[1]
         if type(tname) ~= "string" then C.error(name, "the test name must be a string, got %s", C.describe(tname)) end

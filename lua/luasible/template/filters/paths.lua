@@ -169,17 +169,19 @@ local function glob(pattern)
       local prefix = (base == "" and "") or (base == "/" and "/") or (base .. "/")
       if wild then
         local dir = base == "" and "." or base
-        local h = uv.fs_scandir(dir)
-        local names = {}
-        while h do
-          local name = uv.fs_scandir_next(h)
-          if not name then break end
-          if (name:sub(1, 1) ~= "." or comp:sub(1, 1) == ".") and fnmatch.match(comp, name) then
-            names[#names + 1] = name
+        -- the directory's own order (readdir, unsorted), as Python's glob
+        local d = uv.fs_opendir(dir, nil, 256)
+        while d do
+          local entries = d:readdir()
+          if not entries then break end
+          for _, e in ipairs(entries) do
+            local name = e.name
+            if (name:sub(1, 1) ~= "." or comp:sub(1, 1) == ".") and fnmatch.match(comp, name) then
+              nxt[#nxt + 1] = prefix .. name
+            end
           end
         end
-        table.sort(names)
-        for _, name in ipairs(names) do nxt[#nxt + 1] = prefix .. name end
+        if d then d:closedir() end
       else
         local cand = prefix .. comp
         if idx < #comps or uv.fs_lstat(cand) then nxt[#nxt + 1] = cand end

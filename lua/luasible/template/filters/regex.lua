@@ -100,11 +100,10 @@ local SPECIAL = {}
 for c in ("()[]{}?*+-|^$\\.&~# \t\n\r\v\f"):gmatch(".") do SPECIAL[c] = "\\" .. c end
 
 return function(reg)
-  reg.filter("regex_replace", "value='', pattern='', replacement='', ignorecase=False, multiline=False, count=0",
-    function(v, pattern, repl, ic, ml, count)
+  reg.filter("regex_replace", "value='', pattern='', replacement='', ignorecase=False, multiline=False",
+    function(v, pattern, repl, ic, ml)
       local r = M.compile("regex_replace", pattern, ic, ml)
-      return M.sub("regex_replace", r, subject(v), C.text_arg("regex_replace", "the replacement", repl),
-        C.int_arg("regex_replace", "count", count, 0))
+      return M.sub("regex_replace", r, subject(v), C.text_arg("regex_replace", "the replacement", repl), 0)
     end)
 
   reg.filter("regex_search", "value, regex, *args, **kwargs", function(v, pattern, args, kw)

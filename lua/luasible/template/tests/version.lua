@@ -98,11 +98,15 @@ local function pep440(s)
   local t = s:lower():gsub("^%s*v?", ""):gsub("%s*$", "")
   local epoch, rest = t:match("^(%d+)!(.*)$")
   if not epoch then epoch, rest = "0", t end
-  local rel = rest:match("^%d+[%.%d]*")
-  if not rel or rel:sub(-1) == "." then fail("Version comparison failed: Invalid version: '%s'", s) end
-  rest = rest:sub(#rel + 1):gsub("%+.*$", "")
   local release = {}
-  for n in rel:gmatch("%d+") do release[#release + 1] = tonumber(n) end
+  local first = rest:match("^%d+")
+  if not first then fail("Version comparison failed: Invalid version: '%s'", s) end
+  release[1], rest = tonumber(first), rest:sub(#first + 1)
+  while rest:match("^%.%d") do
+    local n = rest:match("^%.(%d+)")
+    release[#release + 1], rest = tonumber(n), rest:sub(#n + 2)
+  end
+  rest = rest:gsub("%+.*$", "")
   while #release > 1 and release[#release] == 0 do release[#release] = nil end
   local PRE = { a = "a", alpha = "a", b = "b", beta = "b", c = "rc", rc = "rc", pre = "rc", preview = "rc" }
   local pre, post, dev
