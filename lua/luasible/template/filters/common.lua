@@ -50,6 +50,7 @@ end
 
 --- m[k] = v, keeping the order of insertion in a mapping made by M.mapping.
 function M.put(m, k, v)
+  if k == nil or k ~= k then fail("a mapping cannot have " .. (k == nil and "None (nil)" or "NaN") .. " as a key") end
   if values.set then return values.set(m, k, v) end
   local o = ORDER[m]
   if o and m[k] == nil then o[#o + 1] = k end

@@ -66,7 +66,14 @@ function M.encode(v, opts)
   local ascii = opts.ensure_ascii ~= false
   local html = opts.html_safe
   local indent = opts.indent
-  if type(indent) == "number" then indent = string.rep(" ", indent) end
+  if type(indent) == "boolean" then indent = indent and 1 or 0 end
+  if type(indent) == "number" then
+    local n = math.tointeger(indent)
+    if not n then fail("to_json: the indent must be an integer or a string, got " .. C.describe(indent)) end
+    indent = string.rep(" ", math.max(n, 0))
+  elseif indent ~= nil and type(indent) ~= "string" then
+    fail("to_json: the indent must be an integer or a string, got " .. C.describe(indent))
+  end
   local item_sep = opts.separators and opts.separators[1] or (indent and "," or ", ")
   local key_sep = opts.separators and opts.separators[2] or ": "
   local out = {}

@@ -18,6 +18,16 @@ local M = {}
 
 local concat = table.concat
 
+-- a character's code point; a byte of text that is not UTF-8 is Python's
+-- surrogate escape of it (U+DC80..U+DCFF: unprintable, written escaped)
+local function cp_of(ch)
+  if #ch == 1 then
+    local b = ch:byte()
+    return b < 0x80 and b or 0xDC00 + b
+  end
+  return utf8.codepoint(ch)
+end
+
 local BREAK = { ["\n"] = true, ["\u{85}"] = true, ["\u{2028}"] = true, ["\u{2029}"] = true }
 local WS = { ["\0"] = true, [" "] = true, ["\t"] = true, ["\r"] = true, ["\n"] = true, ["\u{85}"] = true,
   ["\u{2028}"] = true, ["\u{2029}"] = true }
@@ -70,7 +80,7 @@ local function analyze(cs)
     if BREAK[ch] then line_breaks = true end
     local b = ch:byte()
     if not (ch == "\n" or (#ch == 1 and b >= 0x20 and b <= 0x7E)) then
-      local cp = utf8.codepoint(ch)
+      local cp = cp_of(ch)
       if not ((cp == 0x85 or (cp >= 0xA0 and cp <= 0xD7FF) or (cp >= 0xE000 and cp <= 0xFFFD)
           or (cp >= 0x10000 and cp < 0x10FFFF)) and cp ~= 0xFEFF) then
         special = true
@@ -220,7 +230,7 @@ function E:write_single(cs, split)
 end
 
 local function printable(ch)
-  local cp = utf8.codepoint(ch)
+  local cp = cp_of(ch)
   if cp >= 0x20 and cp <= 0x7E then return true end
   return (cp >= 0xA0 and cp <= 0xD7FF) or (cp >= 0xE000 and cp <= 0xFFFD)
 end
@@ -238,7 +248,7 @@ function E:write_double(cs, split)
       end
       if ch ~= nil then
         local data
-        local cp = utf8.codepoint(ch)
+        local cp = cp_of(ch)
         if ESCAPES[ch] then data = "\\" .. ESCAPES[ch]
         elseif cp <= 0xFF then data = string.format("\\x%02X", cp)
         elseif cp <= 0xFFFF then data = string.format("\\u%04X", cp)
