@@ -23,6 +23,22 @@ describe("crypto.pbkdf2_sha256", function()
       assert.equal(v[5], hex(crypto.pbkdf2_sha256(v[1], v[2], v[3], v[4])))
     end)
   end
+  -- Python's hashlib.pbkdf2_hmac (OpenSSL's PKCS5_PBKDF2_HMAC): a password
+  -- longer than the block (hashed first), exactly a block, an empty salt,
+  -- a partial last block, Ansible Vault's 80 bytes of 10,000 iterations
+  local more = {
+    { ("p"):rep(100), ("salt"):rep(20), 1000, 80, "09131de14623d964b0d327d709ce67936f7d9a2237843a781246bc4f0b28"
+      .. "03e3a1c2a7d4700c6645132aa4832a012e3ecef08e60ce25bace9a80f9c48f213bbfce99b33a136a023faa3e3ebb7dd5a7f1" },
+    { ("x"):rep(64), "", 3, 33, "db855ad82ccd85db17d754ca0f2ba391d531f4681d2212e8cec8e4ecfe7434f4f7" },
+    { ("x"):rep(65), "y", 10000, 80, "735b7987cb9edb60db50f2af646129399599367c0d3110c8ea0b276ca233ffb374ab9f6328"
+      .. "6e0a590de58a450bcb9cba8c4d0d90341ccd16e518122483fe1f50f0b33b29c08b9205432808233dd129f8" },
+  }
+  for _, v in ipairs(more) do
+    it(("hashlib: password of %d bytes, salt of %d, c=%d, dkLen=%d"):format(#v[1], #v[2], v[3], v[4]), function()
+      assert.equal(v[5], hex(crypto.pbkdf2_sha256(v[1], v[2], v[3], v[4])))
+    end)
+  end
+
   it("gives Ansible Vault's 80 bytes in one call", function()
     local k = crypto.pbkdf2_sha256("pw", ("s"):rep(32), 10000, 80)
     assert.equal(80, #k)
