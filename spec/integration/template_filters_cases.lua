@@ -297,4 +297,18 @@ return {
   { "is exists", '"/nonexistent"' }, { "is link", '"/etc"' }, { "is abs", '"/x"' }, { "is abs", '"x"' },
   { "is same_file", '"/etc/passwd"', '["/etc/../etc/passwd"]' }, { "is mount", '"/"' }, { "is mount", '"/etc"' },
   { "is filter", '"upper"' }, { "is test", '"defined"' },
+  -- html, rekey_on_member, vault, uri tests, full names
+  { "e", '"<a & \'b\'>"' }, { "escape", '5' }, { "forceescape", '"\\""' }, { "safe", '"<x>"' },
+  { "striptags", '"<b>x</b>  <!-- c --> y &amp; z"' }, { "xmlattr", '{"a": 1, "b": null, "c": "x\\"y"}' },
+  { "xmlattr", '{"a": 1}', '[false]' }, { "xmlattr", '{"a b": 1}' },
+  { "rekey_on_member", '[{"a": 1, "b": 2}, {"a": 2}]', '["a"]' }, { "rekey_on_member", '{"x": {"a": "k"}}', '["a"]' },
+  { "rekey_on_member", '[{"a": 1}, {"a": 1}]', '["a"]' }, { "rekey_on_member", '[{"a": 1}, {"a": 1}]', '["a", "overwrite"]' },
+  { "rekey_on_member", '[{"a": 1}]', '["b"]' },
+  { "unvault", '"plain"', '["pw"]' },
+  { "is uri", '"http://x"' }, { "is uri", '"anything"' }, { "is uri", '"http://x"', '[["https"]]' },
+  { "is url", '"http://x/y"' }, { "is url", '"/just/path"' }, { "is url", '"file:///etc"' }, { "is urn", '"urn:isbn:1"' },
+  { "is uri", '5' }, { "is url", '"http://[::1"' },
+  { "ansible.builtin.to_json", '[1]' }, { "ansible.legacy.combine", '{"a": 1}', '[{"b": 2}]' },
+  { "is ansible.builtin.match", '"abc"', '["a"]' }, { "ansible.builtin.sort", '[1]' },
+  { "ansible.builtin.random", '[1, 2, 3]', '[]', '[["seed", "s"]]' },
 }

@@ -149,6 +149,20 @@ describe("filters", function()
     assert.equal("hello", f("b64decode", "aGVsbG8="))
   end)
 
+  it("vault and unvault: Ansible Vault text (1.2, label filter_default) and back", function()
+    local text = f("vault", "s3cret", "pw")
+    assert.matches("^%$ANSIBLE_VAULT;1%.2;AES256;filter_default\n", text)
+    assert.equal("s3cret", f("unvault", text, "pw"))
+    assert.matches("^filter 'unvault': Unable to decrypt", err_of(f, "unvault", text, "wrong"))
+    assert.equal("plain", f("unvault", "plain", "pw"))
+  end)
+
+  it("Ansible's filters and tests answer to ansible.builtin. and ansible.legacy. too", function()
+    assert.equal(reg.filters.to_json, reg.filters["ansible.builtin.to_json"])
+    assert.equal(reg.tests.version, reg.tests["ansible.legacy.version"])
+    assert.is_nil(reg.filters["ansible.builtin.sort"], "Jinja's own are not Ansible's")
+  end)
+
   it("to_json keeps the order of keys, to_nice_json sorts them; to_yaml is PyYAML's", function()
     local m = map { "b", { 1, 2.5, values.none }, "a", "é" }
     assert.equal('{"b": [1, 2.5, null], "a": "\\u00e9"}', f("to_json", m))

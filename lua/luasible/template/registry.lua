@@ -24,8 +24,23 @@ local values = require "luasible.template.values"
 
 local M = { filters = {}, tests = {} }
 
-local FILTER_MODULES = { "types", "text", "lists", "data", "regex", "hash", "paths", "math", "urls", "dates" }
-local TEST_MODULES = { "types", "results", "compare", "regex", "version", "paths" }
+local FILTER_MODULES = { "types", "text", "lists", "data", "regex", "hash", "paths", "math", "urls", "dates", "html",
+  "vault" }
+local TEST_MODULES = { "types", "results", "compare", "regex", "version", "paths", "uri" }
+
+-- Ansible's own filters and tests (not Jinja's builtins) are also known by
+-- their full names: ansible.builtin.NAME and ansible.legacy.NAME
+local ANSIBLE_FILTERS = [[b64decode b64encode to_uuid to_json to_nice_json from_json to_yaml to_nice_yaml from_yaml
+  from_yaml_all basename dirname expanduser expandvars path_join realpath relpath splitext win_basename win_dirname
+  win_splitdrive fileglob bool strftime quote md5 sha1 checksum password_hash hash regex_replace regex_escape
+  regex_search regex_findall ternary random shuffle mandatory comment type_debug combine extract flatten dict2items
+  items2dict subelements split log pow root unique intersect difference symmetric_difference union product
+  permutations combinations human_readable human_to_bytes rekey_on_member zip zip_longest urlsplit urldecode vault
+  unvault]]
+local ANSIBLE_TESTS = [[failed failure succeeded success successful reachable unreachable changed change skipped skip
+  finished started match search regex version_compare version any all truthy falsy directory is_dir file is_file link
+  is_link exists link_exists abs is_abs same_file is_same_file mount is_mount issubset subset issuperset superset
+  contains isnan nan uri url urn]]
 
 -- signatures by their text: parsed once, shared by aliases
 local parsed = {}
@@ -83,5 +98,12 @@ end
 
 for _, m in ipairs(FILTER_MODULES) do require("luasible.template.filters." .. m)(M) end
 for _, m in ipairs(TEST_MODULES) do require("luasible.template.tests." .. m)(M) end
+for _, pair in ipairs({ { M.filters, ANSIBLE_FILTERS }, { M.tests, ANSIBLE_TESTS } }) do
+  local tbl, names = pair[1], pair[2]
+  for name in names:gmatch("%S+") do
+    local e = assert(tbl[name], name)
+    tbl["ansible.builtin." .. name], tbl["ansible.legacy." .. name] = e, e
+  end
+end
 
 return M

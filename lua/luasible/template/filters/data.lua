@@ -277,5 +277,32 @@ return function(reg)
     for _, k in ipairs(keys) do C.put(out, k, sorted_copy(v[k], depth + 1)) end
     return out
   end
+  -- Ansible's rekey_on_member: a mapping of the items by one of their keys
+  reg.filter("rekey_on_member", "value, key, duplicates='error'", function(v, key, duplicates)
+    if duplicates ~= "error" and duplicates ~= "overwrite" then
+      fail("filter 'rekey_on_member': duplicates parameter to rekey_on_member has unknown value: " .. C.str(duplicates))
+    end
+    local members
+    if is_mapping(v) then
+      members = {}
+      for i, k in ipairs(C.keys(v)) do members[i] = v[k] end
+    elseif is_list(v) then
+      members = v
+    else
+      fail("filter 'rekey_on_member': Type is not a valid list, set, or dict, got " .. C.describe(v))
+    end
+    local out = C.mapping()
+    for _, item in ipairs(members) do
+      if not is_mapping(item) then fail("filter 'rekey_on_member': List item is not a valid dict") end
+      local k = item[key]
+      if k == nil then fail("filter 'rekey_on_member': Key " .. C.str(key) .. " was not found") end
+      if out[k] ~= nil and duplicates == "error" then
+        fail("filter 'rekey_on_member': Key " .. C.str(k) .. " is not unique, cannot correctly turn into dict")
+      end
+      C.put(out, k, item)
+    end
+    return out
+  end)
+
   reg.filter("pprint", "value", function(v) return C.repr(sorted_copy(v, 0)) end)
 end

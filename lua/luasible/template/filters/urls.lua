@@ -69,7 +69,7 @@ local function unquote_plus(s)
   return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
-return function(reg)
+local function declare(reg)
   local FIELDS = { "fragment", "hostname", "netloc", "password", "path", "port", "query", "scheme", "username" }
   reg.filter("urlsplit", "value, query=''", function(v, query)
     local url = C.text("urlsplit", v, "a URL (a string)")
@@ -107,3 +107,7 @@ return function(reg)
 
   reg.filter("urldecode", "value", function(v) return unquote_plus(C.str(v)) end)
 end
+
+-- the module is called with the registry (as the others); M.urlsplit is
+-- also the uri tests' parser
+return setmetatable(M, { __call = function(_, reg) return declare(reg) end })
