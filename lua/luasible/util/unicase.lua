@@ -33,6 +33,17 @@ up[0x131] = 0x49
 up[0x17F] = 0x53
 low[0x130] = "i\u{307}"
 alternate(0x1E00, 0x1E95)
+-- Latin Extended-B: the pairs, and the DŽ Lj Nj Dz triples (upper, title, lower)
+alternate(0x1CD, 0x1DC)
+alternate(0x1DE, 0x1EF)
+alternate(0x1F8, 0x21F)
+alternate(0x222, 0x233)
+for _, t in ipairs({ 0x1C4, 0x1C7, 0x1CA, 0x1F1 }) do
+  up[t + 1], up[t + 2], low[t], low[t + 1] = t, t, t + 2, t + 2
+end
+-- the Latin ligatures upper-case to their letters
+for cp, s in pairs({ [0xFB00] = "FF", [0xFB01] = "FI", [0xFB02] = "FL", [0xFB03] = "FFI", [0xFB04] = "FFL",
+  [0xFB05] = "ST", [0xFB06] = "ST" }) do up[cp] = s end
 alternate(0x1EA0, 0x1EFF)
 -- Greek
 range(0x3B1, 0x3C1, 0x391)

@@ -11,6 +11,13 @@ local M = {}
 
 local function text(name, v) return C.text(name, v, "a path (a string)") end
 
+--- posixpath.dirname: "/" stays "/", "a/b/" is "a/b"
+function M.dirname(p)
+  local head = p:match("^(.*/)") or ""
+  if head ~= "" and not head:match("^/+$") then head = head:gsub("/+$", "") end
+  return head
+end
+
 --- posixpath.normpath
 function M.normpath(p)
   if p == "" then return "." end
@@ -194,7 +201,7 @@ end
 
 return function(reg)
   reg.filter("basename", "value", function(v) return path.py_basename(text("basename", v)) end)
-  reg.filter("dirname", "value", function(v) return path.py_dirname(text("dirname", v)) end)
+  reg.filter("dirname", "value", function(v) return M.dirname(text("dirname", v)) end)
   reg.filter("expanduser", "value", function(v) return M.expanduser(text("expanduser", v)) end)
   reg.filter("expandvars", "value", function(v) return M.expandvars(text("expandvars", v)) end)
   reg.filter("realpath", "value", function(v) return M.realpath(text("realpath", v)) end)
@@ -210,6 +217,7 @@ return function(reg)
     if type(v) == "string" then parts = { v }
     elseif C.is_list(v) then parts = v
     else C.expects("path_join", "a string or a list", v) end
+    if #parts == 0 then C.error("path_join", "join() needs at least one path, got an empty list") end
     local out = ""
     for i, p in ipairs(parts) do
       p = C.text("path_join", p)

@@ -26,17 +26,18 @@ local function special(x)
 end
 
 local function pad(s, flags, width)
-  if not width or #s >= width then return s end
-  if flags:find("-", 1, true) then return s .. string.rep(" ", width - #s) end
+  local len = utf8.len(s) or #s
+  if not width or len >= width then return s end
+  if flags:find("-", 1, true) then return s .. string.rep(" ", width - len) end
   if flags:find("0", 1, true) then
     local sign, rest = s:match("^([+%- ]?)(.*)$")
     local prefix = rest:match("^0[xXo]") or ""
     rest = rest:sub(#prefix + 1)
     if rest:match("^%d") or rest:match("^%.") then
-      return sign .. prefix .. string.rep("0", width - #s) .. rest
+      return sign .. prefix .. string.rep("0", width - len) .. rest
     end
   end
-  return string.rep(" ", width - #s) .. s
+  return string.rep(" ", width - len) .. s
 end
 
 local function one(conv, flags, width, prec, v)
@@ -46,6 +47,17 @@ local function one(conv, flags, width, prec, v)
     return pad(s, flags:gsub("0", ""), width)
   elseif conv == "r" or conv == "a" then
     local s = C.repr(v)
+    if conv == "a" and s:find("[\128-\255]") and utf8.len(s) then
+      -- Python's ascii(): repr with what is not ASCII escaped
+      local out = {}
+      for _, cp in utf8.codes(s) do
+        if cp < 128 then out[#out + 1] = string.char(cp)
+        elseif cp < 0x100 then out[#out + 1] = string.format("\\x%02x", cp)
+        elseif cp < 0x10000 then out[#out + 1] = string.format("\\u%04x", cp)
+        else out[#out + 1] = string.format("\\U%08x", cp) end
+      end
+      s = table.concat(out)
+    end
     if prec then s = s:sub(1, prec) end
     return pad(s, flags:gsub("0", ""), width)
   elseif conv == "c" then

@@ -224,7 +224,7 @@ function M.decode(s)
       local text = int .. frac .. exp
       i = i + #text
       if frac == "" and exp == "" then return math.tointeger(tonumber(text)) or tonumber(text) end
-      return tonumber(text) + 0.0
+      return tonumber(text) * 1.0
     end
     err("Expecting value")
   end

@@ -28,6 +28,15 @@ local function cp_of(ch)
   return utf8.codepoint(ch)
 end
 
+-- libYAML's IS_PRINTABLE: what may stand as it is (a line feed, the printable
+-- ASCII, U+00A0..U+D7FF, U+E000..U+FFFD but the BOM; nothing past U+FFFF)
+local function printable(ch)
+  local cp = cp_of(ch)
+  if cp == 0x0A or (cp >= 0x20 and cp <= 0x7E) then return true end
+  return (cp >= 0xA0 and cp <= 0xD7FF) or (cp >= 0xE000 and cp <= 0xFFFD and cp ~= 0xFEFF)
+end
+local PRINTABLE = printable
+
 local BREAK = { ["\n"] = true, ["\u{85}"] = true, ["\u{2028}"] = true, ["\u{2029}"] = true }
 local WS = { ["\0"] = true, [" "] = true, ["\t"] = true, ["\r"] = true, ["\n"] = true, ["\u{85}"] = true,
   ["\u{2028}"] = true, ["\u{2029}"] = true }
@@ -78,14 +87,7 @@ local function analyze(cs)
       if ch == "#" and preceded then flow_ind, block_ind = true, true end
     end
     if BREAK[ch] then line_breaks = true end
-    local b = ch:byte()
-    if not (ch == "\n" or (#ch == 1 and b >= 0x20 and b <= 0x7E)) then
-      local cp = cp_of(ch)
-      if not ((cp == 0x85 or (cp >= 0xA0 and cp <= 0xD7FF) or (cp >= 0xE000 and cp <= 0xFFFD)
-          or (cp >= 0x10000 and cp < 0x10FFFF)) and cp ~= 0xFEFF) then
-        special = true
-      end
-    end
+    if not PRINTABLE(ch) then special = true end
     if ch == " " then
       if i == 1 then lead_space = true end
       if i == n then trail_space = true end
@@ -133,10 +135,8 @@ function E:write_indent()
   if not self.indention or self.column > indent or (self.column == indent and not self.whitespace) then
     self:line_break()
   end
-  if self.column < indent then
-    self.whitespace = true
-    self:write(string.rep(" ", indent - self.column))
-  end
+  if self.column < indent then self:write(string.rep(" ", indent - self.column)) end
+  self.whitespace, self.indention = true, true
 end
 function E:indicator(ind, need_ws, whitespace, indention)
   local data = (self.whitespace or not need_ws) and ind or (" " .. ind)
@@ -229,41 +229,35 @@ function E:write_single(cs, split)
   self:indicator("'", false)
 end
 
-local function printable(ch)
-  local cp = cp_of(ch)
-  if cp >= 0x20 and cp <= 0x7E then return true end
-  return (cp >= 0xA0 and cp <= 0xD7FF) or (cp >= 0xE000 and cp <= 0xFFFD)
-end
 
+-- libYAML's yaml_emitter_write_double_quoted: escapes as it, and a long
+-- line broken at a space (the space becomes the line break)
 function E:write_double(cs, split)
   self:indicator('"', true)
-  local start, n = 1, #cs
-  for e = 1, n + 1 do
+  local spaces = false
+  local n = #cs
+  for e = 1, n do
     local ch = cs[e]
-    if ch == nil or ch == '"' or ch == "\\" or ch == "\u{85}" or ch == "\u{2028}" or ch == "\u{2029}"
-        or ch == "\u{FEFF}" or not printable(ch) then
-      if start < e then
-        self:write(concat(cs, "", start, e - 1), e - start)
-        start = e
-      end
-      if ch ~= nil then
-        local data
-        local cp = cp_of(ch)
-        if ESCAPES[ch] then data = "\\" .. ESCAPES[ch]
-        elseif cp <= 0xFF then data = string.format("\\x%02X", cp)
-        elseif cp <= 0xFFFF then data = string.format("\\u%04X", cp)
-        else data = string.format("\\U%08X", cp) end
-        self:write(data)
-        start = e + 1
-      end
-    end
-    if e > 1 and e < n and (ch == " " or start >= e) and self.column + (e - start) > self.best_width and split then
-      local data = concat(cs, "", start, e - 1) .. "\\"
-      if start < e then start = e end
+    if ch == '"' or ch == "\\" or BREAK[ch] or ch == "\r" or not printable(ch) then
+      local cp = cp_of(ch)
+      local data
+      if ESCAPES[ch] then data = "\\" .. ESCAPES[ch]
+      elseif cp <= 0xFF then data = string.format("\\x%02X", cp)
+      elseif cp <= 0xFFFF then data = string.format("\\u%04X", cp)
+      else data = string.format("\\U%08X", cp) end
       self:write(data)
-      self:write_indent()
-      self.whitespace, self.indention = false, false
-      if cs[start] == " " then self:write("\\") end
+      spaces = false
+    elseif ch == " " then
+      if split and not spaces and self.column > self.best_width and e ~= 1 and e ~= n then
+        self:write_indent()
+        if cs[e + 1] == " " then self:write("\\") end
+      else
+        self:write(" ")
+      end
+      spaces = true
+    else
+      self:write(ch, 1)
+      spaces = false
     end
   end
   self:indicator('"', false)

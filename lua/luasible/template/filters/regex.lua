@@ -125,7 +125,10 @@ return function(reg)
     if not st then return C.none end
     if #groups == 0 then return s:sub(st, en) end
     local out = {}
-    for i, g in ipairs(groups) do out[i] = group("regex_search", s, st, en, caps, g) end
+    for i, g in ipairs(groups) do
+      if g ~= 0 and caps[g] == false then out[i] = C.none
+      else out[i] = group("regex_search", s, st, en, caps, g) end
+    end
     return out
   end)
 

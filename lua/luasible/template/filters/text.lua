@@ -29,9 +29,28 @@ function M.splitlines(s)
   return out
 end
 
+-- Python's white space (str.isspace): ASCII's and Unicode's
+local SPACE = { [0x85] = true, [0xA0] = true, [0x1680] = true, [0x2028] = true, [0x2029] = true, [0x202F] = true,
+  [0x205F] = true, [0x3000] = true }
+for c = 9, 13 do SPACE[c] = true end
+for c = 0x1C, 0x20 do SPACE[c] = true end
+for c = 0x2000, 0x200A do SPACE[c] = true end
+local SPACE_CHARS = {}
+for c in pairs(SPACE) do SPACE_CHARS[utf8.char(c)] = true end
+
+-- does s hold white space beyond ASCII's (then it is split by characters)?
+local function unicode_text(s) return s:find("[\128-\255]") ~= nil and utf8.len(s) ~= nil end
+
 -- Python's str.strip(chars): white space, or the characters of `set`.
 local WS = "[ \t\n\r\v\f\28\29\30\31]"
 function M.strip(s, set, left, right)
+  if set == nil and unicode_text(s) then
+    local cs = chars(s)
+    local a, b = 1, #cs
+    if left ~= false then while a <= b and SPACE_CHARS[cs[a]] do a = a + 1 end end
+    if right ~= false then while b >= a and SPACE_CHARS[cs[b]] do b = b - 1 end end
+    return concat(cs, "", a, b)
+  end
   if set == nil then
     if left ~= false then s = s:gsub("^" .. WS .. "+", "") end
     if right ~= false then s = s:gsub(WS .. "+$", "") end
@@ -50,6 +69,26 @@ end
 function M.split(s, sep, maxsplit)
   local out = {}
   maxsplit = maxsplit or -1
+  if sep == nil and unicode_text(s) then
+    local cs, cur = chars(s), nil
+    local i = 1
+    while i <= #cs do
+      if SPACE_CHARS[cs[i]] then
+        if cur then out[#out + 1] = concat(cur); cur = nil end
+        i = i + 1
+      else
+        if not cur and maxsplit >= 0 and #out >= maxsplit then
+          out[#out + 1] = M.strip(concat(cs, "", i), nil, false, true)
+          return out
+        end
+        cur = cur or {}
+        cur[#cur + 1] = cs[i]
+        i = i + 1
+      end
+    end
+    if cur then out[#out + 1] = concat(cur) end
+    return out
+  end
   if sep == nil then
     local i = 1
     while true do

@@ -92,9 +92,10 @@ return function(reg)
     for _, x in ipairs(C.iter("all", v, "test")) do if not C.truthy(x) then return false end end
     return true
   end)
+  -- Ansible's isnan: false for what is not a number
   local function nan(v)
-    local n = number("nan", v)
-    return n ~= n
+    if type(v) ~= "number" then return false end
+    return v ~= v
   end
   reg.test("nan", "value", nan)
   reg.test("isnan", "value", nan)

@@ -28,7 +28,9 @@ return function(reg)
   end)
   reg.test("regex", "value, pattern='', ignorecase=False, multiline=False, match_type='search'",
     function(v, p, i, m, t)
-      if t ~= "match" and t ~= "search" and t ~= "fullmatch" then t = "search" end
+      if t ~= "match" and t ~= "search" and t ~= "fullmatch" then
+        C.fail(string.format("test 'regex': match_type must be match, search or fullmatch, got %s", C.describe(t)))
+      end
       return run("regex", v, p, i, m, t)
     end)
 end

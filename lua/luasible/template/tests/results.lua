@@ -18,13 +18,15 @@ local function flag(v, key)
 end
 
 return function(reg)
-  local function failed(name) return function(v) return C.truthy(flag(result(name, v), "failed")) end end
+  -- failed, changed, skipped, unreachable: the result's own value (as
+  -- Ansible's, result.get('failed', False)); the others a boolean
+  local function failed(name) return function(v) return flag(result(name, v), "failed") end end
   for _, n in ipairs({ "failed", "failure" }) do reg.test(n, "value", failed(n)) end
   for _, n in ipairs({ "succeeded", "success", "successful" }) do
     local f = failed(n)
-    reg.test(n, "value", function(v) return not f(v) end)
+    reg.test(n, "value", function(v) return not C.truthy(f(v)) end)
   end
-  reg.test("unreachable", "value", function(v) return C.truthy(flag(result("unreachable", v), "unreachable")) end)
+  reg.test("unreachable", "value", function(v) return flag(result("unreachable", v), "unreachable") end)
   reg.test("reachable", "value", function(v) return not C.truthy(flag(result("reachable", v), "unreachable")) end)
 
   local function changed(name)
@@ -37,13 +39,13 @@ return function(reg)
         end
         return false
       end
-      return C.truthy(v.changed)
+      return v.changed
     end
   end
   reg.test("changed", "value", changed("changed"))
   reg.test("change", "value", changed("change"))
-  reg.test("skipped", "value", function(v) return C.truthy(flag(result("skipped", v), "skipped")) end)
-  reg.test("skip", "value", function(v) return C.truthy(flag(result("skip", v), "skipped")) end)
+  reg.test("skipped", "value", function(v) return flag(result("skipped", v), "skipped") end)
+  reg.test("skip", "value", function(v) return flag(result("skip", v), "skipped") end)
   -- async: 0/1; a result that is not async's counts as finished and started
   reg.test("finished", "value", function(v)
     result("finished", v)
