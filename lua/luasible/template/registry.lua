@@ -79,9 +79,20 @@ local shapes = setmetatable({}, { __mode = "k" })
 --- Call filter or test `name` at run time (see above).
 function M.call(kind, name, ctx, pos, kw)
   local e = M.get(kind, name)
-  local names, argv = {}, {}
-  for i = 1, #pos do argv[i] = pos[i] end
   local npos = #pos
+  if not kw or #kw == 0 then
+    -- the common shape (positional arguments only): bound once per count
+    local by = shapes[e]
+    if not by then by = {}; shapes[e] = by end
+    local b = by[npos]
+    if not b then
+      b = signature.bind(e.sig, kind, name, npos, {})
+      by[npos] = b
+    end
+    return b.call(e.fn, ctx, pos)
+  end
+  local names, argv = {}, {}
+  for i = 1, npos do argv[i] = pos[i] end
   if kw then
     for j, p in ipairs(kw) do names[j] = p[1]; argv[npos + j] = p[2] end
   end

@@ -9,7 +9,11 @@ local str = C.str
 
 local function crypto() return require("luasible.core").crypto end
 
-local function hex(raw) return (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+local function hex(raw)
+  local c = crypto()
+  if c.hex then return c.hex(raw) end
+  return (raw:gsub(".", function(ch) return string.format("%02x", ch:byte()) end))
+end
 
 local DIGESTS = { md5 = true, sha1 = true, sha224 = true, sha256 = true, sha384 = true, sha512 = true }
 
