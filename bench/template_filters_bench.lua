@@ -78,7 +78,8 @@ local function py_round()
   local f = assert(io.open("/tmp/luasible_filters_bench.py", "w"))
   f:write(PY)
   f:close()
-  local p = assert(io.popen(string.format("/usr/bin/python3 /tmp/luasible_filters_bench.py '%s' %d 2>/tmp/luasible_filters_bench.err",
+  local p = assert(io.popen(string.format(
+    "/usr/bin/python3 /tmp/luasible_filters_bench.py '%s' %d 2>/tmp/luasible_filters_bench.err",
     arg1:gsub("'", "'\\''"), N)))
   local out = p:read("a")
   p:close()

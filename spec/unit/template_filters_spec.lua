@@ -124,6 +124,15 @@ describe("filters", function()
     assert.equal("no test named 'nosuch'", err_of(f, "select", { 1 }, "nosuch"))
   end)
 
+  it("a missing attribute is Jinja's undefined error", function()
+    local l = { map { "a", 1 }, map {} }
+    assert.equal("'dict object' has no attribute 'a'", err_of(fk, "sort", { l }, { { "attribute", "a" } }))
+    assert.equal("'dict object' has no attribute 'a'", err_of(fk, "sum", { l }, { { "attribute", "a" } }))
+    assert.equal("'dict object' has no attribute 'a'", err_of(f, "selectattr", l, "a"))
+    local m = fk("map", { l }, { { "attribute", "a" } })
+    assert.equal("'dict object' has no attribute 'a'", values.undefined_message(m[2]))
+  end)
+
   it("random and shuffle with seed= pick what CPython's random.Random picks", function()
     -- random.Random("web01").randrange(0, 60) etc., as Ansible computes them
     assert.equal(f("random", 60, values.none, values.none, "web01"), f("random", 60, values.none, values.none, "web01"))

@@ -322,9 +322,16 @@ function M.getitem(v, key)
   return x
 end
 
+--- The undefined value of attribute `key` missing from `parent`, with
+--- Jinja's message ("'dict object' has no attribute 'x'").
+function M.missing(parent, key)
+  return values.undefined(str(key), string.format("'%s object' has no attribute '%s'", M.type_name(parent), str(key)))
+end
+
 --- Jinja's attribute getter for `attribute=` arguments: "a.b.0" walks
 --- mappings and lists (digits index lists); an integer indexes a list.
---- Returns a function(item) -> value or nil.
+--- Returns a function(item) -> value, or nil, the key missing, the value
+--- that lacks it.
 function M.attrgetter(attribute)
   local parts = {}
   if type(attribute) == "string" then
@@ -337,7 +344,7 @@ function M.attrgetter(attribute)
     for _, p in ipairs(parts) do
       local x = M.getitem(v, p)
       if x == nil and type(p) == "number" then x = M.getitem(v, tostring(p)) end
-      if x == nil then return nil, p end
+      if x == nil then return nil, p, v end
       v = x
     end
     return v

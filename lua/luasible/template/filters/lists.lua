@@ -27,10 +27,10 @@ local function key_fn(attribute, case_sensitive, default)
     parts[1] = C.attrgetter(attribute)
   end
   local function get(get1, item)
-    local v, missing = get1(item)
+    local v, missing, parent = get1(item)
     if v == nil then
       if default ~= nil then return default end
-      return values.undefined(str(missing))
+      return C.missing(parent, missing)
     end
     return v
   end
@@ -184,6 +184,7 @@ return function(reg)
     local total = start
     for _, x in ipairs(l) do
       if get then x = get(x) end
+      if values.is_undefined(x) then values.undefined_error(x) end
       if C.is_list(total) and C.is_list(x) then
         local t = C.copy_list(total)
         for _, y in ipairs(x) do t[#t + 1] = y end
@@ -256,9 +257,9 @@ return function(reg)
       end
       local get = C.attrgetter(attribute)
       for i, x in ipairs(l) do
-        local y, missing = get(x)
+        local y, missing, parent = get(x)
         if y == nil then
-          if default ~= nil then y = default else y = values.undefined(str(missing)) end
+          if default ~= nil then y = default else y = C.missing(parent, missing) end
         end
         out[i] = y
       end
@@ -306,9 +307,9 @@ return function(reg)
       for _, x in ipairs(l) do
         local y = x
         if get then
-          local missing
-          y, missing = get(x)
-          if y == nil then y = values.undefined(str(missing)) end
+          local missing, parent
+          y, missing, parent = get(x)
+          if y == nil then y = C.missing(parent, missing) end
         end
         if test(y) == want then out[#out + 1] = x end
       end
