@@ -205,7 +205,8 @@ return function(R)
     if align == "" and fill ~= "" then
       if fill:match("[<>=^]") then align, fill = fill, "" else
         -- no fill: the first char was something else; re-parse without it
-        sign, alt, zero, width, comma, prec, conv = spec:match("^([-+ ]?)(#?)(0?)(%d*)([,_]?)%.?(%d*)([bcdeEfFgGnosxX%%]?)$")
+        sign, alt, zero, width, comma, prec, conv =
+          spec:match("^([-+ ]?)(#?)(0?)(%d*)([,_]?)%.?(%d*)([bcdeEfFgGnosxX%%]?)$")
         fill = ""
         if not sign then fail("invalid format specifier '" .. spec .. "'") end
       end

@@ -152,8 +152,8 @@ function P:binloop(nextf, set)
   end
 end
 
-local MATH1, CONCAT, MATH2, POW = { ["+"] = true, ["-"] = true }, { ["~"] = true },
-  { ["*"] = true, ["/"] = true, ["//"] = true, ["%"] = true }, { ["**"] = true }
+local MATH1, CONCAT, MATH2 = { ["+"] = true, ["-"] = true }, { ["~"] = true },
+  { ["*"] = true, ["/"] = true, ["//"] = true, ["%"] = true }
 function P:math1() return self:binloop("concat", MATH1) end
 function P:concat() return self:binloop("math2", CONCAT) end
 function P:math2() return self:binloop("pow", MATH2) end

@@ -19,7 +19,7 @@ local none, is_none, is_list, is_mapping = values.none, values.is_none, values.i
 local tostr, type_name, ulen = values.tostring, values.type_name, values.ulen
 local type, mtype, getmetatable, setmetatable, rawget, pairs = type, math.type, getmetatable, setmetatable,
   rawget, pairs
-local find, sub, byte, concat, floor = string.find, string.sub, string.byte, table.concat, math.floor
+local find, sub, concat, floor = string.find, string.sub, table.concat, math.floor
 local is_unsafe = unsafe.is_unsafe
 
 local M = {}
@@ -49,12 +49,12 @@ end
 function M.call(f, pos, kw, rc, what)
   if CALLABLE[f] then return f(pos, kw, rc) end
   local tf = type(f)
-  if tf == "function" then return f(table.unpack(pos, 1, pos.n or #pos)) end
   if tf == "table" then
     if is_undef(f) then undef_error(f) end
     local mt = getmetatable(f)
     if mt and mt.__call then return f(pos, kw, rc) end
   end
+  if tf == "function" then fail("a Lua function is not callable from a template" .. (what and (": " .. what) or "")) end
   fail("'" .. type_name(f) .. "' object is not callable" .. (what and (": " .. what) or ""))
 end
 
@@ -672,7 +672,6 @@ function M.star(pos, extra)
 end
 
 globals.range = callable(function(pos)
-  local a, b, c = pos[1], pos[2], pos[3]
   local n = pos.n or #pos
   for i = 1, n do
     local x = pos[i]
@@ -682,7 +681,7 @@ globals.range = callable(function(pos)
       fail("'" .. type_name(x) .. "' object cannot be interpreted as an integer")
     end
   end
-  a, b, c = pos[1], pos[2], pos[3]
+  local a, b, c = pos[1], pos[2], pos[3]
   if n == 0 then fail("range expected at least 1 argument, got 0") end
   if n == 1 then a, b = 0, a end
   c = c or 1
@@ -763,12 +762,11 @@ function M.percent_format(fmt, args)
   elseif is_mapping(args) then map = args; list = { args }
   else list = { args } end
   local i = 0
-  local out = fmt:gsub("%%(%(?[%w_]*%)?)([-+ #0]*)(%*?%d*)(%.?%d*)([sridfFeEgGxXoc%%])",
-    function(key, flags, width, prec, conv)
+  local function one(key, flags, width, prec, conv)
       if conv == "%" then return "%" end
       local v
       if key ~= "" then
-        v = map and map[key:sub(2, -2)]
+        v = map and map[key]
         if v == nil then fail("format requires a mapping") end
       else
         i = i + 1
@@ -790,7 +788,24 @@ function M.percent_format(fmt, args)
       if conv == "x" or conv == "X" or conv == "o" then return string.format(spec .. conv, math.tointeger(floor(x))) end
       if conv == "c" then return utf8.char(math.tointeger(x)) end
       return string.format(spec .. conv, x)
-    end)
+  end
+  local parts, pos = {}, 1
+  while true do
+    local s = find(fmt, "%", pos, true)
+    if not s then parts[#parts + 1] = sub(fmt, pos) break end
+    parts[#parts + 1] = sub(fmt, pos, s - 1)
+    local key, j = "", s + 1
+    if sub(fmt, j, j) == "(" then
+      local close = find(fmt, ")", j, true)
+      if not close then fail("incomplete format key") end
+      key, j = sub(fmt, j + 1, close - 1), close + 1
+    end
+    local flags, width, prec, conv, e = fmt:match("^([-+ #0]*)(%d*)(%.?%d*)([sridfFeEgGxXoc%%])()", j)
+    if not flags then fail("unsupported format character at index " .. (s - 1)) end
+    parts[#parts + 1] = one(key, flags, width, prec, conv)
+    pos = e
+  end
+  local out = concat(parts)
   if list ~= nil and not map and i < #list and type(args) == "table" then
     fail("not all arguments converted during string formatting")
   end
@@ -834,7 +849,9 @@ function M.macro_args(name, pos, kw, known, nparams, takes_var, takes_kw, takes_
     for _, k in ipairs(values.keys(kw)) do
       if known[k] == nil and not (k == "caller" and takes_caller) then
         if known[k] == nil and not takes_kw then
-          if k == "caller" then fail(string.format("macro '%s' was invoked with a call block but does not use 'caller'", name)) end
+          if k == "caller" then
+            fail(string.format("macro '%s' was invoked with a call block but does not use 'caller'", name))
+          end
           fail(string.format("macro '%s' takes no keyword argument '%s'", name, k))
         end
         values.set(extra_kw, k, kw[k])
