@@ -484,10 +484,10 @@ function P:statement()
     self:error("unknown tag '" .. t.v .. "'")
   end
   self:next()
-  self.depth = self.depth + 1
-  if self.depth > M.MAX_DEPTH then self:error("blocks nested more than " .. M.MAX_DEPTH .. " levels deep", t.pos) end
+  self.sdepth = self.sdepth + 1
+  if self.sdepth > M.MAX_DEPTH then self:error("blocks nested more than " .. M.MAX_DEPTH .. " levels deep", t.pos) end
   local node = f(self, t)
-  self.depth = self.depth - 1
+  self.sdepth = self.sdepth - 1
   node.pos = node.pos or t.pos
   return node
 end
@@ -688,7 +688,7 @@ P["st_block"] = function(self, t)
 end
 
 local function new(toks, src, name)
-  return setmetatable({ toks = toks, i = 1, src = src, name = name or "template", depth = 0, loops = 0 }, P)
+  return setmetatable({ toks = toks, i = 1, src = src, name = name or "template", depth = 0, sdepth = 0, loops = 0 }, P)
 end
 
 --- The tree of a template's tokens.
