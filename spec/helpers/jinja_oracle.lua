@@ -220,7 +220,8 @@ function M.compare(case, ours, theirs)
     end
     if not ours.err then return "Ansible refuses (" .. theirs.err .. "), luasible gives " .. show(ours.ok) end
     if want and not ours.err:find(want, 1, true) then
-      return "luasible's error " .. show(ours.err) .. " does not say " .. show(want) .. " (Ansible: " .. theirs.err .. ")"
+      return "luasible's error " .. show(ours.err) .. " does not say " .. show(want)
+        .. " (Ansible: " .. theirs.err .. ")"
     end
     return nil
   end
