@@ -341,6 +341,8 @@ LSB_EXPORT int luaopen_luasible_core(lua_State *L) {
   }
   push_signals(L);
   lua_setfield(L, -2, "signals");
+  lsb_push_crypto(L);
+  lua_setfield(L, -2, "crypto");
   lua_pushliteral(L, LSB_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -32,6 +32,7 @@ void lsb_open_timer(lua_State *L);
 void lsb_open_process(lua_State *L);
 void lsb_open_ssh(lua_State *L); /* also libssh2_init */
 void lsb_open_codec(lua_State *L);
+void lsb_push_crypto(lua_State *L); /* the crypto table (lua_crypto.c) */
 
 int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);
 

@@ -6,6 +6,7 @@ local M = {
   params = {
     src = { type = "path" },
     content = { type = "string" },
+    decrypt = { type = "boolean", default = true }, -- a vault-encrypted src decrypted on the controller
   },
   param_groups = { "install" }, -- dest, backup, force, follow; mode, owner, group
   mutually_exclusive = { { "src", "content" } },
@@ -123,7 +124,7 @@ function M.run(ctx, args)
     if st and st.type == "directory" then
       return { failed = true, msg = "src " .. path .. " is a directory (copy takes one file)" }
     end
-    content, err = ctx.read_file(path)
+    if args.decrypt == false then content, err = ctx.read_raw(path) else content, err = ctx.read_file(path) end
     if not content then return { failed = true, msg = "cannot read src: " .. tostring(err) } end
   end
   return M.install(ctx, content, { dest = args.dest, mode = args.mode, owner = args.owner, group = args.group,

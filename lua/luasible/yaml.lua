@@ -72,6 +72,28 @@ function M.set_unsafe(t, k, flag)
   end
 end
 
+-- `!vault |` (an Ansible Vault value, inline): decrypted with the run's
+-- keyring (luasible.vault.use) and registered as a secret; a wrong password
+-- or a damaged value is a load error at its line. Decrypted once per text.
+-- With vault.keep_inline (`luasible inventory`, as ansible-inventory shows
+-- them) the value stays encrypted: the mapping { __ansible_vault = text }.
+function M.vault_value(text, at)
+  local vault = require "luasible.vault"
+  if not vault.is_encrypted(text) then at("a !vault value must be Ansible Vault text ($ANSIBLE_VAULT;...)") end
+  if vault.keep_inline then
+    local v = json.object()
+    v.__ansible_vault = text
+    ORDER[v] = { "__ansible_vault" }
+    return v
+  end
+  local plain, err = vault.open(text)
+  if not plain then
+    -- the keyring's message without its own " on FILE": the line says where
+    at("vault-encrypted value: %s", err)
+  end
+  return plain
+end
+
 -- A load error: raised inside the loader as this table, caught by decode_first.
 local function fail(line, column, message)
   error({ yaml_error = true, line = line, column = column, message = message }, 0)
@@ -118,6 +140,7 @@ local function load_documents(text)
       if kind == "value" then at("could not determine a constructor for the tag '%svalue'", TAG) end
     end
     if value == nil then value = M.null end
+    if tag == "!vault" then value = M.vault_value(value, at) end
     local unsafe = tag == "!unsafe"
     anchor(value, "scalar", unsafe)
     return value, "scalar", unsafe
@@ -237,11 +260,31 @@ function M.decode(text)
   return v
 end
 
+--- Every document of YAML text, as a list (from_yaml_all). Raises as decode.
+function M.decode_all(text)
+  if MISSING then error(MISSING, 0) end
+  local ok, docs = pcall(load_documents, text)
+  if ok then return docs end
+  if type(docs) == "table" and docs.yaml_error then
+    error(string.format("%d:%d: %s", docs.line, docs.column, docs.message), 0)
+  end
+  error(docs, 0)
+end
+
 --- Parse YAML (or JSON) text read from `source` (a file name): the value,
 --- or nil, "source:line: what is wrong".
 function M.load(text, source)
+  -- a whole vault-encrypted file: its plaintext, each string in it a secret
+  local vaulted = text:sub(1, 14) == "$ANSIBLE_VAULT"
+  if vaulted then
+    local vault = require "luasible.vault"
+    local plain, verr = vault.open(text, nil, "none")
+    if not plain then return nil, (source or "<yaml>") .. ": " .. verr end
+    text = plain
+  end
   local v, err = decode_first(text)
   if err then return nil, (source or "<yaml>") .. (err.line and ":" .. err.line or "") .. ": " .. err.message end
+  if vaulted then require("luasible.vault").reveal_all(v) end
   return v
 end
 

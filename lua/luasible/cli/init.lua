@@ -11,6 +11,7 @@ local M = {}
 
 local COMMANDS = { run = require "luasible.cli.run", exec = require "luasible.cli.exec",
   inventory = require "luasible.cli.inventory" }
+COMMANDS.vault = require "luasible.cli.vault" -- also the vault options of the others
 
 local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
@@ -59,6 +60,7 @@ local function common(c)
   c:flag("--json", "Print every event as one JSON object per line.")
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
+  COMMANDS.vault.add_options(c)
 end
 
 local function parser()
@@ -70,6 +72,7 @@ local function parser()
   COMMANDS.run.add_to_parser(p, common)
   COMMANDS.exec.add_to_parser(p, common)
   COMMANDS.inventory.add_to_parser(p)
+  COMMANDS.vault.add_to_parser(p)
   return p
 end
 
@@ -133,6 +136,10 @@ function M.main(argv)
   if not args.command then
     io.stdout:write(p:get_help(), "\n")
     return 1
+  end
+  if args.command ~= "vault" then -- the run's vault secrets, before any file is read
+    local vok, verr = COMMANDS.vault.use_options(args)
+    if not vok then return die(verr) end
   end
   if COMMANDS[args.command].main then return COMMANDS[args.command].main(args) end
   local extra = {}

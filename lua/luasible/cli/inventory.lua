@@ -19,6 +19,7 @@ function M.add_to_parser(parser)
   )
   c:flag("--vars", "With --graph: the variables too.")
   c:option("-l --limit", "With --list-hosts: further limit the hosts to this pattern.")
+  require("luasible.cli.vault").add_options(c) -- --vault-id, --vault-password-file, --ask-vault-pass
 end
 
 -- The text the command prints, or nil, err.
@@ -61,6 +62,7 @@ function M.main(args)
     io.stderr:write("luasible: error: ", msg, "\n")
     return 1
   end
+  require("luasible.vault").keep_inline = true -- !vault values shown encrypted, as ansible-inventory
   local inv, err = require("luasible.inventory").load(args.inventory)
   if not inv then return die(err) end
   local text, perr = produce(args, inv)

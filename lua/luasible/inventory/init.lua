@@ -93,9 +93,7 @@ local YAML_EXTS = { [""] = true, [".yml"] = true, [".yaml"] = true, [".json"] = 
 -- Read one inventory file into inv, trying the formats in Ansible's order
 -- (a format that fails may leave what it read before failing, as in
 -- Ansible). Returns true, or nil, err (what the most likely format said).
-local function read_file(inv, file)
-  local text, rerr = fs.read(file)
-  if not text then return nil, "cannot read inventory " .. file .. ": " .. tostring(rerr) end
+local function read_text(inv, file, text)
   local ext = ext_of(file)
   if ext == ".lua" then
     local chunk, lerr = load(text, "@" .. file, "t", {})
@@ -127,6 +125,22 @@ local function read_file(inv, file)
     return nil, file .. ": an inventory script (#!): dynamic inventories are not supported"
   end
   return nil, errs.toml or errs.yaml or errs.ini
+end
+
+-- The same from the file; a vault-encrypted one is decrypted with the run's
+-- vault secrets (luasible.vault), and its variables are secrets then.
+local function read_file(inv, file)
+  local text, rerr = fs.read(file)
+  if not text then return nil, "cannot read inventory " .. file .. ": " .. tostring(rerr) end
+  local vault = require "luasible.vault"
+  local plain, vaulted = vault.file_text(text, nil, "none")
+  if not plain then return nil, file .. ": " .. vaulted end
+  local ok, err = read_text(inv, file, plain)
+  if ok and vaulted then
+    for _, h in pairs(inv.hosts or {}) do vault.reveal_all(h.vars) end
+    for _, g in pairs(inv.groups or {}) do vault.reveal_all(g.vars) end
+  end
+  return ok, err
 end
 
 -- Read a folder's inventory files into inv (sorted; sub-folders too).

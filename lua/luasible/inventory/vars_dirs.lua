@@ -9,18 +9,6 @@ local M = {}
 
 local EXTS = { "", ".yml", ".yaml", ".json" }
 local DIR_EXTS = { [""] = true, [".yml"] = true, [".yaml"] = true, [".json"] = true }
-local VAULT = "^%s*%$ANSIBLE_VAULT;"
-
--- Refuse vault-encrypted values: raises { vars_error = msg } naming `where`
--- (the variable, with its keys).
-local function no_vault(v, where, depth)
-  if type(v) == "string" and v:match(VAULT) then
-    error({ vars_error = "the value of '" .. where .. "' is vault-encrypted (!vault): ansible-vault files are"
-      .. " not supported (decrypt it, or pass the secret with -e)" }, 0)
-  end
-  if type(v) ~= "table" or depth > 64 or yaml.is_null(v) then return end
-  for _, k in ipairs(yaml.ordered_keys(v)) do no_vault(v[k], where .. "." .. tostring(k), depth + 1) end
-end
 
 --- Load one vars file (YAML or JSON): a mapping of variables to values,
 --- any key (`app.port: 80` too) and null values kept, as in Ansible; {}
@@ -28,25 +16,14 @@ end
 function M.load_vars_file(file)
   local text, err = fs.read(file)
   if not text then return nil, "cannot read " .. file .. ": " .. tostring(err) end
-  if text:match(VAULT) then
-    return nil, file .. ": ansible-vault files are not supported (decrypt it with ansible-vault decrypt)"
-  end
+  -- a vault-encrypted file, and `!vault` values in it, are decrypted by
+  -- luasible.yaml with the run's vault secrets (luasible.vault)
   local t, yerr = yaml.load(text, file)
   if yerr then return nil, yerr end
   if yaml.is_null(t) then return {} end
   if type(t) ~= "table" or not (yaml.keys(t) or #t == 0) then
     return nil, file .. ": must be a mapping of variable names to values, got a "
       .. (type(t) == "table" and "list" or type(t))
-  end
-  for _, k in ipairs(yaml.ordered_keys(t, text)) do
-    local ok, res = pcall(no_vault, t[k], tostring(k), 1)
-    if not ok then
-      if type(res) == "table" and res.vars_error then
-        local n = yaml.key_line(text, k)
-        return nil, (n and (file .. ":" .. n) or file) .. ": " .. res.vars_error
-      end
-      error(res, 0)
-    end
   end
   return t
 end

@@ -60,7 +60,16 @@ function Ctx.is_secret_name(name)
 end
 
 -- This machine's (the controller's) files: util/fs.
-Ctx.read_file = fs.read           -- (path) -> the content, or nil, err
+Ctx.read_raw = fs.read            -- (path) -> the content as it is, or nil, err
+-- (path) -> the content (a vault-encrypted file decrypted with the run's
+-- vault secrets, its plaintext a secret then: luasible.vault), or nil, err
+function Ctx.read_file(file)
+  local text, err, name = fs.read(file)
+  if not text then return nil, err, name end
+  local plain, verr = require("luasible.vault").file_text(text, file)
+  if not plain then return nil, verr end
+  return plain
+end
 Ctx.local_stat = fs.stat          -- (path) -> { type=, size=, mode=, mtime= }, or nil, err
 Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 

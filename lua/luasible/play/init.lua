@@ -54,6 +54,8 @@ end
 --- the play or its inventory is invalid (then nothing ran on any host).
 function M.play(play, opts)
   opts = opts or {}
+  -- opts.vault: a keyring (luasible.vault.secrets.keyring) for vault content
+  if opts.vault then require("luasible.vault").use(opts.vault) end
   local inv, ierr = inventory.load(opts.inventory)
   if not inv then return nil, ierr end
   -- a list of plays (a non-empty list), or one play

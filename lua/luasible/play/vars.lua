@@ -107,7 +107,11 @@ function Secrets:add(vars)
   end
 end
 
-function Secrets:any() return #self.list > 0 end
+-- the values decrypted from Ansible Vault content (luasible.vault): a list
+-- that grows as the run decrypts, longest first
+local function revealed() return require("luasible.vault").revealed() end
+
+function Secrets:any() return #self.list > 0 or #revealed() > 0 end
 
 -- Replace every secret found in strings of v; tables are copied only where
 -- something was replaced.
@@ -144,6 +148,8 @@ end
 
 --- v with every secret replaced by ********.
 function Secrets:scrub(v)
+  local from_vault = revealed()
+  if #from_vault > 0 then v = scrub(v, from_vault, 0) end
   return scrub(v, self.list, 0)
 end
 
