@@ -35,6 +35,10 @@ local M = {}
 --- A lookup's error (errors=warn/ignore apply).
 function M.fail(msg) error({ template_error = msg, lookup_error = true }, 0) end
 
+--- An undefined variable (raised even with errors=ignore, as Ansible's
+--- AnsibleUndefinedVariable).
+function M.undefined(msg) error({ template_error = msg, undefined = true }, 0) end
+
 --- A bad option (raised even with errors=ignore).
 function M.option_error(msg) error({ template_error = msg, lookup_options = true }, 0) end
 
@@ -181,6 +185,20 @@ function M.shell(cmd, cwd)
   end
   if scheduler.task() then return go() end
   return scheduler.run(go)
+end
+
+--- Ansible's LookupBase._flatten: the items of `list`, the lists among
+--- them spliced in (one level).
+function M.flatten(list)
+  local out = {}
+  for _, v in ipairs(list) do
+    if values.is_list(v) then
+      for _, x in ipairs(v) do out[#out + 1] = x end
+    else
+      out[#out + 1] = v
+    end
+  end
+  return out
 end
 
 --- Python's str.splitlines() of text.
