@@ -2,8 +2,9 @@
 -- (template/parser.lua) as Lua source, load()ed once: compile once,
 -- evaluate many, as Jinja2 compiles templates to Python.
 --
---   compiler.template(tree, name, src) -> render(vars, rc, env) -> text, exports
---   compiler.expression(tree, name, src) -> eval(vars, rc, env) -> value
+--   compiler.template(tree, name, src [, flags]) -> render(vars, rc, env) -> text, exports
+--   compiler.expression(tree, name, src [, flags]) -> eval(vars, rc, env) -> value
+--   flags.jinja: None prints as "None" (plain Jinja2), not "" (Ansible's finalize)
 --
 -- The generated code calls template/runtime.lua (R) and holds its
 -- constants (filter bindings, ...) in K. Template variables (for targets,
@@ -242,7 +243,7 @@ C.e_list = function(self, n)
   for i, it in ipairs(n.items) do parts[i] = self:expr(it) end
   return "{" .. concat(parts, ", ") .. "}"
 end
-C.e_tuple = C.e_list
+C.e_tuple = function(self, n) return "R.tuple(" .. C.e_list(self, n) .. ")" end
 
 C.e_dict = function(self, n)
   local parts = {}
@@ -616,7 +617,7 @@ function C:macro_fn(name, params, body, pos)
   local uses_caller = mentions(body, "caller")
   self:emit(format("local extra_pos, extra_kw = R.macro_args(%q, pos, kw, {%s}, %d, %s, %s, %s)", name,
     concat(known, ", "), #params, tostring(uses_var), tostring(uses_kw), tostring(uses_caller)))
-  if uses_var then self:emit(format("local %s = extra_pos", self:declare("varargs", false))) end
+  if uses_var then self:emit(format("local %s = R.tuple(extra_pos)", self:declare("varargs", false))) end
   if uses_kw then self:emit(format("local %s = extra_kw", self:declare("kwargs", false))) end
   if uses_caller then
     local l = self:declare("caller", false)
@@ -700,16 +701,17 @@ end
 -- ------------------------------------------------------------ chunks
 
 local HEADER = [[
-local R, K = ...
-local getvar, getattr, getitem, out, truthy, iter = R.getvar, R.getattr, R.getitem, R.out, R.truthy, R.iter
+local R, K, F = ...
+local getvar, getattr, getitem, truthy, iter = R.getvar, R.getattr, R.getitem, R.truthy, R.iter
+local out = F.jinja and R.out_jinja or R.out
 local loop_at, concat, none, setmetatable = R.loop_at, table.concat, R.none, setmetatable
 local function LV(v, vars, name, rc) if v ~= nil then return v end return getvar(vars, name, rc) end
 ]]
 local HEADER_LINES = select(2, HEADER:gsub("\n", ""))
 
-local function new(name, src)
+local function new(name, src, flags)
   return setmetatable({ code = {}, lines = {}, K = {}, nk = 0, kmap = {}, ntmp = 0, name = name or "template",
-    src = src, line_cache = {}, cur_line = 1 }, C)
+    src = src, line_cache = {}, cur_line = 1, flags = flags or {} }, C)
 end
 
 local function finish(self, what)
@@ -724,15 +726,15 @@ local function finish(self, what)
   end
   local info = { name = self.name, lines = lines, source = text }
   CHUNKS[chunkname] = info
-  local f = fn(R, self.K)
+  local f = fn(R, self.K, self.flags)
   -- keep the line map alive as long as the function
   R.keep[f] = info
   return f
 end
 
 --- The render function of a template tree.
-function M.template(tree, name, src)
-  local self = new(name, src)
+function M.template(tree, name, src, flags)
+  local self = new(name, src, flags)
   self:emit("return function(vars, rc, env)")
   self:emit("local buf, n = {}, 0")
   self:push(true)
@@ -748,8 +750,8 @@ function M.template(tree, name, src)
 end
 
 --- The eval function of an expression tree.
-function M.expression(tree, name, src)
-  local self = new(name, src)
+function M.expression(tree, name, src, flags)
+  local self = new(name, src, flags)
   self:emit("return function(vars, rc, env)")
   self:push(true)
   local e = self:expr(tree)

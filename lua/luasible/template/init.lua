@@ -68,7 +68,26 @@ M.is_unsafe = unsafe.is_unsafe
 
 --- Ansible's defaults (its template module and Templar): trim_blocks on,
 --- lstrip_blocks off, the trailing newlines of the text kept.
-M.DEFAULTS = { trim_blocks = true, lstrip_blocks = false, keep_trailing_newline = false, ansible = true }
+M.DEFAULTS = { trim_blocks = true, lstrip_blocks = false, keep_trailing_newline = false }
+
+-- The options of a call: M.DEFAULTS under opts. opts.jinja: plain Jinja2
+-- (keep_trailing_newline on, None printed "None", no Ansible newline rule).
+local function options(opts)
+  if opts == nil then return M.DEFAULTS end
+  if opts.__merged then return opts end
+  local o = { __merged = true }
+  for k, v in pairs(M.DEFAULTS) do o[k] = v end
+  if opts.jinja then o.keep_trailing_newline = true end
+  for k, v in pairs(opts) do o[k] = v end
+  local ext = {}
+  for _, e in ipairs(o.extensions or {}) do
+    if e == "jinja2.ext.do" then ext["do"] = true
+    elseif e == "jinja2.ext.loopcontrols" then ext.loopcontrols = true end
+  end
+  o.ext = ext
+  return o
+end
+M.options = options
 
 local OPTION_NAMES = { trim_blocks = "boolean", lstrip_blocks = "boolean", keep_trailing_newline = "boolean",
   block_start_string = "string", block_end_string = "string", variable_start_string = "string",
@@ -106,12 +125,15 @@ end
 
 local function lex_opts(o, name)
   return { name = name, trim_blocks = o.trim_blocks, lstrip_blocks = o.lstrip_blocks,
+    newline_sequence = o.newline_sequence,
     block_start = o.block_start_string, block_end = o.block_end_string, variable_start = o.variable_start_string,
     variable_end = o.variable_end_string, comment_start = o.comment_start_string, comment_end = o.comment_end_string }
 end
 
 local function opts_key(o)
   return table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
+    tostring(o.jinja), tostring(o.ext and o.ext["do"]), tostring(o.ext and o.ext.loopcontrols),
+    o.newline_sequence or "",
     o.block_start_string or "", o.block_end_string or "", o.variable_start_string or "",
     o.variable_end_string or "", o.comment_start_string or "", o.comment_end_string or "" }, "\1")
 end
@@ -132,28 +154,19 @@ local function compile_template(src, name, opts)
   local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
   local c = tcache[key]
   if c then return c end
-  local o, body = header(src, name, opts)
-  local trailing = #(body:match("\n*$"))
-  local text = body
+  -- newlines as Jinja2 reads them: \r\n and \r are \n
+  if src:find("\r", 1, true) then src = src:gsub("\r\n?", "\n") end
+  local trailing = #(src:match("\n*$"))
+  local o, text = header(src, name, opts)
   if not o.keep_trailing_newline and text:sub(-1) == "\n" then text = text:sub(1, -2) end
   local toks = lexer.tokenize(text, lex_opts(o, name))
-  local tree = parser.template(toks, text, name)
-  c = { trailing = trailing, ansible = o.ansible ~= false, newline = o.newline_sequence }
-  -- a lone {{ expr }} (white space around it allowed): its value as it is
+  local tree = parser.template(toks, text, name, o.ext)
+  local flags = { jinja = o.jinja }
+  c = { trailing = trailing, ansible = not o.jinja }
+  -- a lone {{ expr }}: its value as it is (native)
   local b = tree.body
-  local lone
-  if #b == 1 and b[1].k == "emit" then lone = b[1].e
-  elseif #b >= 2 and #b <= 3 then
-    local ws = true
-    local emits = 0
-    for _, st in ipairs(b) do
-      if st.k == "emit" then emits = emits + 1; lone = st.e
-      elseif not (st.k == "data" and st.v:match("^%s*$")) then ws = false end
-    end
-    if not ws or emits ~= 1 then lone = nil end
-  end
-  if lone then c.native = compiler.expression(lone, name, text) end
-  c.render = compiler.template(tree, name, text)
+  if #b == 1 and b[1].k == "emit" then c.native = compiler.expression(b[1].e, name, text, flags) end
+  c.render = compiler.template(tree, name, text, flags)
   if tcount >= CACHE_MAX then tcache, tcount = {}, 0 end
   tcache[key], tcount = c, tcount + 1
   return c
@@ -207,16 +220,33 @@ local function protect(fn, ...)
   error(res, 0)
 end
 
+-- A loader over opts.search_path (folders): name -> text, path.
+local function path_loader(dirs)
+  return function(name)
+    for _, d in ipairs(dirs) do
+      local path = name:sub(1, 1) == "/" and name or (d .. "/" .. name)
+      local f = io.open(path, "rb")
+      if f then
+        local text = f:read("a")
+        f:close()
+        if text then return text, path end
+      end
+    end
+    return nil, "template not found: '" .. name .. "' (searched " .. table.concat(dirs, ", ") .. ")"
+  end
+end
+
 -- The environment of a render: a loader of other templates (include,
 -- import) and the options; env.load(name) -> render, env.
 local function make_env(opts, name)
   local env = { opts = opts, name = name }
-  if opts and opts.loader then
+  local loader = opts and (opts.loader or (opts.search_path and path_loader(opts.search_path)))
+  if loader then
     env.load = function(tname)
-      local src, path_or_err = opts.loader(tname)
+      local src, path_or_err = loader(tname)
       if not src then return nil, nil, path_or_err or ("template not found: " .. tname) end
-      local c = compile_template(src, path_or_err or tname, opts)
-      return c.render, make_env(opts, path_or_err or tname)
+      local c = compile_template(src, tname, opts)
+      return c.render, make_env(opts, tname)
     end
   end
   return env
@@ -225,7 +255,11 @@ end
 local function lookup_env(vars, opts)
   return function()
     return { vars = vars, base_dir = opts and opts.base_dir, search_dirs = opts and opts.search_dirs,
-      render = function(text, v) return M.render(text, v or vars, "lookup", nil, opts) end,
+      render = function(text, v, o)
+        local r, err = M.render(text, v or vars, "lookup", nil, o or opts)
+        if not r then values.fail(err) end
+        return r
+      end,
       secrets = opts and opts.secrets }
   end
 end
@@ -236,11 +270,11 @@ local function finish_text(c, out)
     local have = #(out:match("\n*$"))
     if have < c.trailing then out = out .. string.rep("\n", c.trailing - have) end
   end
-  if c.newline and c.newline ~= "\n" then out = out:gsub("\n", c.newline) end
   return out
 end
 
 local function render_text(src, vars, name, rc, opts)
+  opts = options(opts)
   local c = compile_template(src, name, opts)
   rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
   local out = c.render(vars, rc, make_env(opts, name))
@@ -258,22 +292,22 @@ function M.compile_expr(src)
   end
 end
 
-local function eval(src, vars, rc)
+local function eval(src, vars, rc, opts)
   local f = compile_expression(src, "expression")
-  rc.lookup_env = rc.lookup_env or lookup_env(vars)
-  local v = f(vars, rc, make_env(nil, "expression"))
+  rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
+  local v = f(vars, rc, make_env(opts, "expression"))
   if values.is_undefined(v) then values.undefined_error(v) end
   return v
 end
 
 --- Evaluate an expression: returns value, or nil, err. An undefined result is an error.
-function M.eval(src, vars, rc)
-  return protect(eval, src, vars or {}, ctx(rc))
+function M.eval(src, vars, rc, opts)
+  return protect(eval, src, vars or {}, ctx(rc), opts and options(opts))
 end
 
 --- Evaluate a condition (for `when`): returns true/false, or nil, err.
-function M.test(src, vars, rc)
-  return protect(function() return values.truthy(eval(src, vars or {}, ctx(rc))) end)
+function M.test(src, vars, rc, opts)
+  return protect(function() return values.truthy(eval(src, vars or {}, ctx(rc), opts and options(opts))) end)
 end
 
 --- Render a template string. Returns the text, or nil, "name:line: message".
@@ -281,12 +315,6 @@ end
 --- keep_trailing_newline, loader = function(name) -> text, path | nil, err
 --- (for include / import), base_dir, search_dirs (for lookups).
 function M.render(src, vars, name, rc, opts)
-  if opts then
-    local o = {}
-    for k, v in pairs(M.DEFAULTS) do o[k] = v end
-    for k, v in pairs(opts) do o[k] = v end
-    opts = o
-  end
   return protect(render_text, src, vars or {}, name or "template", ctx(rc), opts)
 end
 
@@ -307,19 +335,61 @@ end
 
 local OMIT = M.OMIT
 
+-- Python's ast.literal_eval of a rendered string, as Ansible's native
+-- concat does it: the value when the whole text is a Python literal (a
+-- number, True/False/None, a list, tuple or dict of literals), else nil.
+local LITERAL = { const = true, list = true, tuple = true, dict = true }
+local function literal_node(n)
+  if n.k == "neg" or n.k == "pos" then return n.e.k == "const" and type(n.e.v) == "number" end
+  if not LITERAL[n.k] then return false end
+  for _, key in ipairs({ "items", "keys", "vals" }) do
+    for _, x in ipairs(n[key] or {}) do if not literal_node(x) then return false end end
+  end
+  return true
+end
+local PY_NAMES = { True = true, False = true, None = true }
+local function literal_eval(s)
+  if not s:find("^[%d%-%+%[{%('\"TFN%.]") then return nil end
+  if s:find("%f[%w_.]0%d") and not s:find("^0+$") then return nil end -- 0755: not a Python literal
+  local ok, toks = pcall(lexer.expression, s, "literal")
+  if not ok then return nil end
+  for _, t in ipairs(toks) do
+    if t.t == "name" and not PY_NAMES[t.v] then return nil end
+  end
+  local tree
+  ok, tree = pcall(parser.expression, toks, s, "literal")
+  if not ok or not literal_node(tree) then return nil end
+  local f
+  ok, f = pcall(compiler.expression, tree, "literal", s)
+  if not ok then return nil end
+  local v
+  ok, v = pcall(f, {}, new_context(), {})
+  if not ok or type(v) == "string" then return nil end
+  return v
+end
+M.literal_eval = literal_eval
+
 -- One value of task args, rendered (raises { template_error }).
-local function render_one(v, vars, rc)
+local function render_one(v, vars, rc, opts)
   if type(v) == "string" then
     if not v:find("{[{%%#]") then return v end
-    local c = compile_template(v, "value", M.DEFAULTS)
-    rc.lookup_env = rc.lookup_env or lookup_env(vars)
+    local c = compile_template(v, "value", opts)
+    rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
     local ok, r = pcall(run, function()
+      local env = make_env(opts, "value")
       if c.native then
-        local x = c.native(vars, rc, make_env(nil, "value"))
+        local x = c.native(vars, rc, env)
         if values.is_undefined(x) then values.undefined_error(x) end
+        if x == nil or x == values.none then return "" end -- Ansible's finalize
+        if type(x) ~= "string" then return x end
+        local lit = literal_eval(x)
+        if lit ~= nil then return lit end
         return x
       end
-      return finish_text(c, (c.render(vars, rc, make_env(nil, "value"))))
+      local text = finish_text(c, (c.render(vars, rc, env)))
+      local lit = literal_eval(text)
+      if lit ~= nil then return lit end
+      return text
     end)
     if not ok then
       if type(r) == "table" and r.template_error then
@@ -333,12 +403,12 @@ local function render_one(v, vars, rc)
     local t = list and {} or (require("luasible.json").is_object(v) and require("luasible.json").object() or {})
     if list then
       for _, x in ipairs(v) do
-        local r = render_one(x, vars, rc)
+        local r = render_one(x, vars, rc, opts)
         if r ~= OMIT then t[#t + 1] = r end
       end
     else
       for k, x in pairs(v) do
-        local r = render_one(x, vars, rc)
+        local r = render_one(x, vars, rc, opts)
         if r ~= OMIT then t[k] = r end
       end
     end
@@ -351,8 +421,8 @@ end
 --- recursively. A string that is exactly "{{ expr }}" yields the raw value
 --- (a list stays a list). Items equal to {{ omit }} are dropped. Returns
 --- value, or nil, err.
-function M.render_value(value, vars, rc)
-  return protect(render_one, value, vars or {}, ctx(rc))
+function M.render_value(value, vars, rc, opts)
+  return protect(render_one, value, vars or {}, ctx(rc), options(opts))
 end
 
 --- A variable whose value is itself a template ("{{ root }}/x"), rendered

@@ -2,7 +2,7 @@
 -- list of tokens, as Jinja2's lexer cuts it.
 --
 --   lexer.tokenize(src, opts) -> tokens; raises { template_error }.
---   opts: name (for errors), trim_blocks, lstrip_blocks, block_start,
+--   opts: name (for errors), trim_blocks, lstrip_blocks, newline_sequence, block_start,
 --     block_end, variable_start, variable_end, comment_start, comment_end
 --     (Jinja2's defaults: {% %} {{ }} {# #}), expression = true to lex a
 --     bare expression (no template text around it).
@@ -16,7 +16,7 @@
 local values = require "luasible.template.values"
 
 local fail = values.fail
-local find, sub, byte, match = string.find, string.sub, string.byte, string.match
+local find, sub, byte, match, concat = string.find, string.sub, string.byte, string.match, table.concat
 
 local M = {}
 
@@ -43,7 +43,6 @@ local function err(src, name, pos, msg)
 end
 M.error = err
 
-local OPS3 = {}
 local OPS2 = { ["**"] = true, ["//"] = true, ["=="] = true, ["!="] = true, ["<="] = true, [">="] = true }
 local OPS1 = {}
 for c in ("+-*/%~<>=()[]{},.:|;"):gmatch(".") do OPS1[c] = true end
@@ -53,14 +52,35 @@ local CLOSE = { [")"] = true, ["]"] = true, ["}"] = true }
 local ESCAPES = { n = "\n", t = "\t", r = "\r", ["\\"] = "\\", ["'"] = "'", ['"'] = '"', a = "\a", b = "\b",
   f = "\f", v = "\v", ["\n"] = "" }
 
--- Python's unicode-escape of a string literal's body.
+-- Python's unicode-escape of a string literal's body (one pass, left to right).
+local HEXLEN = { x = 2, u = 4, U = 8 }
 local function unescape(s)
   if not find(s, "\\", 1, true) then return s end
-  return (s:gsub("\\(x%x%x)", function(h) return utf8.char(tonumber(h:sub(2), 16)) end)
-    :gsub("\\(u%x%x%x%x)", function(h) return utf8.char(tonumber(h:sub(2), 16)) end)
-    :gsub("\\(U%x%x%x%x%x%x%x%x)", function(h) return utf8.char(tonumber(h:sub(2), 16)) end)
-    :gsub("\\([0-7][0-7]?[0-7]?)", function(o) return utf8.char(tonumber(o, 8)) end)
-    :gsub("\\(.)", function(c) return ESCAPES[c] or ("\\" .. c) end))
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local j = find(s, "\\", i, true)
+    if not j then out[#out + 1] = sub(s, i) break end
+    out[#out + 1] = sub(s, i, j - 1)
+    local c = sub(s, j + 1, j + 1)
+    local hl = HEXLEN[c]
+    local hex = hl and match(s, "^" .. string.rep("%x", hl), j + 2)
+    if hex then
+      local cp = tonumber(hex, 16)
+      out[#out + 1] = cp <= 0x10FFFF and utf8.char(cp) or ("\\" .. c .. hex)
+      i = j + 2 + hl
+    elseif match(c, "[0-7]") then
+      local oct = match(s, "^[0-7][0-7]?[0-7]?", j + 1)
+      out[#out + 1] = utf8.char(tonumber(oct, 8))
+      i = j + 1 + #oct
+    elseif c == "" then
+      out[#out + 1] = "\\"
+      i = j + 1
+    else
+      out[#out + 1] = ESCAPES[c] or ("\\" .. c)
+      i = j + 2
+    end
+  end
+  return concat(out)
 end
 M.unescape = unescape
 
@@ -126,9 +146,7 @@ local function lex_inside(src, i, close, toks, name)
     else
       local two = sub(src, i, i + 1)
       local one = sub(src, i, i)
-      if OPS3[sub(src, i, i + 2)] then
-        tok = { t = "op", v = sub(src, i, i + 2), pos = i }
-      elseif OPS2[two] then
+      if OPS2[two] then
         tok = { t = "op", v = two, pos = i }
       elseif OPS1[one] then
         tok = { t = "op", v = one, pos = i }
@@ -184,8 +202,11 @@ function M.tokenize(src, opts)
   local fast = delims[1][1] == "{%" and delims[2][1] == "{{" and delims[3][1] == "{#"
   local toks, i, len = {}, 1, #src
   local pending_strip = false -- the last tag ended with -: strip leading white space
+  local nl = opts.newline_sequence
+  if nl == "\n" then nl = nil end
   local function data(text, pos)
     if pending_strip then text = text:gsub("^%s+", ""); pending_strip = false end
+    if nl then text = text:gsub("\n", nl) end
     if text ~= "" then toks[#toks + 1] = { t = "data", v = text, pos = pos } end
   end
   while i <= len do
@@ -230,6 +251,7 @@ function M.tokenize(src, opts)
         local body = sub(src, body_start, rs - 1)
         if dash then body = body:gsub("^%s+", "") end
         if rdash1 == "-" then body = body:gsub("%s+$", "") end
+        if nl then body = body:gsub("\n", nl) end
         if body ~= "" then toks[#toks + 1] = { t = "data", v = body, pos = body_start } end
         i = re + 1
         if rdash2 == "-" then pending_strip = true

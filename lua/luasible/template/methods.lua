@@ -302,8 +302,9 @@ return function(R)
   end
 
   local str = {}
-  function str.lower(s) return s:lower() end
-  function str.upper(s) return s:upper() end
+  local unicase = require "luasible.util.unicase"
+  function str.lower(s) return unicase.lower(s) end
+  function str.upper(s) return unicase.upper(s) end
   str.casefold = str.lower
   function str.swapcase(s) return (s:gsub("%a", function(c) return c:match("%l") and c:upper() or c:lower() end)) end
   str.title = title
@@ -521,7 +522,7 @@ return function(R)
   local dict = {}
   function dict.items(d)
     local out = {}
-    for i, k in ipairs(values.keys(d)) do out[i] = { k, d[k] } end
+    for i, k in ipairs(values.keys(d)) do out[i] = values.tuple({ k, d[k] }) end
     return out
   end
   function dict.keys(d) return values.keys(d) end

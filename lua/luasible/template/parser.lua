@@ -658,19 +658,26 @@ P["st_with"] = function(self, t)
   return { k = "with", targets = targets, vals = vals, body = body }
 end
 
-P["st_do"] = function(self)
+P["st_do"] = function(self, t)
+  if not self.ext["do"] then self:error("unknown tag 'do' (the jinja2.ext.do extension is not enabled)", t.pos) end
   local e = self:tuple(false)
   self:end_tag()
   return { k = "do", e = e }
 end
 
 P["st_break"] = function(self, t)
+  if not self.ext.loopcontrols then
+    self:error("unknown tag 'break' (the jinja2.ext.loopcontrols extension is not enabled)", t.pos)
+  end
   if self.loops == 0 then self:error("'break' outside of a loop", t.pos) end
   self:end_tag()
   return { k = "break" }
 end
 
 P["st_continue"] = function(self, t)
+  if not self.ext.loopcontrols then
+    self:error("unknown tag 'continue' (the jinja2.ext.loopcontrols extension is not enabled)", t.pos)
+  end
   if self.loops == 0 then self:error("'continue' outside of a loop", t.pos) end
   self:end_tag()
   return { k = "continue" }
@@ -687,13 +694,15 @@ P["st_block"] = function(self, t)
   return { k = "with", targets = {}, vals = {}, body = body }
 end
 
-local function new(toks, src, name)
-  return setmetatable({ toks = toks, i = 1, src = src, name = name or "template", depth = 0, sdepth = 0, loops = 0 }, P)
+local function new(toks, src, name, ext)
+  return setmetatable({ toks = toks, i = 1, src = src, name = name or "template", depth = 0, sdepth = 0, loops = 0,
+    ext = ext or {} }, P)
 end
 
---- The tree of a template's tokens.
-function M.template(toks, src, name)
-  local p = new(toks, src, name)
+--- The tree of a template's tokens. ext: enabled extensions ({ ["do"] =
+--- true, loopcontrols = true }: jinja2.ext.do, jinja2.ext.loopcontrols).
+function M.template(toks, src, name, ext)
+  local p = new(toks, src, name, ext)
   local body = p:body(nil)
   return { k = "template", body = body }
 end

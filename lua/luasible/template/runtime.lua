@@ -570,6 +570,14 @@ function M.out(v)
   return tostr(v)
 end
 
+--- The text of a value in output for plain Jinja2: None as "None".
+function M.out_jinja(v)
+  if v == nil or v == none then return "None" end
+  return M.out(v)
+end
+
+M.tuple = values.tuple
+
 --- A value's items to iterate over, as a list: a list itself, a mapping's
 --- keys in order, a string's characters.
 function M.iter(v)
