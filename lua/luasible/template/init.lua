@@ -162,10 +162,16 @@ local function compile_template(src, name, opts)
   local toks = lexer.tokenize(text, lex_opts(o, name))
   local tree = parser.template(toks, text, name, o.ext)
   local flags = { jinja = o.jinja }
-  c = { trailing = trailing, ansible = not o.jinja }
+  c = { trailing = trailing, ansible = not o.jinja, newline = o.newline_sequence }
   -- a lone {{ expr }}: its value as it is (native)
   local b = tree.body
-  if #b == 1 and b[1].k == "emit" then c.native = compiler.expression(b[1].e, name, text, flags) end
+  if #b == 1 and b[1].k == "emit" then
+    local e = b[1].e
+    c.native = compiler.expression(e, name, text, flags)
+    c.bare_name = e.k == "name"
+    -- Ansible's STRING_TYPE_FILTERS: their text is never literal_eval'd
+    c.text_filter = e.k == "filter" and M.STRING_TYPE_FILTERS[e.name:gsub("^ansible%.builtin%.", "")] or false
+  end
   c.render = compiler.template(tree, name, text, flags)
   if tcount >= CACHE_MAX then tcache, tcount = {}, 0 end
   tcache[key], tcount = c, tcount + 1
@@ -268,7 +274,7 @@ end
 local function finish_text(c, out)
   if c.ansible and c.trailing > 0 then
     local have = #(out:match("\n*$"))
-    if have < c.trailing then out = out .. string.rep("\n", c.trailing - have) end
+    if have < c.trailing then out = out .. string.rep(c.newline or "\n", c.trailing - have) end
   end
   return out
 end
@@ -335,6 +341,10 @@ end
 
 local OMIT = M.OMIT
 
+--- Filters whose text a lone {{ x | f }} keeps as text (Ansible's C.STRING_TYPE_FILTERS).
+M.STRING_TYPE_FILTERS = { string = true, to_json = true, to_nice_json = true, to_yaml = true, to_nice_yaml = true,
+  ppretty = true, json = true }
+
 -- Python's ast.literal_eval of a rendered string, as Ansible's native
 -- concat does it: the value when the whole text is a Python literal (a
 -- number, True/False/None, a list, tuple or dict of literals), else nil.
@@ -380,8 +390,12 @@ local function render_one(v, vars, rc, opts)
       if c.native then
         local x = c.native(vars, rc, env)
         if values.is_undefined(x) then values.undefined_error(x) end
-        if x == nil or x == values.none then return "" end -- Ansible's finalize
-        if type(x) ~= "string" then return x end
+        if x == nil or x == values.none then
+          -- Ansible's finalize; a bare {{ var }} is the variable's value
+          if c.bare_name then return values.none end
+          return ""
+        end
+        if type(x) ~= "string" or c.text_filter then return x end
         local lit = literal_eval(x)
         if lit ~= nil then return lit end
         return x

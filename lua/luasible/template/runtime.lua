@@ -718,6 +718,61 @@ globals.dict = callable(function(pos, kw)
   return m
 end)
 
+local LOREM = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore "
+  .. "et dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea "
+  .. "commodo consequat"):gmatch("%a+")
+local WORDS = {}
+for w in LOREM do WORDS[#WORDS + 1] = w end
+
+--- lipsum(n=5, html=True, min=20, max=100): Jinja2's lorem ipsum (its
+--- words in a fixed order here, not random).
+globals.lipsum = callable(function(pos, kw)
+  local n = pos[1] or (kw and kw.n) or 5
+  local html = pos[2]
+  if html == nil and kw then html = kw.html end
+  if html == nil then html = true end
+  local lo = pos[3] or (kw and kw.min) or 20
+  local paras = {}
+  for p = 1, n do
+    local words = {}
+    for i = 1, lo do words[i] = WORDS[(p + i - 2) % #WORDS + 1] end
+    local text = table.concat(words, " ")
+    text = text:sub(1, 1):upper() .. text:sub(2) .. "."
+    paras[p] = html and ("<p>" .. text .. "</p>") or text
+  end
+  return table.concat(paras, "\n\n")
+end)
+
+--- cycler(*items): .next(), .reset(), .current
+globals.cycler = callable(function(pos)
+  local items = {}
+  for i = 1, pos.n or #pos do items[i] = pos[i] end
+  if #items == 0 then fail("cycler() needs at least one item") end
+  local c = values.mapping()
+  local i = 1
+  local function set() values.set(c, "current", items[i]) end
+  set()
+  values.set(c, "next", callable(function()
+    local v = items[i]
+    i = i % #items + 1
+    set()
+    return v
+  end))
+  values.set(c, "reset", callable(function() i = 1; set(); return none end))
+  return c
+end)
+
+--- joiner(sep=', '): "" the first time it is called, sep after.
+globals.joiner = callable(function(pos, kw)
+  local sep = pos[1] or (kw and kw.sep) or ", "
+  local used = false
+  return callable(function()
+    if used then return sep end
+    used = true
+    return ""
+  end)
+end)
+
 local Namespace = { __name = "luasible.namespace" }
 local NS = setmetatable({}, { __mode = "k" })
 globals.namespace = callable(function(pos, kw)
