@@ -82,7 +82,9 @@ local function lua_round()
   local t0 = uv.hrtime()
   local text = assert(T.render(TEMPLATE, vars, "bench.j2", nil, { jinja = true, trim_blocks = true }))
   local t1 = uv.hrtime()
-  for _ = 2, RENDERS do text = assert(T.render(TEMPLATE, vars, "bench.j2", nil, { jinja = true, trim_blocks = true })) end
+  for _ = 2, RENDERS do
+    text = assert(T.render(TEMPLATE, vars, "bench.j2", nil, { jinja = true, trim_blocks = true }))
+  end
   local t2 = uv.hrtime()
   local fns = {}
   for i, e in ipairs(EXPRS) do fns[i] = T.compile_expr(e) end
