@@ -17,22 +17,22 @@ with open(sys.argv[1]) as f:
 env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 variables = job["vars"]
 
-t0 = time.perf_counter()
+t0 = time.process_time()
 tmpl = env.from_string(job["template"])
-t1 = time.perf_counter()
+t1 = time.process_time()
 text = ""
 for _ in range(job["renders"]):
     text = tmpl.render(variables)
-t2 = time.perf_counter()
+t2 = time.process_time()
 
 compiled = [env.compile_expression(e) for e in job["exprs"]]
-t3 = time.perf_counter()
+t3 = time.process_time()
 checksum = 0
 for _ in range(job["evals"]):
     for f in compiled:
         v = f(variables)
         if v is True:
             checksum += 1
-t4 = time.perf_counter()
+t4 = time.process_time()
 print(json.dumps({"compile_t": t1 - t0, "render": t2 - t1, "compile_e": t3 - t2, "eval": t4 - t3,
                   "text_len": len(text.encode("utf-8")), "checksum": checksum}))
