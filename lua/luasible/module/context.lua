@@ -36,7 +36,7 @@ Ctx.sha256 = core.sha256          -- hex SHA-256 of a string
 Ctx.mode_bits = mode.bits         -- (spec, base, is_dir) -> the mode chmod would give, or nil, err
 Ctx.argv = kv.argv                -- a command string as an argv list, or nil, err
 Ctx.object = json.object          -- mark a table a mapping: {} stays {} in JSON, not []
-Ctx.tostring = template.tostring  -- a value as templates show it (tables as JSON, keys sorted)
+Ctx.tostring = template.tostring  -- a value as templates show it (Python's str(): True, None, [1, 'a'])
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
 Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
