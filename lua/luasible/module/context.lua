@@ -98,8 +98,18 @@ end
 
 --- A template's text rendered with the task's vars (`name` names it in
 --- errors), or nil, err.
+--- Includes and imports are found as the template module finds its
+--- `src`: the play's templates/ folder, then the play's folder (and the
+--- folder of the including template); lookups search the play's folder.
 function Ctx:render(text, name)
-  return template.render(text, self.vars, name)
+  local base = self.base_dir or "."
+  local dirs = { path.join(base, "templates"), base }
+  if name then
+    local dir = path.dirname(self:find_local(name, "templates"))
+    if dir ~= "" then table.insert(dirs, 1, dir) end
+  end
+  return template.render(text, self.vars, name, nil, { search_path = dirs, base_dir = base,
+    search_dirs = { path.join(base, "files"), path.join(base, "templates"), base } })
 end
 
 --- Another module (to build on it: copy.install), or nil, err: found on
