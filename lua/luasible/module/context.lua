@@ -36,7 +36,16 @@ Ctx.sha256 = core.sha256          -- hex SHA-256 of a string
 Ctx.mode_bits = mode.bits         -- (spec, base, is_dir) -> the mode chmod would give, or nil, err
 Ctx.argv = kv.argv                -- a command string as an argv list, or nil, err
 Ctx.object = json.object          -- mark a table a mapping: {} stays {} in JSON, not []
-Ctx.tostring = template.tostring  -- a value as templates show it (Python's str(): True, None, [1, 'a'])
+-- a value as text for a module's output: tables as JSON with sorted keys,
+-- numbers and booleans as templates show them, nil as ""
+function Ctx.tostring(v)
+  if v == nil then return "" end
+  if type(v) == "table" then return json.encode(v) end
+  if math.type(v) == "float" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+    return string.format("%d", v)
+  end
+  return tostring(v)
+end
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
 Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
