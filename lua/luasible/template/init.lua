@@ -178,6 +178,9 @@ local function compile_template(src, name, opts)
   return c
 end
 
+--- Forget every compiled template and expression (benchmarks: compile again).
+function M.clear_caches() tcache, tcount, ecache, ecount = {}, 0, {}, 0 end
+
 local function compile_expression(src, name)
   local f = ecache[src]
   if f then return f end
