@@ -53,13 +53,27 @@ C.__index = C
 
 function C:error(msg, pos) lexer.error(self.src, self.name, pos or 1, msg) end
 
+-- The template line of byte offset pos (a binary search in the line starts).
 function C:line_of(pos)
-  local l = self.line_cache[pos]
-  if not l then
-    l = lexer.where(self.src, pos or 1)
-    self.line_cache[pos] = l
+  local starts = self.starts
+  if not starts then
+    starts = { 1 }
+    local src, i = self.src or "", 1
+    while true do
+      local nl = src:find("\n", i, true)
+      if not nl then break end
+      starts[#starts + 1] = nl + 1
+      i = nl + 1
+    end
+    self.starts = starts
   end
-  return l
+  pos = pos or 1
+  local lo, hi = 1, #starts
+  while lo < hi do
+    local mid = (lo + hi + 1) // 2
+    if starts[mid] <= pos then lo = mid else hi = mid - 1 end
+  end
+  return lo
 end
 
 -- Append Lua source (one statement); `pos`: the template offset it comes from.
