@@ -324,7 +324,8 @@ local function num(v)
 end
 M.num = num
 
-local function check(v) if is_undef(v) then undef_error(v) end return v end
+local UNDEFINED = values.UNDEFINED
+local function check(v) if getmetatable(v) == UNDEFINED then undef_error(v) end return v end
 M.check = check
 
 local function unsupported(op, a, b)

@@ -51,6 +51,7 @@ Undefined.__index = Undefined
 function M.undefined(name, msg) return setmetatable({ name = name, msg = msg }, Undefined) end
 
 function M.is_undefined(v) return getmetatable(v) == Undefined end
+M.UNDEFINED = Undefined -- the metatable of undefined values (for fast checks)
 local is_undef = M.is_undefined
 
 --- The message of an undefined value.
