@@ -192,6 +192,7 @@ function M.options(file, mode)
     loader = loader(search),
     trim_blocks = mode ~= "jinja",
     lstrip_blocks = false,
+    keep_trailing_newline = mode == "jinja",
     ansible = mode ~= "jinja",
     name = file.path,
   }

@@ -3,7 +3,12 @@
 -- differs (deliberate ones marked). From the worktree root:
 --
 --   lua5.4 spec/helpers/jinja_oracle_report.lua [DIR] > DIFFS.md
-package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
+--
+-- LUASIBLE_LUA_FIRST=/other/worktree/lua tries that tree's modules first (to
+-- measure another branch's work in progress against this corpus).
+local first = os.getenv("LUASIBLE_LUA_FIRST")
+package.path = (first and (first .. "/?.lua;" .. first .. "/?/init.lua;") or "")
+  .. "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = (os.getenv("LUASIBLE_CPATH") or "./?.so") .. ";" .. package.cpath
 local o = require "spec.helpers.jinja_oracle"
 
