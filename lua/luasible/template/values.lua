@@ -167,6 +167,15 @@ function M.copy_mapping(t)
   return m
 end
 
+-- ------------------------------------------------------------ tuples
+
+-- Lists that are Python tuples (shown with parentheses): a weak set.
+local TUPLES = setmetatable({}, { __mode = "k" })
+
+--- Mark list t a tuple (it stays a list for everything but its text); returns t.
+function M.tuple(t) TUPLES[t] = true; return t end
+function M.is_tuple(t) return TUPLES[t] == true end
+
 -- ------------------------------------------------------------ text
 
 local ESC = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
@@ -193,6 +202,7 @@ local function repr(v, depth)
   local out = {}
   if is_list(v) then
     for i = 1, #v do out[i] = repr(v[i], depth + 1) end
+    if TUPLES[v] then return "(" .. concat(out, ", ") .. (#v == 1 and ",)" or ")") end
     return "[" .. concat(out, ", ") .. "]"
   end
   for i, k in ipairs(M.keys(v)) do out[i] = repr(k, depth + 1) .. ": " .. repr(v[k], depth + 1) end
