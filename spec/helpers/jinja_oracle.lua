@@ -167,18 +167,49 @@ local function case_vars(case, file)
   return vars
 end
 
---- What luasible is given besides the vars: where lookups and includes look.
+-- the text of template `name` from the search path: text, path | nil, err
+local function loader(dirs)
+  return function(name)
+    for _, d in ipairs(dirs) do
+      local p = d .. "/" .. name
+      local text = files.read(p)
+      if text then return text, p end
+    end
+    return nil, "template not found: " .. tostring(name)
+  end
+end
+
+--- What luasible is given besides the vars: where lookups and includes
+--- look (the same places as jinja_oracle.py's Ansible), and the options
+--- of the mode (template module: trim_blocks on; plain Jinja: off).
 function M.options(file, mode)
   local base = file.base
+  local search = { base .. "/templates", base }
   return {
     base_dir = base,
     search_dirs = { base },
-    search_path = { base .. "/templates", base },
+    search_path = search,
+    loader = loader(search),
     trim_blocks = mode ~= "jinja",
     lstrip_blocks = false,
-    jinja = mode == "jinja" or nil,
+    keep_trailing_newline = mode == "jinja",
+    ansible = mode ~= "jinja",
     name = file.path,
   }
+end
+
+-- A render context that carries the lookup environment (for the engine's
+-- eval/test, which take no options), when the engine makes them.
+local function context(template, vars, opts)
+  if not template.context then return nil end
+  local rc = template.context()
+  if type(rc) == "table" then
+    rc.lookup_env = function()
+      return { vars = vars, base_dir = opts.base_dir, search_dirs = opts.search_dirs,
+        render = function(text, v) return template.render(text, v or vars, "lookup", nil, opts) end }
+    end
+  end
+  return rc
 end
 
 --- luasible's answer for `case` of corpus `file`: { ok = RESULT } or { err = msg }.
@@ -189,10 +220,11 @@ function M.luasible(case, file)
   local vars = case_vars(case, file)
   local opts = M.options(file, mode)
   local ok, r, err = pcall(function()
-    if mode == "expr" then return template.eval(src, vars, nil, opts) end
-    if mode == "value" then return template.render_value(src, vars, nil, opts) end
-    if mode == "when" then return template.test(src, vars, nil, opts) end
-    return template.render(src, vars, opts.name, nil, opts)
+    local rc = context(template, vars, opts)
+    if mode == "expr" then return template.eval(src, vars, rc, opts) end
+    if mode == "value" then return template.render_value(src, vars, rc, opts) end
+    if mode == "when" then return template.test(src, vars, rc, opts) end
+    return template.render(src, vars, opts.name, rc, opts)
   end)
   if not ok then return { err = "raised: " .. tostring(type(r) == "table" and (r.template_error or r.msg) or r) } end
   if r == nil and err ~= nil then return { err = tostring(err) } end
