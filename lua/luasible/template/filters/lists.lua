@@ -381,7 +381,7 @@ return function(reg)
         cur[#cur + 1] = x
       else
         cur, ck = { x }, k
-        out[#out + 1] = { real(x), cur }
+        out[#out + 1] = C.tuple({ real(x), cur })
       end
     end
     return out
@@ -397,7 +397,7 @@ return function(reg)
     for i = 1, n do
       local t = {}
       for j, l in ipairs(lists) do t[j] = l[i] end
-      out[i] = t
+      out[i] = C.tuple(t)
     end
     return out
   end)
@@ -411,7 +411,7 @@ return function(reg)
     for i = 1, n do
       local t = {}
       for j, l in ipairs(lists) do local x = l[i]; if x == nil then x = fill end; t[j] = x end
-      out[i] = t
+      out[i] = C.tuple(t)
     end
     return out
   end)
@@ -434,6 +434,7 @@ return function(reg)
       end
       out = nxt
     end
+    for _, t in ipairs(out) do C.tuple(t) end
     return out
   end)
 
@@ -445,7 +446,7 @@ return function(reg)
     if r > n then return out end
     local used, cur = {}, {}
     local function rec(depth)
-      if depth > r then out[#out + 1] = C.copy_list(cur) return end
+      if depth > r then out[#out + 1] = C.tuple(C.copy_list(cur)) return end
       for i = 1, n do
         if not used[i] then
           used[i], cur[depth] = true, pool[i]
@@ -463,7 +464,7 @@ return function(reg)
     r = C.int_arg("combinations", "r", r, 0)
     local out, cur = {}, {}
     local function rec(start, depth)
-      if depth > r then out[#out + 1] = C.copy_list(cur) return end
+      if depth > r then out[#out + 1] = C.tuple(C.copy_list(cur)) return end
       for i = start, #pool do
         cur[depth] = pool[i]
         rec(i + 1, depth + 1)
