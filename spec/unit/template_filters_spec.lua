@@ -197,6 +197,7 @@ describe("filters", function()
     assert.equal("a\n  b\n\n  c", f("indent", "a\nb\n\nc", 2))
     assert.equal("a-5|03.14", f("format", "%s-%d|%05.2f", "a", 5, 3.14159))
     assert.equal("'it'\"'\"'s'", f("quote", "it's"))
+    assert.same({ "a", "b", "", "c" }, f("lines", "a\r\nb\n\nc\n"))
   end)
 
   it("set theory keeps the order of the first list", function()
