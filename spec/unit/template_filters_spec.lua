@@ -124,6 +124,12 @@ describe("filters", function()
     assert.equal("no test named 'nosuch'", err_of(f, "select", { 1 }, "nosuch"))
   end)
 
+  it("first, last, min of nothing: undefined, with Jinja's message", function()
+    assert.equal("No first item, sequence was empty.", values.undefined_message(f("first", {})))
+    assert.equal("No last item, sequence was empty.", values.undefined_message(f("last", "")))
+    assert.equal("No aggregated item, sequence was empty.", values.undefined_message(f("max", {})))
+  end)
+
   it("a missing attribute is Jinja's undefined error", function()
     local l = { map { "a", 1 }, map {} }
     assert.equal("'dict object' has no attribute 'a'", err_of(fk, "sort", { l }, { { "attribute", "a" } }))

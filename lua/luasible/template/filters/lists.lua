@@ -150,12 +150,12 @@ return function(reg)
 
   reg.filter("first", "value", function(v)
     local l = iter("first", v)
-    if #l == 0 then return values.undefined("first item (the sequence was empty)") end
+    if #l == 0 then return values.undefined("first", "No first item, sequence was empty.") end
     return l[1]
   end)
   reg.filter("last", "value", function(v)
     local l = iter("last", v)
-    if #l == 0 then return values.undefined("last item (the sequence was empty)") end
+    if #l == 0 then return values.undefined("last", "No last item, sequence was empty.") end
     return l[#l]
   end)
 
@@ -175,7 +175,7 @@ return function(reg)
   local function min_or_max(name, want_max)
     return function(v, case_sensitive, attribute)
       local l = iter(name, v)
-      if #l == 0 then return values.undefined("no aggregated item, the sequence was empty") end
+      if #l == 0 then return values.undefined("min", "No aggregated item, sequence was empty.") end
       local key = key_fn(attribute, C.truthy(case_sensitive))
       local best, bk = l[1], key(l[1])
       for i = 2, #l do
