@@ -251,6 +251,26 @@ describe("filters", function()
       end
     end
     assert.is_true(calls > 100000)
+    -- and every parameter given by keyword, an odd value each
+    for _, kind in ipairs({ "filter", "test" }) do
+      for name, e in pairs(kind == "filter" and reg.filters or reg.tests) do
+        if not name:find("^ansible%.") and not SLOW[name] then
+          for _, p in ipairs(e.sig.params) do
+            if (p.kind == "pos" or p.kind == "kwonly") and p.name ~= "value" then
+              for _, v in ipairs({ "abc", { 1, 2 }, json.object({ a = 1 }), 5 }) do
+                for _, x in ipairs(odd) do
+                  local ok, err = pcall(reg.call, kind, name, {}, { v }, { { p.name, x } })
+                  if not ok and not (type(err) == "table" and err.template_error) then
+                    error(string.format("%s %s(%s, %s=%s): a Lua error: %s", kind, name, C.describe(v), p.name,
+                      C.describe(x), tostring(err)))
+                  end
+                end
+              end
+            end
+          end
+        end
+      end
+    end
   end)
 end)
 
