@@ -159,11 +159,18 @@ function M.oracle(paths)
   return res
 end
 
--- the file's vars, then the case's, key by key
+-- the file's vars, then the case's, key by key; names whose value was
+-- !unsafe in the YAML stay unsafe (as play/vars.lua marks them)
 local function case_vars(case, file)
-  local vars = {}
-  for k, v in pairs(file.vars or {}) do vars[k] = v end
-  for k, v in pairs(case.vars or {}) do vars[k] = v end
+  local vars, unsafe = {}, {}
+  for _, src in ipairs({ file.vars or {}, case.vars or {} }) do
+    local marks = yaml.unsafe_keys(src) or {}
+    for k, v in pairs(src) do
+      vars[k] = v
+      unsafe[k] = marks[k] and true or nil
+    end
+  end
+  if next(unsafe) then require("luasible.template").mark_unsafe(vars, unsafe) end
   return vars
 end
 

@@ -23,11 +23,13 @@ return {
       if not text then lookup.fail("the template file " .. tostring(term) .. " could not be found for the lookup") end
       local vars = setmetatable({}, { __index = env.vars })
       for k, v in pairs(o.template_vars or {}) do vars[k] = v end
-      out[#out + 1] = env.render(text, vars, {
+      local r, err = env.render(text, vars, {
         name = p, search_dir = path.dirname(p),
         variable_start_string = o.variable_start_string, variable_end_string = o.variable_end_string,
         comment_start_string = o.comment_start_string, comment_end_string = o.comment_end_string,
       })
+      if r == nil then lookup.fail(tostring(err)) end
+      out[#out + 1] = r
     end
     return out
   end,
