@@ -221,11 +221,17 @@ describe("filters", function()
       values.none, {}, { 1, "a" }, json.object({ a = 1 }), { json.object({ a = 1 }), json.object({ b = 2 }) },
       values.undefined("u") }
     local calls = 0
+    -- (the slow ones, a key derivation a call, with one argument only; the
+    -- ansible.builtin. names are the same entries)
+    local SLOW = { vault = true, password_hash = true }
     for _, kind in ipairs({ "filter", "test" }) do
       for name in pairs(kind == "filter" and reg.filters or reg.tests) do
-        for _, v in ipairs(odd) do
+        for _, v in ipairs(name:find("^ansible%.") and {} or odd) do
           local argsets = { {} }
-          for i, a in ipairs(odd) do argsets[#argsets + 1] = { a }; argsets[#argsets + 1] = { a, odd[i % #odd + 1] } end
+          for i, a in ipairs(odd) do
+            argsets[#argsets + 1] = { a }
+            if not SLOW[name] then argsets[#argsets + 1] = { a, odd[i % #odd + 1] } end
+          end
           for _, args in ipairs(argsets) do
             local ok, e = pcall(reg.call, kind, name, {}, { v, table.unpack(args) })
             calls = calls + 1
@@ -237,7 +243,7 @@ describe("filters", function()
         end
       end
     end
-    assert.is_true(calls > 50000)
+    assert.is_true(calls > 100000)
   end)
 end)
 

@@ -76,10 +76,24 @@ local function seeded(seed)
   return pyrandom.new(seed, function(s) return crypto.digest("sha512", s) end)
 end
 
--- the unseeded generator: Lua's (seeded at random by Lua 5.4)
-local system = {
-  randbelow = function(_, n) return math.random(0, n - 1) end,
-}
+-- the unseeded generator: the system's CSPRNG (libcrypto's RAND_bytes, as
+-- Ansible's SystemRandom), an integer below n by rejection
+local system = {}
+function system.randbelow(_, n)
+  if n <= 1 then return 0 end
+  local crypto = require("luasible.core").crypto
+  local bits, m = 0, n - 1
+  while m > 0 do bits, m = bits + 1, m >> 1 end
+  local bytes = (bits + 7) // 8
+  local mask = bits >= 64 and -1 or (1 << bits) - 1
+  while true do
+    local raw = crypto.random(bytes)
+    local v = 0
+    for i = 1, bytes do v = (v << 8) | raw:byte(i) end
+    v = v & mask
+    if v < n then return v end
+  end
+end
 function system:randrange(start, stop, step)
   local width = stop - start
   local n = step > 0 and (width + step - 1) // step or (width + step + 1) // step
