@@ -64,6 +64,7 @@ import warnings
 
 warnings.simplefilter("ignore")
 os.environ.setdefault("ANSIBLE_NOCOLOR", "1")
+os.environ.setdefault("ANSIBLE_DEPRECATION_WARNINGS", "False")
 
 # the play's `omit` (Ansible's is __omit_place_holder__ and a random SHA-1)
 OMIT = "__omit_place_holder__" + "0" * 40
