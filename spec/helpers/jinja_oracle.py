@@ -242,9 +242,10 @@ def main(argv):
                 res = oracle.answer(case, base, file_vars)
             new[key] = res
             emit(dict(res, file=path, n=n, id=case.get("id")))
-        with open(cfile + ".tmp", "w") as f:
+        tmp = "%s.%d.tmp" % (cfile, os.getpid())
+        with open(tmp, "w") as f:
             json.dump(new, f)
-        os.replace(cfile + ".tmp", cfile)
+        os.replace(tmp, cfile)
         emit({"done": path})
     return 0
 
