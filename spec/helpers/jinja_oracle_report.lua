@@ -26,7 +26,8 @@ local HINTS = {
   { "'a\\nb'", "jinja-engine: play strings escape backslashes inside {{ }} (Templar escape_backslashes)" },
   { "just a comment", "jinja-engine: a value with no output is None in native mode" },
   { "raw_list", "luasible.yaml/engine: !unsafe on a sequence" },
-  { "undefined_ref", "jinja-engine: an undefined inside a variable's template is an undefined value (default/defined see it)" },
+  { "undefined_ref", "jinja-engine: an undefined inside a variable's template is an undefined value"
+    .. " (default/defined see it)" },
   { "when {{", "jinja-engine: {{ }} inside a condition is rendered first (Ansible warns and does it)" },
   { "'{{ base }}'", "jinja-engine: {{ }} inside a condition is rendered first" },
   { "who': raw", "jinja-engine: unsafe is a mark on names; a value passed on loses it" },
