@@ -32,6 +32,8 @@ local HINTS = {
   { "'{{ base }}'", "jinja-engine: {{ }} inside a condition is rendered first" },
   { "who': raw", "jinja-engine: unsafe is a mark on names; a value passed on loses it" },
   { "when.yml#when ", "jinja-engine: an empty condition is true" },
+  { "g.grouper", "jinja-filters: groupby's items are (grouper, list) pairs with those attribute names" },
+  { "if not loop.last }}", "jinja-engine: `{{ x if c }}` with c false prints '' in a template (an error as a value)" },
 }
 
 local function hint(id)
