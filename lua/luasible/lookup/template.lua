@@ -52,7 +52,7 @@ local DEFAULTS = {
 
 return {
   run = function(terms, kw, env)
-    local o = lookup.options(kw, DEFAULTS, "template")
+    local o = lookup.options(kw, DEFAULTS, "template", env)
     if not env.render then lookup.fail("no template engine to render with") end
     local out = {}
     for _, term in ipairs(terms) do

@@ -27,7 +27,7 @@ end
 
 return {
   run = function(terms, kw, env)
-    local o = lookup.options(kw, { default = values.none }, "vars")
+    local o = lookup.options(kw, { default = values.none }, "vars", env)
     local vars = env.vars or {}
     local out = {}
     for _, term in ipairs(terms) do
