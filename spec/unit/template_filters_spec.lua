@@ -139,6 +139,17 @@ describe("filters", function()
     assert.equal("'dict object' has no attribute 'a'", values.undefined_message(m[2]))
   end)
 
+  it("groupby gives (grouper, list) tuples whose fields are named too", function()
+    local g = f("groupby", { map { "k", "b", "v", 1 }, map { "k", "a", "v", 2 }, map { "k", "b", "v", 3 } }, "k")
+    assert.equal(2, #g)
+    assert.equal("a", g[1][1])
+    assert.equal("a", g[1].grouper)
+    assert.equal(g[2][2], g[2].list)
+    assert.equal(2, #g[2].list)
+    assert.is_true(values.is_list(g[1]))
+    assert.equal("('a', [{'k': 'a', 'v': 2}])", values.repr(g[1]))
+  end)
+
   it("random and shuffle with seed= pick what CPython's random.Random picks", function()
     -- random.Random("web01").randrange(0, 60) etc., as Ansible computes them
     assert.equal(f("random", 60, values.none, values.none, "web01"), f("random", 60, values.none, values.none, "web01"))

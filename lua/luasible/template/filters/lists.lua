@@ -113,6 +113,13 @@ function system:shuffle(l)
   return l
 end
 
+-- groupby's items: (grouper, list) tuples whose fields are also named
+-- (Jinja's _GroupTuple): g.grouper, g.list
+local GROUP = { __index = function(t, k)
+  if k == "grouper" then return rawget(t, 1) end
+  if k == "list" then return rawget(t, 2) end
+end }
+
 -- set operations: Ansible's (a list of unique items, in the order of a)
 local function set_of(l)
   local keys, tables = {}, {}
@@ -381,7 +388,7 @@ return function(reg)
         cur[#cur + 1] = x
       else
         cur, ck = { x }, k
-        out[#out + 1] = C.tuple({ real(x), cur })
+        out[#out + 1] = setmetatable(C.tuple({ real(x), cur }), GROUP)
       end
     end
     return out
