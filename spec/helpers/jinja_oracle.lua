@@ -7,6 +7,9 @@
 --   o.oracle(paths)          Ansible's answers, one process for every file:
 --                            { [path] = { [n] = { ok = RESULT } | { err = msg } } },
 --                            or nil, why (Ansible is not installed, ...)
+--   o.ask(cases, base)       Ansible's answers for cases given here (not cached:
+--                            for cases that change files), BASE the folder:
+--                            { [i] = { ok = RESULT } | { err = msg } }, or nil, why
 --   o.luasible(case, file)   luasible's answer for a case, the same shape
 --   o.compare(case, ours, theirs)  nil when they agree, else what differs
 --   o.deliberate(path)       the deliberate differences: { ["file.yml#id"] = reason }
@@ -136,6 +139,20 @@ end
 
 local function sq(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
+-- Run the helper on the request file `req` (removed after): stdout, true;
+-- or its stderr's last lines, false. Ansible's warnings (a lookup's
+-- "Unable to find ...") go nowhere: the answers say what happened.
+local function run_helper(py, req)
+  local err = os.tmpname()
+  local out, ok = files.run(py .. " " .. M.HELPER .. " --cache " .. sq(M.CACHE) .. " < " .. sq(req)
+    .. " 2> " .. sq(err))
+  local msg = files.read(err) or ""
+  os.remove(req)
+  os.remove(err)
+  if not ok then return "jinja_oracle.py failed: " .. msg:sub(-2000), false end
+  return out, true
+end
+
 --- Ansible's answers for the corpus files `paths`, from one process.
 function M.oracle(paths)
   local py, why = python()
@@ -145,9 +162,8 @@ function M.oracle(paths)
   local lines = {}
   for i, p in ipairs(paths) do lines[i] = cjson.encode({ file = p }) end
   files.write(req, table.concat(lines, "\n") .. "\n")
-  local out, ok = files.run(py .. " " .. M.HELPER .. " --cache " .. sq(M.CACHE) .. " < " .. sq(req))
-  os.remove(req)
-  if not ok then return nil, "jinja_oracle.py failed: " .. out end
+  local out, ok = run_helper(py, req)
+  if not ok then return nil, out end
   local res = {}
   for line in out:gmatch("[^\n]+") do
     local a = cjson.decode(line)
@@ -159,26 +175,85 @@ function M.oracle(paths)
   return res
 end
 
--- the file's vars, then the case's, key by key
+--- Ansible's answers for `cases` (inline, vars as JSON), folder `base`.
+function M.ask(cases, base)
+  local py, why = python()
+  if not py then return nil, why end
+  local cjson = require "cjson"
+  local req = os.tmpname()
+  local lines = {}
+  for i, c in ipairs(cases) do lines[i] = cjson.encode({ case = c, base = base }) end
+  files.write(req, table.concat(lines, "\n") .. "\n")
+  local out, ok = run_helper(py, req)
+  if not ok then return nil, out end
+  local res = {}
+  for line in out:gmatch("[^\n]+") do
+    local a = cjson.decode(line)
+    if a.n then
+      res[#res + 1] = { ok = a.ok ~= cjson.null and a.ok or nil, err = a.err ~= cjson.null and a.err or nil }
+    end
+  end
+  return res
+end
+
+-- the file's vars, then the case's, key by key; names whose value was
+-- !unsafe in the YAML stay unsafe (as play/vars.lua marks them)
 local function case_vars(case, file)
-  local vars = {}
-  for k, v in pairs(file.vars or {}) do vars[k] = v end
-  for k, v in pairs(case.vars or {}) do vars[k] = v end
+  local vars, unsafe = {}, {}
+  for _, src in ipairs({ file.vars or {}, case.vars or {} }) do
+    local marks = yaml.unsafe_keys(src) or {}
+    for k, v in pairs(src) do
+      vars[k] = v
+      unsafe[k] = marks[k] and true or nil
+    end
+  end
+  if next(unsafe) then require("luasible.template").mark_unsafe(vars, unsafe) end
   return vars
 end
 
---- What luasible is given besides the vars: where lookups and includes look.
+-- the text of template `name` from the search path: text, path | nil, err
+local function loader(dirs)
+  return function(name)
+    for _, d in ipairs(dirs) do
+      local p = d .. "/" .. name
+      local text = files.read(p)
+      if text then return text, p end
+    end
+    return nil, "template not found: " .. tostring(name)
+  end
+end
+
+--- What luasible is given besides the vars: where lookups and includes
+--- look (the same places as jinja_oracle.py's Ansible), and the options
+--- of the mode (template module: trim_blocks on; plain Jinja: off).
 function M.options(file, mode)
   local base = file.base
+  local search = { base .. "/templates", base }
   return {
     base_dir = base,
     search_dirs = { base },
-    search_path = { base .. "/templates", base },
+    search_path = search,
+    loader = loader(search),
     trim_blocks = mode ~= "jinja",
     lstrip_blocks = false,
-    jinja = mode == "jinja" or nil,
+    keep_trailing_newline = mode == "jinja",
+    ansible = mode ~= "jinja",
     name = file.path,
   }
+end
+
+-- A render context that carries the lookup environment (for the engine's
+-- eval/test, which take no options), when the engine makes them.
+local function context(template, vars, opts)
+  if not template.context then return nil end
+  local rc = template.context()
+  if type(rc) == "table" then
+    rc.lookup_env = function()
+      return { vars = vars, base_dir = opts.base_dir, search_dirs = opts.search_dirs,
+        render = function(text, v) return template.render(text, v or vars, "lookup", nil, opts) end }
+    end
+  end
+  return rc
 end
 
 --- luasible's answer for `case` of corpus `file`: { ok = RESULT } or { err = msg }.
@@ -189,10 +264,11 @@ function M.luasible(case, file)
   local vars = case_vars(case, file)
   local opts = M.options(file, mode)
   local ok, r, err = pcall(function()
-    if mode == "expr" then return template.eval(src, vars, nil, opts) end
-    if mode == "value" then return template.render_value(src, vars, nil, opts) end
-    if mode == "when" then return template.test(src, vars, nil, opts) end
-    return template.render(src, vars, opts.name, nil, opts)
+    local rc = context(template, vars, opts)
+    if mode == "expr" then return template.eval(src, vars, rc, opts) end
+    if mode == "value" then return template.render_value(src, vars, rc, opts) end
+    if mode == "when" then return template.test(src, vars, rc, opts) end
+    return template.render(src, vars, opts.name, rc, opts)
   end)
   if not ok then return { err = "raised: " .. tostring(type(r) == "table" and (r.template_error or r.msg) or r) } end
   if r == nil and err ~= nil then return { err = tostring(err) } end

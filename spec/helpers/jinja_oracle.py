@@ -18,14 +18,16 @@ and each answer {"file", "n" (the case's index, 1-based), "id",
 A case is a mapping with one of these keys, which gives its mode:
 
     expr:     an expression; RESULT is its value, canonical (below): Ansible's
-              Templar renders {{ ORACLE_CANON((EXPR)) }} (backslashes as
-              written: the expression as a template file holds it)
+              Templar (jinja2_native=True, as for value:) renders
+              {{ ORACLE_CANON((EXPR)) }} (backslashes as written: the
+              expression as a template file holds it)
     value:    a string of a play or a module argument, rendered as Ansible
               does with jinja2_native=True (Templar.template, its backslash
               escaping of play strings included): a single {{ expr }}
               keeps its type; RESULT canonical
     when:     a condition (when:, changed_when:, ...) as Ansible's
-              Conditional evaluates it; RESULT "true" or "false"
+              Conditional evaluates it (jinja2_native=True); RESULT "true"
+              or "false"
     template: the text of a template file rendered as the template module
               renders it (AnsibleEnvironment, trim_blocks on, lstrip_blocks
               off, the #jinja2: header, trailing newlines kept, search path
@@ -33,6 +35,11 @@ A case is a mapping with one of these keys, which gives its mode:
     jinja:    the same text rendered by plain jinja2 (Environment with
               StrictUndefined, keep_trailing_newline, Jinja's own defaults
               otherwise: trim_blocks off); RESULT the text
+
+Every mode but template and jinja is Ansible with jinja2_native=True, the
+issue's typed values: a variable whose value is a template ("{{ 1 + 1 }}")
+gives its native value there too. The template module forces Ansible's
+string environment, as Ansible's does.
 
 plus `vars:` (`omit`, then the file's `vars:` mapping, then the case's, key by key).
 The corpus files are read with Ansible's DataLoader, as Ansible reads vars
@@ -57,6 +64,7 @@ import warnings
 
 warnings.simplefilter("ignore")
 os.environ.setdefault("ANSIBLE_NOCOLOR", "1")
+os.environ.setdefault("ANSIBLE_DEPRECATION_WARNINGS", "False")
 
 # the play's `omit` (Ansible's is __omit_place_holder__ and a random SHA-1)
 OMIT = "__omit_place_holder__" + "0" * 40
@@ -118,19 +126,21 @@ class Oracle:
             t = t.copy_with_new_env(environment_class=AnsibleNativeEnvironment)
         else:
             t = t.copy_with_new_env(environment_class=AnsibleEnvironment)
-        t.environment.globals["ORACLE_CANON"] = canon
+        # "\x01" + canonical text: no literal_eval of native concat can parse it
+        t.environment.globals["ORACLE_CANON"] = lambda v: "\x01" + canon(v)
         return t
 
     def evaluate(self, mode, src, variables, base):
         if mode == "expr":
-            t = self.templar(base, variables)
-            return t.template("{{ ORACLE_CANON((%s)) }}" % src, convert_data=False, escape_backslashes=False)
+            t = self.templar(base, variables, native=True)
+            out = t.template("{{ ORACLE_CANON((%s)) }}" % src, escape_backslashes=False)
+            return out[1:]
         if mode == "value":
             t = self.templar(base, variables, native=True)
             return canon(t.template(src))
         if mode == "when":
             from ansible.playbook.conditional import Conditional
-            t = self.templar(base, variables)
+            t = self.templar(base, variables, native=True)
             c = Conditional(loader=self.loader(base))
             c.when = [src]
             return "true" if c.evaluate_conditional(t, variables) else "false"
@@ -232,9 +242,10 @@ def main(argv):
                 res = oracle.answer(case, base, file_vars)
             new[key] = res
             emit(dict(res, file=path, n=n, id=case.get("id")))
-        with open(cfile + ".tmp", "w") as f:
+        tmp = "%s.%d.tmp" % (cfile, os.getpid())
+        with open(tmp, "w") as f:
             json.dump(new, f)
-        os.replace(cfile + ".tmp", cfile)
+        os.replace(tmp, cfile)
         emit({"done": path})
     return 0
 

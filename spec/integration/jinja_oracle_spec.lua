@@ -36,7 +36,7 @@ describe("#oracle templates and expressions evaluate as in Ansible", function()
             if not diff then listed_same[#listed_same + 1] = id end
             return
           end
-          if diff then error(id .. ": " .. diff, 0) end
+          assert(diff == nil, id .. ": " .. tostring(diff))
         end)
       end
     end)

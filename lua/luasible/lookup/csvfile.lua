@@ -50,7 +50,7 @@ return {
   run = function(terms, kw, env)
     local out = {}
     for _, term in ipairs(terms) do
-      local o = lookup.options(kw, DEFAULTS, "csvfile")
+      local o = lookup.options(kw, DEFAULTS, "csvfile", env)
       local args, err = kv.parse_kv(tostring(term))
       if not args then lookup.fail(err) end
       local key = args._raw

@@ -3,8 +3,8 @@
 local lookup = require "luasible.lookup"
 
 return {
-  run = function(terms, kw)
-    local o = lookup.options(kw, { default = "" }, "env")
+  run = function(terms, kw, env)
+    local o = lookup.options(kw, { default = "" }, "env", env)
     local out = {}
     for _, term in ipairs(terms) do
       local name = tostring(term):match("%S+") or ""

@@ -7,7 +7,7 @@ local DEFAULTS = { lstrip = false, rstrip = true }
 
 return {
   run = function(terms, kw, env)
-    local o = lookup.options(kw, DEFAULTS, "file")
+    local o = lookup.options(kw, DEFAULTS, "file", env)
     local out = {}
     for _, term in ipairs(terms) do
       local p = lookup.find_file(env, "files", term)

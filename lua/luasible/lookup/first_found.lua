@@ -27,16 +27,16 @@ end
 
 local DEFAULTS = { files = {}, paths = {}, skip = false }
 
-local function process(terms, kw, search)
+local function process(terms, kw, search, env)
   local skip = false
   for _, term in ipairs(terms) do
     local o
     if values.is_mapping(term) then
-      o = lookup.options(term, DEFAULTS, "first_found")
+      o = lookup.options(term, DEFAULTS, "first_found", env)
     elseif type(term) == "string" then
-      o = lookup.options(kw, DEFAULTS, "first_found")
+      o = lookup.options(kw, DEFAULTS, "first_found", env)
     elseif values.is_list(term) then
-      local s = process(term, kw, search)
+      local s = process(term, kw, search, env)
       skip = s
       goto continue
     else
@@ -66,7 +66,7 @@ end
 return {
   run = function(terms, kw, env)
     local search = {}
-    local skip = process(terms, kw, search)
+    local skip = process(terms, kw, search, env)
     for _, fn in ipairs(search) do
       local p = lookup.find_file(env, "files", fn)
       if p then return { p } end

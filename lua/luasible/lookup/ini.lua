@@ -145,7 +145,7 @@ return {
   run = function(terms, kw, env)
     local out = {}
     for _, term in ipairs(terms) do
-      local o = lookup.options(kw, DEFAULTS, "ini")
+      local o = lookup.options(kw, DEFAULTS, "ini", env)
       local key = term
       if type(term) == "string" and (term:find("=", 1, true) or strip(term):find(" ", 1, true)) then
         key = inline(term, o)

@@ -20,8 +20,8 @@
 --     env.base_dir, as DIR/SUBDIR/NAME then DIR/NAME (SUBDIR left out when
 --     NAME already starts with it).
 --   lookup.fail(msg), lookup.option_error(msg): a lookup's error.
---   lookup.options(kw, defaults, name): kw checked against the lookup's
---     options (an unknown one is an option error) with defaults filled.
+--   lookup.options(kw, defaults, name, env): kw over the lookup's defaults
+--     (an unknown option is ignored, as Ansible does, with a warning).
 --
 -- One file per lookup: luasible/lookup/<name>.lua returns { run =
 -- function(terms, kw, env) -> list }. Every value a lookup returns is data
@@ -138,16 +138,19 @@ function M.find_file(env, subdir, name)
   return nil, search
 end
 
---- The options of a lookup: kw checked against `defaults` (name -> default
---- value; values.none for "no default"), the defaults filled in.
-function M.options(kw, defaults, name)
+--- The options of a lookup: kw over `defaults` (name -> default value;
+--- values.none for "no default"). An option the lookup does not have is
+--- ignored, as Ansible's set_options ignores it, with a warning (env.warn)
+--- naming it: a typo renders as in Ansible, and is still seen.
+function M.options(kw, defaults, name, env)
   local out = {}
   for k, v in pairs(defaults) do out[k] = v end
   for k, v in pairs(kw or {}) do
     if defaults[k] == nil then
-      M.option_error("lookup plugin '" .. name .. "': unknown option '" .. tostring(k) .. "'")
+      warn(env, "lookup plugin '" .. name .. "': unknown option '" .. tostring(k) .. "' (ignored)")
+    else
+      out[k] = v
     end
-    out[k] = v
   end
   return out
 end

@@ -90,7 +90,7 @@ local function parse_content(content)
   return password, salt, ident
 end
 
-local function parse_term(term, kw)
+local function parse_term(term, kw, env)
   local relpath, params = term, {}
   local first, rest = term:match("^(.-) (.*)$")
   if first then
@@ -112,7 +112,7 @@ local function parse_term(term, kw)
     table.sort(bad)
     lookup.fail("Unrecognized parameter(s) given to password lookup: " .. table.concat(bad, ", "))
   end
-  local o = lookup.options(kw, DEFAULTS, "password")
+  local o = lookup.options(kw, DEFAULTS, "password", env)
   for k, v in pairs(params) do o[k] = v end
   o.length = math.tointeger(tonumber(o.length))
   if not o.length then lookup.fail("password lookup: length must be an integer") end
@@ -143,7 +143,7 @@ return {
   run = function(terms, kw, env)
     local out = {}
     for _, term in ipairs(terms) do
-      local relpath, o = parse_term(tostring(term), kw)
+      local relpath, o = parse_term(tostring(term), kw, env)
       local p = path.resolve(env.base_dir or ".", path.expand_user(relpath))
       local devnull = p == "/dev/null"
       local text = not devnull and fs.read(p) or nil

@@ -40,7 +40,7 @@ local ANSIBLE_FILTERS = [[b64decode b64encode to_uuid to_json to_nice_json from_
 local ANSIBLE_TESTS = [[failed failure succeeded success successful reachable unreachable changed change skipped skip
   finished started match search regex version_compare version any all truthy falsy directory is_dir file is_file link
   is_link exists link_exists abs is_abs same_file is_same_file mount is_mount issubset subset issuperset superset
-  contains isnan nan uri url urn]]
+  contains isnan nan uri url urn vault_encrypted]]
 
 -- signatures by their text: parsed once, shared by aliases
 local parsed = {}

@@ -139,6 +139,8 @@ local function uuid5(name, namespace)
 end
 
 -- crypt(3) hash types: Ansible's names (and passlib's)
+-- (blowfish/bcrypt: Ansible without passlib gets crypt's failure text '*0'
+-- for it; refused here)
 local CRYPT = {
   sha512 = { id = "6", salt = 16, implicit = 656000 }, sha512_crypt = { id = "6", salt = 16, implicit = 656000 },
   sha256 = { id = "5", salt = 16, implicit = 535000 }, sha256_crypt = { id = "5", salt = 16, implicit = 535000 },
@@ -183,7 +185,9 @@ return function(reg)
       if salt:find("[^./0-9A-Za-z]") then C.error("password_hash", "invalid characters in salt") end
       if #salt > a.salt then C.error("password_hash", "invalid salt size") end
       local setting = "$" .. a.id
-      if ident ~= nil and not C.is_none(ident) and C.truthy(ident) then setting = "$" .. str(ident) end
+      if ident ~= nil and not C.is_none(ident) and C.truthy(ident) then
+        C.error("password_hash", "ident is for bcrypt only, which crypt(3) here does not offer")
+      end
       if rounds ~= nil and not C.is_none(rounds) then
         rounds = C.int_arg("password_hash", "rounds", rounds, 1)
         if rounds ~= a.implicit then setting = setting .. "$rounds=" .. rounds end

@@ -76,10 +76,24 @@ local function seeded(seed)
   return pyrandom.new(seed, function(s) return crypto.digest("sha512", s) end)
 end
 
--- the unseeded generator: Lua's (seeded at random by Lua 5.4)
-local system = {
-  randbelow = function(_, n) return math.random(0, n - 1) end,
-}
+-- the unseeded generator: the system's CSPRNG (libcrypto's RAND_bytes, as
+-- Ansible's SystemRandom), an integer below n by rejection
+local system = {}
+function system.randbelow(_, n)
+  if n <= 1 then return 0 end
+  local crypto = require("luasible.core").crypto
+  local bits, m = 0, n - 1
+  while m > 0 do bits, m = bits + 1, m >> 1 end
+  local bytes = (bits + 7) // 8
+  local mask = bits >= 64 and -1 or (1 << bits) - 1
+  while true do
+    local raw = crypto.random(bytes)
+    local v = 0
+    for i = 1, bytes do v = (v << 8) | raw:byte(i) end
+    v = v & mask
+    if v < n then return v end
+  end
+end
 function system:randrange(start, stop, step)
   local width = stop - start
   local n = step > 0 and (width + step - 1) // step or (width + step + 1) // step
@@ -98,6 +112,13 @@ function system:shuffle(l)
   end
   return l
 end
+
+-- groupby's items: (grouper, list) tuples whose fields are also named
+-- (Jinja's _GroupTuple): g.grouper, g.list
+local GROUP = { __index = function(t, k)
+  if k == "grouper" then return rawget(t, 1) end
+  if k == "list" then return rawget(t, 2) end
+end }
 
 -- set operations: Ansible's (a list of unique items, in the order of a)
 local function set_of(l)
@@ -136,12 +157,12 @@ return function(reg)
 
   reg.filter("first", "value", function(v)
     local l = iter("first", v)
-    if #l == 0 then return values.undefined("first item (the sequence was empty)") end
+    if #l == 0 then return values.undefined("first", "No first item, sequence was empty.") end
     return l[1]
   end)
   reg.filter("last", "value", function(v)
     local l = iter("last", v)
-    if #l == 0 then return values.undefined("last item (the sequence was empty)") end
+    if #l == 0 then return values.undefined("last", "No last item, sequence was empty.") end
     return l[#l]
   end)
 
@@ -161,7 +182,7 @@ return function(reg)
   local function min_or_max(name, want_max)
     return function(v, case_sensitive, attribute)
       local l = iter(name, v)
-      if #l == 0 then return values.undefined("no aggregated item, the sequence was empty") end
+      if #l == 0 then return values.undefined("min", "No aggregated item, sequence was empty.") end
       local key = key_fn(attribute, C.truthy(case_sensitive))
       local best, bk = l[1], key(l[1])
       for i = 2, #l do
@@ -367,7 +388,7 @@ return function(reg)
         cur[#cur + 1] = x
       else
         cur, ck = { x }, k
-        out[#out + 1] = { real(x), cur }
+        out[#out + 1] = setmetatable(C.tuple({ real(x), cur }), GROUP)
       end
     end
     return out
@@ -383,7 +404,7 @@ return function(reg)
     for i = 1, n do
       local t = {}
       for j, l in ipairs(lists) do t[j] = l[i] end
-      out[i] = t
+      out[i] = C.tuple(t)
     end
     return out
   end)
@@ -397,7 +418,7 @@ return function(reg)
     for i = 1, n do
       local t = {}
       for j, l in ipairs(lists) do local x = l[i]; if x == nil then x = fill end; t[j] = x end
-      out[i] = t
+      out[i] = C.tuple(t)
     end
     return out
   end)
@@ -420,6 +441,7 @@ return function(reg)
       end
       out = nxt
     end
+    for _, t in ipairs(out) do C.tuple(t) end
     return out
   end)
 
@@ -431,7 +453,7 @@ return function(reg)
     if r > n then return out end
     local used, cur = {}, {}
     local function rec(depth)
-      if depth > r then out[#out + 1] = C.copy_list(cur) return end
+      if depth > r then out[#out + 1] = C.tuple(C.copy_list(cur)) return end
       for i = 1, n do
         if not used[i] then
           used[i], cur[depth] = true, pool[i]
@@ -449,7 +471,7 @@ return function(reg)
     r = C.int_arg("combinations", "r", r, 0)
     local out, cur = {}, {}
     local function rec(start, depth)
-      if depth > r then out[#out + 1] = C.copy_list(cur) return end
+      if depth > r then out[#out + 1] = C.tuple(C.copy_list(cur)) return end
       for i = start, #pool do
         cur[depth] = pool[i]
         rec(i + 1, depth + 1)

@@ -46,6 +46,11 @@ return function(reg)
   reg.test("truthy", "value, convert_bool=False", truthy)
   reg.test("falsy", "value, convert_bool=False", function(v, c) return not truthy(v, c) end)
 
+  -- an inline !vault value left encrypted (luasible.vault's { __ansible_vault = text })
+  lenient(reg, "vault_encrypted", "value", function(v)
+    return C.is_mapping(v) and type(v.__ansible_vault) == "string" and v.__ansible_vault:sub(1, 14) == "$ANSIBLE_VAULT"
+  end)
+
   reg.test("filter", "value", function(v) return type(v) == "string" and reg.filters[v] ~= nil end)
   reg.test("test", "value", function(v) return type(v) == "string" and reg.tests[v] ~= nil end)
 end
