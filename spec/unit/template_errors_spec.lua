@@ -84,7 +84,8 @@ describe("template: bad input", function()
 
   it("never fails on operators that take any value", function()
     for _, e in ipairs({ "n == m", "l != s", "t ~ l", "m ~ n", "l and m", "none or t", "not m", "l if m else n",
-      "nan == nan", "[nan] == [nan]", "s[100] is undefined", "l[0] is defined", "l[-3] is undefined", "m['x'] is defined",
+      "nan == nan", "[nan] == [nan]", "s[100] is undefined", "l[0] is defined", "l[-3] is undefined",
+      "m['x'] is defined",
       "m[nan] is defined", "l[1.5] is defined", "m.x.y.z is defined", "m[l] is defined" }) do
       local _, err = T.eval(e, vars)
       assert.is_nil(err, e)

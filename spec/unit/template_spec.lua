@@ -103,7 +103,8 @@ describe("templates", function()
       .. "'else' or 'endfor'" }, { T.render("{% for x in y %}\n", {}, "app.conf") })
     assert.same({ nil, "app.conf:2:4: unexpected 'endif': no open tag it closes" },
       { T.render("x\n{% endif %}\n", {}, "app.conf") })
-    assert.same({ nil, "app.conf:1:5: unexpected end of template, expected '}}'" }, { T.render("{{ x", {}, "app.conf") })
+    assert.same({ nil, "app.conf:1:5: unexpected end of template, expected '}}'" },
+      { T.render("{{ x", {}, "app.conf") })
   end)
 
   it("renders task args, keeping native values for whole expressions", function()

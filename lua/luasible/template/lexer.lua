@@ -13,9 +13,6 @@
 -- "eof". Whitespace control ({%- -%} {{- -}} {#- -#}, {%+ with
 -- lstrip_blocks), trim_blocks, lstrip_blocks and {% raw %} are done here.
 -- lexer.where(src, pos) -> line, column for messages.
-local values = require "luasible.template.values"
-
-local fail = values.fail
 local find, sub, byte, match, concat = string.find, string.sub, string.byte, string.match, table.concat
 
 local M = {}
@@ -39,7 +36,7 @@ end
 
 local function err(src, name, pos, msg)
   local line, col = M.where(src, pos)
-  fail(string.format("%s:%d:%d: %s", name or "template", line, col, msg))
+  error({ template_error = string.format("%s:%d:%d: %s", name or "template", line, col, msg), located = true }, 0)
 end
 M.error = err
 

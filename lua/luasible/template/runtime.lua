@@ -149,10 +149,25 @@ local function lindex(n, k)
   return k + 1
 end
 
+local OBJECT = getmetatable(json.object())
+
 --- obj[key] (Jinja2's getitem: the item, else the attribute).
 function M.getitem(obj, key)
   local t = type(obj)
   if t == "table" then
+    local mt = getmetatable(obj)
+    if mt == nil and mtype(key) == "integer" then
+      -- a list (fast path): 0-based, negative from the end
+      local n = #obj
+      if n > 0 and obj[0] == nil and is_list(obj) then
+        if key < 0 then key = n + key end
+        if key >= 0 and key < n then return obj[key + 1] end
+        return undefined(nil, "'list object' has no element " .. tostring(key < 0 and key - n or key))
+      end
+    elseif mt == OBJECT and type(key) == "string" then
+      local v = obj[key]
+      if v ~= nil then return v end
+    end
     if is_undef(obj) then return obj end
     if is_undef(key) then undef_error(key) end
     if obj == none or json.is_null(obj) then
@@ -194,6 +209,11 @@ end
 function M.getattr(obj, attr, from_item)
   local t = type(obj)
   if t == "table" then
+    local mt = getmetatable(obj)
+    if mt == nil or mt == OBJECT then
+      local v = obj[attr]
+      if v ~= nil then return v end
+    end
     if is_undef(obj) then return obj end
     if obj == none or json.is_null(obj) then return undefined(nil, "'None' has no attribute '" .. attr .. "'") end
     local v = obj[attr]

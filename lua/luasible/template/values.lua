@@ -71,6 +71,10 @@ end
 
 --- Is t a list: a table not marked a mapping (nor None, nor undefined)
 --- whose keys are exactly 1..#t (an empty one too)?
+-- Lists checked already: table -> #t + 1 when it was a list of #t items,
+-- -(#t + 1) when not (a table that changes its length is checked again).
+local LISTS = setmetatable({}, { __mode = "k" })
+
 function M.is_list(t)
   if type(t) ~= "table" then return false end
   local mt = getmetatable(t)
@@ -78,9 +82,17 @@ function M.is_list(t)
     if mt == Undefined or t == none or json.is_object(t) or json.is_null(t) then return false end
   end
   local n = #t
-  for k in pairs(t) do
-    if mtype(k) ~= "integer" or k < 1 or k > n then return false end
+  if n > 0 then
+    local c = LISTS[t]
+    if c == n + 1 then return true elseif c == -(n + 1) then return false end
   end
+  for k in pairs(t) do
+    if mtype(k) ~= "integer" or k < 1 or k > n then
+      if n > 0 then LISTS[t] = -(n + 1) end
+      return false
+    end
+  end
+  if n > 0 then LISTS[t] = n + 1 end
   return true
 end
 local is_list = M.is_list
