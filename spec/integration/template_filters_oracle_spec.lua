@@ -4,11 +4,51 @@
 -- Templar as `to_json` text, and by luasible's registry with the same
 -- JSON encoder (template/filters/pyjson.lua). The texts must be equal; a
 -- case Ansible refuses must be refused here too.
-local cases = require "spec.integration.template_filters_cases"
 local reg = require "luasible.template.registry"
 local pyjson = require "luasible.template.filters.pyjson"
 local values = require "luasible.template.values"
 local C = require "luasible.template.filters.common"
+local pyrandom = require "luasible.util.pyrandom"
+
+-- the written cases, and 200 random structures for to_yaml / to_nice_yaml
+-- (PyYAML's emitter has many rules: strings that need quotes, folding,
+-- flow or block, complex keys), the same ones every run (a seeded generator)
+local cases = {}
+for i, c in ipairs(require "spec.integration.template_filters_cases") do cases[i] = c end
+do
+  local r = pyrandom.new(20261202)
+  local WORDS = { "a", "key", "value", "yes", "no", "null", "~", "1", "1.5", "-", "x: y", "#c", "a #b", "it's", '"q"',
+    "é", "日本", "tab\\t", "line\\nbreak", " lead", "trail ", "", "0x1F", "012", "2001-01-01", "@at", "%p", "[x]", "{y}",
+    "a,b", "*s", "&a", "!t", "|p", ">f", "?q", "--", "...", "long", "word" }
+  local function pick(l) return l[r:randbelow(#l) + 1] end
+  local function text()
+    local n = r:randbelow(100) < 15 and 10 + r:randbelow(20) or 1 + r:randbelow(4)
+    local parts = {}
+    for i = 1, n do parts[i] = pick(WORDS) end
+    return table.concat(parts, r:randbelow(10) < 8 and " " or "")
+  end
+  local function value(depth)
+    local k = r:randbelow(100)
+    if depth > 3 or k < 45 then
+      local kind = r:randbelow(8)
+      if kind == 0 then return tostring(r:randbelow(201) - 100) end
+      if kind == 1 then return string.format("%.6f", r:randbelow(1000000) / 997) end
+      if kind == 2 then return r:randbelow(2) == 0 and "true" or "false" end
+      if kind == 3 then return "null" end
+      return '"' .. text():gsub('"', '\\"') .. '"'
+    end
+    local out = {}
+    if k < 72 then
+      for i = 1, r:randbelow(6) do out[i] = value(depth + 1) end
+      return "[" .. table.concat(out, ", ") .. "]"
+    end
+    for i = 1, r:randbelow(6) do
+      out[i] = '"' .. pick(WORDS):gsub('"', '\\"') .. tostring(i) .. '": ' .. value(depth + 1)
+    end
+    return "{" .. table.concat(out, ", ") .. "}"
+  end
+  for _ = 1, 200 do cases[#cases + 1] = { r:randbelow(2) == 0 and "to_yaml" or "to_nice_yaml", value(0) } end
+end
 
 local PY = "/usr/bin/python3"
 

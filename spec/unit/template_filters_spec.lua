@@ -124,6 +124,12 @@ describe("filters", function()
     assert.equal("no test named 'nosuch'", err_of(f, "select", { 1 }, "nosuch"))
   end)
 
+  it("first, last, min of nothing: undefined, with Jinja's message", function()
+    assert.equal("No first item, sequence was empty.", values.undefined_message(f("first", {})))
+    assert.equal("No last item, sequence was empty.", values.undefined_message(f("last", "")))
+    assert.equal("No aggregated item, sequence was empty.", values.undefined_message(f("max", {})))
+  end)
+
   it("a missing attribute is Jinja's undefined error", function()
     local l = { map { "a", 1 }, map {} }
     assert.equal("'dict object' has no attribute 'a'", err_of(fk, "sort", { l }, { { "attribute", "a" } }))
@@ -131,6 +137,17 @@ describe("filters", function()
     assert.equal("'dict object' has no attribute 'a'", err_of(f, "selectattr", l, "a"))
     local m = fk("map", { l }, { { "attribute", "a" } })
     assert.equal("'dict object' has no attribute 'a'", values.undefined_message(m[2]))
+  end)
+
+  it("groupby gives (grouper, list) tuples whose fields are named too", function()
+    local g = f("groupby", { map { "k", "b", "v", 1 }, map { "k", "a", "v", 2 }, map { "k", "b", "v", 3 } }, "k")
+    assert.equal(2, #g)
+    assert.equal("a", g[1][1])
+    assert.equal("a", g[1].grouper)
+    assert.equal(g[2][2], g[2].list)
+    assert.equal(2, #g[2].list)
+    assert.is_true(values.is_list(g[1]))
+    assert.equal("('a', [{'k': 'a', 'v': 2}])", values.repr(g[1]))
   end)
 
   it("random and shuffle with seed= pick what CPython's random.Random picks", function()
@@ -197,6 +214,7 @@ describe("filters", function()
     assert.equal("a\n  b\n\n  c", f("indent", "a\nb\n\nc", 2))
     assert.equal("a-5|03.14", f("format", "%s-%d|%05.2f", "a", 5, 3.14159))
     assert.equal("'it'\"'\"'s'", f("quote", "it's"))
+    assert.same({ "a", "b", "", "c" }, f("lines", "a\r\nb\n\nc\n"))
   end)
 
   it("set theory keeps the order of the first list", function()
@@ -244,6 +262,26 @@ describe("filters", function()
       end
     end
     assert.is_true(calls > 100000)
+    -- and every parameter given by keyword, an odd value each
+    for _, kind in ipairs({ "filter", "test" }) do
+      for name, e in pairs(kind == "filter" and reg.filters or reg.tests) do
+        if not name:find("^ansible%.") and not SLOW[name] then
+          for _, p in ipairs(e.sig.params) do
+            if (p.kind == "pos" or p.kind == "kwonly") and p.name ~= "value" then
+              for _, v in ipairs({ "abc", { 1, 2 }, json.object({ a = 1 }), 5 }) do
+                for _, x in ipairs(odd) do
+                  local ok, err = pcall(reg.call, kind, name, {}, { v }, { { p.name, x } })
+                  if not ok and not (type(err) == "table" and err.template_error) then
+                    error(string.format("%s %s(%s, %s=%s): a Lua error: %s", kind, name, C.describe(v), p.name,
+                      C.describe(x), tostring(err)))
+                  end
+                end
+              end
+            end
+          end
+        end
+      end
+    end
   end)
 end)
 

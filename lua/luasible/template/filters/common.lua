@@ -109,13 +109,24 @@ local function repr(v, depth)
   return "{" .. table.concat(out, ", ") .. "}"
 end
 
---- Python's repr().
-function M.repr(v) return repr(v, 0) end
+--- Python's repr() (values.repr when the engine's values have it: tuples
+--- in parentheses).
+function M.repr(v)
+  if values.repr then return values.repr(v) end
+  return repr(v, 0)
+end
 
 --- Python's str() of a value, as Jinja prints it.
 function M.str(v)
   if type(v) == "string" then return v end
+  if values.repr then return values.tostring(v) end
   return repr(v, 0)
+end
+
+--- Mark list t a Python tuple (shown in parentheses); returns t.
+function M.tuple(t)
+  if values.tuple then return values.tuple(t) end
+  return t
 end
 local str = M.str
 

@@ -54,7 +54,7 @@ end
 -- Python's list of (key, value) pairs of a mapping
 local function items(m)
   local out = {}
-  for i, k in ipairs(C.keys(m)) do out[i] = { k, m[k] } end
+  for i, k in ipairs(C.keys(m)) do out[i] = C.tuple({ k, m[k] }) end
   return out
 end
 
@@ -147,7 +147,7 @@ return function(reg)
       if not is_list(vals) then
         C.error("subelements", "the key %s should point to a list, got %s", C.repr(parts[#parts]), C.repr(vals))
       end
-      for _, x in ipairs(vals) do out[#out + 1] = { el, x } end
+      for _, x in ipairs(vals) do out[#out + 1] = C.tuple({ el, x }) end
     end
     return out
   end)

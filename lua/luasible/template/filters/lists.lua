@@ -113,6 +113,13 @@ function system:shuffle(l)
   return l
 end
 
+-- groupby's items: (grouper, list) tuples whose fields are also named
+-- (Jinja's _GroupTuple): g.grouper, g.list
+local GROUP = { __index = function(t, k)
+  if k == "grouper" then return rawget(t, 1) end
+  if k == "list" then return rawget(t, 2) end
+end }
+
 -- set operations: Ansible's (a list of unique items, in the order of a)
 local function set_of(l)
   local keys, tables = {}, {}
@@ -150,12 +157,12 @@ return function(reg)
 
   reg.filter("first", "value", function(v)
     local l = iter("first", v)
-    if #l == 0 then return values.undefined("first item (the sequence was empty)") end
+    if #l == 0 then return values.undefined("first", "No first item, sequence was empty.") end
     return l[1]
   end)
   reg.filter("last", "value", function(v)
     local l = iter("last", v)
-    if #l == 0 then return values.undefined("last item (the sequence was empty)") end
+    if #l == 0 then return values.undefined("last", "No last item, sequence was empty.") end
     return l[#l]
   end)
 
@@ -175,7 +182,7 @@ return function(reg)
   local function min_or_max(name, want_max)
     return function(v, case_sensitive, attribute)
       local l = iter(name, v)
-      if #l == 0 then return values.undefined("no aggregated item, the sequence was empty") end
+      if #l == 0 then return values.undefined("min", "No aggregated item, sequence was empty.") end
       local key = key_fn(attribute, C.truthy(case_sensitive))
       local best, bk = l[1], key(l[1])
       for i = 2, #l do
@@ -381,7 +388,7 @@ return function(reg)
         cur[#cur + 1] = x
       else
         cur, ck = { x }, k
-        out[#out + 1] = { real(x), cur }
+        out[#out + 1] = setmetatable(C.tuple({ real(x), cur }), GROUP)
       end
     end
     return out
@@ -397,7 +404,7 @@ return function(reg)
     for i = 1, n do
       local t = {}
       for j, l in ipairs(lists) do t[j] = l[i] end
-      out[i] = t
+      out[i] = C.tuple(t)
     end
     return out
   end)
@@ -411,7 +418,7 @@ return function(reg)
     for i = 1, n do
       local t = {}
       for j, l in ipairs(lists) do local x = l[i]; if x == nil then x = fill end; t[j] = x end
-      out[i] = t
+      out[i] = C.tuple(t)
     end
     return out
   end)
@@ -434,6 +441,7 @@ return function(reg)
       end
       out = nxt
     end
+    for _, t in ipairs(out) do C.tuple(t) end
     return out
   end)
 
@@ -445,7 +453,7 @@ return function(reg)
     if r > n then return out end
     local used, cur = {}, {}
     local function rec(depth)
-      if depth > r then out[#out + 1] = C.copy_list(cur) return end
+      if depth > r then out[#out + 1] = C.tuple(C.copy_list(cur)) return end
       for i = 1, n do
         if not used[i] then
           used[i], cur[depth] = true, pool[i]
@@ -463,7 +471,7 @@ return function(reg)
     r = C.int_arg("combinations", "r", r, 0)
     local out, cur = {}, {}
     local function rec(start, depth)
-      if depth > r then out[#out + 1] = C.copy_list(cur) return end
+      if depth > r then out[#out + 1] = C.tuple(C.copy_list(cur)) return end
       for i = start, #pool do
         cur[depth] = pool[i]
         rec(i + 1, depth + 1)

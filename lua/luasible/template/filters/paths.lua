@@ -210,7 +210,7 @@ return function(reg)
   end)
   reg.filter("splitext", "value", function(v)
     local root, ext = M.splitext(text("splitext", v))
-    return { root, ext }
+    return C.tuple({ root, ext })
   end)
   reg.filter("path_join", "value", function(v)
     local parts
@@ -237,7 +237,7 @@ return function(reg)
   end)
   reg.filter("win_splitdrive", "value", function(v)
     local d, rest = splitdrive(text("win_splitdrive", v))
-    return { d, rest }
+    return C.tuple({ d, rest })
   end)
   reg.filter("fileglob", "value", function(v)
     local uv = require "luv"

@@ -378,7 +378,7 @@ function E:flow_mapping(m, keys)
       self:indicator(":", false)
     else
       self:indicator("?", true)
-      self:node(k, "key")
+      self:node(k, "mapping")
       if self.column > self.best_width then self:write_indent() end
       self:indicator(":", true)
     end
@@ -408,7 +408,7 @@ function E:block_mapping(m, keys)
       self:indicator(":", false)
     else
       self:indicator("?", true, false, true)
-      self:node(k, "key")
+      self:node(k, "mapping")
       self:write_indent()
       self:indicator(":", true, false, true)
     end

@@ -143,7 +143,7 @@ return function(reg)
       else
         local t = {}
         for i = 1, n do t[i] = caps[i] or "" end
-        out[#out + 1] = t
+        out[#out + 1] = C.tuple(t)
       end
     end)
     return out

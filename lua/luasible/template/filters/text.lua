@@ -367,6 +367,10 @@ return function(reg)
     return "'" .. s:gsub("'", "'\"'\"'") .. "'"
   end)
 
+  -- luasible's own (kept from its first template language; not Ansible's):
+  -- the lines of a text, Python's str.splitlines()
+  reg.filter("lines", "value", function(v) return M.splitlines(C.text("lines", v)) end)
+
   reg.filter("reverse", "value", function(v)
     if type(v) == "string" then
       local cs, out = chars(v), {}
