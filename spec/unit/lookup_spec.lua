@@ -291,6 +291,13 @@ describe("lookup('password')", function()
     assert.equal(require("luasible.core").crypto.crypt(pw, "$6$" .. salt), h1)
   end)
 
+  it("registers the password as a secret of the run (events scrub it)", function()
+    local pw = L("password", { "creds/scrubbed" }, nil, pe())
+    local found = false
+    for _, v in ipairs(require("luasible.vault").revealed()) do found = found or v == pw end
+    assert.is_true(found)
+  end)
+
   it("seed= picks as Python's random.Random(seed) does", function()
     if not files.sh("command -v /usr/bin/python3"):find("python3") then pending("no /usr/bin/python3") return end
     -- python3 -c "import random,string; r=random.Random('s1');
