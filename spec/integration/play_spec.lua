@@ -276,9 +276,11 @@ describe("play", function()
         "task 2: loop: column 8: no filter named 'nope'" },
       { "bad template in task vars",
         { { shell = "touch " .. marker }, { debug = "x", vars = { a = { "{{ a + }}" } } } },
-        "task 2: variable 'a'[1]: column 8: unexpected end of print statement, expected an expression" },
+        "task 2: variable 'a'[1]: column 8: unexpected end of print statement, expected an expression"
+      },
       { "bad template in a handler", { { shell = "touch " .. marker } , { debug = "x", notify = "h" } },
-        "handler 1 ('h'): argument 'cmd': column 8: no filter named 'nope'", { { name = "h", shell = "{{ 1 | nope }}" } } },
+        "handler 1 ('h'): argument 'cmd': column 8: no filter named 'nope'",
+        { { name = "h", shell = "{{ 1 | nope }}" } } },
     }
     for _, c in ipairs(cases) do
       it(c[1], function()

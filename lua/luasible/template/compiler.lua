@@ -53,13 +53,27 @@ C.__index = C
 
 function C:error(msg, pos) lexer.error(self.src, self.name, pos or 1, msg) end
 
+-- The template line of byte offset pos (a binary search in the line starts).
 function C:line_of(pos)
-  local l = self.line_cache[pos]
-  if not l then
-    l = lexer.where(self.src, pos or 1)
-    self.line_cache[pos] = l
+  local starts = self.starts
+  if not starts then
+    starts = { 1 }
+    local src, i = self.src or "", 1
+    while true do
+      local nl = src:find("\n", i, true)
+      if not nl then break end
+      starts[#starts + 1] = nl + 1
+      i = nl + 1
+    end
+    self.starts = starts
   end
-  return l
+  pos = pos or 1
+  local lo, hi = 1, #starts
+  while lo < hi do
+    local mid = (lo + hi + 1) // 2
+    if starts[mid] <= pos then lo = mid else hi = mid - 1 end
+  end
+  return lo
 end
 
 -- Append Lua source (one statement); `pos`: the template offset it comes from.
@@ -336,11 +350,55 @@ function C:bound(kind, n, value)
     local msg = type(entry) == "table" and entry.template_error or tostring(entry)
     self:error(msg, n.pos)
   end
-  local call, fn = self:const(binding.call), self:const(entry.fn)
   local parts = { value }
   for _, a in ipairs(n.args) do parts[#parts + 1] = self:expr(a) end
   for _, a in ipairs(n.kwvals) do parts[#parts + 1] = self:expr(a) end
+  local direct = self:direct_call(entry, n, parts)
+  if direct then return direct end
+  local call, fn = self:const(binding.call), self:const(entry.fn)
   return format("%s(%s, rc, {%s})", call, fn, concat(parts, ", "))
+end
+
+-- The call of a filter or test as a plain Lua call fn(p1, p2, ...) when its
+-- signature has no *args/**kw and no table defaults (the binding's plan,
+-- made here: positionals in order, keywords by name, defaults as
+-- constants), each argument checked defined unless the signature is
+-- lenient. nil when the binding's general call is needed.
+function C:direct_call(entry, n, parts)
+  local sig = entry.sig
+  if sig.varargs or sig.varkw then return nil end
+  local params = sig.params
+  local first = (sig.ctx and 1 or 0) + 1
+  local by_kw = {}
+  for j, k in ipairs(n.kwnames) do by_kw[k] = parts[1 + #n.args + j] end
+  local npos = 1 + #n.args
+  local out = {}
+  if sig.ctx then out[1] = "rc" end
+  local last_given = 0
+  for i = first, #params do
+    local p = params[i]
+    local pi = i - first + 1
+    local v
+    if p.kind == "pos" and pi <= npos then v = parts[pi]
+    elseif by_kw[p.name] then v = by_kw[p.name]
+    elseif p.has_default then
+      local d = p.default
+      if type(d) == "table" then return nil end
+      v = d == nil and "nil" or lua_literal(d)
+    else
+      return nil
+    end
+    local given = (p.kind == "pos" and pi <= npos) or by_kw[p.name] ~= nil
+    if given then
+      local literal = pi > 1 and p.kind == "pos" and pi <= npos and n.args[pi - 1].k == "const"
+      if not sig.lenient and not literal then v = "U(" .. v .. ")" end
+      last_given = #out + 1
+    end
+    out[#out + 1] = v
+  end
+  -- trailing nil defaults need not be written
+  while #out > last_given and out[#out] == "nil" do out[#out] = nil end
+  return format("%s(%s)", self:const(entry.fn), concat(out, ", "))
 end
 
 C.e_filter = function(self, n)
@@ -706,6 +764,7 @@ local getvar, getattr, getitem, truthy, iter = R.getvar, R.getattr, R.getitem, R
 local out = F.jinja and R.out_jinja or R.out
 local loop_at, concat, none, setmetatable = R.loop_at, table.concat, R.none, setmetatable
 local function LV(v, vars, name, rc) if v ~= nil then return v end return getvar(vars, name, rc) end
+local U = R.check
 ]]
 local HEADER_LINES = select(2, HEADER:gsub("\n", ""))
 

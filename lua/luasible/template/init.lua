@@ -178,6 +178,9 @@ local function compile_template(src, name, opts)
   return c
 end
 
+--- Forget every compiled template and expression (benchmarks: compile again).
+function M.clear_caches() tcache, tcount, ecache, ecount = {}, 0, {}, 0 end
+
 local function compile_expression(src, name)
   local f = ecache[src]
   if f then return f end
@@ -413,18 +416,19 @@ local function render_one(v, vars, rc, opts)
     end
     return r
   elseif type(v) == "table" and not values.is_undefined(v) and v ~= values.none then
-    local list = values.is_list(v)
-    local t = list and {} or (require("luasible.json").is_object(v) and require("luasible.json").object() or {})
-    if list then
+    if values.is_list(v) then
+      local t = {}
       for _, x in ipairs(v) do
         local r = render_one(x, vars, rc, opts)
         if r ~= OMIT then t[#t + 1] = r end
       end
-    else
-      for k, x in pairs(v) do
-        local r = render_one(x, vars, rc, opts)
-        if r ~= OMIT then t[k] = r end
-      end
+      return t
+    end
+    -- a mapping keeps its order (of the text, or of insertion)
+    local t = values.mapping()
+    for _, k in ipairs(values.keys(v)) do
+      local r = render_one(v[k], vars, rc, opts)
+      if r ~= OMIT then values.set(t, k, r) end
     end
     return t
   end

@@ -190,6 +190,24 @@ function M.is_tuple(t) return TUPLES[t] == true end
 
 -- ------------------------------------------------------------ text
 
+-- Python's repr of a float: the shortest text that reads back (fast for
+-- the common case: no exponent; pyrepr.float else).
+local format = string.format
+local function float_repr(x)
+  local t = format("%.15g", x)
+  if tonumber(t) ~= x then
+    t = format("%.16g", x)
+    if tonumber(t) ~= x then t = format("%.17g", x) end
+  end
+  if t:find("[en]") then return pyrepr.float(x) end
+  if not t:find(".", 1, true) then
+    if #t > (t:sub(1, 1) == "-" and 17 or 16) then return pyrepr.float(x) end
+    return t .. ".0"
+  end
+  return t
+end
+M.float_repr = float_repr
+
 local ESC = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 
 -- Python's repr of a str.
@@ -206,7 +224,7 @@ local function repr(v, depth)
   local t = type(v)
   if t == "string" then return quote(v) end
   if t == "boolean" then return v and "True" or "False" end
-  if t == "number" then return mtype(v) == "integer" and tostring(v) or pyrepr.float(v) end
+  if t == "number" then return mtype(v) == "integer" and tostring(v) or float_repr(v) end
   if t ~= "table" then return quote(tostring(v)) end
   if is_undef(v) then M.undefined_error(v) end
   if json.is_null(v) then return "None" end
@@ -232,7 +250,7 @@ function M.tostring(v)
   if t == "string" then return v end
   if t == "number" then
     if mtype(v) == "integer" then return tostring(v) end
-    return pyrepr.float(v)
+    return float_repr(v)
   end
   if t == "boolean" then return v and "True" or "False" end
   return repr(v, 0)
