@@ -14,6 +14,9 @@
 --     "warn" warns (env.warn) and "ignore" does not; both then give None
 --     (lookup) or [] (query). A bad option of a lookup (M.option_error) is
 --     raised whatever errors= says, as Ansible's AnsibleOptionsError is.
+--   lookup.loop(name, value, env) -> list: the items of a `with_NAME: value`
+--     loop (with_items, with_nested, with_together, with_dict, ...), the
+--     value given to the lookup as its terms, as Ansible's TaskExecutor does
 --   lookup.find_file(env, subdir, name) -> absolute path, or nil, searched
 --     Ansible's search (DataLoader.path_dwim_relative_stack): an absolute or
 --     ~ path as it is; else each of env.search_dirs (or env.base_dir), then
@@ -111,6 +114,25 @@ function M.call(name, terms, kw, env, wantlist)
   if all_strings(ran) then return table.concat(ran, ",") end
   if #ran == 1 then return ran[1] end
   return ran
+end
+
+--- The items of a `with_NAME: value` loop, as Ansible's TaskExecutor gets
+--- them: the lookup run with the value itself as its terms (a list as it is,
+--- a string or another value as a list of one; a mapping as a list of its
+--- keys, but for `dict`, which takes the mapping), always a list; errors
+--- raised whatever errors= would say (a loop has no such option).
+function M.loop(name, value, env)
+  local mod, err = M.get(name)
+  if not mod then values.fail(err) end
+  local terms
+  if values.is_mapping(value) then
+    terms = name:match("dict$") and { value } or values.keys(value)
+  elseif values.is_list(value) then
+    terms = value
+  else
+    terms = { value }
+  end
+  return mod.run(terms, {}, env or {})
 end
 
 local function exists(p) return fs.stat(p) ~= nil end
