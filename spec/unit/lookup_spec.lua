@@ -36,6 +36,8 @@ describe("lookup.call", function()
     assert.same({ 1, 2, { 3 } }, L("items", { { 1, 2, { 3 } } }))
     assert.same({}, L("items", { {} }))
     assert.same({}, Q("items", { {} }))
+    -- allow_unsafe=True: Ansible skips its shaping, lookup() gives the list
+    assert.same({ "hi" }, L("file", { "hello.txt" }, { allow_unsafe = true }))
   end)
 
   it("errors=ignore and warn give None (lookup) or [] (query); strict and anything else raise", function()
