@@ -105,11 +105,13 @@ function M.mode(case)
 end
 
 --- A case's name in messages and in deliberate.yml: its `id`, else its
---- mode and source (newlines as \n, cut at 80 bytes).
+--- mode and source (newlines as \n, a table as its canonical text, cut at
+--- 80 bytes).
 function M.case_id(case)
   if case.id then return tostring(case.id) end
   local mode, src = M.mode(case)
-  local s = (mode or "?") .. " " .. tostring(src):gsub("\n", "\\n")
+  local text = type(src) == "table" and M.canon(src) or tostring(src)
+  local s = (mode or "?") .. " " .. text:gsub("\n", "\\n")
   return #s > 80 and s:sub(1, 80) or s
 end
 

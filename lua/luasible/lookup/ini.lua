@@ -20,7 +20,7 @@ local DEFAULTS = {
 
 local function strip(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
 
--- { [section] = { order = {keys}, [key] = value } } of INI text, or raises
+-- { [section] = { order = {keys}, vals = { [key] = value } } } of INI text, or raises
 local function parse(text, file, case_sensitive, allow_none)
   local sections, order = {}, {}
   local cur, curname, lastkey, lastindent
@@ -33,15 +33,15 @@ local function parse(text, file, case_sensitive, allow_none)
       if s == "" then lastkey = nil end
     elseif cur and lastkey and indent > lastindent then
       -- a continuation line of the last value
-      local v = cur[lastkey]
-      cur[lastkey] = (v == values.none and "" or v) .. "\n" .. s
+      local v = cur.vals[lastkey]
+      cur.vals[lastkey] = (v == values.none and "" or v) .. "\n" .. s
     elseif s:match("^%[.*%]$") then
       curname = s:sub(2, -2)
       if sections[curname] then
         lookup.fail("Duplicate section in '" .. file .. "': While reading from '<string>' [line "
           .. string.format("%2d", n) .. "]: section '" .. curname .. "' already exists")
       end
-      cur = { order = {} }
+      cur = { order = {}, vals = {} }
       sections[curname] = cur
       order[#order + 1] = curname
       lastkey = nil
@@ -59,12 +59,12 @@ local function parse(text, file, case_sensitive, allow_none)
       end
       k = strip(k)
       if not case_sensitive then k = k:lower() end
-      if cur[k] ~= nil and k ~= "order" then
+      if cur.vals[k] ~= nil then
         lookup.fail("Duplicate option in '" .. file .. "': While reading from '<string>' [line "
           .. string.format("%2d", n) .. "]: option '" .. k .. "' in section '" .. curname .. "' already exists")
       end
       cur.order[#cur.order + 1] = k
-      cur[k] = v
+      cur.vals[k] = v
       lastkey, lastindent = k, indent
     end
   end
@@ -168,21 +168,21 @@ return {
         local names = {}
         for _, k in ipairs(sec.order) do names[#names + 1] = k end
         if default and sec ~= default then
-          for _, k in ipairs(default.order) do if sec[k] == nil then names[#names + 1] = k end end
+          for _, k in ipairs(default.order) do if sec.vals[k] == nil then names[#names + 1] = k end end
         end
         for _, k in ipairs(names) do
           if re:match(k) then
-            local v = sec[k]
-            if v == nil then v = default[k] end
-            out[#out + 1] = interpolate(v, sec, default, 0)
+            local v = sec.vals[k]
+            if v == nil then v = default.vals[k] end
+            out[#out + 1] = interpolate(v, sec.vals, default and default.vals, 0)
           end
         end
       else
         local k = flag(o.case_sensitive) and key or tostring(key):lower()
-        local v = sec[k]
-        if v == nil and default then v = default[k] end
-        if v == nil or k == "order" then v = o.default
-        else v = interpolate(v, sec, default, 0) end
+        local v = sec.vals[k]
+        if v == nil and default then v = default.vals[k] end
+        if v == nil then v = o.default
+        else v = interpolate(v, sec.vals, default and default.vals, 0) end
         if not values.is_none(v) then out[#out + 1] = v end
       end
     end

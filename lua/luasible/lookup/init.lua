@@ -9,11 +9,18 @@
 --     render(text, vars), secrets, warn(msg) }; wantlist: true for query/q.
 --     The lookup's list comes back as Ansible's Templar gives it: query, or
 --     wantlist=True: the list; lookup: an empty list as it is, strings joined
---     with ",", else the one item, else the list.
+--     with ",", else the one item, else the list (allow_unsafe=True: the list,
+--     as Ansible's Templar skips its shaping then). The terms are values:
+--     strings among them are not rendered again (Ansible renders string
+--     terms that hold {{ }} unless they are unsafe; a luasible string value
+--     carries no such mark, so none is: data never becomes a template).
 --     errors= (Ansible's): "strict" (the default, and any other word) raises,
 --     "warn" warns (env.warn) and "ignore" does not; both then give None
 --     (lookup) or [] (query). A bad option of a lookup (M.option_error) is
 --     raised whatever errors= says, as Ansible's AnsibleOptionsError is.
+--   lookup.loop(name, value, env) -> list: the items of a `with_NAME: value`
+--     loop (with_items, with_nested, with_together, with_dict, ...), the
+--     value given to the lookup as its terms, as Ansible's TaskExecutor does
 --   lookup.find_file(env, subdir, name) -> absolute path, or nil, searched
 --     Ansible's search (DataLoader.path_dwim_relative_stack): an absolute or
 --     ~ path as it is; else each of env.search_dirs (or env.base_dir), then
@@ -90,11 +97,12 @@ function M.call(name, terms, kw, env, wantlist)
   local mod, err = M.get(name)
   if not mod then values.fail(err) end
   local rest = {}
-  local errors = "strict"
+  local errors, allow_unsafe = "strict", false
   for k, v in pairs(kw or {}) do
     if k == "wantlist" then wantlist = wantlist or values.truthy(v)
     elseif k == "errors" then errors = v
-    elseif k ~= "allow_unsafe" then rest[k] = v end
+    elseif k == "allow_unsafe" then allow_unsafe = values.truthy(v)
+    else rest[k] = v end
   end
   if type(terms) ~= "table" or not values.is_list(terms) then terms = { terms } end
   local ok, ran = pcall(mod.run, terms, rest, env or {})
@@ -107,10 +115,31 @@ function M.call(name, terms, kw, env, wantlist)
     if wantlist then return {} end
     return values.none
   end
-  if wantlist or #ran == 0 then return ran end
+  -- Ansible shapes (joins) only what it marks unsafe: allow_unsafe=True
+  -- gives the list as it is, even to lookup()
+  if wantlist or allow_unsafe or #ran == 0 then return ran end
   if all_strings(ran) then return table.concat(ran, ",") end
   if #ran == 1 then return ran[1] end
   return ran
+end
+
+--- The items of a `with_NAME: value` loop, as Ansible's TaskExecutor gets
+--- them: the lookup run with the value itself as its terms (a list as it is,
+--- a string or another value as a list of one; a mapping as a list of its
+--- keys, but for `dict`, which takes the mapping), always a list; errors
+--- raised whatever errors= would say (a loop has no such option).
+function M.loop(name, value, env)
+  local mod, err = M.get(name)
+  if not mod then values.fail(err) end
+  local terms
+  if values.is_mapping(value) then
+    terms = name:match("dict$") and { value } or values.keys(value)
+  elseif values.is_list(value) then
+    terms = value
+  else
+    terms = { value }
+  end
+  return mod.run(terms, {}, env or {})
 end
 
 local function exists(p) return fs.stat(p) ~= nil end

@@ -11,7 +11,9 @@
 -- hash stays the same) and " ident=I" when there is one. With encrypt=
 -- (sha512_crypt, sha256_crypt, md5_crypt) the lookup gives the crypt(3)
 -- hash, else the plain password. /dev/null: a new password each time,
--- nothing written. The value is a secret (env.secret marks it).
+-- nothing written. The password is a secret of the run (luasible.vault.reveal:
+-- events, --json and logs show ******** for it), and env.secret, when the
+-- engine gives one, marks the value.
 local lookup = require "luasible.lookup"
 local values = require "luasible.template.values"
 local kv = require "luasible.module.kv"
@@ -183,6 +185,9 @@ return {
         if not h then lookup.fail("crypt.crypt does not support '" .. encrypt .. "' algorithm: " .. tostring(err)) end
         v = h
       end
+      -- a secret of the run: the events scrub it as they scrub vault values
+      local okv, vault = pcall(require, "luasible.vault")
+      if okv and vault.reveal then vault.reveal(password, true) end
       if env.secret then v = env.secret(v) end
       out[#out + 1] = v
     end
