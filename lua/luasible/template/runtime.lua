@@ -602,8 +602,18 @@ end
 
 --- The text of a value in output for plain Jinja2: None as "None".
 function M.out_jinja(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    if mtype(v) == "integer" then return tostring(v) end
+    return tostr(v)
+  end
   if v == nil or v == none then return "None" end
-  return M.out(v)
+  if t == "table" and is_undef(v) then
+    if v.lenient then return "" end
+    undef_error(v)
+  end
+  return tostr(v)
 end
 
 M.tuple = values.tuple
