@@ -175,7 +175,21 @@ local function load_documents(text)
     end
   end
 
+  -- `!unsafe` on a collection (Ansible wraps every value in it): every
+  -- string in t, at any depth, is marked unsafe
+  local function all_unsafe(t)
+    for k, v in pairs(t) do
+      if type(v) == "table" and v ~= M.null then
+        all_unsafe(v)
+        if HOLDS[v] then M.set_unsafe(t, k, "nested") end
+      elseif type(v) == "string" then
+        M.set_unsafe(t, k, "value")
+      end
+    end
+  end
+
   local function load_map()
+    local unsafe_tag = ev.tag == "!unsafe"
     local map, order, merged = json.object(), {}, {}
     anchor(map, "map")
     each_node(function(key)
@@ -199,16 +213,19 @@ local function load_documents(text)
       end
     end
     ORDER[map] = keys
+    if unsafe_tag then all_unsafe(map) end
     return map, "map"
   end
 
   local function load_sequence()
+    local unsafe_tag = ev.tag == "!unsafe"
     local seq = {}
     anchor(seq, "seq")
     each_node(function(node, _, unsafe)
       seq[#seq + 1] = node
       M.set_unsafe(seq, #seq, unsafe and "value" or (HOLDS[node] and "nested") or nil)
     end)
+    if unsafe_tag then all_unsafe(seq) end
     return seq, "seq"
   end
 
