@@ -1,0 +1,80 @@
+--- The docker connection kind (ansible_connection: docker): commands run in
+-- a running container through the docker CLI, `docker [extra args] exec -i
+-- [-u USER] CONTAINER /bin/sh -c LINE`, every line live as the CLI prints
+-- it. podman.lua is this file with the podman CLI. docs/CONNECTIONS.md.
+-- Host variables: ansible_host (the container; the host's name when
+-- unset), ansible_user (the user inside; become's user wins),
+-- ansible_<cli>_extra_args (words given before `exec`, e.g. -H host),
+-- ansible_<cli>_executable (the CLI's path).
+-- Kills: a killed CLI leaves its command running in the container, so
+-- each command records its process group in the container
+-- (/tmp/.luasible-<id>.pid) and close() kills that group there; a timeout
+-- is enforced on both sides: the CLI is killed here, timeout(1) in the
+-- container (where it exists, as over SSH: lua/luasible/remote.lua).
+-- Transfers go through exec (stdin chunks for put, dd chunks for get),
+-- with progress and a SHA-256 check: luasible.plugins kit.
+local M = {}
+
+local seq = 0
+
+function M.kind(cli)
+  local P = { kind = M.kind }
+
+  function P.connect(host, kit)
+    local vars = host.vars or {}
+    local exe = vars["ansible_" .. cli .. "_executable"] or cli
+    local extra = {}
+    if vars["ansible_" .. cli .. "_extra_args"] then
+      local w, err = kit.words(tostring(vars["ansible_" .. cli .. "_extra_args"]))
+      if not w then return nil, "ansible_" .. cli .. "_extra_args: " .. err end
+      extra = w
+    end
+    local container = tostring(host.host or host.name or "")
+    if container == "" then return nil, cli .. ": no container named (ansible_host)" end
+    local obj = { name = host.name or container, where = cli .. ":" .. container, pids = {} }
+    local me = kit.core.crypto.hex(kit.core.crypto.random(8))
+
+    local function argv(tail, user)
+      local a = { exe }
+      table.move(extra, 1, #extra, 2, a)
+      a[#a + 1] = "exec"
+      a[#a + 1] = "-i"
+      if user then a[#a + 1] = "-u"; a[#a + 1] = user end
+      a[#a + 1] = container
+      table.move(tail, 1, #tail, #a + 1, a)
+      return a
+    end
+
+    function obj.exec(_, cmd, opts, mode)
+      seq = seq + 1
+      local pidfile = ("/tmp/.luasible-%s.%d.pid"):format(me, seq)
+      local q = kit.quote(pidfile)
+      -- the command in a subshell of the recorded process group, its exit status kept
+      local line = ("echo $$ > %s; (%s); rc=$?; rm -f %s; exit $rc"):format(q, kit.command_line(cmd, opts), q)
+      local user = opts.user or (opts.sudo and "root") or host.user
+      local s, err, name = kit.spawn(argv({ "/bin/sh", "-c", line }, user), opts, mode)
+      if s then obj.pids[s] = pidfile end
+      return s, err, name
+    end
+
+    --- stop, in the container, what still runs there
+    function obj.close()
+      for s, pidfile in pairs(obj.pids) do
+        if not s:finished() then
+          local q = kit.quote(pidfile)
+          local kill = ("p=$(cat %s 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -- -$p 2>/dev/null;"
+            .. " sleep 2; kill -KILL -- -$p 2>/dev/null; }; rm -f %s"):format(q, q)
+          -- its own process: it goes on after this one ends
+          kit.spawn(argv({ "/bin/sh", "-c", kill }, "root"), {}, { lines = false, progress = false })
+        end
+      end
+      obj.pids = {}
+    end
+    setmetatable(obj.pids, { __mode = "k" })
+    return obj
+  end
+
+  return P
+end
+
+return M.kind("docker")
