@@ -9,8 +9,9 @@
 -- Kills: a killed CLI leaves its command running in the container, so
 -- each command records its process group in the container
 -- (/tmp/.luasible-<id>.pid) and close() kills that group there; a timeout
--- is enforced on both sides: the CLI is killed here, timeout(1) in the
--- container (where it exists, as over SSH: lua/luasible/remote.lua).
+-- is enforced on both sides: the CLI is killed here, and a watchdog
+-- shell in the container kills the command's process group there (at the
+-- next whole second after the timeout, plus one).
 -- Transfers go through exec (stdin chunks for put, dd chunks for get),
 -- with progress and a SHA-256 check: luasible.plugins kit.
 local M = {}
@@ -50,7 +51,18 @@ function M.kind(cli)
       local pidfile = ("/tmp/.luasible-%s.%d.pid"):format(me, seq)
       local q = kit.quote(pidfile)
       -- the command in a subshell of the recorded process group, its exit status kept
-      local line = ("echo $$ > %s; (%s); rc=$?; rm -f %s; exit $rc"):format(q, kit.command_line(cmd, opts), q)
+      local within = {}
+      for k, v in pairs(opts) do within[k] = v end
+      within.timeout = nil
+      local line = ("echo $$ > %s; (%s); rc=$?; rm -f %s; exit $rc"):format(q, kit.command_line(cmd, within), q)
+      local t = opts.timeout
+      if t and t > 0 and t < 1e9 then
+        -- the watchdog in the container: the whole group killed a second
+        -- or so after our own timeout (timeout(1) would kill only its child)
+        line = ("( trap '' TERM; t=0; while [ $t -lt %d ] && kill -0 $$ 2>&-; do sleep 1; t=$((t+1)); done;"
+          .. " kill -0 $$ 2>&- && { kill -TERM -- -$$; sleep 2; kill -KILL -- -$$; } ) <&- >&- 2>&- & %s")
+          :format(math.ceil(t) + 1, line)
+      end
       local user = opts.user or (opts.sudo and "root") or host.user
       local s, err, name = kit.spawn(argv({ "/bin/sh", "-c", line }, user), opts, mode)
       if s then obj.pids[s] = pidfile end
