@@ -55,18 +55,20 @@ local function exists(file)
   return st and st.type ~= "directory"
 end
 
---- Where the kind's file is: file, or nil, err naming the search path.
+--- Where the kind's file is: file, or nil, err naming the search path
+--- (and the same without the kind's name in front).
 function M.find(kind, search)
   search = search or M.search_path()
   if type(kind) ~= "string" or not kind:find("^[%w_][%w_%-]*$") then
-    return nil, "unknown connection kind '" .. tostring(kind) .. "' (not a plugin name)"
+    local why = "not a plugin name: " .. tostring(kind)
+    return nil, "unknown connection kind '" .. tostring(kind) .. "' (" .. why .. ")", why
   end
   for _, dir in ipairs(search) do
     local file = dir .. "/" .. kind .. ".lua"
     if exists(file) then return file end
   end
-  return nil, ("unknown connection kind '%s': no %s.lua in the connection plugin path (%s)")
-    :format(kind, kind, table.concat(search, ":"))
+  local why = ("no %s.lua in the connection plugin path (%s)"):format(kind, table.concat(search, ":"))
+  return nil, ("unknown connection kind '%s': %s"):format(kind, why), why
 end
 
 local loaded = {} -- file -> plugin table

@@ -10,6 +10,9 @@ local plugins = require "luasible.plugins"
 local files = require "spec.helpers.files"
 local shell = require "luasible.util.shell"
 
+-- the exit status of bad input (bin/luasible: 2 is a task that failed)
+local EXIT_REFUSED = 1
+
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("a")
@@ -185,6 +188,35 @@ end }
       { inventory = dir .. "/inv.yml", base_dir = dir, on_event = function() end }))
     assert.equal(0, recap.box.failed)
     assert.equal("[]", (details.hosts.box[1].result.stdout:gsub("\n$", "")))
+  end)
+
+  it("through the CLI: luasible.cfg's connection_plugins, and an unknown kind refused (nothing runs)", function()
+    local root = files.sh("pwd")
+    local dir = files.tmpdir()
+    assert(os.execute("mkdir -p " .. dir .. "/plugs " .. dir .. "/home"))
+    files.write(dir .. "/plugs/envi.lua", [[
+return { connect = function(_, kit)
+  return { exec = function(_, cmd, opts, mode)
+    return kit.spawn({ "env", "-i", "/bin/sh", "-c", kit.command_line(cmd, opts) }, opts, mode)
+  end }
+end }
+]])
+    files.write(dir .. "/luasible.cfg", "[defaults]\nconnection_plugins = plugs\n")
+    files.write(dir .. "/inv.ini", "box ansible_connection=envi\n")
+    files.write(dir .. "/play.lua", "return { hosts = 'all', tasks = { { shell = 'echo \"[$HOME]\"' } } }\n")
+    local function cli(args)
+      return files.run("cd '" .. dir .. "' && env -u LUASIBLE_CONFIG -u ANSIBLE_CONFIG -u LUASIBLE_CONNECTION_PLUGINS"
+        .. " HOME='" .. dir .. "/home' '" .. root .. "/bin/luasible' " .. args .. " 2>&1")
+    end
+    local out, ok = cli("run play.lua -i inv.ini")
+    assert.is_true(ok, out)
+    assert.truthy(out:find("[]", 1, true), out)
+    files.write(dir .. "/inv.ini", "box ansible_connection=envy\n")
+    local out2, ok2, code = cli("run play.lua -i inv.ini")
+    assert.is_not_true(ok2, out2)
+    assert.equal(EXIT_REFUSED, code)
+    assert.truthy(out2:find("host box: unsupported ansible_connection 'envy': no envy.lua in the connection plugin path ("
+      .. dir .. "/plugs:", 1, true), out2)
   end)
 
   it("LUASIBLE_CONNECTION_PLUGINS and the shipped kinds are on the search path, in that order", function()

@@ -193,7 +193,7 @@ function M.connect_args(name, vars, plugin_path)
     -- its connection variables go to the plugin's connect; `plugin_path`:
     -- the folders searched before the shipped kinds
     local plugins = require "luasible.plugins"
-    local _, ferr = plugins.find(tostring(c), plugins.search_path(plugin_path))
+    local _, _, ferr = plugins.find(tostring(c), plugins.search_path(plugin_path))
     if ferr then return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "': " .. ferr end
     local user = vars.ansible_user or vars.ansible_ssh_user
     return { connection = tostring(c), name = name, host = tostring(vars.ansible_host or vars.ansible_ssh_host or name),

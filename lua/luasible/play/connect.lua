@@ -82,7 +82,7 @@ function M.check_kinds(plays, inv, layer, opts, path)
       local c = extra or pvars.ansible_connection or inv:host_vars(h, layer).ansible_connection
         or (opts.var_defaults or {}).ansible_connection
       if type(c) == "string" and not c:find("{{", 1, true) and not plugins.BUILTIN[c] then
-        local _, err = plugins.find(c, search)
+        local _, _, err = plugins.find(c, search)
         if err then return nil, "host " .. h .. ": unsupported ansible_connection '" .. c .. "': " .. err end
       end
     end
