@@ -215,7 +215,8 @@ end }
     local out2, ok2, code = cli("run play.lua -i inv.ini")
     assert.is_not_true(ok2, out2)
     assert.equal(EXIT_REFUSED, code)
-    assert.truthy(out2:find("host box: unsupported ansible_connection 'envy': no envy.lua in the connection plugin path ("
+    assert.truthy(out2:find("host box: unsupported ansible_connection 'envy':"
+      .. " no envy.lua in the connection plugin path ("
       .. dir .. "/plugs:", 1, true), out2)
   end)
 
