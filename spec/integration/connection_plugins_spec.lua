@@ -346,13 +346,15 @@ describe("the podman kind", function()
       .. "      ansible_host: " .. name .. "\n      ansible_user: nobody\n")
     local lines = {}
     local recap, details = assert(require("luasible.play").play(
-      { hosts = "all", tasks = { { name = "who", shell = "id -u; echo live" } } },
+      { hosts = "all", tasks = { { name = "who", shell = "id -u; echo live" },
+        { name = "write", copy = { content = "as root\n", dest = "/tmp/by-copy.txt", mode = "0600" }, become = true },
+        { name = "read", shell = "cat /tmp/by-copy.txt; stat -c '%U %a' /tmp/by-copy.txt", become = true } } },
       { inventory = dir .. "/inv.yml", base_dir = dir, on_event = function(ev)
         if ev.type == "stdout" then lines[#lines + 1] = ev.data end
       end }))
     assert.equal(0, recap.c1.failed)
     assert.equal("65534\nlive", (details.hosts.c1[1].result.stdout:gsub("\n$", "")))
-    assert.same({ "65534", "live" }, lines)
+    assert.same({ "65534", "live", "as root", "root 600" }, lines)
   end)
 
   it("a container that is not there: the CLI's error as the command's", function()
