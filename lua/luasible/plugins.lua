@@ -121,7 +121,8 @@ end
 kit.sudo = remote.sudo
 
 --- kit.put_exec(conn, src, dest, opts): put through the connection's own
---- commands (the content on stdin, in 1 MiB chunks, progress per chunk,
+--- commands (the content on stdin, in 1 MiB chunks or the object's
+--- exec_chunk, progress per chunk,
 --- checked with sha256sum, renamed into place): lua/luasible/transfer.lua.
 function kit.put_exec(conn, src, dest, opts)
   local o = {}
@@ -131,9 +132,13 @@ function kit.put_exec(conn, src, dest, opts)
 end
 
 local CHUNK = 1024 * 1024
+-- the chunk of the exec transfers: the object's exec_chunk (bytes), else 1 MiB
+local function chunk_of(conn)
+  return conn._exec_chunk or CHUNK
+end
 
 --- kit.get_exec(conn, src, dest, opts): get through the connection's own
---- commands: the size, then 1 MiB chunks read with dd (progress per
+--- commands: the size, then 1 MiB chunks (the object's exec_chunk) read with dd (progress per
 --- chunk), the SHA-256 checked against the host's sha256sum, written to a
 --- private temporary file renamed over dest. result | nil, err, name.
 function kit.get_exec(conn, src, dest, opts)
@@ -176,9 +181,9 @@ function kit.get_exec(conn, src, dest, opts)
     end
   end
   progress()
-  local i = 0
+  local i, size = 0, chunk_of(conn)
   while done < total do
-    local r, rerr, rname = conn:execute(("dd if=%s bs=%d skip=%d count=1"):format(q, CHUNK, i))
+    local r, rerr, rname = conn:execute(("dd if=%s bs=%d skip=%d count=1"):format(q, size, i))
     if not r then return fail(rerr, rname) end
     if not r.ok or #r.stdout == 0 then
       return fail(("EIO: reading %s on %s failed (exit status %s)"):format(src, where, tostring(r.rc)), "EIO")
@@ -269,8 +274,9 @@ function M.connect(spec)
       "EINVAL"
   end
   local name = obj.name or spec.name or spec.host or kind
+  local chunk = math.tointeger(obj.exec_chunk)
   return setmetatable({ kind = kind, streaming = true, name = name, where = obj.where or name, _impl = obj,
-    _running = setmetatable({}, { __mode = "k" }) }, Plugin)
+    _exec_chunk = chunk and chunk > 0 and chunk or nil, _running = setmetatable({}, { __mode = "k" }) }, Plugin)
 end
 
 return M

@@ -32,7 +32,10 @@ function M.kind(cli)
     end
     local container = tostring(host.host or host.name or "")
     if container == "" then return nil, cli .. ": no container named (ansible_host)" end
-    local obj = { name = host.name or container, where = cli .. ":" .. container, pids = {} }
+    -- every exec costs a CLI start and a round trip to the daemon (tens to
+    -- hundreds of ms): transfers go in 8 MiB chunks (ansible_<cli>_chunk: bytes)
+    local chunk = math.tointeger(tonumber(vars["ansible_" .. cli .. "_chunk"] or 8 * 1024 * 1024))
+    local obj = { name = host.name or container, where = cli .. ":" .. container, pids = {}, exec_chunk = chunk }
     local me = kit.core.crypto.hex(kit.core.crypto.random(8))
 
     local function argv(tail, user)
