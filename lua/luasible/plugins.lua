@@ -110,6 +110,22 @@ function kit.spawn(argv, opts, mode, local_env)
   })
 end
 
+--- kit.wait(s): wait until the stream `s` ended (its events dropped);
+--- returns its result. In a task other tasks run meanwhile; outside one
+--- the loop runs until it ends.
+function kit.wait(s)
+  local scheduler = require "luasible.scheduler"
+  local function drain()
+    while not s:finished() do
+      if not s:pop() then scheduler.wait(s) end
+    end
+    return s:result()
+  end
+  if scheduler.task() then return drain() end
+  local ok, res = pcall(scheduler.run, drain) -- not inside another run's turn
+  return ok and res or nil
+end
+
 --- kit.command_line(cmd, opts): the shell text of cmd with opts.cwd,
 --- opts.env and (where timeout(1) exists) opts.timeout, for `/bin/sh -c`
 --- on the other side (lua/luasible/remote.lua); become is not in it.

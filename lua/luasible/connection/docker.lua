@@ -8,7 +8,8 @@
 -- ansible_<cli>_executable (the CLI's path).
 -- Kills: a killed CLI leaves its command running in the container, so
 -- each command records its process group in the container
--- (/tmp/.luasible-<id>.pid) and close() kills that group there; a timeout
+-- (/tmp/.luasible-<id>.pid) and close() kills that group there (through
+-- a detached `exec -d`, waited for); a timeout
 -- is enforced on both sides: the CLI is killed here, and a watchdog
 -- shell in the container kills the command's process group there (at the
 -- next whole second after the timeout, plus one).
@@ -66,24 +67,33 @@ function M.kind(cli)
           .. " kill -0 $$ 2>&- && { kill -TERM -- -$$; sleep 2; kill -KILL -- -$$; } ) <&- >&- 2>&- & %s")
           :format(math.ceil(t) + 1, line)
       end
-      local user = opts.user or (opts.sudo and "root") or host.user
+      -- root as uid 0: an image without /etc/passwd has no name "root"
+      local user = opts.user or (opts.sudo and "0") or host.user
+      if user == "root" then user = "0" end
       local s, err, name = kit.spawn(argv({ "/bin/sh", "-c", line }, user), opts, mode)
       if s then obj.pids[s] = pidfile end
       return s, err, name
     end
 
-    --- stop, in the container, what still runs there
+    --- stop, in the container, what still runs there: a detached exec
+    --- (`exec -d`: it goes on in the container whatever happens here)
+    --- per command, TERM to its process group, KILL 2 s later
     function obj.close()
+      local kills = {}
       for s, pidfile in pairs(obj.pids) do
         if not s:finished() then
           local q = kit.quote(pidfile)
           local kill = ("p=$(cat %s 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -- -$p 2>/dev/null;"
             .. " sleep 2; kill -KILL -- -$p 2>/dev/null; }; rm -f %s"):format(q, q)
-          -- its own process: it goes on after this one ends
-          kit.spawn(argv({ "/bin/sh", "-c", kill }, "root"), {}, { lines = false, progress = false })
+          local a = argv({ "/bin/sh", "-c", kill }, "0")
+          table.insert(a, #extra + 3, "-d")
+          kills[#kills + 1] = kit.spawn(a, {}, { lines = false, progress = false })
         end
       end
       obj.pids = {}
+      -- the CLI hands the kill over and returns: waited for (a stream
+      -- collected too early would kill its CLI before it did)
+      for _, k in ipairs(kills) do kit.wait(k) end
     end
     setmetatable(obj.pids, { __mode = "k" })
     return obj
