@@ -143,6 +143,11 @@ local function contract(connect, alive)
       assert.is_true(#seen >= 4, "progress events: " .. #seen)
       assert.equal(#data, seen[#seen].bytes_done)
       assert.equal("640", assert(conn:execute("stat -c %a /tmp/plugin-put.bin")).stdout:match("%d+"))
+      -- again, no mode asked: the file replaced keeps its mode (busybox's chmod has no --reference)
+      assert(conn:put("again", "/tmp/plugin-put2.bin", { content = true, mode = tonumber("600", 8) }))
+      assert(conn:put("again and again", "/tmp/plugin-put2.bin", { content = true }))
+      assert.equal("600 again and again", assert(conn:execute(
+        "printf '%s ' $(stat -c %a /tmp/plugin-put2.bin); cat /tmp/plugin-put2.bin")).stdout)
       local dir = files.tmpdir()
       local got = {}
       local g = assert(conn:get("/tmp/plugin-put.bin", dir .. "/back.bin",
@@ -156,7 +161,7 @@ local function contract(connect, alive)
       assert.is_nil(ok)
       assert.truthy(err:find("ENOENT", 1, true))
       assert.is_nil(io.open(dir .. "/none"))
-      assert(conn:execute("rm -f /tmp/plugin-put.bin"))
+      assert(conn:execute("rm -f /tmp/plugin-put.bin /tmp/plugin-put2.bin"))
     end)
   end)
 end
