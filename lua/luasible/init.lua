@@ -17,6 +17,11 @@ function M.connect(spec)
     if spec.connection == "local" or spec.kind == "local" then
       return connection.new_local()
     end
+    -- any other kind is a plugin (lua/luasible/plugins.lua, docs/CONNECTIONS.md)
+    local kind = spec.connection or spec.kind
+    if kind ~= nil and not require("luasible.plugins").BUILTIN[kind] then
+      return require("luasible.plugins").connect(spec)
+    end
     if type(spec.host) ~= "string" or spec.host == "" then
       error("bad argument #1 to 'connect' (field 'host' must be a non-empty string)", 2)
     end

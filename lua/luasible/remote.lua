@@ -180,7 +180,9 @@ function M.finish(tmp, dest, o)
   if o.mode or tmp == dest then
     chmod = "chmod " .. ("%04o"):format(o.mode or tonumber("644", 8)) .. " " .. t
   else -- no mode asked: an existing file keeps its mode, a new one gets 0644
-    chmod = "if [ -e " .. d .. " ]; then chmod --reference=" .. d .. " " .. t .. "; else chmod 0644 " .. t .. "; fi"
+    -- (a chmod without --reference, busybox's in a container: the mode stat(1) reads)
+    chmod = "if [ -e " .. d .. " ]; then { chmod --reference=" .. d .. " " .. t .. " 2>&- || chmod \"$(stat -c %a -- "
+      .. d .. ")\" " .. t .. "; }; else chmod 0644 " .. t .. "; fi"
   end
   if tmp ~= dest then
     script[#script + 1] = "[ ! -d " .. d .. " ] || { echo " .. quote(dest .. ": is a directory") .. " >&2; "

@@ -58,12 +58,13 @@ end
 
 -- The bytes to send: src itself (opts.content) or the file at src.
 -- :read() gives the next chunk, nil at the end, or nil, err, name.
-local function source(src, opts)
+local function source(src, opts, size)
+  size = size or CHUNK
   if opts.content then
     local pos = 0
     return { total = #src, close = function() end, read = function()
       if pos >= #src then return nil end
-      local chunk = src:sub(pos + 1, pos + CHUNK)
+      local chunk = src:sub(pos + 1, pos + size)
       pos = pos + #chunk
       return chunk
     end }
@@ -75,7 +76,7 @@ local function source(src, opts)
   if not f then return io_fail(msg, errno) end
   local total = st.size
   return { total = total, close = function() f:close() end, read = function()
-    local chunk, e, n = f:read(CHUNK)
+    local chunk, e, n = f:read(size)
     if chunk == nil and e then return io_fail(e, n, src) end
     return chunk
   end }
@@ -315,7 +316,8 @@ end
 -- where ps and sudo's log would show it), in chunks, into a 0600 file
 -- created afresh (noclobber: not through a planted file or link)
 local function put_execute(conn, src, dest, opts, run, t0)
-  local input, ierr, iname = source(src, opts)
+  -- conn._exec_chunk: a kind whose every command costs much (a container CLI) sends bigger chunks
+  local input, ierr, iname = source(src, opts, conn._exec_chunk)
   if not input then return nil, ierr, iname end
   local target = opts.atomic ~= false and tmp_name(dest) or dest
   local function fail(err, name)

@@ -70,6 +70,7 @@ function M.apply(args, c)
   end
   return {
     default_forks = c:get("forks"), var_defaults = defaults, log_path = c:get("log_path"),
+    connection_plugins = c:get("connection_plugins"),
     roles_path = c:get("roles_path"), gathering = c:get("gathering"), become_ask_pass = c:get("become_ask_pass"),
     inventory_opts = { timeout = c:get("inventory_timeout"), plugin_path = c:get("inventory_plugins"),
       ignore_extensions = c:get("inventory_ignore_extensions"), ignore_patterns = c:get("inventory_ignore_patterns") },

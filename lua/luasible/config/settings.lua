@@ -46,6 +46,10 @@ M.LIST = {
   { name = "module_path", type = "pathspec", ini = { { "defaults", "module_path" }, { "defaults", "library" } },
     env = { "LUASIBLE_LIBRARY", "ANSIBLE_LIBRARY" },
     doc = "folders of Lua modules searched before the built-in ones, after -M (colon list)" },
+  { name = "connection_plugins", type = "pathspec", ini = { { "defaults", "connection_plugins" } },
+    env = { "LUASIBLE_CONNECTION_PLUGINS", "ANSIBLE_CONNECTION_PLUGINS" },
+    doc = "folders of Lua connection plugins (colon list), searched before connection_plugins/ beside the play"
+      .. " and the shipped kinds (docs/CONNECTIONS.md)" },
   { name = "inventory_plugins", type = "pathspec", ini = { { "defaults", "inventory_plugins" } },
     env = { "LUASIBLE_INVENTORY_PLUGINS" },
     doc = "folders of Lua inventory plugins (colon list), searched before inventory_plugins/ beside a source" },

@@ -183,11 +183,21 @@ end
 ---   luasible_host_key (pinned "SHA256:..."), luasible_ssh_config (path, or
 ---   false/"none" to read no ~/.ssh/config), luasible_ssh_agent (bool or socket),
 ---   luasible_keepalive, luasible_keepalive_count_max.
-function M.connect_args(name, vars)
+--- Any other ansible_connection is a connection plugin found on
+--- `plugin_path` then the shipped kinds (lua/luasible/plugins.lua).
+function M.connect_args(name, vars, plugin_path)
   local c = vars.ansible_connection
   if c == "local" then return "local" end
   if c ~= nil and c ~= "ssh" and c ~= "paramiko" and c ~= "smart" then
-    return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "'"
+    -- a connection plugin (lua/luasible/plugins.lua): the host, its user and
+    -- its connection variables go to the plugin's connect; `plugin_path`:
+    -- the folders searched before the shipped kinds
+    local plugins = require "luasible.plugins"
+    local _, _, ferr = plugins.find(tostring(c), plugins.search_path(plugin_path))
+    if ferr then return nil, "host " .. name .. ": unsupported ansible_connection '" .. tostring(c) .. "': " .. ferr end
+    local user = vars.ansible_user or vars.ansible_ssh_user
+    return { connection = tostring(c), name = name, host = tostring(vars.ansible_host or vars.ansible_ssh_host or name),
+      user = user ~= nil and tostring(user) or nil, vars = vars, plugin_path = plugin_path }
   end
   local args = {}
   -- luasible_ssh_args: the config file's ssh_args (luasible.config), under the host's own

@@ -43,7 +43,7 @@ function M.open(run, host)
   else
     local cvars, verr = M.vars(run, host)
     if not cvars then return nil, verr end
-    local args, aerr = inventory.connect_args(host, cvars)
+    local args, aerr = inventory.connect_args(host, cvars, run.connection_plugins)
     if not args then return nil, aerr end
     if type(args) == "table" then -- -k's password, -F: where the host sets none
       for k, v in pairs(run.connect_defaults or {}) do
@@ -55,6 +55,39 @@ function M.open(run, host)
   if not conn then return nil, tostring(err or "could not connect") end
   st.conn = conn
   return conn
+end
+
+--- The folders searched for connection plugins (lua/luasible/plugins.lua)
+--- in a run: opts.connection_plugins (the setting), connection_plugins/
+--- beside the play (opts.base_dir).
+function M.plugin_path(opts)
+  local out = {}
+  local cp = opts.connection_plugins
+  for _, d in ipairs(type(cp) == "table" and cp or { cp }) do out[#out + 1] = d end
+  if opts.base_dir then out[#out + 1] = opts.base_dir .. "/connection_plugins" end
+  return out
+end
+
+--- Before any host is touched: every host's ansible_connection (extra
+--- vars, the play's vars, the host's, the configuration's) names a kind
+--- there is (a plugin on the path). Returns nil, err for the first that
+--- does not; a templated value is checked when the host connects.
+function M.check_kinds(plays, inv, layer, opts, path)
+  local plugins = require "luasible.plugins"
+  local search = plugins.search_path(path)
+  local extra = (opts.extra_vars or {}).ansible_connection
+  for _, p in ipairs(plays) do
+    local pvars = type(p.raw) == "table" and type(p.raw.vars) == "table" and p.raw.vars or {}
+    for _, h in ipairs(p.hosts or {}) do
+      local c = extra or pvars.ansible_connection or inv:host_vars(h, layer).ansible_connection
+        or (opts.var_defaults or {}).ansible_connection
+      if type(c) == "string" and not c:find("{{", 1, true) and not plugins.BUILTIN[c] then
+        local _, _, err = plugins.find(c, search)
+        if err then return nil, "host " .. h .. ": unsupported ansible_connection '" .. c .. "': " .. err end
+      end
+    end
+  end
+  return true
 end
 
 --- Close the connections of these hosts (every host of the run when nil).

@@ -16,6 +16,7 @@ local is_list = require("luasible.util.schema").is_list
 local vars = require "luasible.play.vars"
 local events = require "luasible.play.events"
 local strategy = require "luasible.play.strategy"
+local connect = require "luasible.play.connect"
 local errors = require "luasible.util.errors"
 local fs = require "luasible.util.fs"
 
@@ -78,6 +79,12 @@ function M.play(play, opts)
   -- read once every play is prepared (a play may have added the implicit localhost)
   local layer, lerr = vars.play_layer(inv, opts)
   if lerr then return nil, lerr end
+  -- every ansible_connection names a kind there is, before any host is touched
+  local cpath = connect.plugin_path(opts)
+  if not opts.connect then
+    local okk, kerr = connect.check_kinds(prepared, inv, layer, opts, cpath)
+    if not okk then return nil, kerr end
+  end
   local ok_l, luasible = pcall(require, "luasible")
   if not ok_l then
     if not opts.connect then return nil, "luasible core not available: " .. tostring(luasible) end
@@ -95,6 +102,7 @@ function M.play(play, opts)
     tasks = {}, state = {},
     -- what the command line gives every SSH connection (-k's password, -F)
     connect_defaults = opts.connect_defaults,
+    connection_plugins = cpath,
   }
   secrets:add(run.extra_vars)
   if opts.connect_defaults then secrets:add({ ansible_password = opts.connect_defaults.password }) end
