@@ -39,7 +39,7 @@ local function pick(r, list) return list[r(#list)] end
 -- wrong (unknown filters and tests, bad syntax, wrong operand types).
 local FILTERS = { "default(1)", "d", "upper", "lower", "trim", "length", "count", "int", "float",
   "string", "bool", "join(',')", "join", "first", "last", "replace('a', 'b')", "replace(1, 2)", "quote",
-  "to_json", "keys", "lines", "round", "round(2)", "round('x')", "basename", "dirname", "nofilter",
+  "to_json", "list", "dict2items", "round", "round(2)", "round('x')", "basename", "dirname", "nofilter",
   "join(1)", "default()", "int(5)", "replace" }
 local TESTS = { "defined", "undefined", "none", "string", "number", "mapping", "sequence", "changed",
   "failed", "skipped", "succeeded", "success", "failure", "notatest" }
@@ -47,7 +47,7 @@ local ATOMS = { "1", "0", "-1", "1.5", "2", "99999999999999999999", "'str'", "''
   "false", "none", "[1, 2]", "[]", "[[1], [2, 3]]", "x", "s", "l", "m", "undefined_var", "inventory_hostname",
   "groups", "hostvars", "item", "r1", "play_hosts", "group_names" }
 local BINOPS = { "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "in", "not in",
-  "~", ".." }
+  "~", "**" }
 
 -- An expression of the engine's grammar; one naming a filter or a test
 -- that does not exist marks c.labels.msg (it is refused at load time).

@@ -260,6 +260,17 @@ function M.decode(text)
   return v
 end
 
+--- Every document of YAML text, as a list (from_yaml_all). Raises as decode.
+function M.decode_all(text)
+  if MISSING then error(MISSING, 0) end
+  local ok, docs = pcall(load_documents, text)
+  if ok then return docs end
+  if type(docs) == "table" and docs.yaml_error then
+    error(string.format("%d:%d: %s", docs.line, docs.column, docs.message), 0)
+  end
+  error(docs, 0)
+end
+
 --- Parse YAML (or JSON) text read from `source` (a file name): the value,
 --- or nil, "source:line: what is wrong".
 function M.load(text, source)

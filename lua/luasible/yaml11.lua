@@ -117,7 +117,7 @@ function M.float(s)
     n = 0 / 0
   end
   if not n then return nil, "invalid float '" .. s .. "'" end
-  return n + 0.0
+  return n * 1.0 -- (not n + 0.0: -0.0 stays -0.0)
 end
 
 --- The value of a plain (unquoted, untagged) scalar: a boolean, nil for

@@ -107,7 +107,7 @@ describe("play results", function()
       .. "  local res = ctx:run(\"printf 'x\\\\ny\\\\n'; echo e >&2\", { stream = true })\n"
       .. "  res.changed = false\n  return res\nend }\n")
     local _, recap, details = run({ { name = "raw", raw = {}, register = "r" },
-      { name = "n", debug = { msg = "{{ r.stdout_lines | length }} {{ r.stdout_lines[1] }}" } } },
+      { name = "n", debug = { msg = "{{ r.stdout_lines | length }} {{ r.stdout_lines[0] }}" } } },
       { module_path = { lib } })
     assert.equal(2, recap.h1.ok)
     local res = details.hosts.h1[1].result

@@ -58,9 +58,11 @@ describe("render", function()
     assert.truthy(line:find('"group_names":[]', 1, true), line)
     assert.truthy(line:find('"ipv4":{}', 1, true), line)
     assert.equal("table", type(cjson.decode(line).result.group_names))
-    -- templates use the same encoder: {{ x }} of a table, to_json
+    -- templates write values as Python does (issue 11): {{ x }} is str(),
+    -- to_json is json.dumps (", " and ": " between items)
     local T = require "luasible.template"
-    assert.equal("[] {\"a\":1,\"b\":[2]}", T.render("{{ e }} {{ m | to_json }}", { e = {}, m = { b = { 2 }, a = 1 } }))
+    assert.equal("[] {\"a\": 1, \"b\": [2]}",
+      T.render("{{ e }} {{ m | to_json }}", { e = {}, m = { b = { 2 }, a = 1 } }))
   end)
 
   it("prints the recap with a rounded elapsed time, without colours when asked", function()

@@ -36,7 +36,16 @@ Ctx.sha256 = core.sha256          -- hex SHA-256 of a string
 Ctx.mode_bits = mode.bits         -- (spec, base, is_dir) -> the mode chmod would give, or nil, err
 Ctx.argv = kv.argv                -- a command string as an argv list, or nil, err
 Ctx.object = json.object          -- mark a table a mapping: {} stays {} in JSON, not []
-Ctx.tostring = template.tostring  -- a value as templates show it (tables as JSON, keys sorted)
+-- a value as text for a module's output: tables as JSON with sorted keys,
+-- numbers and booleans as templates show them, nil as ""
+function Ctx.tostring(v)
+  if v == nil then return "" end
+  if type(v) == "table" then return json.encode(v) end
+  if math.type(v) == "float" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+    return string.format("%d", v)
+  end
+  return tostring(v)
+end
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
 Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
@@ -98,8 +107,18 @@ end
 
 --- A template's text rendered with the task's vars (`name` names it in
 --- errors), or nil, err.
+--- Includes and imports are found as the template module finds its
+--- `src`: the play's templates/ folder, then the play's folder (and the
+--- folder of the including template); lookups search the play's folder.
 function Ctx:render(text, name)
-  return template.render(text, self.vars, name)
+  local base = self.base_dir or "."
+  local dirs = { path.join(base, "templates"), base }
+  if name then
+    local dir = path.dirname(self:find_local(name, "templates"))
+    if dir ~= "" then table.insert(dirs, 1, dir) end
+  end
+  return template.render(text, self.vars, name, nil, { search_path = dirs, base_dir = base,
+    search_dirs = { path.join(base, "files"), path.join(base, "templates"), base } })
 end
 
 --- Another module (to build on it: copy.install), or nil, err: found on

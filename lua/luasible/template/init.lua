@@ -1,33 +1,62 @@
---- luasible.template: a small, safe expression language and template
--- engine; this face is what the rest of luasible calls.
+--- luasible.template: Jinja2 as Ansible uses it; this face is what the
+-- rest of luasible calls.
 --
---   template/lexer.lua   expression text -> tokens
---   template/expr.lua    tokens -> closures f(vars, rc) (the parser)
---   template/ops.lua     what the operators do
---   template/filters.lua, template/tests.lua   `x | filter`, `x is test`
---   template/blocks.lua  {{ }} {% if %} {% for %} text -> nodes -> output
---   template/values.lua  undefined, truth, text of values (shared)
---   template/unsafe.lua  unsafe variables, the render context
+--   template/lexer.lua     text -> tokens (delimiters, whitespace control,
+--                          trim_blocks / lstrip_blocks, raw)
+--   template/parser.lua    tokens -> tree (Jinja2's grammar)
+--   template/compiler.lua  tree -> Lua source, load()ed once and cached
+--   template/runtime.lua   what compiled code calls (Python semantics)
+--   template/methods.lua   str/list/dict methods ('a,b'.split(','))
+--   template/values.lua    undefined, None, truth, text of values (contract B)
+--   template/registry.lua, signature.lua, filters/, tests/   (contract C)
+--   template/unsafe.lua    unsafe variables, the render context
 --
 -- Every call here makes its own render context (or takes one as its last
 -- argument) and passes it along: no state of a render outlives the call or
 -- is seen by another one. Errors come back as nil, message.
 local values = require "luasible.template.values"
 local unsafe = require "luasible.template.unsafe"
-local expr = require "luasible.template.expr"
-local blocks = require "luasible.template.blocks"
+local lexer = require "luasible.template.lexer"
+local parser = require "luasible.template.parser"
+local compiler = require "luasible.template.compiler"
+local runtime = require "luasible.template.runtime"
 
 local M = {}
 
-M.filters = require "luasible.template.filters"
-M.tests = require "luasible.template.tests"
 M.is_undefined = values.is_undefined
 M.truthy = values.truthy
 M.tostring = values.tostring
+M.none = values.none
+
+--- The text Ansible puts in place of an omitted argument ({{ omit }}):
+--- a module argument equal to it is dropped (render_value).
+M.OMIT = "__omit_place_holder__" .. string.format("%08x%08x", math.random(0, 0x7fffffff),
+  math.random(0, 0x7fffffff))
+runtime.globals.omit = M.OMIT
+
+-- Compatibility for module helpers: `lines` as the old filter did it.
+M.filters = {}
+function M.filters.lines(v)
+  local out = {}
+  for l in (values.tostring(v) .. "\n"):gmatch("(.-)\r?\n") do out[#out + 1] = l end
+  if out[#out] == "" then out[#out] = nil end
+  return out
+end
 
 --- A render context (template/unsafe.lua), for a caller that renders
 --- several values as one: pass it as the last argument of each call.
-M.context = unsafe.context
+function M.context()
+  local rc = unsafe.context()
+  rc.macro_depth, rc.include_depth = 0, 0
+  return rc
+end
+local new_context = M.context
+
+local function ctx(rc)
+  if not rc then return new_context() end
+  if not rc.macro_depth then rc.macro_depth, rc.include_depth = 0, 0 end
+  return rc
+end
 
 --- Mark names of the scope table `vars` as unsafe ({ name = true, ... } or a list); returns vars.
 M.mark_unsafe = unsafe.mark
@@ -35,75 +64,372 @@ M.mark_unsafe = unsafe.mark
 --- Is `name`, as seen from the scope `vars`, an unsafe variable?
 M.is_unsafe = unsafe.is_unsafe
 
+-- ------------------------------------------------------------ options
+
+--- Ansible's defaults (its template module and Templar): trim_blocks on,
+--- lstrip_blocks off, the trailing newlines of the text kept.
+M.DEFAULTS = { trim_blocks = true, lstrip_blocks = false, keep_trailing_newline = false }
+
+-- The options of a call: M.DEFAULTS under opts. opts.jinja: plain Jinja2
+-- (keep_trailing_newline on, None printed "None", no Ansible newline rule).
+local function options(opts)
+  if opts == nil then return M.DEFAULTS end
+  if opts.__merged then return opts end
+  local o = { __merged = true }
+  for k, v in pairs(M.DEFAULTS) do o[k] = v end
+  if opts.jinja then o.keep_trailing_newline = true end
+  for k, v in pairs(opts) do o[k] = v end
+  local ext = {}
+  for _, e in ipairs(o.extensions or {}) do
+    if e == "jinja2.ext.do" then ext["do"] = true
+    elseif e == "jinja2.ext.loopcontrols" then ext.loopcontrols = true end
+  end
+  o.ext = ext
+  return o
+end
+M.options = options
+
+local OPTION_NAMES = { trim_blocks = "boolean", lstrip_blocks = "boolean", keep_trailing_newline = "boolean",
+  block_start_string = "string", block_end_string = "string", variable_start_string = "string",
+  variable_end_string = "string", comment_start_string = "string", comment_end_string = "string",
+  newline_sequence = "string" }
+
+-- A `#jinja2: trim_blocks: False, lstrip_blocks: True` first line: the
+-- options it sets and the text after it.
+local function header(src, name, opts)
+  if src:sub(1, 8) ~= "#jinja2:" then return opts, src end
+  local eol = src:find("\n", 1, true) or (#src + 1)
+  local line = src:sub(9, eol - 1)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  for pair in line:gmatch("[^,]+") do
+    local key, val = pair:match("^%s*([%w_]+)%s*:%s*(.-)%s*$")
+    if not key then values.fail(string.format("%s:1: bad #jinja2: override '%s' (use key: value, ...)", name, pair)) end
+    local kind = OPTION_NAMES[key]
+    if not kind then values.fail(string.format("%s:1: unknown #jinja2: option '%s'", name, key)) end
+    local v
+    if val == "True" or val == "true" then v = true
+    elseif val == "False" or val == "false" then v = false
+    else
+      local q = val:match("^'(.*)'$") or val:match('^"(.*)"$')
+      if q then v = lexer.unescape(q) end
+    end
+    if v == nil or type(v) ~= kind then
+      values.fail(string.format("%s:1: #jinja2: option '%s' must be %s, got '%s'", name, key,
+        kind == "boolean" and "True or False" or "a quoted string", val))
+    end
+    o[key] = v
+  end
+  return o, src:sub(eol + 1)
+end
+
+local function lex_opts(o, name)
+  return { name = name, trim_blocks = o.trim_blocks, lstrip_blocks = o.lstrip_blocks,
+    newline_sequence = o.newline_sequence,
+    block_start = o.block_start_string, block_end = o.block_end_string, variable_start = o.variable_start_string,
+    variable_end = o.variable_end_string, comment_start = o.comment_start_string, comment_end = o.comment_end_string }
+end
+
+local function opts_key(o)
+  return table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
+    tostring(o.jinja), tostring(o.ext and o.ext["do"]), tostring(o.ext and o.ext.loopcontrols),
+    o.newline_sequence or "",
+    o.block_start_string or "", o.block_end_string or "", o.variable_start_string or "",
+    o.variable_end_string or "", o.comment_start_string or "", o.comment_end_string or "" }, "\1")
+end
+
+-- ------------------------------------------------------------ compile caches
+
+-- Compiled templates and expressions by their text (and options): compile
+-- once, evaluate many. The functions hold no state of a render. Emptied
+-- when one grows past CACHE_MAX entries.
+local CACHE_MAX = 8192
+local tcache, tcount = {}, 0
+local ecache, ecount = {}, 0
+
+-- A compiled template: { render = fn, native = fn|nil (a lone {{ expr }}),
+-- text = bool (no tags at all), trailing = n (trailing newlines of the text) }.
+local function compile_template(src, name, opts)
+  opts = opts or M.DEFAULTS
+  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
+  local c = tcache[key]
+  if c then return c end
+  -- newlines as Jinja2 reads them: \r\n and \r are \n
+  if src:find("\r", 1, true) then src = src:gsub("\r\n?", "\n") end
+  local trailing = #(src:match("\n*$"))
+  local o, text = header(src, name, opts)
+  if not o.keep_trailing_newline and text:sub(-1) == "\n" then text = text:sub(1, -2) end
+  local toks = lexer.tokenize(text, lex_opts(o, name))
+  local tree = parser.template(toks, text, name, o.ext)
+  local flags = { jinja = o.jinja }
+  c = { trailing = trailing, ansible = not o.jinja, newline = o.newline_sequence }
+  -- a lone {{ expr }}: its value as it is (native)
+  local b = tree.body
+  if #b == 1 and b[1].k == "emit" then
+    local e = b[1].e
+    c.native = compiler.expression(e, name, text, flags)
+    c.bare_name = e.k == "name"
+    -- Ansible's STRING_TYPE_FILTERS: their text is never literal_eval'd
+    c.text_filter = e.k == "filter" and M.STRING_TYPE_FILTERS[e.name:gsub("^ansible%.builtin%.", "")] or false
+  end
+  c.render = compiler.template(tree, name, text, flags)
+  if tcount >= CACHE_MAX then tcache, tcount = {}, 0 end
+  tcache[key], tcount = c, tcount + 1
+  return c
+end
+
+--- Forget every compiled template and expression (benchmarks: compile again).
+function M.clear_caches() tcache, tcount, ecache, ecount = {}, 0, {}, 0 end
+
+local function compile_expression(src, name)
+  local f = ecache[src]
+  if f then return f end
+  if not src:find("%S") then values.fail("empty expression") end
+  local toks = lexer.expression(src, name)
+  local tree = parser.expression(toks, src, name)
+  f = compiler.expression(tree, name, src)
+  if ecount >= CACHE_MAX then ecache, ecount = {}, 0 end
+  ecache[src], ecount = f, ecount + 1
+  return f
+end
+
+-- ------------------------------------------------------------ running
+
+-- Run fn(...) turning errors into { template_error = "name:line: msg" }
+-- (the template line of the failing code, when there is one).
+local function handler(e)
+  if type(e) == "table" and e.template_error then
+    if not e.located then
+      local name, line = compiler.where(2)
+      if name and name ~= "expression" then
+        e = { template_error = string.format("%s:%d: %s", name, line, e.template_error), located = true }
+      end
+    end
+    return e
+  end
+  if type(e) == "table" then return e end -- an interrupt or another structured error
+  local name, line = compiler.where(2)
+  local msg = tostring(e)
+  if msg:find("stack overflow", 1, true) then msg = "too deeply nested (stack overflow)" end
+  return { template_error = (name and string.format("%s:%d: ", name, line) or "") .. "internal error: " .. msg
+    .. "\n" .. debug.traceback("", 2), located = true }
+end
+
+local function run(fn, ...)
+  local r = table.pack(xpcall(fn, handler, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  error(r[2], 0)
+end
+
 -- fn(...) with errors of templates as nil, message; other errors re-raised.
 local function protect(fn, ...)
-  local ok, res = pcall(fn, ...)
+  local ok, res = pcall(run, fn, ...)
   if ok then return res end
   if type(res) == "table" and res.template_error then return nil, res.template_error end
   error(res, 0)
 end
 
+-- A loader over opts.search_path (folders): name -> text, path.
+local function path_loader(dirs)
+  return function(name)
+    for _, d in ipairs(dirs) do
+      local path = name:sub(1, 1) == "/" and name or (d .. "/" .. name)
+      local f = io.open(path, "rb")
+      if f then
+        local text = f:read("a")
+        f:close()
+        if text then return text, path end
+      end
+    end
+    return nil, "template not found: '" .. name .. "' (searched " .. table.concat(dirs, ", ") .. ")"
+  end
+end
+
+-- The environment of a render: a loader of other templates (include,
+-- import) and the options; env.load(name) -> render, env.
+local function make_env(opts, name)
+  local env = { opts = opts, name = name }
+  local loader = opts and (opts.loader or (opts.search_path and path_loader(opts.search_path)))
+  if loader then
+    env.load = function(tname)
+      local src, path_or_err = loader(tname)
+      if not src then return nil, nil, path_or_err or ("template not found: " .. tname) end
+      local c = compile_template(src, tname, opts)
+      return c.render, make_env(opts, tname)
+    end
+  end
+  return env
+end
+
+local function lookup_env(vars, opts)
+  return function()
+    return { vars = vars, base_dir = opts and opts.base_dir, search_dirs = opts and opts.search_dirs,
+      render = function(text, v, o)
+        local r, err = M.render(text, v or vars, "lookup", nil, o or opts)
+        if not r then values.fail(err) end
+        return r
+      end,
+      secrets = opts and opts.secrets }
+  end
+end
+
+-- Ansible keeps the text's trailing newlines (preserve_trailing_newlines).
+local function finish_text(c, out)
+  if c.ansible and c.trailing > 0 then
+    local have = #(out:match("\n*$"))
+    if have < c.trailing then out = out .. string.rep(c.newline or "\n", c.trailing - have) end
+  end
+  return out
+end
+
+local function render_text(src, vars, name, rc, opts)
+  opts = options(opts)
+  local c = compile_template(src, name, opts)
+  rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
+  local out = c.render(vars, rc, make_env(opts, name))
+  return finish_text(c, out)
+end
+
 --- Compile an expression string; returns f(vars [, rc]) -> value or raises {template_error}.
 function M.compile_expr(src)
-  local f = expr.compile(src)
-  return function(vars, rc) return f(vars or {}, rc or unsafe.context()) end
+  local f = compile_expression(src, "expression")
+  return function(vars, rc)
+    vars = vars or {}
+    rc = ctx(rc)
+    rc.lookup_env = rc.lookup_env or lookup_env(vars)
+    return run(f, vars, rc, make_env(nil, "expression"))
+  end
+end
+
+local function eval(src, vars, rc, opts)
+  local f = compile_expression(src, "expression")
+  rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
+  local v = f(vars, rc, make_env(opts, "expression"))
+  if values.is_undefined(v) then values.undefined_error(v) end
+  return v
 end
 
 --- Evaluate an expression: returns value, or nil, err. An undefined result is an error.
-function M.eval(src, vars, rc)
-  return protect(expr.value, src, vars or {}, rc or unsafe.context())
+function M.eval(src, vars, rc, opts)
+  return protect(eval, src, vars or {}, ctx(rc), opts and options(opts))
 end
 
 --- Evaluate a condition (for `when`): returns true/false, or nil, err.
-function M.test(src, vars, rc)
-  return protect(function() return values.truthy(expr.value(src, vars or {}, rc or unsafe.context())) end)
+function M.test(src, vars, rc, opts)
+  return protect(function() return values.truthy(eval(src, vars or {}, ctx(rc), opts and options(opts))) end)
 end
 
 --- Render a template string. Returns the text, or nil, "name:line: message".
-function M.render(src, vars, name, rc)
-  name = name or "template"
-  return protect(function()
-    local out = {}
-    blocks.render(blocks.parse(src, name), vars or {}, out, name, rc or unsafe.context())
-    return table.concat(out)
-  end)
+--- opts (default M.DEFAULTS): trim_blocks, lstrip_blocks,
+--- keep_trailing_newline, loader = function(name) -> text, path | nil, err
+--- (for include / import), base_dir, search_dirs (for lookups).
+function M.render(src, vars, name, rc, opts)
+  return protect(render_text, src, vars or {}, name or "template", ctx(rc), opts)
 end
 
 --- Check the syntax of a string that will be templated, without rendering
 --- it: unclosed tags, bad expressions, unknown filters and tests. Undefined
 --- variables are not an error here (they are only known per host). Strings
 --- without {{ or {% are not templates. Returns true, or nil, err (with
---- "line N: " for a problem past the first line).
+--- "line N: " for a problem past the first line, "column C: " else).
 function M.check(v)
-  if type(v) ~= "string" or not v:find("{[{%%]") then return true end
-  local ok, err = pcall(blocks.parse, v, "value")
+  if type(v) ~= "string" or not v:find("{[{%%#]") then return true end
+  local ok, err = pcall(compile_template, v, "value", M.DEFAULTS)
   if ok then return true end
   err = type(err) == "table" and err.template_error or tostring(err)
-  local line, rest = err:match("^value:(%d+): (.*)$")
-  if line then err = (line == "1" and "" or ("line " .. line .. ": ")) .. rest end
+  local line, col, rest = err:match("^value:(%d+):(%d+): (.*)$")
+  if line then err = (line == "1" and ("column " .. col .. ": ") or ("line " .. line .. ": ")) .. rest end
   return nil, err
 end
 
+local OMIT = M.OMIT
+
+--- Filters whose text a lone {{ x | f }} keeps as text (Ansible's C.STRING_TYPE_FILTERS).
+M.STRING_TYPE_FILTERS = { string = true, to_json = true, to_nice_json = true, to_yaml = true, to_nice_yaml = true,
+  ppretty = true, json = true }
+
+-- Python's ast.literal_eval of a rendered string, as Ansible's native
+-- concat does it: the value when the whole text is a Python literal (a
+-- number, True/False/None, a list, tuple or dict of literals), else nil.
+local LITERAL = { const = true, list = true, tuple = true, dict = true }
+local function literal_node(n)
+  if n.k == "neg" or n.k == "pos" then return n.e.k == "const" and type(n.e.v) == "number" end
+  if not LITERAL[n.k] then return false end
+  for _, key in ipairs({ "items", "keys", "vals" }) do
+    for _, x in ipairs(n[key] or {}) do if not literal_node(x) then return false end end
+  end
+  return true
+end
+local PY_NAMES = { True = true, False = true, None = true }
+local function literal_eval(s)
+  if not s:find("^[%d%-%+%[{%('\"TFN%.]") then return nil end
+  if s:find("%f[%w_.]0%d") and not s:find("^0+$") then return nil end -- 0755: not a Python literal
+  local ok, toks = pcall(lexer.expression, s, "literal")
+  if not ok then return nil end
+  for _, t in ipairs(toks) do
+    if t.t == "name" and not PY_NAMES[t.v] then return nil end
+  end
+  local tree
+  ok, tree = pcall(parser.expression, toks, s, "literal")
+  if not ok or not literal_node(tree) then return nil end
+  local f
+  ok, f = pcall(compiler.expression, tree, "literal", s)
+  if not ok then return nil end
+  local v
+  ok, v = pcall(f, {}, new_context(), {})
+  if not ok or type(v) == "string" then return nil end
+  return v
+end
+M.literal_eval = literal_eval
+
 -- One value of task args, rendered (raises { template_error }).
-local function render_one(v, vars, rc)
+local function render_one(v, vars, rc, opts)
   if type(v) == "string" then
-    if not v:find("{[{%%]") then return v end
-    local whole = v:match("^%s*{{(.-)}}%s*$")
-    if whole and not whole:find("}}", 1, true) then
-      return expr.value(whole:match("^%s*(.-)%s*$"), vars, rc)
-    end
-    local out = {}
-    local ok, err = pcall(blocks.render, blocks.parse(v, "value"), vars, out, "value", rc)
-    if not ok then
-      if type(err) == "table" and err.template_error then
-        values.fail((err.template_error:gsub("^value:%d+: ", "")))
+    if not v:find("{[{%%#]") then return v end
+    local c = compile_template(v, "value", opts)
+    rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
+    local ok, r = pcall(run, function()
+      local env = make_env(opts, "value")
+      if c.native then
+        local x = c.native(vars, rc, env)
+        if values.is_undefined(x) then values.undefined_error(x) end
+        if x == nil or x == values.none then
+          -- Ansible's finalize; a bare {{ var }} is the variable's value
+          if c.bare_name then return values.none end
+          return ""
+        end
+        if type(x) ~= "string" or c.text_filter then return x end
+        local lit = literal_eval(x)
+        if lit ~= nil then return lit end
+        return x
       end
-      error(err, 0)
+      local text = finish_text(c, (c.render(vars, rc, env)))
+      local lit = literal_eval(text)
+      if lit ~= nil then return lit end
+      return text
+    end)
+    if not ok then
+      if type(r) == "table" and r.template_error then
+        values.fail((r.template_error:gsub("^value:%d+: ", "")))
+      end
+      error(r, 0)
     end
-    return table.concat(out)
-  elseif type(v) == "table" then
-    local t = {}
-    for k, x in pairs(v) do t[k] = render_one(x, vars, rc) end
+    return r
+  elseif type(v) == "table" and not values.is_undefined(v) and v ~= values.none then
+    if values.is_list(v) then
+      local t = {}
+      for _, x in ipairs(v) do
+        local r = render_one(x, vars, rc, opts)
+        if r ~= OMIT then t[#t + 1] = r end
+      end
+      return t
+    end
+    -- a mapping keeps its order (of the text, or of insertion)
+    local t = values.mapping()
+    for _, k in ipairs(values.keys(v)) do
+      local r = render_one(v[k], vars, rc, opts)
+      if r ~= OMIT then values.set(t, k, r) end
+    end
     return t
   end
   return v
@@ -111,15 +437,16 @@ end
 
 --- Render one value from task args: strings with {{ }} are templated, tables
 --- recursively. A string that is exactly "{{ expr }}" yields the raw value
---- (a list stays a list). Returns value, or nil, err.
-function M.render_value(value, vars, rc)
-  return protect(render_one, value, vars or {}, rc or unsafe.context())
+--- (a list stays a list). Items equal to {{ omit }} are dropped. Returns
+--- value, or nil, err.
+function M.render_value(value, vars, rc, opts)
+  return protect(render_one, value, vars or {}, ctx(rc), options(opts))
 end
 
 --- A variable whose value is itself a template ("{{ root }}/x"), rendered
 --- when it is used, as in Ansible (raises { template_error }).
 function M.nested(v, vars, name, rc)
-  rc = rc or unsafe.context()
+  rc = ctx(rc)
   if rc.depth > 20 then values.fail("variable '" .. name .. "' refers to itself") end
   rc.depth = rc.depth + 1
   local ok, r, err = pcall(M.render_value, v, vars, rc)
@@ -132,7 +459,7 @@ end
 --- fn(a, vars, rc) (render_value, eval or test) with a fresh render
 --- context; returns whether it read an unsafe variable, then fn's results.
 function M.tainted(fn, a, vars)
-  local rc = unsafe.context()
+  local rc = new_context()
   local r = table.pack(fn(a, vars, rc))
   return rc.unsafe_reads > 0, table.unpack(r, 1, r.n)
 end

@@ -10,6 +10,7 @@
 --   Regex:fullmatch(s, init)  Python's re.fullmatch: the whole of s
 --     each -> start, end (1-based, inclusive), captures (a list, false for a
 --     group that took no part; named groups also by name), or nil: no match.
+--   Regex:each(s, f)          f(start, end, captures) for each match, as re.finditer
 --   Regex:test(s)             whether Regex:match(s) matches (no captures made)
 --   regex.match / search / fullmatch(pattern, s, flags): the same in one call;
 --     a bad pattern raises its error (a string).
@@ -88,6 +89,21 @@ function Regex:test(s)
   return engine(self, s):find(s, 1, F.ANCHORED) ~= nil
 end
 function Regex:search(s, init) return run(self, s, init, 0) end
+
+--- Every match of the pattern in s, as Python's re.finditer finds them (an
+--- empty match right after another empty one is not taken: the next one
+--- must be longer or further on): calls f(start, end, captures) for each,
+--- end < start for an empty match; stops when f returns false.
+function Regex:each(s, f)
+  local pos, advance = 1, false
+  while pos <= #s + 1 do
+    local st, en, caps = run(self, s, pos, advance and F.NOTEMPTY_ATSTART or 0)
+    if not st then return end
+    if f(st, en, caps) == false then return end
+    advance = en < st
+    pos = en + 1
+  end
+end
 function Regex:fullmatch(s, init) return run(self, s, init, F.ANCHORED | ENDANCHORED) end
 
 local function call(method)

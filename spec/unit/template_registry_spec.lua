@@ -1,0 +1,27 @@
+local reg = require "luasible.template.registry"
+
+local function err_of(fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert.is_false(ok)
+  return type(e) == "table" and e.template_error or tostring(e)
+end
+
+describe("template registry", function()
+  it("declares a filter with its signature, binds and calls it", function()
+    reg.filter("spec_pad", "value, width=4, fill=' '", function(v, w, f) return string.rep(f, w - #v) .. v end)
+    local e, b = reg.bind("filter", "spec_pad", 1, { "fill" })
+    assert.equal("spec_pad", e.name)
+    assert.equal("..ab", b.call(e.fn, nil, { "ab", "." }))
+    assert.equal("  ab", reg.call("filter", "spec_pad", nil, { "ab" }))
+    assert.equal("-ab", reg.call("filter", "spec_pad", nil, { "ab", 3 }, { { "fill", "-" } }))
+  end)
+  it("an unknown filter or test is an error naming it", function()
+    assert.equal("no filter named 'nofilter'", err_of(reg.get, "filter", "nofilter"))
+    assert.equal("no test named 'notest'", err_of(reg.bind, "test", "notest", 1, {}))
+  end)
+  it("a test is declared apart from the filters", function()
+    reg.test("spec_even", "value", function(v) return v % 2 == 0 end)
+    assert.is_nil(reg.filters.spec_even)
+    assert.is_true(reg.call("test", "spec_even", nil, { 4 }))
+  end)
+end)
