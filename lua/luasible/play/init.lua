@@ -27,6 +27,14 @@ M.is_interrupt = errors.is_interrupt
 
 M.exit_code = require("luasible.play.recap").exit_code
 
+--- Load a YAML playbook (.yml / .yaml: play/playbook.lua) into the play
+--- model. Returns plays, nil, sources (opts.sources of M.play); or nil, err.
+function M.load_playbook(path)
+  local plays, sources = require("luasible.play.playbook").load(path)
+  if not plays then return nil, sources end
+  return plays, nil, sources
+end
+
 --- Load a play file: a Lua chunk returning a play or a list of plays. The
 --- file is read once; its text also gives the tasks' lines for messages.
 --- Returns play, nil, locate; or nil, err.
@@ -68,6 +76,10 @@ function M.play(play, opts)
   local where = locator(opts)
   for i, p in ipairs(plays) do
     local popts = setmetatable({ locate = where, play_index = many and i or nil }, { __index = opts })
+    -- a YAML playbook: each play's own file and locator (play/playbook.lua)
+    local src = opts.sources and opts.sources[i]
+    if src then popts = setmetatable({ play_file = src.play_file, locate = src.locate,
+      play_index = src.play_index }, { __index = opts }) end
     local pp, err = prepare.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp

@@ -36,6 +36,9 @@ M.PLAY = {
     { desc = "a host pattern (a string) or a list of them" }),
   vars = S.mapping(),
   tasks = S.list(S.any),         -- each entry a task (M.TASK)
+  pre_tasks = S.list(S.any),     -- run before tasks, post_tasks after; handlers flushed after each
+  post_tasks = S.list(S.any),
+  remote_user = nonempty,        -- the user when the host's variables name none
   handlers = S.list(S.any),      -- each entry a handler (M.HANDLER)
   forks = S.integer({ min = 1 }),
   gather_facts = S.boolean,
@@ -326,18 +329,19 @@ function M.prepare(play, opts, inv)
     return nil, at((pfield and at_path(path_of(pfield))) or pline or at_path(prefix)) .. pshown .. perr
   end
   local path = search_path(play, opts)
-  local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
+  local p = { name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {}, handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
   if play.gather_facts or (play.gather_facts == nil and implicit) then
-    p.tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
+    p.pre_tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
       "gather_facts", path))
-    p.tasks[1].facts = true
+    p.pre_tasks[1].facts = true
   end
   -- where(field) for task i of `list` ("tasks" or "handlers")
   local function place(list, i, t)
-    local shown = string.format("%s, %s %d", pshown, list == "tasks" and "task" or "handler", i)
+    local kind = list == "handlers" and "handler" or list == "tasks" and "task" or list:gsub("s$", "")
+    local shown = string.format("%s, %s %d", pshown, kind, i)
     if type(t) == "table" and type(t.name) == "string" then shown = shown .. " (" .. S.quote(t.name) .. ")" end
     local tline, exact = at_path(path_of(list, i))
     if not exact then tline = nil end
@@ -354,11 +358,13 @@ function M.prepare(play, opts, inv)
     end
   end
   local all = {}
-  for i, t in ipairs(play.tasks or {}) do
-    local task, err = M.prepare_task(t, place("tasks", i, t), path, play.tags)
-    if not task then return nil, err end
-    all[#all + 1] = task
-    if M.selected_by_tags(task, tags, skip) then p.tasks[#p.tasks + 1] = task end
+  for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
+    for i, t in ipairs(play[list] or {}) do
+      local task, err = M.prepare_task(t, place(list, i, t), path, play.tags)
+      if not task then return nil, err end
+      all[#all + 1] = task
+      if M.selected_by_tags(task, tags, skip) then p[list][#p[list] + 1] = task end
+    end
   end
   for i, t in ipairs(play.handlers or {}) do
     local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true)

@@ -78,12 +78,16 @@ end
 function M.run_play(run)
   local play = run.play
   run.events:emit({ type = "play_start", hosts = play.hosts, check = run.check or nil })
-  for _, task in ipairs(play.tasks) do
-    local hosts = M.active_hosts(run)
-    if #hosts == 0 then break end
-    M.run_task(run, task, hosts)
+  -- pre_tasks, tasks, post_tasks: the notified handlers run after each
+  -- (as Ansible flushes them), when a section has tasks
+  for _, section in ipairs({ play.pre_tasks or {}, play.tasks, play.post_tasks or {} }) do
+    for _, task in ipairs(section) do
+      local hosts = M.active_hosts(run)
+      if #hosts == 0 then break end
+      M.run_task(run, task, hosts)
+    end
+    if #section > 0 or section == play.tasks then handlers.flush(run, M.active_hosts, M.run_task) end
   end
-  handlers.flush(run, M.active_hosts, M.run_task)
   connect.close(run, play.hosts)
 end
 
