@@ -121,15 +121,15 @@ local function where(r, t, k)
 end
 
 -- A play's name as the messages show it.
-local function play_label(p, i)
-  return type(p.name) == "string" and ("play " .. S.quote(p.name)) or ("play " .. i)
+local function play_label(p, file)
+  return "play " .. S.quote(type(p.name) == "string" and p.name or path.basename(file))
 end
 
 -- A task of the YAML (a mapping) as a model task, and the map from the
 -- model's fields to the YAML's keys (for the locator).
-local function convert_task(r, t, label, handler)
+local function convert_task(r, t, label, handler, list, j)
   if type(t) ~= "table" or S.is_list(t) and next(t) ~= nil then
-    raise(where(r, t) .. label .. ": a task must be a mapping of keywords, got " .. S.show(t))
+    raise(where(r, list, j) .. label .. ": a task must be a mapping of keywords, got " .. S.show(t))
   end
   if type(t.name) == "string" then label = label .. " (" .. S.quote(t.name) .. ")" end
   local out, keymap = {}, {}
@@ -268,7 +268,7 @@ end
 
 -- A play of the YAML as a model play, and its source map for the locator.
 local function convert_play(r, p, i)
-  local label = play_label(p, i)
+  local label = play_label(p, r.file)
   local out, src = {}, { node = p, tasks = {}, handlers = {} }
   for _, k in ipairs(keys_of(p)) do
     local function bad(msg) raise(where(r, p, k) .. label .. ": " .. msg) end
@@ -314,7 +314,7 @@ local function convert_play(r, p, i)
       for j, t in ipairs(l) do
         local what = string.format("%s, %s %d", label, list == "handlers" and "handler" or
           (list == "tasks" and "task" or list:gsub("s$", "")), j)
-        local task, keymap = convert_task(r, t, what, list == "handlers")
+        local task, keymap = convert_task(r, t, what, list == "handlers", l, j)
         if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
         tasks[j], maps[j] = task, { node = t, keys = keymap }
       end

@@ -1,0 +1,235 @@
+-- YAML playbooks (`luasible run site.yml`): read into the play model and
+-- run by bin/luasible, on the local connection and over the real OpenSSH
+-- server of spec/helpers/sshd.lua; bad playbooks refused with file:line
+-- before any host is touched.
+local files = require "spec.helpers.files"
+local sshd = require "spec.helpers.sshd"
+local write, read = files.write, files.read
+
+local TMP = files.tmpdir()
+
+-- Run bin/luasible with args; returns stdout, exit code, stderr.
+local function cli(args)
+  local errf = TMP .. "/stderr"
+  local p = io.popen("bin/luasible " .. args .. " 2>" .. errf)
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return out, code, read(errf) or ""
+end
+
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- the recap line of a host: { ok =, changed =, ... }
+local function recap_of(out, host)
+  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
+  assert(line, "no recap line for " .. host .. " in:\n" .. out)
+  local r = {}
+  for k, v in line:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
+  return r
+end
+
+local INV = TMP .. "/inv.ini"
+write(INV, "h1 ansible_connection=local\nh2 ansible_connection=local\n")
+
+describe("YAML playbooks", function()
+  it("runs plays, import_playbook, vars_files, pre/post_tasks with handlers flushed after each, loops", function()
+    local d = TMP .. "/site"
+    os.execute("mkdir -p " .. d .. "/more")
+    write(d .. "/vars.yml", "who: world\nport: 8080\n")
+    write(d .. "/site.yml", table.concat({
+      "---",
+      "- name: first",
+      "  hosts: all",
+      "  gather_facts: false",
+      "  collections: [ansible.builtin]",
+      "  vars:",
+      "    greeting: hello",
+      "    who: nobody",
+      "  vars_files:",
+      "    - vars.yml",
+      "  pre_tasks:",
+      "    - name: pre",
+      "      ansible.builtin.shell: echo pre >> " .. d .. "/{{ inventory_hostname }}.log",
+      "      notify: early",
+      "  tasks:",
+      "    - name: write",
+      "      copy:",
+      "        content: \"{{ greeting }} {{ who }} {{ port }}\\n\"",
+      "        dest: " .. d .. "/{{ inventory_hostname }}.txt",
+      "      notify: topic",
+      "    - name: items",
+      "      shell: echo {{ x }} >> " .. d .. "/{{ inventory_hostname }}.items",
+      "      with_items: [[a, b], c]",
+      "      loop_control:",
+      "        loop_var: x",
+      "        label: \"{{ x }}\"",
+      "    - name: list",
+      "      ansible.legacy.command: echo {{ item }}",
+      "      with_list: [[1, 2]]",
+      "      register: listed",
+      "    - name: kv",
+      "      file: path=" .. d .. "/{{ inventory_hostname }}.dir state=directory",
+      "    - name: args",
+      "      command: pwd",
+      "      args:",
+      "        chdir: " .. d .. "/more",
+      "      register: where",
+      "      changed_when: false",
+      "    - name: skipped on h2",
+      "      shell: echo only-h1 >> " .. d .. "/{{ inventory_hostname }}.log",
+      "      when:",
+      "        - inventory_hostname == 'h1'",
+      "        - where.stdout is search('more')",
+      "  post_tasks:",
+      "    - name: post",
+      "      shell: echo post-{{ listed.results[0].stdout }} >> " .. d .. "/{{ inventory_hostname }}.log",
+      "  handlers:",
+      "    - name: early",
+      "      shell: echo handler-early >> " .. d .. "/{{ inventory_hostname }}.log",
+      "    - name: late",
+      "      listen: topic",
+      "      shell: echo handler-late >> " .. d .. "/{{ inventory_hostname }}.log",
+      "- import_playbook: more/other.yaml",
+    }, "\n") .. "\n")
+    write(d .. "/more/other.yaml", "- hosts: h1\n  tasks:\n    - command: cat " .. d .. "/h1.txt\n"
+      .. "      register: c\n    - debug: var=c.stdout\n")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    for _, h in ipairs({ "h1", "h2" }) do
+      assert.equal("hello world 8080\n", read(d .. "/" .. h .. ".txt")) -- vars_files over vars
+      assert.equal("a\nb\nc\n", read(d .. "/" .. h .. ".items"))      -- with_items flattens one level
+      assert.truthy(exists(d .. "/" .. h .. ".dir"))
+    end
+    -- the handler notified in pre_tasks runs before tasks, the other after them, before post_tasks;
+    -- with_list keeps the list whole
+    assert.equal("pre\nhandler-early\nonly-h1\nhandler-late\npost-[1, 2]\n", read(d .. "/h1.log"))
+    assert.equal("pre\nhandler-early\nhandler-late\npost-[1, 2]\n", read(d .. "/h2.log"))
+    assert.matches("c.stdout = hello world 8080", out, 1, true)
+    -- pre, early, 6 tasks (args unchanged; the last one skipped on h2), late, post; the imported play on h1
+    assert.same({ ok = 12, changed = 10, unreachable = 0, failed = 0, skipped = 0, ignored = 0 }, recap_of(out, "h1"))
+    assert.same({ ok = 9, changed = 8, unreachable = 0, failed = 0, skipped = 1, ignored = 0 }, recap_of(out, "h2"))
+  end)
+
+  it("reads a vault-encrypted vars file and never shows its values", function()
+    local d = TMP .. "/vault"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/pass", "s3cret-pass\n")
+    write(d .. "/secret.yml", "db_password: Hunter2-xyz\n")
+    local _, vcode, verr = cli("vault encrypt --vault-password-file " .. d .. "/pass " .. d .. "/secret.yml")
+    assert.equal(0, vcode, verr)
+    assert.is_nil(read(d .. "/secret.yml"):find("Hunter2", 1, true))
+    write(d .. "/site.yml", "- hosts: h1\n  vars_files: [secret.yml]\n  tasks:\n"
+      .. "    - copy: content={{ db_password }} dest=" .. d .. "/out\n"
+      .. "    - debug: msg=\"pw is {{ db_password }}\"\n")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --json --vault-password-file " .. d .. "/pass")
+    assert.equal(0, code, out .. err)
+    assert.equal("Hunter2-xyz", read(d .. "/out"))
+    assert.is_nil(out:find("Hunter2", 1, true), out)
+    assert.matches("pw is ********", out, 1, true)
+    -- without the password: refused before anything runs
+    os.remove(d .. "/out")
+    local _, code2, err2 = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.not_equal(0, code2)
+    assert.matches("secret.yml", err2, 1, true)
+    assert.falsy(exists(d .. "/out"))
+  end)
+
+  describe("bad playbooks are refused before any host is touched", function()
+    local d = TMP .. "/bad"
+    os.execute("mkdir -p " .. d)
+    local marker = d .. "/marker"
+    -- the first play would write the marker; the bad part is later in the file
+    local first = "- hosts: all\n  tasks:\n    - copy: content=x dest=" .. marker .. "\n"
+    local cases = {
+      { "unknown play keyword", first .. "- hosts: all\n  bogus: 1\n", "bad.yml:5: play 'bad.yml': unknown play keyword 'bogus'" },
+      { "a keyword not supported yet", first .. "- hosts: all\n  tasks:\n    - debug: msg=hi\n      delegate_to: x\n",
+        "bad.yml:7: play 'bad.yml', task 1: the keyword 'delegate_to' is not supported yet" },
+      { "a play keyword not supported yet", first .. "- hosts: all\n  roles: [web]\n",
+        "bad.yml:5: play 'bad.yml': the keyword 'roles' is not supported yet" },
+      { "a play without hosts", first .. "- name: nohosts\n  tasks: []\n", "bad.yml:4: play 'nohosts' has no hosts" },
+      { "a loop over a non-list", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      loop: 5\n",
+        "bad.yml:7: play 'bad.yml', task 1: loop must be a list or a \"{{ expression }}\", got a number (5)" },
+      { "another collection's module", first .. "- hosts: all\n  tasks:\n    - community.general.ufw: rule=allow\n",
+        "bad.yml:6: play 'bad.yml', task 1: the module 'community.general.ufw' is not supported" },
+      { "an unknown module", first .. "- hosts: all\n  tasks:\n    - frobnicate: x=1\n",
+        "bad.yml:6: play 'bad.yml', task 1: unknown module 'frobnicate'" },
+      { "a structural module not supported yet", first .. "- hosts: all\n  tasks:\n    - include_tasks: x.yml\n",
+        "bad.yml:6: play 'bad.yml', task 1: the module 'include_tasks' is not supported yet" },
+      { "a bad module argument", first .. "- hosts: all\n  tasks:\n    - name: c\n      copy:\n"
+        .. "        dest: /tmp/x\n        colour: red\n",
+        "bad.yml:9: play 'bad.yml', task 1 ('c'): copy: unknown argument 'colour'" },
+      { "an unknown filter", first .. "- hosts: all\n  tasks:\n    - debug:\n        msg: \"{{ x | nofilter }}\"\n",
+        "bad.yml:6: play 'bad.yml', task 1: argument 'msg': column 8: no filter named 'nofilter'" },
+      { "a YAML syntax error", first .. "- hosts: all\n  tasks: [a\n", "bad.yml:6:1: did not find expected" },
+      { "a task that is no mapping", first .. "- hosts: all\n  tasks:\n    - just text\n",
+        "bad.yml:6: play 'bad.yml', task 1: a task must be a mapping of keywords, got a string ('just text')" },
+      { "two loops", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      loop: [1]\n      with_items: [2]\n",
+        "bad.yml:8: play 'bad.yml', task 1: 'loop' and 'with_items' are two loops: use one" },
+      { "an option inside command text", first .. "- hosts: all\n  tasks:\n    - shell: make chdir=/src\n",
+        "bad.yml:6: play 'bad.yml', task 1: 'chdir=' inside the command text is not supported yet" },
+      { "a wrong type", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      retries: many\n",
+        "bad.yml:7: play 'bad.yml', task 1: retries must be a non-negative integer, got a string ('many')" },
+      { "a missing vars file", first .. "- hosts: all\n  vars_files: [nope.yml]\n", "bad.yml:5: vars_files: cannot read" },
+      { "a notify naming no handler", first .. "- hosts: all\n  tasks:\n    - name: n\n      debug: msg=x\n"
+        .. "      notify: restart ngnix\n", "notify names the handler 'restart ngnix', but the play has no handler" },
+      { "a handler keyword on a task", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      listen: t\n",
+        "bad.yml:7: play 'bad.yml', task 1: the keyword 'listen' is for handlers only" },
+      { "not a list of plays", "hosts: all\n", "bad.yml:1: a playbook must be a list of plays" },
+    }
+    for _, c in ipairs(cases) do
+      it(c[1], function()
+        os.remove(marker)
+        write(d .. "/bad.yml", c[2])
+        local out, code, err = cli("run " .. d .. "/bad.yml -i " .. INV)
+        assert.equal(1, code, out .. err)
+        assert.equal("", out)
+        assert.matches(c[3], err, 1, true)
+        assert.equal(1, select(2, err:gsub("\n", "")), "one line: " .. err)
+        assert.matches(d .. "/bad.yml", err, 1, true)
+        assert.falsy(exists(marker), "nothing runs")
+      end)
+    end
+
+    it("an import_playbook cycle", function()
+      os.remove(marker)
+      write(d .. "/a.yml", first .. "- import_playbook: sub/b.yml\n")
+      os.execute("mkdir -p " .. d .. "/sub")
+      write(d .. "/sub/b.yml", "- import_playbook: ../a.yml\n")
+      local out, code, err = cli("run " .. d .. "/a.yml -i " .. INV)
+      assert.equal(1, code, out .. err)
+      assert.matches("import_playbook cycle: " .. d .. "/a.yml -> " .. d .. "/sub/b.yml -> " .. d .. "/a.yml",
+        err, 1, true)
+      assert.falsy(exists(marker))
+    end)
+  end)
+
+  describe("over SSH", function()
+    local srv
+    lazy_setup(function() srv = sshd.start {} end)
+    lazy_teardown(function() if srv then srv:stop() end end)
+
+    it("runs a playbook on the real sshd; the play's remote_user is the user when the inventory names none", function()
+      local d = TMP .. "/ssh"
+      os.execute("mkdir -p " .. d)
+      write(d .. "/inv.yml", table.concat({
+        "all:", "  hosts:", "    box:", "      ansible_host: 127.0.0.1", "      ansible_port: " .. srv.port,
+        "      ansible_ssh_private_key_file: " .. srv.key, "      luasible_known_hosts: " .. srv.known_hosts, "" }, "\n"))
+      write(d .. "/site.yml", table.concat({
+        "- hosts: box", "  remote_user: " .. srv.user, "  tasks:",
+        "    - name: who", "      command: id -un", "      register: me",
+        "    - name: file", "      ansible.builtin.copy:", "        content: \"{{ me.stdout }} over ssh\\n\"",
+        "        dest: " .. d .. "/out.txt", "      notify: done",
+        "  handlers:", "    - name: done", "      shell: echo $LUASIBLE_TEST_SSHD > " .. d .. "/handler.txt", "" }, "\n"))
+      local out, code, err = cli("run " .. d .. "/site.yml -i " .. d .. "/inv.yml")
+      assert.equal(0, code, out .. err)
+      assert.equal(srv.user .. " over ssh\n", read(d .. "/out.txt"))
+      -- the handler ran through the test server (its environment says so)
+      assert.equal(srv.dir .. "\n", read(d .. "/handler.txt"))
+      assert.same({ ok = 3, changed = 3, unreachable = 0, failed = 0, skipped = 0, ignored = 0 }, recap_of(out, "box"))
+    end)
+  end)
+end)
