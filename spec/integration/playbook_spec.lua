@@ -125,7 +125,8 @@ describe("YAML playbooks", function()
     write(d .. "/site.yml", "- hosts: h1\n  vars_files: [secret.yml]\n  tasks:\n"
       .. "    - copy: content={{ db_password }} dest=" .. d .. "/out\n"
       .. "    - debug: msg=\"pw is {{ db_password }}\"\n")
-    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --json --vault-password-file " .. d .. "/pass")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --json --vault-password-file "
+      .. d .. "/pass")
     assert.equal(0, code, out .. err)
     assert.equal("Hunter2-xyz", read(d .. "/out"))
     assert.is_nil(out:find("Hunter2", 1, true), out)
@@ -145,7 +146,8 @@ describe("YAML playbooks", function()
     -- the first play would write the marker; the bad part is later in the file
     local first = "- hosts: all\n  tasks:\n    - copy: content=x dest=" .. marker .. "\n"
     local cases = {
-      { "unknown play keyword", first .. "- hosts: all\n  bogus: 1\n", "bad.yml:5: play 'bad.yml': unknown play keyword 'bogus'" },
+      { "unknown play keyword", first .. "- hosts: all\n  bogus: 1\n",
+        "bad.yml:5: play 'bad.yml': unknown play keyword 'bogus'" },
       { "a keyword not supported yet", first .. "- hosts: all\n  tasks:\n    - debug: msg=hi\n      delegate_to: x\n",
         "bad.yml:7: play 'bad.yml', task 1: the keyword 'delegate_to' is not supported yet" },
       { "a play keyword not supported yet", first .. "- hosts: all\n  roles: [web]\n",
@@ -173,7 +175,8 @@ describe("YAML playbooks", function()
         "bad.yml:6: play 'bad.yml', task 1: 'chdir=' inside the command text is not supported yet" },
       { "a wrong type", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      retries: many\n",
         "bad.yml:7: play 'bad.yml', task 1: retries must be a non-negative integer, got a string ('many')" },
-      { "a missing vars file", first .. "- hosts: all\n  vars_files: [nope.yml]\n", "bad.yml:5: vars_files: cannot read" },
+      { "a missing vars file", first .. "- hosts: all\n  vars_files: [nope.yml]\n",
+        "bad.yml:5: vars_files: cannot read" },
       { "a notify naming no handler", first .. "- hosts: all\n  tasks:\n    - name: n\n      debug: msg=x\n"
         .. "      notify: restart ngnix\n", "notify names the handler 'restart ngnix', but the play has no handler" },
       { "a handler keyword on a task", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      listen: t\n",
@@ -217,19 +220,22 @@ describe("YAML playbooks", function()
       os.execute("mkdir -p " .. d)
       write(d .. "/inv.yml", table.concat({
         "all:", "  hosts:", "    box:", "      ansible_host: 127.0.0.1", "      ansible_port: " .. srv.port,
-        "      ansible_ssh_private_key_file: " .. srv.key, "      luasible_known_hosts: " .. srv.known_hosts, "" }, "\n"))
+        "      ansible_ssh_private_key_file: " .. srv.key, "      luasible_known_hosts: " .. srv.known_hosts, "" },
+        "\n"))
       write(d .. "/site.yml", table.concat({
         "- hosts: box", "  remote_user: " .. srv.user, "  tasks:",
         "    - name: who", "      command: id -un", "      register: me",
         "    - name: file", "      ansible.builtin.copy:", "        content: \"{{ me.stdout }} over ssh\\n\"",
         "        dest: " .. d .. "/out.txt", "      notify: done",
-        "  handlers:", "    - name: done", "      shell: echo $LUASIBLE_TEST_SSHD > " .. d .. "/handler.txt", "" }, "\n"))
+        "  handlers:", "    - name: done", "      shell: echo $LUASIBLE_TEST_SSHD > " .. d .. "/handler.txt", "" },
+        "\n"))
       local out, code, err = cli("run " .. d .. "/site.yml -i " .. d .. "/inv.yml")
       assert.equal(0, code, out .. err)
       assert.equal(srv.user .. " over ssh\n", read(d .. "/out.txt"))
       -- the handler ran through the test server (its environment says so)
       assert.equal(srv.dir .. "\n", read(d .. "/handler.txt"))
-      assert.same({ ok = 3, changed = 3, unreachable = 0, failed = 0, skipped = 0, ignored = 0 }, recap_of(out, "box"))
+      assert.same({ ok = 3, changed = 3, unreachable = 0, failed = 0, skipped = 0, ignored = 0 },
+        recap_of(out, "box"))
     end)
   end)
 end)

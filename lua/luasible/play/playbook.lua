@@ -267,7 +267,7 @@ local function read_vars_files(r, p, vars)
 end
 
 -- A play of the YAML as a model play, and its source map for the locator.
-local function convert_play(r, p, i)
+local function convert_play(r, p)
   local label = play_label(p, r.file)
   local out, src = {}, { node = p, tasks = {}, handlers = {} }
   for _, k in ipairs(keys_of(p)) do
@@ -405,7 +405,7 @@ local function read_file(file, plays, sources, stack)
       end
       read_file(path.is_abs(f) and f or path.join(r.dir, f), plays, sources, stack)
     else
-      local play, src = convert_play(r, p, i)
+      local play, src = convert_play(r, p)
       plays[#plays + 1] = play
       sources[#plays] = { play_file = file, locate = locator(src, i), play_index = i }
     end
