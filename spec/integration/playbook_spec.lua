@@ -114,6 +114,51 @@ describe("YAML playbooks", function()
     assert.same({ ok = 9, changed = 8, unreachable = 0, failed = 0, skipped = 1, ignored = 0 }, recap_of(out, "h2"))
   end)
 
+  it("set_fact, assert, fail and debug", function()
+    local d = TMP .. "/control"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: all",
+      "  vars: { base: 10 }",
+      "  tasks:",
+      "    - ansible.builtin.set_fact:",
+      "        n: \"{{ base + inventory_hostname[1:] | int }}\"",
+      "        names: \"{{ ['a', inventory_hostname] }}\"",
+      "    - set_fact: label=\"host-{{ n }}\"",
+      "    - name: checked",
+      "      assert:",
+      "        that:",
+      "          - n | int > 10",
+      "          - names | length == 2",
+      "          - label.startswith('host-')",
+      "        success_msg: \"all good on {{ inventory_hostname }}\"",
+      "    - name: quiet",
+      "      assert: { that: \"names[1] == inventory_hostname\", quiet: true }",
+      "    - name: soft",
+      "      assert:",
+      "        that: n | int == 11",
+      "        fail_msg: \"n is {{ n }}\"",
+      "      ignore_errors: true",
+      "    - copy: content=\"{{ label }} {{ names | join(',') }}\" dest=" .. d .. "/{{ inventory_hostname }}",
+      "    - name: stop h2",
+      "      fail: msg=\"stopping {{ inventory_hostname }}\"",
+      "      when: inventory_hostname == 'h2'",
+      "    - debug: var=label",
+      "",
+    }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(2, code, out .. err)
+    assert.equal("host-11 a,h1", read(d .. "/h1"))
+    assert.equal("host-12 a,h2", read(d .. "/h2"))
+    assert.matches("ok: [h1] => all good on h1", out, 1, true)
+    assert.matches("failed (ignored): [h2] n is 12", out, 1, true)
+    assert.matches("failed: [h2] stopping h2", out, 1, true)
+    assert.matches("ok: [h1] => label = host-11", out, 1, true)
+    assert.is_nil(out:find("label = host-12", 1, true)) -- h2 left the play
+    assert.same({ ok = 7, changed = 1, unreachable = 0, failed = 0, skipped = 1, ignored = 0 }, recap_of(out, "h1"))
+    assert.same({ ok = 5, changed = 1, unreachable = 0, failed = 1, skipped = 0, ignored = 1 }, recap_of(out, "h2"))
+  end)
+
   it("reads a vault-encrypted vars file and never shows its values", function()
     local d = TMP .. "/vault"
     os.execute("mkdir -p " .. d)
@@ -182,6 +227,10 @@ describe("YAML playbooks", function()
       { "a handler keyword on a task", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      listen: t\n",
         "bad.yml:7: play 'bad.yml', task 1: the keyword 'listen' is for handlers only" },
       { "not a list of plays", "hosts: all\n", "bad.yml:1: a playbook must be a list of plays" },
+      { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
+        "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
+      { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",
+        "play 'bad.yml', task 1: set_fact: a-b is not a valid variable name" },
     }
     for _, c in ipairs(cases) do
       it(c[1], function()
