@@ -114,6 +114,29 @@ describe("YAML playbooks", function()
     assert.same({ ok = 9, changed = 8, unreachable = 0, failed = 0, skipped = 1, ignored = 0 }, recap_of(out, "h2"))
   end)
 
+  it("shows loop_control.label for each item; an imported playbook reads its files from its own folder", function()
+    local d = TMP .. "/label"
+    os.execute("mkdir -p " .. d .. "/sub/files " .. d .. "/files")
+    write(d .. "/sub/files/f.txt", "from sub\n")
+    write(d .. "/files/f.txt", "from top\n")
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1",
+      "  tasks:",
+      "    - name: users",
+      "      debug: msg=\"{{ u.name }}\"",
+      "      loop: [{ name: ann, key: k1 }, { name: bob, key: k2 }]",
+      "      loop_control: { loop_var: u, label: \"user {{ u.name }}\" }",
+      "- import_playbook: sub/more.yml", "" }, "\n"))
+    write(d .. "/sub/more.yml", "- hosts: h1\n  tasks:\n    - copy: src=f.txt dest=" .. d .. "/out.txt\n")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.matches("ok: [h1] => (item=user ann) => ann", out, 1, true)
+    assert.matches("ok: [h1] => (item=user bob) => bob", out, 1, true)
+    assert.equal("from sub\n", read(d .. "/out.txt"))
+    local jout = cli("run " .. d .. "/site.yml -i " .. INV .. " --json")
+    assert.matches('"label":"user ann"', jout, 1, true)
+  end)
+
   it("set_fact, assert, fail and debug", function()
     local d = TMP .. "/control"
     os.execute("mkdir -p " .. d)

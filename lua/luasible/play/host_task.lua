@@ -207,7 +207,12 @@ function M.run(run, host, task)
     if task.loop ~= nil then
       res.item = item
       -- each item's result as it comes, as Ansible shows `ok: [h] => (item=x)`
-      emit({ type = "item_result", status = M.status_of(res), item = item, result = res })
+      local label
+      if task.loop_label then
+        local l, lerr = template.render(task.loop_label, ivars)
+        label = l or ("loop_label: " .. tostring(lerr))
+      end
+      emit({ type = "item_result", status = M.status_of(res), item = item, label = label, result = res })
     end
     results[#results + 1] = res
     if res.unreachable then break end

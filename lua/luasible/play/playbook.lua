@@ -223,10 +223,7 @@ local function convert_task(r, t, label, handler, list, j)
     end
     for _, k in ipairs(keys_of(lc)) do
       if k == "loop_var" then out.loop_var, keymap.loop_var = lc[k], "loop_control"
-      elseif k == "label" then
-        -- what a looped item is shown as: not shown yet, accepted
-        local terr = template_error(lc[k])
-        if terr then raise(where(r, lc, k) .. label .. ": loop_control.label: " .. terr) end
+      elseif k == "label" then out.loop_label, keymap.loop_label = lc[k], "loop_control"
       else
         raise(where(r, lc, k) .. label .. ": loop_control." .. tostring(k) .. " is not supported yet"
           .. " (loop_var and label are)")
@@ -406,6 +403,8 @@ local function read_file(file, plays, sources, stack)
       read_file(path.is_abs(f) and f or path.join(r.dir, f), plays, sources, stack)
     else
       local play, src = convert_play(r, p)
+      -- an imported playbook's relative paths (src:, library/) are read from its own folder
+      if #stack > 1 then play.base_dir = r.dir end
       plays[#plays + 1] = play
       sources[#plays] = { play_file = file, locate = locator(src, i), play_index = i }
     end

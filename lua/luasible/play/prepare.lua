@@ -60,6 +60,7 @@ M.TASK = {
   ignore_errors = S.boolean,
   loop = S.either(S.string(), S.func, S.list(S.data()), { desc = "a list, a \"{{ expression }}\" or a function" }),
   loop_var = S.identifier,
+  loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
   become = S.boolean,
   become_user = nonempty,
   notify = names,
@@ -218,6 +219,7 @@ function M.prepare_task(t, where, path, play_tags, handler)
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end
   local terr = check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
+    or check_templates(t.loop_label, "loop_label", 0)
     or check_templates(t.vars, "vars", 0)
   if terr then return fail(terr, terr:match("^(%a+)")) end
   local task = {}
@@ -328,8 +330,10 @@ function M.prepare(play, opts, inv)
   if perr then
     return nil, at((pfield and at_path(path_of(pfield))) or pline or at_path(prefix)) .. pshown .. perr
   end
+  -- a play's own base_dir (an imported playbook's folder) for its library/, templates and files
+  if play.base_dir then opts = setmetatable({ base_dir = play.base_dir }, { __index = opts }) end
   local path = search_path(play, opts)
-  local p = { name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {}, handlers = {}, path = path }
+  local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {}, handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"

@@ -100,6 +100,8 @@ function M.run_plays(run, plays, inv, layer)
   for _, p in ipairs(plays) do
     run.play = p
     run.events.play = p.name
+    run.default_base_dir = run.default_base_dir or run.base_dir
+    run.base_dir = p.base_dir or run.default_base_dir -- templates, files: the play's folder
     local dflt = run.default_forks or require("luasible.config.settings").DEFAULT_FORKS
     run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or dflt)) or dflt)
     local left = {}

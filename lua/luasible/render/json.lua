@@ -8,7 +8,8 @@ local M = {}
 
 -- the fields an event may carry to --json (the rest stays in the process)
 local FIELDS = { "type", "host", "task", "play", "data", "progress", "result", "status", "timestamp", "seq",
-  "recap", "hosts", "elapsed", "module", "signal", "interrupted", "item" }
+  "recap", "hosts", "elapsed", "module", "signal", "interrupted", "item",
+  "label" }
 
 local record = json.fields(FIELDS)
 
