@@ -333,7 +333,8 @@ function M.prepare(play, opts, inv)
   -- a play's own base_dir (an imported playbook's folder) for its library/, templates and files
   if play.base_dir then opts = setmetatable({ base_dir = play.base_dir }, { __index = opts }) end
   local path = search_path(play, opts)
-  local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {}, handlers = {}, path = path }
+  local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
+    handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
