@@ -137,6 +137,19 @@ describe("YAML playbooks", function()
     assert.matches('"label":"user ann"', jout, 1, true)
   end)
 
+  it("takes Ansible's boolean strings and keywords given as nothing", function()
+    local d = TMP .. "/bools"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  gather_facts: 'no'", "  tasks:",
+      "    - name:", "      command: \"false\"", "      ignore_errors: 'yes'", "      when:", "      notify:",
+      "    - file:", "        path: " .. d .. "/made", "        state: touch", "        mode:", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.truthy(exists(d .. "/made"))
+    assert.same({ ok = 2, changed = 2, unreachable = 0, failed = 0, skipped = 0, ignored = 1 }, recap_of(out, "h1"))
+  end)
+
   it("set_fact, assert, fail and debug", function()
     local d = TMP .. "/control"
     os.execute("mkdir -p " .. d)
@@ -250,6 +263,10 @@ describe("YAML playbooks", function()
       { "a handler keyword on a task", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      listen: t\n",
         "bad.yml:7: play 'bad.yml', task 1: the keyword 'listen' is for handlers only" },
       { "not a list of plays", "hosts: all\n", "bad.yml:1: a playbook must be a list of plays" },
+      { "module arguments as a list", first .. "- hosts: all\n  tasks:\n    - debug: [1, 2]\n",
+        "bad.yml:6: play 'bad.yml', task 1: debug: the arguments must be a mapping or k=v text, got a list" },
+      { "a boolean keyword that is no boolean", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n"
+        .. "      become: maybe\n", "bad.yml:7: play 'bad.yml', task 1: become must be true or false, got a string ('maybe')" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

@@ -75,6 +75,20 @@ local function module_name(key)
   return (key:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", ""))
 end
 
+-- Keywords that are booleans: YAML's yes/no, and the strings Ansible's
+-- boolean() takes ("yes", "on", "1", "true", ...), are true or false.
+local BOOLEANS = { become = true, ignore_errors = true, no_log = true, run_once = true, check_mode = true,
+  gather_facts = true }
+local TRUE = { yes = true, on = true, ["1"] = true, ["true"] = true, y = true, t = true }
+local FALSE = { no = true, off = true, ["0"] = true, ["false"] = true, n = true, f = true }
+local function keyword_value(k, v)
+  if BOOLEANS[k] and type(v) == "string" then
+    local l = v:lower()
+    if TRUE[l] then return true elseif FALSE[l] then return false end
+  end
+  return v
+end
+
 -- A load error: raised inside the loader, caught by M.load.
 local function raise(msg) error({ playbook_error = msg }, 0) end
 
@@ -138,8 +152,10 @@ local function convert_task(r, t, label, handler, list, j)
     local v = t[k]
     local function bad(msg) raise(where(r, t, k) .. label .. ": " .. msg) end
     if type(k) ~= "string" then bad("a keyword must be a string, got " .. S.show(k)) end
-    if TASK_SAME[k] or (handler and HANDLER_SAME[k]) then
-      out[k], keymap[k] = v, k
+    if (TASK_SAME[k] or (handler and HANDLER_SAME[k])) and yaml.is_null(v) then
+      keymap[k] = k -- `when:` with nothing: no condition, as in Ansible
+    elseif TASK_SAME[k] or (handler and HANDLER_SAME[k]) then
+      out[k], keymap[k] = keyword_value(k, v), k
     elseif TASK_READ[k] then -- below
       local _ = k
     elseif TASK_NOT_YET_SET[k] or (not handler and k == "listen") then
@@ -162,6 +178,12 @@ local function convert_task(r, t, label, handler, list, j)
   end
   local args = t[module_key]
   if yaml.is_null(args) then args = nil end
+  if type(args) == "table" and require("luasible.json").is_object(args) then
+    -- an argument given as nothing (`mode:`) is not given, as in Ansible
+    local copy = require("luasible.json").object()
+    for k, v in pairs(args) do if not yaml.is_null(v) then copy[k] = v end end
+    args = copy
+  end
   if type(args) == "string" and COMMANDS[mod] then
     local words = require("luasible.module.kv").words(args, { templates = true }) or {}
     for _, w in ipairs(words) do
@@ -176,7 +198,7 @@ local function convert_task(r, t, label, handler, list, j)
     local kv, kerr = require("luasible.module").parse_kv(args)
     if not kv then raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": " .. kerr) end
     args = kv
-  elseif args ~= nil and type(args) ~= "table" then
+  elseif args ~= nil and not (type(args) == "table" and require("luasible.json").is_object(args)) then
     raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": the arguments must be a mapping or"
       .. " k=v text, got " .. S.show(args))
   end
@@ -270,7 +292,8 @@ local function convert_play(r, p)
   for _, k in ipairs(keys_of(p)) do
     local function bad(msg) raise(where(r, p, k) .. label .. ": " .. msg) end
     if type(k) ~= "string" then bad("a keyword must be a string, got " .. S.show(k))
-    elseif PLAY_SAME[k] then out[k] = p[k]
+    elseif PLAY_SAME[k] then
+      if not yaml.is_null(p[k]) then out[k] = keyword_value(k, p[k]) end
     elseif PLAY_READ[k] then local _ = k
     elseif PLAY_NOT_YET_SET[k] then bad("the keyword " .. S.quote(k) .. " is not supported yet")
     else bad("unknown play keyword " .. S.quote(k)) end
