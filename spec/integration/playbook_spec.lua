@@ -266,7 +266,8 @@ describe("YAML playbooks", function()
       { "module arguments as a list", first .. "- hosts: all\n  tasks:\n    - debug: [1, 2]\n",
         "bad.yml:6: play 'bad.yml', task 1: debug: the arguments must be a mapping or k=v text, got a list" },
       { "a boolean keyword that is no boolean", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n"
-        .. "      become: maybe\n", "bad.yml:7: play 'bad.yml', task 1: become must be true or false, got a string ('maybe')" },
+        .. "      become: maybe\n",
+        "bad.yml:7: play 'bad.yml', task 1: become must be true or false, got a string ('maybe')" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",
