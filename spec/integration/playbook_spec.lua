@@ -137,6 +137,24 @@ describe("YAML playbooks", function()
     assert.matches('"label":"user ann"', jout, 1, true)
   end)
 
+  it("meta: flush_handlers runs the handlers notified so far, there; noop does nothing", function()
+    local d = TMP .. "/meta"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: all", "  tasks:",
+      "    - shell: echo one >> " .. d .. "/{{ inventory_hostname }}", "      notify: h",
+      "    - meta: flush_handlers",
+      "    - shell: echo two >> " .. d .. "/{{ inventory_hostname }}", "      notify: h",
+      "    - ansible.builtin.meta: noop",
+      "  handlers:", "    - name: h", "      shell: echo handler >> " .. d .. "/{{ inventory_hostname }}", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    for _, h in ipairs({ "h1", "h2" }) do
+      assert.equal("one\nhandler\ntwo\nhandler\n", read(d .. "/" .. h)) -- notified again after the flush: again
+      assert.same({ ok = 4, changed = 4, unreachable = 0, failed = 0, skipped = 0, ignored = 0 }, recap_of(out, h))
+    end
+  end)
+
   it("takes Ansible's boolean strings and keywords given as nothing", function()
     local d = TMP .. "/bools"
     os.execute("mkdir -p " .. d)
@@ -268,6 +286,10 @@ describe("YAML playbooks", function()
       { "a boolean keyword that is no boolean", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n"
         .. "      become: maybe\n",
         "bad.yml:7: play 'bad.yml', task 1: become must be true or false, got a string ('maybe')" },
+      { "a meta action not supported yet", first .. "- hosts: all\n  tasks:\n    - meta: end_play\n",
+        "bad.yml:6: play 'bad.yml', task 1: meta: argument 'free_form' must be one of flush_handlers, noop" },
+      { "meta with when", first .. "- hosts: all\n  tasks:\n    - meta: flush_handlers\n      when: x\n",
+        "bad.yml:7: play 'bad.yml', task 1: meta: when is not supported with it (yet)" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

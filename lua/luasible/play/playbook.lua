@@ -52,7 +52,7 @@ local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "action"
   "always", "collections", "ignore_unreachable", "port" }
 -- Modules that are Ansible's playbook structure, not run by luasible yet.
 local MODULE_NOT_YET = { "include_tasks", "import_tasks", "include_role", "import_role", "include_vars",
-  "include", "meta", "add_host", "group_by", "pause", "set_stats" }
+  "include", "add_host", "group_by", "pause", "set_stats" }
 
 local function set_of(list)
   local s = {}

@@ -215,6 +215,11 @@ function M.prepare_task(t, where, path, play_tags, handler)
   if not module then return fail(args, key) end
   local mod, err = modules.load(module, path)
   if not mod then return fail(err, t.module and "module" or key) end
+  if mod.play_action then -- meta: done by the play on no host, so nothing per host applies
+    for _, f in ipairs({ "when", "loop", "register", "notify", "until", "changed_when", "failed_when" }) do
+      if t[f] ~= nil then return fail(module .. ": " .. f .. " is not supported with it (yet)", f) end
+    end
+  end
   local aerr, bad
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end

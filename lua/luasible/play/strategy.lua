@@ -84,7 +84,14 @@ function M.run_play(run)
     for _, task in ipairs(section) do
       local hosts = M.active_hosts(run)
       if #hosts == 0 then break end
-      M.run_task(run, task, hosts)
+      -- meta (a play action, modules/meta.lua): done here, on no host, counted nowhere
+      if task.mod.play_action then
+        if task.args and task.args.free_form == "flush_handlers" then
+          handlers.flush(run, M.active_hosts, M.run_task)
+        end
+      else
+        M.run_task(run, task, hosts)
+      end
     end
     if #section > 0 or section == play.tasks then handlers.flush(run, M.active_hosts, M.run_task) end
   end
