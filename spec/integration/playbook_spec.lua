@@ -155,6 +155,20 @@ describe("YAML playbooks", function()
     end
   end)
 
+  it("renders hosts: with the play's vars and the extra vars", function()
+    local d = TMP .. "/hosts"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", "- hosts: \"{{ target | default(fallback) }}\"\n  vars: { fallback: h2 }\n  tasks:\n"
+      .. "    - copy: content=x dest=" .. d .. "/{{ inventory_hostname }}\n")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.falsy(exists(d .. "/h1"))
+    assert.truthy(exists(d .. "/h2"))
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " -e target=h1")
+    assert.equal(0, code, out .. err)
+    assert.truthy(exists(d .. "/h1"))
+  end)
+
   it("takes Ansible's boolean strings and keywords given as nothing", function()
     local d = TMP .. "/bools"
     os.execute("mkdir -p " .. d)
@@ -290,6 +304,8 @@ describe("YAML playbooks", function()
         "bad.yml:6: play 'bad.yml', task 1: meta: argument 'free_form' must be one of flush_handlers, noop" },
       { "meta with when", first .. "- hosts: all\n  tasks:\n    - meta: flush_handlers\n      when: x\n",
         "bad.yml:7: play 'bad.yml', task 1: meta: when is not supported with it (yet)" },
+      { "hosts naming an undefined variable", first .. "- hosts: \"{{ nope }}\"\n  tasks: []\n",
+        "bad.yml:4: play 'bad.yml': hosts: template:1: 'nope' is undefined" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

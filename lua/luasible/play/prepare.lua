@@ -385,9 +385,34 @@ function M.prepare(play, opts, inv)
   end
   local nerr = notify_error(all, p.handlers)
   if nerr then return nil, nerr end
-  -- the play's hosts, then --limit (whose message starts with --limit)
-  local hosts, herr = pattern.select(inv, play.hosts)
-  if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, play.hosts, opts.limit)
+  -- the play's hosts, then --limit (whose message starts with --limit); a
+  -- `{{ }}` in them is rendered with the play's vars and the extra vars, as
+  -- Ansible does (no host's variables: no host is chosen yet)
+  local phosts = play.hosts
+  local function render_hosts(h)
+    if type(h) ~= "string" or not h:find("{{", 1, true) then return h end
+    local scope = {}
+    for k, v in pairs(play.vars or {}) do scope[k] = v end
+    for k, v in pairs(opts.extra_vars or {}) do scope[k] = v end
+    local r, rerr = template.render(h, scope)
+    if not r then return nil, rerr end
+    return r
+  end
+  if type(phosts) == "table" then
+    local list = {}
+    for i, h in ipairs(phosts) do
+      local r, rerr = render_hosts(h)
+      if not r then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": hosts: " .. rerr end
+      list[i] = r
+    end
+    phosts = list
+  else
+    local r, rerr = render_hosts(phosts)
+    if not r then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": hosts: " .. rerr end
+    phosts = r
+  end
+  local hosts, herr = pattern.select(inv, phosts)
+  if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, phosts, opts.limit)
   elseif herr then herr = "hosts: " .. herr end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
   p.hosts = hosts
