@@ -38,13 +38,15 @@ local function recap_of(out, host)
   return r
 end
 
-local PLAYBOOK = [[
+local PLAYBOOK = [==[
 - name: oracle
   hosts: all
   gather_facts: false
   vars:
     greeting: hello
     who: nobody
+    ports: {web: 80, db: 5432, cache: 6379}
+    groups_list: [{name: g1, members: [a, b]}, {name: g2, members: [c]}]
   vars_files:
     - vars.yml
   pre_tasks:
@@ -71,6 +73,20 @@ local PLAYBOOK = [[
       with_items: [[a, b], c]
       loop_control:
         loop_var: x
+    - name: dict
+      shell: echo {{ item.key }}={{ item.value }} >> {{ out }}/dict
+      with_dict: "{{ ports }}"
+    - name: sequence
+      shell: echo {{ item }} >> {{ out }}/seq
+      with_sequence: start=1 end=3 format=n%02d
+    - name: subelements
+      shell: echo {{ item.0.name }}-{{ item.1 }} >> {{ out }}/sub/members
+      with_subelements:
+        - "{{ groups_list }}"
+        - members
+    - name: nested
+      shell: echo {{ item.0 }}{{ item.1 }} >> {{ out }}/nested
+      with_nested: [[x, y], [1, 2]]
     - name: facts
       set_fact:
         total: "{{ [1, 2, 3] | sum }}"
@@ -103,7 +119,7 @@ local PLAYBOOK = [[
       listen: topic
       shell: echo handler-late >> {{ out }}/log
 - import_playbook: more/second.yml
-]]
+]==]
 
 local SECOND = [[
 - hosts: all

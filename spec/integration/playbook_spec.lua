@@ -169,6 +169,31 @@ describe("YAML playbooks", function()
     assert.truthy(exists(d .. "/h1"))
   end)
 
+  it("with_NAME loops through the lookups: dict, sequence, fileglob, subelements, nested, together", function()
+    local d = TMP .. "/with"
+    os.execute("mkdir -p " .. d .. "/files")
+    write(d .. "/files/a.conf", "")
+    write(d .. "/files/b.conf", "")
+    write(d .. "/files/c.txt", "")
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  vars:", "    users: {ann: 1, bob: 2}", "    n: 3",
+      "    gl: [{name: g1, members: [a, b]}, {name: g2, members: [c]}]", "  tasks:",
+      "    - shell: echo {{ item.key }}={{ item.value }} >> " .. d .. "/out", "      with_dict: \"{{ users }}\"",
+      "    - shell: echo {{ item }} >> " .. d .. "/out", "      with_sequence: start=1 end={{ n }} format=web%02d",
+      "    - shell: echo {{ item | basename }} >> " .. d .. "/globbed", "      with_fileglob: \"*.conf\"",
+      "    - shell: echo {{ item.0.name }}-{{ item.1 }} >> " .. d .. "/out",
+      "      with_subelements: [\"{{ gl }}\", members]",
+      "    - shell: echo {{ item.0 }}{{ item.1 }} >> " .. d .. "/out", "      with_nested: [[a, b], [1, 2]]",
+      "    - shell: echo {{ item | join('+') }} >> " .. d .. "/out", "      with_together: [[a, b], [1, 2]]", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.equal("ann=1\nbob=2\nweb01\nweb02\nweb03\ng1-a\ng1-b\ng2-c\na1\na2\nb1\nb2\na+1\nb+2\n", read(d .. "/out"))
+    local globbed = {}
+    for l in read(d .. "/globbed"):gmatch("[^\n]+") do globbed[#globbed + 1] = l end
+    table.sort(globbed)
+    assert.same({ "a.conf", "b.conf" }, globbed)
+  end)
+
   it("takes Ansible's boolean strings and keywords given as nothing", function()
     local d = TMP .. "/bools"
     os.execute("mkdir -p " .. d)
@@ -306,6 +331,8 @@ describe("YAML playbooks", function()
         "bad.yml:7: play 'bad.yml', task 1: meta: when is not supported with it (yet)" },
       { "hosts naming an undefined variable", first .. "- hosts: \"{{ nope }}\"\n  tasks: []\n",
         "bad.yml:4: play 'bad.yml': hosts: template:1: 'nope' is undefined" },
+      { "a loop naming no lookup", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      with_frob: [1]\n",
+        "bad.yml:7: play 'bad.yml', task 1: the loop 'with_frob' names no lookup luasible has ('frob')" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

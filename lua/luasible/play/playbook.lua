@@ -45,7 +45,7 @@ local TASK_SAME = { name = true, register = true, when = true, changed_when = tr
   loop = true }
 local HANDLER_SAME = { listen = true }
 -- Read here: args, loop_control and the with_ loops luasible runs.
-local TASK_READ = { args = true, loop_control = true, with_items = true, with_list = true }
+local TASK_READ = { args = true, loop_control = true }
 local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "action", "async", "poll",
   "environment", "become_method", "become_flags", "become_exe", "connection", "remote_user",
   "any_errors_fatal", "throttle", "timeout", "module_defaults", "diff", "debugger", "block", "rescue",
@@ -109,14 +109,19 @@ local function template_error(v, depth)
   end
 end
 
--- The items of `with_items: value` on a host: the value rendered, flattened
--- one level (Ansible's items lookup). A function loop of the model: its
--- items are data, never rendered again.
-local function with_items(value)
+-- The items of `with_NAME: value` on a host: the value rendered, given to
+-- the lookup NAME as its terms (lookup.loop: with_items flattens one level,
+-- with_dict gives {key, value} items, with_fileglob the files, ...). A
+-- function loop of the model: its items are data, never rendered again, as
+-- Ansible marks a lookup's results unsafe. Files are found from `dir` (the
+-- playbook's folder: DIR/files, DIR).
+local function with_lookup(name, value, dir)
+  local function render(text, vars) return template.render(text, vars) end
   return function(hvars)
     local v, err = template.render_value(value, hvars)
     if err then error(err, 0) end
-    local ok, items = pcall(require("luasible.lookup").loop, "items", v, {})
+    local env = { vars = hvars, base_dir = dir, search_dirs = { path.join(dir, "files"), dir }, render = render }
+    local ok, items = pcall(require("luasible.lookup").loop, name, v, env)
     if not ok then error(type(items) == "table" and tostring(items.template_error) or tostring(items), 0) end
     return items
   end
@@ -158,10 +163,12 @@ local function convert_task(r, t, label, handler, list, j)
       out[k], keymap[k] = keyword_value(k, v), k
     elseif TASK_READ[k] then -- below
       local _ = k
+    elseif k:match("^with_.") then -- a loop: below
+      if not require("luasible.lookup").get(k:sub(6)) then
+        bad("the loop " .. S.quote(k) .. " names no lookup luasible has (" .. S.quote(k:sub(6)) .. ")")
+      end
     elseif TASK_NOT_YET_SET[k] or (not handler and k == "listen") then
       bad("the keyword " .. S.quote(k) .. (k == "listen" and " is for handlers only" or " is not supported yet"))
-    elseif k:match("^with_") then
-      bad("the loop " .. S.quote(k) .. " is not supported yet (with_items, with_list and loop are)")
     elseif MODULE_NOT_YET_SET[module_name(k)] then
       bad("the module " .. S.quote(k) .. " is not supported yet")
     elseif module_key then
@@ -217,7 +224,9 @@ local function convert_task(r, t, label, handler, list, j)
   keymap.module, keymap.args = module_key, module_key
   -- loops
   local loops = {}
-  for _, k in ipairs({ "loop", "with_items", "with_list" }) do if t[k] ~= nil then loops[#loops + 1] = k end end
+  for _, k in ipairs(keys_of(t)) do
+    if k == "loop" or (type(k) == "string" and k:match("^with_.")) then loops[#loops + 1] = k end
+  end
   if #loops > 1 then
     raise(where(r, t, loops[2]) .. label .. ": " .. S.quote(loops[1]) .. " and " .. S.quote(loops[2])
       .. " are two loops: use one")
@@ -226,16 +235,20 @@ local function convert_task(r, t, label, handler, list, j)
   if lk then
     local v = t[lk]
     local is_seq = type(v) == "table" and (S.is_list(v) and not require("luasible.json").is_object(v))
-    if not (type(v) == "string" or is_seq) then
+    local lname = lk:match("^with_(.+)$")
+    if lname and lname ~= "list" and lname ~= "items" then
+      -- another lookup's loop: its terms may be any value (with_dict a mapping, with_sequence k=v text)
+      if yaml.is_null(v) then raise(where(r, t, lk) .. label .. ": " .. lk .. " has no value") end
+    elseif not (type(v) == "string" or is_seq) then
       raise(where(r, t, lk) .. label .. ": " .. lk .. " must be a list or a \"{{ expression }}\", got " .. S.show(v))
     end
-    if type(v) == "string" and not v:find("{{", 1, true) then
+    if type(v) == "string" and not v:find("{{", 1, true) and not (lname and lname ~= "list" and lname ~= "items") then
       raise(where(r, t, lk) .. label .. ": " .. lk .. " must be a list or a \"{{ expression }}\", got "
         .. S.show(v))
     end
     local terr = template_error(v)
     if terr then raise(where(r, t, lk) .. label .. ": " .. lk .. ": " .. terr) end
-    out.loop = lk == "with_items" and with_items(v) or v
+    out.loop = (lname and lname ~= "list") and with_lookup(lname, v, r.dir) or v
     keymap.loop = lk
   end
   if t.loop_control ~= nil then
