@@ -187,7 +187,8 @@ describe("YAML playbooks", function()
       "    - shell: echo {{ item | join('+') }} >> " .. d .. "/out", "      with_together: [[a, b], [1, 2]]", "" }, "\n"))
     local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
     assert.equal(0, code, out .. err)
-    assert.equal("ann=1\nbob=2\nweb01\nweb02\nweb03\ng1-a\ng1-b\ng2-c\na1\na2\nb1\nb2\na+1\nb+2\n", read(d .. "/out"))
+    assert.equal("ann=1\nbob=2\nweb01\nweb02\nweb03\ng1-a\ng1-b\ng2-c\na1\na2\nb1\nb2\na+1\nb+2\n",
+      read(d .. "/out"))
     local globbed = {}
     for l in read(d .. "/globbed"):gmatch("[^\n]+") do globbed[#globbed + 1] = l end
     table.sort(globbed)
