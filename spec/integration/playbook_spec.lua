@@ -184,7 +184,8 @@ describe("YAML playbooks", function()
       "    - shell: echo {{ item.0.name }}-{{ item.1 }} >> " .. d .. "/out",
       "      with_subelements: [\"{{ gl }}\", members]",
       "    - shell: echo {{ item.0 }}{{ item.1 }} >> " .. d .. "/out", "      with_nested: [[a, b], [1, 2]]",
-      "    - shell: echo {{ item | join('+') }} >> " .. d .. "/out", "      with_together: [[a, b], [1, 2]]", "" }, "\n"))
+      "    - shell: echo {{ item | join('+') }} >> " .. d .. "/out", "      with_together: [[a, b], [1, 2]]", "" },
+      "\n"))
     local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
     assert.equal(0, code, out .. err)
     assert.equal("ann=1\nbob=2\nweb01\nweb02\nweb03\ng1-a\ng1-b\ng2-c\na1\na2\nb1\nb2\na+1\nb+2\n",
