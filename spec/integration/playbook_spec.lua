@@ -155,6 +155,26 @@ describe("YAML playbooks", function()
     end
   end)
 
+  it("renders vars_files names with the play's vars and the extra vars", function()
+    local d = TMP .. "/vf"
+    os.execute("mkdir -p " .. d .. "/env")
+    write(d .. "/env/prod.yml", "region: eu\n")
+    write(d .. "/env/dev.yml", "region: local\n")
+    write(d .. "/site.yml", "- hosts: h1\n  vars: { stage: prod }\n  vars_files: [\"env/{{ stage }}.yml\"]\n"
+      .. "  tasks:\n    - copy: content={{ region }} dest=" .. d .. "/out\n")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.equal("eu", read(d .. "/out"))
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " -e stage=dev")
+    assert.equal(0, code, out .. err)
+    assert.equal("local", read(d .. "/out"))
+    os.remove(d .. "/out")
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " -e stage=qa")
+    assert.equal(1, code, out .. err)
+    assert.matches(d .. "/site.yml:3: vars_files: cannot read " .. d .. "/env/qa.yml", err, 1, true)
+    assert.falsy(exists(d .. "/out"))
+  end)
+
   it("renders hosts: with the play's vars and the extra vars", function()
     local d = TMP .. "/hosts"
     os.execute("mkdir -p " .. d)
@@ -335,6 +355,8 @@ describe("YAML playbooks", function()
         "bad.yml:4: play 'bad.yml': hosts: template:1: 'nope' is undefined" },
       { "a loop naming no lookup", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      with_frob: [1]\n",
         "bad.yml:7: play 'bad.yml', task 1: the loop 'with_frob' names no lookup luasible has ('frob')" },
+      { "a vars_files name naming an undefined variable", first .. "- hosts: all\n  vars_files: [\"{{ nope }}.yml\"]\n",
+        "bad.yml:5: vars_files[1]: template:1: 'nope' is undefined (a file name sees the play's vars" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

@@ -173,6 +173,7 @@ function M.main(argv)
     if not r then return die(err) end
   end
   if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
+  args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
   local play, opts = COMMANDS[args.command].command(args)
   if not play then return die(opts) end
   return run_play(args, play, opts, extra)

@@ -28,7 +28,7 @@ function M.command(args)
   local playmod = require("luasible.play")
   local play, err, locate, sources
   if require("luasible.play.playbook").is_playbook(args.play) then
-    play, err, sources = playmod.load_playbook(args.play)
+    play, err, sources = playmod.load_playbook(args.play, { extra_vars = args.extra })
   else
     play, err, locate = playmod.load(args.play)
   end

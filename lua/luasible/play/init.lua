@@ -28,9 +28,10 @@ M.is_interrupt = errors.is_interrupt
 M.exit_code = require("luasible.play.recap").exit_code
 
 --- Load a YAML playbook (.yml / .yaml: play/playbook.lua) into the play
---- model. Returns plays, nil, sources (opts.sources of M.play); or nil, err.
-function M.load_playbook(path)
-  local plays, sources = require("luasible.play.playbook").load(path)
+--- model (opts.extra_vars: for `{{ }}` in vars_files names). Returns plays,
+--- nil, sources (opts.sources of M.play); or nil, err.
+function M.load_playbook(path, opts)
+  local plays, sources = require("luasible.play.playbook").load(path, opts)
   if not plays then return nil, sources end
   return plays, nil, sources
 end

@@ -271,7 +271,7 @@ end
 -- vars_files of a play: each file's mapping, later files over earlier ones,
 -- all over the play's vars (Ansible's precedence). Vault-encrypted files
 -- and !vault values are read as -e @file reads them.
-local function read_vars_files(r, p, vars)
+local function read_vars_files(r, p, vars, extra)
   local list = p.vars_files
   if type(list) == "string" then list = { list } end
   if type(list) ~= "table" or not S.is_list(list) then
@@ -282,8 +282,16 @@ local function read_vars_files(r, p, vars)
       raise(where(r, list, i) .. "vars_files[" .. i .. "] must be a file name, got " .. S.show(f))
     end
     if f:find("{{", 1, true) then
-      raise(where(r, list, i) .. "vars_files[" .. i .. "]: a templated file name is not supported yet ("
-        .. S.quote(f) .. ")")
+      -- rendered with the play's vars (and the files read before) and the extra vars
+      local scope = {}
+      for k, v in pairs(vars) do scope[k] = v end
+      for k, v in pairs(extra or {}) do scope[k] = v end
+      local name, rerr = template.render(f, scope)
+      if not name then
+        raise(where(r, list, i) .. "vars_files[" .. i .. "]: " .. rerr .. " (a file name sees the play's vars and"
+          .. " the extra vars; host variables are not read for it yet)")
+      end
+      f = name
     end
     local file = path.is_abs(f) and f or path.join(r.dir, f)
     local text, err = fs.read(file)
@@ -299,7 +307,7 @@ local function read_vars_files(r, p, vars)
 end
 
 -- A play of the YAML as a model play, and its source map for the locator.
-local function convert_play(r, p)
+local function convert_play(r, p, opts)
   local label = play_label(p, r.file)
   local out, src = {}, { node = p, tasks = {}, handlers = {} }
   for _, k in ipairs(keys_of(p)) do
@@ -318,7 +326,7 @@ local function convert_play(r, p)
     elseif p.vars ~= nil and not yaml.is_null(p.vars) then
       raise(where(r, p, "vars") .. label .. ": vars must be a mapping, got " .. S.show(p.vars))
     end
-    if p.vars_files ~= nil then read_vars_files(r, p, vars) end
+    if p.vars_files ~= nil then read_vars_files(r, p, vars, opts.extra_vars) end
     out.vars = vars
   end
   if yaml.is_null(out.vars) then out.vars = nil end
@@ -403,7 +411,7 @@ local function tidy(p)
 end
 
 -- Read one playbook file into plays/sources; `stack` the files importing it.
-local function read_file(file, plays, sources, stack)
+local function read_file(file, plays, sources, stack, opts)
   local norm = tidy(file)
   if #stack >= 64 then raise(file .. ": import_playbook nested more than 64 deep") end
   for _, f in ipairs(stack) do
@@ -436,9 +444,9 @@ local function read_file(file, plays, sources, stack)
       if f:find("{{", 1, true) then
         raise(where(r, p, "import_playbook") .. "import_playbook: a templated file name is not supported yet")
       end
-      read_file(path.is_abs(f) and f or path.join(r.dir, f), plays, sources, stack)
+      read_file(path.is_abs(f) and f or path.join(r.dir, f), plays, sources, stack, opts)
     else
-      local play, src = convert_play(r, p)
+      local play, src = convert_play(r, p, opts)
       -- an imported playbook's relative paths (src:, library/) are read from its own folder
       if #stack > 1 then play.base_dir = r.dir end
       plays[#plays + 1] = play
@@ -448,10 +456,11 @@ local function read_file(file, plays, sources, stack)
   stack[#stack] = nil
 end
 
---- Read a YAML playbook. Returns plays, sources; or nil, "file:line: what".
-function M.load(file)
+--- Read a YAML playbook (opts.extra_vars: the run's, for `{{ }}` in
+--- vars_files names). Returns plays, sources; or nil, "file:line: what".
+function M.load(file, opts)
   local plays, sources = {}, {}
-  local ok, err = pcall(read_file, file, plays, sources, {})
+  local ok, err = pcall(read_file, file, plays, sources, {}, opts or {})
   if not ok then
     if type(err) == "table" and err.playbook_error then return nil, err.playbook_error end
     error(err, 0)
