@@ -155,6 +155,35 @@ describe("YAML playbooks", function()
     end
   end)
 
+  it("--syntax-check, --list-tasks and --list-hosts check the playbook and run nothing", function()
+    local d = TMP .. "/list"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- name: web", "  hosts: all", "  pre_tasks:", "    - name: first", "      copy: content=x dest=" .. d .. "/ran",
+      "  tasks:", "    - name: second", "      debug: msg=x", "      tags: [t1, t2]",
+      "    - name: third", "      debug: msg=y", "      tags: never",
+      "- import_playbook: more.yml", "" }, "\n"))
+    write(d .. "/more.yml", "- hosts: h2\n  tasks:\n    - name: fourth\n      ping:\n")
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --syntax-check")
+    assert.equal(0, code, out .. err)
+    assert.equal("\nplaybook: " .. d .. "/site.yml\n", out)
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --list-tasks --list-hosts -l h2")
+    assert.equal(0, code, out .. err)
+    assert.equal(table.concat({ "", "playbook: " .. d .. "/site.yml", "",
+      "  play #1 (all): web", "    pattern: all", "    hosts (1):", "      h2", "    tasks:",
+      "      first\tTAGS: []", "      second\tTAGS: [t1, t2]", "",
+      "  play #2 (h2): more.yml", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
+      "      fourth\tTAGS: []", "" }, "\n"), out)
+    assert.falsy(exists(d .. "/ran"))
+    -- a bad playbook: the same message as a run, nothing run
+    write(d .. "/more.yml", "- hosts: h2\n  tasks:\n    - name: fourth\n      ping: { colour: red }\n")
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --syntax-check")
+    assert.equal(1, code, out .. err)
+    assert.matches(d .. "/more.yml:4: play 'more.yml', task 1 ('fourth'): ping: unknown argument 'colour'", err, 1,
+      true)
+    assert.falsy(exists(d .. "/ran"))
+  end)
+
   it("renders vars_files names with the play's vars and the extra vars", function()
     local d = TMP .. "/vf"
     os.execute("mkdir -p " .. d .. "/env")

@@ -104,6 +104,11 @@ local function run_play(args, play, opts, extra)
   if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
   opts.check, opts.module_path, opts.on_event = args.check, args.module_path, renderer(args)
+  if opts.list then -- --syntax-check, --list-tasks, --list-hosts: checked, nothing run
+    local prepared, perr = runner.check(play, opts)
+    if not prepared then return die(perr) end
+    return COMMANDS.run.list(args, prepared)
+  end
   -- -k and -F: for every SSH connection that sets no password / ssh_config
   local defaults = {}
   if args.ssh_config then defaults.ssh_config = args.ssh_config ~= "none" and args.ssh_config or false end

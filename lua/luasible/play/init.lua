@@ -59,10 +59,9 @@ local function locator(opts)
   return text and locate.new(text) or nil
 end
 
---- Run one play or a list of plays. Returns recap, details; or nil, err when
---- the play or its inventory is invalid (then nothing ran on any host).
-function M.play(play, opts)
-  opts = opts or {}
+-- The inventory and every play prepared (checked, hosts chosen): inv,
+-- prepared; or nil, err.
+local function prepare_all(play, opts)
   -- opts.vault: a keyring (luasible.vault.secrets.keyring) for vault content
   if opts.vault then require("luasible.vault").use(opts.vault) end
   local iopts = {}
@@ -85,6 +84,24 @@ function M.play(play, opts)
     if not pp then return nil, err end
     prepared[i] = pp
   end
+  return inv, prepared
+end
+
+--- Check plays as a run would, running nothing (--syntax-check,
+--- --list-tasks, --list-hosts): the prepared plays (name, hosts, pre_tasks,
+--- tasks, post_tasks, handlers), or nil, err.
+function M.check(play, opts)
+  local inv, prepared = prepare_all(play, opts or {})
+  if not inv then return nil, prepared end
+  return prepared
+end
+
+--- Run one play or a list of plays. Returns recap, details; or nil, err when
+--- the play or its inventory is invalid (then nothing ran on any host).
+function M.play(play, opts)
+  opts = opts or {}
+  local inv, prepared = prepare_all(play, opts)
+  if not inv then return nil, prepared end
   -- read once every play is prepared (a play may have added the implicit localhost)
   local layer, lerr = vars.play_layer(inv, opts)
   if lerr then return nil, lerr end
