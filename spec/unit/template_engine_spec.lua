@@ -137,3 +137,33 @@ describe("template engine", function()
       { render("{{ {'z': 1, 'a': [true, none, 2.0]} }} {{ ('x',) }}") })
   end)
 end)
+
+describe("template engine, Ansible's rules", function()
+  it("renders conditions holding {{ }} first; an empty one holds", function()
+    assert.is_true(T.test("{{ n > 2 }}", { n = 3 }))
+    assert.is_true(T.test("n > 2 and '{{ base }}' == '/opt'", { n = 3, base = "/opt" }))
+    assert.is_true(T.test("", {}))
+    assert.is_false(T.test("n > 5", { n = 3 }))
+  end)
+
+  it("makes a variable whose template names an undefined one undefined, lazily", function()
+    local vars = { ref = "{{ nowhere }}", base = "/opt", dir = "{{ base }}/app" }
+    assert.same({ "d" }, { T.eval("ref | default('d')", vars) })
+    assert.is_false(T.eval("ref is defined", vars))
+    assert.same({ nil, "'nowhere' is undefined" }, { T.eval("ref", vars) })
+    assert.equal("/opt/app", T.eval("dir", vars))
+  end)
+
+  it("keeps backslashes of string literals in play strings, not in template files", function()
+    assert.equal("a\\nb", T.render_value("{{ 'a\\nb' }}", {}))
+    assert.equal("a\nb", T.render("{{ 'a\\nb' }}", {}))
+  end)
+
+  it("prints an inline if without else as nothing, and macros as Jinja2 does", function()
+    assert.same({ "a,b" }, { T.render("{% for x in l %}{{ x }}{{ ',' if not loop.last }}{% endfor %}",
+      { l = { "a", "b" } }) })
+    assert.same({ "<Macro 'm'> m ('x', 'y')" },
+      { T.render("{% macro m(x, y) %}{% endmacro %}{{ m }} {{ m.name }} {{ m.arguments }}", {}) })
+    assert.same({ "15 5" }, { T.render("{{ 0o17 }} {{ 0b101 }}", {}) })
+  end)
+end)

@@ -328,7 +328,7 @@ C.e_cond = function(self, n)
     self:emit(format("%s = %s", t, self:expr(n.no)))
   else
     local line = self:line_of(n.pos)
-    self:emit(format("%s = R.undefined(nil, %q)", t,
+    self:emit(format("%s = R.lenient_undefined(%q)", t,
       "the inline if-expression on line " .. line .. " evaluated to false and no else section was defined."))
   end
   self:emit("end")
@@ -652,7 +652,9 @@ end
 -- A macro (or a call block's caller): a template function (pos, kw, rc).
 function C:macro_fn(name, params, body, pos)
   local fn = self:tmp("macro")
-  self:emit(format("local %s = R.callable(function(pos, kw, rc)", fn), pos)
+  local pnames = {}
+  for i, p in ipairs(params) do pnames[i] = format("%q", p.name) end
+  self:emit(format("local %s = R.macro(%q, {%s}, function(pos, kw, rc)", fn, name, concat(pnames, ", ")), pos)
   self:emit("local buf, n = {}, 0")
   self:emit(format("R.enter_macro(rc, %q)", name))
   self:push(true)

@@ -133,6 +133,7 @@ end
 local function opts_key(o)
   return table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
     tostring(o.jinja), tostring(o.ext and o.ext["do"]), tostring(o.ext and o.ext.loopcontrols),
+    tostring(o.raw_strings),
     o.newline_sequence or "",
     o.block_start_string or "", o.block_end_string or "", o.variable_start_string or "",
     o.variable_end_string or "", o.comment_start_string or "", o.comment_end_string or "" }, "\1")
@@ -159,7 +160,9 @@ local function compile_template(src, name, opts)
   local trailing = #(src:match("\n*$"))
   local o, text = header(src, name, opts)
   if not o.keep_trailing_newline and text:sub(-1) == "\n" then text = text:sub(1, -2) end
-  local toks = lexer.tokenize(text, lex_opts(o, name))
+  local lo = lex_opts(o, name)
+  lo.raw_strings = o.raw_strings
+  local toks = lexer.tokenize(text, lo)
   local tree = parser.template(toks, text, name, o.ext)
   local flags = { jinja = o.jinja }
   c = { trailing = trailing, ansible = not o.jinja, newline = o.newline_sequence }
@@ -172,6 +175,7 @@ local function compile_template(src, name, opts)
     -- Ansible's STRING_TYPE_FILTERS: their text is never literal_eval'd
     c.text_filter = e.k == "filter" and M.STRING_TYPE_FILTERS[e.name:gsub("^ansible%.builtin%.", "")] or false
   end
+  c.empty = #b == 0
   c.render = compiler.template(tree, name, text, flags)
   if tcount >= CACHE_MAX then tcache, tcount = {}, 0 end
   tcache[key], tcount = c, tcount + 1
@@ -315,8 +319,21 @@ function M.eval(src, vars, rc, opts)
 end
 
 --- Evaluate a condition (for `when`): returns true/false, or nil, err.
+--- As Ansible's Conditional: an empty condition holds; one holding {{ }}
+--- or {% %} is rendered first and its text evaluated.
 function M.test(src, vars, rc, opts)
-  return protect(function() return values.truthy(eval(src, vars or {}, ctx(rc), opts and options(opts))) end)
+  if type(src) == "string" and not src:find("%S") then return true end
+  return protect(function()
+    vars = vars or {}
+    rc = ctx(rc)
+    opts = opts and options(opts)
+    if src:find("{[{%%]") then
+      local text = render_text(src, vars, "condition", rc, opts)
+      if not text:find("%S") then return false end
+      src = text
+    end
+    return values.truthy(eval(src, vars, rc, opts))
+  end)
 end
 
 --- Render a template string. Returns the text, or nil, "name:line: message".
@@ -386,7 +403,10 @@ M.literal_eval = literal_eval
 local function render_one(v, vars, rc, opts)
   if type(v) == "string" then
     if not v:find("{[{%%#]") then return v end
-    local c = compile_template(v, "value", opts)
+    -- play strings: backslashes in string literals are kept as written
+    -- (Ansible's escape_backslashes), so '\n' in {{ }} is a backslash and n
+    local c = compile_template(v, "value", opts.value_opts)
+    if c.empty then return values.none end -- only comments: Ansible's native None
     rc.lookup_env = rc.lookup_env or lookup_env(vars, opts)
     local ok, r = pcall(run, function()
       local env = make_env(opts, "value")
@@ -410,7 +430,7 @@ local function render_one(v, vars, rc, opts)
     end)
     if not ok then
       if type(r) == "table" and r.template_error then
-        values.fail((r.template_error:gsub("^value:%d+: ", "")))
+        error({ template_error = (r.template_error:gsub("^value:%d+: ", "")), undefined = r.undefined }, 0)
       end
       error(r, 0)
     end
@@ -439,9 +459,28 @@ end
 --- recursively. A string that is exactly "{{ expr }}" yields the raw value
 --- (a list stays a list). Items equal to {{ omit }} are dropped. Returns
 --- value, or nil, err.
-function M.render_value(value, vars, rc, opts)
-  return protect(render_one, value, vars or {}, ctx(rc), options(opts))
+-- The options of play strings: raw_strings over the caller's (cached per
+-- options table, weakly).
+local VALUE_OPTS = setmetatable({}, { __mode = "k" })
+local function value_options(opts)
+  local vo = VALUE_OPTS[opts]
+  if not vo then
+    vo = { raw_strings = true }
+    for k, x in pairs(opts) do if vo[k] == nil then vo[k] = x end end
+    VALUE_OPTS[opts] = vo
+  end
+  return vo
 end
+
+function M.render_value(value, vars, rc, opts)
+  opts = options(opts)
+  local vo = value_options(opts)
+  return protect(render_one, value, vars or {}, ctx(rc), { value_opts = vo, __merged = true,
+    search_path = opts.search_path, loader = opts.loader, base_dir = opts.base_dir, search_dirs = opts.search_dirs,
+    secrets = opts.secrets })
+end
+
+local NESTED_OPTS = { value_opts = value_options(M.DEFAULTS), __merged = true }
 
 --- A variable whose value is itself a template ("{{ root }}/x"), rendered
 --- when it is used, as in Ansible (raises { template_error }).
@@ -449,10 +488,9 @@ function M.nested(v, vars, name, rc)
   rc = ctx(rc)
   if rc.depth > 20 then values.fail("variable '" .. name .. "' refers to itself") end
   rc.depth = rc.depth + 1
-  local ok, r, err = pcall(M.render_value, v, vars, rc)
+  local ok, r = pcall(render_one, v, vars, rc, NESTED_OPTS)
   rc.depth = rc.depth - 1
   if not ok then error(r, 0) end
-  if err then values.fail(err) end
   return r
 end
 

@@ -85,7 +85,7 @@ M.unescape = unescape
 -- (not counted while brackets are open); appends tokens; returns the offset
 -- of the end delimiter (or of "-" before it) and whether it trims (-).
 -- close == nil: up to the end of src.
-local function lex_inside(src, i, close, toks, name)
+local function lex_inside(src, i, close, toks, name, raw_strings)
   local depth = 0
   local n = #toks
   local len = #src
@@ -113,7 +113,8 @@ local function lex_inside(src, i, close, toks, name)
         local k = find(src, q == "'" and "['\\]" or '["\\]', j)
         if not k then err(src, name, i, "unterminated string") end
         if sub(src, k, k) == q then
-          tok = { t = "string", v = unescape(sub(src, i + 1, k - 1)), pos = i }
+          local body = sub(src, i + 1, k - 1)
+          tok = { t = "string", v = raw_strings and body or unescape(body), pos = i }
           i = k + 1
           break
         end
@@ -121,8 +122,11 @@ local function lex_inside(src, i, close, toks, name)
       end
     elseif c >= 48 and c <= 57 then -- digits
       local s, e = find(src, "^0[xX][%x_]+", i)
+      local base = 16
+      if not s then s, e = find(src, "^0[oO][0-7_]+", i); base = 8 end
+      if not s then s, e = find(src, "^0[bB][01_]+", i); base = 2 end
       if s then
-        tok = { t = "int", v = math.tointeger(tonumber((sub(src, s + 2, e):gsub("_", "")), 16)), pos = i }
+        tok = { t = "int", v = math.tointeger(tonumber((sub(src, s + 2, e):gsub("_", "")), base)), pos = i }
         i = e + 1
       else
         local num = match(src, "^%d[%d_]*%.%d[%d_]*[eE][+-]?%d+", i) or match(src, "^%d[%d_]*%.%d[%d_]*", i)
@@ -234,7 +238,7 @@ function M.tokenize(src, opts)
     else
       local first = #toks + 1
       toks[first] = { t = kind == "var" and "var_begin" or "block_begin", pos = s }
-      local e, dash = lex_inside(src, after, close, toks, name)
+      local e, dash = lex_inside(src, after, close, toks, name, opts.raw_strings)
       local t2 = toks[first + 1]
       if kind == "block" and t2 and t2.t == "name" and t2.v == "raw" and #toks == first + 1 then
         -- {% raw %}: the text up to {% endraw %} as it is

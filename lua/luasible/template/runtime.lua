@@ -84,8 +84,14 @@ local function holds_template(t, depth)
   return h
 end
 
+-- A variable holding a template, rendered; an undefined name inside it
+-- makes the variable undefined (lazily, as Ansible: `| default` and
+-- `is defined` see it), other errors are raised.
 local function nested(v, vars, name, rc)
-  return require("luasible.template").nested(v, vars, name, rc)
+  local ok, r = pcall(require("luasible.template").nested, v, vars, name, rc)
+  if ok then return r end
+  if type(r) == "table" and r.undefined then return undefined(name, r.template_error) end
+  error(r, 0)
 end
 
 --- The value of variable `name` in scope `vars` (then the globals):
@@ -324,7 +330,8 @@ local function num(v)
 end
 M.num = num
 
-local function check(v) if is_undef(v) then undef_error(v) end return v end
+local UNDEFINED = values.UNDEFINED
+local function check(v) if getmetatable(v) == UNDEFINED then undef_error(v) end return v end
 M.check = check
 
 local function unsupported(op, a, b)
@@ -586,14 +593,27 @@ function M.out(v)
     return tostr(v)
   end
   if v == nil or v == none then return "" end
-  if t == "table" and is_undef(v) then undef_error(v) end
+  if t == "table" and is_undef(v) then
+    if v.lenient then return "" end
+    undef_error(v)
+  end
   return tostr(v)
 end
 
 --- The text of a value in output for plain Jinja2: None as "None".
 function M.out_jinja(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    if mtype(v) == "integer" then return tostring(v) end
+    return tostr(v)
+  end
   if v == nil or v == none then return "None" end
-  return M.out(v)
+  if t == "table" and is_undef(v) then
+    if v.lenient then return "" end
+    undef_error(v)
+  end
+  return tostr(v)
 end
 
 M.tuple = values.tuple
@@ -793,6 +813,10 @@ globals.joiner = callable(function(pos, kw)
   end)
 end)
 
+-- Jinja2's `self` (the template's reference; blocks are not kept apart here).
+globals.self = setmetatable({}, { __name = "luasible.template_reference",
+  __pyrepr = function() return "<TemplateReference None>" end })
+
 local Namespace = { __name = "luasible.namespace" }
 local NS = setmetatable({}, { __mode = "k" })
 globals.namespace = callable(function(pos, kw)
@@ -902,6 +926,16 @@ globals.q = globals.query
 -- ------------------------------------------------------------ macros, includes
 
 M.undefined = undefined
+M.lenient_undefined = values.lenient_undefined
+
+-- Macros: callable tables that print as <Macro 'name'> and have .name, .arguments.
+local Macro = { __name = "luasible.macro" }
+Macro.__call = function(self, pos, kw, rc) return self.fn(pos, kw, rc) end
+Macro.__pyrepr = function(self) return "<Macro '" .. self.name .. "'>" end
+function M.macro(name, params, fn)
+  return setmetatable({ name = name, arguments = values.tuple(params), fn = fn, catch_kwargs = false,
+    catch_varargs = false, caller = false }, Macro)
+end
 M.keep = setmetatable({}, { __mode = "k" })
 
 --- How deep macros may call macros (recursion included).

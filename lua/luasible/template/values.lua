@@ -51,6 +51,7 @@ Undefined.__index = Undefined
 function M.undefined(name, msg) return setmetatable({ name = name, msg = msg }, Undefined) end
 
 function M.is_undefined(v) return getmetatable(v) == Undefined end
+M.UNDEFINED = Undefined -- the metatable of undefined values (for fast checks)
 local is_undef = M.is_undefined
 
 --- The message of an undefined value.
@@ -59,7 +60,11 @@ function M.undefined_message(v)
 end
 
 --- Raise the undefined error of an undefined value.
-function M.undefined_error(v) fail(M.undefined_message(v)) end
+function M.undefined_error(v) error({ template_error = M.undefined_message(v), undefined = true }, 0) end
+
+--- Jinja2's plain Undefined (what `x if false` gives without an else):
+--- printed as "", false as a condition; any other use is the error.
+function M.lenient_undefined(msg) return setmetatable({ msg = msg, lenient = true }, Undefined) end
 
 --- `v` itself; raises when it is undefined.
 function M.defined(v)
@@ -110,7 +115,10 @@ local is_mapping = M.is_mapping
 function M.truthy(v)
   if v == nil or v == false or v == 0 or v == "" then return false end
   if type(v) == "table" then
-    if getmetatable(v) == Undefined then M.undefined_error(v) end
+    if getmetatable(v) == Undefined then
+      if v.lenient then return false end
+      M.undefined_error(v)
+    end
     if v == none or json.is_null(v) then return false end
     return next(v) ~= nil
   end
@@ -227,6 +235,8 @@ local function repr(v, depth)
   if t == "number" then return mtype(v) == "integer" and tostring(v) or float_repr(v) end
   if t ~= "table" then return quote(tostring(v)) end
   if is_undef(v) then M.undefined_error(v) end
+  local mt = getmetatable(v)
+  if mt and mt.__pyrepr then return mt.__pyrepr(v) end
   if json.is_null(v) then return "None" end
   if depth > 32 then return "[...]" end
   local out = {}
