@@ -184,6 +184,23 @@ describe("YAML playbooks", function()
     assert.falsy(exists(d .. "/ran"))
   end)
 
+  it("environment: the play's and the task's reach the commands; a module that would ignore it is refused", function()
+    local d = TMP .. "/env"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  environment: { A: play, B: play }", "  vars: { e: { C: templated } }", "  tasks:",
+      "    - shell: echo $A $B $C > " .. d .. "/1", "      environment: { B: task }",
+      "    - shell: echo \"$C\" > " .. d .. "/2", "      environment: \"{{ e }}\"",
+      "    - shell: echo $A $D > " .. d .. "/3", "      args:", "        env: { D: own }",
+      "    - copy: content=x dest=" .. d .. "/4", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.equal("play task\n", read(d .. "/1"))
+    assert.equal("templated\n", read(d .. "/2"))
+    assert.equal("play own\n", read(d .. "/3"))
+    assert.equal("x", read(d .. "/4"))
+  end)
+
   it("renders vars_files names with the play's vars and the extra vars", function()
     local d = TMP .. "/vf"
     os.execute("mkdir -p " .. d .. "/env")
@@ -386,6 +403,9 @@ describe("YAML playbooks", function()
         "bad.yml:7: play 'bad.yml', task 1: the loop 'with_frob' names no lookup luasible has ('frob')" },
       { "a vars_files name naming an undefined variable", first .. "- hosts: all\n  vars_files: [\"{{ nope }}.yml\"]\n",
         "bad.yml:5: vars_files[1]: template:1: 'nope' is undefined (a file name sees the play's vars" },
+      { "environment with a module that would ignore it", first .. "- hosts: all\n  environment: { A: 1 }\n"
+        .. "  tasks:\n    - service: name=x state=started\n",
+        "bad.yml:7: play 'bad.yml', task 1: environment is not supported with the module 'service' yet" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

@@ -30,10 +30,10 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   become_user = true, tags = true, handlers = true }
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
-  check_mode = true, collections = true }
+  check_mode = true, collections = true, environment = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
 local PLAY_NOT_YET = { "roles", "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
-  "ignore_errors", "ignore_unreachable", "connection", "environment", "become_method", "become_flags",
+  "ignore_errors", "ignore_unreachable", "connection", "become_method", "become_flags",
   "become_exe", "vars_prompt", "order", "throttle", "timeout", "module_defaults", "force_handlers",
   "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "diff", "no_log", "port",
   "when" }
@@ -45,9 +45,9 @@ local TASK_SAME = { name = true, register = true, when = true, changed_when = tr
   loop = true }
 local HANDLER_SAME = { listen = true }
 -- Read here: args, loop_control and the with_ loops luasible runs.
-local TASK_READ = { args = true, loop_control = true }
+local TASK_READ = { args = true, loop_control = true, environment = true }
 local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "action", "async", "poll",
-  "environment", "become_method", "become_flags", "become_exe", "connection", "remote_user",
+  "become_method", "become_flags", "become_exe", "connection", "remote_user",
   "any_errors_fatal", "throttle", "timeout", "module_defaults", "diff", "debugger", "block", "rescue",
   "always", "collections", "ignore_unreachable", "port" }
 -- Modules that are Ansible's playbook structure, not run by luasible yet.
@@ -67,6 +67,14 @@ local PLAY_NOT_YET_SET, TASK_NOT_YET_SET, MODULE_NOT_YET_SET = set_of(PLAY_NOT_Y
 local COMMANDS = { command = true, shell = true, streaming_shell = true }
 local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executable = true, stdin = true,
   stdin_add_newline = true, strip_empty_ends = true, warn = true, argv = true }
+
+-- `environment:` (of a task or its play) goes to the `env` argument of the
+-- modules that start a process with it; modules that start no process of
+-- the task's own take it as nothing changes for them. Any other module
+-- (apt, service, ...) with an environment is refused: it would be ignored.
+local ENV_TAKERS = { command = true, shell = true, streaming_shell = true }
+local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
+  set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true }
 
 -- The model's name of a module key: `copy`, `ansible.builtin.copy` and
 -- `ansible.legacy.copy` are copy; another collection's name is kept whole
@@ -146,7 +154,7 @@ end
 
 -- A task of the YAML (a mapping) as a model task, and the map from the
 -- model's fields to the YAML's keys (for the locator).
-local function convert_task(r, t, label, handler, list, j)
+local function convert_task(r, t, label, handler, list, j, play_env)
   if type(t) ~= "table" or S.is_list(t) and next(t) ~= nil then
     raise(where(r, list, j) .. label .. ": a task must be a mapping of keywords, got " .. S.show(t))
   end
@@ -219,6 +227,40 @@ local function convert_task(r, t, label, handler, list, j)
     for k, v in pairs(t.args) do m[k] = v end
     for k, v in pairs(merged) do m[k] = v end -- the module's own text wins, as in Ansible
     args = m
+  end
+  -- environment: the task's over the play's, the module's own env over both
+  local env, env_key = t.environment, "environment"
+  if yaml.is_null(env) then env = nil end
+  if env == nil and play_env ~= nil and not yaml.is_null(play_env) then env, env_key = play_env, nil
+  elseif type(env) == "table" and type(play_env) == "table" and require("luasible.json").is_object(play_env) then
+    local m = require("luasible.json").object() -- Ansible merges them, the task's names winning
+    for k, v in pairs(play_env) do m[k] = v end
+    for k, v in pairs(env) do m[k] = v end
+    env = m
+  end
+  if env ~= nil then
+    local at = env_key and where(r, t, env_key) or where(r, t)
+    if not (type(env) == "string" or (type(env) == "table" and require("luasible.json").is_object(env))) then
+      raise(at .. label .. ": environment must be a mapping of names to values or a \"{{ expression }}\", got "
+        .. S.show(env))
+    end
+    if ENV_TAKERS[mod] then
+      if type(args) == "string" then args = { _raw = args } end
+      args = args or {}
+      local own = args.env
+      if own == nil then args.env = env
+      elseif type(own) == "table" and type(env) == "table" then
+        local m = require("luasible.json").object()
+        for k, v in pairs(env) do m[k] = v end
+        for k, v in pairs(own) do m[k] = v end
+        args.env = m
+      else
+        raise(at .. label .. ": environment and the module's own env: give one of them (or both as mappings)")
+      end
+    elseif not ENV_IRRELEVANT[mod] then
+      raise(at .. label .. ": environment is not supported with the module " .. S.quote(module_key)
+        .. " yet (command, shell and streaming_shell take it)")
+    end
   end
   out.module, out.args = mod, args
   keymap.module, keymap.args = module_key, module_key
@@ -355,7 +397,7 @@ local function convert_play(r, p, opts)
       for j, t in ipairs(l) do
         local what = string.format("%s, %s %d", label, list == "handlers" and "handler" or
           (list == "tasks" and "task" or list:gsub("s$", "")), j)
-        local task, keymap = convert_task(r, t, what, list == "handlers", l, j)
+        local task, keymap = convert_task(r, t, what, list == "handlers", l, j, p.environment)
         if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
         tasks[j], maps[j] = task, { node = t, keys = keymap }
       end
