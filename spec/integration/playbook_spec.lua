@@ -201,6 +201,21 @@ describe("YAML playbooks", function()
     assert.equal("x", read(d .. "/4"))
   end)
 
+  it("action: names the module as text or as a mapping", function()
+    local d = TMP .. "/action"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  tasks:",
+      "    - action: copy content=one dest=" .. d .. "/1",
+      "    - action:", "        module: ansible.builtin.copy", "        content: two", "        dest: " .. d .. "/2",
+      "    - action: shell echo three > " .. d .. "/3", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.equal("one", read(d .. "/1"))
+    assert.equal("two", read(d .. "/2"))
+    assert.equal("three\n", read(d .. "/3"))
+  end)
+
   it("renders vars_files names with the play's vars and the extra vars", function()
     local d = TMP .. "/vf"
     os.execute("mkdir -p " .. d .. "/env")
@@ -406,6 +421,8 @@ describe("YAML playbooks", function()
       { "environment with a module that would ignore it", first .. "- hosts: all\n  environment: { A: 1 }\n"
         .. "  tasks:\n    - service: name=x state=started\n",
         "bad.yml:7: play 'bad.yml', task 1: environment is not supported with the module 'service' yet" },
+      { "action and a module key", first .. "- hosts: all\n  tasks:\n    - action: debug msg=x\n      ping:\n",
+        "bad.yml:6: play 'bad.yml', task 1: action: the task also names the module 'ping': give one" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",
         "bad.yml:6: play 'bad.yml', task 1: assert: missing required argument 'that'" },
       { "set_fact with a bad name", first .. "- hosts: all\n  tasks:\n    - set_fact: { \"a-b\": 1 }\n",

@@ -45,8 +45,8 @@ local TASK_SAME = { name = true, register = true, when = true, changed_when = tr
   loop = true }
 local HANDLER_SAME = { listen = true }
 -- Read here: args, loop_control and the with_ loops luasible runs.
-local TASK_READ = { args = true, loop_control = true, environment = true }
-local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "action", "async", "poll",
+local TASK_READ = { args = true, loop_control = true, environment = true, action = true }
+local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "async", "poll",
   "become_method", "become_flags", "become_exe", "connection", "remote_user",
   "any_errors_fatal", "throttle", "timeout", "module_defaults", "diff", "debugger", "block", "rescue",
   "always", "collections", "ignore_unreachable", "port" }
@@ -185,6 +185,27 @@ local function convert_task(r, t, label, handler, list, j, play_env)
       module_key = k
     end
   end
+  -- `action: copy src=a dest=b` or `action: { module: copy, src: a }`: the module named in it
+  local action_args
+  if t.action ~= nil then
+    local a = t.action
+    local at = where(r, t, "action") .. label .. ": action: "
+    if module_key then raise(at .. "the task also names the module " .. S.quote(module_key) .. ": give one") end
+    if type(a) == "string" then
+      local m, rest = a:match("^%s*(%S+)%s*(.-)%s*$")
+      if not m then raise(at .. "names no module") end
+      module_key, action_args = m, rest ~= "" and rest or nil
+    elseif type(a) == "table" and require("luasible.json").is_object(a) and type(a.module) == "string" then
+      module_key = a.module
+      action_args = require("luasible.json").object()
+      for k, v in pairs(a) do if k ~= "module" then action_args[k] = v end end
+    else
+      raise(at .. "must be \"MODULE ARGS\" text or a mapping with module:, got " .. S.show(a))
+    end
+    if MODULE_NOT_YET_SET[module_name(module_key)] then
+      raise(at .. "the module " .. S.quote(module_key) .. " is not supported yet")
+    end
+  end
   if not module_key then raise(where(r, t) .. label .. ": no module (a key naming one, as `copy:`)") end
   local mod = module_name(module_key)
   if not mod:match("^[%a_][%w_]*$") then
@@ -192,6 +213,7 @@ local function convert_task(r, t, label, handler, list, j, play_env)
       .. " is not supported (luasible runs ansible.builtin's names it has: docs/TASKS.md)")
   end
   local args = t[module_key]
+  if t.action ~= nil then args = action_args end
   if yaml.is_null(args) then args = nil end
   if type(args) == "table" and require("luasible.json").is_object(args) then
     -- an argument given as nothing (`mode:`) is not given, as in Ansible
@@ -263,7 +285,7 @@ local function convert_task(r, t, label, handler, list, j, play_env)
     end
   end
   out.module, out.args = mod, args
-  keymap.module, keymap.args = module_key, module_key
+  keymap.module, keymap.args = t.action ~= nil and "action" or module_key, t.action ~= nil and "action" or module_key
   -- loops
   local loops = {}
   for _, k in ipairs(keys_of(t)) do
