@@ -201,6 +201,33 @@ describe("YAML playbooks", function()
     assert.equal("x", read(d .. "/4"))
   end)
 
+  it("--tags, --skip-tags and --check apply to YAML plays as to Lua plays", function()
+    local d = TMP .. "/tags"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  tags: [all_of_it]", "  tasks:",
+      "    - copy: content=a dest=" .. d .. "/a", "      tags: a",
+      "    - copy: content=b dest=" .. d .. "/b", "      tags: [b]",
+      "    - copy: content=n dest=" .. d .. "/never", "      tags: never",
+      "    - copy: content=c dest=" .. d .. "/c", "      tags: always",
+      "    - command: touch " .. d .. "/probe", "      check_mode: false", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --check")
+    assert.equal(0, code, out .. err)
+    for _, f in ipairs({ "a", "b", "c", "never" }) do assert.falsy(exists(d .. "/" .. f), f) end
+    assert.truthy(exists(d .. "/probe")) -- check_mode: false runs under --check
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --tags a")
+    assert.equal(0, code, out .. err)
+    assert.truthy(exists(d .. "/a"))
+    assert.falsy(exists(d .. "/b"))
+    assert.truthy(exists(d .. "/c"))
+    assert.falsy(exists(d .. "/never"))
+    out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --skip-tags a,always --tags all_of_it")
+    assert.equal(0, code, out .. err)
+    assert.truthy(exists(d .. "/b"))
+    -- the play's tag is the never task's too, and it was asked for: it runs, as in Ansible
+    assert.truthy(exists(d .. "/never"))
+  end)
+
   it("action: names the module as text or as a mapping", function()
     local d = TMP .. "/action"
     os.execute("mkdir -p " .. d)
