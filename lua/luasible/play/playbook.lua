@@ -359,12 +359,14 @@ local function read_vars_files(r, p, vars, extra)
     end
     local file = path.is_abs(f) and f or path.join(r.dir, f)
     local text, err = fs.read(file)
-    if not text then raise(where(r, list, i) .. "vars_files: cannot read " .. file .. ": " .. tostring(err)) end
+    if not text then
+      raise(where(r, list, i) .. "vars_files: cannot read " .. S.escape(file) .. ": " .. S.escape(tostring(err)))
+    end
     local v, yerr = yaml.load(text, file)
     if yerr then raise(where(r, list, i) .. "vars_files: " .. yerr) end
     if yaml.is_null(v) then v = {} end
     if type(v) ~= "table" or (S.is_list(v) and next(v) ~= nil) then
-      raise(where(r, list, i) .. "vars_files: " .. file .. " must hold a mapping of variables")
+      raise(where(r, list, i) .. "vars_files: " .. S.escape(file) .. " must hold a mapping of variables")
     end
     for k, x in pairs(v) do vars[k] = x end
   end
@@ -475,14 +477,16 @@ local function tidy(p)
 end
 
 -- Read one playbook file into plays/sources; `stack` the files importing it.
-local function read_file(file, plays, sources, stack, opts)
+local function read_file(file, plays, sources, stack, opts, from)
   local norm = tidy(file)
   if #stack >= 64 then raise(file .. ": import_playbook nested more than 64 deep") end
   for _, f in ipairs(stack) do
     if f == norm then raise(file .. ": import_playbook cycle: " .. table.concat(stack, " -> ") .. " -> " .. norm) end
   end
   local text, err = fs.read(file)
-  if not text then raise("cannot read playbook " .. file .. ": " .. tostring(err)) end
+  if not text then
+    raise((from or "") .. "cannot read playbook " .. S.escape(file) .. ": " .. S.escape(tostring(err)))
+  end
   local doc, yerr = yaml.load(text, file, { lines = true, column = true })
   if yerr then raise(yerr) end
   local r = reader(file)
@@ -508,7 +512,8 @@ local function read_file(file, plays, sources, stack, opts)
       if f:find("{{", 1, true) then
         raise(where(r, p, "import_playbook") .. "import_playbook: a templated file name is not supported yet")
       end
-      read_file(path.is_abs(f) and f or path.join(r.dir, f), plays, sources, stack, opts)
+      read_file(path.is_abs(f) and f or path.join(r.dir, f), plays, sources, stack, opts,
+        where(r, p, "import_playbook") .. "import_playbook: ")
     else
       local play, src = convert_play(r, p, opts)
       -- an imported playbook's relative paths (src:, library/) are read from its own folder
