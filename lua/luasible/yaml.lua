@@ -94,6 +94,23 @@ function M.vault_value(text, at)
   return plain
 end
 
+-- The lines of the parts of a collection decoded with opts.lines (M.load):
+-- LINES[t] = { [key or index] = line of the key (mapping) or of the entry
+-- (sequence) }, and LINES[t][LINES] = the line the collection starts at.
+-- Weak keys, as ORDER. Only on request: inventories do not pay for it.
+local LINES = setmetatable({}, { __mode = "k" })
+
+--- Where the parts of a collection decoded with lines (M.load(text, source,
+--- { lines = true })) are in the text: line(t) the line t starts at;
+--- line(t, k) the line of its key k (a mapping) or entry k (a sequence);
+--- nil when not known.
+function M.line(t, k)
+  local l = LINES[t]
+  if not l then return nil end
+  if k == nil then return l[LINES] end
+  return l[k]
+end
+
 -- A load error: raised inside the loader as this table, caught by decode_first.
 local function fail(line, column, message)
   error({ yaml_error = true, line = line, column = column, message = message }, 0)
@@ -101,10 +118,11 @@ end
 
 -- The loader of one text: a table of state and the functions over it.
 -- Returns the list of documents, or raises fail(...).
-local function load_documents(text)
+local function load_documents(text, with_lines)
   local next_event = libyaml.parser(text)
   local ev                -- the current event
   local anchors = {}      -- anchor name -> { value =, kind = "map"|"seq"|"scalar" }
+  local node_line         -- the line the node load_node() last returned starts at (with_lines)
 
   local function at(fmt, ...)
     local m = ev and ev.start_mark or { line = 0, column = 0 }
@@ -191,8 +209,11 @@ local function load_documents(text)
   local function load_map()
     local unsafe_tag = ev.tag == "!unsafe"
     local map, order, merged = json.object(), {}, {}
+    local lines = with_lines and { [LINES] = ev.start_mark.line + 1 } or nil
+    if lines then LINES[map] = lines end
     anchor(map, "map")
     each_node(function(key)
+      if lines and type(key) ~= "table" then lines[key] = node_line end
       local tag = ev.tag and ev.tag:match(TAG_NAME)
       if key == "<<" or tag == "merge" then
         tag = ev.tag or key
@@ -220,9 +241,12 @@ local function load_documents(text)
   local function load_sequence()
     local unsafe_tag = ev.tag == "!unsafe"
     local seq = {}
+    local lines = with_lines and { [LINES] = ev.start_mark.line + 1 } or nil
+    if lines then LINES[seq] = lines end
     anchor(seq, "seq")
     each_node(function(node, _, unsafe)
       seq[#seq + 1] = node
+      if lines then lines[#seq] = node_line end
       M.set_unsafe(seq, #seq, unsafe and "value" or (HOLDS[node] and "nested") or nil)
     end)
     if unsafe_tag then all_unsafe(seq) end
@@ -242,7 +266,11 @@ local function load_documents(text)
   function load_node()
     local f = DISPATCH[parse()]
     if not f then at("invalid event: %s", tostring(ev and ev.type)) end
-    return f()
+    if not with_lines then return f() end
+    local line = ev.start_mark.line + 1
+    local node, kind, unsafe = f()
+    node_line = line
+    return node, kind, unsafe
   end
 
   if parse() ~= "STREAM_START" then at("expecting STREAM_START event, but got %s", tostring(ev and ev.type)) end
@@ -258,9 +286,9 @@ local function load_documents(text)
 end
 
 -- The first document of text, or nil, err (a fail table).
-local function decode_first(text)
+local function decode_first(text, with_lines)
   if MISSING then return nil, { message = MISSING } end
-  local ok, docs = pcall(load_documents, text)
+  local ok, docs = pcall(load_documents, text, with_lines)
   if ok then return docs[1] end
   if type(docs) == "table" and docs.yaml_error then return nil, docs end
   error(docs, 0)
@@ -289,8 +317,10 @@ function M.decode_all(text)
 end
 
 --- Parse YAML (or JSON) text read from `source` (a file name): the value,
---- or nil, "source:line: what is wrong".
-function M.load(text, source)
+--- or nil, "source:line: what is wrong". opts.lines: record where each
+--- part is (M.line); opts.column: the message says source:line:column.
+function M.load(text, source, opts)
+  opts = opts or {}
   -- a whole vault-encrypted file: its plaintext, each string in it a secret
   local vaulted = text:sub(1, 14) == "$ANSIBLE_VAULT"
   if vaulted then
@@ -299,8 +329,11 @@ function M.load(text, source)
     if not plain then return nil, (source or "<yaml>") .. ": " .. verr end
     text = plain
   end
-  local v, err = decode_first(text)
-  if err then return nil, (source or "<yaml>") .. (err.line and ":" .. err.line or "") .. ": " .. err.message end
+  local v, err = decode_first(text, opts.lines)
+  if err then
+    local at = err.line and (":" .. err.line .. (opts.column and ":" .. err.column or "")) or ""
+    return nil, (source or "<yaml>") .. at .. ": " .. err.message
+  end
   if vaulted then require("luasible.vault").reveal_all(v) end
   return v
 end

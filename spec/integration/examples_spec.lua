@@ -46,6 +46,36 @@ describe("examples", function()
     assert.is_nil(io.open(root), "check mode created " .. root)
   end)
 
+  it("deploy.yml, the same play in YAML, does what deploy.lua does", function()
+    local roots, recaps = {}, {}
+    for _, form in ipairs({ "lua", "yml" }) do
+      local root = os.tmpname()
+      os.remove(root)
+      roots[form] = root
+      local run = "bin/luasible run examples/deploy." .. form .. " -i examples/local.ini -e demo_root=" .. root
+      local out, ok, code = sh(run .. " 2>&1")
+      assert.is_true(ok, "exit " .. tostring(code) .. "\n" .. out)
+      assert.truthy(out:find("ok: [web1] => healthy", 1, true), out)
+      recaps[form] = out:match("web1 : [^\n]*")
+      local sout, sok = sh(run .. " --tags stop 2>&1") -- the app stopped again
+      assert.is_true(sok, sout)
+      assert.truthy(sout:find("web1 | stopped", 1, true), sout)
+    end
+    assert.equal(recaps.lua, recaps.yml)
+    for _, h in ipairs({ "web1", "web2", "web3" }) do
+      for _, f in ipairs({ "app.sh", "app.conf", "RELEASE" }) do
+        local a, b = io.open(roots.lua .. "/" .. h .. "/" .. f), io.open(roots.yml .. "/" .. h .. "/" .. f)
+        assert.truthy(a and b, h .. "/" .. f)
+        -- the same but for the root folder each run was given
+        local esc = function(x) return (x:gsub("%p", "%%%0")) end
+        assert.equal(a:read("a"), (b:read("a"):gsub(esc(roots.yml), (roots.lua:gsub("%%", "%%%%")))))
+        a:close(); b:close()
+      end
+      assert.is_nil(io.open(roots.yml .. "/" .. h .. "/app.pid"))
+    end
+    os.execute("rm -rf " .. roots.lua .. " " .. roots.yml)
+  end)
+
   it("loopback.lua runs a given command with the generated inventory", function()
     local out, ok = sh("lua5.4 examples/loopback.lua -- bin/luasible exec web -i {inventory} --json "
       .. "-a 'echo $LUASIBLE_TEST_SSHD' 2>&1")

@@ -171,4 +171,60 @@ describe("luasible.yaml", function()
     assert.is_true(yaml.holds_unsafe(t))
     assert.is_false(yaml.holds_unsafe(yaml.decode("a: 1\n")))
   end)
+
+  describe("lines (load with { lines = true })", function()
+    it("records the line of every key, every entry and every collection", function()
+      local text = table.concat({
+        "# a comment",              -- 1
+        "- name: web",              -- 2
+        "  hosts: all",             -- 3
+        "  tasks:",                 -- 4
+        "    - debug: msg=hi",      -- 5
+        "    - copy:",              -- 6
+        "        src: a",           -- 7
+        "        dest: b",          -- 8
+        "      notify: [x, y]",     -- 9
+        "- {hosts: db, name: d}",   -- 10
+        "", }, "\n")
+      local v = assert(yaml.load(text, "f.yml", { lines = true }))
+      assert.equal(2, yaml.line(v))
+      assert.equal(2, yaml.line(v, 1))
+      assert.equal(10, yaml.line(v, 2))
+      assert.equal(2, yaml.line(v[1], "name"))
+      assert.equal(3, yaml.line(v[1], "hosts"))
+      assert.equal(4, yaml.line(v[1], "tasks"))
+      assert.equal(5, yaml.line(v[1].tasks, 1))
+      assert.equal(6, yaml.line(v[1].tasks, 2))
+      assert.equal(6, yaml.line(v[1].tasks[2], "copy"))
+      assert.equal(8, yaml.line(v[1].tasks[2].copy, "dest"))
+      assert.equal(9, yaml.line(v[1].tasks[2], "notify"))
+      assert.equal(9, yaml.line(v[1].tasks[2].notify, 2))
+      assert.equal(10, yaml.line(v[2], "name"))
+      assert.is_nil(yaml.line(v[1], "nope"))
+      -- the values are those of a load without lines
+      assert.same(yaml.load(text, "f.yml"), v)
+    end)
+
+    it("keeps nothing without the option, and nothing for tables it did not decode", function()
+      local v = assert(yaml.load("a: {b: 1}\n", "f.yml"))
+      assert.is_nil(yaml.line(v))
+      assert.is_nil(yaml.line(v.a, "b"))
+      assert.is_nil(yaml.line({}, 1))
+    end)
+
+    it("an alias has the lines of its anchor; a merged key the line of its source", function()
+      local v = assert(yaml.load("base: &b\n  x: 1\n  y: 2\nuse:\n  <<: *b\n  z: 3\nsame: *b\n", "f.yml",
+        { lines = true }))
+      assert.equal(2, yaml.line(v.same, "x"))
+      assert.equal(6, yaml.line(v.use, "z"))
+      assert.equal(1, v.use.x)
+    end)
+
+    it("a syntax error says file:line:column with { column = true }", function()
+      local _, err = yaml.load("a: [1\n  b: 2", "f.yml", { column = true })
+      assert.equal("f.yml:2:4: did not find expected ',' or ']'", err)
+      _, err = yaml.load("a: [1\n  b: 2", "f.yml")
+      assert.equal("f.yml:2: did not find expected ',' or ']'", err)
+    end)
+  end)
 end)

@@ -107,10 +107,16 @@ local function run_play(args, play, opts, extra)
   for k, v in pairs(args.config_opts or {}) do if opts[k] == nil then opts[k] = v end end
   if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
+  opts.check, opts.module_path = args.check, args.module_path
+  if opts.list then -- --syntax-check, --list-tasks, --list-hosts: checked, nothing run (no sinks)
+    local prepared, perr = runner.check(play, opts)
+    if not prepared then return die(perr) end
+    return COMMANDS.run.list(args, prepared)
+  end
   -- the terminal (or --json), and the --log, --serve and --syslog sinks
   local sinks, serr = COMMANDS.serve.sinks(args, renderer(args))
   if not sinks then return die(serr) end
-  opts.check, opts.module_path, opts.on_event = args.check, args.module_path, sinks.on_event
+  opts.on_event = sinks.on_event
   -- -k and -F: for every SSH connection that sets no password / ssh_config
   local defaults = {}
   if args.ssh_config then defaults.ssh_config = args.ssh_config ~= "none" and args.ssh_config or false end
@@ -180,6 +186,7 @@ function M.main(argv)
     if not r then return die(err) end
   end
   if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
+  args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
   local play, opts = COMMANDS[args.command].command(args)
   if not play then return die(opts) end
   return run_play(args, play, opts, extra)

@@ -4,11 +4,49 @@ local path = require "luasible.util.path"
 local M = {}
 
 function M.add_to_parser(parser, common)
-  local c = parser:command("run", "Run a play file (Lua returning a play or a list of plays).")
-  c:argument("play", "The play file.")
+  local c = parser:command("run", "Run a play file (Lua returning a play or a list of plays) or an "
+    .. "Ansible playbook (.yml / .yaml).")
+  c:argument("play", "The play file or playbook.")
   common(c)
   c:option("-t --tags", "Only run tasks with these tags (comma list).")
   c:option("--skip-tags", "Skip tasks with these tags (comma list).")
+  c:flag("--syntax-check", "Check the plays (everything checked before a run) and run nothing.")
+  c:flag("--list-tasks", "List the tasks each play would run (after --tags/--skip-tags); run nothing.")
+  c:flag("--list-hosts", "List the hosts each play would run on (after --limit); run nothing.")
+end
+
+--- --syntax-check / --list-tasks / --list-hosts: the prepared plays
+--- (luasible.play.check) printed as ansible-playbook prints them; returns
+--- the exit status.
+function M.list(args, prepared)
+  local out = { "", "playbook: " .. args.play }
+  if args.syntax_check and not (args.list_tasks or args.list_hosts) then
+    io.stdout:write(table.concat(out, "\n"), "\n")
+    return 0
+  end
+  for i, p in ipairs(prepared) do
+    local pattern = p.raw.hosts
+    if type(pattern) == "table" then pattern = table.concat(pattern, ",") end
+    out[#out + 1] = ""
+    out[#out + 1] = string.format("  play #%d (%s): %s", i, tostring(pattern), p.name)
+    if args.list_hosts then
+      out[#out + 1] = string.format("    pattern: %s", tostring(pattern))
+      out[#out + 1] = string.format("    hosts (%d):", #p.hosts)
+      for _, h in ipairs(p.hosts) do out[#out + 1] = "      " .. h end
+    end
+    if args.list_tasks then
+      out[#out + 1] = "    tasks:"
+      for _, section in ipairs({ p.pre_tasks, p.tasks, p.post_tasks }) do
+        for _, t in ipairs(section) do
+          if not t.facts then
+            out[#out + 1] = string.format("      %s\tTAGS: [%s]", t.name, table.concat(t.tags, ", "))
+          end
+        end
+      end
+    end
+  end
+  io.stdout:write(table.concat(out, "\n"), "\n")
+  return 0
 end
 
 -- "a, b,c" -> { "a", "b", "c" }
@@ -22,12 +60,21 @@ end
 --- The play to run and the runner's options for it; nil, message when the
 --- input is bad.
 function M.command(args)
-  -- a Lua chunk returning a play or a list of plays; locate: its tasks' lines, for messages
-  local play, err, locate = require("luasible.play").load(args.play)
+  -- a Lua chunk returning a play or a list of plays; locate: its tasks' lines, for messages;
+  -- a YAML playbook: its plays in the same model, each play's file and lines in sources
+  local playmod = require("luasible.play")
+  local play, err, locate, sources
+  if require("luasible.play.playbook").is_playbook(args.play) then
+    play, err, sources = playmod.load_playbook(args.play, { extra_vars = args.extra })
+  else
+    play, err, locate = playmod.load(args.play)
+  end
   if not play then return nil, err end
   local base_dir = path.dirname(args.play)
-  return play, { base_dir = base_dir, play_file = args.play, locate = locate, tags = list(args.tags),
-    skip_tags = list(args.skip_tags), play_vars_dir = base_dir } -- the play's group_vars/ and host_vars/
+  return play, { list = (args.syntax_check or args.list_tasks or args.list_hosts) and true or nil,
+    base_dir = base_dir, play_file = args.play, locate = locate, sources = sources,
+    tags = list(args.tags), skip_tags = list(args.skip_tags),
+    play_vars_dir = base_dir } -- the play's group_vars/ and host_vars/
 end
 
 return M

@@ -105,6 +105,12 @@ function Ctx:eval(expr)
   return template.eval(expr, self.vars)
 end
 
+--- Is a condition (an expression, as `when:` takes) true in the task's
+--- vars? true/false, or nil, err.
+function Ctx:test(expr)
+  return template.test((tostring(expr):gsub("^%s*{{(.-)}}%s*$", "%1")), self.vars)
+end
+
 --- A template's text rendered with the task's vars (`name` names it in
 --- errors), or nil, err.
 --- Includes and imports are found as the template module finds its

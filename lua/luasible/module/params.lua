@@ -135,6 +135,7 @@ function M.validate(mod, args, partial)
   for k, v in pairs(args) do
     if k == 1 and mod.free_form and args[mod.free_form] == nil then k = mod.free_form end
     local key = params[k] and k or alias[k]
+    if not key and mod.any_params then key = k end -- set_fact: any name is an argument
     if not key then
       local known = {}
       for p in pairs(params) do known[#known + 1] = p end

@@ -24,6 +24,10 @@ function M.vars(run, host)
       out[k] = v
     end
   end
+  -- the play's remote_user: the user when the host's variables name none
+  -- (a variable wins over the keyword, as in Ansible)
+  local ruser = run.play and run.play.raw.remote_user
+  if ruser and out.ansible_user == nil and out.ansible_ssh_user == nil then out.ansible_user = ruser end
   return out
 end
 

@@ -13,7 +13,7 @@ local Events = {}
 Events.__index = Events
 
 -- the fields of an event that may hold a secret
-local SCRUBBED = { "data", "result", "progress", "error", "item" }
+local SCRUBBED = { "data", "result", "progress", "error", "item", "label" }
 
 -- Seconds since the epoch (a float, from the core).
 local function wall_clock(luasible)
@@ -70,7 +70,7 @@ local function hide(ev)
       bytes_total = p.bytes_total, timestamp = p.timestamp }
   end
   if ev.type ~= "retry" and ev.data ~= nil then ev.data = "output hidden by no_log" end
-  ev.item = nil
+  ev.item, ev.label = nil, nil
   if ev.result ~= nil then ev.result = { msg = "output hidden by no_log" } end
   if ev.error ~= nil then ev.error = "output hidden by no_log" end
   return ev

@@ -29,6 +29,8 @@ function M.flush(run, active_hosts, run_task)
     local hosts = M.hosts(run, handler, active_hosts(run))
     if #hosts > 0 then run_task(run, handler, hosts) end
   end
+  -- what was notified is done: a later flush runs only what is notified again
+  for _, h in ipairs(run.play.hosts) do run.state[h].notified = {} end
 end
 
 return M

@@ -199,10 +199,20 @@ function M.run(run, host, task)
       if items_unsafe then template.mark_unsafe(ivars, { name }) end
     end
     local res = run_item(run, host, task, ivars, emit)
+    -- set_fact: the host's variables from now on (each item's in turn)
+    if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
+      st.set_facts = st.set_facts or {}
+      for k, v in pairs(res.ansible_facts) do st.set_facts[k] = v end
+    end
     if task.loop ~= nil then
       res.item = item
       -- each item's result as it comes, as Ansible shows `ok: [h] => (item=x)`
-      emit({ type = "item_result", status = M.status_of(res), item = item, result = res })
+      local label
+      if task.loop_label then
+        local l, lerr = template.render(task.loop_label, ivars)
+        label = l or ("loop_label: " .. tostring(lerr))
+      end
+      emit({ type = "item_result", status = M.status_of(res), item = item, label = label, result = res })
     end
     results[#results + 1] = res
     if res.unreachable then break end

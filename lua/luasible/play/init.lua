@@ -28,6 +28,15 @@ M.is_interrupt = errors.is_interrupt
 
 M.exit_code = require("luasible.play.recap").exit_code
 
+--- Load a YAML playbook (.yml / .yaml: play/playbook.lua) into the play
+--- model (opts.extra_vars: for `{{ }}` in vars_files names). Returns plays,
+--- nil, sources (opts.sources of M.play); or nil, err.
+function M.load_playbook(path, opts)
+  local plays, sources = require("luasible.play.playbook").load(path, opts)
+  if not plays then return nil, sources end
+  return plays, nil, sources
+end
+
 --- Load a play file: a Lua chunk returning a play or a list of plays. The
 --- file is read once; its text also gives the tasks' lines for messages.
 --- Returns play, nil, locate; or nil, err.
@@ -51,10 +60,9 @@ local function locator(opts)
   return text and locate.new(text) or nil
 end
 
---- Run one play or a list of plays. Returns recap, details; or nil, err when
---- the play or its inventory is invalid (then nothing ran on any host).
-function M.play(play, opts)
-  opts = opts or {}
+-- The inventory and every play prepared (checked, hosts chosen): inv,
+-- prepared; or nil, err.
+local function prepare_all(play, opts)
   -- opts.vault: a keyring (luasible.vault.secrets.keyring) for vault content
   if opts.vault then require("luasible.vault").use(opts.vault) end
   local iopts = {}
@@ -69,10 +77,32 @@ function M.play(play, opts)
   local where = locator(opts)
   for i, p in ipairs(plays) do
     local popts = setmetatable({ locate = where, play_index = many and i or nil }, { __index = opts })
+    -- a YAML playbook: each play's own file and locator (play/playbook.lua)
+    local src = opts.sources and opts.sources[i]
+    if src then popts = setmetatable({ play_file = src.play_file, locate = src.locate,
+      play_index = src.play_index }, { __index = opts }) end
     local pp, err = prepare.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp
   end
+  return inv, prepared
+end
+
+--- Check plays as a run would, running nothing (--syntax-check,
+--- --list-tasks, --list-hosts): the prepared plays (name, hosts, pre_tasks,
+--- tasks, post_tasks, handlers), or nil, err.
+function M.check(play, opts)
+  local inv, prepared = prepare_all(play, opts or {})
+  if not inv then return nil, prepared end
+  return prepared
+end
+
+--- Run one play or a list of plays. Returns recap, details; or nil, err when
+--- the play or its inventory is invalid (then nothing ran on any host).
+function M.play(play, opts)
+  opts = opts or {}
+  local inv, prepared = prepare_all(play, opts)
+  if not inv then return nil, prepared end
   -- the open file limit raised to the hard limit for the hosts that run at once
   local ok_c, core = pcall(require, "luasible.core")
   require("luasible.play.limits").raise(ok_c and core or nil)

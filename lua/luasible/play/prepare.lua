@@ -36,6 +36,9 @@ M.PLAY = {
     { desc = "a host pattern (a string) or a list of them" }),
   vars = S.mapping(),
   tasks = S.list(S.any),         -- each entry a task (M.TASK)
+  pre_tasks = S.list(S.any),     -- run before tasks, post_tasks after; handlers flushed after each
+  post_tasks = S.list(S.any),
+  remote_user = nonempty,        -- the user when the host's variables name none
   handlers = S.list(S.any),      -- each entry a handler (M.HANDLER)
   forks = S.integer({ min = 1 }),
   gather_facts = S.boolean,
@@ -57,6 +60,7 @@ M.TASK = {
   ignore_errors = S.boolean,
   loop = S.either(S.string(), S.func, S.list(S.data()), { desc = "a list, a \"{{ expression }}\" or a function" }),
   loop_var = S.identifier,
+  loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
   become = S.boolean,
   become_user = nonempty,
   notify = names,
@@ -211,10 +215,16 @@ function M.prepare_task(t, where, path, play_tags, handler)
   if not module then return fail(args, key) end
   local mod, err = modules.load(module, path)
   if not mod then return fail(err, t.module and "module" or key) end
+  if mod.play_action then -- meta: done by the play on no host, so nothing per host applies
+    for _, f in ipairs({ "when", "loop", "register", "notify", "until", "changed_when", "failed_when" }) do
+      if t[f] ~= nil then return fail(module .. ": " .. f .. " is not supported with it (yet)", f) end
+    end
+  end
   local aerr, bad
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end
   local terr = check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
+    or check_templates(t.loop_label, "loop_label", 0)
     or check_templates(t.vars, "vars", 0)
   if terr then return fail(terr, terr:match("^(%a+)")) end
   local task = {}
@@ -325,19 +335,23 @@ function M.prepare(play, opts, inv)
   if perr then
     return nil, at((pfield and at_path(path_of(pfield))) or pline or at_path(prefix)) .. pshown .. perr
   end
+  -- a play's own base_dir (an imported playbook's folder) for its library/, templates and files
+  if play.base_dir then opts = setmetatable({ base_dir = play.base_dir }, { __index = opts }) end
   local path = search_path(play, opts)
-  local p = { name = pname, raw = play, tasks = {}, handlers = {}, path = path }
+  local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
+    handlers = {}, path = path }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
   if play.gather_facts or (play.gather_facts == nil and implicit) then
-    p.tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
+    p.pre_tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
       "gather_facts", path))
-    p.tasks[1].facts = true
+    p.pre_tasks[1].facts = true
   end
   -- where(field) for task i of `list` ("tasks" or "handlers")
   local function place(list, i, t)
-    local shown = string.format("%s, %s %d", pshown, list == "tasks" and "task" or "handler", i)
+    local kind = list == "handlers" and "handler" or list == "tasks" and "task" or list:gsub("s$", "")
+    local shown = string.format("%s, %s %d", pshown, kind, i)
     if type(t) == "table" and type(t.name) == "string" then shown = shown .. " (" .. S.quote(t.name) .. ")" end
     local tline, exact = at_path(path_of(list, i))
     if not exact then tline = nil end
@@ -354,11 +368,13 @@ function M.prepare(play, opts, inv)
     end
   end
   local all = {}
-  for i, t in ipairs(play.tasks or {}) do
-    local task, err = M.prepare_task(t, place("tasks", i, t), path, play.tags)
-    if not task then return nil, err end
-    all[#all + 1] = task
-    if M.selected_by_tags(task, tags, skip) then p.tasks[#p.tasks + 1] = task end
+  for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
+    for i, t in ipairs(play[list] or {}) do
+      local task, err = M.prepare_task(t, place(list, i, t), path, play.tags)
+      if not task then return nil, err end
+      all[#all + 1] = task
+      if M.selected_by_tags(task, tags, skip) then p[list][#p[list] + 1] = task end
+    end
   end
   for i, t in ipairs(play.handlers or {}) do
     local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true)
@@ -369,9 +385,34 @@ function M.prepare(play, opts, inv)
   end
   local nerr = notify_error(all, p.handlers)
   if nerr then return nil, nerr end
-  -- the play's hosts, then --limit (whose message starts with --limit)
-  local hosts, herr = pattern.select(inv, play.hosts)
-  if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, play.hosts, opts.limit)
+  -- the play's hosts, then --limit (whose message starts with --limit); a
+  -- `{{ }}` in them is rendered with the play's vars and the extra vars, as
+  -- Ansible does (no host's variables: no host is chosen yet)
+  local phosts = play.hosts
+  local function render_hosts(h)
+    if type(h) ~= "string" or not h:find("{{", 1, true) then return h end
+    local scope = {}
+    for k, v in pairs(play.vars or {}) do scope[k] = v end
+    for k, v in pairs(opts.extra_vars or {}) do scope[k] = v end
+    local r, rerr = template.render(h, scope)
+    if not r then return nil, rerr end
+    return r
+  end
+  if type(phosts) == "table" then
+    local list = {}
+    for i, h in ipairs(phosts) do
+      local r, rerr = render_hosts(h)
+      if not r then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": hosts: " .. rerr end
+      list[i] = r
+    end
+    phosts = list
+  else
+    local r, rerr = render_hosts(phosts)
+    if not r then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": hosts: " .. rerr end
+    phosts = r
+  end
+  local hosts, herr = pattern.select(inv, phosts)
+  if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, phosts, opts.limit)
   elseif herr then herr = "hosts: " .. herr end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
   p.hosts = hosts

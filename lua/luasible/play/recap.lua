@@ -18,8 +18,10 @@ function M.record(run, host, task, res)
   local status = status_of(res)
   local r = run.recap[host]
   if status == "failed" and task.ignore_errors then
+    -- as Ansible counts it: ignored, and ok (and changed when it changed)
     res.ignored = true
-    r.ignored = r.ignored + 1
+    r.ignored, r.ok = r.ignored + 1, r.ok + 1
+    if res.changed then r.changed = r.changed + 1 end
   else
     r[status] = r[status] + 1
   end

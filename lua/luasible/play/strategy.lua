@@ -79,12 +79,23 @@ end
 function M.run_play(run)
   local play = run.play
   run.events:emit({ type = "play_start", hosts = play.hosts, check = run.check or nil })
-  for _, task in ipairs(play.tasks) do
-    local hosts = M.active_hosts(run)
-    if #hosts == 0 then break end
-    M.run_task(run, task, hosts)
+  -- pre_tasks, tasks, post_tasks: the notified handlers run after each
+  -- (as Ansible flushes them), when a section has tasks
+  for _, section in ipairs({ play.pre_tasks or {}, play.tasks, play.post_tasks or {} }) do
+    for _, task in ipairs(section) do
+      local hosts = M.active_hosts(run)
+      if #hosts == 0 then break end
+      -- meta (a play action, modules/meta.lua): done here, on no host, counted nowhere
+      if task.mod.play_action then
+        if task.args and task.args.free_form == "flush_handlers" then
+          handlers.flush(run, M.active_hosts, M.run_task)
+        end
+      else
+        M.run_task(run, task, hosts)
+      end
+    end
+    if #section > 0 or section == play.tasks then handlers.flush(run, M.active_hosts, M.run_task) end
   end
-  handlers.flush(run, M.active_hosts, M.run_task)
   local done = {}
   for _, h in ipairs(play.hosts) do
     if not (run.keep and run.keep[h]) or run.state[h].out then done[#done + 1] = h end
@@ -111,6 +122,8 @@ function M.run_plays(run, plays, inv, layer)
     run.keep = later[i]
     run.play = p
     run.events.play = p.name
+    run.default_base_dir = run.default_base_dir or run.base_dir
+    run.base_dir = p.base_dir or run.default_base_dir -- templates, files: the play's folder
     local dflt = run.default_forks or require("luasible.config.settings").DEFAULT_FORKS
     run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or dflt)) or dflt)
     local left = {}

@@ -28,6 +28,7 @@ function M.host_vars(run, host, task)
   end
   copy_into(v, play_vars)
   if task then copy_into(v, task.vars) end
+  copy_into(v, st.set_facts) -- set_fact: with registered results, above play and task vars
   copy_into(v, st.registered)
   copy_into(v, run.extra_vars)
   -- what came from the host (facts, registered results) is data, never a
@@ -41,6 +42,7 @@ function M.host_vars(run, host, task)
   end
   for k in pairs(play_vars or {}) do unsafe[k] = nil end
   if task and type(task.vars) == "table" then for k in pairs(task.vars) do unsafe[k] = nil end end
+  for k in pairs(st.set_facts or {}) do unsafe[k] = nil end
   for k in pairs(st.registered) do unsafe[k] = true end
   for k in pairs(run.extra_vars) do unsafe[k] = nil end
   if next(unsafe) then template.mark_unsafe(v, unsafe) end

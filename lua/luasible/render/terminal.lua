@@ -142,6 +142,7 @@ function M.new(opts)
       local r = ev.result or {}
       local st = ev.status
       local label = ev.item == nil and "(item=hidden)" or "(item=" .. text.item(ev.item, 60) .. ")"
+      if ev.label ~= nil and ev.item ~= nil then label = "(item=" .. text.item(ev.label, 60) .. ")" end -- loop_label
       local word = st == "failed" and r.ignored and "failed (ignored)" or st
       local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
       if (st == "failed" or st == "unreachable") and r.msg then
