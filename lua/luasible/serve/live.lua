@@ -46,7 +46,7 @@ end
 
 --- One batch for a client { conn, sent } from the store: sends a frame (or
 --- the catch-up, when more than max_queued bytes wait on its socket; at
---- most max_events events a frame);
+--- most max_events events and max_queued bytes a frame);
 --- returns "sent", "idle", "catchup" or "closed".
 function M.pump(client, store, max_queued, max_events)
   local conn = client.conn
@@ -60,6 +60,17 @@ function M.pump(client, store, max_queued, max_events)
   end
   local to = math.min(store.seq, client.sent + (max_events or M.MAX_EVENTS))
   local evs = store:range(client.sent + 1, to)
+  -- a frame holds at most max_queued bytes of events (at least one event),
+  -- so a socket never holds much more than twice its bound; the rest goes
+  -- in the next batch
+  local budget, size = max_queued or M.MAX_QUEUED, 0
+  for i, e in ipairs(evs) do
+    size = size + #e.line + 1
+    if size > budget and i > 1 then
+      for j = #evs, i, -1 do evs[j] = nil end
+      break
+    end
+  end
   local lines = M.collapse(evs)
   local ok = conn:send("[" .. table.concat(lines, ",") .. "]")
   if not ok then return "closed" end
