@@ -93,7 +93,8 @@ local NESTED = [[
 ]]
 
 describe("blocks", function()
-  it("a failed task in a block runs the rescue for that host, which counts as rescued and goes on; always runs", function()
+  it("a failed task in a block runs the rescue for that host, which counts as rescued and goes on;"
+    .. " always runs", function()
     write(TMP .. "/r/site.yml", RESCUE)
     local out, code, err = cli("run -i " .. INV .. " " .. TMP .. "/r/site.yml")
     assert.equal(0, code, out .. err)
@@ -106,7 +107,8 @@ describe("blocks", function()
       recap_of(out, "h2"))
   end)
 
-  it("nested blocks: an inner failure goes to the outer rescue after the inner always; a failing rescue fails the host after always", function()
+  it("nested blocks: an inner failure goes to the outer rescue after the inner always; a failing"
+    .. " rescue fails the host after always", function()
     write(TMP .. "/n/site.yml", NESTED)
     local out, code = cli("run -i " .. INV .. " " .. TMP .. "/n/site.yml")
     assert.equal(2, code, out)
@@ -187,7 +189,8 @@ return { hosts = "local", tasks = {
 end)
 
 describe("import_tasks", function()
-  it("reads the file at load time, relative to the file naming it, with its when, tags and vars on every task", function()
+  it("reads the file at load time, relative to the file naming it, with its when, tags and vars on"
+    .. " every task", function()
     write(TMP .. "/i/site.yml", [[
 - hosts: local
   gather_facts: false
@@ -216,7 +219,8 @@ describe("bad blocks and imports", function()
   local function refused(name, files_, pattern)
     for f, text in pairs(files_) do write(TMP .. "/bad/" .. name .. "/" .. f, text) end
     local marker = TMP .. "/bad/" .. name .. "/ran"
-    local out, code, err = cli("run -i " .. INV .. " -e marker=" .. marker .. " " .. TMP .. "/bad/" .. name .. "/site.yml")
+    local out, code, err = cli("run -i " .. INV .. " -e marker=" .. marker .. " " .. TMP .. "/bad/" .. name
+      .. "/site.yml")
     assert.are_not.equal(0, code)
     assert.is_false(exists(marker), "something ran")
     assert.equal("", out)
