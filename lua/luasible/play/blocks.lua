@@ -93,7 +93,9 @@ local function walk(list, flat, k, where, depth)
   if depth > 64 then return nil, where .. ": blocks nested more than 64 deep" end
   local tree = {}
   for i, t in ipairs(list) do
-    if M.is_block(t) then
+    if type(t) == "table" and t.include ~= nil and t.module == nil then -- include_tasks (play/include.lua)
+      tree[#tree + 1] = { include = apply(t, k) }
+    elseif M.is_block(t) then
       for key in pairs(t) do
         if not M.KEYWORDS[key] and key ~= "block" and key ~= "rescue" and key ~= "always" then
           return nil, string.format("%s, task %d: the keyword %s is not supported on a block", where, i, S.quote(key))
@@ -127,7 +129,9 @@ function M.flatten(play, label)
   local any = false
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
     if type(play[list]) == "table" then
-      for _, t in ipairs(play[list]) do if M.is_block(t) then any = true end end
+      for _, t in ipairs(play[list]) do
+        if M.is_block(t) or (type(t) == "table" and t.include ~= nil and t.module == nil) then any = true end
+      end
     end
   end
   for _, t in ipairs(type(play.handlers) == "table" and play.handlers or {}) do
@@ -148,6 +152,14 @@ function M.flatten(play, label)
   return out
 end
 
+--- The tree of a list of tasks, and its leaves (flat); or nil, err.
+function M.tree(list, label)
+  local flat = {}
+  local tree, err = walk(list, flat, {}, label or "tasks", 0)
+  if not tree then return nil, err end
+  return tree, flat
+end
+
 -- Running ---------------------------------------------------------------
 
 local function live_hosts(run, hosts, failed)
@@ -162,13 +174,27 @@ end
 -- is counted rescued, not failed, as Ansible counts it); `nested`: inside a
 -- block (a failed host stays in the play for the rescue/always). Returns
 -- the hosts that failed in it: host -> { task =, result = }.
-local function run_tree(run, tree, hosts, strategy, rescuable, nested)
+local run_tree
+function run_tree(run, tree, hosts, strategy, rescuable, nested)
   local failed = {}
   local prepared = run.play.prepared or {}
   for _, node in ipairs(tree) do
     local live = live_hosts(run, hosts, failed)
     if #live == 0 then break end
-    if node.task then
+    if node.include then
+      local function catch(h)
+        if not nested then return end
+        run.state[h].out = nil
+        if rescuable then
+          local r = run.recap[h]
+          r.failed, r.rescued = r.failed - 1, (r.rescued or 0) + 1
+        end
+      end
+      local f = require("luasible.play.include").run(run, node, live, function(_, tree2, hs)
+        return run_tree(run, tree2, hs, strategy, rescuable, nested)
+      end, catch)
+      if nested then for h, v in pairs(f) do failed[h] = v end end
+    elseif node.task then
       local task = prepared[node.task]
       if task then -- (nil: not selected by --tags)
         strategy.run_step(run, task, live)

@@ -51,7 +51,7 @@ local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "async",
   "any_errors_fatal", "throttle", "timeout", "module_defaults", "diff", "debugger", "collections",
   "ignore_unreachable", "port" }
 -- Modules that are Ansible's playbook structure, not run by luasible yet.
-local MODULE_NOT_YET = { "include_tasks", "include_role", "import_role", "include_vars",
+local MODULE_NOT_YET = { "include_role", "import_role", "include_vars",
   "include", "add_host", "group_by", "pause", "set_stats" }
 
 local function set_of(list)
@@ -424,6 +424,74 @@ local function import_tasks(r, t, key, what, handler, p, maps, stack)
   return node
 end
 
+-- `include_tasks: FILE` (play/include.lua reads it when it is reached):
+-- its file name (a template), the folder it is relative to, its keywords.
+local INCLUDE_KEYS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
+  ignore_errors = true }
+local function include_tasks(r, t, key, what)
+  local f = t[key]
+  local at = where(r, t, key) .. what .. ": include_tasks: "
+  if type(f) == "table" and require("luasible.json").is_object(f) and type(f.file) == "string" then f = f.file end
+  if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
+  local terr = template_error(f)
+  if terr then raise(at .. terr) end
+  local node = { include = f, dir = r.dir }
+  for _, k in ipairs(keys_of(t)) do
+    if INCLUDE_KEYS[k] then
+      if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+    elseif k ~= key then
+      raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported with"
+        .. " include_tasks yet")
+    end
+  end
+  if node.vars ~= nil and (type(node.vars) ~= "table" or (S.is_list(node.vars) and next(node.vars))) then
+    raise(where(r, t, "vars") .. what .. ": vars must be a mapping, got " .. S.show(node.vars))
+  end
+  if node.loop ~= nil and not (type(node.loop) == "string" and node.loop:find("{{", 1, true)
+    or type(node.loop) == "table" and S.is_list(node.loop)) then
+    raise(where(r, t, "loop") .. what .. ": loop must be a list or a \"{{ expression }}\", got " .. S.show(node.loop))
+  end
+  local lc = node.loop_control
+  node.loop_control = nil
+  if lc ~= nil then
+    if type(lc) ~= "table" then raise(where(r, t, "loop_control") .. what .. ": loop_control must be a mapping") end
+    for _, k in ipairs(keys_of(lc)) do
+      if k == "loop_var" and type(lc[k]) == "string" then node.loop_var = lc[k]
+      else
+        raise(where(r, lc, k) .. what .. ": loop_control." .. tostring(k) .. " is not supported with include_tasks yet")
+      end
+    end
+  end
+  if node.when ~= nil then
+    local c, cerr = require("luasible.play.conditions").compile(node.when, "when")
+    if cerr then raise(where(r, t, "when") .. what .. ": " .. cerr) end
+    node.when = c
+  end
+  return node
+end
+
+--- The tasks of a task file (include_tasks), as the model's list, and the
+--- source of each leaf ({ file =, line = }, depth first); or nil, "file:line: what".
+function M.task_file(file)
+  local ok, res, maps = pcall(function()
+    local text, err = fs.read(file)
+    if not text then raise("cannot read " .. S.escape(file) .. ": " .. S.escape(tostring(err))) end
+    local doc, yerr = yaml.load(text, file, { lines = true, column = true })
+    if yerr then raise(yerr) end
+    if yaml.is_null(doc) then doc = {} end
+    local r = reader(file)
+    if type(doc) ~= "table" or not S.is_list(doc) or (require("luasible.json").is_object(doc) and next(doc)) then
+      raise(where(r, doc) .. "a task file must be a list of tasks, got " .. S.show(doc))
+    end
+    local m = {}
+    local list = convert_list(r, doc, S.escape(path.basename(file)) .. ", task", false, {}, m, { tidy(file) })
+    return list, m
+  end)
+  if ok then return res, maps end
+  if type(res) == "table" and res.playbook_error then return nil, res.playbook_error end
+  error(res, 0)
+end
+
 -- A list of tasks of the YAML (blocks and import_tasks in it) as the
 -- model's; the leaves' source maps appended to maps depth first (block,
 -- rescue, always: the order play/blocks.lua flattens them in).
@@ -435,8 +503,15 @@ function convert_list(r, l, label, handler, p, maps, stack)
     if type(t) == "table" and not (S.is_list(t) and next(t) ~= nil) then
       for k in pairs(t) do if type(k) == "string" and module_name(k) == "import_tasks" then imp = k end end
     end
+    local inc
+    if type(t) == "table" and not (S.is_list(t) and next(t) ~= nil) then
+      for k in pairs(t) do if type(k) == "string" and module_name(k) == "include_tasks" then inc = k end end
+    end
     if imp then
       tasks[j] = import_tasks(r, t, imp, what, handler, p, maps, stack)
+    elseif inc then
+      if handler then raise(where(r, l, j) .. what .. ": include_tasks in handlers is not supported yet") end
+      tasks[j] = include_tasks(r, t, inc, what)
     elseif type(t) == "table" and not (S.is_list(t) and next(t) ~= nil)
       and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) then
       if type(t.name) == "string" then what = what .. " (" .. S.quote(t.name) .. ")" end

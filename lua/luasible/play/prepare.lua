@@ -344,6 +344,7 @@ function M.prepare(play, opts, inv)
   local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
     handlers = {}, path = path, prepared = {} }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
+  p.tags, p.skip_tags = tags, skip -- for the tasks of include_tasks (play/include.lua)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
   if play.gather_facts or (play.gather_facts == nil and implicit) then
