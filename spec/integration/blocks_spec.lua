@@ -215,6 +215,67 @@ describe("import_tasks", function()
   end)
 end)
 
+local INCLUDE = [[
+- hosts: local
+  gather_facts: false
+  tasks:
+    - include_tasks: "t/{{ which }}.yml"
+      vars: { which: one, extra: "x-{{ inventory_hostname }}" }
+      loop: [a, b]
+      loop_control: { loop_var: thing }
+    - block:
+        - include_tasks: t/fail.yml
+      rescue:
+        - debug: msg="rescued {{ ansible_failed_result.msg }}"
+    - debug: msg=after
+]]
+local function include_files(dir)
+  write(dir .. "/t/one.yml", "- debug: msg=\"one {{ thing }} {{ extra }}\"\n")
+  write(dir .. "/t/fail.yml", "- fail: msg=boom\n  when: inventory_hostname == 'h2'\n")
+end
+
+describe("include_tasks", function()
+  it("reads the file when reached, per host and loop item, with its vars and loop_var; a failure in it is rescued",
+    function()
+    include_files(TMP .. "/inc")
+    write(TMP .. "/inc/site.yml", INCLUDE)
+    local out, code = cli("run -i " .. INV .. " " .. TMP .. "/inc/site.yml")
+    assert.equal(0, code, out)
+    assert.same({ "one a x-h1", "one b x-h1", "after" }, says(out, "h1"))
+    assert.same({ "one a x-h2", "one b x-h2", "rescued boom", "after" }, says(out, "h2"))
+    -- each include counts ok, as in Ansible
+    assert.same({ ok = 6, changed = 0, unreachable = 0, failed = 0, skipped = 1, rescued = 0, ignored = 0 },
+      recap_of(out, "h1"))
+    assert.same({ ok = 7, changed = 0, unreachable = 0, failed = 0, skipped = 0, rescued = 1, ignored = 0 },
+      recap_of(out, "h2"))
+  end)
+
+  it("a circular include fails the host, naming the chain; a bad task in the file fails it with file:line", function()
+    write(TMP .. "/cyc/site.yml", [[
+- hosts: local
+  gather_facts: false
+  tasks:
+    - include_tasks: loop1.yml
+      when: inventory_hostname == 'h1'
+    - include_tasks: bad.yml
+      when: inventory_hostname == 'h2'
+    - debug: msg=after
+]])
+    write(TMP .. "/cyc/loop1.yml", "- include_tasks: loop2.yml\n")
+    write(TMP .. "/cyc/loop2.yml", "- debug: msg=in-loop2\n- include_tasks: loop1.yml\n")
+    write(TMP .. "/cyc/bad.yml", "- debug: msg=fine\n- copy: { dest: /tmp/x, bogus_arg: 1 }\n")
+    local out, code = cli("run -i " .. INV .. " " .. TMP .. "/cyc/site.yml")
+    assert.equal(2, code, out)
+    assert.truthy(out:find("failed: [h1] circular include: " .. TMP .. "/cyc/loop1.yml -> " .. TMP
+      .. "/cyc/loop2.yml -> " .. TMP .. "/cyc/loop1.yml", 1, true), out)
+    assert.truthy(out:find("failed: %[h2%] [^\n]*bad%.yml:2: "), out)
+    assert.same({ "in-loop2" }, says(out, "h1")) -- nothing of bad.yml ran: it is checked whole first
+    assert.same({}, says(out, "h2"))
+    assert.equal(1, recap_of(out, "h1").failed)
+    assert.equal(1, recap_of(out, "h2").failed)
+  end)
+end)
+
 describe("bad blocks and imports", function()
   local function refused(name, files_, pattern)
     for f, text in pairs(files_) do write(TMP .. "/bad/" .. name .. "/" .. f, text) end
@@ -264,7 +325,8 @@ end)
 
 describe("blocks against ansible-playbook #oracle", function()
   it("gives the same recap counts", function()
-    for name, text in pairs({ rescue = RESCUE, nested = NESTED }) do
+    include_files(TMP .. "/o")
+    for name, text in pairs({ rescue = RESCUE, nested = NESTED, include = INCLUDE }) do
       write(TMP .. "/o/" .. name .. ".yml", text)
       local mine = cli("run -i " .. INV .. " " .. TMP .. "/o/" .. name .. ".yml")
       local theirs = run("ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ansible-playbook -i " .. INV .. " "
