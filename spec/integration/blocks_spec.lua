@@ -250,6 +250,24 @@ describe("include_tasks", function()
       recap_of(out, "h2"))
   end)
 
+  it("a block's when reaches an include in it", function()
+    include_files(TMP .. "/incb")
+    write(TMP .. "/incb/site.yml", [[
+- hosts: local
+  gather_facts: false
+  tasks:
+    - block:
+        - include_tasks: t/one.yml
+          vars: { thing: T, extra: E }
+      when: inventory_hostname == 'h1'
+]])
+    local out, code = cli("run -i " .. INV .. " " .. TMP .. "/incb/site.yml")
+    assert.equal(0, code, out)
+    assert.same({ "one T E" }, says(out, "h1"))
+    assert.same({ ok = 2, changed = 0, unreachable = 0, failed = 0, skipped = 0, ignored = 0 }, recap_of(out, "h1"))
+    assert.same({ ok = 0, changed = 0, unreachable = 0, failed = 0, skipped = 1, ignored = 0 }, recap_of(out, "h2"))
+  end)
+
   it("a circular include fails the host, naming the chain; a bad task in the file fails it with file:line", function()
     write(TMP .. "/cyc/site.yml", [[
 - hosts: local

@@ -31,6 +31,11 @@ local function as_list(v)
   return { v }
 end
 
+--- Is t an include_tasks node (of a YAML playbook: the file name and its folder)?
+function M.is_include(t)
+  return type(t) == "table" and type(t.include) == "string" and type(t.dir) == "string" and t.module == nil
+end
+
 -- The keywords a block gives down: its parent's, then its own over them.
 local function inherit(parent, b)
   local k = {}
@@ -93,7 +98,7 @@ local function walk(list, flat, k, where, depth)
   if depth > 64 then return nil, where .. ": blocks nested more than 64 deep" end
   local tree = {}
   for i, t in ipairs(list) do
-    if type(t) == "table" and t.include ~= nil and t.module == nil then -- include_tasks (play/include.lua)
+    if M.is_include(t) then -- include_tasks (play/include.lua)
       tree[#tree + 1] = { include = apply(t, k) }
     elseif M.is_block(t) then
       for key in pairs(t) do
@@ -130,7 +135,7 @@ function M.flatten(play, label)
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
     if type(play[list]) == "table" then
       for _, t in ipairs(play[list]) do
-        if M.is_block(t) or (type(t) == "table" and t.include ~= nil and t.module == nil) then any = true end
+        if M.is_block(t) or M.is_include(t) then any = true end
       end
     end
   end

@@ -79,7 +79,9 @@ function M.run(run, node, hosts, run_tree, catch)
   for _, h in ipairs(hosts) do
     local hv = setmetatable(vars.copy_into({}, inc.vars), { __index = vars.host_vars(run, h, nil) })
     local function fail(msg) fails[h] = { failed = true, changed = false, msg = msg } end
-    local go, werr = conditions.eval(inc.when, hv)
+    local when, werr = conditions.compile(inc.when, "when")
+    local go
+    if not werr then go, werr = conditions.eval(when, hv) end
     if werr then fail("when: " .. werr)
     elseif not go then
       recap.record(run, h, task, { skipped = true, changed = false, msg = "condition was false" })

@@ -463,9 +463,8 @@ local function include_tasks(r, t, key, what)
     end
   end
   if node.when ~= nil then
-    local c, cerr = require("luasible.play.conditions").compile(node.when, "when")
+    local _, cerr = require("luasible.play.conditions").compile(node.when, "when")
     if cerr then raise(where(r, t, "when") .. what .. ": " .. cerr) end
-    node.when = c
   end
   return node
 end
