@@ -322,6 +322,7 @@ function M.prepare(play, opts, inv)
   -- "file:line: " / "file: " / ""
   local function at(line, in_file)
     if not file then return "" end
+    if type(in_file) ~= "string" then in_file = nil end -- (at(at_path(...)) passes `exact` here)
     return line and string.format("%s:%d: ", in_file or file, line) or (file .. ": ")
   end
   if type(play) ~= "table" then
