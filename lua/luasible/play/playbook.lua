@@ -30,9 +30,9 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   become_user = true, tags = true, handlers = true }
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
-  check_mode = true, collections = true, environment = true }
+  check_mode = true, collections = true, environment = true, roles = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
-local PLAY_NOT_YET = { "roles", "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
+local PLAY_NOT_YET = { "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
   "ignore_errors", "ignore_unreachable", "connection", "become_method", "become_flags",
   "become_exe", "vars_prompt", "order", "throttle", "timeout", "module_defaults", "force_handlers",
   "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "diff", "no_log", "port",
@@ -423,11 +423,17 @@ local function convert_play(r, p, opts)
           (list == "tasks" and "task" or list:gsub("s$", "")), j)
         local task, keymap = convert_task(r, t, what, list == "handlers", l, j, p.environment)
         if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
-        tasks[j], maps[j] = task, { node = t, keys = keymap }
+        tasks[j], maps[j] = task, { node = t, keys = keymap, line = yaml.line(l, j) }
       end
       out[list] = tasks
       src[list] = maps
     end
+  end
+  if p.roles ~= nil then -- play/roles.lua: the roles' tasks before `tasks`, their handlers before `handlers`
+    require("luasible.play.roles").expand({ r = r, raise = raise, where = where, reader = reader, label = label,
+      roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
+        return convert_task(rr, t, what, h, list, j, p.environment)
+      end }, p, out, src)
   end
   return out, src
 end
@@ -448,7 +454,7 @@ local function locator(src, play_index)
     end
     local tm = maps[p[3]]
     if not tm then return yaml.line(node, field) or line, false end
-    local tline = yaml.line(node[field], p[3]) or yaml.line(tm.node)
+    local tline = tm.line or yaml.line(node[field], p[3]) or yaml.line(tm.node)
     if #p == 3 then return tline, true end
     local key = tm.keys[p[4]] or p[4]
     local l = yaml.line(tm.node, key)
@@ -463,7 +469,13 @@ local function locator(src, play_index)
     end
     return l, true
   end
-  return setmetatable({ at = at }, { __call = function() return nil end })
+  -- the file a task came from when it is not the play's (a role's tasks/main.yml)
+  local function file_at(p)
+    local maps = p[1] == play_index and src[p[2]]
+    local tm = type(maps) == "table" and maps[p[3]]
+    return tm and tm.file or nil
+  end
+  return setmetatable({ at = at, file_at = file_at }, { __call = function() return nil end })
 end
 
 -- "a/./b/../c" -> "a/c", textually (for finding a cycle of imports)

@@ -69,6 +69,7 @@ M.TASK = {
   delay = S.number({ min = 0 }),
   run_once = S.boolean,
   vars = S.mapping(),
+  role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
   no_log = S.boolean,
   check_mode = S.boolean,
 }
@@ -356,6 +357,9 @@ function M.prepare(play, opts, inv)
     local tline, exact = at_path(path_of(list, i))
     if not exact then tline = nil end
     local by_name = locate and type(t) == "table" and locate(t.name) or nil
+    local tfile = type(locate) == "table" and locate.file_at and locate.file_at(path_of(list, i))
+    if tfile then by_name = nil end
+    local function at_t(l) return (tfile and (l and string.format("%s:%d: ", tfile, l) or tfile .. ": ")) or at(l) end
     -- the line of the part itself, else of the deepest part of it in the map
     -- below the task, else the task's
     return function(...)
@@ -364,7 +368,7 @@ function M.prepare(play, opts, inv)
         local l = at_path(path_of(list, i, ...))
         if l ~= tline then line = l end
       end
-      return at(line or tline or by_name) .. shown
+      return at_t(line or tline or by_name) .. shown
     end
   end
   local all = {}
