@@ -183,11 +183,15 @@ local function apply(ctx, st, e, at, label, inherited)
   st.applied[key] = true
   when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
   local rname = path.basename(name)
+  -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
   local rvars = json.object()
+  for k, v in pairs(inherited.vars or {}) do rvars[k] = v end
   for k, v in pairs(read_vars(ctx, dir, "vars")) do rvars[k] = v end
   for k, v in pairs(params) do rvars[k] = v end
   rvars.role_name, rvars.role_path = rname, real
-  local defaults = read_vars(ctx, dir, "defaults")
+  local defaults = json.object()
+  for k, v in pairs(inherited.defaults or {}) do defaults[k] = v end
+  for k, v in pairs(read_vars(ctx, dir, "defaults")) do defaults[k] = v end
   st.stack[#st.stack + 1] = { real = real, name = name }
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
@@ -197,7 +201,7 @@ local function apply(ctx, st, e, at, label, inherited)
     end
     for i, d in ipairs(deps) do
       apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
-        { when = when, tags = tags })
+        { when = when, tags = tags, vars = rvars, defaults = defaults })
     end
   end
   st.stack[#st.stack] = nil
