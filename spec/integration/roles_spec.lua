@@ -155,6 +155,42 @@ describe("roles", function()
     assert.are.equal("far\n", read(d .. "/log"))
   end)
 
+  it("import_role: a role's tasks_from file in the task list, with vars, when and its dependencies", function()
+    local d = tree({
+      ["site.yml"] = lines(
+        "- hosts: h1",
+        "  gather_facts: false",
+        "  vars: { http_port: 1 }",
+        "  tasks:",
+        "    - shell: echo before >> @D@/log",
+        "    - name: imported",
+        "      import_role:",
+        "        name: web",
+        "        tasks_from: setup",
+        "        vars_from: other",
+        "      vars: { extra: X }",
+        "      when: http_port == 1",
+        "    - import_role: { name: web }",
+        "      when: http_port == 2",
+        "    - shell: echo after >> @D@/log"),
+      ["roles/web/meta/main.yml"] = lines("dependencies: [base]"),
+      ["roles/web/defaults/main.yml"] = lines("http_port: 8080", "color: default"),
+      ["roles/web/vars/other.yml"] = lines("color: other"),
+      ["roles/web/tasks/setup.yml"] = lines(
+        "- shell: echo 'setup {{ http_port }} {{ role_name }} {{ extra }} {{ color }}' >> @D@/log",
+        "  notify: bye"),
+      ["roles/web/tasks/main.yml"] = lines("- shell: echo main >> @D@/log"),
+      ["roles/web/handlers/main.yml"] = lines("- name: bye", "  shell: echo handler >> @D@/log"),
+      ["roles/base/tasks/main.yml"] = lines("- shell: echo base >> @D@/log"),
+    })
+    local out, code, err = cli("run -i " .. INV .. " " .. d .. "/site.yml")
+    assert.are.equal(0, code, out .. err)
+    -- the dependency once (the second import's is already applied), main skipped by its when
+    assert.are.equal(lines("before", "base", "setup 1 web X other", "after", "handler"), read(d .. "/log"))
+    assert.are.same({ ok = 5, changed = 5, unreachable = 0, failed = 0, skipped = 1, ignored = 0 },
+      recap_of(out, "h1"))
+  end)
+
   describe("refuses, before anything runs", function()
     local function refused(fs, want)
       fs["site.yml"] = fs["site.yml"] or lines("- hosts: all", "  gather_facts: false",
@@ -163,7 +199,7 @@ describe("roles", function()
       local out, code, err = cli("run -i " .. INV .. " " .. d .. "/site.yml")
       assert.are.equal(1, code, out .. err)
       assert.are.equal("", out)
-      want = want:gsub("@D@", d)
+      want = want:gsub("@D@", d):gsub("@R@", io.popen("realpath " .. d):read("l"))
       assert.are.equal("luasible: error: " .. want, (err:gsub("\n$", "")))
       assert.is_false(exists(d .. "/ran"))
     end
@@ -197,6 +233,15 @@ describe("roles", function()
         "@D@/site.yml:3: play 'site.yml', role 1: the keyword 'become' on a role is not supported yet")
       refused({ ["roles/r/meta/main.yml"] = "dependencies: r2\n" },
         "@D@/roles/r/meta/main.yml:1: dependencies must be a list of roles, got a string ('r2')")
+      refused({ ["site.yml"] = lines("- hosts: all", "  tasks:", "    - import_role: { name: r, tasks_from: nope }"),
+        ["roles/r/tasks/main.yml"] = "- ping:\n" },
+        "@D@/site.yml:3: play 'site.yml', task 1: tasks_from: the role 'r' has no"
+        .. " @R@/roles/r/tasks/nope.yml (nor .yaml)")
+      refused({ ["roles/r/tasks/main.yml"] = lines("- ping:", "- import_role: { name: r }") },
+        "@D@/roles/r/tasks/main.yml:2: role 'r', task 2: circular role dependency: r -> r")
+      refused({ ["site.yml"] = lines("- hosts: all", "  tasks:", "    - import_role: { name: r }", "      loop: [1]"),
+        ["roles/r/tasks/main.yml"] = "- ping:\n" },
+        "@D@/site.yml:4: play 'site.yml', task 1: the keyword 'loop' with import_role is not supported yet")
       refused({ ["site.yml"] = lines("- hosts: all", "  roles: web") },
         "@D@/site.yml:2: play 'site.yml': roles must be a list of roles, got a string ('web')")
     end)

@@ -17,6 +17,7 @@ local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 local template = require "luasible.template"
 local S = require "luasible.util.schema"
+local roles = require "luasible.play.roles"
 
 local M = {}
 
@@ -409,6 +410,10 @@ local function convert_play(r, p, opts)
     raise(where(r, p, "collections") .. label .. ": collections must be a list of names, got "
       .. S.show(p.collections))
   end
+  local rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
+    roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
+      return convert_task(rr, t, what, h, list, j, p.environment)
+    end })
   -- the task lists: pre_tasks, tasks, post_tasks (handlers flushed after each)
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks", "handlers" }) do
     local l = p[list]
@@ -421,20 +426,18 @@ local function convert_play(r, p, opts)
       for j, t in ipairs(l) do
         local what = string.format("%s, %s %d", label, list == "handlers" and "handler" or
           (list == "tasks" and "task" or list:gsub("s$", "")), j)
-        local task, keymap = convert_task(r, t, what, list == "handlers", l, j, p.environment)
-        if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
-        tasks[j], maps[j] = task, { node = t, keys = keymap, line = yaml.line(l, j) }
+        -- import_role: the role's tasks here (play/roles.lua)
+        if list == "handlers" or not roles.import(rctx, r, t, what, tasks, maps) then
+          local task, keymap = convert_task(r, t, what, list == "handlers", l, j, p.environment)
+          if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
+          tasks[#tasks + 1], maps[#maps + 1] = task, { node = t, keys = keymap, line = yaml.line(l, j) }
+        end
       end
       out[list] = tasks
       src[list] = maps
     end
   end
-  if p.roles ~= nil then -- play/roles.lua: the roles' tasks before `tasks`, their handlers before `handlers`
-    require("luasible.play.roles").expand({ r = r, raise = raise, where = where, reader = reader, label = label,
-      roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
-        return convert_task(rr, t, what, h, list, j, p.environment)
-      end }, p, out, src)
-  end
+  roles.expand(rctx, p, out, src) -- play/roles.lua: the roles' tasks before `tasks`, their handlers before `handlers`
   return out, src
 end
 

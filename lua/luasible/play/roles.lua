@@ -57,9 +57,11 @@ local function find(name, ctx)
   return nil, tried
 end
 
--- SUB/main.yml (or .yaml) of a role, or nil
-local function main_file(dir, sub)
-  for _, n in ipairs({ "main.yml", "main.yaml" }) do
+-- SUB/main.yml (or .yaml) of a role (SUB/FROM.yml for tasks_from: FROM), or nil
+local function main_file(dir, sub, from)
+  local names = { "main.yml", "main.yaml" }
+  if from then names = { from .. ".yml", from .. ".yaml", from } end
+  for _, n in ipairs(names) do
     local f = path.join(dir, sub, n)
     local st = fs.stat(f)
     if st and st.type ~= "directory" then return f end
@@ -78,8 +80,8 @@ local function read_yaml(ctx, file)
 end
 
 -- A variables file of a role (defaults/ or vars/): a mapping.
-local function read_vars(ctx, dir, sub)
-  local file = main_file(dir, sub)
+local function read_vars(ctx, dir, sub, from)
+  local file = main_file(dir, sub, from)
   local v = read_yaml(ctx, file)
   if v == nil then return {} end
   if not is_mapping(v) then ctx.raise(S.escape(file) .. ": must hold a mapping of variables, got " .. S.show(v)) end
@@ -156,8 +158,12 @@ local function parse_entry(ctx, e, at, label)
   return name, params, listed(e.when), listed(e.tags)
 end
 
--- Apply one role (and its dependencies first) to st.
-local function apply(ctx, st, e, at, label, inherited)
+-- Apply one role (and its dependencies first) to st: its tasks into
+-- sink (st when nil), its handlers into st. `imp` (import_role): { tasks_from
+-- =, vars_from =, defaults_from =, handlers_from = } and applied whatever
+-- was before, as Ansible's import_role.
+local function apply(ctx, st, e, at, label, inherited, sink, imp)
+  sink = sink or st
   local name, params, when, tags = parse_entry(ctx, e, at, label)
   local dir, tried = find(name, ctx)
   if not dir then
@@ -179,19 +185,27 @@ local function apply(ctx, st, e, at, label, inherited)
   local meta = read_yaml(ctx, meta_file) or {}
   if not is_mapping(meta) then ctx.raise(S.escape(meta_file) .. ": meta must be a mapping, got " .. S.show(meta)) end
   local key = real .. "\0" .. canon(params)
-  if st.applied[key] and meta.allow_duplicates ~= true then return end
+  if st.applied[key] and meta.allow_duplicates ~= true and not imp then return end
+  imp = imp or {}
+  for _, f in ipairs({ { "tasks_from", "tasks" }, { "vars_from", "vars" }, { "defaults_from", "defaults" },
+    { "handlers_from", "handlers" } }) do
+    if imp[f[1]] and not main_file(dir, f[2], imp[f[1]]) then
+      ctx.raise(at .. label .. ": " .. f[1] .. ": the role " .. S.quote(name) .. " has no "
+        .. S.escape(path.join(dir, f[2], imp[f[1]])) .. ".yml (nor .yaml)")
+    end
+  end
   st.applied[key] = true
   when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
   local rname = path.basename(name)
   -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
   local rvars = json.object()
   for k, v in pairs(inherited.vars or {}) do rvars[k] = v end
-  for k, v in pairs(read_vars(ctx, dir, "vars")) do rvars[k] = v end
+  for k, v in pairs(read_vars(ctx, dir, "vars", imp.vars_from)) do rvars[k] = v end
   for k, v in pairs(params) do rvars[k] = v end
   rvars.role_name, rvars.role_path = rname, real
   local defaults = json.object()
   for k, v in pairs(inherited.defaults or {}) do defaults[k] = v end
-  for k, v in pairs(read_vars(ctx, dir, "defaults")) do defaults[k] = v end
+  for k, v in pairs(read_vars(ctx, dir, "defaults", imp.defaults_from)) do defaults[k] = v end
   st.stack[#st.stack + 1] = { real = real, name = name }
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
@@ -201,15 +215,16 @@ local function apply(ctx, st, e, at, label, inherited)
     end
     for i, d in ipairs(deps) do
       apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
-        { when = when, tags = tags, vars = rvars, defaults = defaults })
+        { when = when, tags = tags, vars = rvars, defaults = defaults }, sink)
     end
   end
-  st.stack[#st.stack] = nil
-  -- its tasks and handlers, as the playbook's own
+  -- its tasks and handlers, as the playbook's own (an import_role in them: on the stack)
   for _, kind in ipairs({ "tasks", "handlers" }) do
     -- a role's handlers are the play's once, however often the role is applied
-    local file = not (kind == "handlers" and st.handlers_of[real]) and main_file(dir, kind)
-    if kind == "handlers" then st.handlers_of[real] = true end
+    local from = kind == "tasks" and imp.tasks_from or imp.handlers_from
+    local file = not (kind == "handlers" and st.handlers_of[real .. "\0" .. tostring(from)])
+      and main_file(dir, kind, from)
+    if kind == "handlers" then st.handlers_of[real .. "\0" .. tostring(from)] = true end
     local list = read_yaml(ctx, file)
     if list ~= nil then
       local r = { file = file, dir = dir } -- with_fileglob and friends: the role's files/
@@ -219,8 +234,18 @@ local function apply(ctx, st, e, at, label, inherited)
       end
       for j, t in ipairs(list) do
         local what = string.format("role %s, %s %d", S.quote(name), kind == "handlers" and "handler" or "task", j)
+        if kind == "tasks" and M.import(ctx, r, t, what, sink.tasks, sink.maps,
+          { when = when, tags = tags, vars = rvars, defaults = defaults }) then
+          goto next
+        end
         local task, keymap = ctx.convert_task(r, t, what, kind == "handlers", list, j)
         task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults
+        if task.vars ~= nil and imp.vars then -- import_role's vars: below the task's own
+          local m = json.object()
+          for k, v in pairs(imp.vars) do m[k] = v end
+          for k, v in pairs(task.vars) do m[k] = v end
+          task.vars = m
+        elseif imp.vars then task.vars = imp.vars end
         if kind == "tasks" then
           -- shown as Ansible shows it: "ROLE : NAME"
           task.name = rname .. " : " .. (type(task.name) == "string" and task.name or task.module)
@@ -228,29 +253,88 @@ local function apply(ctx, st, e, at, label, inherited)
           if #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
         end
         if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
-        local out = kind == "tasks" and st.tasks or st.handlers
-        local maps = kind == "tasks" and st.maps or st.hmaps
+        local out = kind == "tasks" and sink.tasks or st.handlers
+        local maps = kind == "tasks" and sink.maps or st.hmaps
         out[#out + 1] = task
         maps[#maps + 1] = { node = t, keys = keymap, line = yaml.line(list, j), file = file }
+        ::next::
       end
     end
   end
+  st.stack[#st.stack] = nil
+end
+
+-- import_role's own keys, and the task keywords taken with it
+local IMPORT_ARGS = { name = true, tasks_from = true, vars_from = true, defaults_from = true, handlers_from = true }
+local IMPORT_KEYWORDS = { name = true, when = true, tags = true, vars = true }
+
+--- A task `import_role: { name: R, tasks_from: F, ... }` (static, as
+--- Ansible's) at its place in a task list: the role's tasks appended to tasks/maps (its
+--- handlers to the play's), `when`, `tags` and `vars` given to each.
+--- false when t is no import_role. ctx: the play's (M.context).
+function M.import(ctx, r, t, label, tasks, maps, inherited)
+  if type(t) ~= "table" then return false end
+  local key
+  for _, k in ipairs({ "import_role", "ansible.builtin.import_role", "ansible.legacy.import_role" }) do
+    if t[k] ~= nil then key = k end
+  end
+  if not key then return false end
+  inherited = inherited or { when = {}, tags = {} }
+  if type(t.name) == "string" then label = label .. " (" .. S.quote(t.name) .. ")" end
+  for _, k in ipairs(yaml.ordered_keys(t)) do
+    if k ~= key and not IMPORT_KEYWORDS[k] then
+      ctx.raise(ctx.where(r, t, k) .. label .. ": the keyword " .. S.quote(k) .. " with import_role is not"
+        .. " supported yet")
+    end
+  end
+  local a, at = t[key], ctx.where(r, t, key)
+  if not is_mapping(a) or next(a) == nil then
+    ctx.raise(at .. label .. ": import_role must be a mapping with name:, got " .. S.show(a))
+  end
+  local imp = {}
+  for _, k in ipairs(yaml.ordered_keys(a)) do
+    if not IMPORT_ARGS[k] then
+      ctx.raise(ctx.where(r, a, k) .. label .. ": import_role: " .. S.quote(k) .. " is not supported yet"
+        .. " (name, tasks_from, vars_from, defaults_from, handlers_from are)")
+    end
+    if k ~= "name" then
+      if type(a[k]) ~= "string" or a[k] == "" or a[k]:find("{{", 1, true) or a[k]:find("..", 1, true) then
+        ctx.raise(ctx.where(r, a, k) .. label .. ": import_role: " .. k .. " must be a file name in the role, got "
+          .. S.show(a[k]))
+      end
+      imp[k] = a[k]
+    end
+  end
+  if t.vars ~= nil and not yaml.is_null(t.vars) then
+    if not is_mapping(t.vars) then ctx.raise(ctx.where(r, t, "vars") .. label .. ": vars must be a mapping") end
+    imp.vars = t.vars
+  end
+  local entry = { role = a.name, when = t.when, tags = t.tags }
+  apply(ctx, ctx.st, entry, at, label, inherited, { tasks = tasks, maps = maps }, imp)
+  return true
+end
+
+--- The roles context of a play: ctx = { r =, raise =, where =, reader =,
+--- convert_task =, label =, roles_path =, check_mode = } given the state of
+--- the roles applied in the play.
+function M.context(ctx)
+  ctx.dir = ctx.r.dir
+  ctx.st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {} }
+  return ctx
 end
 
 --- The `roles:` of play p (YAML, read by play/playbook.lua): their tasks put
 --- before the play's `tasks` (as Ansible runs them: after pre_tasks, before
---- tasks, handlers flushed after both) and their handlers before the play's.
---- ctx = { r =, raise =, where =, reader =, convert_task =, label =,
---- roles_path =, check_mode = }; out the model play, src its source map.
+--- tasks, handlers flushed after both) and their handlers (and those of the
+--- play's import_roles) before the play's. ctx: M.context's; out the model
+--- play, src its source map.
 function M.expand(ctx, p, out, src)
-  local list = p.roles
-  if yaml.is_null(list) then return end
-  ctx.dir = ctx.r.dir
-  if type(list) ~= "table" or not S.is_list(list) or (json.is_object(list) and next(list) ~= nil) then
+  local list, st = p.roles, ctx.st
+  if yaml.is_null(list) then list = nil end
+  if list ~= nil and (type(list) ~= "table" or not S.is_list(list) or (json.is_object(list) and next(list) ~= nil)) then
     ctx.raise(ctx.where(ctx.r, p, "roles") .. ctx.label .. ": roles must be a list of roles, got " .. S.show(list))
   end
-  local st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {} }
-  for i, e in ipairs(list) do
+  for i, e in ipairs(list or {}) do
     apply(ctx, st, e, ctx.where(ctx.r, list, i), ctx.label .. ", role " .. i, { when = {}, tags = {} })
   end
   local function prepend(field, tasks, maps)
