@@ -18,6 +18,7 @@ local path = require "luasible.util.path"
 local template = require "luasible.template"
 local S = require "luasible.util.schema"
 local roles = require "luasible.play.roles"
+local ROLES = setmetatable({}, { __mode = "k" }) -- play mapping -> its roles context (import_role)
 
 local M = {}
 
@@ -49,10 +50,10 @@ local HANDLER_SAME = { listen = true }
 local TASK_READ = { args = true, loop_control = true, environment = true, action = true }
 local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "async", "poll",
   "become_method", "become_flags", "become_exe", "connection", "remote_user",
-  "any_errors_fatal", "throttle", "timeout", "module_defaults", "diff", "debugger", "block", "rescue",
-  "always", "collections", "ignore_unreachable", "port" }
+  "any_errors_fatal", "throttle", "timeout", "module_defaults", "diff", "debugger", "collections",
+  "ignore_unreachable", "port" }
 -- Modules that are Ansible's playbook structure, not run by luasible yet.
-local MODULE_NOT_YET = { "include_tasks", "import_tasks", "include_role", "import_role", "include_vars",
+local MODULE_NOT_YET = { "include_role", "import_role", "include_vars",
   "include", "add_host", "group_by", "pause", "set_stats" }
 
 local function set_of(list)
@@ -373,6 +374,185 @@ local function read_vars_files(r, p, vars, extra)
   end
 end
 
+-- "a/./b/../c" -> "a/c", textually (for finding a cycle of imports)
+local function tidy(p)
+  local out = {}
+  for part in p:gmatch("[^/]+") do
+    if part == ".." and #out > 0 and out[#out] ~= ".." then out[#out] = nil
+    elseif part ~= "." then out[#out + 1] = part end
+  end
+  return (path.is_abs(p) and "/" or "") .. table.concat(out, "/")
+end
+
+-- The keywords of a block (and of an import_tasks), given to its tasks (play/blocks.lua).
+local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true }
+
+local convert_list
+
+-- `import_tasks: FILE`: its tasks read now (relative to the file naming
+-- it), as a block node without rescue: its keywords go to every task.
+local function import_tasks(r, t, key, what, handler, p, maps, stack)
+  local f = t[key]
+  local at = where(r, t, key) .. what .. ": import_tasks: "
+  if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
+  if f:find("{{", 1, true) then raise(at .. "a templated file name is not supported yet") end
+  local file = path.is_abs(f) and f or path.join(r.dir, f)
+  local norm = tidy(file)
+  for _, s in ipairs(stack) do
+    if s == norm then raise(at .. "circular import: " .. S.escape(table.concat(stack, " -> ") .. " -> " .. norm)) end
+  end
+  if #stack >= 64 then raise(at .. "imports nested more than 64 deep") end
+  local text, err = fs.read(file)
+  if not text then raise(at .. "cannot read " .. S.escape(file) .. ": " .. S.escape(tostring(err))) end
+  local doc, yerr = yaml.load(text, file, { lines = true, column = true })
+  if yerr then raise(yerr) end
+  if yaml.is_null(doc) then doc = {} end
+  local r2 = reader(file)
+  if type(doc) ~= "table" or not S.is_list(doc) or (require("luasible.json").is_object(doc) and next(doc)) then
+    raise(where(r2, doc) .. "a task file must be a list of tasks, got " .. S.show(doc))
+  end
+  local node = {}
+  for _, k in ipairs(keys_of(t)) do
+    if BLOCK_KEYS[k] then
+      if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+    elseif k ~= key then
+      raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(k) .. " is not supported with import_tasks")
+    end
+  end
+  stack[#stack + 1] = norm
+  node.block = convert_list(r2, doc, what .. " (" .. S.escape(f) .. "), task", handler, p, maps, stack)
+  stack[#stack] = nil
+  return node
+end
+
+-- `include_tasks: FILE` (play/include.lua reads it when it is reached):
+-- its file name (a template), the folder it is relative to, its keywords.
+local INCLUDE_KEYS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
+  ignore_errors = true }
+local function include_tasks(r, t, key, what)
+  local f = t[key]
+  local at = where(r, t, key) .. what .. ": include_tasks: "
+  if type(f) == "table" and require("luasible.json").is_object(f) and type(f.file) == "string" then f = f.file end
+  if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
+  local terr = template_error(f)
+  if terr then raise(at .. terr) end
+  local node = { include = f, dir = r.dir }
+  for _, k in ipairs(keys_of(t)) do
+    if INCLUDE_KEYS[k] then
+      if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+    elseif k ~= key then
+      raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported with"
+        .. " include_tasks yet")
+    end
+  end
+  if node.vars ~= nil and (type(node.vars) ~= "table" or (S.is_list(node.vars) and next(node.vars))) then
+    raise(where(r, t, "vars") .. what .. ": vars must be a mapping, got " .. S.show(node.vars))
+  end
+  if node.loop ~= nil and not (type(node.loop) == "string" and node.loop:find("{{", 1, true)
+    or type(node.loop) == "table" and S.is_list(node.loop)) then
+    raise(where(r, t, "loop") .. what .. ": loop must be a list or a \"{{ expression }}\", got " .. S.show(node.loop))
+  end
+  local lc = node.loop_control
+  node.loop_control = nil
+  if lc ~= nil then
+    if type(lc) ~= "table" then raise(where(r, t, "loop_control") .. what .. ": loop_control must be a mapping") end
+    for _, k in ipairs(keys_of(lc)) do
+      if k == "loop_var" and type(lc[k]) == "string" then node.loop_var = lc[k]
+      else
+        raise(where(r, lc, k) .. what .. ": loop_control." .. tostring(k) .. " is not supported with include_tasks yet")
+      end
+    end
+  end
+  if node.when ~= nil then
+    local c, cerr = require("luasible.play.conditions").compile(node.when, "when")
+    if cerr then raise(where(r, t, "when") .. what .. ": " .. cerr) end
+    node.when = c
+  end
+  return node
+end
+
+--- The tasks of a task file (include_tasks), as the model's list, and the
+--- source of each leaf ({ file =, line = }, depth first); or nil, "file:line: what".
+function M.task_file(file)
+  local ok, res, maps = pcall(function()
+    local text, err = fs.read(file)
+    if not text then raise("cannot read " .. S.escape(file) .. ": " .. S.escape(tostring(err))) end
+    local doc, yerr = yaml.load(text, file, { lines = true, column = true })
+    if yerr then raise(yerr) end
+    if yaml.is_null(doc) then doc = {} end
+    local r = reader(file)
+    if type(doc) ~= "table" or not S.is_list(doc) or (require("luasible.json").is_object(doc) and next(doc)) then
+      raise(where(r, doc) .. "a task file must be a list of tasks, got " .. S.show(doc))
+    end
+    local m = {}
+    local list = convert_list(r, doc, S.escape(path.basename(file)) .. ", task", false, {}, m, { tidy(file) })
+    return list, m
+  end)
+  if ok then return res, maps end
+  if type(res) == "table" and res.playbook_error then return nil, res.playbook_error end
+  error(res, 0)
+end
+
+-- A list of tasks of the YAML (blocks and import_tasks in it) as the
+-- model's; the leaves' source maps appended to maps depth first (block,
+-- rescue, always: the order play/blocks.lua flattens them in).
+function convert_list(r, l, label, handler, p, maps, stack)
+  local tasks = {}
+  for j, t in ipairs(l) do
+    local what = label .. " " .. j
+    local imp
+    if type(t) == "table" and not (S.is_list(t) and next(t) ~= nil) then
+      for k in pairs(t) do if type(k) == "string" and module_name(k) == "import_tasks" then imp = k end end
+    end
+    local inc
+    if type(t) == "table" and not (S.is_list(t) and next(t) ~= nil) then
+      for k in pairs(t) do if type(k) == "string" and module_name(k) == "include_tasks" then inc = k end end
+    end
+    local rctx, imported = not handler and ROLES[p], {}
+    if imp then
+      tasks[j] = import_tasks(r, t, imp, what, handler, p, maps, stack)
+    elseif rctx and roles.import(rctx, r, t, what, imported, maps) then -- import_role (play/roles.lua)
+      tasks[j] = { block = imported } -- its tasks as a block of no keywords
+    elseif inc then
+      if handler then raise(where(r, l, j) .. what .. ": include_tasks in handlers is not supported yet") end
+      tasks[j] = include_tasks(r, t, inc, what)
+    elseif type(t) == "table" and not (S.is_list(t) and next(t) ~= nil)
+      and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) then
+      if type(t.name) == "string" then what = what .. " (" .. S.quote(t.name) .. ")" end
+      if handler then raise(where(r, l, j) .. what .. ": a block in handlers is not supported yet") end
+      if t.block == nil then raise(where(r, l, j) .. what .. ": rescue and always need a block:") end
+      local node = {}
+      for _, k in ipairs(keys_of(t)) do
+        if BLOCK_KEYS[k] then
+          if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+        elseif k ~= "block" and k ~= "rescue" and k ~= "always" then
+          raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported on a block")
+        end
+      end
+      if node.vars ~= nil and (type(node.vars) ~= "table" or (S.is_list(node.vars) and next(node.vars))) then
+        raise(where(r, t, "vars") .. what .. ": vars must be a mapping, got " .. S.show(node.vars))
+      end
+      for _, sec in ipairs({ "block", "rescue", "always" }) do
+        local v = t[sec]
+        if yaml.is_null(v) then v = nil end
+        if v ~= nil and (type(v) ~= "table" or not S.is_list(v) or
+          (require("luasible.json").is_object(v) and next(v) ~= nil)) then
+          raise(where(r, t, sec) .. what .. ": " .. sec .. " must be a list of tasks, got " .. S.show(v))
+        end
+        node[sec] = convert_list(r, v or {}, what .. ", " .. sec, handler, p, maps, stack)
+      end
+      tasks[j] = node
+    else
+      local task, keymap = convert_task(r, t, what, handler, l, j, p.environment)
+      if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
+      tasks[j] = task
+      maps[#maps + 1] = { node = t, keys = keymap, line = yaml.line(l, j), file = r.file }
+    end
+  end
+  return tasks
+end
+
 -- A play of the YAML as a model play, and its source map for the locator.
 local function convert_play(r, p, opts)
   local label = play_label(p, r.file)
@@ -414,6 +594,7 @@ local function convert_play(r, p, opts)
     roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
       return convert_task(rr, t, what, h, list, j, p.environment)
     end })
+  ROLES[p] = rctx
   -- the task lists: pre_tasks, tasks, post_tasks (handlers flushed after each)
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks", "handlers" }) do
     local l = p[list]
@@ -422,18 +603,10 @@ local function convert_play(r, p, opts)
       if type(l) ~= "table" or (not S.is_list(l)) or require("luasible.json").is_object(l) and next(l) ~= nil then
         raise(where(r, p, list) .. label .. ": " .. list .. " must be a list of tasks, got " .. S.show(l))
       end
-      local tasks, maps = {}, {}
-      for j, t in ipairs(l) do
-        local what = string.format("%s, %s %d", label, list == "handlers" and "handler" or
-          (list == "tasks" and "task" or list:gsub("s$", "")), j)
-        -- import_role: the role's tasks here (play/roles.lua)
-        if list == "handlers" or not roles.import(rctx, r, t, what, tasks, maps) then
-          local task, keymap = convert_task(r, t, what, list == "handlers", l, j, p.environment)
-          if p.check_mode ~= nil and task.check_mode == nil then task.check_mode = p.check_mode end
-          tasks[#tasks + 1], maps[#maps + 1] = task, { node = t, keys = keymap, line = yaml.line(l, j) }
-        end
-      end
-      out[list] = tasks
+      local maps = {}
+      local what = string.format("%s, %s", label, list == "handlers" and "handler" or
+        (list == "tasks" and "task" or list:gsub("s$", "")))
+      out[list] = convert_list(r, l, what, list == "handlers", p, maps, { tidy(r.file) })
       src[list] = maps
     end
   end
@@ -472,23 +645,13 @@ local function locator(src, play_index)
     end
     return l, true
   end
-  -- the file a task came from when it is not the play's (a role's tasks/main.yml)
-  local function file_at(p)
-    local maps = p[1] == play_index and src[p[2]]
-    local tm = type(maps) == "table" and maps[p[3]]
-    return tm and tm.file or nil
+  -- the file of the line too: a task of an imported task file is in its own
+  local function at_file(p)
+    local line, exact = at(p)
+    local tm = p[1] == play_index and p[3] ~= nil and type(src[p[2]]) == "table" and src[p[2]][p[3]]
+    return line, exact, tm and tm.file or nil
   end
-  return setmetatable({ at = at, file_at = file_at }, { __call = function() return nil end })
-end
-
--- "a/./b/../c" -> "a/c", textually (for finding a cycle of imports)
-local function tidy(p)
-  local out = {}
-  for part in p:gmatch("[^/]+") do
-    if part == ".." and #out > 0 and out[#out] ~= ".." then out[#out] = nil
-    elseif part ~= "." then out[#out + 1] = part end
-  end
-  return (path.is_abs(p) and "/" or "") .. table.concat(out, "/")
+  return setmetatable({ at = at_file }, { __call = function() return nil end })
 end
 
 -- Read one playbook file into plays/sources; `stack` the files importing it.

@@ -321,9 +321,9 @@ function M.prepare(play, opts, inv)
     return p
   end
   -- "file:line: " / "file: " / ""
-  local function at(line)
+  local function at(line, in_file)
     if not file then return "" end
-    return line and string.format("%s:%d: ", file, line) or (file .. ": ")
+    return line and string.format("%s:%d: ", in_file or file, line) or (file .. ": ")
   end
   if type(play) ~= "table" then
     return nil, at(at_path(prefix)) .. "a play must be a table, got " .. S.show(play)
@@ -336,30 +336,35 @@ function M.prepare(play, opts, inv)
   if perr then
     return nil, at((pfield and at_path(path_of(pfield))) or pline or at_path(prefix)) .. pshown .. perr
   end
+  local ferr -- blocks: flat lists of tasks, the tree beside them (play/blocks.lua)
+  play, ferr = require("luasible.play.blocks").flatten(play, pshown)
+  if not play then return nil, at(at_path(prefix)) .. ferr end
   -- a play's own base_dir (an imported playbook's folder) for its library/, templates and files
   if play.base_dir then opts = setmetatable({ base_dir = play.base_dir }, { __index = opts }) end
   local path = search_path(play, opts)
   local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
-    handlers = {}, path = path }
+    handlers = {}, path = path, prepared = {} }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
+  p.tags, p.skip_tags = tags, skip -- for the tasks of include_tasks (play/include.lua)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
   if play.gather_facts or (play.gather_facts == nil and implicit) then
     p.pre_tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
       "gather_facts", path))
     p.pre_tasks[1].facts = true
+    if play.blocks and play.blocks.pre_tasks then -- blocks (play/blocks.lua): the facts first
+      table.insert(play.blocks.pre_tasks, 1, { task = p.pre_tasks[1] })
+      p.prepared[p.pre_tasks[1]] = p.pre_tasks[1]
+    end
   end
   -- where(field) for task i of `list` ("tasks" or "handlers")
   local function place(list, i, t)
     local kind = list == "handlers" and "handler" or list == "tasks" and "task" or list:gsub("s$", "")
     local shown = string.format("%s, %s %d", pshown, kind, i)
     if type(t) == "table" and type(t.name) == "string" then shown = shown .. " (" .. S.quote(t.name) .. ")" end
-    local tline, exact = at_path(path_of(list, i))
+    local tline, exact, tfile = at_path(path_of(list, i))
     if not exact then tline = nil end
     local by_name = locate and type(t) == "table" and locate(t.name) or nil
-    local tfile = type(locate) == "table" and locate.file_at and locate.file_at(path_of(list, i))
-    if tfile then by_name = nil end
-    local function at_t(l) return (tfile and (l and string.format("%s:%d: ", tfile, l) or tfile .. ": ")) or at(l) end
     -- the line of the part itself, else of the deepest part of it in the map
     -- below the task, else the task's
     return function(...)
@@ -368,7 +373,7 @@ function M.prepare(play, opts, inv)
         local l = at_path(path_of(list, i, ...))
         if l ~= tline then line = l end
       end
-      return at_t(line or tline or by_name) .. shown
+      return at(line or tline or by_name, (line or tline) and tfile) .. shown
     end
   end
   local all = {}
@@ -377,7 +382,7 @@ function M.prepare(play, opts, inv)
       local task, err = M.prepare_task(t, place(list, i, t), path, play.tags)
       if not task then return nil, err end
       all[#all + 1] = task
-      if M.selected_by_tags(task, tags, skip) then p[list][#p[list] + 1] = task end
+      if M.selected_by_tags(task, tags, skip) then p[list][#p[list] + 1] = task; p.prepared[t] = task end
     end
   end
   for i, t in ipairs(play.handlers or {}) do

@@ -7,7 +7,8 @@ local status_of = require("luasible.play.host_task").status_of
 
 local M = {}
 
---- The counters of a host (once per run: the recap sums over the plays).
+--- The counters of a host (once per run: the recap sums over the plays);
+--- `rescued` is added when a block rescues the host (play/blocks.lua).
 function M.counters()
   return { ok = 0, changed = 0, failed = 0, unreachable = 0, skipped = 0, ignored = 0 }
 end

@@ -158,6 +158,9 @@ local function parse_entry(ctx, e, at, label)
   return name, params, listed(e.when), listed(e.tags)
 end
 
+-- What a role's task file cannot hold yet (play/blocks.lua reads them in a play's lists only).
+local STRUCTURE = { block = true, rescue = true, always = true, include_tasks = true, import_tasks = true }
+
 -- Apply one role (and its dependencies first) to st: its tasks into
 -- sink (st when nil), its handlers into st. `imp` (import_role): { tasks_from
 -- =, vars_from =, defaults_from =, handlers_from = } and applied whatever
@@ -237,6 +240,15 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
         if kind == "tasks" and M.import(ctx, r, t, what, sink.tasks, sink.maps,
           { when = when, tags = tags, vars = rvars, defaults = defaults }) then
           goto next
+        end
+        if type(t) == "table" then
+          for k in pairs(t) do
+            local m = type(k) == "string" and k:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", "")
+            if STRUCTURE[m] then
+              ctx.raise(ctx.where(r, t, k) .. what .. ": " .. S.quote(k) .. " in a role's " .. kind
+                .. " is not supported yet")
+            end
+          end
         end
         local task, keymap = ctx.convert_task(r, t, what, kind == "handlers", list, j)
         task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults

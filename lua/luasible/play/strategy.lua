@@ -73,6 +73,18 @@ function M.run_task(run, task, hosts)
   each_host(run, hosts, function(h) recap.record(run, h, task, run_on(run, h, task)) end)
 end
 
+--- One task of a section on these hosts; meta (a play action,
+--- modules/meta.lua) is done here, on no host, counted nowhere.
+function M.run_step(run, task, hosts)
+  if task.mod.play_action then
+    if task.args and task.args.free_form == "flush_handlers" then
+      handlers.flush(run, M.active_hosts, M.run_task)
+    end
+  else
+    M.run_task(run, task, hosts)
+  end
+end
+
 --- Run the current play (run.play): its tasks, its handlers, then close
 --- the connections of its hosts that no later play of the run has (run.keep:
 --- the hosts of the later plays; a host out of the run is closed too).
@@ -81,17 +93,15 @@ function M.run_play(run)
   run.events:emit({ type = "play_start", hosts = play.hosts, check = run.check or nil })
   -- pre_tasks, tasks, post_tasks: the notified handlers run after each
   -- (as Ansible flushes them), when a section has tasks
-  for _, section in ipairs({ play.pre_tasks or {}, play.tasks, play.post_tasks or {} }) do
-    for _, task in ipairs(section) do
-      local hosts = M.active_hosts(run)
-      if #hosts == 0 then break end
-      -- meta (a play action, modules/meta.lua): done here, on no host, counted nowhere
-      if task.mod.play_action then
-        if task.args and task.args.free_form == "flush_handlers" then
-          handlers.flush(run, M.active_hosts, M.run_task)
-        end
-      else
-        M.run_task(run, task, hosts)
+  for _, name in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
+    local section = play[name] or {}
+    local tree = play.raw.blocks and play.raw.blocks[name]
+    if tree then require("luasible.play.blocks").run(run, tree, M) -- blocks (play/blocks.lua)
+    else
+      for _, task in ipairs(section) do
+        local hosts = M.active_hosts(run)
+        if #hosts == 0 then break end
+        M.run_step(run, task, hosts)
       end
     end
     if #section > 0 or section == play.tasks then handlers.flush(run, M.active_hosts, M.run_task) end

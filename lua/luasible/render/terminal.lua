@@ -199,16 +199,18 @@ function M.new(opts)
       for h in pairs(ev.recap or {}) do hosts[#hosts + 1] = h end
       table.sort(hosts)
       local w = 0
-      for _, h in ipairs(hosts) do w = math.max(w, #h) end
+      local rescued -- the rescued column when a block rescued a host (play/blocks.lua)
+      for _, h in ipairs(hosts) do w = math.max(w, #h); rescued = rescued or ev.recap[h].rescued end
       for _, h in ipairs(hosts) do
         local r = ev.recap[h]
         local function f(k, code)
           local v = r[k] or 0
           return paint(v > 0 and code or nil, string.format("%s=%-4d", k, v))
         end
-        line(host_label(h) .. string.rep(" ", w - #h) .. " : " .. table.concat({
-          f("ok", 32), f("changed", 33), f("unreachable", 91), f("failed", 31), f("skipped", 36),
-          f("ignored", 35) }, " "))
+        local cols = { f("ok", 32), f("changed", 33), f("unreachable", 91), f("failed", 31), f("skipped", 36) }
+        if rescued then cols[#cols + 1] = f("rescued", 35) end
+        cols[#cols + 1] = f("ignored", 35)
+        line(host_label(h) .. string.rep(" ", w - #h) .. " : " .. table.concat(cols, " "))
       end
     elseif t == "no_hosts_left" then
       line("\n" .. paint("1", "NO MORE HOSTS LEFT " .. string.rep("*", math.min(width, 80) - 19)))

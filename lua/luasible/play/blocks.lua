@@ -1,0 +1,248 @@
+--- luasible.play.blocks: `block` / `rescue` / `always` (docs/TASKS.md,
+-- "Blocks"). A play's task lists may hold block nodes
+-- `{ block = {...}, rescue = {...}, always = {...}, name =, when =, ... }`
+-- (a YAML playbook's `block:` and `import_tasks:` become them, a Lua play
+-- writes them as they are). flatten() turns a play's lists into the flat
+-- lists of leaf tasks prepare checks (depth first: block, rescue, always,
+-- the order a YAML playbook's locator numbers them in), each leaf given the
+-- keywords of its blocks (Ansible's inheritance), and keeps the tree beside
+-- them (play.blocks[list]); run() walks that tree on the hosts: a host that
+-- fails in a block runs the rescue (ansible_failed_task and
+-- ansible_failed_result set), counts as rescued and goes on; always runs
+-- on every host that entered the block; a failure not rescued leaves the
+-- play after the always, as in Ansible. Unreachable hosts leave at once.
+local S = require "luasible.util.schema"
+
+local M = {}
+
+-- The keywords a block takes (given to its tasks), beside block/rescue/always.
+M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true }
+local SECTIONS = { "block", "rescue", "always" }
+
+--- Is t a block node?
+function M.is_block(t)
+  return type(t) == "table" and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) and t.module == nil
+end
+
+local function as_list(v)
+  if v == nil then return {} end
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+-- The keywords a block gives down: its parent's, then its own over them.
+local function inherit(parent, b)
+  local k = {}
+  for key, v in pairs(parent) do k[key] = v end
+  if b.when ~= nil then
+    local w = {}
+    for _, c in ipairs(as_list(parent.when)) do w[#w + 1] = c end
+    for _, c in ipairs(as_list(b.when)) do w[#w + 1] = c end
+    k.when = w
+  end
+  if b.tags ~= nil then
+    local tg = {}
+    for _, x in ipairs(as_list(parent.tags)) do tg[#tg + 1] = x end
+    for _, x in ipairs(as_list(b.tags)) do tg[#tg + 1] = x end
+    k.tags = tg
+  end
+  if b.vars ~= nil then
+    local v = {}
+    for key, x in pairs(parent.vars or {}) do v[key] = x end
+    for key, x in pairs(b.vars) do v[key] = x end
+    k.vars = v
+  end
+  for key in pairs(M.KEYWORDS) do
+    if key ~= "when" and key ~= "tags" and key ~= "vars" and key ~= "name" and b[key] ~= nil then k[key] = b[key] end
+  end
+  return k
+end
+
+-- A leaf task with the keywords of its blocks: a copy (the play's own table is not changed).
+local function apply(t, k)
+  if next(k) == nil or type(t) ~= "table" then return t end
+  local c = {}
+  for key, v in pairs(t) do c[key] = v end
+  if k.when ~= nil then
+    local w = {}
+    for _, x in ipairs(as_list(k.when)) do w[#w + 1] = x end
+    for _, x in ipairs(as_list(t.when)) do w[#w + 1] = x end
+    c.when = w
+  end
+  if k.tags ~= nil then
+    local tg = {}
+    for _, x in ipairs(as_list(k.tags)) do tg[#tg + 1] = x end
+    for _, x in ipairs(as_list(t.tags)) do tg[#tg + 1] = x end
+    c.tags = tg
+  end
+  if k.vars ~= nil then
+    local v = {}
+    for key, x in pairs(k.vars) do v[key] = x end
+    for key, x in pairs(t.vars or {}) do v[key] = x end -- the task's own win
+    c.vars = v
+  end
+  for key in pairs(M.KEYWORDS) do
+    if key ~= "when" and key ~= "tags" and key ~= "vars" and key ~= "name" and c[key] == nil then c[key] = k[key] end
+  end
+  return c
+end
+
+-- The tree of list (its leaves appended to flat), or nil, err.
+local function walk(list, flat, k, where, depth)
+  if depth > 64 then return nil, where .. ": blocks nested more than 64 deep" end
+  local tree = {}
+  for i, t in ipairs(list) do
+    if type(t) == "table" and t.include ~= nil and t.module == nil then -- include_tasks (play/include.lua)
+      tree[#tree + 1] = { include = apply(t, k) }
+    elseif M.is_block(t) then
+      for key in pairs(t) do
+        if not M.KEYWORDS[key] and key ~= "block" and key ~= "rescue" and key ~= "always" then
+          return nil, string.format("%s, task %d: the keyword %s is not supported on a block", where, i, S.quote(key))
+        end
+      end
+      local node = { name = t.name }
+      local nk = inherit(k, t)
+      for _, sec in ipairs(SECTIONS) do
+        local l = t[sec]
+        if l ~= nil and (type(l) ~= "table" or not S.is_list(l)) then
+          return nil, string.format("%s, task %d: %s must be a list of tasks, got %s", where, i, sec, S.show(l))
+        end
+        local sub, err = walk(l or {}, flat, nk, where, depth + 1)
+        if not sub then return nil, err end
+        node[sec] = sub
+      end
+      tree[#tree + 1] = node
+    else
+      local leaf = apply(t, k)
+      flat[#flat + 1] = leaf
+      tree[#tree + 1] = { task = leaf }
+    end
+  end
+  return tree
+end
+
+--- A play whose lists hold blocks as one with flat lists and play.blocks;
+--- the play itself when none does. Returns play or nil, err.
+function M.flatten(play, label)
+  if type(play) ~= "table" then return play end
+  local any = false
+  for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
+    if type(play[list]) == "table" then
+      for _, t in ipairs(play[list]) do
+        if M.is_block(t) or (type(t) == "table" and t.include ~= nil and t.module == nil) then any = true end
+      end
+    end
+  end
+  for _, t in ipairs(type(play.handlers) == "table" and play.handlers or {}) do
+    if M.is_block(t) then return nil, (label or "play") .. ": a block in handlers is not supported yet" end
+  end
+  if not any then return play end
+  local out = setmetatable({ blocks = {} }, { __index = play })
+  for k, v in pairs(play) do out[k] = v end
+  out.blocks = {}
+  for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
+    if type(play[list]) == "table" then
+      local flat = {}
+      local tree, err = walk(play[list], flat, {}, (label or "play") .. ", " .. list, 0)
+      if not tree then return nil, err end
+      out[list], out.blocks[list] = flat, tree
+    end
+  end
+  return out
+end
+
+--- The tree of a list of tasks, and its leaves (flat); or nil, err.
+function M.tree(list, label)
+  local flat = {}
+  local tree, err = walk(list, flat, {}, label or "tasks", 0)
+  if not tree then return nil, err end
+  return tree, flat
+end
+
+-- Running ---------------------------------------------------------------
+
+local function live_hosts(run, hosts, failed)
+  local out = {}
+  for _, h in ipairs(hosts) do
+    if not run.state[h].out and not failed[h] then out[#out + 1] = h end
+  end
+  return out
+end
+
+-- Run a tree on hosts. `rescuable`: a block around has a rescue (a failure
+-- is counted rescued, not failed, as Ansible counts it); `nested`: inside a
+-- block (a failed host stays in the play for the rescue/always). Returns
+-- the hosts that failed in it: host -> { task =, result = }.
+local run_tree
+function run_tree(run, tree, hosts, strategy, rescuable, nested)
+  local failed = {}
+  local prepared = run.play.prepared or {}
+  for _, node in ipairs(tree) do
+    local live = live_hosts(run, hosts, failed)
+    if #live == 0 then break end
+    if node.include then
+      local function catch(h)
+        if not nested then return end
+        run.state[h].out = nil
+        if rescuable then
+          local r = run.recap[h]
+          r.failed, r.rescued = r.failed - 1, (r.rescued or 0) + 1
+        end
+      end
+      local f = require("luasible.play.include").run(run, node, live, function(_, tree2, hs)
+        return run_tree(run, tree2, hs, strategy, rescuable, nested)
+      end, catch)
+      if nested then for h, v in pairs(f) do failed[h] = v end end
+    elseif node.task then
+      local task = prepared[node.task]
+      if task then -- (nil: not selected by --tags)
+        strategy.run_step(run, task, live)
+        if nested then
+          for _, h in ipairs(live) do
+            local st = run.state[h]
+            if st.out == "failed" then
+              st.out = nil
+              local d = run.details[h]
+              failed[h] = { task = task, result = d[#d] and d[#d].result or {} }
+              if rescuable then
+                local r = run.recap[h]
+                r.failed, r.rescued = r.failed - 1, (r.rescued or 0) + 1
+              end
+            end
+          end
+        end
+      end
+    else
+      local has_rescue = #node.rescue > 0
+      local f = run_tree(run, node.block, live, strategy, rescuable or has_rescue, true)
+      local still = f
+      if has_rescue then
+        local rh = {}
+        for _, h in ipairs(live) do
+          if f[h] then
+            rh[#rh + 1] = h
+            local reg = run.state[h].registered
+            reg.ansible_failed_task = { name = f[h].task.name, action = f[h].task.module }
+            reg.ansible_failed_result = f[h].result
+          end
+        end
+        still = #rh > 0 and run_tree(run, node.rescue, rh, strategy, rescuable, true) or {}
+      end
+      -- always: every host that entered, failed in it or not (unreachable ones have left)
+      local af = run_tree(run, node.always, live, strategy, rescuable, true)
+      for h, v in pairs(af) do still[h] = still[h] or v end
+      for h, v in pairs(still) do
+        if nested then failed[h] = v else run.state[h].out = "failed" end
+      end
+    end
+  end
+  return failed
+end
+
+--- Run the tree of a section (run.play.raw.blocks[list]) with strategy's run_step.
+function M.run(run, tree, strategy)
+  run_tree(run, tree, strategy.active_hosts(run), strategy, false, false)
+end
+
+return M

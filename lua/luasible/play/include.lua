@@ -1,0 +1,168 @@
+--- luasible.play.include: `include_tasks` (docs/TASKS.md, "Blocks and
+-- task files"), dynamic: the file named (a template: the host's variables,
+-- the include's `vars`, its loop item) is read when the include is reached,
+-- per host and per loop item; the hosts that include the same file for the
+-- same item run its tasks together (Ansible's linear strategy). Each
+-- include counts ok for the host (skipped when its `when` is false), as in
+-- Ansible; its `vars` and loop variable are the included tasks' (above task
+-- vars, st.include_vars: play/vars.lua). A file already being included on
+-- that host (a cycle) fails the host, naming the chain.
+local conditions = require "luasible.play.conditions"
+local template = require "luasible.template"
+local vars = require "luasible.play.vars"
+local path = require "luasible.util.path"
+local recap = require "luasible.play.recap"
+local S = require "luasible.util.schema"
+
+local M = {}
+
+local function as_list(v)
+  if v == nil then return {} end
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+-- The tree of an included file for this play (read once per file), or nil, err.
+local function tree_of(run, file)
+  local play = run.play
+  play.include_cache = play.include_cache or {}
+  local c = play.include_cache[file]
+  if c then return c.tree, c.err end
+  local blocks = require "luasible.play.blocks"
+  local prepare = require "luasible.play.prepare"
+  local tree, err
+  local list, maps = require("luasible.play.playbook").task_file(file)
+  if not list then err = maps
+  else
+    local flat
+    tree, flat = blocks.tree(list, "include_tasks " .. S.escape(file))
+    if not tree then err = flat
+    else
+      for i, leaf in ipairs(flat) do
+        local m = maps[i] or {}
+        local shown = string.format("%s:%s: include %s, task %d", S.escape(m.file or file), tostring(m.line or "?"),
+          S.escape(path.basename(file)), i)
+        local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags)
+        if not task then err = perr break end
+        if prepare.selected_by_tags(task, play.tags, play.skip_tags) then play.prepared[leaf] = task end
+      end
+    end
+  end
+  if err then tree = nil end
+  play.include_cache[file] = { tree = tree, err = err }
+  return tree, err
+end
+
+--- Run an include node (from play/blocks.lua's tree) on hosts; run_tree
+--- runs the included tree; catch(h) takes a failure of the include itself
+--- into the block around it (play/blocks.lua). Returns the hosts that failed: host -> { task =, result = }.
+function M.run(run, node, hosts, run_tree, catch)
+  local inc = node.include
+  local task = { name = inc.name or ("include_tasks " .. tostring(inc.include)), module = "include_tasks",
+    notify = {}, ignore_errors = inc.ignore_errors }
+  local failed = {}
+  local function direct(h, res)
+    recap.record(run, h, task, res)
+    if run.state[h].out == "failed" then
+      failed[h] = { task = task, result = res }
+      catch(h)
+    end
+  end
+  local prepare = require "luasible.play.prepare"
+  local itags = {}
+  for _, t in ipairs(as_list(inc.tags)) do itags[#itags + 1] = t end
+  for _, t in ipairs(as_list(run.play.raw.tags)) do itags[#itags + 1] = t end
+  if not prepare.selected_by_tags({ tags = itags }, run.play.tags, run.play.skip_tags) then return failed end
+  run.events:emit({ type = "task_start", task = task.name, module = task.module })
+  -- each host's entries: { file =, vars = } per loop item
+  local entries, fails = {}, {}
+  for _, h in ipairs(hosts) do
+    local hv = setmetatable(vars.copy_into({}, inc.vars), { __index = vars.host_vars(run, h, nil) })
+    local function fail(msg) fails[h] = { failed = true, changed = false, msg = msg } end
+    local go, werr = conditions.eval(inc.when, hv)
+    if werr then fail("when: " .. werr)
+    elseif not go then
+      recap.record(run, h, task, { skipped = true, changed = false, msg = "condition was false" })
+    else
+      local items = { false }
+      if inc.loop ~= nil then
+        local l, lerr = inc.loop
+        if type(l) == "string" then l, lerr = template.render_value(l, hv) end
+        if lerr or type(l) ~= "table" then fail("loop: " .. (lerr or "must be a list")) items = {} else items = l end
+      end
+      entries[h] = {}
+      for _, item in ipairs(items) do
+        local iv = hv
+        local own = vars.copy_into({}, inc.vars)
+        if inc.loop ~= nil then
+          own[inc.loop_var or "item"] = item
+          iv = setmetatable({ [inc.loop_var or "item"] = item }, { __index = hv })
+        end
+        local name, rerr = template.render(inc.include, iv)
+        if not name then fail("include_tasks: " .. tostring(rerr)) break end
+        local file = path.is_abs(name) and name or path.join(inc.dir, name)
+        entries[h][#entries[h] + 1] = { file = file, vars = own }
+      end
+    end
+    if fails[h] then entries[h] = nil; direct(h, fails[h]) end
+  end
+  -- entry k of every host, grouped by file, in the order the hosts are
+  local k = 1
+  while true do
+    local groups, order = {}, {}
+    for _, h in ipairs(hosts) do
+      local e = entries[h] and entries[h][k]
+      if e and not run.state[h].out and not failed[h] then
+        if not groups[e.file] then groups[e.file] = {}; order[#order + 1] = e.file end
+        table.insert(groups[e.file], h)
+      end
+    end
+    local any = false
+    for h in pairs(entries) do if entries[h][k] then any = true end end
+    if not any then break end
+    for _, file in ipairs(order) do
+      local ghosts = {}
+      for _, h in ipairs(groups[file]) do
+        local st = run.state[h]
+        local chain = st.include_chain or {}
+        for _, f in ipairs(chain) do
+          if f == file then
+            local res = { failed = true, changed = false, msg = "circular include: "
+              .. S.escape(table.concat(chain, " -> ") .. " -> " .. file) }
+            direct(h, res)
+            break
+          end
+        end
+        if not failed[h] and not st.out then ghosts[#ghosts + 1] = h end
+      end
+      local tree, err = tree_of(run, file)
+      local runners = {}
+      for _, h in ipairs(ghosts) do
+        local res = tree and { changed = false, include = file } or { failed = true, changed = false, msg = err }
+        direct(h, res)
+        if tree and not failed[h] and not run.state[h].out then runners[#runners + 1] = h end
+      end
+      if #runners > 0 then
+        local saved = {}
+        for _, h in ipairs(runners) do
+          local st = run.state[h]
+          saved[h] = { st.include_vars, st.include_chain }
+          local iv = vars.copy_into({}, st.include_vars)
+          st.include_vars = vars.copy_into(iv, entries[h][k].vars)
+          local chain = { table.unpack(st.include_chain or {}) }
+          chain[#chain + 1] = file
+          st.include_chain = chain
+        end
+        local f = run_tree(run, tree, runners)
+        for h, v in pairs(f) do failed[h] = v end
+        for _, h in ipairs(runners) do
+          run.state[h].include_vars, run.state[h].include_chain = saved[h][1], saved[h][2]
+        end
+      end
+    end
+    k = k + 1
+  end
+  return failed
+end
+
+return M
