@@ -65,7 +65,8 @@ function M.command(args)
   local playmod = require("luasible.play")
   local play, err, locate, sources
   if require("luasible.play.playbook").is_playbook(args.play) then
-    play, err, sources = playmod.load_playbook(args.play, { extra_vars = args.extra })
+    play, err, sources = playmod.load_playbook(args.play, { extra_vars = args.extra,
+      roles_path = args.config_opts and args.config_opts.roles_path })
   else
     play, err, locate = playmod.load(args.play)
   end

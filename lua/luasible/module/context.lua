@@ -23,7 +23,7 @@ local Ctx = {}
 Ctx.__index = Ctx
 
 --- ctx = M.new{ conn=, host=, vars=, emit=, check_mode=, become=, task=, base_dir=, now=, sleep=,
----   module_path= }
+---   module_path=, role_path= (a role's task: its templates/ and files/ first) }
 function M.new(t)
   return setmetatable(t, Ctx)
 end
@@ -88,7 +88,12 @@ Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 function Ctx:find_local(src, sub)
   if path.is_abs(src) then return src end
   local base = self.base_dir or "."
-  for _, cand in ipairs({ path.join(base, sub, src), path.join(base, src), src }) do
+  local cands = { path.join(base, sub, src), path.join(base, src), src }
+  if self.role_path then -- a role's task: the role's templates/ or files/ first, then its folder
+    table.insert(cands, 1, path.join(self.role_path, src))
+    table.insert(cands, 1, path.join(self.role_path, sub, src))
+  end
+  for _, cand in ipairs(cands) do
     -- there, or there for all we know (EACCES, EMFILE: reading it says why)
     local st, _, name = fs.stat(cand)
     if st or (name ~= "ENOENT" and name ~= "ENOTDIR") then return cand end
@@ -119,6 +124,7 @@ end
 function Ctx:render(text, name)
   local base = self.base_dir or "."
   local dirs = { path.join(base, "templates"), base }
+  if self.role_path then table.insert(dirs, 1, path.join(self.role_path, "templates")) end
   if name then
     local dir = path.dirname(self:find_local(name, "templates"))
     if dir ~= "" then table.insert(dirs, 1, dir) end

@@ -75,7 +75,7 @@ local function run_module(run, host, task, ivars, emit)
   local luasible = run.luasible
   local ctx = modules.context({
     conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = become_of(run, task, ivars),
-    task = task.name, base_dir = run.base_dir,
+    task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
     now = luasible and luasible.now or os.clock,
     sleep = luasible and luasible.sleep or function() end,

@@ -17,6 +17,8 @@ local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 local template = require "luasible.template"
 local S = require "luasible.util.schema"
+local roles = require "luasible.play.roles"
+local ROLES = setmetatable({}, { __mode = "k" }) -- play mapping -> its roles context (import_role)
 
 local M = {}
 
@@ -30,9 +32,9 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   become_user = true, tags = true, handlers = true }
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
-  check_mode = true, collections = true, environment = true }
+  check_mode = true, collections = true, environment = true, roles = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
-local PLAY_NOT_YET = { "roles", "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
+local PLAY_NOT_YET = { "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
   "ignore_errors", "ignore_unreachable", "connection", "become_method", "become_flags",
   "become_exe", "vars_prompt", "order", "throttle", "timeout", "module_defaults", "force_handlers",
   "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "diff", "no_log", "port",
@@ -506,8 +508,11 @@ function convert_list(r, l, label, handler, p, maps, stack)
     if type(t) == "table" and not (S.is_list(t) and next(t) ~= nil) then
       for k in pairs(t) do if type(k) == "string" and module_name(k) == "include_tasks" then inc = k end end
     end
+    local rctx, imported = not handler and ROLES[p], {}
     if imp then
       tasks[j] = import_tasks(r, t, imp, what, handler, p, maps, stack)
+    elseif rctx and roles.import(rctx, r, t, what, imported, maps) then -- import_role (play/roles.lua)
+      tasks[j] = { block = imported } -- its tasks as a block of no keywords
     elseif inc then
       if handler then raise(where(r, l, j) .. what .. ": include_tasks in handlers is not supported yet") end
       tasks[j] = include_tasks(r, t, inc, what)
@@ -584,6 +589,11 @@ local function convert_play(r, p, opts)
     raise(where(r, p, "collections") .. label .. ": collections must be a list of names, got "
       .. S.show(p.collections))
   end
+  local rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
+    roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
+      return convert_task(rr, t, what, h, list, j, p.environment)
+    end })
+  ROLES[p] = rctx
   -- the task lists: pre_tasks, tasks, post_tasks (handlers flushed after each)
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks", "handlers" }) do
     local l = p[list]
@@ -599,6 +609,7 @@ local function convert_play(r, p, opts)
       src[list] = maps
     end
   end
+  roles.expand(rctx, p, out, src) -- play/roles.lua: the roles' tasks before `tasks`, their handlers before `handlers`
   return out, src
 end
 

@@ -69,6 +69,7 @@ M.TASK = {
   delay = S.number({ min = 0 }),
   run_once = S.boolean,
   vars = S.mapping(),
+  role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
   no_log = S.boolean,
   check_mode = S.boolean,
 }

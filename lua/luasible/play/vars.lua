@@ -21,12 +21,14 @@ M.copy_into = copy_into
 function M.host_vars(run, host, task)
   local st = run.state[host]
   local play_vars = run.play.raw.vars
-  local v = copy_into({}, st.inv_vars)
+  local v = copy_into({}, task and task.role_defaults) -- a role's defaults: below everything
+  copy_into(v, st.inv_vars)
   if st.facts then
     copy_into(v, st.facts)
     v.ansible_facts = st.facts
   end
   copy_into(v, play_vars)
+  if task then copy_into(v, task.role_vars) end -- a role's vars and params: above the play's
   if task then copy_into(v, task.vars) end
   copy_into(v, st.include_vars) -- include_tasks' vars and loop item (play/include.lua)
   copy_into(v, st.set_facts) -- set_fact: with registered results, above play and task vars
@@ -43,6 +45,7 @@ function M.host_vars(run, host, task)
   end
   for k in pairs(play_vars or {}) do unsafe[k] = nil end
   if task and type(task.vars) == "table" then for k in pairs(task.vars) do unsafe[k] = nil end end
+  if task and type(task.role_vars) == "table" then for k in pairs(task.role_vars) do unsafe[k] = nil end end
   for k in pairs(st.set_facts or {}) do unsafe[k] = nil end
   for k in pairs(st.registered) do unsafe[k] = true end
   for k in pairs(run.extra_vars) do unsafe[k] = nil end

@@ -1,0 +1,362 @@
+--- luasible.play.roles: a play's `roles:` (Ansible's layout) read into the
+-- play model. Each role named (a name, or a mapping with `role:`/`name:`,
+-- `vars:`, `when:`, `tags:` and its params) is found on the role search
+-- path, its meta/main.yml dependencies applied before it (a role applied
+-- once per play unless `allow_duplicates`, a cycle refused naming the
+-- chain), and its tasks/main.yml and handlers/main.yml converted as the
+-- playbook's own tasks are. Every task of a role carries the role's folder
+-- (`role_path`: templates/ and files/ searched there first), its vars
+-- (vars/main.yml, then `vars:` and params: above the play's vars) and its
+-- defaults (defaults/main.yml: below everything), see play/vars.lua.
+-- docs/TASKS.md, "Roles".
+local yaml = require "luasible.yaml"
+local json = require "luasible.json"
+local fs = require "luasible.util.fs"
+local path = require "luasible.util.path"
+local S = require "luasible.util.schema"
+
+local M = {}
+
+--- The folders a role name is looked for in, in order: roles/ beside the
+--- playbook, the roles_path setting (or $LUASIBLE_ROLES_PATH /
+--- $ANSIBLE_ROLES_PATH when no configuration was read), the playbook's
+--- folder.
+function M.search_dirs(dir, roles_path)
+  local dirs = { path.join(dir, "roles") }
+  if roles_path == nil then
+    local env = os.getenv("LUASIBLE_ROLES_PATH") or os.getenv("ANSIBLE_ROLES_PATH") or ""
+    roles_path = {}
+    for d in env:gmatch("[^:]+") do roles_path[#roles_path + 1] = d end
+  end
+  for _, d in ipairs(roles_path) do dirs[#dirs + 1] = d end
+  dirs[#dirs + 1] = dir
+  return dirs
+end
+
+local function is_dir(p)
+  local st = fs.stat(p)
+  return st ~= nil and st.type == "directory"
+end
+
+local function is_mapping(v) return type(v) == "table" and (not S.is_list(v) or next(v) == nil) end
+
+-- The role's folder for `name` (a name on the search path; a name with a
+-- "/" is a folder relative to the playbook's), or nil and the folders tried.
+local function find(name, ctx)
+  local tried = {}
+  if name:find("/", 1, true) then
+    local d = path.is_abs(name) and name or path.join(ctx.dir, name)
+    if is_dir(d) then return d end
+    return nil, { d }
+  end
+  for _, base in ipairs(M.search_dirs(ctx.dir, ctx.roles_path)) do
+    local d = path.join(base, name)
+    if is_dir(d) then return d end
+    tried[#tried + 1] = base
+  end
+  return nil, tried
+end
+
+-- SUB/main.yml (or .yaml) of a role (SUB/FROM.yml for tasks_from: FROM), or nil
+local function main_file(dir, sub, from)
+  local names = { "main.yml", "main.yaml" }
+  if from then names = { from .. ".yml", from .. ".yaml", from } end
+  for _, n in ipairs(names) do
+    local f = path.join(dir, sub, n)
+    local st = fs.stat(f)
+    if st and st.type ~= "directory" then return f end
+  end
+end
+
+-- A role's file read (with lines), or nil when it is absent; empty is nil.
+local function read_yaml(ctx, file)
+  if not file then return nil end
+  local text, err = fs.read(file)
+  if not text then ctx.raise(S.escape(file) .. ": cannot read: " .. S.escape(tostring(err))) end
+  local doc, yerr = yaml.load(text, file, { lines = true, column = true })
+  if yerr then ctx.raise(yerr) end
+  if yaml.is_null(doc) then return nil end
+  return doc
+end
+
+-- A variables file of a role (defaults/ or vars/): a mapping.
+local function read_vars(ctx, dir, sub, from)
+  local file = main_file(dir, sub, from)
+  local v = read_yaml(ctx, file)
+  if v == nil then return {} end
+  if not is_mapping(v) then ctx.raise(S.escape(file) .. ": must hold a mapping of variables, got " .. S.show(v)) end
+  return v
+end
+
+-- A canonical text of a value (the params of a role, to tell two uses apart).
+local function canon(v, depth)
+  depth = depth or 0
+  if type(v) ~= "table" or depth > 32 then return type(v) .. ":" .. tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for _, k in ipairs(keys) do parts[#parts + 1] = canon(k, depth + 1) .. "=" .. canon(v[k], depth + 1) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- Keywords a role entry takes; the task keywords not taken on a role yet
+-- (refused by name: a `become:` there would otherwise be a silent param).
+local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true }
+local NOT_ON_ROLE = { "become", "become_user", "become_method", "become_flags", "become_exe", "ignore_errors",
+  "no_log", "check_mode", "delegate_to", "delegate_facts", "environment", "any_errors_fatal", "run_once",
+  "collections", "connection", "remote_user", "debugger", "diff", "module_defaults", "throttle", "timeout",
+  "ignore_unreachable", "port", "register", "loop", "notify" }
+local NOT_ON_ROLE_SET = {}
+for _, k in ipairs(NOT_ON_ROLE) do NOT_ON_ROLE_SET[k] = true end
+
+-- A list from a `when` or `tags` value (nil: empty).
+local function listed(v)
+  if v == nil or yaml.is_null(v) then return {} end
+  if type(v) == "table" then
+    local out = {}
+    for i, x in ipairs(v) do out[i] = x end
+    return out
+  end
+  return { v }
+end
+local function concat(a, b)
+  local out = {}
+  for _, x in ipairs(a) do out[#out + 1] = x end
+  for _, x in ipairs(b) do out[#out + 1] = x end
+  return out
+end
+
+-- Read one role entry: name, params (vars: and the other keys), when, tags.
+local function parse_entry(ctx, e, at, label)
+  if type(e) == "string" then
+    if e == "" then ctx.raise(at .. label .. ": a role name must not be empty") end
+    return e, {}, {}, {}
+  end
+  if not is_mapping(e) or next(e) == nil then
+    ctx.raise(at .. label .. ": a role must be a name or a mapping with role:, got " .. S.show(e))
+  end
+  local name = e.role
+  if name == nil then name = e.name end
+  if type(name) ~= "string" or name == "" then
+    ctx.raise(at .. label .. ": a role entry must name its role (role: NAME), got " .. S.show(name))
+  end
+  if name:find("{{", 1, true) then ctx.raise(at .. label .. ": a templated role name is not supported yet") end
+  local params = {}
+  for _, k in ipairs(yaml.ordered_keys(e)) do
+    if type(k) ~= "string" then ctx.raise(at .. label .. ": a keyword must be a string, got " .. S.show(k)) end
+    if NOT_ON_ROLE_SET[k] then
+      ctx.raise(at .. label .. ": the keyword " .. S.quote(k) .. " on a role is not supported yet")
+    elseif not ROLE_KEYS[k] then
+      params[k] = e[k] -- a role param (Ansible's old style)
+    end
+  end
+  if e.vars ~= nil and not yaml.is_null(e.vars) then
+    if not is_mapping(e.vars) then ctx.raise(at .. label .. ": vars must be a mapping, got " .. S.show(e.vars)) end
+    for k, v in pairs(e.vars) do params[k] = v end
+  end
+  return name, params, listed(e.when), listed(e.tags)
+end
+
+-- What a role's task file cannot hold yet (play/blocks.lua reads them in a play's lists only).
+local STRUCTURE = { block = true, rescue = true, always = true, include_tasks = true, import_tasks = true }
+
+-- Apply one role (and its dependencies first) to st: its tasks into
+-- sink (st when nil), its handlers into st. `imp` (import_role): { tasks_from
+-- =, vars_from =, defaults_from =, handlers_from = } and applied whatever
+-- was before, as Ansible's import_role.
+local function apply(ctx, st, e, at, label, inherited, sink, imp)
+  sink = sink or st
+  local name, params, when, tags = parse_entry(ctx, e, at, label)
+  local dir, tried = find(name, ctx)
+  if not dir then
+    local shown = {}
+    for i, d in ipairs(tried) do shown[i] = S.escape(d) end
+    ctx.raise(at .. label .. ": the role " .. S.quote(name) .. " was not found in: " .. table.concat(shown, ", "))
+  end
+  local real = require("luasible.core").realpath(dir) or dir
+  for i, s in ipairs(st.stack) do
+    if s.real == real then
+      local chain = {}
+      for j = i, #st.stack do chain[#chain + 1] = st.stack[j].name end
+      chain[#chain + 1] = name
+      ctx.raise(at .. label .. ": circular role dependency: " .. table.concat(chain, " -> "))
+    end
+  end
+  if #st.stack >= 64 then ctx.raise(at .. label .. ": role dependencies nested more than 64 deep") end
+  local meta_file = main_file(dir, "meta")
+  local meta = read_yaml(ctx, meta_file) or {}
+  if not is_mapping(meta) then ctx.raise(S.escape(meta_file) .. ": meta must be a mapping, got " .. S.show(meta)) end
+  local key = real .. "\0" .. canon(params)
+  if st.applied[key] and meta.allow_duplicates ~= true and not imp then return end
+  imp = imp or {}
+  for _, f in ipairs({ { "tasks_from", "tasks" }, { "vars_from", "vars" }, { "defaults_from", "defaults" },
+    { "handlers_from", "handlers" } }) do
+    if imp[f[1]] and not main_file(dir, f[2], imp[f[1]]) then
+      ctx.raise(at .. label .. ": " .. f[1] .. ": the role " .. S.quote(name) .. " has no "
+        .. S.escape(path.join(dir, f[2], imp[f[1]])) .. ".yml (nor .yaml)")
+    end
+  end
+  st.applied[key] = true
+  when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
+  local rname = path.basename(name)
+  -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
+  local rvars = json.object()
+  for k, v in pairs(inherited.vars or {}) do rvars[k] = v end
+  for k, v in pairs(read_vars(ctx, dir, "vars", imp.vars_from)) do rvars[k] = v end
+  for k, v in pairs(params) do rvars[k] = v end
+  rvars.role_name, rvars.role_path = rname, real
+  local defaults = json.object()
+  for k, v in pairs(inherited.defaults or {}) do defaults[k] = v end
+  for k, v in pairs(read_vars(ctx, dir, "defaults", imp.defaults_from)) do defaults[k] = v end
+  st.stack[#st.stack + 1] = { real = real, name = name }
+  local deps = meta.dependencies
+  if deps ~= nil and not yaml.is_null(deps) then
+    local mr = ctx.reader(meta_file)
+    if type(deps) ~= "table" or not S.is_list(deps) or (json.is_object(deps) and next(deps) ~= nil) then
+      ctx.raise(ctx.where(mr, meta, "dependencies") .. "dependencies must be a list of roles, got " .. S.show(deps))
+    end
+    for i, d in ipairs(deps) do
+      apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
+        { when = when, tags = tags, vars = rvars, defaults = defaults }, sink)
+    end
+  end
+  -- its tasks and handlers, as the playbook's own (an import_role in them: on the stack)
+  for _, kind in ipairs({ "tasks", "handlers" }) do
+    -- a role's handlers are the play's once, however often the role is applied
+    local from = kind == "tasks" and imp.tasks_from or imp.handlers_from
+    local file = not (kind == "handlers" and st.handlers_of[real .. "\0" .. tostring(from)])
+      and main_file(dir, kind, from)
+    if kind == "handlers" then st.handlers_of[real .. "\0" .. tostring(from)] = true end
+    local list = read_yaml(ctx, file)
+    if list ~= nil then
+      local r = { file = file, dir = dir } -- with_fileglob and friends: the role's files/
+      if type(list) ~= "table" or not S.is_list(list) or (json.is_object(list) and next(list) ~= nil) then
+        ctx.raise(ctx.where(r, list) .. "role " .. S.quote(name) .. ": " .. kind .. "/" .. path.basename(file)
+          .. " must be a list of tasks, got " .. S.show(list))
+      end
+      for j, t in ipairs(list) do
+        local what = string.format("role %s, %s %d", S.quote(name), kind == "handlers" and "handler" or "task", j)
+        if kind == "tasks" and M.import(ctx, r, t, what, sink.tasks, sink.maps,
+          { when = when, tags = tags, vars = rvars, defaults = defaults }) then
+          goto next
+        end
+        if type(t) == "table" then
+          for k in pairs(t) do
+            local m = type(k) == "string" and k:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", "")
+            if STRUCTURE[m] then
+              ctx.raise(ctx.where(r, t, k) .. what .. ": " .. S.quote(k) .. " in a role's " .. kind
+                .. " is not supported yet")
+            end
+          end
+        end
+        local task, keymap = ctx.convert_task(r, t, what, kind == "handlers", list, j)
+        task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults
+        if task.vars ~= nil and imp.vars then -- import_role's vars: below the task's own
+          local m = json.object()
+          for k, v in pairs(imp.vars) do m[k] = v end
+          for k, v in pairs(task.vars) do m[k] = v end
+          task.vars = m
+        elseif imp.vars then task.vars = imp.vars end
+        if kind == "tasks" then
+          -- shown as Ansible shows it: "ROLE : NAME"
+          task.name = rname .. " : " .. (type(task.name) == "string" and task.name or task.module)
+          if #when > 0 then task.when = concat(when, listed(task.when)) end
+          if #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
+        end
+        if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
+        local out = kind == "tasks" and sink.tasks or st.handlers
+        local maps = kind == "tasks" and sink.maps or st.hmaps
+        out[#out + 1] = task
+        maps[#maps + 1] = { node = t, keys = keymap, line = yaml.line(list, j), file = file }
+        ::next::
+      end
+    end
+  end
+  st.stack[#st.stack] = nil
+end
+
+-- import_role's own keys, and the task keywords taken with it
+local IMPORT_ARGS = { name = true, tasks_from = true, vars_from = true, defaults_from = true, handlers_from = true }
+local IMPORT_KEYWORDS = { name = true, when = true, tags = true, vars = true }
+
+--- A task `import_role: { name: R, tasks_from: F, ... }` (static, as
+--- Ansible's) at its place in a task list: the role's tasks appended to tasks/maps (its
+--- handlers to the play's), `when`, `tags` and `vars` given to each.
+--- false when t is no import_role. ctx: the play's (M.context).
+function M.import(ctx, r, t, label, tasks, maps, inherited)
+  if type(t) ~= "table" then return false end
+  local key
+  for _, k in ipairs({ "import_role", "ansible.builtin.import_role", "ansible.legacy.import_role" }) do
+    if t[k] ~= nil then key = k end
+  end
+  if not key then return false end
+  inherited = inherited or { when = {}, tags = {} }
+  if type(t.name) == "string" then label = label .. " (" .. S.quote(t.name) .. ")" end
+  for _, k in ipairs(yaml.ordered_keys(t)) do
+    if k ~= key and not IMPORT_KEYWORDS[k] then
+      ctx.raise(ctx.where(r, t, k) .. label .. ": the keyword " .. S.quote(k) .. " with import_role is not"
+        .. " supported yet")
+    end
+  end
+  local a, at = t[key], ctx.where(r, t, key)
+  if not is_mapping(a) or next(a) == nil then
+    ctx.raise(at .. label .. ": import_role must be a mapping with name:, got " .. S.show(a))
+  end
+  local imp = {}
+  for _, k in ipairs(yaml.ordered_keys(a)) do
+    if not IMPORT_ARGS[k] then
+      ctx.raise(ctx.where(r, a, k) .. label .. ": import_role: " .. S.quote(k) .. " is not supported yet"
+        .. " (name, tasks_from, vars_from, defaults_from, handlers_from are)")
+    end
+    if k ~= "name" then
+      if type(a[k]) ~= "string" or a[k] == "" or a[k]:find("{{", 1, true) or a[k]:find("..", 1, true) then
+        ctx.raise(ctx.where(r, a, k) .. label .. ": import_role: " .. k .. " must be a file name in the role, got "
+          .. S.show(a[k]))
+      end
+      imp[k] = a[k]
+    end
+  end
+  if t.vars ~= nil and not yaml.is_null(t.vars) then
+    if not is_mapping(t.vars) then ctx.raise(ctx.where(r, t, "vars") .. label .. ": vars must be a mapping") end
+    imp.vars = t.vars
+  end
+  local entry = { role = a.name, when = t.when, tags = t.tags }
+  apply(ctx, ctx.st, entry, at, label, inherited, { tasks = tasks, maps = maps }, imp)
+  return true
+end
+
+--- The roles context of a play: ctx = { r =, raise =, where =, reader =,
+--- convert_task =, label =, roles_path =, check_mode = } given the state of
+--- the roles applied in the play.
+function M.context(ctx)
+  ctx.dir = ctx.r.dir
+  ctx.st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {} }
+  return ctx
+end
+
+--- The `roles:` of play p (YAML, read by play/playbook.lua): their tasks put
+--- before the play's `tasks` (as Ansible runs them: after pre_tasks, before
+--- tasks, handlers flushed after both) and their handlers (and those of the
+--- play's import_roles) before the play's. ctx: M.context's; out the model
+--- play, src its source map.
+function M.expand(ctx, p, out, src)
+  local list, st = p.roles, ctx.st
+  if yaml.is_null(list) then list = nil end
+  if list ~= nil and (type(list) ~= "table" or not S.is_list(list) or (json.is_object(list) and next(list) ~= nil)) then
+    ctx.raise(ctx.where(ctx.r, p, "roles") .. ctx.label .. ": roles must be a list of roles, got " .. S.show(list))
+  end
+  for i, e in ipairs(list or {}) do
+    apply(ctx, st, e, ctx.where(ctx.r, list, i), ctx.label .. ", role " .. i, { when = {}, tags = {} })
+  end
+  local function prepend(field, tasks, maps)
+    if #tasks == 0 then return end
+    for _, t in ipairs(out[field] or {}) do tasks[#tasks + 1] = t end
+    for _, m in ipairs(src[field] or {}) do maps[#maps + 1] = m end
+    out[field], src[field] = tasks, maps
+  end
+  prepend("tasks", st.tasks, st.maps)
+  prepend("handlers", st.handlers, st.hmaps)
+end
+
+return M
