@@ -62,6 +62,7 @@ function M.apply(args, c)
   secrets.config.identity_list = c:get("vault_identity_list")
   -- handshakes in flight per server address (luasible.ssh.gate)
   require("luasible.ssh.gate").max = c:get("max_handshakes")
+  require("luasible.ssh.gate").total = c:get("max_handshakes_total")
   local defaults = {}
   for name, var in pairs(AS_VARS) do defaults[var] = c:get(name) end
   -- become_ask_pass: the become password asked once, at the start of a run (a secret: never shown)

@@ -17,6 +17,13 @@ local M = {}
 -- other clients of the same server.
 M.DEFAULT_MAX = 8
 M.max = M.DEFAULT_MAX
+--- And at most `total` in the whole process, whatever the address (256:
+-- a thousand hosts at once do not start a thousand key exchanges, whose
+-- servers would then time them out; the connect timeout runs from the
+-- turn, not from the queue). nil or < 1: no bound.
+M.DEFAULT_TOTAL = 256
+M.total = M.DEFAULT_TOTAL
+M.TOTAL_KEY = "*"
 
 local servers = {} -- key -> { n = slots held, queue = fifo of waiters }
 
@@ -39,16 +46,13 @@ end
 Slot.__close = release
 Slot.release = release
 
---- gate.acquire(key) -> slot (to-be-closed; slot:release() is idempotent).
--- Waits while `max` slots of key are held.
-function M.acquire(key)
+local function acquire(key, max)
   local s = servers[key]
   if not s then
     s = { n = 0, queue = fifo.new() }
     servers[key] = s
   end
   local slot = setmetatable({ key = key }, Slot)
-  local max = M.max
   if not max or max < 1 or s.n < max then
     s.n = s.n + 1
     return slot
@@ -66,6 +70,32 @@ function M.acquire(key)
   w:wait()
   slot.taken = true
   return slot
+end
+
+local Pair = {}
+Pair.__index = Pair
+local function release_pair(p)
+  release(p[1])
+  if p[2] then release(p[2]) end
+end
+Pair.__close = release_pair
+Pair.release = release_pair
+
+--- gate.acquire(key) -> slot (to-be-closed; slot:release() is idempotent).
+-- Waits while `max` slots of key are held, then while `total` are held in
+-- the process (in that order: a task waiting for a busy server holds no
+-- process-wide turn).
+function M.acquire(key)
+  local one = acquire(key, M.max)
+  if not M.total or M.total < 1 then return setmetatable({ one }, Pair) end
+  local done = false
+  -- cancelled while waiting for the process-wide turn: the server's goes back
+  local hold <close> = setmetatable({}, { __close = function() -- luacheck: ignore 211
+    if not done then release(one) end
+  end })
+  local all = acquire(M.TOTAL_KEY, M.total)
+  done = true
+  return setmetatable({ one, all }, Pair)
 end
 
 --- How many handshakes to key are in flight and how many wait (for the specs).
