@@ -414,4 +414,34 @@ function M.settle(seconds)
   return true
 end
 
+--- A one-shot wake-up: w = scheduler.waiter(); w:wait() parks the running
+-- task (or turns the loop, outside a task) until w:wake() is called; a wake
+-- before the wait makes the wait return at once. For queues of tasks that
+-- wait their turn (luasible.ssh.gate) without polling.
+local Waiter = {}
+Waiter.__index = Waiter
+
+function M.waiter() return setmetatable({ woken = false }, Waiter) end
+
+function Waiter:wake()
+  if self.woken then return end
+  self.woken = true
+  local t = self.task
+  self.task = nil
+  if t and not t.done then push(ready, t) end
+end
+
+function Waiter:wait()
+  if self.woken then return end
+  local task = M.task()
+  if task then
+    self.task = task
+    repeat coroutine.yield(WAIT) until self.woken
+  else
+    repeat
+      if not advance() and not self.woken and queued() == 0 then deadlock("a turn (luasible.ssh.gate)") end
+    until self.woken
+  end
+end
+
 return M

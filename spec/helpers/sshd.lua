@@ -33,6 +33,8 @@
 --                    user keys and host keys: OpenSSH >= 8.8 refuses them by
 --                    default and libssh2 1.10 knows no rsa-sha2-*
 --   config         = "..." or { "...", ... }  extra sshd_config lines
+--   listen         = "127.0.0.1"     the ListenAddress ("0.0.0.0": every address
+--                    of 127.0.0.0/8 answers too; spec/helpers/fleet.lua)
 --   sshd           = "/usr/sbin/sshd"
 --   start_timeout  = 10              seconds until the port must listen
 --
@@ -189,7 +191,7 @@ local function write_sshd_config(srv, opts)
   local host_keys = {}
   for i, kt in ipairs(srv.host_key_types) do host_keys[i] = srv.host_keys[kt] end
   C.write_sshd_config(srv.sshd_bin, srv.sshd_config, {
-    header = "spec/helpers/sshd.lua", listen = "127.0.0.1", port = srv.port,
+    header = "spec/helpers/sshd.lua", listen = srv.listen, port = srv.port,
     config = opts.config, host_keys = host_keys, pid_file = srv.dir .. "/sshd.pid",
     authorized_keys = srv.authorized_keys, use_pam = opts.use_pam,
     set_env = MARKER .. "=" .. srv.dir, legacy_rsa = opts.legacy_rsa,
@@ -439,6 +441,7 @@ function M.start(opts)
     host_key_types = opts.host_key_types or { "ed25519" },
     sshd_bin = opts.sshd or "/usr/sbin/sshd",
     start_timeout = opts.start_timeout or 10,
+    listen = opts.listen or "127.0.0.1",
     host_keys = {},
     host_key_fingerprints = {},
     key_pass_passphrase = PASSPHRASE,

@@ -264,10 +264,18 @@ function C.sshd_config_text(o)
     c[#c + 1] = "PubkeyAcceptedAlgorithms +ssh-rsa,ssh-rsa-cert-v01@openssh.com"
     c[#c + 1] = "HostKeyAlgorithms +ssh-rsa"
   end
+  -- keywords the spec's own lines set: the defaults below them are left
+  -- out (MaxStartups: sshd keeps the last value, not the first)
+  local own = {}
+  for _, l in ipairs(extra or {}) do
+    local kw = l:match("^%s*(%S+)")
+    if kw and kw:lower() == "maxstartups" then own.maxstartups = true end
+  end
   local out = {}
-  for _, l in ipairs(c) do
+  for i, l in ipairs(c) do
     local kw = l:match("^(%S+)")
-    if not unsupported[kw] then out[#out + 1] = l end
+    local dup = i > 3 + #(extra or {}) and kw and own[kw:lower()]
+    if not unsupported[kw] and not dup then out[#out + 1] = l end
   end
   return table.concat(out, "\n") .. "\n"
 end

@@ -60,6 +60,9 @@ function M.apply(args, c)
   local secrets = require "luasible.vault.secrets"
   secrets.config.password_file = c:get("vault_password_file")
   secrets.config.identity_list = c:get("vault_identity_list")
+  -- handshakes in flight per server address (luasible.ssh.gate)
+  require("luasible.ssh.gate").max = c:get("max_handshakes")
+  require("luasible.ssh.gate").total = c:get("max_handshakes_total")
   local defaults = {}
   for name, var in pairs(AS_VARS) do defaults[var] = c:get(name) end
   -- become_ask_pass: the become password asked once, at the start of a run (a secret: never shown)

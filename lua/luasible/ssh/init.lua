@@ -11,10 +11,12 @@ local config = require "luasible.ssh.config"
 local resolve = require "luasible.ssh.resolve"
 local hostkey = require "luasible.ssh.hostkey"
 local jump = require "luasible.ssh.jump"
+local gate = require "luasible.ssh.gate"
 
 local M = {}
 
 M.read_config = config.read
+M.gate = gate
 
 local open
 
@@ -27,6 +29,9 @@ local function open1(r)
     hop, err, name = jump.acquire(r.jump, open)
     if not hop then return nil, err, name end
   end
+  -- our turn among the handshakes to this server (MaxStartups): the slot is
+  -- held until the session is ready or failed, released on every return
+  local slot <close> = gate.acquire(r.hostname .. ":" .. tostring(r.port)) -- luacheck: ignore 211
   local sess = core.ssh_connect {
     host = r.hostname, port = r.port, user = r.user, label = r.label,
     known_hosts = r.known_hosts, password = r.password, agent = r.agent,
