@@ -305,4 +305,36 @@ describe("the core's line encoder (core.ndjson_line)", function()
     assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1, cr = false }))
     assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1.5 }))
   end)
+
+  it("writes timestamps as %.14g does (its own digits for 1e9 <= t < 1e14, ties to even, carries)", function()
+    local core = require "luasible.core"
+    local record = require("luasible.render.json").record
+    math.randomseed(10)
+    local function check(ts, what)
+      local ev = { type = "stdout", host = "h", data = "x", seq = 1, timestamp = ts }
+      assert.equal(record(ev), core.ndjson_line(ev), what .. ": " .. string.format("%.17g", ts))
+    end
+    for d = 9, 14 do -- the edges of each number of integer digits, and the carries below them
+      local p = 10.0 ^ d
+      for _, ts in ipairs({ p, p * (1 - 2 ^ -52), p * (1 + 2 ^ -52), p - 1e-5, p - 5e-5, p - 0.5, p + 0.5 }) do
+        check(ts, "edge")
+      end
+    end
+    for j = 1, 63, 2 do -- exact ties: x/32 has 5 decimals, x/16 has 4
+      check(1234567890 + j / 32, "tie")
+      check(12345678901 + j / 16, "tie")
+      check(123456789012 + j / 8, "tie")
+    end
+    for i = 1, 40000 do
+      local r = i % 4
+      local ts
+      if r == 0 then ts = 1e9 + math.random() * 9.9e13
+      elseif r == 1 then ts = math.random(1e9, 1e13) + math.random(0, 20000) / 2e4 -- halves of the last digit
+      elseif r == 2 then ts = 1.7e9 + i / 1e4 -- as a run's clock
+      else ts = 10 ^ math.random(9, 14) * (1 - math.random() * 1e-12) end -- just below a power
+      check(ts, "event " .. i)
+    end
+    check(-1.7e9 - 0.25, "negative (printf)")
+    check(1.5, "small (printf)")
+  end)
 end)
