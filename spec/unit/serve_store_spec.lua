@@ -128,6 +128,35 @@ describe("serve store", function()
 end)
 
 describe("serve live batches", function()
+  it("a batch from the ring is the batch from the log: the same lines, redraws collapsed", function()
+    local s = new_store()
+    for i = 1, 3000 do
+      local h = "h" .. (i % 3)
+      if i % 5 == 0 then s:add({ type = "task_start", task = "t" .. i })
+      else s:add({ type = "stdout", host = h, data = ("%d%%"):format(i % 100), cr = i % 7 ~= 0 or nil }) end
+    end
+    local from_ring = {}
+    for _, r in ipairs({ { 1, 3000 }, { 17, 400 }, { 2999, 3000 }, { 5, 5 } }) do
+      local lines, n = s:batch(r[1], r[2])
+      from_ring[#from_ring + 1] = lines
+      assert.equal(r[2] - r[1] + 1, n)
+      assert.same(live.collapse(s:range(r[1], r[2])), lines)
+      assert.is_true(#lines < n or r[2] - r[1] < 3)
+    end
+    s:set_live(false) -- no client: the ring is dropped, batches come from the log
+    assert.is_true(s.ring_first > s.seq)
+    local lines, n = s:batch(17, 400)
+    assert.equal(384, n)
+    assert.same(from_ring[2], lines)
+    assert.same(from_ring[1], (s:batch(1, 3000)))
+    s:set_live(true)
+    s:add({ type = "stdout", host = "h1", data = "after" })
+    assert.equal(s.seq, s.ring_first, "only the new event is in the ring")
+    assert.same(lines, (s:batch(17, 400)))
+    assert.same(live.collapse(s:range(1, s.seq)), (s:batch(1, s.seq)))
+    s:close()
+  end)
+
   local function e(host, cr, line) return { host = host, cr = cr, line = line } end
 
   it("collapses consecutive redraws of one host to the latest, keeps everything else", function()

@@ -59,11 +59,10 @@ function M.pump(client, store, max_queued, max_events)
     return "catchup"
   end
   local to = math.min(store.seq, client.sent + (max_events or M.MAX_EVENTS))
-  local evs = store:range(client.sent + 1, to)
-  local lines = M.collapse(evs)
+  local lines, n = store:batch(client.sent + 1, to)
   local ok = conn:send("[" .. table.concat(lines, ",") .. "]")
   if not ok then return "closed" end
-  client.sent = client.sent + #evs
+  client.sent = client.sent + n
   return "sent"
 end
 

@@ -16,6 +16,7 @@ local core = require "luasible.core"
 local json = require "luasible.json"
 local json_render = require "luasible.render.json"
 local state_mod = require "luasible.serve.state"
+local live = require "luasible.serve.live"
 
 local M = {}
 
@@ -205,10 +206,10 @@ end
 --- while a WebSocket client is connected: with none, the last events'
 --- lines would only be garbage for the collector to walk (a fifth of a
 --- flooding run's time); a client that connects catches up from the log.
-function Store:set_live(live)
-  live = live and true or false
-  if live == self.live then return end
-  self.live = live
+function Store:set_live(on)
+  on = on and true or false
+  if on == self.live then return end
+  self.live = on
   self.ring, self.ring_host, self.ring_cr, self.ring_bytes = {}, {}, {}, 0
   self.ring_first = self.seq + 1
 end
@@ -374,6 +375,49 @@ function Store:range(from, to)
   end
   if close then close() end
   return out
+end
+
+--- The lines of a live batch, seq `from` to `to`: consecutive `\r` redraws
+--- of one host collapsed to the latest (live.collapse), straight from the
+--- ring's arrays when it holds them (no table per event: a flooding run
+--- pays this for every line a client is sent). Returns the lines and how
+--- many events they stand for.
+function Store:batch(from, to)
+  if to < from then return {}, 0 end
+  if from < self.ring_first then
+    local evs = self:range(from, to)
+    return live.collapse(evs), #evs
+  end
+  local ring, rh, rc = self.ring, self.ring_host, self.ring_cr
+  local out, n, last_cr, dropped = {}, 0, {}, false
+  for s = from, to do
+    local k = (s - 1) % RING + 1
+    local h = rh[k]
+    n = n + 1
+    out[n] = ring[k]
+    if h then
+      if rc[k] then
+        local prev = last_cr[h]
+        if prev then
+          out[prev] = false
+          dropped = true
+        end
+        last_cr[h] = n
+      else
+        last_cr[h] = nil
+      end
+    end
+  end
+  if not dropped then return out, n end
+  local kept, m = {}, 0
+  for i = 1, n do
+    local l = out[i]
+    if l then
+      m = m + 1
+      kept[m] = l
+    end
+  end
+  return kept, n
 end
 
 --- /api/events: the events after `since` (at most limit): lines, next, last.
