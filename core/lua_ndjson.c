@@ -401,9 +401,11 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 }
 
 /* The line is built in a plain byte buffer (on the stack for the usual
- * line, grown on the heap for a long one) and pushed once: luaL_Buffer's
- * per-character checks were most of this function's time. */
+ * line; for a long one, grown in userdata boxes left on the Lua stack, so
+ * the collector owns them even when an error unwinds) and pushed once:
+ * luaL_Buffer's per-character checks were most of this function's time. */
 typedef struct {
+  lua_State *L;
   char *p;
   size_t n, cap;
   char stack[1024];
@@ -415,20 +417,12 @@ static int lb_reserve(linebuf *b, size_t more) {
   if (b->n + more <= b->cap) return 1;
   want = b->cap * 2;
   while (want < b->n + more) want *= 2;
-  if (b->p == b->stack) {
-    np = malloc(want);
-    if (np) memcpy(np, b->p, b->n);
-  } else {
-    np = realloc(b->p, want);
-  }
-  if (!np) return 0;
+  luaL_checkstack(b->L, 1, "ndjson_line");
+  np = lua_newuserdatauv(b->L, want, 0);
+  memcpy(np, b->p, b->n);
   b->p = np;
   b->cap = want;
   return 1;
-}
-
-static void lb_free(linebuf *b) {
-  if (b->p != b->stack) free(b->p);
 }
 
 /* callers reserve first: these do not check */
@@ -623,6 +617,7 @@ static int core_ndjson_line(lua_State *L) {
   if (have[F_SSEQ] && lua_type(L, base + F_SSEQ) != LUA_TNUMBER) return 0;
   if (have[F_TID] && lua_type(L, base + F_TID) != LUA_TNUMBER) return 0;
   if (have[F_TS] && lua_type(L, base + F_TS) != LUA_TNUMBER) return 0;
+  b.L = L;
   b.p = b.stack;
   b.n = 0;
   b.cap = sizeof b.stack;
@@ -653,10 +648,8 @@ static int core_ndjson_line(lua_State *L) {
   if (ok && lb_reserve(&b, 1)) {
     b.p[b.n++] = '}';
     lua_pushlstring(L, b.p, b.n);
-    lb_free(&b);
     return 1;
   }
-  lb_free(&b);
   return luaL_error(L, "ndjson_line: out of memory");
 }
 
