@@ -128,6 +128,35 @@ describe("serve store", function()
 end)
 
 describe("serve live batches", function()
+  it("a batch from the ring is the batch from the log: the same lines, redraws collapsed", function()
+    local s = new_store()
+    for i = 1, 3000 do
+      local h = "h" .. (i % 3)
+      if i % 5 == 0 then s:add({ type = "task_start", task = "t" .. i })
+      else s:add({ type = "stdout", host = h, data = ("%d%%"):format(i % 100), cr = i % 7 ~= 0 or nil }) end
+    end
+    local from_ring = {}
+    for _, r in ipairs({ { 1, 3000 }, { 17, 400 }, { 2999, 3000 }, { 5, 5 } }) do
+      local lines, n = s:batch(r[1], r[2])
+      from_ring[#from_ring + 1] = lines
+      assert.equal(r[2] - r[1] + 1, n)
+      assert.same(live.collapse(s:range(r[1], r[2])), lines)
+      assert.is_true(#lines < n or r[2] - r[1] < 3)
+    end
+    s:set_live(false) -- no client: the ring is dropped, batches come from the log
+    assert.is_true(s.ring_first > s.seq)
+    local lines, n = s:batch(17, 400)
+    assert.equal(384, n)
+    assert.same(from_ring[2], lines)
+    assert.same(from_ring[1], (s:batch(1, 3000)))
+    s:set_live(true)
+    s:add({ type = "stdout", host = "h1", data = "after" })
+    assert.equal(s.seq, s.ring_first, "only the new event is in the ring")
+    assert.same(lines, (s:batch(17, 400)))
+    assert.same(live.collapse(s:range(1, s.seq)), (s:batch(1, s.seq)))
+    s:close()
+  end)
+
   local function e(host, cr, line) return { host = host, cr = cr, line = line } end
 
   it("collapses consecutive redraws of one host to the latest, keeps everything else", function()
@@ -304,5 +333,37 @@ describe("the core's line encoder (core.ndjson_line)", function()
     assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1, item = "i" }))
     assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1, cr = false }))
     assert.is_nil(core.ndjson_line({ type = "stdout", host = "h", data = "x", seq = 1.5 }))
+  end)
+
+  it("writes timestamps as %.14g does (its own digits for 1e9 <= t < 1e14, ties to even, carries)", function()
+    local core = require "luasible.core"
+    local record = require("luasible.render.json").record
+    math.randomseed(10)
+    local function check(ts, what)
+      local ev = { type = "stdout", host = "h", data = "x", seq = 1, timestamp = ts }
+      assert.equal(record(ev), core.ndjson_line(ev), what .. ": " .. string.format("%.17g", ts))
+    end
+    for d = 9, 14 do -- the edges of each number of integer digits, and the carries below them
+      local p = 10.0 ^ d
+      for _, ts in ipairs({ p, p * (1 - 2 ^ -52), p * (1 + 2 ^ -52), p - 1e-5, p - 5e-5, p - 0.5, p + 0.5 }) do
+        check(ts, "edge")
+      end
+    end
+    for j = 1, 63, 2 do -- exact ties: x/32 has 5 decimals, x/16 has 4
+      check(1234567890 + j / 32, "tie")
+      check(12345678901 + j / 16, "tie")
+      check(123456789012 + j / 8, "tie")
+    end
+    for i = 1, 40000 do
+      local r = i % 4
+      local ts
+      if r == 0 then ts = 1e9 + math.random() * 9.9e13
+      elseif r == 1 then ts = math.random(1e9, 1e13) + math.random(0, 20000) / 2e4 -- halves of the last digit
+      elseif r == 2 then ts = 1.7e9 + i / 1e4 -- as a run's clock
+      else ts = 10 ^ math.random(9, 14) * (1 - math.random() * 1e-12) end -- just below a power
+      check(ts, "event " .. i)
+    end
+    check(-1.7e9 - 0.25, "negative (printf)")
+    check(1.5, "small (printf)")
   end)
 end)

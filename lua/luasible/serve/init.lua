@@ -83,14 +83,26 @@ function Server:websocket(conn, req, q)
     .. "Sec-WebSocket-Accept: " .. core.websocket_accept(key) .. "\r\n\r\n")
   conn:upgrade()
   local client = { conn = conn, sent = math.min(since, self.store.seq) }
-  self.clients[client] = true
+  self:add_client(client)
   while true do
     local msg = self:next_item(conn)
     if not msg or msg.type == "eof" or msg.type == "close" or msg.type == "error" then break end
     -- the page sends only pings (answered by the core) and close
   end
-  self.clients[client] = nil
+  self:drop_client(client)
   conn:finish()
+end
+
+-- The store keeps its ring of the last events only while some client is
+-- streaming (store:set_live).
+function Server:add_client(client)
+  self.clients[client] = true
+  self.store:set_live(true)
+end
+
+function Server:drop_client(client)
+  self.clients[client] = nil
+  if next(self.clients) == nil then self.store:set_live(false) end
 end
 
 -- The next item of a connection, waiting for it; nil once closed.
@@ -224,7 +236,7 @@ function Server:batcher()
     for client in pairs(self.clients) do
       if client.sent < self.store.seq and now - (client.last_frame or 0) >= live.BATCH then
         local r = live.pump(client, self.store, self.max_queued, self.max_events)
-        if r == "catchup" or r == "closed" then self.clients[client] = nil
+        if r == "catchup" or r == "closed" then self:drop_client(client)
         elseif r == "sent" then client.last_frame = now end
       end
     end
@@ -280,6 +292,7 @@ function M.new(opts)
     max_queued = opts.max_queued, max_events = opts.max_events }, Server)
   self.base_url = ("http://%s:%d/"):format(auth.shown, port)
   self.url = self.base_url .. "?token=" .. auth.token
+  store:set_live(false) -- no client yet
   self.on_event = function(ev) self:feed(ev) end
   self.tasks = { scheduler.spawn(function() self:acceptor() end),
     scheduler.spawn(function() self:batcher() end) }

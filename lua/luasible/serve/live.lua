@@ -59,22 +59,13 @@ function M.pump(client, store, max_queued, max_events)
     return "catchup"
   end
   local to = math.min(store.seq, client.sent + (max_events or M.MAX_EVENTS))
-  local evs = store:range(client.sent + 1, to)
   -- a frame holds at most max_queued bytes of events (at least one event),
   -- so a socket never holds much more than twice its bound; the rest goes
   -- in the next batch
-  local budget, size = max_queued or M.MAX_QUEUED, 0
-  for i, e in ipairs(evs) do
-    size = size + #e.line + 1
-    if size > budget and i > 1 then
-      for j = #evs, i, -1 do evs[j] = nil end
-      break
-    end
-  end
-  local lines = M.collapse(evs)
+  local lines, n = store:batch(client.sent + 1, to, max_queued or M.MAX_QUEUED)
   local ok = conn:send("[" .. table.concat(lines, ",") .. "]")
   if not ok then return "closed" end
-  client.sent = client.sent + #evs
+  client.sent = client.sent + n
   return "sent"
 end
 

@@ -20,6 +20,13 @@ local function percent_of(s)
   if p and p >= 0 and p <= 100 then return p end
 end
 
+--- A `\r` redraw line of host record h: its percentage, if any, is the
+--- host's progress.
+function M.redraw(h, data)
+  local p = percent_of(data)
+  if p then h.progress = { percentage = p, stage = "executing" } end
+end
+
 function M.new()
   return setmetatable({ seq = 0, finished = false, started = nil, last_time = nil, play = nil,
     task = nil, hosts = {}, order = {}, tasks = {}, task_ids = {}, matrix = {}, recap = nil,
@@ -85,10 +92,7 @@ function State:add(ev)
     h.lines = h.lines + 1
     if type(ev.data) == "string" then
       h.last_line = ev.data
-      if ev.cr then
-        local p = percent_of(ev.data)
-        if p then h.progress = { percentage = p, stage = "executing" } end
-      end
+      if ev.cr then M.redraw(h, ev.data) end
     end
   elseif t == "progress" and type(ev.progress) == "table" then
     h.progress = { percentage = ev.progress.percentage, stage = ev.progress.stage }

@@ -16,6 +16,7 @@ local core = require "luasible.core"
 local json = require "luasible.json"
 local json_render = require "luasible.render.json"
 local state_mod = require "luasible.serve.state"
+local live = require "luasible.serve.live"
 
 local M = {}
 
@@ -30,7 +31,7 @@ Store.__index = Store
 -- (the same text: spec/unit/serve_store_spec.lua compares them), built
 -- directly: most events of a run are lines, and this is the run's own cost
 -- of serving it. nil for any other event (the general encoder then).
-local quote, mtype, format, huge = json.quote, math.type, string.format, math.huge
+local quote, mtype, format, huge, tointeger = json.quote, math.type, string.format, math.huge, math.tointeger
 local OTHER = { "progress", "result", "status", "recap", "hosts", "elapsed", "module", "signal",
   "interrupted", "item" }
 local quoted, nquoted = {}, 0 -- host, play and task names repeat: quoted once
@@ -87,7 +88,7 @@ function M.new(opts)
   local self = setmetatable({ path = path, temp = temp, seq = 0, size = 0, seq_off = {},
     hosts = {}, ring = {}, ring_host = {}, ring_cr = {}, ring_bytes = 0, ring_first = 1,
     state = state_mod.new(),
-    dirty = false, now = opts.now or os.time, record = json_render.record }, Store)
+    dirty = false, live = true, now = opts.now or os.time, record = json_render.record }, Store)
   if not opts.read_only then
     local f, err = io.open(path, "wb")
     if not f then return nil, "cannot write the log " .. path .. ": " .. tostring(err) end
@@ -130,22 +131,87 @@ function Store:index(ev, line, off)
       tx.n = tx.n + 1
     end
   end
-  -- the ring: the last events' lines, for the live stream
-  -- (three arrays by seq: no table per event)
-  local ring = self.ring
-  ring[seq] = line
-  if out then
-    self.ring_host[seq] = host
-    if ev.cr then self.ring_cr[seq] = true end
+  self:ring_put(seq, line, out and host or nil, out and ev.cr == true or nil)
+end
+
+-- The ring: the last events' lines, for the live stream; three circular
+-- arrays of RING slots by seq (no table per event, and no rehashing as seq
+-- grows): the events from ring_first to seq, at most RING_BYTES of lines.
+function Store:ring_put(seq, line, host, cr)
+  if not self.live then -- no one to stream to: the ring stays empty
+    self.ring_first = seq + 1
+    return
   end
-  self.ring_bytes = self.ring_bytes + #line
-  while seq - self.ring_first + 1 > RING or (self.ring_bytes > RING_BYTES and self.ring_first < seq) do
-    local first = self.ring_first
-    local old = ring[first]
-    if old then self.ring_bytes = self.ring_bytes - #old end
-    ring[first], self.ring_host[first], self.ring_cr[first] = nil, nil, nil
-    self.ring_first = first + 1
+  local ring, slot = self.ring, (seq - 1) % RING + 1
+  local bytes = self.ring_bytes
+  if seq - RING >= self.ring_first then -- the slot's event leaves
+    local old = ring[slot]
+    if old then bytes = bytes - #old end
+    self.ring_first = seq - RING + 1
   end
+  ring[slot], self.ring_host[slot], self.ring_cr[slot] = line, host, cr
+  bytes = bytes + #line
+  if bytes > RING_BYTES then
+    local first, rh, rc = self.ring_first, self.ring_host, self.ring_cr
+    while bytes > RING_BYTES and first < seq do
+      local k = (first - 1) % RING + 1
+      local old = ring[k]
+      if old then bytes = bytes - #old end
+      ring[k], rh[k], rc[k] = nil, nil, nil
+      first = first + 1
+    end
+    self.ring_first = first
+  end
+  self.ring_bytes = bytes
+end
+
+-- Index an output line event (core.ndjson_line took it: host and data are
+-- strings, cr true or nil): what index() and state:add() do for it, inline
+-- (most events of a run are lines; this is the run's own cost of serving).
+function Store:index_line(ev, line, off, seq, host)
+  self.seq = seq
+  if (seq - 1) % EVERY == 0 then self.seq_off[(seq - 1) // EVERY + 1] = off end
+  local state = self.state
+  state.seq = seq
+  local ts = ev.timestamp
+  if ts then -- a number (ndjson_line checked)
+    state.started = state.started or ts
+    state.last_time = ts
+  end
+  local h = state.hosts[host] or state:host(host)
+  local id = tointeger(ev.task_id) or state:task_id(ev.play, ev.task)
+  h.lines = h.lines + 1
+  local data, cr = ev.data, ev.cr
+  h.last_line = data
+  if cr then state_mod.redraw(h, data) end
+  local hx = self.hosts[host]
+  if not hx then
+    hx = { all = { n = 0, off = {} }, tasks = {} }
+    self.hosts[host] = hx
+  end
+  local a = hx.all
+  local n = a.n
+  if n % EVERY == 0 then a.off[n // EVERY + 1] = off end
+  a.n = n + 1
+  if id then
+    local tx = hx.tasks[id] or line_index(hx.tasks, id)
+    n = tx.n
+    if n % EVERY == 0 then tx.off[n // EVERY + 1] = off end
+    tx.n = n + 1
+  end
+  self:ring_put(seq, line, host, cr or nil)
+end
+
+--- Keep the ring (live true: the default) or not. A server keeps it only
+--- while a WebSocket client is connected: with none, the last events'
+--- lines would only be garbage for the collector to walk (a fifth of a
+--- flooding run's time); a client that connects catches up from the log.
+function Store:set_live(on)
+  on = on and true or false
+  if on == self.live then return end
+  self.live = on
+  self.ring, self.ring_host, self.ring_cr, self.ring_bytes = {}, {}, {}, 0
+  self.ring_first = self.seq + 1
 end
 
 --- Add an event: it gets the next seq (an event that carries a seq of its
@@ -156,12 +222,20 @@ function Store:add(ev)
   local own, own_stream = ev.seq, ev.stream_seq
   ev.seq = seq
   if own ~= nil and own ~= seq and own_stream == nil then ev.stream_seq = own end
-  local line = core_line(ev) or self.record(ev)
   local off = self.size
-  self.out:write(line, "\n")
-  self.size = off + #line + 1
-  self.dirty = true
-  self:index(ev, line, off)
+  local line = core_line(ev)
+  if line then
+    self.out:write(line, "\n")
+    self.size = off + #line + 1
+    self.dirty = true
+    self:index_line(ev, line, off, seq, ev.host)
+  else
+    line = self.record(ev)
+    self.out:write(line, "\n")
+    self.size = off + #line + 1
+    self.dirty = true
+    self:index(ev, line, off)
+  end
   ev.seq, ev.stream_seq = own, own_stream
   return seq
 end
@@ -278,7 +352,10 @@ function Store:range(from, to)
   if to < from then return out end
   if from >= self.ring_first then
     local ring, rh, rc = self.ring, self.ring_host, self.ring_cr
-    for s = from, to do out[#out + 1] = { line = ring[s], host = rh[s], cr = rc[s] } end
+    for s = from, to do
+      local k = (s - 1) % RING + 1
+      out[#out + 1] = { line = ring[k], host = rh[k], cr = rc[k] }
+    end
     return out
   end
   local k = (from - 1) // EVERY + 1
@@ -298,6 +375,62 @@ function Store:range(from, to)
   end
   if close then close() end
   return out
+end
+
+--- The lines of a live batch, seq `from` to `to`: consecutive `\r` redraws
+--- of one host collapsed to the latest (live.collapse), straight from the
+--- ring's arrays when it holds them (no table per event: a flooding run
+--- pays this for every line a client is sent), at most `budget` bytes of
+--- events (at least one). Returns the lines and how many events they stand
+--- for.
+function Store:batch(from, to, budget)
+  if to < from then return {}, 0 end
+  budget = budget or math.huge
+  if from < self.ring_first then
+    local evs = self:range(from, to)
+    local size = 0
+    for i, e in ipairs(evs) do
+      size = size + #e.line + 1
+      if size > budget and i > 1 then
+        for j = #evs, i, -1 do evs[j] = nil end
+        break
+      end
+    end
+    return live.collapse(evs), #evs
+  end
+  local ring, rh, rc = self.ring, self.ring_host, self.ring_cr
+  local out, n, last_cr, dropped, size = {}, 0, {}, false, 0
+  for s = from, to do
+    local k = (s - 1) % RING + 1
+    local h = rh[k]
+    local line = ring[k]
+    size = size + (line and #line or 0) + 1
+    if size > budget and n > 0 then break end
+    n = n + 1
+    out[n] = ring[k]
+    if h then
+      if rc[k] then
+        local prev = last_cr[h]
+        if prev then
+          out[prev] = false
+          dropped = true
+        end
+        last_cr[h] = n
+      else
+        last_cr[h] = nil
+      end
+    end
+  end
+  if not dropped then return out, n end
+  local kept, m = {}, 0
+  for i = 1, n do
+    local l = out[i]
+    if l then
+      m = m + 1
+      kept[m] = l
+    end
+  end
+  return kept, n
 end
 
 --- /api/events: the events after `since` (at most limit): lines, next, last.
