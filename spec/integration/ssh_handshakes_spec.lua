@@ -47,7 +47,7 @@ describe("#ssh handshakes in flight per server", function()
     local srv <close> = sshd.start { config = { "MaxStartups 5" } }
     -- sshd counts a connection for a moment after it authenticated (until its
     -- monitor closes the startup pipe): the bound stays under MaxStartups
-    -- with room for that, as the default 8 does under 10
+    -- with room for that, as the default 5 does under 10
     gate.max = 2
     local ok, errs, peak = storm(srv)
     assert.are.equal(N, ok, table.concat(errs, "\n"))
@@ -61,12 +61,12 @@ describe("#ssh handshakes in flight per server", function()
     assert.are.equal(N - ok2, #errs2)
   end)
 
-  it("keeps the default bound (8) under sshd's default MaxStartups 10:30:100", function()
+  it("keeps the default bound (5) under sshd's default MaxStartups 10:30:100", function()
     local srv <close> = sshd.start { config = { "MaxStartups 10:30:100" } } -- sshd's own default
-    assert.are.equal(8, gate.max)
+    assert.are.equal(5, gate.max)
     local ok, errs, peak = storm(srv)
     assert.are.equal(N, ok, table.concat(errs, "\n"))
-    assert.is_true(peak <= 8, "handshakes in flight: " .. peak)
+    assert.is_true(peak <= 5, "handshakes in flight: " .. peak)
   end)
 
   it("lets a cancelled waiter give its turn back", function()

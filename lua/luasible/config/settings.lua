@@ -23,7 +23,7 @@ M.LIST = {
   { name = "private_key_file", type = "path", ini = { { "defaults", "private_key_file" } },
     env = { "LUASIBLE_PRIVATE_KEY_FILE", "ANSIBLE_PRIVATE_KEY_FILE" },
     doc = "the SSH key of hosts without ansible_ssh_private_key_file" },
-  { name = "max_handshakes", type = "integer", default = 8, min = 1,
+  { name = "max_handshakes", type = "integer", default = 5, min = 1,
     ini = { { "ssh_connection", "max_handshakes" }, { "defaults", "max_handshakes" } },
     env = { "LUASIBLE_MAX_HANDSHAKES" },
     doc = "SSH handshakes in flight at once per server address (under sshd's MaxStartups 10); the others wait" },

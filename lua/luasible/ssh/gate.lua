@@ -15,7 +15,7 @@ local M = {}
 
 --- Why 8: under the 10 of sshd's default MaxStartups, with room for
 -- other clients of the same server.
-M.DEFAULT_MAX = 8
+M.DEFAULT_MAX = 5
 M.max = M.DEFAULT_MAX
 --- And at most `total` in the whole process, whatever the address (256:
 -- a thousand hosts at once do not start a thousand key exchanges, whose
