@@ -216,17 +216,18 @@ static lsb_chan *chan_new(lsb_ssh_session *S, const char *cmd);
  * one after another pays only the exec's round trip for each, not the
  * channel open's too. Only when nothing else waits for a channel (the slot
  * is theirs), within the server's known limit (the last slot stays for
- * kills), never on a kill helper or a session Lua let go of. A refusal
+ * kills), never on a kill helper, a session Lua let go of, a session through
+ * a jump host or one that carries a jump host's tunnels. A refusal
  * (MaxSessions) turns spares off for the session; a failure costs nothing
  * (the next command opens its own channel). */
 static void want_spare(lsb_ssh_session *S) {
   lsb_chan *c;
-  if (S->spare || S->spare_opening || S->spare_off || S->is_helper || S->lua_gone ||
+  if (S->spare || S->spare_opening || S->spare_off || S->is_helper || S->lua_gone || S->tunneled ||
       S->state != LSB_SSH_READY)
     return;
   if (S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1) return;
   for (const lsb_ssh_op *o = S->ops_head; o; o = o->next)
-    if (!o->has_channel) return;
+    if (!o->has_channel || o->is_tunnel) return; /* a jump host's session: no spare */
   c = chan_new(S, "");
   if (!c) return; /* only a speed-up */
   c->is_spare = 1;
