@@ -9,6 +9,7 @@
 local core = require "luasible.core"
 local errors = require "luasible.util.errors"
 local fifo = require "luasible.util.fifo"
+local park = require "luasible.scheduler.park"
 
 local M = {}
 
@@ -34,10 +35,7 @@ local failed = {}     -- tasks that raised while run() or step() drove them
 local runs = 0        -- nesting depth of run()
 local embedded = false -- step() drives the tasks (until nothing is left)
 local driving = 0     -- > 0 while tasks are being resumed
--- object -> the task, or the group of tasks, parked on it (the core keeps
--- one waiter per object: a second task parked on it joins a group)
-local parked = setmetatable({}, { __mode = "k" })
-local Group = {}
+local function make_ready(task) push(ready, task) end
 
 local Task = {}
 Task.__index = Task
@@ -120,22 +118,7 @@ end
 -- The waiters run_once / woken handed back: their tasks become ready.
 -- Returns the first value (whether the loop is alive).
 local function enqueue(alive, ...)
-  for i = 1, select("#", ...) do
-    local w = select(i, ...)
-    local obj = type(w) == "table" and w.parked_on or nil
-    if obj ~= nil then
-      if parked[obj] == w then parked[obj] = nil end
-      w.parked_on = nil
-    end
-    if getmetatable(w) == Group then
-      for _, t in ipairs(w) do
-        t.parked_on = nil
-        push(ready, t)
-      end
-    else
-      push(ready, w)
-    end
-  end
+  for i = 1, select("#", ...) do park.woken((select(i, ...)), make_ready) end
   return alive, select("#", ...)
 end
 
@@ -184,30 +167,13 @@ function M.task()
   return nil
 end
 
--- Park task on obj until the core hands it back from run_once.
-local function park(obj, task)
-  local cur = parked[obj]
-  task.parked_on = obj
-  if cur and cur ~= task and not cur.done and cur.parked_on == obj then
-    if getmetatable(cur) == Group then
-      cur[#cur + 1] = task
-      return
-    end
-    cur = setmetatable({ cur, task, parked_on = obj }, Group)
-  else
-    cur = task
-  end
-  parked[obj] = cur
-  obj:wait_on(cur)
-end
-
 --- Wait until obj:ready() (obj: a core stream or timer).
 function M.wait(obj)
   if obj:ready() then return end
   local task = M.task()
   if task then
     repeat
-      park(obj, task)
+      park.park(obj, task)
       coroutine.yield(WAIT)
     until obj:ready()
   else
@@ -275,17 +241,7 @@ function Task:cancel(err)
   end
   fifo.drop(ready, self)
   fifo.drop(later, self)
-  -- no longer parked: what it waited for must not stay reachable through it
-  local obj = self.parked_on
-  if obj ~= nil then
-    local cur = parked[obj]
-    if cur == self then
-      parked[obj] = nil
-    elseif getmetatable(cur) == Group then
-      for i = #cur, 1, -1 do if cur[i] == self then table.remove(cur, i) end end
-    end
-    self.parked_on = nil
-  end
+  park.unpark(self)
   coroutine.close(self.co)
   self.observed = true -- whoever cancels it knows
   finish(self, false, err or "ECANCELED: task cancelled")
@@ -414,34 +370,14 @@ function M.settle(seconds)
   return true
 end
 
---- A one-shot wake-up: w = scheduler.waiter(); w:wait() parks the running
--- task (or turns the loop, outside a task) until w:wake() is called; a wake
--- before the wait makes the wait return at once. For queues of tasks that
--- wait their turn (luasible.ssh.gate) without polling.
-local Waiter = {}
-Waiter.__index = Waiter
-
-function M.waiter() return setmetatable({ woken = false }, Waiter) end
-
-function Waiter:wake()
-  if self.woken then return end
-  self.woken = true
-  local t = self.task
-  self.task = nil
-  if t and not t.done then push(ready, t) end
-end
-
-function Waiter:wait()
-  if self.woken then return end
-  local task = M.task()
-  if task then
-    self.task = task
-    repeat coroutine.yield(WAIT) until self.woken
-  else
-    repeat
-      if not advance() and not self.woken and queued() == 0 then deadlock("a turn (luasible.ssh.gate)") end
-    until self.woken
-  end
-end
+--- A one-shot wake-up (luasible.scheduler.park).
+M.waiter = park.waiter
+park.bind {
+  make_ready = make_ready,
+  suspend = function() coroutine.yield(WAIT) end,
+  current = M.task,
+  drive = function() return advance() or queued() > 0 end,
+  deadlock = deadlock,
+}
 
 return M
