@@ -1,0 +1,104 @@
+--- luasible.play.fields: the schemas of the play language (field -> type
+-- tables for luasible.util.schema): the fields of a play, a task, a handler,
+-- the order they are checked in, and the name lists of tags/notify/listen.
+-- play/prepare.lua checks plays and tasks with them: a new keyword is one entry.
+local S = require "luasible.util.schema"
+
+local M = {}
+
+-- The types of the play language.
+local nonempty = S.string({ nonempty = true })
+local host_pattern = S.string({ pattern = "^[^%c]+$", desc = "a host pattern", plural = "host patterns" })
+local names = S.either(nonempty, S.list(nonempty))                       -- notify, listen
+local tag = S.either(S.string(), S.integer(), { desc = "a string or an integer", plural = "strings or integers" })
+local tag_list = S.either(S.string(), S.integer(), S.list(tag),
+  { desc = "a string, an integer or a list of them" })
+local cond = S.either(S.string(), S.func, S.boolean,
+  { desc = "an expression (a string), a function or a boolean", plural = "conditions" })
+local condition = S.either(cond, S.list(cond), { desc = cond.desc .. ", or a list of them" })
+local folder = S.string({ pattern = "^[^\0]+$", desc = "a folder (a non-empty string without NUL)",
+  plural = "folders" })
+local folders = S.either(folder, S.list(folder), { desc = "a folder or a list of folders (strings)" })
+
+--- The fields of a play: field -> type.
+M.PLAY = {
+  name = S.string(),
+  hosts = S.either(host_pattern, S.list(host_pattern, { nonempty = true }),
+    { desc = "a host pattern (a string) or a list of them" }),
+  vars = S.mapping(),
+  tasks = S.list(S.any),         -- each entry a task (M.TASK)
+  pre_tasks = S.list(S.any),     -- run before tasks, post_tasks after; handlers flushed after each
+  post_tasks = S.list(S.any),
+  remote_user = nonempty,        -- the user when the host's variables name none
+  handlers = S.list(S.any),      -- each entry a handler (M.HANDLER)
+  forks = S.integer({ min = 1 }),
+  gather_facts = S.boolean,
+  become = S.boolean,
+  become_user = nonempty,
+  module_path = folders,
+  tags = tag_list,
+  base_dir = folder,
+}
+
+--- The fields of a task (besides its module, named by `module` or by a
+--- key: `shell = "..."`): field -> type.
+M.TASK = {
+  name = S.string(),
+  module = S.string({ pattern = "^[%a_][%w_]*$", desc = "a module name" }),
+  args = S.either(S.string(), S.data({ functions = true }), { desc = "a string or a table of arguments" }),
+  register = S.identifier,
+  when = condition, changed_when = condition, failed_when = condition, ["until"] = condition,
+  ignore_errors = S.boolean,
+  loop = S.either(S.string(), S.func, S.list(S.data()), { desc = "a list, a \"{{ expression }}\" or a function" }),
+  loop_var = S.identifier,
+  loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
+  become = S.boolean,
+  become_user = nonempty,
+  notify = names,
+  tags = tag_list,
+  retries = S.integer({ min = 0 }),
+  delay = S.number({ min = 0 }),
+  run_once = S.boolean,
+  vars = S.mapping(),
+  role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
+  no_log = S.boolean,
+  check_mode = S.boolean,
+}
+
+--- A handler: a task that also answers to `listen` names.
+M.HANDLER = { listen = names }
+for k, v in pairs(M.TASK) do M.HANDLER[k] = v end
+-- (roles, when they come, are one more table here and one entry in M.PLAY)
+
+-- The order fields are checked in: the name first (messages show it).
+local function order(fields)
+  local list = {}
+  for k in pairs(fields) do if k ~= "name" then list[#list + 1] = k end end
+  table.sort(list)
+  table.insert(list, 1, "name")
+  return list
+end
+local PLAY_ORDER, TASK_ORDER, HANDLER_ORDER = order(M.PLAY), order(M.TASK), order(M.HANDLER)
+
+--- A list of names from a list, a name, or a string of names separated by
+--- commas or spaces ("a, b" -> { "a", "b" }); nil -> {}. A new table.
+local function as_list(v)
+  local out = {}
+  if type(v) == "table" then
+    for i, x in ipairs(v) do out[i] = tostring(x) end
+  elseif v ~= nil then
+    for x in tostring(v):gmatch("[^,%s]+") do out[#out + 1] = x end
+  end
+  return out
+end
+M.as_list = as_list
+
+-- notify and listen: one name as a string (spaces kept), or a list
+local function name_list(v)
+  if type(v) == "string" then return { v } end
+  return as_list(v)
+end
+M.name_list = name_list
+M.PLAY_ORDER, M.TASK_ORDER, M.HANDLER_ORDER = PLAY_ORDER, TASK_ORDER, HANDLER_ORDER
+
+return M
