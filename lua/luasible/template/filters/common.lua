@@ -5,29 +5,22 @@
 -- an integer (2)").
 local values = require "luasible.template.values"
 local json = require "luasible.json"
-local yaml = require "luasible.yaml"
-local pyrepr = require "luasible.util.pyrepr"
 
 local M = {}
 
 local fail = values.fail
 M.fail = fail
-M.none = values.none or yaml.null
+M.none = values.none
 local NONE = M.none
 local is_undef = values.is_undefined
 M.is_undefined = is_undef
 
 --- None: nil or the YAML null.
-function M.is_none(v) return v == nil or v == NONE or (values.is_none ~= nil and values.is_none(v)) end
+M.is_none = values.is_none
 local is_none = M.is_none
 
 --- A mapping: a table marked json.object, or one with keys other than 1..n.
-function M.is_mapping(v)
-  if type(v) ~= "table" or v == NONE or is_undef(v) then return false end
-  if json.is_object(v) then return true end
-  if values.is_mapping then return values.is_mapping(v) end
-  return not values.is_list(v)
-end
+M.is_mapping = values.is_mapping
 local is_mapping = M.is_mapping
 
 --- A list (or tuple): a table not marked a mapping, keys 1..n.
@@ -37,98 +30,28 @@ function M.is_list(v)
 end
 local is_list = M.is_list
 
--- mappings made here: the order their keys were put in
-local ORDER = setmetatable({}, { __mode = "k" })
-
 --- A new mapping (json.object) that keeps the order of M.put.
-function M.mapping()
-  if values.mapping then return values.mapping() end
-  local m = json.object()
-  ORDER[m] = {}
-  return m
-end
+M.mapping = values.mapping
 
 --- m[k] = v, keeping the order of insertion in a mapping made by M.mapping.
 function M.put(m, k, v)
   if k == nil or k ~= k then fail("a mapping cannot have " .. (k == nil and "None (nil)" or "NaN") .. " as a key") end
-  if values.set then return values.set(m, k, v) end
-  local o = ORDER[m]
-  if o and m[k] == nil then o[#o + 1] = k end
-  m[k] = v
-end
-
--- Python's order of mixed keys, for a mapping with no recorded order
-local function key_lt(a, b)
-  local ta, tb = type(a), type(b)
-  if ta ~= tb then return ta < tb end
-  if ta == "number" or ta == "string" then return a < b end
-  return tostring(a) < tostring(b)
+  return values.set(m, k, v)
 end
 
 --- The keys of mapping t in order: of the text (YAML), of insertion, else sorted.
-function M.keys(t)
-  if values.keys then return values.keys(t) end
-  local o = ORDER[t] or yaml.keys(t)
-  if o then
-    local out = {}
-    for _, k in ipairs(o) do if t[k] ~= nil then out[#out + 1] = k end end
-    return out
-  end
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, key_lt)
-  return keys
-end
+M.keys = values.keys
 local keys_of = M.keys
 
-local ESC = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-
--- Python's repr of a string
-local function quote(s)
-  local q = (s:find("'", 1, true) and not s:find('"', 1, true)) and '"' or "'"
-  s = s:gsub("[%c\\" .. q .. "]", function(c)
-    return ESC[c] or (c == q and "\\" .. c) or string.format("\\x%02x", c:byte())
-  end)
-  return q .. s .. q
-end
-
-local function repr(v, depth)
-  if is_none(v) then return "None" end
-  local t = type(v)
-  if t == "boolean" then return v and "True" or "False" end
-  if t == "number" then return math.type(v) == "integer" and tostring(v) or pyrepr.float(v) end
-  if t == "string" then return quote(v) end
-  if is_undef(v) then values.undefined_error(v) end
-  if t ~= "table" or depth > 50 then return quote(tostring(v)) end
-  local out = {}
-  if is_list(v) then
-    for i = 1, #v do out[i] = repr(v[i], depth + 1) end
-    return "[" .. table.concat(out, ", ") .. "]"
-  end
-  for i, k in ipairs(keys_of(v)) do out[i] = repr(k, depth + 1) .. ": " .. repr(v[k], depth + 1) end
-  return "{" .. table.concat(out, ", ") .. "}"
-end
-
---- Python's repr() (values.repr when the engine's values have it: tuples
---- in parentheses).
-function M.repr(v)
-  if values.repr then return values.repr(v) end
-  return repr(v, 0)
-end
+--- Python's repr() (tuples in parentheses).
+M.repr = values.repr
 
 --- Python's str() of a value, as Jinja prints it.
-function M.str(v)
-  if type(v) == "string" then return v end
-  if values.repr then return values.tostring(v) end
-  return repr(v, 0)
-end
+M.str = values.tostring
+local str = M.str
 
 --- Mark list t a Python tuple (shown in parentheses); returns t.
-function M.tuple(t)
-  if values.tuple then return values.tuple(t) end
-  return t
-end
-local str = M.str
+M.tuple = values.tuple
 
 --- Python's type name of a value (type_debug): str, int, float, bool,
 --- NoneType, list, dict, AnsibleUndefined.
