@@ -22,6 +22,7 @@ package.cpath = "./?.so;" .. package.cpath
 local cjson = require "cjson"
 local shell = require "luasible.util.shell"
 local files = require "spec.helpers.files"
+local browser = require "spec.helpers.browser"
 local read, write = files.read, files.write
 
 local HOSTS = tonumber(os.getenv("HOSTS")) or 20
@@ -79,16 +80,7 @@ local function inventory()
   return hosts:inventory_ini()
 end
 
-local function alive(pid) return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true end
-local function wait_for(what, secs, fn)
-  local t0 = os.time()
-  while true do
-    local v = fn()
-    if v then return v end
-    if os.time() - t0 > secs then error("timed out waiting for " .. what) end
-    os.execute("sleep 0.1")
-  end
-end
+local alive, wait_for = browser.alive, browser.wait_for
 
 -- luasible under a wrapper that reports its peak RSS (KiB) in dir/<tag>.rss
 local function start(tag, extra)
@@ -127,15 +119,10 @@ local function served(r)
   gate(false)
   local tag = "serve" .. r
   local pid = start(tag, "--serve 127.0.0.1:0")
-  local url = wait_for("the URL", 60, function()
-    return (read(dir .. "/" .. tag .. ".err") or ""):match("(http://127%.0%.0%.1:%d+/%?token=[%w%-_%.~%%]+)")
-  end)
-  local node = files.sh(("exec node bench/dashboard_bench.mjs --url %s --tabs %d --out %s/%s.json --ready %s/%s.ready"
-    .. " --open b001 >%s/%s.node 2>&1 & echo $!"):format(shell.quote(url), TABS, dir, tag, dir, tag, dir, tag))
-  wait_for("the tabs", 120, function()
-    if not alive(node) then error("dashboard_bench.mjs ended: " .. (read(dir .. "/" .. tag .. ".node") or "")) end
-    return read(dir .. "/" .. tag .. ".ready")
-  end)
+  local url = browser.url(dir .. "/" .. tag .. ".err", 60)
+  local node = browser.node(("bench/dashboard_bench.mjs --url %s --tabs %d --out %s/%s.json --ready %s/%s.ready"
+    .. " --open b001"):format(shell.quote(url), TABS, dir, tag, dir, tag), dir .. "/" .. tag .. ".node")
+  browser.wait_ready(node, dir .. "/" .. tag .. ".ready", dir .. "/" .. tag .. ".node", 120)
   gate(true)
   wait_for("the tabs' end", 900, function() return not alive(node) end)
   -- the server stays up after the run: stop luasible (the wrapper's child)

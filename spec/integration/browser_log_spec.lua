@@ -7,6 +7,7 @@
 --   make test-browser
 local json = require "cjson"
 local files = require "spec.helpers.files"
+local browser = require "spec.helpers.browser"
 local shell = require "luasible.util.shell"
 local read, write = files.read, files.write
 
@@ -27,24 +28,11 @@ return {
 }
 ]]):format(LINES, BIG)
 
-local function alive(pid) return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true end
-
-local function wait_for(what, secs, fn)
-  local t0 = os.time()
-  while true do
-    local v = fn()
-    if v then return v end
-    if os.time() - t0 > secs then error("timed out waiting for " .. what, 2) end
-    os.execute("sleep 0.1")
-  end
-end
-
 describe("#browser the dashboard of a big log", function()
   local dir, res, srv_pid
 
   lazy_setup(function()
-    assert(read("spec/browser/node_modules/playwright-core/package.json"),
-      "playwright-core is missing: (cd spec/browser && npm ci) (scripts/deps)")
+    browser.need_playwright()
     dir = files.sh("mktemp -d /tmp/luasible-browser-log.XXXXXX")
     local inv = { "[all]" }
     for i = 1, N do inv[#inv + 1] = ("n%03d ansible_connection=local"):format(i) end
@@ -56,9 +44,7 @@ describe("#browser the dashboard of a big log", function()
     assert((read(dir .. "/out") or ""):find("PLAY RECAP", 1, true), read(dir .. "/out"))
     srv_pid = files.sh(("exec bin/luasible serve %s/run.log --serve 127.0.0.1:0 >%s/serve.out 2>%s/serve.err & echo $!")
       :format(dir, dir, dir))
-    local url = wait_for("the dashboard's URL on stderr", 30, function()
-      return (read(dir .. "/serve.err") or ""):match("(http://127%.0%.0%.1:%d+/%?token=[%w%-_%.~%%]+)")
-    end)
+    local url = browser.url(dir .. "/serve.err", 30)
     local shots = os.getenv("LUASIBLE_SCREENSHOTS")
     local _, done = files.run(("node spec/browser/paging.mjs --url %s --out %s/res.json --big %s --lines %d%s"
       .. " >%s/node.log 2>&1"):format(shell.quote(url), dir, BIG, LINES,
@@ -69,7 +55,7 @@ describe("#browser the dashboard of a big log", function()
   end)
 
   lazy_teardown(function()
-    if srv_pid and alive(srv_pid) then os.execute("kill -INT " .. srv_pid .. " 2>/dev/null") end
+    if srv_pid and browser.alive(srv_pid) then os.execute("kill -INT " .. srv_pid .. " 2>/dev/null") end
     if dir and not os.getenv("LUASIBLE_KEEP") then os.execute("rm -rf " .. shell.quote(dir)) end
   end)
 

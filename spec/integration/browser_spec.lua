@@ -9,6 +9,7 @@
 local json = require "cjson"
 local th = require "spec.helpers.testhosts"
 local files = require "spec.helpers.files"
+local browser = require "spec.helpers.browser"
 local shell = require "luasible.util.shell"
 local read, write = files.read, files.write
 
@@ -40,17 +41,7 @@ local function cli_recap(out)
   return at and strip(out):sub(at):gsub("\n+$", "") or nil
 end
 
-local function alive(pid) return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true end
-
-local function wait_for(what, secs, fn)
-  local t0 = os.time()
-  while true do
-    local v = fn()
-    if v then return v end
-    if os.time() - t0 > secs then error("timed out waiting for " .. what, 2) end
-    os.execute("sleep 0.1")
-  end
-end
+local alive, wait_for = browser.alive, browser.wait_for
 
 -- the numbers of the counted lines ("web1 line 0042 of 160") of host h
 local function numbers(lines, h)
@@ -77,25 +68,20 @@ describe("#browser #hosts the dashboard page", function()
 
   lazy_setup(function()
     assert(files.run("command -v node >/dev/null && echo y") == "y\n", "node is missing (scripts/deps)")
-    assert(read("spec/browser/node_modules/playwright-core/package.json"),
-      "playwright-core is missing: (cd spec/browser && npm ci) (scripts/deps)")
+    browser.need_playwright()
     hosts = th.start { names = HOSTS }
     dir = files.sh("mktemp -d /tmp/luasible-browser.XXXXXX")
     write(dir .. "/inv.ini", hosts:inventory_ini())
     write(dir .. "/play.lua", PLAY:format(COUNT, COUNT))
     cli_pid = files.sh(("exec bin/luasible run %s/play.lua -i %s/inv.ini --serve 127.0.0.1:0 >%s/out 2>%s/err"
       .. " & echo $!"):format(dir, dir, dir, dir))
-    local url = wait_for("the dashboard's URL on stderr", 30, function()
-      return (read(dir .. "/err") or ""):match("(http://127%.0%.0%.1:%d+/%?token=[%w%-_%.~%%]+)")
-    end)
+    local url = browser.url(dir .. "/err", 30)
     local shots = os.getenv("LUASIBLE_SCREENSHOTS")
-    local node_pid = files.sh(("exec node spec/browser/live.mjs --url %s --out %s/res.json --ready %s/ready"
-      .. " --hosts %s%s >%s/node.log 2>&1 & echo $!"):format(shell.quote(url), dir, dir, table.concat(HOSTS, ","),
-      shots and (" --shots " .. shell.quote(shots)) or "", dir))
-    wait_for("the page (spec/browser/live.mjs)", 90, function()
-      if not alive(node_pid) then error("live.mjs ended: " .. (read(dir .. "/node.log") or "")) end
-      return read(dir .. "/ready")
-    end)
+    local node_pid = browser.node(("spec/browser/live.mjs --url %s --out %s/res.json --ready %s/ready --hosts %s%s")
+      :format(shell.quote(url), dir, dir, table.concat(HOSTS, ","),
+        shots and (" --shots " .. shell.quote(shots)) or ""),
+      dir .. "/node.log")
+    browser.wait_ready(node_pid, dir .. "/ready", dir .. "/node.log", 90)
     for _, h in ipairs(hosts) do h:exec("touch /tmp/lsb-gate") end
     wait_for("the browser's end", 400, function() return not alive(node_pid) end)
     local got = read(dir .. "/res.json")
