@@ -9,6 +9,8 @@
 --     integer (its absolute value); sha512(bytes) -> raw digest.
 --   r:getrandbits(k), r:randbelow(n), r:randrange(start, stop, step),
 --   r:choice(list), r:shuffle(list) (in place): as CPython's.
+--   pyrandom.system(random_bytes) -> r   the same methods over a CSPRNG
+--     (random_bytes(n) -> n raw bytes), as CPython's SystemRandom.
 local M = {}
 
 local N, MASK = 624, 0xFFFFFFFF
@@ -149,5 +151,18 @@ function R:shuffle(l)
   end
   return l
 end
+
+-- SystemRandom: getrandbits from the CSPRNG's bytes, the rest as R's
+local S = setmetatable({}, { __index = R })
+S.__index = S
+
+function S:getrandbits(k)
+  local bytes = (k + 7) // 8
+  local raw, v = self.random_bytes(bytes), 0
+  for i = 1, bytes do v = (v << 8) | raw:byte(i) end
+  return v >> (bytes * 8 - k)
+end
+
+function M.system(random_bytes) return setmetatable({ random_bytes = random_bytes }, S) end
 
 return M

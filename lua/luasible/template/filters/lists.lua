@@ -77,41 +77,8 @@ local function seeded(seed)
 end
 
 -- the unseeded generator: the system's CSPRNG (libcrypto's RAND_bytes, as
--- Ansible's SystemRandom), an integer below n by rejection
-local system = {}
-function system.randbelow(_, n)
-  if n <= 1 then return 0 end
-  local crypto = require("luasible.core").crypto
-  local bits, m = 0, n - 1
-  while m > 0 do bits, m = bits + 1, m >> 1 end
-  local bytes = (bits + 7) // 8
-  local mask = bits >= 64 and -1 or (1 << bits) - 1
-  while true do
-    local raw = crypto.random(bytes)
-    local v = 0
-    for i = 1, bytes do v = (v << 8) | raw:byte(i) end
-    v = v & mask
-    if v < n then return v end
-  end
-end
-function system:randrange(start, stop, step)
-  local width = stop - start
-  local n = step > 0 and (width + step - 1) // step or (width + step + 1) // step
-  if step == 0 then error("zero step for randrange()", 0) end
-  if n <= 0 then error("empty range for randrange()", 0) end
-  return start + step * self:randbelow(n)
-end
-function system:choice(l)
-  if #l == 0 then error("Cannot choose from an empty sequence", 0) end
-  return l[self:randbelow(#l) + 1]
-end
-function system:shuffle(l)
-  for i = #l - 1, 1, -1 do
-    local j = self:randbelow(i + 1)
-    l[i + 1], l[j + 1] = l[j + 1], l[i + 1]
-  end
-  return l
-end
+-- Ansible's SystemRandom)
+local system = pyrandom.system(function(n) return require("luasible.core").crypto.random(n) end)
 
 -- groupby's items: (grouper, list) tuples whose fields are also named
 -- (Jinja's _GroupTuple): g.grouper, g.list
