@@ -1,0 +1,175 @@
+--- luasible.play.playbook_list: a list of tasks of a YAML playbook as the
+-- model's: blocks (block/rescue/always: play/blocks.lua runs them),
+-- import_tasks (read now), include_tasks (play/include.lua reads it when
+-- reached), import_role (play/roles.lua), and the tasks themselves
+-- (playbook_task.lua).
+local yaml = require "luasible.yaml"
+local path = require "luasible.util.path"
+local json = require "luasible.json"
+local S = require "luasible.util.schema"
+local rd = require "luasible.play.playbook_read"
+local task = require "luasible.play.playbook_task"
+local roles = require "luasible.play.roles"
+local raise, where, keys_of, is_map, is_seq = rd.raise, rd.where, rd.keys_of, rd.is_map, rd.is_seq
+local keyword_value, module_name, template_error = rd.keyword_value, rd.module_name, rd.template_error
+
+local M = {}
+
+local ROLES = setmetatable({}, { __mode = "k" }) -- play mapping -> its roles context (import_role)
+
+--- The roles context of play p (YAML), for the import_role tasks of its lists.
+function M.set_roles(p, rctx) ROLES[p] = rctx end
+
+-- The keywords of a block (and of an import_tasks), given to its tasks (play/blocks.lua).
+local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true }
+
+local convert_list
+
+-- `import_tasks: FILE`: its tasks read now (relative to the file naming
+-- it), as a block node without rescue: its keywords go to every task.
+local function import_tasks(r, t, key, what, handler, p, maps, stack)
+  local f = t[key]
+  local at = where(r, t, key) .. what .. ": import_tasks: "
+  if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
+  if f:find("{{", 1, true) then raise(at .. "a templated file name is not supported yet") end
+  local file = path.is_abs(f) and f or path.join(r.dir, f)
+  local norm = rd.tidy(file)
+  for _, s in ipairs(stack) do
+    if s == norm then raise(at .. "circular import: " .. S.escape(table.concat(stack, " -> ") .. " -> " .. norm)) end
+  end
+  if #stack >= 64 then raise(at .. "imports nested more than 64 deep") end
+  local doc, r2 = rd.read_list(file, "a task file must be a list of tasks", { at = at })
+  local node = {}
+  for _, k in ipairs(keys_of(t)) do
+    if BLOCK_KEYS[k] then
+      if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+    elseif k ~= key then
+      raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(k) .. " is not supported with import_tasks")
+    end
+  end
+  stack[#stack + 1] = norm
+  node.block = convert_list(r2, doc, what .. " (" .. S.escape(f) .. "), task", handler, p, maps, stack)
+  stack[#stack] = nil
+  return node
+end
+
+-- `include_tasks: FILE` (play/include.lua reads it when it is reached):
+-- its file name (a template), the folder it is relative to, its keywords.
+local INCLUDE_KEYS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
+  ignore_errors = true }
+local function include_tasks(r, t, key, what)
+  local f = t[key]
+  local at = where(r, t, key) .. what .. ": include_tasks: "
+  if type(f) == "table" and json.is_object(f) and type(f.file) == "string" then f = f.file end
+  if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
+  local terr = template_error(f)
+  if terr then raise(at .. terr) end
+  local node = { include = f, dir = r.dir }
+  for _, k in ipairs(keys_of(t)) do
+    if INCLUDE_KEYS[k] then
+      if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+    elseif k ~= key then
+      raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported with"
+        .. " include_tasks yet")
+    end
+  end
+  if node.vars ~= nil and not is_map(node.vars) then
+    raise(where(r, t, "vars") .. what .. ": vars must be a mapping, got " .. S.show(node.vars))
+  end
+  if node.loop ~= nil and not (type(node.loop) == "string" and node.loop:find("{{", 1, true)
+    or type(node.loop) == "table" and S.is_list(node.loop)) then
+    raise(where(r, t, "loop") .. what .. ": loop must be a list or a \"{{ expression }}\", got " .. S.show(node.loop))
+  end
+  local lc = node.loop_control
+  node.loop_control = nil
+  if lc ~= nil then
+    if type(lc) ~= "table" then raise(where(r, t, "loop_control") .. what .. ": loop_control must be a mapping") end
+    for _, k in ipairs(keys_of(lc)) do
+      if k == "loop_var" and type(lc[k]) == "string" then node.loop_var = lc[k]
+      else
+        raise(where(r, lc, k) .. what .. ": loop_control." .. tostring(k) .. " is not supported with include_tasks yet")
+      end
+    end
+  end
+  if node.when ~= nil then
+    local _, cerr = require("luasible.play.conditions").compile(node.when, "when")
+    if cerr then raise(where(r, t, "when") .. what .. ": " .. cerr) end
+  end
+  return node
+end
+
+--- The tasks of a task file (include_tasks), as the model's list, and the
+--- source of each leaf ({ file =, line = }, depth first); or nil, "file:line: what".
+function M.task_file(file)
+  local ok, res, maps = pcall(function()
+    local doc, r = rd.read_list(file, "a task file must be a list of tasks")
+    local m = {}
+    local list = convert_list(r, doc, S.escape(path.basename(file)) .. ", task", false, {}, m, { rd.tidy(file) })
+    return list, m
+  end)
+  if ok then return res, maps end
+  if type(res) == "table" and res.playbook_error then return nil, res.playbook_error end
+  error(res, 0)
+end
+
+-- A list of tasks of the YAML (blocks and import_tasks in it) as the
+-- model's; the leaves' source maps appended to maps depth first (block,
+-- rescue, always: the order play/blocks.lua flattens them in).
+function convert_list(r, l, label, handler, p, maps, stack)
+  local tasks = {}
+  for j, t in ipairs(l) do
+    local what = label .. " " .. j
+    local imp, inc -- the key naming import_tasks / include_tasks (short or qualified)
+    if is_map(t) then
+      for k in pairs(t) do
+        local m = type(k) == "string" and module_name(k)
+        if m == "import_tasks" then imp = k elseif m == "include_tasks" then inc = k end
+      end
+    end
+    local rctx, imported = not handler and ROLES[p], {}
+    if imp then
+      tasks[j] = import_tasks(r, t, imp, what, handler, p, maps, stack)
+    elseif rctx and roles.import(rctx, r, t, what, imported, maps) then -- import_role (play/roles.lua)
+      tasks[j] = { block = imported } -- its tasks as a block of no keywords
+    elseif inc then
+      if handler then raise(where(r, l, j) .. what .. ": include_tasks in handlers is not supported yet") end
+      tasks[j] = include_tasks(r, t, inc, what)
+    elseif is_map(t) and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) then
+      if type(t.name) == "string" then what = what .. " (" .. S.quote(t.name) .. ")" end
+      if handler then raise(where(r, l, j) .. what .. ": a block in handlers is not supported yet") end
+      if t.block == nil then raise(where(r, l, j) .. what .. ": rescue and always need a block:") end
+      local node = {}
+      for _, k in ipairs(keys_of(t)) do
+        if BLOCK_KEYS[k] then
+          if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
+        elseif k ~= "block" and k ~= "rescue" and k ~= "always" then
+          raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported on a block")
+        end
+      end
+      if node.vars ~= nil and not is_map(node.vars) then
+        raise(where(r, t, "vars") .. what .. ": vars must be a mapping, got " .. S.show(node.vars))
+      end
+      for _, sec in ipairs({ "block", "rescue", "always" }) do
+        local v = t[sec]
+        if yaml.is_null(v) then v = nil end
+        if v ~= nil and not is_seq(v) then
+          raise(where(r, t, sec) .. what .. ": " .. sec .. " must be a list of tasks, got " .. S.show(v))
+        end
+        node[sec] = convert_list(r, v or {}, what .. ", " .. sec, handler, p, maps, stack)
+      end
+      tasks[j] = node
+    else
+      local tk, keymap = task.convert(r, t, what, handler, l, j, p.environment)
+      if p.check_mode ~= nil and tk.check_mode == nil then tk.check_mode = p.check_mode end
+      tasks[j] = tk
+      maps[#maps + 1] = { node = t, keys = keymap, line = yaml.line(l, j), file = r.file }
+    end
+  end
+  return tasks
+end
+
+--- A task list of play p (YAML) as the model's: convert(r, list, label, handler, p, maps, stack).
+M.convert = convert_list
+
+return M
