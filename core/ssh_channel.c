@@ -28,7 +28,8 @@ typedef struct lsb_chan {
   int open_retries;
   lsb_err err;       /* ends the stream with this instead of done */
   unsigned has_stdin : 1, eof_sent : 1, mark_done : 1, paused : 1,
-      timed_out : 1, cancelled : 1, kill_sent : 1, kill_wanted : 1, removed : 1;
+      timed_out : 1, cancelled : 1, kill_sent : 1, kill_wanted : 1, removed : 1,
+      discard : 1; /* timed out: output still arriving is read and dropped */
   /* is_spare: the op only opens the session's spare channel (no command);
    * from_spare: the command runs on the spare; no_spare: a spare failed it */
   unsigned is_spare : 1, from_spare : 1, no_spare : 1;
@@ -141,6 +142,15 @@ static void on_timeout(uv_timer_t *t) {
     chan_release(c);
     return;
   }
+  /* The command has had its time: what it still sends (over SSH up to a
+   * whole channel window, megabytes of it behind a consumer that paused
+   * the channel) is drained here instead of queued, so the stream ends
+   * when the remote group is dead, not after a backlog of lines. */
+  c->discard = 1;
+  if (c->paused) {
+    c->paused = 0;
+    lsb_ssh_op_paused(&c->op, 0);
+  }
   send_kill(c);
   uv_timer_start(&c->timer, on_hard_end, lsb_ms(c->grace + 5), 0);
   lsb_ssh_kick(c->op.S);
@@ -177,7 +187,7 @@ static void feed_stderr(lsb_chan *c, const char *p, size_t n) {
     }
     if (n == 0) return;
   }
-  if (c->s) lsb_stream_feed(c->s, 2, p, n);
+  if (c->s && !c->discard) lsb_stream_feed(c->s, 2, p, n);
 }
 
 static void chan_lost(lsb_ssh_op *op, const lsb_err *err) {
@@ -412,7 +422,7 @@ static int chan_pump(lsb_ssh_op *op) {
             lsb_ssh_moved(S, (size_t)n);
             S->last_rx = lsb_now(); /* read here, not only on a poll event */
             if (stream_id == 0) {
-              if (c->s) lsb_stream_feed(c->s, 1, c->ctx->readbuf, (size_t)n);
+              if (c->s && !c->discard) lsb_stream_feed(c->s, 1, c->ctx->readbuf, (size_t)n);
             } else {
               feed_stderr(c, c->ctx->readbuf, (size_t)n);
             }
