@@ -115,10 +115,9 @@ describe("util.diff", function()
       local b = {}
       for k = 1, n do
         local r = rand(8)
-        if r == 1 then -- deleted
-        elseif r == 2 then b[#b + 1] = "new " .. i .. "." .. k .. "\n"
+        if r == 2 then b[#b + 1] = "new " .. i .. "." .. k .. "\n"
         elseif r == 3 then b[#b + 1] = a[k]; b[#b + 1] = "added " .. k .. "\n"
-        else b[#b + 1] = a[k] end
+        elseif r ~= 1 then b[#b + 1] = a[k] end -- 1: deleted
       end
       local at, bt = table.concat(a), table.concat(b)
       files.write(TMP .. "/a", at)

@@ -35,7 +35,8 @@ function M.split(text)
   while pos <= len do
     local i = find(text, ENDS, pos)
     if not i then break end
-    local c, stop = byte(text, i), nil
+    local c = byte(text, i)
+    local stop
     if c == 13 then stop = (byte(text, i + 1) == 10) and i + 1 or i
     elseif c == 194 then stop = byte(text, i + 1) == 0x85 and i + 1 or nil
     elseif c == 226 then
@@ -163,7 +164,9 @@ local function grouped(codes, n)
   local c = codes[1]
   if c[1] == "equal" then codes[1] = { "equal", math.max(c[2], c[3] - n), c[3], math.max(c[4], c[5] - n), c[5] } end
   c = codes[#codes]
-  if c[1] == "equal" then codes[#codes] = { "equal", c[2], math.min(c[3], c[2] + n), c[4], math.min(c[5], c[4] + n) } end
+  if c[1] == "equal" then
+    codes[#codes] = { "equal", c[2], math.min(c[3], c[2] + n), c[4], math.min(c[5], c[4] + n) }
+  end
   local groups, group = {}, {}
   for _, code in ipairs(codes) do
     local tag, i1, i2, j1, j2 = code[1], code[2], code[3], code[4], code[5]
@@ -256,7 +259,9 @@ function M.entry(d, paint, out)
       if paint then
         for l in lines:gmatch("[^\n]*\n") do
           local c, kind = sub(l, 1, 1), nil
-          if sub(l, 1, 2) == "@@" then kind = "hunk" elseif c == "+" then kind = "add" elseif c == "-" then kind = "remove" end
+          if sub(l, 1, 2) == "@@" then kind = "hunk"
+          elseif c == "+" then kind = "add"
+          elseif c == "-" then kind = "remove" end
           out[#out + 1] = kind and (paint(kind, sub(l, 1, -2)) .. "\n") or l
         end
       else
