@@ -109,8 +109,8 @@ describe("--diff", function()
       after_header = "dynamically generated" } }, diffs.conf)
     assert.same({ { before = "port=80\n", after = "port=81\n", before_header = d .. "/t.txt",
       after_header = d .. "/pb/templates/t.j2" } }, diffs.tmpl)
-    assert.same({ before = { path = d .. "/sub", state = "absent" }, after = { path = d .. "/sub", state = "directory" } },
-      diffs.dir)
+    assert.same({ before = { path = d .. "/sub", state = "absent" },
+      after = { path = d .. "/sub", state = "directory" } }, diffs.dir)
     assert.same({ before = "one\ntwo\nthree\n", after = "one\ntwo\nthree\nfour\n",
       before_header = d .. "/g.txt (content)", after_header = d .. "/g.txt (content)" }, diffs.line[1])
     assert.same({ before = { mode = "0644" }, after = { mode = "0600" },
