@@ -128,7 +128,10 @@ function convert_list(r, l, label, handler, p, maps, stack)
       end
     end
     local rctx, imported = not handler and ROLES[p], {}
-    if imp then
+    local included = rctx and roles.include(rctx, r, t, what) -- include_role (play/roles.lua, play/include.lua)
+    if included then
+      tasks[j] = included
+    elseif imp then
       tasks[j] = import_tasks(r, t, imp, what, handler, p, maps, stack)
     elseif rctx and roles.import(rctx, r, t, what, imported, maps) then -- import_role (play/roles.lua)
       tasks[j] = { block = imported } -- its tasks as a block of no keywords

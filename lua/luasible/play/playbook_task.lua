@@ -26,7 +26,8 @@ local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "async",
   "become_method", "become_flags", "become_exe", "connection", "remote_user",
   "any_errors_fatal", "throttle", "timeout", "module_defaults", "debugger", "collections",
   "ignore_unreachable", "port" }
--- Modules that are Ansible's playbook structure, not run by luasible yet.
+-- Modules that are Ansible's playbook structure, not run by luasible yet (include_role and
+-- import_role: read in task lists by play/roles.lua; refused here where they are not: handlers).
 local MODULE_NOT_YET = { "include_role", "import_role", "include_vars",
   "include", "add_host", "group_by", "pause", "set_stats" }
 
