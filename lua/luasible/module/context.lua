@@ -81,6 +81,23 @@ function Ctx.read_file(file)
   return plain
 end
 Ctx.local_stat = fs.stat          -- (path) -> { type=, size=, mode=, mtime= }, or nil, err
+Ctx.walk_local = fs.walk          -- (dir) -> sorted { { path = "rel/path", type = }, ... } below dir, or nil, err
+--- A YAML (or JSON) text as data, !vault values read as vars files read
+--- them (`name` names it in errors): the value, or nil, "name:line: what".
+function Ctx.load_yaml(text, name)
+  local yaml = require "luasible.yaml"
+  local v, err = yaml.load(text, name)
+  if err then return nil, err end
+  if yaml.is_null(v) then v = nil end
+  return v
+end
+--- Does the regular expression (Python's syntax) match somewhere in s?
+--- true/false, or nil, err for a bad pattern.
+function Ctx.re_search(pattern, s)
+  local r, err = require("luasible.util.regex").compile(pattern)
+  if not r then return nil, err end
+  return r:search(s) ~= nil
+end
 Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 
 --- The local file a task's `src` names: absolute, else in the play's

@@ -204,6 +204,9 @@ function M.run(run, host, task)
     if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
       st.set_facts = st.set_facts or {}
       for k, v in pairs(res.ansible_facts) do st.set_facts[k] = v end
+    elseif task.mod.sets_include_vars and type(res.ansible_facts) == "table" and not res.failed then
+      st.included_vars = st.included_vars or {} -- include_vars: below set_fact (play/vars.lua)
+      for k, v in pairs(res.ansible_facts) do st.included_vars[k] = v end
     end
     if task.loop ~= nil then
       res.item = item

@@ -33,6 +33,7 @@ function M.host_vars(run, host, task)
   if task then copy_into(v, task.role_vars) end -- a role's vars and params: above the play's
   if task then copy_into(v, task.vars) end
   copy_into(v, st.include_vars) -- include_tasks' vars and loop item (play/include.lua)
+  copy_into(v, st.included_vars) -- include_vars (above task vars, below set_fact, as Ansible's)
   copy_into(v, st.set_facts) -- set_fact: with registered results, above play and task vars
   copy_into(v, st.registered)
   copy_into(v, run.extra_vars)
