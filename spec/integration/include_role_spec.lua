@@ -58,7 +58,8 @@ local function tree_setup(dir)
     .. dir .. "/vars/d/sub")
   write(dir .. "/site.yml", PLAYBOOK)
   write(dir .. "/roles/web/tasks/main.yml",
-    "- name: hello\n  debug: { msg: \"web {{ port }} {{ wvar }} {{ x | default('nox') }} {{ item | default('-') }}\" }\n")
+    "- name: hello\n  debug: { msg: \"web {{ port }} {{ wvar }} {{ x | default('nox') }}"
+    .. " {{ item | default('-') }}\" }\n")
   write(dir .. "/roles/web/tasks/other.yml", "- name: other\n  debug: { msg: \"other {{ port }} {{ wvar }}\" }\n")
   write(dir .. "/roles/web/tasks/tagged.yml", "- name: inner\n  debug: { msg: inner }\n"
     .. "- name: inner tagged\n  debug: { msg: inner tagged }\n  tags: [inc]\n")
