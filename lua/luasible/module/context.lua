@@ -91,6 +91,10 @@ function Ctx.load_yaml(text, name)
   if yaml.is_null(v) then v = nil end
   return v
 end
+--- The person at the terminal: ctx.interactive() (is there one: stdin a
+--- terminal), ctx.ask(text, { echo = false }) -> the line typed, or nil, err.
+Ctx.interactive = function() return require("luasible.util.prompt").interactive() end
+Ctx.ask = function(text, opts) return require("luasible.util.prompt").ask(text, opts) end
 --- Does the regular expression (Python's syntax) match somewhere in s?
 --- true/false, or nil, err for a bad pattern.
 function Ctx.re_search(pattern, s)

@@ -144,6 +144,8 @@ function M.prepare_task(t, where, path, play_tags, handler)
   for k in pairs(fields) do task[k] = t[k] end
   task.module, task.mod, task.args, task.where = module, mod, args, where()
   task.name = t.name or module
+  -- a module of the controller that runs once for all the hosts (pause), as Ansible's BYPASS_HOST_LOOP
+  if mod.bypass_host_loop and task.run_once == nil then task.run_once = true end
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
     local c, cerr = conditions.compile(t[f], f)
     if cerr then return fail(cerr, f) end
