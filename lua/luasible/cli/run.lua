@@ -66,7 +66,8 @@ function M.command(args)
   local play, err, locate, sources
   if require("luasible.play.playbook").is_playbook(args.play) then
     play, err, sources = playmod.load_playbook(args.play, { extra_vars = args.extra,
-      roles_path = args.config_opts and args.config_opts.roles_path })
+      roles_path = args.config_opts and args.config_opts.roles_path,
+      no_prompt = (args.syntax_check or args.list_tasks or args.list_hosts or args.list_tags) and true or nil })
   else
     play, err, locate = playmod.load(args.play)
   end
