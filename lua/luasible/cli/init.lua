@@ -67,6 +67,8 @@ local function common(c)
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
   COMMANDS.vault.add_options(c)
   c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
+  c:flag("-K --ask-become-pass", "Ask for the become (sudo) password (echo off), for hosts that set no "
+    .. "ansible_become_password.")
   c:option("-F --ssh-config", "The OpenSSH client config to read instead of ~/.ssh/config ('none': none).")
   COMMANDS.serve.add_options(c)
 end
@@ -127,6 +129,15 @@ local function run_play(args, play, opts, extra)
     defaults.password = pw
   end
   if next(defaults) then opts.connect_defaults = defaults end
+  if args.ask_become_pass then -- under the hosts' own ansible_become_password, as Ansible's -K
+    local pw = require("luasible.vault.secrets").read_hidden("BECOME password: ")
+    if not pw then return die("no become password given (end of input)") end
+    require("luasible.vault").reveal(pw, true) -- never in an event, a log, a message
+    local vd = {}
+    for k, v in pairs(opts.var_defaults or {}) do vd[k] = v end
+    vd.ansible_become_password = pw
+    opts.var_defaults = vd
+  end
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
   -- and the exit status is 128 + the signal's number. A second signal gets
@@ -188,6 +199,9 @@ function M.main(argv)
   end
   if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
   args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
+  if args.step and not require("luasible.util.prompt").interactive() then
+    return die("--step needs a terminal to ask on (stdin is not a terminal)")
+  end
   local play, opts = COMMANDS[args.command].command(args)
   if not play then return die(opts) end
   return run_play(args, play, opts, extra)

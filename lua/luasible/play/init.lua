@@ -103,6 +103,10 @@ function M.play(play, opts)
   opts = opts or {}
   local inv, prepared = prepare_all(play, opts)
   if not inv then return nil, prepared end
+  if opts.start_at_task then -- --start-at-task (play/start_at.lua)
+    local ok_s, serr = require("luasible.play.start_at").apply(prepared, opts.start_at_task)
+    if not ok_s then return nil, serr end
+  end
   -- the open file limit raised to the hard limit for the hosts that run at once
   local ok_c, core = pcall(require, "luasible.core")
   require("luasible.play.limits").raise(ok_c and core or nil)
@@ -127,6 +131,7 @@ function M.play(play, opts)
     events = events.new(opts.on_event, luasible, secrets), secrets = secrets,
     check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
     diff = opts.diff and true or false, -- --diff (a play's or task's `diff:` wins)
+    step = opts.step and true or nil, -- --step: ask before each task (play/step.lua)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",

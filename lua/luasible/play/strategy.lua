@@ -80,7 +80,7 @@ function M.run_step(run, task, hosts)
     if task.args and task.args.free_form == "flush_handlers" then
       handlers.flush(run, M.active_hosts, M.run_task)
     end
-  else
+  elseif require("luasible.play.step").confirm(run, task) then -- --step (play/step.lua)
     M.run_task(run, task, hosts)
   end
 end
