@@ -4,8 +4,10 @@
 -- it makes; cli/inventory.lua: no play, its own main); here the parser, the
 -- options they share, and running the play with a renderer and the signals
 -- caught.
--- Exit status: 0 all ok, 1 bad input (nothing ran), 2 a host failed,
--- 4 a host was unreachable, 128 + n stopped by signal n.
+-- Exit status, as ansible-playbook's: 0 all ok, 1 bad input (nothing ran),
+-- 2 a host failed, 4 a host was unreachable, 5 bad command-line options,
+-- 99 interrupted by Ctrl-C (SIGINT), 250 a bug (bin/luasible); 128 + n
+-- stopped by another signal n (SIGTERM 143, SIGHUP 129).
 
 local M = {}
 
@@ -20,6 +22,8 @@ local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
   return 1
 end
+-- a bad command-line option: exit status 5, as ansible-playbook's
+local function bad_option(msg) die(msg) return 5 end
 
 local fs = require "luasible.util.fs"
 local read = fs.read
@@ -99,8 +103,10 @@ local function renderer(args)
   return render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose, width = width })
 end
 
+-- 99 for Ctrl-C (ansible-playbook's "User interrupted execution"), else
 -- 128 + the signal's number, as a shell reports a process a signal ended
 local function signal_status(name)
+  if name == "INT" then return 99 end
   return 128 + (require("luasible.core").signals[name] or 2)
 end
 
@@ -167,7 +173,7 @@ function M.main(argv)
   local ok, args = p:pparse(argv)
   if not ok then
     io.stderr:write(p:get_usage(), "\n\nluasible: error: ", tostring(args), "\n")
-    return 1
+    return 5 -- bad options, as ansible-playbook's
   end
   if args.version then
     local cok, core = pcall(require, "luasible.core")
@@ -197,10 +203,10 @@ function M.main(argv)
     local r, err = M.parse_extra(e, extra)
     if not r then return die(err) end
   end
-  if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
+  if args.forks and args.forks < 1 then return bad_option("--forks must be at least 1") end
   args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
   if args.step and not require("luasible.util.prompt").interactive() then
-    return die("--step needs a terminal to ask on (stdin is not a terminal)")
+    return bad_option("--step needs a terminal to ask on (stdin is not a terminal)")
   end
   local play, opts = COMMANDS[args.command].command(args)
   if not play then return die(opts) end
