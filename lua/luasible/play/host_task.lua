@@ -200,6 +200,7 @@ function M.run(run, host, task)
       if items_unsafe then template.mark_unsafe(ivars, { name }) end
     end
     local res = run_item(run, host, task, ivars, emit)
+    if task.mod.changes_inventory then require("luasible.play.inventory_changes").apply(run, host, res) end
     -- set_fact: the host's variables from now on (each item's in turn)
     if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
       st.set_facts = st.set_facts or {}

@@ -29,7 +29,7 @@ local TASK_NOT_YET = { "delegate_to", "delegate_facts", "local_action", "async",
 -- Modules that are Ansible's playbook structure, not run by luasible yet (include_role and
 -- import_role: read in task lists by play/roles.lua; refused here where they are not: handlers).
 local MODULE_NOT_YET = { "include_role", "import_role",
-  "include", "add_host", "group_by", "set_stats" }
+  "include", "set_stats" }
 
 
 local function set_of(list)

@@ -338,8 +338,10 @@ function M.prepare(play, opts, inv)
   local hosts, herr = pattern.select(inv, phosts)
   if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, phosts, opts.limit)
   elseif herr then herr = "hosts: " .. herr end
+  -- after an add_host / group_by of an earlier play, a name may come to be (chosen again: play/strategy.lua)
+  if not hosts and opts.dynamic_hosts and herr:find("matches no host or group", 1, true) then hosts = {} end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
-  p.hosts = hosts
+  p.hosts, p.host_pattern, p.host_limit = hosts, phosts, opts.limit
   return p
 end
 
