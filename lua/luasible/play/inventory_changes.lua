@@ -34,11 +34,13 @@ function M.apply(run, host, res)
     local existed = inv.hosts[a.host_name] ~= nil
     local names, err = inv:add_hosts(a.host_name, a.host_vars)
     if not names then res.failed, res.msg = true, "add_host: " .. tostring(err) return res end
-    local changed = not existed
+    -- changed as Ansible's strategy says it: a new host, or any groups given (its check of a
+    -- membership compares a name with Group objects: always "new"), or new vars
+    local changed = not existed or #(a.groups or {}) > 0 or next(a.host_vars or {}) ~= nil
     for _, n in ipairs(names) do
       for _, g in ipairs(a.groups or {}) do
         local grp = ensure_group(inv, g)
-        if not grp.hosts[n] then changed = true; inv:add_host(n, nil, g) end
+        if not grp.hosts[n] then inv:add_host(n, nil, g) end
       end
       local h = inv.hosts[n]
       if #h.group_list == 0 then ensure_group(inv, "ungrouped"); inv:add_host(n, nil, "ungrouped") end
