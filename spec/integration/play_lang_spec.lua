@@ -237,3 +237,37 @@ describe("the CLI of ansible-playbook", function()
     assert.equal(2, code)
   end)
 end)
+
+describe("become_method", function()
+  it("su runs the task as become_user (no password needed: the connecting user is root)", function()
+    if io.popen("id -u"):read("l") ~= "0" then
+      pending("needs to run as root")
+      return
+    end
+    write(TMP .. "/su.yml", "- hosts: localhost\n  gather_facts: false\n  become: true\n  become_method: su\n"
+      .. "  tasks:\n    - command: id -un\n      become_user: nobody\n      register: r\n"
+      .. "    - debug: { msg: \"{{ r.stdout }}\" }\n")
+    local out, code, err = run(LUASIBLE .. TMP .. "/su.yml")
+    assert.equal(0, code, out .. err)
+    assert.same({ "nobody" }, msgs(out))
+    -- su that would need a password (run as nobody, su to root): a clear failure, the password never fed
+    os.execute("chmod 755 " .. TMP .. " && chmod 644 " .. TMP .. "/su.yml " .. INV)
+    write(TMP .. "/su2.yml", "- hosts: localhost\n  gather_facts: false\n  become: true\n  become_method: su\n"
+      .. "  tasks:\n    - command: id -un\n")
+    os.execute("chmod 644 " .. TMP .. "/su2.yml")
+    out, code = run("su nobody -s /bin/sh -c " .. shell.quote(LUASIBLE .. TMP .. "/su2.yml") .. " </dev/null")
+    assert.equal(2, code, out)
+    assert.truthy(out:find("failed: [localhost] EACCES: become_method su: su to 'root' needs a password (su reads"
+      .. " it from a terminal, which luasible does not give it): connect as root, or use sudo", 1, true), out)
+  end)
+
+  it("a method luasible has not is refused by name with file:line, nothing run", function()
+    write(TMP .. "/doas.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch "
+      .. TMP .. "/ran_doas\n    - command: id -un\n      become: true\n      become_method: doas\n")
+    local out, code, err = run(LUASIBLE .. TMP .. "/doas.yml")
+    assert.equal(1, code, out)
+    assert.equal("luasible: error: " .. TMP .. "/doas.yml:7: play 'doas.yml', task 2: become_method must be 'sudo' or"
+      .. " 'su' (the become methods luasible has), got a string ('doas')\n", err)
+    assert.is_nil(read(TMP .. "/ran_doas"))
+  end)
+end)

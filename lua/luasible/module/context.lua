@@ -208,7 +208,10 @@ local function exec_opts(self, opts)
   end
   local e = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
   local b = self.become
-  if b and b.become then e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password end
+  if b and b.become then
+    e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password
+    if b.method == "su" then e.become_method = "su" end
+  end
   return e
 end
 

@@ -56,7 +56,8 @@ local function become_of(run, task, hvars)
   local become = task.become
   if become == nil then become = play.become end
   return inventory.become(setmetatable({ ansible_become = become,
-    ansible_become_user = task.become_user or play.become_user }, { __index = hvars }))
+    ansible_become_user = task.become_user or play.become_user,
+    ansible_become_method = task.become_method or play.become_method }, { __index = hvars }))
 end
 
 -- Run the module once for one host (one loop item). Returns a result table.
@@ -70,11 +71,15 @@ local function run_module(run, host, task, ivars, emit)
   if check and not task.mod.check_mode then
     return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
   end
+  local b = become_of(run, task, ivars)
+  if b.become and b.method ~= "sudo" and b.method ~= "su" then
+    return { failed = true, msg = "become_method '" .. tostring(b.method) .. "' is not supported (sudo and su are)" }
+  end
   local conn, cerr = connect.open(run, host)
   if not conn then return { unreachable = true, msg = cerr } end
   local luasible = run.luasible
   local ctx = modules.context({
-    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = become_of(run, task, ivars),
+    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b,
     diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
