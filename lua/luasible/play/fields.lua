@@ -63,6 +63,11 @@ M.TASK = {
   role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
   no_log = S.boolean,
   check_mode = S.boolean,
+  -- delegation and async (play/delegate.lua, play/async.lua)
+  delegate_to = S.string({ nonempty = true, desc = "a host name (or a \"{{ expression }}\")" }),
+  delegate_facts = S.boolean,
+  async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
+  poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
 }
 
 --- A handler: a task that also answers to `listen` names.
