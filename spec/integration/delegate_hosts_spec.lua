@@ -156,7 +156,8 @@ describe("#hosts delegation and async", function()
     local luasible = require "luasible"
     local seen, t_line, t_end, res = {}, nil, nil, nil
     local recap = assert(require("luasible.play").play({ hosts = "web1", tasks = {
-      { name = "job", shell = "echo start; sleep 2; echo end >&2; sleep 1.5; echo done", async = 20, poll = 1, register = "j" },
+      { name = "job", shell = "echo start; sleep 2; echo end >&2; sleep 1.5; echo done", async = 20, poll = 1,
+        register = "j" },
     } }, { inventory = hosts:inventory(), on_event = function(ev)
       if ev.type == "stdout" or ev.type == "stderr" then
         seen[#seen + 1] = ev.type .. ":" .. ev.data
