@@ -215,7 +215,7 @@ describe("#hosts delegation and async", function()
     - debug: msg="erased {{ gone.erased is search(job.ansible_job_id) }}"
 ]])
     assert.equal(0, code, out)
-    assert.matches("started=1 finished=0 changed=False", out, 1, true)
+    assert.matches("started=1 finished=0 changed=True", out, 1, true)
     assert.matches("finished web1 rc=0 attempts=True", out, 1, true)
     assert.matches("finished web2 rc=0 attempts=True", out, 1, true)
     assert.matches("erased True", out, 1, true)

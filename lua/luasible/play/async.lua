@@ -124,12 +124,12 @@ end
 
 --- The task's result once its module returned: with poll 0 the started
 --- job's (Ansible's shape: ansible_job_id, started 1, finished 0,
---- results_file, changed false); polled, the module's with the job's fields.
+--- results_file, changed true as ansible-playbook registers it); polled, the module's with the job's fields.
 function M.result(job, res)
   if not job.started then return res end
   if job.poll == 0 and not res.failed then
     return { ansible_job_id = job.jid, started = 1, finished = 0, results_file = job.results_file,
-      changed = false, failed = false }
+      changed = true, failed = false }
   end
   res.ansible_job_id, res.started, res.results_file = job.jid, 1, job.results_file
   res.finished = job.finished and 1 or 0
