@@ -69,6 +69,9 @@ local function run_module(run, host, task, ivars, emit)
   if not vargs then return { failed = true, msg = verr } end
   -- check_mode = true: always in check mode, as Ansible; false: never
   local check = task.check_mode == true or (run.check and task.check_mode ~= false)
+  if task.async and task.async > 0 and check then
+    return { failed = true, msg = "check mode and async cannot be used on same task." } -- Ansible's words
+  end
   if check and not task.mod.check_mode then
     return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
   end
@@ -78,9 +81,6 @@ local function run_module(run, host, task, ivars, emit)
   if dhost then
     local e = emit
     emit = function(ev, from) ev.delegated_to = dhost; e(ev, from) end
-  end
-  if task.async and task.async > 0 and check then
-    return { failed = true, msg = "check mode and async cannot be used on same task." } -- Ansible's words
   end
   local conn, cerr = connect.open(run, dhost or host)
   if not conn then return { unreachable = true, msg = cerr, delegated_to = dhost } end
