@@ -1,6 +1,23 @@
 -- lineinfile: make sure a line is (or is not) in a file. `regexp` is a Lua
 -- pattern selecting the line to replace (or remove); insertafter/insertbefore
 -- are Lua patterns or EOF/BOF. Writes through copy's install (ctx:module("copy")).
+-- In diff mode, the result's diff is Ansible's lineinfile's: the content
+-- ("PATH (content)") and the file attributes ("PATH (file attributes)").
+
+-- The diff of a lineinfile task (nil when not in diff mode).
+local function diff_of(ctx, path, st, before, after, args)
+  if not ctx.diff then return nil end
+  local aheader = path .. " (file attributes)"
+  local attrs = ctx.object({ before_header = aheader, after_header = aheader })
+  if st and (args.mode or args.owner or args.group) then
+    local b, a = ctx:diff_attrs(nil, st, args)
+    if next(b) then attrs.before, attrs.after = b, a end
+  end
+  local cheader = path .. " (content)"
+  local content = before ~= after and ctx:diff_result(before, after, cheader)
+    or ctx.object({ before = "", after = "", before_header = cheader, after_header = cheader })
+  return { content, attrs }
+end
 
 return {
   params = {
@@ -89,12 +106,14 @@ return {
       if not (st and (args.mode or args.owner or args.group)) then return { changed = false } end
       -- the line is right: only mode/owner/group may need changing (the content stays as it is)
       local res = copy.install(ctx, text, { dest = path, mode = args.mode, owner = args.owner,
-        group = args.group, force = true })
-      return { changed = res.changed, failed = res.failed, msg = res.msg }
+        group = args.group, force = true, diff = false })
+      return { changed = res.changed, failed = res.failed, msg = res.msg,
+        diff = res.changed and diff_of(ctx, path, st, text, text, args) or nil }
     end
     local new = table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
     local res = copy.install(ctx, new, { dest = path, backup = args.backup, mode = args.mode, force = true,
-      owner = args.owner, group = args.group })
+      owner = args.owner, group = args.group, diff = false })
+    if not res.failed then res.diff = diff_of(ctx, path, st, text, new, args) end
     res.msg = res.failed and res.msg or (ctx.check_mode and ("would be: " .. msg) or msg)
     return res
   end,

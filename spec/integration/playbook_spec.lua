@@ -3,34 +3,16 @@
 -- server of spec/helpers/sshd.lua; bad playbooks refused with file:line
 -- before any host is touched.
 local files = require "spec.helpers.files"
+local clih = require "spec.helpers.cli"
 local sshd = require "spec.helpers.sshd"
 local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
--- Run bin/luasible with args; returns stdout, exit code, stderr.
-local function cli(args)
-  local errf = TMP .. "/stderr"
-  local p = io.popen("bin/luasible " .. args .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+-- bin/luasible with args: stdout, exit code, stderr
+local cli = clih.luasible
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
-
--- the recap line of a host: { ok =, changed =, ... }
-local function recap_of(out, host)
-  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
-  assert(line, "no recap line for " .. host .. " in:\n" .. out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
-  return r
-end
+local exists, recap_of = files.exists, clih.recap_of
 
 local INV = TMP .. "/inv.ini"
 write(INV, "h1 ansible_connection=local\nh2 ansible_connection=local\n")

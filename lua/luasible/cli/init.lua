@@ -61,6 +61,7 @@ local function common(c)
     :count("*"):target("extra_vars")
   c:option("-M --module-path", "Folder with extra modules. Repeatable."):count("*"):target("module_path")
   c:flag("-C --check", "Check mode: change nothing, report what would change.")
+  c:flag("-D --diff", "Show what copy, template, lineinfile, file, ... change, as a unified diff (with --check too).")
   c:flag("--json", "Print every event as one JSON object per line.")
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
@@ -107,7 +108,7 @@ local function run_play(args, play, opts, extra)
   for k, v in pairs(args.config_opts or {}) do if opts[k] == nil then opts[k] = v end end
   if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
-  opts.check, opts.module_path = args.check, args.module_path
+  opts.check, opts.module_path, opts.diff = args.check, args.module_path, args.diff
   if opts.list then -- --syntax-check, --list-tasks, --list-hosts: checked, nothing run (no sinks)
     local prepared, perr = runner.check(play, opts)
     if not prepared then return die(perr) end

@@ -38,6 +38,7 @@ M.PLAY = {
   module_path = folders,
   tags = tag_list,
   base_dir = folder,
+  diff = S.boolean,              -- --diff for the play's tasks (a task's own diff wins)
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
@@ -63,6 +64,7 @@ M.TASK = {
   role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
   no_log = S.boolean,
   check_mode = S.boolean,
+  diff = S.boolean,              -- show what the task changes (--diff), or not
   -- delegation and async (play/delegate.lua, play/async.lua)
   delegate_to = S.string({ nonempty = true, desc = "a host name (or a \"{{ expression }}\")" }),
   delegate_facts = S.boolean,

@@ -88,6 +88,7 @@ local function run_module(run, host, task, ivars, emit)
   local bvars = dhost and delegate.become_vars(run, dhost, ivars) or ivars
   local ctx = modules.context({
     conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = become_of(run, task, bvars),
+    diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
     now = luasible and luasible.now or os.clock,

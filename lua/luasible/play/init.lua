@@ -126,6 +126,7 @@ function M.play(play, opts)
   local run = {
     events = events.new(opts.on_event, luasible, secrets), secrets = secrets,
     check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
+    diff = opts.diff and true or false, -- --diff (a play's or task's `diff:` wins)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible,

@@ -35,7 +35,7 @@ end
 
 -- Play keywords taken as they are (the model has the same field).
 local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true, become = true,
-  become_user = true, tags = true, handlers = true }
+  become_user = true, tags = true, handlers = true, diff = true }
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
   check_mode = true, collections = true, environment = true, roles = true }
@@ -43,7 +43,7 @@ local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_file
 local PLAY_NOT_YET = { "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
   "ignore_errors", "ignore_unreachable", "connection", "become_method", "become_flags",
   "become_exe", "vars_prompt", "order", "throttle", "timeout", "module_defaults", "force_handlers",
-  "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "diff", "no_log", "port",
+  "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "no_log", "port",
   "when" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 

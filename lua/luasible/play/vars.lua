@@ -56,8 +56,17 @@ function M.host_vars(run, host, task)
   -- a task's check_mode = true / false decides for it, as in Ansible
   if task and type(task.check_mode) == "boolean" then v.ansible_check_mode = task.check_mode
   else v.ansible_check_mode = run.check end
+  v.ansible_diff_mode = M.diff_mode(run, task or {})
   v.hostvars = run.hostvars
   return v
+end
+
+--- Is the task in diff mode? Its own `diff:`, else its play's, else --diff.
+function M.diff_mode(run, task)
+  if task.diff ~= nil then return task.diff end
+  local pd = run.play and run.play.raw and run.play.raw.diff
+  if pd ~= nil then return pd end
+  return run.diff and true or false
 end
 
 --- The group_vars/ and host_vars/ next to the play (Ansible's playbook
