@@ -5,33 +5,17 @@
 -- variables), the values the playbook prints with debug, and the recap
 -- counts must be the same.
 local files = require "spec.helpers.files"
+local cli = require "spec.helpers.cli"
 local cjson = require "cjson"
-local write, read = files.write, files.read
+local write = files.write
+local run, tree = cli.run, cli.tree
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
-
--- every file under dir (relative name -> content)
-local function tree(dir)
-  local out = {}
-  local p = io.popen("cd " .. dir .. " && find . -type f | sort")
-  for name in p:lines() do out[name] = read(dir .. "/" .. name) end
-  p:close()
-  return out
-end
-
+-- a host's recap counts but `rescued` (ansible-playbook prints it always, luasible when a block rescued)
 local function recap_of(out, host)
-  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
-  assert(line, "no recap line for " .. host .. " in:\n" .. out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do if k ~= "rescued" then r[k] = tonumber(v) end end
+  local r = cli.recap_of(out, host)
+  r.rescued = nil
   return r
 end
 
@@ -132,6 +116,13 @@ local function luasible_msgs(out)
   return m
 end
 
+-- web1, web2 (group web) and lb: three names of this machine, the local connection
+local function write_inv()
+  local hostline = " ansible_connection=local ansible_python_interpreter=/usr/bin/python3"
+  write(TMP .. "/inv.ini", "[web]\nweb1 color=red" .. hostline .. "\nweb2 color=blue" .. hostline
+    .. "\n[lb]\nlb color=green" .. hostline .. "\n")
+end
+
 describe("#oracle delegation and async against ansible-playbook", function()
   local have = os.execute("command -v ansible-playbook >/dev/null 2>&1")
   if not have then
@@ -142,9 +133,7 @@ describe("#oracle delegation and async against ansible-playbook", function()
   it("writes the same files with the same variables, prints the same values, counts the same recap", function()
     os.execute("mkdir -p " .. TMP .. "/pb " .. TMP .. "/ansible " .. TMP .. "/luasible " .. TMP .. "/luasible2")
     write(TMP .. "/pb/site.yml", PLAYBOOK)
-    local hostline = " ansible_connection=local ansible_python_interpreter=/usr/bin/python3"
-    write(TMP .. "/inv.ini", "[web]\nweb1 color=red" .. hostline .. "\nweb2 color=blue" .. hostline
-      .. "\n[lb]\nlb color=green" .. hostline .. "\n")
+    write_inv()
     local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_FORKS=5 "
       .. "ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP=" .. TMP .. "/ansible-tmp "
     local aout, acode, aerr = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. TMP .. "/pb/site.yml -e out="
@@ -169,5 +158,21 @@ describe("#oracle delegation and async against ansible-playbook", function()
     assert.matches("changed: [web1 -> lb]", aout, 1, true)
     assert.matches("changed: [web1 -> lb]", tout, 1, true)
     assert.matches("changed: [web2 -> localhost]", tout, 1, true)
+  end)
+
+  it("a delegate that is no inventory host is a new host addressed by its name: unreachable, as in Ansible", function()
+    write_inv()
+    os.execute("mkdir -p " .. TMP .. "/pb")
+    write(TMP .. "/pb/unknown.yml", "- hosts: web1\n  gather_facts: false\n  tasks:\n    - command: hostname\n"
+      .. "      delegate_to: nosuch.invalid\n")
+    local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
+    local aout = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. TMP .. "/pb/unknown.yml")
+    local lout, lcode = run("bin/luasible run " .. TMP .. "/pb/unknown.yml -i " .. TMP .. "/inv.ini")
+    -- web1's own ansible_connection=local is not the delegate's: both try SSH to the name
+    assert.matches("fatal: [web1 -> nosuch.invalid]: UNREACHABLE!", aout, 1, true)
+    assert.matches("unreachable: [web1 -> nosuch.invalid]", lout, 1, true)
+    assert.matches("nosuch.invalid", lout:match("unreachable: [^\n]*"), 1, true)
+    assert.equal(4, lcode)
+    assert.same(recap_of(aout, "web1"), recap_of(lout, "web1"))
   end)
 end)
