@@ -378,8 +378,8 @@ describe("YAML playbooks", function()
     local cases = {
       { "unknown play keyword", first .. "- hosts: all\n  bogus: 1\n",
         "bad.yml:5: play 'bad.yml': unknown play keyword 'bogus'" },
-      { "a keyword not supported yet", first .. "- hosts: all\n  tasks:\n    - debug: msg=hi\n      delegate_to: x\n",
-        "bad.yml:7: play 'bad.yml', task 1: the keyword 'delegate_to' is not supported yet" },
+      { "a keyword not supported yet", first .. "- hosts: all\n  tasks:\n    - debug: msg=hi\n      debugger: never\n",
+        "bad.yml:7: play 'bad.yml', task 1: the keyword 'debugger' is not supported yet" },
       { "a role not found (play/roles.lua; spec/integration/roles_spec.lua)", first .. "- hosts: all\n  roles: [web]\n",
         "bad.yml:5: play 'bad.yml', role 1: the role 'web' was not found in: " },
       { "a play without hosts", first .. "- name: nohosts\n  tasks: []\n", "bad.yml:4: play 'nohosts' has no hosts" },

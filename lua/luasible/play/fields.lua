@@ -65,6 +65,11 @@ M.TASK = {
   no_log = S.boolean,
   check_mode = S.boolean,
   diff = S.boolean,              -- show what the task changes (--diff), or not
+  -- delegation and async (play/delegate.lua, play/async.lua)
+  delegate_to = S.string({ nonempty = true, desc = "a host name (or a \"{{ expression }}\")" }),
+  delegate_facts = S.boolean,
+  async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
+  poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
 }
 
 --- A handler: a task that also answers to `listen` names.

@@ -133,6 +133,10 @@ function M.prepare_task(t, where, path, play_tags, handler)
       if t[f] ~= nil then return fail(module .. ": " .. f .. " is not supported with it (yet)", f) end
     end
   end
+  if t.async and t.async > 0 and not mod.async then -- play/async.lua: a command run as a remote job
+    return fail("async is not supported with the module " .. S.quote(module) .. ": it cannot run as a remote job"
+      .. " (command, shell and streaming_shell can)", "async")
+  end
   local aerr, bad
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end
