@@ -19,6 +19,19 @@ local condition = S.either(cond, S.list(cond), { desc = cond.desc .. ", or a lis
 local folder = S.string({ pattern = "^[^\0]+$", desc = "a folder (a non-empty string without NUL)",
   plural = "folders" })
 local folders = S.either(folder, S.list(folder), { desc = "a folder or a list of folders (strings)" })
+-- rolling deploys (play/batches.lua, play/rolling.lua): serial, max_fail_percentage, strategy, order
+local batch = S.either(S.integer({ min = 0 }), S.string({ pattern = "^%s*%d+%s*%%?%s*$" }),
+  { desc = "a number of hosts or a percentage (\"30%\")", plural = "numbers of hosts or percentages" })
+local serial = S.either(batch, S.list(batch), { desc = batch.desc .. ", or a list of them" })
+local percent = S.either(S.number({ min = 0 }), S.string({ pattern = "^%s*%d+%.?%d*%s*%%?%s*$" }),
+  { desc = "a percentage (0 to 100, or \"30%\")" })
+local function one_of(desc, set)
+  return { desc = desc, plural = "names", kind = "string",
+    test = function(v) if type(v) ~= "string" or not set[v] then return false end end }
+end
+local strategy = one_of("\"linear\" or \"free\"", { linear = true, free = true })
+local order = one_of("one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle",
+  { inventory = true, reverse_inventory = true, sorted = true, reverse_sorted = true, shuffle = true })
 
 --- The fields of a play: field -> type.
 M.PLAY = {
@@ -38,6 +51,9 @@ M.PLAY = {
   module_path = folders,
   tags = tag_list,
   base_dir = folder,
+  serial = serial, max_fail_percentage = percent, strategy = strategy, order = order,
+  any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
+  throttle = S.integer({ min = 0 }),
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
@@ -63,6 +79,7 @@ M.TASK = {
   role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
   no_log = S.boolean,
   check_mode = S.boolean,
+  any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, throttle = S.integer({ min = 0 }), -- (play/rolling.lua)
 }
 
 --- A handler: a task that also answers to `listen` names.

@@ -50,7 +50,7 @@ end
 -- Keywords that are booleans: YAML's yes/no, and the strings Ansible's
 -- boolean() takes ("yes", "on", "1", "true", ...), are true or false.
 local BOOLEANS = { become = true, ignore_errors = true, no_log = true, run_once = true, check_mode = true,
-  gather_facts = true }
+  gather_facts = true, any_errors_fatal = true, ignore_unreachable = true }
 local TRUE = { yes = true, on = true, ["1"] = true, ["true"] = true, y = true, t = true }
 local FALSE = { no = true, off = true, ["0"] = true, ["false"] = true, n = true, f = true }
 --- A keyword's value: booleans as Ansible's boolean() reads them.
