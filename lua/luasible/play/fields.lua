@@ -30,7 +30,7 @@ local function one_of(desc, set)
     test = function(v) if type(v) ~= "string" or not set[v] then return false end end }
 end
 local strategy = one_of("\"linear\" or \"free\"", { linear = true, free = true })
-local order = one_of("one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle",
+local host_order = one_of("one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle",
   { inventory = true, reverse_inventory = true, sorted = true, reverse_sorted = true, shuffle = true })
 
 --- The fields of a play: field -> type.
@@ -51,7 +51,7 @@ M.PLAY = {
   module_path = folders,
   tags = tag_list,
   base_dir = folder,
-  serial = serial, max_fail_percentage = percent, strategy = strategy, order = order,
+  serial = serial, max_fail_percentage = percent, strategy = strategy, order = host_order,
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
   throttle = S.integer({ min = 0 }),
 }

@@ -9,7 +9,7 @@ local M = {}
 
 -- A strategy for one host: its active_hosts are that host (while it is
 -- in the batch); run_task waits for a place under the task's throttle.
-local function for_host(run, S, h)
+local function for_host(S, h)
   local H = setmetatable({}, { __index = S })
   function H.active_hosts(r)
     if r.state[h].out then return {} end
@@ -35,7 +35,7 @@ end
 function M.run_batch(run, S)
   run.free_busy = {}
   local hosts = S.active_hosts(run)
-  S.each_host(run, hosts, function(h) S.run_sections(run, for_host(run, S, h)) end)
+  S.each_host(run, hosts, function(h) S.run_sections(run, for_host(S, h)) end)
   run.free_busy = nil
 end
 
