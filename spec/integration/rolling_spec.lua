@@ -41,7 +41,9 @@ describe("rolling deploys", function()
       changed_when: true
       notify: restart
     - name: play hosts
-      shell: echo "{{ inventory_hostname }} {{ play_hosts | join(',') }} {{ ansible_play_hosts | join(',') }}" >> {{ out }}/magic
+      shell: >-
+        echo "{{ inventory_hostname }} {{ play_hosts | join(',') }}
+        {{ ansible_play_hosts | join(',') }}" >> {{ out }}/magic
   handlers:
     - name: restart
       shell: ]] .. R.log_line("handler") .. "\n")
@@ -132,7 +134,8 @@ describe("rolling deploys", function()
 
   it("any_errors_fatal (play, and task): one failure stops every host of the batch, exit 2", function()
     for _, where in ipairs({ "play", "task" }) do
-      local f, out = book("- hosts: web\n  gather_facts: false\n" .. (where == "play" and "  any_errors_fatal: true\n" or "")
+      local f, out = book("- hosts: web\n  gather_facts: false\n"
+        .. (where == "play" and "  any_errors_fatal: true\n" or "")
         .. "  tasks:\n    - name: break h2\n      command: \"false\"\n      when: inventory_hostname == 'h2'\n"
         .. (where == "task" and "      any_errors_fatal: true\n" or "")
         .. "    - name: two\n      shell: " .. R.log_line("two") .. "\n  handlers: []\n"
@@ -352,7 +355,8 @@ describe("rolling deploys", function()
       { "  serial: abc\n", "site.yml:3: play 'site.yml': serial must be a number of hosts or a percentage" },
       { "  serial: \"-10%\"\n", "site.yml:3: play 'site.yml': serial must be a number of hosts or a percentage" },
       { "  serial: [1, -2]\n", "site.yml:3: play 'site.yml': serial[2] must be a number of hosts" },
-      { "  strategy: bogus\n", "site.yml:3: play 'site.yml': strategy must be \"linear\" or \"free\", got a string ('bogus')" },
+      { "  strategy: bogus\n",
+        "site.yml:3: play 'site.yml': strategy must be \"linear\" or \"free\", got a string ('bogus')" },
       { "  order: random\n", "site.yml:3: play 'site.yml': order must be one of inventory, reverse_inventory" },
       { "  max_fail_percentage: lots\n", "site.yml:3: play 'site.yml': max_fail_percentage must be a percentage" },
       { "  throttle: -1\n", "site.yml:3: play 'site.yml': throttle must be a non-negative integer" },
