@@ -100,6 +100,19 @@ local CASES = {
 
     - shell: ]] .. L("two") .. "\n" },
 
+  { "any_errors_fatal on a block, throttle on a block", [[
+- hosts: web
+  gather_facts: false
+  tasks:
+    - block:
+        - shell: ]] .. L("in") .. [[
+
+        - command: "false"
+          when: inventory_hostname == 'h2'
+      any_errors_fatal: true
+      throttle: 2
+    - shell: ]] .. L("after") .. "\n" },
+
   { "meta end_host, end_batch, end_play", [[
 - hosts: web
   gather_facts: false

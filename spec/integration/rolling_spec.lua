@@ -350,6 +350,29 @@ describe("rolling deploys", function()
     end
   end)
 
+  it("a Lua play through luasible.play: the same keywords, the abort in the details and the exit status", function()
+    local out = TMP .. "/lua-api"
+    os.execute("mkdir -p " .. out)
+    local play = require "luasible.play"
+    local recap, details = play.play({ name = "api", hosts = "web", serial = { 2, "60%" }, max_fail_percentage = 10,
+      tasks = {
+        { name = "one", shell = "echo {{ inventory_hostname }} {{ ansible_play_batch | join(',') }} >> "
+          .. out .. "/log" },
+        { name = "break h4", command = "false", when = "inventory_hostname == 'h4'" },
+      } }, { inventory = INV })
+    assert.truthy(recap, details)
+    local lines = {}
+    for l in files.read(out .. "/log"):gmatch("[^\n]+") do lines[#lines + 1] = l end
+    local first = { lines[1], lines[2] } -- the first batch wrote first
+    table.sort(first)
+    assert.same({ "h1 h1,h2", "h2 h1,h2" }, first)
+    table.sort(lines)
+    assert.same({ "h1 h1,h2", "h2 h1,h2", "h3 h3,h4,h5", "h4 h3,h4,h5", "h5 h3,h4,h5" }, lines)
+    assert.is_true(details.break_play)
+    assert.equal(2, play.exit_code(recap, details))
+    assert.equal(1, recap.h4.failed)
+  end)
+
   it("bad input: one line with file:line, nothing run", function()
     for _, c in ipairs({
       { "  serial: abc\n", "site.yml:3: play 'site.yml': serial must be a number of hosts or a percentage" },
