@@ -154,7 +154,7 @@ function M.play(play, opts)
     error(err, 0)
   end
   run.events:emit({ type = "recap", recap = run.recap, elapsed = now() - t0 })
-  return run.recap, { hosts = run.details, elapsed = now() - t0 }
+  return run.recap, { hosts = run.details, elapsed = now() - t0, break_play = run.break_play, cleared = run.cleared }
 end
 
 return M
