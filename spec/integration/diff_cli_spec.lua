@@ -8,13 +8,7 @@ local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+local run = require("spec.helpers.cli").run
 
 local PLAY = [[
 - hosts: localhost

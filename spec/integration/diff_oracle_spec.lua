@@ -10,13 +10,7 @@ local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+local run = require("spec.helpers.cli").run
 
 local PLAYBOOK = [==[
 - name: diffs
@@ -70,9 +64,8 @@ local function diffs_of(out, dir)
 end
 
 local function recap_of(out)
-  local line = assert(out:match("\nlocalhost%s*:([^\n]*)"), out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do if k ~= "rescued" then r[k] = tonumber(v) end end
+  local r = require("spec.helpers.cli").recap_of(out, "localhost")
+  r.rescued = nil
   return r
 end
 

@@ -165,7 +165,7 @@ local function run_play(args, play, opts, extra)
     io.stderr:write("interrupted (SIG", late, ")\n")
     return sinks.finish(signal_status(late), true)
   end
-  return sinks.finish(runner.exit_code(recap))
+  return sinks.finish(runner.exit_code(recap, err)) -- (err: the run's details when it ran)
 end
 
 function M.main(argv)

@@ -233,13 +233,22 @@ function Ctx:run(cmd, opts)
     end
     eopts.on_progress = opts.on_progress
   end
-  local res, err, name = self.conn:execute(cmd, eopts)
+  local res, err, name
+  -- the task's own command of an async task (opts.job): a remote job (play/async.lua)
+  if opts.job and self.async then res = self.async(self, cmd, eopts)
+  else res, err, name = self.conn:execute(cmd, eopts) end
   if not res then
     if opts.allow_error then return nil, err, name end
     if is_unreachable(err, name) then self:unreachable(err) end
     self:fail(err)
   end
   return res
+end
+
+--- async_status: the state of the async job `jid` on the host, or with
+--- mode "cleanup" its folder removed (play/async.lua: the fields are Ansible's).
+function Ctx:async_job(jid, how)
+  return require("luasible.play.async").status(self, exec_opts(self, {}), jid, how)
 end
 
 --- Run a shell snippet and return trimmed stdout, rc, res.
@@ -299,7 +308,7 @@ function Ctx:run_command(cmd, args)
     return { changed = false, msg = args.removes .. " does not exist, not run" }
   end
   local res = self:run(cmd, { cwd = args.chdir, stdin = args.stdin, timeout = args.timeout,
-    env = args.env, stream = true })
+    env = args.env, stream = true, job = true })
   return {
     changed = true, failed = not res.ok, rc = res.rc, signal = res.signal,
     stdout = Ctx.chomp(res.stdout), stderr = Ctx.chomp(res.stderr), duration = res.duration, timed_out = res.timed_out,

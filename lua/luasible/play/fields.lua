@@ -22,6 +22,19 @@ local folders = S.either(folder, S.list(folder), { desc = "a folder or a list of
 -- the become methods there are (remote.lua: sudo, su); another is refused by name
 local become_method = S.either(S.string({ pattern = "^sudo$" }), S.string({ pattern = "^su$" }),
   { desc = "'sudo' or 'su' (the become methods luasible has)" })
+-- rolling deploys (play/batches.lua, play/rolling.lua): serial, max_fail_percentage, strategy, order
+local batch = S.either(S.integer({ min = 0 }), S.string({ pattern = "^%s*%d+%s*%%?%s*$" }),
+  { desc = "a number of hosts or a percentage (\"30%\")", plural = "numbers of hosts or percentages" })
+local serial = S.either(batch, S.list(batch), { desc = batch.desc .. ", or a list of them" })
+local percent = S.either(S.number({ min = 0 }), S.string({ pattern = "^%s*%d+%.?%d*%s*%%?%s*$" }),
+  { desc = "a percentage (0 to 100, or \"30%\")" })
+local function one_of(desc, set)
+  return { desc = desc, plural = "names", kind = "string",
+    test = function(v) if type(v) ~= "string" or not set[v] then return false end end }
+end
+local strategy = one_of("\"linear\" or \"free\"", { linear = true, free = true })
+local host_order = one_of("one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle",
+  { inventory = true, reverse_inventory = true, sorted = true, reverse_sorted = true, shuffle = true })
 
 --- The fields of a play: field -> type.
 M.PLAY = {
@@ -43,6 +56,9 @@ M.PLAY = {
   tags = tag_list,
   base_dir = folder,
   diff = S.boolean,              -- --diff for the play's tasks (a task's own diff wins)
+  serial = serial, max_fail_percentage = percent, strategy = strategy, order = host_order,
+  any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
+  throttle = S.integer({ min = 0 }),
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
@@ -70,6 +86,12 @@ M.TASK = {
   no_log = S.boolean,
   check_mode = S.boolean,
   diff = S.boolean,              -- show what the task changes (--diff), or not
+  -- delegation and async (play/delegate.lua, play/async.lua)
+  delegate_to = S.string({ nonempty = true, desc = "a host name (or a \"{{ expression }}\")" }),
+  delegate_facts = S.boolean,
+  async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
+  poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
+  any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, throttle = S.integer({ min = 0 }), -- (play/rolling.lua)
 }
 
 --- A handler: a task that also answers to `listen` names.

@@ -142,7 +142,8 @@ function M.play(play, opts)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
-    tasks = {}, state = {}, inv = inv, layer = layer, -- add_host, group_by change inv (play/inventory_changes.lua)
+    tasks = {}, state = {},
+    inv = inv, layer = layer, -- delegate_to's hosts (play/delegate.lua); add_host, group_by change inv
     -- what the command line gives every SSH connection (-k's password, -F)
     connect_defaults = opts.connect_defaults,
     connection_plugins = cpath,
@@ -165,7 +166,7 @@ function M.play(play, opts)
     error(err, 0)
   end
   run.events:emit({ type = "recap", recap = run.recap, elapsed = now() - t0 })
-  return run.recap, { hosts = run.details, elapsed = now() - t0 }
+  return run.recap, { hosts = run.details, elapsed = now() - t0, break_play = run.break_play, cleared = run.cleared }
 end
 
 return M

@@ -35,15 +35,17 @@ end
 
 -- Play keywords taken as they are (the model has the same field).
 local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true, become = true,
-  become_user = true, tags = true, handlers = true, diff = true, become_method = true }
+  become_user = true, tags = true, handlers = true, diff = true, become_method = true,
+  serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
+  ignore_unreachable = true, run_once = true, throttle = true } -- rolling deploys (play/rolling.lua)
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
   check_mode = true, collections = true, environment = true, roles = true, vars_prompt = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
-local PLAY_NOT_YET = { "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
-  "ignore_errors", "ignore_unreachable", "connection", "become_flags",
-  "become_exe", "order", "throttle", "timeout", "module_defaults", "force_handlers",
-  "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "no_log", "port",
+local PLAY_NOT_YET = {
+  "ignore_errors", "connection", "become_flags",
+  "become_exe", "timeout", "module_defaults", "force_handlers",
+  "gather_subset", "gather_timeout", "fact_path", "debugger", "no_log", "port",
   "when" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 

@@ -129,13 +129,22 @@ function M.prepare_task(t, where, path, play_tags, handler)
   local mod, err = modules.load(module, path)
   if not mod then return fail(err, t.module and "module" or key) end
   if mod.play_action then -- meta: done by the play on no host, so nothing per host applies
-    for _, f in ipairs({ "when", "loop", "register", "notify", "until", "changed_when", "failed_when" }) do
+    for _, f in ipairs({ "loop", "register", "notify", "until", "changed_when", "failed_when" }) do
       if t[f] ~= nil then return fail(module .. ": " .. f .. " is not supported with it (yet)", f) end
     end
+  end
+  if t.async and t.async > 0 and not mod.async then -- play/async.lua: a command run as a remote job
+    return fail("async is not supported with the module " .. S.quote(module) .. ": it cannot run as a remote job"
+      .. " (command, shell and streaming_shell can)", "async")
   end
   local aerr, bad
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end
+  local action = mod.play_action and type(args) == "table" and args.free_form
+  if action and mod.not_yet and mod.not_yet[action] then -- meta (play/rolling.lua)
+    return fail(module .. ": " .. action .. " is not supported yet", key)
+  end
+  if action == "noop" and t.when ~= nil then return fail(module .. ": noop does not take when", "when") end
   local terr = check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
     or check_templates(t.loop_label, "loop_label", 0)
     or check_templates(t.vars, "vars", 0)

@@ -55,7 +55,9 @@ function M.host_vars(run, host, task)
   if next(unsafe) then template.mark_unsafe(v, unsafe) end
   v.inventory_hostname = host
   v.groups = run.groups
-  v.play_hosts = run.play.hosts
+  -- the batch's hosts, the play's (play/rolling.lua: those that have not left)
+  local m = require("luasible.play.rolling").magic(run)
+  v.ansible_play_batch, v.play_hosts, v.ansible_play_hosts, v.ansible_play_hosts_all = m.batch, m.batch, m.hosts, m.all
   -- a task's check_mode = true / false decides for it, as in Ansible
   if task and type(task.check_mode) == "boolean" then v.ansible_check_mode = task.check_mode
   else v.ansible_check_mode = run.check end

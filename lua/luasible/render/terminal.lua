@@ -156,7 +156,8 @@ function M.new(opts)
       if ev.label ~= nil and ev.item ~= nil then label = "(item=" .. text.item(ev.label, 60) .. ")" end -- loop_label
       local word = st == "failed" and r.ignored and "failed (ignored)" or st
       show_diff(r, st)
-      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
+      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host)
+        .. (ev.delegated_to and (" -> " .. ev.delegated_to) or "") .. "]" -- delegate_to, as Ansible shows it
       if (st == "failed" or st == "unreachable") and r.msg then
         s = s .. " " .. label .. " " .. paint(STATUS_COLOR[st], tostring(r.msg))
       else
@@ -186,7 +187,8 @@ function M.new(opts)
         return
       end
       show_diff(r, st)
-      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
+      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host)
+        .. (ev.delegated_to and (" -> " .. ev.delegated_to) or "") .. "]"
       if r.item ~= nil then s = s .. " (item=" .. text.item(r.item, 40) .. ")" end
       local msg = r.msg
       if (st == "failed" or st == "unreachable") and msg then
