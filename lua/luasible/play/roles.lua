@@ -284,7 +284,10 @@ end
 
 -- import_role's (and include_role's) own keys, and the task keywords taken with it
 local IMPORT_ARGS = { name = true, tasks_from = true, vars_from = true, defaults_from = true, handlers_from = true,
-  public = true, allow_duplicates = true, rolespec_validate = true }
+  public = true, allow_duplicates = true, rolespec_validate = true, apply = true }
+-- include_role's apply: the keywords given to each of the role's tasks
+local APPLY_KEYS = { tags = true, when = true, become = true, become_user = true, become_method = true,
+  ignore_errors = true, no_log = true, check_mode = true, diff = true }
 local IMPORT_KEYWORDS = { name = true, when = true, tags = true, vars = true }
 local INCLUDE_KEYWORDS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
   ignore_errors = true, with_items = true, with_list = true }
@@ -303,7 +306,25 @@ local function role_args(ctx, r, t, key, label, what)
       ctx.raise(ctx.where(r, a, k) .. label .. ": " .. what .. ": " .. S.quote(k) .. " is not supported yet"
         .. " (name, tasks_from, vars_from, defaults_from, handlers_from, public, allow_duplicates are)")
     end
-    if BOOL_ARGS[k] then
+    if k == "apply" then
+      if what ~= "include_role" then
+        ctx.raise(ctx.where(r, a, k) .. label .. ": " .. what .. ": 'apply' is for include_role (import_role takes"
+          .. " the keywords beside it)")
+      end
+      if not is_mapping(a[k]) then
+        ctx.raise(ctx.where(r, a, k) .. label .. ": include_role: apply must be a mapping of keywords, got "
+          .. S.show(a[k]))
+      end
+      local rd = require "luasible.play.playbook_read"
+      imp.apply = {}
+      for _, ak in ipairs(yaml.ordered_keys(a[k])) do
+        if not APPLY_KEYS[ak] then
+          ctx.raise(ctx.where(r, a[k], ak) .. label .. ": include_role: apply: the keyword " .. S.quote(tostring(ak))
+            .. " is not supported there yet")
+        end
+        if not yaml.is_null(a[k][ak]) then imp.apply[ak] = rd.keyword_value(ak, a[k][ak]) end
+      end
+    elseif BOOL_ARGS[k] then
       local v = require("luasible.play.playbook_read").keyword_value("become", a[k])
       if type(v) ~= "boolean" then
         ctx.raise(ctx.where(r, a, k) .. label .. ": " .. what .. ": " .. k .. " must be true or false, got "
@@ -395,6 +416,14 @@ function M.include(ctx, r, t, label, inherited)
   local sink = { tasks = {}, maps = {} }
   apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {},
     vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
+  if imp.apply then -- apply: its when and tags joined to each task's, the other keywords where a task sets none
+    for _, task in ipairs(sink.tasks) do
+      for k, v in pairs(imp.apply) do
+        if k == "tags" or k == "when" then task[k] = concat(listed(v), listed(task[k]))
+        elseif task[k] == nil then task[k] = v end
+      end
+    end
+  end
   node.role_tasks, node.role_maps = sink.tasks, sink.maps
   -- public: the role's vars and defaults (those its own tasks see)
   local first = sink.tasks[1]
