@@ -158,8 +158,8 @@ local function run_play(args, play, opts, extra)
   end
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
-  -- and the exit status is 128 + the signal's number. A second signal gets
-  -- the default action.
+  -- and the exit status is 99 for SIGINT (ansible-playbook's), 128 + the
+  -- signal's number for the others. A second signal gets the default action.
   require("luasible").catch_signals()
   local ran, recap, err = pcall(runner.play, play, opts)
   if not ran then
