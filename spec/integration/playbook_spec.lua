@@ -152,9 +152,9 @@ describe("YAML playbooks", function()
     out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --list-tasks --list-hosts -l h2")
     assert.equal(0, code, out .. err)
     assert.equal(table.concat({ "", "playbook: " .. d .. "/site.yml", "",
-      "  play #1 (all): web", "    pattern: all", "    hosts (1):", "      h2", "    tasks:",
+      "  play #1 (all): web\tTAGS: []", "    pattern: all", "    hosts (1):", "      h2", "    tasks:",
       "      first\tTAGS: []", "      second\tTAGS: [t1, t2]", "",
-      "  play #2 (h2): more.yml", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
+      "  play #2 (h2): more.yml\tTAGS: []", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
       "      fourth\tTAGS: []", "" }, "\n"), out)
     assert.falsy(exists(d .. "/ran"))
     -- a bad playbook: the same message as a run, nothing run

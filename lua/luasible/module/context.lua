@@ -81,6 +81,27 @@ function Ctx.read_file(file)
   return plain
 end
 Ctx.local_stat = fs.stat          -- (path) -> { type=, size=, mode=, mtime= }, or nil, err
+Ctx.walk_local = fs.walk          -- (dir) -> sorted { { path = "rel/path", type = }, ... } below dir, or nil, err
+--- A YAML (or JSON) text as data, !vault values read as vars files read
+--- them (`name` names it in errors): the value, or nil, "name:line: what".
+function Ctx.load_yaml(text, name)
+  local yaml = require "luasible.yaml"
+  local v, err = yaml.load(text, name)
+  if err then return nil, err end
+  if yaml.is_null(v) then v = nil end
+  return v
+end
+--- The person at the terminal: ctx.interactive() (is there one: stdin a
+--- terminal), ctx.ask(text, { echo = false }) -> the line typed, or nil, err.
+Ctx.interactive = function() return require("luasible.util.prompt").interactive() end
+Ctx.ask = function(text, opts) return require("luasible.util.prompt").ask(text, opts) end
+--- Does the regular expression (Python's syntax) match somewhere in s?
+--- true/false, or nil, err for a bad pattern.
+function Ctx.re_search(pattern, s)
+  local r, err = require("luasible.util.regex").compile(pattern)
+  if not r then return nil, err end
+  return r:search(s) ~= nil
+end
 Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 
 --- The local file a task's `src` names: absolute, else in the play's
@@ -187,7 +208,10 @@ local function exec_opts(self, opts)
   end
   local e = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
   local b = self.become
-  if b and b.become then e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password end
+  if b and b.become then
+    e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password
+    if b.method == "su" then e.become_method = "su" end
+  end
   return e
 end
 

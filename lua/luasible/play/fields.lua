@@ -19,6 +19,9 @@ local condition = S.either(cond, S.list(cond), { desc = cond.desc .. ", or a lis
 local folder = S.string({ pattern = "^[^\0]+$", desc = "a folder (a non-empty string without NUL)",
   plural = "folders" })
 local folders = S.either(folder, S.list(folder), { desc = "a folder or a list of folders (strings)" })
+-- the become methods there are (remote.lua: sudo, su); another is refused by name
+local become_method = S.either(S.string({ pattern = "^sudo$" }), S.string({ pattern = "^su$" }),
+  { desc = "'sudo' or 'su' (the become methods luasible has)" })
 -- rolling deploys (play/batches.lua, play/rolling.lua): serial, max_fail_percentage, strategy, order
 local batch = S.either(S.integer({ min = 0 }), S.string({ pattern = "^%s*%d+%s*%%?%s*$" }),
   { desc = "a number of hosts or a percentage (\"30%\")", plural = "numbers of hosts or percentages" })
@@ -48,6 +51,7 @@ M.PLAY = {
   gather_facts = S.boolean,
   become = S.boolean,
   become_user = nonempty,
+  become_method = become_method,
   module_path = folders,
   tags = tag_list,
   base_dir = folder,
@@ -71,6 +75,7 @@ M.TASK = {
   loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
   become = S.boolean,
   become_user = nonempty,
+  become_method = become_method,
   notify = names,
   tags = tag_list,
   retries = S.integer({ min = 0 }),

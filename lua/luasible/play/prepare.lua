@@ -153,6 +153,8 @@ function M.prepare_task(t, where, path, play_tags, handler)
   for k in pairs(fields) do task[k] = t[k] end
   task.module, task.mod, task.args, task.where = module, mod, args, where()
   task.name = t.name or module
+  -- a module of the controller that runs once for all the hosts (pause), as Ansible's BYPASS_HOST_LOOP
+  if mod.bypass_host_loop and task.run_once == nil then task.run_once = true end
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
     local c, cerr = conditions.compile(t[f], f)
     if cerr then return fail(cerr, f) end
@@ -345,8 +347,10 @@ function M.prepare(play, opts, inv)
   local hosts, herr = pattern.select(inv, phosts)
   if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, phosts, opts.limit)
   elseif herr then herr = "hosts: " .. herr end
+  -- after an add_host / group_by of an earlier play, a name may come to be (chosen again: play/strategy.lua)
+  if not hosts and opts.dynamic_hosts and herr:find("matches no host or group", 1, true) then hosts = {} end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
-  p.hosts = hosts
+  p.hosts, p.host_pattern, p.host_limit = hosts, phosts, opts.limit
   return p
 end
 
