@@ -142,7 +142,6 @@ function M.play(play, opts)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible,
-    inv = inv, layer = layer, -- the hosts a task is delegated to (play/delegate.lua)
     base_dir = opts.base_dir or ".",
     tasks = {}, state = {},
     inv = inv, layer = layer, -- delegate_to's hosts (play/delegate.lua); add_host, group_by change inv
