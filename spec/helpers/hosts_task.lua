@@ -1,0 +1,36 @@
+--- spec/helpers/hosts_task.lua: one task (or a few) run by luasible.play on
+-- test hosts (spec/helpers/testhosts.lua) over their real sshd, for the
+-- module specs.
+--
+--   local task = require("spec.helpers.hosts_task").runner(hosts)
+--   local r, status, events = task({ user = { name = "bob" } }, { check = true, diff = true })
+--   -- r: the result on hosts[1] (opts.host = 2 for another), status "ok"/"changed"/"failed"/...
+--   local rs = task.all({ t1, t2 }, opts)  -- every host's list of { task, status, result }
+local luasible = require "luasible"
+
+local M = {}
+
+function M.runner(hosts)
+  local function play(tasks, opts)
+    opts = opts or {}
+    local events = {}
+    local recap, details = luasible.play({ hosts = opts.pattern or hosts.group or "testhosts", tasks = tasks,
+      gather_facts = false },
+      { inventory = hosts:inventory(), check = opts.check, diff = opts.diff, forks = opts.forks,
+        on_event = function(ev) events[#events + 1] = ev end })
+    assert(recap, details)
+    return details, events, recap
+  end
+  local run = {}
+  function run.all(tasks, opts) return play(tasks, opts) end
+  setmetatable(run, { __call = function(_, t, opts)
+    opts = opts or {}
+    local h = hosts[opts.host or 1]
+    local details, events = play({ t }, setmetatable({ pattern = h.name }, { __index = opts }))
+    local one = details.hosts[h.name][1]
+    return one.result, one.status, events
+  end })
+  return run
+end
+
+return M
