@@ -4,7 +4,8 @@
 -- reads it back).
 
 local function script(ctx, name)
-  return "for t in groupadd groupmod groupdel getent; do command -v \"$t\" >/dev/null 2>&1 || echo \"MISSING:$t\"; done\n"
+  return "for t in groupadd groupmod groupdel getent; do\n"
+    .. "command -v \"$t\" >/dev/null 2>&1 || echo \"MISSING:$t\"; done\n"
     .. "getent group -- " .. ctx.quote(name) .. " | sed 's/^/G:/'\nexit 0\n"
 end
 
@@ -58,7 +59,8 @@ return {
       tool = "groupmod"
     end
     if cmd and st.missing[tool] then
-      return { failed = true, name = name, msg = tool .. " not found on the host (needed to change group " .. name .. ")" }
+      return { failed = true, name = name,
+        msg = tool .. " not found on the host (needed to change group " .. name .. ")" }
     end
     result.changed = cmd ~= nil
     if ctx.diff and cmd then
@@ -75,7 +77,8 @@ return {
       local res = ctx:run(cmd .. " && { " .. script(ctx, name) .. "}")
       if not res.ok then
         local e = ctx.chomp(res.stderr)
-        return { failed = true, changed = false, name = name, msg = e ~= "" and e or ("exit status " .. tostring(res.rc)) }
+        return { failed = true, changed = false, name = name,
+          msg = e ~= "" and e or ("exit status " .. tostring(res.rc)) }
       end
       g = parse(res.stdout).group
       if ctx.chomp(res.stderr) ~= "" then result.stderr = ctx.chomp(res.stderr) end

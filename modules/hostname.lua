@@ -11,7 +11,8 @@ local STRATEGIES = { systemd = "systemd", debian = "systemd", alpine = "alpine",
 local function gather()
   return table.concat({
     "if [ -d /run/systemd/system ] && command -v hostnamectl >/dev/null 2>&1; then echo S:systemd;"
-      .. " echo \"C:$(hostnamectl --transient status 2>/dev/null)\"; echo \"P:$(hostnamectl --static status 2>/dev/null)\";"
+      .. " echo \"C:$(hostnamectl --transient status 2>/dev/null)\";"
+      .. " echo \"P:$(hostnamectl --static status 2>/dev/null)\";"
       .. " fi",
     "command -v hostnamectl >/dev/null 2>&1 || echo MISSING:hostnamectl",
     "command -v hostname >/dev/null 2>&1 || echo MISSING:hostname",
@@ -65,7 +66,9 @@ return {
       if permanent ~= name then
         cmds[1] = "printf '%s\\n' " .. q(name) .. " > /etc/hostname"
         if how == "alpine" then
-          if v.missing.hostname then return { failed = true, msg = "hostname not found on the host (needed by alpine)" } end
+          if v.missing.hostname then
+            return { failed = true, msg = "hostname not found on the host (needed by alpine)" }
+          end
           cmds[2] = "hostname -F /etc/hostname"
         end
       end

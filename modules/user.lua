@@ -175,7 +175,9 @@ return {
     local q, name = ctx.quote, args.name
     local keyfile = args.generate_ssh_key and (args.ssh_key_file or (".ssh/id_" .. args.ssh_key_type)) or nil
     local st = parse((ctx:sh(gather_script(ctx, args, keyfile))))
-    if st.missing.getent then return { failed = true, msg = "getent not found on the host (needed to read accounts)" } end
+    if st.missing.getent then
+      return { failed = true, msg = "getent not found on the host (needed to read accounts)" }
+    end
     local u, sh = st.user, st.shadow
     local result = { name = name, state = args.state }
     local cmds, stdin, err = {}, nil, nil
@@ -195,7 +197,9 @@ return {
     else
       local groups, gset = wanted_groups(args)
       for _, g in ipairs(groups or {}) do
-        if not find_group(st, g) then return { failed = true, name = name, msg = "Group " .. g .. " does not exist" } end
+        if not find_group(st, g) then
+          return { failed = true, name = name, msg = "Group " .. g .. " does not exist" }
+        end
       end
       local pg = args.group and find_group(st, args.group)
       if args.group and not pg then
@@ -307,7 +311,8 @@ return {
       end
       -- a home that is missing (an existing account whose folder is gone)
       local home = args.home or (u and u.home)
-      if u and args.create_home and home and home ~= "" and not ((args.home and st.wantdir) or (not args.home and st.homedir))
+      local home_there = (args.home and st.wantdir) or (not args.home and st.homedir)
+      if u and args.create_home and home and home ~= "" and not home_there
         and not (args.move_home and args.home and args.home ~= u.home) then
         local skel = q(args.skeleton or "/etc/skel")
         cmds[#cmds + 1] = "{ if [ -d " .. skel .. " ]; then cp -a " .. skel .. " " .. q(home) .. "; else mkdir -p -- "
@@ -348,7 +353,8 @@ return {
     end
     local final = st
     if changed then
-      local script = table.concat(cmds, " && ") .. "\nrc=$?\n[ $rc -eq 0 ] || exit $rc\n" .. gather_script(ctx, args, keyfile)
+      local script = table.concat(cmds, " && ") .. "\nrc=$?\n[ $rc -eq 0 ] || exit $rc\n"
+        .. gather_script(ctx, args, keyfile) -- and read back what is now
       local res = ctx:run(script, { stdin = stdin or "" })
       if not res.ok then
         local e = ctx.chomp(res.stderr)
@@ -360,7 +366,8 @@ return {
     end
     local fu = final.user
     if args.state == "present" and fu then
-      result.uid, result.group, result.comment, result.home, result.shell = fu.uid, fu.gid, fu.comment, fu.home, fu.shell
+      result.uid, result.group, result.comment = fu.uid, fu.gid, fu.comment
+      result.home, result.shell = fu.home, fu.shell
       if args.groups then result.groups = table.concat((wanted_groups(args)), ",") end
       if keyfile then
         result.ssh_key_file = final.keyfile

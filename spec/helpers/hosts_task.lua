@@ -5,7 +5,8 @@
 --   local task = require("spec.helpers.hosts_task").runner(hosts)
 --   local r, status, events = task({ user = { name = "bob" } }, { check = true, diff = true })
 --   -- r: the result on hosts[1] (opts.host = 2 for another), status "ok"/"changed"/"failed"/...
---   local rs = task.all({ t1, t2 }, opts)  -- every host's list of { task, status, result }
+--   -- nil, "refused", err when the play is refused before it runs (a bad argument)
+--   local details, events = task.all({ t1, t2 }, opts)  -- details.hosts[name]: { task, status, result }
 local luasible = require "luasible"
 
 local M = {}
@@ -18,7 +19,7 @@ function M.runner(hosts)
       gather_facts = false },
       { inventory = hosts:inventory(), check = opts.check, diff = opts.diff, forks = opts.forks,
         on_event = function(ev) events[#events + 1] = ev end })
-    assert(recap, details)
+    if not recap then return nil, details end -- refused before any host was touched
     return details, events, recap
   end
   local run = {}
@@ -27,6 +28,7 @@ function M.runner(hosts)
     opts = opts or {}
     local h = hosts[opts.host or 1]
     local details, events = play({ t }, setmetatable({ pattern = h.name }, { __index = opts }))
+    if not details then return nil, "refused", events end
     local one = details.hosts[h.name][1]
     return one.result, one.status, events
   end })

@@ -77,7 +77,8 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
 ]]
     for round = 1, 2 do
       same(t:run(play), round)
-      local s = state("getent passwd bob svc carol dave eve; getent group devs daemons oldgrp audio users | cut -d: -f1,3,4;"
+      local s = state("getent passwd bob svc carol dave eve;"
+        .. " getent group devs daemons oldgrp audio users | cut -d: -f1,3,4;"
         .. " getent shadow bob carol | cut -d: -f1,2,8; ls -a /home/bob /opt/dave; test -e /home/eve || echo no-eve;"
         .. " test -e /home/dave || echo no-old-dave; id -Gn bob")
       assert.is_truthy(s:find("bob:x:1500:1500:Bob Builder:/home/bob:/bin/sh", 1, true))
