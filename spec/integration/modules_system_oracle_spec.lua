@@ -1,4 +1,4 @@
--- cron and sysctl: Ansible as the oracle on twin test hosts. The same
+-- cron, sysctl and mount: Ansible as the oracle on twin test hosts. The same
 -- playbook by ansible-playbook on one host and by luasible on its twin; the
 -- crontabs, cron files, sysctl files and running values must be the same
 -- text, the changed flags the same, first run and second. A crontab written
@@ -7,7 +7,7 @@
 local twins = require "spec.helpers.twins"
 local hosts_task = require "spec.helpers.hosts_task"
 
-describe("#hosts #oracle cron/sysctl", function()
+describe("#hosts #oracle cron/sysctl/mount", function()
   local ok, why = twins.available()
   if not ok then
     pending("no oracle: " .. why)
@@ -113,6 +113,34 @@ describe("#hosts #oracle cron/sysctl", function()
       local s = state("cat /etc/sysctl.d/90-test.conf /etc/sysctl.d/91-gone.conf; sysctl -n net.ipv4.ip_forward"
         .. " net.ipv4.conf.all.rp_filter net.ipv4.ip_default_ttl")
       assert.is_truthy(s:find("net.ipv4.ip_forward=1\n", 1, true))
+    end
+  end)
+
+  it("mount: a tmpfs in each host's own mount namespace, fstab alike, twice", function()
+    local play = [[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: mounted
+      mount: path=/mnt/data src=tmpfs fstype=tmpfs opts=size=1m,mode=0755 state=mounted
+    - name: only in fstab
+      mount: path=/mnt/later src=tmpfs fstype=tmpfs state=present boot=false
+    - name: another mounted then unmounted
+      mount: path=/mnt/tmp2 src=tmpfs fstype=tmpfs state=mounted
+    - name: unmounted
+      mount: path=/mnt/tmp2 state=unmounted
+    - name: a third, mounted and removed
+      mount: path=/mnt/gone src=tmpfs fstype=tmpfs state=mounted
+    - name: absent
+      mount: path=/mnt/gone state=absent
+]]
+    for round = 1, 2 do
+      -- round 2: mounted again after unmounted, mounted and removed again
+      same(t:run(play), round, 4)
+      local s = state("cat /etc/fstab; awk '$5 ~ /^\\/mnt\\// { print $5, $(NF-2), $NF }' /proc/self/mountinfo;"
+        .. " ls -d /mnt/*")
+      assert.is_truthy(s:find("tmpfs /mnt/data tmpfs size=1m,mode=0755 0 0\n", 1, true), s)
+      assert.is_truthy(s:find("/mnt/data tmpfs rw,size=1024k", 1, true), s)
     end
   end)
 

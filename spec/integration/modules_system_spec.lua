@@ -1,13 +1,14 @@
--- cron and sysctl on real test hosts: a job and a variable added once,
+-- cron, sysctl and mount on real test hosts: a job and a variable added once,
 -- changed, removed; a cron_file; --check changing nothing; --diff showing the
 -- crontab and the sysctl file before and after; bad arguments refused
 -- naming them; a host without crontab or sysctl named as such. Sysctls: only
--- net.* can be written on a test host (its own network namespace).
+-- net.* can be written on a test host (its own network namespace). Mounts:
+-- tmpfs in the host's own mount namespace, its own /etc/fstab.
 local th = require "spec.helpers.testhosts"
 local hosts_task = require "spec.helpers.hosts_task"
 local json = require "luasible.json"
 
-describe("#hosts modules cron, sysctl", function()
+describe("#hosts modules cron, sysctl, mount", function()
   local ok, why = th.available()
   if not ok then
     pending("test hosts unavailable: " .. why)
@@ -127,6 +128,77 @@ describe("#hosts modules cron, sysctl", function()
       r, st = task({ sysctl = { name = "net.ipv4.ip_forward", value = 1 } }, { host = 2 })
       assert.equal("failed", st)
       assert.truthy(r.msg:find("sysctl not found on the host", 1, true), r.msg)
+    end)
+  end)
+  describe("mount", function()
+    local T = { path = "/mnt/lsb", src = "tmpfs", fstype = "tmpfs", opts = "size=1m", state = "mounted" }
+    local function mounted(p)
+      return on("awk '$5 == \"" .. p .. "\" { print $5, $(NF-2), $NF }' /proc/self/mountinfo")
+    end
+
+    it("mounts a tmpfs and puts it in fstab once; new options remount it", function()
+      local r, st = task({ mount = T })
+      assert.equal("changed", st, json.encode(r))
+      assert.equal("/mnt/lsb tmpfs rw,size=1024k\n", mounted("/mnt/lsb"))
+      assert.truthy(on("cat /etc/fstab"):find("\ntmpfs /mnt/lsb tmpfs size=1m 0 0\n", 1, true))
+      _, st = task({ mount = T })
+      assert.equal("ok", st)
+      local t2 = setmetatable({ opts = "size=2m" }, { __index = T })
+      _, st = task({ mount = { path = t2.path, src = t2.src, fstype = t2.fstype, opts = t2.opts, state = "mounted" } })
+      assert.equal("changed", st)
+      assert.equal("/mnt/lsb tmpfs rw,size=2048k\n", mounted("/mnt/lsb"))
+    end)
+
+    it("--check and --diff: fstab shown, nothing mounted or written", function()
+      local before = on("cat /etc/fstab")
+      local r, st = task({ mount = { path = "/mnt/other", src = "tmpfs", fstype = "tmpfs", state = "mounted" } },
+        { check = true, diff = true })
+      assert.equal("changed", st)
+      assert.equal("", mounted("/mnt/other"))
+      assert.equal("no\n", on("test -e /mnt/other && echo yes || echo no"))
+      assert.equal(before, on("cat /etc/fstab"))
+      assert.same({ before, before .. "tmpfs /mnt/other tmpfs defaults 0 0\n" },
+        { r.diff and r.diff.before, r.diff and r.diff.after })
+    end)
+
+    it("unmounted keeps fstab; present only fstab; absent removes both and the folder", function()
+      local _, st = task({ mount = { path = "/mnt/lsb", state = "unmounted" } })
+      assert.equal("changed", st)
+      assert.equal("", mounted("/mnt/lsb"))
+      assert.truthy(on("cat /etc/fstab"):find("/mnt/lsb", 1, true))
+      _, st = task({ mount = { path = "/mnt/lsb", state = "unmounted" } })
+      assert.equal("ok", st)
+      _, st = task({ mount = { path = "/mnt/p", src = "tmpfs", fstype = "tmpfs", state = "present" } })
+      assert.equal("changed", st)
+      assert.equal("", mounted("/mnt/p"))
+      _, st = task({ mount = { path = "/mnt/lsb", state = "mounted", src = "tmpfs", fstype = "tmpfs",
+        opts = "size=2m" } })
+      assert.equal("changed", st)
+      _, st = task({ mount = { path = "/mnt/lsb", state = "absent" } })
+      assert.equal("changed", st)
+      assert.equal("", mounted("/mnt/lsb"))
+      assert.falsy(on("cat /etc/fstab"):find("/mnt/lsb", 1, true))
+      assert.equal("no\n", on("test -e /mnt/lsb && echo yes || echo no"))
+    end)
+
+    it("a mount that fails puts fstab back; bad arguments refused; a missing mount named", function()
+      local before = on("cat /etc/fstab")
+      local r, st = task({ mount = { path = "/mnt/bad", src = "/dev/nonexistent", fstype = "ext4",
+        state = "mounted" } })
+      assert.equal("failed", st)
+      assert.truthy(r.msg:find("Error mounting /mnt/bad", 1, true), r.msg)
+      assert.equal(before, on("cat /etc/fstab"))
+      local err
+      _, st, err = task({ mount = { path = "/mnt/x", state = "mounted", fstype = "tmpfs" } })
+      assert.equal("refused", st)
+      assert.truthy(err:find("needs arguments 'src' and 'fstype'", 1, true), err)
+      _, st, err = task({ mount = { path = "/mnt/x", state = "up" } })
+      assert.equal("refused", st)
+      assert.truthy(err:find("argument 'state' must be one of", 1, true), err)
+      on("rm -f /usr/bin/mount /bin/mount", 2)
+      r, st = task({ mount = T }, { host = 2 })
+      assert.equal("failed", st)
+      assert.truthy(r.msg:find("mount not found on the host", 1, true), r.msg)
     end)
   end)
 end)
