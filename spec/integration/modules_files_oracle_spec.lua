@@ -1,0 +1,94 @@
+-- Ansible as the oracle for the file-editing and file-reading modules
+-- (issue 14): the same tasks by ansible-playbook on one test host and by
+-- luasible on its twin; the files they leave (content, mode), the changed
+-- flags and status task by task, the recaps and chosen registered fields
+-- must agree, first run and second (and under --check).
+local twins = require "spec.helpers.twins"
+
+describe("#hosts #oracle file modules", function()
+  local ok, why = twins.available()
+  if not ok then pending("no oracle: " .. why) return end
+  local t
+  lazy_setup(function() t = twins.start { names = { "web" } } end)
+  lazy_teardown(function() if t then t:stop() end end)
+
+  -- the registered result of task `name` on both sides
+  local function registered(r, name)
+    local a, l
+    for _, x in ipairs(r.ansible.results) do if x.task == name then a = x.result end end
+    for _, x in ipairs(r.luasible.results) do if x.task == name then l = x.result end end
+    return a or {}, l or {}
+  end
+
+  -- run `tree` twice (or once with opts.once) and compare; `state` is a shell command read on both hosts;
+  -- `fields` = { ["task name"] = { "found", ... } } registered fields compared
+  local function same_twice(tree, state, fields, opts)
+    opts = opts or {}
+    for round = 1, opts.once and 1 or 2 do
+      local r = t:run(tree, opts)
+      assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
+      assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
+      assert.are.same(r.ansible.changed, r.luasible.changed, "round " .. round)
+      assert.are.same(r.ansible.status, r.luasible.status, "round " .. round)
+      for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
+        assert.are.equal(r.ansible.recap.web[k], r.luasible.recap.web[k], k .. " in round " .. round)
+      end
+      local a, l = t:both(state)
+      assert.are.equal(a, l, "round " .. round)
+      for task, list in pairs(fields or {}) do
+        local ra, rl = registered(r, task)
+        for _, f in ipairs(list) do
+          assert.are.same(ra[f], rl[f], task .. ": " .. f .. " in round " .. round)
+        end
+      end
+    end
+  end
+
+  it("lineinfile: Python regexes, firstmatch, backrefs, insertafter/before, absent", function()
+    t:both([[printf '# PermitRootLogin yes\nPort 22\n  PermitRootLogin yes\nX11Forwarding yes\nUsePAM yes' \
+        > /etc/ssh/t.conf
+      printf 'a=1\na=2\n[s]\nend\n' > /etc/t2.conf]])
+    local tree = { ["site.yml"] = [[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: root login
+      lineinfile:
+        path: /etc/ssh/t.conf
+        regexp: '^\s*PermitRootLogin\b'
+        line: PermitRootLogin no
+    - name: port backrefs
+      lineinfile: path=/etc/ssh/t.conf regexp='^Port (\d+)$' line='Port \g<1>22' backrefs=true
+    - name: backrefs no match
+      lineinfile: path=/etc/ssh/t.conf regexp='^Nope (.*)$' line='x \1' backrefs=true
+    - name: search inside
+      lineinfile: path=/etc/ssh/t.conf regexp='Forwarding' line='X11Forwarding no'
+    - name: after eof without newline
+      lineinfile: path=/etc/ssh/t.conf line='Banner none'
+    - name: firstmatch
+      lineinfile: path=/etc/t2.conf regexp='^a=' line='a=0' firstmatch=true
+    - name: insertafter
+      lineinfile: path=/etc/t2.conf line='k=v' insertafter='^\[s\]'
+    - name: insertbefore
+      lineinfile: path=/etc/t2.conf line='pre' insertbefore='^\[s\]' firstmatch=true
+    - name: bof
+      lineinfile: path=/etc/t2.conf line='# head' insertbefore=BOF
+    - name: absent
+      lineinfile: path=/etc/t2.conf regexp='^a=\d' state=absent
+      register: gone
+    - name: create
+      lineinfile: path=/etc/t3.conf line='x' create=true mode='0600'
+]] }
+    same_twice(tree, "cat /etc/ssh/t.conf /etc/t2.conf /etc/t3.conf; stat -c '%n %a' /etc/t3.conf /etc/t2.conf",
+      { absent = { "found" } })
+    -- --check on a changed file: both say changed, neither writes
+    t:both("printf 'a=1\\n' > /etc/t4.conf")
+    same_twice({ ["site.yml"] = [[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: would change
+      lineinfile: path=/etc/t4.conf regexp='^a=' line='a=2'
+]] }, "cat /etc/t4.conf", nil, { check = true })
+  end)
+end)
