@@ -19,6 +19,7 @@ local M = {
     firstmatch = { type = "boolean", default = false },
     create = { type = "boolean", default = false },
     backup = { type = "boolean", default = false },
+    validate = { type = "string" },
     mode = { type = "mode" },
     owner = { type = "string" },
     group = { type = "string" },
@@ -91,20 +92,24 @@ end
 local ATTRS = "ownership, perms or SE linux context changed"
 
 --- Write `new` (the file's new content, or nil: unchanged) at f.path with
---- args' backup/mode/owner/group, honouring check mode; the result as
---- Ansible's file modules give it: changed, msg (`msg`, and the attribute
---- message when only those change), backup (the backup file or ""), diff
---- when ctx.diff is set. `dirs`: create the missing parent folders first.
-function M.finish(ctx, args, f, new, msg, extra)
+--- args' backup/mode/owner/group/validate, honouring check mode; the result
+--- as Ansible's file modules give it: changed, msg (`msg`, and the attribute
+--- message when only those change), the backup, diff when ctx.diff is set.
+--- Missing parent folders are created. opts: backup_key ("backup": always
+--- there, "" when none; "backup_file": only when one was made), header (the
+--- diff's headers; default "PATH (content)").
+function M.finish(ctx, args, f, new, msg, extra, opts)
+  opts = opts or {}
   local result = extra or {}
   local old = f.text or ""
   local content_changed = new ~= nil and (new ~= old or not f.st)
   local attr_changed = attrs_differ(ctx, args, f.st)
+  local bkey = opts.backup_key or "backup"
   result.changed = content_changed or attr_changed
-  result.backup = ""
+  if bkey == "backup" then result.backup = "" end
   if ctx.diff and content_changed then
-    result.diff = { before = old, after = new, before_header = f.path .. " (content)",
-      after_header = f.path .. " (content)" }
+    local header = opts.header or (f.path .. " (content)")
+    result.diff = { before = old, after = new, before_header = header, after_header = header }
   end
   if content_changed then result.msg = msg
   elseif attr_changed then result.msg = ATTRS
@@ -115,18 +120,36 @@ function M.finish(ctx, args, f, new, msg, extra)
     result.msg = "would be: " .. result.msg
     return result
   end
-  if not f.st then
-    local dir = ctx.path.py_dirname(f.path)
-    if dir ~= "" then
-      local res = ctx:run({ "mkdir", "-p", "--", dir })
-      if not res.ok then return { failed = true, msg = "cannot create " .. dir .. ": " .. ctx.chomp(res.stderr) } end
-    end
+  local dir = ctx.path.py_dirname(f.path)
+  if not f.st and dir ~= "" then
+    local res = ctx:run({ "mkdir", "-p", "--", dir })
+    if not res.ok then return { failed = true, msg = "cannot create " .. dir .. ": " .. ctx.chomp(res.stderr) } end
+  end
+  if content_changed and args.validate then
+    local ok, err = M.validate(ctx, args.validate, new, dir)
+    if not ok then return { failed = true, changed = false, msg = err } end
   end
   local res = ctx:module("copy").install(ctx, content_changed and new or old, { dest = f.path,
     backup = args.backup, mode = args.mode, owner = args.owner, group = args.group, force = true })
   if res.failed then return { failed = true, changed = false, msg = res.msg } end
-  result.backup = res.backup_file or ""
+  if res.backup_file or bkey == "backup" then result[bkey] = res.backup_file or "" end
   return result
+end
+
+--- Run `cmd` (with %s: a temporary copy of `content` in `dir`) before the
+--- file is written, as Ansible's validate. true, or nil, err.
+function M.validate(ctx, cmd, content, dir)
+  if not cmd:find("%s", 1, true) then return nil, "validate must contain %s: " .. cmd end
+  local tag = ctx.sha256(content .. os.time() .. math.random(1 << 30)):sub(1, 12)
+  local tmp = (dir ~= "" and dir or ".") .. "/.luasible-validate-" .. tag
+  local ok, err = ctx:write(content, tmp, "0600")
+  if not ok then return nil, "validate: cannot write " .. tmp .. ": " .. tostring(err) end
+  local res = ctx:run(cmd:gsub("%%s", (ctx.quote(tmp):gsub("%%", "%%%%"))) .. "; rc=$?; rm -f -- " .. ctx.quote(tmp)
+    .. "; exit $rc")
+  if not res.ok then
+    return nil, string.format("failed to validate: rc:%s error:%s", tostring(res.rc), ctx.chomp(res.stderr))
+  end
+  return true
 end
 
 local function present(ctx, args, f)

@@ -91,4 +91,71 @@ describe("#hosts #oracle file modules", function()
       lineinfile: path=/etc/t4.conf regexp='^a=' line='a=2'
 ]] }, "cat /etc/t4.conf", nil, { check = true })
   end)
+  it("blockinfile: insert, update in place, custom markers, remove, create", function()
+    t:both("printf '[a]\\nx=1\\n[b]\\ny=2' > /etc/b.conf; printf 'keep\\n' > /etc/b2.conf")
+    local tree = { ["site.yml"] = [=[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: after a
+      blockinfile:
+        path: /etc/b.conf
+        block: "k=v\nw=z"
+        insertafter: '^\[a\]'
+    - name: own markers at eof
+      blockinfile:
+        path: /etc/b.conf
+        block: z
+        marker: "; {mark} app"
+        marker_begin: start
+        marker_end: stop
+    - name: before bof
+      blockinfile: path=/etc/b2.conf block=top insertbefore=BOF marker="# {mark} top"
+    - name: multiline anchor
+      blockinfile:
+        path: /etc/b2.conf
+        block: mid
+        marker: "# {mark} mid"
+        insertbefore: '(?m)^keep$'
+    - name: removed
+      blockinfile: path=/etc/b2.conf marker="# {mark} top" state=absent
+    - name: created
+      blockinfile: path=/etc/b3.conf block=new create=true
+]=] }
+    same_twice(tree, "cat /etc/b.conf /etc/b2.conf /etc/b3.conf; stat -c '%n %a' /etc/b3.conf", {
+      ["after a"] = { "msg" }, removed = { "msg" }, created = { "msg" } })
+  end)
+
+  it("replace: backrefs, named groups, after/before, no match", function()
+    t:both("printf 'a=1\\nb=2\\n# keep\\na=3\\n# stop\\na=4\\n' > /etc/r.conf")
+    local tree = { ["site.yml"] = [=[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: between
+      replace:
+        path: /etc/r.conf
+        regexp: '^a=(\d)$'
+        replace: 'a=\1\1'
+        after: '# keep'
+        before: '# stop'
+    - name: named
+      replace:
+        path: /etc/r.conf
+        regexp: '^(?P<k>\w)='
+        replace: '\g<k> = '
+    - name: nothing after
+      replace:
+        path: /etc/r.conf
+        regexp: 'a'
+        after: nowhere
+    - name: only before
+      replace:
+        path: /etc/r.conf
+        regexp: '\d'
+        replace: 'N'
+        before: '# keep'
+]=] }
+    same_twice(tree, "cat /etc/r.conf", { between = { "msg" }, named = { "msg" }, ["nothing after"] = { "msg" } })
+  end)
 end)
