@@ -158,4 +158,83 @@ describe("#hosts #oracle file modules", function()
 ]=] }
     same_twice(tree, "cat /etc/r.conf", { between = { "msg" }, named = { "msg" }, ["nothing after"] = { "msg" } })
   end)
+  it("stat, slurp, find, tempfile: the same registered results", function()
+    t:both([[rm -rf /srv/t; mkdir -p /srv/t/a/b /srv/t/.h && cd /srv/t && printf 'hello\n' > x.txt &&
+      printf 'bye\n' > y.log && printf 'k=1\nother\n' > a/z.txt && echo q > a/b/deep.txt && echo s > .h/in.txt &&
+      echo t > .hid.txt && ln -s a lnk && ln -s x.txt xl && chmod 4750 y.log && touch -d '3 days ago' y.log &&
+      mkfifo a/pipe && printf '\x00\x01' > bin.dat]])
+    local tree = { ["site.yml"] = [=[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: stat file, stat: { path: /srv/t/y.log, checksum_algorithm: sha256 }, register: s1 }
+    - { name: stat link, stat: { path: /srv/t/xl }, register: s2 }
+    - { name: stat followed, stat: { path: /srv/t/xl, follow: true }, register: s3 }
+    - { name: stat dir, stat: { path: /srv/t/a }, register: s4 }
+    - { name: stat fifo, stat: { path: /srv/t/a/pipe }, register: s5 }
+    - { name: stat binary, stat: { path: /srv/t/bin.dat, get_md5: true }, register: s6 }
+    - { name: stat missing, stat: { path: /srv/none }, register: s7 }
+    - { name: slurp, slurp: { src: /srv/t/a/z.txt }, register: sl }
+    - { name: find top, find: { paths: /srv/t }, register: f1 }
+    - { name: find all, find: { paths: /srv/t, recurse: true, file_type: any, hidden: true }, register: f2 }
+    - name: find globs
+      find: { paths: /srv/t, recurse: true, patterns: ["*.txt", "*.log"], excludes: "deep*", hidden: true }
+      register: f3
+    - { name: find depth, find: { paths: /srv/t, recurse: true, depth: 2, file_type: directory }, register: f4 }
+    - name: find regex
+      find: { paths: /srv/t, use_regex: true, patterns: '^[xy]\.', get_checksum: true, age: 2d }
+      register: f5
+    - { name: find contains, find: { paths: [/srv/t, /srv/none], recurse: true, contains: 'k=\d' }, register: f6 }
+    - { name: find links, find: { paths: /srv/t, file_type: link }, register: f7 }
+    - { name: find size, find: { paths: /srv/t, size: "-4", recurse: true }, register: f8 }
+    - { name: tempfile, tempfile: { suffix: .x }, register: tf }
+    - { name: tempdir, tempfile: { state: directory, path: /srv }, register: td }
+]=] }
+    local STAT = { "exists", "path", "mode", "isdir", "ischr", "isblk", "isreg", "isfifo", "islnk", "issock", "uid",
+      "gid", "size", "nlink", "wusr", "rusr", "xusr", "wgrp", "rgrp", "xgrp", "woth", "roth", "xoth", "isuid",
+      "isgid", "readable", "writeable", "executable", "lnk_source", "lnk_target", "pw_name", "gr_name",
+      "checksum", "md5", "mimetype", "charset", "attr_flags", "attributes", "block_size", "device_type" }
+    local FILE = { "path", "mode", "isdir", "isreg", "islnk", "isfifo", "uid", "gid", "size", "nlink", "pw_name",
+      "gr_name", "rusr", "xoth", "isuid", "checksum" }
+    local function project(list, fields)
+      local out = {}
+      for i, x in ipairs(list or {}) do
+        out[i] = {}
+        for _, f in ipairs(fields) do out[i][f] = x[f] end
+      end
+      return out
+    end
+    for round = 1, 2 do
+      local r = t:run(tree)
+      assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
+      assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
+      assert.are.same(r.ansible.changed, r.luasible.changed, "round " .. round)
+      assert.are.same(r.ansible.status, r.luasible.status, "round " .. round)
+      for _, task in ipairs { "stat file", "stat link", "stat followed", "stat dir", "stat fifo", "stat binary",
+          "stat missing" } do
+        local a, l = registered(r, task)
+        for _, f in ipairs(STAT) do assert.are.same((a.stat or {})[f], (l.stat or {})[f], task .. ": " .. f) end
+      end
+      local a, l = registered(r, "slurp")
+      assert.are.same({ a.content, a.encoding, a.source }, { l.content, l.encoding, l.source })
+      for _, task in ipairs { "find top", "find all", "find globs", "find depth", "find regex", "find contains",
+          "find links", "find size" } do
+        a, l = registered(r, task)
+        local pa, pl = project(a.files, FILE), project(l.files, FILE)
+        for i = 1, math.max(#pa, #pl) do
+          for _, f in ipairs(FILE) do
+            assert.are.same((pa[i] or {})[f], (pl[i] or {})[f], task .. ": files[" .. i .. "]." .. f)
+          end
+        end
+        for _, f in ipairs { "matched", "examined", "msg", "skipped_paths" } do
+          assert.are.same(a[f], l[f], task .. ": " .. f)
+        end
+      end
+      for _, task in ipairs { "tempfile", "tempdir" } do
+        a, l = registered(r, task)
+        for _, f in ipairs { "mode", "state", "uid", "owner" } do assert.are.same(a[f], l[f], task .. ": " .. f) end
+        assert.are.equal(#a.path, #l.path, task)
+      end
+    end
+  end)
 end)
