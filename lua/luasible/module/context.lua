@@ -17,6 +17,8 @@ local mode = require "luasible.module.mode"
 local kv = require "luasible.module.kv"
 local transfer = require "luasible.transfer"
 local difflib = require "luasible.util.diff"
+local regex = require "luasible.util.regex"
+local rx_filters = require "luasible.template.filters.regex"
 
 local M = {}
 
@@ -48,6 +50,22 @@ function Ctx.tostring(v)
   return tostring(v)
 end
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
+
+-- Python's re for modules (util/regex.lua: PCRE2): ctx.regex.compile(pattern,
+-- flags) -> r (r:search(s, init), r:match, r:each, ...) or nil, err;
+-- ctx.regex.subn(r, s, repl, count) -> text, n (re.subn; count 0: all) or
+-- nil, err; ctx.regex.expand(repl, s, st, en, caps) -> Match.expand(repl)
+-- or nil, err (a bad \g<> or escape in repl).
+local function rx_call(f, ...)
+  local ok, a, b = pcall(f, ...)
+  if ok then return a, b end
+  return nil, type(a) == "table" and tostring(a.template_error):gsub("^filter 'regex': ", "") or tostring(a)
+end
+Ctx.regex = {
+  compile = regex.compile,
+  subn = function(r, s, repl, count) return rx_call(rx_filters.subn, "regex", r, s, repl, count or 0) end,
+  expand = function(repl, s, st, en, caps) return rx_call(rx_filters.expand, "regex", s, st, en, caps, repl) end,
+}
 Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
 --- Output as Ansible registers it: without its trailing newline(s).
