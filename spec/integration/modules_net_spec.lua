@@ -6,7 +6,7 @@ local th = require "spec.helpers.testhosts"
 local webhost = require "spec.helpers.webhost"
 local cjson = require "cjson"
 
-describe("#hosts get_url", function()
+describe("#hosts get_url and uri", function()
   local ok, why = th.available()
   if not ok then pending("test hosts unavailable: " .. why) return end
   local hosts, web, client
@@ -193,5 +193,114 @@ describe("#hosts get_url", function()
       refused({ url = web.url .. "/files/a.txt", dest = "/tmp/y", checksum = "crc32:abcd" }))
     assert.same({}, web:requests())
     assert.is_nil(client:read("/tmp/y"))
+  end)
+
+  it("uri: GET a JSON answer: status, json, the headers as fields; nothing changed", function()
+    local r = play({ { uri = { url = web.url .. "/status/200" } },
+      { uri = { url = web.url .. "/files/a.txt", return_content = true } } })
+    assert.is_false(r[1].changed)
+    assert.equal(200, r[1].status)
+    assert.same({ status = 200 }, r[1].json)
+    assert.equal("application/json", r[1].content_type)
+    assert.is_nil(r[1].content)
+    assert.equal("OK (15 bytes)", r[1].msg)
+    assert.equal("alpha\n", r[2].content)
+    assert.equal(web.url .. "/files/a.txt", r[2].url)
+    assert.is_false(r[2].redirected)
+  end)
+
+  it("uri: POST a JSON body and a form, with headers", function()
+    local r = play({ { uri = { url = web.url .. "/echo", method = "POST", body_format = "json",
+        body = { name = "x", n = { 1, 2 } }, headers = { ["X-Token"] = "t0k" } } },
+      { uri = { url = web.url .. "/echo", method = "put", body_format = "form-urlencoded",
+        body = { a = "1", b = "x y&z" } } } })
+    assert.equal("POST", r[1].json.method)
+    assert.equal("application/json", r[1].json.headers["content-type"])
+    assert.equal("t0k", r[1].json.headers["x-token"])
+    assert.same({ name = "x", n = { 1, 2 } }, require("cjson").decode(r[1].json.body))
+    assert.equal("yes", r[1].x_echo)
+    assert.equal("PUT", r[2].json.method)
+    assert.equal("a=1&b=x+y%26z", r[2].json.body)
+    assert.equal("application/x-www-form-urlencoded", r[2].json.headers["content-type"])
+  end)
+
+  it("uri: status_code is a list; another status fails with the content", function()
+    local r = play({ { uri = { url = web.url .. "/status/201", status_code = { 200, 201 } } },
+      { uri = { url = web.url .. "/status/404" }, ignore_errors = true } })
+    assert.is_falsy(r[1].failed)
+    assert.equal(201, r[1].status)
+    assert.is_true(r[2].failed)
+    assert.equal(404, r[2].status)
+    assert.matches("^Status code was 404 and not %[200%]", r[2].msg)
+    assert.same({ status = 404 }, r[2].json)
+    assert.is_nil(r[2].content)
+  end)
+
+  it("uri: follows redirects of a GET (safe), not of a POST; none follows nothing", function()
+    local to = "/files/a.txt"
+    local r = play({ { uri = { url = web.url .. "/redirect?to=" .. to } },
+      { uri = { url = web.url .. "/redirect?to=" .. to, method = "POST", status_code = 302 } },
+      { uri = { url = web.url .. "/redirect?to=" .. to, follow_redirects = "none", status_code = { 302 } } } })
+    assert.equal(200, r[1].status)
+    assert.is_true(r[1].redirected)
+    assert.equal(web.url .. to, r[1].url)
+    assert.equal(302, r[2].status)
+    assert.equal(302, r[3].status)
+    -- Ansible's absolute_location drops the path and keeps the query: its result, matched
+    assert.equal(web.url .. "?to=" .. to .. to, r[3].location)
+  end)
+
+  it("uri: logs in; writes dest (changed), creates makes the second run unchanged", function()
+    web:put("e.txt", "epsilon\n")
+    local task = { uri = { url = web.url .. "/auth/e.txt", url_username = "bob", url_password = "s3cret-pw",
+      dest = "/tmp/e.txt", creates = "/tmp/e.txt", mode = "0600" } }
+    local r, events = play({ task })
+    assert.is_true(r[1].changed, require("cjson").encode(r[1]))
+    assert.equal("/tmp/e.txt", r[1].path)
+    assert.equal("epsilon\n", client:read("/tmp/e.txt"))
+    assert.equal("600\n", (client:exec("stat -c %a /tmp/e.txt")))
+    for _, ev in ipairs(events) do
+      if ev.type ~= "host_task_result" and ev.type ~= "task_start" then
+        assert.is_nil(cjson.encode(ev):find("s3cret-pw", 1, true), cjson.encode(ev))
+      end
+    end
+    local r2 = play({ task })
+    assert.is_false(r2[1].changed)
+    assert.equal("skipped, since '/tmp/e.txt' exists", r2[1].stdout)
+  end)
+
+  it("uri: skipped under --check (as Ansible's); unreachable names the URL; python3 fallback; no tool", function()
+    local c, _, recap = play({ { uri = { url = web.url .. "/echo", method = "DELETE" } } }, { check = true })
+    assert.is_true(c[1].skipped, cjson.encode(c[1]))
+    assert.equal(1, recap.client.skipped)
+    web:requests()
+    local url = "http://" .. web.host.address .. ":9/x"
+    local r = play({ { uri = { url = url } } })
+    assert.is_true(r[1].failed)
+    assert.equal(-1, r[1].status)
+    assert.matches("cannot reach " .. url:gsub("%p", "%%%0"), r[1].msg)
+    client:exec("mv /usr/bin/curl /usr/bin/curl.off")
+    local p = play({ { uri = { url = web.url .. "/echo", method = "POST", body_format = "json", body = { k = "v" },
+      return_content = true } }, { uri = { url = web.url .. "/redirect?to=/status/201", status_code = 201 } } })
+    client:exec("mv /usr/bin/curl.off /usr/bin/curl")
+    assert.equal("POST", p[1].json.method)
+    assert.equal('{"k":"v"}', p[1].json.body)
+    assert.equal(201, p[2].status)
+    assert.is_true(p[2].redirected)
+    local bare = play({ { uri = { url = web.url .. "/echo" } } }, { host = "bare" })
+    assert.matches("neither curl nor python3", bare[1].msg)
+  end)
+
+  it("uri: refuses bad arguments, naming them", function()
+    local function refused(args)
+      local res, err = require("luasible.play").play({ hosts = "client", tasks = { { uri = args } } },
+        { inventory = hosts:inventory(), on_event = function() end })
+      assert.is_nil(res)
+      return tostring(err)
+    end
+    assert.matches("method", refused({ url = web.url, method = "GET ME" }))
+    assert.matches("status_code", refused({ url = web.url, status_code = { "abc" } }))
+    assert.matches("body_format", refused({ url = web.url, body_format = "xml" }))
+    assert.matches("url", refused({ method = "GET" }))
   end)
 end)
