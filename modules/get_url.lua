@@ -415,7 +415,7 @@ function M.run(ctx, args)
   local final = m.final or args.dest
   result.dest, result.checksum_src, result.md5sum = final, m.srcsha1, m.srcmd5
   result.size = tonumber(m.size)
-  result.checksum_dest = m.finalsha1
+  result.checksum_dest = m.finalsha1 or ctx:eval("None") -- null for a new file, as Ansible's
   result.msg = "OK (" .. tostring(result.size or "unknown") .. " bytes)"
   if m.nodir then
     if m.tmp then ctx:run("rm -f -- " .. ctx.quote(m.tmp)) end
