@@ -157,6 +157,10 @@ local function loop_items(task, hvars)
     unsafe = true -- code of the play's own that may read anything
   elseif type(list) == "string" then
     unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+  elseif type(list) == "table" then
+    -- a list written in the play: its items rendered, as Ansible renders the
+    -- whole loop value (`loop: ["{{ root }}/a", b]`: item and label rendered)
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
   end
   if lerr or type(list) ~= "table" then return nil, "loop: " .. (lerr or "must be a list") end
   return list, unsafe
