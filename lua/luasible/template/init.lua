@@ -418,10 +418,12 @@ local function render_one(v, vars, rc, opts)
           if c.bare_name then return values.none end
           return ""
         end
-        if type(x) ~= "string" or c.text_filter then return x end
+        -- a text result keeps the source's trailing newlines ("{{ x }}\n"), as Ansible's
+        if type(x) ~= "string" then return x end
+        if c.text_filter then return finish_text(c, x) end
         local lit = literal_eval(x)
-        if lit ~= nil then return lit end
-        return x
+        if lit ~= nil then return type(lit) == "string" and finish_text(c, lit) or lit end
+        return finish_text(c, x)
       end
       local text = finish_text(c, (c.render(vars, rc, env)))
       local lit = literal_eval(text)
