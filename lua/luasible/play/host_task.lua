@@ -10,6 +10,7 @@ local conditions = require "luasible.play.conditions"
 local connect = require "luasible.play.connect"
 local vars = require "luasible.play.vars"
 local is_interrupt = require("luasible.util.errors").is_interrupt
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -162,7 +163,11 @@ local function loop_items(task, hvars)
     -- whole loop value (`loop: ["{{ root }}/a", b]`: item and label rendered)
     unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
   end
-  if lerr or type(list) ~= "table" then return nil, "loop: " .. (lerr or "must be a list") end
+  if lerr then return nil, "loop: " .. lerr end
+  if type(list) ~= "table" then
+    -- a "{{ expression }}" giving no list, known only here (as Ansible's "Invalid data passed to 'loop'")
+    return nil, "loop: must be a list, got " .. S.show(list)
+  end
   return list, unsafe
 end
 
