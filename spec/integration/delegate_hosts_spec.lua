@@ -177,6 +177,24 @@ describe("#hosts delegation and async", function()
     assert.matches("^/root/%.luasible_async/[%d.]+$", res.results_file)
   end)
 
+  it("async with poll: the connection dropped while the job runs; the next poll reconnects, the job went on", function()
+    local h = hosts:get("web1")
+    local before, seen, res = logins(h), {}, nil
+    assert(require("luasible.play").play({ hosts = "web1", tasks = {
+      { name = "job", shell = "echo start; sleep 3; echo end", async = 30, poll = 1 },
+    } }, { inventory = hosts:inventory(), on_event = function(ev)
+      if ev.type == "stdout" then
+        seen[#seen + 1] = ev.data
+        -- the connection's sshd processes killed on the host (the listener stays): the link is gone
+        if ev.data == "start" then h:exec("pkill -f 'sshd: root' || true") end
+      elseif ev.type == "host_task_result" then res = ev.result end
+    end }))
+    assert.is_false(res.failed, res.msg)
+    assert.same({ "start", "end" }, seen)
+    assert.equal("start\nend", res.stdout)
+    assert.equal(2, logins(h) - before) -- the first connection and the one the poll after the drop made
+  end)
+
   it("async past its time: the job's process group is killed, the task fails with Ansible's message", function()
     local _, details = assert(require("luasible.play").play({ hosts = "web2", tasks = {
       { name = "long", shell = "sleep 61 & sleep 62", async = 2, poll = 1 },
