@@ -129,8 +129,8 @@ function M.play(play, opts)
     diff = opts.diff and true or false, -- --diff (a play's or task's `diff:` wins)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
-    hostvars = vars.hostvars(inv, layer), luasible = luasible,
-    inv = inv, layer = layer, -- the hosts a task is delegated to (play/delegate.lua) base_dir = opts.base_dir or ".",
+    hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
+    inv = inv, layer = layer, -- the hosts a task is delegated to (play/delegate.lua)
     tasks = {}, state = {},
     -- what the command line gives every SSH connection (-k's password, -F)
     connect_defaults = opts.connect_defaults,
