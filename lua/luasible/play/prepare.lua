@@ -133,6 +133,10 @@ function M.prepare_task(t, where, path, play_tags, handler)
       if t[f] ~= nil then return fail(module .. ": " .. f .. " is not supported with it (yet)", f) end
     end
   end
+  if t.async and t.async > 0 and not mod.async then -- play/async.lua: a command run as a remote job
+    return fail("async is not supported with the module " .. S.quote(module) .. ": it cannot run as a remote job"
+      .. " (command, shell and streaming_shell can)", "async")
+  end
   local aerr, bad
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end
@@ -149,6 +153,8 @@ function M.prepare_task(t, where, path, play_tags, handler)
   for k in pairs(fields) do task[k] = t[k] end
   task.module, task.mod, task.args, task.where = module, mod, args, where()
   task.name = t.name or module
+  -- a module of the controller that runs once for all the hosts (pause), as Ansible's BYPASS_HOST_LOOP
+  if mod.bypass_host_loop and task.run_once == nil then task.run_once = true end
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
     local c, cerr = conditions.compile(t[f], f)
     if cerr then return fail(cerr, f) end
@@ -341,8 +347,10 @@ function M.prepare(play, opts, inv)
   local hosts, herr = pattern.select(inv, phosts)
   if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, phosts, opts.limit)
   elseif herr then herr = "hosts: " .. herr end
+  -- after an add_host / group_by of an earlier play, a name may come to be (chosen again: play/strategy.lua)
+  if not hosts and opts.dynamic_hosts and herr:find("matches no host or group", 1, true) then hosts = {} end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
-  p.hosts = hosts
+  p.hosts, p.host_pattern, p.host_limit = hosts, phosts, opts.limit
   return p
 end
 

@@ -44,7 +44,7 @@ function M.record(run, host, task, res)
   local details = run.details[host]
   details[#details + 1] = { task = task.name, status = status, result = res }
   local ev = { type = "host_task_result", host = host, task = task.name, module = task.module,
-    status = status, result = res, rescued = rescued }
+    status = status, result = res, delegated_to = res.delegated_to, rescued = rescued }
   if task.no_log then ev.result = { changed = res.changed, failed = res.failed, msg = "output hidden by no_log" } end
   run.events:emit(ev)
 end

@@ -88,7 +88,7 @@ end
 --- modules/meta.lua) is done here (play/rolling.lua), counted nowhere.
 function M.run_step(run, task, hosts, S)
   if task.mod.play_action then rolling.meta(run, task, hosts, S or M)
-  else (S or M).run_task(run, task, hosts) end
+  elseif require("luasible.play.step").confirm(run, task) then (S or M).run_task(run, task, hosts) end -- --step
 end
 
 --- The sections of the current play on the current batch: pre_tasks,
@@ -155,6 +155,9 @@ function M.run_plays(run, plays, inv, layer)
     run.base_dir = p.base_dir or run.default_base_dir -- templates, files: the play's folder
     local dflt = run.default_forks or require("luasible.config.settings").DEFAULT_FORKS
     run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or dflt)) or dflt)
+    if run.inventory_changed and p.host_pattern then -- add_host / group_by: the hosts chosen again
+      p.hosts = require("luasible.inventory.pattern").select_limited(run.inv, p.host_pattern, p.host_limit) or p.hosts
+    end
     local left = {}
     for _, h in ipairs(p.hosts) do
       if not (run.state[h] and run.state[h].out) then left[#left + 1] = h end
