@@ -116,7 +116,7 @@ function M.run(ctx, args)
   elseif not f.st then msg = "File created"
   elseif #blocklines == 0 then msg = "Block removed"
   else msg = "Block inserted" end
-  return li.finish(ctx, args, f, msg and result or nil, msg, nil, { backup_key = "backup_file" })
+  return li.finish(ctx, args, f, msg and result or nil, msg, nil, { backup_key = "backup_file", attr_diff = true })
 end
 
 return M

@@ -91,6 +91,23 @@ end
 
 local ATTRS = "ownership, perms or SE linux context changed"
 
+-- The diff of a change, in Ansible's shape: the content ("PATH (content)",
+-- or opts.header), and with opts.attr_diff (lineinfile and blockinfile, as
+-- Ansible's) a list of it and the file attributes ("PATH (file attributes)").
+local function diff_of(ctx, args, f, before, after, opts)
+  local header = opts.header or (f.path .. " (content)")
+  local content = before ~= after and ctx:diff_result(before, after, header)
+    or ctx.object({ before = "", after = "", before_header = header, after_header = header })
+  if not opts.attr_diff then return content end
+  local aheader = f.path .. " (file attributes)"
+  local attrs = ctx.object({ before_header = aheader, after_header = aheader })
+  if f.st and (args.mode or args.owner or args.group) then
+    local b, a = ctx:diff_attrs(nil, f.st, args)
+    if next(b) then attrs.before, attrs.after = b, a end
+  end
+  return { content, attrs }
+end
+
 --- Write `new` (the file's new content, or nil: unchanged) at f.path with
 --- args' backup/mode/owner/group/validate, honouring check mode; the result
 --- as Ansible's file modules give it: changed, msg (`msg`, and the attribute
@@ -107,9 +124,8 @@ function M.finish(ctx, args, f, new, msg, extra, opts)
   local bkey = opts.backup_key or "backup"
   result.changed = content_changed or attr_changed
   if bkey == "backup" then result.backup = "" end
-  if ctx.diff and content_changed then
-    local header = opts.header or (f.path .. " (content)")
-    result.diff = { before = old, after = new, before_header = header, after_header = header }
+  if ctx.diff and result.changed then
+    result.diff = diff_of(ctx, args, f, old, content_changed and new or old, opts)
   end
   if content_changed then result.msg = msg
   elseif attr_changed then result.msg = ATTRS
@@ -216,7 +232,7 @@ local function present(ctx, args, f)
       msg = "line added"
     end
   end
-  return M.finish(ctx, args, f, msg and table.concat(lines) or nil, msg)
+  return M.finish(ctx, args, f, msg and table.concat(lines) or nil, msg, nil, { attr_diff = true })
 end
 
 local function absent(ctx, args, f)
@@ -230,7 +246,7 @@ local function absent(ctx, args, f)
     if hit then n = n + 1 else kept[#kept + 1] = l end
   end
   local msg = n > 0 and string.format("%d line(s) removed", n) or nil
-  return M.finish(ctx, args, f, n > 0 and table.concat(kept) or nil, msg, { found = n })
+  return M.finish(ctx, args, f, n > 0 and table.concat(kept) or nil, msg, { found = n }, { attr_diff = true })
 end
 
 function M.run(ctx, args)
