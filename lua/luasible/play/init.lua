@@ -141,7 +141,8 @@ function M.play(play, opts)
     step = opts.step and true or nil, -- --step: ask before each task (play/step.lua)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
-    hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
+    hostvars = vars.hostvars(inv, layer), luasible = luasible,
+    base_dir = opts.base_dir or ".",
     tasks = {}, state = {},
     inv = inv, layer = layer, -- delegate_to's hosts (play/delegate.lua); add_host, group_by change inv
     -- what the command line gives every SSH connection (-k's password, -F)
