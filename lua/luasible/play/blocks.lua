@@ -17,7 +17,8 @@ local M = {}
 
 -- The keywords a block takes (given to its tasks), beside block/rescue/always.
 M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
-  ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true }
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true,
+  delegate_to = true, delegate_facts = true }
 local SECTIONS = { "block", "rescue", "always" }
 
 --- Is t a block node?

@@ -22,7 +22,8 @@ function M.set_roles(p, rctx) ROLES[p] = rctx end
 
 -- The keywords of a block (and of an import_tasks), given to its tasks (play/blocks.lua).
 local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
-  ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true }
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true,
+  delegate_to = true, delegate_facts = true }
 
 local convert_list
 
