@@ -37,6 +37,7 @@ M.SUDO_PROBE = { "true" }
 -- reaches the command itself when sudo does not read it.
 function M.sudo(opts, probe)
   if not (opts.sudo or opts.user) then return nil, opts.stdin end
+  if opts.become_method == "su" then return M.su(opts, probe) end
   local function target(t)
     if opts.user then t[#t + 1] = "-u"; t[#t + 1] = opts.user end
     t[#t + 1] = "--"
@@ -49,6 +50,22 @@ function M.sudo(opts, probe)
     end
   end
   return target({ "sudo", "-n" }), opts.stdin
+end
+
+--- become_method su: the argv prefix `su -s /bin/sh -c 'exec "$0" "$@"' USER --`
+-- (the command's argv after it, as given: no quoting), and its stdin. su
+-- reads a password from a terminal, which a command here has not: su is
+-- used where it needs none (the connecting user is root, or PAM lets it),
+-- found by a probe; else nil, err — the password is never fed to the
+-- command in its place.
+function M.su(opts, probe)
+  local prefix = { "su", "-s", "/bin/sh", "-c", 'exec "$0" "$@"', opts.user or "root", "--" }
+  local res = probe(prefix, M.SUDO_PROBE)
+  if not (res and res.ok) then
+    return nil, nil, "EACCES: become_method su: su to '" .. (opts.user or "root") .. "' needs a password"
+      .. " (su reads it from a terminal, which luasible does not give it): connect as root, or use sudo"
+  end
+  return prefix, opts.stdin
 end
 
 --- The remote command line of cmd with opts (cwd, env, timeout) behind the

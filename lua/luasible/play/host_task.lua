@@ -12,6 +12,7 @@ local delegate = require "luasible.play.delegate"
 local async = require "luasible.play.async"
 local vars = require "luasible.play.vars"
 local is_interrupt = require("luasible.util.errors").is_interrupt
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -58,7 +59,8 @@ local function become_of(run, task, hvars)
   local become = task.become
   if become == nil then become = play.become end
   return inventory.become(setmetatable({ ansible_become = become,
-    ansible_become_user = task.become_user or play.become_user }, { __index = hvars }))
+    ansible_become_user = task.become_user or play.become_user,
+    ansible_become_method = task.become_method or play.become_method }, { __index = hvars }))
 end
 
 -- Run the module once for one host (one loop item). Returns a result table.
@@ -86,8 +88,12 @@ local function run_module(run, host, task, ivars, emit)
   if not conn then return { unreachable = true, msg = cerr, delegated_to = dhost } end
   local luasible = run.luasible
   local bvars = dhost and delegate.become_vars(run, dhost, ivars) or ivars
+  local b = become_of(run, task, bvars)
+  if b.become and b.method ~= "sudo" and b.method ~= "su" then
+    return { failed = true, msg = "become_method '" .. tostring(b.method) .. "' is not supported (sudo and su are)" }
+  end
   local ctx = modules.context({
-    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = become_of(run, task, bvars),
+    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b,
     diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
@@ -178,8 +184,16 @@ local function loop_items(task, hvars)
     unsafe = true -- code of the play's own that may read anything
   elseif type(list) == "string" then
     unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+  elseif type(list) == "table" then
+    -- a list written in the play: its items rendered, as Ansible renders the
+    -- whole loop value (`loop: ["{{ root }}/a", b]`: item and label rendered)
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
   end
-  if lerr or type(list) ~= "table" then return nil, "loop: " .. (lerr or "must be a list") end
+  if lerr then return nil, "loop: " .. lerr end
+  if type(list) ~= "table" then
+    -- a "{{ expression }}" giving no list, known only here (as Ansible's "Invalid data passed to 'loop'")
+    return nil, "loop: must be a list, got " .. S.show(list)
+  end
   return list, unsafe
 end
 
@@ -220,12 +234,16 @@ function M.run(run, host, task)
       if items_unsafe then template.mark_unsafe(ivars, { name }) end
     end
     local res, dhost = run_item(run, host, task, ivars, emit)
+    if task.mod.changes_inventory then require("luasible.play.inventory_changes").apply(run, host, res) end
     -- the facts of the task: the host's, or the delegated host's with delegate_facts
     local fst = delegate.facts_state(run, host, task, dhost)
     -- set_fact: the host's variables from now on (each item's in turn)
     if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
       fst.set_facts = fst.set_facts or {}
       for k, v in pairs(res.ansible_facts) do fst.set_facts[k] = v end
+    elseif task.mod.sets_include_vars and type(res.ansible_facts) == "table" and not res.failed then
+      st.included_vars = st.included_vars or {} -- include_vars: below set_fact (play/vars.lua)
+      for k, v in pairs(res.ansible_facts) do st.included_vars[k] = v end
     end
     -- facts gathered (the play's Gathering Facts, a setup task)
     if (task.facts or task.module == "setup") and type(res.ansible_facts) == "table" and not res.failed then

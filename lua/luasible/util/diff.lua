@@ -31,6 +31,12 @@ local ENDS = "[\n\r\v\f\28\29\30\194\226]"
 --- str.splitlines(True) gives them.
 function M.split(text)
   local out, n, pos, len = {}, 0, 1, #text
+  if not find(text, "[\r\v\f\28\29\30\194\226]") then -- only \n ends lines: the quick way
+    local used = 0
+    for l in string.gmatch(text, "[^\n]*\n") do n = n + 1; out[n] = l; used = used + #l end
+    if used < len then out[n + 1] = sub(text, used + 1) end
+    return out
+  end
   local start = 1
   while pos <= len do
     local i = find(text, ENDS, pos)
@@ -82,24 +88,27 @@ end
 -- The longest block a[alo:ahi] == b[blo:bhi]: the earliest in a, then in b;
 -- extended over equal lines either side (there is no junk but the
 -- popular lines, which do extend a match, as in difflib).
-local function longest(a, b, b2j, alo, ahi, blo, bhi)
+-- difflib's j2len dictionaries (row i's run lengths, by j) are two pairs
+-- of arrays here, stamped with their row: no table made per line of a.
+local function longest(a, b, b2j, alo, ahi, blo, bhi, w)
   local besti, bestj, bestsize = alo, blo, 0
-  local j2len = {}
+  local plen, prow, clen, crow = w[1], w[2], w[3], w[4]
   for i = alo, ahi - 1 do
-    local newj2len = {}
     local list = b2j[a[i + 1]]
     if list then
       for x = 1, #list do
         local j = list[x]
         if j >= blo then
           if j >= bhi then break end
-          local k = (j2len[j - 1] or 0) + 1
-          newj2len[j] = k
+          -- row i - 1 of this call (an entry left by an earlier call is
+          -- outside blo.. or before alo, or was written again by this one)
+          local k = (i > alo and j > blo and prow[j - 1] == i - 1 and plen[j - 1] or 0) + 1
+          clen[j], crow[j] = k, i
           if k > bestsize then besti, bestj, bestsize = i - k + 1, j - k + 1, k end
         end
       end
     end
-    j2len = newj2len
+    plen, prow, clen, crow = clen, crow, plen, prow
   end
   while besti > alo and bestj > blo and a[besti] == b[bestj] do
     besti, bestj, bestsize = besti - 1, bestj - 1, bestsize + 1
@@ -115,10 +124,11 @@ local function matching_blocks(a, b)
   local b2j = chain_b(b)
   local la, lb = #a, #b
   local queue, blocks = { { 0, la, 0, lb } }, {}
+  local work = { {}, {}, {}, {} } -- longest's arrays, reused (their row stamps tell old entries apart)
   while #queue > 0 do
     local q = table.remove(queue)
     local alo, ahi, blo, bhi = q[1], q[2], q[3], q[4]
-    local i, j, k = longest(a, b, b2j, alo, ahi, blo, bhi)
+    local i, j, k = longest(a, b, b2j, alo, ahi, blo, bhi, work)
     if k > 0 then
       blocks[#blocks + 1] = { i, j, k }
       if alo < i and blo < j then queue[#queue + 1] = { alo, i, blo, j } end
