@@ -69,6 +69,7 @@ describe("delegate_to and async in Lua plays", function()
     assert.equal("h1 red\n", files.read(TMP .. "/blk-h1"))
     assert.matches("changed: [h1 -> lb]", out, 1, true)
     assert.matches("h1 h2 none", out, 1, true)
+    assert.matches("h2 h2 none", out, 1, true) -- run_once's facts not shared: they went to lb alone
     assert.matches("lb by-h1", out, 1, true)
     local _, events = play({ hosts = "h1", tasks = { { block = { { name = "b", command = "true" } },
       delegate_to = "localhost" } } })
