@@ -86,7 +86,9 @@ function M.share_once(run, task, first, hosts, res)
     if h ~= first then
       local st = run.state[h]
       if task.register then st.registered[task.register] = res end
-      if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
+      -- (with delegate_facts the facts went to the delegated host alone: play/delegate.lua)
+      if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed
+        and not (task.delegate_facts and res.delegated_to) then
         st.set_facts = st.set_facts or {}
         for k, v in pairs(res.ansible_facts) do st.set_facts[k] = v end
       end
