@@ -138,7 +138,7 @@ else set -- "+refs/heads/*:refs/remotes/$REMOTE/*" "+refs/tags/*:refs/tags/*"; f
 if [ -n "$DEPTH" ]; then set -- --depth "$DEPTH" "$@"; fi
 [ $FORCE = 1 ] && set -- --force "$@"
 G fetch --progress "$REMOTE" "$@" || { echo "@failed fetch"; exit 0; }
-G remote set-head "$REMOTE" --auto >/dev/null 2>&1
+G symbolic-ref -q "refs/remotes/$REMOTE/HEAD" >/dev/null || G remote set-head "$REMOTE" --auto >/dev/null 2>&1
 switch || { echo "@failed checkout $VERSION"; exit 0; }
 echo "@after $(G rev-parse HEAD)"
 ]=]
