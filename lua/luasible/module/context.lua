@@ -157,11 +157,11 @@ function Ctx:test(expr)
 end
 
 --- A template's text rendered with the task's vars (`name` names it in
---- errors), or nil, err.
+--- errors; `extra`, optional, a table of variables over them), or nil, err.
 --- Includes and imports are found as the template module finds its
 --- `src`: the play's templates/ folder, then the play's folder (and the
 --- folder of the including template); lookups search the play's folder.
-function Ctx:render(text, name)
+function Ctx:render(text, name, extra)
   local base = self.base_dir or "."
   local dirs = { path.join(base, "templates"), base }
   if self.role_path then table.insert(dirs, 1, path.join(self.role_path, "templates")) end
@@ -169,7 +169,8 @@ function Ctx:render(text, name)
     local dir = path.dirname(self:find_local(name, "templates"))
     if dir ~= "" then table.insert(dirs, 1, dir) end
   end
-  return template.render(text, self.vars, name, nil, { search_path = dirs, base_dir = base,
+  local vars = extra and setmetatable(extra, { __index = self.vars }) or self.vars
+  return template.render(text, vars, name, nil, { search_path = dirs, base_dir = base,
     search_dirs = { path.join(base, "files"), path.join(base, "templates"), base } })
 end
 
