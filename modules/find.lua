@@ -36,7 +36,7 @@ local function amount(v, units)
   return math.tointeger(tonumber(n) * (units[u] or 1))
 end
 
---- fnmatch.translate: a glob as a regex for fullmatch
+--- fnmatch.translate: a glob as a regex for fullmatch (also unarchive's exclude)
 local function glob_regex(g)
   local out, i = {}, 1
   while i <= #g do
@@ -61,6 +61,8 @@ local function glob_regex(g)
   end
   return "(?s:" .. table.concat(out) .. ")"
 end
+
+M.glob_regex = glob_regex
 
 function M.check_args(args, _, checks)
   if args.use_regex then

@@ -237,4 +237,36 @@ describe("#hosts #oracle file modules", function()
       end
     end
   end)
+  it("unarchive: tar.gz from the controller and tar.bz2/xz on the host, changed as Ansible decides", function()
+    local files = require "spec.helpers.files"
+    local dir = files.tmpdir()
+    assert(select(2, files.run("cd " .. dir .. " && mkdir -p s/d && echo a > s/a.txt && echo b > s/d/b.txt"
+      .. " && touch -d 2020-01-01 s/a.txt s/d/b.txt s/d s && tar czf a.tgz -C s . 2>&1")))
+    t:both([[rm -rf /srv/u /srv/v; mkdir -p /srv/u /srv/v /srv/w/s && cd /srv/w/s && echo x > x.txt && echo y > y.log &&
+      touch -d 2020-01-01 x.txt y.log && tar cjf ../w.tbz2 x.txt y.log && tar cJf ../w.txz x.txt]])
+    local tree = { ["site.yml"] = [=[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: from controller, unarchive: { src: a.tgz, dest: /srv/u, list_files: true }, register: u1 }
+    - { name: on host, unarchive: { src: /srv/w/w.tbz2, dest: /srv/v, remote_src: true }, register: u2 }
+    - name: excluded
+      unarchive: { src: /srv/w/w.tbz2, dest: /srv/w, remote_src: true, exclude: ["*.log"], list_files: true }
+      register: u3
+    - { name: xz, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true }, register: u4 }
+    - { name: created, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true, creates: /srv/w/x.txt } }
+]=], ["files/a.tgz"] = files.read(dir .. "/a.tgz") }
+    same_twice(tree, "cd /srv && find u v w -printf '%p %y %m\\n' | sort && find u v w -type f -newermt 2020-01-02 "
+      .. "-printf '%p %s\\n' | sort && find u v w -type f ! -newermt 2020-01-02 | sort && cat u/a.txt v/y.log", {
+      ["from controller"] = { "files", "handler", "dest", "mode", "owner" },
+      ["on host"] = { "handler", "src", "dest" }, excluded = { "files", "handler" }, xz = { "handler" } })
+    -- a changed file is put back, alike
+    t:both("echo changed > /srv/u/a.txt")
+    local r = t:run(tree)
+    assert.are.same(r.ansible.changed, r.luasible.changed)
+    assert.is_true(r.luasible.changed["from controller"].web)
+    local a, l = t:both("cat /srv/u/a.txt")
+    assert.are.equal("a\n", a)
+    assert.are.equal(a, l)
+  end)
 end)

@@ -101,7 +101,7 @@ describe("module arguments", function()
   it("checks every built-in module loads and has typed params", function()
     for _, name in ipairs({ "command", "shell", "streaming_shell", "copy", "fetch", "file", "template",
       "lineinfile", "apt", "package", "systemd", "service", "wait_for", "ping", "debug", "setup",
-      "blockinfile", "replace", "ini_file", "stat", "slurp", "find", "tempfile" }) do
+      "blockinfile", "replace", "ini_file", "stat", "slurp", "find", "tempfile", "unarchive", "archive" }) do
       local m = assert(modules.load(name))
       for p, spec in pairs(m.params) do assert.is_string(spec.type, name .. "." .. p) end
     end
