@@ -48,5 +48,6 @@ for r = 1, ROUNDS do
 end
 -- the holder ends after its idle time; stop it now with the server
 srv:stop()
-local ROW = "| %d sequential `luasible exec h1 -m shell -a true` | %.3f s (%.1f ms a run) | %.3f s (%.1f ms a run) | %.2fx |"
+local ROW = "| %d sequential `luasible exec h1 -m shell -a true` | %.3f s (%.1f ms a run) | %.3f s"
+  .. " (%.1f ms a run) | %.2fx |"
 print(ROW:format(RUNS, median(D), median(D) / RUNS * 1000, median(P), median(P) / RUNS * 1000, median(R)))
