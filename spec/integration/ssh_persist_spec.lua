@@ -79,6 +79,8 @@ describe("#ssh persistent connections", function()
       if ev.type == "done" then assert.equal(3, ev.result.rc) end
     end
     assert.same({ "1", "2", "3" }, evs)
+    -- become goes over a direct connection of its own (no password to the holder)
+    assert.equal("0\n", assert(c:execute("id -u", { sudo = true })).stdout)
     c:close()
     -- one socket, the user's alone; the folder 0700
     local names = sockets()

@@ -138,9 +138,9 @@ end
 
 function Persist:_start(cmd, opts, mode)
   if self.closed then error("luasible: connection used after close", 3) end
-  if opts.sudo_password or opts.user then
+  if opts.sudo or opts.user or opts.sudo_password then
     -- become goes through a direct connection (no password over the socket)
-    self._direct = self._direct or assert(require("luasible.ssh").connect(self._spec_direct()))
+    self._direct = self._direct or assert(require("luasible.ssh").connect(self:_spec_direct()))
     return self._direct:_start(cmd, opts, mode)
   end
   local req = cjson.encode({ line = remote.command_line(cmd, opts) })
