@@ -27,6 +27,7 @@ typedef struct uconn {
   lsb_waitable w;
   uv_pipe_t h;
   uv_connect_t creq;
+  uv_shutdown_t shut;
   lsb_ctx *ctx;
   char *in;
   size_t in_len, in_cap, scan; /* scan: bytes already searched for "\n" */
@@ -236,6 +237,27 @@ static int c_close(lua_State *L) {
   return 0;
 }
 
+static void uconn_shut(uv_shutdown_t *req, int status) {
+  (void)status;
+  uconn_close(req->data);
+}
+
+/* conn:finish(): close once what is queued is written (close() drops it);
+ * the connection is Lua's no more */
+static int c_finish(lua_State *L) {
+  uconn_ud *ud = luaL_checkudata(L, 1, LSB_UCONN_MT);
+  uconn *c = ud->c;
+  if (!c) return 0;
+  ud->c = NULL;
+  lsb_waiter_release(L, &c->w);
+  c->shut.data = c;
+  if (c->closing || c->connecting ||
+      uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
+    uconn_close(c);
+  uconn_unref(c);
+  return 0;
+}
+
 static int c_tostring(lua_State *L) {
   uconn_ud *ud = luaL_checkudata(L, 1, LSB_UCONN_MT);
   lua_pushfstring(L, LSB_UCONN_MT " (%s): %p", ud->c ? "open" : "closed", (void *)ud);
@@ -395,7 +417,8 @@ void lsb_open_unix(lua_State *L) {
       {"__gc", c_close}, {"__close", c_close}, {"__tostring", c_tostring}, {NULL, NULL}};
   static const luaL_Reg cmethods[] = {{"read", c_read},   {"ready", c_ready},
                                       {"wait_on", c_wait_on}, {"write", c_write},
-                                      {"close", c_close}, {NULL, NULL}};
+                                      {"finish", c_finish}, {"close", c_close},
+                                      {NULL, NULL}};
   lsb_new_class(L, LSB_ULISTEN_MT, lmeta, lmethods);
   lsb_new_class(L, LSB_UCONN_MT, cmeta, cmethods);
 }

@@ -79,6 +79,12 @@ describe("#ssh persistent connections", function()
       if ev.type == "done" then assert.equal(3, ev.result.rc) end
     end
     assert.same({ "1", "2", "3" }, evs)
+    -- put and get through commands, checked
+    local bin = string.rep("\0\1\2 binary\n\255", 5000)
+    assert(c:put(bin, srv.dir .. "/p.bin", { content = true }))
+    assert.equal(bin, read(srv.dir .. "/p.bin"))
+    assert(c:get(srv.dir .. "/p.bin", srv.dir .. "/g.bin"))
+    assert.equal(bin, read(srv.dir .. "/g.bin"))
     -- become goes over a direct connection of its own (no password to the holder)
     assert.equal("0\n", assert(c:execute("id -u", { sudo = true })).stdout)
     c:close()

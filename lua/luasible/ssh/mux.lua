@@ -77,7 +77,7 @@ local function serve_client(conn, c, scheduler, state)
   state.active = state.active - 1
   state.last = core.now()
   over = true
-  c:close()
+  c:finish() -- what is queued goes out first
 end
 
 function M.serve(path, specfile, idle)
