@@ -32,6 +32,7 @@ typedef struct uconn {
   char *in;
   size_t in_len, in_cap, scan; /* scan: bytes already searched for "\n" */
   int err;                     /* UV_EOF, a read error, a connect error */
+  size_t queued;               /* bytes handed to write, not yet written */
   int refs;                    /* the handle's and the userdata's */
   unsigned connecting : 1, reading : 1, closing : 1;
   unsigned news : 1; /* a connect's outcome, not yet seen by read() */
@@ -56,6 +57,8 @@ typedef struct {
 
 typedef struct {
   uv_write_t req;
+  uconn *c;
+  size_t n;
   char data[];
 } uwrite;
 
@@ -201,8 +204,20 @@ static int c_wait_on(lua_State *L) {
 }
 
 static void uconn_written(uv_write_t *req, int status) {
+  uwrite *wr = (uwrite *)req;
+  uconn *c = wr->c;
   (void)status;
-  free(req);
+  c->queued -= wr->n;
+  free(wr);
+  uconn_unref(c); /* the write's */
+}
+
+/* conn:queued() -> bytes handed to write() and not written yet (a writer
+ * that must not run ahead of its reader waits while it is high) */
+static int c_queued(lua_State *L) {
+  uconn *c = check_conn(L);
+  lua_pushinteger(L, (lua_Integer)c->queued);
+  return 1;
 }
 
 /* conn:write(s) -> true, or the fail tuple (queued: libuv writes it) */
@@ -216,12 +231,16 @@ static int c_write(lua_State *L) {
   if (c->closing || (c->err && c->err != UV_EOF)) return lsb_fail_uv(L, UV_EPIPE, "write");
   if (!(wr = malloc(sizeof *wr + n + 1))) return luaL_error(L, "not enough memory");
   memcpy(wr->data, s, n);
+  wr->c = c;
+  wr->n = n;
   b = uv_buf_init(wr->data, (unsigned)n);
   err = uv_write(&wr->req, (uv_stream_t *)&c->h, &b, 1, uconn_written);
   if (err) {
     free(wr);
     return lsb_fail_uv(L, err, "write");
   }
+  c->queued += n;
+  c->refs++; /* until written (or cancelled by the close) */
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -417,7 +436,7 @@ void lsb_open_unix(lua_State *L) {
       {"__gc", c_close}, {"__close", c_close}, {"__tostring", c_tostring}, {NULL, NULL}};
   static const luaL_Reg cmethods[] = {{"read", c_read},   {"ready", c_ready},
                                       {"wait_on", c_wait_on}, {"write", c_write},
-                                      {"finish", c_finish}, {"close", c_close},
+                                      {"queued", c_queued}, {"finish", c_finish}, {"close", c_close},
                                       {NULL, NULL}};
   lsb_new_class(L, LSB_ULISTEN_MT, lmeta, lmethods);
   lsb_new_class(L, LSB_UCONN_MT, cmeta, cmethods);

@@ -15,6 +15,8 @@ local cjson = require "cjson"
 
 local M = {}
 
+local HIGH = 1024 * 1024 -- bytes queued to a relay before the command waits
+
 -- the bytes of a line event as the command printed them; the newline of a
 -- plain line is held back until the next event or the end, where the byte
 -- count tells whether the output ended without one
@@ -40,11 +42,12 @@ local function serve_client(conn, c, scheduler, state)
   local stdin = type(req.stdin) == "string" and core.base64_decode(req.stdin) or nil
   local iter, s = conn:stream({ "/bin/sh", "-c", req.line }, { stdin = stdin })
   -- the relay gone (killed by its timeout, a cancel): the command is killed
-  local over = false
+  local over, gone = false, false
   scheduler.spawn(function()
     while not over do
       local l = c:read()
       if l == false then
+        gone = true
         if not over and s and s.close then s:close() end
         return
       end
@@ -62,6 +65,11 @@ local function serve_client(conn, c, scheduler, state)
       held[i] = nl
       sent[i] = sent[i] + #chunk
       c:write(cjson.encode(i == 1 and { o = chunk } or { e = chunk }) .. "\n")
+      -- a relay that reads slowly holds the command back (its SSH window
+      -- fills) instead of the holder's memory growing
+      if c:queued() > HIGH then
+        while not gone and c:queued() > HIGH // 2 do scheduler.sleep(0.002) end
+      end
     elseif t == "done" or t == "error" then
       local r = ev.result or {}
       local bytes = { r.stdout_bytes or 0, r.stderr_bytes or 0 }
