@@ -105,10 +105,7 @@ end
 
 -- 99 for Ctrl-C (ansible-playbook's "User interrupted execution"), else
 -- 128 + the signal's number, as a shell reports a process a signal ended
-local function signal_status(name)
-  if name == "INT" then return 99 end
-  return 128 + (require("luasible.core").signals[name] or 2)
-end
+local signal_status = require("luasible.util.errors").interrupt_status
 
 -- Run the play with the command's runner options; returns the exit status.
 local function run_play(args, play, opts, extra)
