@@ -168,10 +168,9 @@ static void conn_written(uv_write_t *req, int status) {
   (void)status;
   c->queued -= wr->n;
   free(wr);
-  if (c->drain_wait && c->queued <= c->low_water) {
-    c->drain_wait = 0;
-    lsb_waitable_wake(&c->w);
-  }
+  /* drain_wait stays set: ready() must stay true for the woken task's
+   * check (it is cleared by the drained() call that sees the queue low) */
+  if (c->drain_wait && c->queued <= c->low_water) lsb_waitable_wake(&c->w);
 }
 
 /* Queue n bytes (hdr then body); returns 0 or a uv error. */
