@@ -56,7 +56,8 @@ describe("#hosts file-editing modules", function()
       assert.is_true(res.changed)
       assert.are.equal("a\n", h:read(res.backup_file))
       assert.are.same({ before = "a\n", after = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nb\n# END ANSIBLE MANAGED BLOCK\n",
-        before_header = F .. " (content)", after_header = F .. " (content)" }, res.diff)
+        before_header = F .. " (content)", after_header = F .. " (content)" }, res.diff[1])
+      assert.are.equal(F .. " (file attributes)", res.diff[2].before_header)
     end)
 
     it("refuses a bad regex naming the argument, and a state it does not know", function()
