@@ -269,4 +269,37 @@ describe("#hosts #oracle file modules", function()
     assert.are.equal("a\n", a)
     assert.are.equal(a, l)
   end)
+  it("--check changes nothing and --diff shows the same before/after for the editing modules", function()
+    local setup = "printf 'a=1\\nb=2\\n' > /etc/d1.conf; printf 'x y\\n' > /etc/d2.conf"
+    t:both(setup)
+    local tree = { ["site.yml"] = [=[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: line, lineinfile: { path: /etc/d1.conf, regexp: '^a=', line: a=9 } }
+    - { name: block, blockinfile: { path: /etc/d1.conf, block: "k=v" } }
+    - { name: repl, replace: { path: /etc/d2.conf, regexp: 'y', replace: z } }
+    - { name: same, replace: { path: /etc/d2.conf, regexp: 'nothing', replace: z } }
+]=] }
+    for _, opts in ipairs { { check = true, diff = true }, { diff = true } } do
+      local r = t:run(tree, opts)
+      assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
+      assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
+      assert.are.same(r.ansible.changed, r.luasible.changed)
+      for _, task in ipairs { "line", "block", "repl" } do
+        local a, l = registered(r, task)
+        local da = a.diff and (a.diff[1] or a.diff) or {}
+        local dl = l.diff and (l.diff[1] or l.diff) or {}
+        assert.is_string(da.after, task)
+        assert.are_not.equal(da.before, da.after, task)
+        for _, f in ipairs { "before", "after", "before_header", "after_header" } do
+          assert.are.same(da[f], dl[f], task .. ": diff." .. f .. (opts.check and " (check)" or ""))
+        end
+      end
+      local a, l = t:both("cat /etc/d1.conf /etc/d2.conf")
+      assert.are.equal(a, l)
+      if opts.check then assert.are.equal("a=1\nb=2\nx y\n", a) end
+      t:both(setup)
+    end
+  end)
 end)
