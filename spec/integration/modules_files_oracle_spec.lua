@@ -242,7 +242,7 @@ describe("#hosts #oracle file modules", function()
     local dir = files.tmpdir()
     assert(select(2, files.run("cd " .. dir .. " && mkdir -p s/d && echo a > s/a.txt && echo b > s/d/b.txt"
       .. " && touch -d 2020-01-01 s/a.txt s/d/b.txt s/d s && tar czf a.tgz -C s . 2>&1")))
-    t:both([[rm -rf /srv/u /srv/v; mkdir -p /srv/u /srv/v /srv/w/s && cd /srv/w/s && echo x > x.txt && echo y > y.log &&
+    t:both([[rm -rf /srv/u /srv/v /srv/m; mkdir -p /srv/u /srv/v /srv/m /srv/w/s && cd /srv/w/s && echo x > x.txt && echo y > y.log &&
       touch -d 2020-01-01 x.txt y.log && tar cjf ../w.tbz2 x.txt y.log && tar cJf ../w.txz x.txt]])
     local tree = { ["site.yml"] = [=[
 - hosts: all
@@ -255,16 +255,18 @@ describe("#hosts #oracle file modules", function()
       register: u3
     - { name: xz, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true }, register: u4 }
     - { name: created, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true, creates: /srv/w/x.txt } }
+    - { name: with mode, unarchive: { src: /srv/w/w.tbz2, dest: /srv/m, remote_src: true, mode: "0600" } }
 ]=], ["files/a.tgz"] = files.read(dir .. "/a.tgz") }
-    same_twice(tree, "cd /srv && find u v w -printf '%p %y %m\\n' | sort && find u v w -type f -newermt 2020-01-02 "
+    same_twice(tree, "cd /srv && find u v w m -printf '%p %y %m\\n' | sort && find u v w -type f -newermt 2020-01-02 "
       .. "-printf '%p %s\\n' | sort && find u v w -type f ! -newermt 2020-01-02 | sort && cat u/a.txt v/y.log", {
       ["from controller"] = { "files", "handler", "dest", "mode", "owner" },
       ["on host"] = { "handler", "src", "dest" }, excluded = { "files", "handler" }, xz = { "handler" } })
-    -- a changed file is put back, alike
-    t:both("echo changed > /srv/u/a.txt")
+    -- a changed file is put back, a changed mode too (without extracting), alike
+    t:both("echo changed > /srv/u/a.txt; chmod 644 /srv/m/x.txt")
     local r = t:run(tree)
     assert.are.same(r.ansible.changed, r.luasible.changed)
     assert.is_true(r.luasible.changed["from controller"].web)
+    assert.is_true(r.luasible.changed["with mode"].web)
     local a, l = t:both("cat /srv/u/a.txt")
     assert.are.equal("a\n", a)
     assert.are.equal(a, l)
