@@ -255,7 +255,8 @@ describe("#hosts #oracle file modules", function()
       register: u3
     - { name: xz, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true }, register: u4 }
     - { name: created, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true, creates: /srv/w/x.txt } }
-    - { name: with mode, unarchive: { src: /srv/w/w.tbz2, dest: /srv/m, remote_src: true, mode: "0600" } }
+    - name: with mode
+      unarchive: { src: /srv/w/w.tbz2, dest: /srv/m, remote_src: true, mode: "0600" }
 ]=], ["files/a.tgz"] = files.read(dir .. "/a.tgz") }
     same_twice(tree, "cd /srv && find u v w m -printf '%p %y %m\\n' | sort && find u v w -type f -newermt 2020-01-02 "
       .. "-printf '%p %s\\n' | sort && find u v w -type f ! -newermt 2020-01-02 | sort && cat u/a.txt v/y.log", {
