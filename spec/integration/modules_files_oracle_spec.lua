@@ -242,7 +242,8 @@ describe("#hosts #oracle file modules", function()
     local dir = files.tmpdir()
     assert(select(2, files.run("cd " .. dir .. " && mkdir -p s/d && echo a > s/a.txt && echo b > s/d/b.txt"
       .. " && touch -d 2020-01-01 s/a.txt s/d/b.txt s/d s && tar czf a.tgz -C s . 2>&1")))
-    t:both([[rm -rf /srv/u /srv/v /srv/m; mkdir -p /srv/u /srv/v /srv/m /srv/w/s && cd /srv/w/s && echo x > x.txt && echo y > y.log &&
+    t:both([[rm -rf /srv/u /srv/v /srv/m; mkdir -p /srv/u /srv/v /srv/m /srv/w/s && cd /srv/w/s &&
+      echo x > x.txt && echo y > y.log &&
       touch -d 2020-01-01 x.txt y.log && tar cjf ../w.tbz2 x.txt y.log && tar cJf ../w.txz x.txt]])
     local tree = { ["site.yml"] = [=[
 - hosts: all
