@@ -173,7 +173,26 @@ describe("#hosts delegation and async", function()
     assert.equal(1, res.finished)
     assert.is_string(res.ansible_job_id)
     -- the job's folder is removed once a polled job has been read, as Ansible does
-    assert.equal("", (hosts:get("web1"):exec("ls /root/.luasible_async 2>/dev/null")))
+    assert.is_nil(hosts:get("web1"):read(res.results_file .. "/rc"))
+    assert.matches("^/root/%.luasible_async/[%d.]+$", res.results_file)
+  end)
+
+  it("async with poll: the connection dropped while the job runs; the next poll reconnects, the job went on", function()
+    local h = hosts:get("web1")
+    local before, seen, res = logins(h), {}, nil
+    assert(require("luasible.play").play({ hosts = "web1", tasks = {
+      { name = "job", shell = "echo start; sleep 3; echo end", async = 30, poll = 1 },
+    } }, { inventory = hosts:inventory(), on_event = function(ev)
+      if ev.type == "stdout" then
+        seen[#seen + 1] = ev.data
+        -- the connection's sshd processes killed on the host (the listener stays): the link is gone
+        if ev.data == "start" then h:exec("pkill -f 'sshd: root' || true") end
+      elseif ev.type == "host_task_result" then res = ev.result end
+    end }))
+    assert.is_false(res.failed, res.msg)
+    assert.same({ "start", "end" }, seen)
+    assert.equal("start\nend", res.stdout)
+    assert.equal(2, logins(h) - before) -- the first connection and the one the poll after the drop made
   end)
 
   it("async past its time: the job's process group is killed, the task fails with Ansible's message", function()
@@ -219,7 +238,8 @@ describe("#hosts delegation and async", function()
     assert.matches("finished web1 rc=0 attempts=True", out, 1, true)
     assert.matches("finished web2 rc=0 attempts=True", out, 1, true)
     assert.matches("erased True", out, 1, true)
-    assert.equal("", (hosts:get("web1"):exec("ls /root/.luasible_async")), out)
+    local left = hosts:get("web1"):exec("ls /root/.luasible_async/*/cmd 2>/dev/null | xargs -r grep -l 'finished'")
+    assert.equal("", left, out)
   end)
 
   it("a job outlives the run and connection that started it: a later run reaps it", function()

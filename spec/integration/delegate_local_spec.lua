@@ -4,6 +4,8 @@
 -- async jobs, async under --check, and the YAML forms that are refused.
 local plays = require "luasible.play"
 local files = require "spec.helpers.files"
+local cli = require "spec.helpers.cli"
+local cjson = require "cjson"
 
 local TMP = files.tmpdir()
 
@@ -41,21 +43,40 @@ describe("delegate_to and async in Lua plays", function()
   end)
 
   it("async: a streaming_shell job streams its lines; stdin reaches the job; --check refuses async", function()
-    local lines = {}
-    local recap, _, details = play({ hosts = "h1", tasks = {
-      { name = "s", streaming_shell = "echo a; sleep 1.2; echo b", async = 10, poll = 1 },
-      { name = "in", shell = { cmd = "cat", stdin = "from stdin" }, async = 10, poll = 1, register = "c" },
-      { name = "show", debug = { msg = "{{ c.stdout }}" } },
-    } }, { on_event = function() end })
-    assert.equal(0, recap.h1.failed)
-    local r = details.hosts.h1
-    assert.same({ "a", "b" }, r[1].result.stdout_lines)
-    assert.equal("from stdin", r[3].result.msg)
+    -- (run with HOME in the temp folder: the jobs live under ~/.luasible_async, not in this machine's home)
+    local home = TMP .. "/home"
+    os.execute("mkdir -p " .. home)
+    files.write(TMP .. "/async.yml", [[
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - streaming_shell: echo a; sleep 1.2; echo b
+      async: 10
+      poll: 1
+      register: s
+    - shell: cat
+      args: { stdin: from stdin }
+      async: 10
+      poll: 1
+      register: c
+    - debug: msg="{{ s.stdout_lines }} {{ c.stdout }}"
+]])
+    files.write(TMP .. "/inv.ini", "h1 ansible_connection=local\n")
+    local out, code = cli.luasible("run " .. TMP .. "/async.yml -i " .. TMP .. "/inv.ini --json", "HOME=" .. home)
+    assert.equal(0, code, out)
+    local lines, msg = {}, nil
+    for l in out:gmatch("[^\n]+") do
+      local ev = cjson.decode(l)
+      if ev.type == "stdout" then lines[#lines + 1] = ev.data end
+      if ev.type == "host_task_result" and ev.module == "debug" then msg = ev.result.msg end
+    end
+    assert.same({ "a", "b", "from stdin" }, lines)
+    assert.equal("['a', 'b'] from stdin", msg)
+    assert.equal("", files.sh("ls " .. home .. "/.luasible_async")) -- polled jobs are removed once read
     local _, events2, d2 = play({ hosts = "h1", tasks = { { name = "c", shell = "true", async = 5, poll = 1 } } },
       { check = true })
     assert.equal("check mode and async cannot be used on same task.", d2.hosts.h1[1].result.msg)
-    for _, ev in ipairs(events2) do if ev.type == "stdout" then lines[#lines + 1] = ev.data end end
-    assert.same({}, lines)
+    for _, ev in ipairs(events2) do assert.not_equal("stdout", ev.type) end
   end)
 
   it("refuses bad delegate_to / async / poll values and async on other modules, with file:line", function()

@@ -131,25 +131,37 @@ describe("#oracle delegation and async against ansible-playbook", function()
   end
 
   it("writes the same files with the same variables, prints the same values, counts the same recap", function()
-    os.execute("mkdir -p " .. TMP .. "/pb " .. TMP .. "/ansible " .. TMP .. "/luasible " .. TMP .. "/luasible2")
+    for _, d in ipairs({ "home", "pb", "ansible", "luasible", "luasible2" }) do
+      os.execute("mkdir -p " .. TMP .. "/" .. d)
+    end
     write(TMP .. "/pb/site.yml", PLAYBOOK)
     write_inv()
-    local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_FORKS=5 "
+    -- HOME in the temp folder: both keep their async jobs under it (~/.ansible_async, ~/.luasible_async),
+    -- not in this machine's home
+    local home = "HOME=" .. TMP .. "/home "
+    local env = home .. "ANSIBLE_ASYNC_DIR=" .. TMP .. "/home/.ansible_async ANSIBLE_NOCOLOR=1 "
+      .. "ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
+      .. "ANSIBLE_FORKS=5 "
       .. "ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP=" .. TMP .. "/ansible-tmp "
     local aout, acode, aerr = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. TMP .. "/pb/site.yml -e out="
       .. TMP .. "/ansible")
     assert.equal(0, acode, aout .. aerr)
-    local lout, lcode, lerr = run("bin/luasible run " .. TMP .. "/pb/site.yml -i " .. TMP .. "/inv.ini -e out="
+    local lout, lcode, lerr = run(home .. "bin/luasible run " .. TMP .. "/pb/site.yml -i " .. TMP .. "/inv.ini -e out="
       .. TMP .. "/luasible --json")
     assert.equal(0, lcode, lout .. lerr)
     local a, l = tree(TMP .. "/ansible"), tree(TMP .. "/luasible")
     assert.equal("web1 red\n", a["./member-web1"]) -- the delegating host's variables
     assert.equal("web1 red\n", a["./once"])
     assert.same(a, l)
+    -- the timed-out jobs stay (Ansible keeps their files too); the reaped and cleaned ones are gone
+    local ajobs = run("ls " .. TMP .. "/home/.ansible_async | wc -l")
+    local ljobs = run("ls " .. TMP .. "/home/.luasible_async | wc -l")
+    assert.equal("2\n", ljobs) -- web1 and web2
+    assert.equal(tostring(tonumber(ajobs)) .. "\n", "2\n")
     local am, lm = ansible_msgs(aout), luasible_msgs(lout)
     assert.equal("lb marker=from-web1 own=none", am.lb[1])
     assert.same(am, lm)
-    local tout = run("bin/luasible run " .. TMP .. "/pb/site.yml -i " .. TMP .. "/inv.ini -e out="
+    local tout = run(home .. "bin/luasible run " .. TMP .. "/pb/site.yml -i " .. TMP .. "/inv.ini -e out="
       .. TMP .. "/luasible2")
     for _, h in ipairs({ "web1", "web2", "lb" }) do
       assert.same(recap_of(aout, h), recap_of(tout, h))

@@ -389,8 +389,8 @@ describe("YAML playbooks", function()
         "bad.yml:6: play 'bad.yml', task 1: the module 'community.general.ufw' is not supported" },
       { "an unknown module", first .. "- hosts: all\n  tasks:\n    - frobnicate: x=1\n",
         "bad.yml:6: play 'bad.yml', task 1: unknown module 'frobnicate'" },
-      { "a structural module not supported yet", first .. "- hosts: all\n  tasks:\n    - add_host: { name: x }\n",
-        "bad.yml:6: play 'bad.yml', task 1: the module 'add_host' is not supported yet" },
+      { "a structural module not supported yet", first .. "- hosts: all\n  tasks:\n    - set_stats: { data: 1 }\n",
+        "bad.yml:6: play 'bad.yml', task 1: the module 'set_stats' is not supported yet" },
       { "a bad module argument", first .. "- hosts: all\n  tasks:\n    - name: c\n      copy:\n"
         .. "        dest: /tmp/x\n        colour: red\n",
         "bad.yml:9: play 'bad.yml', task 1 ('c'): copy: unknown argument 'colour'" },

@@ -229,6 +229,21 @@ describe("rolling deploys", function()
     assert.equal(15, #log)
     -- the task is shown once, not once a host
     assert.equal(1, select(2, o:gsub("TASK %[second%]", "")))
+    -- and each host's events name the task it is on (the dashboard's task ids), hosts being on different ones
+    local jo, jcode = luasible(f, out, "--json")
+    assert.equal(0, jcode)
+    local ids, results = {}, 0
+    for line in jo:gmatch("[^\n]+") do
+      local ev = cjson.decode(line)
+      if ev.type == "task_start" then
+        assert.is_nil(ids[ev.task], "one task_start a task")
+        ids[ev.task] = ev.task_id
+      elseif ev.type == "host_task_result" or ev.type == "host_task_start" then
+        assert.equal(ids[ev.task], ev.task_id, ev.type .. " " .. ev.host .. " " .. ev.task)
+        results = results + 1
+      end
+    end
+    assert.equal(30, results)
   end)
 
   it("throttle (task and play) bounds the hosts at once; forks still caps them", function()

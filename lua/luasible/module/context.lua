@@ -157,11 +157,11 @@ function Ctx:test(expr)
 end
 
 --- A template's text rendered with the task's vars (`name` names it in
---- errors), or nil, err.
+--- errors; `extra`, optional, a table of variables over them), or nil, err.
 --- Includes and imports are found as the template module finds its
 --- `src`: the play's templates/ folder, then the play's folder (and the
 --- folder of the including template); lookups search the play's folder.
-function Ctx:render(text, name)
+function Ctx:render(text, name, extra)
   local base = self.base_dir or "."
   local dirs = { path.join(base, "templates"), base }
   if self.role_path then table.insert(dirs, 1, path.join(self.role_path, "templates")) end
@@ -169,7 +169,8 @@ function Ctx:render(text, name)
     local dir = path.dirname(self:find_local(name, "templates"))
     if dir ~= "" then table.insert(dirs, 1, dir) end
   end
-  return template.render(text, self.vars, name, nil, { search_path = dirs, base_dir = base,
+  local vars = extra and setmetatable(extra, { __index = self.vars }) or self.vars
+  return template.render(text, vars, name, nil, { search_path = dirs, base_dir = base,
     search_dirs = { path.join(base, "files"), path.join(base, "templates"), base } })
 end
 
@@ -398,6 +399,59 @@ function Ctx:diff_attrs(p, st, want, is_dir)
   if uid and uid ~= tonumber(st.uid) then before.owner, after.owner = tonumber(st.uid), uid end
   if gid and gid ~= tonumber(st.gid) then before.group, after.group = tonumber(st.gid), gid end
   return before, after
+end
+
+---------------------------------------------------------------------------
+-- This machine (the controller): for modules whose work starts here
+-- (synchronize runs rsync here, over the host's own SSH settings)
+---------------------------------------------------------------------------
+
+--- Run a command on this machine, as ctx:run runs one on the host (an argv
+--- table, or a string for /bin/sh -c; opts cwd, env, stdin, timeout,
+--- stream/on_output, allow_error; never become). Returns res; a command
+--- that cannot start is a failed task (opts.allow_error: nil, err, name).
+function Ctx:run_local(cmd, opts)
+  opts = opts or {}
+  local e = exec_opts({}, opts)
+  if opts.stream or opts.on_output then
+    local emit = self.emit
+    e.stream_output = true
+    e.on_output = opts.on_output or function(line, is_stderr, from)
+      emit({ type = is_stderr and "stderr" or "stdout", data = line }, from)
+    end
+  end
+  local conn <close> = require("luasible.connection").new_local()
+  local res, err, name = conn:execute(cmd, e)
+  if not res then
+    if opts.allow_error then return nil, err, name end
+    self:fail(err)
+  end
+  return res
+end
+
+--- The task's connection's SSH settings as it resolved them (the inventory,
+--- the ssh_config): { host, port, user, identities = { paths }, known_hosts,
+--- host_key_check = "strict"|"accept-new"|"off", jump = { hop, ... } (the
+--- ProxyJump chain in order, each with the same fields), proxy_command },
+--- or nil when the connection is not SSH. No password is in it.
+function Ctx:ssh_settings()
+  local r = type(self.conn) == "table" and rawget(self.conn, "_r")
+  if type(r) ~= "table" or self.conn.kind ~= "ssh" then return nil end
+  local function one(x)
+    local ids = {}
+    for _, id in ipairs(x.identities or {}) do ids[#ids + 1] = id.path end
+    return { host = x.hostname, port = x.port, user = x.user, identities = ids, known_hosts = x.known_hosts,
+      host_key_check = x.host_key_check }
+  end
+  local s = one(r)
+  s.proxy_command = r.proxy_command
+  s.jump = {}
+  local h = r.jump
+  while h do
+    table.insert(s.jump, 1, one(h))
+    h = h.jump
+  end
+  return s
 end
 
 ---------------------------------------------------------------------------

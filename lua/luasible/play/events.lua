@@ -47,6 +47,7 @@ function Events:emit(ev, from)
   if ev.type == "task_start" then
     self.task_n = self.task_n + 1
     ev.task_id = self.task_n
+    self.host_task = nil -- (play/rolling.lua sets each host's after it)
   elseif ev.task ~= nil and ev.host ~= nil and ev.task_id == nil and self.task_n > 0 then
     -- the host's task (play/rolling.lua: under the free strategy hosts run different tasks)
     ev.task_id = self.host_task and self.host_task[ev.host] or self.task_n

@@ -12,6 +12,7 @@ local delegate = require "luasible.play.delegate"
 local async = require "luasible.play.async"
 local vars = require "luasible.play.vars"
 local is_interrupt = require("luasible.util.errors").is_interrupt
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -183,8 +184,16 @@ local function loop_items(task, hvars)
     unsafe = true -- code of the play's own that may read anything
   elseif type(list) == "string" then
     unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+  elseif type(list) == "table" then
+    -- a list written in the play: its items rendered, as Ansible renders the
+    -- whole loop value (`loop: ["{{ root }}/a", b]`: item and label rendered)
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
   end
-  if lerr or type(list) ~= "table" then return nil, "loop: " .. (lerr or "must be a list") end
+  if lerr then return nil, "loop: " .. lerr end
+  if type(list) ~= "table" then
+    -- a "{{ expression }}" giving no list, known only here (as Ansible's "Invalid data passed to 'loop'")
+    return nil, "loop: must be a list, got " .. S.show(list)
+  end
   return list, unsafe
 end
 

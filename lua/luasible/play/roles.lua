@@ -269,6 +269,10 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
           task.name = rname .. " : " .. (type(task.name) == "string" and task.name or task.module)
           if #when > 0 then task.when = concat(when, listed(task.when)) end
           if #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
+        elseif type(task.name) == "string" then
+          -- a handler too is shown "ROLE : NAME"; a notify of its own name still finds it
+          task.listen = concat(listed(task.listen), { task.name })
+          task.name = rname .. " : " .. task.name
         end
         if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
         local out = kind == "tasks" and sink.tasks or st.handlers

@@ -55,8 +55,11 @@ function M.task_start(run, task, hosts)
     id = ev.task_n
     if run.free_ids then run.free_ids[task] = id end
   end
-  ev.host_task = ev.host_task or {}
-  for _, h in ipairs(hosts) do ev.host_task[h] = id end
+  -- (a task_start clears the map; under free the hosts on other tasks keep theirs)
+  local map = run.free and (run.free_map or {}) or (ev.host_task or {})
+  if run.free then run.free_map = map end
+  for _, h in ipairs(hosts) do map[h] = id end
+  ev.host_task = map
 end
 
 --- Does this task run once for the batch? (run_once, as Ansible's linear
@@ -230,6 +233,10 @@ function M.run(run, body)
   local list = batches.batches(play.hosts, raw(run).serial)
   if #list == 0 then play_start(run, play.hosts, 1, 1) end
   local go = true
+  if raw(run).strategy == "free" and (raw(run).max_fail_percentage ~= nil or raw(run).any_errors_fatal) then
+    run.events:emit({ type = "warning", data = "max_fail_percentage and any_errors_fatal are not supported with"
+      .. " the free strategy: tasks run on each host on its own (as in Ansible)" })
+  end
   for i, batch in ipairs(list) do
     run.batch, run.batch_n, run.magic = batch, i, nil
     run.free = raw(run).strategy == "free" or nil
@@ -259,7 +266,8 @@ function M.run(run, body)
   for _, h in ipairs(play.hosts) do
     if run.state[h].out == "ended" then run.state[h].out = nil end
   end
-  run.batch, run.batch_n, run.magic, run.end_play, run.free, run.free_ids = nil, nil, nil, nil, nil, nil
+  run.batch, run.batch_n, run.magic, run.end_play, run.free, run.free_ids, run.free_map = nil, nil, nil, nil, nil,
+    nil, nil
   return go
 end
 

@@ -227,6 +227,8 @@ function M.new(opts)
         cols[#cols + 1] = f("ignored", 35)
         line(host_label(h) .. string.rep(" ", w - #h) .. " : " .. table.concat(cols, " "))
       end
+    elseif t == "warning" then -- (play/rolling.lua: run_once under strategy free, ...)
+      line(paint(35, "[WARNING]: " .. (ev.host and ("[" .. ev.host .. "] ") or "") .. tostring(ev.data)))
     elseif t == "no_hosts_left" then
       line("\n" .. paint("1", "NO MORE HOSTS LEFT " .. string.rep("*", math.min(width, 80) - 19)))
     elseif t == "interrupted" then
