@@ -140,6 +140,9 @@ describe("#hosts file-editing modules", function()
       local res = twice({ ini_file = { path = I, section = "db", option = "host", value = "a" } },
         "section and option added")
       assert.are.equal(I, res.path)
+      assert.are.equal("0644", res.mode)
+      assert.are.equal("root", res.owner)
+      assert.are.equal(#"[db]\nhost = a\n", res.size)
       twice({ ini_file = { path = I, section = "db", option = "port", value = "5432", no_extra_spaces = true } },
         "option added")
       twice({ ini_file = { path = I, section = "db", option = "host", value = "b" } }, "option changed")
