@@ -187,6 +187,8 @@ describe("#hosts #oracle file modules", function()
     - { name: find contains, find: { paths: [/srv/t, /srv/none], recurse: true, contains: 'k=\d' }, register: f6 }
     - { name: find links, find: { paths: /srv/t, file_type: link }, register: f7 }
     - { name: find size, find: { paths: /srv/t, size: "-4", recurse: true }, register: f8 }
+    - { name: find follow, find: { paths: /srv/t, recurse: true, follow: true, file_type: any }, register: f9 }
+    - { name: find follow links, find: { paths: /srv/t, follow: true, file_type: link }, register: f10 }
     - { name: tempfile, tempfile: { suffix: .x }, register: tf }
     - { name: tempdir, tempfile: { state: directory, path: /srv }, register: td }
 ]=] }
@@ -218,7 +220,7 @@ describe("#hosts #oracle file modules", function()
       local a, l = registered(r, "slurp")
       assert.are.same({ a.content, a.encoding, a.source }, { l.content, l.encoding, l.source })
       for _, task in ipairs { "find top", "find all", "find globs", "find depth", "find regex", "find contains",
-          "find links", "find size" } do
+          "find links", "find size", "find follow", "find follow links" } do
         a, l = registered(r, task)
         local pa, pl = project(a.files, FILE), project(l.files, FILE)
         for i = 1, math.max(#pa, #pl) do
