@@ -83,6 +83,11 @@ function M.check_args(args, _, checks)
 end
 
 local FMT = [['%y|%Y|%m|%U|%G|%u|%g|%s|%i|%D|%n|%A@|%T@|%C@|%d|%p\0']]
+-- with follow (find -L, which stats what links point to): a link still as a link, as Ansible's
+-- lstat sees it (mode 777, size the length of its text, after \1)
+-- (find -L prints no %l: readlink gives it)
+local LFMT = [['l|%Y|777|%U|%G|%u|%g|0|%i|%D|1|%A@|%T@|%C@|%d|%p\1' \( -exec readlink -n -- {} \; -o -true \)]]
+  .. [[ -printf '\0']]
 local KIND = { f = 0x8000, d = 0x4000, l = 0xA000, c = 0x2000, b = 0x6000, p = 0x1000, s = 0xC000 }
 
 local function normpath(p)
@@ -165,6 +170,7 @@ function M.run(ctx, args)
     script[#script + 1] = "p=" .. q(p) .. "\n" .. [[if [ -d "$p" ]; then printf 'R|%s\0' "$p"; find ]]
       .. (args.follow and "-L " or "-H ") .. [["$p" -mindepth 1 ]]
       .. (maxdepth and ("-maxdepth " .. maxdepth .. " ") or "")
+      .. (args.follow and ("\\( -xtype l -printf " .. LFMT .. " \\) -o ") or "")
       .. "-printf " .. FMT .. [[ 2>/dev/null; else printf 'X|%s\0' "$p"; fi]]
   end
   local res = ctx:run(table.concat(script, "\n"))
@@ -183,6 +189,8 @@ function M.run(ctx, args)
       local t = {}
       for x in rec:gmatch("([^|]*)|") do t[#t + 1] = x; if #t == 15 then break end end
       t[16] = rec:match("^" .. ("[^|]*|"):rep(15) .. "(.*)$")
+      local lpath, ltext = t[16]:match("^(.-)\1(.*)$")
+      if lpath then t[16], t[8] = lpath, tostring(#ltext) end
       local d = tonumber(t[15])
       cur.entries[#cur.entries + 1] = { t = t, path = t[16], target = t[2], depth = d,
         descend = t[2] == "d" and (args.follow or t[1] == "d") }

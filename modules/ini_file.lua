@@ -166,6 +166,15 @@ function M.run(ctx, args)
   local res = li.finish(ctx, { mode = args.mode, owner = args.owner, group = args.group, backup = args.backup },
     f, new, msg, { path = args.path }, { backup_key = "backup_file" })
   if not res.failed and not res.changed then res.msg = "OK" end
+  if not res.failed then
+    -- the file fields Ansible adds to a result with a path (a stat more only when it changed)
+    local st = f.st
+    if res.changed and not ctx.check_mode then st = ctx:stat(f.path, true) or st end
+    if st then
+      res.uid, res.gid, res.owner, res.group, res.size = st.uid, st.gid, st.owner, st.group, st.size
+      res.mode, res.state = string.format("%04o", tonumber(st.mode, 8) or 0), "file"
+    end
+  end
   return res
 end
 

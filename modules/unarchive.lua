@@ -34,10 +34,32 @@ local M = {
 local HANDLERS = { { "TgzArchive", "-z" }, { "TarArchive", "" }, { "TarBzipArchive", "-j" },
   { "TarXzArchive", "-J" }, { "TarZstdArchive", "--use-compress-program=zstd" } }
 
+local attrs_script
+
 local DIFF_LINE = {
   owner = ": Uid differs$", group = ": Gid differs$", mode = ": Mode differs$",
   ": Mod time differs$", ": Warning: Cannot stat: No such file or directory$", ": Invalid owner", ": Invalid group",
 }
+
+-- mode/owner/group applied to every member and to the top folders, as
+-- Ansible's set_fs_attributes_if_different: a line "\001A member" for each
+-- member that changed.
+attrs_script = function(ctx, args)
+  if not (args.mode or args.owner or args.group) then return "" end
+  local q = ctx.quote
+  local cmds = {}
+  if args.mode then cmds[#cmds + 1] = "chmod " .. q(args.mode) .. ' -- "$f"' end
+  if args.owner or args.group then
+    cmds[#cmds + 1] = "chown -h " .. q((args.owner or "") .. (args.group and (":" .. args.group) or "")) .. ' -- "$f"'
+  end
+  return [[{ printf '%s\n' "$list"; printf '%s\n' "$list" | sed -n 's|^/*\([^/]*\)/.*|\1|p' | sort -u; } |
+while IFS= read -r m; do
+  f="$dest/${m#/}"; [ -e "$f" ] || [ -L "$f" ] || continue
+  b=$(stat -c '%a %u %g' -- "$f")
+  ]] .. table.concat(cmds, " && ") .. [[ || { echo "cannot set the attributes of $f" >&2; exit 14; }
+  [ "$b" = "$(stat -c '%a %u %g' -- "$f")" ] || printf '\001A %s\n' "$m"
+done]]
+end
 
 -- The one script: check src and dest, pick the handler, list, diff and (unless `check`) extract.
 local function script(ctx, args, src, check)
@@ -95,6 +117,7 @@ d=$(LANG=C LC_ALL=C tar --diff -C "$dest" $flag ]] .. OWN .. " " .. tail .. [[ 2
 stat --printf '\001S %u|%g|%U|%G|%a|%s\n' -- "$dest"]],
     check and "exit 0" or ([[if [ -n "$d" ]; then printf '\001X\n'; LANG=C LC_ALL=C tar --extract -v -C "$dest" $flag ]]
       .. OWN .. " " .. tail .. [[ 2>&1; rc=$?; printf '\001R %s\n' "$rc"; fi]]),
+    check and "" or attrs_script(ctx, args),
   }, "\n")
 end
 
@@ -169,6 +192,7 @@ function M.run(ctx, args)
       result.mode, result.state, result.size = mode and string.format("%04o", tonumber(mode, 8)), "directory",
         tonumber(size)
     elseif l.tag == "R" then rc = tonumber(l.rest)
+    elseif l.tag == "A" then result.changed = true
     elseif not l.tag and extracting then out[#out + 1] = l.line end
   end
   if not result.handler then

@@ -187,6 +187,8 @@ describe("#hosts #oracle file modules", function()
     - { name: find contains, find: { paths: [/srv/t, /srv/none], recurse: true, contains: 'k=\d' }, register: f6 }
     - { name: find links, find: { paths: /srv/t, file_type: link }, register: f7 }
     - { name: find size, find: { paths: /srv/t, size: "-4", recurse: true }, register: f8 }
+    - { name: find follow, find: { paths: /srv/t, recurse: true, follow: true, file_type: any }, register: f9 }
+    - { name: find follow links, find: { paths: /srv/t, follow: true, file_type: link }, register: f10 }
     - { name: tempfile, tempfile: { suffix: .x }, register: tf }
     - { name: tempdir, tempfile: { state: directory, path: /srv }, register: td }
 ]=] }
@@ -218,7 +220,7 @@ describe("#hosts #oracle file modules", function()
       local a, l = registered(r, "slurp")
       assert.are.same({ a.content, a.encoding, a.source }, { l.content, l.encoding, l.source })
       for _, task in ipairs { "find top", "find all", "find globs", "find depth", "find regex", "find contains",
-          "find links", "find size" } do
+          "find links", "find size", "find follow", "find follow links" } do
         a, l = registered(r, task)
         local pa, pl = project(a.files, FILE), project(l.files, FILE)
         for i = 1, math.max(#pa, #pl) do
@@ -242,7 +244,8 @@ describe("#hosts #oracle file modules", function()
     local dir = files.tmpdir()
     assert(select(2, files.run("cd " .. dir .. " && mkdir -p s/d && echo a > s/a.txt && echo b > s/d/b.txt"
       .. " && touch -d 2020-01-01 s/a.txt s/d/b.txt s/d s && tar czf a.tgz -C s . 2>&1")))
-    t:both([[rm -rf /srv/u /srv/v; mkdir -p /srv/u /srv/v /srv/w/s && cd /srv/w/s && echo x > x.txt && echo y > y.log &&
+    t:both([[rm -rf /srv/u /srv/v /srv/m; mkdir -p /srv/u /srv/v /srv/m /srv/w/s && cd /srv/w/s &&
+      echo x > x.txt && echo y > y.log &&
       touch -d 2020-01-01 x.txt y.log && tar cjf ../w.tbz2 x.txt y.log && tar cJf ../w.txz x.txt]])
     local tree = { ["site.yml"] = [=[
 - hosts: all
@@ -255,18 +258,54 @@ describe("#hosts #oracle file modules", function()
       register: u3
     - { name: xz, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true }, register: u4 }
     - { name: created, unarchive: { src: /srv/w/w.txz, dest: /srv/w, remote_src: true, creates: /srv/w/x.txt } }
+    - name: with mode
+      unarchive: { src: /srv/w/w.tbz2, dest: /srv/m, remote_src: true, mode: "0600" }
 ]=], ["files/a.tgz"] = files.read(dir .. "/a.tgz") }
-    same_twice(tree, "cd /srv && find u v w -printf '%p %y %m\\n' | sort && find u v w -type f -newermt 2020-01-02 "
+    same_twice(tree, "cd /srv && find u v w m -printf '%p %y %m\\n' | sort && find u v w -type f -newermt 2020-01-02 "
       .. "-printf '%p %s\\n' | sort && find u v w -type f ! -newermt 2020-01-02 | sort && cat u/a.txt v/y.log", {
       ["from controller"] = { "files", "handler", "dest", "mode", "owner" },
       ["on host"] = { "handler", "src", "dest" }, excluded = { "files", "handler" }, xz = { "handler" } })
-    -- a changed file is put back, alike
-    t:both("echo changed > /srv/u/a.txt")
+    -- a changed file is put back, a changed mode too (without extracting), alike
+    t:both("echo changed > /srv/u/a.txt; chmod 644 /srv/m/x.txt")
     local r = t:run(tree)
     assert.are.same(r.ansible.changed, r.luasible.changed)
     assert.is_true(r.luasible.changed["from controller"].web)
+    assert.is_true(r.luasible.changed["with mode"].web)
     local a, l = t:both("cat /srv/u/a.txt")
     assert.are.equal("a\n", a)
     assert.are.equal(a, l)
+  end)
+  it("--check changes nothing and --diff shows the same before/after for the editing modules", function()
+    local setup = "printf 'a=1\\nb=2\\n' > /etc/d1.conf; printf 'x y\\n' > /etc/d2.conf"
+    t:both(setup)
+    local tree = { ["site.yml"] = [=[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: line, lineinfile: { path: /etc/d1.conf, regexp: '^a=', line: a=9 } }
+    - { name: block, blockinfile: { path: /etc/d1.conf, block: "k=v" } }
+    - { name: repl, replace: { path: /etc/d2.conf, regexp: 'y', replace: z } }
+    - { name: same, replace: { path: /etc/d2.conf, regexp: 'nothing', replace: z } }
+]=] }
+    for _, opts in ipairs { { check = true, diff = true }, { diff = true } } do
+      local r = t:run(tree, opts)
+      assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
+      assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
+      assert.are.same(r.ansible.changed, r.luasible.changed)
+      for _, task in ipairs { "line", "block", "repl" } do
+        local a, l = registered(r, task)
+        local da = a.diff and (a.diff[1] or a.diff) or {}
+        local dl = l.diff and (l.diff[1] or l.diff) or {}
+        assert.is_string(da.after, task)
+        assert.are_not.equal(da.before, da.after, task)
+        for _, f in ipairs { "before", "after", "before_header", "after_header" } do
+          assert.are.same(da[f], dl[f], task .. ": diff." .. f .. (opts.check and " (check)" or ""))
+        end
+      end
+      local a, l = t:both("cat /etc/d1.conf /etc/d2.conf")
+      assert.are.equal(a, l)
+      if opts.check then assert.are.equal("a=1\nb=2\nx y\n", a) end
+      t:both(setup)
+    end
   end)
 end)

@@ -55,10 +55,23 @@ describe("#hosts file-editing modules", function()
       res = hp.task(hosts, task, { diff = true })
       assert.is_true(res.changed)
       assert.are.equal("a\n", h:read(res.backup_file))
-      -- Ansible's blockinfile: the content and the file attributes
-      assert.are.same({ { before = "a\n", after = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nb\n# END ANSIBLE MANAGED BLOCK\n",
-        before_header = F .. " (content)", after_header = F .. " (content)" },
-        { before_header = F .. " (file attributes)", after_header = F .. " (file attributes)" } }, res.diff)
+      assert.are.same({ before = "a\n", after = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nb\n# END ANSIBLE MANAGED BLOCK\n",
+        before_header = F .. " (content)", after_header = F .. " (content)" }, res.diff[1])
+      assert.are.equal(F .. " (file attributes)", res.diff[2].before_header)
+    end)
+
+    it("validates the new content before it replaces the file (validate with %s)", function()
+      h:write(F, "ok\n")
+      local res = hp.task(hosts, { blockinfile = { path = F, block = "bad", validate = "! grep -q bad %s" } })
+      assert.is_true(res.failed)
+      assert.truthy(res.msg:find("failed to validate", 1, true), res.msg)
+      assert.are.equal("ok\n", h:read(F))
+      assert.are.equal("", (h:exec("ls -A /etc | grep luasible-validate || true")))
+      res = hp.task(hosts, { blockinfile = { path = F, block = "good", validate = "grep -q good %s" } })
+      assert.is_true(res.changed, res.msg)
+      res = hp.task(hosts, { replace = { path = F, regexp = "ok", replace = "x", validate = "true" } })
+      assert.is_true(res.failed)
+      assert.are.equal("validate must contain %s: true", res.msg)
     end)
 
     it("refuses a bad regex naming the argument, and a state it does not know", function()
@@ -127,6 +140,9 @@ describe("#hosts file-editing modules", function()
       local res = twice({ ini_file = { path = I, section = "db", option = "host", value = "a" } },
         "section and option added")
       assert.are.equal(I, res.path)
+      assert.are.equal("0644", res.mode)
+      assert.are.equal("root", res.owner)
+      assert.are.equal(#"[db]\nhost = a\n", res.size)
       twice({ ini_file = { path = I, section = "db", option = "port", value = "5432", no_extra_spaces = true } },
         "option added")
       twice({ ini_file = { path = I, section = "db", option = "host", value = "b" } }, "option changed")

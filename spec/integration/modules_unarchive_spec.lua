@@ -64,6 +64,19 @@ describe("#hosts unarchive", function()
     assert.are.equal("skipped, since /srv/u/x.txt exists", res.msg)
   end)
 
+  it("applies mode to every member; changed only when a mode changes", function()
+    h:exec("mkdir -p /srv/m")
+    local task = { unarchive = { src = "/srv/w/w.txz", dest = "/srv/m", remote_src = true, mode = "0600" } }
+    assert.is_true(hp.task(hosts, task).changed)
+    assert.are.equal("600\n", (h:exec("stat -c %a /srv/m/x.txt")))
+    assert.is_false(hp.task(hosts, task).changed)
+    h:exec("chmod 644 /srv/m/x.txt")
+    local res = hp.task(hosts, task)
+    assert.is_true(res.changed)
+    assert.is_nil(res.extract_results) -- only the mode was put back
+    assert.are.equal("600\n", (h:exec("stat -c %a /srv/m/x.txt")))
+  end)
+
   it("fails clearly: a missing dest or src, a zip, a host without tar; refuses include with exclude", function()
     local res = hp.task(hosts, { unarchive = { src = "/srv/w/w.txz", dest = "/srv/none", remote_src = true } })
     assert.is_true(res.failed)
