@@ -2,6 +2,7 @@
 -- argv gives the words exactly. Not run in check mode.
 return {
   free_form = "cmd",
+  async = true, -- its command may run as a remote job (`async:`, play/async.lua)
   params = {
     cmd = { type = "string" },
     argv = { type = "list" },

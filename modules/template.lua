@@ -22,6 +22,6 @@ return {
     if not out then return { failed = true, msg = rerr } end
     return copy.install(ctx, out, { dest = args.dest, mode = args.mode, owner = args.owner,
       group = args.group, backup = args.backup, force = args.force, follow = args.follow,
-      basename = ctx.path.basename(args.src) })
+      basename = ctx.path.basename(args.src), after_header = path })
   end,
 }
