@@ -13,7 +13,8 @@
 --                converted: play/playbook.lua, play/roles.lua) then
 --                play/prepare.lua on the play (module arguments, templates,
 --                conditions, notify names, hosts), as `luasible run` does
---                before any host is touched; median of 10
+--                before any host is touched; median of 10, each with the
+--                template compile cache emptied first
 --   whole command `bin/luasible run --syntax-check` (the process: start,
 --                the same load and checks), median of 5
 -- Baseline in the same invocation: `ansible-playbook --syntax-check` on the
@@ -24,6 +25,7 @@ local luasible = require "luasible"
 local playbook = require "luasible.play.playbook"
 local prepare = require "luasible.play.prepare"
 local inventory = require "luasible.inventory"
+local template = require "luasible.template"
 
 local now = luasible.now
 local ROLES, TASKS = 50, 20
@@ -107,6 +109,7 @@ local inv = assert(inventory.load(dir .. "/inv.ini"))
 local N = 10
 local inproc, loads, cpus, ntasks = {}, {}, {}, nil
 for round = 1, N do
+  template.clear_caches() -- each round cold, as a new process: templates compiled again
   collectgarbage()
   collectgarbage()
   local t0, c0 = now(), os.clock()
