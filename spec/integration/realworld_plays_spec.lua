@@ -49,6 +49,33 @@ local function printed(side, tasks)
   return out
 end
 
+-- a value as text with its mapping keys sorted (items compared across sides)
+local function canon(v)
+  if type(v) ~= "table" then return type(v) == "string" and string.format("%q", v) or tostring(v) end
+  local keys, n = {}, #v
+  for k in pairs(v) do if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for i = 1, n do out[#out + 1] = canon(v[i]) end
+  for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. "=" .. canon(v[k]) end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
+-- "task | host | item" of every loop item a side ran (the rendered items)
+local function items(side)
+  local out = {}
+  for _, r in ipairs(side.results) do
+    local res = r.result or {}
+    if type(res.results) == "table" then
+      for i, item in ipairs(res.results) do
+        out[#out + 1] = string.format("%s | %s | %d | %s", r.task, r.host, i, canon(item.item))
+      end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
 local RECAP_KEYS = { "ok", "changed", "failed", "skipped", "unreachable", "rescued", "ignored" }
 
 -- the recap of each host as "k=v ..." text (a key missing from a recap line counts 0)
@@ -90,6 +117,7 @@ local function both_ways(t, name, opts)
     assert.are.same(r.ansible.status, r.luasible.status, what)
     assert.are.same(r.ansible.changed, r.luasible.changed, what)
     assert.are.equal(recap_text(r.ansible.recap), recap_text(r.luasible.recap), what)
+    assert.are.same(items(r.ansible), items(r.luasible), what .. ": loop items")
     if opts.prints then
       local a, l = printed(r.ansible, opts.prints), printed(r.luasible, opts.prints)
       assert.is_true(#a > 0, what .. ": nothing printed")
