@@ -95,4 +95,19 @@ describe("#hosts bad playbooks touch no host", function()
       .. "      loop: { a: 1 }\n" },
       "site.yml:8: play 'site.yml', task 1: loop must be a list or a \"{{ expression }}\", got a mapping")
   end)
+  it("a loop whose expression gives no list: known only on the host, that task fails saying what it got", function()
+    local d = TMP .. "/late"
+    assert(os.execute("mkdir -p " .. q(d)))
+    files.write(d .. "/site.yml", FIRST .. "    - debug: msg={{ item }}\n      loop: \"{{ ports }}\"\n"
+      .. "      vars: { ports: 8080 }\n    - copy: content=x dest=/root/after\n")
+    local p = io.popen(string.format("cd %s && LUASIBLE_CONFIG=/dev/null %s/bin/luasible run -i %s site.yml 2>&1",
+      q(d), q(os.getenv("PWD")), q(inv)))
+    local out = p:read("a")
+    local _, _, code = p:close()
+    assert.are.equal(2, code, out)
+    assert.matches("failed: [web1] loop: must be a list, got a number (8080)", out, 1, true)
+    assert.are.equal("ran", hosts[1]:read("/root/marker"))
+    assert.is_nil(hosts[1]:read("/root/after"))
+    hosts[1]:exec("rm -f /root/marker")
+  end)
 end)

@@ -49,6 +49,33 @@ local function printed(side, tasks)
   return out
 end
 
+-- a value as text with its mapping keys sorted (items compared across sides)
+local function canon(v)
+  if type(v) ~= "table" then return type(v) == "string" and string.format("%q", v) or tostring(v) end
+  local keys, n = {}, #v
+  for k in pairs(v) do if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for i = 1, n do out[#out + 1] = canon(v[i]) end
+  for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. "=" .. canon(v[k]) end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
+-- "task | host | item" of every loop item a side ran (the rendered items)
+local function items(side)
+  local out = {}
+  for _, r in ipairs(side.results) do
+    local res = r.result or {}
+    if type(res.results) == "table" then
+      for i, item in ipairs(res.results) do
+        out[#out + 1] = string.format("%s | %s | %d | %s", r.task, r.host, i, canon(item.item))
+      end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
 local RECAP_KEYS = { "ok", "changed", "failed", "skipped", "unreachable", "rescued", "ignored" }
 
 -- the recap of each host as "k=v ..." text (a key missing from a recap line counts 0)
@@ -90,6 +117,7 @@ local function both_ways(t, name, opts)
     assert.are.same(r.ansible.status, r.luasible.status, what)
     assert.are.same(r.ansible.changed, r.luasible.changed, what)
     assert.are.equal(recap_text(r.ansible.recap), recap_text(r.luasible.recap), what)
+    assert.are.same(items(r.ansible), items(r.luasible), what .. ": loop items")
     if opts.prints then
       local a, l = printed(r.ansible, opts.prints), printed(r.luasible, opts.prints)
       assert.is_true(#a > 0, what .. ": nothing printed")
@@ -168,15 +196,18 @@ describe("#hosts #oracle real-world playbooks", function()
     assert.are.equal("2.0\n", a1)
     assert.are.equal("1.9\n", a2)
   end)
+
   it("a rolling update with serial and delegation to the load balancer", function()
-    -- one host at a time, each taken out of the pool and put back (serial: play/rolling.lua)
     local rounds = both_ways(t, "rolling", {
       prints = { "the batch" },
-      state = "cat /etc/haproxy/pool.cfg /var/log/rollout.log /srv/app/VERSION 2>&1",
+      state = "cat /etc/haproxy/pool.cfg /var/log/rollout.log /srv/app/VERSION 2>&1; ls /srv/app 2>&1",
     })
-    local lb = t.luasible[3]:exec("cat /etc/haproxy/pool.cfg /var/log/rollout.log")
-    assert.are.equal("server web1 web1:80 check\nserver web2 web2:80 check\nweb1 2.1\nweb2 2.1\n", lb)
+    -- one host at a time, each taken out of the pool and put back
+    local a, l = t:both("cat /etc/haproxy/pool.cfg /var/log/rollout.log", 3)
+    assert.are.equal("server web1 web1:80 check\nserver web2 web2:80 check\nweb1 2.1\nweb2 2.1\n", a)
+    assert.are.equal(a, l)
     assert.are.same({ "the batch | web1 | web1 updated in batch ['web1']",
       "the batch | web2 | web2 updated in batch ['web2']" }, printed(rounds[1].luasible, { "the batch" }))
+    assert.is_true(rounds[1].luasible.changed["out of the pool"].web2)
   end)
 end)

@@ -40,11 +40,20 @@ function M.where(r, t, k)
 end
 local where = M.where
 
+-- The modules luasible has that Ansible ships in other collections, by their
+-- fully qualified names (what published roles write: ansible.posix.authorized_key).
+local COLLECTION_MODULES = {
+  ["ansible.posix.authorized_key"] = "authorized_key", ["ansible.posix.mount"] = "mount",
+  ["ansible.posix.sysctl"] = "sysctl", ["ansible.posix.synchronize"] = "synchronize",
+  ["community.general.archive"] = "archive", ["community.general.ini_file"] = "ini_file",
+}
+
 --- The model's name of a module key: `copy`, `ansible.builtin.copy` and
---- `ansible.legacy.copy` are copy; another collection's name is kept whole
---- (and is no module luasible has).
+--- `ansible.legacy.copy` are copy; the names of the modules luasible has
+--- from another collection (`ansible.posix.authorized_key`) are theirs;
+--- another collection's name is kept whole (and is no module luasible has).
 function M.module_name(key)
-  return (key:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", ""))
+  return COLLECTION_MODULES[key] or (key:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", ""))
 end
 
 -- Keywords that are booleans: YAML's yes/no, and the strings Ansible's
