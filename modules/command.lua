@@ -34,6 +34,7 @@ end
 
 local M = {
   free_form = "cmd",
+  async = true, -- its command may run as a remote job (`async:`, play/async.lua)
   params = {
     cmd = { type = "string" },
     argv = { type = "list" },
@@ -88,7 +89,9 @@ function M.execute(ctx, cmd, args, shell)
   local run = cmd
   if shell and args.executable then run = { args.executable, "-c", cmd } end
   local t0, w0 = ctx.now(), os.time()
-  local res = ctx:run(run, { cwd = args.chdir, stdin = stdin, timeout = args.timeout, env = args.env, stream = true })
+  -- job: under `async:` the task's own command runs as a remote job (play/async.lua)
+  local res = ctx:run(run, { cwd = args.chdir, stdin = stdin, timeout = args.timeout, env = args.env, stream = true,
+    job = true })
   local d = ctx.now() - t0
   r.start, r["end"], r.delta = stamp(w0), stamp(w0 + d), delta(d)
   r.rc, r.signal, r.timed_out, r.duration = res.rc, res.signal, res.timed_out, res.duration

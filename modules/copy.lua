@@ -41,6 +41,10 @@ end
 --- args.follow: write through a dest that links to a file (else the link is
 --- replaced). args.basename is the name used when dest is a folder (copy's
 --- src, template's src); without one, a folder dest is an error.
+--- In diff mode (ctx.diff) the result has Ansible's `diff`: the old and new
+--- text (args.after_header names the new one: the src) when the content
+--- changes, else the attributes that change; args.diff = false: none (the
+--- caller makes its own, as lineinfile does).
 function M.install(ctx, content, args)
   local q = ctx.quote
   local dest, st = resolve(ctx, args.dest, args.follow)
@@ -70,7 +74,9 @@ function M.install(ctx, content, args)
       if not dst and ctx.check_mode then
         -- an earlier task of the play would create it; nothing did in --check
         return { changed = true, dest = dest, checksum = want, size = #content,
-                 msg = "would write " .. dest .. " (the folder " .. dir .. " does not exist yet)" }
+                 msg = "would write " .. dest .. " (the folder " .. dir .. " does not exist yet)",
+                 diff = args.diff ~= false and ctx.diff and { ctx:diff_result("", content, nil, args.after_header) }
+                   or nil }
       elseif not dst then
         return { failed = true, msg = "cannot write " .. dest .. ": the folder " .. dir .. " does not exist" }
       elseif dst.type ~= "directory" then
@@ -83,6 +89,13 @@ function M.install(ctx, content, args)
     if not ok then return { failed = true, msg = err .. " (nothing written to " .. dest .. ")" } end
   end
   result.changed = true
+  if ctx.diff and args.diff ~= false then
+    if need_write then
+      result.diff = { ctx:diff_result(ctx:diff_read(dest, st), content, st and dest, args.after_header) }
+    else
+      result.diff = ctx:diff_result(ctx:diff_attrs(dest, st, args))
+    end
+  end
   if ctx.check_mode then
     result.msg = need_write and ("would write " .. dest) or ("would change attributes of " .. dest)
     return result
@@ -129,7 +142,8 @@ function M.run(ctx, args)
   end
   return M.install(ctx, content, { dest = args.dest, mode = args.mode, owner = args.owner, group = args.group,
     backup = args.backup, force = args.force, follow = args.follow,
-    basename = args.src and ctx.path.basename(args.src) })
+    basename = args.src and ctx.path.basename(args.src),
+    after_header = args.src and ctx:find_local(args.src, "files") or "dynamically generated" })
 end
 
 return M

@@ -3,6 +3,24 @@
 -- `changed` is what really changes: modes (numeric or symbolic) are compared
 -- with what chmod would make of the current ones, owners and groups by name
 -- or number, and with recurse every entry of the tree is compared.
+-- In diff mode the result's diff is Ansible's file module's: `before` and
+-- `after` mappings of the path, its state when it changes (and a link's
+-- src), and the mode/owner/group that change.
+
+-- The diff of a file task (nil when not in diff mode).
+local function diff_of(ctx, args, st, state, cur_src)
+  if not ctx.diff then return nil end
+  local prev = st and (st.type == "link" and "link" or st.type == "directory" and "directory" or "file") or "absent"
+  local before, after
+  if st and state ~= "absent" and state ~= "link" and not args.recurse then
+    before, after = ctx:diff_attrs(args.path, st, args, st.type == "directory")
+  else
+    before, after = ctx.object({ path = args.path }), ctx.object({ path = args.path })
+  end
+  if prev ~= state then before.state, after.state = prev, state end
+  if state == "link" and prev == "link" and cur_src ~= args.src then before.src, after.src = cur_src, args.src end
+  return ctx:diff_result(before, after)
+end
 
 -- A path no command can take for an option.
 local function arg(path) return path:sub(1, 1) == "-" and ("./" .. path) or path end
@@ -110,7 +128,9 @@ return {
       local ok, err = ctx:check_owner(args.owner, args.group)
       if not ok then return { failed = true, msg = err } end
     end
-    local result, res = ctx:apply(cmds, { changed = #cmds > 0, path = path, state = state })
+    local cur_src = state == "link" and st and st.type == "link" and ctx:sh("readlink -- " .. q(path)) or nil
+    local result, res = ctx:apply(cmds, { changed = #cmds > 0, path = path, state = state,
+      diff = #cmds > 0 and diff_of(ctx, args, st, state, cur_src) or nil })
     if not result then return { failed = true, changed = false, msg = res.stderr ~= "" and res.stderr or "failed" } end
     return result
   end,

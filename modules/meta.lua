@@ -1,12 +1,20 @@
 -- meta: the play's own actions (Ansible's ansible.builtin.meta), done by
--- the play layer (play/strategy.lua), never run on a host:
--- flush_handlers runs the handlers notified so far, there; noop does nothing.
--- Ansible's other actions (end_play, end_host, clear_facts, ...) are not
--- supported yet: refused when the play is checked.
+-- the play layer (play/rolling.lua), never run on a host and counted
+-- nowhere: flush_handlers runs the handlers notified so far, there;
+-- end_host ends the play for a host, end_batch the batch, end_play the
+-- play (its later batches too); clear_facts forgets the gathered facts of
+-- the play's hosts; clear_host_errors takes the play's failed and
+-- unreachable hosts back for the later plays; noop does nothing. `when`
+-- is taken (on the first host of the batch, per host for end_host and
+-- flush_handlers, as in Ansible). refresh_inventory, reset_connection,
+-- role_complete are refused when the play is checked (not yet).
 return {
   free_form = "free_form",
-  params = { free_form = { type = "string", required = true, choices = { "flush_handlers", "noop" } } },
+  params = { free_form = { type = "string", required = true, choices = { "flush_handlers", "noop", "end_play",
+    "end_host", "end_batch", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection",
+    "role_complete" } } },
   check_mode = true,
   play_action = true,
+  not_yet = { refresh_inventory = true, reset_connection = true, role_complete = true },
   run = function() return { changed = false } end,
 }

@@ -3,6 +3,7 @@
 -- removes, chdir, stdin, check mode, the result's cmd/rc/start/end/delta).
 return {
   free_form = "cmd",
+  async = true, -- its command may run as a remote job (`async:`, play/async.lua)
   params = {
     cmd = { type = "string", required = true },
     executable = { type = "string" },

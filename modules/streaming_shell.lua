@@ -55,6 +55,7 @@ end
 
 return {
   free_form = "cmd",
+  async = true, -- its command may run as a remote job (`async:`, play/async.lua)
   params = {
     cmd = { type = "string", required = true },
     stream_output = { type = "boolean", default = true },
@@ -69,7 +70,8 @@ return {
     local o = output(ctx, args)
     local opts = { cwd = args.chdir, env = args.env, timeout = args.timeout }
 
-    if not ctx.conn.stream then
+    if not ctx.conn.stream or ctx.async then -- an async task: its job's lines come with each poll
+      opts.job = true
       if args.show_progress then ctx:progress({ stage = "executing", message = "started" }) end
       opts.on_output = o.line
       local res = ctx:run(args.cmd, opts)
@@ -83,7 +85,9 @@ return {
         stdout = ctx.chomp(res.stdout), stderr = ctx.chomp(res.stderr),
         stdout_lines = finish(o, "stdout"), stderr_lines = finish(o, "stderr"),
         timed_out = res.timed_out, lines = o.lines, bytes = o.bytes, duration = res.duration or (ctx.now() - t0),
-        streamed = false, msg = "connection cannot stream: ran with execute, output delivered at the end" }
+        streamed = false,
+        msg = not ctx.async and "connection cannot stream: ran with execute, output delivered at the end"
+          or (not res.ok and ("non-zero return code " .. tostring(res.rc))) or nil }
     end
 
     local result, err, code = nil, nil, nil

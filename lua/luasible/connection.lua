@@ -39,7 +39,7 @@ end
 
 local OPTIONS = {
   cwd = "string", env = "table", timeout = "number", stdin = "string",
-  user = "string", sudo = "boolean", sudo_password = "string",
+  user = "string", sudo = "boolean", sudo_password = "string", become_method = "string",
   stream_output = "boolean", on_output = "function", on_progress = "function",
   max_line = "number", check = "boolean",
 }
@@ -220,7 +220,8 @@ end
 
 function Local:_start(cmd, opts, mode)
   if self.closed then error("luasible: connection used after close", 3) end
-  local prefix, stdin = remote.sudo(opts, probe_local)
+  local prefix, stdin, serr = remote.sudo(opts, probe_local)
+  if serr then return nil, serr, "EACCES" end
   local s, err, name = core.spawn(remote.argv(cmd, prefix), {
     cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = stdin,
     max_line = opts.max_line, lines = mode.lines, capture = mode.capture,

@@ -13,6 +13,7 @@ local connection = require "luasible.connection"
 local remote = require "luasible.remote"
 local shell = require "luasible.util.shell"
 local path = require "luasible.util.path"
+local searchpath = require "luasible.util.searchpath"
 
 local M = {}
 
@@ -24,35 +25,14 @@ local function this_dir()
   return src:sub(1, 1) == "@" and path.dirname(src:sub(2)) or "."
 end
 
-local function split_path(p, out, seen)
-  if type(p) == "table" then
-    for _, x in ipairs(p) do split_path(x, out, seen) end
-  elseif type(p) == "string" then
-    for dir in p:gmatch("[^:]+") do
-      if not seen[dir] then
-        seen[dir] = true
-        out[#out + 1] = dir
-      end
-    end
-  end
-  return out
-end
-
 --- The folders searched for `<kind>.lua`, in order: the given ones (the
 --- connection_plugins setting, connection_plugins/ beside the play),
 --- LUASIBLE_CONNECTION_PLUGINS (a colon list), then the shipped kinds
 --- (lua/luasible/connection/). A new list each call.
 function M.search_path(...)
-  local out, seen = {}, {}
-  for i = 1, select("#", ...) do split_path((select(i, ...)), out, seen) end
-  split_path(os.getenv("LUASIBLE_CONNECTION_PLUGINS"), out, seen)
-  split_path(this_dir() .. "/connection", out, seen)
-  return out
-end
-
-local function exists(file)
-  local st = core.stat(file)
-  return st and st.type ~= "directory"
+  local out = searchpath.list(...)
+  searchpath.append(out, os.getenv("LUASIBLE_CONNECTION_PLUGINS"))
+  return searchpath.append(out, this_dir() .. "/connection")
 end
 
 --- Where the kind's file is: file, or nil, err naming the search path
@@ -63,9 +43,11 @@ function M.find(kind, search)
     local why = "not a plugin name: " .. tostring(kind)
     return nil, "unknown connection kind '" .. tostring(kind) .. "' (" .. why .. ")", why
   end
-  for _, dir in ipairs(search) do
-    local file = dir .. "/" .. kind .. ".lua"
-    if exists(file) then return file end
+  local file, serr = searchpath.find(search, kind)
+  if file then return file end
+  if serr then
+    local why = "cannot look at " .. kind .. ".lua: " .. serr
+    return nil, ("unknown connection kind '%s': %s"):format(kind, why), why
   end
   local why = ("no %s.lua in the connection plugin path (%s)"):format(kind, table.concat(search, ":"))
   return nil, ("unknown connection kind '%s': %s"):format(kind, why), why

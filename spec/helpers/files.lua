@@ -17,6 +17,20 @@ function M.write(path, data)
   assert(f:close())
 end
 
+--- Write `data` to `path`, making its folder first.
+function M.write_p(path, data)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir then assert(os.execute("mkdir -p '" .. dir:gsub("'", [['\'']]) .. "'")) end
+  M.write(path, data)
+end
+
+--- Does `path` exist (a file or folder this process can open)?
+function M.exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
 --- A new empty folder under /tmp; removed by the describe block's teardown
 -- when called at the top of one (teardown is busted's).
 function M.tmpdir()

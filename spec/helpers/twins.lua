@@ -61,6 +61,7 @@
 -- t:stop(): the hosts and folders are gone.
 local th = require "spec.helpers.testhosts"
 local files = require "spec.helpers.files"
+local cli = require "spec.helpers.cli"
 local cjson = require "cjson"
 
 local M = {}
@@ -139,21 +140,6 @@ local function write_tree(dir, tree)
     assert(os.execute("mkdir -p " .. q(parent)))
     files.write(path, content)
   end
-end
-
--- "host : ok=1 changed=0 ..." lines after PLAY RECAP
-local function parse_recap(out)
-  local recap = {}
-  local body = out:match("PLAY RECAP[^\n]*\n(.*)$") or ""
-  for line in body:gmatch("[^\n]+") do
-    local host, counts = line:match("^(%S+)%s*:%s*(.*)$")
-    if host and counts:find("ok=", 1, true) then
-      local r = {}
-      for k, v in counts:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
-      recap[host] = r
-    end
-  end
-  return recap
 end
 
 local function tables_of(results)
@@ -239,7 +225,7 @@ function Twins:run(tree, opts)
     s.results = side == "ansible" and read_lines(s.dir .. "/results.ndjson")
       or luasible_results(s.dir .. "/events.ndjson")
     s.changed, s.status = tables_of(s.results)
-    s.recap = parse_recap(s.out)
+    s.recap = cli.recaps(s.out)
   end
   return r
 end

@@ -5,39 +5,15 @@
 -- bad input refused with file:line before anything runs. The #oracle case
 -- runs the same playbooks with Debian's ansible-playbook and compares.
 local files = require "spec.helpers.files"
-local read = files.read
+local clih = require "spec.helpers.cli"
 
--- write a file, making its folder
-local function write(path, text)
-  os.execute("mkdir -p '" .. path:match("^(.*)/[^/]*$") .. "'")
-  files.write(path, text)
-end
+local write = files.write_p
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
-local function cli(args) return run("bin/luasible " .. args) end
+local run, cli = clih.run, clih.luasible
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
-
--- the recap line of a host: { ok =, changed =, ... }
-local function recap_of(out, host)
-  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
-  assert(line, "no recap line for " .. host .. " in:\n" .. out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
-  return r
-end
+local exists, recap_of = files.exists, clih.recap_of
 
 -- the debug messages of a host, in order
 local function says(out, host)

@@ -2,7 +2,6 @@ local luasible = require "luasible"
 local runner = require "luasible.play"
 local modules = require "luasible.module"
 local context = require "luasible.module.context"
-local checks = require "luasible.module.checks"
 local core = require "luasible.core"
 
 local TMP = os.tmpname()
@@ -101,7 +100,8 @@ describe("module arguments", function()
 
   it("checks every built-in module loads and has typed params", function()
     for _, name in ipairs({ "command", "shell", "streaming_shell", "copy", "fetch", "file", "template",
-      "lineinfile", "apt", "package", "systemd", "service", "wait_for", "ping", "debug", "setup" }) do
+      "lineinfile", "apt", "package", "systemd", "service", "wait_for", "ping", "debug", "setup",
+      "blockinfile", "replace", "ini_file", "stat", "slurp", "find", "tempfile", "unarchive", "archive" }) do
       local m = assert(modules.load(name))
       for p, spec in pairs(m.params) do assert.is_string(spec.type, name .. "." .. p) end
     end
@@ -1042,48 +1042,29 @@ describe("lineinfile", function()
   end)
 end)
 
-describe("lineinfile patterns", function()
-  it("refuses regular-expression syntax and malformed Lua patterns before anything runs", function()
+describe("lineinfile regular expressions", function()
+  it("takes Python regexes and refuses malformed ones, naming the argument, before anything runs", function()
     local function prep(args)
       return runner.play({ hosts = "localhost", tasks = { { lineinfile = args } } }, { on_event = function() end })
     end
-    local r, err = prep({ path = "/tmp/x", line = "Port 22", regexp = "^\\s*Port" })
-    assert.is_nil(r)
-    assert.truthy(err:find("lineinfile: argument 'regexp' is a Lua pattern, not a regular expression: '\\s'",
-      1, true), err)
-    for _, bad in ipairs({ "a|b", "(?i)port", "\\d+" }) do
-      r, err = prep({ path = "/tmp/x", line = "l", regexp = bad })
+    for arg, bad in pairs({ regexp = "^(foo", insertafter = "[a", insertbefore = "a{1,x}(" }) do
+      local r, err = prep({ path = "/tmp/x", line = "l", [arg] = bad })
       assert.is_nil(r, bad)
-      assert.truthy(err:find("not a regular expression", 1, true), err)
+      assert.truthy(err:find("lineinfile: argument '" .. arg .. "' is not a valid regular expression: bad regex", 1,
+        true), err)
     end
-    r, err = prep({ path = "/tmp/x", line = "l", insertafter = "[a" })
-    assert.is_nil(r)
-    assert.truthy(err:find("lineinfile: argument 'insertafter' is not a valid Lua pattern: malformed pattern", 1, true),
-      err)
-    -- unbalanced captures, which string.find on an empty subject never reaches
-    for bad, why in pairs({ ["^(foo"] = "unfinished capture", ["^bar)"] = "invalid pattern capture",
-        ["%f[%w]x(y"] = "unfinished capture" }) do
-      r, err = prep({ path = "/tmp/x", line = "l", regexp = bad })
-      assert.is_nil(r, bad)
-      assert.truthy(err:find("lineinfile: argument 'regexp' is not a valid Lua pattern: " .. why, 1, true), err)
-    end
-    for _, good in ipairs({ "^(a)%)", "[(]x", "%b()", "()x", "[]()]", "[^]]", "(%()" }) do
-      assert.truthy(checks.lua_pattern(good, "regexp"), good)
-    end
-    local res0 = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '^(foo' }}" } })
-    assert.is_true(res0.failed)
-    assert.truthy(res0.msg:find("is not a valid Lua pattern: unfinished capture", 1, true), res0.msg)
     -- a pattern that is only known per host fails that host's task with the same clean message
-    local res = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '%' }}" } })
+    local res = run_task({ lineinfile = { path = "/tmp/x", line = "l", regexp = "{{ '^(foo' }}" } })
     assert.is_true(res.failed)
-    assert.truthy(res.msg:find("is not a valid Lua pattern", 1, true), res.msg)
+    assert.truthy(res.msg:find("is not a valid regular expression", 1, true), res.msg)
     assert.is_nil(res.msg:find("lineinfile.lua", 1, true), res.msg)
-    -- escaped with %, these are fine
     local f = os.tmpname()
-    write(f, "a|b\n")
-    res = run_task({ lineinfile = { path = f, line = "x|y", regexp = "^a%|b$" } })
+    write(f, "a|b\n  Port 22\n")
+    res = run_task({ lineinfile = { path = f, line = "x|y", regexp = [[^a\|b$]] } })
     assert.is_true(res.changed, res.msg)
-    assert.equal("x|y\n", read(f))
+    res = run_task({ lineinfile = { path = f, line = "Port 2222", regexp = [[^\s*Port\s+\d+]] } })
+    assert.is_true(res.changed, res.msg)
+    assert.equal("x|y\nPort 2222\n", read(f))
     os.remove(f)
   end)
 end)

@@ -3,38 +3,19 @@
 -- its own temp folder: the files they leave and the recap counts must be
 -- the same. #oracle: `make test-oracle` (needs ansible-core: scripts/deps).
 local files = require "spec.helpers.files"
-local write, read = files.write, files.read
+local write = files.write
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+local run = require("spec.helpers.cli").run
 
 -- every file under dir (relative name -> content; a folder -> "<dir>")
-local function tree(dir)
-  local out = {}
-  local p = io.popen("cd " .. dir .. " && find . -mindepth 1 | sort")
-  for name in p:lines() do
-    local f = io.open(dir .. "/" .. name, "rb")
-    local content = f and f:read("a")
-    if f then f:close() end
-    out[name] = content or "<dir>"
-  end
-  p:close()
-  return out
-end
+local tree = require("spec.helpers.cli").tree
 
 -- the recap counts of a host (ok, changed, unreachable, failed, skipped, ignored)
 local function recap_of(out, host)
-  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
-  assert(line, "no recap line for " .. host .. " in:\n" .. out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do if k ~= "rescued" then r[k] = tonumber(v) end end
+  local r = require("spec.helpers.cli").recap_of(out, host)
+  r.rescued = nil
   return r
 end
 

@@ -3,34 +3,16 @@
 -- server of spec/helpers/sshd.lua; bad playbooks refused with file:line
 -- before any host is touched.
 local files = require "spec.helpers.files"
+local clih = require "spec.helpers.cli"
 local sshd = require "spec.helpers.sshd"
 local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
--- Run bin/luasible with args; returns stdout, exit code, stderr.
-local function cli(args)
-  local errf = TMP .. "/stderr"
-  local p = io.popen("bin/luasible " .. args .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+-- bin/luasible with args: stdout, exit code, stderr
+local cli = clih.luasible
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
-
--- the recap line of a host: { ok =, changed =, ... }
-local function recap_of(out, host)
-  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
-  assert(line, "no recap line for " .. host .. " in:\n" .. out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
-  return r
-end
+local exists, recap_of = files.exists, clih.recap_of
 
 local INV = TMP .. "/inv.ini"
 write(INV, "h1 ansible_connection=local\nh2 ansible_connection=local\n")
@@ -170,9 +152,9 @@ describe("YAML playbooks", function()
     out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " --list-tasks --list-hosts -l h2")
     assert.equal(0, code, out .. err)
     assert.equal(table.concat({ "", "playbook: " .. d .. "/site.yml", "",
-      "  play #1 (all): web", "    pattern: all", "    hosts (1):", "      h2", "    tasks:",
+      "  play #1 (all): web\tTAGS: []", "    pattern: all", "    hosts (1):", "      h2", "    tasks:",
       "      first\tTAGS: []", "      second\tTAGS: [t1, t2]", "",
-      "  play #2 (h2): more.yml", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
+      "  play #2 (h2): more.yml\tTAGS: []", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
       "      fourth\tTAGS: []", "" }, "\n"), out)
     assert.falsy(exists(d .. "/ran"))
     -- a bad playbook: the same message as a run, nothing run
@@ -396,8 +378,8 @@ describe("YAML playbooks", function()
     local cases = {
       { "unknown play keyword", first .. "- hosts: all\n  bogus: 1\n",
         "bad.yml:5: play 'bad.yml': unknown play keyword 'bogus'" },
-      { "a keyword not supported yet", first .. "- hosts: all\n  tasks:\n    - debug: msg=hi\n      delegate_to: x\n",
-        "bad.yml:7: play 'bad.yml', task 1: the keyword 'delegate_to' is not supported yet" },
+      { "a keyword not supported yet", first .. "- hosts: all\n  tasks:\n    - debug: msg=hi\n      debugger: never\n",
+        "bad.yml:7: play 'bad.yml', task 1: the keyword 'debugger' is not supported yet" },
       { "a role not found (play/roles.lua; spec/integration/roles_spec.lua)", first .. "- hosts: all\n  roles: [web]\n",
         "bad.yml:5: play 'bad.yml', role 1: the role 'web' was not found in: " },
       { "a play without hosts", first .. "- name: nohosts\n  tasks: []\n", "bad.yml:4: play 'nohosts' has no hosts" },
@@ -407,8 +389,8 @@ describe("YAML playbooks", function()
         "bad.yml:6: play 'bad.yml', task 1: the module 'community.general.ufw' is not supported" },
       { "an unknown module", first .. "- hosts: all\n  tasks:\n    - frobnicate: x=1\n",
         "bad.yml:6: play 'bad.yml', task 1: unknown module 'frobnicate'" },
-      { "a structural module not supported yet", first .. "- hosts: all\n  tasks:\n    - add_host: { name: x }\n",
-        "bad.yml:6: play 'bad.yml', task 1: the module 'add_host' is not supported yet" },
+      { "a structural module not supported yet", first .. "- hosts: all\n  tasks:\n    - set_stats: { data: 1 }\n",
+        "bad.yml:6: play 'bad.yml', task 1: the module 'set_stats' is not supported yet" },
       { "a bad module argument", first .. "- hosts: all\n  tasks:\n    - name: c\n      copy:\n"
         .. "        dest: /tmp/x\n        colour: red\n",
         "bad.yml:9: play 'bad.yml', task 1 ('c'): copy: unknown argument 'colour'" },
@@ -435,10 +417,14 @@ describe("YAML playbooks", function()
       { "a boolean keyword that is no boolean", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n"
         .. "      become: maybe\n",
         "bad.yml:7: play 'bad.yml', task 1: become must be true or false, got a string ('maybe')" },
-      { "a meta action not supported yet", first .. "- hosts: all\n  tasks:\n    - meta: end_play\n",
-        "bad.yml:6: play 'bad.yml', task 1: meta: argument 'free_form' must be one of flush_handlers, noop" },
-      { "meta with when", first .. "- hosts: all\n  tasks:\n    - meta: flush_handlers\n      when: x\n",
-        "bad.yml:7: play 'bad.yml', task 1: meta: when is not supported with it (yet)" },
+      { "a meta action not supported yet", first .. "- hosts: all\n  tasks:\n    - meta: refresh_inventory\n",
+        "bad.yml:6: play 'bad.yml', task 1: meta: refresh_inventory is not supported yet" },
+      { "a meta action luasible does not know", first .. "- hosts: all\n  tasks:\n    - meta: end_world\n",
+        "bad.yml:6: play 'bad.yml', task 1: meta: argument 'free_form' must be one of flush_handlers, noop, end_play" },
+      { "meta noop with when", first .. "- hosts: all\n  tasks:\n    - meta: noop\n      when: x\n",
+        "bad.yml:7: play 'bad.yml', task 1: meta: noop does not take when" },
+      { "meta with a loop", first .. "- hosts: all\n  tasks:\n    - meta: end_host\n      loop: [1]\n",
+        "bad.yml:7: play 'bad.yml', task 1: meta: loop is not supported with it (yet)" },
       { "hosts naming an undefined variable", first .. "- hosts: \"{{ nope }}\"\n  tasks: []\n",
         "bad.yml:4: play 'bad.yml': hosts: template:1: 'nope' is undefined" },
       { "a loop naming no lookup", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      with_frob: [1]\n",

@@ -3,32 +3,15 @@
 -- files they write, what they print and the recap asserted; bad roles
 -- refused with one line naming file:line before anything runs.
 local files = require "spec.helpers.files"
+local clih = require "spec.helpers.cli"
 local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
--- Run bin/luasible with args (env: "NAME=value ..." before it); stdout, exit code, stderr.
-local function cli(args, env)
-  local errf = TMP .. "/stderr"
-  local p = io.popen((env or "") .. " bin/luasible " .. args .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+-- bin/luasible with args (env: "NAME=value ..." before it): stdout, exit code, stderr
+local cli = clih.luasible
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function recap_of(out, host)
-  local line = out:match("\n" .. host .. "%s*:([^\n]*)")
-  assert(line, "no recap line for " .. host .. " in:\n" .. out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
-  return r
-end
+local exists, recap_of = files.exists, clih.recap_of
 
 local function lines(...) return table.concat({ ... }, "\n") .. "\n" end
 

@@ -92,7 +92,7 @@ describe("inventory", function()
       local a = inventory.connect_args("bastion", inv:host_vars("bastion"))
       assert.same({ host = "10.0.0.1", user = "admin" }, a)
       local b = inventory.become(inv:host_vars("db-a"))
-      assert.same({ become = true, user = "root", password = "s3cret pass" }, b)
+      assert.same({ become = true, user = "root", method = "sudo", password = "s3cret pass" }, b)
     end)
   end)
 

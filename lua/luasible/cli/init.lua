@@ -4,8 +4,10 @@
 -- it makes; cli/inventory.lua: no play, its own main); here the parser, the
 -- options they share, and running the play with a renderer and the signals
 -- caught.
--- Exit status: 0 all ok, 1 bad input (nothing ran), 2 a host failed,
--- 4 a host was unreachable, 128 + n stopped by signal n.
+-- Exit status, as ansible-playbook's: 0 all ok, 1 bad input (nothing ran),
+-- 2 a host failed, 4 a host was unreachable, 5 bad command-line options,
+-- 99 interrupted by Ctrl-C (SIGINT), 250 a bug (bin/luasible); 128 + n
+-- stopped by another signal n (SIGTERM 143, SIGHUP 129).
 
 local M = {}
 
@@ -20,6 +22,8 @@ local function die(msg)
   io.stderr:write("luasible: error: ", msg, "\n")
   return 1
 end
+-- a bad command-line option: exit status 5, as ansible-playbook's
+local function bad_option(msg) die(msg) return 5 end
 
 local fs = require "luasible.util.fs"
 local read = fs.read
@@ -61,11 +65,14 @@ local function common(c)
     :count("*"):target("extra_vars")
   c:option("-M --module-path", "Folder with extra modules. Repeatable."):count("*"):target("module_path")
   c:flag("-C --check", "Check mode: change nothing, report what would change.")
+  c:flag("-D --diff", "Show what copy, template, lineinfile, file, ... change, as a unified diff (with --check too).")
   c:flag("--json", "Print every event as one JSON object per line.")
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
   COMMANDS.vault.add_options(c)
   c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
+  c:flag("-K --ask-become-pass", "Ask for the become (sudo) password (echo off), for hosts that set no "
+    .. "ansible_become_password.")
   c:option("-F --ssh-config", "The OpenSSH client config to read instead of ~/.ssh/config ('none': none).")
   COMMANDS.serve.add_options(c)
 end
@@ -96,8 +103,10 @@ local function renderer(args)
   return render.terminal({ out = io.stdout, tty = tty, color = color, verbose = args.verbose, width = width })
 end
 
+-- 99 for Ctrl-C (ansible-playbook's "User interrupted execution"), else
 -- 128 + the signal's number, as a shell reports a process a signal ended
 local function signal_status(name)
+  if name == "INT" then return 99 end
   return 128 + (require("luasible.core").signals[name] or 2)
 end
 
@@ -107,7 +116,7 @@ local function run_play(args, play, opts, extra)
   for k, v in pairs(args.config_opts or {}) do if opts[k] == nil then opts[k] = v end end
   if opts.inventory_opts then opts.inventory_opts.extra_vars = extra end
   opts.inventory, opts.limit, opts.forks, opts.extra_vars = args.inventory, args.limit, args.forks, extra
-  opts.check, opts.module_path = args.check, args.module_path
+  opts.check, opts.module_path, opts.diff = args.check, args.module_path, args.diff
   if opts.list then -- --syntax-check, --list-tasks, --list-hosts: checked, nothing run (no sinks)
     local prepared, perr = runner.check(play, opts)
     if not prepared then return die(perr) end
@@ -126,6 +135,15 @@ local function run_play(args, play, opts, extra)
     defaults.password = pw
   end
   if next(defaults) then opts.connect_defaults = defaults end
+  if args.ask_become_pass then -- under the hosts' own ansible_become_password, as Ansible's -K
+    local pw = require("luasible.vault.secrets").read_hidden("BECOME password: ")
+    if not pw then return die("no become password given (end of input)") end
+    require("luasible.vault").reveal(pw, true) -- never in an event, a log, a message
+    local vd = {}
+    for k, v in pairs(opts.var_defaults or {}) do vd[k] = v end
+    vd.ansible_become_password = pw
+    opts.var_defaults = vd
+  end
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
   -- and the exit status is 128 + the signal's number. A second signal gets
@@ -147,7 +165,7 @@ local function run_play(args, play, opts, extra)
     io.stderr:write("interrupted (SIG", late, ")\n")
     return sinks.finish(signal_status(late), true)
   end
-  return sinks.finish(runner.exit_code(recap))
+  return sinks.finish(runner.exit_code(recap, err)) -- (err: the run's details when it ran)
 end
 
 function M.main(argv)
@@ -155,7 +173,7 @@ function M.main(argv)
   local ok, args = p:pparse(argv)
   if not ok then
     io.stderr:write(p:get_usage(), "\n\nluasible: error: ", tostring(args), "\n")
-    return 1
+    return 5 -- bad options, as ansible-playbook's
   end
   if args.version then
     local cok, core = pcall(require, "luasible.core")
@@ -185,8 +203,11 @@ function M.main(argv)
     local r, err = M.parse_extra(e, extra)
     if not r then return die(err) end
   end
-  if args.forks and args.forks < 1 then return die("--forks must be at least 1") end
+  if args.forks and args.forks < 1 then return bad_option("--forks must be at least 1") end
   args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
+  if args.step and not require("luasible.util.prompt").interactive() then
+    return bad_option("--step needs a terminal to ask on (stdin is not a terminal)")
+  end
   local play, opts = COMMANDS[args.command].command(args)
   if not play then return die(opts) end
   return run_play(args, play, opts, extra)

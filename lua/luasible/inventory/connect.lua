@@ -268,6 +268,7 @@ function M.become(vars)
   return {
     become = bool(vars.ansible_become),
     user = vars.ansible_become_user or "root",
+    method = vars.ansible_become_method or "sudo", -- sudo or su (remote.lua)
     password = vars.ansible_become_password or vars.ansible_become_pass or vars.ansible_sudo_pass,
   }
 end

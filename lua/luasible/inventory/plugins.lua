@@ -26,6 +26,7 @@
 -- (examples/inventory_plugins/ has one).
 local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
+local searchpath = require "luasible.util.searchpath"
 local yaml = require "luasible.yaml"
 local params = require "luasible.module.params"
 local script = require "luasible.inventory.script"
@@ -34,21 +35,11 @@ local S = require "luasible.util.schema"
 
 local M = {}
 
-local function split_path(p, out)
-  if type(p) == "table" then
-    for _, x in ipairs(p) do split_path(x, out) end
-  elseif type(p) == "string" then
-    for dir in p:gmatch("[^:]+") do out[#out + 1] = dir end
-  end
-  return out
-end
-
 --- The folders searched for plugin NAME.lua: `dirs` (a list or a colon
 --- list), LUASIBLE_INVENTORY_PLUGINS, `inventory_plugins/` beside the
 --- source file `source` (when given). A new list each call.
 function M.search_path(dirs, source)
-  local out = split_path(dirs, {})
-  split_path(os.getenv("LUASIBLE_INVENTORY_PLUGINS"), out)
+  local out = searchpath.list(dirs, os.getenv("LUASIBLE_INVENTORY_PLUGINS"))
   if source then out[#out + 1] = path.join(path.dirname(source), "inventory_plugins") end
   return out
 end
@@ -59,14 +50,9 @@ function M.find(name, dirs)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
     return nil, "bad inventory plugin name " .. S.show(name)
   end
-  for _, dir in ipairs(dirs) do
-    local file = path.join(dir, name .. ".lua")
-    local st, serr, sname = fs.stat(file)
-    if not st and sname ~= "ENOENT" and sname ~= "ENOTDIR" then
-      return nil, "inventory plugin " .. name .. ": " .. serr
-    end
-    if st then return M.load_file(file) end
-  end
+  local file, serr = searchpath.find(dirs, name)
+  if serr then return nil, "inventory plugin " .. name .. ": " .. serr end
+  if file then return M.load_file(file) end
   return nil, "unknown inventory plugin '" .. name .. "' (searched " .. (#dirs > 0 and table.concat(dirs, ", ")
     or "no folder") .. "; built in: constructed)"
 end

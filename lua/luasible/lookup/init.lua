@@ -219,6 +219,18 @@ function M.shell(cmd, cwd)
   return scheduler.run(go)
 end
 
+--- The stdout of `cmd` run by M.shell in `cwd` for lookup `name`; a
+--- command that cannot run or exits non-zero fails the lookup as Ansible's
+--- pipe and lines do (`lookup_plugin.NAME(CMD) returned RC`).
+function M.command_output(name, cmd, cwd)
+  local res, err = M.shell(cmd, cwd)
+  if not res then M.fail("cannot run " .. cmd .. ": " .. tostring(err)) end
+  if res.rc ~= 0 then
+    M.fail("lookup_plugin." .. name .. "(" .. cmd .. ") returned " .. tostring(res.rc or res.signal))
+  end
+  return res.stdout or ""
+end
+
 --- Ansible's LookupBase._flatten: the items of `list`, the lists among
 --- them spliced in (one level).
 function M.flatten(list)

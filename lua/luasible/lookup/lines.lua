@@ -6,13 +6,8 @@ return {
   run = function(terms, _, env)
     local out = {}
     for _, term in ipairs(terms) do
-      local cmd = tostring(term)
-      local res, err = lookup.shell(cmd, env.base_dir)
-      if not res then lookup.fail("cannot run " .. cmd .. ": " .. tostring(err)) end
-      if res.rc ~= 0 then
-        lookup.fail("lookup_plugin.lines(" .. cmd .. ") returned " .. tostring(res.rc or res.signal))
-      end
-      for _, line in ipairs(lookup.splitlines(res.stdout or "")) do out[#out + 1] = line end
+      local stdout = lookup.command_output("lines", tostring(term), env.base_dir)
+      for _, line in ipairs(lookup.splitlines(stdout)) do out[#out + 1] = line end
     end
     return out
   end,

@@ -8,13 +8,7 @@ return {
   run = function(terms, _, env)
     local out = {}
     for _, term in ipairs(terms) do
-      local cmd = tostring(term)
-      local res, err = lookup.shell(cmd, env.base_dir)
-      if not res then lookup.fail("cannot run " .. cmd .. ": " .. tostring(err)) end
-      if res.rc ~= 0 then
-        lookup.fail("lookup_plugin.pipe(" .. cmd .. ") returned " .. tostring(res.rc or res.signal))
-      end
-      out[#out + 1] = (res.stdout or ""):gsub("%s+$", "")
+      out[#out + 1] = (lookup.command_output("pipe", tostring(term), env.base_dir):gsub("%s+$", ""))
     end
     return out
   end,

@@ -1,6 +1,8 @@
 --- luasible.module.checks: checks a module's check_args hook may use on
 -- its argument values. check_args(known, all, checks) gets this table as
 -- its third argument; each check returns true, or nil, err.
+local regex = require "luasible.util.regex"
+
 local M = {}
 
 --- Are the captures of a Lua pattern balanced? nil when they are, else what is wrong
@@ -52,6 +54,15 @@ function M.lua_pattern(pat, argname)
       tostring(err):gsub("^.-:%d+: ", ""))
   end
   return true
+end
+
+--- Check that `pat` is a valid Python regular expression (util/regex.lua,
+--- PCRE2). Returns true, or nil, err naming the argument.
+function M.regex(pat, argname)
+  if type(pat) ~= "string" then return true end
+  local ok, err = regex.compile(pat)
+  if ok then return true end
+  return nil, string.format("argument '%s' is not a valid regular expression: %s", argname, err)
 end
 
 --- Check package names (apt, package): a name starting with '-' would be

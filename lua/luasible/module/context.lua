@@ -16,13 +16,16 @@ local remote = require "luasible.remote"
 local mode = require "luasible.module.mode"
 local kv = require "luasible.module.kv"
 local transfer = require "luasible.transfer"
+local difflib = require "luasible.util.diff"
+local regex = require "luasible.util.regex"
+local rx_filters = require "luasible.template.filters.regex"
 
 local M = {}
 
 local Ctx = {}
 Ctx.__index = Ctx
 
---- ctx = M.new{ conn=, host=, vars=, emit=, check_mode=, become=, task=, base_dir=, now=, sleep=,
+--- ctx = M.new{ conn=, host=, vars=, emit=, check_mode=, diff=, become=, task=, base_dir=, now=, sleep=,
 ---   module_path=, role_path= (a role's task: its templates/ and files/ first) }
 function M.new(t)
   return setmetatable(t, Ctx)
@@ -47,6 +50,22 @@ function Ctx.tostring(v)
   return tostring(v)
 end
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
+
+-- Python's re for modules (util/regex.lua: PCRE2): ctx.regex.compile(pattern,
+-- flags) -> r (r:search(s, init), r:match, r:each, ...) or nil, err;
+-- ctx.regex.subn(r, s, repl, count) -> text, n (re.subn; count 0: all) or
+-- nil, err; ctx.regex.expand(repl, s, st, en, caps) -> Match.expand(repl)
+-- or nil, err (a bad \g<> or escape in repl).
+local function rx_call(f, ...)
+  local ok, a, b = pcall(f, ...)
+  if ok then return a, b end
+  return nil, type(a) == "table" and tostring(a.template_error):gsub("^filter 'regex': ", "") or tostring(a)
+end
+Ctx.regex = {
+  compile = regex.compile,
+  subn = function(r, s, repl, count) return rx_call(rx_filters.subn, "regex", r, s, repl, count or 0) end,
+  expand = function(repl, s, st, en, caps) return rx_call(rx_filters.expand, "regex", s, st, en, caps, repl) end,
+}
 Ctx.lines = template.filters.lines -- a text's lines (the template filter), without a last empty one
 
 --- Output as Ansible registers it: without its trailing newline(s).
@@ -80,6 +99,27 @@ function Ctx.read_file(file)
   return plain
 end
 Ctx.local_stat = fs.stat          -- (path) -> { type=, size=, mode=, mtime= }, or nil, err
+Ctx.walk_local = fs.walk          -- (dir) -> sorted { { path = "rel/path", type = }, ... } below dir, or nil, err
+--- A YAML (or JSON) text as data, !vault values read as vars files read
+--- them (`name` names it in errors): the value, or nil, "name:line: what".
+function Ctx.load_yaml(text, name)
+  local yaml = require "luasible.yaml"
+  local v, err = yaml.load(text, name)
+  if err then return nil, err end
+  if yaml.is_null(v) then v = nil end
+  return v
+end
+--- The person at the terminal: ctx.interactive() (is there one: stdin a
+--- terminal), ctx.ask(text, { echo = false }) -> the line typed, or nil, err.
+Ctx.interactive = function() return require("luasible.util.prompt").interactive() end
+Ctx.ask = function(text, opts) return require("luasible.util.prompt").ask(text, opts) end
+--- Does the regular expression (Python's syntax) match somewhere in s?
+--- true/false, or nil, err for a bad pattern.
+function Ctx.re_search(pattern, s)
+  local r, err = require("luasible.util.regex").compile(pattern)
+  if not r then return nil, err end
+  return r:search(s) ~= nil
+end
 Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 
 --- The local file a task's `src` names: absolute, else in the play's
@@ -117,11 +157,11 @@ function Ctx:test(expr)
 end
 
 --- A template's text rendered with the task's vars (`name` names it in
---- errors), or nil, err.
+--- errors; `extra`, optional, a table of variables over them), or nil, err.
 --- Includes and imports are found as the template module finds its
 --- `src`: the play's templates/ folder, then the play's folder (and the
 --- folder of the including template); lookups search the play's folder.
-function Ctx:render(text, name)
+function Ctx:render(text, name, extra)
   local base = self.base_dir or "."
   local dirs = { path.join(base, "templates"), base }
   if self.role_path then table.insert(dirs, 1, path.join(self.role_path, "templates")) end
@@ -129,7 +169,8 @@ function Ctx:render(text, name)
     local dir = path.dirname(self:find_local(name, "templates"))
     if dir ~= "" then table.insert(dirs, 1, dir) end
   end
-  return template.render(text, self.vars, name, nil, { search_path = dirs, base_dir = base,
+  local vars = extra and setmetatable(extra, { __index = self.vars }) or self.vars
+  return template.render(text, vars, name, nil, { search_path = dirs, base_dir = base,
     search_dirs = { path.join(base, "files"), path.join(base, "templates"), base } })
 end
 
@@ -186,7 +227,10 @@ local function exec_opts(self, opts)
   end
   local e = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
   local b = self.become
-  if b and b.become then e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password end
+  if b and b.become then
+    e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password
+    if b.method == "su" then e.become_method = "su" end
+  end
   return e
 end
 
@@ -208,13 +252,22 @@ function Ctx:run(cmd, opts)
     end
     eopts.on_progress = opts.on_progress
   end
-  local res, err, name = self.conn:execute(cmd, eopts)
+  local res, err, name
+  -- the task's own command of an async task (opts.job): a remote job (play/async.lua)
+  if opts.job and self.async then res = self.async(self, cmd, eopts)
+  else res, err, name = self.conn:execute(cmd, eopts) end
   if not res then
     if opts.allow_error then return nil, err, name end
     if is_unreachable(err, name) then self:unreachable(err) end
     self:fail(err)
   end
   return res
+end
+
+--- async_status: the state of the async job `jid` on the host, or with
+--- mode "cleanup" its folder removed (play/async.lua: the fields are Ansible's).
+function Ctx:async_job(jid, how)
+  return require("luasible.play.async").status(self, exec_opts(self, {}), jid, how)
 end
 
 --- Run a shell snippet and return trimmed stdout, rc, res.
@@ -274,12 +327,131 @@ function Ctx:run_command(cmd, args)
     return { changed = false, msg = args.removes .. " does not exist, not run" }
   end
   local res = self:run(cmd, { cwd = args.chdir, stdin = args.stdin, timeout = args.timeout,
-    env = args.env, stream = true })
+    env = args.env, stream = true, job = true })
   return {
     changed = true, failed = not res.ok, rc = res.rc, signal = res.signal,
     stdout = Ctx.chomp(res.stdout), stderr = Ctx.chomp(res.stderr), duration = res.duration, timed_out = res.timed_out,
     msg = (res.timed_out and "timed out") or (not res.ok and ("non-zero return code " .. tostring(res.rc))) or nil,
   }
+end
+
+---------------------------------------------------------------------------
+-- Diffs (--diff): ctx.diff is true when the task shows what it changes
+---------------------------------------------------------------------------
+
+Ctx.MAX_DIFF_SIZE = difflib.MAX_SIZE -- 104448 bytes, Ansible's max_diff_size: a bigger text is not diffed
+
+--- A result's diff entry, in Ansible's shape, or nil when the task is not
+--- in diff mode (ctx.diff false). before/after: the old and new text
+--- (strings; "" for a file not there yet), or mappings (a file's
+--- attributes: { path =, mode = "0644", state = ... }, shown as JSON), or
+--- false for a text not read because it is larger than MAX_DIFF_SIZE (the
+--- entry says so, as Ansible's dst_larger/src_larger). A text over that
+--- size, or with a NUL byte, is not diffed either (src_larger, src_binary
+--- ...). header / after_header: the names shown (`before: HEADER`); a nil
+--- header shows `before`. Put it (or a list of them) in the result's `diff`.
+function Ctx:diff_result(before, after, header, after_header)
+  if not self.diff then return nil end
+  local d = self.object()
+  local function put(v, side, tag)
+    if v == false or (type(v) == "string" and #v > difflib.MAX_SIZE) then d[tag .. "_larger"] = difflib.MAX_SIZE
+    elseif type(v) == "string" and v:find("\0", 1, true) then d[tag .. "_binary"] = 1
+    else d[side] = v or "" end
+  end
+  put(before, "before", "dst")
+  put(after, "after", "src")
+  if d.before ~= nil and d.after ~= nil then
+    d.before_header, d.after_header = header, after_header or header
+  end
+  return d
+end
+
+--- The text of a host's file for a diff: "" when `st` (its ctx:stat) is
+--- nil (not there), false when it is larger than MAX_DIFF_SIZE (not read).
+function Ctx:diff_read(p, st)
+  if not st then return "" end
+  if (tonumber(st.size) or 0) > difflib.MAX_SIZE then return false end
+  return self:run({ "cat", "--", p }).stdout
+end
+
+--- The attributes part of a diff, as Ansible's modules show it: before and
+--- after mappings of what changes of mode ("0644"), owner and group
+--- (numeric ids); `path` added when given. st: the ctx:stat of the file;
+--- want: { mode=, owner=, group= }.
+function Ctx:diff_attrs(p, st, want, is_dir)
+  local before, after = self.object({ path = p }), self.object({ path = p })
+  if not st then return before, after end
+  if want.mode then
+    local have = tonumber(st.mode, 8)
+    local bits = have and mode.bits(want.mode, have, is_dir)
+    if bits and bits ~= have then
+      before.mode, after.mode = string.format("0%03o", have), string.format("0%03o", bits)
+    end
+  end
+  local function id(kind, v, cur)
+    if v == nil then return nil end
+    if tostring(v):match("^%d+$") then return tonumber(v) end
+    local out, rc = self:sh(kind == "owner" and ("id -u -- " .. shell.quote(v))
+      or ("getent group " .. shell.quote(v) .. " | cut -d: -f3"))
+    return rc == 0 and tonumber(out) or cur
+  end
+  local uid, gid = id("owner", want.owner, st.uid), id("group", want.group, st.gid)
+  if uid and uid ~= tonumber(st.uid) then before.owner, after.owner = tonumber(st.uid), uid end
+  if gid and gid ~= tonumber(st.gid) then before.group, after.group = tonumber(st.gid), gid end
+  return before, after
+end
+
+---------------------------------------------------------------------------
+-- This machine (the controller): for modules whose work starts here
+-- (synchronize runs rsync here, over the host's own SSH settings)
+---------------------------------------------------------------------------
+
+--- Run a command on this machine, as ctx:run runs one on the host (an argv
+--- table, or a string for /bin/sh -c; opts cwd, env, stdin, timeout,
+--- stream/on_output, allow_error; never become). Returns res; a command
+--- that cannot start is a failed task (opts.allow_error: nil, err, name).
+function Ctx:run_local(cmd, opts)
+  opts = opts or {}
+  local e = exec_opts({}, opts)
+  if opts.stream or opts.on_output then
+    local emit = self.emit
+    e.stream_output = true
+    e.on_output = opts.on_output or function(line, is_stderr, from)
+      emit({ type = is_stderr and "stderr" or "stdout", data = line }, from)
+    end
+  end
+  local conn <close> = require("luasible.connection").new_local()
+  local res, err, name = conn:execute(cmd, e)
+  if not res then
+    if opts.allow_error then return nil, err, name end
+    self:fail(err)
+  end
+  return res
+end
+
+--- The task's connection's SSH settings as it resolved them (the inventory,
+--- the ssh_config): { host, port, user, identities = { paths }, known_hosts,
+--- host_key_check = "strict"|"accept-new"|"off", jump = { hop, ... } (the
+--- ProxyJump chain in order, each with the same fields), proxy_command },
+--- or nil when the connection is not SSH. No password is in it.
+function Ctx:ssh_settings()
+  local r = type(self.conn) == "table" and rawget(self.conn, "_r")
+  if type(r) ~= "table" or self.conn.kind ~= "ssh" then return nil end
+  local function one(x)
+    local ids = {}
+    for _, id in ipairs(x.identities or {}) do ids[#ids + 1] = id.path end
+    return { host = x.hostname, port = x.port, user = x.user, identities = ids, known_hosts = x.known_hosts,
+      host_key_check = x.host_key_check }
+  end
+  local s = one(r)
+  s.proxy_command = r.proxy_command
+  s.jump = {}
+  local h = r.jump
+  while h do
+    table.insert(s.jump, 1, one(h))
+    h = h.jump
+  end
+  return s
 end
 
 ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 -- Types: string, number, integer, boolean, list, dict, table, path, mode, raw.
 -- A module requires nothing of luasible's: all it needs is on its ctx.
 local path = require "luasible.util.path"
-local fs = require "luasible.util.fs"
+local searchpath = require "luasible.util.searchpath"
 local params = require "luasible.module.params"
 local kv = require "luasible.module.kv"
 
@@ -46,23 +46,12 @@ function M.builtin_dirs()
   return { d .. "/../../../modules", d .. "/../modules" }
 end
 
-local function split_path(p, out)
-  if type(p) == "table" then
-    for _, x in ipairs(p) do split_path(x, out) end
-  elseif type(p) == "string" then
-    for dir in p:gmatch("[^:]+") do out[#out + 1] = dir end
-  end
-  return out
-end
-
 --- The folders searched, in order: given dirs (CLI -M, play module_path),
 --- LUASIBLE_MODULE_PATH, then the built-in modules. A new list each call.
 function M.search_path(...)
-  local out = {}
-  for i = 1, select("#", ...) do split_path((select(i, ...)), out) end
-  split_path(os.getenv("LUASIBLE_MODULE_PATH"), out)
-  for _, d in ipairs(M.builtin_dirs()) do out[#out + 1] = d end
-  return out
+  local out = searchpath.list(...)
+  searchpath.append(out, os.getenv("LUASIBLE_MODULE_PATH"))
+  return searchpath.append(out, M.builtin_dirs())
 end
 
 -- The modules loaded through a search path, per search path: a list that
@@ -84,19 +73,12 @@ local function load_file(name, file)
 end
 
 local function find(name, dirs)
-  for _, dir in ipairs(dirs) do
-    local file = dir .. "/" .. name .. ".lua"
-    -- a file that is there but cannot be looked at (EACCES, EMFILE...) is
-    -- an error, never skipped for a module of the same name further on
-    local st, serr, sname = fs.stat(file)
-    if not st and sname ~= "ENOENT" and sname ~= "ENOTDIR" then
-      return nil, "module " .. name .. ": " .. serr
-    end
-    if st then
-      local mod, err = load_file(name, file)
-      if not mod then return nil, err end
-      return mod, file
-    end
+  local file, serr = searchpath.find(dirs, name)
+  if serr then return nil, "module " .. name .. ": " .. serr end
+  if file then
+    local mod, err = load_file(name, file)
+    if not mod then return nil, err end
+    return mod, file
   end
   -- installed as a Lua module
   local ok, mod = pcall(require, "luasible.modules." .. name)

@@ -17,7 +17,8 @@ local M = {}
 
 -- The keywords a block takes (given to its tasks), beside block/rescue/always.
 M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
-  ignore_errors = true, no_log = true, check_mode = true, run_once = true }
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
+  any_errors_fatal = true, ignore_unreachable = true, throttle = true } -- (play/rolling.lua)
 local SECTIONS = { "block", "rescue", "always" }
 
 --- Is t a block node?
@@ -190,11 +191,8 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested)
       local function catch(h)
         if not nested then return end
         run.state[h].out = nil
-        if rescuable then
-          local r = run.recap[h]
-          r.failed, r.rescued = r.failed - 1, (r.rescued or 0) + 1
-        end
       end
+      for _, h in ipairs(live) do run.state[h].rescuable = rescuable or nil end -- (play/recap.lua counts it)
       local f = require("luasible.play.include").run(run, node, live, function(_, tree2, hs)
         return run_tree(run, tree2, hs, strategy, rescuable, nested)
       end, catch)
@@ -202,7 +200,10 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested)
     elseif node.task then
       local task = prepared[node.task]
       if task then -- (nil: not selected by --tags)
+        -- a failure a rescue will take is counted rescued, not failed (play/recap.lua)
+        for _, h in ipairs(live) do run.state[h].rescuable = rescuable or nil end
         strategy.run_step(run, task, live)
+        for _, h in ipairs(live) do run.state[h].rescuable = nil end
         if nested then
           for _, h in ipairs(live) do
             local st = run.state[h]
@@ -210,10 +211,6 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested)
               st.out = nil
               local d = run.details[h]
               failed[h] = { task = task, result = d[#d] and d[#d].result or {} }
-              if rescuable then
-                local r = run.recap[h]
-                r.failed, r.rescued = r.failed - 1, (r.rescued or 0) + 1
-              end
             end
           end
         end

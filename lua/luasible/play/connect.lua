@@ -32,9 +32,29 @@ function M.vars(run, host)
 end
 
 --- The host's connection, opened on first use. Returns conn or nil, err.
+--- One connection a host: while it is being opened, other tasks of the run
+--- that need it (hosts delegating to it: play/delegate.lua) wait for it.
 function M.open(run, host)
   local st = run.state[host]
   if st.conn then return st.conn end
+  if st.opening then -- another task is opening it: its outcome is this one's too
+    local mine = st.opening
+    while st.opening == mine do run.luasible.sleep(0.005) end
+    if st.conn then return st.conn end
+    return nil, mine.err
+  end
+  local mark = {}
+  st.opening = mark
+  local ok, conn, err = pcall(M.open_now, run, host)
+  mark.err = ok and err or nil
+  st.opening = nil
+  if not ok then error(conn, 0) end
+  return conn, err
+end
+
+--- The host's connection opened now (M.open: once).
+function M.open_now(run, host)
+  local st = run.state[host]
   local conn, err
   if run.connect then
     -- the caller's own function: what it raises is this host's error

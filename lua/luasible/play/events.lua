@@ -47,8 +47,10 @@ function Events:emit(ev, from)
   if ev.type == "task_start" then
     self.task_n = self.task_n + 1
     ev.task_id = self.task_n
+    self.host_task = nil -- (play/rolling.lua sets each host's after it)
   elseif ev.task ~= nil and ev.host ~= nil and ev.task_id == nil and self.task_n > 0 then
-    ev.task_id = self.task_n
+    -- the host's task (play/rolling.lua: under the free strategy hosts run different tasks)
+    ev.task_id = self.host_task and self.host_task[ev.host] or self.task_n
   end
   if type(from) == "table" and from.seq ~= nil and type(from.timestamp) == "number" then
     -- the core's clock is the monotonic one: the same reading on the epoch

@@ -19,6 +19,22 @@ local condition = S.either(cond, S.list(cond), { desc = cond.desc .. ", or a lis
 local folder = S.string({ pattern = "^[^\0]+$", desc = "a folder (a non-empty string without NUL)",
   plural = "folders" })
 local folders = S.either(folder, S.list(folder), { desc = "a folder or a list of folders (strings)" })
+-- the become methods there are (remote.lua: sudo, su); another is refused by name
+local become_method = S.either(S.string({ pattern = "^sudo$" }), S.string({ pattern = "^su$" }),
+  { desc = "'sudo' or 'su' (the become methods luasible has)" })
+-- rolling deploys (play/batches.lua, play/rolling.lua): serial, max_fail_percentage, strategy, order
+local batch = S.either(S.integer({ min = 0 }), S.string({ pattern = "^%s*%d+%s*%%?%s*$" }),
+  { desc = "a number of hosts or a percentage (\"30%\")", plural = "numbers of hosts or percentages" })
+local serial = S.either(batch, S.list(batch), { desc = batch.desc .. ", or a list of them" })
+local percent = S.either(S.number({ min = 0 }), S.string({ pattern = "^%s*%d+%.?%d*%s*%%?%s*$" }),
+  { desc = "a percentage (0 to 100, or \"30%\")" })
+local function one_of(desc, set)
+  return { desc = desc, plural = "names", kind = "string",
+    test = function(v) if type(v) ~= "string" or not set[v] then return false end end }
+end
+local strategy = one_of("\"linear\" or \"free\"", { linear = true, free = true })
+local host_order = one_of("one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle",
+  { inventory = true, reverse_inventory = true, sorted = true, reverse_sorted = true, shuffle = true })
 
 --- The fields of a play: field -> type.
 M.PLAY = {
@@ -35,9 +51,14 @@ M.PLAY = {
   gather_facts = S.boolean,
   become = S.boolean,
   become_user = nonempty,
+  become_method = become_method,
   module_path = folders,
   tags = tag_list,
   base_dir = folder,
+  diff = S.boolean,              -- --diff for the play's tasks (a task's own diff wins)
+  serial = serial, max_fail_percentage = percent, strategy = strategy, order = host_order,
+  any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
+  throttle = S.integer({ min = 0 }),
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
@@ -54,6 +75,7 @@ M.TASK = {
   loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
   become = S.boolean,
   become_user = nonempty,
+  become_method = become_method,
   notify = names,
   tags = tag_list,
   retries = S.integer({ min = 0 }),
@@ -63,6 +85,13 @@ M.TASK = {
   role_path = folder, role_vars = S.mapping(), role_defaults = S.mapping(), -- a role's task (play/roles.lua)
   no_log = S.boolean,
   check_mode = S.boolean,
+  diff = S.boolean,              -- show what the task changes (--diff), or not
+  -- delegation and async (play/delegate.lua, play/async.lua)
+  delegate_to = S.string({ nonempty = true, desc = "a host name (or a \"{{ expression }}\")" }),
+  delegate_facts = S.boolean,
+  async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
+  poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
+  any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, throttle = S.integer({ min = 0 }), -- (play/rolling.lua)
 }
 
 --- A handler: a task that also answers to `listen` names.

@@ -25,12 +25,14 @@ end
 --- Run each notified handler of the play, in the play's order, with
 --- run_task(handler, hosts) on the hosts still in the play.
 function M.flush(run, active_hosts, run_task)
+  local active = active_hosts(run)
   for _, handler in ipairs(run.play.handlers) do
     local hosts = M.hosts(run, handler, active_hosts(run))
     if #hosts > 0 then run_task(run, handler, hosts) end
   end
-  -- what was notified is done: a later flush runs only what is notified again
-  for _, h in ipairs(run.play.hosts) do run.state[h].notified = {} end
+  -- what was notified is done: a later flush runs only what is notified
+  -- again (on these hosts: under the free strategy each host flushes its own)
+  for _, h in ipairs(active) do run.state[h].notified = {} end
 end
 
 return M

@@ -8,8 +8,11 @@ local template = require "luasible.template"
 local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"
 local connect = require "luasible.play.connect"
+local delegate = require "luasible.play.delegate"
+local async = require "luasible.play.async"
 local vars = require "luasible.play.vars"
 local is_interrupt = require("luasible.util.errors").is_interrupt
+local S = require "luasible.util.schema"
 
 local M = {}
 
@@ -56,7 +59,8 @@ local function become_of(run, task, hvars)
   local become = task.become
   if become == nil then become = play.become end
   return inventory.become(setmetatable({ ansible_become = become,
-    ansible_become_user = task.become_user or play.become_user }, { __index = hvars }))
+    ansible_become_user = task.become_user or play.become_user,
+    ansible_become_method = task.become_method or play.become_method }, { __index = hvars }))
 end
 
 -- Run the module once for one host (one loop item). Returns a result table.
@@ -67,27 +71,49 @@ local function run_module(run, host, task, ivars, emit)
   if not vargs then return { failed = true, msg = verr } end
   -- check_mode = true: always in check mode, as Ansible; false: never
   local check = task.check_mode == true or (run.check and task.check_mode ~= false)
+  if task.async and task.async > 0 and check then
+    return { failed = true, msg = "check mode and async cannot be used on same task." } -- Ansible's words
+  end
   if check and not task.mod.check_mode then
     return { skipped = true, changed = false, msg = "skipped in check mode: " .. task.module .. " cannot check" }
   end
-  local conn, cerr = connect.open(run, host)
-  if not conn then return { unreachable = true, msg = cerr } end
+  -- delegate_to: the delegated host's connection, this host's variables (play/delegate.lua)
+  local dhost, derr = delegate.target(run, task, ivars)
+  if derr then return { failed = true, msg = derr } end
+  if dhost then
+    local e = emit
+    emit = function(ev, from) ev.delegated_to = dhost; e(ev, from) end
+  end
+  local conn, cerr = connect.open(run, dhost or host)
+  if not conn then return { unreachable = true, msg = cerr, delegated_to = dhost } end
   local luasible = run.luasible
+  local bvars = dhost and delegate.become_vars(run, dhost, ivars) or ivars
+  local b = become_of(run, task, bvars)
+  if b.become and b.method ~= "sudo" and b.method ~= "su" then
+    return { failed = true, msg = "become_method '" .. tostring(b.method) .. "' is not supported (sudo and su are)" }
+  end
   local ctx = modules.context({
-    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = become_of(run, task, ivars),
+    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b,
+    diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
     now = luasible and luasible.now or os.clock,
     sleep = luasible and luasible.sleep or function() end,
   })
+  local job = task.async and task.async > 0 and async.job(task) or nil -- async (play/async.lua)
+  if job then ctx.async = async.runner(job) end
   local ok, res = pcall(task.mod.run, ctx, vargs)
   if not ok then
     if is_interrupt(res) then error(res, 0) end
-    if type(res) == "table" and res.unreachable then return { unreachable = true, msg = res.msg } end
-    if type(res) == "table" and res.failed then return { failed = true, changed = false, msg = res.msg } end
-    return { failed = true, msg = "module " .. task.module .. " raised an error: " .. tostring(res) }
+    if type(res) == "table" and res.unreachable then res = { unreachable = true, msg = res.msg }
+    elseif type(res) == "table" and res.failed then res = { failed = true, changed = false, msg = res.msg }
+    else res = { failed = true, msg = "module " .. task.module .. " raised an error: " .. tostring(res) } end
+  else
+    res = M.tidy(res)
   end
-  return M.tidy(res)
+  if job then res = M.tidy(async.result(job, res)) end
+  res.delegated_to = dhost
+  return res, dhost
 end
 
 -- changed_when and failed_when applied to a result (res.changed/failed/msg).
@@ -120,10 +146,10 @@ local function run_item(run, host, task, ivars, emit)
   local go, werr = conditions.eval(task.when, ivars)
   if werr then return { failed = true, msg = "when: " .. werr } end
   if not go then return { skipped = true, changed = false, msg = "condition was false" } end
-  local attempt, res = 0
+  local attempt, res, dhost = 0
   while true do
     attempt = attempt + 1
-    res = run_module(run, host, task, ivars, emit)
+    res, dhost = run_module(run, host, task, ivars, emit)
     if res.unreachable then break end
     local scope = setmetatable({}, { __index = ivars })
     if task.register then scope[task.register] = res end
@@ -138,10 +164,11 @@ local function run_item(run, host, task, ivars, emit)
       res.msg = (res.msg and (res.msg .. "; ") or "") .. "still not done after " .. attempt .. " attempts"
       break
     end
-    emit({ type = "retry", data = string.format("retrying (%d of %d)", attempt, task.retries) })
+    emit({ type = "retry", data = string.format("retrying (%d of %d)", attempt, task.retries),
+      delegated_to = dhost })
     if run.luasible then run.luasible.sleep(task.delay) end
   end
-  return res
+  return res, dhost
 end
 
 -- The items of a task's loop, and whether they are unsafe (computed from
@@ -157,8 +184,16 @@ local function loop_items(task, hvars)
     unsafe = true -- code of the play's own that may read anything
   elseif type(list) == "string" then
     unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+  elseif type(list) == "table" then
+    -- a list written in the play: its items rendered, as Ansible renders the
+    -- whole loop value (`loop: ["{{ root }}/a", b]`: item and label rendered)
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
   end
-  if lerr or type(list) ~= "table" then return nil, "loop: " .. (lerr or "must be a list") end
+  if lerr then return nil, "loop: " .. lerr end
+  if type(list) ~= "table" then
+    -- a "{{ expression }}" giving no list, known only here (as Ansible's "Invalid data passed to 'loop'")
+    return nil, "loop: must be a list, got " .. S.show(list)
+  end
   return list, unsafe
 end
 
@@ -198,11 +233,22 @@ function M.run(run, host, task)
       ivars = setmetatable({ [name] = item }, { __index = hvars })
       if items_unsafe then template.mark_unsafe(ivars, { name }) end
     end
-    local res = run_item(run, host, task, ivars, emit)
+    local res, dhost = run_item(run, host, task, ivars, emit)
+    if task.mod.changes_inventory then require("luasible.play.inventory_changes").apply(run, host, res) end
+    -- the facts of the task: the host's, or the delegated host's with delegate_facts
+    local fst = delegate.facts_state(run, host, task, dhost)
     -- set_fact: the host's variables from now on (each item's in turn)
     if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
-      st.set_facts = st.set_facts or {}
-      for k, v in pairs(res.ansible_facts) do st.set_facts[k] = v end
+      fst.set_facts = fst.set_facts or {}
+      for k, v in pairs(res.ansible_facts) do fst.set_facts[k] = v end
+    elseif task.mod.sets_include_vars and type(res.ansible_facts) == "table" and not res.failed then
+      st.included_vars = st.included_vars or {} -- include_vars: below set_fact (play/vars.lua)
+      for k, v in pairs(res.ansible_facts) do st.included_vars[k] = v end
+    end
+    -- facts gathered (the play's Gathering Facts, a setup task)
+    if (task.facts or task.module == "setup") and type(res.ansible_facts) == "table" and not res.failed then
+      fst.facts = {}
+      for k, v in pairs(res.ansible_facts) do fst.facts["ansible_" .. k] = v; fst.facts[k] = v end
     end
     if task.loop ~= nil then
       res.item = item
@@ -212,17 +258,15 @@ function M.run(run, host, task)
         local l, lerr = template.render(task.loop_label, ivars)
         label = l or ("loop_label: " .. tostring(lerr))
       end
-      emit({ type = "item_result", status = M.status_of(res), item = item, label = label, result = res })
+      emit({ type = "item_result", status = M.status_of(res), item = item, label = label, result = res,
+        delegated_to = dhost })
     end
     results[#results + 1] = res
     if res.unreachable then break end
   end
   local res = task.loop == nil and results[1] or loop_result(results)
+  if task.loop ~= nil and results[1] then res.delegated_to = results[1].delegated_to end
   if task.register then st.registered[task.register] = res end
-  if task.facts and res.ansible_facts then
-    st.facts = {}
-    for k, v in pairs(res.ansible_facts) do st.facts["ansible_" .. k] = v; st.facts[k] = v end
-  end
   return res
 end
 

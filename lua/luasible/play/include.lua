@@ -7,6 +7,10 @@
 -- Ansible; its `vars` and loop variable are the included tasks' (above task
 -- vars, st.include_vars: play/vars.lua). A file already being included on
 -- that host (a cycle) fails the host, naming the chain.
+-- `include_role` (play/roles.lua read the role when the playbook was
+-- loaded: node.role_tasks) runs the same way: its when, loop and tags are
+-- the include's own, its vars the role's tasks'; `public: true` leaves the
+-- role's vars (st.public_role_vars) and defaults to the host's later tasks.
 local conditions = require "luasible.play.conditions"
 local template = require "luasible.template"
 local vars = require "luasible.play.vars"
@@ -22,8 +26,9 @@ local function as_list(v)
   return { v }
 end
 
--- The tree of an included file for this play (read once per file), or nil, err.
-local function tree_of(run, file)
+-- The tree of an included file for this play (read once per file), or nil,
+-- err; inc.role_tasks: an include_role's tasks, read with the playbook.
+local function tree_of(run, file, inc)
   local play = run.play
   play.include_cache = play.include_cache or {}
   local c = play.include_cache[file]
@@ -31,7 +36,9 @@ local function tree_of(run, file)
   local blocks = require "luasible.play.blocks"
   local prepare = require "luasible.play.prepare"
   local tree, err
-  local list, maps = require("luasible.play.playbook").task_file(file)
+  local list, maps
+  if inc.role_tasks then list, maps = inc.role_tasks, inc.role_maps
+  else list, maps = require("luasible.play.playbook").task_file(file) end
   if not list then err = maps
   else
     local flat
@@ -41,7 +48,7 @@ local function tree_of(run, file)
       for i, leaf in ipairs(flat) do
         local m = maps[i] or {}
         local shown = string.format("%s:%s: include %s, task %d", S.escape(m.file or file), tostring(m.line or "?"),
-          S.escape(path.basename(file)), i)
+          S.escape(inc.role_tasks and file or path.basename(file)), i)
         local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags)
         if not task then err = perr break end
         if prepare.selected_by_tags(task, play.tags, play.skip_tags) then play.prepared[leaf] = task end
@@ -58,7 +65,9 @@ end
 --- into the block around it (play/blocks.lua). Returns the hosts that failed: host -> { task =, result = }.
 function M.run(run, node, hosts, run_tree, catch)
   local inc = node.include
-  local task = { name = inc.name or ("include_tasks " .. tostring(inc.include)), module = "include_tasks",
+  local kind = inc.role_tasks and "include_role" or "include_tasks"
+  local task = { name = inc.name or (inc.role_tasks and ("include_role : " .. tostring(inc.role))
+      or ("include_tasks " .. tostring(inc.include))), module = kind,
     notify = {}, ignore_errors = inc.ignore_errors }
   local failed = {}
   local function direct(h, res)
@@ -100,9 +109,10 @@ function M.run(run, node, hosts, run_tree, catch)
           own[inc.loop_var or "item"] = item
           iv = setmetatable({ [inc.loop_var or "item"] = item }, { __index = hv })
         end
-        local name, rerr = template.render(inc.include, iv)
+        local name, rerr = inc.include, nil
+        if not inc.role_tasks then name, rerr = template.render(inc.include, iv) end
         if not name then fail("include_tasks: " .. tostring(rerr)) break end
-        local file = path.is_abs(name) and name or path.join(inc.dir, name)
+        local file = (inc.role_tasks or path.is_abs(name)) and name or path.join(inc.dir, name)
         entries[h][#entries[h] + 1] = { file = file, vars = own }
       end
     end
@@ -137,11 +147,12 @@ function M.run(run, node, hosts, run_tree, catch)
         end
         if not failed[h] and not st.out then ghosts[#ghosts + 1] = h end
       end
-      local tree, err = tree_of(run, file)
+      local tree, err = tree_of(run, file, inc)
       local runners = {}
       for _, h in ipairs(ghosts) do
         local res = tree and { changed = false, include = file } or { failed = true, changed = false, msg = err }
-        direct(h, res)
+        -- an include_role that runs is counted nowhere, as in Ansible (an include_tasks is ok)
+        if not (tree and inc.role_tasks) then direct(h, res) end
         if tree and not failed[h] and not run.state[h].out then runners[#runners + 1] = h end
       end
       if #runners > 0 then
@@ -158,7 +169,12 @@ function M.run(run, node, hosts, run_tree, catch)
         local f = run_tree(run, tree, runners)
         for h, v in pairs(f) do failed[h] = v end
         for _, h in ipairs(runners) do
-          run.state[h].include_vars, run.state[h].include_chain = saved[h][1], saved[h][2]
+          local st = run.state[h]
+          st.include_vars, st.include_chain = saved[h][1], saved[h][2]
+          if inc.public and not failed[h] then -- the role's vars and defaults, for the host's later tasks
+            st.public_role_vars = vars.copy_into(vars.copy_into({}, st.public_role_vars), inc.role_vars)
+            st.public_role_defaults = vars.copy_into(vars.copy_into({}, st.public_role_defaults), inc.role_defaults)
+          end
         end
       end
     end

@@ -74,6 +74,7 @@ local function prepare_all(play, opts)
   local plays, many = { play }, false
   if type(play) == "table" and next(play) ~= nil and is_list(play) then plays, many = play, true end
   local prepared = {}
+  local dynamic = false
   local where = locator(opts)
   for i, p in ipairs(plays) do
     local popts = setmetatable({ locate = where, play_index = many and i or nil }, { __index = opts })
@@ -81,9 +82,15 @@ local function prepare_all(play, opts)
     local src = opts.sources and opts.sources[i]
     if src then popts = setmetatable({ play_file = src.play_file, locate = src.locate,
       play_index = src.play_index }, { __index = opts }) end
+    if dynamic then popts = setmetatable({ dynamic_hosts = true }, { __index = popts }) end
     local pp, err = prepare.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp
+    for _, section in ipairs({ pp.pre_tasks, pp.tasks, pp.post_tasks, pp.handlers }) do
+      for _, t in ipairs(section) do
+        if t.mod and t.mod.changes_inventory then dynamic = true end -- add_host, group_by: later plays' hosts
+      end
+    end
   end
   return inv, prepared
 end
@@ -103,6 +110,10 @@ function M.play(play, opts)
   opts = opts or {}
   local inv, prepared = prepare_all(play, opts)
   if not inv then return nil, prepared end
+  if opts.start_at_task then -- --start-at-task (play/start_at.lua)
+    local ok_s, serr = require("luasible.play.start_at").apply(prepared, opts.start_at_task)
+    if not ok_s then return nil, serr end
+  end
   -- the open file limit raised to the hard limit for the hosts that run at once
   local ok_c, core = pcall(require, "luasible.core")
   require("luasible.play.limits").raise(ok_c and core or nil)
@@ -126,10 +137,14 @@ function M.play(play, opts)
   local run = {
     events = events.new(opts.on_event, luasible, secrets), secrets = secrets,
     check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
+    diff = opts.diff and true or false, -- --diff (a play's or task's `diff:` wins)
+    step = opts.step and true or nil, -- --step: ask before each task (play/step.lua)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
-    hostvars = vars.hostvars(inv, layer), luasible = luasible, base_dir = opts.base_dir or ".",
+    hostvars = vars.hostvars(inv, layer), luasible = luasible,
+    base_dir = opts.base_dir or ".",
     tasks = {}, state = {},
+    inv = inv, layer = layer, -- delegate_to's hosts (play/delegate.lua); add_host, group_by change inv
     -- what the command line gives every SSH connection (-k's password, -F)
     connect_defaults = opts.connect_defaults,
     connection_plugins = cpath,
@@ -152,7 +167,7 @@ function M.play(play, opts)
     error(err, 0)
   end
   run.events:emit({ type = "recap", recap = run.recap, elapsed = now() - t0 })
-  return run.recap, { hosts = run.details, elapsed = now() - t0 }
+  return run.recap, { hosts = run.details, elapsed = now() - t0, break_play = run.break_play, cleared = run.cleared }
 end
 
 return M

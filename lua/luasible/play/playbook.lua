@@ -35,15 +35,17 @@ end
 
 -- Play keywords taken as they are (the model has the same field).
 local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true, become = true,
-  become_user = true, tags = true, handlers = true }
+  become_user = true, tags = true, handlers = true, diff = true, become_method = true,
+  serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
+  ignore_unreachable = true, run_once = true, throttle = true } -- rolling deploys (play/rolling.lua)
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
-  check_mode = true, collections = true, environment = true, roles = true }
+  check_mode = true, collections = true, environment = true, roles = true, vars_prompt = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
-local PLAY_NOT_YET = { "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
-  "ignore_errors", "ignore_unreachable", "connection", "become_method", "become_flags",
-  "become_exe", "vars_prompt", "order", "throttle", "timeout", "module_defaults", "force_handlers",
-  "gather_subset", "gather_timeout", "fact_path", "run_once", "debugger", "diff", "no_log", "port",
+local PLAY_NOT_YET = {
+  "ignore_errors", "connection", "become_flags",
+  "become_exe", "timeout", "module_defaults", "force_handlers",
+  "gather_subset", "gather_timeout", "fact_path", "debugger", "no_log", "port",
   "when" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 
@@ -106,12 +108,14 @@ local function convert_play(r, p, opts)
     else bad("unknown play keyword " .. S.quote(k)) end
   end
   if yaml.is_null(p.hosts) or p.hosts == nil then raise(where(r, p) .. label .. " has no hosts") end
-  if type(out.vars) == "table" or p.vars_files ~= nil then
+  if type(out.vars) == "table" or p.vars_files ~= nil or p.vars_prompt ~= nil then
     local vars = json.object()
     if type(p.vars) == "table" then for k, v in pairs(p.vars) do vars[k] = v end
     elseif p.vars ~= nil and not yaml.is_null(p.vars) then
       raise(where(r, p, "vars") .. label .. ": vars must be a mapping, got " .. S.show(p.vars))
     end
+    -- vars_prompt's answers are play vars, under vars_files (play/vars_prompt.lua)
+    if p.vars_prompt ~= nil then require("luasible.play.vars_prompt").read(rd, r, p, vars, label, opts) end
     if p.vars_files ~= nil then read_vars_files(r, p, vars, opts.extra_vars) end
     out.vars = vars
   end

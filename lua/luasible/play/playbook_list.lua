@@ -22,7 +22,8 @@ function M.set_roles(p, rctx) ROLES[p] = rctx end
 
 -- The keywords of a block (and of an import_tasks), given to its tasks (play/blocks.lua).
 local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
-  ignore_errors = true, no_log = true, check_mode = true, run_once = true }
+  ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
+  any_errors_fatal = true, ignore_unreachable = true, throttle = true } -- (play/rolling.lua)
 
 local convert_list
 
@@ -128,7 +129,10 @@ function convert_list(r, l, label, handler, p, maps, stack)
       end
     end
     local rctx, imported = not handler and ROLES[p], {}
-    if imp then
+    local included = rctx and roles.include(rctx, r, t, what) -- include_role (play/roles.lua, play/include.lua)
+    if included then
+      tasks[j] = included
+    elseif imp then
       tasks[j] = import_tasks(r, t, imp, what, handler, p, maps, stack)
     elseif rctx and roles.import(rctx, r, t, what, imported, maps) then -- import_role (play/roles.lua)
       tasks[j] = { block = imported } -- its tasks as a block of no keywords

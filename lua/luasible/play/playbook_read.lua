@@ -50,7 +50,9 @@ end
 -- Keywords that are booleans: YAML's yes/no, and the strings Ansible's
 -- boolean() takes ("yes", "on", "1", "true", ...), are true or false.
 local BOOLEANS = { become = true, ignore_errors = true, no_log = true, run_once = true, check_mode = true,
-  gather_facts = true }
+  gather_facts = true, diff = true, delegate_facts = true, any_errors_fatal = true, ignore_unreachable = true }
+-- Keywords that are integers (Ansible's isa int): "10" is 10.
+local INTEGERS = { async = true, poll = true }
 local TRUE = { yes = true, on = true, ["1"] = true, ["true"] = true, y = true, t = true }
 local FALSE = { no = true, off = true, ["0"] = true, ["false"] = true, n = true, f = true }
 --- A keyword's value: booleans as Ansible's boolean() reads them.
@@ -59,6 +61,7 @@ function M.keyword_value(k, v)
     local l = v:lower()
     if TRUE[l] then return true elseif FALSE[l] then return false end
   end
+  if INTEGERS[k] and type(v) == "string" and v:match("^%s*[-+]?%d+%s*$") then return math.tointeger(tonumber(v)) end
   return v
 end
 

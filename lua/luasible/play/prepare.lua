@@ -129,13 +129,22 @@ function M.prepare_task(t, where, path, play_tags, handler)
   local mod, err = modules.load(module, path)
   if not mod then return fail(err, t.module and "module" or key) end
   if mod.play_action then -- meta: done by the play on no host, so nothing per host applies
-    for _, f in ipairs({ "when", "loop", "register", "notify", "until", "changed_when", "failed_when" }) do
+    for _, f in ipairs({ "loop", "register", "notify", "until", "changed_when", "failed_when" }) do
       if t[f] ~= nil then return fail(module .. ": " .. f .. " is not supported with it (yet)", f) end
     end
+  end
+  if t.async and t.async > 0 and not mod.async then -- play/async.lua: a command run as a remote job
+    return fail("async is not supported with the module " .. S.quote(module) .. ": it cannot run as a remote job"
+      .. " (command, shell and streaming_shell can)", "async")
   end
   local aerr, bad
   args, aerr, bad = module_args(mod, module, args, key)
   if aerr then return fail(aerr, key, bad) end
+  local action = mod.play_action and type(args) == "table" and args.free_form
+  if action and mod.not_yet and mod.not_yet[action] then -- meta (play/rolling.lua)
+    return fail(module .. ": " .. action .. " is not supported yet", key)
+  end
+  if action == "noop" and t.when ~= nil then return fail(module .. ": noop does not take when", "when") end
   local terr = check_templates(t.name, "name", 0) or check_templates(t.loop, "loop", 0)
     or check_templates(t.loop_label, "loop_label", 0)
     or check_templates(t.vars, "vars", 0)
@@ -144,6 +153,8 @@ function M.prepare_task(t, where, path, play_tags, handler)
   for k in pairs(fields) do task[k] = t[k] end
   task.module, task.mod, task.args, task.where = module, mod, args, where()
   task.name = t.name or module
+  -- a module of the controller that runs once for all the hosts (pause), as Ansible's BYPASS_HOST_LOOP
+  if mod.bypass_host_loop and task.run_once == nil then task.run_once = true end
   for _, f in ipairs({ "when", "changed_when", "failed_when", "until" }) do
     local c, cerr = conditions.compile(t[f], f)
     if cerr then return fail(cerr, f) end
@@ -336,8 +347,10 @@ function M.prepare(play, opts, inv)
   local hosts, herr = pattern.select(inv, phosts)
   if hosts and opts.limit then hosts, herr = pattern.select_limited(inv, phosts, opts.limit)
   elseif herr then herr = "hosts: " .. herr end
+  -- after an add_host / group_by of an earlier play, a name may come to be (chosen again: play/strategy.lua)
+  if not hosts and opts.dynamic_hosts and herr:find("matches no host or group", 1, true) then hosts = {} end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
-  p.hosts = hosts
+  p.hosts, p.host_pattern, p.host_limit = hosts, phosts, opts.limit
   return p
 end
 

@@ -1,6 +1,8 @@
 --- luasible.play.strategy: Ansible's linear strategy. Each task runs on
--- every host of the play at once (at most `forks` at a time: a pool of
+-- every host of the batch at once (at most `forks` at a time: a pool of
 -- worker tasks on the one loop), task by task, then the notified handlers;
+-- the batches, their abort rules and meta are play/rolling.lua's, the free
+-- strategy play/free.lua's;
 -- a failed host leaves the play, an unreachable one is reported as such.
 -- The plays of a list run one after the other, as a playbook. abort() stops
 -- everything the run holds.
@@ -8,14 +10,16 @@ local host_task = require "luasible.play.host_task"
 local handlers = require "luasible.play.handlers"
 local recap = require "luasible.play.recap"
 local connect = require "luasible.play.connect"
+local rolling = require "luasible.play.rolling"
 local errors = require "luasible.util.errors"
 
 local M = {}
 
---- The hosts of the play that have not left it.
+--- The hosts of the current batch (play/rolling.lua; the play's hosts
+--- outside a run of batches) that have not left it.
 function M.active_hosts(run)
   local out = {}
-  for _, h in ipairs(run.play.hosts) do if not run.state[h].out then out[#out + 1] = h end end
+  for _, h in ipairs(run.batch or run.play.hosts) do if not run.state[h].out then out[#out + 1] = h end end
   return out
 end
 
@@ -25,9 +29,10 @@ local function spawn(run, fn)
   run.tasks[#run.tasks + 1] = t
   return t
 end
+M.spawn = spawn
 
--- Run fn(host) for each host, at most `run.forks` at once.
-local function each_host(run, hosts, fn)
+--- Run fn(host) for each host, at most `limit` (default run.forks) at once.
+function M.each_host(run, hosts, fn, limit)
   if #hosts == 0 then return end
   if not run.luasible or #hosts == 1 then
     for _, h in ipairs(hosts) do fn(h) end
@@ -43,9 +48,10 @@ local function each_host(run, hosts, fn)
     end
   end
   local workers = {}
-  for i = 1, math.min(run.forks, #hosts) do workers[i] = spawn(run, worker) end
+  for i = 1, math.min(limit or run.forks, #hosts) do workers[i] = spawn(run, worker) end
   for _, w in ipairs(workers) do w:wait() end
 end
+local each_host = M.each_host
 
 -- One task on one host: its result; an error raised inside luasible (a
 -- bug) is the host's failure, an interrupt goes on.
@@ -58,59 +64,72 @@ local function run_on(run, h, task)
   return res
 end
 
---- Run a task on these hosts (only the first with run_once) and record the results.
+--- Run a task on these hosts and record the results: at most forks (and
+--- the task's or play's `throttle`) at once; with run_once on the first
+--- host only, its result registered, its facts and notifications given to
+--- every host of the batch, as Ansible does. Then the batch's abort rules
+--- (any_errors_fatal, max_fail_percentage: play/rolling.lua).
 function M.run_task(run, task, hosts)
-  run.events:emit({ type = "task_start", task = task.name, module = task.module, handler = task.handler or nil })
-  if task.run_once and #hosts > 0 then
+  rolling.task_start(run, task, hosts)
+  local before = rolling.snapshot(run, hosts)
+  if rolling.once_only(run, task) and #hosts > 0 then
     local first = hosts[1]
     local res = run_on(run, first, task)
     recap.record(run, first, task, res)
-    if task.register then
-      for _, h in ipairs(hosts) do run.state[h].registered[task.register] = res end
-    end
-    return
+    rolling.share_once(run, task, first, hosts, res)
+  else
+    each_host(run, hosts, function(h) recap.record(run, h, task, run_on(run, h, task)) end,
+      rolling.throttle(run, task))
   end
-  each_host(run, hosts, function(h) recap.record(run, h, task, run_on(run, h, task)) end)
+  rolling.after_task(run, task, hosts, before)
 end
 
 --- One task of a section on these hosts; meta (a play action,
---- modules/meta.lua) is done here, on no host, counted nowhere.
-function M.run_step(run, task, hosts)
-  if task.mod.play_action then
-    if task.args and task.args.free_form == "flush_handlers" then
-      handlers.flush(run, M.active_hosts, M.run_task)
-    end
-  else
-    M.run_task(run, task, hosts)
-  end
+--- modules/meta.lua) is done here (play/rolling.lua), counted nowhere.
+function M.run_step(run, task, hosts, S)
+  if task.mod.play_action then rolling.meta(run, task, hosts, S or M)
+  elseif require("luasible.play.step").confirm(run, task) then (S or M).run_task(run, task, hosts) end -- --step
 end
 
---- Run the current play (run.play): its tasks, its handlers, then close
---- the connections of its hosts that no later play of the run has (run.keep:
---- the hosts of the later plays; a host out of the run is closed too).
-function M.run_play(run)
+--- The sections of the current play on the current batch: pre_tasks,
+--- tasks, post_tasks, the notified handlers after each (as Ansible flushes
+--- them) when a section has tasks. `S`: the strategy whose active_hosts /
+--- run_step / run_task are used (play/free.lua gives one a host).
+function M.run_sections(run, S)
+  S = S or M
   local play = run.play
-  run.events:emit({ type = "play_start", hosts = play.hosts, check = run.check or nil })
-  -- pre_tasks, tasks, post_tasks: the notified handlers run after each
-  -- (as Ansible flushes them), when a section has tasks
   for _, name in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
     local section = play[name] or {}
     local tree = play.raw.blocks and play.raw.blocks[name]
-    if tree then require("luasible.play.blocks").run(run, tree, M) -- blocks (play/blocks.lua)
+    if tree then require("luasible.play.blocks").run(run, tree, S) -- blocks (play/blocks.lua)
     else
       for _, task in ipairs(section) do
-        local hosts = M.active_hosts(run)
+        local hosts = S.active_hosts(run)
         if #hosts == 0 then break end
-        M.run_step(run, task, hosts)
+        S.run_step(run, task, hosts, S)
       end
     end
-    if #section > 0 or section == play.tasks then handlers.flush(run, M.active_hosts, M.run_task) end
+    if #section > 0 or section == play.tasks then handlers.flush(run, S.active_hosts, S.run_task) end
   end
+end
+
+--- Run the current play (run.play) in its batches (play/rolling.lua), with
+--- its strategy (linear here; free: play/free.lua), then close the
+--- connections of its hosts that no later play of the run has (run.keep:
+--- the hosts of the later plays; a host out of the run is closed too).
+--- Returns false when the run stops here (no later play runs).
+function M.run_play(run)
+  local play = run.play
+  local go = rolling.run(run, function()
+    if play.raw.strategy == "free" then require("luasible.play.free").run_batch(run, M)
+    else M.run_sections(run, M) end
+  end)
   local done = {}
   for _, h in ipairs(play.hosts) do
     if not (run.keep and run.keep[h]) or run.state[h].out then done[#done + 1] = h end
   end
   connect.close(run, done)
+  return go
 end
 
 --- Run prepared plays one after the other. A host's state lives for the
@@ -136,6 +155,9 @@ function M.run_plays(run, plays, inv, layer)
     run.base_dir = p.base_dir or run.default_base_dir -- templates, files: the play's folder
     local dflt = run.default_forks or require("luasible.config.settings").DEFAULT_FORKS
     run.forks = math.max(1, math.tointeger(tonumber(run.forks_opt or p.raw.forks or dflt)) or dflt)
+    if run.inventory_changed and p.host_pattern then -- add_host / group_by: the hosts chosen again
+      p.hosts = require("luasible.inventory.pattern").select_limited(run.inv, p.host_pattern, p.host_limit) or p.hosts
+    end
     local left = {}
     for _, h in ipairs(p.hosts) do
       if not (run.state[h] and run.state[h].out) then left[#left + 1] = h end
@@ -151,20 +173,18 @@ function M.run_plays(run, plays, inv, layer)
         run.secrets:add(st.inv_vars)
       end
       st.notified = {}
-      run.recap[h] = run.recap[h] or recap.counters()
       run.details[h] = run.details[h] or {}
     end
+    local go
     if run.luasible and #p.hosts > 1 then
-      spawn(run, function() M.run_play(run) end):wait()
+      go = spawn(run, function() return M.run_play(run) end):wait()
     else
-      M.run_play(run)
+      go = M.run_play(run)
     end
-    -- every host of the play failed: the run stops there (Ansible's "NO
-    -- MORE HOSTS LEFT"), the later plays depend on this one
-    if #p.hosts > 0 and #M.active_hosts(run) == 0 then
-      run.events:emit({ type = "no_hosts_left", data = "no more hosts left" })
-      break
-    end
+    -- a batch that failed whole, any_errors_fatal, max_fail_percentage: the
+    -- run stops there (Ansible's "NO MORE HOSTS LEFT"), the later plays
+    -- depend on this one
+    if not go then break end
   end
   run.play, run.events.play, run.keep = nil, nil, nil
   connect.close(run) -- the connections kept for plays that did not run

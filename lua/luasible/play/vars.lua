@@ -21,16 +21,19 @@ M.copy_into = copy_into
 function M.host_vars(run, host, task)
   local st = run.state[host]
   local play_vars = run.play.raw.vars
-  local v = copy_into({}, task and task.role_defaults) -- a role's defaults: below everything
+  local v = copy_into({}, st.public_role_defaults) -- include_role public: true (play/include.lua)
+  copy_into(v, task and task.role_defaults) -- a role's defaults: below everything
   copy_into(v, st.inv_vars)
   if st.facts then
     copy_into(v, st.facts)
     v.ansible_facts = st.facts
   end
   copy_into(v, play_vars)
+  copy_into(v, st.public_role_vars)
   if task then copy_into(v, task.role_vars) end -- a role's vars and params: above the play's
   if task then copy_into(v, task.vars) end
   copy_into(v, st.include_vars) -- include_tasks' vars and loop item (play/include.lua)
+  copy_into(v, st.included_vars) -- include_vars (above task vars, below set_fact, as Ansible's)
   copy_into(v, st.set_facts) -- set_fact: with registered results, above play and task vars
   copy_into(v, st.registered)
   copy_into(v, run.extra_vars)
@@ -52,12 +55,23 @@ function M.host_vars(run, host, task)
   if next(unsafe) then template.mark_unsafe(v, unsafe) end
   v.inventory_hostname = host
   v.groups = run.groups
-  v.play_hosts = run.play.hosts
+  -- the batch's hosts, the play's (play/rolling.lua: those that have not left)
+  local m = require("luasible.play.rolling").magic(run)
+  v.ansible_play_batch, v.play_hosts, v.ansible_play_hosts, v.ansible_play_hosts_all = m.batch, m.batch, m.hosts, m.all
   -- a task's check_mode = true / false decides for it, as in Ansible
   if task and type(task.check_mode) == "boolean" then v.ansible_check_mode = task.check_mode
   else v.ansible_check_mode = run.check end
+  v.ansible_diff_mode = M.diff_mode(run, task or {})
   v.hostvars = run.hostvars
   return v
+end
+
+--- Is the task in diff mode? Its own `diff:`, else its play's, else --diff.
+function M.diff_mode(run, task)
+  if task.diff ~= nil then return task.diff end
+  local pd = run.play and run.play.raw and run.play.raw.diff
+  if pd ~= nil then return pd end
+  return run.diff and true or false
 end
 
 --- The group_vars/ and host_vars/ next to the play (Ansible's playbook

@@ -9,7 +9,7 @@ local M = {}
 -- the fields an event may carry to --json (the rest stays in the process)
 local FIELDS = { "type", "host", "task", "play", "data", "progress", "result", "status", "timestamp", "seq",
   "recap", "hosts", "elapsed", "module", "signal", "interrupted", "item", "stream_seq", "cr",
-  "task_id", "label" }
+  "task_id", "label", "delegated_to", "rescued", "batch", "batches" } -- (rescued, batch, batches: play/rolling.lua)
 
 local record = json.fields(FIELDS)
 M.FIELDS = FIELDS

@@ -5,11 +5,13 @@
 --   require("luasible.render.terminal").new{ out=, tty=, color=, verbose=, width= } -> on_event(ev)
 local json = require "luasible.json"
 local text = require "luasible.render.text"
+local difflib = require "luasible.util.diff"
 
 local M = {}
 
 local PALETTE = { 36, 35, 34, 33, 32, 96, 95, 94, 93, 92 }
 local STATUS_COLOR = { ok = 32, changed = 33, failed = 31, unreachable = 91, skipped = 36 }
+local DIFF_COLOR = { add = 32, remove = 31, hunk = 36 } -- as Ansible's: green +, red -, cyan @@
 
 --- The terminal renderer. opts: out (file), tty (bool: live redraws),
 --- color (bool), verbose (0..), width (columns).
@@ -85,6 +87,15 @@ function M.new(opts)
     out:write("\r\27[K", s)
     status_shown = true
   end
+  -- --diff: a changed result's diff, as Ansible shows it (before the status line)
+  local function show_diff(r, st)
+    if st ~= "changed" or type(r.diff) ~= "table" then return end
+    local s = difflib.render(r.diff, color and function(kind, l) return paint(DIFF_COLOR[kind], l) end or nil)
+    if s ~= "" then
+      clear_status()
+      out:write(s)
+    end
+  end
   local function header(kind, name)
     local s = kind .. " [" .. tostring(name) .. "] "
     line("\n" .. paint("1", s .. string.rep("*", math.max(3, math.min(width, 80) - #s))))
@@ -144,7 +155,9 @@ function M.new(opts)
       local label = ev.item == nil and "(item=hidden)" or "(item=" .. text.item(ev.item, 60) .. ")"
       if ev.label ~= nil and ev.item ~= nil then label = "(item=" .. text.item(ev.label, 60) .. ")" end -- loop_label
       local word = st == "failed" and r.ignored and "failed (ignored)" or st
-      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
+      show_diff(r, st)
+      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host)
+        .. (ev.delegated_to and (" -> " .. ev.delegated_to) or "") .. "]" -- delegate_to, as Ansible shows it
       if (st == "failed" or st == "unreachable") and r.msg then
         s = s .. " " .. label .. " " .. paint(STATUS_COLOR[st], tostring(r.msg))
       else
@@ -173,7 +186,9 @@ function M.new(opts)
         out:flush()
         return
       end
-      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host) .. "]"
+      show_diff(r, st)
+      local s = paint(STATUS_COLOR[st], word .. ":") .. " [" .. host_label(ev.host)
+        .. (ev.delegated_to and (" -> " .. ev.delegated_to) or "") .. "]"
       if r.item ~= nil then s = s .. " (item=" .. text.item(r.item, 40) .. ")" end
       local msg = r.msg
       if (st == "failed" or st == "unreachable") and msg then
@@ -212,6 +227,8 @@ function M.new(opts)
         cols[#cols + 1] = f("ignored", 35)
         line(host_label(h) .. string.rep(" ", w - #h) .. " : " .. table.concat(cols, " "))
       end
+    elseif t == "warning" then -- (play/rolling.lua: run_once under strategy free, ...)
+      line(paint(35, "[WARNING]: " .. (ev.host and ("[" .. ev.host .. "] ") or "") .. tostring(ev.data)))
     elseif t == "no_hosts_left" then
       line("\n" .. paint("1", "NO MORE HOSTS LEFT " .. string.rep("*", math.min(width, 80) - 19)))
     elseif t == "interrupted" then

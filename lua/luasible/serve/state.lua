@@ -38,7 +38,7 @@ function State:host(name)
   local h = self.hosts[name]
   if not h then
     h = { name = name, status = "pending", ok = 0, changed = 0, failed = 0, unreachable = 0,
-      skipped = 0, ignored = 0, lines = 0 }
+      skipped = 0, rescued = 0, ignored = 0, lines = 0 }
     self.hosts[name] = h
     self.order[#self.order + 1] = name
   end
@@ -98,13 +98,17 @@ function State:add(ev)
     h.progress = { percentage = ev.progress.percentage, stage = ev.progress.stage }
   elseif t == "host_task_result" then
     local st = ev.status
-    if type(st) == "string" and h[st] then
+    local ignored = type(ev.result) == "table" and ev.result.ignored
+    if ev.rescued == true and st == "failed" then
+      -- a block's rescue took the failure: rescued, not failed, as Ansible counts it (play/recap.lua)
+      h.rescued = h.rescued + 1
+    elseif type(st) == "string" and h[st] and not (ignored and st == "unreachable") then
       h[st] = h[st] + 1
       if st == "changed" then h.ok = h.ok + 1 end
     end
-    if type(ev.result) == "table" and ev.result.ignored then h.ignored = h.ignored + 1 end
+    if ignored then h.ignored = h.ignored + 1 end
     if not STICKY[h.status] then
-      h.status = (st == "failed" and type(ev.result) == "table" and ev.result.ignored) and "ok" or st
+      h.status = ((st == "failed" or st == "unreachable") and (ignored or ev.rescued == true)) and "ok" or st
     end
     h.task = nil
     if id then
@@ -128,7 +132,7 @@ function State:snapshot(now)
     counts[h.status] = (counts[h.status] or 0) + 1
     hosts[i] = { name = name, status = h.status, task = h.task, task_id = h.task_id,
       last_line = h.last_line, progress = h.progress or null, ok = h.ok, changed = h.changed,
-      failed = h.failed, unreachable = h.unreachable, skipped = h.skipped, ignored = h.ignored,
+      failed = h.failed, unreachable = h.unreachable, skipped = h.skipped, rescued = h.rescued, ignored = h.ignored,
       lines = h.lines }
   end
   local matrix = json.object()

@@ -159,7 +159,8 @@ function SSH:_start(cmd, opts, mode)
     local ev = s and wait_result(s)
     return ev and ev.result
   end
-  local prefix, stdin = remote.sudo(opts, probe)
+  local prefix, stdin, serr = remote.sudo(opts, probe)
+  if serr then return nil, serr, "EACCES" end
   return exec(sess, remote.command_line(cmd, opts, prefix), {
     timeout = opts.timeout, stdin = stdin, max_line = opts.max_line,
     lines = mode.lines, capture = mode.capture, progress = mode.progress,

@@ -418,14 +418,19 @@ local function render_one(v, vars, rc, opts)
           if c.bare_name then return values.none end
           return ""
         end
-        if type(x) ~= "string" or c.text_filter then return x end
-        local lit = literal_eval(x)
-        if lit ~= nil then return lit end
-        return x
+        -- a string ending in newlines ("{{ version }}\n") is text, as ansible-playbook
+        -- (jinja2_native off) makes it: a text or number result gets its newlines
+        local as_text = c.trailing > 0 and (type(x) == "string" or math.type(x) ~= nil)
+        if not as_text then
+          if type(x) ~= "string" or c.text_filter then return x end
+          local lit = literal_eval(x)
+          if lit ~= nil then return lit end
+          return x
+        end
       end
       local text = finish_text(c, (c.render(vars, rc, env)))
       local lit = literal_eval(text)
-      if lit ~= nil then return lit end
+      if lit ~= nil and not (c.trailing > 0 and math.type(lit)) then return lit end
       return text
     end)
     if not ok then

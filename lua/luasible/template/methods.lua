@@ -36,7 +36,7 @@ return function(R)
     return v
   end
 
-  local function ascii(s) return not find(s, "[\128-\255]") end
+  local ascii = values.is_ascii
   local function chars(s)
     local out = {}
     if ascii(s) or not utf8.len(s) then

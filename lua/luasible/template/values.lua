@@ -273,6 +273,8 @@ M.to_json = function(v) return json.encode(v) end
 
 --- The length of a string in code points (bytes when it is not UTF-8).
 function M.ulen(s) return utf8.len(s) or #s end
+--- Is the string pure ASCII (bytes index code points)?
+function M.is_ascii(s) return not string.find(s, "[\128-\255]") end
 local ulen = M.ulen
 
 --- Python's len(): code points of a string, items of a list or mapping.

@@ -80,7 +80,8 @@ local function group(name, s, st, en, caps, ref)
   return g or ""
 end
 
-function M.sub(name, r, s, repl, count)
+--- re.subn: the text with the first `count` (0: all) matches replaced, and how many were.
+function M.subn(name, r, s, repl, count)
   local parts = parse_template(name, repl)
   local out, last, n = {}, 1, 0
   r:each(s, function(st, en, caps)
@@ -92,6 +93,18 @@ function M.sub(name, r, s, repl, count)
     if count > 0 and n >= count then return false end
   end)
   out[#out + 1] = s:sub(last)
+  return concat(out), n
+end
+
+--- re.sub: the text with the first `count` (0: all) matches replaced.
+function M.sub(name, r, s, repl, count) return (M.subn(name, r, s, repl, count)) end
+
+--- Match.expand: the template `repl` with the groups of the match (st, en, caps) of s.
+function M.expand(name, s, st, en, caps, repl)
+  local out = {}
+  for _, p in ipairs(parse_template(name, repl)) do
+    out[#out + 1] = type(p) == "string" and p or group(name, s, st, en, caps, p.ref)
+  end
   return concat(out)
 end
 
@@ -99,7 +112,8 @@ end
 local SPECIAL = {}
 for c in ("()[]{}?*+-|^$\\.&~# \t\n\r\v\f"):gmatch(".") do SPECIAL[c] = "\\" .. c end
 
-return function(reg)
+-- the module: registers its filters when called (registry.lua); M.subn, M.expand for ctx.regex
+return setmetatable(M, { __call = function(_, reg)
   reg.filter("regex_replace", "value='', pattern='', replacement='', ignorecase=False, multiline=False",
     function(v, pattern, repl, ic, ml)
       local r = M.compile("regex_replace", pattern, ic, ml)
@@ -156,4 +170,4 @@ return function(reg)
     if re_type == "posix_extended" then C.error("regex_escape", "regex type (posix_extended) not yet implemented") end
     C.error("regex_escape", "invalid regex type (%s)", str(re_type))
   end)
-end
+end })

@@ -7,13 +7,18 @@ import { duration, el } from './util.js';
 const COLS = [['ok', 'ok'], ['changed', 'changed'], ['unreachable', 'unreachable'], ['failed', 'failed'],
   ['skipped', 'skipped'], ['ignored', 'ignored']];
 
+// the rescued column when a block rescued a host, as the terminal shows it
+const RESCUED = ['rescued', 'skipped'];
+
 export function recapLines(recap) {
   const hosts = Object.keys(recap).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const cols = hosts.some((h) => recap[h] && recap[h].rescued > 0)
+    ? [...COLS.slice(0, 5), RESCUED, COLS[5]] : COLS;
   const w = hosts.reduce((m, h) => Math.max(m, new TextEncoder().encode(h).length), 0);
   return hosts.map((h) => {
     const r = recap[h] || {};
     const pad = ' '.repeat(w - new TextEncoder().encode(h).length);
-    return { host: h, pad, cols: COLS.map(([k, cls]) => ({ k, cls, v: r[k] ?? 0 })) };
+    return { host: h, pad, cols: cols.map(([k, cls]) => ({ k, cls, v: r[k] ?? 0 })) };
   });
 }
 

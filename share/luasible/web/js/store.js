@@ -5,10 +5,10 @@
 import { list, parsePercent, stripAnsi } from './util.js';
 
 export const STATUSES = ['pending', 'running', 'ok', 'changed', 'failed', 'unreachable', 'skipped'];
-export const COUNTERS = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'ignored'];
+export const COUNTERS = ['ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored'];
 
 function counters() {
-  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, ignored: 0 };
+  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 };
 }
 
 // A host's colour when it is not running a task: the recap's counters read
@@ -184,6 +184,8 @@ export class Store {
         const st = ev.status;
         const c = h.counts;
         if (st === 'failed' && ev.result && ev.result.ignored) c.ignored++;
+        else if (st === 'failed' && ev.rescued) c.rescued++; // a block's rescue took it: rescued, as Ansible counts
+        else if (st === 'unreachable' && ev.result && ev.result.ignored) { c.ignored++; c.ok++; }
         else if (st in c) c[st]++;
         if (st === 'changed') c.ok++;
         const tid = this.taskIdOf(ev, h);

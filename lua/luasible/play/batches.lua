@@ -1,0 +1,88 @@
+--- luasible.play.batches: a play's hosts in the play's `order` and cut
+-- into `serial` batches, as Ansible computes them (docs/TASKS.md, "Rolling
+-- deploys"). Pure: no host is touched here.
+--
+--   serial = 2            batches of 2 (the last one smaller)
+--   serial = "30%"        30% of the play's hosts, rounded down, at least 1
+--   serial = { 1, "50%", 10 }  the first batch 1 host, then 50%, then 10
+--                         at a time: the last entry repeats until no host is left
+--   serial = 0 / { }      one batch of every host (the default)
+-- A percentage is always of the play's whole host list (Ansible's
+-- pct_to_int over all the play's hosts, not of the hosts left).
+local M = {}
+
+-- "30%" -> 30, true; 5 or "5" -> 5, false; nil when not a size.
+local function parse(v)
+  if math.type(v) == "integer" then return v, false end
+  if type(v) == "string" then
+    local n, pct = v:match("^%s*(%d+)%s*(%%?)%s*$")
+    if n then return math.tointeger(tonumber(n)), pct == "%" end
+  end
+  return nil
+end
+
+--- The size of one batch for a `serial` entry over `total` hosts (0: all).
+function M.size(v, total)
+  local n, pct = parse(v)
+  if not n then return nil end
+  if pct then
+    local s = math.floor(n / 100 * total)
+    return s > 0 and s or 1
+  end
+  return n
+end
+
+--- The serial value as a list of entries (a scalar is a list of one), or
+--- nil when it is not given.
+function M.list(serial)
+  if serial == nil then return nil end
+  if type(serial) == "table" then return serial end
+  return { serial }
+end
+
+--- `hosts` (a list of names, in the play's order) cut into batches by
+--- `serial` (as above). Returns a list of lists (each a new table); no
+--- batch when there is no host.
+function M.batches(hosts, serial)
+  local list = M.list(serial) or {}
+  local out = {}
+  if #hosts == 0 then return out end
+  if #list == 0 then list = { 0 } end
+  local total, i, cur = #hosts, 1, 1
+  while i <= total do
+    local size = M.size(list[cur], total) or 0
+    if size <= 0 then size = total - i + 1 end
+    local b = {}
+    for j = i, math.min(total, i + size - 1) do b[#b + 1] = hosts[j] end
+    out[#out + 1] = b
+    i = i + size
+    if cur < #list then cur = cur + 1 end
+  end
+  return out
+end
+
+M.ORDERS = { inventory = true, reverse_inventory = true, sorted = true, reverse_sorted = true, shuffle = true }
+
+--- The play's hosts in `order` (nil or "inventory": as the inventory lists
+--- them). `random`: a function(n) -> 1..n for shuffle (default math.random).
+--- A new list.
+function M.order(hosts, order, random)
+  local out = {}
+  for i, h in ipairs(hosts) do out[i] = h end
+  if order == "reverse_inventory" then
+    for i = 1, #out // 2 do out[i], out[#out - i + 1] = out[#out - i + 1], out[i] end
+  elseif order == "sorted" then
+    table.sort(out)
+  elseif order == "reverse_sorted" then
+    table.sort(out, function(a, b) return a > b end)
+  elseif order == "shuffle" then
+    random = random or math.random
+    for i = #out, 2, -1 do
+      local j = random(i)
+      out[i], out[j] = out[j], out[i]
+    end
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,72 @@
+--- spec/helpers/cli.lua: commands run from specs the way a user runs them
+-- (bin/luasible, ansible-playbook), and what specs read back from them.
+--
+--   local cli = require "spec.helpers.cli"
+--   local out, code, err = cli.luasible("run site.yml -i inv.ini")
+--   local out, code, err = cli.run("cd " .. dir .. " && ansible-playbook ...")
+--   cli.recap_of(out, "web1")  -> { ok = 2, changed = 1, failed = 0, ... }
+--   cli.recaps(out)            -> { web1 = {...}, web2 = {...} }
+--   cli.tree(dir)              -> { ["./a/b"] = "content", ["./a"] = "<dir>" }
+local files = require "spec.helpers.files"
+
+local M = {}
+
+--- Run the shell command `cmd`: its stdout, exit code and stderr.
+function M.run(cmd)
+  local errf = os.tmpname()
+  local p = assert(io.popen(cmd .. " 2>" .. errf))
+  local out = p:read("a")
+  local _, _, code = p:close()
+  local err = files.read(errf) or ""
+  os.remove(errf)
+  return out, code, err
+end
+
+--- bin/luasible with `args` (shell words, quoted by the caller), from the
+-- tree's root (the specs' cwd); `env`: "NAME=value ..." put before it.
+function M.luasible(args, env)
+  return M.run((env and (env .. " ") or "") .. "bin/luasible " .. args)
+end
+
+--- The counts of `host`'s PLAY RECAP line (ok, changed, unreachable,
+-- failed, skipped, rescued, ignored: what the line has); raises when the
+-- output has no such line.
+function M.recap_of(out, host)
+  local line = out:match("\n" .. host:gsub("%p", "%%%0") .. "%s*:([^\n]*)")
+  assert(line, "no recap line for " .. host .. " in:\n" .. out)
+  local r = {}
+  for k, v in line:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
+  return r
+end
+
+--- Every host's recap counts after PLAY RECAP.
+function M.recaps(out)
+  local recap = {}
+  local body = out:match("PLAY RECAP[^\n]*\n(.*)$") or ""
+  for line in body:gmatch("[^\n]+") do
+    local host, counts = line:match("^(%S+)%s*:%s*(.*)$")
+    if host and counts:find("ok=", 1, true) then
+      local r = {}
+      for k, v in counts:gmatch("(%a+)=(%d+)") do r[k] = tonumber(v) end
+      recap[host] = r
+    end
+  end
+  return recap
+end
+
+--- Every file and folder under `dir`: relative name ("./x") -> content,
+-- a folder -> "<dir>".
+function M.tree(dir)
+  local out = {}
+  local p = assert(io.popen("cd '" .. dir:gsub("'", [['\'']]) .. "' && find . -mindepth 1 | sort"))
+  for name in p:lines() do
+    local f = io.open(dir .. "/" .. name, "rb")
+    local content = f and f:read("a")
+    if f then f:close() end
+    out[name] = content or "<dir>"
+  end
+  p:close()
+  return out
+end
+
+return M

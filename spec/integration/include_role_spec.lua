@@ -1,0 +1,160 @@
+-- include_role (dynamic: when, loop, tags of the include only; tasks_from,
+-- vars_from, defaults_from, public, allow_duplicates) and include_vars (file,
+-- dir with depth/files_matching/ignore_files, name), run by bin/luasible;
+-- bad input refused with file:line before anything runs; and #oracle: the
+-- same playbook by ansible-playbook, the same messages and recap.
+local files = require "spec.helpers.files"
+local write, read = files.write, files.read
+
+local TMP = files.tmpdir()
+
+local function run(cmd)
+  local errf = TMP .. "/stderr"
+  local p = io.popen(cmd .. " 2>" .. errf)
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return out, code, read(errf) or ""
+end
+
+local PLAYBOOK = [==[
+- hosts: all
+  gather_facts: false
+  vars: { a: play }
+  tasks:
+    - name: plain
+      include_role: { name: web }
+      vars: { x: given }
+    - name: not now
+      include_role: { name: web, tasks_from: other }
+      when: false
+    - name: each
+      include_role: { name: web }
+      loop: [one, two]
+    - name: from files
+      include_role: { name: web, tasks_from: other, vars_from: alt, defaults_from: alt }
+    - name: public
+      include_role: { name: web, public: true }
+    - name: after the public role
+      debug: { msg: "after: port={{ port }} wvar={{ wvar }}" }
+    - name: tagged include
+      include_role: { name: web, tasks_from: tagged }
+      tags: [inc]
+    - include_vars: one.yml
+    - debug: { msg: "a={{ a }}" }
+    - include_vars: { dir: vars/d, ignore_files: [skip.yml], name: stuff }
+      register: r
+    - debug: { msg: "{{ stuff.b }} {{ stuff.c }} {{ r.ansible_included_var_files | length }}" }
+    - include_vars: { dir: vars/d, depth: 1, files_matching: "^x" }
+    - debug: { msg: "b={{ b }} c={{ c | default('none') }}" }
+    - name: task vars lose to include_vars
+      debug: { msg: "a={{ a }}" }
+      vars: { a: task }
+    - set_fact: { a: fact }
+    - debug: { msg: "a={{ a }}" }
+]==]
+
+local function tree_setup(dir)
+  os.execute("mkdir -p " .. dir .. "/roles/web/tasks " .. dir .. "/roles/web/defaults " .. dir .. "/roles/web/vars "
+    .. dir .. "/vars/d/sub")
+  write(dir .. "/site.yml", PLAYBOOK)
+  write(dir .. "/roles/web/tasks/main.yml",
+    "- name: hello\n  debug: { msg: \"web {{ port }} {{ wvar }} {{ x | default('nox') }}"
+    .. " {{ item | default('-') }}\" }\n")
+  write(dir .. "/roles/web/tasks/other.yml", "- name: other\n  debug: { msg: \"other {{ port }} {{ wvar }}\" }\n")
+  write(dir .. "/roles/web/tasks/tagged.yml", "- name: inner\n  debug: { msg: inner }\n"
+    .. "- name: inner tagged\n  debug: { msg: inner tagged }\n  tags: [inc]\n")
+  write(dir .. "/roles/web/defaults/main.yml", "port: 80\n")
+  write(dir .. "/roles/web/defaults/alt.yml", "port: 8080\n")
+  write(dir .. "/roles/web/vars/main.yml", "wvar: main\n")
+  write(dir .. "/roles/web/vars/alt.yml", "wvar: alt\n")
+  write(dir .. "/vars/one.yml", "a: included\n")
+  write(dir .. "/vars/d/x.json", '{"b": 2}\n')
+  write(dir .. "/vars/d/sub/y.yml", "c: 3\n")
+  write(dir .. "/vars/d/skip.yml", "skip: 1\n")
+end
+
+-- the messages a run printed, in order (luasible's `=> msg`, Ansible's "msg": "...")
+local function msgs(out)
+  local list = {}
+  for l in out:gmatch("[^\n]+") do
+    local m = l:match("^ok: %[localhost%] => (.*)$") or l:match('^%s*"msg": "(.*)"$')
+    if m and m ~= "{" then list[#list + 1] = m end
+  end
+  return list
+end
+
+local function recap_of(out)
+  local line = assert(out:match("\nlocalhost%s*:([^\n]*)"), out)
+  local r = {}
+  for k, v in line:gmatch("(%a+)=(%d+)") do if k ~= "rescued" then r[k] = tonumber(v) end end
+  return r
+end
+
+local EXPECTED = { "web 80 main given -", "web 80 main nox one", "web 80 main nox two", "other 8080 alt",
+  "web 80 main nox -", "after: port=80 wvar=main", "inner", "inner tagged", "a=included", "2 3 2",
+  "b=2 c=none", "a=included", "a=fact" }
+
+describe("include_role and include_vars", function()
+  local dir = TMP .. "/pb"
+  tree_setup(dir)
+  write(TMP .. "/inv.ini", "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n")
+
+  it("run as Ansible runs them (dynamic include, vars precedence, public)", function()
+    local out, code, err = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini")
+    assert.equal(0, code, out .. err)
+    assert.same(EXPECTED, msgs(out))
+    assert.truthy(out:find("TASK [web : hello]", 1, true))
+    assert.truthy(out:find("TASK [not now] ***", 1, true))
+    -- the include_role that ran is counted nowhere, the skipped one skipped
+    assert.same({ ok = 17, changed = 0, unreachable = 0, failed = 0, skipped = 1, ignored = 0 }, recap_of(out))
+  end)
+
+  it("with --tags: a tagged include runs, its tasks only by their own tags", function()
+    local out, code, err = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini -t inc")
+    assert.equal(0, code, out .. err)
+    assert.same({ "inner tagged" }, msgs(out))
+  end)
+
+  it("refuses a missing role (naming the folders searched) and a circular include_role, running nothing", function()
+    write(dir .. "/missing.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch "
+      .. TMP .. "/ran\n    - include_role: { name: nosuch }\n")
+    local out, code, err = run("bin/luasible run " .. dir .. "/missing.yml -i " .. TMP .. "/inv.ini")
+    assert.equal(1, code, out)
+    assert.equal(dir .. "/missing.yml:5: play 'missing.yml', task 2: the role 'nosuch' was not found in: "
+      .. dir .. "/roles, " .. dir .. "\n", err:gsub("^luasible: error: ", ""))
+    os.execute("mkdir -p " .. dir .. "/roles/a/tasks " .. dir .. "/roles/b/tasks")
+    write(dir .. "/roles/a/tasks/main.yml", "- include_role: { name: b }\n")
+    write(dir .. "/roles/b/tasks/main.yml", "- debug: { msg: b }\n- include_role: { name: a }\n")
+    write(dir .. "/cycle.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch "
+      .. TMP .. "/ran\n    - include_role: { name: a }\n")
+    out, code, err = run("bin/luasible run " .. dir .. "/cycle.yml -i " .. TMP .. "/inv.ini")
+    assert.equal(1, code, out)
+    assert.equal(dir .. "/roles/b/tasks/main.yml:2: role 'b', task 2: circular role dependency: a -> b -> a\n",
+      err:gsub("^luasible: error: ", ""))
+    assert.is_nil(read(TMP .. "/ran"))
+    write(dir .. "/badarg.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+      .. "    - include_role: { name: web, apply: { tags: [x] } }\n")
+    out, code, err = run("bin/luasible run " .. dir .. "/badarg.yml -i " .. TMP .. "/inv.ini")
+    assert.equal(1, code, out)
+    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: 'apply' is not supported yet",
+      1, true), err)
+  end)
+
+  it("#oracle prints the same messages and recap as ansible-playbook", function()
+    if not os.execute("command -v ansible-playbook >/dev/null 2>&1") then
+      pending("ansible-playbook not installed")
+      return
+    end
+    local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
+      .. "ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP=" .. TMP .. "/ansible-tmp "
+    local aout, acode, aerr = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/site.yml")
+    assert.equal(0, acode, aout .. aerr)
+    local lout = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini")
+    assert.same(msgs(aout), msgs(lout))
+    assert.same(EXPECTED, msgs(aout))
+    assert.same(recap_of(aout), recap_of(lout))
+    aout = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/site.yml -t inc")
+    lout = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini -t inc")
+    assert.same(msgs(aout), msgs(lout))
+  end)
+end)
