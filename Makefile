@@ -83,7 +83,7 @@ test-asan:
 	cmake --build build-asan -j2
 	@for t in $(C_TESTS); do build-asan/$$t || exit 1; done
 	@$(call REPLAY,build-asan)
-	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so \
+	LUASIBLE_CPATH=$(CURDIR)/build-asan/?.so LUASIBLE_LUA=$(CURDIR)/build-asan/lua_host \
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(GUARD) 1800 build-asan/lua_host /usr/bin/busted $(BUSTED_OUT) --exclude-tags=soak,oracle,browser spec
 

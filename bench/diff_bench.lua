@@ -27,10 +27,9 @@ for i = 1, nlines do
 end
 for i = 1, nlines do
   local r = rand(100)
-  if r == 1 then -- luacheck: ignore 542 (line deleted: nothing added)
-  elseif r == 2 then b[#b + 1] = "  changed_" .. i .. " = yes;\n"
+  if r == 2 then b[#b + 1] = "  changed_" .. i .. " = yes;\n"
   elseif r == 3 then b[#b + 1] = a[i]; b[#b + 1] = "  added_" .. i .. " = 1;\n"
-  else b[#b + 1] = a[i] end
+  elseif r ~= 1 then b[#b + 1] = a[i] end -- 1: deleted
 end
 local before, after = table.concat(a), table.concat(b)
 local tmp = os.tmpname()

@@ -322,7 +322,7 @@ static const luaL_Reg core_funcs[] = {
 LSB_EXPORT int luaopen_luasible_core(lua_State *L) {
   static const luaL_Reg *const all[] = {
       core_funcs, lsb_stream_funcs, lsb_timer_funcs, lsb_process_funcs,
-      lsb_ssh_funcs, lsb_codec_funcs, lsb_fs_funcs, lsb_http_funcs, lsb_syslog_funcs, lsb_ndjson_funcs, NULL};
+      lsb_ssh_funcs, lsb_codec_funcs, lsb_fs_funcs, lsb_http_funcs, lsb_unix_funcs, lsb_syslog_funcs, lsb_ndjson_funcs, NULL};
   struct sigaction sa;
   /* a child that closes its stdin must not kill us with SIGPIPE */
   if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
@@ -335,6 +335,7 @@ LSB_EXPORT int luaopen_luasible_core(lua_State *L) {
   lsb_open_ssh(L);
   lsb_open_codec(L);
   lsb_open_http(L);
+  lsb_open_unix(L);
   lua_newtable(L);
   for (int i = 0; all[i]; i++) {
     push_ctx(L); /* the upvalue of every function */

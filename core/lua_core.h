@@ -27,13 +27,14 @@ void lsb_waiter_release(lua_State *L, lsb_waitable *w);
  * context as their upvalue 1) and the metatables it registers. */
 extern const luaL_Reg lsb_stream_funcs[], lsb_timer_funcs[], lsb_process_funcs[],
     lsb_ssh_funcs[], lsb_codec_funcs[], lsb_fs_funcs[];
-extern const luaL_Reg lsb_http_funcs[], lsb_syslog_funcs[], lsb_ndjson_funcs[];
+extern const luaL_Reg lsb_http_funcs[], lsb_unix_funcs[], lsb_syslog_funcs[], lsb_ndjson_funcs[];
 void lsb_open_stream(lua_State *L);
 void lsb_open_timer(lua_State *L);
 void lsb_open_process(lua_State *L);
 void lsb_open_ssh(lua_State *L); /* also libssh2_init */
 void lsb_open_codec(lua_State *L);
 void lsb_push_crypto(lua_State *L); /* the crypto table (lua_crypto.c) */
+void lsb_open_unix(lua_State *L); /* core/lua_unix.c: persistent connections' sockets */
 void lsb_open_http(lua_State *L); /* core/lua_http.c: the dashboard's server */
 
 int lsb_push_stream(lua_State *L, lsb_stream *s, int pid);

@@ -196,8 +196,20 @@ static void chan_lost(lsb_ssh_op *op, const lsb_err *err) {
    * command is killed by a kill op, which the closing session sends before
    * it disconnects */
   if (!op->is_kill && op->S && op->S->state == LSB_SSH_READY && c->state > C_QUEUED &&
-      c->state < C_CLOSE)
+      c->state < C_CLOSE) {
     send_kill(c);
+    if (c->kill_wanted && !c->kill_sent) {
+      /* the command runs but its group id (the marker line) is still on
+       * its way (the exec's reply, a jump host's hops): the op stays,
+       * counted as a kill so that the session drains for it, reading
+       * until the marker comes (its kill goes out then, send_kill) and the
+       * channel ends; the consumer's stream ends now */
+      op->is_kill = 1;
+      c->discard = 1;
+      finish(c, err);
+      return;
+    }
+  }
   c->ch = NULL; /* the session frees it */
   finish(c, err);
   chan_release(c);
@@ -226,13 +238,13 @@ static lsb_chan *chan_new(lsb_ssh_session *S, const char *cmd);
  * one after another pays only the exec's round trip for each, not the
  * channel open's too. Only when nothing else waits for a channel (the slot
  * is theirs), within the server's known limit (the last slot stays for
- * kills), never on a kill helper, a session Lua let go of, a session through
- * a jump host or one that carries a jump host's tunnels. A refusal
+ * kills), never on a kill helper, a session Lua let go of, or one that
+ * carries a jump host's tunnels (a session through one has spares). A refusal
  * (MaxSessions) turns spares off for the session; a failure costs nothing
  * (the next command opens its own channel). */
 static void want_spare(lsb_ssh_session *S) {
   lsb_chan *c;
-  if (S->spare || S->spare_opening || S->spare_off || S->is_helper || S->lua_gone || S->tunneled ||
+  if (S->spare || S->spare_opening || S->spare_off || S->is_helper || S->lua_gone ||
       S->state != LSB_SSH_READY)
     return;
   if (S->chan_limit > 1 && S->nchannels >= S->chan_limit - 1) return;

@@ -312,6 +312,13 @@ function M.play(r, opts)
   opt(c, out, 0.1, "become_user", '"root"')
   opt(c, out, 0.05, "module_path", pick(r, { '"/nonexistent"', '{ "/nonexistent" }' }))
   opt(c, out, 0.15, "tags", pick(r, TAGS))
+  -- rolling deploys (play/rolling.lua)
+  opt(c, out, 0.1, "serial", pick(r, { "1", '"50%"', '{ 1, "50%" }', "0", "{}" }))
+  opt(c, out, 0.05, "strategy", pick(r, { '"linear"', '"free"' }))
+  opt(c, out, 0.05, "order", pick(r, { '"sorted"', '"reverse_inventory"', '"shuffle"' }))
+  opt(c, out, 0.05, "max_fail_percentage", pick(r, { "0", "50", '"30%"' }))
+  opt(c, out, 0.05, "any_errors_fatal", pick(r, { "true", "false" }))
+  opt(c, out, 0.05, "throttle", pick(r, { "0", "1", "2" }))
   if r() < c.wrong / 4 then
     local k = pick(r, { "colour", "host", "task", "[1]", "[false]" })
     c.labels[k:gsub("^%[(.*)%]$", "%1")] = true

@@ -439,8 +439,9 @@ function M.run(ctx, args)
     return result
   end
   result.changed = true
-  if ctx.diff and need_write then
-    result.diff = { before = { path = final, checksum = m.finalsha1 }, after = { path = final, checksum = m.srcsha1 } }
+  if ctx.diff and need_write and ctx.diff_result then -- the checksums (a download is often binary)
+    result.diff = ctx:diff_result(ctx.object({ path = final, checksum = m.finalsha1 or "(absent)" }),
+      ctx.object({ path = final, checksum = m.srcsha1 }))
   end
   result.src = m.tmp
   return install(ctx, args, result, m.tmp, final, fst, need_write)

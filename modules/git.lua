@@ -138,7 +138,7 @@ else set -- "+refs/heads/*:refs/remotes/$REMOTE/*" "+refs/tags/*:refs/tags/*"; f
 if [ -n "$DEPTH" ]; then set -- --depth "$DEPTH" "$@"; fi
 [ $FORCE = 1 ] && set -- --force "$@"
 G fetch --progress "$REMOTE" "$@" || { echo "@failed fetch"; exit 0; }
-G remote set-head "$REMOTE" --auto >/dev/null 2>&1
+G symbolic-ref -q "refs/remotes/$REMOTE/HEAD" >/dev/null || G remote set-head "$REMOTE" --auto >/dev/null 2>&1
 switch || { echo "@failed checkout $VERSION"; exit 0; }
 echo "@after $(G rev-parse HEAD)"
 ]=]
@@ -210,8 +210,15 @@ function M.run(ctx, args)
   result.changed = m.new ~= nil or result.before ~= result.after or m.localmods ~= nil or m.urlchanged ~= nil
   if m.localmods and not ctx.check_mode then result.msg = "Local modifications exist in the destination: " .. dest end
   if ctx.diff and result.changed then
-    result.diff = { before = (result.before or "") .. "\n", after = (result.after or "") .. "\n",
-      before_header = dest, after_header = dest }
+    -- as Ansible's: the git diff between the two commits (prepared text); a
+    -- new clone or a commit not fetched (--check) shows the commits alone
+    local b, a = m.before ~= "" and m.before or nil, result.after
+    local text
+    if b and a and not ctx.check_mode then
+      local d = ctx:run({ args.executable or "git", "-C", dest, "diff", b, a }, { allow_error = true })
+      if d and d.ok then text = d.stdout end
+    end
+    result.diff = { prepared = text or ((b or "(none)") .. " -> " .. tostring(a) .. "\n") }
   end
   return result
 end

@@ -81,9 +81,9 @@ function M.run(ctx, args)
       if e.type == "file" and (args.depth == 0 or depth <= args.depth) and not ignored(base, args.ignore_files) then
         local wanted = true
         if args.files_matching then
-          local m, rerr = ctx.re_search(args.files_matching, base)
-          if m == nil then return { failed = true, msg = "files_matching: " .. rerr } end
-          wanted = m
+          local r, rerr = ctx.regex.compile(args.files_matching)
+          if not r then return { failed = true, msg = "files_matching: " .. rerr } end
+          wanted = r:search(base) ~= nil
         end
         if wanted and not (ext and exts[ext]) then
           if not args.ignore_unknown_extensions then

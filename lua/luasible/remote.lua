@@ -111,7 +111,7 @@ M.KILL_GRACE = 2
 function M.channel(line)
   return ("printf '%s%%s\\n' \"$$\" >&2; %s"):format(M.PGID_MARK, line), {
     pgid_mark = M.PGID_MARK,
-    kill = ("kill -TERM -- -{pgid} 2>/dev/null; (sleep %g; kill -KILL -- -{pgid}) >/dev/null 2>&1 </dev/null &")
+    kill = ("kill -TERM -{pgid} 2>/dev/null; (sleep %g; kill -KILL -{pgid}) >/dev/null 2>&1 </dev/null &")
       :format(M.KILL_GRACE),
     grace = M.KILL_GRACE,
   }

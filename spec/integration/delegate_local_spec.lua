@@ -42,6 +42,42 @@ describe("delegate_to and async in Lua plays", function()
     assert.same({ "lb", "localhost" }, items)
   end)
 
+  it("a block's delegate_to and delegate_facts reach its tasks (YAML and Lua); a task's own wins", function()
+    files.write(TMP .. "/block.yml", [[
+- hosts: h1:h2
+  gather_facts: false
+  tasks:
+    - block:
+        - shell: echo {{ inventory_hostname }} {{ color }} > ]] .. TMP .. [[/blk-{{ inventory_hostname }}
+        - set_fact: { tagged: "by-{{ inventory_hostname }}" }
+          run_once: true
+        - command: echo own
+          delegate_to: h2
+          register: own
+      delegate_to: lb
+      delegate_facts: true
+    - debug: msg="{{ inventory_hostname }} {{ own.delegated_to }} {{ tagged | default('none') }}"
+- hosts: lb
+  gather_facts: false
+  tasks:
+    - debug: msg="lb {{ tagged }}"
+]])
+    files.write(TMP .. "/inv3.ini", "h1 ansible_connection=local color=red\nh2 ansible_connection=local color=blue\n"
+      .. "lb ansible_connection=local color=green\n")
+    local out, code = cli.luasible("run " .. TMP .. "/block.yml -i " .. TMP .. "/inv3.ini")
+    assert.equal(0, code, out)
+    assert.equal("h1 red\n", files.read(TMP .. "/blk-h1"))
+    assert.matches("changed: [h1 -> lb]", out, 1, true)
+    assert.matches("h1 h2 none", out, 1, true)
+    assert.matches("h2 h2 none", out, 1, true) -- run_once's facts not shared: they went to lb alone
+    assert.matches("lb by-h1", out, 1, true)
+    local _, events = play({ hosts = "h1", tasks = { { block = { { name = "b", command = "true" } },
+      delegate_to = "localhost" } } })
+    local d
+    for _, ev in ipairs(events) do if ev.type == "host_task_result" then d = ev.delegated_to end end
+    assert.equal("localhost", d)
+  end)
+
   it("async: a streaming_shell job streams its lines; stdin reaches the job; --check refuses async", function()
     -- (run with HOME in the temp folder: the jobs live under ~/.luasible_async, not in this machine's home)
     local home = TMP .. "/home"

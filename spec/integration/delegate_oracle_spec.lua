@@ -153,11 +153,9 @@ describe("#oracle delegation and async against ansible-playbook", function()
     assert.equal("web1 red\n", a["./member-web1"]) -- the delegating host's variables
     assert.equal("web1 red\n", a["./once"])
     assert.same(a, l)
-    -- the timed-out jobs stay (Ansible keeps their files too); the reaped and cleaned ones are gone
-    local ajobs = run("ls " .. TMP .. "/home/.ansible_async | wc -l")
-    local ljobs = run("ls " .. TMP .. "/home/.luasible_async | wc -l")
-    assert.equal("2\n", ljobs) -- web1 and web2
-    assert.equal(tostring(tonumber(ajobs)) .. "\n", "2\n")
+    -- the timed-out jobs' folders stay (as Ansible may keep their files: how many it has left
+    -- depends on how far its wrapper got, not compared); the reaped and cleaned ones are gone
+    assert.equal("2\n", (run("ls " .. TMP .. "/home/.luasible_async | wc -l"))) -- web1 and web2
     local am, lm = ansible_msgs(aout), luasible_msgs(lout)
     assert.equal("lb marker=from-web1 own=none", am.lb[1])
     assert.same(am, lm)

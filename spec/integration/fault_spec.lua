@@ -229,6 +229,42 @@ describe("#ssh faults", function()
     end
   end)
 
+  describe("closing", function()
+    -- the pid of a process whose command line starts with `prefix`, or nil
+    local function running(prefix)
+      for pid in files.sh("ls /proc"):gmatch("%d+") do
+        local c = files.read("/proc/" .. pid .. "/cmdline")
+        if c and c:gsub("%z", " "):sub(1, #prefix) == prefix then return pid end
+      end
+    end
+
+    -- The remote command runs, but the line that gives its group id (the
+    -- marker the kill needs) is still on the wire when the connection is
+    -- closed: a slow link, a jump host's hops. The kill waits for it
+    -- (before, the command was let go of and ran on: ssh_jump_spec @284's
+    -- flake once spare channels opened through tunnels).
+    it("kills a command whose group id is still on its way", function()
+      local conn = assert(connect { keepalive = 0 })
+      assert(conn:execute("true"))
+      local cmd = "sleep 62." .. math.random(100000, 999999)
+      px:drip(16, 100) -- the exec's reply and the marker take about a second
+      local _, s = conn:stream(cmd)
+      local t0 = luasible.now()
+      while not running(cmd) do
+        assert.is_true(luasible.now() - t0 < 15, "the command did not start")
+        luasible.sleep(0.01)
+      end
+      conn:close()
+      s:close()
+      px:forward()
+      t0 = luasible.now()
+      while running(cmd) and luasible.now() - t0 < 6 do luasible.sleep(0.05) end
+      local pid = running(cmd)
+      if pid then os.execute("kill " .. pid) end
+      assert.is_nil(pid, "the remote command was not killed")
+    end)
+  end)
+
   describe("connecting", function()
     it("to a server that stops accepting is ETIMEDOUT after connect_timeout", function()
       px:pause_accept()

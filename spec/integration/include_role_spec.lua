@@ -133,11 +133,24 @@ describe("include_role and include_vars", function()
       err:gsub("^luasible: error: ", ""))
     assert.is_nil(read(TMP .. "/ran"))
     write(dir .. "/badarg.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
-      .. "    - include_role: { name: web, apply: { tags: [x] } }\n")
+      .. "    - include_role: { name: web, apply: { delegate_to: x } }\n")
     out, code, err = run("bin/luasible run " .. dir .. "/badarg.yml -i " .. TMP .. "/inv.ini")
     assert.equal(1, code, out)
-    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: 'apply' is not supported yet",
-      1, true), err)
+    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: apply: the keyword 'delegate_to'"
+      .. " is not supported there yet", 1, true), err)
+  end)
+
+  it("apply: gives its tags and keywords to the role's tasks (the include itself selected by its own tags)", function()
+    write(dir .. "/apply.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+      .. "    - include_role:\n        name: web\n        apply: { tags: [webtag], when: \"port == 80\" }\n"
+      .. "      tags: always\n    - debug: { msg: other }\n")
+    local out, code, err = run("bin/luasible run " .. dir .. "/apply.yml -i " .. TMP .. "/inv.ini -t webtag")
+    assert.equal(0, code, out .. err)
+    assert.same({ "web 80 main nox -" }, msgs(out))
+    if os.execute("command -v ansible-playbook >/dev/null 2>&1") then -- #oracle where there is one
+      local aout = run("ANSIBLE_NOCOLOR=1 ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/apply.yml -t webtag")
+      assert.same(msgs(aout), msgs(out))
+    end
   end)
 
   it("#oracle prints the same messages and recap as ansible-playbook", function()

@@ -55,8 +55,10 @@ describe("#hosts file-editing modules", function()
       res = hp.task(hosts, task, { diff = true })
       assert.is_true(res.changed)
       assert.are.equal("a\n", h:read(res.backup_file))
-      assert.are.same({ before = "a\n", after = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nb\n# END ANSIBLE MANAGED BLOCK\n",
-        before_header = F .. " (content)", after_header = F .. " (content)" }, res.diff)
+      -- Ansible's blockinfile: the content and the file attributes
+      assert.are.same({ { before = "a\n", after = "a\n# BEGIN ANSIBLE MANAGED BLOCK\nb\n# END ANSIBLE MANAGED BLOCK\n",
+        before_header = F .. " (content)", after_header = F .. " (content)" },
+        { before_header = F .. " (file attributes)", after_header = F .. " (file attributes)" } }, res.diff)
     end)
 
     it("refuses a bad regex naming the argument, and a state it does not know", function()

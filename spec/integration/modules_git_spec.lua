@@ -57,7 +57,8 @@ describe("#hosts git", function()
     o = o or {}
     local events = {}
     local recap, details = require("luasible.play").play({ hosts = o.host or "client", tasks = tasks },
-      { inventory = hosts:inventory(), check = o.check, on_event = function(ev) events[#events + 1] = ev end })
+      { inventory = hosts:inventory(), check = o.check, diff = o.diff,
+        on_event = function(ev) events[#events + 1] = ev end })
     local out = {}
     for i, r in ipairs(details and details.hosts[o.host or "client"] or {}) do out[i] = r.result end
     return out, events, recap
@@ -81,7 +82,8 @@ describe("#hosts git", function()
     assert.equal(r2[1].before, r2[1].after)
     assert.is_false(r2[1].remote_url_changed)
     commit("three")
-    local r3 = play({ task })
+    local r3 = play({ task }, { diff = true })
+    assert.matches("\n%+three\n", r3[1].diff.prepared, "--diff: the git diff of the two commits")
     assert.is_true(r3[1].changed)
     assert.equal(r2[1].after, r3[1].before)
     assert.equal(rev("main"), r3[1].after)

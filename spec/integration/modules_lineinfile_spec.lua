@@ -87,8 +87,10 @@ describe("#hosts lineinfile", function()
     assert.are.equal("a=1\n", h:read(F))
     res = hp.task(hosts, task, { diff = true })
     assert.is_true(res.changed)
-    assert.are.same({ before = "a=1\n", after = "a=2\n", before_header = F .. " (content)",
-      after_header = F .. " (content)" }, res.diff)
+    -- Ansible's lineinfile: the content and the file attributes
+    assert.are.same({ { before = "a=1\n", after = "a=2\n", before_header = F .. " (content)",
+      after_header = F .. " (content)" },
+      { before_header = F .. " (file attributes)", after_header = F .. " (file attributes)" } }, res.diff)
   end)
 
   it("refuses a bad regex naming the argument, before anything runs", function()

@@ -23,7 +23,8 @@ describe("#hosts get_url and uri", function()
     o = o or {}
     local events = {}
     local recap, details = require("luasible.play").play({ hosts = o.host or "client", tasks = tasks },
-      { inventory = hosts:inventory(), check = o.check, on_event = function(ev) events[#events + 1] = ev end })
+      { inventory = hosts:inventory(), check = o.check, diff = o.diff,
+        on_event = function(ev) events[#events + 1] = ev end })
     local out = {}
     if details then
       for i, r in ipairs(details.hosts[o.host or "client"] or {}) do out[i] = r.result end
@@ -52,8 +53,11 @@ describe("#hosts get_url and uri", function()
     web:put("b.txt", "new\n")
     client:write("/tmp/b.txt", "old\n")
     client:exec("touch -d '2001-01-01' /tmp/b.txt && chmod 600 /tmp/b.txt")
-    local r = play({ { get_url = { url = web.url .. "/files/b.txt", dest = "/tmp/b.txt" } } })
+    local r = play({ { get_url = { url = web.url .. "/files/b.txt", dest = "/tmp/b.txt" } } }, { diff = true })
     assert.is_true(r[1].changed)
+    local sha = function(t) return client:exec("printf '" .. t .. "' | sha1sum"):match("%x+") end
+    assert.equal(sha("old\\n"), r[1].diff.before.checksum, "--diff: the checksums before and after")
+    assert.equal(sha("new\\n"), r[1].diff.after.checksum)
     assert.equal("new\n", client:read("/tmp/b.txt"))
     assert.equal("600\n", (client:exec("stat -c %a /tmp/b.txt")), "a replaced file keeps its mode")
     local r2 = play({ { get_url = { url = web.url .. "/files/b.txt", dest = "/tmp/b.txt", force = true } } })
@@ -107,10 +111,8 @@ describe("#hosts get_url and uri", function()
       url_username = "bob", url_password = "s3cret-pw" } } })
     assert.is_true(r[1].changed, cjson.encode(r[1]))
     assert.equal("classified\n", client:read("/tmp/secret.txt"))
-    for _, ev in ipairs(events) do
-      if ev.type ~= "host_task_result" and ev.type ~= "task_start" then
-        assert.is_nil(cjson.encode(ev):find("s3cret-pw", 1, true), cjson.encode(ev))
-      end
+    for _, ev in ipairs(events) do -- every event: task_start's args and the result too
+      assert.is_nil(cjson.encode(ev):find("s3cret-pw", 1, true), cjson.encode(ev))
     end
     local denied = play({ { get_url = { url = web.url .. "/auth/secret.txt", dest = "/tmp/s2.txt",
       url_username = "bob", url_password = "wrong" } } })
@@ -259,10 +261,8 @@ describe("#hosts get_url and uri", function()
     assert.equal("/tmp/e.txt", r[1].path)
     assert.equal("epsilon\n", client:read("/tmp/e.txt"))
     assert.equal("600\n", (client:exec("stat -c %a /tmp/e.txt")))
-    for _, ev in ipairs(events) do
-      if ev.type ~= "host_task_result" and ev.type ~= "task_start" then
-        assert.is_nil(cjson.encode(ev):find("s3cret-pw", 1, true), cjson.encode(ev))
-      end
+    for _, ev in ipairs(events) do -- every event: task_start's args and the result too
+      assert.is_nil(cjson.encode(ev):find("s3cret-pw", 1, true), cjson.encode(ev))
     end
     local r2 = play({ task })
     assert.is_false(r2[1].changed)

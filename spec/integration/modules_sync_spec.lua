@@ -29,7 +29,7 @@ describe("#hosts synchronize", function()
     o = o or {}
     local events = {}
     local recap, details = require("luasible.play").play({ hosts = o.host or "plain", tasks = tasks },
-      { inventory = hosts:inventory { jump = true }, check = o.check,
+      { inventory = hosts:inventory { jump = true }, check = o.check, diff = o.diff,
         on_event = function(ev) events[#events + 1] = ev end })
     local out = {}
     for i, r in ipairs(details and details.hosts[o.host or "plain"] or {}) do out[i] = r.result end
@@ -102,9 +102,10 @@ describe("#hosts synchronize", function()
   end)
 
   it("changes nothing under --check but tells what would change", function()
-    local r = play({ { synchronize = { src = src .. "/", dest = "/srv/check" } } }, { check = true })
+    local r = play({ { synchronize = { src = src .. "/", dest = "/srv/check" } } }, { check = true, diff = true })
     assert.is_true(r[1].changed)
     assert.matches("index.html", r[1].msg)
+    assert.matches("<f%+* index.html", r[1].diff.prepared, "--check --diff: the itemized list")
     assert.equal("absent\n", (hosts:get("plain"):exec("test -e /srv/check && echo there || echo absent")))
   end)
 

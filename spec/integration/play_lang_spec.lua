@@ -144,6 +144,15 @@ describe("vars_prompt", function()
     assert.is_nil(read(TMP .. "/ran"))
   end)
 
+  it("refuses what it does not do yet (unsafe, encrypt), naming it", function()
+    write(TMP .. "/vp3.yml", "- hosts: localhost\n  gather_facts: false\n  vars_prompt:\n    - name: a\n"
+      .. "      unsafe: true\n  tasks: []\n")
+    local _, code, err = run(LUASIBLE .. TMP .. "/vp3.yml -e a=1")
+    assert.equal(1, code)
+    assert.equal("luasible: error: " .. TMP .. "/vp3.yml:5: play 'vp3.yml', vars_prompt 1: 'unsafe' is not supported"
+      .. " yet\n", err)
+  end)
+
   it("takes -e answers, and a default without a terminal", function()
     write(TMP .. "/vp2.yml", "- hosts: localhost\n  gather_facts: false\n  vars_prompt:\n    - name: a\n"
       .. "    - name: b\n      default: dflt\n      private: no\n  tasks:\n    - debug: { msg: \"{{ a }} {{ b }}\" }\n")
@@ -250,6 +259,13 @@ describe("become_method", function()
     local out, code, err = run(LUASIBLE .. TMP .. "/su.yml")
     assert.equal(0, code, out .. err)
     assert.same({ "nobody" }, msgs(out))
+    -- -b --become-method su --become-user: for every play and task that says nothing else
+    write(TMP .. "/b.yml", "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: id -un\n"
+      .. "      register: a\n    - command: id -un\n      become: false\n      register: b\n"
+      .. "    - debug: { msg: \"{{ a.stdout }} {{ b.stdout }}\" }\n")
+    out, code, err = run(LUASIBLE .. TMP .. "/b.yml -b --become-method su --become-user nobody")
+    assert.equal(0, code, out .. err)
+    assert.same({ "nobody root" }, msgs(out))
     -- su that would need a password (run as nobody, su to root): a clear failure, the password never fed
     os.execute("chmod 755 " .. TMP .. " && chmod 644 " .. TMP .. "/su.yml " .. INV)
     write(TMP .. "/su2.yml", "- hosts: localhost\n  gather_facts: false\n  become: true\n  become_method: su\n"
@@ -269,5 +285,8 @@ describe("become_method", function()
     assert.equal("luasible: error: " .. TMP .. "/doas.yml:7: play 'doas.yml', task 2: become_method must be 'sudo' or"
       .. " 'su' (the become methods luasible has), got a string ('doas')\n", err)
     assert.is_nil(read(TMP .. "/ran_doas"))
+    local _, code2, err2 = run(LUASIBLE .. TMP .. "/doas.yml --become-method doas")
+    assert.equal(5, code2)
+    assert.equal("luasible: error: --become-method 'doas' is not supported (sudo and su are)\n", err2)
   end)
 end)

@@ -416,7 +416,7 @@ return { name = "cli", hosts = "all", tasks = {
       assert.truthy(out:find("unreachable: [web1]", 1, true), out)
     end)
 
-    it("Ctrl-C stops the commands on every SSH host (remote kills sent), shows the recap, exits 130", function()
+    it("Ctrl-C stops the commands on every SSH host (remote kills sent), shows the recap, exits 99", function()
       local p = TMP .. "/nap.lua"
       write(p, "return { hosts = 'web', tasks = { { name = 'nap', shell = 'echo pid $$; exec sleep 30' } } }")
       local lc = luasible.connect()
@@ -436,7 +436,7 @@ return { name = "cli", hosts = "all", tasks = {
       end
       local text = table.concat(out, "\n")
       assert.is_true(luasible.now() - t0 < 8, text)
-      assert.equal(130, final.result.rc, text)
+      assert.equal(99, final.result.rc, text)
       assert.truthy(text:find("interrupted (SIGINT)", 1, true), text)
       assert.truthy(text:find("PLAY RECAP", 1, true), text)
       local alive = {}

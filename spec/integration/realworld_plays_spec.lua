@@ -168,33 +168,15 @@ describe("#hosts #oracle real-world playbooks", function()
     assert.are.equal("2.0\n", a1)
     assert.are.equal("1.9\n", a2)
   end)
-  -- serial and delegate_to are issue 12's "Running a fleet" part, written in
-  -- parallel with this spec: until they land, luasible must refuse the
-  -- playbook cleanly (one line naming the keyword and its file:line) before
-  -- touching any host, while Ansible runs it (the fixture is right). When
-  -- they land, this case becomes a both_ways() comparison like the others.
-  it("a rolling update with serial and delegation to the load balancer: Ansible runs it, luasible refuses it"
-    .. " before touching a host (not yet, issue 12)", function()
-    local fixture = tree("rolling")
-    local state = "cat /etc/haproxy/pool.cfg /var/log/rollout.log /srv/app/VERSION 2>&1"
-    for round = 1, 2 do
-      local r = t:run(fixture, { args = { "-i", "inventory/groups.ini" } })
-      assert.are.equal(0, r.ansible.code, ran(r.ansible))
-      assert.are.equal(1, r.luasible.code, ran(r.luasible))
-      assert.are.equal("", r.luasible.out)
-      assert.are.equal("luasible: error: site.yml:27: play 'rolling update of the web tier':"
-        .. " the keyword 'serial' is not supported yet\n", r.luasible.err)
-      assert.are.same({}, r.luasible.results)
-      for i = 1, #NAMES do
-        assert.matches("No such file", t.luasible[i]:exec(state), 1, true)
-      end
-      -- Ansible: one host at a time, each taken out of the pool and put back
-      local lb = t.ansible[3]:exec("cat /etc/haproxy/pool.cfg /var/log/rollout.log")
-      assert.are.equal("server web1 web1:80 check\nserver web2 web2:80 check\nweb1 2.1\nweb2 2.1\n", lb)
-      local batches = printed(r.ansible, { "the batch" })
-      assert.are.same({ "the batch | web1 | web1 updated in batch ['web1']",
-        "the batch | web2 | web2 updated in batch ['web2']" }, batches)
-      if round == 2 then assert.are.equal(0, total_changed(r.ansible.recap)) end
-    end
+  it("a rolling update with serial and delegation to the load balancer", function()
+    -- one host at a time, each taken out of the pool and put back (serial: play/rolling.lua)
+    local rounds = both_ways(t, "rolling", {
+      prints = { "the batch" },
+      state = "cat /etc/haproxy/pool.cfg /var/log/rollout.log /srv/app/VERSION 2>&1",
+    })
+    local lb = t.luasible[3]:exec("cat /etc/haproxy/pool.cfg /var/log/rollout.log")
+    assert.are.equal("server web1 web1:80 check\nserver web2 web2:80 check\nweb1 2.1\nweb2 2.1\n", lb)
+    assert.are.same({ "the batch | web1 | web1 updated in batch ['web1']",
+      "the batch | web2 | web2 updated in batch ['web2']" }, printed(rounds[1].luasible, { "the batch" }))
   end)
 end)

@@ -60,6 +60,23 @@ local CASES = {
       when: inventory_hostname in ['h1', 'h3', 'h4']
     - shell: ]] .. L("two") .. "\n" },
 
+  { "hosts failed in an earlier play: in the later play's batches, running nothing", [[
+- hosts: web
+  gather_facts: false
+  tasks:
+    - command: "false"
+      when: inventory_hostname in ['h2', 'h4']
+- hosts: web
+  gather_facts: false
+  serial: 2
+  max_fail_percentage: 40
+  tasks:
+    - shell: ]] .. L("in-{{ ansible_play_hosts | length }}-{{ ansible_play_hosts_all | length }}") .. [[
+
+    - command: "false"
+      when: inventory_hostname == 'h5'
+    - shell: ]] .. L("after") .. "\n" },
+
   { "any_errors_fatal on a task", [[
 - hosts: web
   gather_facts: false

@@ -208,7 +208,7 @@ describe("rolling deploys", function()
   tasks:
     - name: first
       shell: |
-        sleep {{ 1.5 if inventory_hostname == 'h1' else 0 }}; ]] .. R.log_line("first") .. [[
+        sleep {{ 3 if inventory_hostname == 'h1' else 0 }}; ]] .. R.log_line("first") .. [[
 
     - name: second
       shell: ]] .. R.log_line("second") .. [[
@@ -248,11 +248,11 @@ describe("rolling deploys", function()
 
   it("throttle (task and play) bounds the hosts at once; forks still caps them", function()
     local cases = {
-      { "  tasks:\n    - shell: " .. R.count_line(0.4) .. "\n      throttle: 2\n", "", 2 },
-      { "  throttle: 3\n  tasks:\n    - shell: " .. R.count_line(0.4) .. "\n", "", 3 },
-      { "  tasks:\n    - shell: " .. R.count_line(0.4) .. "\n", "-f 2", 2 },
-      { "  strategy: free\n  tasks:\n    - shell: " .. R.count_line(0.4) .. "\n      throttle: 1\n", "", 1 },
-      { "  tasks:\n    - shell: " .. R.count_line(0.4) .. "\n", "", 5 },
+      { "  tasks:\n    - shell: " .. R.count_line(0.8) .. "\n      throttle: 2\n", "", 2 },
+      { "  throttle: 3\n  tasks:\n    - shell: " .. R.count_line(0.8) .. "\n", "", 3 },
+      { "  tasks:\n    - shell: " .. R.count_line(0.8) .. "\n", "-f 2", 2 },
+      { "  strategy: free\n  tasks:\n    - shell: " .. R.count_line(0.8) .. "\n      throttle: 1\n", "", 1 },
+      { "  tasks:\n    - shell: " .. R.count_line(0.8) .. "\n", "", 5 },
     }
     for i, c in ipairs(cases) do
       local f, out = book("- hosts: web\n  gather_facts: false\n" .. c[1])

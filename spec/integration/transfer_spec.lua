@@ -292,7 +292,7 @@ describe("luasible.remote", function()
     local line, o = remote.channel("exec true")
     assert.equal("printf '" .. remote.PGID_MARK .. "%s\\n' \"$$\" >&2; exec true", line)
     assert.equal(remote.PGID_MARK, o.pgid_mark)
-    assert.equal("kill -TERM -- -{pgid} 2>/dev/null; (sleep 2; kill -KILL -- -{pgid}) >/dev/null 2>&1 </dev/null &",
+    assert.equal("kill -TERM -{pgid} 2>/dev/null; (sleep 2; kill -KILL -{pgid}) >/dev/null 2>&1 </dev/null &",
       o.kill)
   end)
 

@@ -35,7 +35,7 @@ end
 -- the inventory's): the variable each one stands for
 local AS_VARS = { remote_user = "ansible_user", private_key_file = "ansible_ssh_private_key_file",
   host_key_checking = "ansible_host_key_checking", timeout = "ansible_timeout", become = "ansible_become",
-  become_user = "ansible_become_user", ssh_args = "luasible_ssh_args" }
+  become_user = "ansible_become_user", ssh_args = "luasible_ssh_args", ssh_persist = "luasible_ssh_persist" }
 
 --- Fold the configuration `c` into the parsed arguments `args` of a
 --- command: the values given on the command line are recorded as such

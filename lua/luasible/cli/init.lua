@@ -71,6 +71,9 @@ local function common(c)
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
   COMMANDS.vault.add_options(c)
   c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
+  c:flag("-b --become", "Become (sudo, or --become-method) on every host and play that says nothing else.")
+  c:option("--become-user", "The user to become (default root), where the play and the host say none.")
+  c:option("--become-method", "How to become: sudo (default) or su, where the play and the host say none.")
   c:flag("-K --ask-become-pass", "Ask for the become (sudo) password (echo off), for hosts that set no "
     .. "ansible_become_password.")
   c:option("-F --ssh-config", "The OpenSSH client config to read instead of ~/.ssh/config ('none': none).")
@@ -105,10 +108,7 @@ end
 
 -- 99 for Ctrl-C (ansible-playbook's "User interrupted execution"), else
 -- 128 + the signal's number, as a shell reports a process a signal ended
-local function signal_status(name)
-  if name == "INT" then return 99 end
-  return 128 + (require("luasible.core").signals[name] or 2)
-end
+local signal_status = require("luasible.util.errors").interrupt_status
 
 -- Run the play with the command's runner options; returns the exit status.
 local function run_play(args, play, opts, extra)
@@ -135,6 +135,15 @@ local function run_play(args, play, opts, extra)
     defaults.password = pw
   end
   if next(defaults) then opts.connect_defaults = defaults end
+  -- -b, --become-user, --become-method: under the play's and task's keywords and the hosts' own variables
+  local become_defaults = { ansible_become = args.become or nil, ansible_become_user = args.become_user,
+    ansible_become_method = args.become_method }
+  if next(become_defaults) then
+    local vd = {}
+    for k, v in pairs(opts.var_defaults or {}) do vd[k] = v end
+    for k, v in pairs(become_defaults) do vd[k] = v end
+    opts.var_defaults = vd
+  end
   if args.ask_become_pass then -- under the hosts' own ansible_become_password, as Ansible's -K
     local pw = require("luasible.vault.secrets").read_hidden("BECOME password: ")
     if not pw then return die("no become password given (end of input)") end
@@ -146,8 +155,8 @@ local function run_play(args, play, opts, extra)
   end
   -- Ctrl-C (SIGINT), SIGTERM, SIGHUP: the runner stops every command (local
   -- process groups killed, remote kills sent), the recap so far is shown,
-  -- and the exit status is 128 + the signal's number. A second signal gets
-  -- the default action.
+  -- and the exit status is 99 for SIGINT (ansible-playbook's), 128 + the
+  -- signal's number for the others. A second signal gets the default action.
   require("luasible").catch_signals()
   local ran, recap, err = pcall(runner.play, play, opts)
   if not ran then
@@ -205,6 +214,9 @@ function M.main(argv)
   end
   if args.forks and args.forks < 1 then return bad_option("--forks must be at least 1") end
   args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
+  if args.become_method and args.become_method ~= "sudo" and args.become_method ~= "su" then
+    return bad_option("--become-method '" .. args.become_method .. "' is not supported (sudo and su are)")
+  end
   if args.step and not require("luasible.util.prompt").interactive() then
     return bad_option("--step needs a terminal to ask on (stdin is not a terminal)")
   end

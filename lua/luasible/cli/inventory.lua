@@ -72,7 +72,7 @@ function M.main(args)
     local errors = require "luasible.util.errors"
     if not errors.is_interrupt(inv) then error(inv, 0) end
     io.stderr:write("interrupted (SIG", inv.signal or "INT", ")\n")
-    return 128 + (require("luasible.core").signals[inv.signal or "INT"] or 2)
+    return errors.interrupt_status(inv.signal)
   end
   if not inv then return die(err) end
   local text, perr = produce(args, inv)

@@ -87,6 +87,10 @@ M.LIST = {
     doc = "OpenSSH options for every SSH host, read by the one SSH options parser (inventory/connect):"
       .. " -o ProxyJump=... and the others it knows; -C and ControlMaster/ControlPersist/ControlPath are"
       .. " dropped with a note (luasible keeps its sessions itself)" },
+  { name = "ssh_persist", type = "integer", default = 0, min = 0,
+    ini = { { "ssh_connection", "ssh_persist" } }, env = { "LUASIBLE_SSH_PERSIST" },
+    doc = "seconds an SSH connection is kept for the next runs by a holder process on a 0600 unix socket"
+      .. " (luasible_ssh_persist; 0: off; docs/SSH.md, Persistent connections)" },
   { name = "pipelining", type = "boolean", default = true, ini = { { "ssh_connection", "pipelining" } },
     env = { "LUASIBLE_PIPELINING", "ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING" },
     doc = "accepted: luasible always sends a module's work over its open channel (no temporary files)" },

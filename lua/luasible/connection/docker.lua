@@ -64,7 +64,7 @@ function M.kind(cli)
         -- the watchdog in the container: the whole group killed a second
         -- or so after our own timeout (timeout(1) would kill only its child)
         line = ("( trap '' TERM; t=0; while [ $t -lt %d ] && kill -0 $$ 2>&-; do sleep 1; t=$((t+1)); done;"
-          .. " kill -0 $$ 2>&- && { kill -TERM -- -$$; sleep 2; kill -KILL -- -$$; } ) <&- >&- 2>&- & %s")
+          .. " kill -0 $$ 2>&- && { kill -TERM -$$; sleep 2; kill -KILL -$$; } ) <&- >&- 2>&- & %s")
           :format(math.ceil(t) + 1, line)
       end
       -- root as uid 0: an image without /etc/passwd has no name "root"
@@ -83,8 +83,8 @@ function M.kind(cli)
       for s, pidfile in pairs(obj.pids) do
         if not s:finished() then
           local q = kit.quote(pidfile)
-          local kill = ("p=$(cat %s 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -- -$p 2>/dev/null;"
-            .. " sleep 2; kill -KILL -- -$p 2>/dev/null; }; rm -f %s"):format(q, q)
+          local kill = ("p=$(cat %s 2>/dev/null) && [ -n \"$p\" ] && { kill -TERM -$p 2>/dev/null;"
+            .. " sleep 2; kill -KILL -$p 2>/dev/null; }; rm -f %s"):format(q, q)
           local a = argv({ "/bin/sh", "-c", kill }, "0")
           table.insert(a, #extra + 3, "-d")
           kills[#kills + 1] = kit.spawn(a, {}, { lines = false, progress = false })

@@ -26,6 +26,7 @@ M.VARS = {
   ansible_ssh_private_key_file = S.either(S.string(), S.list(S.string()), { desc = "a path or a list of paths" }),
   ansible_private_key_file = S.either(S.string(), S.list(S.string()), { desc = "a path or a list of paths" }),
   ansible_ssh_timeout = seconds, ansible_timeout = seconds, luasible_keepalive = seconds,
+  luasible_ssh_persist = seconds,
   ansible_become = a_flag, ansible_become_user = a_name, ansible_host_key_checking = a_flag,
   ansible_ssh_host_key_checking = a_flag, ansible_ssh_common_args = text, ansible_ssh_extra_args = text,
   luasible_known_hosts = S.string(), luasible_host_key_check = S.string(), luasible_host_key = S.string(),
@@ -224,6 +225,8 @@ function M.connect_args(name, vars, plugin_path)
     args.connect_timeout = num("ansible_ssh_timeout", vars.ansible_ssh_timeout or vars.ansible_timeout)
       or args.connect_timeout
     args.keepalive = num("luasible_keepalive", vars.luasible_keepalive) or args.keepalive
+    local persist = num("luasible_ssh_persist", vars.luasible_ssh_persist)
+    if persist and persist > 0 then args.persist = persist end
     local count = num("luasible_keepalive_count_max", vars.luasible_keepalive_count_max)
     if count and (count < 1 or count ~= math.floor(count)) then
       error("host " .. name .. ": luasible_keepalive_count_max must be a whole number >= 1, got '"

@@ -15,8 +15,6 @@ local fs = require "luasible.util.fs"
 local remote = require "luasible.remote"
 local mode = require "luasible.module.mode"
 local kv = require "luasible.module.kv"
-local transfer = require "luasible.transfer"
-local difflib = require "luasible.util.diff"
 local regex = require "luasible.util.regex"
 local rx_filters = require "luasible.template.filters.regex"
 
@@ -113,13 +111,6 @@ end
 --- terminal), ctx.ask(text, { echo = false }) -> the line typed, or nil, err.
 Ctx.interactive = function() return require("luasible.util.prompt").interactive() end
 Ctx.ask = function(text, opts) return require("luasible.util.prompt").ask(text, opts) end
---- Does the regular expression (Python's syntax) match somewhere in s?
---- true/false, or nil, err for a bad pattern.
-function Ctx.re_search(pattern, s)
-  local r, err = require("luasible.util.regex").compile(pattern)
-  if not r then return nil, err end
-  return r:search(s) ~= nil
-end
 Ctx.mkdir_local = fs.mkdir_p      -- (path [, mode]) -> true, or nil, err
 
 --- The local file a task's `src` names: absolute, else in the play's
@@ -335,204 +326,11 @@ function Ctx:run_command(cmd, args)
   }
 end
 
----------------------------------------------------------------------------
--- Diffs (--diff): ctx.diff is true when the task shows what it changes
----------------------------------------------------------------------------
+-- Diffs (--diff): ctx.diff, ctx:diff_result, ctx:diff_read, ctx:diff_attrs (module/context_diff.lua)
+require("luasible.module.context_diff").install(Ctx)
 
-Ctx.MAX_DIFF_SIZE = difflib.MAX_SIZE -- 104448 bytes, Ansible's max_diff_size: a bigger text is not diffed
-
---- A result's diff entry, in Ansible's shape, or nil when the task is not
---- in diff mode (ctx.diff false). before/after: the old and new text
---- (strings; "" for a file not there yet), or mappings (a file's
---- attributes: { path =, mode = "0644", state = ... }, shown as JSON), or
---- false for a text not read because it is larger than MAX_DIFF_SIZE (the
---- entry says so, as Ansible's dst_larger/src_larger). A text over that
---- size, or with a NUL byte, is not diffed either (src_larger, src_binary
---- ...). header / after_header: the names shown (`before: HEADER`); a nil
---- header shows `before`. Put it (or a list of them) in the result's `diff`.
-function Ctx:diff_result(before, after, header, after_header)
-  if not self.diff then return nil end
-  local d = self.object()
-  local function put(v, side, tag)
-    if v == false or (type(v) == "string" and #v > difflib.MAX_SIZE) then d[tag .. "_larger"] = difflib.MAX_SIZE
-    elseif type(v) == "string" and v:find("\0", 1, true) then d[tag .. "_binary"] = 1
-    else d[side] = v or "" end
-  end
-  put(before, "before", "dst")
-  put(after, "after", "src")
-  if d.before ~= nil and d.after ~= nil then
-    d.before_header, d.after_header = header, after_header or header
-  end
-  return d
-end
-
---- The text of a host's file for a diff: "" when `st` (its ctx:stat) is
---- nil (not there), false when it is larger than MAX_DIFF_SIZE (not read).
-function Ctx:diff_read(p, st)
-  if not st then return "" end
-  if (tonumber(st.size) or 0) > difflib.MAX_SIZE then return false end
-  return self:run({ "cat", "--", p }).stdout
-end
-
---- The attributes part of a diff, as Ansible's modules show it: before and
---- after mappings of what changes of mode ("0644"), owner and group
---- (numeric ids); `path` added when given. st: the ctx:stat of the file;
---- want: { mode=, owner=, group= }.
-function Ctx:diff_attrs(p, st, want, is_dir)
-  local before, after = self.object({ path = p }), self.object({ path = p })
-  if not st then return before, after end
-  if want.mode then
-    local have = tonumber(st.mode, 8)
-    local bits = have and mode.bits(want.mode, have, is_dir)
-    if bits and bits ~= have then
-      before.mode, after.mode = string.format("0%03o", have), string.format("0%03o", bits)
-    end
-  end
-  local function id(kind, v, cur)
-    if v == nil then return nil end
-    if tostring(v):match("^%d+$") then return tonumber(v) end
-    local out, rc = self:sh(kind == "owner" and ("id -u -- " .. shell.quote(v))
-      or ("getent group " .. shell.quote(v) .. " | cut -d: -f3"))
-    return rc == 0 and tonumber(out) or cur
-  end
-  local uid, gid = id("owner", want.owner, st.uid), id("group", want.group, st.gid)
-  if uid and uid ~= tonumber(st.uid) then before.owner, after.owner = tonumber(st.uid), uid end
-  if gid and gid ~= tonumber(st.gid) then before.group, after.group = tonumber(st.gid), gid end
-  return before, after
-end
-
----------------------------------------------------------------------------
--- This machine (the controller): for modules whose work starts here
--- (synchronize runs rsync here, over the host's own SSH settings)
----------------------------------------------------------------------------
-
---- Run a command on this machine, as ctx:run runs one on the host (an argv
---- table, or a string for /bin/sh -c; opts cwd, env, stdin, timeout,
---- stream/on_output, allow_error; never become). Returns res; a command
---- that cannot start is a failed task (opts.allow_error: nil, err, name).
-function Ctx:run_local(cmd, opts)
-  opts = opts or {}
-  local e = exec_opts({}, opts)
-  if opts.stream or opts.on_output then
-    local emit = self.emit
-    e.stream_output = true
-    e.on_output = opts.on_output or function(line, is_stderr, from)
-      emit({ type = is_stderr and "stderr" or "stdout", data = line }, from)
-    end
-  end
-  local conn <close> = require("luasible.connection").new_local()
-  local res, err, name = conn:execute(cmd, e)
-  if not res then
-    if opts.allow_error then return nil, err, name end
-    self:fail(err)
-  end
-  return res
-end
-
---- The task's connection's SSH settings as it resolved them (the inventory,
---- the ssh_config): { host, port, user, identities = { paths }, known_hosts,
---- host_key_check = "strict"|"accept-new"|"off", jump = { hop, ... } (the
---- ProxyJump chain in order, each with the same fields), proxy_command },
---- or nil when the connection is not SSH. No password is in it.
-function Ctx:ssh_settings()
-  local r = type(self.conn) == "table" and rawget(self.conn, "_r")
-  if type(r) ~= "table" or self.conn.kind ~= "ssh" then return nil end
-  local function one(x)
-    local ids = {}
-    for _, id in ipairs(x.identities or {}) do ids[#ids + 1] = id.path end
-    return { host = x.hostname, port = x.port, user = x.user, identities = ids, known_hosts = x.known_hosts,
-      host_key_check = x.host_key_check }
-  end
-  local s = one(r)
-  s.proxy_command = r.proxy_command
-  s.jump = {}
-  local h = r.jump
-  while h do
-    table.insert(s.jump, 1, one(h))
-    h = h.jump
-  end
-  return s
-end
-
----------------------------------------------------------------------------
--- Files on the host
----------------------------------------------------------------------------
-
---- Remote sha256 of a file, or nil if it does not exist / is not readable.
-function Ctx:remote_sha256(p)
-  local out, rc = self:sh(remote.file_sha256(p))
-  if rc ~= 0 then return nil end
-  return remote.sha256_of(out)
-end
-
---- Remote file state: { type="file"|"directory"|"link"|..., mode="644", owner=, group=, size=,
---- uid=, gid= } or nil. A symbolic link is described itself (lstat); with
---- `follow`, what it points to.
-function Ctx:stat(p, follow)
-  local out, rc = self:sh(remote.stat(p, follow))
-  if rc ~= 0 or out == "" then return nil end
-  return remote.parse_stat(out)
-end
-
---- Where a path leads once every symbolic link in it is followed (the
---- last one may dangle), or nil when that cannot be told.
-function Ctx:realpath(p)
-  local out, rc = self:sh(remote.realpath(p))
-  if rc ~= 0 or out == "" then return nil end
-  return out
-end
-
---- Check that a user and a group exist on the host (numeric ids always do).
---- Returns true, or nil, msg.
-function Ctx:check_owner(owner, group)
-  if owner and not tostring(owner):match("^%d+$") and select(2, self:sh(remote.user_exists(owner))) ~= 0 then
-    return nil, "no such user '" .. owner .. "'"
-  end
-  if group and not tostring(group):match("^%d+$") and select(2, self:sh(remote.group_exists(group))) ~= 0 then
-    return nil, "no such group '" .. group .. "'"
-  end
-  return true
-end
-
---- Write content to a remote path, atomically (a temporary file in the
---- same folder, then a rename): transfer.put (lua/luasible/transfer.lua),
---- with the connection's put (SFTP on SSH, file I/O on the local
---- connection) when it has one and no become is in force; otherwise its
---- execute path (the content on stdin, in chunks), which works on any
---- connection and through sudo. The requested mode is
---- applied to the temporary file (created 0600) before the rename, so the
---- target never has a wider mode than asked for, not even briefly. A
---- symbolic mode is applied to the target's current mode (0644 when it is
---- new). on_progress(p) gets transfer progress ({ stage = "transferring",
---- bytes_done, bytes_total, percentage }).
---- Returns true, or nil, err; raises unreachable when the host is lost.
-function Ctx:write(content, dest, want_mode, on_progress)
-  local conn = self.conn
-  local bits
-  if want_mode ~= nil then
-    local err
-    local base, is_dir = 420, false
-    if not mode.is_numeric(want_mode) then
-      local st = self:stat(dest, true) -- a link: its target's mode, never the link's 0777
-      if st and st.mode then base, is_dir = tonumber(st.mode, 8) or base, st.type == "directory" end
-    end
-    bits, err = mode.bits(want_mode, base, is_dir)
-    if not bits then return nil, err end
-  end
-  -- become, or a connection without put: the execute path (the content on
-  -- stdin, in chunks, through ctx:run and so through sudo)
-  local via = ((self.become and self.become.become) or not conn.put) and "execute" or nil
-  local res, err, name = transfer.put(conn, content, dest, { content = true, mode = bits,
-    on_progress = on_progress, via = via, run = function(cmd, o)
-      o = o or {}
-      o.allow_error = true
-      return self:run(cmd, o)
-    end })
-  if not res then
-    if is_unreachable(err, name) then self:unreachable(err) end
-    return nil, err
-  end
-  return true
-end
+-- This machine's commands and the host's files: ctx:run_local, ctx:ssh_settings,
+-- ctx:remote_sha256, ctx:stat, ctx:realpath, ctx:check_owner, ctx:write (module/context_files.lua)
+require("luasible.module.context_files").install(Ctx, { is_unreachable = is_unreachable, exec_opts = exec_opts })
 
 return M

@@ -25,7 +25,15 @@ local counter = 0
 -- (the job's folder is made with mkdir, never reused).
 local function new_jid()
   counter = counter + 1
-  return ("%d.%d"):format(math.random(0, 999999999999), counter)
+  local n = 0
+  -- from the CSPRNG (a play's math.randomseed must not make two runs' ids meet)
+  local ok, raw = pcall(function() return require("luasible.core").crypto.random(5) end)
+  if ok and type(raw) == "string" and #raw == 5 then
+    for i = 1, 5 do n = n * 256 + raw:byte(i) end
+  else
+    n = math.random(0, 999999999999)
+  end
+  return ("%d.%d"):format(n % 1000000000000, counter)
 end
 
 -- The options of the commands of a job: the task's become; no cwd, env, timeout.

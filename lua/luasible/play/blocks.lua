@@ -18,7 +18,8 @@ local M = {}
 -- The keywords a block takes (given to its tasks), beside block/rescue/always.
 M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
-  any_errors_fatal = true, ignore_unreachable = true, throttle = true } -- (play/rolling.lua)
+  any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
+  delegate_to = true, delegate_facts = true } -- (play/delegate.lua)
 local SECTIONS = { "block", "rescue", "always" }
 
 --- Is t a block node?

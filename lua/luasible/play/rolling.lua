@@ -86,7 +86,9 @@ function M.share_once(run, task, first, hosts, res)
     if h ~= first then
       local st = run.state[h]
       if task.register then st.registered[task.register] = res end
-      if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed then
+      -- (with delegate_facts the facts went to the delegated host alone: play/delegate.lua)
+      if task.mod.sets_facts and type(res.ansible_facts) == "table" and not res.failed
+        and not (task.delegate_facts and res.delegated_to) then
         st.set_facts = st.set_facts or {}
         for k, v in pairs(res.ansible_facts) do st.set_facts[k] = v end
       end
@@ -144,11 +146,11 @@ function M.after_task(run, task, hosts, before)
     return abort_batch(run, "any_errors_fatal")
   end
   local pct = max_fail(run)
-  if pct and #hosts > 0 then
+  if pct and #hosts > 0 and run.batch_was then
     local failed = 0
     for _, h in ipairs(run.batch or run.play.hosts) do
       local st = run.state[h]
-      if st.out == "failed" and not st.rescuable then failed = failed + 1 end
+      if st.out == "failed" and not st.rescuable and not run.batch_was[h] then failed = failed + 1 end
     end
     if failed / #(run.batch or run.play.hosts) > pct / 100 then abort_batch(run, "max_fail_percentage") end
   end
@@ -241,18 +243,22 @@ function M.run(run, body)
     run.batch, run.batch_n, run.magic = batch, i, nil
     run.free = raw(run).strategy == "free" or nil
     run.free_ids = run.free and {} or nil
-    play_start(run, batch, i, #list)
+    local running = {} -- the batch's hosts that run (not those failed in an earlier play)
+    for _, h in ipairs(batch) do if not run.state[h].out then running[#running + 1] = h end end
+    play_start(run, running, i, #list)
     -- a host is in the recap once a batch of it ran (Ansible's recap shows no other)
-    local live, counters = 0, require("luasible.play.recap").counters
+    local live, counters, was = 0, require("luasible.play.recap").counters, {}
     for _, h in ipairs(batch) do
       run.recap[h] = run.recap[h] or counters()
-      if not run.state[h].out then live = live + 1 end
+      was[h] = run.state[h].out -- (failed in an earlier play: in the batch, runs nothing)
+      if not was[h] then live = live + 1 end
     end
+    run.batch_was = was
     body()
-    local failed = 0
+    local failed = 0 -- the batch's hosts that failed in it
     for _, h in ipairs(batch) do
       local out = run.state[h].out
-      if out == "failed" or out == "unreachable" then failed = failed + 1 end
+      if not was[h] and (out == "failed" or out == "unreachable") then failed = failed + 1 end
     end
     if run.break_play then go = false break end
     if live > 0 and failed == live then
@@ -268,6 +274,7 @@ function M.run(run, body)
   end
   run.batch, run.batch_n, run.magic, run.end_play, run.free, run.free_ids, run.free_map = nil, nil, nil, nil, nil,
     nil, nil
+  run.batch_was = nil
   return go
 end
 

@@ -158,11 +158,9 @@ function M.run_plays(run, plays, inv, layer)
     if run.inventory_changed and p.host_pattern then -- add_host / group_by: the hosts chosen again
       p.hosts = require("luasible.inventory.pattern").select_limited(run.inv, p.host_pattern, p.host_limit) or p.hosts
     end
-    local left = {}
-    for _, h in ipairs(p.hosts) do
-      if not (run.state[h] and run.state[h].out) then left[#left + 1] = h end
-    end
-    p.hosts = left
+    -- a host that failed or was unreachable in an earlier play stays in the
+    -- play's hosts (its batches are cut as Ansible's, counting it), but runs
+    -- nothing: it is out (active_hosts)
     for _, h in ipairs(p.hosts) do
       local st = run.state[h]
       if not st then

@@ -12,8 +12,8 @@ local prompt = require "luasible.util.prompt"
 
 local M = {}
 
-local KEYS = { name = true, prompt = true, private = true, default = true, confirm = true, unsafe = true }
-local NOT_YET = { encrypt = true, salt_size = true, salt = true }
+local KEYS = { name = true, prompt = true, private = true, default = true, confirm = true }
+local NOT_YET = { encrypt = true, salt_size = true, salt = true, unsafe = true }
 
 --- Put the answers of p.vars_prompt into vars. rd: play/playbook_read
 --- (raise, where), r the file's reader, label the play's, opts: extra_vars,
@@ -33,7 +33,7 @@ function M.read(rd, r, p, vars, label, opts)
       if NOT_YET[k] then raise(where(r, e, k) .. label .. ", vars_prompt " .. i .. ": " .. S.quote(k)
         .. " is not supported yet")
       elseif not KEYS[k] then raise(where(r, e, k) .. label .. ", vars_prompt " .. i .. ": unknown key "
-        .. S.quote(tostring(k)) .. " (name, prompt, private, default, confirm, unsafe)") end
+        .. S.quote(tostring(k)) .. " (name, prompt, private, default, confirm)") end
     end
     local name = e.name
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then

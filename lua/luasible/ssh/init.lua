@@ -82,6 +82,11 @@ function M.connect(spec)
   resolve.check(spec)
   local r, rerr, rname = resolve.resolve(spec)
   if not r then return nil, rerr, rname end
+  -- kept between runs (docs/SSH.md "Persistent connections"); not with a
+  -- password or a host key function, which cannot go to the holder
+  if (spec.persist or 0) > 0 and not spec.password and type(spec.host_key_check) ~= "function" then
+    return require("luasible.ssh.persist").connect(spec, r)
+  end
   local sess, hop, name = open(r)
   if not sess then return nil, hop, name end
   return setmetatable({ kind = "ssh", streaming = true, name = spec.name or spec.host,

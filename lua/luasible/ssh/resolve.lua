@@ -16,7 +16,7 @@ local OPTIONS = {
   ssh_config = "string|boolean",
   jump = "string|boolean", proxy_command = "string|boolean", forward_agent = "boolean",
   identities_only = "boolean", hash_known_hosts = "boolean",
-  connection = "string", kind = "string", name = "string",
+  connection = "string", kind = "string", name = "string", persist = "number", control_dir = "string",
 }
 
 -- A hop of a jump chain is resolved like a target, with these options of

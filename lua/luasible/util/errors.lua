@@ -41,6 +41,14 @@ function M.is_interrupt(e)
   return M.is(e, "EINTR")
 end
 
+--- The exit status of a command a caught signal stopped: 99 for Ctrl-C
+--- (SIGINT: ansible-playbook's and ansible-inventory's "User interrupted
+--- execution"), else 128 + the signal's number, as a shell reports it.
+function M.interrupt_status(sig)
+  if sig == nil or sig == "INT" then return 99 end
+  return 128 + (require("luasible.core").signals[sig] or 2)
+end
+
 --- Text of any error value, for a person to read.
 function M.text(e)
   if type(e) == "table" and getmetatable(e) ~= Error and e.msg ~= nil then return tostring(e.msg) end
