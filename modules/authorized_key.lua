@@ -206,9 +206,7 @@ return {
       validate_certs = args.validate_certs, follow = args.follow, keyfile = file, changed = changed }
     if not changed then return result end
     local content = serialize(keys, order)
-    if ctx.diff then
-      result.diff = { before = existing, after = content, before_header = file, after_header = file }
-    end
+    result.diff = ctx:diff_result(existing, content, file)
     if ctx.check_mode then
       result.msg = "would write " .. file
       return result

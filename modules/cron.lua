@@ -236,9 +236,7 @@ return {
         if file and empty then
           -- the last job of a cron_file: the file goes
           local result = { changed = exists, cron_file = args.cron_file, state = args.state }
-          if ctx.diff then
-            result.diff = { before = existing, after = "", before_header = file, after_header = "/dev/null" }
-          end
+          result.diff = ctx:diff_result(existing, "", file, "/dev/null")
           if exists and not ctx.check_mode then
             local r = ctx:run({ "rm", "-f", "--", file })
             if not r.ok then return { failed = true, msg = "cannot remove " .. file .. ": " .. ctx.chomp(r.stderr) } end
@@ -252,9 +250,7 @@ return {
     local result = { jobs = jobs, envs = envs, changed = changed, cron_file = args.cron_file }
     if not changed then return result end
     local text = render(lines)
-    if ctx.diff then
-      result.diff = { before = existing, after = text, before_header = header, after_header = header }
-    end
+    result.diff = ctx:diff_result(existing, text, header)
     if ctx.check_mode then
       result.msg = "would write " .. header
       return result

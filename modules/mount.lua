@@ -195,9 +195,7 @@ return {
     end
     local result = { changed = changed, name = a.name, opts = a.opts, dump = a.dump, passno = a.passno, fstab = a.fstab,
       boot = a.boot, warnings = warnings, backup_file = "", src = a.src, fstype = a.fstype }
-    if ctx.diff and write_fstab then
-      result.diff = { before = fstab, after = new, before_header = a.fstab, after_header = a.fstab }
-    end
+    if write_fstab then result.diff = ctx:diff_result(fstab, new, a.fstab) end
     if not changed then return result end
     if ctx.check_mode then
       result.msg = "would " .. table.concat(write_fstab and { "write " .. a.fstab, table.unpack(cmds) } or cmds, "; ")

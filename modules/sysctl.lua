@@ -114,9 +114,7 @@ return {
     local new = {}
     for _, l in ipairs(fixed) do new[#new + 1] = trim(l) .. "\n" end
     new = table.concat(new)
-    if ctx.diff and write then
-      result.diff = { before = text, after = new, before_header = file, after_header = file }
-    end
+    if write then result.diff = ctx:diff_result(text, new, file) end
     if not changed then return result end
     if ctx.check_mode then
       result.msg = "would " .. (write and ("write " .. file) or "reload") .. (set and " and set " .. name or "")

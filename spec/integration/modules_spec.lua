@@ -162,8 +162,8 @@ describe("modules and their ctx", function()
       assert.equal(copy.params[k], template.params[k], k)
     end
     assert.is_true(copy.params.dest.required)
-    assert.same({ nil, "shell: unknown argument 'nope' (known: chdir, cmd, creates, env, removes, stdin, timeout)",
-      "nope" },
+    assert.same({ nil, "shell: unknown argument 'nope' (known: chdir, cmd, creates, env, executable, removes, stdin,"
+      .. " stdin_add_newline, strip_empty_ends, timeout)", "nope" },
       { modules.validate(shell, { cmd = "x", nope = 1 }) })
     local dir = files.tmpdir()
     write(dir .. "/odd.lua", "return { param_groups = { 'nosuch' }, run = function() end }")

@@ -19,7 +19,8 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
   local K2 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 two"
   local K3 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBB3 three"
 
-  local function same(r, round)
+  -- churn: the tasks that change on every run (made, then removed or changed back), on both sides
+  local function same(r, round, churn)
     assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
     assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
     assert.are.same(r.ansible.changed, r.luasible.changed, "round " .. round)
@@ -29,7 +30,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
     end
     -- the first run changes things, the second finds nothing to do
     if round == 1 then assert.is_true(r.luasible.recap.box.changed > 0)
-    else assert.are.equal(0, r.luasible.recap.box.changed, r.luasible.out) end
+    else assert.are.equal(churn or 0, r.luasible.recap.box.changed, r.luasible.out) end
   end
 
   local function state(cmd)
@@ -76,7 +77,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
       user: name=eve state=absent remove=true
 ]]
     for round = 1, 2 do
-      same(t:run(play), round)
+      same(t:run(play), round, 6)
       local s = state("getent passwd bob svc carol dave eve;"
         .. " getent group devs daemons oldgrp audio users | cut -d: -f1,3,4;"
         .. " getent shadow bob carol | cut -d: -f1,2,8; ls -a /home/bob /opt/dave; test -e /home/eve || echo no-eve;"
@@ -136,7 +137,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
         comment: deploy
 ]]
     for round = 1, 2 do
-      same(t:run(play), round)
+      same(t:run(play), round, 3)
       local s = state("cat -A /home/ann/.ssh/authorized_keys /etc/ssh/keys-ann;"
         .. " stat -c '%n %a %U' /home/ann/.ssh /home/ann/.ssh/authorized_keys /etc/ssh/keys-ann")
       assert.is_truthy(s:find("three$", 1, true))

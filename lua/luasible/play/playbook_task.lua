@@ -43,7 +43,7 @@ M.set_of = set_of
 
 -- Commands whose free-form text Ansible splits k=v options out of: luasible
 -- passes the whole text as the command, so such an option is refused here.
-local COMMANDS = { command = true, shell = true, streaming_shell = true }
+local COMMANDS = { command = true, shell = true, streaming_shell = true, raw = true, script = true }
 local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executable = true, stdin = true,
   stdin_add_newline = true, strip_empty_ends = true, warn = true, argv = true }
 
@@ -53,7 +53,10 @@ local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executab
 -- (apt, service, ...) with an environment is refused: it would be ignored.
 local ENV_TAKERS = { command = true, shell = true, streaming_shell = true }
 local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
-  set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true }
+  set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true,
+  -- issue 14's system modules: their tools take no user environment
+  user = true, group = true, authorized_key = true, hostname = true, cron = true, sysctl = true, mount = true,
+  wait_for_connection = true, reboot = true }
 
 
 -- The items of `with_NAME: value` on a host: the value rendered, given to
