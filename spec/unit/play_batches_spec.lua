@@ -25,6 +25,11 @@ describe("play.batches", function()
     assert.same({ 2, 2, 1 }, sizes(5, "2"))
   end)
 
+  it("a serial bigger than anything is one batch (math.maxinteger looped forever: the play fuzzer)", function()
+    assert.same({ 5 }, sizes(5, math.maxinteger))
+    assert.same({ 1, 4 }, sizes(5, { 1, math.maxinteger }))
+  end)
+
   it("0, nothing or an empty list is one batch of every host", function()
     assert.same({ 5 }, sizes(5, 0))
     assert.same({ 5 }, sizes(5, nil))

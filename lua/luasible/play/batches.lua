@@ -51,7 +51,8 @@ function M.batches(hosts, serial)
   local total, i, cur = #hosts, 1, 1
   while i <= total do
     local size = M.size(list[cur], total) or 0
-    if size <= 0 then size = total - i + 1 end
+    -- 0: the rest; more than is left (math.maxinteger too: i + size would wrap): the rest
+    if size <= 0 or size > total - i + 1 then size = total - i + 1 end
     local b = {}
     for j = i, math.min(total, i + size - 1) do b[#b + 1] = hosts[j] end
     out[#out + 1] = b
