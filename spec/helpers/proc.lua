@@ -44,6 +44,31 @@ function M.fd_count()
   return n
 end
 
+--- Number of this process's TCP sockets connected to `port` (on any
+--- address): /proc/net/tcp's remote port matched with the socket inodes
+--- of /proc/<pid>/fd.
+function M.tcp_to(port)
+  local inodes = {}
+  for _, file in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+    local f = io.open(file)
+    if f then
+      for line in f:lines() do
+        local rport, inode = line:match("^%s*%d+:%s+%x+:%x+%s+%x+:(%x+)%s+%x+%s+%S+%s+%S+%s+%S+%s+%d+%s+%d+%s+(%d+)")
+        if rport and tonumber(rport, 16) == port then inodes[inode] = true end
+      end
+      f:close()
+    end
+  end
+  local p = io.popen("ls -l /proc/" .. M.self_pid() .. "/fd 2>/dev/null")
+  local n = 0
+  for line in p:lines() do
+    local inode = line:match("socket:%[(%d+)%]")
+    if inode and inodes[inode] then n = n + 1 end
+  end
+  p:close()
+  return n
+end
+
 --- Resident set size of this process, in KiB.
 function M.rss_kib()
   local f = assert(io.open("/proc/" .. M.self_pid() .. "/status"))
