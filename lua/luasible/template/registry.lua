@@ -24,8 +24,8 @@ local values = require "luasible.template.values"
 
 local M = { filters = {}, tests = {} }
 
-local FILTER_MODULES = { "types", "text", "lists", "data", "regex", "hash", "paths", "math", "urls", "dates", "html",
-  "vault" }
+local FILTER_MODULES = { "types", "text", "lists", "sets", "data", "regex", "hash", "paths", "math", "urls",
+  "dates", "html", "vault" }
 local TEST_MODULES = { "types", "results", "compare", "regex", "version", "paths", "uri" }
 
 -- Ansible's own filters and tests (not Jinja's builtins) are also known by

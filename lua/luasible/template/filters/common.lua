@@ -285,4 +285,12 @@ function M.attrgetter(attribute)
   end
 end
 
+--- A filter's list argument: a list as it is, a mapping's keys or a
+--- string's characters as a list, else the filter's "expects a list" error.
+function M.as_list(name, v)
+  if M.is_list(v) then return v end
+  if M.is_mapping(v) or type(v) == "string" then return M.iter(name, v) end
+  M.expects(name, "a list", v)
+end
+
 return M
