@@ -4,7 +4,8 @@
 --   template/lexer.lua     text -> tokens (delimiters, whitespace control,
 --                          trim_blocks / lstrip_blocks, raw)
 --   template/parser.lua    tokens -> tree (Jinja2's grammar)
---   template/compiler.lua  tree -> Lua source, load()ed once and cached
+--   template/compiler.lua  tree -> Lua source, load()ed once
+--   template/compile.lua   options, the #jinja2: header, the compile caches
 --   template/runtime.lua   what compiled code calls (Python semantics)
 --   template/methods.lua   str/list/dict methods ('a,b'.split(','))
 --   template/values.lua    undefined, None, truth, text of values (contract B)
@@ -64,138 +65,11 @@ M.mark_unsafe = unsafe.mark
 --- Is `name`, as seen from the scope `vars`, an unsafe variable?
 M.is_unsafe = unsafe.is_unsafe
 
--- ------------------------------------------------------------ options
-
---- Ansible's defaults (its template module and Templar): trim_blocks on,
---- lstrip_blocks off, the trailing newlines of the text kept.
-M.DEFAULTS = { trim_blocks = true, lstrip_blocks = false, keep_trailing_newline = false }
-
--- The options of a call: M.DEFAULTS under opts. opts.jinja: plain Jinja2
--- (keep_trailing_newline on, None printed "None", no Ansible newline rule).
-local function options(opts)
-  if opts == nil then return M.DEFAULTS end
-  if opts.__merged then return opts end
-  local o = { __merged = true }
-  for k, v in pairs(M.DEFAULTS) do o[k] = v end
-  if opts.jinja then o.keep_trailing_newline = true end
-  for k, v in pairs(opts) do o[k] = v end
-  local ext = {}
-  for _, e in ipairs(o.extensions or {}) do
-    if e == "jinja2.ext.do" then ext["do"] = true
-    elseif e == "jinja2.ext.loopcontrols" then ext.loopcontrols = true end
-  end
-  o.ext = ext
-  return o
-end
-M.options = options
-
-local OPTION_NAMES = { trim_blocks = "boolean", lstrip_blocks = "boolean", keep_trailing_newline = "boolean",
-  block_start_string = "string", block_end_string = "string", variable_start_string = "string",
-  variable_end_string = "string", comment_start_string = "string", comment_end_string = "string",
-  newline_sequence = "string" }
-
--- A `#jinja2: trim_blocks: False, lstrip_blocks: True` first line: the
--- options it sets and the text after it.
-local function header(src, name, opts)
-  if src:sub(1, 8) ~= "#jinja2:" then return opts, src end
-  local eol = src:find("\n", 1, true) or (#src + 1)
-  local line = src:sub(9, eol - 1)
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  for pair in line:gmatch("[^,]+") do
-    local key, val = pair:match("^%s*([%w_]+)%s*:%s*(.-)%s*$")
-    if not key then values.fail(string.format("%s:1: bad #jinja2: override '%s' (use key: value, ...)", name, pair)) end
-    local kind = OPTION_NAMES[key]
-    if not kind then values.fail(string.format("%s:1: unknown #jinja2: option '%s'", name, key)) end
-    local v
-    if val == "True" or val == "true" then v = true
-    elseif val == "False" or val == "false" then v = false
-    else
-      local q = val:match("^'(.*)'$") or val:match('^"(.*)"$')
-      if q then v = lexer.unescape(q) end
-    end
-    if v == nil or type(v) ~= kind then
-      values.fail(string.format("%s:1: #jinja2: option '%s' must be %s, got '%s'", name, key,
-        kind == "boolean" and "True or False" or "a quoted string", val))
-    end
-    o[key] = v
-  end
-  return o, src:sub(eol + 1)
-end
-
-local function lex_opts(o, name)
-  return { name = name, trim_blocks = o.trim_blocks, lstrip_blocks = o.lstrip_blocks,
-    newline_sequence = o.newline_sequence,
-    block_start = o.block_start_string, block_end = o.block_end_string, variable_start = o.variable_start_string,
-    variable_end = o.variable_end_string, comment_start = o.comment_start_string, comment_end = o.comment_end_string }
-end
-
-local function opts_key(o)
-  return table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
-    tostring(o.jinja), tostring(o.ext and o.ext["do"]), tostring(o.ext and o.ext.loopcontrols),
-    tostring(o.raw_strings),
-    o.newline_sequence or "",
-    o.block_start_string or "", o.block_end_string or "", o.variable_start_string or "",
-    o.variable_end_string or "", o.comment_start_string or "", o.comment_end_string or "" }, "\1")
-end
-
--- ------------------------------------------------------------ compile caches
-
--- Compiled templates and expressions by their text (and options): compile
--- once, evaluate many. The functions hold no state of a render. Emptied
--- when one grows past CACHE_MAX entries.
-local CACHE_MAX = 8192
-local tcache, tcount = {}, 0
-local ecache, ecount = {}, 0
-
--- A compiled template: { render = fn, native = fn|nil (a lone {{ expr }}),
--- text = bool (no tags at all), trailing = n (trailing newlines of the text) }.
-local function compile_template(src, name, opts)
-  opts = opts or M.DEFAULTS
-  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
-  local c = tcache[key]
-  if c then return c end
-  -- newlines as Jinja2 reads them: \r\n and \r are \n
-  if src:find("\r", 1, true) then src = src:gsub("\r\n?", "\n") end
-  local trailing = #(src:match("\n*$"))
-  local o, text = header(src, name, opts)
-  if not o.keep_trailing_newline and text:sub(-1) == "\n" then text = text:sub(1, -2) end
-  local lo = lex_opts(o, name)
-  lo.raw_strings = o.raw_strings
-  local toks = lexer.tokenize(text, lo)
-  local tree = parser.template(toks, text, name, o.ext)
-  local flags = { jinja = o.jinja }
-  c = { trailing = trailing, ansible = not o.jinja, newline = o.newline_sequence }
-  -- a lone {{ expr }}: its value as it is (native)
-  local b = tree.body
-  if #b == 1 and b[1].k == "emit" then
-    local e = b[1].e
-    c.native = compiler.expression(e, name, text, flags)
-    c.bare_name = e.k == "name"
-    -- Ansible's STRING_TYPE_FILTERS: their text is never literal_eval'd
-    c.text_filter = e.k == "filter" and M.STRING_TYPE_FILTERS[e.name:gsub("^ansible%.builtin%.", "")] or false
-  end
-  c.empty = #b == 0
-  c.render = compiler.template(tree, name, text, flags)
-  if tcount >= CACHE_MAX then tcache, tcount = {}, 0 end
-  tcache[key], tcount = c, tcount + 1
-  return c
-end
-
---- Forget every compiled template and expression (benchmarks: compile again).
-function M.clear_caches() tcache, tcount, ecache, ecount = {}, 0, {}, 0 end
-
-local function compile_expression(src, name)
-  local f = ecache[src]
-  if f then return f end
-  if not src:find("%S") then values.fail("empty expression") end
-  local toks = lexer.expression(src, name)
-  local tree = parser.expression(toks, src, name)
-  f = compiler.expression(tree, name, src)
-  if ecount >= CACHE_MAX then ecache, ecount = {}, 0 end
-  ecache[src], ecount = f, ecount + 1
-  return f
-end
+-- Options, the #jinja2: header and the compile caches (template/compile.lua)
+local compile = require "luasible.template.compile"
+M.DEFAULTS, M.options, M.clear_caches = compile.DEFAULTS, compile.options, compile.clear_caches
+M.STRING_TYPE_FILTERS = compile.STRING_TYPE_FILTERS
+local options, compile_template, compile_expression = compile.options, compile.template, compile.expression
 
 -- ------------------------------------------------------------ running
 
@@ -361,9 +235,6 @@ end
 
 local OMIT = M.OMIT
 
---- Filters whose text a lone {{ x | f }} keeps as text (Ansible's C.STRING_TYPE_FILTERS).
-M.STRING_TYPE_FILTERS = { string = true, to_json = true, to_nice_json = true, to_yaml = true, to_nice_yaml = true,
-  ppretty = true, json = true }
 
 -- Python's ast.literal_eval of a rendered string, as Ansible's native
 -- concat does it: the value when the whole text is a Python literal (a
