@@ -24,11 +24,11 @@ end
 -- does: a link to a folder is always followed (the file goes into it); a
 -- link to a file (or a dangling one) is followed only with follow = true,
 -- else the link itself is replaced by a regular file. Returns the path to
--- write and the stat of what is there now (the link's target: its content
--- and mode count), or nil, err.
+-- write, the stat of what is there now (the link's target: its content
+-- and mode count) and, for a plain file, its SHA-256; or nil, err.
 local function resolve(ctx, path, follow)
-  local st = ctx:stat(path)
-  if not (st and st.type == "link") then return path, st end
+  local st, sum = ctx:stat_sha256(path) -- one command: the stat and, for a plain file, its checksum
+  if not (st and st.type == "link") then return path, st, sum end
   local real = ctx:realpath(path)
   local tst = real and ctx:stat(real)
   if tst and tst.type == "directory" then return real, tst end
@@ -47,13 +47,13 @@ end
 --- caller makes its own, as lineinfile does).
 function M.install(ctx, content, args)
   local q = ctx.quote
-  local dest, st = resolve(ctx, args.dest, args.follow)
+  local dest, st, have = resolve(ctx, args.dest, args.follow)
   if not dest then return { failed = true, msg = st } end
   if st and st.type == "directory" then
     if not args.basename then
       return { failed = true, msg = "dest " .. args.dest .. " is a directory (give a file name, or use src)" }
     end
-    dest, st = resolve(ctx, dest:gsub("/+$", "") .. "/" .. args.basename, args.follow)
+    dest, st, have = resolve(ctx, dest:gsub("/+$", "") .. "/" .. args.basename, args.follow)
     if not dest then return { failed = true, msg = st } end
     if st and st.type == "directory" then return { failed = true, msg = "dest " .. dest .. " is a directory" } end
   end
@@ -61,7 +61,7 @@ function M.install(ctx, content, args)
     return { failed = true, msg = "dest " .. dest .. " exists and is a " .. st.type .. ", not a file" }
   end
   local want = ctx.sha256(content)
-  local have = st and ctx:remote_sha256(dest) or nil
+  if st and not have then have = ctx:remote_sha256(dest) end -- through a link: its target's
   local result = { changed = false, dest = dest, checksum = want, size = #content }
   local need_write = have ~= want and (args.force or not st)
   local need_mode = args.mode and not (st and mode_eq(ctx, args.mode, st.mode)) and not need_write

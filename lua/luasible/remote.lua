@@ -239,6 +239,15 @@ function M.stat(path, follow)
   return "stat " .. (follow and "-L " or "") .. "-c " .. STAT_FORMAT .. " -- " .. quote(path) .. " 2>/dev/null"
 end
 
+--- M.stat of a path (lstat) and, when it is a regular file (not a link),
+--- its SHA-256 on the next line: one command where copy and template
+--- would run two. Prints nothing for a path that is not there.
+function M.stat_sha256(path)
+  local q = quote(path)
+  return M.stat(path) .. " && { if [ -f " .. q .. " ] && [ ! -L " .. q .. " ]; then " .. M.sha256(path)
+    .. " || true; fi; }"
+end
+
 --- What M.stat printed as { type = "file"|"directory"|"link"|..., mode =
 --- "644", owner =, group =, size =, uid =, gid = }, or nil.
 function M.parse_stat(stdout)

@@ -87,6 +87,15 @@ function M.install(Ctx, shared)
     return remote.parse_stat(out)
   end
 
+  --- Ctx:stat (lstat) and, for a regular file, its SHA-256 (else nil), in
+  --- one command: st, sha256; nil when nothing is there.
+  function Ctx:stat_sha256(p)
+    local out, rc = self:sh(remote.stat_sha256(p))
+    if rc ~= 0 or out == "" then return nil end
+    local first, rest = out:match("^([^\n]*)\n?(.*)$")
+    return remote.parse_stat(first), remote.sha256_of(rest)
+  end
+
   --- Where a path leads once every symbolic link in it is followed (the
   --- last one may dangle), or nil when that cannot be told.
   function Ctx:realpath(p)
