@@ -1,10 +1,15 @@
 -- apt: install or remove Debian packages. Idempotent: dpkg-query tells what
 -- is installed first; nothing runs when the host is already right.
-local function status(ctx, names)
+local function status_cmd(ctx, names)
   local q = {}
   for i, n in ipairs(names) do q[i] = ctx.quote(n) end
-  local res = ctx:run("dpkg-query -W -f='${Package} ${db:Status-Abbrev} ${Version}\\n' "
-    .. table.concat(q, " ") .. " 2>/dev/null")
+  return "dpkg-query -W -f='${Package} ${db:Status-Abbrev} ${Version}\\n' " .. table.concat(q, " ") .. " 2>/dev/null"
+end
+
+-- installed packages among names: { name = version }; `pre`: the output of
+-- status_cmd already run (with the probe, M.run)
+local function status(ctx, names, pre)
+  local res = pre or ctx:run(status_cmd(ctx, names))
   local installed = {}
   for pkg, abbrev, version in (res.stdout or ""):gmatch("([^%s:]+)[^%s]* (%S+)%s+([^\n]*)") do
     if abbrev:sub(2, 2) == "i" then installed[pkg] = version end
@@ -35,15 +40,24 @@ M.status = status
 local CACHE_TIME = "stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null"
   .. " || stat -c %Y /var/cache/apt/pkgcache.bin 2>/dev/null || echo 0"
 
--- deb: a .deb file on the host, installed (with apt-get: its dependencies
--- too) unless that version is installed already
-local function deb(ctx, args, env)
-  local q = ctx.quote
-  local file = args.deb
-  if file:sub(1, 1) ~= "/" then file = "./" .. file end
-  local res = ctx:run("f=" .. q(file) .. '; [ -f "$f" ] || { echo "@missing"; exit 0; }; '
+local function deb_file(args)
+  return args.deb:sub(1, 1) ~= "/" and ("./" .. args.deb) or args.deb
+end
+
+-- what deb() asks of the host: the .deb's package and version, and the installed one
+local function deb_cmd(ctx, args)
+  return "f=" .. ctx.quote(deb_file(args)) .. '; [ -f "$f" ] || { echo "@missing"; exit 0; }; '
     .. 'p=$(dpkg-deb -f "$f" Package) && v=$(dpkg-deb -f "$f" Version) || exit 1; echo "@deb $p $v"; '
-    .. "dpkg-query -W -f='${db:Status-Abbrev} ${Version}\\n' \"$p\" 2>/dev/null | sed 's/^/@have /'")
+    .. "dpkg-query -W -f='${db:Status-Abbrev} ${Version}\\n' \"$p\" 2>/dev/null | sed 's/^/@have /'"
+end
+
+-- deb: a .deb file on the host, installed (with apt-get: its dependencies
+-- too) unless that version is installed already; `pre`: the output of
+-- deb_cmd already run (with the probe, M.run)
+local function deb(ctx, args, env, pre)
+  local q = ctx.quote
+  local file = deb_file(args)
+  local res = pre or ctx:run(deb_cmd(ctx, args))
   local out = res.stdout or ""
   if out:find("@missing", 1, true) then
     return { failed = true, msg = "deb: no such file on the host: " .. args.deb }
@@ -108,10 +122,21 @@ function M.run(ctx, args)
   local state = ({ installed = "present", removed = "absent" })[args.state] or args.state
   local names = args.name or {}
   -- one probe: the tools, the host's clock and the cache's time (Ansible's:
-  -- the update-success stamp, else pkgcache.bin)
-  local probe = ctx:run("command -v dpkg-query >/dev/null && command -v apt-get >/dev/null && "
-    .. CACHE_TIME .. " && date +%s")
-  if not probe.ok then return { failed = true, msg = "apt: this host has no apt-get/dpkg (not Debian-like)" } end
+  -- the update-success stamp, else pkgcache.bin). When the cache is not
+  -- looked at, the first query (the deb's, or which names are installed)
+  -- goes in the same command: the unchanged case is one round trip.
+  local first
+  if not (args.update_cache or (args.cache_valid_time or 0) > 0) then
+    if args.deb then first = deb_cmd(ctx, args)
+    elseif #names > 0 and state ~= "latest" then first = status_cmd(ctx, names) end
+  end
+  -- (CACHE_TIME in braces: its `||` would else take a missing apt-get for a found one)
+  local probe = ctx:run("if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null && { "
+    .. CACHE_TIME .. "; } && date +%s; then echo @probed" .. (first and ("; " .. first) or "") .. "; else exit 3; fi")
+  local pstdout, pre = (probe.stdout or ""):match("^(.-)@probed\n(.*)$")
+  if not pstdout then return { failed = true, msg = "apt: this host has no apt-get/dpkg (not Debian-like)" } end
+  pre = first and { ok = probe.ok, rc = probe.rc, stdout = pre, stderr = probe.stderr } or nil
+  probe.stdout = pstdout
   local env = { DEBIAN_FRONTEND = "noninteractive" }
   local result = { changed = false }
   local mtime, now = probe.stdout:match("^(%d+)%s+(%d+)")
@@ -136,7 +161,8 @@ function M.run(ctx, args)
     result.cache_update_time = mtime
   end
   if args.deb then
-    local r = deb(ctx, args, env)
+    local r = deb(ctx, args, env, pre)
+    pre = nil -- it was the deb's
     if r.failed or (#names == 0 and (args.upgrade or "no") == "no" and not args.autoremove) then
       r.changed = r.changed or result.changed
       r.cache_updated, r.cache_update_time = result.cache_updated, result.cache_update_time
@@ -150,7 +176,7 @@ function M.run(ctx, args)
     if state == "latest" then
       todo = names -- apt-get -s below tells what is to do
     else
-      local installed = status(ctx, names)
+      local installed = status(ctx, names, pre)
       for _, n in ipairs(names) do
         if (state == "absent") == (installed[n] ~= nil) then todo[#todo + 1] = n end
       end

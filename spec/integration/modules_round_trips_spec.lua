@@ -67,6 +67,28 @@ describe("#hosts round trips in the unchanged case", function()
     assert.are.equal(1, cost { template = { src = dir .. "/templates/motd.j2", dest = "/srv/app/motd" } })
   end)
 
+  it("apt with a .deb installed already: 1 (the probe and the deb's query in one command)", function()
+    assert(select(2, host:exec("mkdir -p /srv/debroot/DEBIAN /srv/debs && printf 'Package: lsb-rt\\nVersion: 1.0\\n"
+      .. "Architecture: all\\nMaintainer: t <t@t>\\nDescription: t\\n' > /srv/debroot/DEBIAN/control"
+      .. " && dpkg-deb -b -Zgzip /srv/debroot /srv/debs/lsb-rt_1.0_all.deb >/dev/null")))
+    assert.are.equal(1, cost { apt = { deb = "/srv/debs/lsb-rt_1.0_all.deb" } })
+    assert.matches("ii%s+lsb%-rt%s+1%.0", (host:exec("dpkg -l lsb-rt")))
+  end)
+
+  it("apt and package with names installed already: 1", function()
+    assert.are.equal(1, cost { apt = { name = { "coreutils", "lsb-rt" } } })
+    assert.are.equal(2, cost { package = { name = "lsb-rt" } }) -- which manager, then apt's one
+  end)
+
+  it("apt on a host without apt-get still says so", function()
+    local hide = "for d in /usr/bin /bin; do [ -L $d ] || [ ! -e $d/apt-get ] || mv $d/apt-get $d/apt-get.off; done"
+    host:exec(hide)
+    local r = run { apt = { deb = "/srv/debs/lsb-rt_1.0_all.deb" } }
+    host:exec("for d in /usr/bin /bin; do [ ! -e $d/apt-get.off ] || mv $d/apt-get.off $d/apt-get; done")
+    assert.is_true(r.failed, require("cjson").encode(r))
+    assert.are.equal("apt: this host has no apt-get/dpkg (not Debian-like)", r.msg)
+  end)
+
   it("copy still sees a changed file, and a dest that is a link to a file", function()
     host:exec("echo other > /srv/app/app.conf")
     local r = run { copy = { src = dir .. "/app.conf", dest = "/srv/app/app.conf" } }
