@@ -48,6 +48,7 @@ end
 local function deb_cmd(ctx, args)
   return "f=" .. ctx.quote(deb_file(args)) .. '; [ -f "$f" ] || { echo "@missing"; exit 0; }; '
     .. 'p=$(dpkg-deb -f "$f" Package) && v=$(dpkg-deb -f "$f" Version) || exit 1; echo "@deb $p $v"; '
+    .. 'echo "@deps $(dpkg-deb -f "$f" Depends Pre-Depends | tr -d "\\n")"; '
     .. "dpkg-query -W -f='${db:Status-Abbrev} ${Version}\\n' \"$p\" 2>/dev/null | sed 's/^/@have /'"
 end
 
@@ -70,13 +71,18 @@ local function deb(ctx, args, env, pre)
   if abbrev and abbrev:sub(2, 2) == "i" and have == ver then
     return { changed = false, msg = pkg .. " " .. ver .. " already installed" }
   end
-  local cmd = "apt-get install -y -q --allow-downgrades " .. q(file)
+  -- no dependencies: dpkg -i is all apt-get would do, without loading its
+  -- cache (as Ansible's apt, which runs dpkg -i once its deps are met)
+  local deps = out:match("@deps ([^\n]*)")
+  local cmd = (deps and not deps:find("%S")) and ("dpkg --force-confdef --force-confold -i " .. q(file))
+    or ("apt-get install -y -q --allow-downgrades " .. q(file))
   if ctx.check_mode then return { changed = true, msg = "would run: " .. cmd } end
   env.LC_ALL = "C"
   local r = ctx:run(cmd, { env = env, stream = true })
   if not r.ok then
     return { failed = true, rc = r.rc, stdout = r.stdout, stderr = r.stderr,
-      msg = "apt-get failed: " .. ((r.stderr or ""):match("E: ([^\n]*)") or ("rc " .. tostring(r.rc))) }
+      msg = cmd:match("^%S+") .. " failed: " .. ((r.stderr or ""):match("E: ([^\n]*)")
+        or (r.stderr or ""):match("dpkg: error[^\n]*") or ("rc " .. tostring(r.rc))) }
   end
   return { changed = true, stdout = r.stdout, stderr = r.stderr }
 end
