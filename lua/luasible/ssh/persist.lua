@@ -20,7 +20,7 @@ local LUA = os.getenv("LUASIBLE_LUA") or "lua5.4"
 -- the spec fields the holder connects with (no password: refused before)
 local SPEC_KEYS = { "host", "port", "user", "identity", "passphrase", "agent", "known_hosts",
   "host_key_check", "host_key", "connect_timeout", "keepalive", "keepalive_count_max", "ssh_config",
-  "jump", "proxy_command", "identities_only", "hash_known_hosts", "name" }
+  "jump", "proxy_command", "identities_only", "hash_known_hosts", "forward_agent", "name" }
 
 local function mux() return require "luasible.ssh.mux" end
 
