@@ -44,6 +44,7 @@ typedef struct uconn {
   unsigned connecting : 1, reading : 1, closing : 1;
   unsigned news : 1; /* a connect's outcome, not yet seen by read() */
   unsigned framed : 1; /* binary frames (read_frame), not lines */
+  unsigned finishing : 1; /* finish() while connecting: shut down once connected */
 } uconn;
 
 typedef struct {
@@ -352,8 +353,8 @@ static int c_finish(lua_State *L) {
   ud->c = NULL;
   lsb_waiter_release(L, &c->w);
   c->shut.data = c;
-  if (c->closing || c->connecting ||
-      uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
+  if (c->connecting && !c->closing) c->finishing = 1; /* the writes wait for the connect */
+  else if (c->closing || uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
     uconn_close(c);
   uconn_unref(c);
   return 0;
@@ -370,6 +371,11 @@ static void on_connected(uv_connect_t *req, int status) {
   c->connecting = 0;
   c->news = 1;
   if (status < 0) c->err = status;
+  if (c->finishing) {
+    c->finishing = 0;
+    if (status < 0 || c->closing || uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
+      uconn_close(c);
+  }
   update_reading(c);
   lsb_waitable_wake(&c->w);
   uconn_unref(c); /* the request's */

@@ -199,16 +199,19 @@ describe("#ssh persistent connections, hardened", function()
       return t
     end
     assert.same(events(direct), events(c))
-    local count, last, ordered = 0, 0, true
+    local count, last, ordered, ends = 0, 0, true, {}
     for ev in c:stream("seq 1 300000") do
       if ev.type == "stdout" then
         count = count + 1
         local v = tonumber(ev.data)
         if v ~= last + 1 then ordered = false end
         last = v
+      elseif ev.type ~= "progress" then
+        ends[#ends + 1] = ("%s %s rc=%s stderr=%s"):format(ev.type, tostring(ev.error), tostring(ev.result.rc),
+          tostring(ev.result.stderr))
       end
     end
-    assert.equal(300000, count)
+    assert.equal(300000, count, table.concat(ends, "; "))
     assert.is_true(ordered)
     -- stdin larger than one frame (1 MiB), binary
     local big = string.rep("\0\255 stdin bytes\n", 200000) -- 3.2 MB
