@@ -205,8 +205,14 @@ function M.exec(path)
   local out, err = io.stdout, io.stderr
   while true do
     local t, p = c:read_frame()
-    if t == "o" then out:write(p)
-    elseif t == "e" then err:write(p)
+    if t == "o" or t == "e" then
+      -- never a silent loss: a write that fails ends the relay with 255
+      local ok, werr = (t == "o" and out or err):write(p)
+      if not ok then
+        c:close()
+        pcall(err.write, err, "luasible: cannot write the command's output: ", tostring(werr), "\n")
+        return 255
+      end
     elseif t == "x" then
       c:close()
       local m = cjson.decode(p)
