@@ -157,7 +157,7 @@ describe("#ssh persistent connections, hardened", function()
     os.execute("chmod 700 " .. q(dir) .. "; chmod 600 " .. q(sock))
     assert.equal("ok\n", assert(c:execute("echo ok")).stdout)
     c:close()
-    os.execute("kill " .. pid)
+    os.execute("kill " .. pid .. " 2>/dev/null")
   end)
 
   it("a holder killed mid-run is replaced by the next command, on the same socket", function()
@@ -175,7 +175,7 @@ describe("#ssh persistent connections, hardened", function()
     assert.is_true(p2 ~= pid)
     assert.same({ name }, sockets(dir))
     c:close()
-    os.execute("kill " .. p2)
+    os.execute("kill " .. p2 .. " 2>/dev/null")
   end)
 
   it("passes output as bytes: unterminated lines, CR, NUL, stderr, 300000 lines in order", function()
@@ -219,7 +219,7 @@ describe("#ssh persistent connections, hardened", function()
     assert.equal(core.sha256(big), r.stdout:match("^(%x+)"))
     c:close()
     direct:close()
-    for _, p in ipairs(holders(dir)) do os.execute("kill " .. p) end
+    for _, p in ipairs(holders(dir)) do os.execute("kill " .. p .. " 2>/dev/null") end
   end)
 end)
 
@@ -278,6 +278,6 @@ describe("#hosts persistent connections with become", function()
     end
     s:close()
     c:close()
-    for _, p in ipairs(holders(dir)) do os.execute("kill " .. p) end
+    for _, p in ipairs(holders(dir)) do os.execute("kill " .. p .. " 2>/dev/null") end
   end)
 end)
