@@ -168,7 +168,7 @@ function SSH:_start(cmd, opts, mode)
   if serr then return nil, serr, "EACCES" end
   return exec(sess, remote.command_line(cmd, opts, prefix), {
     timeout = opts.timeout, stdin = stdin, max_line = opts.max_line,
-    lines = mode.lines, capture = mode.capture, progress = mode.progress,
+    lines = mode.lines, capture = mode.capture, progress = mode.progress, chunks = mode.chunks,
   })
 end
 
