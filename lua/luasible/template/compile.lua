@@ -7,6 +7,12 @@ local lexer = require "luasible.template.lexer"
 local parser = require "luasible.template.parser"
 local compiler = require "luasible.template.compiler"
 
+local registry
+local function reg()
+  if not registry then registry = require "luasible.template.registry" end
+  return registry
+end
+
 local M = {}
 
 --- Filters whose text a lone {{ x | f }} keeps as text (Ansible's C.STRING_TYPE_FILTERS).
@@ -97,13 +103,9 @@ local CACHE_MAX = 8192
 local tcache, tcount = {}, 0
 local ecache, ecount = {}, 0
 
--- A compiled template: { render = fn, native = fn|nil (a lone {{ expr }}),
--- text = bool (no tags at all), trailing = n (trailing newlines of the text) }.
-local function compile_template(src, name, opts)
-  opts = opts or M.DEFAULTS
-  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
-  local c = tcache[key]
-  if c then return c end
+-- The front of compiling: the text's options (#jinja2: header) and its
+-- tree. Returns tree, text, options, trailing newlines.
+local function front(src, name, opts)
   -- newlines as Jinja2 reads them: \r\n and \r are \n
   if src:find("\r", 1, true) then src = src:gsub("\r\n?", "\n") end
   local trailing = #(src:match("\n*$"))
@@ -112,7 +114,17 @@ local function compile_template(src, name, opts)
   local lo = lex_opts(o, name)
   lo.raw_strings = o.raw_strings
   local toks = lexer.tokenize(text, lo)
-  local tree = parser.template(toks, text, name, o.ext)
+  return parser.template(toks, text, name, o.ext), text, o, trailing
+end
+
+-- A compiled template: { render = fn, native = fn|nil (a lone {{ expr }}),
+-- text = bool (no tags at all), trailing = n (trailing newlines of the text) }.
+local function compile_template(src, name, opts)
+  opts = opts or M.DEFAULTS
+  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
+  local c = tcache[key]
+  if c then return c end
+  local tree, text, o, trailing = front(src, name, opts)
   local flags = { jinja = o.jinja }
   c = { trailing = trailing, ansible = not o.jinja, newline = o.newline_sequence }
   -- a lone {{ expr }}: its value as it is (native)
@@ -131,8 +143,39 @@ local function compile_template(src, name, opts)
   return c
 end
 
+-- Texts (with name and options) already checked (M.check): as tcache.
+local checked, ccount = {}, 0
+
+--- Check a template as compiling it would, without making its Lua
+--- functions (the play's strings at load time: they are compiled when first
+--- rendered): the header, the lexer, the parser, and every filter and test
+--- bound to its signature (template/registry.lua: an unknown one, or a call
+--- that does not fit, raises the compiler's error, name:line:column). Of
+--- several wrong calls, the first in the text is the one reported.
+function M.check(src, name, opts)
+  opts = opts or M.DEFAULTS
+  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
+  if checked[key] or tcache[key] then return end
+  local tree, text = front(src, name, opts)
+  local bad, bad_msg
+  local function walk(n)
+    for k, v in pairs(n) do
+      if type(v) == "table" and k ~= "v" then walk(v) end
+    end
+    local kind = n.k
+    if (kind == "filter" or kind == "test") and not (n.star or n.dstar) and not (bad and bad <= n.pos) then
+      local ok, err = pcall(reg().bind, kind, n.name, 1 + #n.args, n.kwnames)
+      if not ok then bad, bad_msg = n.pos, type(err) == "table" and err.template_error or tostring(err) end
+    end
+  end
+  walk(tree)
+  if bad then lexer.error(text, name, bad, bad_msg) end
+  if ccount >= CACHE_MAX then checked, ccount = {}, 0 end
+  checked[key], ccount = true, ccount + 1
+end
+
 --- Forget every compiled template and expression (benchmarks: compile again).
-function M.clear_caches() tcache, tcount, ecache, ecount = {}, 0, {}, 0 end
+function M.clear_caches() tcache, tcount, ecache, ecount, checked, ccount = {}, 0, {}, 0, {}, 0 end
 
 local function compile_expression(src, name)
   local f = ecache[src]

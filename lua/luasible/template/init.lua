@@ -221,11 +221,12 @@ end
 --- Check the syntax of a string that will be templated, without rendering
 --- it: unclosed tags, bad expressions, unknown filters and tests. Undefined
 --- variables are not an error here (they are only known per host). Strings
---- without {{ or {% are not templates. Returns true, or nil, err (with
+--- without {{ or {% are not templates. Nothing is compiled to Lua here
+--- (compile.check): that waits for the first render. Returns true, or nil, err (with
 --- "line N: " for a problem past the first line, "column C: " else).
 function M.check(v)
   if type(v) ~= "string" or not v:find("{[{%%#]") then return true end
-  local ok, err = pcall(compile_template, v, "value", M.DEFAULTS)
+  local ok, err = pcall(compile.check, v, "value", M.DEFAULTS)
   if ok then return true end
   err = type(err) == "table" and err.template_error or tostring(err)
   local line, col, rest = err:match("^value:(%d+):(%d+): (.*)$")
