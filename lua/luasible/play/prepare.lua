@@ -20,9 +20,22 @@ M.PLAY, M.TASK, M.HANDLER, M.as_list = F.PLAY, F.TASK, F.HANDLER, F.as_list
 local PLAY_ORDER, TASK_ORDER, HANDLER_ORDER = F.PLAY_ORDER, F.TASK_ORDER, F.HANDLER_ORDER
 local as_list, name_list = F.as_list, F.name_list
 
+-- Is every string of v (data, no cycles) a good template? (The common
+-- case, without sorting keys or making labels.)
+local function templates_fine(v, depth)
+  if type(v) == "string" then return template.check(v) == true end
+  if type(v) == "table" and depth < S.MAX_DEPTH then
+    for _, x in pairs(v) do
+      if not templates_fine(x, depth + 1) then return false end
+    end
+  end
+  return true
+end
+
 -- The first template problem in the strings of v (args, name, loop, vars),
 -- v being data (no cycles): "argument 'msg': unknown filter 'x' ...", or nil.
 local function check_templates(v, label, depth)
+  if depth == 0 and templates_fine(v, 0) then return nil end
   if type(v) == "string" then
     local ok, err = template.check(v)
     if not ok then return label .. ": " .. err end
