@@ -143,20 +143,16 @@ local function compile_template(src, name, opts)
   return c
 end
 
--- Texts (with name and options) already checked (M.check): as tcache.
+-- Texts (with name and options) already checked (M.check), expressions
+-- (M.check_expression): as tcache and ecache.
 local checked, ccount = {}, 0
+local echecked, eccount = {}, 0
 
---- Check a template as compiling it would, without making its Lua
---- functions (the play's strings at load time: they are compiled when first
---- rendered): the header, the lexer, the parser, and every filter and test
---- bound to its signature (template/registry.lua: an unknown one, or a call
---- that does not fit, raises the compiler's error, name:line:column). Of
---- several wrong calls, the first in the text is the one reported.
-function M.check(src, name, opts)
-  opts = opts or M.DEFAULTS
-  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
-  if checked[key] or tcache[key] then return end
-  local tree, text = front(src, name, opts)
+-- Every filter and test of a tree bound to its signature as the compiler
+-- binds them (template/registry.lua): an unknown one, or a call that does
+-- not fit, raises the compiler's error (name:line:column); of several, the
+-- first in the text.
+local function bind_all(tree, text, name)
   local bad, bad_msg
   local function walk(n)
     for k, v in pairs(n) do
@@ -170,12 +166,37 @@ function M.check(src, name, opts)
   end
   walk(tree)
   if bad then lexer.error(text, name, bad, bad_msg) end
+end
+
+--- Check a template as compiling it would, without making its Lua
+--- functions (the play's strings at load time: they are compiled when first
+--- rendered): the header, the lexer, the parser, and the filters and tests
+--- bound (bind_all). Raises the error compiling would raise.
+function M.check(src, name, opts)
+  opts = opts or M.DEFAULTS
+  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
+  if checked[key] or tcache[key] then return end
+  local tree, text = front(src, name, opts)
+  bind_all(tree, text, name)
   if ccount >= CACHE_MAX then checked, ccount = {}, 0 end
   checked[key], ccount = true, ccount + 1
 end
 
+--- Check an expression as compiling it (M.expression) would, without
+--- making its Lua function (conditions at load time).
+function M.check_expression(src, name)
+  if ecache[src] or echecked[src] then return end
+  if not src:find("%S") then values.fail("empty expression") end
+  local toks = lexer.expression(src, name)
+  bind_all(parser.expression(toks, src, name), src, name)
+  if eccount >= CACHE_MAX then echecked, eccount = {}, 0 end
+  echecked[src], eccount = true, eccount + 1
+end
+
 --- Forget every compiled template and expression (benchmarks: compile again).
-function M.clear_caches() tcache, tcount, ecache, ecount, checked, ccount = {}, 0, {}, 0, {}, 0 end
+function M.clear_caches()
+  tcache, tcount, ecache, ecount, checked, ccount, echecked, eccount = {}, 0, {}, 0, {}, 0, {}, 0
+end
 
 local function compile_expression(src, name)
   local f = ecache[src]

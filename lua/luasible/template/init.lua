@@ -168,6 +168,13 @@ local function render_text(src, vars, name, rc, opts)
   return finish_text(c, out)
 end
 
+--- Check an expression string as compile_expr would, without compiling it
+--- yet (conditions at load time): true, or raises {template_error}.
+function M.check_expr(src)
+  compile.check_expression(src, "expression")
+  return true
+end
+
 --- Compile an expression string; returns f(vars [, rc]) -> value or raises {template_error}.
 function M.compile_expr(src)
   local f = compile_expression(src, "expression")
