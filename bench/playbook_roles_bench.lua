@@ -139,17 +139,18 @@ local function rounds(n, inproc, loads, cpus)
   assert(ntasks == ROLES * TASKS, "tasks: " .. tostring(ntasks))
 end
 
-local function numbers(t)
+-- a list of seconds as text: in ms for a person, or exact for the parent
+local function all(t, exact)
   local s = {}
-  for i, v in ipairs(t) do s[i] = string.format("%.6f", v) end
-  return table.concat(s, ",")
+  for i, v in ipairs(t) do s[i] = exact and string.format("%.6f", v) or string.format("%.1f", v * 1000) end
+  return table.concat(s, exact and "," or ", ")
 end
 if CHILD then -- one side's rounds, as numbers for the parent
   local a, b, c = {}, {}, {}
   rounds(5, a, b, c)
-  print("inproc " .. numbers(a))
-  print("loads " .. numbers(b))
-  print("cpus " .. numbers(c))
+  print("inproc " .. all(a, true))
+  print("loads " .. all(b, true))
+  print("cpus " .. all(c, true))
   os.exit(0)
 end
 
@@ -194,11 +195,6 @@ if not os.getenv("NO_ANSIBLE") and os.execute("command -v ansible-playbook >/dev
 end
 
 local function ms(t) return string.format("%.1f ms", t * 1000) end
-local function all(t)
-  local s = {}
-  for i, v in ipairs(t) do s[i] = string.format("%.1f", v * 1000) end
-  return table.concat(s, ", ")
-end
 print(string.format("tree: %d roles, %d tasks, %d files, %d bytes of YAML", ROLES, ROLES * TASKS, ROLES * 6 + 1,
   bytes))
 for _, sd in ipairs(sides) do

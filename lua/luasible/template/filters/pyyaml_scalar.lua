@@ -117,6 +117,14 @@ local ESCAPES = { ["\0"] = "0", ["\a"] = "a", ["\b"] = "b", ["\t"] = "t", ["\n"]
 -- the emitter's methods for scalars (M.install)
 local W = {}
 
+-- the line breaks cs[start .. e - 1] of a plain or single-quoted scalar
+-- (a \n first: an empty line more, as PyYAML), then the indent
+function W:write_breaks(cs, start, e)
+  if cs[start] == "\n" then self:line_break() end
+  for b = start, e - 1 do self:line_break(cs[b] ~= "\n" and cs[b] or nil) end
+  self:write_indent()
+end
+
 function W:write_plain(cs, split)
   if #cs == 0 then return end
   if not self.whitespace then self:write(" ") end
@@ -137,9 +145,7 @@ function W:write_plain(cs, split)
       end
     elseif breaks then
       if not BREAK[ch] then
-        if cs[start] == "\n" then self:line_break() end
-        for b = start, e - 1 do self:line_break(cs[b] ~= "\n" and cs[b] or nil) end
-        self:write_indent()
+        self:write_breaks(cs, start, e)
         self.whitespace, self.indention = false, false
         start = e
       end
@@ -168,9 +174,7 @@ function W:write_single(cs, split)
       end
     elseif breaks then
       if ch == nil or not BREAK[ch] then
-        if cs[start] == "\n" then self:line_break() end
-        for b = start, e - 1 do self:line_break(cs[b] ~= "\n" and cs[b] or nil) end
-        self:write_indent()
+        self:write_breaks(cs, start, e)
         start = e
       end
     elseif ch == nil or ch == " " or BREAK[ch] or ch == "'" then
