@@ -117,6 +117,17 @@ local ESCAPES = { ["\0"] = "0", ["\a"] = "a", ["\b"] = "b", ["\t"] = "t", ["\n"]
 -- the emitter's methods for scalars (M.install)
 local W = {}
 
+-- the spaces cs[start .. e - 1] of a plain or single-quoted scalar: a lone
+-- one past the width folds the line when `fold` (true returned), else
+-- they are written
+function W:write_spaces(cs, start, e, fold)
+  if fold and start + 1 == e and self.column > self.best_width then
+    self:write_indent()
+    return true
+  end
+  self:write(concat(cs, "", start, e - 1), e - start)
+end
+
 -- the line breaks cs[start .. e - 1] of a plain or single-quoted scalar
 -- (a \n first: an empty line more, as PyYAML), then the indent
 function W:write_breaks(cs, start, e)
@@ -135,12 +146,7 @@ function W:write_plain(cs, split)
     local ch = cs[e]
     if spaces then
       if ch ~= " " then
-        if start + 1 == e and self.column > self.best_width and split then
-          self:write_indent()
-          self.whitespace, self.indention = false, false
-        else
-          self:write(concat(cs, "", start, e - 1), e - start)
-        end
+        if self:write_spaces(cs, start, e, split) then self.whitespace, self.indention = false, false end
         start = e
       end
     elseif breaks then
@@ -165,11 +171,7 @@ function W:write_single(cs, split)
     local ch = cs[e]
     if spaces then
       if ch == nil or ch ~= " " then
-        if start + 1 == e and self.column > self.best_width and split and start ~= 1 and e ~= n + 1 then
-          self:write_indent()
-        else
-          self:write(concat(cs, "", start, e - 1), e - start)
-        end
+        self:write_spaces(cs, start, e, split and start ~= 1 and e ~= n + 1)
         start = e
       end
     elseif breaks then
