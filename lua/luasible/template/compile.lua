@@ -85,13 +85,17 @@ local function lex_opts(o, name)
     variable_end = o.variable_end_string, comment_start = o.comment_start_string, comment_end = o.comment_end_string }
 end
 
+local defaults_key -- opts_key(M.DEFAULTS), made once (the options of every check and most renders)
 local function opts_key(o)
-  return table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
+  if o == M.DEFAULTS and defaults_key then return defaults_key end
+  local key = table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
     tostring(o.jinja), tostring(o.ext and o.ext["do"]), tostring(o.ext and o.ext.loopcontrols),
     tostring(o.raw_strings),
     o.newline_sequence or "",
     o.block_start_string or "", o.block_end_string or "", o.variable_start_string or "",
     o.variable_end_string or "", o.comment_start_string or "", o.comment_end_string or "" }, "\1")
+  if o == M.DEFAULTS then defaults_key = key end
+  return key
 end
 
 -- ------------------------------------------------------------ compile caches
