@@ -12,6 +12,7 @@ local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"
 local basename = require("luasible.util.path").basename
 local S = require "luasible.util.schema"
+local gc = require "luasible.util.gc"
 
 local M = {}
 
@@ -248,6 +249,7 @@ end
 --- locator, shared by the plays of the file; opts.play_index: this play's
 --- place in the file's list of plays) put file:line in messages.
 function M.prepare(play, opts, inv)
+  local _ <close> = gc.loading() -- (fewer collections while checking: util/gc.lua)
   local file, locate = opts.play_file, opts.locate
   local at_path = type(locate) == "table" and locate.at or function() return nil end
   local prefix = opts.play_index and { opts.play_index } or {}
