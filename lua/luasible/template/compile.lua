@@ -172,6 +172,23 @@ local function bind_all(tree, text, name)
   if bad then lexer.error(text, name, bad, bad_msg) end
 end
 
+-- Is every tag of src a lone variable, `{{ name }}` (the most common
+-- template of a play by far)? Such a text lexes to data and name tokens and
+-- parses to names whatever the name (but `not`, which takes an operand):
+-- nothing a check would find wrong. Only for the default delimiters.
+local function only_names(src)
+  if src:sub(1, 8) == "#jinja2:" then return false end
+  local i = 1
+  while true do
+    local s = src:find("{", i, true)
+    if not s then return true end
+    local _, e, name = src:find("^{{[ \t\r\n]*([%a_][%w_]*)[ \t\r\n]*}}", s)
+    if not e or name == "not" then return false end
+    i = e + 1
+  end
+end
+M.only_names = only_names
+
 --- Check a template as compiling it would, without making its Lua
 --- functions (the play's strings at load time: they are compiled when first
 --- rendered): the header, the lexer, the parser, and the filters and tests
@@ -180,6 +197,7 @@ function M.check(src, name, opts)
   opts = opts or M.DEFAULTS
   local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
   if checked[key] or tcache[key] then return end
+  if opts == M.DEFAULTS and only_names(src) then return end
   local tree, text = front(src, name, opts)
   bind_all(tree, text, name)
   if ccount >= CACHE_MAX then checked, ccount = {}, 0 end
