@@ -240,6 +240,7 @@ end
 --- Read a YAML playbook (opts.extra_vars: the run's, for `{{ }}` in
 --- vars_files names). Returns plays, sources; or nil, "file:line: what".
 function M.load(file, opts)
+  local _ <close> = require("luasible.util.gc").loading() -- (fewer collections while reading: util/gc.lua)
   local plays, sources = {}, {}
   local ok, err = pcall(read_file, file, plays, sources, {}, opts or {})
   if not ok then

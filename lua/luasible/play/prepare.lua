@@ -12,6 +12,7 @@ local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"
 local basename = require("luasible.util.path").basename
 local S = require "luasible.util.schema"
+local gc = require "luasible.util.gc"
 
 local M = {}
 
@@ -20,9 +21,22 @@ M.PLAY, M.TASK, M.HANDLER, M.as_list = F.PLAY, F.TASK, F.HANDLER, F.as_list
 local PLAY_ORDER, TASK_ORDER, HANDLER_ORDER = F.PLAY_ORDER, F.TASK_ORDER, F.HANDLER_ORDER
 local as_list, name_list = F.as_list, F.name_list
 
+-- Is every string of v (data, no cycles) a good template? (The common
+-- case, without sorting keys or making labels.)
+local function templates_fine(v, depth)
+  if type(v) == "string" then return template.check(v) == true end
+  if type(v) == "table" and depth < S.MAX_DEPTH then
+    for _, x in pairs(v) do
+      if not templates_fine(x, depth + 1) then return false end
+    end
+  end
+  return true
+end
+
 -- The first template problem in the strings of v (args, name, loop, vars),
 -- v being data (no cycles): "argument 'msg': unknown filter 'x' ...", or nil.
 local function check_templates(v, label, depth)
+  if depth == 0 and templates_fine(v, 0) then return nil end
   if type(v) == "string" then
     local ok, err = template.check(v)
     if not ok then return label .. ": " .. err end
@@ -235,6 +249,7 @@ end
 --- locator, shared by the plays of the file; opts.play_index: this play's
 --- place in the file's list of plays) put file:line in messages.
 function M.prepare(play, opts, inv)
+  local _ <close> = gc.loading() -- (fewer collections while checking: util/gc.lua)
   local file, locate = opts.play_file, opts.locate
   local at_path = type(locate) == "table" and locate.at or function() return nil end
   local prefix = opts.play_index and { opts.play_index } or {}
