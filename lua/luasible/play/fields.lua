@@ -24,6 +24,7 @@ local become_method = S.either(S.string({ pattern = "^sudo$" }), S.string({ patt
   { desc = "'sudo' or 'su' (the become methods luasible has)" })
 -- rolling deploys (play/batches.lua, play/rolling.lua): serial, max_fail_percentage, strategy, order
 local batch = S.either(S.integer({ min = 0 }), S.string({ pattern = "^%s*%d+%s*%%?%s*$" }),
+  S.string({ pattern = "{{.*}}" }), -- "{{ batch }}": rendered before the play runs (play/prepare.lua)
   { desc = "a number of hosts or a percentage (\"30%\")", plural = "numbers of hosts or percentages" })
 local serial = S.either(batch, S.list(batch), { desc = batch.desc .. ", or a list of them" })
 local percent = S.either(S.number({ min = 0 }), S.string({ pattern = "^%s*%d+%.?%d*%s*%%?%s*$" }),
@@ -59,6 +60,10 @@ M.PLAY = {
   serial = serial, max_fail_percentage = percent, strategy = strategy, order = host_order,
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
   throttle = S.integer({ min = 0 }),
+  -- the play's connection keywords: under the hosts' ansible_connection / ansible_port (play/connect.lua)
+  connection = S.string({ pattern = "^[%w_.%-]+$", desc = "a connection kind (ssh, local, ...)" }),
+  port = S.integer({ min = 1, max = 65535 }),
+  no_log = S.boolean,            -- for every task of the play that says nothing itself
 }
 
 --- The fields of a task (besides its module, named by `module` or by a

@@ -351,7 +351,52 @@ function M.prepare(play, opts, inv)
   if not hosts and opts.dynamic_hosts and herr:find("matches no host or group", 1, true) then hosts = {} end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
   p.hosts, p.host_pattern, p.host_limit = hosts, phosts, opts.limit
+  -- serial: "{{ batch }}" (or a list with such entries): rendered as hosts are
+  local serr
+  p.serial, serr = M.render_serial(play.serial, play.vars, opts.extra_vars)
+  if serr then return nil, at(at_path(path_of("serial")) or pline) .. pshown .. ": serial: " .. serr end
   return p
+end
+
+-- a serial entry as it is after rendering: a number of hosts or "N%"
+local function batch_of(v)
+  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+  if math.type(v) == "integer" and v >= 0 then return v end
+  if type(v) == "string" and v:match("^%s*%d+%s*%%?%s*$") then return v end
+  return nil, "must render to a number of hosts or a percentage (\"30%\"), got " .. S.show(v)
+end
+
+--- The play's serial with its `{{ }}` rendered (the play's vars and the
+--- extra vars, as Ansible templates it: no host is chosen yet). Returns
+--- the value (nil when there is none), or nil, err.
+function M.render_serial(serial, pvars, extra)
+  local templated = type(serial) == "string" and serial:find("{{", 1, true)
+  if type(serial) == "table" then
+    for _, v in ipairs(serial) do if type(v) == "string" and v:find("{{", 1, true) then templated = true end end
+  end
+  if not templated then return serial end
+  local scope = {}
+  for k, v in pairs(pvars or {}) do scope[k] = v end
+  for k, v in pairs(extra or {}) do scope[k] = v end
+  local r, rerr = template.render_value(serial, scope)
+  if rerr then return nil, rerr end
+  local list = type(r) == "table" and r or { r }
+  local out = {}
+  -- a rendered "[1, 2]" / "1,2": Ansible takes a list there too
+  if #list == 1 and type(list[1]) == "string" and list[1]:find(",", 1, true) then
+    local parts = {}
+    for x in list[1]:gsub("^%s*%[", ""):gsub("%]%s*$", ""):gmatch("[^,]+") do
+      parts[#parts + 1] = (x:gsub("^%s*[\"']?", ""):gsub("[\"']?%s*$", ""))
+    end
+    list = parts
+  end
+  for i, v in ipairs(list) do
+    local b, berr = batch_of(math.tointeger(tonumber(v)) or v)
+    if not b then return nil, berr end
+    out[i] = b
+  end
+  if type(r) ~= "table" and #out == 1 then return out[1] end
+  return out
 end
 
 return M

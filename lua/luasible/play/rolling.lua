@@ -232,7 +232,9 @@ function M.run(run, body)
   -- ansible_play_hosts(_all) keep the inventory's order, the batches the play's `order`
   play.inventory_hosts = play.inventory_hosts or play.hosts
   play.hosts = batches.order(play.hosts, raw(run).order)
-  local list = batches.batches(play.hosts, raw(run).serial)
+  local serial = play.serial -- ({{ }} rendered: play/prepare.lua)
+  if serial == nil then serial = raw(run).serial end
+  local list = batches.batches(play.hosts, serial)
   if #list == 0 then play_start(run, play.hosts, 1, 1) end
   local go = true
   if raw(run).strategy == "free" and (raw(run).max_fail_percentage ~= nil or raw(run).any_errors_fatal) then
