@@ -78,6 +78,9 @@ M.TASK = {
   loop = S.either(S.string(), S.func, S.list(S.data()), { desc = "a list, a \"{{ expression }}\" or a function" }),
   loop_var = S.identifier,
   loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
+  index_var = S.identifier,      -- loop_control.index_var: the item's index (0, 1, ...)
+  loop_extended = S.boolean,     -- loop_control.extended: ansible_loop (index, first, last, ...)
+  loop_pause = S.number({ min = 0 }), -- loop_control.pause: seconds between items
   become = S.boolean,
   become_user = nonempty,
   become_method = become_method,

@@ -212,6 +212,19 @@ local function loop_result(results)
   return res
 end
 
+--- loop_control's index_var, extended (ansible_loop) and pause for the
+--- i-th of `items`, in the item's variables `ivars`.
+function M.loop_control(run, task, ivars, items, i)
+  if task.index_var then ivars[task.index_var] = i - 1 end
+  if task.loop_extended then
+    local n = #items
+    ivars.ansible_loop = { index = i, index0 = i - 1, revindex = n - i + 1, revindex0 = n - i,
+      first = i == 1, last = i == n, length = n, allitems = items,
+      previtem = items[i - 1], nextitem = items[i + 1] }
+  end
+  if task.loop_pause and task.loop_pause > 0 and i > 1 and run.luasible then run.luasible.sleep(task.loop_pause) end
+end
+
 --- One host, one task (all its loop items, retries). Registers the result
 --- and the facts it gathered; returns the result.
 function M.run(run, host, task)
@@ -226,12 +239,13 @@ function M.run(run, host, task)
     items, items_unsafe = list, unsafe
   end
   local results = {}
-  for _, item in ipairs(items) do
+  for i, item in ipairs(items) do
     local ivars = hvars
     if task.loop ~= nil then
       local name = task.loop_var or "item"
       ivars = setmetatable({ [name] = item }, { __index = hvars })
       if items_unsafe then template.mark_unsafe(ivars, { name }) end
+      M.loop_control(run, task, ivars, items, i)
     end
     local res, dhost = run_item(run, host, task, ivars, emit)
     if task.mod.changes_inventory then require("luasible.play.inventory_changes").apply(run, host, res) end

@@ -67,6 +67,8 @@ local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile =
 -- playbook's folder: DIR/files, DIR).
 local function with_lookup(name, value, dir)
   local function render(text, vars) return template.render(text, vars) end
+  -- absolute, as Ansible's (with_fileglob's items are absolute paths)
+  if not path.is_abs(dir) then dir = require("luasible.core").realpath(dir) or dir end
   return function(hvars)
     local v, err = template.render_value(value, hvars)
     if err then error(err, 0) end
@@ -259,9 +261,15 @@ function M.convert(r, t, label, handler, list, j, play_env)
     for _, k in ipairs(keys_of(lc)) do
       if k == "loop_var" then out.loop_var, keymap.loop_var = lc[k], "loop_control"
       elseif k == "label" then out.loop_label, keymap.loop_label = lc[k], "loop_control"
+      elseif k == "index_var" then out.index_var, keymap.index_var = lc[k], "loop_control"
+      elseif k == "extended" then out.loop_extended, keymap.loop_extended = keyword_value("become", lc[k]), "loop_control"
+      elseif k == "pause" then
+        local n = lc[k]
+        if type(n) == "string" and tonumber(n) then n = tonumber(n) end
+        out.loop_pause, keymap.loop_pause = n, "loop_control"
       else
         raise(where(r, lc, k) .. label .. ": loop_control." .. tostring(k) .. " is not supported yet"
-          .. " (loop_var and label are)")
+          .. " (loop_var, index_var, label, pause and extended are)")
       end
     end
   end
