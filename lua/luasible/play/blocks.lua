@@ -12,6 +12,7 @@
 -- on every host that entered the block; a failure not rescued leaves the
 -- play after the always, as in Ansible. Unreachable hosts leave at once.
 local S = require "luasible.util.schema"
+local md = require "luasible.play.module_defaults"
 
 local M = {}
 
@@ -19,7 +20,8 @@ local M = {}
 M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
   any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
-  delegate_to = true, delegate_facts = true } -- (play/delegate.lua)
+  delegate_to = true, delegate_facts = true, -- (play/delegate.lua)
+  module_defaults = true } -- (play/module_defaults.lua: the outer block's entries first)
 local SECTIONS = { "block", "rescue", "always" }
 
 --- Is t a block node?
@@ -63,6 +65,7 @@ local function inherit(parent, b)
   for key in pairs(M.KEYWORDS) do
     if key ~= "when" and key ~= "tags" and key ~= "vars" and key ~= "name" and b[key] ~= nil then k[key] = b[key] end
   end
+  k.module_defaults = md.concat(parent.module_defaults, b.module_defaults)
   return k
 end
 
@@ -92,6 +95,7 @@ local function apply(t, k)
   for key in pairs(M.KEYWORDS) do
     if key ~= "when" and key ~= "tags" and key ~= "vars" and key ~= "name" and c[key] == nil then c[key] = k[key] end
   end
+  c.module_defaults = md.concat(k.module_defaults, t.module_defaults)
   return c
 end
 

@@ -64,6 +64,8 @@ M.PLAY = {
   connection = S.string({ pattern = "^[%w_.%-]+$", desc = "a connection kind (ssh, local, ...)" }),
   port = S.integer({ min = 1, max = 65535 }),
   no_log = S.boolean,            -- for every task of the play that says nothing itself
+  module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- (play/module_defaults.lua)
+    { desc = "a mapping (module -> arguments) or a list of them" }),
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
@@ -100,6 +102,8 @@ M.TASK = {
   async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
   poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, throttle = S.integer({ min = 0 }), -- (play/rolling.lua)
+  module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- its blocks' and role's too
+    { desc = "a mapping (module -> arguments) or a list of them" }),
 }
 
 --- A handler: a task that also answers to `listen` names.

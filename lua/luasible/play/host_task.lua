@@ -10,6 +10,7 @@ local conditions = require "luasible.play.conditions"
 local connect = require "luasible.play.connect"
 local delegate = require "luasible.play.delegate"
 local async = require "luasible.play.async"
+local md = require "luasible.play.module_defaults"
 local vars = require "luasible.play.vars"
 local is_interrupt = require("luasible.util.errors").is_interrupt
 local S = require "luasible.util.schema"
@@ -63,9 +64,22 @@ local function become_of(run, task, hvars)
     ansible_become_method = task.become_method or play.become_method }, { __index = hvars }))
 end
 
+--- The task's arguments with the module_defaults of its play, blocks, role
+--- and its own under them (play/module_defaults.lua); not rendered yet.
+function M.with_defaults(run, task, ivars)
+  local list = md.concat(run.play.module_defaults, task.module_defaults)
+  if not list then return task.args end
+  local d = md.for_module(list, task.module)
+  if type(d) == "string" then -- module: "{{ its_defaults }}"
+    local v = template.render_value(d, ivars)
+    d = type(v) == "table" and v or nil
+  end
+  return md.merge(d, task.args)
+end
+
 -- Run the module once for one host (one loop item). Returns a result table.
 local function run_module(run, host, task, ivars, emit)
-  local args, err = template.render_value(task.args, ivars)
+  local args, err = template.render_value(M.with_defaults(run, task, ivars), ivars)
   if err then return { failed = true, msg = task.module .. ": " .. err } end
   local vargs, verr = modules.validate(task.mod, args)
   if not vargs then return { failed = true, msg = verr } end

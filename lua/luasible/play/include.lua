@@ -49,7 +49,7 @@ local function tree_of(run, file, inc)
         local m = maps[i] or {}
         local shown = string.format("%s:%s: include %s, task %d", S.escape(m.file or file), tostring(m.line or "?"),
           S.escape(inc.role_tasks and file or path.basename(file)), i)
-        local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags)
+        local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags, nil, play.module_defaults)
         if not task then err = perr break end
         if prepare.selected_by_tags(task, play.tags, play.skip_tags) then play.prepared[leaf] = task end
       end

@@ -24,7 +24,8 @@ function M.set_roles(p, rctx) ROLES[p] = rctx end
 local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
   any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
-  delegate_to = true, delegate_facts = true } -- (play/delegate.lua)
+  delegate_to = true, delegate_facts = true, -- (play/delegate.lua)
+  module_defaults = true } -- (play/module_defaults.lua)
 
 local convert_list
 

@@ -12,6 +12,7 @@ local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"
 local basename = require("luasible.util.path").basename
 local S = require "luasible.util.schema"
+local md = require "luasible.play.module_defaults"
 
 local M = {}
 
@@ -87,7 +88,7 @@ end
 
 -- The arguments of a task for its module, checked. Returns args (nil for
 -- none), or nil, err and the argument concerned.
-local function module_args(mod, module, args, key)
+local function module_args(mod, module, args, key, defaults)
   local werr = args ~= nil and S.why(M.TASK.args, args, key)
   if werr then return nil, werr end
   if type(args) == "string" and not mod.free_form then
@@ -103,7 +104,7 @@ local function module_args(mod, module, args, key)
     if not mod.free_form then return nil, module .. ": unexpected free-form argument " .. S.quote(args._raw) end
     args[mod.free_form], args._raw = args._raw, nil
   end
-  local vargs, verr, bad = modules.validate(mod, args, true)
+  local vargs, verr, bad = modules.validate(mod, defaults and md.merge(defaults, args) or args, true)
   if not vargs then return nil, verr, bad end
   -- every templated string of the task is checked now (syntax, filters,
   -- tests), not found broken on the first host that renders it
@@ -116,7 +117,7 @@ end
 --- `where(field, ...)` gives the text that starts a message about that
 --- field (or part of it): "file:line: play 'p', task 3 ('n')". Returns the
 --- task or nil, err.
-function M.prepare_task(t, where, path, play_tags, handler)
+function M.prepare_task(t, where, path, play_tags, handler, play_md)
   if type(where) == "string" then local w = where; where = function() return w end end
   if type(t) ~= "table" then return nil, where() .. ": a " .. (handler and "handler" or "task")
     .. " must be a table, got " .. S.show(t) end
@@ -137,8 +138,12 @@ function M.prepare_task(t, where, path, play_tags, handler)
     return fail("async is not supported with the module " .. S.quote(module) .. ": it cannot run as a remote job"
       .. " (command, shell and streaming_shell can)", "async")
   end
+  -- module_defaults: checked; the play's and the task's under its arguments for the check
+  local tmd, mderr = md.normalize(t.module_defaults, function(n) return modules.load(n, path) end)
+  if mderr then return fail(mderr, "module_defaults") end
+  local defaults = md.for_module(md.concat(play_md, tmd), module)
   local aerr, bad
-  args, aerr, bad = module_args(mod, module, args, key)
+  args, aerr, bad = module_args(mod, module, args, key, type(defaults) == "table" and defaults or nil)
   if aerr then return fail(aerr, key, bad) end
   local action = mod.play_action and type(args) == "table" and args.free_form
   if action and mod.not_yet and mod.not_yet[action] then -- meta (play/rolling.lua)
@@ -152,6 +157,7 @@ function M.prepare_task(t, where, path, play_tags, handler)
   local task = {}
   for k in pairs(fields) do task[k] = t[k] end
   task.module, task.mod, task.args, task.where = module, mod, args, where()
+  task.module_defaults = tmd
   task.name = t.name or module
   -- a module of the controller that runs once for all the hosts (pause), as Ansible's BYPASS_HOST_LOOP
   if mod.bypass_host_loop and task.run_once == nil then task.run_once = true end
@@ -266,8 +272,10 @@ function M.prepare(play, opts, inv)
   -- a play's own base_dir (an imported playbook's folder) for its library/, templates and files
   if play.base_dir then opts = setmetatable({ base_dir = play.base_dir }, { __index = opts }) end
   local path = search_path(play, opts)
+  local pmd, pmderr = md.normalize(play.module_defaults, function(n) return modules.load(n, path) end)
+  if pmderr then return nil, at(at_path(path_of("module_defaults")) or pline) .. pshown .. ": " .. pmderr end
   local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
-    handlers = {}, path = path, prepared = {} }
+    handlers = {}, path = path, prepared = {}, module_defaults = pmd }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   p.tags, p.skip_tags = tags, skip -- for the tasks of include_tasks (play/include.lua)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
@@ -303,14 +311,14 @@ function M.prepare(play, opts, inv)
   local all = {}
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
     for i, t in ipairs(play[list] or {}) do
-      local task, err = M.prepare_task(t, place(list, i, t), path, play.tags)
+      local task, err = M.prepare_task(t, place(list, i, t), path, play.tags, nil, pmd)
       if not task then return nil, err end
       all[#all + 1] = task
       if M.selected_by_tags(task, tags, skip) then p[list][#p[list] + 1] = task; p.prepared[t] = task end
     end
   end
   for i, t in ipairs(play.handlers or {}) do
-    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true)
+    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true, pmd)
     if not task then return nil, err end
     task.handler = true
     p.handlers[#p.handlers + 1] = task

@@ -15,6 +15,7 @@ local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 local S = require "luasible.util.schema"
 
+local mdefaults = require "luasible.play.module_defaults"
 local M = {}
 
 --- The folders a role name is looked for in, in order: roles/ beside the
@@ -102,10 +103,10 @@ end
 
 -- Keywords a role entry takes; the task keywords not taken on a role yet
 -- (refused by name: a `become:` there would otherwise be a silent param).
-local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true }
+local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true, module_defaults = true }
 local NOT_ON_ROLE = { "become", "become_user", "become_method", "become_flags", "become_exe", "ignore_errors",
   "no_log", "check_mode", "delegate_to", "delegate_facts", "environment", "any_errors_fatal", "run_once",
-  "collections", "connection", "remote_user", "debugger", "diff", "module_defaults", "throttle", "timeout",
+  "collections", "connection", "remote_user", "debugger", "diff", "throttle", "timeout",
   "ignore_unreachable", "port", "register", "loop", "notify" }
 local NOT_ON_ROLE_SET = {}
 for _, k in ipairs(NOT_ON_ROLE) do NOT_ON_ROLE_SET[k] = true end
@@ -211,7 +212,11 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local defaults = json.object()
   for k, v in pairs(inherited.defaults or {}) do defaults[k] = v end
   for k, v in pairs(read_vars(ctx, dir, "defaults", imp.defaults_from)) do defaults[k] = v end
-  st.stack[#st.stack + 1] = { real = real, name = name }
+  -- the entry's module_defaults: for its tasks and its dependencies' (Ansible's dep chain)
+  local emd = type(e) == "table" and e.module_defaults or nil
+  if emd ~= nil and yaml.is_null(emd) then emd = nil end
+  local smd = st.stack[#st.stack] and st.stack[#st.stack].md
+  st.stack[#st.stack + 1] = { real = real, name = name, md = mdefaults.concat(smd, emd) }
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
     local mr = ctx.reader(meta_file)
@@ -258,6 +263,7 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
         end
         local task, keymap = ctx.convert_task(r, t, what, kind == "handlers", list, j)
         task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults
+        task.module_defaults = mdefaults.concat(st.stack[#st.stack].md, task.module_defaults)
         if task.vars ~= nil and imp.vars then -- import_role's vars: below the task's own
           local m = json.object()
           for k, v in pairs(imp.vars) do m[k] = v end
