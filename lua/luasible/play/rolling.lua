@@ -140,9 +140,8 @@ function M.after_task(run, task, hosts, before)
   local hit = false
   for _, h in ipairs(hosts) do
     local st = run.state[h]
-    if not before[h] and (st.out == "unreachable" or (st.out == "failed" and not st.rescuable and not st.aef_exempt)) then
-      hit = true
-    end
+    local taken = st.rescuable or st.aef_exempt -- a rescue or an always takes it (play/blocks.lua)
+    if not before[h] and (st.out == "unreachable" or (st.out == "failed" and not taken)) then hit = true end
   end
   if hit and (keyword(run, task, "any_errors_fatal") or M.once_only(run, task)) and not task.ignore_errors then
     return abort_batch(run, "any_errors_fatal")
