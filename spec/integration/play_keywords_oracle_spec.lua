@@ -178,6 +178,19 @@ local CASES = {
       with_fileglob: ["files/*.txt"]
 ]], files = { ["files/a.txt"] = "a", ["files/b.txt"] = "b" }, args = "--flush-cache" },
 
+  { "gather_subset: the facts of the subsets asked for, merged with those gathered before", (function()
+    local facts = L("{{ ansible_distribution | default('none') }}-{{ ansible_memtotal_mb is defined }}-"
+      .. "{{ ansible_default_ipv4 is defined }}-{{ ansible_hostname is defined }}-"
+      .. "{{ ansible_facts.gather_subset | join('+') }}")
+    local out = {}
+    for _, subset in ipairs({ "['!all', 'network']", "min", "'!hardware,!network'", "[hardware]" }) do
+      out[#out + 1] = "- hosts: h1\n  gather_facts: true\n  gather_subset: " .. subset .. "\n  tasks:\n    - "
+        .. facts .. "\n    - meta: clear_facts\n"
+    end
+    return table.concat(out) .. "- hosts: h1\n  gather_facts: true\n  gather_subset: [network]\n  tasks:\n"
+      .. "    - setup: { gather_subset: [hardware] }\n    - " .. facts .. "\n"
+  end)() },
+
   { "refused by both, nothing run: a play's when", HEAD .. "  when: true\n  tasks:\n    - " .. L("ran") .. "\n" },
   { "refused by both, nothing run: import_role with public", HEAD .. [[
   tasks:

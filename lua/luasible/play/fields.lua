@@ -64,6 +64,8 @@ M.PLAY = {
   connection = S.string({ pattern = "^[%w_.%-]+$", desc = "a connection kind (ssh, local, ...)" }),
   port = S.integer({ min = 1, max = 65535 }),
   no_log = S.boolean,            -- for every task of the play that says nothing itself
+  gather_subset = S.either(S.string(), S.list(S.string()), -- the facts gathered (modules/setup.lua)
+    { desc = "a subset name (\"min\", \"!hardware\", ...) or a list of them" }),
   module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- (play/module_defaults.lua)
     { desc = "a mapping (module -> arguments) or a list of them" }),
 }

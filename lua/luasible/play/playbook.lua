@@ -38,7 +38,7 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   become_user = true, tags = true, handlers = true, diff = true, become_method = true,
   serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
   ignore_unreachable = true, run_once = true, throttle = true, -- rolling deploys (play/rolling.lua)
-  connection = true, port = true, no_log = true, module_defaults = true } -- play/connect.lua; no_log: strategy.run_task
+  connection = true, port = true, no_log = true, module_defaults = true, gather_subset = true } -- play/connect.lua; no_log: strategy.run_task
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
   check_mode = true, collections = true, environment = true, roles = true, vars_prompt = true }
@@ -46,7 +46,7 @@ local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_file
 local PLAY_NOT_YET = {
   "ignore_errors", "become_flags",
   "become_exe", "timeout", "force_handlers",
-  "gather_subset", "gather_timeout", "fact_path", "debugger" }
+  "gather_timeout", "fact_path", "debugger" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 
 -- A play's name as the messages show it.

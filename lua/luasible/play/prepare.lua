@@ -281,8 +281,13 @@ function M.prepare(play, opts, inv)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
   if play.gather_facts or (play.gather_facts == nil and implicit) then
-    p.pre_tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
-      "gather_facts", path))
+    -- gather_subset: the setup module's (modules/setup.lua)
+    local subset = play.gather_subset
+    if type(subset) == "string" then subset = { subset } end -- ("!all,!min": split by setup, shown as given)
+    local facts, gerr = M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" },
+      args = subset and { gather_subset = subset } or nil }, "gather_facts", path)
+    if not facts then return nil, at(at_path(path_of("gather_subset")) or pline) .. pshown .. ": " .. gerr end
+    p.pre_tasks[1] = facts
     p.pre_tasks[1].facts = true
     if play.blocks and play.blocks.pre_tasks then -- blocks (play/blocks.lua): the facts first
       table.insert(play.blocks.pre_tasks, 1, { task = p.pre_tasks[1] })
