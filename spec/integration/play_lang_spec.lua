@@ -4,19 +4,14 @@
 -- --start-at-task, --step and the exit codes. A terminal, where one is
 -- needed, is a real pseudo-terminal (script(1)) typed into.
 local files = require "spec.helpers.files"
+local cli = require "spec.helpers.cli"
 local shell = require "luasible.util.shell"
 local cjson = require "cjson"
 local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+local run = cli.run
 
 -- cmd run on a pseudo-terminal; `lines` typed one by one, 0.7 s apart
 local function on_tty(cmd, lines)
@@ -28,14 +23,7 @@ local function on_tty(cmd, lines)
   return (out:gsub("\r", ""))
 end
 
-local function msgs(out)
-  local list = {}
-  for l in out:gmatch("[^\n]+") do
-    local m = l:match("^ok: %[[^%]]+%] => (.*)$") or l:match('^%s*"msg": "(.*)"$')
-    if m and m ~= "{" then list[#list + 1] = m end
-  end
-  return list
-end
+local msgs = cli.msgs
 
 local function recaps(out)
   local r = {}
