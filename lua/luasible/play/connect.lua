@@ -30,9 +30,14 @@ function M.vars(run, host)
   local raw = run.play and run.play.raw or {}
   local st = run.state and run.state[host]
   local dflt = st and st.from_defaults or {}
+  local pvars = type(raw.vars) == "table" and raw.vars or {}
+  -- a name the run's defaults gave, that no play var or extra var set again
+  local function unset(var)
+    return out[var] == nil or (dflt[var] and (run.extra_vars or {})[var] == nil and pvars[var] == nil)
+  end
   local function keyword(value, var, alias)
     if value == nil then return end
-    if (out[var] == nil or dflt[var]) and (alias == nil or out[alias] == nil or dflt[alias]) then out[var] = value end
+    if unset(var) and (alias == nil or unset(alias)) then out[var] = value end
   end
   keyword(raw.remote_user, "ansible_user", "ansible_ssh_user")
   keyword(raw.connection, "ansible_connection")
