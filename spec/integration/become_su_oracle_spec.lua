@@ -18,8 +18,8 @@ local function recaps(side)
 end
 
 describe("#hosts #oracle become_method su with a password against ansible-playbook", function()
-  local ok, why = twins.available()
-  if not ok then pending("no oracle: " .. why) return end
+  local ok, missing = twins.available()
+  if not ok then pending("no oracle: " .. missing) return end
   local t
   lazy_setup(function()
     t = twins.start { names = { "box" } }
