@@ -167,7 +167,11 @@ local CASES = {
 
       loop: [x, y, z]
       loop_control: { index_var: i, extended: true, pause: 0.1, label: "L{{ item }}" }
-]] },
+    - include_tasks: inc.yml
+      loop: [p, q]
+      loop_control: { index_var: j, extended: true }
+]], files = { ["inc.yml"] = "- " .. L("inc-{{ item }}-{{ j }}-{{ ansible_loop.first }}-{{ ansible_loop.nextitem"
+  .. " | default('none') }}") .. "\n" } },
 
   { "playbook_dir, inventory_dir, inventory_file; with_fileglob's absolute paths; --flush-cache", HEAD .. [[
   tasks:
@@ -235,7 +239,8 @@ describe("#oracle play keywords against ansible-playbook", function()
       os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible")
       write(d .. "/site.yml", c[2])
       for name, text in pairs(c.files or {}) do
-        os.execute("mkdir -p " .. d .. "/" .. name:match("^(.*)/[^/]*$"))
+        local sub = name:match("^(.*)/[^/]*$")
+        if sub then os.execute("mkdir -p " .. d .. "/" .. sub) end
         write(d .. "/" .. name, text)
       end
       local args = c.args and (" " .. c.args) or ""

@@ -102,11 +102,14 @@ function M.run(run, node, hosts, run_tree, catch)
         if lerr or type(l) ~= "table" then fail("loop: " .. (lerr or "must be a list")) items = {} else items = l end
       end
       entries[h] = {}
-      for _, item in ipairs(items) do
+      for i, item in ipairs(items) do
         local iv = hv
         local own = vars.copy_into({}, inc.vars)
         if inc.loop ~= nil then
           own[inc.loop_var or "item"] = item
+          -- loop_control index_var and extended (ansible_loop), as a task's (play/host_task.lua)
+          require("luasible.play.host_task").loop_control(run, { index_var = inc.index_var,
+            loop_extended = inc.loop_extended }, own, items, i)
           iv = setmetatable({ [inc.loop_var or "item"] = item }, { __index = hv })
         end
         local name, rerr = inc.include, nil

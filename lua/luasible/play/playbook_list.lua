@@ -90,6 +90,8 @@ local function include_tasks(r, t, key, what)
     if type(lc) ~= "table" then raise(where(r, t, "loop_control") .. what .. ": loop_control must be a mapping") end
     for _, k in ipairs(keys_of(lc)) do
       if k == "loop_var" and type(lc[k]) == "string" then node.loop_var = lc[k]
+      elseif k == "index_var" and type(lc[k]) == "string" then node.index_var = lc[k]
+      elseif k == "extended" then node.loop_extended = keyword_value("become", lc[k]) == true
       else
         raise(where(r, lc, k) .. what .. ": loop_control." .. tostring(k) .. " is not supported with include_tasks yet")
       end
