@@ -195,6 +195,31 @@ local CASES = {
       .. "    - setup: { gather_subset: [hardware] }\n    - " .. facts .. "\n"
   end)() },
 
+  { "timeout of a task, of a block and of the play: the task fails with Ansible's words", HEAD .. [[
+  timeout: 2
+  tasks:
+    - command: sleep 6
+      timeout: 1
+      ignore_errors: true
+      when: inventory_hostname == 'h1'
+    - shell: sleep 6
+      ignore_errors: true
+      when: inventory_hostname == 'h2'
+    - ]] .. L("between") .. [[
+
+    - block:
+        - command: sleep 6
+          when: inventory_hostname == 'h3'
+      timeout: 1
+      rescue:
+        - ]] .. L("rescued-{{ ansible_failed_result.msg | regex_replace(' ', '_') }}") .. [[
+
+    - ]] .. L("quick") .. [[
+
+      timeout: 5
+]], shown = { "The command action failed to execute in the expected time frame (1) and was terminated",
+    "The shell action failed to execute in the expected time frame (2) and was terminated" } },
+
   { "refused by both, nothing run: a play's when", HEAD .. "  when: true\n  tasks:\n    - " .. L("ran") .. "\n" },
   { "refused by both, nothing run: import_role with public", HEAD .. [[
   tasks:

@@ -21,7 +21,8 @@ M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
   any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
   delegate_to = true, delegate_facts = true, -- (play/delegate.lua)
-  module_defaults = true } -- (play/module_defaults.lua: the outer block's entries first)
+  module_defaults = true, -- (play/module_defaults.lua: the outer block's entries first)
+  timeout = true }
 local SECTIONS = { "block", "rescue", "always" }
 
 --- Is t a block node?

@@ -64,6 +64,7 @@ M.PLAY = {
   connection = S.string({ pattern = "^[%w_.%-]+$", desc = "a connection kind (ssh, local, ...)" }),
   port = S.integer({ min = 1, max = 65535 }),
   no_log = S.boolean,            -- for every task of the play that says nothing itself
+  timeout = S.integer({ min = 0 }), -- seconds a task may run (a task's own wins; 0: none)
   gather_subset = S.either(S.string(), S.list(S.string()), -- the facts gathered (modules/setup.lua)
     { desc = "a subset name (\"min\", \"!hardware\", ...) or a list of them" }),
   module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- (play/module_defaults.lua)
@@ -104,6 +105,7 @@ M.TASK = {
   async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
   poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, throttle = S.integer({ min = 0 }), -- (play/rolling.lua)
+  timeout = S.integer({ min = 0 }), -- seconds the task may run, each loop item (0: no limit; play/host_task.lua)
   module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- its blocks' and role's too
     { desc = "a mapping (module -> arguments) or a list of them" }),
 }

@@ -106,8 +106,12 @@ local function run_module(run, host, task, ivars, emit)
   if b.become and b.method ~= "sudo" and b.method ~= "su" then
     return { failed = true, msg = "become_method '" .. tostring(b.method) .. "' is not supported (sudo and su are)" }
   end
+  -- timeout (the task's, its block's, its play's): every command of the module gets what is left of it
+  local limit = require("luasible.play.rolling").keyword(run, task, "timeout")
+  local now = luasible and luasible.now or os.clock
+  local deadline = limit and limit > 0 and now() + limit or nil
   local ctx = modules.context({
-    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b,
+    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b, deadline = deadline,
     diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
@@ -126,6 +130,10 @@ local function run_module(run, host, task, ivars, emit)
     res = M.tidy(res)
   end
   if job then res = M.tidy(async.result(job, res)) end
+  if deadline and now() >= deadline then -- Ansible's words (TaskTimeoutError)
+    res = { failed = true, changed = false, msg = string.format("The %s action failed to execute in the"
+      .. " expected time frame (%d) and was terminated", task.module, limit) }
+  end
   res.delegated_to = dhost
   return res, dhost
 end

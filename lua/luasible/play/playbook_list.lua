@@ -25,7 +25,7 @@ local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become 
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
   any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
   delegate_to = true, delegate_facts = true, -- (play/delegate.lua)
-  module_defaults = true } -- (play/module_defaults.lua)
+  module_defaults = true, timeout = true } -- (play/module_defaults.lua; timeout: play/host_task.lua)
 
 local convert_list
 

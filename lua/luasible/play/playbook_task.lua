@@ -20,12 +20,12 @@ local TASK_SAME = { name = true, register = true, when = true, changed_when = tr
   vars = true, ["until"] = true, retries = true, delay = true, run_once = true, check_mode = true,
   loop = true, delegate_to = true, delegate_facts = true, async = true, poll = true, diff = true,
   any_errors_fatal = true, throttle = true, ignore_unreachable = true, become_method = true,
-  module_defaults = true } -- (play/module_defaults.lua)
+  module_defaults = true, timeout = true } -- (play/module_defaults.lua; timeout: play/host_task.lua)
 local HANDLER_SAME = { listen = true }
 -- Read here: args, loop_control and the with_ loops luasible runs.
 local TASK_READ = { args = true, loop_control = true, environment = true, action = true, local_action = true }
 local TASK_NOT_YET = { "become_flags", "become_exe", "connection", "remote_user",
-  "timeout", "debugger", "collections",
+  "debugger", "collections",
   "port" }
 -- Modules that are Ansible's playbook structure, not run by luasible yet (include_role and
 -- import_role: read in task lists by play/roles.lua; refused here where they are not: handlers).
