@@ -182,8 +182,8 @@ local function subsets(list)
     local neg = s:sub(1, 1) == "!"
     local name = neg and s:sub(2) or s
     if not SUBSETS[name] then
-      return nil, "Bad subset '" .. name .. "' given to Ansible. gather_subset options allowed: all, "
-        .. "distribution, facter, hardware, min, network, ohai, platform, user, virtual"
+      return nil, "bad subset '" .. name .. "' (the subsets: all, "
+        .. "distribution, facter, hardware, min, network, ohai, platform, user, virtual, and ! before one)"
     end
     if neg then exclude[name] = true else want[name], any_pos = true, true end
   end
@@ -205,6 +205,7 @@ return {
   params = { filter = { type = "string" }, gather_subset = { type = "list", default = { "all" } } },
   check_mode = true,
   distribution_facts = distribution_facts,
+  subsets = subsets, -- (play/prepare.lua checks a play's gather_subset with it before anything runs)
   default_ipv4 = default_ipv4,
   run = function(ctx, args)
     local res = ctx:run(SCRIPT)

@@ -33,18 +33,18 @@ local CASES = {
     group/testgroup: { data: from-group }
   roles:
     - role: r1
-      module_defaults: { file: { mode: "0601" } }
+      module_defaults: { file: { mode: "0601", state: touch } }
   tasks:
     - file: { path: "{{ out }}/{{ inventory_hostname }}-play" }
     - block:
         - file: { path: "{{ out }}/{{ inventory_hostname }}-block" }
         - file: { path: "{{ out }}/{{ inventory_hostname }}-task" }
-          module_defaults: { file: { mode: "{{ task_mode }}" } }
+          module_defaults: { file: { mode: "{{ task_mode }}", state: touch } }
           vars: { task_mode: "0640" }
         - file: { path: "{{ out }}/{{ inventory_hostname }}-own", mode: "0644" }
       module_defaults:
         - command: { chdir: /tmp }
-        - file: { mode: "0604" }
+        - file: { mode: "0604", state: touch }
     - ping:
       register: p
     - ]] .. L("ping-{{ p.ping }}") .. [[

@@ -286,6 +286,10 @@ function M.prepare(play, opts, inv)
     if type(subset) == "string" then subset = { subset } end -- ("!all,!min": split by setup, shown as given)
     local facts, gerr = M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" },
       args = subset and { gather_subset = subset } or nil }, "gather_facts", path)
+    if facts and subset and facts.mod.subsets and not modules.has_template(subset) then
+      local _, serr = facts.mod.subsets(subset)
+      if serr then facts, gerr = nil, "gather_subset: " .. serr end
+    end
     if not facts then return nil, at(at_path(path_of("gather_subset")) or pline) .. pshown .. ": " .. gerr end
     p.pre_tasks[1] = facts
     p.pre_tasks[1].facts = true
