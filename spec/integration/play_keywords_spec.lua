@@ -40,7 +40,8 @@ return {
     local out, code, err = cli.luasible("run " .. TMP .. "/site.lua -i " .. INV)
     assert.equal(0, code, out .. err)
     assert.same({ "(item=a) => h1 h1 600,640 a0False", "(item=b) => h1 h1 600,640 b1True",
-      "(item=a) => h2 h2 600,640 a0False", "(item=b) => h2 h2 600,640 b1True", "output hidden by no_log" }, cli.msgs(out))
+      "(item=a) => h2 h2 600,640 a0False", "(item=b) => h2 h2 600,640 b1True", "output hidden by no_log" },
+      cli.msgs(out))
     assert.truthy(out:find("The command action failed to execute in the expected time frame (1) and was terminated",
       1, true), out)
     assert.is_nil(out:find("SECRET", 1, true))
@@ -69,7 +70,8 @@ describe("play keywords: bad input", function()
     { "a bad port", "  port: 70000\n", "site.yml:3: play 'site.yml': port" },
     { "a bad timeout", "  timeout: soon\n", "site.yml:3: play 'site.yml': timeout" },
     { "loop_control.extended_allitems", "  tasks:\n    - debug: msg=x\n      loop: [1]\n"
-      .. "      loop_control: { extended_allitems: false }\n", "site.yml:6: play 'site.yml', task 1: loop_control.extended_allitems is not supported yet" },
+      .. "      loop_control: { extended_allitems: false }\n",
+      "site.yml:6: play 'site.yml', task 1: loop_control.extended_allitems is not supported yet" },
   }
   for i, c in ipairs(CASES) do
     it(c[1], function()
