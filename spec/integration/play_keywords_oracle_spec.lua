@@ -208,9 +208,10 @@ local CASES = {
     - ]] .. L("between") .. [[
 
     - block:
-        - command: sleep 6
-          when: inventory_hostname == 'h3'
-      timeout: 1
+        - block:
+            - command: sleep 6
+              when: inventory_hostname == 'h3'
+          timeout: 1
       rescue:
         - ]] .. L("rescued-{{ ansible_failed_result.msg | regex_replace(' ', '_') }}") .. [[
 
