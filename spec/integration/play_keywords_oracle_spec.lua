@@ -196,13 +196,13 @@ local CASES = {
   end)() },
 
   { "timeout of a task, of a block and of the play: the task fails with Ansible's words", HEAD .. [[
-  timeout: 2
+  timeout: 6
   tasks:
     - command: sleep 6
       timeout: 1
       ignore_errors: true
       when: inventory_hostname == 'h1'
-    - shell: sleep 6
+    - shell: sleep 12
       ignore_errors: true
       when: inventory_hostname == 'h2'
     - ]] .. L("between") .. [[
@@ -217,9 +217,9 @@ local CASES = {
 
     - ]] .. L("quick") .. [[
 
-      timeout: 5
+      timeout: 20
 ]], shown = { "The command action failed to execute in the expected time frame (1) and was terminated",
-    "The shell action failed to execute in the expected time frame (2) and was terminated" } },
+    "The shell action failed to execute in the expected time frame (6) and was terminated" } },
 
   { "refused by both, nothing run: a play's when", HEAD .. "  when: true\n  tasks:\n    - " .. L("ran") .. "\n" },
   { "refused by both, nothing run: import_role with public", HEAD .. [[
