@@ -221,6 +221,21 @@ local CASES = {
 ]], shown = { "The command action failed to execute in the expected time frame (1) and was terminated",
     "The shell action failed to execute in the expected time frame (6) and was terminated" } },
 
+  { "a role's tasks with block / rescue / always and import_tasks (relative to its tasks/)", HEAD .. [[
+  roles:
+    - role: rb
+      tags: [t1]
+      vars: { rv: given }
+]], files = { ["roles/rb/tasks/main.yml"] = "- " .. L("plain-{{ rv }}") .. "\n"
+      .. "- block:\n    - " .. L("in-block-{{ role_name }}") .. "\n"
+      .. "    - command: \"false\"\n      when: inventory_hostname == 'h2'\n"
+      .. "  rescue:\n    - " .. L("rescued") .. "\n"
+      .. "  always:\n    - " .. L("always") .. "\n"
+      .. "  when: inventory_hostname != 'h3'\n"
+      .. "- import_tasks: more.yml\n",
+    ["roles/rb/tasks/more.yml"] = "- " .. L("more-{{ rv }}") .. "\n",
+    ["roles/rb/defaults/main.yml"] = "rv: default\n" } },
+
   { "refused by both, nothing run: a play's when", HEAD .. "  when: true\n  tasks:\n    - " .. L("ran") .. "\n" },
   { "refused by both, nothing run: import_role with public", HEAD .. [[
   tasks:

@@ -139,6 +139,8 @@ local function convert_play(r, p, opts)
   local rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
     roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
       return task.convert(rr, t, what, h, list, j, p.environment)
+    end, convert_list = function(rr, l, what, maps) -- a block / import_tasks of a role's tasks (play/roles.lua)
+      return list_mod.convert(rr, l, what, false, p, maps, { rd.tidy(rr.file) })
     end })
   list_mod.set_roles(p, rctx)
   -- the task lists: pre_tasks, tasks, post_tasks (handlers flushed after each)

@@ -36,7 +36,7 @@ local function import_tasks(r, t, key, what, handler, p, maps, stack)
   local at = where(r, t, key) .. what .. ": import_tasks: "
   if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
   if f:find("{{", 1, true) then raise(at .. "a templated file name is not supported yet") end
-  local file = path.is_abs(f) and f or path.join(r.dir, f)
+  local file = path.is_abs(f) and f or path.join(r.tasks_dir or r.dir, f) -- (a role's: its tasks/, play/roles.lua)
   local norm = rd.tidy(file)
   for _, s in ipairs(stack) do
     if s == norm then raise(at .. "circular import: " .. S.escape(table.concat(stack, " -> ") .. " -> " .. norm)) end
