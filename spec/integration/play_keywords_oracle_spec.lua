@@ -221,7 +221,8 @@ local CASES = {
 ]], shown = { "The command action failed to execute in the expected time frame (1) and was terminated",
     "The shell action failed to execute in the expected time frame (6) and was terminated" } },
 
-  { "a role's tasks with block / rescue / always and import_tasks (relative to its tasks/)", HEAD .. [[
+  { "a role's tasks with block / rescue / always, import_tasks and include_tasks (from its tasks/), -t",
+    HEAD .. [[
   roles:
     - role: rb
       tags: [t1]
@@ -232,9 +233,13 @@ local CASES = {
       .. "  rescue:\n    - " .. L("rescued") .. "\n"
       .. "  always:\n    - " .. L("always") .. "\n"
       .. "  when: inventory_hostname != 'h3'\n"
-      .. "- import_tasks: more.yml\n",
+      .. "- import_tasks: more.yml\n"
+      .. "- include_tasks: inc.yml\n  when: rv == 'given'\n",
     ["roles/rb/tasks/more.yml"] = "- " .. L("more-{{ rv }}") .. "\n",
-    ["roles/rb/defaults/main.yml"] = "rv: default\n" } },
+    ["roles/rb/tasks/inc.yml"] = "- " .. L("included-{{ rv }}-{{ role_name }}")
+      .. "\n- include_tasks: nested.yml\n",
+    ["roles/rb/tasks/nested.yml"] = "- " .. L("nested-{{ rv }}") .. "\n",
+    ["roles/rb/defaults/main.yml"] = "rv: default\n" }, args = "-t t1" },
 
   { "refused by both, nothing run: a play's when", HEAD .. "  when: true\n  tasks:\n    - " .. L("ran") .. "\n" },
   { "refused by both, nothing run: import_role with public", HEAD .. [[

@@ -68,7 +68,7 @@ local function include_tasks(r, t, key, what)
   if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
   local terr = template_error(f)
   if terr then raise(at .. terr) end
-  local node = { include = f, dir = r.dir }
+  local node = { include = f, dir = r.tasks_dir or r.dir } -- (a role's: relative to its tasks/)
   for _, k in ipairs(keys_of(t)) do
     if INCLUDE_KEYS[k] then
       if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end

@@ -160,20 +160,19 @@ local function parse_entry(ctx, e, at, label)
 end
 
 -- What a role's task file cannot hold yet (play/blocks.lua reads them in a play's lists only).
-local STRUCTURE = { include_tasks = true } -- (block and import_tasks: role_block below)
-local BLOCKS = { block = true, rescue = true, always = true, import_tasks = true }
+local BLOCKS = { block = true, rescue = true, always = true, import_tasks = true, include_tasks = true }
 
 -- A block (or an import_tasks) of a role's task file: converted as a play's
 -- (ctx.convert_list: play/playbook_list.lua), its leaves made the role's by
 -- `decorate`, the role's when and tags on the block itself (its tasks get
 -- them: play/blocks.lua). Appends the node to tasks, the leaves' maps to maps.
-local function role_block(ctx, r, t, what, when, tags, decorate, tasks, maps)
+local function role_block(ctx, r, t, what, when, tags, decorate, tasks, maps, in_role)
   local m = {}
   local node = ctx.convert_list(r, { t }, what .. ": block", m)[1]
   local function walk(n)
     if type(n) ~= "table" then return end
-    if n.include and not n.role_tasks then
-      ctx.raise(ctx.where(r, t) .. what .. ": include_tasks in a block of a role's tasks is not supported yet")
+    if n.include and not n.role_tasks then -- include_tasks: its tasks made the role's when read (play/include.lua)
+      n.in_role = in_role
     elseif n.block or n.rescue or n.always then
       for _, sec in ipairs({ "block", "rescue", "always" }) do
         for _, x in ipairs(n[sec] or {}) do walk(x) end
@@ -241,7 +240,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local emd = type(e) == "table" and e.module_defaults or nil
   if emd ~= nil and yaml.is_null(emd) then emd = nil end
   local smd = st.stack[#st.stack] and st.stack[#st.stack].md
-  st.stack[#st.stack + 1] = { real = real, name = name, md = mdefaults.concat(smd, emd) }
+  local role_md = mdefaults.concat(smd, emd) -- (kept: an include_tasks' tasks get it when read, later)
+  st.stack[#st.stack + 1] = { real = real, name = name, md = role_md }
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
     local mr = ctx.reader(meta_file)
@@ -278,9 +278,9 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
           local node = M.include(ctx, r, t, what, { when = when, tags = tags, vars = rvars, defaults = defaults })
           if node then sink.tasks[#sink.tasks + 1] = node goto next end
         end
-        local function decorate(task, own_when_tags)
+        local function decorate(task, own_when, own_tags)
           task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults
-          task.module_defaults = mdefaults.concat(st.stack[#st.stack].md, task.module_defaults)
+          task.module_defaults = mdefaults.concat(role_md, task.module_defaults)
           if task.vars ~= nil and imp.vars then -- import_role's vars: below the task's own
             local mv = json.object()
             for k, v in pairs(imp.vars) do mv[k] = v end
@@ -290,8 +290,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
           if kind == "tasks" then
             -- shown as Ansible shows it: "ROLE : NAME"
             task.name = rname .. " : " .. (type(task.name) == "string" and task.name or task.module)
-            if own_when_tags and #when > 0 then task.when = concat(when, listed(task.when)) end
-            if own_when_tags and #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
+            if own_when and #when > 0 then task.when = concat(when, listed(task.when)) end
+            if own_tags and #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
           elseif type(task.name) == "string" then
             -- a handler too is shown "ROLE : NAME"; a notify of its own name still finds it
             task.listen = concat(listed(task.listen), { task.name })
@@ -306,21 +306,24 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
             if BLOCKS[m] then structural = true end
           end
           if structural then
-            role_block(ctx, r, t, what, when, tags, decorate, sink.tasks, sink.maps)
+            -- an include_tasks' tasks (read when it is reached): the role's, with its tags (its when is the include's)
+            local in_role = { vars = rvars, defaults = defaults, tags = tags,
+              decorate = function(task) decorate(task, false, true) end }
+            role_block(ctx, r, t, what, when, tags, decorate, sink.tasks, sink.maps, in_role)
             goto next
           end
         end
         if type(t) == "table" then
           for k in pairs(t) do
             local m = type(k) == "string" and k:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", "")
-            if STRUCTURE[m] or (kind == "handlers" and BLOCKS[m]) then
+            if kind == "handlers" and BLOCKS[m] then
               ctx.raise(ctx.where(r, t, k) .. what .. ": " .. S.quote(k) .. " in a role's " .. kind
                 .. " is not supported yet")
             end
           end
         end
         local task, keymap = ctx.convert_task(r, t, what, kind == "handlers", list, j)
-        decorate(task, true)
+        decorate(task, true, true)
         local out = kind == "tasks" and sink.tasks or st.handlers
         local maps = kind == "tasks" and sink.maps or st.hmaps
         out[#out + 1] = task
