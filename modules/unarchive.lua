@@ -31,6 +31,7 @@ local M = {
     decrypt = { type = "boolean", default = true },
     validate_certs = { type = "boolean", default = true },
     io_buffer_size = { type = "integer", default = 65536 },
+    env = { type = "dict" }, -- the task's `environment` (play/playbook_task.lua): the download's and tools' environment
     mode = { type = "mode" },
     owner = { type = "string" },
     group = { type = "string" },
@@ -182,9 +183,9 @@ if [ -n "$d" ]; then printf '\001X\n'; LANG=C LC_ALL=C tar --extract -v -C "$des
 end
 
 -- run a script, its tagged lines collected; the extraction's lines and a download's progress streamed
-local function run_tagged(ctx, script, stdin, url)
+local function run_tagged(ctx, script, stdin, url, env)
   local lines, total, done, extracting = {}, 0, 0, false
-  local res = ctx:run(script, { stdin = stdin, on_output = function(line, is_stderr, ev)
+  local res = ctx:run(script, { stdin = stdin, env = env, on_output = function(line, is_stderr, ev)
     if is_stderr then
       local p = url and tonumber(line:match("(%d+%.?%d*)%%"))
       if p and p >= 0 and p <= 100 then
@@ -251,7 +252,7 @@ function M.run(ctx, args)
   end
   local script = table.concat({ prelude(ctx, args, src), tmp and ("TMPU=" .. q(tmp)) or "", zip_probe(ctx, args),
     tar_script(ctx, args, ctx.check_mode) }, "\n")
-  local res, lines = run_tagged(ctx, script, stdin, url)
+  local res, lines = run_tagged(ctx, script, stdin, url, args.env)
   local result = { dest = args.dest, src = src, changed = false }
   local zip = false
   for _, l in ipairs(lines) do
@@ -422,7 +423,7 @@ function M.zip(ctx, args, result, lines, tmp)
   local script = table.concat({ "dest=" .. q(args.dest) .. "; list=" .. q(table.concat(files, "\n")),
     "printf '\\001X\\n'; LANG=C LC_ALL=C " .. table.concat(qc, " ") .. " 2>&1; printf '\\001R %s\\n' \"$?\"",
     attrs_script(ctx, args), tmp and ("rm -rf -- " .. q(tmp)) or "" }, "\n")
-  local _, xl = run_tagged(ctx, script)
+  local _, xl = run_tagged(ctx, script, nil, nil, args.env)
   local out, rc, extracting = {}, nil, false
   for _, l in ipairs(xl) do
     if l.tag == "R" then rc = tonumber(l.rest)

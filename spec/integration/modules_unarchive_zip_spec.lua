@@ -153,5 +153,10 @@ describe("#hosts unarchive zip and URL", function()
     res = hp.task(hosts, only_h { unarchive = { src = "http://" .. hosts[2].address .. ":8099/a.zip", dest = d } })
     assert.is_true(res.failed)
     assert.truthy(res.msg:find("cannot reach it", 1, true), res.msg)
+    -- the task's environment (a playbook's `environment:` arrives as env) reaches the host's commands
+    res = hp.task(hosts, only_h { unarchive = { src = web.url .. "/files/a.zip", dest = d,
+      env = { TMPDIR = "/nonexistent" } } })
+    assert.is_true(res.failed)
+    assert.truthy(res.msg:find("/nonexistent/", 1, true), res.msg)
   end)
 end)
