@@ -99,6 +99,18 @@ local function prelude(ctx, args, src)
   return table.concat(s, "\n")
 end
 
+-- the CRC-32 of dest's regular files named in argv[1] (one a line), read argv[2] bytes at a time
+local CRC_PY = [[
+import sys,zlib,os
+n=int(sys.argv[2]);o=sys.stdout.buffer
+for p in open(sys.argv[1],"rb").read().split(b"\n"):
+  if p and os.path.isfile(p) and not os.path.islink(p):
+    c=0
+    with open(p,"rb") as f:
+      for b in iter(lambda:f.read(n),b""):c=zlib.crc32(b,c)
+    o.write(b"\001C %08x|"%(c&0xffffffff)+p+b"\n")
+]]
+
 -- the zip handlers: which one, then the archive's listing and dest's members as found
 local function zip_probe(ctx, args)
   local q = ctx.quote
@@ -120,15 +132,13 @@ if [ -n "$zh" ]; then
   printf '%s\n' "$zo" | sed "s/^/${A}Z /"
   unzip -v "$src" | sed "s/^/${A}V /"
   printf '\001M %s|%s|%s|%s|%s\n' "$(umask)" "$(id -un)" "$(id -gn)" "$(id -u)" "$(id -g)"
-  $zi -1 "$src" | while IFS= read -r n; do
-    printf '\001N %s\n' "$n"; f="$dest/$n"
-    if [ -e "$f" ] || [ -L "$f" ]; then
-      stat --printf '\001S %F|%a|%s|%y|%U|%G|%u|%g\n' -- "$f"
-      if [ -f "$f" ] && [ ! -L "$f" ]; then
-        printf '\001C %s\n' "$(gzip -1 -c <"$f" | tail -c 8 | od -An -tx4 -N4 --endian=little | tr -d ' ')"
-      fi
-    fi
-  done
+  lst=$(mktemp) && $zi -1 "$src" >"$lst" && sed "s/^/${A}N /" "$lst"
+  (cd -- "$dest" && tr '\n' '\0' <"$lst" |
+    xargs -0 -r stat --printf '\001S %F|%a|%s|%y|%U|%G|%u|%g|%n\n' -- 2>/dev/null
+  if command -v python3 >/dev/null 2>&1; then python3 -c ]] .. q(CRC_PY) .. [[ "$lst" ]] .. args.io_buffer_size .. [[;
+  else while IFS= read -r n; do [ -f "$n" ] && [ ! -L "$n" ] && printf '\001C %s|%s\n' \
+    "$(gzip -1 -c <"$n" | tail -c 8 | od -An -tx4 -N4 --endian=little | tr -d ' ')" "$n"; done <"$lst"; fi)
+  rm -f "$lst"
   stat --printf '\001S. %u|%g|%U|%G|%a|%s\n' -- "$dest"
   exit 0
 fi]]
@@ -308,8 +318,7 @@ end
 -- a zip: the members compared as Ansible's ZipArchive.is_unarchived, then extracted when one differs
 function M.zip(ctx, args, result, lines, tmp)
   local q = ctx.quote
-  local info, crc, stats, names, zrc, me = {}, {}, {}, {}, 0, {}
-  local cur
+  local info, crc, stats, names, zrc, me, crcs = {}, {}, {}, {}, 0, {}, {}
   for _, l in ipairs(lines) do
     if l.tag == "Z" then info[#info + 1] = l.rest
     elseif l.tag == "Y" then zrc = tonumber(l.rest)
@@ -319,15 +328,20 @@ function M.zip(ctx, args, result, lines, tmp)
     elseif l.tag == "M" then
       local um, un, gn, uid, gid = l.rest:match("^(%d+)|([^|]*)|([^|]*)|(%d+)|(%d+)$")
       me = { umask = tonumber(um or "22", 8), owner = un, group = gn, uid = uid, gid = gid }
-    elseif l.tag == "N" then cur = l.rest; names[#names + 1] = cur
+    elseif l.tag == "N" then names[#names + 1] = l.rest
     elseif l.tag == "S" then
-      local ty, mode, size, mt, owner, group, uid, gid = l.rest:match(
-        "^([^|]*)|(%d+)|(%d+)|(%d+%-%d+%-%d+ %d+:%d+:%d+%.?%d*)[^|]*|([^|]*)|([^|]*)|(%d+)|(%d+)$")
-      stats[cur] = { type = ty, mode = tonumber(mode, 8), size = tonumber(size), mtime = mt, owner = owner,
-        group = group, uid = uid, gid = gid }
-    elseif l.tag == "C" then if stats[cur] then stats[cur].crc = l.rest:lower() end
+      local ty, mode, size, mt, owner, group, uid, gid, name = l.rest:match(
+        "^([^|]*)|(%d+)|(%d+)|(%d+%-%d+%-%d+ %d+:%d+:%d+%.?%d*)[^|]*|([^|]*)|([^|]*)|(%d+)|(%d+)|(.*)$")
+      if ty then
+        stats[name] = { type = ty, mode = tonumber(mode, 8), size = tonumber(size), mtime = mt, owner = owner,
+          group = group, uid = uid, gid = gid }
+      end
+    elseif l.tag == "C" then
+      local c, name = l.rest:match("^(%x+)|(.*)$")
+      if c then crcs[name] = c:lower() end
     elseif l.tag == "S." then dest_stat(result, l.rest) end
   end
+  for name, c in pairs(crcs) do if stats[name] then stats[name].crc = c end end
   -- files_in_archive: the names, include/exclude as fnmatch globs
   local glob = ctx:module("find").glob_regex
   local function rx(list)
