@@ -167,6 +167,10 @@ function M.run(ctx, args)
       result.failed, result.msg = true, "Module " .. args.name .. " is builtin (it cannot be removed)"
       return result
     end
+    if ctx.check_mode and st.dry ~= 0 then -- (as Ansible: modprobe -r -n's failure fails the task)
+      result.failed, result.msg, result.rc = true, table.concat(st.dry_out, "\n"), st.dry
+      return result
+    end
     cmd = { "modprobe", "-r", args.name }
   end
   if cmd and st.nocap and not ctx.check_mode then

@@ -400,7 +400,7 @@ function M.zip(ctx, args, result, lines, tmp)
         if not skip then
           if ftype ~= "L" then
             local want
-            if args.mode then want = ctx.mode_bits(args.mode, st.mode)
+            if args.mode then want = ctx.mode_bits(args.mode, st.mode & 4095, ftype == "d") or -1
             else
               want = 0
               local rev = permstr:reverse()
