@@ -282,6 +282,12 @@ function M.run(ctx, args)
     for l in (res.stderr or ""):gmatch("[^\r\n]+") do -- (without a download's progress lines)
       if not l:match("^[#%s]*[%d.]+%%%s*$") and not l:match("^%s*$") then err[#err + 1] = l end
     end
+    local fail, why
+    for _, l in ipairs(err) do -- a download's failure: its line, and the tool's reason
+      if l:find("^Failure downloading ") then fail = l end
+      why = why or l:match("^curl: %(%d+%) (.*)$") or l:match("^python3: (.*)$") or l:match("^wget: (.*)$")
+    end
+    if fail then return { failed = true, msg = fail .. (why and (" (" .. why .. ")") or "") } end
     return { failed = true, msg = #err > 0 and table.concat(err, "\n") or "unarchive failed" }
   end
   if zip then return M.zip(ctx, args, result, lines, tmp) end

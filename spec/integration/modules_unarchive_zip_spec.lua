@@ -170,6 +170,23 @@ describe("#hosts unarchive zip and URL", function()
     res = hp.task(hosts, only_h { unarchive = { src = "http://" .. hosts[2].address .. ":8099/a.zip", dest = d } })
     assert.is_true(res.failed)
     assert.truthy(res.msg:find("cannot reach it", 1, true), res.msg)
+    -- https with a self-signed certificate (openssl s_server -WWW on the other host): refused, unless
+    -- validate_certs: false
+    local srv = hosts[2]
+    assert(select(2, srv:exec("mkdir -p /srv/tls && cd /srv/tls && cp /srv/www/a.zip . && openssl req -x509"
+      .. " -newkey rsa:2048 -nodes -keyout k.pem -out c.pem -subj /CN=lsbt -days 2 >/dev/null 2>&1 && (setsid openssl"
+      .. " s_server -accept 8443 -WWW -cert c.pem -key k.pem -quiet </dev/null >/dev/null 2>&1 &)"
+      .. " && for i in 1 2 3 4 5 6 7 8 9 10; do curl -sko /dev/null https://127.0.0.1:8443/a.zip && exit 0;"
+      .. " sleep 0.2; done; exit 1")))
+    local https = "https://" .. srv.address .. ":8443/a.zip"
+    d = fresh()
+    res = hp.task(hosts, only_h { unarchive = { src = https, dest = d } })
+    assert.is_true(res.failed)
+    assert.are.equal("Failure downloading " .. https .. ", cannot reach it (SSL certificate problem: self-signed"
+      .. " certificate)", res.msg)
+    res = hp.task(hosts, only_h { unarchive = { src = https, dest = d, validate_certs = false } })
+    assert.is_true(res.changed, res.msg)
+    assert.are.equal("a\n", h:read(d .. "/a.txt"))
     -- the task's environment (a playbook's `environment:` arrives as env) reaches the host's commands
     res = hp.task(hosts, only_h { unarchive = { src = web.url .. "/files/a.zip", dest = d,
       env = { TMPDIR = "/nonexistent" } } })
