@@ -177,7 +177,8 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
   gather_facts: false
   tasks:
     - { name: bogus, modprobe: { name: lsbt_no_such_module }, ignore_errors: true }
-    - { name: bogus checked, modprobe: { name: lsbt_no_such_module, state: present }, ignore_errors: true,
+    - { name: bogus checked, community.general.modprobe: { name: lsbt_no_such_module, state: present },
+        ignore_errors: true,
         check_mode: true }
 ]])
     compare(r, "bogus")
