@@ -12,7 +12,7 @@
 --   and of dest; `unzip -o` when one differs; --check says what would
 --   change, --diff shows Ansible's itemized lines.
 -- The extraction streams its lines as output and progress.
--- Round trips: tar 1 (list, diff and, when needed, extract in one script),
+-- Round trips: tar 1 (creates, list, diff and, when needed, extract in one script),
 -- zip 1 unchanged / 2 changed; a controller src adds a temporary folder and
 -- the transfer (and, for an unchanged zip, its removal); a URL adds none.
 
@@ -75,6 +75,7 @@ local function is_url(s) return s:find("://", 1, true) ~= nil end
 local function prelude(ctx, args, src)
   local q = ctx.quote
   local s = { "A=$(printf '\\001'); src=" .. q(src) .. "; dest=" .. q(args.dest) .. "; TMPU=" }
+  if args.creates then s[#s + 1] = "[ -e " .. q(args.creates) .. " ] && { printf '\\001K\\n'; exit 0; }" end
   if is_url(src) then
     local name = src:gsub("[?#].*$", ""):match("([^/]*)$")
     if name == "" then name = "download" end
@@ -230,9 +231,9 @@ function M.run(ctx, args)
   local q = ctx.quote
   local url = is_url(args.src) and args.src or nil
   local remote = args.remote_src or args.copy == false or url ~= nil
-  if args.creates and ctx:exists(args.creates) then
-    return { skipped = true, changed = false, msg = "skipped, since " .. args.creates .. " exists" }
-  end
+  local skipped = { skipped = true, changed = false, msg = "skipped, since " .. tostring(args.creates) .. " exists" }
+  -- (creates: checked first in the one script for a src on the host; before the transfer for a controller's)
+  if args.creates and not remote and ctx:exists(args.creates) then return skipped end
   local src, tmp, stdin = args.src, nil, nil
   if url then
     local err
@@ -266,7 +267,8 @@ function M.run(ctx, args)
   local result = { dest = args.dest, src = src, changed = false }
   local zip = false
   for _, l in ipairs(lines) do
-    if l.tag == "F" then result.src = l.rest
+    if l.tag == "K" then return skipped
+    elseif l.tag == "F" then result.src = l.rest
     elseif l.tag == "P" then tmp = l.rest
     elseif l.tag == "H" then result.handler = l.rest; zip = l.rest:find("^Zip") ~= nil
     elseif l.tag == "T" then
