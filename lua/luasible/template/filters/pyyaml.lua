@@ -10,7 +10,11 @@
 -- scalars' styles and writers: filters/pyyaml_scalar.lua).
 --
 --   pyyaml.dump(v, { indent = 2, width = 80, flow = nil|true|false,
---     sort_keys = true, explicit_start = false }) -> text
+--     sort_keys = true, explicit_start = false, anchors = false }) -> text
+-- anchors: a table met twice is written once with an &idNNN anchor and
+-- then as *idNNN aliases, as PyYAML does for a Python object met twice
+-- (ansible-inventory --yaml; the filters leave it off: Ansible's templating
+-- copies values where Lua shares them).
 local C = require "luasible.template.filters.common"
 local scalars = require "luasible.template.filters.pyyaml_scalar"
 
@@ -92,6 +96,12 @@ end
 
 function E:node(v, ctx)
   if is_scalar(v) or C.is_undefined(v) then return self:scalar(v, ctx == "key") end
+  local anchor = self.anchors and self.anchors[v]
+  if anchor then -- PyYAML's anchors and aliases for a collection met twice
+    if self.emitted[v] then return self:indicator("*" .. anchor, true) end
+    self.emitted[v] = true
+    self:indicator("&" .. anchor, true)
+  end
   local list = C.is_list(v)
   local keys = not list and self:keys_of(v) or nil
   local empty = (list and #v == 0) or (keys and #keys == 0)
@@ -180,6 +190,30 @@ function M.dump(v, opts)
     sort_keys = opts.sort_keys ~= false, flow = opts.flow,
   }, E)
   e.best_width = (width > e.best_indent * 2) and width or 80
+  if opts.anchors then
+    -- PyYAML's serializer: a collection met a second time (walking in the
+    -- order it is written) gets the next &idNNN, written there first, and
+    -- *idNNN everywhere after
+    local seen, n = {}, 0
+    e.anchors, e.emitted = {}, {}
+    local function walk(x)
+      if is_scalar(x) or C.is_undefined(x) then return end
+      if seen[x] then
+        if not e.anchors[x] then
+          n = n + 1
+          e.anchors[x] = ("id%03d"):format(n)
+        end
+        return
+      end
+      seen[x] = true
+      if C.is_list(x) then
+        for _, y in ipairs(x) do walk(y) end
+      else
+        for _, k in ipairs(e:keys_of(x)) do walk(k); walk(x[k]) end
+      end
+    end
+    walk(v)
+  end
   if opts.explicit_start then e:indicator("---", true) end
   e:node(v, "root")
   e:write_indent()
