@@ -69,4 +69,32 @@ return {
     assert.falsy(out:find("TASK", 1, true), out)
     assert.is_nil(files.read(dir .. "/out/hello"))
   end)
+
+  it("`roles` in a Lua play: before its tasks, handlers after; messages keep their file:line", function()
+    write(dir .. "/play.lua", "return {\n  hosts = 'localhost', gather_facts = false, vars = { out = '" .. dir
+      .. "/out' },\n  roles = { { role = 'web', greeting = 'hi' } },\n  tasks = {\n"
+      .. "    { name = 'after', debug = { msg = 'play task {{ out | basename }}' } },\n  },\n}\n")
+    local out, code, err = cli.luasible("run " .. dir .. "/play.lua")
+    assert.equal(0, code, out .. err)
+    assert.same({ "base from-meta", "play task out", "handler ran" }, cli.msgs(out))
+    assert.equal("hi from web\n", files.read(dir .. "/out/hello"))
+    -- a bad task of the play: its line in the Lua file, after the role's tasks
+    write(dir .. "/bad.lua", "return {\n  hosts = 'localhost', gather_facts = false,\n  roles = { 'web' },\n"
+      .. "  tasks = {\n    { name = 'fine', debug = { msg = 'x' } },\n    { name = 'bad', nosuchmodule = {} },\n"
+      .. "  },\n}\n")
+    out, code, err = cli.luasible("run " .. dir .. "/bad.lua")
+    assert.equal(1, code)
+    assert.truthy(err:find(dir .. "/bad.lua:6: ", 1, true) and err:find("unknown module 'nosuchmodule'", 1, true), err)
+    assert.falsy(out:find("TASK", 1, true), out)
+    -- a bad task of a role: its role file's line
+    write(dir .. "/roles/base/tasks/main.yml", "- name: t\n  copy: { nosucharg: 1 }\n")
+    out, code, err = cli.luasible("run " .. dir .. "/play.lua")
+    assert.equal(1, code, out)
+    assert.truthy(err:find(dir .. "/roles/base/tasks/main.yml:2: ", 1, true), err)
+    -- a role not found: the folders searched
+    write(dir .. "/bad.lua", "return { hosts = 'localhost', roles = { 'nosuch' } }\n")
+    out, code, err = cli.luasible("run " .. dir .. "/bad.lua")
+    assert.equal(1, code, out)
+    assert.truthy(err:find("the role 'nosuch' was not found in: " .. dir .. "/roles", 1, true), err)
+  end)
 end)

@@ -240,7 +240,6 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local dup = meta.allow_duplicates
   if imp and imp.allow_duplicates ~= nil then dup = imp.allow_duplicates end
   if st.applied[key] and dup ~= true and not (imp and imp.allow_duplicates == nil) then return end
-  local static = imp == nil
   imp = imp or {}
   for _, f in ipairs({ { "tasks_from", "tasks" }, { "vars_from", "vars" }, { "defaults_from", "defaults" },
     { "handlers_from", "handlers" } }) do
@@ -249,11 +248,11 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
         .. S.escape(path.join(dir, f[2], imp[f[1]])) .. ".yml (nor .yaml, nor .lua)")
     end
   end
-  -- a role of `roles:` or a dependency is applied once per play; an
-  -- import_role / include_role runs each time and marks nothing (the play's
-  -- tasks are read before its roles: its include of the same role must not
-  -- make `roles:` skip it)
-  if static and not inherited.dynamic then st.applied[key] = true end
+  -- a role of `roles:`, an import_role and their dependencies are applied
+  -- once per play; an include_role (and its dependencies) marks nothing: the
+  -- play's tasks are read before its roles, and its include of the same role
+  -- must not make `roles:` skip it
+  if not inherited.dynamic then st.applied[key] = true end
   when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
   local rname = path.basename(name)
   -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
@@ -279,7 +278,7 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
     end
     for i, d in ipairs(deps) do
       apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
-        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic or not static },
+        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic },
         sink)
     end
   end
