@@ -33,7 +33,9 @@ function M.check_args(args)
     return nil, "name: uninstalling a package is only available for named packages"
   end
   if args.name and args.name:match("^%-") then return nil, "name: '" .. args.name .. "' looks like an option" end
-  if args.version and args.version:match("^%-") then return nil, "version: '" .. args.version .. "' looks like an option" end
+  if args.version and args.version:match("^%-") then
+    return nil, "version: '" .. args.version .. "' looks like an option"
+  end
   if args.registry and not args.registry:match("^%a[%w+.-]*://") then
     return nil, "registry: '" .. args.registry .. "' is not a URL"
   end
@@ -88,7 +90,8 @@ function M.run(ctx, args)
   local res = ctx:run(table.concat(lines, "\n"), { env = args.env })
   local out = res.stdout or ""
   if out:find("@nonpm", 1, true) then
-    return { failed = true, msg = "npm: '" .. exe[1] .. "' is not on the host (install node.js and npm, or give executable)" }
+    return { failed = true,
+      msg = "npm: '" .. exe[1] .. "' is not on the host (install node.js and npm, or give executable)" }
   end
   if out:find("@notdir", 1, true) then return { failed = true, msg = "path " .. args.path .. " is not a directory" } end
   if not res.ok then return { failed = true, msg = "npm: " .. ctx.chomp(res.stderr or ""), rc = res.rc } end

@@ -35,7 +35,8 @@ describe("#hosts npm", function()
     return { npm = t }
   end
   local function version(dir, name)
-    return (js:exec("node -p \"require('" .. dir .. "/node_modules/" .. name .. "/package.json').version\" 2>/dev/null"))
+    return (js:exec("node -p \"require('" .. dir .. "/node_modules/" .. name
+      .. "/package.json').version\" 2>/dev/null"))
   end
 
   it("installs a version into a new folder: changed, then unchanged in one npm ls (no registry request)", function()
