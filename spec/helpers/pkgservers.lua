@@ -2,7 +2,8 @@
 -- and gem modules' specs (nothing from outside):
 --   local reg = require("spec.helpers.pkgservers").npm_registry(host, {
 --     { name = "left-lsb", version = "1.0.0" }, ... })   -- packages packed with `npm pack`
---   reg.url                  -- http://ADDRESS:4873 (registry= for npm)
+--   reg.url                  -- http://ADDRESS:4873 (registry= for npm); opts.address
+--                               ("127.0.0.1") for the same URL on twin hosts
 --   reg:add{ name =, version =, dependencies = { x = "^1.0.0" } }
 --   reg:requests()           -- "GET /left-lsb" lines seen (and cleared)
 --   pkgservers.gem_build(host, name, version) -> the .gem's path on the host (`gem build`)
@@ -52,10 +53,11 @@ function M.npm_registry(host, pkgs, o)
   host:exec("mkdir -p " .. root)
   host:write("/srv/npm_registry.js", assert(files.read(HERE .. "/npm_registry.js")))
   M.npmrc(host)
+  local address = o.address or host.address -- "127.0.0.1": the same URL on twin hosts
   local r = setmetatable({ host = host, root = root, port = port,
-    url = "http://" .. host.address .. ":" .. port }, Reg)
+    url = "http://" .. address .. ":" .. port }, Reg)
   for _, p in ipairs(pkgs or {}) do r:add(p) end
-  host:exec("setsid node /srv/npm_registry.js " .. port .. " " .. root .. " " .. host.address
+  host:exec("setsid node /srv/npm_registry.js " .. port .. " " .. root .. " " .. address
     .. " </dev/null >/srv/npm_registry.log 2>&1 &")
   for _ = 1, 100 do
     local _, ok = host:exec("node -e \"require('net').connect(" .. port
@@ -100,7 +102,7 @@ function M.gem_repo(host, gems, o)
   local out, ok = host:exec("gem generate_index --norc -d " .. dir .. " 2>&1")
   assert(ok, "gem generate_index: " .. tostring(out))
   local web = require("spec.helpers.webhost").start(host, { port = o.port or 8808, root = dir })
-  web.url = web.url .. "/files/"
+  web.url = "http://" .. (o.address or host.address) .. ":" .. web.port .. "/files/"
   return web
 end
 
