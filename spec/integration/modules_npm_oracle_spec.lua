@@ -17,7 +17,9 @@ describe("#hosts #oracle npm", function()
   local t
   lazy_setup(function()
     t = twins.start { names = { "js" } }
-    for _, h in ipairs { t.ansible[1], t.luasible[1] } do pkgservers.npm_registry(h, PKGS, { address = "127.0.0.1" }) end
+    for _, h in ipairs { t.ansible[1], t.luasible[1] } do
+      pkgservers.npm_registry(h, PKGS, { address = "127.0.0.1" })
+    end
   end)
   lazy_teardown(function() if t then t:stop() end end)
 

@@ -85,6 +85,21 @@ describe("#hosts npm", function()
     assert.equal("1.1.0\n", version("/srv/proj", "left-lsb"))
   end)
 
+  it("the task's environment reaches npm (npm_config_registry instead of registry=), in a YAML playbook", function()
+    local cli = require "spec.helpers.cli"
+    local dir = hosts.dir .. "/envplay"
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/inv.ini", "w")); f:write(hosts:inventory_ini()); f:close()
+    f = assert(io.open(dir .. "/site.yml", "w"))
+    f:write("- hosts: js\n  gather_facts: false\n  tasks:\n    - npm: { name: left-lsb, path: /srv/envapp }\n"
+      .. "      environment: { npm_config_registry: \"" .. reg.url .. "\" }\n")
+    f:close()
+    local out, code, err = cli.luasible("run " .. dir .. "/site.yml -i " .. dir .. "/inv.ini")
+    assert.equal(0, code, out .. err)
+    assert.equal(1, cli.recap_of(out, "js").changed, out)
+    assert.equal("1.1.0\n", version("/srv/envapp", "left-lsb"))
+  end)
+
   it("global installs", function()
     local r = play({ npm { name = "left-lsb", global = true }, npm { name = "left-lsb", global = true },
       npm { name = "left-lsb", global = true, state = "absent" } })
