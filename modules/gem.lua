@@ -55,6 +55,9 @@ local function versions(text, name)
   return out
 end
 
+local RB_LIST = [[v = Gem::Specification.find_all_by_name(ARGV[0]).map(&:version).uniq.sort.reverse
+puts ARGV[0] + " (" + v.map(&:to_s).join(", ") + ")" unless v.empty?]]
+
 function M.run(ctx, args)
   local q = ctx.quote
   local exe, err = ctx.argv(args.executable or "gem")
@@ -70,7 +73,15 @@ function M.run(ctx, args)
   local lines = {
     "command -v " .. w[1] .. ' >/dev/null 2>&1 || { echo "@nogem"; exit 0; }',
     args.gem_source and ("[ -f " .. q(args.gem_source) .. ' ] || { echo "@nosrc"; exit 0; }') or ":",
-    "echo @local; " .. list_env .. GEM .. " list --local" .. norc .. " " .. pattern .. " || exit 1; echo @end",
+    -- the installed versions from gem's own Ruby (its #! line) with rubygems
+    -- loaded (~0.07 s of CPU) rather than `gem list` (~0.25 s); it reads no
+    -- .gemrc, as --norc: without norc, or no #! line, `gem list` says
+    "G=$(command -v " .. w[1] .. "); R=$(sed -n '1s/^#![[:space:]]*//p' \"$G\" 2>/dev/null)",
+    "echo @local",
+    (args.norc and 'if [ -n "$R" ]; then ' .. list_env .. '$R -e ' .. q(RB_LIST) .. " " .. q(args.name)
+      .. " || exit 1; else " or "")
+      .. list_env .. GEM .. " list --local" .. norc .. " " .. pattern .. " || exit 1" .. (args.norc and "; fi" or ""),
+    "echo @end",
   }
   if args.state == "latest" then
     lines[#lines + 1] = "echo @remote; " .. list_env .. GEM .. " list --remote" .. norc

@@ -81,12 +81,28 @@ function M.run(ctx, args)
     '  [ -d "$P" ] || { echo "@notdir"; exit 0; }',
     '  cd "$P" || exit 1',
     "fi",
-    "echo @ls; " .. ls .. " 2>/dev/null; echo; echo @end",
   }
+  -- the fast path (a named package in a folder, present/absent, an exact or no
+  -- version, the default npm): its node_modules/NAME/package.json read by node
+  -- (~0.08 s of CPU) settles it without `npm ls` (~0.5 s); else npm ls decides
+  local fast = name and args.path and not args.global and not args.executable and state ~= "latest"
+  if fast and not args.ci and (not args.version or exact(args.version)) then
+    local want_v = args.version and args.version:gsub("^v", "") or ""
+    local js = "try{process.stdout.write(String(require(process.argv[1]).version))}catch(e){}"
+    lines[#lines + 1] = "F=$(node -e " .. q(js) .. " " .. q("./node_modules/" .. name .. "/package.json")
+      .. " 2>/dev/null)"
+    if state == "absent" then
+      lines[#lines + 1] = "[ -e " .. q("node_modules/" .. name) .. ' ] || { echo "@settled"; exit 0; }'
+    else
+      lines[#lines + 1] = 'W=' .. q(want_v) .. '; [ -n "$F" ] && { [ -z "$W" ] || [ "$F" = "$W" ]; } && '
+        .. '{ echo "@settled $F"; exit 0; }'
+    end
+  end
+  lines[#lines + 1] = "echo @ls; " .. ls .. " 2>/dev/null; echo; echo @end"
   if state == "latest" and not args.ci then
     lines[#lines + 1] = "echo @outdated; " .. flags("outdated --json", name) .. " 2>/dev/null; echo; echo @end"
   end
-  if args.ci then lines = { lines[1], lines[2], lines[3], lines[4], lines[5], lines[6], lines[7] } end
+  if args.ci then lines = { table.unpack(lines, 1, 7) } end
   local res = ctx:run(table.concat(lines, "\n"), { env = args.env })
   local out = res.stdout or ""
   if out:find("@nonpm", 1, true) then
@@ -95,6 +111,7 @@ function M.run(ctx, args)
   end
   if out:find("@notdir", 1, true) then return { failed = true, msg = "path " .. args.path .. " is not a directory" } end
   if not res.ok then return { failed = true, msg = "npm: " .. ctx.chomp(res.stderr or ""), rc = res.rc } end
+  if out:find("@settled", 1, true) then return result end -- already as asked: unchanged
   local nopath = out:find("@nopath", 1, true) ~= nil
   local cd = args.path and ("cd " .. q(args.path) .. " && ") or ""
   local function run(cmd)
