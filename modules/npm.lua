@@ -42,6 +42,18 @@ function M.check_args(args)
   return true
 end
 
+local PJ_CHECK = [[
+const fs = require("fs"), path = require("path");
+const npmdir = path.join(path.dirname(fs.realpathSync(process.argv[1])), "..");
+const semver = require(require.resolve("semver", { paths: [npmdir] }));
+const pj = JSON.parse(fs.readFileSync("package.json", "utf8"));
+const deps = Object.assign({}, process.argv[2] === "1" ? {} : pj.devDependencies, pj.dependencies);
+for (const [n, range] of Object.entries(deps)) {
+  if (!semver.validRange(range)) process.exit(1);
+  const v = JSON.parse(fs.readFileSync(path.join("node_modules", n, "package.json"), "utf8")).version;
+  if (!semver.satisfies(v, range)) process.exit(1);
+}]]
+
 local function exact(v) return v and v:match("^v?%d+%.%d+%.%d+[%w.+-]*$") ~= nil end
 
 local function decode(ctx, text)
@@ -97,6 +109,14 @@ function M.run(ctx, args)
       lines[#lines + 1] = 'W=' .. q(want_v) .. '; [ -n "$F" ] && { [ -z "$W" ] || [ "$F" = "$W" ]; } && '
         .. '{ echo "@settled $F"; exit 0; }'
     end
+  end
+  -- a package.json folder (present, no name): settled when every dependency
+  -- (devDependencies too unless production) is in node_modules at a version
+  -- its range allows, by npm's own semver; anything else (a git or file:
+  -- spec, no semver) is left to npm ls
+  if not name and args.path and not args.global and not args.executable and state == "present" and not args.ci then
+    lines[#lines + 1] = "node -e " .. q(PJ_CHECK) .. ' "$(command -v npm)" ' .. (args.production and "1" or "0")
+      .. ' 2>/dev/null && { echo "@settled"; exit 0; }'
   end
   lines[#lines + 1] = "echo @ls; " .. ls .. " 2>/dev/null; echo; echo @end"
   if state == "latest" and not args.ci then

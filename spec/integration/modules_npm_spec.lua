@@ -83,6 +83,12 @@ describe("#hosts npm", function()
     assert.is_true(r[3].changed, cjson.encode(r[3]))
     assert.equal("0.5.0\n", version("/srv/proj", "right-lsb"))
     assert.equal("1.1.0\n", version("/srv/proj", "left-lsb"))
+    -- an installed dependency outside package.json's range: npm ls says invalid, npm install runs
+    js:write("/srv/proj/package.json", '{"name":"proj","version":"1.0.0","dependencies":{"left-lsb":"~1.0.0"}}')
+    r = play({ npm { path = "/srv/proj" }, npm { path = "/srv/proj" } })
+    assert.is_true(r[1].changed, cjson.encode(r[1]))
+    assert.is_false(r[2].changed, cjson.encode(r[2]))
+    assert.equal("1.0.0\n", version("/srv/proj", "left-lsb"))
   end)
 
   it("the task's environment reaches npm (npm_config_registry instead of registry=), in a YAML playbook", function()
