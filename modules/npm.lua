@@ -54,6 +54,19 @@ for (const [n, range] of Object.entries(deps)) {
   if (!semver.satisfies(v, range)) process.exit(1);
 }]]
 
+local GLOBAL_CHECK = [[
+const fs = require("fs"), path = require("path"), os = require("os");
+for (const k of Object.keys(process.env)) if (/^npm_config_(prefix|userconfig|globalconfig)$/i.test(k)) process.exit(1);
+const P = path.dirname(path.dirname(process.execPath));
+const npmdir = path.join(path.dirname(fs.realpathSync(process.argv[1])), "..");
+for (const f of [path.join(os.homedir(), ".npmrc"), path.join(P, "etc", "npmrc"), path.join(npmdir, "npmrc")]) {
+  let t = "";
+  try { t = fs.readFileSync(f, "utf8"); } catch (e) { continue; }
+  if (/^\s*prefix\s*=/m.test(t)) process.exit(1);
+}
+const pj = path.join(P, "lib", "node_modules", process.argv[2], "package.json");
+process.stdout.write(String(JSON.parse(fs.readFileSync(pj, "utf8")).version));]]
+
 local function exact(v) return v and v:match("^v?%d+%.%d+%.%d+[%w.+-]*$") ~= nil end
 
 local function decode(ctx, text)
@@ -109,6 +122,17 @@ function M.run(ctx, args)
       lines[#lines + 1] = 'W=' .. q(want_v) .. '; [ -n "$F" ] && { [ -z "$W" ] || [ "$F" = "$W" ]; } && '
         .. '{ echo "@settled $F"; exit 0; }'
     end
+  end
+  -- global, present: the package.json under npm's default global root
+  -- (PREFIX/lib/node_modules, PREFIX = node's ../..) when nothing sets
+  -- another prefix (npm_config_prefix, a prefix= in ~/.npmrc, PREFIX/etc/npmrc
+  -- or npm's builtin npmrc); else npm ls -g
+  if name and args.global and not args.executable and state == "present" and not args.ci
+    and (not args.version or exact(args.version)) then
+    local want_v = args.version and args.version:gsub("^v", "") or ""
+    lines[#lines + 1] = "F=$(node -e " .. q(GLOBAL_CHECK) .. ' "$(command -v npm)" ' .. q(name) .. " 2>/dev/null)"
+      .. '; W=' .. q(want_v) .. '; [ -n "$F" ] && { [ -z "$W" ] || [ "$F" = "$W" ]; } && '
+      .. '{ echo "@settled $F"; exit 0; }'
   end
   -- a package.json folder (present, no name): settled when every dependency
   -- (devDependencies too unless production) is in node_modules at a version

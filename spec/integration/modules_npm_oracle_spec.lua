@@ -52,7 +52,7 @@ describe("#hosts #oracle npm", function()
       npm: { name: left-lsb, path: /srv/app, state: absent }
 ]]
   local STATE = "cd /srv && for d in app app2; do echo $d; ls $d/node_modules 2>/dev/null;"
-    .. " cat $d/node_modules/*/package.json 2>/dev/null | grep '\"version\"'; done; ls /usr/local/lib/node_modules"
+    .. " cat $d/node_modules/*/package.json 2>/dev/null | grep '\"version\"'; done; ls /usr/lib/node_modules | grep lsb"
 
   it("the same changes and packages, twice and under --check", function()
     compare(t:run(PLAY, { check = true }), "check on fresh hosts")
