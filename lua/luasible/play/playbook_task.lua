@@ -53,7 +53,8 @@ local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executab
 -- the task's own take it as nothing changes for them. Any other module
 -- (apt, service, ...) with an environment is refused: it would be ignored.
 local ENV_TAKERS = { command = true, shell = true, streaming_shell = true,
-  unarchive = true } -- (its download and extraction: http_proxy, TMPDIR ...)
+  unarchive = true, -- (its download and extraction: http_proxy, TMPDIR ...)
+  npm = true, gem = true } -- issue 14's package tools: npm_config_*, GEM_*, proxies reach them
 local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
   set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true,
   -- issue 14's system modules: their tools take no user environment
