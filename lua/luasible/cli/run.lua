@@ -16,6 +16,8 @@ function M.add_to_parser(parser, common)
   c:flag("--list-tags", "List the tags of each play's tasks (after --tags/--skip-tags); run nothing.")
   c:option("--start-at-task", "Start at the first task of this name (a glob as Ansible's: fnmatch).")
   c:flag("--step", "Ask before each task (on the terminal): (y)es, (n)o, (c)ontinue without asking.")
+  -- ansible-playbook's: luasible keeps no facts between runs (no fact cache), so there is nothing to clear
+  c:flag("--flush-cache", "Clear the fact cache: accepted, and nothing to do (luasible keeps no facts between runs).")
 end
 
 -- a sorted list of unique tags, as Ansible prints them
@@ -95,6 +97,7 @@ function M.command(args)
   return play, { list = (args.syntax_check or args.list_tasks or args.list_hosts or args.list_tags) and true or nil,
     start_at_task = args.start_at_task, step = args.step or nil,
     base_dir = base_dir, play_file = args.play, locate = locate, sources = sources,
+    roles_path = args.config_opts and args.config_opts.roles_path, -- (a Lua play's roles: play/lua_roles.lua)
     tags = list(args.tags), skip_tags = list(args.skip_tags),
     play_vars_dir = base_dir } -- the play's group_vars/ and host_vars/
 end

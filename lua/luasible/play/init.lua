@@ -83,6 +83,11 @@ local function prepare_all(play, opts)
     if src then popts = setmetatable({ play_file = src.play_file, locate = src.locate,
       play_index = src.play_index }, { __index = opts }) end
     if dynamic then popts = setmetatable({ dynamic_hosts = true }, { __index = popts }) end
+    if not src and type(p) == "table" and p.roles ~= nil then -- a Lua play's roles (play/lua_roles.lua)
+      local lp, where2 = require("luasible.play.lua_roles").expand(p, popts)
+      if not lp then return nil, where2 end
+      p, popts = lp, setmetatable({ locate = where2 }, { __index = popts })
+    end
     local pp, err = prepare.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp
@@ -143,6 +148,7 @@ function M.play(play, opts)
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible,
     base_dir = opts.base_dir or ".",
+    playbook_dir = ok_c and core.realpath(opts.base_dir or ".") or opts.base_dir or ".",
     tasks = {}, state = {},
     inv = inv, layer = layer, -- delegate_to's hosts (play/delegate.lua); add_host, group_by change inv
     -- what the command line gives every SSH connection (-k's password, -F)

@@ -146,7 +146,7 @@ function M.include(ctx, r, t, label, inherited)
     if cerr then ctx.raise(ctx.where(r, t, "when") .. label .. ": " .. cerr) end
   end
   local sink = { tasks = {}, maps = {} }
-  apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {},
+  apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {}, dynamic = true,
     vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
   if imp.apply then -- apply: its when and tags joined to each task's, the other keywords where a task sets none
     for _, task in ipairs(sink.tasks) do
@@ -185,8 +185,8 @@ function M.import(ctx, r, t, label, tasks, maps, inherited)
   end
   local a, at, imp = role_args(ctx, r, t, key, label, "import_role")
   if imp.public then -- its vars are seen by its own tasks only (docs/TASKS.md, Roles)
-    ctx.raise(ctx.where(r, a, "public") .. label .. ": import_role: public: true is not supported yet"
-      .. " (include_role takes it)")
+    ctx.raise(ctx.where(r, a, "public") .. label .. ": import_role takes no public (as ansible-core 2.14's:"
+      .. " \"Invalid options for import_role: public\"); include_role takes it")
   end
   if t.vars ~= nil and not yaml.is_null(t.vars) then
     if not is_mapping(t.vars) then ctx.raise(ctx.where(r, t, "vars") .. label .. ": vars must be a mapping") end
