@@ -66,7 +66,8 @@ keys() { # the long ids of a keyring file
     *) $G --no-default-keyring --keyring "$1" --with-colons --list-keys 2>/dev/null ;;
   esac | awk -F: '($1=="pub"||$1=="sub") && $2!="e" {print $5}'
 }
-if [ -n "$KR" ]; then set -- "$KR"; else set -- /etc/apt/trusted.gpg /etc/apt/trusted.gpg.d/*.gpg /etc/apt/trusted.gpg.d/*.asc; fi
+if [ -n "$KR" ]; then set -- "$KR"
+else set -- /etc/apt/trusted.gpg /etc/apt/trusted.gpg.d/*.gpg /etc/apt/trusted.gpg.d/*.asc; fi
 HOLD=
 for f; do
   [ -f "$f" ] || continue
@@ -80,7 +81,9 @@ echo @@CHANGE
 [ "$SRC" = none ] && [ "$STATE" = present ] && exit 0
 [ "$CHECK" = 1 ] && exit 0
 # the keyring(s) rewritten from a throwaway GNUPGHOME
-load() { case "$1" in *.asc) $G --import "$1" ;; *) $G --no-default-keyring --keyring "$1" --export | $G --import ;; esac; }
+load() {
+  case "$1" in *.asc) $G --import "$1" ;; *) $G --no-default-keyring --keyring "$1" --export | $G --import ;; esac
+}
 save() { # $1: the file; no key left: it goes
   d=$(dirname -- "$1"); mkdir -p -- "$d"
   if [ -z "$($G --with-colons --list-keys 2>/dev/null | grep '^pub')" ]; then rm -f -- "$1"; return 0; fi
@@ -99,7 +102,8 @@ else
     rm -rf "$GNUPGHOME"; mkdir -m 700 "$GNUPGHOME"
     load "$f" 2>/dev/null
     for fp in $($G --with-colons --list-keys 2>/dev/null | awk -F: -v w="$WANT" '
-        $1=="pub"||$1=="sub" {hit = (substr($5, length($5) - length(w) + 1) == w)} $1=="fpr" && hit {print $10; hit=0}'); do
+        $1=="pub"||$1=="sub" {hit = (substr($5, length($5) - length(w) + 1) == w)}
+        $1=="fpr" && hit {print $10; hit=0}'); do
       $G --yes --delete-keys "$fp" 2>/dev/null
     done
     save "$f" || exit 1
@@ -112,7 +116,9 @@ echo @@DONE
 local function key_id(s)
   local k = s:upper():gsub("^0X", "")
   if not k:match("^%x+$") then return nil, "Invalid key_id" end
-  if #k ~= 8 and #k ~= 16 and #k <= 16 then return nil, "key_id must be 8, 16, or 16+ hexadecimal characters in length" end
+  if #k ~= 8 and #k ~= 16 and #k <= 16 then
+    return nil, "key_id must be 8, 16, or 16+ hexadecimal characters in length"
+  end
   return k
 end
 
@@ -123,7 +129,8 @@ function M.run(ctx, args)
     if not k then return { failed = true, msg = err, id = args.id } end
     want = k
   end
-  local src = args.data and "data" or args.file and "file" or args.url and "url" or args.keyserver and "keyserver" or "none"
+  local src = args.data and "data" or args.file and "file" or args.url and "url"
+    or args.keyserver and "keyserver" or "none"
   -- an 8-character id matches a key's last 8, a longer one its last 16 (Ansible's short_id / fp)
   local match = #want == 8 and want or want:sub(-16)
   local env = { SRC = src, FILE = args.file or "", URL = args.url or "", KS = args.keyserver or "", WANT = match,
@@ -161,7 +168,9 @@ function M.run(ctx, args)
   end
   if ctx.check_mode then return result end
   if args.state == "present" and src == "none" then return fail("No key to add: give data, file, url or keyserver") end
-  if out:find("@@RECVFAIL", 1, true) then return fail("Error fetching key " .. want .. " from keyserver: " .. args.keyserver) end
+  if out:find("@@RECVFAIL", 1, true) then
+    return fail("Error fetching key " .. want .. " from keyserver: " .. args.keyserver)
+  end
   if out:find("@@IMPORTFAIL", 1, true) then return fail("Unable to add a key from " .. src) end
   if not (r.ok and out:find("@@DONE", 1, true)) then
     return fail("apt_key: writing the keyring failed: " .. ctx.chomp(r.stderr or ""))

@@ -24,7 +24,8 @@ M.must = must
 --- its sources, this machine's container settings and old lists gone.
 function M.plain(h)
   must(h, "rm -rf /etc/apt/sources.list.d/* /etc/apt/apt.conf.d/99artifact-registry /etc/apt/apt.conf.d/docker-*"
-    .. " /etc/apt/apt.conf.d/99farm-* && : > /etc/apt/sources.list && rm -f /var/lib/apt/lists/*_* && mkdir -p /etc/apt/keyrings")
+    .. " /etc/apt/apt.conf.d/99farm-* && : > /etc/apt/sources.list && rm -f /var/lib/apt/lists/*_*"
+    .. " && mkdir -p /etc/apt/keyrings")
 end
 
 function M.start(h, o)

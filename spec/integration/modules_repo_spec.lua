@@ -13,6 +13,7 @@ describe("#hosts apt_key and apt_repository", function()
   local ok, why = th.available()
   if not ok then pending("test hosts unavailable: " .. why) return end
   local hosts, task, repo, cli
+  local _ -- the results a test does not look at
   local KR = "/etc/apt/keyrings/spec.gpg"
   local function on(cmd) return (cli:exec(cmd)) end
   local function keys(file)
@@ -30,7 +31,7 @@ describe("#hosts apt_key and apt_repository", function()
   lazy_teardown(function() if hosts then hosts:stop() end end)
   local function run(t, o) return task(t, setmetatable({ host = 2 }, { __index = o or {} })) end
 
-  it("the key from a url into a signed-by keyring, the source, a package from it: end to end, then unchanged", function()
+  it("the key from a url into a signed-by keyring, the source, a package from it; then unchanged", function()
     local line = "deb [signed-by=" .. KR .. "] " .. repo.url .. " stable main"
     -- --check first: nothing written
     local r, st = run({ apt_key = { url = repo.key_url, keyring = KR } }, { check = true })
@@ -52,13 +53,15 @@ describe("#hosts apt_key and apt_repository", function()
     assert.equal("/dev/null", r.diff[1].before_header)
     assert.equal(file, r.diff[1].after_header)
     assert.equal(line .. "\n", r.diff[1].after)
-    local _, evs
+    local evs
     r, st, evs = run({ apt_repository = { repo = line } })
     assert.equal("changed", st, json.encode(r))
     assert.equal(line .. "\n", on("cat " .. file))
     assert.equal("-rw-r--r--", on("stat -c %A " .. file):gsub("%s+$", ""))
     local streamed = false
-    for _, e in ipairs(evs) do if e.type == "stdout" and tostring(e.data):find("InRelease", 1, true) then streamed = true end end
+    for _, e in ipairs(evs) do
+      if e.type == "stdout" and tostring(e.data):find("InRelease", 1, true) then streamed = true end
+    end
     assert.is_true(streamed, "apt-get update's lines streamed")
     -- the signed index is in: apt installs from it
     r, st = run({ apt = { name = "lsb-hello" } })
@@ -72,7 +75,7 @@ describe("#hosts apt_key and apt_repository", function()
     assert.equal(file:match("[^/]+$") .. "\n", on("ls /etc/apt/sources.list.d/"))
   end)
 
-  it("absent: the source out of every file (the file gone when empty), then unchanged; a disabled line enabled", function()
+  it("absent: the source out of every file (an empty file gone), then unchanged; a disabled line enabled", function()
     local line = "deb [trusted=yes] " .. repo.url .. " stable main"
     aptrepo.must(cli, "printf '# a comment\\n#" .. line .. "\\n' > /etc/apt/sources.list")
     local r, st = run({ apt_repository = { repo = line, update_cache = false } }, { diff = true })
@@ -118,7 +121,8 @@ describe("#hosts apt_key and apt_repository", function()
     _, st = run({ apt_key = { file = "/root/key.gpg", keyring = "/etc/apt/keyrings/f.gpg" } })
     assert.equal("changed", st)
     assert.equal(repo.id, keys("/etc/apt/keyrings/f.gpg"))
-    _, st = run({ apt_key = { id = repo.fpr, keyring = "/etc/apt/keyrings/f.gpg", state = "absent" } }, { check = true })
+    _, st = run({ apt_key = { id = repo.fpr, keyring = "/etc/apt/keyrings/f.gpg", state = "absent" } },
+      { check = true })
     assert.equal("changed", st)
     assert.equal(repo.id, keys("/etc/apt/keyrings/f.gpg"))
     _, st = run({ apt_key = { id = repo.id:sub(-8), keyring = "/etc/apt/keyrings/f.gpg", state = "absent" } })
