@@ -167,6 +167,11 @@ function M.run(ctx, args)
     end
   end
   if #write == 0 then return result end
+  -- as Ansible's save: a file left without a line goes (an empty one
+  -- there before too)
+  for _, f in ipairs(order) do
+    if not before[f] and not dump(files[f]) and not files[f].new then write[#write + 1] = { file = f } end
+  end
   result.changed = true
   if ctx.diff then result.diff = diffs end
   if ctx.check_mode then return result end

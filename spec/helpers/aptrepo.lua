@@ -5,6 +5,8 @@
 --   repo.key_url, repo.url (the deb URL), repo.suite ("stable"), repo.fpr (the key's fingerprint)
 --   repo:package("lsb-hello", "1.0")   -- a .deb built with dpkg-deb, the index and InRelease remade
 --   aptrepo.plain(host)                 -- the host's own sources gone (only what a spec adds)
+--   aptrepo.start(h, { local_url = true })   -- URLs on 127.0.0.1 (the host's own), the same on twins
+--   repo:mirror(other)                  -- the same repository (key, index) served on another host
 -- The key is made on the server host by gpg (ed25519, no passphrase); the
 -- index by apt-ftparchive (packages and release), InRelease by gpg --clearsign.
 local webhost = require "spec.helpers.webhost"
@@ -31,8 +33,9 @@ end
 function M.start(h, o)
   o = o or {}
   local web = webhost.start(h, { port = o.port or 8080 })
+  local base = o.local_url and ("http://127.0.0.1:" .. web.port) or web.url
   local r = setmetatable({ host = h, web = web, suite = "stable", dir = "/srv/www/repo",
-    url = web.url .. "/files/repo", key_url = web.url .. "/files/repo/key.asc" }, Repo)
+    url = base .. "/files/repo", key_url = base .. "/files/repo/key.asc", port = web.port }, Repo)
   must(h, "export GNUPGHOME=/srv/gnupg; mkdir -p -m 700 $GNUPGHOME " .. r.dir .. "/pool && "
     .. "gpg --batch -q --passphrase '' --quick-gen-key 'luasible spec repo <repo@spec.test>' ed25519 sign never && "
     .. "gpg --batch --armor --export > " .. r.dir .. "/key.asc && gpg --batch --export > " .. r.dir .. "/key.gpg")
@@ -60,6 +63,12 @@ function Repo:package(name, version)
     .. "GNUPGHOME=/srv/gnupg gpg --batch -q --clearsign -o " .. d .. "/InRelease " .. d .. "/Release")
 end
 
-function Repo:stop() self.web:stop() end
+--- The same repository served on host `other` too (its files copied
+--- there, a server of its own on the same port): for twin hosts.
+function Repo:mirror(other)
+  assert(os.execute("mkdir -p " .. other.root .. "/srv && cp -a " .. self.host.root .. "/srv/www "
+    .. self.host.root .. "/srv/gnupg " .. other.root .. "/srv/"))
+  return webhost.start(other, { port = self.port })
+end
 
 return M
