@@ -59,7 +59,8 @@ describe("#hosts #oracle apt_key and apt_repository", function()
 
   it("the same sources, keys and package, twice and under --check", function()
     local state = "cd /etc/apt && for f in sources.list sources.list.d/*; do"
-      .. " [ -f \"$f\" ] && echo \"== $f $(stat -c %a $f)\" && cat \"$f\"; done; for k in keyrings/spec.gpg trusted.gpg; do echo \"== $k\"; [ -f $k ] &&"
+      .. " [ -f \"$f\" ] && echo \"== $f $(stat -c %a $f)\" && cat \"$f\"; done;"
+      .. " for k in keyrings/spec.gpg trusted.gpg; do echo \"== $k\"; [ -f $k ] &&"
       .. " gpg --batch --no-default-keyring --keyring /etc/apt/$k --with-colons --list-keys 2>/dev/null"
       .. " | awk -F: '$1==\"pub\"{print $5}'; done; dpkg-query -W -f='${db:Status-Abbrev}${Version}\\n' lsb-hello"
       .. " 2>/dev/null; true"
