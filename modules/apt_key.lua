@@ -19,6 +19,7 @@ local M = {
     validate_certs = { type = "boolean", default = true },
     keyserver = { type = "string" },
     state = { type = "string", default = "present", choices = { "absent", "present" } },
+    env = { type = "dict" }, -- the task's `environment:` (a proxy for the url's download)
   },
   mutually_exclusive = { { "data", "file", "keyserver", "url" } },
   check_mode = true,
@@ -136,6 +137,7 @@ function M.run(ctx, args)
   local env = { SRC = src, FILE = args.file or "", URL = args.url or "", KS = args.keyserver or "", WANT = match,
     STATE = args.state, CHECK = ctx.check_mode and "1" or "0", KR = args.keyring or "",
     INSECURE = args.validate_certs and "0" or "1" }
+  for k, v in pairs(args.env or {}) do if env[k] == nil then env[k] = v end end
   local r = ctx:run(SCRIPT, { env = env, stdin = args.data })
   local out = r.stdout or ""
   local function fail(msg) return { failed = true, msg = msg, rc = r.rc, stderr = r.stderr } end

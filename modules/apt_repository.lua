@@ -17,6 +17,7 @@ local M = {
     install_python_apt = { type = "boolean", default = true }, -- nothing to install: luasible needs no python-apt
     validate_certs = { type = "boolean", default = true },     -- Ansible's: for the Launchpad lookup of a ppa
     codename = { type = "string" },
+    env = { type = "dict" }, -- the task's `environment:` (a proxy for apt-get update)
   },
   check_mode = true,
 }
@@ -190,6 +191,7 @@ function M.run(ctx, args)
   -- delay); still failing: the files as they were, and the error
   local tries = math.max(args.update_cache_retries, 1)
   local env = { LC_ALL = "C", DEBIAN_FRONTEND = "noninteractive" }
+  for k, v in pairs(args.env or {}) do if env[k] == nil then env[k] = v end end
   local err
   for try = 0, tries - 1 do
     local u = ctx:run("apt-get update -q -o APT::Update::Error-Mode=any 2>&1", { env = env, stream = true })

@@ -35,6 +35,7 @@ local M = {
     allow_downgrade = { type = "boolean", default = false },
     disable_plugin = { type = "list" },
     enable_plugin = { type = "list" },
+    env = { type = "dict" }, -- the task's `environment:` (a proxy for dnf)
     lock_timeout = { type = "integer", default = 30 },  -- dnf waits for its own lock
     install_repoquery = { type = "boolean", default = true }, -- (yum's; nothing to install: dnf has repoquery)
     use_backend = { type = "string", default = "auto", choices = { "auto", "yum", "yum4", "dnf", "dnf4" } },
@@ -114,7 +115,7 @@ local function listing(ctx, args, o)
   local q = ctx.quote
   local what = args.list
   if what == "repos" or what == "repositories" then
-    local r = ctx:run("LC_ALL=C dnf " .. o .. " -q repolist --enabled")
+    local r = ctx:run("LC_ALL=C dnf " .. o .. " -q repolist --enabled", { env = args.env })
     if not r.ok then return { failed = true, rc = r.rc, msg = ctx.chomp(r.stdout or "") } end
     local res = {}
     for l in (r.stdout or ""):gmatch("[^\n]+") do
@@ -130,7 +131,7 @@ local function listing(ctx, args, o)
     .. q("%{name}|%{epoch}|%{version}|%{release}|%{arch}|%{repoid}|%{installtime}") .. " "
   -- a package spec: what is installed and what the repositories have (Ansible's best query)
   local cmd = sel and (rq .. sel) or (rq .. "--installed -- " .. q(what) .. " && " .. rq .. "-- " .. q(what))
-  local r = ctx:run(cmd)
+  local r = ctx:run(cmd, { env = args.env })
   if not r.ok then return { failed = true, rc = r.rc, msg = ctx.chomp((r.stderr or "") .. (r.stdout or "")) } end
   local res = {}
   for l in (r.stdout or ""):gmatch("[^\n]+") do
@@ -162,7 +163,7 @@ function M.run(ctx, args)
       names = nil
     else -- update_cache alone
       if not ctx.check_mode then
-        local r = ctx:run("LC_ALL=C dnf " .. o .. " makecache 2>&1", { stream = true })
+        local r = ctx:run("LC_ALL=C dnf " .. o .. " makecache 2>&1", { stream = true, env = args.env })
         if not r.ok then return { failed = true, rc = r.rc, results = {}, msg = ctx.chomp(r.stdout or "") } end
       end
       return { changed = false, msg = "Cache updated", results = {}, rc = 0 }
@@ -194,7 +195,7 @@ function M.run(ctx, args)
     s[#s + 1] = "set -- $miss $other; [ $# -gt 0 ] || exit 0"
     s[#s + 1] = "echo @@SIM; eval \"" .. D .. "install -- $*\" 2>&1; echo \"@@RC $?\""
   end
-  local probe = ctx:run(table.concat(s, "\n"))
+  local probe = ctx:run(table.concat(s, "\n"), { env = args.env })
   local out = probe.stdout or ""
   local results, failures = {}, {}
   -- a simulation: rc 0 nothing to do, rc 1 and "Operation aborted." a
@@ -239,7 +240,7 @@ function M.run(ctx, args)
       cmd = "dnf " .. o .. " " .. verb .. " -- " .. table.concat(qn, " ")
     end
   end
-  local r = ctx:run("export LC_ALL=C\n" .. cmd, { stream = true })
+  local r = ctx:run("export LC_ALL=C\n" .. cmd, { stream = true, env = args.env })
   if not r.ok then
     return { failed = true, rc = r.rc, results = results, stdout = r.stdout, stderr = r.stderr,
       msg = "dnf failed: " .. ctx.chomp(((r.stdout or "") .. "\n" .. (r.stderr or "")):match("Error: ([^\n]*)")

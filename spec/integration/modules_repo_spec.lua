@@ -8,6 +8,8 @@ local th = require "spec.helpers.testhosts"
 local hosts_task = require "spec.helpers.hosts_task"
 local aptrepo = require "spec.helpers.aptrepo"
 local json = require "luasible.json"
+local files = require "spec.helpers.files"
+local cli_run = require "spec.helpers.cli"
 
 describe("#hosts apt_key and apt_repository", function()
   local ok, why = th.available()
@@ -152,6 +154,14 @@ describe("#hosts apt_key and apt_repository", function()
     r, st = run({ apt_key = { url = repo.url .. "/nothing.asc" } })
     assert.equal("failed", st)
     assert.matches("Failed to download key", r.msg)
+    -- environment: reaches the download (a proxy nobody listens on: the download fails through it)
+    local d = files.tmpdir()
+    files.write(d .. "/inv.ini", hosts:inventory_ini())
+    files.write(d .. "/site.yml", "- hosts: cli\n  gather_facts: false\n  tasks:\n    - apt_key: { url: \""
+      .. repo.key_url .. "\", keyring: /etc/apt/keyrings/p.gpg }\n      environment: { http_proxy: \"http://127.0.0.1:9\" }\n")
+    local out, code = cli_run.luasible("run " .. d .. "/site.yml -i " .. d .. "/inv.ini")
+    assert.equal(2, code, out)
+    assert.matches("Failed to download key", out)
     aptrepo.must(cli, "mv /usr/bin/gpg /usr/bin/gpg.off")
     r, st = run({ apt_key = { url = repo.key_url } })
     aptrepo.must(cli, "mv /usr/bin/gpg.off /usr/bin/gpg")

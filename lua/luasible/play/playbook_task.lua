@@ -51,7 +51,9 @@ local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executab
 -- modules that start a process with it; modules that start no process of
 -- the task's own take it as nothing changes for them. Any other module
 -- (apt, service, ...) with an environment is refused: it would be ignored.
-local ENV_TAKERS = { command = true, shell = true, streaming_shell = true }
+local ENV_TAKERS = { command = true, shell = true, streaming_shell = true,
+  -- issue 14's repository modules: a proxy for apt-get update, the key's download, dnf
+  apt_repository = true, apt_key = true, dnf = true, yum = true }
 local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
   set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true,
   -- issue 14's system modules: their tools take no user environment
