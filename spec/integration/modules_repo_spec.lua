@@ -158,7 +158,8 @@ describe("#hosts apt_key and apt_repository", function()
     local d = files.tmpdir()
     files.write(d .. "/inv.ini", hosts:inventory_ini())
     files.write(d .. "/site.yml", "- hosts: cli\n  gather_facts: false\n  tasks:\n    - apt_key: { url: \""
-      .. repo.key_url .. "\", keyring: /etc/apt/keyrings/p.gpg }\n      environment: { http_proxy: \"http://127.0.0.1:9\" }\n")
+      .. repo.key_url .. "\", keyring: /etc/apt/keyrings/p.gpg }\n"
+      .. "      environment: { http_proxy: \"http://127.0.0.1:9\" }\n")
     local out, code = cli_run.luasible("run " .. d .. "/site.yml -i " .. d .. "/inv.ini")
     assert.equal(2, code, out)
     assert.matches("Failed to download key", out)
