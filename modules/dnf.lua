@@ -1,10 +1,11 @@
 -- dnf (and yum, modules/yum.lua): install, upgrade or remove rpm packages
 -- with the host's dnf CLI (Ansible's module drives dnf's Python API: the
--- same transactions). One round trip finds what is to do: `rpm -q` says
--- which names are installed, and only when something is to do `dnf
--- --assumeno` resolves the transaction (its table: what would be
--- installed, upgraded, removed); the run itself (streamed) follows only
--- then and not under --check.
+-- same transactions). One round trip: `rpm -q` says which names are
+-- installed, and only when something is to do dnf runs in the same script
+-- (present/absent: `dnf -y`, streamed; latest, autoremove, specs rpm -q
+-- cannot answer and --check: `dnf --assumeno` resolves the transaction
+-- first, its table telling what would be installed, upgraded, removed,
+-- and the run follows only then and not under --check).
 local M = {
   params = {
     name = { type = "list", aliases = { "pkg" } },
@@ -181,7 +182,10 @@ function M.run(ctx, args)
       s[#s + 1] = "other=\"$other \"" .. q(q(n))
     end
   end
-  local D = "dnf " .. o:gsub("^%-y", "--assumeno") .. " "
+  -- present/absent of names, not under --check: the probe runs dnf itself
+  -- (-y) for what rpm -q found to do, one round trip in all
+  local direct = not ctx.check_mode and names ~= nil and (state == "present" or state == "absent")
+  local D = "dnf " .. (direct and o or o:gsub("^%-y", "--assumeno")) .. " "
   if names == nil then
     s[#s + 1] = "echo @@SIM; " .. D .. "autoremove 2>&1; echo \"@@RC $?\""
   elseif state == "absent" then
@@ -195,7 +199,7 @@ function M.run(ctx, args)
     s[#s + 1] = "set -- $miss $other; [ $# -gt 0 ] || exit 0"
     s[#s + 1] = "echo @@SIM; eval \"" .. D .. "install -- $*\" 2>&1; echo \"@@RC $?\""
   end
-  local probe = ctx:run(table.concat(s, "\n"), { env = args.env })
+  local probe = ctx:run(table.concat(s, "\n"), { env = args.env, stream = direct })
   local out = probe.stdout or ""
   local results, failures = {}, {}
   -- a simulation: rc 0 nothing to do, rc 1 and "Operation aborted." a
@@ -206,7 +210,7 @@ function M.run(ctx, args)
     for n in sim:gmatch("No match for argument: ([^\n]+)") do
       failures[#failures + 1], missing = "No package " .. n .. " available.", true
     end
-    if rc ~= "0" and not sim:find("Operation aborted.", 1, true) and not missing then
+    if rc ~= "0" and (direct or not sim:find("Operation aborted.", 1, true)) and not missing then
       local e = ("\n" .. sim):match("\nError:%s*(.-)%s*$")
       if not e then -- no Error: line (a GPG key missing): the last lines that are not dnf's release warning
         e = sim:gsub("Unable to detect release version[^\n]*\n", ""):gsub("(Problem repository: %S+).*$", "%1")
@@ -215,12 +219,13 @@ function M.run(ctx, args)
       failures[#failures + 1] = e
     end
   end
-  if #failures > 0 and state ~= "absent" then
+  if #failures > 0 and (state ~= "absent" or direct and not failures[1]:find("^No package ")) then
     return { failed = true, changed = false, msg = "Failed to install some of the specified packages",
       failures = failures, results = {}, rc = 1 }
   end
   if #results == 0 then return { changed = false, msg = "Nothing to do", results = {}, rc = 0 } end
   local result = { changed = true, msg = "", results = results, rc = 0 }
+  if direct then return result end
   if ctx.check_mode then
     result.msg = "Check mode: No changes made, but would have if not in check mode"
     return result
