@@ -1,8 +1,10 @@
 --- 1,000 hosts from one process (issue 13, "Speed and scale targets").
 -- Run from the repo root, as root, after `make && make -C bench`:
---   lua5.4 bench/fleet_bench.lua [HOSTS=1000] [ROUNDS=3] [CMD='sleep 2; echo hi']
--- The fleet of spec/helpers/fleet.lua (HOSTS distinct 127.1.x.y addresses,
--- 4 real sshd). Each round, alternating:
+--   lua5.4 bench/fleet_bench.lua [HOSTS=1000] [ROUNDS=3] [CMD='sleep 2; echo hi'] [--loopback]
+-- The fleet of spec/helpers/fleet.lua: by default HOSTS distinct addresses
+-- of HOSTS / 50 network namespaces (test hosts, each its own sshd: 20 for
+-- 1,000); --loopback: HOSTS 127.1.x.y addresses answered by 4 sshd on this
+-- machine's lo. Each round, alternating:
 --   luasible  one `bin/luasible exec fleet -f HOSTS -m shell -a CMD` (every
 --             host at once; connect, run, close), under /usr/bin/time
 --   floor     HOSTS parallel bench/out/ssh_blocking processes (blocking
@@ -16,9 +18,13 @@ package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 local fleet = require "spec.helpers.fleet"
 local files = require "spec.helpers.files"
 
-local HOSTS = tonumber(arg[1]) or 1000
-local ROUNDS = tonumber(arg[2]) or 3
-local CMD = arg[3] or "sleep 2; echo hi"
+local args, KIND = {}, "netns"
+for _, a in ipairs(arg) do
+  if a == "--loopback" then KIND = "loopback" else args[#args + 1] = a end
+end
+local HOSTS = tonumber(args[1]) or 1000
+local ROUNDS = tonumber(args[2]) or 3
+local CMD = args[3] or "sleep 2; echo hi"
 local BLOCKING = "bench/out/ssh_blocking"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -33,7 +39,8 @@ end
 local tmp = os.tmpname()
 os.remove(tmp)
 assert(os.execute("mkdir -p " .. tmp))
-local f = fleet.start { hosts = HOSTS, servers = 4 }
+local f = fleet.start { hosts = HOSTS, servers = 4, kind = KIND }
+io.stderr:write(("fleet: %d hosts, %d sshd (%s)\n"):format(#f.hosts, #f.servers, KIND))
 local inv = f:inventory(tmp .. "/inv.ini")
 local lines = {}
 for _, h in ipairs(f.hosts) do

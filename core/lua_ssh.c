@@ -215,7 +215,7 @@ static int not_ready(lua_State *L, lsb_ssh_session *S) {
 
 static const char *const exec_options[] = {
     "timeout", "grace", "stdin", "max_line", "lines", "capture", "progress",
-    "pgid_mark", "kill", NULL};
+    "chunks", "pgid_mark", "kill", NULL};
 
 /* s:exec(cmd, opts) -> stream | nil, err, name */
 static int ss_exec(lua_State *L) {

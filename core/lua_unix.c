@@ -4,14 +4,20 @@
  *
  * The listener's socket is made 0600 (created under umask 0177) and every
  * connection whose peer is not this process's user (SO_PEERCRED) is closed
- * at accept. A connection reads lines (NDJSON frames: "\n"-terminated, at
- * most LSB_UNIX_MAX_LINE bytes) and writes bytes. Waking as every core
+ * at accept. A connection reads lines ("\n"-terminated, at most
+ * LSB_UNIX_MAX_LINE bytes) or, once read_frame() is called, binary frames
+ * (a type byte, a 32-bit big-endian length, that many bytes: what a
+ * persistent connection's holder and relays speak), and writes bytes or
+ * frames. core.unix_lock: an exclusive flock(2) that is never waited for
+ * in the kernel (the holder's start is serialized by it). Waking as every core
  * object (docs/CORE.md): wait_on parks a waiter until a line, the end, a
  * connect's outcome, or (listener) a connection is there. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +26,7 @@
 
 #define LSB_ULISTEN_MT "luasible.unix_listener"
 #define LSB_UCONN_MT "luasible.unix_conn"
+#define LSB_ULOCK_MT "luasible.unix_lock"
 #define LSB_UNIX_MAX_LINE (16u * 1024u * 1024u)
 #define MAX_PENDING 64
 
@@ -36,6 +43,8 @@ typedef struct uconn {
   int refs;                    /* the handle's and the userdata's */
   unsigned connecting : 1, reading : 1, closing : 1;
   unsigned news : 1; /* a connect's outcome, not yet seen by read() */
+  unsigned framed : 1; /* binary frames (read_frame), not lines */
+  unsigned finishing : 1; /* finish() while connecting: shut down once connected */
 } uconn;
 
 typedef struct {
@@ -78,10 +87,25 @@ static void uconn_close(uconn *c) {
   uv_close((uv_handle_t *)&c->h, uconn_closed);
 }
 
+#define FRAME_HEAD 5u
+
+static size_t frame_len(const char *p) {
+  const unsigned char *u = (const unsigned char *)p + 1;
+  return ((size_t)u[0] << 24) | ((size_t)u[1] << 16) | ((size_t)u[2] << 8) | (size_t)u[3];
+}
+
+/* a whole line (or, framed, a whole frame) is buffered */
 static int has_line(uconn *c) {
+  if (c->framed) return c->in_len >= FRAME_HEAD && c->in_len - FRAME_HEAD >= frame_len(c->in);
   if (c->in_len > c->scan && memchr(c->in + c->scan, '\n', c->in_len - c->scan)) return 1;
   c->scan = c->in_len;
   return 0;
+}
+
+/* what is buffered can never become a line or frame under the limit */
+static int too_big(uconn *c) {
+  if (c->framed) return c->in_len >= FRAME_HEAD && frame_len(c->in) > LSB_UNIX_MAX_LINE;
+  return c->in_len > LSB_UNIX_MAX_LINE && !has_line(c);
 }
 
 static void uconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -112,7 +136,7 @@ static void uconn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
     }
     memcpy(c->in + c->in_len, c->ctx->readbuf, (size_t)n);
     c->in_len += (size_t)n;
-    if (c->in_len > LSB_UNIX_MAX_LINE && !has_line(c)) c->err = UV_E2BIG;
+    if (too_big(c)) c->err = UV_E2BIG;
     update_reading(c);
     if (c->err || has_line(c)) lsb_waitable_wake(&c->w);
     return;
@@ -188,6 +212,40 @@ static int c_read(lua_State *L) {
   return 0;
 }
 
+/* conn:read_frame() -> type (a one-byte string), payload; nil when no
+ * whole frame is there yet; false, "NAME: msg" at the end, as read(). The
+ * connection reads frames from then on. */
+static int c_read_frame(lua_State *L) {
+  uconn *c = check_conn(L);
+  c->news = 0;
+  c->framed = 1;
+  if (c->in_len >= FRAME_HEAD && !too_big(c) && has_line(c)) {
+    size_t n = frame_len(c->in);
+    lua_pushlstring(L, c->in, 1);
+    lua_pushlstring(L, c->in + FRAME_HEAD, n);
+    memmove(c->in, c->in + FRAME_HEAD + n, c->in_len - FRAME_HEAD - n);
+    c->in_len -= FRAME_HEAD + n;
+    update_reading(c);
+    return 2;
+  }
+  if (c->err || c->closing) {
+    lua_pushboolean(L, 0);
+    if (c->err && c->err != UV_EOF)
+      lua_pushfstring(L, "%s: %s", uv_err_name(c->err), uv_strerror(c->err));
+    else if (c->in_len)
+      lua_pushliteral(L, "EPROTO: the connection ended inside a frame");
+    else
+      lua_pushliteral(L, "");
+    return 2;
+  }
+  if (too_big(c)) {
+    c->err = UV_E2BIG;
+    return c_read_frame(L);
+  }
+  update_reading(c);
+  return 0;
+}
+
 static int c_ready(lua_State *L) {
   uconn_ud *ud = luaL_checkudata(L, 1, LSB_UCONN_MT);
   uconn *c = ud->c;
@@ -220,17 +278,16 @@ static int c_queued(lua_State *L) {
   return 1;
 }
 
-/* conn:write(s) -> true, or the fail tuple (queued: libuv writes it) */
-static int c_write(lua_State *L) {
-  uconn *c = check_conn(L);
-  size_t n;
-  const char *s = luaL_checklstring(L, 2, &n);
+/* queue head (hn bytes) + s (n bytes) as one write */
+static int queue_write(lua_State *L, uconn *c, const char *head, size_t hn, const char *s, size_t n) {
   uwrite *wr;
   uv_buf_t b;
   int err;
   if (c->closing || (c->err && c->err != UV_EOF)) return lsb_fail_uv(L, UV_EPIPE, "write");
-  if (!(wr = malloc(sizeof *wr + n + 1))) return luaL_error(L, "not enough memory");
-  memcpy(wr->data, s, n);
+  if (!(wr = malloc(sizeof *wr + hn + n + 1))) return luaL_error(L, "not enough memory");
+  if (hn) memcpy(wr->data, head, hn);
+  if (n) memcpy(wr->data + hn, s, n);
+  n += hn;
   wr->c = c;
   wr->n = n;
   b = uv_buf_init(wr->data, (unsigned)n);
@@ -243,6 +300,32 @@ static int c_write(lua_State *L) {
   c->refs++; /* until written (or cancelled by the close) */
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/* conn:write(s) -> true, or the fail tuple (queued: libuv writes it) */
+static int c_write(lua_State *L) {
+  uconn *c = check_conn(L);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  return queue_write(L, c, NULL, 0, s, n);
+}
+
+/* conn:write_frame(type, payload) -> true, or the fail tuple: one frame
+ * (type: a one-byte string; payload at most 16 MiB) */
+static int c_write_frame(lua_State *L) {
+  uconn *c = check_conn(L);
+  size_t tn, n;
+  const char *t = luaL_checklstring(L, 2, &tn);
+  const char *s = luaL_optlstring(L, 3, "", &n);
+  unsigned char head[FRAME_HEAD];
+  luaL_argcheck(L, tn == 1, 2, "a one-byte frame type expected");
+  luaL_argcheck(L, n <= LSB_UNIX_MAX_LINE, 3, "frame larger than 16 MiB");
+  head[0] = (unsigned char)t[0];
+  head[1] = (unsigned char)(n >> 24);
+  head[2] = (unsigned char)(n >> 16);
+  head[3] = (unsigned char)(n >> 8);
+  head[4] = (unsigned char)n;
+  return queue_write(L, c, (const char *)head, FRAME_HEAD, s, n);
 }
 
 static int c_close(lua_State *L) {
@@ -270,8 +353,8 @@ static int c_finish(lua_State *L) {
   ud->c = NULL;
   lsb_waiter_release(L, &c->w);
   c->shut.data = c;
-  if (c->closing || c->connecting ||
-      uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
+  if (c->connecting && !c->closing) c->finishing = 1; /* the writes wait for the connect */
+  else if (c->closing || uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
     uconn_close(c);
   uconn_unref(c);
   return 0;
@@ -288,6 +371,11 @@ static void on_connected(uv_connect_t *req, int status) {
   c->connecting = 0;
   c->news = 1;
   if (status < 0) c->err = status;
+  if (c->finishing) {
+    c->finishing = 0;
+    if (status < 0 || c->closing || uv_shutdown(&c->shut, (uv_stream_t *)&c->h, uconn_shut) != 0)
+      uconn_close(c);
+  }
   update_reading(c);
   lsb_waitable_wake(&c->w);
   uconn_unref(c); /* the request's */
@@ -426,7 +514,41 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
+/* core.unix_lock(path) -> a lock (held until lock:close() or collected),
+ * nil when another process holds it (try again later: flock is never
+ * waited for, the loop runs on), or the fail tuple. The file is made 0600
+ * and not inherited by child processes (O_CLOEXEC). */
+typedef struct {
+  int fd;
+} ulock;
+
+static int core_unix_lock(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  ulock *lk;
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return lsb_fail_uv(L, uv_translate_sys_error(errno), "open lock");
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK) return 0;
+    return lsb_fail_uv(L, uv_translate_sys_error(e), "flock");
+  }
+  lk = lua_newuserdatauv(L, sizeof *lk, 0);
+  lk->fd = fd;
+  luaL_setmetatable(L, LSB_ULOCK_MT);
+  return 1;
+}
+
+static int lk_close(lua_State *L) {
+  ulock *lk = luaL_checkudata(L, 1, LSB_ULOCK_MT);
+  if (lk->fd >= 0) close(lk->fd); /* the flock goes with the last descriptor */
+  lk->fd = -1;
+  return 0;
+}
+
 void lsb_open_unix(lua_State *L) {
+  static const luaL_Reg kmeta[] = {{"__gc", lk_close}, {"__close", lk_close}, {NULL, NULL}};
+  static const luaL_Reg kmethods[] = {{"close", lk_close}, {NULL, NULL}};
   static const luaL_Reg lmeta[] = {
       {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
   static const luaL_Reg lmethods[] = {{"accept", l_accept}, {"ready", l_ready},
@@ -437,10 +559,13 @@ void lsb_open_unix(lua_State *L) {
   static const luaL_Reg cmethods[] = {{"read", c_read},   {"ready", c_ready},
                                       {"wait_on", c_wait_on}, {"write", c_write},
                                       {"queued", c_queued}, {"finish", c_finish}, {"close", c_close},
+                                      {"read_frame", c_read_frame}, {"write_frame", c_write_frame},
                                       {NULL, NULL}};
   lsb_new_class(L, LSB_ULISTEN_MT, lmeta, lmethods);
   lsb_new_class(L, LSB_UCONN_MT, cmeta, cmethods);
+  lsb_new_class(L, LSB_ULOCK_MT, kmeta, kmethods);
 }
 
 const luaL_Reg lsb_unix_funcs[] = {
-    {"unix_listen", core_unix_listen}, {"unix_connect", core_unix_connect}, {NULL, NULL}};
+    {"unix_listen", core_unix_listen}, {"unix_connect", core_unix_connect},
+    {"unix_lock", core_unix_lock}, {NULL, NULL}};

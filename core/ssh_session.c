@@ -878,9 +878,13 @@ static void tried(lsb_ssh_session *S, const char *what, const char *detail) {
            detail ? " " : "", detail ? detail : "", "");
 }
 
+/* S->auth_methods is NULL while the methods list was not asked for (A_LIST
+ * skipped: publickey is tried first, see auth_pump): publickey counts as
+ * offered then; the others are looked up once the list is there. */
 static int has_method(lsb_ssh_session *S, const char *m) {
   const char *p = S->auth_methods;
   size_t ml = strlen(m);
+  if (!p && strcmp(m, "publickey") == 0) return 1;
   while (p && *p) {
     const char *e = strchr(p, ',');
     size_t l = e ? (size_t)(e - p) : strlen(p);
@@ -890,7 +894,14 @@ static int has_method(lsb_ssh_session *S, const char *m) {
   return 0;
 }
 
-enum { A_LIST, A_AGENT, A_AGENT_ID, A_KEYS, A_PASSWORD, A_KBD, A_FAILED };
+enum { A_LIST, A_AGENT, A_AGENT_ID, A_KEYS, A_LIST_LATE, A_PASSWORD, A_KBD, A_FAILED };
+
+/* Whether authentication starts with a public key (a key file or an agent to
+ * ask): then the methods list ("none" request: one round trip) is skipped,
+ * as OpenSSH's ssh does, and asked for only when the keys are refused. */
+static int pubkey_first(const lsb_ssh_session *S) {
+  return S->cfg.nids > 0 || (S->cfg.agent && (S->cfg.agent_path || getenv("SSH_AUTH_SOCK")));
+}
 
 /* 0 when the key file can be read (or is not there: libssh2 says so),
  * else why not (EACCES, EISDIR, EMFILE, ENFILE, ENOMEM...) */
@@ -946,8 +957,14 @@ static int auth_pump(lsb_ssh_session *S) {
   int rc;
   for (;;) {
     switch (S->auth_step) {
-      case A_LIST: {
-        char *list = libssh2_userauth_list(S->ssh, user, ulen);
+      case A_LIST:
+      case A_LIST_LATE: {
+        char *list;
+        if (S->auth_step == A_LIST && pubkey_first(S)) {
+          S->auth_step = A_AGENT;
+          break;
+        }
+        list = libssh2_userauth_list(S->ssh, user, ulen);
         if (!list) {
           if (libssh2_userauth_authenticated(S->ssh)) {
             auth_ok(S);
@@ -964,7 +981,7 @@ static int auth_pump(lsb_ssh_session *S) {
           fail_connect(S, "ENOMEM", "out of memory authenticating with %s", S->cfg.label);
           return 1;
         }
-        S->auth_step = A_AGENT;
+        S->auth_step = S->auth_step == A_LIST_LATE ? A_PASSWORD : A_AGENT;
         break;
       }
       case A_AGENT: {
@@ -1009,7 +1026,9 @@ static int auth_pump(lsb_ssh_session *S) {
         break;
       case A_KEYS:
         if (S->auth_id >= S->cfg.nids || !has_method(S, "publickey")) {
-          S->auth_step = A_PASSWORD;
+          /* the keys were refused before the list was asked for: ask now
+           * (password, keyboard-interactive, the failure message need it) */
+          S->auth_step = S->auth_methods ? A_PASSWORD : A_LIST_LATE;
           break;
         }
         {

@@ -157,6 +157,7 @@ void lsb_stream_feed(lsb_stream *s, int fd, const char *data, size_t len) {
   if ((s->mode & LSB_STREAM_CAPTURE) &&
       lsb_buf_append(&s->capture[i], data, len) != 0)
     s->nomem = 1;
+  if ((s->mode & LSB_STREAM_CHUNKS) && len) push(s, i == 0 ? LSB_EV_STDOUT : LSB_EV_STDERR, data, len);
   if (s->mode & LSB_STREAM_LINES) {
     line_ud lu = {s, i};
     if (lsb_splitter_feed(&s->split[i], data, len, on_line_fd, &lu) != 0)

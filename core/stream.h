@@ -63,7 +63,10 @@ typedef struct lsb_result {
 enum {
   LSB_STREAM_LINES = 1,    /* queue stdout/stderr line events */
   LSB_STREAM_CAPTURE = 2,  /* keep the raw output for the result */
-  LSB_STREAM_PROGRESS = 4  /* queue progress events */
+  LSB_STREAM_PROGRESS = 4, /* queue progress events */
+  LSB_STREAM_CHUNKS = 8    /* queue the raw stdout/stderr bytes as they come,
+                              one event a chunk, no line splitting (the
+                              holder of a persistent connection: ssh/mux.lua) */
 };
 
 typedef struct lsb_stream {

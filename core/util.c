@@ -288,6 +288,7 @@ int lsb_opt_stream_mode(lua_State *L, int idx, int dflt_lines, int dflt_progress
   if (lsb_opt_bool(L, idx, "lines", dflt_lines)) mode |= LSB_STREAM_LINES;
   if (lsb_opt_bool(L, idx, "capture", 0)) mode |= LSB_STREAM_CAPTURE;
   if (lsb_opt_bool(L, idx, "progress", dflt_progress)) mode |= LSB_STREAM_PROGRESS;
+  if (lsb_opt_bool(L, idx, "chunks", 0)) mode |= LSB_STREAM_CHUNKS;
   return mode;
 }
 

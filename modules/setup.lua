@@ -159,10 +159,53 @@ local function default_ipv4(raw, object)
   return out
 end
 
+-- gather_subset (Ansible's): the subsets each fact is in; min's are always
+-- there unless "!min"; "all" is every subset; "!x" leaves x out.
+local SUBSET_OF = {
+  hostname = "platform", fqdn = "platform", kernel = "platform", system = "platform", architecture = "platform",
+  user_id = "user", processor_count = "hardware", memtotal_mb = "hardware", memfree_mb = "hardware",
+  all_ipv4_addresses = "network", all_ipv6_addresses = "network", addresses = "network", default_ipv4 = "network",
+}
+local MIN = { platform = true, user = true, distribution = true }
+local SUBSETS = { all = true, min = true, hardware = true, network = true, virtual = true, ohai = true, facter = true,
+  platform = true, user = true, distribution = true }
+
+--- The subsets gather_subset (a list) asks for: set of names, or nil, err.
+local function subsets(list)
+  local want, exclude, any_pos = {}, {}, false
+  local split = {}
+  for _, s in ipairs(list) do
+    for x in tostring(s):gmatch("[^,]+") do split[#split + 1] = x end
+  end
+  for _, s in ipairs(split) do
+    s = tostring(s):match("^%s*(.-)%s*$")
+    local neg = s:sub(1, 1) == "!"
+    local name = neg and s:sub(2) or s
+    if not SUBSETS[name] then
+      return nil, "bad subset '" .. name .. "' (the subsets: all, "
+        .. "distribution, facter, hardware, min, network, ohai, platform, user, virtual, and ! before one)"
+    end
+    if neg then exclude[name] = true else want[name], any_pos = true, true end
+  end
+  local out = {}
+  if want.all or (not any_pos and not exclude.all) then
+    for k in pairs(SUBSETS) do out[k] = true end
+  end
+  for k in pairs(want) do out[k] = true end
+  if exclude.all then -- "!all": min stays unless asked to go too
+    for k in pairs(out) do if not want[k] then out[k] = nil end end
+  end
+  if not exclude.min then for k in pairs(MIN) do out[k] = true end end
+  for k in pairs(exclude) do if k ~= "all" then out[k] = nil end end
+  if exclude.min then for k in pairs(MIN) do if not want[k] then out[k] = nil end end end
+  return out
+end
+
 return {
-  params = { filter = { type = "string" } },
+  params = { filter = { type = "string" }, gather_subset = { type = "list", default = { "all" } } },
   check_mode = true,
   distribution_facts = distribution_facts,
+  subsets = subsets, -- (play/prepare.lua checks a play's gather_subset with it before anything runs)
   default_ipv4 = default_ipv4,
   run = function(ctx, args)
     local res = ctx:run(SCRIPT)
@@ -186,6 +229,12 @@ return {
       default_ipv4 = default_ipv4(raw, ctx.object),
     }
     for k, v in pairs(distribution_facts(osr, raw.debian_version, raw.system)) do facts[k] = v end
+    local want, serr = subsets(args.gather_subset or { "all" })
+    if not want then return { failed = true, msg = serr } end
+    for k in pairs(facts) do
+      if not want[SUBSET_OF[k] or "distribution"] then facts[k] = nil end
+    end
+    facts.gather_subset, facts.module_setup = args.gather_subset or { "all" }, true
     if args.filter then
       local only = {}
       for k, v in pairs(facts) do if k:find(args.filter) then only[k] = v end end

@@ -52,20 +52,58 @@ function M.sudo(opts, probe)
   return target({ "sudo", "-n" }), opts.stdin
 end
 
+-- su with a password: su reads it from a terminal, so (as Ansible gives
+-- su a pty) a small Python program on the host reads the password from the
+-- first line of stdin, runs su on a pty of its own, answers su's prompt
+-- there, and gives the command the original stdin, stdout and stderr (fds
+-- 3, 4, 5 through su): its output stays apart and unchanged, no pty in
+-- it. What su says besides the prompt (a refused password) goes to
+-- stderr; the exit status is the command's (or su's). The password is
+-- never on a command line.
+M.SU_PTY = table.concat({
+  "import os, pty, sys",
+  "pw = b''",
+  "while True:",
+  "    c = os.read(0, 1)",
+  "    if not c or c == b'\\n': break",
+  "    pw += c",
+  "for fd in (0, 1, 2): os.dup2(fd, fd + 3, inheritable=True)",
+  "pid, m = pty.fork()",
+  "if pid == 0:",
+  "    os.execvp('su', ['su', '-s', '/bin/sh', '-c', 'exec \"$0\" \"$@\" <&3 >&4 2>&5 3<&- 4>&- 5>&-',",
+  "        sys.argv[1], '--'] + sys.argv[2:])",
+  "for fd in (3, 4, 5): os.close(fd)",
+  "buf, sent = b'', False",
+  "while True:",
+  "    try: d = os.read(m, 4096)",
+  "    except OSError: break",
+  "    if not d: break",
+  "    buf += d",
+  "    if not sent and (b'assword' in buf or buf.rstrip().endswith(b':')):",
+  "        os.write(m, pw + b'\\n')",
+  "        sent, buf = True, b''",
+  "rest = buf.replace(b'\\r', b'').strip()",
+  "if rest: os.write(2, rest + b'\\n')",
+  "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))",
+}, "\n")
+
 --- become_method su: the argv prefix `su -s /bin/sh -c 'exec "$0" "$@"' USER --`
--- (the command's argv after it, as given: no quoting), and its stdin. su
--- reads a password from a terminal, which a command here has not: su is
--- used where it needs none (the connecting user is root, or PAM lets it),
--- found by a probe; else nil, err — the password is never fed to the
--- command in its place.
+-- (the command's argv after it, as given: no quoting), and its stdin. Where
+-- su needs no password (the connecting user is root, or PAM lets it: found
+-- by a probe) it runs as it is; else, with opts.sudo_password (-K,
+-- ansible_become_password), through M.SU_PTY (python3 on the host, as
+-- Ansible needs it there), the password first on its stdin; without one,
+-- nil, err.
 function M.su(opts, probe)
-  local prefix = { "su", "-s", "/bin/sh", "-c", 'exec "$0" "$@"', opts.user or "root", "--" }
+  local user = opts.user or "root"
+  local prefix = { "su", "-s", "/bin/sh", "-c", 'exec "$0" "$@"', user, "--" }
   local res = probe(prefix, M.SUDO_PROBE)
-  if not (res and res.ok) then
-    return nil, nil, "EACCES: become_method su: su to '" .. (opts.user or "root") .. "' needs a password"
-      .. " (su reads it from a terminal, which luasible does not give it): connect as root, or use sudo"
+  if res and res.ok then return prefix, opts.stdin end
+  if not opts.sudo_password then
+    return nil, nil, "EACCES: become_method su: su to '" .. user .. "' needs a password"
+      .. " (give it with -K or ansible_become_password), or connect as root"
   end
-  return prefix, opts.stdin
+  return { "python3", "-c", M.SU_PTY, user }, opts.sudo_password .. "\n" .. (opts.stdin or "")
 end
 
 --- The remote command line of cmd with opts (cwd, env, timeout) behind the

@@ -7,20 +7,22 @@
 --   * SFTP on an SSH connection (conn._transfer == "sftp"),
 --   * the execute path: the content on stdin, in chunks, through
 --     `opts.run` (e.g. under sudo) or conn:execute: any connection.
--- The remote steps are the shell text of lua/luasible/remote.lua.
+-- The remote steps are the shell text of lua/luasible/remote.lua; the
+-- local path and the helpers every path shares are transfer_local.lua.
 -- Every failure is nil, "NAME: message", "NAME", named where it arises.
 local core = require "luasible.core"
 local scheduler = require "luasible.scheduler"
 local connection = require "luasible.connection"
 local remote = require "luasible.remote"
 local upath = require "luasible.util.path"
+local L = require "luasible.transfer_local"
 local tmp_name = upath.tmp_name
+local source, reporter, result, TMP_GUARD = L.source, L.reporter, L.result, L.TMP_GUARD
 local is_interrupt = require("luasible.util.errors").is_interrupt
 
 local M = {}
 
-local CHUNK = 1024 * 1024
-local MODE_644, MODE_600 = tonumber("644", 8), tonumber("600", 8)
+local MODE_644, MODE_600 = L.MODE_644, L.MODE_600
 
 local OPTIONS = { mode = "number", content = "boolean", on_progress = "function",
   atomic = "boolean", checksum = "boolean", via = "string", run = "function" }
@@ -41,166 +43,8 @@ function M.check(fn, a, b, opts)
   return opts
 end
 
--- Local file errors: the errno of io's third return value, named (Linux numbers).
-local ERRNO = {
-  [1] = "EPERM", [2] = "ENOENT", [5] = "EIO", [13] = "EACCES", [17] = "EEXIST", [20] = "ENOTDIR",
-  [21] = "EISDIR", [22] = "EINVAL", [24] = "EMFILE", [27] = "EFBIG", [28] = "ENOSPC", [30] = "EROFS",
-  [36] = "ENAMETOOLONG", [40] = "ELOOP", [122] = "EDQUOT",
-}
-
--- the fail tuple of an io/os call that returned nil, msg, errno
-local function io_fail(msg, errno, path)
-  local name = ERRNO[errno] or "EIO"
-  msg = tostring(msg)
-  if path and msg:sub(1, #path) ~= path then msg = path .. ": " .. msg end
-  return nil, name .. ": " .. msg, name
-end
-
--- The bytes to send: src itself (opts.content) or the file at src.
--- :read() gives the next chunk, nil at the end, or nil, err, name.
-local function source(src, opts, size)
-  size = size or CHUNK
-  if opts.content then
-    local pos = 0
-    return { total = #src, close = function() end, read = function()
-      if pos >= #src then return nil end
-      local chunk = src:sub(pos + 1, pos + size)
-      pos = pos + #chunk
-      return chunk
-    end }
-  end
-  local st, serr, sname = core.stat(src)
-  if not st then return nil, serr, sname end
-  if st.type == "directory" then return nil, "EISDIR: " .. src .. ": is a directory", "EISDIR" end
-  local f, msg, errno = io.open(src, "rb")
-  if not f then return io_fail(msg, errno) end
-  local total = st.size
-  return { total = total, close = function() f:close() end, read = function()
-    local chunk, e, n = f:read(size)
-    if chunk == nil and e then return io_fail(e, n, src) end
-    return chunk
-  end }
-end
-
--- on_progress(p) as the data moves: each whole percent, and once at the
--- end with the SHA-256 ("transferred")
-local function reporter(on_progress, total)
-  local last = -1
-  return function(done, sha)
-    if not on_progress then return end
-    local pct = total > 0 and done * 100 / total or 100
-    if sha or math.floor(pct) ~= last then
-      last = math.floor(pct)
-      on_progress { stage = "transferring", bytes_done = done, bytes_total = total,
-        percentage = pct, message = sha and "transferred" or "transferring", timestamp = core.now(),
-        sha256 = sha }
-    end
-  end
-end
-
-local function result(dest, bytes, sha, t0)
-  return { ok = true, changed = true, path = dest, bytes = bytes, sha256 = sha, duration = core.now() - t0 }
-end
-
 local function where(conn)
   return tostring(conn.where or conn.name or conn.kind or "the host")
-end
-
--- Finishing on this machine -------------------------------------------------
-
--- `target` holds the bytes: give it its mode (asked, or the mode of the
--- file it replaces, 0644 for a new one), then rename it over dest
-local function finish_local(target, dest, opts)
-  local atomic = target ~= dest
-  local mode = opts.mode
-  if not mode and atomic then
-    local m, err, name = core.file_mode(dest)
-    if not m and err then
-      os.remove(target)
-      return nil, err, name
-    end
-    mode = m or MODE_644
-  end
-  if mode then
-    local ok, err, name = core.chmod(target, mode)
-    if not ok then
-      if atomic then os.remove(target) end
-      return nil, err, name
-    end
-  end
-  if atomic then
-    local ok, msg, errno = os.rename(target, dest)
-    if not ok then
-      os.remove(target)
-      return io_fail(msg, errno, dest)
-    end
-  end
-  return true
-end
-
--- A to-be-closed guard for a local temporary file: once g.path is set (the
--- file exists), closing the guard removes it (and closes g.file), unless
--- g.path was cleared (renamed into place). So a copy that ends any other
--- way leaves nothing: a failure, an error raised through it, or its task
--- cancelled (a play's abort on Ctrl-C closes the task's coroutine).
-local TMP_GUARD = { __close = function(g)
-  if g.file and io.type(g.file) == "file" then g.file:close() end
-  if g.path then os.remove(g.path) end
-end }
-
--- a local copy (put or get on the local connection)
-local function copy_local(src, dest, opts, t0)
-  local input, ierr, iname = source(src, opts)
-  if not input then return nil, ierr, iname end
-  local atomic = opts.atomic ~= false
-  local target = atomic and tmp_name(dest) or dest
-  local guard <close> = setmetatable({}, TMP_GUARD)
-  local out, msg, errno
-  if atomic then
-    -- the content is never readable by others, not even for a moment:
-    -- a new private file (no symlink followed), its mode set before the rename
-    local ok, err, name = core.create_private(target)
-    if not ok then
-      input.close()
-      return nil, err, name
-    end
-    guard.path = target
-    out, msg, errno = io.open(target, "r+b")
-  else
-    out, msg, errno = io.open(target, "wb")
-  end
-  if not out then
-    input.close()
-    return io_fail(msg, errno)
-  end
-  guard.file = out
-  local sha, done = core.sha256_new(), 0
-  local progress = reporter(opts.on_progress, input.total)
-  progress(0)
-  local err, name
-  while true do
-    local chunk
-    chunk, err, name = input.read()
-    if not chunk then break end
-    local ok, werr, wno = out:write(chunk)
-    if not ok then
-      err, name = select(2, io_fail(werr, wno, target))
-      break
-    end
-    sha:update(chunk)
-    done = done + #chunk
-    progress(done)
-    -- a big local copy must not stall the other hosts of a play
-    if scheduler.task() then scheduler.sleep(0) end
-  end
-  input.close()
-  local cok, cerr, cno = out:close()
-  if not err and not cok then err, name = select(2, io_fail(cerr, cno, target)) end
-  if not err then err, name = select(2, finish_local(target, dest, opts)) end
-  if err then return nil, err, name end -- the guard removes the temporary file
-  guard.path = nil -- renamed into place
-  progress(done, sha:hex())
-  return result(dest, done, sha:hex(), t0)
 end
 
 -- Finishing on the host --------------------------------------------------------
@@ -379,7 +223,7 @@ function M.put(conn, src, dest, opts)
   opts = M.check("put", src, dest, opts)
   local t0 = core.now()
   local how = opts.via or conn._transfer
-  if how == "local" then return copy_local(src, dest, opts, t0) end
+  if how == "local" then return L.copy(src, dest, opts, t0) end
   if how == "sftp" then return put_sftp(conn, src, dest, opts, runner(conn, opts), t0) end
   if not how and own(conn, "put") then return conn:put(src, dest, own_opts(opts)) end
   return put_execute(conn, src, dest, opts, runner(conn, opts), t0)
@@ -392,7 +236,7 @@ function M.get(conn, src, dest, opts)
   if conn.closed then error("luasible: connection used after close", 2) end
   opts = M.check("get", src, dest, opts)
   local t0 = core.now()
-  if conn._transfer == "local" then return copy_local(src, dest, opts, t0) end
+  if conn._transfer == "local" then return L.copy(src, dest, opts, t0) end
   if conn._transfer ~= "sftp" then
     if own(conn, "get") then return conn:get(src, dest, own_opts(opts)) end
     error("bad argument #1 to 'get' (a connection that can get files expected)", 2)
@@ -417,7 +261,7 @@ function M.get(conn, src, dest, opts)
         :format(src, where(conn), sha, rsha), "ECHECKSUM"
     end
   end
-  local ok, e5, n5 = finish_local(target, dest, opts)
+  local ok, e5, n5 = L.finish(target, dest, opts)
   if not ok then return nil, e5, n5 end
   guard.path = nil -- renamed into place
   return result(dest, res.bytes, sha, t0)

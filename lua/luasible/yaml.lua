@@ -184,15 +184,6 @@ local function load_documents(text, with_lines)
     end
   end
 
-  -- f(node, kind, unsafe) for each node of a collection, up to its end event
-  local function each_node(f)
-    while true do
-      local node, kind, unsafe = load_node()
-      if node == nil then return end
-      f(node, kind, unsafe)
-    end
-  end
-
   -- `!unsafe` on a collection (Ansible wraps every value in it): every
   -- string in t, at any depth, is marked unsafe
   local function all_unsafe(t)
@@ -206,31 +197,47 @@ local function load_documents(text, with_lines)
     end
   end
 
+  -- (set_unsafe only where there is something to set or to unset: most
+  -- values are not !unsafe and hold nothing that is)
+  local function mark(t, k, value, unsafe)
+    local flag = unsafe and "value" or (type(value) == "table" and HOLDS[value] and "nested") or nil
+    if flag or UNSAFE[t] then M.set_unsafe(t, k, flag) end
+  end
+
   local function load_map()
     local unsafe_tag = ev.tag == "!unsafe"
-    local map, order, merged = json.object(), {}, {}
+    local map, order, merged = json.object(), {}, nil
     local lines = with_lines and { [LINES] = ev.start_mark.line + 1 } or nil
     if lines then LINES[map] = lines end
-    anchor(map, "map")
-    each_node(function(key)
+    if ev.anchor ~= nil then anchor(map, "map") end
+    local again = false -- a key given twice
+    while true do
+      local key = load_node()
+      if key == nil then break end
       if lines and type(key) ~= "table" then lines[key] = node_line end
       local tag = ev.tag and ev.tag:match(TAG_NAME)
       if key == "<<" or tag == "merge" then
         tag = ev.tag or key
         local node, kind = load_node()
+        merged = merged or {}
         merge_into(map, node, kind, tag, merged)
       else
         local value, _, unsafe = load_node()
         if value == nil then at("unexpected %s event", tostring(ev.type)) end
         order[#order + 1] = key
+        if map[key] ~= nil then again = true end
         map[key] = value
-        M.set_unsafe(map, key, unsafe and "value" or (HOLDS[value] and "nested") or nil)
+        mark(map, key, value, unsafe)
       end
-    end)
-    local keys, seen = {}, {}
-    for _, list in ipairs({ merged, order }) do
-      for _, k in ipairs(list) do
-        if not seen[k] and map[k] ~= nil then seen[k] = true; keys[#keys + 1] = k end
+    end
+    local keys = order
+    if merged or again then
+      local seen = {}
+      keys = {}
+      for _, list in ipairs({ merged or {}, order }) do
+        for _, k in ipairs(list) do
+          if not seen[k] and map[k] ~= nil then seen[k] = true; keys[#keys + 1] = k end
+        end
       end
     end
     ORDER[map] = keys
@@ -240,15 +247,18 @@ local function load_documents(text, with_lines)
 
   local function load_sequence()
     local unsafe_tag = ev.tag == "!unsafe"
-    local seq = {}
+    local seq, n = {}, 0
     local lines = with_lines and { [LINES] = ev.start_mark.line + 1 } or nil
     if lines then LINES[seq] = lines end
-    anchor(seq, "seq")
-    each_node(function(node, _, unsafe)
-      seq[#seq + 1] = node
-      if lines then lines[#seq] = node_line end
-      M.set_unsafe(seq, #seq, unsafe and "value" or (HOLDS[node] and "nested") or nil)
-    end)
+    if ev.anchor ~= nil then anchor(seq, "seq") end
+    while true do
+      local node, _, unsafe = load_node()
+      if node == nil then break end
+      n = n + 1
+      seq[n] = node
+      if lines then lines[n] = node_line end
+      mark(seq, n, node, unsafe)
+    end
     if unsafe_tag then all_unsafe(seq) end
     return seq, "seq"
   end

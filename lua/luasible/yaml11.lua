@@ -120,19 +120,23 @@ function M.float(s)
   return n * 1.0 -- (not n + 0.0: -0.0 stays -0.0)
 end
 
+local NUMBER_START = {} -- the bytes a number can start with: - + 0-9 .
+for c in ("-+0123456789."):gmatch(".") do NUMBER_START[c:byte()] = true end
+
 --- The value of a plain (unquoted, untagged) scalar: a boolean, nil for
 --- null (the caller's null), an integer, a float or the string itself.
 --- Returns value, kind ("null", "bool", "int", "float", "str", "merge").
 function M.plain(s)
   if NULL[s] then return nil, "null" end
-  local c = s:sub(1, 1)
-  if c:match("[yYnNtTfFoO]") and BOOL[s] ~= nil then return BOOL[s], "bool" end
-  if c:match("[-+%d.]") then
+  local b = BOOL[s]
+  if b ~= nil then return b, "bool" end
+  local c = s:byte(1)
+  if NUMBER_START[c] then
     if M.is_float(s) then
       local v = M.float(s)
       if v then return v, "float" end
     end
-    if c ~= "." and M.is_int(s) then
+    if c ~= 46 and M.is_int(s) then -- (46: ".")
       local v = M.int(s)
       if v then return v, "int" end
     end

@@ -6,6 +6,7 @@
 --   local out, code, err = cli.run("cd " .. dir .. " && ansible-playbook ...")
 --   cli.recap_of(out, "web1")  -> { ok = 2, changed = 1, failed = 0, ... }
 --   cli.recaps(out)            -> { web1 = {...}, web2 = {...} }
+--   cli.msgs(out[, host])      -> the messages printed (debug's msg), in order
 --   cli.tree(dir)              -> { ["./a/b"] = "content", ["./a"] = "<dir>" }
 local files = require "spec.helpers.files"
 
@@ -52,6 +53,19 @@ function M.recaps(out)
     end
   end
   return recap
+end
+
+--- The messages a run printed, in order: luasible's `ok: [h] => msg` and
+-- ansible-playbook's `"msg": "..."` lines (`host`: only that host's
+-- luasible lines; any host when nil).
+function M.msgs(out, host)
+  local list = {}
+  local h = host and host:gsub("%p", "%%%0") or "[^%]]+"
+  for l in out:gmatch("[^\n]+") do
+    local m = l:match("^ok: %[" .. h .. "%] => (.*)$") or l:match('^%s*"msg": "(.*)"$')
+    if m and m ~= "{" then list[#list + 1] = m end
+  end
+  return list
 end
 
 --- Every file and folder under `dir`: relative name ("./x") -> content,

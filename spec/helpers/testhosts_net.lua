@@ -92,6 +92,11 @@ local function ip_str(n)
   return string.format("%d.%d.%d.%d", n >> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255)
 end
 
+--- A free 10.x.y.0/24 (as a number; avoid: { [net] = true } to skip) and
+--- the dotted text of an address number: for helpers that route more /24s
+--- into a run's hosts (spec/helpers/fleet_netns.lua).
+N.pick_subnet, N.ip_str, N.ip_num = pick_subnet, ip_str, ip_num
+
 -- `ip -batch` lines deleting the run's links and namespaces
 local function network_deletes(hosts)
   local dels = {}

@@ -4,17 +4,10 @@
 -- bad input refused with file:line before anything runs; and #oracle: the
 -- same playbook by ansible-playbook, the same messages and recap.
 local files = require "spec.helpers.files"
+local cli = require "spec.helpers.cli"
 local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
-
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
 
 local PLAYBOOK = [==[
 - hosts: all
@@ -73,20 +66,11 @@ local function tree_setup(dir)
   write(dir .. "/vars/d/skip.yml", "skip: 1\n")
 end
 
--- the messages a run printed, in order (luasible's `=> msg`, Ansible's "msg": "...")
-local function msgs(out)
-  local list = {}
-  for l in out:gmatch("[^\n]+") do
-    local m = l:match("^ok: %[localhost%] => (.*)$") or l:match('^%s*"msg": "(.*)"$')
-    if m and m ~= "{" then list[#list + 1] = m end
-  end
-  return list
-end
-
+local function msgs(out) return cli.msgs(out, "localhost") end
+-- the localhost's recap counts (Ansible's rescued=0 left out: luasible shows it only when there is one)
 local function recap_of(out)
-  local line = assert(out:match("\nlocalhost%s*:([^\n]*)"), out)
-  local r = {}
-  for k, v in line:gmatch("(%a+)=(%d+)") do if k ~= "rescued" then r[k] = tonumber(v) end end
+  local r = cli.recap_of(out, "localhost")
+  r.rescued = nil
   return r
 end
 
@@ -100,7 +84,7 @@ describe("include_role and include_vars", function()
   write(TMP .. "/inv.ini", "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n")
 
   it("run as Ansible runs them (dynamic include, vars precedence, public)", function()
-    local out, code, err = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini")
+    local out, code, err = cli.run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini")
     assert.equal(0, code, out .. err)
     assert.same(EXPECTED, msgs(out))
     assert.truthy(out:find("TASK [web : hello]", 1, true))
@@ -110,7 +94,7 @@ describe("include_role and include_vars", function()
   end)
 
   it("with --tags: a tagged include runs, its tasks only by their own tags", function()
-    local out, code, err = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini -t inc")
+    local out, code, err = cli.run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini -t inc")
     assert.equal(0, code, out .. err)
     assert.same({ "inner tagged" }, msgs(out))
   end)
@@ -118,7 +102,7 @@ describe("include_role and include_vars", function()
   it("refuses a missing role (naming the folders searched) and a circular include_role, running nothing", function()
     write(dir .. "/missing.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch "
       .. TMP .. "/ran\n    - include_role: { name: nosuch }\n")
-    local out, code, err = run("bin/luasible run " .. dir .. "/missing.yml -i " .. TMP .. "/inv.ini")
+    local out, code, err = cli.run("bin/luasible run " .. dir .. "/missing.yml -i " .. TMP .. "/inv.ini")
     assert.equal(1, code, out)
     assert.equal(dir .. "/missing.yml:5: play 'missing.yml', task 2: the role 'nosuch' was not found in: "
       .. dir .. "/roles, " .. dir .. "\n", err:gsub("^luasible: error: ", ""))
@@ -127,14 +111,14 @@ describe("include_role and include_vars", function()
     write(dir .. "/roles/b/tasks/main.yml", "- debug: { msg: b }\n- include_role: { name: a }\n")
     write(dir .. "/cycle.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch "
       .. TMP .. "/ran\n    - include_role: { name: a }\n")
-    out, code, err = run("bin/luasible run " .. dir .. "/cycle.yml -i " .. TMP .. "/inv.ini")
+    out, code, err = cli.run("bin/luasible run " .. dir .. "/cycle.yml -i " .. TMP .. "/inv.ini")
     assert.equal(1, code, out)
     assert.equal(dir .. "/roles/b/tasks/main.yml:2: role 'b', task 2: circular role dependency: a -> b -> a\n",
       err:gsub("^luasible: error: ", ""))
     assert.is_nil(read(TMP .. "/ran"))
     write(dir .. "/badarg.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
       .. "    - include_role: { name: web, apply: { delegate_to: x } }\n")
-    out, code, err = run("bin/luasible run " .. dir .. "/badarg.yml -i " .. TMP .. "/inv.ini")
+    out, code, err = cli.run("bin/luasible run " .. dir .. "/badarg.yml -i " .. TMP .. "/inv.ini")
     assert.equal(1, code, out)
     assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: apply: the keyword 'delegate_to'"
       .. " is not supported there yet", 1, true), err)
@@ -144,11 +128,12 @@ describe("include_role and include_vars", function()
     write(dir .. "/apply.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
       .. "    - include_role:\n        name: web\n        apply: { tags: [webtag], when: \"port == 80\" }\n"
       .. "      tags: always\n    - debug: { msg: other }\n")
-    local out, code, err = run("bin/luasible run " .. dir .. "/apply.yml -i " .. TMP .. "/inv.ini -t webtag")
+    local out, code, err = cli.run("bin/luasible run " .. dir .. "/apply.yml -i " .. TMP .. "/inv.ini -t webtag")
     assert.equal(0, code, out .. err)
     assert.same({ "web 80 main nox -" }, msgs(out))
     if os.execute("command -v ansible-playbook >/dev/null 2>&1") then -- #oracle where there is one
-      local aout = run("ANSIBLE_NOCOLOR=1 ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/apply.yml -t webtag")
+      local aout = cli.run("ANSIBLE_NOCOLOR=1 ansible-playbook -i " .. TMP .. "/inv.ini " .. dir
+        .. "/apply.yml -t webtag")
       assert.same(msgs(aout), msgs(out))
     end
   end)
@@ -160,14 +145,14 @@ describe("include_role and include_vars", function()
     end
     local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
       .. "ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP=" .. TMP .. "/ansible-tmp "
-    local aout, acode, aerr = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/site.yml")
+    local aout, acode, aerr = cli.run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/site.yml")
     assert.equal(0, acode, aout .. aerr)
-    local lout = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini")
+    local lout = cli.run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini")
     assert.same(msgs(aout), msgs(lout))
     assert.same(EXPECTED, msgs(aout))
     assert.same(recap_of(aout), recap_of(lout))
-    aout = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/site.yml -t inc")
-    lout = run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini -t inc")
+    aout = cli.run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. dir .. "/site.yml -t inc")
+    lout = cli.run("bin/luasible run " .. dir .. "/site.yml -i " .. TMP .. "/inv.ini -t inc")
     assert.same(msgs(aout), msgs(lout))
   end)
 end)

@@ -4,19 +4,14 @@
 -- --start-at-task, --step and the exit codes. A terminal, where one is
 -- needed, is a real pseudo-terminal (script(1)) typed into.
 local files = require "spec.helpers.files"
+local cli = require "spec.helpers.cli"
 local shell = require "luasible.util.shell"
 local cjson = require "cjson"
 local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
-local function run(cmd)
-  local errf = TMP .. "/stderr"
-  local p = io.popen(cmd .. " 2>" .. errf)
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code, read(errf) or ""
-end
+local run = cli.run
 
 -- cmd run on a pseudo-terminal; `lines` typed one by one, 0.7 s apart
 local function on_tty(cmd, lines)
@@ -28,14 +23,7 @@ local function on_tty(cmd, lines)
   return (out:gsub("\r", ""))
 end
 
-local function msgs(out)
-  local list = {}
-  for l in out:gmatch("[^\n]+") do
-    local m = l:match("^ok: %[[^%]]+%] => (.*)$") or l:match('^%s*"msg": "(.*)"$')
-    if m and m ~= "{" then list[#list + 1] = m end
-  end
-  return list
-end
+local msgs = cli.msgs
 
 local function recaps(out)
   local r = {}
@@ -266,15 +254,16 @@ describe("become_method", function()
     out, code, err = run(LUASIBLE .. TMP .. "/b.yml -b --become-method su --become-user nobody")
     assert.equal(0, code, out .. err)
     assert.same({ "nobody root" }, msgs(out))
-    -- su that would need a password (run as nobody, su to root): a clear failure, the password never fed
+    -- su that would need a password, none given (run as nobody, su to root): a clear failure
+    -- (with one: spec/integration/become_su_hosts_spec.lua, su on a pty)
     os.execute("chmod 755 " .. TMP .. " && chmod 644 " .. TMP .. "/su.yml " .. INV)
     write(TMP .. "/su2.yml", "- hosts: localhost\n  gather_facts: false\n  become: true\n  become_method: su\n"
       .. "  tasks:\n    - command: id -un\n")
     os.execute("chmod 644 " .. TMP .. "/su2.yml")
     out, code = run("su nobody -s /bin/sh -c " .. shell.quote(LUASIBLE .. TMP .. "/su2.yml") .. " </dev/null")
     assert.equal(2, code, out)
-    assert.truthy(out:find("failed: [localhost] EACCES: become_method su: su to 'root' needs a password (su reads"
-      .. " it from a terminal, which luasible does not give it): connect as root, or use sudo", 1, true), out)
+    assert.truthy(out:find("failed: [localhost] EACCES: become_method su: su to 'root' needs a password (give it"
+      .. " with -K or ansible_become_password), or connect as root", 1, true), out)
   end)
 
   it("a method luasible has not is refused by name with file:line, nothing run", function()

@@ -70,6 +70,7 @@ local function common(c)
   c:flag("--no-color", "No colours.")
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
   COMMANDS.vault.add_options(c)
+  c:option("-u --user", "Connect as this user, where the play (remote_user) and the host (ansible_user) say none.")
   c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
   c:flag("-b --become", "Become (sudo, or --become-method) on every host and play that says nothing else.")
   c:option("--become-user", "The user to become (default root), where the play and the host say none.")
@@ -136,8 +137,9 @@ local function run_play(args, play, opts, extra)
   end
   if next(defaults) then opts.connect_defaults = defaults end
   -- -b, --become-user, --become-method: under the play's and task's keywords and the hosts' own variables
+  -- -u: the same place (the play's remote_user and the host's ansible_user win over it, as in Ansible)
   local become_defaults = { ansible_become = args.become or nil, ansible_become_user = args.become_user,
-    ansible_become_method = args.become_method }
+    ansible_become_method = args.become_method, ansible_user = args.user }
   if next(become_defaults) then
     local vd = {}
     for k, v in pairs(opts.var_defaults or {}) do vd[k] = v end

@@ -19,6 +19,11 @@ function M.add_to_parser(parser)
     c:flag("--list-hosts", "The hosts PATTERN selects, as `ansible PATTERN --list-hosts` prints them.")
   )
   c:flag("--vars", "With --graph: the variables too.")
+  c:flag("-y --yaml", "With --list or --host: YAML instead of JSON, as ansible-inventory --yaml writes it.")
+  c:flag("--toml", "With --list or --host: TOML instead of JSON, as ansible-inventory --toml writes it.")
+  c:flag("--export", "Each host's and group's own variables (groups' under `vars`), not the merged ones: "
+    .. "an inventory to save and load again.")
+  c:option("--output", "Write the result to this file (whole or not at all) instead of standard output.")
   c:option("-l --limit", "With --list-hosts: further limit the hosts to this pattern.")
   require("luasible.cli.vault").add_options(c) -- --vault-id, --vault-password-file, --ask-vault-pass
 end
@@ -34,9 +39,19 @@ local function produce(args, inv)
   if args.pattern and not (args.graph or args.list_hosts) then
     return nil, "a pattern goes with --graph or --list-hosts only"
   end
-  if args.list then return export.json(export.list(inv)) end
+  if (args.yaml or args.toml) and not (args.list or args.host) then
+    return nil, (args.yaml and "--yaml" or "--toml") .. " goes with --list or --host only"
+  end
+  if args.yaml and args.toml then return nil, "--yaml and --toml: choose one" end
+  if args.export and args.list_hosts then return nil, "--export goes with --list, --host or --graph only" end
+  local opts = { export = args.export }
+  if args.list then
+    if args.yaml then return export.yaml(export.yaml_list(inv, opts)) end
+    if args.toml then return export.toml(export.toml_list(inv, opts)) end
+    return export.json(export.list(inv, nil, opts))
+  end
   if args.graph then
-    local text, err = export.graph(inv, args.pattern, args.vars)
+    local text, err = export.graph(inv, args.pattern, args.vars, opts)
     if not text then return nil, "--graph: " .. err end
     return text
   end
@@ -46,7 +61,9 @@ local function produce(args, inv)
     if #hosts ~= 1 then
       return nil, string.format("--host '%s' must select one host, it selects %d", args.host, #hosts)
     end
-    return export.json(export.host(inv, hosts[1]))
+    if args.yaml then return export.yaml(export.host(inv, hosts[1], nil, { export = args.export, raw = true })) end
+    if args.toml then return export.toml(export.host(inv, hosts[1], nil, { export = args.export, raw = true })) end
+    return export.json(export.host(inv, hosts[1], nil, opts))
   end
   if args.list_hosts then
     local hosts, err = pattern.select_limited(inv, args.pattern or "all", args.limit)
@@ -77,7 +94,14 @@ function M.main(args)
   if not inv then return die(err) end
   local text, perr = produce(args, inv)
   if not text then return die(perr) end
-  io.stdout:write(text, "\n")
+  if args.output then
+    local ok, werr = require("luasible.util.fs").write_atomic(args.output, text)
+    if not ok then return die("--output: " .. werr) end
+    return 0
+  end
+  -- as ansible-inventory: a newline added when the text has none; an empty
+  -- TOML (a host without variables) prints nothing (Ansible then exits 1)
+  if text ~= "" then io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n") end
   return 0
 end
 

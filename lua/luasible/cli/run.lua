@@ -16,6 +16,8 @@ function M.add_to_parser(parser, common)
   c:flag("--list-tags", "List the tags of each play's tasks (after --tags/--skip-tags); run nothing.")
   c:option("--start-at-task", "Start at the first task of this name (a glob as Ansible's: fnmatch).")
   c:flag("--step", "Ask before each task (on the terminal): (y)es, (n)o, (c)ontinue without asking.")
+  -- ansible-playbook's: luasible keeps no facts between runs (no fact cache), so there is nothing to clear
+  c:flag("--flush-cache", "Clear the fact cache: accepted, and nothing to do (luasible keeps no facts between runs).")
 end
 
 -- a sorted list of unique tags, as Ansible prints them

@@ -119,11 +119,11 @@ local SSH_O = {
     if b == nil then return "HashKnownHosts=" .. v .. " (yes or no)" end
     a.hash_known_hosts = b
   end,
-  forwardagent = function(_, v)
+  forwardagent = function(a, v)
     if v:lower() ~= "no" then
-      return "ForwardAgent=" .. v .. " (agent forwarding is not supported: libssh2 1.10 cannot accept the"
-        .. " agent channels a server opens back; see docs/SSH.md)"
+      return "ForwardAgent=" .. v .. " (" .. require("luasible.ssh.resolve").NO_FORWARD_AGENT .. ")"
     end
+    a.forward_agent = false
   end,
   -- accepted and meaningless here
   globalknownhostsfile = false, batchmode = false,
@@ -146,6 +146,15 @@ function M.ssh_args(s, into)
     local w = words[i]
     local flag, rest = w:match("^%-(%a)(.*)$")
     if not flag then return nil, "unsupported ssh argument '" .. w .. "'" end
+    -- -A / -a: agent forwarding on / off (flags without a value)
+    if w == "-A" then
+      return nil, "unsupported ssh option -A (" .. require("luasible.ssh.resolve").NO_FORWARD_AGENT .. ")"
+    end
+    if w == "-a" then
+      into.forward_agent = false
+      i = i + 1
+      goto continue
+    end
     local val = rest ~= "" and rest or words[i + 1]
     if rest == "" then i = i + 1 end
     if val == nil then return nil, "ssh option -" .. flag .. " needs a value" end
@@ -169,6 +178,7 @@ function M.ssh_args(s, into)
     elseif flag == "J" then into.jump = val
     else return nil, "unsupported ssh option -" .. flag end
     i = i + 1
+    ::continue::
   end
   return into
 end

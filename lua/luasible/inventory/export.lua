@@ -4,9 +4,16 @@
 --   export.list(inv, play_layer)  --list: { _meta = { hostvars = ... }, all = { children },
 --                             group = { hosts, children }, ... } (Lua tables)
 --   export.host(inv, h, play_layer)  --host H: the host's merged variables
---   export.graph(inv, g, show_vars)  --graph [GROUP] [--vars]: the text tree
+--   export.graph(inv, g, show_vars, opts)  --graph [GROUP] [--vars]: the text tree
 --   export.list_hosts(hosts) `ansible PATTERN --list-hosts`: the text
 --   export.json(t)          Python's json.dumps(t, sort_keys=True, indent=4)
+--   export.yaml_list(inv, export), export.toml_list(inv, export)
+--                           --list --yaml / --toml: the trees ansible-inventory dumps
+--   export.yaml(t), export.toml(t)  the text, as ansible-inventory writes it
+--
+-- opts.export (--export): a host's own variables only (its line or entry and
+-- its host_vars/), each group's own under `vars` (ansible-inventory's
+-- _get_group_variables, with ansible_group_priority when not 1).
 --
 -- As ansible-inventory: a group's `hosts` are its own hosts and `children`
 -- its child groups, in the order the sources gave them (all's children: the
@@ -18,6 +25,7 @@ local json = require "luasible.json"
 local yaml = require "luasible.yaml"
 local pattern = require "luasible.inventory.pattern"
 local pyrepr = require "luasible.util.pyrepr"
+local toml_dump = require "luasible.util.toml_dump"
 
 local M = {}
 
@@ -45,16 +53,39 @@ local function shown(t, k, depth)
   return v
 end
 
+-- the tables merged in order into a new one, their !unsafe marks kept
+local function merged(tables)
+  local out = {}
+  for _, t in ipairs(tables) do
+    local marks = yaml.unsafe_keys(t)
+    for k, v in pairs(t) do
+      out[k] = v
+      yaml.set_unsafe(out, k, marks and marks[k])
+    end
+  end
+  return out
+end
+
 --- The merged variables of host `name` as ansible-inventory --host shows
 --- them (a json.object table; an !unsafe string as { __ansible_unsafe =
---- text }, as Ansible's JSON), or nil when there is no such host.
+--- text }, as Ansible's JSON; with opts.raw as it is, for YAML and TOML),
+--- or nil when there is no such host. With opts.export only its own ones.
 --- `play_layer`: a playbook folder's vars (vars_dirs), as host_vars takes it.
-function M.host(inv, name, play_layer)
+function M.host(inv, name, play_layer, opts)
+  opts = opts or {}
   if not inv.hosts[name] then return nil end
   local out = json.object()
-  local vars = inv:host_vars(name, play_layer)
+  local vars
+  if opts.export then
+    local own = { inv.hosts[name].vars }
+    for _, layer in ipairs(inv.vars_layers or {}) do own[#own + 1] = layer.hosts[name] or {} end
+    if play_layer then own[#own + 1] = play_layer.hosts[name] or {} end
+    vars = merged(own)
+  else
+    vars = inv:host_vars(name, play_layer)
+  end
   for k in pairs(vars) do
-    if not M.INTERNAL_VARS[k] then out[k] = shown(vars, k, 0) end
+    if not M.INTERNAL_VARS[k] then out[k] = opts.raw and vars[k] or shown(vars, k, 0) end
   end
   return out
 end
@@ -70,7 +101,8 @@ function M.own_hosts(inv, g)
 end
 
 --- ansible-inventory --list, as a Lua table (json.object for mappings).
-function M.list(inv, play_layer)
+function M.list(inv, play_layer, opts)
+  opts = opts or {}
   local results, seen = json.object(), {}
   local function format_group(g)
     local entry = json.object()
@@ -87,12 +119,19 @@ function M.list(inv, play_layer)
         format_group(c)
       end
     end
+    if opts.export then
+      local vars = M.group_vars(inv, g)
+      if next(vars) ~= nil then
+        entry.vars = json.object()
+        for k, v in pairs(vars) do entry.vars[k] = v end
+      end
+    end
     if next(entry) == nil then results[g] = nil end
   end
   format_group("all")
   local hostvars = json.object()
   for _, h in ipairs(pattern.group_hosts(inv, "all")) do
-    local vars = M.host(inv, h, play_layer)
+    local vars = M.host(inv, h, play_layer, opts)
     if next(vars) ~= nil then hostvars[h] = vars end
   end
   results._meta = json.object({ hostvars = hostvars })
@@ -115,21 +154,24 @@ local function show_vars(out, vars, depth)
   end
 end
 
--- A group's own variables (ansible-inventory's _get_group_variables):
--- the inventory file's, then each vars folder's group_vars/<group>.
-local function group_vars(inv, g)
+--- A group's own variables (ansible-inventory's _get_group_variables):
+--- the inventory file's, then each vars folder's group_vars/<group>, and
+--- ansible_group_priority when it is not 1.
+function M.group_vars(inv, g)
   local out = {}
   for k, v in pairs(inv.groups[g].vars or {}) do out[k] = v end
   for _, layer in ipairs(inv.vars_layers or {}) do
     for k, v in pairs(layer.groups[g] or {}) do out[k] = v end
   end
   for k in pairs(M.INTERNAL_VARS) do out[k] = nil end
+  if (inv.groups[g].priority or 1) ~= 1 then out.ansible_group_priority = inv.groups[g].priority end
   return out
 end
+local group_vars = M.group_vars
 
 --- ansible-inventory --graph [group] [--vars]: the text (no final newline),
 --- or nil, err when `group` is not a group.
-function M.graph(inv, group, show)
+function M.graph(inv, group, show, opts)
   group = group or "all"
   if not inv.groups[group] then return nil, "no group '" .. tostring(group) .. "' in " .. inv.source end
   local out = {}
@@ -139,7 +181,7 @@ function M.graph(inv, group, show)
     if g ~= "all" then
       for _, h in ipairs(M.own_hosts(inv, g)) do
         out[#out + 1] = graph_name(h, depth + 1)
-        if show then show_vars(out, M.host(inv, h), depth + 2) end
+        if show then show_vars(out, M.host(inv, h, nil, opts), depth + 2) end
       end
     end
     if show then show_vars(out, group_vars(inv, g), depth + 1) end
@@ -158,6 +200,147 @@ end
 --- t as ansible-inventory prints JSON.
 function M.json(t)
   return json.pretty(t, yaml_null())
+end
+
+local function remove_empty(entry)
+  for _, k in ipairs({ "hosts", "vars", "children" }) do
+    if entry[k] ~= nil and next(entry[k]) == nil then entry[k] = nil end
+  end
+end
+
+local function exported_group_vars(inv, g, opts)
+  if not opts.export then return nil end
+  local vars = json.object()
+  for k, v in pairs(group_vars(inv, g)) do vars[k] = v end
+  return vars
+end
+
+--- ansible-inventory --list --yaml: { all = { children = { g = {...} },
+--- hosts = ... } }, every group under its parents (again under each), a
+--- host's variables under its first group only.
+function M.yaml_list(inv, opts)
+  opts = opts or {}
+  local seen = {}
+  local function format_group(g)
+    local entry, children, hosts = json.object(), json.object(), json.object()
+    for _, c in ipairs(pattern.children(inv, g)) do
+      if c ~= "all" then children[c] = format_group(c) end
+    end
+    entry.children = children
+    if g ~= "all" then
+      for _, h in ipairs(M.own_hosts(inv, g)) do
+        local vars = json.object()
+        if not seen[h] then
+          seen[h] = true
+          vars = M.host(inv, h, nil, { export = opts.export, raw = true })
+        end
+        hosts[h] = vars
+      end
+    end
+    entry.hosts = hosts
+    local gvars = exported_group_vars(inv, g, opts)
+    if gvars and next(gvars) ~= nil then entry.vars = gvars end
+    remove_empty(entry)
+    return entry
+  end
+  return json.object({ all = format_group("all") })
+end
+
+--- ansible-inventory --list --toml: { group = { children = {...}, hosts =
+--- { h = vars } }, ... } in the order Ansible's dict gets them (ordered
+--- mappings of util/toml_dump), `all` and ungrouped left out when empty.
+function M.toml_list(inv, opts)
+  opts = opts or {}
+  local seen, results = {}, toml_dump.ordered()
+  local has_ungrouped = inv.groups.ungrouped ~= nil and #M.own_hosts(inv, "ungrouped") > 0
+  local function format_group(g)
+    local entry = toml_dump.ordered()
+    results[g] = entry
+    entry.children = {}
+    for _, c in ipairs(pattern.children(inv, g)) do
+      if not (c == "ungrouped" and not has_ungrouped) then
+        if g ~= "all" then entry.children[#entry.children + 1] = c end
+        format_group(c)
+      end
+    end
+    if g ~= "all" then
+      for _, h in ipairs(M.own_hosts(inv, g)) do
+        local vars = json.object()
+        if not seen[h] then
+          seen[h] = true
+          vars = M.host(inv, h, nil, { export = opts.export, raw = true })
+        end
+        entry.hosts = entry.hosts or toml_dump.ordered()
+        entry.hosts[h] = vars
+      end
+    end
+    entry.vars = exported_group_vars(inv, g, opts)
+    remove_empty(entry)
+    if next(entry) == nil then results[g] = nil end
+  end
+  format_group("all")
+  return results
+end
+
+--- t as ansible-inventory writes YAML (PyYAML with AnsibleDumper, block
+--- style, keys sorted): a vault value as `!vault |` and its lines.
+function M.yaml(t)
+  local pyyaml = require "luasible.template.filters.pyyaml"
+  local vaults, n = {}, 0
+  local tag = ("LUASIBLEVAULT%08x"):format(math.random(0, 0x7fffffff))
+  local copies = {}
+  -- t with each vault value a placeholder string; a table copied once (so
+  -- that what is shared stays shared: anchors), and only if it holds one
+  local function swap(v, depth)
+    if type(v) ~= "table" or depth > 64 then return v end
+    if copies[v] then return copies[v] end
+    if rawget(v, "__ansible_vault") and next(v, next(v)) == nil then
+      n = n + 1
+      vaults[tag .. n] = v.__ansible_vault
+      copies[v] = tag .. n
+      return copies[v]
+    end
+    local out, changed = setmetatable({}, getmetatable(v)), false
+    for k, x in pairs(v) do
+      out[k] = swap(x, depth + 1)
+      changed = changed or out[k] ~= x
+    end
+    copies[v] = changed and out or v
+    return copies[v]
+  end
+  local text = pyyaml.dump(swap(t, 0), { flow = false, anchors = true })
+  if n == 0 then return text end
+  return (text:gsub("([^\n]*)(" .. tag .. "%d+)\n", function(line, key)
+    local indent = line:match("^ *")
+    local block = vaults[key]
+    local chomp = block:sub(-1) == "\n" and "|" or "|-"
+    local lines = {}
+    for l in (block:sub(-1) == "\n" and block or block .. "\n"):gmatch("([^\n]*)\n") do
+      lines[#lines + 1] = indent .. "  " .. l .. "\n"
+    end
+    return line .. "!vault " .. chomp .. "\n" .. table.concat(lines)
+  end))
+end
+
+--- t as ansible-inventory writes TOML (Python's toml), or nil, err: a vault
+--- value is refused (Ansible writes its decrypted text as a list of characters).
+function M.toml(t)
+  local function check(v, path, depth)
+    if type(v) ~= "table" or depth > 64 then return true end
+    if rawget(v, "__ansible_vault") then
+      return nil, path .. ": a vault-encrypted value cannot be written as TOML (use --yaml or JSON)"
+    end
+    for k, x in pairs(v) do
+      local ok, err = check(x, path == "" and tostring(k) or path .. "." .. tostring(k), depth + 1)
+      if not ok then return nil, err end
+    end
+    return true
+  end
+  local ok, err = check(t, "", 0)
+  if not ok then return nil, err end
+  local text, terr = toml_dump.dump(t, yaml_null())
+  if not text then return nil, "the inventory holds a value TOML cannot hold: " .. terr end
+  return text
 end
 
 return M

@@ -148,7 +148,18 @@ end
 -- or ELF) is run; else its text is read (read_text), a vault-encrypted one
 -- decrypted with the run's vault secrets (luasible.vault), its variables
 -- secrets then.
+local read_file_now
 local function read_file(inv, file, opts)
+  local ok, err = read_file_now(inv, file, opts)
+  -- the file each host was first defined in: its inventory_file / inventory_dir (play/vars.lua)
+  if ok then
+    local abs = core.realpath(file) or file
+    for _, h in pairs(inv.hosts or {}) do if not h.source then h.source = abs end end
+  end
+  return ok, err
+end
+
+read_file_now = function(inv, file, opts)
   local st = fs.stat(file)
   local text, rerr = fs.read(file)
   if not text then return nil, "cannot read inventory " .. file .. ": " .. tostring(rerr) end

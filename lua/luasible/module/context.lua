@@ -217,6 +217,10 @@ local function exec_opts(self, opts)
     for k, v in pairs(opts.env) do env[tostring(k)] = template.tostring(v) end
   end
   local e = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
+  if self.deadline then -- the task's `timeout` keyword (play/host_task.lua): what is left of it
+    local left = math.max(0.001, self.deadline - (self.now and self.now() or 0))
+    if not e.timeout or e.timeout <= 0 or e.timeout > left then e.timeout = left end
+  end
   local b = self.become
   if b and b.become then
     e.sudo, e.user, e.sudo_password = true, b.user or "root", b.password

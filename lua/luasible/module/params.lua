@@ -114,6 +114,9 @@ function M.prepare(mod, name)
   return mod
 end
 
+-- The aliases of a params table: alias -> param, made once per table.
+local ALIASES = setmetatable({}, { __mode = "k" })
+
 --- Check args against a module's params. With `partial`, values that still
 --- hold {{ }} are not type-checked (they are checked per host once rendered).
 --- Returns the normalised args (defaults filled, aliases resolved), or nil,
@@ -127,9 +130,13 @@ function M.validate(mod, args, partial)
     args = { [mod.free_form] = args }
   end
   if type(args) ~= "table" then return nil, name .. ": args must be a table" end
-  local alias = {}
-  for p, spec in pairs(params) do
-    for _, a in ipairs(spec.aliases or {}) do alias[a] = p end
+  local alias = ALIASES[params]
+  if not alias then
+    alias = {}
+    for p, spec in pairs(params) do
+      for _, a in ipairs(spec.aliases or {}) do alias[a] = p end
+    end
+    ALIASES[params] = alias
   end
   local out = {}
   for k, v in pairs(args) do

@@ -12,6 +12,7 @@
 -- on every host that entered the block; a failure not rescued leaves the
 -- play after the always, as in Ansible. Unreachable hosts leave at once.
 local S = require "luasible.util.schema"
+local md = require "luasible.play.module_defaults"
 
 local M = {}
 
@@ -19,7 +20,9 @@ local M = {}
 M.KEYWORDS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
   any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
-  delegate_to = true, delegate_facts = true } -- (play/delegate.lua)
+  delegate_to = true, delegate_facts = true, -- (play/delegate.lua)
+  module_defaults = true, -- (play/module_defaults.lua: the outer block's entries first)
+  timeout = true }
 local SECTIONS = { "block", "rescue", "always" }
 
 --- Is t a block node?
@@ -63,6 +66,7 @@ local function inherit(parent, b)
   for key in pairs(M.KEYWORDS) do
     if key ~= "when" and key ~= "tags" and key ~= "vars" and key ~= "name" and b[key] ~= nil then k[key] = b[key] end
   end
+  k.module_defaults = md.concat(parent.module_defaults, b.module_defaults)
   return k
 end
 
@@ -92,6 +96,7 @@ local function apply(t, k)
   for key in pairs(M.KEYWORDS) do
     if key ~= "when" and key ~= "tags" and key ~= "vars" and key ~= "name" and c[key] == nil then c[key] = k[key] end
   end
+  c.module_defaults = md.concat(k.module_defaults, t.module_defaults)
   return c
 end
 
@@ -179,13 +184,19 @@ end
 
 -- Run a tree on hosts. `rescuable`: a block around has a rescue (a failure
 -- is counted rescued, not failed, as Ansible counts it); `nested`: inside a
--- block (a failed host stays in the play for the rescue/always). Returns
--- the hosts that failed in it: host -> { task =, result = }.
+-- block (a failed host stays in the play for the rescue/always);
+-- `guarded`: a rescue or an always of a block around takes a failure here,
+-- so any_errors_fatal does not stop the play for it (Ansible's
+-- iterator.is_failed); `in_always`: an always section (a failure in it
+-- stops the play unless the other hosts have always tasks left, as
+-- Ansible's linear strategy peeks). Returns the hosts that failed in it:
+-- host -> { task =, result = }.
 local run_tree
-function run_tree(run, tree, hosts, strategy, rescuable, nested)
+function run_tree(run, tree, hosts, strategy, rescuable, nested, guarded, in_always)
   local failed = {}
   local prepared = run.play.prepared or {}
-  for _, node in ipairs(tree) do
+  for i, node in ipairs(tree) do
+    local exempt = guarded or (in_always and i < #tree) or nil -- (play/rolling.lua: after_task)
     local live = live_hosts(run, hosts, failed)
     if #live == 0 then break end
     if node.include then
@@ -195,16 +206,16 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested)
       end
       for _, h in ipairs(live) do run.state[h].rescuable = rescuable or nil end -- (play/recap.lua counts it)
       local f = require("luasible.play.include").run(run, node, live, function(_, tree2, hs)
-        return run_tree(run, tree2, hs, strategy, rescuable, nested)
+        return run_tree(run, tree2, hs, strategy, rescuable, nested, guarded)
       end, catch)
       if nested then for h, v in pairs(f) do failed[h] = v end end
     elseif node.task then
       local task = prepared[node.task]
       if task then -- (nil: not selected by --tags)
         -- a failure a rescue will take is counted rescued, not failed (play/recap.lua)
-        for _, h in ipairs(live) do run.state[h].rescuable = rescuable or nil end
+        for _, h in ipairs(live) do run.state[h].rescuable, run.state[h].aef_exempt = rescuable or nil, exempt end
         strategy.run_step(run, task, live)
-        for _, h in ipairs(live) do run.state[h].rescuable = nil end
+        for _, h in ipairs(live) do run.state[h].rescuable, run.state[h].aef_exempt = nil, nil end
         if nested then
           for _, h in ipairs(live) do
             local st = run.state[h]
@@ -217,8 +228,9 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested)
         end
       end
     else
-      local has_rescue = #node.rescue > 0
-      local f = run_tree(run, node.block, live, strategy, rescuable or has_rescue, true)
+      local has_rescue, has_always = #node.rescue > 0, #node.always > 0
+      local f = run_tree(run, node.block, live, strategy, rescuable or has_rescue, true,
+        guarded or has_rescue or has_always)
       local still = f
       if has_rescue then
         local rh = {}
@@ -230,10 +242,10 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested)
             reg.ansible_failed_result = f[h].result
           end
         end
-        still = #rh > 0 and run_tree(run, node.rescue, rh, strategy, rescuable, true) or {}
+        still = #rh > 0 and run_tree(run, node.rescue, rh, strategy, rescuable, true, guarded or has_always) or {}
       end
       -- always: every host that entered, failed in it or not (unreachable ones have left)
-      local af = run_tree(run, node.always, live, strategy, rescuable, true)
+      local af = run_tree(run, node.always, live, strategy, rescuable, true, guarded, true)
       for h, v in pairs(af) do still[h] = still[h] or v end
       for h, v in pairs(still) do
         if nested then failed[h] = v else run.state[h].out = "failed" end

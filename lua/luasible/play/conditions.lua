@@ -22,7 +22,8 @@ function M.compile(v, what)
   end
   if type(v) ~= "string" then return v end
   local expr = v:gsub("^%s*{{(.-)}}%s*$", "%1")
-  local ok, err = pcall(template.compile_expr, expr)
+  -- (checked now; compiled when first evaluated)
+  local ok, err = pcall(template.check_expr, expr)
   if not ok then
     return nil, "bad " .. what .. ": " .. (type(err) == "table" and err.template_error or tostring(err))
   end

@@ -24,11 +24,36 @@ function M.vars(run, host)
       out[k] = v
     end
   end
-  -- the play's remote_user: the user when the host's variables name none
-  -- (a variable wins over the keyword, as in Ansible)
-  local ruser = run.play and run.play.raw.remote_user
-  if ruser and out.ansible_user == nil and out.ansible_ssh_user == nil then out.ansible_user = ruser end
+  -- the play's remote_user, connection and port: where the host's variables
+  -- name none (a variable wins over the keyword, as in Ansible; the
+  -- configuration's and -u's defaults lose to the keyword)
+  local raw = run.play and run.play.raw or {}
+  local st = run.state and run.state[host]
+  local dflt = st and st.from_defaults or {}
+  local pvars = type(raw.vars) == "table" and raw.vars or {}
+  -- a name the run's defaults gave, that no play var or extra var set again
+  local function unset(var)
+    return out[var] == nil or (dflt[var] and (run.extra_vars or {})[var] == nil and pvars[var] == nil)
+  end
+  local function keyword(value, var, alias)
+    if value == nil then return end
+    if unset(var) and (alias == nil or unset(alias)) then out[var] = value end
+  end
+  keyword(raw.remote_user, "ansible_user", "ansible_ssh_user")
+  keyword(raw.connection, "ansible_connection")
+  keyword(raw.port, "ansible_port", "ansible_ssh_port")
   return out
+end
+
+--- Fill the host variables `iv` with the run's defaults (the configuration's
+--- connection settings, -u, -b: under everything); returns the set of the
+--- names filled so (a play keyword wins over them: M.vars).
+function M.fill_defaults(run, iv)
+  local from = {}
+  for k, v in pairs(run.var_defaults or {}) do
+    if iv[k] == nil then iv[k], from[k] = v, true end
+  end
+  return from
 end
 
 --- The host's connection, opened on first use. Returns conn or nil, err.
@@ -36,7 +61,14 @@ end
 --- that need it (hosts delegating to it: play/delegate.lua) wait for it.
 function M.open(run, host)
   local st = run.state[host]
+  -- a play whose remote_user / connection / port differ from the play that
+  -- opened the connection: a new one (the later plays of a run reuse it otherwise)
+  local raw = run.play and run.play.raw
+  local key = raw and (raw.remote_user or raw.connection or raw.port)
+    and table.concat({ raw.remote_user or "", raw.connection or "", raw.port or "" }, "\0") or ""
+  if st.conn and (st.conn_key or "") ~= key and not st.opening then M.close(run, { host }) end
   if st.conn then return st.conn end
+  st.conn_key = key
   if st.opening then -- another task is opening it: its outcome is this one's too
     local mine = st.opening
     while st.opening == mine do run.luasible.sleep(0.005) end
@@ -104,7 +136,7 @@ function M.check_kinds(plays, inv, layer, opts, path)
     local pvars = type(p.raw) == "table" and type(p.raw.vars) == "table" and p.raw.vars or {}
     for _, h in ipairs(p.hosts or {}) do
       local c = extra or pvars.ansible_connection or inv:host_vars(h, layer).ansible_connection
-        or (opts.var_defaults or {}).ansible_connection
+        or p.raw.connection or (opts.var_defaults or {}).ansible_connection
       if type(c) == "string" and not c:find("{{", 1, true) and not plugins.BUILTIN[c] then
         local _, _, err = plugins.find(c, search)
         if err then return nil, "host " .. h .. ": unsupported ansible_connection '" .. c .. "': " .. err end

@@ -41,8 +41,8 @@ local function state(run, name, new)
   elseif new and iv.ansible_host == nil then
     iv.ansible_host = name
   end
-  for k, v in pairs(run.var_defaults or {}) do if iv[k] == nil then iv[k] = v end end
-  st = { inv_vars = iv, registered = {} }
+  local from = require("luasible.play.connect").fill_defaults(run, iv)
+  st = { inv_vars = iv, registered = {}, from_defaults = from }
   run.state[name] = st
   run.secrets:add(iv)
   return st

@@ -24,6 +24,7 @@ local become_method = S.either(S.string({ pattern = "^sudo$" }), S.string({ patt
   { desc = "'sudo' or 'su' (the become methods luasible has)" })
 -- rolling deploys (play/batches.lua, play/rolling.lua): serial, max_fail_percentage, strategy, order
 local batch = S.either(S.integer({ min = 0 }), S.string({ pattern = "^%s*%d+%s*%%?%s*$" }),
+  S.string({ pattern = "{{.*}}" }), -- "{{ batch }}": rendered before the play runs (play/prepare.lua)
   { desc = "a number of hosts or a percentage (\"30%\")", plural = "numbers of hosts or percentages" })
 local serial = S.either(batch, S.list(batch), { desc = batch.desc .. ", or a list of them" })
 local percent = S.either(S.number({ min = 0 }), S.string({ pattern = "^%s*%d+%.?%d*%s*%%?%s*$" }),
@@ -59,6 +60,15 @@ M.PLAY = {
   serial = serial, max_fail_percentage = percent, strategy = strategy, order = host_order,
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
   throttle = S.integer({ min = 0 }),
+  -- the play's connection keywords: under the hosts' ansible_connection / ansible_port (play/connect.lua)
+  connection = S.string({ pattern = "^[%w_.%-]+$", desc = "a connection kind (ssh, local, ...)" }),
+  port = S.integer({ min = 1, max = 65535 }),
+  no_log = S.boolean,            -- for every task of the play that says nothing itself
+  timeout = S.integer({ min = 0 }), -- seconds a task may run (a task's own wins; 0: none)
+  gather_subset = S.either(S.string(), S.list(S.string()), -- the facts gathered (modules/setup.lua)
+    { desc = "a subset name (\"min\", \"!hardware\", ...) or a list of them" }),
+  module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- (play/module_defaults.lua)
+    { desc = "a mapping (module -> arguments) or a list of them" }),
 }
 
 --- The fields of a task (besides its module, named by `module` or by a
@@ -73,6 +83,9 @@ M.TASK = {
   loop = S.either(S.string(), S.func, S.list(S.data()), { desc = "a list, a \"{{ expression }}\" or a function" }),
   loop_var = S.identifier,
   loop_label = S.string(),       -- what a loop item is shown as (loop_control.label), a template
+  index_var = S.identifier,      -- loop_control.index_var: the item's index (0, 1, ...)
+  loop_extended = S.boolean,     -- loop_control.extended: ansible_loop (index, first, last, ...)
+  loop_pause = S.number({ min = 0 }), -- loop_control.pause: seconds between items
   become = S.boolean,
   become_user = nonempty,
   become_method = become_method,
@@ -92,6 +105,9 @@ M.TASK = {
   async = S.integer({ min = 0 }),  -- seconds the job may run (0: not async)
   poll = S.integer({ min = 0 }),   -- seconds between polls (0: fire and forget)
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, throttle = S.integer({ min = 0 }), -- (play/rolling.lua)
+  timeout = S.integer({ min = 0 }), -- seconds the task may run, each loop item (0: no limit; play/host_task.lua)
+  module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- its blocks' and role's too
+    { desc = "a mapping (module -> arguments) or a list of them" }),
 }
 
 --- A handler: a task that also answers to `listen` names.

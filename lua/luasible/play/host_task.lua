@@ -10,6 +10,7 @@ local conditions = require "luasible.play.conditions"
 local connect = require "luasible.play.connect"
 local delegate = require "luasible.play.delegate"
 local async = require "luasible.play.async"
+local md = require "luasible.play.module_defaults"
 local vars = require "luasible.play.vars"
 local is_interrupt = require("luasible.util.errors").is_interrupt
 local S = require "luasible.util.schema"
@@ -63,9 +64,22 @@ local function become_of(run, task, hvars)
     ansible_become_method = task.become_method or play.become_method }, { __index = hvars }))
 end
 
+--- The task's arguments with the module_defaults of its play, blocks, role
+--- and its own under them (play/module_defaults.lua); not rendered yet.
+function M.with_defaults(run, task, ivars)
+  local list = md.concat(run.play.module_defaults, task.module_defaults)
+  if not list then return task.args end
+  local d = md.for_module(list, task.module)
+  if type(d) == "string" then -- module: "{{ its_defaults }}"
+    local v = template.render_value(d, ivars)
+    d = type(v) == "table" and v or nil
+  end
+  return md.merge(d, task.args)
+end
+
 -- Run the module once for one host (one loop item). Returns a result table.
 local function run_module(run, host, task, ivars, emit)
-  local args, err = template.render_value(task.args, ivars)
+  local args, err = template.render_value(M.with_defaults(run, task, ivars), ivars)
   if err then return { failed = true, msg = task.module .. ": " .. err } end
   local vargs, verr = modules.validate(task.mod, args)
   if not vargs then return { failed = true, msg = verr } end
@@ -92,8 +106,12 @@ local function run_module(run, host, task, ivars, emit)
   if b.become and b.method ~= "sudo" and b.method ~= "su" then
     return { failed = true, msg = "become_method '" .. tostring(b.method) .. "' is not supported (sudo and su are)" }
   end
+  -- timeout (the task's, its block's, its play's): every command of the module gets what is left of it
+  local limit = require("luasible.play.rolling").keyword(run, task, "timeout")
+  local now = luasible and luasible.now or os.clock
+  local deadline = limit and limit > 0 and now() + limit or nil
   local ctx = modules.context({
-    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b,
+    conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b, deadline = deadline,
     diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules
@@ -112,6 +130,10 @@ local function run_module(run, host, task, ivars, emit)
     res = M.tidy(res)
   end
   if job then res = M.tidy(async.result(job, res)) end
+  if deadline and now() >= deadline then -- Ansible's words (TaskTimeoutError)
+    res = { failed = true, changed = false, msg = string.format("The %s action failed to execute in the"
+      .. " expected time frame (%d) and was terminated", task.module, limit) }
+  end
   res.delegated_to = dhost
   return res, dhost
 end
@@ -212,6 +234,19 @@ local function loop_result(results)
   return res
 end
 
+--- loop_control's index_var, extended (ansible_loop) and pause for the
+--- i-th of `items`, in the item's variables `ivars`.
+function M.loop_control(run, task, ivars, items, i)
+  if task.index_var then ivars[task.index_var] = i - 1 end
+  if task.loop_extended then
+    local n = #items
+    ivars.ansible_loop = { index = i, index0 = i - 1, revindex = n - i + 1, revindex0 = n - i,
+      first = i == 1, last = i == n, length = n, allitems = items,
+      previtem = items[i - 1], nextitem = items[i + 1] }
+  end
+  if task.loop_pause and task.loop_pause > 0 and i > 1 and run.luasible then run.luasible.sleep(task.loop_pause) end
+end
+
 --- One host, one task (all its loop items, retries). Registers the result
 --- and the facts it gathered; returns the result.
 function M.run(run, host, task)
@@ -226,12 +261,13 @@ function M.run(run, host, task)
     items, items_unsafe = list, unsafe
   end
   local results = {}
-  for _, item in ipairs(items) do
+  for i, item in ipairs(items) do
     local ivars = hvars
     if task.loop ~= nil then
       local name = task.loop_var or "item"
       ivars = setmetatable({ [name] = item }, { __index = hvars })
       if items_unsafe then template.mark_unsafe(ivars, { name }) end
+      M.loop_control(run, task, ivars, items, i)
     end
     local res, dhost = run_item(run, host, task, ivars, emit)
     if task.mod.changes_inventory then require("luasible.play.inventory_changes").apply(run, host, res) end
@@ -247,7 +283,7 @@ function M.run(run, host, task)
     end
     -- facts gathered (the play's Gathering Facts, a setup task)
     if (task.facts or task.module == "setup") and type(res.ansible_facts) == "table" and not res.failed then
-      fst.facts = {}
+      fst.facts = fst.facts or {} -- merged into the facts the host has, as Ansible's (meta: clear_facts clears)
       for k, v in pairs(res.ansible_facts) do fst.facts["ansible_" .. k] = v; fst.facts[k] = v end
     end
     if task.loop ~= nil then

@@ -26,12 +26,34 @@ local function as_list(v)
   return { v }
 end
 
+--- The include_tasks nodes of a tree (of a role's included file) given the
+--- role's `in_role` too: their tasks are the role's.
+function M.in_role(tree, in_role)
+  for _, n in ipairs(tree) do
+    if n.include and not n.include.role_tasks and n.include.in_role ~= in_role then
+      local inc = n.include
+      inc.in_role = in_role
+      -- the role's tags select the include too, as its tasks
+      if in_role.tags and #in_role.tags > 0 then
+        local t = {}
+        for _, x in ipairs(in_role.tags) do t[#t + 1] = x end
+        for _, x in ipairs(as_list(inc.tags)) do t[#t + 1] = x end
+        inc.tags = t
+      end
+    end
+    for _, sec in ipairs({ "block", "rescue", "always" }) do
+      if type(n[sec]) == "table" then M.in_role(n[sec], in_role) end
+    end
+  end
+end
+
 -- The tree of an included file for this play (read once per file), or nil,
 -- err; inc.role_tasks: an include_role's tasks, read with the playbook.
 local function tree_of(run, file, inc)
   local play = run.play
   play.include_cache = play.include_cache or {}
-  local c = play.include_cache[file]
+  local key = inc.in_role and (file .. "\0" .. tostring(inc.in_role)) or file -- (a role's: its own)
+  local c = play.include_cache[key]
   if c then return c.tree, c.err end
   local blocks = require "luasible.play.blocks"
   local prepare = require "luasible.play.prepare"
@@ -45,18 +67,20 @@ local function tree_of(run, file, inc)
     tree, flat = blocks.tree(list, "include_tasks " .. S.escape(file))
     if not tree then err = flat
     else
+      if inc.in_role then M.in_role(tree, inc.in_role) end
       for i, leaf in ipairs(flat) do
+        if inc.in_role then inc.in_role.decorate(leaf) end
         local m = maps[i] or {}
         local shown = string.format("%s:%s: include %s, task %d", S.escape(m.file or file), tostring(m.line or "?"),
           S.escape(inc.role_tasks and file or path.basename(file)), i)
-        local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags)
+        local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags, nil, play.module_defaults)
         if not task then err = perr break end
         if prepare.selected_by_tags(task, play.tags, play.skip_tags) then play.prepared[leaf] = task end
       end
     end
   end
   if err then tree = nil end
-  play.include_cache[file] = { tree = tree, err = err }
+  play.include_cache[key] = { tree = tree, err = err }
   return tree, err
 end
 
@@ -86,7 +110,9 @@ function M.run(run, node, hosts, run_tree, catch)
   -- each host's entries: { file =, vars = } per loop item
   local entries, fails = {}, {}
   for _, h in ipairs(hosts) do
-    local hv = setmetatable(vars.copy_into({}, inc.vars), { __index = vars.host_vars(run, h, nil) })
+    local r = inc.in_role -- (an include_tasks of a role's tasks: the role's vars and defaults)
+    local hv = setmetatable(vars.copy_into({}, inc.vars), { __index = vars.host_vars(run, h,
+      r and { role_vars = r.vars, role_defaults = r.defaults } or nil) })
     local function fail(msg) fails[h] = { failed = true, changed = false, msg = msg } end
     local when, werr = conditions.compile(inc.when, "when")
     local go
@@ -102,11 +128,14 @@ function M.run(run, node, hosts, run_tree, catch)
         if lerr or type(l) ~= "table" then fail("loop: " .. (lerr or "must be a list")) items = {} else items = l end
       end
       entries[h] = {}
-      for _, item in ipairs(items) do
+      for i, item in ipairs(items) do
         local iv = hv
         local own = vars.copy_into({}, inc.vars)
         if inc.loop ~= nil then
           own[inc.loop_var or "item"] = item
+          -- loop_control index_var and extended (ansible_loop), as a task's (play/host_task.lua)
+          require("luasible.play.host_task").loop_control(run, { index_var = inc.index_var,
+            loop_extended = inc.loop_extended }, own, items, i)
           iv = setmetatable({ [inc.loop_var or "item"] = item }, { __index = hv })
         end
         local name, rerr = inc.include, nil

@@ -143,6 +143,7 @@ function M.play(play, opts)
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     hostvars = vars.hostvars(inv, layer), luasible = luasible,
     base_dir = opts.base_dir or ".",
+    playbook_dir = ok_c and core.realpath(opts.base_dir or ".") or opts.base_dir or ".",
     tasks = {}, state = {},
     inv = inv, layer = layer, -- delegate_to's hosts (play/delegate.lua); add_host, group_by change inv
     -- what the command line gives every SSH connection (-k's password, -F)

@@ -37,16 +37,17 @@ end
 local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true, become = true,
   become_user = true, tags = true, handlers = true, diff = true, become_method = true,
   serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
-  ignore_unreachable = true, run_once = true, throttle = true } -- rolling deploys (play/rolling.lua)
+  ignore_unreachable = true, run_once = true, throttle = true, -- rolling deploys (play/rolling.lua)
+  connection = true, port = true, no_log = true, module_defaults = true, -- (play/connect.lua, module_defaults.lua)
+  gather_subset = true, timeout = true } -- (the facts task: play/prepare.lua; no_log: strategy.run_task)
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
   check_mode = true, collections = true, environment = true, roles = true, vars_prompt = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
 local PLAY_NOT_YET = {
-  "ignore_errors", "connection", "become_flags",
-  "become_exe", "timeout", "module_defaults", "force_handlers",
-  "gather_subset", "gather_timeout", "fact_path", "debugger", "no_log", "port",
-  "when" }
+  "ignore_errors", "become_flags",
+  "become_exe", "force_handlers",
+  "gather_timeout", "fact_path", "debugger" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 
 -- A play's name as the messages show it.
@@ -105,6 +106,8 @@ local function convert_play(r, p, opts)
       if not yaml.is_null(p[k]) then out[k] = rd.keyword_value(k, p[k]) end
     elseif PLAY_READ[k] then local _ = k
     elseif PLAY_NOT_YET_SET[k] then bad("the keyword " .. S.quote(k) .. " is not supported yet")
+    elseif k == "when" then -- as Ansible: a play has no condition (a task, a block, a role has)
+      bad("'when' is not a play keyword (put it on the tasks, a block or a role; hosts: and --limit choose hosts)")
     else bad("unknown play keyword " .. S.quote(k)) end
   end
   if yaml.is_null(p.hosts) or p.hosts == nil then raise(where(r, p) .. label .. " has no hosts") end
@@ -136,6 +139,8 @@ local function convert_play(r, p, opts)
   local rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
     roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
       return task.convert(rr, t, what, h, list, j, p.environment)
+    end, convert_list = function(rr, l, what, maps) -- a block / import_tasks of a role's tasks (play/roles.lua)
+      return list_mod.convert(rr, l, what, false, p, maps, { rd.tidy(rr.file) })
     end })
   list_mod.set_roles(p, rctx)
   -- the task lists: pre_tasks, tasks, post_tasks (handlers flushed after each)
@@ -240,6 +245,7 @@ end
 --- Read a YAML playbook (opts.extra_vars: the run's, for `{{ }}` in
 --- vars_files names). Returns plays, sources; or nil, "file:line: what".
 function M.load(file, opts)
+  local _ <close> = require("luasible.util.gc").loading() -- (fewer collections while reading: util/gc.lua)
   local plays, sources = {}, {}
   local ok, err = pcall(read_file, file, plays, sources, {}, opts or {})
   if not ok then

@@ -24,7 +24,8 @@ function M.set_roles(p, rctx) ROLES[p] = rctx end
 local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become = true, become_user = true,
   ignore_errors = true, no_log = true, check_mode = true, run_once = true, diff = true, become_method = true,
   any_errors_fatal = true, ignore_unreachable = true, throttle = true, -- (play/rolling.lua)
-  delegate_to = true, delegate_facts = true } -- (play/delegate.lua)
+  delegate_to = true, delegate_facts = true, -- (play/delegate.lua)
+  module_defaults = true, timeout = true } -- (play/module_defaults.lua; timeout: play/host_task.lua)
 
 local convert_list
 
@@ -35,7 +36,7 @@ local function import_tasks(r, t, key, what, handler, p, maps, stack)
   local at = where(r, t, key) .. what .. ": import_tasks: "
   if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
   if f:find("{{", 1, true) then raise(at .. "a templated file name is not supported yet") end
-  local file = path.is_abs(f) and f or path.join(r.dir, f)
+  local file = path.is_abs(f) and f or path.join(r.tasks_dir or r.dir, f) -- (a role's: its tasks/, play/roles.lua)
   local norm = rd.tidy(file)
   for _, s in ipairs(stack) do
     if s == norm then raise(at .. "circular import: " .. S.escape(table.concat(stack, " -> ") .. " -> " .. norm)) end
@@ -67,7 +68,7 @@ local function include_tasks(r, t, key, what)
   if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
   local terr = template_error(f)
   if terr then raise(at .. terr) end
-  local node = { include = f, dir = r.dir }
+  local node = { include = f, dir = r.tasks_dir or r.dir } -- (a role's: relative to its tasks/)
   for _, k in ipairs(keys_of(t)) do
     if INCLUDE_KEYS[k] then
       if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
@@ -89,6 +90,8 @@ local function include_tasks(r, t, key, what)
     if type(lc) ~= "table" then raise(where(r, t, "loop_control") .. what .. ": loop_control must be a mapping") end
     for _, k in ipairs(keys_of(lc)) do
       if k == "loop_var" and type(lc[k]) == "string" then node.loop_var = lc[k]
+      elseif k == "index_var" and type(lc[k]) == "string" then node.index_var = lc[k]
+      elseif k == "extended" then node.loop_extended = keyword_value("become", lc[k]) == true
       else
         raise(where(r, lc, k) .. what .. ": loop_control." .. tostring(k) .. " is not supported with include_tasks yet")
       end

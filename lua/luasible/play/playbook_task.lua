@@ -19,12 +19,13 @@ local TASK_SAME = { name = true, register = true, when = true, changed_when = tr
   ignore_errors = true, notify = true, tags = true, become = true, become_user = true, no_log = true,
   vars = true, ["until"] = true, retries = true, delay = true, run_once = true, check_mode = true,
   loop = true, delegate_to = true, delegate_facts = true, async = true, poll = true, diff = true,
-  any_errors_fatal = true, throttle = true, ignore_unreachable = true, become_method = true }
+  any_errors_fatal = true, throttle = true, ignore_unreachable = true, become_method = true,
+  module_defaults = true, timeout = true } -- (play/module_defaults.lua; timeout: play/host_task.lua)
 local HANDLER_SAME = { listen = true }
 -- Read here: args, loop_control and the with_ loops luasible runs.
 local TASK_READ = { args = true, loop_control = true, environment = true, action = true, local_action = true }
 local TASK_NOT_YET = { "become_flags", "become_exe", "connection", "remote_user",
-  "timeout", "module_defaults", "debugger", "collections",
+  "debugger", "collections",
   "port" }
 -- Modules that are Ansible's playbook structure, not run by luasible yet (include_role and
 -- import_role: read in task lists by play/roles.lua; refused here where they are not: handlers).
@@ -69,6 +70,8 @@ local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile =
 -- playbook's folder: DIR/files, DIR).
 local function with_lookup(name, value, dir)
   local function render(text, vars) return template.render(text, vars) end
+  -- absolute, as Ansible's (with_fileglob's items are absolute paths)
+  if not path.is_abs(dir) then dir = require("luasible.core").realpath(dir) or dir end
   return function(hvars)
     local v, err = template.render_value(value, hvars)
     if err then error(err, 0) end
@@ -261,9 +264,16 @@ function M.convert(r, t, label, handler, list, j, play_env)
     for _, k in ipairs(keys_of(lc)) do
       if k == "loop_var" then out.loop_var, keymap.loop_var = lc[k], "loop_control"
       elseif k == "label" then out.loop_label, keymap.loop_label = lc[k], "loop_control"
+      elseif k == "index_var" then out.index_var, keymap.index_var = lc[k], "loop_control"
+      elseif k == "extended" then
+        out.loop_extended, keymap.loop_extended = keyword_value("become", lc[k]), "loop_control"
+      elseif k == "pause" then
+        local n = lc[k]
+        if type(n) == "string" and tonumber(n) then n = tonumber(n) end
+        out.loop_pause, keymap.loop_pause = n, "loop_control"
       else
         raise(where(r, lc, k) .. label .. ": loop_control." .. tostring(k) .. " is not supported yet"
-          .. " (loop_var and label are)")
+          .. " (loop_var, index_var, label, pause and extended are)")
       end
     end
   end

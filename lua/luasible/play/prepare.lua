@@ -12,6 +12,8 @@ local modules = require "luasible.module"
 local conditions = require "luasible.play.conditions"
 local basename = require("luasible.util.path").basename
 local S = require "luasible.util.schema"
+local gc = require "luasible.util.gc"
+local md = require "luasible.play.module_defaults"
 
 local M = {}
 
@@ -20,9 +22,22 @@ M.PLAY, M.TASK, M.HANDLER, M.as_list = F.PLAY, F.TASK, F.HANDLER, F.as_list
 local PLAY_ORDER, TASK_ORDER, HANDLER_ORDER = F.PLAY_ORDER, F.TASK_ORDER, F.HANDLER_ORDER
 local as_list, name_list = F.as_list, F.name_list
 
+-- Is every string of v (data, no cycles) a good template? (The common
+-- case, without sorting keys or making labels.)
+local function templates_fine(v, depth)
+  if type(v) == "string" then return template.check(v) == true end
+  if type(v) == "table" and depth < S.MAX_DEPTH then
+    for _, x in pairs(v) do
+      if not templates_fine(x, depth + 1) then return false end
+    end
+  end
+  return true
+end
+
 -- The first template problem in the strings of v (args, name, loop, vars),
 -- v being data (no cycles): "argument 'msg': unknown filter 'x' ...", or nil.
 local function check_templates(v, label, depth)
+  if depth == 0 and templates_fine(v, 0) then return nil end
   if type(v) == "string" then
     local ok, err = template.check(v)
     if not ok then return label .. ": " .. err end
@@ -87,7 +102,7 @@ end
 
 -- The arguments of a task for its module, checked. Returns args (nil for
 -- none), or nil, err and the argument concerned.
-local function module_args(mod, module, args, key)
+local function module_args(mod, module, args, key, defaults)
   local werr = args ~= nil and S.why(M.TASK.args, args, key)
   if werr then return nil, werr end
   if type(args) == "string" and not mod.free_form then
@@ -103,7 +118,7 @@ local function module_args(mod, module, args, key)
     if not mod.free_form then return nil, module .. ": unexpected free-form argument " .. S.quote(args._raw) end
     args[mod.free_form], args._raw = args._raw, nil
   end
-  local vargs, verr, bad = modules.validate(mod, args, true)
+  local vargs, verr, bad = modules.validate(mod, defaults and md.merge(defaults, args) or args, true)
   if not vargs then return nil, verr, bad end
   -- every templated string of the task is checked now (syntax, filters,
   -- tests), not found broken on the first host that renders it
@@ -116,7 +131,7 @@ end
 --- `where(field, ...)` gives the text that starts a message about that
 --- field (or part of it): "file:line: play 'p', task 3 ('n')". Returns the
 --- task or nil, err.
-function M.prepare_task(t, where, path, play_tags, handler)
+function M.prepare_task(t, where, path, play_tags, handler, play_md)
   if type(where) == "string" then local w = where; where = function() return w end end
   if type(t) ~= "table" then return nil, where() .. ": a " .. (handler and "handler" or "task")
     .. " must be a table, got " .. S.show(t) end
@@ -137,8 +152,12 @@ function M.prepare_task(t, where, path, play_tags, handler)
     return fail("async is not supported with the module " .. S.quote(module) .. ": it cannot run as a remote job"
       .. " (command, shell and streaming_shell can)", "async")
   end
+  -- module_defaults: checked; the play's and the task's under its arguments for the check
+  local tmd, mderr = md.normalize(t.module_defaults, function(n) return modules.load(n, path) end)
+  if mderr then return fail(mderr, "module_defaults") end
+  local defaults = md.for_module(md.concat(play_md, tmd), module)
   local aerr, bad
-  args, aerr, bad = module_args(mod, module, args, key)
+  args, aerr, bad = module_args(mod, module, args, key, type(defaults) == "table" and defaults or nil)
   if aerr then return fail(aerr, key, bad) end
   local action = mod.play_action and type(args) == "table" and args.free_form
   if action and mod.not_yet and mod.not_yet[action] then -- meta (play/rolling.lua)
@@ -152,6 +171,7 @@ function M.prepare_task(t, where, path, play_tags, handler)
   local task = {}
   for k in pairs(fields) do task[k] = t[k] end
   task.module, task.mod, task.args, task.where = module, mod, args, where()
+  task.module_defaults = tmd
   task.name = t.name or module
   -- a module of the controller that runs once for all the hosts (pause), as Ansible's BYPASS_HOST_LOOP
   if mod.bypass_host_loop and task.run_once == nil then task.run_once = true end
@@ -235,6 +255,7 @@ end
 --- locator, shared by the plays of the file; opts.play_index: this play's
 --- place in the file's list of plays) put file:line in messages.
 function M.prepare(play, opts, inv)
+  local _ <close> = gc.loading() -- (fewer collections while checking: util/gc.lua)
   local file, locate = opts.play_file, opts.locate
   local at_path = type(locate) == "table" and locate.at or function() return nil end
   local prefix = opts.play_index and { opts.play_index } or {}
@@ -266,15 +287,26 @@ function M.prepare(play, opts, inv)
   -- a play's own base_dir (an imported playbook's folder) for its library/, templates and files
   if play.base_dir then opts = setmetatable({ base_dir = play.base_dir }, { __index = opts }) end
   local path = search_path(play, opts)
+  local pmd, pmderr = md.normalize(play.module_defaults, function(n) return modules.load(n, path) end)
+  if pmderr then return nil, at(at_path(path_of("module_defaults")) or pline) .. pshown .. ": " .. pmderr end
   local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
-    handlers = {}, path = path, prepared = {} }
+    handlers = {}, path = path, prepared = {}, module_defaults = pmd }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   p.tags, p.skip_tags = tags, skip -- for the tasks of include_tasks (play/include.lua)
   -- gathering = implicit / smart (the config file): facts unless the play says gather_facts = false
   local implicit = opts.gathering == "implicit" or opts.gathering == "smart"
   if play.gather_facts or (play.gather_facts == nil and implicit) then
-    p.pre_tasks[1] = assert(M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" } },
-      "gather_facts", path))
+    -- gather_subset: the setup module's (modules/setup.lua)
+    local subset = play.gather_subset
+    if type(subset) == "string" then subset = { subset } end -- ("!all,!min": split by setup, shown as given)
+    local facts, gerr = M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" },
+      args = subset and { gather_subset = subset } or nil }, "gather_facts", path)
+    if facts and subset and facts.mod.subsets and not modules.has_template(subset) then
+      local _, serr = facts.mod.subsets(subset)
+      if serr then facts, gerr = nil, "gather_subset: " .. serr end
+    end
+    if not facts then return nil, at(at_path(path_of("gather_subset")) or pline) .. pshown .. ": " .. gerr end
+    p.pre_tasks[1] = facts
     p.pre_tasks[1].facts = true
     if play.blocks and play.blocks.pre_tasks then -- blocks (play/blocks.lua): the facts first
       table.insert(play.blocks.pre_tasks, 1, { task = p.pre_tasks[1] })
@@ -303,14 +335,14 @@ function M.prepare(play, opts, inv)
   local all = {}
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
     for i, t in ipairs(play[list] or {}) do
-      local task, err = M.prepare_task(t, place(list, i, t), path, play.tags)
+      local task, err = M.prepare_task(t, place(list, i, t), path, play.tags, nil, pmd)
       if not task then return nil, err end
       all[#all + 1] = task
       if M.selected_by_tags(task, tags, skip) then p[list][#p[list] + 1] = task; p.prepared[t] = task end
     end
   end
   for i, t in ipairs(play.handlers or {}) do
-    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true)
+    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true, pmd)
     if not task then return nil, err end
     task.handler = true
     p.handlers[#p.handlers + 1] = task
@@ -351,7 +383,52 @@ function M.prepare(play, opts, inv)
   if not hosts and opts.dynamic_hosts and herr:find("matches no host or group", 1, true) then hosts = {} end
   if not hosts then return nil, at(at_path(path_of("hosts")) or pline) .. pshown .. ": " .. herr end
   p.hosts, p.host_pattern, p.host_limit = hosts, phosts, opts.limit
+  -- serial: "{{ batch }}" (or a list with such entries): rendered as hosts are
+  local serr
+  p.serial, serr = M.render_serial(play.serial, play.vars, opts.extra_vars)
+  if serr then return nil, at(at_path(path_of("serial")) or pline) .. pshown .. ": serial: " .. serr end
   return p
+end
+
+-- a serial entry as it is after rendering: a number of hosts or "N%"
+local function batch_of(v)
+  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+  if math.type(v) == "integer" and v >= 0 then return v end
+  if type(v) == "string" and v:match("^%s*%d+%s*%%?%s*$") then return v end
+  return nil, "must render to a number of hosts or a percentage (\"30%\"), got " .. S.show(v)
+end
+
+--- The play's serial with its `{{ }}` rendered (the play's vars and the
+--- extra vars, as Ansible templates it: no host is chosen yet). Returns
+--- the value (nil when there is none), or nil, err.
+function M.render_serial(serial, pvars, extra)
+  local templated = type(serial) == "string" and serial:find("{{", 1, true)
+  if type(serial) == "table" then
+    for _, v in ipairs(serial) do if type(v) == "string" and v:find("{{", 1, true) then templated = true end end
+  end
+  if not templated then return serial end
+  local scope = {}
+  for k, v in pairs(pvars or {}) do scope[k] = v end
+  for k, v in pairs(extra or {}) do scope[k] = v end
+  local r, rerr = template.render_value(serial, scope)
+  if rerr then return nil, rerr end
+  local list = type(r) == "table" and r or { r }
+  local out = {}
+  -- a rendered "[1, 2]" / "1,2": Ansible takes a list there too
+  if #list == 1 and type(list[1]) == "string" and list[1]:find(",", 1, true) then
+    local parts = {}
+    for x in list[1]:gsub("^%s*%[", ""):gsub("%]%s*$", ""):gmatch("[^,]+") do
+      parts[#parts + 1] = (x:gsub("^%s*[\"']?", ""):gsub("[\"']?%s*$", ""))
+    end
+    list = parts
+  end
+  for i, v in ipairs(list) do
+    local b, berr = batch_of(math.tointeger(tonumber(v)) or v)
+    if not b then return nil, berr end
+    out[i] = b
+  end
+  if type(r) ~= "table" and #out == 1 then return out[1] end
+  return out
 end
 
 return M

@@ -185,8 +185,8 @@ function M.import(ctx, r, t, label, tasks, maps, inherited)
   end
   local a, at, imp = role_args(ctx, r, t, key, label, "import_role")
   if imp.public then -- its vars are seen by its own tasks only (docs/TASKS.md, Roles)
-    ctx.raise(ctx.where(r, a, "public") .. label .. ": import_role: public: true is not supported yet"
-      .. " (include_role takes it)")
+    ctx.raise(ctx.where(r, a, "public") .. label .. ": import_role takes no public (as ansible-core 2.14's:"
+      .. " \"Invalid options for import_role: public\"); include_role takes it")
   end
   if t.vars ~= nil and not yaml.is_null(t.vars) then
     if not is_mapping(t.vars) then ctx.raise(ctx.where(r, t, "vars") .. label .. ": vars must be a mapping") end

@@ -15,6 +15,7 @@ local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 local S = require "luasible.util.schema"
 
+local mdefaults = require "luasible.play.module_defaults"
 local M = {}
 
 --- The folders a role name is looked for in, in order: roles/ beside the
@@ -102,10 +103,10 @@ end
 
 -- Keywords a role entry takes; the task keywords not taken on a role yet
 -- (refused by name: a `become:` there would otherwise be a silent param).
-local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true }
+local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true, module_defaults = true }
 local NOT_ON_ROLE = { "become", "become_user", "become_method", "become_flags", "become_exe", "ignore_errors",
   "no_log", "check_mode", "delegate_to", "delegate_facts", "environment", "any_errors_fatal", "run_once",
-  "collections", "connection", "remote_user", "debugger", "diff", "module_defaults", "throttle", "timeout",
+  "collections", "connection", "remote_user", "debugger", "diff", "throttle", "timeout",
   "ignore_unreachable", "port", "register", "loop", "notify" }
 local NOT_ON_ROLE_SET = {}
 for _, k in ipairs(NOT_ON_ROLE) do NOT_ON_ROLE_SET[k] = true end
@@ -159,7 +160,31 @@ local function parse_entry(ctx, e, at, label)
 end
 
 -- What a role's task file cannot hold yet (play/blocks.lua reads them in a play's lists only).
-local STRUCTURE = { block = true, rescue = true, always = true, include_tasks = true, import_tasks = true }
+local BLOCKS = { block = true, rescue = true, always = true, import_tasks = true, include_tasks = true }
+
+-- A block (or an import_tasks) of a role's task file: converted as a play's
+-- (ctx.convert_list: play/playbook_list.lua), its leaves made the role's by
+-- `decorate`, the role's when and tags on the block itself (its tasks get
+-- them: play/blocks.lua). Appends the node to tasks, the leaves' maps to maps.
+local function role_block(ctx, r, t, what, when, tags, decorate, tasks, maps, in_role)
+  local m = {}
+  local node = ctx.convert_list(r, { t }, what .. ": block", m)[1]
+  local function walk(n)
+    if type(n) ~= "table" then return end
+    if n.include and not n.role_tasks then -- include_tasks: its tasks made the role's when read (play/include.lua)
+      n.in_role = in_role
+    elseif n.block or n.rescue or n.always then
+      for _, sec in ipairs({ "block", "rescue", "always" }) do
+        for _, x in ipairs(n[sec] or {}) do walk(x) end
+      end
+    elseif n.role_path == nil and not n.role_tasks then decorate(n) end -- (an import_role's are its role's)
+  end
+  walk(node)
+  if #when > 0 then node.when = concat(when, listed(node.when)) end
+  if #tags > 0 then node.tags = concat(tags, listed(node.tags)) end
+  tasks[#tasks + 1] = node
+  for _, x in ipairs(m) do maps[#maps + 1] = x end
+end
 
 -- Apply one role (and its dependencies first) to st: its tasks into
 -- sink (st when nil), its handlers into st. `imp` (import_role): { tasks_from
@@ -211,7 +236,12 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local defaults = json.object()
   for k, v in pairs(inherited.defaults or {}) do defaults[k] = v end
   for k, v in pairs(read_vars(ctx, dir, "defaults", imp.defaults_from)) do defaults[k] = v end
-  st.stack[#st.stack + 1] = { real = real, name = name }
+  -- the entry's module_defaults: for its tasks and its dependencies' (Ansible's dep chain)
+  local emd = type(e) == "table" and e.module_defaults or nil
+  if emd ~= nil and yaml.is_null(emd) then emd = nil end
+  local smd = st.stack[#st.stack] and st.stack[#st.stack].md
+  local role_md = mdefaults.concat(smd, emd) -- (kept: an include_tasks' tasks get it when read, later)
+  st.stack[#st.stack + 1] = { real = real, name = name, md = role_md }
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
     local mr = ctx.reader(meta_file)
@@ -232,7 +262,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
     if kind == "handlers" then st.handlers_of[real .. "\0" .. tostring(from)] = true end
     local list = read_yaml(ctx, file)
     if list ~= nil then
-      local r = { file = file, dir = dir } -- with_fileglob and friends: the role's files/
+      -- with_fileglob and friends: the role's files/; import_tasks: its tasks/
+      local r = { file = file, dir = dir, tasks_dir = path.dirname(file) }
       if type(list) ~= "table" or not S.is_list(list) or (json.is_object(list) and next(list) ~= nil) then
         ctx.raise(ctx.where(r, list) .. "role " .. S.quote(name) .. ": " .. kind .. "/" .. path.basename(file)
           .. " must be a list of tasks, got " .. S.show(list))
@@ -247,34 +278,52 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
           local node = M.include(ctx, r, t, what, { when = when, tags = tags, vars = rvars, defaults = defaults })
           if node then sink.tasks[#sink.tasks + 1] = node goto next end
         end
+        local function decorate(task, own_when, own_tags)
+          task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults
+          task.module_defaults = mdefaults.concat(role_md, task.module_defaults)
+          if task.vars ~= nil and imp.vars then -- import_role's vars: below the task's own
+            local mv = json.object()
+            for k, v in pairs(imp.vars) do mv[k] = v end
+            for k, v in pairs(task.vars) do mv[k] = v end
+            task.vars = mv
+          elseif imp.vars then task.vars = imp.vars end
+          if kind == "tasks" then
+            -- shown as Ansible shows it: "ROLE : NAME"
+            task.name = rname .. " : " .. (type(task.name) == "string" and task.name or task.module)
+            if own_when and #when > 0 then task.when = concat(when, listed(task.when)) end
+            if own_tags and #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
+          elseif type(task.name) == "string" then
+            -- a handler too is shown "ROLE : NAME"; a notify of its own name still finds it
+            task.listen = concat(listed(task.listen), { task.name })
+            task.name = rname .. " : " .. task.name
+          end
+          if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
+        end
+        if kind == "tasks" and type(t) == "table" and not (t.module or t.action) then
+          local structural
+          for k in pairs(t) do
+            local m = type(k) == "string" and k:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", "")
+            if BLOCKS[m] then structural = true end
+          end
+          if structural then
+            -- an include_tasks' tasks (read when it is reached): the role's, with its tags (its when is the include's)
+            local in_role = { vars = rvars, defaults = defaults, tags = tags,
+              decorate = function(task) decorate(task, false, true) end }
+            role_block(ctx, r, t, what, when, tags, decorate, sink.tasks, sink.maps, in_role)
+            goto next
+          end
+        end
         if type(t) == "table" then
           for k in pairs(t) do
             local m = type(k) == "string" and k:gsub("^ansible%.builtin%.", ""):gsub("^ansible%.legacy%.", "")
-            if STRUCTURE[m] then
+            if kind == "handlers" and BLOCKS[m] then
               ctx.raise(ctx.where(r, t, k) .. what .. ": " .. S.quote(k) .. " in a role's " .. kind
                 .. " is not supported yet")
             end
           end
         end
         local task, keymap = ctx.convert_task(r, t, what, kind == "handlers", list, j)
-        task.role_path, task.role_vars, task.role_defaults = real, rvars, defaults
-        if task.vars ~= nil and imp.vars then -- import_role's vars: below the task's own
-          local m = json.object()
-          for k, v in pairs(imp.vars) do m[k] = v end
-          for k, v in pairs(task.vars) do m[k] = v end
-          task.vars = m
-        elseif imp.vars then task.vars = imp.vars end
-        if kind == "tasks" then
-          -- shown as Ansible shows it: "ROLE : NAME"
-          task.name = rname .. " : " .. (type(task.name) == "string" and task.name or task.module)
-          if #when > 0 then task.when = concat(when, listed(task.when)) end
-          if #tags > 0 then task.tags = concat(tags, listed(task.tags)) end
-        elseif type(task.name) == "string" then
-          -- a handler too is shown "ROLE : NAME"; a notify of its own name still finds it
-          task.listen = concat(listed(task.listen), { task.name })
-          task.name = rname .. " : " .. task.name
-        end
-        if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
+        decorate(task, true, true)
         local out = kind == "tasks" and sink.tasks or st.handlers
         local maps = kind == "tasks" and sink.maps or st.hmaps
         out[#out + 1] = task

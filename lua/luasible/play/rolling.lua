@@ -140,7 +140,8 @@ function M.after_task(run, task, hosts, before)
   local hit = false
   for _, h in ipairs(hosts) do
     local st = run.state[h]
-    if not before[h] and (st.out == "unreachable" or (st.out == "failed" and not st.rescuable)) then hit = true end
+    local taken = st.rescuable or st.aef_exempt -- a rescue or an always takes it (play/blocks.lua)
+    if not before[h] and (st.out == "unreachable" or (st.out == "failed" and not taken)) then hit = true end
   end
   if hit and (keyword(run, task, "any_errors_fatal") or M.once_only(run, task)) and not task.ignore_errors then
     return abort_batch(run, "any_errors_fatal")
@@ -232,7 +233,9 @@ function M.run(run, body)
   -- ansible_play_hosts(_all) keep the inventory's order, the batches the play's `order`
   play.inventory_hosts = play.inventory_hosts or play.hosts
   play.hosts = batches.order(play.hosts, raw(run).order)
-  local list = batches.batches(play.hosts, raw(run).serial)
+  local serial = play.serial -- ({{ }} rendered: play/prepare.lua)
+  if serial == nil then serial = raw(run).serial end
+  local list = batches.batches(play.hosts, serial)
   if #list == 0 then play_start(run, play.hosts, 1, 1) end
   local go = true
   if raw(run).strategy == "free" and (raw(run).max_fail_percentage ~= nil or raw(run).any_errors_fatal) then

@@ -70,6 +70,7 @@ end
 --- every host of the batch, as Ansible does. Then the batch's abort rules
 --- (any_errors_fatal, max_fail_percentage: play/rolling.lua).
 function M.run_task(run, task, hosts)
+  if task.no_log == nil and run.play.raw.no_log ~= nil then task.no_log = run.play.raw.no_log end -- the play's
   rolling.task_start(run, task, hosts)
   local before = rolling.snapshot(run, hosts)
   if rolling.once_only(run, task) and #hosts > 0 then
@@ -166,7 +167,7 @@ function M.run_plays(run, plays, inv, layer)
       if not st then
         st = { inv_vars = inv:host_vars(h, layer), registered = {} }
         -- the configuration's connection settings, under everything (cli/config.lua)
-        for k, v in pairs(run.var_defaults or {}) do if st.inv_vars[k] == nil then st.inv_vars[k] = v end end
+        st.from_defaults = connect.fill_defaults(run, st.inv_vars)
         run.state[h] = st
         run.secrets:add(st.inv_vars)
       end

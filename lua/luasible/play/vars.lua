@@ -55,6 +55,13 @@ function M.host_vars(run, host, task)
   if next(unsafe) then template.mark_unsafe(v, unsafe) end
   v.inventory_hostname = host
   v.groups = run.groups
+  -- playbook_dir (the playbook's folder, absolute), inventory_file / inventory_dir (the
+  -- file the host came from; none for a host of a comma list or add_host), as Ansible's
+  v.playbook_dir = run.playbook_dir
+  local ih = run.inv and run.inv.hosts[host]
+  if ih and ih.source then
+    v.inventory_file, v.inventory_dir = ih.source, ih.source:match("^(.*)/[^/]*$") or "."
+  end
   -- the batch's hosts, the play's (play/rolling.lua: those that have not left)
   local m = require("luasible.play.rolling").magic(run)
   v.ansible_play_batch, v.play_hosts, v.ansible_play_hosts, v.ansible_play_hosts_all = m.batch, m.batch, m.hosts, m.all

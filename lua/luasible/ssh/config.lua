@@ -289,7 +289,10 @@ local function parse_text(text, path, st, depth)
           local check = CHECK[k]
           local bad = check and check(args[1])
           if bad then return fail(path, ln, key .. ": " .. bad) end
-          if st.active then set(st, k, LIST[k] and table.concat(args, " ") or args[1]) end
+          if st.active then
+            if k == "forwardagent" and st.res.forwardagent == nil then st.res.forwardagent_at = path .. ":" .. ln end
+            set(st, k, LIST[k] and table.concat(args, " ") or args[1])
+          end
         end
       end
     end

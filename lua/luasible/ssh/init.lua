@@ -39,13 +39,17 @@ local function open1(r)
     keepalive = r.keepalive, keepalive_count_max = r.keepalive_count_max,
     via = hop and hop.sess, proxy_command = r.proxy_command,
   }
-  if hop then jump.nodelay(hop) end
   local function fail(err, name)
     sess:close()
     jump.release(hop)
     return nil, err, name
   end
   scheduler.wait(sess)
+  -- the jump host's TCP_NODELAY command once this target's key exchange is
+  -- over (its host key is here): the tunnels of the other targets asked for
+  -- meanwhile open first (one channel open at a time per session), and the
+  -- command still reaches the jump host before this target's first reply
+  if hop then jump.nodelay(hop) end
   if sess:state() == "hostkey" then
     local ok, err, name = hostkey.decide(r, sess:host_key())
     if not ok then return fail(err, name) end
@@ -168,7 +172,7 @@ function SSH:_start(cmd, opts, mode)
   if serr then return nil, serr, "EACCES" end
   return exec(sess, remote.command_line(cmd, opts, prefix), {
     timeout = opts.timeout, stdin = stdin, max_line = opts.max_line,
-    lines = mode.lines, capture = mode.capture, progress = mode.progress,
+    lines = mode.lines, capture = mode.capture, progress = mode.progress, chunks = mode.chunks,
   })
 end
 

@@ -76,8 +76,9 @@ function M.acquire(hr, open)
   return e
 end
 
---- After the first tunnel of hop entry `e` is asked for (so that its
---- channel open is not queued behind this one): one command on the jump
+--- Once the first target through hop entry `e` has its key exchange done
+--- (so that neither its tunnel's channel open nor those of the targets that
+--- came meanwhile are queued behind this one): one command on the jump
 --- host, not waited for. OpenSSH's sshd turns Nagle's algorithm off on a
 --- connection (TCP_NODELAY, ssh_packet_set_interactive) only once a session
 --- runs a command; a connection that only forwards (direct-tcpip) keeps it

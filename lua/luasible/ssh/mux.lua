@@ -7,85 +7,128 @@
 --     with no request, then the socket is removed and it exits;
 --   mux.lua exec SOCKET  a relay: the request in LUASIBLE_MUX_REQ, its
 --     stdin sent on, the command's stdout, stderr and exit status its own.
--- Frames are JSON lines. Request: { line = "...", stdin = base64|nil };
--- answers: { o = bytes } (stdout), { e = bytes } (stderr), then
--- { rc = n, signal = "TERM"|nil, error = "NAME: msg"|nil }.
+-- Binary frames (core unix_conn read_frame/write_frame: a type byte, a
+-- 32-bit length, the bytes). From a client: "p" (ping: answered "p", and
+-- the holder lives IDLE seconds more), or "q" { line, stdin = N bytes }
+-- then "i" frames of stdin until N bytes came. To a relay: "o" (stdout
+-- bytes), "e" (stderr bytes) as the channel gives them, never split into
+-- lines, then "x" { rc, signal, error }.
 local core = require "luasible.core"
 local cjson = require "cjson"
 
 local M = {}
 
 local HIGH = 1024 * 1024 -- bytes queued to a relay before the command waits
+local STDIN_FRAME = 1024 * 1024
+M.STDIN_FRAME = STDIN_FRAME
 
--- the bytes of a line event as the command printed them; the newline of a
--- plain line is held back until the next event or the end, where the byte
--- count tells whether the output ended without one
-local function out_bytes(ev)
-  if ev.partial then return ev.data, "" end
-  if ev.cr then return ev.data .. "\r", "" end
-  return ev.data, "\n"
+-- the next frame of c: type, payload, or false at the end
+local function next_frame(c, scheduler)
+  while true do
+    local t, p = c:read_frame()
+    if t ~= nil then return t, p end
+    scheduler.wait(c)
+  end
+end
+M.next_frame = next_frame
+
+local function refuse(c, why)
+  c:write_frame("x", cjson.encode({ rc = 255, error = why }))
+  c:finish()
 end
 
 local function serve_client(conn, c, scheduler, state)
-  local line
-  repeat
-    line = c:read()
-    if line == nil then scheduler.wait(c) end
-  until line ~= nil
-  if not line then return c:close() end
-  local ok, req = pcall(cjson.decode, line)
-  if not ok or type(req) ~= "table" or type(req.line) ~= "string" then
-    c:write(cjson.encode({ rc = 255, error = "EINVAL: bad request" }) .. "\n")
-    return c:close()
+  local t, payload = next_frame(c, scheduler)
+  if t == "p" then
+    state.last = core.now()
+    c:write_frame("p")
+    return c:finish()
+  end
+  if t ~= "q" then return c:close() end -- a probe that only connected
+  local ok, req = pcall(cjson.decode, payload)
+  if not ok or type(req) ~= "table" or type(req.line) ~= "string" then return refuse(c, "EINVAL: bad request") end
+  local stdin
+  local want = math.tointeger(req.stdin)
+  if want and want > 0 then
+    local parts, got = {}, 0
+    while got < want do
+      t, payload = next_frame(c, scheduler)
+      if t ~= "i" then return refuse(c, "EINVAL: stdin cut short") end
+      parts[#parts + 1] = payload
+      got = got + #payload
+    end
+    stdin = table.concat(parts)
   end
   state.active = state.active + 1
-  local stdin = type(req.stdin) == "string" and core.base64_decode(req.stdin) or nil
-  local iter, s = conn:stream({ "/bin/sh", "-c", req.line }, { stdin = stdin })
+  local s, err, name = conn:_start({ "/bin/sh", "-c", req.line }, { stdin = stdin },
+    { lines = false, chunks = true, progress = false })
+  if not s then
+    state.active = state.active - 1
+    state.last = core.now()
+    return refuse(c, (name and not err:find("^%u+:") and (name .. ": ") or "") .. tostring(err))
+  end
   -- the relay gone (killed by its timeout, a cancel): the command is killed
   local over, gone = false, false
   scheduler.spawn(function()
     while not over do
-      local l = c:read()
-      if l == false then
+      local ft = c:read_frame()
+      if ft == false then
         gone = true
-        if not over and s and s.close then s:close() end
+        if not over then s:cancel("the relay went away") end -- kills it over there
         return
       end
-      scheduler.wait(c)
+      if ft == nil then scheduler.wait(c) end
     end
   end)
-  local held = { "", "" } -- the newline held back per fd
-  local sent = { 0, 0 }
-  for ev in iter, s do
-    local t = ev.type
-    if t == "stdout" or t == "stderr" then
-      local i = t == "stdout" and 1 or 2
-      local data, nl = out_bytes(ev)
-      local chunk = held[i] .. data
-      held[i] = nl
-      sent[i] = sent[i] + #chunk
-      c:write(cjson.encode(i == 1 and { o = chunk } or { e = chunk }) .. "\n")
+  while not gone do
+    local data, is_err = s:pop_line() -- a chunk of bytes (chunks mode)
+    if data then
+      c:write_frame(is_err and "e" or "o", data)
       -- a relay that reads slowly holds the command back (its SSH window
       -- fills) instead of the holder's memory growing
       if c:queued() > HIGH then
         while not gone and c:queued() > HIGH // 2 do scheduler.sleep(0.002) end
       end
-    elseif t == "done" or t == "error" then
-      local r = ev.result or {}
-      local bytes = { r.stdout_bytes or 0, r.stderr_bytes or 0 }
-      for i = 1, 2 do
-        if held[i] ~= "" and sent[i] < bytes[i] then
-          c:write(cjson.encode(i == 1 and { o = held[i] } or { e = held[i] }) .. "\n")
-        end
-      end
-      c:write(cjson.encode({ rc = r.rc, signal = r.signal,
-        error = t == "error" and ev.error or nil }) .. "\n")
+    elseif data == false then
+      break
+    else
+      scheduler.wait(s)
     end
   end
+  over = true
+  if not gone then
+    local r = s:result() or {}
+    c:write_frame("x", cjson.encode({ rc = r.rc, signal = r.signal, error = r.error }))
+  end
+  s:close()
   state.active = state.active - 1
   state.last = core.now()
-  over = true
   c:finish() -- what is queued goes out first
+end
+
+-- a holder answers a ping on path
+local function alive(path, scheduler)
+  local c = core.unix_connect(path)
+  c:write_frame("p")
+  local t = next_frame(c, scheduler)
+  c:close()
+  return t == "p"
+end
+M.alive = alive
+
+-- the lock that serializes starting and ending holders of path: a lock,
+-- or nil, err, name (not got within `seconds`)
+function M.lock(path, scheduler, seconds)
+  local t0 = core.now()
+  while true do
+    local lk, err, name = core.unix_lock(path .. ".lock")
+    if lk then return lk end
+    if err then return nil, err, name end
+    if core.now() - t0 > seconds then
+      return nil, "ETIMEDOUT: the lock " .. path .. ".lock is held for more than " .. seconds .. "s", "ETIMEDOUT"
+    end
+    scheduler.sleep(0.01)
+  end
 end
 
 function M.serve(path, specfile, idle)
@@ -106,17 +149,10 @@ function M.serve(path, specfile, idle)
     io.stderr:write(err, "\n")
     return 1
   end
+  -- started under the client's lock (persist.ensure), which found no holder
+  -- answering: what is there is a stale socket, replaced
   local l, lerr, lname = core.unix_listen(path)
   if not l and lname == "EADDRINUSE" then
-    -- another holder answers there: it serves; a stale socket: replaced
-    local probe = core.unix_connect(path)
-    scheduler.wait(probe)
-    local alive = probe:read() ~= false
-    probe:close()
-    if alive then
-      conn:close()
-      return 0
-    end
     os.remove(path)
     l, lerr = core.unix_listen(path)
   end
@@ -129,10 +165,19 @@ function M.serve(path, specfile, idle)
   luasible.run(function()
     scheduler.spawn(function()
       while not state.done do
-        scheduler.sleep(0.5)
-        if state.active == 0 and core.now() - state.last >= idle then state.done = true end
+        scheduler.sleep(math.min(0.5, idle / 4))
+        if state.active == 0 and core.now() - state.last >= idle then
+          -- the end under the lock: no client is between its ping and
+          -- its relay, and a new holder binds only once this one is gone
+          local lk = M.lock(path, scheduler, 30)
+          if lk and state.active == 0 and core.now() - state.last >= idle then
+            state.done = true
+            l:close()
+            os.remove(path)
+          end
+          if lk then lk:close() end
+        end
       end
-      l:close()
     end)
     while not state.done do
       scheduler.wait(l)
@@ -144,7 +189,6 @@ function M.serve(path, specfile, idle)
       end
     end
   end)
-  os.remove(path)
   conn:close()
   return 0
 end
@@ -152,34 +196,39 @@ end
 function M.exec(path)
   local scheduler = require "luasible.scheduler"
   local req = cjson.decode((assert(os.getenv("LUASIBLE_MUX_REQ"), "LUASIBLE_MUX_REQ is not set")))
-  local stdin = io.stdin:read("a")
-  if stdin and stdin ~= "" then req.stdin = core.base64_encode(stdin) end
+  local stdin = io.stdin:read("a") or ""
   local c = core.unix_connect(path)
-  c:write(cjson.encode(req) .. "\n")
+  c:write_frame("q", cjson.encode({ line = req.line, stdin = #stdin > 0 and #stdin or nil }))
+  for i = 1, #stdin, STDIN_FRAME do c:write_frame("i", stdin:sub(i, i + STDIN_FRAME - 1)) end
   io.stdout:setvbuf("no")
   io.stderr:setvbuf("no")
+  local out, err = io.stdout, io.stderr
   while true do
-    local line, err = c:read()
-    if line then
-      local m = cjson.decode(line)
-      if m.o then io.stdout:write(m.o)
-      elseif m.e then io.stderr:write(m.e)
-      else
+    local t, p = c:read_frame()
+    if t == "o" or t == "e" then
+      -- never a silent loss: a write that fails ends the relay with 255
+      local ok, werr = (t == "o" and out or err):write(p)
+      if not ok then
         c:close()
-        if m.error and m.error ~= cjson.null and not m.rc then
-          io.stderr:write("luasible: ", m.error, "\n")
-          return 255
-        end
-        if m.signal and m.signal ~= cjson.null then
-          return 128 + (core.signals[m.signal] or 0)
-        end
-        return math.tointeger(m.rc) or 255
+        pcall(err.write, err, "luasible: cannot write the command's output: ", tostring(werr), "\n")
+        return 255
       end
-    elseif line == false then
-      io.stderr:write("luasible: the connection holder at ", path, " went away",
-        err ~= "" and (": " .. err) or "", "\n")
+    elseif t == "x" then
+      c:close()
+      local m = cjson.decode(p)
+      if m.error and m.error ~= cjson.null and not m.rc then
+        err:write("luasible: ", m.error, "\n")
+        return 255
+      end
+      if m.signal and m.signal ~= cjson.null then
+        return 128 + (core.signals[m.signal] or 0)
+      end
+      return math.tointeger(m.rc) or 255
+    elseif t == false then
+      err:write("luasible: the connection holder at ", path, " went away",
+        p ~= "" and (": " .. p) or "", "\n")
       return 255
-    else
+    elseif t == nil then
       scheduler.wait(c)
     end
   end

@@ -20,7 +20,9 @@ local LUA = os.getenv("LUASIBLE_LUA") or "lua5.4"
 -- the spec fields the holder connects with (no password: refused before)
 local SPEC_KEYS = { "host", "port", "user", "identity", "passphrase", "agent", "known_hosts",
   "host_key_check", "host_key", "connect_timeout", "keepalive", "keepalive_count_max", "ssh_config",
-  "jump", "proxy_command", "identities_only", "hash_known_hosts", "name" }
+  "jump", "proxy_command", "identities_only", "hash_known_hosts", "forward_agent", "name" }
+
+local function mux() return require "luasible.ssh.mux" end
 
 local function mux_file()
   return assert(package.searchpath("luasible.ssh.mux", package.path), "luasible.ssh.mux not found")
@@ -64,15 +66,11 @@ function M.socket_path(r, custom)
   return base .. "/" .. core.sha256(key):sub(1, 24)
 end
 
--- the holder answers on path: true (the connection made), or nil, err
+-- the holder started for path answers: true, or nil, err (what it printed)
 local function wait_socket(path, errfile, seconds)
   local t0 = core.now()
   while core.now() - t0 < seconds do
-    local c = core.unix_connect(path)
-    scheduler.wait(c)
-    local ok = c:read() ~= false
-    c:close()
-    if ok then return true end
+    if mux().alive(path, scheduler) then return true end
     local f = io.open(errfile)
     local why = f and f:read("a")
     if f then f:close() end
@@ -86,13 +84,17 @@ local function wait_socket(path, errfile, seconds)
 end
 
 --- Start the holder of spec (a process of its own session) unless one
--- answers on path. Returns true or nil, err, name.
+-- answers on path. Two runs that start at once make one holder: the
+-- start is serialized by a lock (path .. ".lock", flock), under which a
+-- holder is asked again before one is started; a holder ends under the
+-- same lock. Returns true or nil, err, name.
 function M.ensure(spec, path, idle)
-  local probe = core.unix_connect(path)
-  scheduler.wait(probe)
-  local alive = probe:read() ~= false
-  probe:close()
-  if alive then return true end
+  local m = mux()
+  if m.alive(path, scheduler) then return true end
+  local wait = (spec.connect_timeout or 10) + 10
+  local lock <close>, lerr, lname = m.lock(path, scheduler, wait)
+  if not lock then return nil, lerr, lname end
+  if m.alive(path, scheduler) then return true end -- the other run made it
   local s = {}
   for _, k in ipairs(SPEC_KEYS) do s[k] = spec[k] end
   local specfile = path .. ".spec"
@@ -104,9 +106,9 @@ function M.ensure(spec, path, idle)
   f:close()
   local errfile = path .. ".err"
   os.remove(errfile)
-  local cmd = ("env LUA_PATH=%s LUA_CPATH=%s setsid %s %s serve %s %s %d </dev/null >/dev/null 2>%s &")
+  local cmd = ("env LUA_PATH=%s LUA_CPATH=%s setsid %s %s serve %s %s %s </dev/null >/dev/null 2>%s &")
     :format(shell.quote(package.path), shell.quote(package.cpath), shell.quote(LUA), shell.quote(mux_file()),
-      shell.quote(path), shell.quote(specfile), math.floor(idle), shell.quote(errfile))
+      shell.quote(path), shell.quote(specfile), tostring(idle), shell.quote(errfile))
   os.execute(cmd)
   local up, why = wait_socket(path, errfile, (spec.connect_timeout or 10) + 5)
   if not up then
@@ -136,28 +138,41 @@ function M.connect(spec, r)
     _running = setmetatable({}, { __mode = "k" }) }, Persist)
 end
 
-function Persist:_start(cmd, opts, mode)
-  if self.closed then error("luasible: connection used after close", 3) end
-  if opts.sudo or opts.user or opts.sudo_password then
-    -- become goes through a direct connection (no password over the socket)
-    self._direct = self._direct or assert(require("luasible.ssh").connect(self:_spec_direct()))
-    return self._direct:_start(cmd, opts, mode)
-  end
-  local req = cjson.encode({ line = remote.command_line(cmd, opts) })
-  local s, err, name = core.spawn({ LUA, mux_file(), "exec", self._path }, {
-    env = { LUA_PATH = package.path, LUA_CPATH = package.cpath, LUASIBLE_MUX_REQ = req },
-    timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line,
+-- a relay process running line (stdin on its stdin) through the holder
+function Persist:_relay(line, stdin, timeout, mode)
+  -- the holder may have ended since (idle between two commands): asked,
+  -- and started again, before every relay
+  local ok, err, name = M.ensure(self._spec, self._path, self._spec.persist)
+  if not ok then return nil, err, name end
+  local s
+  s, err, name = core.spawn({ LUA, mux_file(), "exec", self._path }, {
+    env = { LUA_PATH = package.path, LUA_CPATH = package.cpath, LUASIBLE_MUX_REQ = cjson.encode({ line = line }) },
+    timeout = timeout, stdin = stdin, max_line = mode.max_line,
     lines = mode.lines ~= false, capture = mode.capture, progress = mode.progress ~= false,
   })
   if s then self._running[s] = true end
   return s, err, name
 end
 
-function Persist:_spec_direct()
-  local s = {}
-  for k, v in pairs(self._spec) do s[k] = v end
-  s.persist = nil
-  return s
+function Persist:_start(cmd, opts, mode)
+  if self.closed then error("luasible: connection used after close", 3) end
+  -- become as over a direct connection (remote.sudo): the sudo password
+  -- goes on the relay's stdin, to the holder over the 0600 socket, and on
+  -- the channel's stdin to `sudo -S`; never in an argument or the environment
+  local function probe(prefix, argv)
+    local s <close> = self:_relay(remote.command_line(argv, {}, prefix), nil, nil,
+      { capture = true, lines = false, progress = false })
+    if not s then return nil end
+    while not s:finished() do
+      local ev = s:pop()
+      if ev and (ev.type == "done" or ev.type == "error") then return ev.result end
+      if not ev then scheduler.wait(s) end
+    end
+  end
+  local prefix, stdin, serr = remote.sudo(opts, probe)
+  if serr then return nil, serr, "EACCES" end
+  return self:_relay(remote.command_line(cmd, opts, prefix), stdin, opts.timeout,
+    { max_line = opts.max_line, lines = mode.lines, capture = mode.capture, progress = mode.progress })
 end
 
 Persist._transfer = "exec"
@@ -181,7 +196,6 @@ function Persist:close()
   for s in pairs(self._running) do
     if not s:finished() then s:cancel("connection closed") end
   end
-  if self._direct then self._direct:close() end
 end
 
 return M

@@ -27,6 +27,13 @@ local HOP_OPTIONS = { "ssh_config", "known_hosts", "host_key_check", "agent", "c
   "keepalive", "keepalive_count_max", "hash_known_hosts" }
 local MAX_HOPS = 8
 
+--- Why agent forwarding is refused (docs/SSH.md "Agent forwarding"): the
+-- one message of forward_agent, -A, -o ForwardAgent and ssh_config's
+-- ForwardAgent.
+M.NO_FORWARD_AGENT = "agent forwarding is not supported: libssh2 1.10 can ask for it, but it drops the"
+  .. " auth-agent@openssh.com channels the server then opens back without an answer, so a program on"
+  .. " the host that used the forwarded agent would hang; see docs/SSH.md \"Agent forwarding\""
+
 local CHECKS = { strict = true, ["accept-new"] = true, off = true }
 
 --- Raise (at the caller of connect) for an unknown option or a bad value.
@@ -42,8 +49,7 @@ function M.check(spec)
     error("bad option 'keepalive_count_max' to 'connect' (a whole number >= 1 expected, got " .. tostring(n) .. ")", 4)
   end
   if spec.forward_agent then
-    error("bad option 'forward_agent' to 'connect' (agent forwarding is not supported: libssh2 1.10 cannot "
-      .. "accept the agent channels a server opens back; see docs/SSH.md)", 4)
+    error("bad option 'forward_agent' to 'connect' (" .. M.NO_FORWARD_AGENT .. ")", 4)
   end
   if type(spec.jump) == "string" then
     local ok, why = jump.parse(spec.jump)
@@ -143,6 +149,16 @@ function M.resolve(spec, depth)
   r.label = r.user .. "@" .. r.hostname .. ":" .. r.port
   r.hostport = r.port == 22 and r.hostname or ("[" .. r.hostname .. "]:" .. r.port)
   r.where = r.hostname .. ":" .. r.port
+  -- ForwardAgent yes (or a socket) in the ssh_config of the host: refused
+  -- rather than connected without it, unless forward_agent = false (-a,
+  -- -o ForwardAgent=no) says to go without. A jump host runs no command
+  -- of the user's: its ForwardAgent does not matter.
+  local fa = cfg.forwardagent
+  if depth == 0 and spec.forward_agent == nil and fa and fa:lower() ~= "no" then
+    return nil, ("EINVAL: %s: ForwardAgent %s for %s: %s (for this host set ForwardAgent no, or connect"
+      .. " with forward_agent = false, -o ForwardAgent=no or -a)"):format(cfg.forwardagent_at or cfile, fa,
+      r.label, M.NO_FORWARD_AGENT), "EINVAL"
+  end
   -- the transport: a jump chain, a ProxyCommand, or TCP. The spec's own
   -- options win; of the config's two, the one obtained first
   local jmp, pc = spec.jump, spec.proxy_command

@@ -7,6 +7,12 @@ local lexer = require "luasible.template.lexer"
 local parser = require "luasible.template.parser"
 local compiler = require "luasible.template.compiler"
 
+local registry
+local function reg()
+  if not registry then registry = require "luasible.template.registry" end
+  return registry
+end
+
 local M = {}
 
 --- Filters whose text a lone {{ x | f }} keeps as text (Ansible's C.STRING_TYPE_FILTERS).
@@ -79,13 +85,17 @@ local function lex_opts(o, name)
     variable_end = o.variable_end_string, comment_start = o.comment_start_string, comment_end = o.comment_end_string }
 end
 
+local defaults_key -- opts_key(M.DEFAULTS), made once (the options of every check and most renders)
 local function opts_key(o)
-  return table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
+  if o == M.DEFAULTS and defaults_key then return defaults_key end
+  local key = table.concat({ tostring(o.trim_blocks), tostring(o.lstrip_blocks), tostring(o.keep_trailing_newline),
     tostring(o.jinja), tostring(o.ext and o.ext["do"]), tostring(o.ext and o.ext.loopcontrols),
     tostring(o.raw_strings),
     o.newline_sequence or "",
     o.block_start_string or "", o.block_end_string or "", o.variable_start_string or "",
     o.variable_end_string or "", o.comment_start_string or "", o.comment_end_string or "" }, "\1")
+  if o == M.DEFAULTS then defaults_key = key end
+  return key
 end
 
 -- ------------------------------------------------------------ compile caches
@@ -97,13 +107,9 @@ local CACHE_MAX = 8192
 local tcache, tcount = {}, 0
 local ecache, ecount = {}, 0
 
--- A compiled template: { render = fn, native = fn|nil (a lone {{ expr }}),
--- text = bool (no tags at all), trailing = n (trailing newlines of the text) }.
-local function compile_template(src, name, opts)
-  opts = opts or M.DEFAULTS
-  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
-  local c = tcache[key]
-  if c then return c end
+-- The front of compiling: the text's options (#jinja2: header) and its
+-- tree. Returns tree, text, options, trailing newlines.
+local function front(src, name, opts)
   -- newlines as Jinja2 reads them: \r\n and \r are \n
   if src:find("\r", 1, true) then src = src:gsub("\r\n?", "\n") end
   local trailing = #(src:match("\n*$"))
@@ -112,7 +118,17 @@ local function compile_template(src, name, opts)
   local lo = lex_opts(o, name)
   lo.raw_strings = o.raw_strings
   local toks = lexer.tokenize(text, lo)
-  local tree = parser.template(toks, text, name, o.ext)
+  return parser.template(toks, text, name, o.ext), text, o, trailing
+end
+
+-- A compiled template: { render = fn, native = fn|nil (a lone {{ expr }}),
+-- text = bool (no tags at all), trailing = n (trailing newlines of the text) }.
+local function compile_template(src, name, opts)
+  opts = opts or M.DEFAULTS
+  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
+  local c = tcache[key]
+  if c then return c end
+  local tree, text, o, trailing = front(src, name, opts)
   local flags = { jinja = o.jinja }
   c = { trailing = trailing, ansible = not o.jinja, newline = o.newline_sequence }
   -- a lone {{ expr }}: its value as it is (native)
@@ -131,8 +147,78 @@ local function compile_template(src, name, opts)
   return c
 end
 
+-- Texts (with name and options) already checked (M.check), expressions
+-- (M.check_expression): as tcache and ecache.
+local checked, ccount = {}, 0
+local echecked, eccount = {}, 0
+
+-- Every filter and test of a tree bound to its signature as the compiler
+-- binds them (template/registry.lua): an unknown one, or a call that does
+-- not fit, raises the compiler's error (name:line:column); of several, the
+-- first in the text.
+local function bind_all(tree, text, name)
+  local bad, bad_msg
+  local function walk(n)
+    for k, v in pairs(n) do
+      if type(v) == "table" and k ~= "v" then walk(v) end
+    end
+    local kind = n.k
+    if (kind == "filter" or kind == "test") and not (n.star or n.dstar) and not (bad and bad <= n.pos) then
+      local ok, err = pcall(reg().bind, kind, n.name, 1 + #n.args, n.kwnames)
+      if not ok then bad, bad_msg = n.pos, type(err) == "table" and err.template_error or tostring(err) end
+    end
+  end
+  walk(tree)
+  if bad then lexer.error(text, name, bad, bad_msg) end
+end
+
+-- Is every tag of src a lone variable, `{{ name }}` (the most common
+-- template of a play by far)? Such a text lexes to data and name tokens and
+-- parses to names whatever the name (but `not`, which takes an operand):
+-- nothing a check would find wrong. Only for the default delimiters.
+local function only_names(src)
+  if src:sub(1, 8) == "#jinja2:" then return false end
+  local i = 1
+  while true do
+    local s = src:find("{", i, true)
+    if not s then return true end
+    local _, e, name = src:find("^{{[ \t\r\n]*([%a_][%w_]*)[ \t\r\n]*}}", s)
+    if not e or name == "not" then return false end
+    i = e + 1
+  end
+end
+M.only_names = only_names
+
+--- Check a template as compiling it would, without making its Lua
+--- functions (the play's strings at load time: they are compiled when first
+--- rendered): the header, the lexer, the parser, and the filters and tests
+--- bound (bind_all). Raises the error compiling would raise.
+function M.check(src, name, opts)
+  opts = opts or M.DEFAULTS
+  local key = name .. "\0" .. opts_key(opts) .. "\0" .. src
+  if checked[key] or tcache[key] then return end
+  if opts == M.DEFAULTS and only_names(src) then return end
+  local tree, text = front(src, name, opts)
+  bind_all(tree, text, name)
+  if ccount >= CACHE_MAX then checked, ccount = {}, 0 end
+  checked[key], ccount = true, ccount + 1
+end
+
+--- Check an expression as compiling it (M.expression) would, without
+--- making its Lua function (conditions at load time).
+function M.check_expression(src, name)
+  if ecache[src] or echecked[src] then return end
+  if not src:find("%S") then values.fail("empty expression") end
+  local toks = lexer.expression(src, name)
+  bind_all(parser.expression(toks, src, name), src, name)
+  if eccount >= CACHE_MAX then echecked, eccount = {}, 0 end
+  echecked[src], eccount = true, eccount + 1
+end
+
 --- Forget every compiled template and expression (benchmarks: compile again).
-function M.clear_caches() tcache, tcount, ecache, ecount = {}, 0, {}, 0 end
+function M.clear_caches()
+  tcache, tcount, ecache, ecount, checked, ccount, echecked, eccount = {}, 0, {}, 0, {}, 0, {}, 0
+end
 
 local function compile_expression(src, name)
   local f = ecache[src]

@@ -168,6 +168,13 @@ local function render_text(src, vars, name, rc, opts)
   return finish_text(c, out)
 end
 
+--- Check an expression string as compile_expr would, without compiling it
+--- yet (conditions at load time): true, or raises {template_error}.
+function M.check_expr(src)
+  compile.check_expression(src, "expression")
+  return true
+end
+
 --- Compile an expression string; returns f(vars [, rc]) -> value or raises {template_error}.
 function M.compile_expr(src)
   local f = compile_expression(src, "expression")
@@ -221,11 +228,12 @@ end
 --- Check the syntax of a string that will be templated, without rendering
 --- it: unclosed tags, bad expressions, unknown filters and tests. Undefined
 --- variables are not an error here (they are only known per host). Strings
---- without {{ or {% are not templates. Returns true, or nil, err (with
+--- without {{ or {% are not templates. Nothing is compiled to Lua here
+--- (compile.check): that waits for the first render. Returns true, or nil, err (with
 --- "line N: " for a problem past the first line, "column C: " else).
 function M.check(v)
   if type(v) ~= "string" or not v:find("{[{%%#]") then return true end
-  local ok, err = pcall(compile_template, v, "value", M.DEFAULTS)
+  local ok, err = pcall(compile.check, v, "value", M.DEFAULTS)
   if ok then return true end
   err = type(err) == "table" and err.template_error or tostring(err)
   local line, col, rest = err:match("^value:(%d+):(%d+): (.*)$")

@@ -108,6 +108,28 @@ function M.append(path, data)
   return core.append_file(path, data)
 end
 
+--- Write `data` as the whole file at `path`, all or nothing: into a
+--- temporary file beside it, renamed onto it. Returns true, or nil, err
+--- (the file as it was).
+function M.write_atomic(path, data)
+  local tmp = require("luasible.util.path").tmp_name(path)
+  local f, err = io.open(tmp, "wb")
+  if not f then return nil, "cannot write " .. path .. ": " .. tostring(err) end
+  local ok, werr = f:write(data)
+  ok = ok and f:close()
+  if not ok then
+    pcall(f.close, f)
+    os.remove(tmp)
+    return nil, "cannot write " .. path .. ": " .. tostring(werr or "write failed")
+  end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then
+    os.remove(tmp)
+    return nil, "cannot write " .. path .. ": " .. tostring(rerr)
+  end
+  return true
+end
+
 --- Is file descriptor `fd` (0, 1, 2) a terminal?
 function M.isatty(fd)
   return core.isatty(math.tointeger(fd) or error("bad argument #1 to 'isatty' (integer expected)", 2))

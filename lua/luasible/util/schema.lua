@@ -142,8 +142,11 @@ function M.list(of, opts)
   return new(desc, "lists", function(v, label)
     if type(v) ~= "table" or not is_list(v) or (opts.nonempty and #v == 0) then return false end
     for i, x in ipairs(v) do
-      local w = why(of, x, M.sub(label, i))
-      if w then return w end
+      -- (the label of an entry made only when it is wrong: tests are pure)
+      if of.test(x, label) ~= nil then
+        local w = why(of, x, M.sub(label, i))
+        if w then return w end
+      end
     end
   end, "table")
 end
@@ -176,30 +179,49 @@ end
 --- JSON and messages walk every value). opts.functions: functions too
 --- (arguments of Lua modules, which may take a callback).
 M.MAX_DEPTH = 64
-local function walk(v, label, depth, seen, functions)
+-- The first problem in v: nil, or what (data, self, deep, key), the value
+-- concerned and the depth of the table it is in; path[1 .. depth]: the keys
+-- down to it (labels are made only for a message).
+local function walk(v, depth, seen, functions, path)
   local t = type(v)
   if t == "string" or t == "number" or t == "boolean" or (t == "function" and functions) then return nil end
-  if t ~= "table" then
-    return label .. " must be data (strings, numbers, booleans and tables of them), got " .. M.show(v)
-  end
-  if seen[v] then return label .. " contains itself" end
-  if depth > M.MAX_DEPTH then return label .. " is nested more than " .. M.MAX_DEPTH .. " levels deep" end
+  if t ~= "table" then return "data", v, depth end
+  if seen[v] then return "self", v, depth end
+  if depth > M.MAX_DEPTH then return "deep", v, depth end
   seen[v] = true
   for k, x in pairs(v) do
-    if type(k) ~= "string" and type(k) ~= "number" then
-      return label .. " has a key that is " .. M.show(k) .. " (keys are strings or numbers)"
+    local tk = type(k)
+    if tk ~= "string" and tk ~= "number" then return "key", k, depth end
+    local tx = type(x)
+    if not (tx == "string" or tx == "number" or tx == "boolean") then
+      path[depth + 1] = k
+      local w, a, d = walk(x, depth + 1, seen, functions, path)
+      if w then return w, a, d end
     end
-    local w = walk(x, M.sub(label, k), depth + 1, seen, functions)
-    if w then return w end
   end
   seen[v] = nil
   return nil
 end
 
+local function walk_message(v, label, functions)
+  local path = {}
+  local w, a, d = walk(v, 0, {}, functions, path)
+  if not w then return nil end
+  for i = 1, d do label = M.sub(label, path[i]) end
+  if w == "data" then
+    return label .. " must be data (strings, numbers, booleans and tables of them), got " .. M.show(a)
+  elseif w == "self" then
+    return label .. " contains itself"
+  elseif w == "deep" then
+    return label .. " is nested more than " .. M.MAX_DEPTH .. " levels deep"
+  end
+  return label .. " has a key that is " .. M.show(a) .. " (keys are strings or numbers)"
+end
+
 function M.data(opts)
   local functions = opts and opts.functions or false
   return new(functions and "data or functions" or "data", "values", function(v, label)
-    return walk(v, label, 0, {}, functions)
+    return walk_message(v, label, functions)
   end, "table") -- (and scalars: for a table its message is the one)
 end
 
@@ -208,6 +230,12 @@ function M.mapping(of)
   of = of or M.data()
   return new("a mapping of names to values", "mappings", function(v, label)
     if type(v) ~= "table" then return false end
+    -- the common case, all fine, without sorting or labels (tests are pure)
+    local fine = true
+    for k, x in pairs(v) do
+      if type(k) ~= "string" or of.test(x, label) ~= nil then fine = false break end
+    end
+    if fine then return nil end
     local keys = {}
     for k in pairs(v) do
       if type(k) ~= "string" then

@@ -42,7 +42,8 @@ function M.split(s, opts)
     elseif comments and c == "#" then
       break
     else
-      local buf, quoted = {}, false
+      -- np: the pieces so far, an ordinary character counted as one (quoted's index)
+      local buf, quoted, np = {}, false, 0
       while i <= n do
         c = s:sub(i, i)
         if c:match("%s") then break end
@@ -53,12 +54,14 @@ function M.split(s, opts)
           local _, e = s:find(close, i + 2, true)
           e = e or n
           buf[#buf + 1] = s:sub(i, e)
+          np = np + 1
           i = e + 1
         elseif c == "'" then
           local j = s:find(c, i + 1, true)
           if not j then return nil, "unterminated quote" end
           buf[#buf + 1] = s:sub(i + 1, j - 1)
-          quoted = quoted or #buf
+          np = np + 1
+          quoted = quoted or np
           i = j + 1
         elseif c == '"' then
           local part, j = {}, i + 1
@@ -76,14 +79,21 @@ function M.split(s, opts)
             end
           end
           buf[#buf + 1] = table.concat(part)
-          quoted = quoted or #buf
+          np = np + 1
+          quoted = quoted or np
           i = j + 1
         elseif c == "\\" and i < n then
           buf[#buf + 1] = s:sub(i + 1, i + 1)
+          np = np + 1
           i = i + 2
         else
-          buf[#buf + 1] = c
-          i = i + 1
+          -- c and the ordinary characters after it (none of them a space,
+          -- a quote, a backslash, { or #) in one piece
+          local _, e = s:find("^[^%s'\"\\{#]*", i + 1)
+          if e > n then e = n end
+          buf[#buf + 1] = s:sub(i, e)
+          np = np + e - i + 1
+          i = e + 1
         end
       end
       out[#out + 1] = { text = table.concat(buf), quoted = quoted }
