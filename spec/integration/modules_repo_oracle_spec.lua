@@ -3,7 +3,8 @@
 -- on "a-deb" and by luasible on "l-deb", each host serving the same signed
 -- repository (spec/helpers/aptrepo.lua) on its own 127.0.0.1:8080. The
 -- changed flags, statuses, recaps, the sources files (names and text), the
--- keys in the keyrings and the package installed from the repository must
+-- keys in the keyrings and the packages installed from the repository (by
+-- apt, and by package choosing apt from the host's facts) must
 -- agree, twice and under --check.
 local twins = require "spec.helpers.twins"
 local aptrepo = require "spec.helpers.aptrepo"
@@ -16,6 +17,7 @@ describe("#hosts #oracle apt_key and apt_repository", function()
     t = twins.start { names = { "deb" } }
     repo = aptrepo.start(t.ansible[1], { local_url = true })
     repo:package("lsb-hello", "1.0")
+    repo:package("lsb-pkg", "1.0")
     repo:mirror(t.luasible[1])
     aptrepo.plain(t.ansible[1])
     aptrepo.plain(t.luasible[1])
@@ -46,6 +48,9 @@ describe("#hosts #oracle apt_key and apt_repository", function()
     - name: a package from it
       apt: { name: lsb-hello }
       when: not ansible_check_mode   # under --check the source is not there: Ansible's apt fails
+    - name: package, apt by the host's pkg_mgr (Ansible's setup; luasible's own rule)
+      package: { name: lsb-pkg, state: present }
+      when: not ansible_check_mode
     - name: another source, named
       apt_repository: { repo: "deb http://mirror.invalid/debian bookworm main", filename: extra, update_cache: false }
     - name: a third in sources.list's folder, then gone
@@ -63,6 +68,7 @@ describe("#hosts #oracle apt_key and apt_repository", function()
       .. " for k in keyrings/spec.gpg trusted.gpg; do echo \"== $k\"; [ -f $k ] &&"
       .. " gpg --batch --no-default-keyring --keyring /etc/apt/$k --with-colons --list-keys 2>/dev/null"
       .. " | awk -F: '$1==\"pub\"{print $5}'; done; dpkg-query -W -f='${db:Status-Abbrev}${Version}\\n' lsb-hello"
+      .. " 2>/dev/null; dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' lsb-pkg"
       .. " 2>/dev/null; true"
     compare(t:run(play(), { check = true }), "check on fresh hosts")
     local a, l = t:both(state)
@@ -74,6 +80,7 @@ describe("#hosts #oracle apt_key and apt_repository", function()
       assert.matches("127_0_0_1_8080_files_repo%.list 644", l)
       assert.matches("extra%.list", l)
       assert.matches("ii 1%.0", l)
+      assert.matches("lsb%-pkg ii", l)
       assert.matches(repo.id, l)
     end
     compare(t:run(play(), { check = true }), "check after the runs")
