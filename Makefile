@@ -43,7 +43,7 @@ test-c: all
 
 # The #slow specs (bulk data, the soak) are `make test-slow`'s.
 test-lua: all
-	$(GUARD) 900 $(BUSTED) --exclude-tags=slow,oracle,browser
+	$(GUARD) 1500 $(BUSTED) --exclude-tags=slow,oracle,browser
 	@# the local specs again on the SIGCHLD path, where pidfd_open fails (a
 	@# seccomp filter makes it fail with ENOSYS, as on Linux < 5.3)
 	$(GUARD) 300 $(BUILD)/no_pidfd $(BUSTED) --exclude-tags=slow spec/integration/local_spec.lua
@@ -63,7 +63,7 @@ test-integration: all
 # InventoryManager, on the spec fixtures and the real-world corpus of
 # ../shared/realworld/inventories (skipped, with a message, when absent).
 test-oracle: all
-	$(GUARD) 900 $(BUSTED) --run=integration --tags=oracle
+	$(GUARD) 1500 $(BUSTED) --run=integration --tags=oracle
 
 # The dashboard page in headless Chromium during a real play on the test
 # hosts (#browser: spec/integration/browser_spec.lua driving spec/browser/

@@ -176,7 +176,9 @@ describe("#ssh plays over SSH (one loopback sshd, hosts web1..web3)", function()
       assert.equal(forks, most)
       local rounds = math.ceil(3 / forks)
       assert.is_true(elapsed >= 0.3 * rounds - 0.05, "forks=" .. forks .. " took " .. elapsed)
-      assert.is_true(elapsed < 0.3 * rounds + 0.6, "forks=" .. forks .. " took " .. elapsed)
+      -- (how many ran at once is `most`; this bound only catches a stall:
+      -- connects and the loop's turns under a loaded machine vary by a second)
+      assert.is_true(elapsed < 0.3 * rounds + 2.5, "forks=" .. forks .. " took " .. elapsed)
     end
   end)
 

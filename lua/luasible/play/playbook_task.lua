@@ -53,13 +53,14 @@ local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executab
 -- the task's own take it as nothing changes for them. Any other module
 -- (apt, service, ...) with an environment is refused: it would be ignored.
 local ENV_TAKERS = { command = true, shell = true, streaming_shell = true,
+  unarchive = true, -- (its download and extraction: http_proxy, TMPDIR ...)
   -- issue 14's repository modules: a proxy for apt-get update, the key's download, dnf
   apt_repository = true, apt_key = true, dnf = true, yum = true }
 local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
   set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true,
   -- issue 14's system modules: their tools take no user environment
   user = true, group = true, authorized_key = true, hostname = true, cron = true, sysctl = true, mount = true,
-  wait_for_connection = true, reboot = true }
+  wait_for_connection = true, reboot = true, iptables = true, modprobe = true }
 
 
 -- The items of `with_NAME: value` on a host: the value rendered, given to
