@@ -32,9 +32,10 @@ local M = {
   end,
 }
 
--- the script: env SRC (data|file|url|keyserver|none), FILE, URL, KS, WANT
+-- the script: env SRC (data|file|url|keyserver|none), FILE, KS, WANT
 -- (the id asked, upper case, or empty), STATE, CHECK (1 or 0), KR (the
--- keyring or empty), INSECURE (1: no certificate check)
+-- keyring or empty), INSECURE (1: no certificate check); stdin: the data
+-- or the url
 local SCRIPT = [=[
 command -v gpg >/dev/null 2>&1 || { echo @@NOGPG; exit 0; }
 export LC_ALL=C
@@ -46,12 +47,16 @@ case "$SRC" in
   data) cat > "$T/key" ;;
   file) [ -f "$FILE" ] || { echo @@NOFILE; exit 0; }; cp -- "$FILE" "$T/key" ;;
   url)
+    URL=$(cat) # on stdin, and to curl/wget on theirs: never on a command line (it may hold a password)
     if command -v curl >/dev/null 2>&1; then
       k=; [ "$INSECURE" = 1 ] && k=-k
-      curl -fsSL $k -o "$T/key" -- "$URL" 2>"$T/err" || { printf '@@URLFAIL %s\n' "$(head -c 300 "$T/err")"; exit 0; }
+      printf 'url = "%s"\n' "$(printf '%s' "$URL" | sed 's/[\\"]/\\&/g')" |
+        curl -fsSL $k -o "$T/key" -K - 2>"$T/err" ||
+        { printf '@@URLFAIL %s\n' "$(head -c 300 "$T/err")"; exit 0; }
     elif command -v wget >/dev/null 2>&1; then
       k=; [ "$INSECURE" = 1 ] && k=--no-check-certificate
-      wget -q $k -O "$T/key" -- "$URL" 2>"$T/err" || { printf '@@URLFAIL %s\n' "$(head -c 300 "$T/err")"; exit 0; }
+      printf '%s\n' "$URL" | wget -q $k -O "$T/key" -i - 2>"$T/err" ||
+        { printf '@@URLFAIL %s\n' "$(head -c 300 "$T/err")"; exit 0; }
     else echo @@NOFETCH; exit 0; fi ;;
 esac
 if [ -s "$T/key" ]; then
@@ -134,11 +139,11 @@ function M.run(ctx, args)
     or args.keyserver and "keyserver" or "none"
   -- an 8-character id matches a key's last 8, a longer one its last 16 (Ansible's short_id / fp)
   local match = #want == 8 and want or want:sub(-16)
-  local env = { SRC = src, FILE = args.file or "", URL = args.url or "", KS = args.keyserver or "", WANT = match,
+  local env = { SRC = src, FILE = args.file or "", KS = args.keyserver or "", WANT = match,
     STATE = args.state, CHECK = ctx.check_mode and "1" or "0", KR = args.keyring or "",
     INSECURE = args.validate_certs and "0" or "1" }
   for k, v in pairs(args.env or {}) do if env[k] == nil then env[k] = v end end
-  local r = ctx:run(SCRIPT, { env = env, stdin = args.data })
+  local r = ctx:run(SCRIPT, { env = env, stdin = args.data or args.url })
   local out = r.stdout or ""
   local function fail(msg) return { failed = true, msg = msg, rc = r.rc, stderr = r.stderr } end
   if out:find("@@NOGPG", 1, true) then return fail("apt_key: gpg not found on the host (install gnupg)") end

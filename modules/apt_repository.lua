@@ -94,12 +94,13 @@ for f in "${SL:-/etc/apt/sources.list}" "${SP:-/etc/apt/sources.list.d/}"*.list;
 done
 ]]
 
--- the shell lines writing `text` to `file` atomically (an existing file's
--- mode kept, a new one's `mode`)
-local function writer(q, file, text, mode)
+-- the shell lines writing stdin to `file` atomically (an existing file's
+-- mode kept, a new one's `mode`); the text goes on stdin, never on a
+-- command line (a source's URL may hold a password)
+local function writer(q, file, mode)
   local dir, base = file:match("^(.*)/([^/]+)$")
-  return "mkdir -p -- " .. q(dir) .. " && t=$(mktemp " .. q(dir .. "/." .. base .. "-XXXXXX") .. ") && printf '%s' "
-    .. q(text) .. " > \"$t\" && { if [ -e " .. q(file) .. " ]; then chmod --reference=" .. q(file)
+  return "set -e; mkdir -p -- " .. q(dir) .. " && t=$(mktemp " .. q(dir .. "/." .. base .. "-XXXXXX") .. ") && cat"
+    .. " > \"$t\" && { if [ -e " .. q(file) .. " ]; then chmod --reference=" .. q(file)
     .. " \"$t\"; else chmod 0644 \"$t\"; fi; } && mv -f -- \"$t\" " .. q(file)
     .. (mode and (" && chmod " .. q(mode) .. " " .. q(file)) or "")
 end
@@ -176,15 +177,21 @@ function M.run(ctx, args)
   result.changed = true
   if ctx.diff then result.diff = diffs end
   if ctx.check_mode then return result end
-  local s, undo = { "set -e" }, {}
-  for _, w in ipairs(write) do
-    s[#s + 1] = w.text and writer(q, w.file, w.text, w.new and args.mode) or ("rm -f -- " .. q(w.file))
-    undo[#undo + 1] = before[w.file] and writer(q, w.file, before[w.file]) or ("rm -f -- " .. q(w.file))
+  -- one command a file (nearly always one): its text on stdin
+  local function put(file, text, mode)
+    if not text then return ctx:run("rm -f -- " .. q(file)) end
+    return ctx:run(writer(q, file, mode), { stdin = text })
   end
-  local r = ctx:run(table.concat(s, "\n"))
-  if not r.ok then
-    return { failed = true, rc = r.rc, msg = "apt_repository: writing " .. write[1].file .. " failed: "
-      .. ctx.chomp((r.stderr or "") .. (r.stdout or "")) }
+  local function undo()
+    for _, w in ipairs(write) do put(w.file, before[w.file]) end
+  end
+  for _, w in ipairs(write) do
+    local r = put(w.file, w.text, w.new and args.mode)
+    if not r.ok then
+      undo()
+      return { failed = true, rc = r.rc, msg = "apt_repository: writing " .. w.file .. " failed: "
+        .. ctx.chomp((r.stderr or "") .. (r.stdout or "")) }
+    end
   end
   if not args.update_cache then return result end
   -- apt-get update, retried as Ansible's (2^try seconds, at most the max
@@ -204,7 +211,7 @@ function M.run(ctx, args)
       ctx.sleep(math.min(2 ^ try, args.update_cache_retry_max_delay) + math.random(0, 1000) / 1000)
     end
   end
-  ctx:run(table.concat(undo, "\n"))
+  undo()
   return { failed = true, repo = repo, state = args.state, msg = "Failed to update apt cache: " .. err }
 end
 

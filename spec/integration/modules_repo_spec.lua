@@ -132,6 +132,12 @@ describe("#hosts apt_key and apt_repository", function()
     assert.equal("no", on("[ -e /etc/apt/keyrings/f.gpg ] && echo yes || echo no"):gsub("%s+$", ""))
     _, st = run({ apt_key = { id = repo.id, keyring = "/etc/apt/keyrings/f.gpg", state = "absent" } })
     assert.equal("ok", st)
+    -- a host without curl: wget downloads it
+    aptrepo.must(cli, "mv /usr/bin/curl /usr/bin/curl.off")
+    r, st = run({ apt_key = { url = repo.key_url, keyring = "/etc/apt/keyrings/w.gpg" } })
+    aptrepo.must(cli, "mv /usr/bin/curl.off /usr/bin/curl")
+    assert.equal("changed", st, json.encode(r))
+    assert.equal(repo.id, keys("/etc/apt/keyrings/w.gpg"))
   end)
 
   it("bad arguments are refused naming them; a ppa on Debian, a missing gpg: clear failures", function()
