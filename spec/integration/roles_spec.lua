@@ -219,7 +219,7 @@ describe("roles", function()
       refused({ ["site.yml"] = lines("- hosts: all", "  tasks:", "    - import_role: { name: r, tasks_from: nope }"),
         ["roles/r/tasks/main.yml"] = "- ping:\n" },
         "@D@/site.yml:3: play 'site.yml', task 1: tasks_from: the role 'r' has no"
-        .. " @R@/roles/r/tasks/nope.yml (nor .yaml)")
+        .. " @R@/roles/r/tasks/nope.yml (nor .yaml, nor .lua)")
       -- (block, import_tasks and include_tasks run there: play_keywords_oracle_spec.lua)
       refused({ ["roles/r/tasks/main.yml"] = "- ping:\n", ["roles/r/handlers/main.yml"] = lines("- block:",
         "    - ping:") },

@@ -97,6 +97,7 @@ function M.command(args)
   return play, { list = (args.syntax_check or args.list_tasks or args.list_hosts or args.list_tags) and true or nil,
     start_at_task = args.start_at_task, step = args.step or nil,
     base_dir = base_dir, play_file = args.play, locate = locate, sources = sources,
+    roles_path = args.config_opts and args.config_opts.roles_path, -- (a Lua play's roles: play/lua_roles.lua)
     tags = list(args.tags), skip_tags = list(args.skip_tags),
     play_vars_dir = base_dir } -- the play's group_vars/ and host_vars/
 end

@@ -83,6 +83,11 @@ local function prepare_all(play, opts)
     if src then popts = setmetatable({ play_file = src.play_file, locate = src.locate,
       play_index = src.play_index }, { __index = opts }) end
     if dynamic then popts = setmetatable({ dynamic_hosts = true }, { __index = popts }) end
+    if not src and type(p) == "table" and p.roles ~= nil then -- a Lua play's roles (play/lua_roles.lua)
+      local lp, where2 = require("luasible.play.lua_roles").expand(p, popts)
+      if not lp then return nil, where2 end
+      p, popts = lp, setmetatable({ locate = where2 }, { __index = popts })
+    end
     local pp, err = prepare.prepare(p, popts, inv)
     if not pp then return nil, err end
     prepared[i] = pp

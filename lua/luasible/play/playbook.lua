@@ -202,6 +202,8 @@ local function locator(src, play_index)
   return setmetatable({ at = at_file }, { __call = function() return nil end })
 end
 
+M.locator = locator -- (play/lua_roles.lua: the role tasks of a Lua play)
+
 -- Read one playbook file into plays/sources; `stack` the files importing it.
 local function read_file(file, plays, sources, stack, opts, from)
   local norm = rd.tidy(file)

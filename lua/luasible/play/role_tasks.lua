@@ -146,7 +146,7 @@ function M.include(ctx, r, t, label, inherited)
     if cerr then ctx.raise(ctx.where(r, t, "when") .. label .. ": " .. cerr) end
   end
   local sink = { tasks = {}, maps = {} }
-  apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {},
+  apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {}, dynamic = true,
     vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
   if imp.apply then -- apply: its when and tags joined to each task's, the other keywords where a task sets none
     for _, task in ipairs(sink.tasks) do

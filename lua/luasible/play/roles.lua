@@ -58,10 +58,11 @@ local function find(name, ctx)
   return nil, tried
 end
 
--- SUB/main.yml (or .yaml) of a role (SUB/FROM.yml for tasks_from: FROM), or nil
+-- SUB/main.yml (or .yaml, or .lua: a role written in Lua) of a role
+-- (SUB/FROM.yml for tasks_from: FROM), or nil
 local function main_file(dir, sub, from)
-  local names = { "main.yml", "main.yaml" }
-  if from then names = { from .. ".yml", from .. ".yaml", from } end
+  local names = { "main.yml", "main.yaml", "main.lua" }
+  if from then names = { from .. ".yml", from .. ".yaml", from .. ".lua", from } end
   for _, n in ipairs(names) do
     local f = path.join(dir, sub, n)
     local st = fs.stat(f)
@@ -69,11 +70,34 @@ local function main_file(dir, sub, from)
   end
 end
 
+-- A role's file written in Lua: the value its chunk returns (a list of
+-- tasks, or a mapping of variables or of meta), as a Lua play file is run.
+local function read_lua(ctx, file, text)
+  local chunk, err = load((text:gsub("^\239\187\191", ""):gsub("^#[^\n]*", "")), "@" .. file, "t")
+  if not chunk then ctx.raise(S.escape(tostring(err))) end
+  local ok, v = pcall(chunk)
+  if not ok then
+    v = tostring(v)
+    ctx.raise(S.escape(v:sub(1, #file + 1) == file .. ":" and v or file .. ": " .. v))
+  end
+  -- its tables as YAML's: a mapping marked (json.object), a list as it is
+  local seen = {}
+  local function mark(x, depth)
+    if type(x) ~= "table" or getmetatable(x) ~= nil or seen[x] or depth > 64 then return x end
+    seen[x] = true
+    for k, y in pairs(x) do x[k] = mark(y, depth + 1) end
+    if next(x) ~= nil and not S.is_list(x) then setmetatable(x, getmetatable(json.object())) end
+    return x
+  end
+  return mark(v, 0)
+end
+
 -- A role's file read (with lines), or nil when it is absent; empty is nil.
 local function read_yaml(ctx, file)
   if not file then return nil end
   local text, err = fs.read(file)
   if not text then ctx.raise(S.escape(file) .. ": cannot read: " .. S.escape(tostring(err))) end
+  if file:match("%.lua$") then return read_lua(ctx, file, text) end
   local doc, yerr = yaml.load(text, file, { lines = true, column = true })
   if yerr then ctx.raise(yerr) end
   if yaml.is_null(doc) then return nil end
@@ -221,10 +245,14 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
     { "handlers_from", "handlers" } }) do
     if imp[f[1]] and not main_file(dir, f[2], imp[f[1]]) then
       ctx.raise(at .. label .. ": " .. f[1] .. ": the role " .. S.quote(name) .. " has no "
-        .. S.escape(path.join(dir, f[2], imp[f[1]])) .. ".yml (nor .yaml)")
+        .. S.escape(path.join(dir, f[2], imp[f[1]])) .. ".yml (nor .yaml, nor .lua)")
     end
   end
-  st.applied[key] = true
+  -- a role of `roles:`, an import_role and their dependencies are applied
+  -- once per play; an include_role (and its dependencies) marks nothing: the
+  -- play's tasks are read before its roles, and its include of the same role
+  -- must not make `roles:` skip it
+  if not inherited.dynamic then st.applied[key] = true end
   when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
   local rname = path.basename(name)
   -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
@@ -250,7 +278,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
     end
     for i, d in ipairs(deps) do
       apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
-        { when = when, tags = tags, vars = rvars, defaults = defaults }, sink)
+        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic },
+        sink)
     end
   end
   -- its tasks and handlers, as the playbook's own (an import_role in them: on the stack)
