@@ -54,7 +54,9 @@ local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executab
 -- (apt, service, ...) with an environment is refused: it would be ignored.
 local ENV_TAKERS = { command = true, shell = true, streaming_shell = true,
   unarchive = true, -- (its download and extraction: http_proxy, TMPDIR ...)
-  npm = true, gem = true } -- issue 14's package tools: npm_config_*, GEM_*, proxies reach them
+  npm = true, gem = true, -- issue 14's package tools: npm_config_*, GEM_*, proxies reach them
+  -- issue 14's repository modules: a proxy for apt-get update, the key's download, dnf
+  apt_repository = true, apt_key = true, dnf = true, yum = true }
 local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
   set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true,
   -- issue 14's system modules: their tools take no user environment
