@@ -215,6 +215,14 @@ local function exported_group_vars(inv, g, opts)
   return vars
 end
 
+-- a host's variables (raw) the first time it is met, {} after: --yaml and
+-- --toml write them under its first group only
+local function vars_once(inv, h, seen, opts)
+  if seen[h] then return json.object() end
+  seen[h] = true
+  return M.host(inv, h, nil, { export = opts.export, raw = true })
+end
+
 --- ansible-inventory --list --yaml: { all = { children = { g = {...} },
 --- hosts = ... } }, every group under its parents (again under each), a
 --- host's variables under its first group only.
@@ -228,14 +236,7 @@ function M.yaml_list(inv, opts)
     end
     entry.children = children
     if g ~= "all" then
-      for _, h in ipairs(M.own_hosts(inv, g)) do
-        local vars = json.object()
-        if not seen[h] then
-          seen[h] = true
-          vars = M.host(inv, h, nil, { export = opts.export, raw = true })
-        end
-        hosts[h] = vars
-      end
+      for _, h in ipairs(M.own_hosts(inv, g)) do hosts[h] = vars_once(inv, h, seen, opts) end
     end
     entry.hosts = hosts
     local gvars = exported_group_vars(inv, g, opts)
@@ -265,13 +266,8 @@ function M.toml_list(inv, opts)
     end
     if g ~= "all" then
       for _, h in ipairs(M.own_hosts(inv, g)) do
-        local vars = json.object()
-        if not seen[h] then
-          seen[h] = true
-          vars = M.host(inv, h, nil, { export = opts.export, raw = true })
-        end
         entry.hosts = entry.hosts or toml_dump.ordered()
-        entry.hosts[h] = vars
+        entry.hosts[h] = vars_once(inv, h, seen, opts)
       end
     end
     entry.vars = exported_group_vars(inv, g, opts)

@@ -2,7 +2,7 @@
 -- (the one command/shell/streaming_shell run: module ctx:run with
 -- opts.job) runs as a remote job that outlives the channel and the
 -- connection that started it (the layout and the wrapper are
--- luasible.remote's async_* fragments: ~/.luasible_async/JID). With poll > 0
+-- luasible.remote_async's fragments: ~/.luasible_async/JID). With poll > 0
 -- the job is polled every M seconds, at most N seconds in all, as Ansible
 -- counts it: each poll reads the job's output files on from the offsets
 -- read so far, and emits the new complete lines as stdout/stderr events
@@ -13,6 +13,7 @@
 -- with ansible_job_id, started 1, finished 0; async_status (modules/
 -- async_status.lua through ctx:async_job) reads the job later.
 local remote = require "luasible.remote"
+local remote_async = require "luasible.remote_async"
 
 local M = {}
 
@@ -51,12 +52,12 @@ local function exec(ctx, script, opts)
   return res
 end
 
---- One poll of job `jid`: the parsed state (remote.parse_async_poll), false
+--- One poll of job `jid`: the parsed state (remote_async.parse_async_poll), false
 --- when there is no such job; nil, err when it could not be read.
 function M.poll(ctx, jid, out_off, err_off, opts)
-  local res, err, name = ctx.conn:execute(remote.async_poll(jid, out_off or 0, err_off or 0), opts or {})
+  local res, err, name = ctx.conn:execute(remote_async.async_poll(jid, out_off or 0, err_off or 0), opts or {})
   if not res then return nil, err, name end
-  local st = remote.parse_async_poll(res.stdout, out_off or 0, err_off or 0)
+  local st = remote_async.parse_async_poll(res.stdout, out_off or 0, err_off or 0)
   if st == nil then return nil, "async: unreadable job state: " .. tostring(res.stdout):sub(1, 200) end
   return st
 end
@@ -89,7 +90,7 @@ function M.runner(job)
     local jid = new_jid()
     local sopts = plain(eopts)
     sopts.stdin = eopts.stdin
-    local res = exec(ctx, remote.async_start(jid, line, job.limit, eopts.stdin ~= nil), sopts)
+    local res = exec(ctx, remote_async.async_start(jid, line, job.limit, eopts.stdin ~= nil), sopts)
     if not res.ok then ctx:fail("async: the job could not start: " .. (res.stderr or ""):gsub("%s+$", "")) end
     job.jid, job.results_file, job.started = jid, (res.stdout:gsub("\n$", "")), true
     if job.poll == 0 then return { rc = 0, ok = true, stdout = "", stderr = "", duration = 0 } end
@@ -119,11 +120,11 @@ function M.runner(job)
     end
     -- not done in its time (or killed by its own watchdog for it): Ansible's failure
     if not (st and st.rc) or st.timed_out then
-      if not (st and st.rc) then exec(ctx, remote.async_kill(jid), popts) end
+      if not (st and st.rc) then exec(ctx, remote_async.async_kill(jid), popts) end
       ctx:fail(("async task did not complete within the requested time - %ds"):format(job.limit))
     end
     job.finished = true
-    exec(ctx, remote.async_cleanup(jid), popts) -- as Ansible: a polled job's file goes once it is read
+    exec(ctx, remote_async.async_cleanup(jid), popts) -- as Ansible: a polled job's file goes once it is read
     local rc = st.rc
     return { rc = rc, ok = rc == 0, stdout = table.concat(whole[1]), stderr = table.concat(whole[2]),
       duration = ctx.now() - t0, signal = rc > 128 and rc < 160 and rc - 128 or nil }
@@ -163,7 +164,7 @@ function M.status(ctx, eopts, jid, mode)
     return { failed = true, msg = "could not find job", ansible_job_id = jid, started = 1, finished = 1 }
   end
   if mode == "cleanup" then
-    exec(ctx, remote.async_cleanup(jid), popts)
+    exec(ctx, remote_async.async_cleanup(jid), popts)
     return { ansible_job_id = jid, erased = s.dir, changed = false, started = 0, finished = 0 }
   end
   local out = { ansible_job_id = jid, results_file = s.dir, started = 1, changed = false }

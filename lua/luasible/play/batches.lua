@@ -9,6 +9,10 @@
 --   serial = 0 / { }      one batch of every host (the default)
 -- A percentage is always of the play's whole host list (Ansible's
 -- pct_to_int over all the play's hosts, not of the hosts left).
+-- render_serial: a templated serial ("{{ batch }}") rendered with the
+-- play's vars and the extra vars, when the play is prepared.
+local S = require "luasible.util.schema"
+
 local M = {}
 
 -- "30%" -> 30, true; 5 or "5" -> 5, false; nil when not a size.
@@ -83,6 +87,47 @@ function M.order(hosts, order, random)
       out[i], out[j] = out[j], out[i]
     end
   end
+  return out
+end
+
+-- a serial entry as it is after rendering: a number of hosts or "N%"
+local function batch_of(v)
+  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+  if math.type(v) == "integer" and v >= 0 then return v end
+  if type(v) == "string" and v:match("^%s*%d+%s*%%?%s*$") then return v end
+  return nil, "must render to a number of hosts or a percentage (\"30%\"), got " .. S.show(v)
+end
+
+--- The play's serial with its `{{ }}` rendered (the play's vars and the
+--- extra vars, as Ansible templates it: no host is chosen yet). Returns
+--- the value (nil when there is none), or nil, err.
+function M.render_serial(serial, pvars, extra)
+  local templated = type(serial) == "string" and serial:find("{{", 1, true)
+  if type(serial) == "table" then
+    for _, v in ipairs(serial) do if type(v) == "string" and v:find("{{", 1, true) then templated = true end end
+  end
+  if not templated then return serial end
+  local scope = {}
+  for k, v in pairs(pvars or {}) do scope[k] = v end
+  for k, v in pairs(extra or {}) do scope[k] = v end
+  local r, rerr = require("luasible.template").render_value(serial, scope)
+  if rerr then return nil, rerr end
+  local list = type(r) == "table" and r or { r }
+  local out = {}
+  -- a rendered "[1, 2]" / "1,2": Ansible takes a list there too
+  if #list == 1 and type(list[1]) == "string" and list[1]:find(",", 1, true) then
+    local parts = {}
+    for x in list[1]:gsub("^%s*%[", ""):gsub("%]%s*$", ""):gmatch("[^,]+") do
+      parts[#parts + 1] = (x:gsub("^%s*[\"']?", ""):gsub("[\"']?%s*$", ""))
+    end
+    list = parts
+  end
+  for i, v in ipairs(list) do
+    local b, berr = batch_of(math.tointeger(tonumber(v)) or v)
+    if not b then return nil, berr end
+    out[i] = b
+  end
+  if type(r) ~= "table" and #out == 1 then return out[1] end
   return out
 end
 

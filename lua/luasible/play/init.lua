@@ -43,12 +43,8 @@ end
 function M.load(path)
   local text = fs.read(path)
   if not text then return nil, "cannot read play file " .. path end
-  -- as loadfile: a UTF-8 BOM and a first line starting with # (#!/usr/bin/env
-  -- ...) are skipped, the line numbers kept
-  local chunk, err = load((text:gsub("^\239\187\191", ""):gsub("^#[^\n]*", "")), "@" .. path, "t")
-  if not chunk then return nil, err end
-  local ok, play = pcall(chunk)
-  if not ok then return nil, path .. ": " .. tostring(play) end
+  local play, err = require("luasible.util.luafile").run(text, path)
+  if err then return nil, err end
   if type(play) ~= "table" then return nil, path .. ": must return a play table (or a list of plays)" end
   return play, nil, locate.new(text)
 end

@@ -8,21 +8,10 @@
 --
 --   local play2, locate2 = M.expand(play, { play_file =, locate =, roles_path = })
 --                                        -- or nil, "file:line: message"
-local json = require "luasible.json"
 local S = require "luasible.util.schema"
 local rd = require "luasible.play.playbook_read"
 
 local M = {}
-
--- the Lua value as YAML's reader gives it: mappings marked (json.object)
-local function as_yaml(v, seen, depth)
-  if type(v) ~= "table" or getmetatable(v) ~= nil or seen[v] or depth > 64 then return v end
-  seen[v] = true
-  local out = {}
-  for k, x in pairs(v) do out[k] = as_yaml(x, seen, depth + 1) end
-  if next(out) ~= nil and not S.is_list(out) then out = json.object(out) end
-  return out
-end
 
 -- A locator: role tasks (the first n[field] of tasks / handlers) from the
 -- roles' files, the rest from the Lua file's locator, their index shifted.
@@ -59,7 +48,7 @@ function M.expand(play, opts)
   local file = type(opts.play_file) == "string" and opts.play_file or "play"
   local r = rd.reader(file)
   local label = "play " .. S.quote(type(play.name) == "string" and play.name or file)
-  local p = { roles = as_yaml(play.roles, {}, 0), environment = play.environment }
+  local p = { roles = require("luasible.play.role_files").as_yaml(play.roles), environment = play.environment }
   local out = {}
   for k, v in pairs(play) do if k ~= "roles" then out[k] = v end end
   local src = { node = p, tasks = {}, handlers = {} }
