@@ -183,6 +183,23 @@ describe("YAML playbooks", function()
     assert.equal("x", read(d .. "/4"))
   end)
 
+  it("creates=, chdir= and the other options inside a command's text, as Ansible takes them out", function()
+    local d = TMP .. "/freeform"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  tasks:",
+      "    - command: touch made creates=" .. d .. "/made chdir=" .. d, "      register: a",
+      "    - command: touch made creates=" .. d .. "/made chdir=" .. d, "      register: b",
+      "    - shell: echo \"a  b\" 'chdir=no' > \"x y\" chdir=" .. d,
+      "    - debug: msg=\"{{ a.changed }} {{ b.changed }}\"", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.truthy(exists(d .. "/made"))
+    assert.truthy(out:find("True False", 1, true), out) -- the second one did not run: creates= held
+    -- the rest of the text is the command as written: its quotes, its double space, a quoted 'chdir=' kept
+    assert.equal("a  b chdir=no\n", read(d .. "/x y"))
+  end)
+
   it("--tags, --skip-tags and --check apply to YAML plays as to Lua plays", function()
     local d = TMP .. "/tags"
     os.execute("mkdir -p " .. d)
@@ -401,8 +418,11 @@ describe("YAML playbooks", function()
         "bad.yml:6: play 'bad.yml', task 1: a task must be a mapping of keywords, got a string ('just text')" },
       { "two loops", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      loop: [1]\n      with_items: [2]\n",
         "bad.yml:8: play 'bad.yml', task 1: 'loop' and 'with_items' are two loops: use one" },
-      { "an option inside command text", first .. "- hosts: all\n  tasks:\n    - shell: make chdir=/src\n",
-        "bad.yml:6: play 'bad.yml', task 1: 'chdir=' inside the command text is not supported yet" },
+      { "an option inside command text the module does not take", first
+        .. "- hosts: all\n  tasks:\n    - raw: ls creates=/src\n",
+        "bad.yml:6: play 'bad.yml', task 1: raw: unknown argument 'creates'" },
+      { "options inside command text and no command", first .. "- hosts: all\n  tasks:\n    - shell: chdir=/src\n",
+        "bad.yml:6: play 'bad.yml', task 1: shell: missing required argument 'cmd'" },
       { "a wrong type", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      retries: many\n",
         "bad.yml:7: play 'bad.yml', task 1: retries must be a non-negative integer, got a string ('many')" },
       { "a missing vars file", first .. "- hosts: all\n  vars_files: [nope.yml]\n",

@@ -36,4 +36,32 @@ function M.parse_kv(s)
   return out
 end
 
+--- The words of s as written (quotes, backslashes and `{{ }}` / `{% %}`
+--- spans kept: Ansible's split_args), split at unquoted blanks: for taking
+--- `creates=...` out of a command's text while the rest stays as it was.
+function M.raw_words(s)
+  local out, i, n, start = {}, 1, #s, nil
+  local q, depth = nil, 0
+  while i <= n do
+    local c = s:sub(i, i)
+    if not start and not c:match("%s") then start = i end
+    if q then
+      if c == "\\" and q == '"' then i = i + 1
+      elseif c == q then q = nil end
+    elseif depth > 0 then
+      local close = s:sub(i, i + 1)
+      if close == "}}" or close == "%}" or close == "#}" then depth, i = depth - 1, i + 1 end
+    elseif s:sub(i, i + 1):match("^{[{%%#]$") then depth, i = depth + 1, i + 1
+    elseif c == "\\" then i = i + 1
+    elseif c == "'" or c == '"' then q = c
+    elseif c:match("%s") and start then
+      out[#out + 1] = s:sub(start, i - 1)
+      start = nil
+    end
+    i = i + 1
+  end
+  if start then out[#out + 1] = s:sub(start) end
+  return out
+end
+
 return M
