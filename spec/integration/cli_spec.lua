@@ -55,6 +55,30 @@ describe("luasible CLI", function()
     assert.equal("a b", io.open(TMP .. "/c.txt"):read("a"))
   end)
 
+  it("exec -m command takes creates= and chdir= out of -a as a playbook's task does; -c picks the connection", function()
+    local inv = TMP .. "/bare.ini"
+    write(inv, "web1.invalid\n") -- no ansible_connection: SSH to a name that resolves nowhere, but for -c
+    os.execute("mkdir -p " .. TMP .. "/cd")
+    local a = " -a 'touch made creates=" .. TMP .. "/cd/made chdir=" .. TMP .. "/cd'"
+    local out, code, err = cli("exec all -i " .. inv .. " -c local --no-color -m command" .. a)
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("changed: [web1.invalid]", 1, true), out)
+    assert.truthy(io.open(TMP .. "/cd/made"), "touch ran in chdir=")
+    out, code = cli("exec all -i " .. inv .. " -c local --no-color -m command" .. a)
+    assert.equal(0, code, out)
+    assert.truthy(out:find("ok: [web1.invalid] => Did not run command since '" .. TMP .. "/cd/made' exists", 1, true),
+      out)
+    -- the play's connection: keyword and the host's ansible_connection win over -c, as in Ansible
+    _, code, err = cli("exec all -i " .. inv .. " -c nosuch -m ping")
+    assert.equal(1, code)
+    assert.truthy(err:find("host web1.invalid: unsupported ansible_connection 'nosuch'", 1, true), err)
+    out, code = cli("exec all -i " .. INV .. " -c nosuch -m ping")
+    assert.equal(0, code, out)
+    _, code, err = cli("exec all -i " .. inv .. " -T 0 -m ping")
+    assert.equal(5, code)
+    assert.equal("luasible: error: --timeout must be a number of seconds above 0\n", err)
+  end)
+
   it("exec -a takes a {{ }} value as key=value, and shows lists as JSON lists, [] when empty", function()
     local inv = TMP .. "/lone.ini"
     write(inv, "lone ansible_connection=local empty=[]\n[db]\nd1 ansible_connection=local\n")

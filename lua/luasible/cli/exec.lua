@@ -14,9 +14,18 @@ end
 --- module's free-form argument when it does not read as the module's params.
 function M.adhoc_args(mod, s)
   local modules = require "luasible.module"
+  local kv_mod = require "luasible.module.kv"
   if s == "" then return {} end
   local kv, err = modules.parse_kv(s)
   if not kv then return nil, err end
+  if mod.free_form and kv_mod.COMMANDS[mod.name] then -- `touch x creates=x`: as in a playbook
+    local opts, cmd, oerr = kv_mod.command_options(s)
+    if oerr then return nil, oerr end
+    if opts then
+      opts[mod.free_form] = cmd
+      return opts
+    end
+  end
   if mod.free_form then
     for k in pairs(kv) do
       if k == "_raw" or not mod.params[k] then return { [mod.free_form] = s } end

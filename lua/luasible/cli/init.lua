@@ -71,6 +71,12 @@ local function common(c)
   c:flag("-v --verbose", "More output (-vv: whole results)."):count("0-3")
   COMMANDS.vault.add_options(c)
   c:option("-u --user", "Connect as this user, where the play (remote_user) and the host (ansible_user) say none.")
+  c:option("-c --connection", "Connect this way (ssh, local, docker, ... a connection plugin), where the play"
+    .. " (connection) and the host (ansible_connection) say none.")
+  c:option("--private-key", "The SSH key file to log in with, where the host (ansible_ssh_private_key_file)"
+    .. " says none."):target("private_key")
+  c:option("-T --timeout", "Seconds to wait for a connection, where the host (ansible_timeout) says none.")
+    :convert(tonumber)
   c:flag("-k --ask-pass", "Ask for the SSH password (echo off), for hosts that set no ansible_password.")
   c:flag("-b --become", "Become (sudo, or --become-method) on every host and play that says nothing else.")
   c:option("--become-user", "The user to become (default root), where the play and the host say none.")
@@ -137,9 +143,11 @@ local function run_play(args, play, opts, extra)
   end
   if next(defaults) then opts.connect_defaults = defaults end
   -- -b, --become-user, --become-method: under the play's and task's keywords and the hosts' own variables
-  -- -u: the same place (the play's remote_user and the host's ansible_user win over it, as in Ansible)
+  -- -u, -c, --private-key, -T: the same place (the play's remote_user / connection and the host's
+  -- ansible_user / ansible_connection / ... win over them, as in Ansible)
   local become_defaults = { ansible_become = args.become or nil, ansible_become_user = args.become_user,
-    ansible_become_method = args.become_method, ansible_user = args.user }
+    ansible_become_method = args.become_method, ansible_user = args.user, ansible_connection = args.connection,
+    ansible_ssh_private_key_file = args.private_key, ansible_timeout = args.timeout }
   if next(become_defaults) then
     local vd = {}
     for k, v in pairs(opts.var_defaults or {}) do vd[k] = v end
@@ -215,6 +223,7 @@ function M.main(argv)
     if not r then return die(err) end
   end
   if args.forks and args.forks < 1 then return bad_option("--forks must be at least 1") end
+  if args.timeout and args.timeout <= 0 then return bad_option("--timeout must be a number of seconds above 0") end
   args.extra = extra -- the extra vars parsed (a playbook's vars_files names use them)
   if args.become_method and args.become_method ~= "sudo" and args.become_method ~= "su" then
     return bad_option("--become-method '" .. args.become_method .. "' is not supported (sudo and su are)")

@@ -25,8 +25,12 @@ local regex = require "luasible.util.regex"
 local fnmatch = require "luasible.util.fnmatch"
 local address = require "luasible.inventory.address"
 local errors = require "luasible.util.errors"
+local S = require "luasible.util.schema"
 
 local M = {}
+
+-- a pattern as a message shows it (a control byte escaped: one line)
+local function quote(s) return S.quote(s, 200) end
 
 M.LOCALHOST = { ["localhost"] = true, ["127.0.0.1"] = true, ["::1"] = true }
 
@@ -191,7 +195,7 @@ local function match_list(inv, list, term, hosts)
   local re, err
   if term:sub(1, 1) == "~" then re, err = regex.compile(term:sub(2))
   else re, err = regex.compile(fnmatch.translate(term)) end
-  if not re then return nil, "invalid host pattern '" .. term .. "': " .. err end
+  if not re then return nil, "invalid host pattern " .. quote(term) .. ": " .. err end
   local out = {}
   for _, name in ipairs(list) do
     if re:test(name) and not (hosts and hidden(inv, name)) then out[#out + 1] = name end
@@ -233,21 +237,21 @@ end
 local function match_one(inv, term, whole, cache)
   local t = term:gsub("^[&!]", "")
   if cache[t] then return cache[t] end
-  if t == "" then return nil, string.format("empty term in host pattern '%s'", whole) end
+  if t == "" then return nil, "empty term in host pattern " .. quote(whole) end
   local expr, sub = M.subscript(t)
   local hosts, matched = enumerate(inv, expr)
   if not hosts then return nil, matched end
   if not matched and expr ~= "all" then
-    local msg = string.format("host pattern '%s' matches no host or group in %s", t, inv.source)
+    local msg = string.format("host pattern %s matches no host or group in %s", quote(t), inv.source)
     local close = close_to(inv, expr)
-    if whole ~= t then msg = msg .. " (a term of '" .. whole .. "')" end
+    if whole ~= t then msg = msg .. " (a term of " .. quote(whole) .. ")" end
     if #close > 0 then msg = msg .. "; close names: " .. table.concat(close, ", ") end
     return nil, msg
   end
   local picked = apply_subscript(hosts, sub)
   if not picked then
-    return nil, string.format("no hosts matched the subscripted pattern '%s' (%d host%s match '%s')",
-      t, #hosts, #hosts == 1 and "" or "s", expr)
+    return nil, string.format("no hosts matched the subscripted pattern %s (%d host%s match %s)",
+      quote(t), #hosts, #hosts == 1 and "" or "s", quote(expr))
   end
   cache[t] = picked
   return picked

@@ -64,4 +64,30 @@ function M.raw_words(s)
   return out
 end
 
+--- The modules whose free-form text is a command, and the options Ansible
+--- takes out of that text (its parse_kv check_raw): `make creates=/x chdir=/src`.
+M.COMMANDS = { command = true, shell = true, streaming_shell = true, raw = true, script = true }
+M.COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executable = true, stdin = true,
+  stdin_add_newline = true, strip_empty_ends = true, warn = true }
+
+--- A command's text with its options (unquoted, M.COMMAND_OPTIONS) taken
+--- out: { opt = value, ... }, the rest as written (or nil when nothing is
+--- left); nil when it has none; or nil, nil, err.
+function M.command_options(s)
+  local rest, opts = {}, nil
+  for _, w in ipairs(M.raw_words(s)) do
+    local opt = w:match("^([%a_]+)=")
+    if opt and M.COMMAND_OPTIONS[opt] then
+      local v, err = M.parse_kv(w)
+      if not v then return nil, nil, err end
+      opts = opts or {}
+      opts[opt] = v[opt]
+    else
+      rest[#rest + 1] = w
+    end
+  end
+  if not opts then return nil end
+  return opts, #rest > 0 and table.concat(rest, " ") or nil
+end
+
 return M

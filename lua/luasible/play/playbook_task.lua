@@ -44,10 +44,7 @@ M.set_of = set_of
 
 -- Commands whose free-form text Ansible splits k=v options out of: luasible
 -- passes the whole text as the command, so such an option is refused here.
-local COMMANDS = { command = true, shell = true, streaming_shell = true, raw = true, script = true }
--- the options Ansible takes out of their text (parse_kv's check_raw)
-local COMMAND_OPTIONS = { chdir = true, creates = true, removes = true, executable = true, stdin = true,
-  stdin_add_newline = true, strip_empty_ends = true, warn = true }
+local kv = require "luasible.module.kv"
 
 -- `environment:` (of a task or its play) goes to the `env` argument of the
 -- modules that start a process with it; modules that start no process of
@@ -165,31 +162,19 @@ function M.convert(r, t, label, handler, list, j, play_env)
     for k, v in pairs(args) do if not yaml.is_null(v) then copy[k] = v end end
     args = copy
   end
-  if type(args) == "string" and COMMANDS[mod] then
-    -- `make creates=/x chdir=/src`: the options (unquoted, as Ansible's
-    -- check_raw) taken out, the rest the command as written
-    local kv = require "luasible.module.kv"
-    local rest, opts = {}, nil
-    for _, w in ipairs(kv.raw_words(args)) do
-      local opt = w:match("^([%a_]+)=")
-      if opt and COMMAND_OPTIONS[opt] then
-        local v, verr = kv.parse_kv(w)
-        if not v then raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": " .. verr) end
-        opts = opts or json.object()
-        opts[opt] = v[opt]
-      else
-        rest[#rest + 1] = w
-      end
-    end
+  if type(args) == "string" and kv.COMMANDS[mod] then
+    -- `make creates=/x chdir=/src`: its options out, the rest the command as written
+    local opts, cmd, oerr = kv.command_options(args)
+    if oerr then raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": " .. oerr) end
     if opts then
-      opts.cmd = #rest > 0 and table.concat(rest, " ") or nil
-      args = opts
+      args = json.object(opts)
+      args.cmd = cmd
     end
   elseif type(args) == "string" then
     -- k=v text (and free words: the module's free-form argument)
-    local kv, kerr = require("luasible.module").parse_kv(args)
-    if not kv then raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": " .. kerr) end
-    args = kv
+    local pairs_kv, kerr = require("luasible.module").parse_kv(args)
+    if not pairs_kv then raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": " .. kerr) end
+    args = pairs_kv
   elseif args ~= nil and not (type(args) == "table" and json.is_object(args)) then
     raise(where(r, t, module_key) .. label .. ": " .. module_key .. ": the arguments must be a mapping or"
       .. " k=v text, got " .. S.show(args))
