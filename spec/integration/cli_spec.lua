@@ -55,7 +55,7 @@ describe("luasible CLI", function()
     assert.equal("a b", io.open(TMP .. "/c.txt"):read("a"))
   end)
 
-  it("exec -m command takes creates= and chdir= out of -a as a playbook's task does; -c picks the connection", function()
+  it("exec -m command takes creates= and chdir= out of -a as a playbook's task; -c picks the connection", function()
     local inv = TMP .. "/bare.ini"
     write(inv, "web1.invalid\n") -- no ansible_connection: SSH to a name that resolves nowhere, but for -c
     os.execute("mkdir -p " .. TMP .. "/cd")
@@ -69,6 +69,7 @@ describe("luasible CLI", function()
     assert.truthy(out:find("ok: [web1.invalid] => Did not run command since '" .. TMP .. "/cd/made' exists", 1, true),
       out)
     -- the play's connection: keyword and the host's ansible_connection win over -c, as in Ansible
+    local _
     _, code, err = cli("exec all -i " .. inv .. " -c nosuch -m ping")
     assert.equal(1, code)
     assert.truthy(err:find("host web1.invalid: unsupported ansible_connection 'nosuch'", 1, true), err)
