@@ -127,6 +127,24 @@ describe("host patterns", function()
     assert.equal("empty host pattern", err(" , "))
   end)
 
+  it("the message is one line whatever the names hold, and comes at once on a big inventory", function()
+    local model = require "luasible.inventory.model"
+    local big = model.new("big.ini")
+    big:add_host("odd\nname", {}, "g\ngroup")
+    for i = 1, 5000 do big:add_host(string.format("web%04d.dc%d.example.com", i, i % 7), {}, "web") end
+    local _, e = pattern.select(big, "odd\nnam")
+    -- (a newline separates terms, as any space does in Ansible)
+    assert.equal("host pattern 'odd' matches no host or group in big.ini (a term of 'odd\\nnam');"
+      .. " close names: odd\\nname", e)
+    _, e = pattern.select(big, "g\ngroup:&nosuch")
+    assert.falsy(e:find("\n", 1, true), e)
+    -- a typo among 5,000 names: the closest ones (edit distance; a swap is one edit), in well under a second
+    local t0 = os.clock()
+    _, e = pattern.select(big, "all:!web0012.dc5.exmaple.com")
+    assert.is_true(os.clock() - t0 < 0.5, os.clock() - t0)
+    assert.truthy(e:find("; close names: web0012.dc5.example.com, ", 1, true), e)
+  end)
+
   it("--limit, and @file of host names", function()
     assert.same({ "web2" }, assert(pattern.select_limited(inv, "prod", "web2")))
     assert.same({ "web1", "db-a" }, assert(pattern.select_limited(inv, "prod", "web[0]:db[0]")))

@@ -245,6 +245,7 @@ local function match_one(inv, term, whole, cache)
     local msg = string.format("host pattern %s matches no host or group in %s", quote(t), inv.source)
     local close = close_to(inv, expr)
     if whole ~= t then msg = msg .. " (a term of " .. quote(whole) .. ")" end
+    for i, c in ipairs(close) do close[i] = S.escape(c, 100) end
     if #close > 0 then msg = msg .. "; close names: " .. table.concat(close, ", ") end
     return nil, msg
   end

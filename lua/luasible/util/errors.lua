@@ -56,41 +56,70 @@ function M.text(e)
 end
 
 -- Edit distance of a and b (bytes; a swap of two letters is one edit), or
--- nil once it exceeds `max`.
+-- nil once it exceeds `max`; and the cells it worked out.
 local function distance(a, b, max)
-  if math.abs(#a - #b) > max then return nil end
-  local before, prev = nil, {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur, low = { [0] = i }, i
-    local ca = a:byte(i)
-    for j = 1, #b do
-      local cost = ca == b:byte(j) and 0 or 1
-      local d = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-      if before and i > 1 and j > 1 and ca == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
-        d = math.min(d, before[j - 2] + 1) -- two letters swapped
+  if math.abs(#a - #b) > max then return nil, 0 end
+  -- what both begin and end with takes no edit: web01.example vs web02.example is 0 vs 1
+  local p, la, lb = 0, #a, #b
+  while p < la and p < lb and a:byte(p + 1) == b:byte(p + 1) do p = p + 1 end
+  while la > p and lb > p and a:byte(la) == b:byte(lb) do la, lb = la - 1, lb - 1 end
+  local A, B = { a:byte(p + 1, la) }, { b:byte(p + 1, lb) }
+  la, lb = la - p, lb - p
+  -- only the cells within `max` of the diagonal (one outside is more than
+  -- max edits: BIG); three rows, reused
+  local BIG = max + 1
+  local before, prev, cur = {}, {}, {}
+  for j = 0, lb + 1 do before[j], prev[j], cur[j] = BIG, BIG, BIG end
+  for j = 0, math.min(lb, max) do prev[j] = j end
+  local cells = 0
+  for i = 1, la do
+    local lo, hi = i - max, i + max
+    if lo < 1 then lo = 1 end
+    if hi > lb then hi = lb end
+    cur[lo - 1] = i <= max and lo == 1 and i or BIG
+    cur[hi + 1] = BIG
+    local low = cur[lo - 1]
+    local ca, ca1 = A[i], A[i - 1]
+    for j = lo, hi do
+      local d = prev[j - 1] + (ca == B[j] and 0 or 1)
+      local x = prev[j] + 1
+      if x < d then d = x end
+      x = cur[j - 1] + 1
+      if x < d then d = x end
+      if ca1 and j > 1 and ca == B[j - 1] and ca1 == B[j] then -- two letters swapped
+        x = before[j - 2] + 1
+        if x < d then d = x end
       end
       cur[j] = d
       if d < low then low = d end
     end
-    if low > max then return nil end
-    before, prev = prev, cur
+    cells = cells + hi - lo + 1
+    if low > max then return nil, cells end
+    before, prev, cur = prev, cur, before
   end
-  return prev[#b] <= max and prev[#b] or nil
+  local d = prev[lb]
+  return d <= max and d or nil, cells
 end
+
+-- how much work a "did you mean" may take (cells of the distances): a
+-- message of a huge inventory comes at once, with the names found so far
+local BUDGET = 500000
 
 --- The names of `names` (a list) close to `word`, for a "did you mean"
 --- in a message: within a few edits of it, or holding it (or held in it)
 --- ignoring case; closest first, at most `n` (default 5).
 function M.close_names(word, names, n)
-  local max = math.max(1, #word // 3)
-  local lw, found = word:lower(), {}
+  -- (at most 6 edits: a long name is not "close" to one 30 edits away)
+  local max = math.min(6, math.max(1, #word // 3))
+  local lw, found, spent = word:lower(), {}, 0
   for _, name in ipairs(names) do
     if name ~= word then
-      local d = distance(word, name, max)
+      local d, cells = distance(word, name, max)
+      spent = spent + cells
       local ln = name:lower()
       if not d and #lw >= 3 and (ln:find(lw, 1, true) or (#ln >= 3 and lw:find(ln, 1, true))) then d = max + 1 end
       if d then found[#found + 1] = { name = name, d = d } end
+      if spent > BUDGET then break end
     end
   end
   table.sort(found, function(x, y) if x.d ~= y.d then return x.d < y.d end return x.name < y.name end)
