@@ -194,7 +194,7 @@ function M.new(opts)
       if (st == "failed" or st == "unreachable") and msg then
         s = s .. " " .. paint(STATUS_COLOR[st], tostring(msg))
         if r.stderr and r.stderr ~= "" and verbose > 0 then s = s .. "\n  stderr: " .. r.stderr end
-      elseif msg and st ~= "skipped" then
+      elseif msg and msg ~= "" and st ~= "skipped" then
         s = s .. " => " .. tostring(msg)
       elseif st == "skipped" and verbose > 0 and msg then
         s = s .. " " .. msg
