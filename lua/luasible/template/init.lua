@@ -3,7 +3,9 @@
 --
 --   template/lexer.lua     text -> tokens (delimiters, whitespace control,
 --                          trim_blocks / lstrip_blocks, raw)
---   template/parser.lua    tokens -> tree (Jinja2's grammar)
+--   template/parser.lua    tokens -> tree (Jinja2's grammar): parser_tokens.lua
+--                          (reading tokens), parser_expr.lua (expressions),
+--                          parser_stmt.lua (statements, tags)
 --   template/compiler.lua  tree -> Lua source, load()ed once
 --   template/compile.lua   options, the #jinja2: header, the compile caches
 --   template/runtime.lua   what compiled code calls (Python semantics)
