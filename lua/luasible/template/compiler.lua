@@ -56,6 +56,10 @@ for _, part in ipairs({ emit, expr, stmt }) do
   for k, f in pairs(part.methods) do C[k] = f end
 end
 
+--- A filter or test node bound as the compiler binds it: true, entry,
+--- binding; or false, why not (template/compiler_expr.lua).
+M.bind = expr.bind
+
 local HEADER = [[
 local R, K, F = ...
 local getvar, getattr, getitem, truthy, iter = R.getvar, R.getattr, R.getitem, R.truthy, R.iter

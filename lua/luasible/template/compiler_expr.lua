@@ -17,6 +17,15 @@ local function reg()
   return registry
 end
 
+--- A filter or test node bound to its signature (template/registry.lua):
+--- true, entry, binding; or false and why it does not fit (an unknown
+--- name, arguments that do not fit).
+function M.bind(kind, n)
+  local ok, entry, binding = pcall(reg().bind, kind, n.name, 1 + #n.args, n.kwnames)
+  if not ok then return false, type(entry) == "table" and entry.template_error or tostring(entry) end
+  return true, entry, binding
+end
+
 local C = {}
 
 local BIN = { ["+"] = "R.add", ["-"] = "R.sub", ["*"] = "R.mul", ["/"] = "R.div", ["//"] = "R.floordiv",
@@ -162,7 +171,6 @@ end
 
 -- filters and tests: bound at compile time
 function C:bound(kind, n, value)
-  local nargs = #n.args
   if n.star or n.dstar then
     -- *args / **kw: bound per call
     local pos = self:arglist(n.args, value)
@@ -170,11 +178,8 @@ function C:bound(kind, n, value)
     local kw = self:kwtable(n.kwnames, n.kwvals, n.dstar)
     return format("R.dyncall(%q, %q, rc, %s, %s)", kind, n.name, pos, kw)
   end
-  local ok, entry, binding = pcall(reg().bind, kind, n.name, 1 + nargs, n.kwnames)
-  if not ok then
-    local msg = type(entry) == "table" and entry.template_error or tostring(entry)
-    self:error(msg, n.pos)
-  end
+  local ok, entry, binding = M.bind(kind, n)
+  if not ok then self:error(entry, n.pos) end
   local parts = { value }
   for _, a in ipairs(n.args) do parts[#parts + 1] = self:expr(a) end
   for _, a in ipairs(n.kwvals) do parts[#parts + 1] = self:expr(a) end

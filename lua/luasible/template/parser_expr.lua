@@ -31,23 +31,17 @@ function P:expr(with_cond)
   return e
 end
 
-function P:or_expr()
-  local l = self:and_expr()
-  while self:is_name("or") do
+-- a left-associative chain of `word` (or, and) over the operands nextf reads
+function P:boolchain(word, nextf)
+  local l = self[nextf](self)
+  while self:is_name(word) do
     local pos = self:next().pos
-    l = { k = "or", l = l, r = self:and_expr(), pos = pos }
+    l = { k = word, l = l, r = self[nextf](self), pos = pos }
   end
   return l
 end
-
-function P:and_expr()
-  local l = self:not_expr()
-  while self:is_name("and") do
-    local pos = self:next().pos
-    l = { k = "and", l = l, r = self:not_expr(), pos = pos }
-  end
-  return l
-end
+function P:or_expr() return self:boolchain("or", "and_expr") end
+function P:and_expr() return self:boolchain("and", "not_expr") end
 
 function P:not_expr()
   if self:is_name("not") then

@@ -245,23 +245,19 @@ P["st_do"] = function(self, t)
   return { k = "do", e = e }
 end
 
-P["st_break"] = function(self, t)
-  if not self.ext.loopcontrols then
-    self:error("unknown tag 'break' (the jinja2.ext.loopcontrols extension is not enabled)", t.pos)
+-- break / continue (jinja2.ext.loopcontrols): only inside a loop
+local function loop_control(word)
+  return function(self, t)
+    if not self.ext.loopcontrols then
+      self:error("unknown tag '" .. word .. "' (the jinja2.ext.loopcontrols extension is not enabled)", t.pos)
+    end
+    if self.loops == 0 then self:error("'" .. word .. "' outside of a loop", t.pos) end
+    self:end_tag()
+    return { k = word }
   end
-  if self.loops == 0 then self:error("'break' outside of a loop", t.pos) end
-  self:end_tag()
-  return { k = "break" }
 end
-
-P["st_continue"] = function(self, t)
-  if not self.ext.loopcontrols then
-    self:error("unknown tag 'continue' (the jinja2.ext.loopcontrols extension is not enabled)", t.pos)
-  end
-  if self.loops == 0 then self:error("'continue' outside of a loop", t.pos) end
-  self:end_tag()
-  return { k = "continue" }
-end
+P["st_break"] = loop_control("break")
+P["st_continue"] = loop_control("continue")
 
 -- {% block name %}...{% endblock %} without inheritance: its body in place.
 P["st_block"] = function(self, t)

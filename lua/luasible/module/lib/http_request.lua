@@ -134,16 +134,8 @@ function M.fetch_sh(q, tools)
   }, "\n")
 end
 
--- "@key value" lines of the script's stdout
-local function markers(out)
-  local m = {}
-  for line in (out or ""):gmatch("[^\n]+") do
-    local k, v = line:match("^@(%w+) ?(.*)$")
-    if k then m[k] = v end
-  end
-  return m
-end
-M.markers = markers
+-- "@key value" lines of the script's stdout (module/lib/markers.lua)
+M.markers = require("luasible.module.lib.markers").parse
 
 --- The headers of the last response in a header dump (curl -D, wget -S),
 --- as { name_lowercased = value }, and its status line's reason.
