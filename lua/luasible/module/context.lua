@@ -54,6 +54,8 @@ Ctx.path = path                   -- util/path: dirname, basename, join, ...
 --- A name that is no library raises (a module's bug).
 function Ctx.lib(name)
   local modname = "luasible.module.lib." .. tostring(name)
+  local loaded = package.loaded[modname]
+  if loaded and type(name) == "string" then return loaded end
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or not package.searchpath(modname, package.path) then
     error("ctx.lib: no helper library '" .. tostring(name) .. "' (lua/luasible/module/lib/)", 2)
   end
