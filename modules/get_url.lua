@@ -10,7 +10,10 @@
 -- unchanged case is one round trip); a second one installs the file.
 -- Credentials and headers travel on stdin into a 0600 temporary file (curl's
 -- --config, a wgetrc, a JSON for python3), never on a command line.
--- M.fetch_sh / M.fetch_stdin are the request part uri builds on.
+-- The request is module/lib/http_request.lua's (ctx.lib("http_request")):
+-- its fetch_stdin / fetch_sh / markers / parse_headers are get_url's too
+-- (`lib` below), the request part uri and unarchive build on. The checksum
+-- argument is read by module/lib/get_url_checksum.lua.
 local M = {
   params = {
     url = { type = "string", required = true },
@@ -30,6 +33,7 @@ local M = {
   },
   param_groups = { "file" },
   check_mode = true,
+  lib = "http_request",
 }
 
 local ALGOS = { md5 = true, sha1 = true, sha224 = true, sha256 = true, sha384 = true, sha512 = true }
@@ -41,203 +45,6 @@ function M.check_args(args)
   if not algo then return nil, "checksum: the checksum parameter has to be in format <algorithm>:<checksum>" end
   if not ALGOS[algo:lower()] then return nil, "checksum: unsupported algorithm '" .. algo .. "'" end
   return true
-end
-
--- curl's config file syntax: a double-quoted string with \ escapes
-local function cq(s)
-  s = tostring(s):gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("\r", "\\r"):gsub("\t", "\\t")
-  return '"' .. s .. '"'
-end
-
-local function json_str(s)
-  return '"' .. tostring(s):gsub('[%c"\\]', function(c)
-    local map = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-    return map[c] or string.format("\\u%04x", c:byte())
-  end) .. '"'
-end
-
---- The request's settings as the host's script reads them from stdin: one
---- section per tool (@@curl, @@wget, @@python), the script keeps its tool's.
---- req: url, method, headers (list of { k, v }), body (string), user,
---- password, timeout, validate_certs, follow (boolean), agent, proxy.
---- Returns the text, or nil, err (a value that cannot be passed).
-function M.fetch_stdin(req)
-  if tostring(req.url):find("[%c ]") then return nil, "url: a URL holds no spaces or control characters" end
-  for _, h in ipairs(req.headers or {}) do
-    if tostring(h[1]):find("[\r\n:]") or tostring(h[2]):find("[\r\n]") then
-      return nil, "headers: a header name or value holds a line break (or a name a colon): " .. tostring(h[1])
-    end
-  end
-  local t = tostring(req.timeout or 10)
-  local c = { "@@curl", "url = " .. cq(req.url), "connect-timeout = " .. t, "speed-time = " .. t,
-    "speed-limit = 1", "user-agent = " .. cq(req.agent or "ansible-httpget") }
-  local w = { "@@wget", "timeout = " .. t, "tries = 1", "user_agent = " .. (req.agent or "ansible-httpget"),
-    "max_redirect = " .. (req.follow and "20" or "0") }
-  if req.method == "HEAD" then c[#c + 1] = "head"
-  elseif req.method ~= "GET" then c[#c + 1] = "request = " .. cq(req.method) end
-  if req.follow then c[#c + 1] = "location"; c[#c + 1] = "max-redirs = 20" end
-  if req.validate_certs == false then c[#c + 1] = "insecure"; w[#w + 1] = "check_certificate = off" end
-  if req.proxy == false then c[#c + 1] = "noproxy = " .. cq("*"); w[#w + 1] = "use_proxy = off" end
-  if req.user then
-    c[#c + 1] = "user = " .. cq(req.user .. ":" .. (req.password or ""))
-    if tostring(req.user):find("[\r\n]") or tostring(req.password or ""):find("[\r\n]") then
-      return nil, "url_username/url_password: a line break cannot be passed"
-    end
-    w[#w + 1] = "user = " .. req.user
-    w[#w + 1] = "password = " .. (req.password or "")
-    if req.basic then w[#w + 1] = "auth_no_challenge = on" end
-  end
-  local hj = {}
-  for _, h in ipairs(req.headers or {}) do
-    c[#c + 1] = "header = " .. cq(h[1] .. ": " .. h[2])
-    w[#w + 1] = "header = " .. h[1] .. ": " .. h[2]
-    hj[#hj + 1] = json_str(h[1]) .. ":" .. json_str(h[2])
-  end
-  if req.body then c[#c + 1] = "data-binary = " .. cq(req.body) end
-  local p = string.format('{"url":%s,"method":%s,"headers":{%s},"timeout":%s,"validate":%s,"follow":%s,'
-    .. '"agent":%s,"user":%s,"password":%s,"body":%s}', json_str(req.url), json_str(req.method), table.concat(hj, ","),
-    t, tostring(req.validate_certs ~= false), tostring(req.follow == true), json_str(req.agent or "ansible-httpget"),
-    req.user and json_str(req.user) or "null", req.user and json_str(req.password or "") or "null",
-    req.body and json_str(req.body) or "null")
-  return table.concat(c, "\n") .. "\n" .. table.concat(w, "\n") .. "\n@@python3\n" .. p .. "\n@@url\n"
-    .. req.url .. "\n@@end\n"
-end
-
--- python3's request: the settings from the JSON file argv[1], the body to
--- argv[2], the headers to argv[3]; prints "@status CODE URL" (-1 on failure)
-local PY = [[
-import json,sys,ssl,base64,urllib.request as u,urllib.error as e
-import os
-c=json.load(open(sys.argv[1]));h=dict(c["headers"]);h.setdefault("User-Agent",c["agent"])
-if os.environ.get("IMS"):h["If-Modified-Since"]=os.environ["IMS"]
-if c["user"] is not None:h["Authorization"]="Basic "+base64.b64encode((c["user"]+":"+c["password"]).encode()).decode()
-class N(u.HTTPRedirectHandler):
-  def redirect_request(s,*a):return None
-hs=[] if c["follow"] else [N()]
-if not c["validate"]:
-  x=ssl.create_default_context();x.check_hostname=False;x.verify_mode=ssl.CERT_NONE;hs.append(u.HTTPSHandler(context=x))
-b=c["body"].encode() if c["body"] is not None else None
-r=u.Request(c["url"],data=b,headers=h,method=c["method"])
-try:
-  try:f=u.build_opener(*hs).open(r,timeout=c["timeout"])
-  except e.HTTPError as x:f=x
-except Exception as x:
-  sys.stderr.write("python3: %s\n"%x);print("@status -1 "+c["url"]);sys.exit(0)
-n=int(f.headers.get("Content-Length") or 0);d=0;k=0
-with open(sys.argv[2],"wb") as o:
-  while True:
-    s=f.read(65536)
-    if not s:break
-    o.write(s);d+=len(s)
-    if n and d*10//n>k:k=d*10//n;sys.stderr.write("%d%% %d bytes\n"%(d*100//n,d));sys.stderr.flush()
-with open(sys.argv[3],"w") as o:
-  o.write("HTTP/1.1 %d %s\r\n"%(f.status,f.reason or ""))
-  for a,v in f.headers.items():o.write("%s: %s\r\n"%(a,v))
-print("@status %d %s"%(f.status,f.geturl()))
-]]
-
---- The shell that does the request with the first of curl, wget, python3:
---- expects $cfgall (the stdin text in a file), $BODY, $HDR (files to
---- write); prints "@tool NAME" then "@status CODE URL" (CODE -1: no
---- answer), or "@notool" and exits 0. `tools` limits the choice.
-function M.fetch_sh(q, tools)
-  local list = table.concat(tools or { "curl", "wget", "python3" }, " ")
-  return table.concat({
-    "tool=; for t in " .. list .. "; do command -v $t >/dev/null 2>&1 && { tool=$t; break; }; done",
-    '[ -n "$tool" ] || { echo "@notool"; exit 0; }',
-    'echo "@tool $tool"',
-    'cfg=$(mktemp) && awk -v s="@@$tool" \'$0==s{on=1;next} /^@@/{on=0} on\' "$cfgall" >"$cfg" || exit 1',
-    'if [ -n "${IMS:-}" ]; then case $tool in',
-    '  curl) echo "header = \\"If-Modified-Since: $IMS\\"" >>"$cfg" ;;',
-    '  wget) echo "header = If-Modified-Since: $IMS" >>"$cfg" ;;',
-    'esac; export IMS; fi',
-    'case $tool in',
-    "curl) curl -q --config \"$cfg\" -# -o \"$BODY\" -D \"$HDR\" -w '\\n@status %{http_code} %{url_effective}\\n'"
-      .. ' || { rc=$?; echo "@status -1 curl exit $rc"; } ;;',
-    "wget) log=$(mktemp); awk '$0==\"@@url\"{on=1;next} /^@@/{on=0} on' \"$cfgall\" >\"$cfg.url\";"
-      .. ' { wget --config="$cfg" -S --progress=dot:binary -i "$cfg.url" -O "$BODY" 2>&1; echo $? >"$cfg.rc"; }'
-      .. ' | tee "$log" >&2; rc=$(cat "$cfg.rc");'
-      .. " code=$(sed -n 's/^  HTTP\\/[0-9.]* \\([0-9]*\\).*/\\1/p' \"$log\" | tail -n 1);"
-      .. " last=$(grep -n '^  HTTP/' \"$log\" | tail -n 1 | cut -d: -f1);"
-      .. " [ -n \"$last\" ] && sed -n \"${last},\\$p\" \"$log\""
-      .. " | sed -n 's/^  \\(HTTP\\/.*\\|[A-Za-z0-9-]*: .*\\)$/\\1/p' >\"$HDR\";"
-      .. " eff=$(sed -n 's/^--[^ ]* [^ ]*--  //p' \"$log\" | tail -n 1);"
-      .. ' rm -f "$log" "$cfg.url" "$cfg.rc";'
-      .. ' if [ -n "$code" ]; then echo "@status $code $eff"; else echo "@status -1 wget exit $rc"; fi ;;',
-    "python3) python3 -c " .. q(PY) .. ' "$cfg" "$BODY" "$HDR" ;;',
-    "esac",
-    'rm -f "$cfg"',
-  }, "\n")
-end
-
--- "@key value" lines of the script's stdout
-local function markers(out)
-  local m = {}
-  for line in (out or ""):gmatch("[^\n]+") do
-    local k, v = line:match("^@(%w+) ?(.*)$")
-    if k then m[k] = v end
-  end
-  return m
-end
-M.markers = markers
-
---- The headers of the last response in a header dump (curl -D, wget -S),
---- as { name_lowercased = value }, and its status line's reason.
-function M.parse_headers(text)
-  local blocks, cur = {}, nil
-  for line in (text or ""):gmatch("[^\n]+") do
-    line = line:gsub("\r$", "")
-    if line:match("^HTTP/") then
-      cur = { reason = line:match("^HTTP/%S+%s+%d+%s*(.*)$") or "", h = {} }
-      blocks[#blocks + 1] = cur
-    elseif cur then
-      local k, v = line:match("^([^:%s]+):%s*(.-)%s*$")
-      if k then
-        k = k:lower()
-        cur.h[k] = cur.h[k] and (cur.h[k] .. ", " .. v) or v
-      end
-    end
-  end
-  local last = blocks[#blocks] or { h = {}, reason = "" }
-  return last.h, last.reason
-end
-
-local function read_checksum(ctx, args, req)
-  local algo, sum = args.checksum:match("^([^:]+):(.+)$")
-  if not algo then return nil, "checksum: the checksum parameter has to be in format <algorithm>:<checksum>" end
-  algo = algo:lower()
-  if sum:match("^%a+://") then -- a checksum file: fetched by the host, the line naming the URL's file kept
-    local creq = {}
-    for k, v in pairs(req) do creq[k] = v end
-    creq.url, creq.method = sum, "GET"
-    local stdin, err = M.fetch_stdin(creq)
-    if not stdin then return nil, err end
-    local res = ctx:run(table.concat({ "set -u", "cfgall=$(mktemp) && cat >\"$cfgall\" || exit 1",
-      "BODY=$(mktemp); HDR=$(mktemp)", "(", M.fetch_sh(ctx.quote), ")", 'cat "$BODY" | sed "s/^/@line /"',
-      'rm -f "$BODY" "$HDR" "$cfgall"' }, "\n"), { stdin = stdin })
-    local m = markers(res.stdout)
-    if m.notool then return nil, "get_url: the host has none of curl, wget, python3 (needed to download)" end
-    local code = tonumber((m.status or ""):match("^(-?%d+)"))
-    if code ~= 200 then
-      return nil, "get_url: cannot fetch the checksum file " .. sum .. " (status " .. tostring(code) .. ")"
-    end
-    local lines = {}
-    for l in (res.stdout or ""):gmatch("@line ([^\n]*)") do lines[#lines + 1] = l end
-    local file = (args.url:gsub("[?#].*$", ""):match("([^/]*)$"))
-    if file == "" then file = "index.html" end
-    local found
-    if #lines == 1 and lines[1]:match("^%S+$") then found = lines[1] end
-    for _, l in ipairs(lines) do
-      if found then break end
-      local s, f = l:match("^(%S+) (.*)$")
-      if f and (f:gsub("^[ *]", ""):gsub("^[./]+", "")) == file then found = s end
-    end
-    if not found then return nil, "Unable to find a checksum for file '" .. file .. "' in '" .. sum .. "'" end
-    sum = found
-  end
-  sum = sum:gsub("[%W_]+", ""):lower()
-  if not sum:match("^%x+$") then return nil, "checksum: the checksum format is invalid" end
-  return algo, sum
 end
 
 local STAT = "stat -L -c '%a|%U|%G|%s|%u|%g' -- "
@@ -256,7 +63,7 @@ local function mode_ok(ctx, want, st)
 end
 
 -- the script of the one round trip: dest, the request, the comparison
-local function main_sh(ctx, args, algo, sum)
+local function main_sh(ctx, http, args, algo, sum)
   local q = ctx.quote
   return table.concat({
     "set -u", "URL=" .. q(args.url), "DEST=" .. q(args.dest), "ALGO=" .. q(algo or ""), "SUM=" .. q(sum or ""),
@@ -274,7 +81,7 @@ local function main_sh(ctx, args, algo, sum)
     'if [ -n "$TMPD" ]; then [ -d "$TMPD" ] || { echo "@tmpdest"; rm -f "$cfgall"; exit 0; }',
     'else TMPD=${TMPDIR:-/tmp}; fi',
     'BODY=$(mktemp "$TMPD/.get_url.XXXXXX") && HDR=$(mktemp) || exit 1',
-    "out=$(", M.fetch_sh(q), ")", 'echo "$out"', 'rm -f "$cfgall"',
+    "out=$(", http.fetch_sh(q), ")", 'echo "$out"', 'rm -f "$cfgall"',
     'case $out in *@notool*) rm -f "$BODY" "$HDR"; exit 0;; esac',
     'st=$(echo "$out" | sed -n "s/^@status //p" | tail -n 1); code=${st%% *}; EFF=${st#* }',
     'sed "s/^/@h /" "$HDR"',
@@ -364,13 +171,14 @@ function M.run(ctx, args)
   end
   local algo, sum
   if args.checksum ~= "" then
-    algo, sum = read_checksum(ctx, args, req)
+    algo, sum = ctx.lib("get_url_checksum").read(ctx, args, req)
     if not algo then return fail(result, sum) end
   end
-  local stdin, err = M.fetch_stdin(req)
+  local http = ctx.lib("http_request")
+  local stdin, err = http.fetch_stdin(req)
   if not stdin then return fail(result, err) end
   local url = args.url
-  local res = ctx:run(main_sh(ctx, args, algo, sum), { stdin = stdin, on_output = function(line, is_stderr, ev)
+  local res = ctx:run(main_sh(ctx, http, args, algo, sum), { stdin = stdin, on_output = function(line, is_stderr, ev)
     if line:match("^@") then return end
     local p = tonumber(line:match("(%d+%.?%d*)%%"))
     if p and p >= 0 and p <= 100 then
@@ -380,7 +188,7 @@ function M.run(ctx, args)
     ctx.emit({ type = is_stderr and "stderr" or "stdout", data = line }, ev)
   end })
   result.elapsed = math.floor(ctx.now() - t0)
-  local m = markers(res.stdout)
+  local m = http.markers(res.stdout)
   if not res.ok then return fail(result, "get_url failed on the host: " .. ctx.chomp(res.stderr or "")) end
   if m.notool then
     return fail(result, "get_url: the host has none of curl, wget, python3 (one is needed to download " .. url .. ")")
@@ -410,7 +218,7 @@ function M.run(ctx, args)
   end
   local hdr = {}
   for l in (res.stdout or ""):gmatch("@h ([^\n]*)") do hdr[#hdr + 1] = l end
-  local _, reason = M.parse_headers(table.concat(hdr, "\n"))
+  local _, reason = http.parse_headers(table.concat(hdr, "\n"))
   if code ~= 200 then return fail(result, "Request failed", { response = "HTTP Error " .. code .. ": " .. reason }) end
   local final = m.final or args.dest
   result.dest, result.checksum_src, result.md5sum = final, m.srcsha1, m.srcmd5

@@ -143,15 +143,6 @@ switch || { echo "@failed checkout $VERSION"; exit 0; }
 echo "@after $(G rev-parse HEAD)"
 ]=]
 
-local function markers(out)
-  local m = {}
-  for line in (out or ""):gmatch("[^\n]+") do
-    local k, v = line:match("^@(%w+) ?(.*)$")
-    if k then m[k] = v end
-  end
-  return m
-end
-
 function M.run(ctx, args)
   local q = ctx.quote
   local repo = args.repo
@@ -174,7 +165,7 @@ function M.run(ctx, args)
     end
     ctx.emit({ type = is_stderr and "stderr" or "stdout", data = line }, ev)
   end })
-  local m = markers(res.stdout)
+  local m = ctx.lib("markers").parse(res.stdout)
   local result = { changed = false }
   if m.nogit then
     return { failed = true,

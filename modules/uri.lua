@@ -1,5 +1,5 @@
 -- uri: an HTTP request made by the host (its curl, else python3; the
--- request part is get_url's: ctx:module("get_url")), with Ansible's result:
+-- request part is get_url's: ctx.lib("http_request")), with Ansible's result:
 -- status, url, redirected, msg, the response headers as fields (lowercased,
 -- "-" as "_"), content (return_content), json (a
 -- JSON answer), dest written with the body. One remote command a run:
@@ -102,7 +102,7 @@ local function body_and_headers(ctx, args)
   return body, headers
 end
 
-local function script(ctx, get_url, args)
+local function script(ctx, http, args)
   local q = ctx.quote
   return table.concat({
     "set -u", "DEST=" .. q(args.dest or ""),
@@ -112,7 +112,7 @@ local function script(ctx, get_url, args)
     'BODY=$(mktemp) && HDR=$(mktemp) || exit 1',
     -- as Ansible's: an existing dest file makes the request conditional (a 304 then)
     "IMS=; [ -f \"$DEST\" ] && IMS=$(LC_ALL=C date -u -r \"$DEST\" '+%a, %d %b %Y %H:%M:%S GMT')",
-    "out=$(", get_url.fetch_sh(q, { "curl", "python3" }), ")", 'echo "$out"', 'rm -f "$cfgall"',
+    "out=$(", http.fetch_sh(q, { "curl", "python3" }), ")", 'echo "$out"', 'rm -f "$cfgall"',
     'sed "s/^/@h /" "$HDR"; rm -f "$HDR"',
     -- with a dest, the body stays on the host for write_dest (the second command)
     '[ -n "$DEST" ] && echo "@tmp $BODY"',
@@ -158,7 +158,7 @@ local function write_dest(ctx, args, result, tmp, headers, final_url)
 end
 
 function M.run(ctx, args)
-  local get_url = ctx:module("get_url")
+  local http = ctx.lib("http_request")
   local t0 = ctx.now()
   local method = tostring(args.method):upper()
   local codes = {}
@@ -170,13 +170,13 @@ function M.run(ctx, args)
   local req = { url = args.url, method = method, headers = headers, body = body, user = args.url_username,
     password = args.url_password, basic = args.force_basic_auth, timeout = args.timeout,
     validate_certs = args.validate_certs, follow = follow, agent = args.http_agent, proxy = args.use_proxy }
-  local stdin, err = get_url.fetch_stdin(req)
+  local stdin, err = http.fetch_stdin(req)
   if not stdin then return { failed = true, msg = err } end
-  local res = ctx:run(script(ctx, get_url, args), { stdin = stdin })
+  local res = ctx:run(script(ctx, http, args), { stdin = stdin })
   local out = res.stdout or ""
   local head, content = out:match("^(.-\n)@body\n(.*)$")
   head = head or out
-  local m = get_url.markers(head)
+  local m = http.markers(head)
   if m.creates then return { changed = false, stdout = "skipped, since '" .. args.creates .. "' exists" } end
   if m.removes then return { changed = false, stdout = "skipped, since '" .. args.removes .. "' does not exist" } end
   if m.notool then
@@ -196,7 +196,7 @@ function M.run(ctx, args)
   end
   local hl = {}
   for l in head:gmatch("@h ([^\n]*)") do hl[#hl + 1] = l end
-  local h, reason = get_url.parse_headers(table.concat(hl, "\n"))
+  local h, reason = http.parse_headers(table.concat(hl, "\n"))
   for k, v in pairs(h) do result[k:gsub("-", "_")] = v end
   if final_url and final_url ~= "" then result.url = final_url end
   result.redirected = result.url ~= args.url

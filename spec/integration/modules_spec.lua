@@ -150,6 +150,27 @@ describe("modules and their ctx", function()
     assert.is_true(n >= 17)
   end)
 
+  it("ctx.lib gives the helper libraries of modules; a module's lib offers their functions as its own", function()
+    local ctx = context.new({})
+    local http = ctx.lib("http_request")
+    local get_url = assert(modules.load("get_url"))
+    for _, k in ipairs({ "fetch_stdin", "fetch_sh", "markers", "parse_headers" }) do
+      assert.is_function(http[k], k)
+      assert.equal(http[k], get_url[k], k)
+    end
+    for _, bad in ipairs({ "no_such_lib", "../http_request", 7 }) do
+      local ok, err = pcall(ctx.lib, bad)
+      assert.is_false(ok)
+      assert.equal("ctx.lib: no helper library '" .. tostring(bad) .. "' (lua/luasible/module/lib/)", err)
+    end
+    local dir = TMP .. "/badlib"
+    os.execute("mkdir -p " .. dir)
+    write(dir .. "/badlib.lua", "return { lib = 'nope', params = {}, run = function() return {} end }\n")
+    local m, err = modules.load("badlib", modules.search_path(dir))
+    assert.is_nil(m)
+    assert.equal("module badlib: ctx.lib: no helper library 'nope' (lua/luasible/module/lib/)", err)
+  end)
+
   it("param_groups give modules the arguments they share", function()
     local shell, command = assert(modules.load("shell")), assert(modules.load("command"))
     for _, k in ipairs({ "chdir", "creates", "removes", "stdin", "timeout", "env" }) do

@@ -49,6 +49,20 @@ function Ctx.tostring(v)
 end
 Ctx.path = path                   -- util/path: dirname, basename, join, ...
 
+--- A helper library of modules (lua/luasible/module/lib/NAME.lua: what
+--- several modules share, or the parts of a big one): ctx.lib("http_request").
+--- A name that is no library raises (a module's bug).
+function Ctx.lib(name)
+  local modname = "luasible.module.lib." .. tostring(name)
+  local loaded = package.loaded[modname]
+  if loaded and type(name) == "string" then return loaded end
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or not package.searchpath(modname, package.path) then
+    error("ctx.lib: no helper library '" .. tostring(name) .. "' (lua/luasible/module/lib/)", 2)
+  end
+  return require(modname)
+end
+M.lib = Ctx.lib
+
 -- Python's re for modules (util/regex.lua: PCRE2): ctx.regex.compile(pattern,
 -- flags) -> r (r:search(s, init), r:match, r:each, ...) or nil, err;
 -- ctx.regex.subn(r, s, repl, count) -> text, n (re.subn; count 0: all) or

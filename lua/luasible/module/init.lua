@@ -11,7 +11,8 @@
 --     mutually_exclusive = { {"a","b"} }, required_one_of = { {"a","b"} },
 --     check_mode = true,                 -- the module honours ctx.check_mode
 --     check_args = function(known, all, checks) return true | nil, err end, -- optional
---     run = function(ctx, args) return { changed = .., failed = .., msg = .. } end }
+--     run = function(ctx, args) return { changed = .., failed = .., msg = .. } end,
+--     lib = "http_request" }              -- optional: that helper library's functions are the module's too
 -- Types: string, number, integer, boolean, list, dict, table, path, mode, raw.
 -- A module requires nothing of luasible's: all it needs is on its ctx.
 local path = require "luasible.util.path"
@@ -61,6 +62,20 @@ end
 -- without a path (a fresh search_path()) is never cached.
 local loaded = setmetatable({}, { __mode = "k" })
 
+-- A module's table made ready: its param groups (module/params.lua), and
+-- the functions of its `lib` (a helper library, lua/luasible/module/lib/:
+-- ctx.lib) offered as its own where it has none of that name.
+local function prepare(mod, name)
+  local ready, err = params.prepare(mod, name)
+  if not ready then return nil, err end
+  if mod.lib ~= nil then
+    local ok, lib = pcall(require("luasible.module.context").lib, mod.lib)
+    if not ok then return nil, "module " .. tostring(mod.name) .. ": " .. tostring(lib) end
+    for k, f in pairs(lib) do if mod[k] == nil then mod[k] = f end end
+  end
+  return mod
+end
+
 local function load_file(name, file)
   local chunk, err = loadfile(file)
   if not chunk then return nil, "module " .. name .. ": " .. err end
@@ -69,7 +84,7 @@ local function load_file(name, file)
   if type(mod) ~= "table" or type(mod.run) ~= "function" then
     return nil, "module " .. name .. " (" .. file .. ") must return a table with a run function"
   end
-  return params.prepare(mod, name)
+  return prepare(mod, name)
 end
 
 local function find(name, dirs)
@@ -83,7 +98,7 @@ local function find(name, dirs)
   -- installed as a Lua module
   local ok, mod = pcall(require, "luasible.modules." .. name)
   if ok and type(mod) == "table" and type(mod.run) == "function" then
-    return params.prepare(mod, name), "luasible.modules." .. name
+    return prepare(mod, name), "luasible.modules." .. name
   end
   local shown = {}
   for i, dir in ipairs(dirs) do shown[i] = tidy(dir) end

@@ -7,12 +7,6 @@ local lexer = require "luasible.template.lexer"
 local parser = require "luasible.template.parser"
 local compiler = require "luasible.template.compiler"
 
-local registry
-local function reg()
-  if not registry then registry = require "luasible.template.registry" end
-  return registry
-end
-
 local M = {}
 
 --- Filters whose text a lone {{ x | f }} keeps as text (Ansible's C.STRING_TYPE_FILTERS).
@@ -164,8 +158,8 @@ local function bind_all(tree, text, name)
     end
     local kind = n.k
     if (kind == "filter" or kind == "test") and not (n.star or n.dstar) and not (bad and bad <= n.pos) then
-      local ok, err = pcall(reg().bind, kind, n.name, 1 + #n.args, n.kwnames)
-      if not ok then bad, bad_msg = n.pos, type(err) == "table" and err.template_error or tostring(err) end
+      local ok, err = compiler.bind(kind, n)
+      if not ok then bad, bad_msg = n.pos, err end
     end
   end
   walk(tree)

@@ -3,8 +3,13 @@
 --
 --   template/lexer.lua     text -> tokens (delimiters, whitespace control,
 --                          trim_blocks / lstrip_blocks, raw)
---   template/parser.lua    tokens -> tree (Jinja2's grammar)
---   template/compiler.lua  tree -> Lua source, load()ed once
+--   template/parser.lua    tokens -> tree (Jinja2's grammar): parser_tokens.lua
+--                          (reading tokens), parser_expr.lua (expressions),
+--                          parser_stmt.lua (statements, tags)
+--   template/compiler.lua  tree -> Lua source, load()ed once: compiler_emit.lua
+--                          (source buffer, constants, scopes), compiler_expr.lua
+--                          (expressions, filter/test bindings), compiler_stmt.lua
+--                          (statements, loops, macros, includes)
 --   template/compile.lua   options, the #jinja2: header, the compile caches
 --   template/runtime.lua   what compiled code calls (Python semantics)
 --   template/methods.lua   str/list/dict methods ('a,b'.split(','))
