@@ -98,7 +98,9 @@ local function find(name, dirs)
   -- installed as a Lua module
   local ok, mod = pcall(require, "luasible.modules." .. name)
   if ok and type(mod) == "table" and type(mod.run) == "function" then
-    return prepare(mod, name), "luasible.modules." .. name
+    local ready, perr = prepare(mod, name)
+    if not ready then return nil, perr end
+    return ready, "luasible.modules." .. name
   end
   local shown = {}
   for i, dir in ipairs(dirs) do shown[i] = tidy(dir) end
