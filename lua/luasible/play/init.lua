@@ -142,7 +142,7 @@ function M.play(play, opts)
     step = opts.step and true or nil, -- --step: ask before each task (play/step.lua)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
-    hostvars = vars.hostvars(inv, layer), luasible = luasible,
+    luasible = luasible,
     base_dir = opts.base_dir or ".",
     playbook_dir = ok_c and core.realpath(opts.base_dir or ".") or opts.base_dir or ".",
     tasks = {}, state = {},
@@ -151,6 +151,7 @@ function M.play(play, opts)
     connect_defaults = opts.connect_defaults,
     connection_plugins = cpath,
   }
+  run.hostvars = vars.hostvars(inv, layer, run) -- live views of each host's state
   secrets:add(run.extra_vars)
   if opts.connect_defaults then secrets:add({ ansible_password = opts.connect_defaults.password }) end
   local now = run.events.now

@@ -98,12 +98,81 @@ function M.play_layer(inv, opts)
   return layer
 end
 
---- `hostvars`: each host's vars, read when first used; a mapping (`{}` when
---- printed, never `[]`) whose pairs() lists every host of the inventory.
-function M.hostvars(inv, layer)
-  return setmetatable({}, { __name = "luasible.object", __index = function(t, h)
+--- `hostvars`: a mapping (`{}` when printed, never `[]`) whose pairs()
+--- lists every host of the inventory; hostvars[h] is a live view of h's
+--- variables as Ansible's HostVars shows them: its inventory variables
+--- (group_vars, host_vars), its facts (and `ansible_facts`), include_vars,
+--- set_fact and registered results, the extra vars, and its magic names
+--- (inventory_hostname, group_names, groups, playbook_dir); never the
+--- play's vars. A value holding a template is rendered with h's own
+--- variables when read (hostvars.a.url = "{{ x }}" is a's x, not the
+--- reader's); what came from a host, or was marked !unsafe, is data.
+--- `run` (optional): the run whose state the views read (else the
+--- inventory's variables only).
+function M.hostvars(inv, layer, run)
+  local views = {}
+  local function view(h)
+    local lazy = { __name = "luasible.object", __luasible_lazy = true }
+    local v = setmetatable({}, lazy)
+    local busy = {} -- names being rendered: "{{ y }}" in y is left as it is
+    local function base()
+      local st = run and run.state[h]
+      return st and st.inv_vars or inv:host_vars(h, layer)
+    end
+    local function render(k, x, marks)
+      if busy[k] or (marks and marks[k]) then return x end
+      local tx = type(x)
+      if not (tx == "string" and x:find("{[{%%]")) and not (tx == "table" and next(x) ~= nil) then return x end
+      busy[k] = true
+      local ok, r = pcall(template.nested, x, v, k)
+      busy[k] = nil
+      if ok then return r end
+      return x -- as Ansible's HostVarsVars (fail_on_undefined off): left unrendered
+    end
+    lazy.__index = function(_, k)
+      local st = run and run.state[h]
+      local x = run and run.extra_vars[k]
+      if x ~= nil then return render(k, x) end
+      if st then
+        x = st.registered[k]
+        if x ~= nil then return x end
+        x = st.set_facts and st.set_facts[k]
+        if x ~= nil then return x end
+        x = st.included_vars and st.included_vars[k]
+        if x ~= nil then return render(k, x) end
+        if st.facts then
+          if k == "ansible_facts" then return st.facts end
+          x = st.facts[k]
+          if x ~= nil then return x end
+        end
+      end
+      local b = base()
+      x = b[k]
+      if x ~= nil then return render(k, x, yaml.unsafe_keys(b)) end
+      if k == "groups" then return run and run.groups end
+      if k == "playbook_dir" then return run and run.playbook_dir end
+      if k == "ansible_facts" then return {} end
+      return nil
+    end
+    lazy.__pairs = function(t)
+      local keys, st = {}, run and run.state[h]
+      for k in pairs(base()) do keys[k] = true end
+      for _, layer_vars in ipairs(st and { st.facts or {}, st.included_vars or {}, st.set_facts or {},
+        st.registered } or {}) do
+        for k in pairs(layer_vars) do keys[k] = true end
+      end
+      for k in pairs(run and run.extra_vars or {}) do keys[k] = true end
+      keys.ansible_facts, keys.groups, keys.playbook_dir = true, run and true or nil, run and true or nil
+      local plain = {}
+      for k in pairs(keys) do plain[k] = t[k] end
+      return next, plain, nil
+    end
+    return v
+  end
+  return setmetatable({}, { __name = "luasible.object", __luasible_lazy = true, __index = function(t, h)
     if not inv.hosts[h] then return nil end
-    local v = inv:host_vars(h, layer)
+    local v = views[h] or view(h)
+    views[h] = v
     rawset(t, h, v)
     return v
   end, __pairs = function(t)

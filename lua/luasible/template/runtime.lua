@@ -68,6 +68,9 @@ local function holds_template(t, depth)
   local h = HOLDS[t]
   if h ~= nil then return h end
   h = false
+  local mt = getmetatable(t)
+  -- a lazy mapping renders what it holds itself, when read (play/vars.lua's hostvars)
+  if type(mt) == "table" and rawget(mt, "__luasible_lazy") then HOLDS[t] = false return false end
   if depth < 8 and not is_undef(t) and t ~= none then
     for _, v in pairs(t) do
       if type(v) == "string" then
