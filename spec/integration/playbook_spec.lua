@@ -154,7 +154,7 @@ describe("YAML playbooks", function()
     assert.equal(table.concat({ "", "playbook: " .. d .. "/site.yml", "",
       "  play #1 (all): web\tTAGS: []", "    pattern: all", "    hosts (1):", "      h2", "    tasks:",
       "      first\tTAGS: []", "      second\tTAGS: [t1, t2]", "",
-      "  play #2 (h2): more.yml\tTAGS: []", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
+      "  play #2 (h2): h2\tTAGS: []", "    pattern: h2", "    hosts (1):", "      h2", "    tasks:",
       "      fourth\tTAGS: []", "" }, "\n"), out)
     assert.falsy(exists(d .. "/ran"))
     -- a bad playbook: the same message as a run, nothing run

@@ -110,7 +110,19 @@ function M.prepare(play, opts, inv)
   local path = search_path(play, opts)
   local pmd, pmderr = md.normalize(play.module_defaults, function(n) return modules.load(n, path) end)
   if pmderr then return nil, at(at_path(path_of("module_defaults")) or pline) .. pshown .. ": " .. pmderr end
-  local p = { base_dir = play.base_dir, name = pname, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
+  -- a YAML play without a name is shown by its hosts, as ansible-playbook's
+  -- `PLAY [web]` (a Lua play's by its file; the messages keep the file's)
+  local shown = pname
+  if type(play.name) ~= "string" and file and file:find("%.ya?ml$") then
+    local h = play.hosts
+    if type(h) == "table" then
+      local names = {}
+      for i, x in ipairs(h) do names[i] = tostring(x) end
+      h = table.concat(names, ",")
+    end
+    if type(h) == "string" then shown = h end
+  end
+  local p = { base_dir = play.base_dir, name = shown, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
     handlers = {}, path = path, prepared = {}, module_defaults = pmd }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   p.tags, p.skip_tags = tags, skip -- for the tasks of include_tasks (play/include.lua)
