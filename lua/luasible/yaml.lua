@@ -72,6 +72,16 @@ function M.set_unsafe(t, k, flag)
   end
 end
 
+--- Copy the pairs of mapping src into dst with their !unsafe marks (a
+--- key src does not mark loses dst's mark); returns dst.
+function M.merge_marked(dst, src)
+  for k, v in pairs(src) do
+    dst[k] = v
+    M.set_unsafe(dst, k, M.unsafe(src, k))
+  end
+  return dst
+end
+
 -- `!vault |` (an Ansible Vault value, inline): decrypted with the run's
 -- keyring (luasible.vault.use) and registered as a secret; a wrong password
 -- or a damaged value is a load error at its line. Decrypted once per text.

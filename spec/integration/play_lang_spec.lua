@@ -119,7 +119,7 @@ end)
 
 describe("vars_prompt", function()
   local PLAY = "- hosts: localhost\n  gather_facts: false\n  vars_prompt:\n    - name: user\n      prompt: Your name\n"
-    .. "      private: false\n    - name: pw\n      prompt: Password\n      confirm: true\n"
+    .. "      private: false\n      unsafe: true\n    - name: pw\n      prompt: Password\n      confirm: true\n"
     .. "  tasks:\n    - command: touch " .. TMP .. "/ran\n    - debug: { msg: \"{{ user }} {{ pw | length }}\" }\n"
     .. "    - debug: { msg: \"{{ pw }}\" }\n"
   write(TMP .. "/vp.yml", PLAY)
@@ -132,13 +132,24 @@ describe("vars_prompt", function()
     assert.is_nil(read(TMP .. "/ran"))
   end)
 
-  it("refuses what it does not do yet (unsafe, encrypt), naming it", function()
+  it("encrypt: the answer as a crypt(3) hash (salt, salt_size), as Ansible's; salt without encrypt refused", function()
     write(TMP .. "/vp3.yml", "- hosts: localhost\n  gather_facts: false\n  vars_prompt:\n    - name: a\n"
-      .. "      unsafe: true\n  tasks: []\n")
-    local _, code, err = run(LUASIBLE .. TMP .. "/vp3.yml -e a=1")
-    assert.equal(1, code)
-    assert.equal("luasible: error: " .. TMP .. "/vp3.yml:5: play 'vp3.yml', vars_prompt 1: 'unsafe' is not supported"
-      .. " yet\n", err)
+      .. "      default: hunter2\n      encrypt: sha512_crypt\n      salt: abcdefgh\n    - name: b\n"
+      .. "      default: hunter2\n      encrypt: md5_crypt\n      salt_size: 4\n"
+      .. "  tasks:\n    - debug: { msg: \"{{ a }} {{ b | regex_replace('^[$]1[$][./0-9A-Za-z]{4}[$].{22}$', 'md5') }}\""
+      .. " }\n")
+    local out, code, err = run(LUASIBLE .. TMP .. "/vp3.yml </dev/null")
+    assert.equal(0, code, out .. err)
+    -- (ansible-playbook 2.14 prints the same hash for this salt)
+    assert.same({ "$6$abcdefgh$M/eYsB4rVXAm3ZNc88J.UD9rCKAT6FB1rahiwJCHtEndQNORCub5qhjxn50qbqVVthkM.9HpEwtf0t.iV9uH0/"
+      .. " md5" }, msgs(out))
+    write(TMP .. "/vp4.yml", "- hosts: localhost\n  gather_facts: false\n  vars_prompt:\n    - name: a\n"
+      .. "      salt: abc\n  tasks:\n    - command: touch " .. TMP .. "/ran4\n")
+    out, code, err = run(LUASIBLE .. TMP .. "/vp4.yml -e a=1")
+    assert.equal(1, code, out)
+    assert.equal("luasible: error: " .. TMP .. "/vp4.yml:5: play 'vp4.yml', vars_prompt 1: salt and salt_size go with"
+      .. " encrypt:\n", err)
+    assert.is_nil(read(TMP .. "/ran4"))
   end)
 
   it("takes -e answers, and a default without a terminal", function()
@@ -149,9 +160,9 @@ describe("vars_prompt", function()
     assert.same({ "given dflt" }, msgs(out))
   end)
 
-  it("asks on a terminal: echo off for private, confirm twice; the private answer never shown", function()
-    local out = on_tty(LUASIBLE .. TMP .. "/vp.yml --json", { "bob", "hunter22pw", "hunter22pw" })
-    assert.truthy(out:find("Your name: bob", 1, true), out) -- echoed
+  it("asks on a terminal: echo off for private, confirm twice; the private answer never shown; unsafe", function()
+    local out = on_tty(LUASIBLE .. TMP .. "/vp.yml --json", { "{{ bob }}", "hunter22pw", "hunter22pw" })
+    assert.truthy(out:find("Your name: {{ bob }}", 1, true), out) -- echoed
     assert.truthy(out:find("Password: \n", 1, true), out)
     assert.truthy(out:find("confirm Password: \n", 1, true), out)
     assert.falsy(out:find("hunter22pw", 1, true), out) -- never echoed, never in an event
@@ -162,7 +173,7 @@ describe("vars_prompt", function()
         if ev.type == "host_task_result" and ev.module == "debug" then seen[#seen + 1] = ev.result.msg end
       end
     end
-    assert.same({ "bob 10", "********" }, seen)
+    assert.same({ "{{ bob }} 10", "********" }, seen) -- unsafe: the answer is data, never rendered
   end)
 end)
 

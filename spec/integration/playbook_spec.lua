@@ -137,6 +137,22 @@ describe("YAML playbooks", function()
     end
   end)
 
+  it("an !unsafe value in play vars, vars_files and task vars is data, never rendered, as in Ansible", function()
+    local d = TMP .. "/unsafe"
+    os.execute("mkdir -p " .. d)
+    write(d .. "/vars.yml", "f: !unsafe '{{ y }} from file'\ng: '{{ y }} rendered'\n")
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  gather_facts: false", "  vars:", "    y: 1", "    x: !unsafe '{{ y }} in play'",
+      "  vars_files: [vars.yml]", "  tasks:",
+      "    - debug: { msg: \"{{ x }}|{{ f }}|{{ g }}|{{ t }}|{{ [x] | first }}\" }",
+      "      vars: { t: !unsafe '{{ y }} in task' }",
+      "    - debug: { msg: \"{{ x }}\" }", "      vars: { x: '{{ y }} task over play' }", "" }, "\n"))
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
+    assert.equal(0, code, out .. err)
+    assert.same({ "{{ y }} in play|{{ y }} from file|1 rendered|{{ y }} in task|{{ y }} in play",
+      "1 task over play" }, clih.msgs(out))
+  end)
+
   it("--syntax-check, --list-tasks and --list-hosts check the playbook and run nothing", function()
     local d = TMP .. "/list"
     os.execute("mkdir -p " .. d)

@@ -91,7 +91,7 @@ local function read_vars_files(r, p, vars, extra)
     if not is_map(v) then
       raise(where(r, list, i) .. "vars_files: " .. S.escape(file) .. " must hold a mapping of variables")
     end
-    for k, x in pairs(v) do vars[k] = x end
+    yaml.merge_marked(vars, v)
   end
 end
 
@@ -113,7 +113,7 @@ local function convert_play(r, p, opts)
   if yaml.is_null(p.hosts) or p.hosts == nil then raise(where(r, p) .. label .. " has no hosts") end
   if type(out.vars) == "table" or p.vars_files ~= nil or p.vars_prompt ~= nil then
     local vars = json.object()
-    if type(p.vars) == "table" then for k, v in pairs(p.vars) do vars[k] = v end
+    if type(p.vars) == "table" then yaml.merge_marked(vars, p.vars)
     elseif p.vars ~= nil and not yaml.is_null(p.vars) then
       raise(where(r, p, "vars") .. label .. ": vars must be a mapping, got " .. S.show(p.vars))
     end

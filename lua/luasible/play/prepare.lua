@@ -112,7 +112,7 @@ function M.prepare(play, opts, inv)
   if pmderr then return nil, at(at_path(path_of("module_defaults")) or pline) .. pshown .. ": " .. pmderr end
   -- a YAML play without a name is shown by its hosts, as ansible-playbook's
   -- `PLAY [web]` (a Lua play's by its file; the messages keep the file's)
-  local shown = pname
+  local header = pname
   if type(play.name) ~= "string" and file and file:find("%.ya?ml$") then
     local h = play.hosts
     if type(h) == "table" then
@@ -120,9 +120,9 @@ function M.prepare(play, opts, inv)
       for i, x in ipairs(h) do names[i] = tostring(x) end
       h = table.concat(names, ",")
     end
-    if type(h) == "string" then shown = h end
+    if type(h) == "string" then header = h end
   end
-  local p = { base_dir = play.base_dir, name = shown, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
+  local p = { base_dir = play.base_dir, name = header, raw = play, pre_tasks = {}, tasks = {}, post_tasks = {},
     handlers = {}, path = path, prepared = {}, module_defaults = pmd }
   local tags, skip = as_list(opts.tags), as_list(opts.skip_tags)
   p.tags, p.skip_tags = tags, skip -- for the tasks of include_tasks (play/include.lua)

@@ -38,20 +38,30 @@ function M.host_vars(run, host, task)
   copy_into(v, st.registered)
   copy_into(v, run.extra_vars)
   -- what came from the host (facts, registered results) is data, never a
-  -- template to render again; a name set by the play or -e is not
+  -- template to render again; so is a value marked !unsafe (luasible.yaml)
+  -- in the inventory, vars files, play or task vars; the layer a name
+  -- comes from decides, as the copies above
   local unsafe = {}
-  -- values the inventory or vars files marked !unsafe (luasible.yaml)
-  for k in pairs(yaml.unsafe_keys(st.inv_vars) or {}) do unsafe[k] = true end
+  local function layer(t, data)
+    if type(t) ~= "table" then return end
+    local marks = yaml.unsafe_keys(t)
+    for k in pairs(t) do unsafe[k] = (data or (marks and marks[k])) and true or nil end
+  end
+  layer(st.public_role_defaults)
+  if task then layer(task.role_defaults) end
+  layer(st.inv_vars)
   if st.facts then
-    for k in pairs(st.facts) do unsafe[k] = true end
+    layer(st.facts, true)
     unsafe.ansible_facts = true
   end
-  for k in pairs(play_vars or {}) do unsafe[k] = nil end
-  if task and type(task.vars) == "table" then for k in pairs(task.vars) do unsafe[k] = nil end end
-  if task and type(task.role_vars) == "table" then for k in pairs(task.role_vars) do unsafe[k] = nil end end
-  for k in pairs(st.set_facts or {}) do unsafe[k] = nil end
-  for k in pairs(st.registered) do unsafe[k] = true end
-  for k in pairs(run.extra_vars) do unsafe[k] = nil end
+  layer(play_vars)
+  layer(st.public_role_vars)
+  if task then layer(task.role_vars); layer(task.vars) end
+  layer(st.include_vars)
+  layer(st.included_vars)
+  layer(st.set_facts)
+  layer(st.registered, true)
+  layer(run.extra_vars)
   if next(unsafe) then template.mark_unsafe(v, unsafe) end
   v.inventory_hostname = host
   v.groups = run.groups

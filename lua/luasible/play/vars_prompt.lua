@@ -12,8 +12,19 @@ local prompt = require "luasible.util.prompt"
 
 local M = {}
 
-local KEYS = { name = true, prompt = true, private = true, default = true, confirm = true }
-local NOT_YET = { encrypt = true, salt_size = true, salt = true, unsafe = true }
+local KEYS = { name = true, prompt = true, private = true, default = true, confirm = true, encrypt = true,
+  salt_size = true, salt = true, unsafe = true }
+local KEY_LIST = "name, prompt, private, default, confirm, encrypt, salt, salt_size, unsafe"
+
+-- `encrypt:` the answer as a crypt(3) hash (the password_hash filter's
+-- hashing: sha512_crypt, sha256_crypt, md5_crypt; salt, salt_size), as
+-- Ansible's vars_prompt without passlib; nil, err for what it refuses
+local function hashed(value, e)
+  local template = require "luasible.template"
+  local function given(x) if x == nil or yaml.is_null(x) then return template.none end return x end
+  local scope = { v = tostring(value), algo = e.encrypt, salt = given(e.salt), n = given(e.salt_size) }
+  return template.eval("v | password_hash(algo, salt, n)", scope)
+end
 
 --- Put the answers of p.vars_prompt into vars. rd: play/playbook_read
 --- (raise, where), r the file's reader, label the play's, opts: extra_vars,
@@ -30,10 +41,8 @@ function M.read(rd, r, p, vars, label, opts)
     local at = where(r, list, i) .. label .. ", vars_prompt " .. i
     if not rd.is_map(e) then raise(at .. ": a prompt must be a mapping with name:, got " .. S.show(e)) end
     for _, k in ipairs(rd.keys_of(e)) do
-      if NOT_YET[k] then raise(where(r, e, k) .. label .. ", vars_prompt " .. i .. ": " .. S.quote(k)
-        .. " is not supported yet")
-      elseif not KEYS[k] then raise(where(r, e, k) .. label .. ", vars_prompt " .. i .. ": unknown key "
-        .. S.quote(tostring(k)) .. " (name, prompt, private, default, confirm)") end
+      if not KEYS[k] then raise(where(r, e, k) .. label .. ", vars_prompt " .. i .. ": unknown key "
+        .. S.quote(tostring(k)) .. " (" .. KEY_LIST .. ")") end
     end
     local name = e.name
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
@@ -44,6 +53,14 @@ function M.read(rd, r, p, vars, label, opts)
     local confirm = rd.keyword_value("become", e.confirm) == true
     local default = e.default
     if yaml.is_null(default) then default = nil end
+    if e.encrypt ~= nil and type(e.encrypt) ~= "string" then
+      raise(where(r, e, "encrypt") .. label .. ", vars_prompt " .. i .. ": encrypt must be a hash name"
+        .. " (sha512_crypt, sha256_crypt, md5_crypt), got " .. S.show(e.encrypt))
+    end
+    if e.encrypt == nil and (e.salt ~= nil or e.salt_size ~= nil) then
+      raise(where(r, e, e.salt ~= nil and "salt" or "salt_size") .. label .. ", vars_prompt " .. i
+        .. ": salt and salt_size go with encrypt:")
+    end
     if extra[name] == nil then
       local text = type(e.prompt) == "string" and e.prompt or name
       local value
@@ -71,7 +88,14 @@ function M.read(rd, r, p, vars, label, opts)
       end
       if value ~= nil then
         if private then require("luasible.vault").reveal(tostring(value), true) end
+        if e.encrypt ~= nil then
+          local h, herr = hashed(value, e)
+          if h == nil then raise(where(r, e, "encrypt") .. label .. ", vars_prompt " .. i .. ": " .. tostring(herr)) end
+          value = h
+        end
         vars[name] = value
+        -- unsafe: the answer is data, never a template ("{{" in a password)
+        yaml.set_unsafe(vars, name, rd.keyword_value("become", e.unsafe) == true and "value" or nil)
       end
     end
   end
