@@ -46,7 +46,8 @@ local COLLECTION_MODULES = {
   ["ansible.posix.authorized_key"] = "authorized_key", ["ansible.posix.mount"] = "mount",
   ["ansible.posix.sysctl"] = "sysctl", ["ansible.posix.synchronize"] = "synchronize",
   ["community.general.archive"] = "archive", ["community.general.ini_file"] = "ini_file",
-  ["community.general.modprobe"] = "modprobe",
+  ["community.general.modprobe"] = "modprobe", ["community.general.npm"] = "npm",
+  ["community.general.gem"] = "gem",
 }
 
 --- The model's name of a module key: `copy`, `ansible.builtin.copy` and
