@@ -236,9 +236,6 @@ describe("#oracle play keywords against ansible-playbook", function()
     pending("ansible-playbook not installed (scripts/deps: ansible-core)")
     return
   end
-  local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
-    .. "ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP="
-    .. TMP .. "/ansible-tmp "
   for i, c in ipairs(CASES) do
     it(c[1], function()
       local d = TMP .. "/case" .. i
@@ -249,11 +246,8 @@ describe("#oracle play keywords against ansible-playbook", function()
         if sub then os.execute("mkdir -p " .. d .. "/" .. sub) end
         write(d .. "/" .. name, text)
       end
-      local args = c.args and (" " .. c.args) or ""
-      local aout, acode, aerr = cli.run(env .. "ansible-playbook -i " .. INV .. " " .. d .. "/site.yml -e out="
-        .. d .. "/ansible" .. args)
-      local lout, lcode, lerr = cli.run("bin/luasible run " .. d .. "/site.yml -i " .. INV .. " -e out="
-        .. d .. "/luasible" .. args)
+      local A, Lu = cli.both { playbook = d .. "/site.yml", inventory = INV, out = d, tmp = TMP, args = c.args }
+      local aout, acode, aerr, lout, lcode, lerr = A.out, A.code, A.err, Lu.out, Lu.code, Lu.err
       local why = "\nansible:\n" .. aout .. aerr .. "\nluasible:\n" .. lout .. lerr
       assert.equal(acode == 0, lcode == 0, "exit status" .. why)
       if acode ~= 0 and not aout:find("PLAY RECAP", 1, true) then -- refused before running
