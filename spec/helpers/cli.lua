@@ -8,7 +8,8 @@
 --   cli.recaps(out)            -> { web1 = {...}, web2 = {...} }
 --   cli.msgs(out[, host])      -> the messages printed (debug's msg), in order
 --   cli.tree(dir)              -> { ["./a/b"] = "content", ["./a"] = "<dir>" }
---   local a, l = cli.both{ playbook = p, inventory = i, out = d, tmp = t }
+--   local d = cli.case_dir(tmp, i, site_yml, { ["roles/r/tasks/main.yml"] = "..." })
+--   local a, l = cli.both{ playbook = d .. "/site.yml", inventory = i, out = d, tmp = tmp }
 --                              -> the same playbook by ansible-playbook and bin/luasible
 local files = require "spec.helpers.files"
 
@@ -38,6 +39,16 @@ function M.ansible_env(tmp)
   return "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
     .. "ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" .. tmp .. "/ansible-tmp ANSIBLE_REMOTE_TEMP="
     .. tmp .. "/ansible-tmp "
+end
+
+--- A case's folder for M.both: TMP/caseI with ansible/ and luasible/ (the
+-- `out` of each side), site.yml and `more` { relpath = content } in it.
+function M.case_dir(tmp, i, site, more)
+  local d = tmp .. "/case" .. i
+  assert(os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible"))
+  files.write(d .. "/site.yml", site)
+  for name, text in pairs(more or {}) do files.write_p(d .. "/" .. name, text) end
+  return d
 end
 
 --- One playbook run by ansible-playbook (in M.ansible_env(o.tmp)) and then by

@@ -223,9 +223,7 @@ describe("#oracle rolling deploys against ansible-playbook", function()
   end
   for i, c in ipairs(CASES) do
     it(c[1], function()
-      local d = TMP .. "/case" .. i
-      os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible")
-      write(d .. "/site.yml", c[2])
+      local d = cli.case_dir(TMP, i, c[2])
       local A, Lu = cli.both { playbook = d .. "/site.yml", inventory = INV, out = d, tmp = TMP }
       local aout, acode, aerr, lout, lcode, lerr = A.out, A.code, A.err, Lu.out, Lu.code, Lu.err
       local why = "\nansible:\n" .. aout .. aerr .. "\nluasible:\n" .. lout .. lerr
