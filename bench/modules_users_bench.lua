@@ -6,7 +6,7 @@
 --   make && lua5.4 bench/modules_users_bench.lua [HOSTS]     (root: test hosts; default 10 per side)
 --
 -- Each helper adding modules to the issue adds its own function below and
--- a line in `main`. Target (issue 14): luasible >= 10x faster than
+-- a line in the with_twins call at the end. Target (issue 14): luasible >= 10x faster than
 -- ansible-playbook with pipelining, both runs.
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
