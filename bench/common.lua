@@ -96,6 +96,29 @@ function M.command(side, dir, forks, play, extra)
     .. " run -f " .. forks .. " -i inv.ini" .. extra .. " " .. play
 end
 
+--- test hosts (spec/helpers/testhosts.lua) or the end of the bench: a
+-- machine without them gets "test hosts unavailable: WHY" on stderr and exit
+-- status 1
+function M.need_test_hosts()
+  local ok, why = require("spec.helpers.testhosts").available()
+  if not ok then
+    io.stderr:write("test hosts unavailable: ", why, "\n")
+    os.exit(1)
+  end
+end
+
+--- luasible.play of `play` on the inventory `inv` with `forks`, its events
+-- dropped; raises when the play is refused or a host failed or was
+-- unreachable ("host H failed" .. where). Returns the recap.
+function M.play_ok(play, inv, forks, where)
+  local recap, err = require("luasible.play").play(play, { inventory = inv, forks = forks, on_event = function() end })
+  assert(recap, err)
+  for h, c in pairs(recap) do
+    if c.failed > 0 or c.unreachable > 0 then error("host " .. h .. " failed" .. (where or "")) end
+  end
+  return recap
+end
+
 --- twin test hosts (spec/helpers/twins.lua) named PREFIX01..PREFIXnn and
 -- `more` names after them, for f(t); stopped after f, which may raise. A
 -- machine without test hosts or ansible-playbook: "BENCH needs ...".
