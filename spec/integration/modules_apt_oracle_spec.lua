@@ -36,7 +36,6 @@ describe("#hosts #oracle apt deb, update_cache, upgrade, autoremove", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local PLAY = [[
 - hosts: deb
   gather_facts: false

@@ -26,7 +26,6 @@ describe("#hosts #oracle dnf and yum", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local PLAY = [[
 - hosts: rpm
   gather_facts: false

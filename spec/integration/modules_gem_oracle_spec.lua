@@ -20,7 +20,6 @@ describe("#hosts #oracle gem", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local PLAY = [[
 - hosts: rb
   gather_facts: false

@@ -39,7 +39,6 @@ describe("#hosts #oracle git", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local function play(report)
     return [[
 - hosts: web

@@ -23,7 +23,6 @@ describe("#hosts #oracle npm", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local PLAY = [[
 - hosts: js
   gather_facts: false

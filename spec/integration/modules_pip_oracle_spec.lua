@@ -21,7 +21,6 @@ describe("#hosts #oracle pip", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local PLAY = [[
 - hosts: py
   gather_facts: false

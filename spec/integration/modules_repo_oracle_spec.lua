@@ -24,7 +24,6 @@ describe("#hosts #oracle apt_key and apt_repository", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   local function play()
     return ([[
 - hosts: deb

@@ -29,7 +29,6 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-
   it("iptables: the same rules, policies and chains, the same changed flags, twice and under --check", function()
     local play = [[
 - hosts: web

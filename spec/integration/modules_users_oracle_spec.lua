@@ -27,7 +27,6 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
     else assert.are.equal(churn or 0, r.luasible.recap.box.changed, r.luasible.out) end
   end
 
-
   it("groups and users: created, changed, removed as Ansible does, twice", function()
     local play = [[
 - hosts: all
