@@ -236,13 +236,7 @@ local function race(dir)
 end
 
 -- exec and subsystem requests sshd logged (LogLevel DEBUG1)
-local function requests(host)
-  local log = files.read(host.dir .. "/log") or ""
-  local n = 0
-  for _ in log:gmatch("req exec") do n = n + 1 end
-  for _ in log:gmatch("subsystem request for") do n = n + 1 end
-  return n
-end
+local requests = require("spec.helpers.hosts_task").ssh_requests
 
 local function round_trips(dir, with_ansible)
   local hosts, sides, vars = start(1, "r", { "LogLevel DEBUG1" }, dir)
