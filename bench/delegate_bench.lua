@@ -14,22 +14,15 @@
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local luasible = require "luasible"
-local runner = require "luasible.play"
 local th = require "spec.helpers.testhosts"
+local common = require "bench.common"
 
 local HOSTS = tonumber(arg[1]) or 20
 local ROUNDS = tonumber(arg[2]) or 5
 
-local ok, why = th.available()
-if not ok then
-  io.stderr:write("test hosts unavailable: ", why, "\n")
-  os.exit(1)
-end
+common.need_test_hosts()
 
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
-end
+local median = common.median
 
 local names = {}
 for i = 1, HOSTS do names[i] = "web" .. i end
@@ -45,12 +38,7 @@ local function play(delegated)
   local task = { name = "join", shell = CMD }
   if delegated then task.delegate_to = "lb" end
   local t0 = luasible.now()
-  local recap, err = runner.play({ hosts = "web", tasks = { task } },
-    { inventory = inv, forks = HOSTS, on_event = function() end })
-  assert(recap, err)
-  for h, c in pairs(recap) do
-    if c.failed > 0 or c.unreachable > 0 then error("host " .. h .. " failed") end
-  end
+  common.play_ok({ hosts = "web", tasks = { task } }, inv, HOSTS)
   return luasible.now() - t0
 end
 

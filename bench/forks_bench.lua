@@ -11,18 +11,14 @@
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local luasible = require "luasible"
-local runner = require "luasible.play"
 local th = require "spec.helpers.testhosts"
+local common = require "bench.common"
 
 local HOSTS = tonumber(arg[1]) or 60
 local ROUNDS = tonumber(arg[2]) or 3
 local FORKS = { 5, 10, 25, 50, 100 }
 
-local ok, why = th.available()
-if not ok then
-  io.stderr:write("test hosts unavailable: ", why, "\n")
-  os.exit(1)
-end
+common.need_test_hosts()
 
 local function cpu()
   local f = assert(io.open("/proc/self/stat"))
@@ -34,10 +30,7 @@ local function cpu()
   return (tonumber(fields[12]) + tonumber(fields[13])) / 100
 end
 
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
-end
+local median = common.median
 
 local hosts = th.start({ n = HOSTS, start_timeout = 60 })
 local inv = hosts:inventory()
@@ -47,12 +40,7 @@ for _, cmd in ipairs({ "true", "sleep 1" }) do
     local walls, cpus = {}, {}
     for r = 1, ROUNDS do
       local c0, t0 = cpu(), luasible.now()
-      local recap, err = runner.play({ hosts = "all", tasks = { { name = "t", shell = cmd } } },
-        { inventory = inv, forks = forks, on_event = function() end })
-      assert(recap, err)
-      for h, c in pairs(recap) do
-        if c.failed > 0 or c.unreachable > 0 then error("host " .. h .. " failed (round " .. r .. ")") end
-      end
+      common.play_ok({ hosts = "all", tasks = { { name = "t", shell = cmd } } }, inv, forks, " (round " .. r .. ")")
       walls[r], cpus[r] = luasible.now() - t0, cpu() - c0
     end
     rows[#rows + 1] = string.format("| `%s` | %d | %d | %.2f s | %.2f s |", cmd, HOSTS, forks, median(walls),

@@ -89,10 +89,7 @@ sh(theirs .. " > " .. dir .. "/theirs.json 2>/dev/null")
 local same = os.execute("python3 -c \"import json,sys; a=json.load(open('" .. dir .. "/ours.json')); "
   .. "b=json.load(open('" .. dir .. "/theirs.json')); sys.exit(0 if a == b else 1)\"")
 
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
-end
+local median = require("bench.common").median
 local lt, at, it = {}, {}, {}
 for r = 1, ROUNDS do
   lt[r] = sh(ours .. " > /dev/null")

@@ -17,7 +17,6 @@
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 
 local th = require "spec.helpers.testhosts"
-local webhost = require "spec.helpers.webhost"
 local files = require "spec.helpers.files"
 local common = require "bench.common"
 local q = common.q
@@ -157,23 +156,6 @@ local function prepare(host, deb_list)
   assert(ok, "setup of " .. host.name .. ": " .. tostring(out))
 end
 
--- the server test host: httpd.py on 8080, git http-backend on 8081
-local function serve(srv)
-  local web = webhost.start(srv)
-  web:put("a.txt", string.rep("payload\n", 1000))
-  local env = "export HOME=/root GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t; "
-  assert(select(2, srv:exec(env .. "git init -q -b main /srv/work && cd /srv/work && for i in 1 2 3; do echo $i > f$i;"
-    .. " git add f$i; git commit -qm c$i; done && mkdir -p /srv/git"
-    .. " && git clone -q --bare /srv/work /srv/git/repo.git")))
-  srv:exec("mkdir -p /srv/cgi/cgi-bin && printf '#!/bin/sh\\n%s\\n' 'export GIT_CONFIG_COUNT=1"
-    .. " GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0=*' 'exec /usr/lib/git-core/git-http-backend'"
-    .. " > /srv/cgi/cgi-bin/git && chmod +x /srv/cgi/cgi-bin/git")
-  srv:exec("cd /srv/cgi && GIT_PROJECT_ROOT=/srv/git GIT_HTTP_EXPORT_ALL=1 setsid /usr/bin/python3 -m http.server"
-    .. " --cgi 8081 </dev/null >/srv/cgi.log 2>&1 &")
-  os.execute("sleep 0.5")
-  return { web = web.url, git_url = "http://" .. srv.address .. ":8081/cgi-bin/git/repo.git" }
-end
-
 -- a testhosts run of srv + n targets per side: hosts, sides { ansible = {
 -- {name, host} ... }, luasible = ... }, vars
 local function start(n, prefix, config, dir)
@@ -187,7 +169,7 @@ local function start(n, prefix, config, dir)
     sides.ansible[i] = { name = name, host = hosts:get("a-" .. name) }
     sides.luasible[i] = { name = name, host = hosts:get("l-" .. name) }
   end
-  local vars = serve(hosts:get("srv"))
+  local vars = common.serve(hosts:get("srv"))
   local deb_list = debs(dir)
   for _, side in ipairs { "ansible", "luasible" } do
     for _, e in ipairs(sides[side]) do prepare(e.host, deb_list) end
@@ -250,24 +232,11 @@ local function race(dir)
   if os.getenv("HOLD") then return end
   print(string.format("\n30 modules, %d hosts per tool (forks %d), run twice each; same end state on the first"
     .. " pair: %s", N, N, tostring(rows.same)))
-  print("| run | luasible | changed | ansible-playbook (pipelining) | changed | ratio | target >= 10x |")
-  print("|---|---|---|---|---|---|---|")
-  for run = 1, 2 do
-    local l, a = rows["luasible" .. run], rows["ansible" .. run]
-    local ratio = a.secs / l.secs
-    print(string.format("| %d | %.2f s | %d | %.2f s | %d | %.1fx | %s |", run, l.secs, l.changed, a.secs,
-      a.changed, ratio, ratio >= 10 and "met" or "NOT met"))
-  end
+  common.race_table(rows)
 end
 
 -- exec and subsystem requests sshd logged (LogLevel DEBUG1)
-local function requests(host)
-  local log = files.read(host.dir .. "/log") or ""
-  local n = 0
-  for _ in log:gmatch("req exec") do n = n + 1 end
-  for _ in log:gmatch("subsystem request for") do n = n + 1 end
-  return n
-end
+local requests = require("spec.helpers.hosts_task").ssh_requests
 
 local function round_trips(dir, with_ansible)
   local hosts, sides, vars = start(1, "r", { "LogLevel DEBUG1" }, dir)

@@ -6,26 +6,14 @@
 -- Sections: net (get_url and git, unchanged runs), files (the file modules, run twice).
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 local th = require "spec.helpers.testhosts"
-local webhost = require "spec.helpers.webhost"
 local files = require "spec.helpers.files"
+local common = require "bench.common"
 
 local SECTION = arg[1] or "all"
 local HOSTS = tonumber(arg[2]) or 10
 local ROUNDS = tonumber(arg[3]) or 3
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function now()
-  local p = io.popen("date +%s.%N")
-  local t = tonumber(p:read("a"))
-  p:close()
-  return t
-end
-local function median(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  table.sort(c)
-  return c[(#c + 1) // 2]
-end
+local q, now, median = common.q, common.now, common.median
 
 -- INI inventories of `hosts` for both tools (as spec/helpers/twins.lua)
 local function inventories(hosts, list, dir)
@@ -76,18 +64,8 @@ function sections.net()
   for i = 1, HOSTS do names[#names + 1] = string.format("t%02d", i) end
   local hosts = th.start { names = names }
   local srv = hosts:get("srv")
-  local web = webhost.start(srv)
-  web:put("a.txt", string.rep("payload\n", 1000))
+  local served = common.serve(srv)
   local sum = srv:exec("sha256sum /srv/www/a.txt"):match("%x+")
-  local env = "export HOME=/root GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t; "
-  srv:exec(env .. "git init -q -b main /srv/work && cd /srv/work && for i in 1 2 3; do echo $i > f$i; git add f$i;"
-    .. " git commit -qm c$i; done && mkdir -p /srv/git && git clone -q --bare /srv/work /srv/git/repo.git")
-  srv:exec("mkdir -p /srv/cgi/cgi-bin && printf '#!/bin/sh\\n%s\\n' 'export GIT_CONFIG_COUNT=1"
-    .. " GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0=*' 'exec /usr/lib/git-core/git-http-backend'"
-    .. " > /srv/cgi/cgi-bin/git && chmod +x /srv/cgi/cgi-bin/git")
-  srv:exec("cd /srv/cgi && GIT_PROJECT_ROOT=/srv/git GIT_HTTP_EXPORT_ALL=1 setsid /usr/bin/python3 -m http.server"
-    .. " --cgi 8081 </dev/null >/srv/cgi.log 2>&1 &")
-  os.execute("sleep 0.5")
   local list = {}
   for i = 2, #hosts do list[#list + 1] = hosts[i] end
   local dir = os.tmpname()
@@ -95,13 +73,13 @@ function sections.net()
   assert(os.execute("mkdir -p " .. q(dir)))
   inventories(hosts, list, dir)
   files.write(dir .. "/oracle.cfg", "[defaults]\n")
-  local git_url = "http://" .. srv.address .. ":8081/cgi-bin/git/repo.git"
+  local git_url = served.git_url
   files.write(dir .. "/site.yml", [[
 - hosts: targets
   gather_facts: false
   tasks:
-    - get_url: url=]] .. web.url .. [[/files/a.txt dest=/root/a.txt mode=0644
-    - get_url: url=]] .. web.url .. [[/files/a.txt dest=/root/b.txt checksum=sha256:]] .. sum .. "\n" .. [[
+    - get_url: url=]] .. served.web .. [[/files/a.txt dest=/root/a.txt mode=0644
+    - get_url: url=]] .. served.web .. [[/files/a.txt dest=/root/b.txt checksum=sha256:]] .. sum .. "\n" .. [[
     - git: repo=]] .. git_url .. [[ dest=/root/repo
 ]])
   -- each tool's own first run (changes), on its own copy of the files: the

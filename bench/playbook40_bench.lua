@@ -24,20 +24,17 @@ local runner = require "luasible.play"
 local playbook = require "luasible.play.playbook"
 local th = require "spec.helpers.testhosts"
 local files = require "spec.helpers.files"
+local common = require "bench.common"
 
 local HOSTS = tonumber(arg[1]) or 20
 
-local ok, why = th.available()
-if not ok then
-  io.stderr:write("test hosts unavailable: ", why, "\n")
-  os.exit(1)
-end
+common.need_test_hosts()
 if not os.execute("command -v ansible-playbook >/dev/null 2>&1") then
   io.stderr:write("ansible-playbook not installed\n")
   os.exit(1)
 end
 
-local function q(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
+local q = common.q
 local function sh(cmd) assert(os.execute(cmd), cmd) end
 
 -- the playbook tree

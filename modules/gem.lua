@@ -60,23 +60,21 @@ puts ARGV[0] + " (" + v.map(&:to_s).join(", ") + ")" unless v.empty?]]
 
 function M.run(ctx, args)
   local q = ctx.quote
-  local exe, err = ctx.argv(args.executable or "gem")
-  if not exe or #exe == 0 then return { failed = true, msg = "executable: " .. tostring(err or "empty") } end
-  local w = {}
-  for i, x in ipairs(exe) do w[i] = q(x) end
-  local GEM = table.concat(w, " ")
+  local exe, failed = ctx.executable(args.executable or "gem", "@nogem")
+  if not exe then return failed end
+  local GEM = exe.line
   local norc = args.norc and " --norc" or ""
   local env = {}
   for k, v in pairs(args.env or {}) do env[k] = v end
   local list_env = args.install_dir and ("GEM_HOME=" .. q(args.install_dir) .. " ") or ""
   local pattern = q("^" .. args.name:gsub("%.", "\\.") .. "$")
   local lines = {
-    "command -v " .. w[1] .. ' >/dev/null 2>&1 || { echo "@nogem"; exit 0; }',
+    exe.probe,
     args.gem_source and ("[ -f " .. q(args.gem_source) .. ' ] || { echo "@nosrc"; exit 0; }') or ":",
     -- the installed versions from gem's own Ruby (its #! line) with rubygems
     -- loaded (~0.07 s of CPU) rather than `gem list` (~0.25 s); it reads no
     -- .gemrc, as --norc: without norc, or no #! line, `gem list` says
-    "G=$(command -v " .. w[1] .. "); R=$(sed -n '1s/^#![[:space:]]*//p' \"$G\" 2>/dev/null)",
+    "G=$(command -v " .. exe.words[1] .. "); R=$(sed -n '1s/^#![[:space:]]*//p' \"$G\" 2>/dev/null)",
     "echo @local",
     (args.norc and 'if [ -n "$R" ]; then ' .. list_env .. '$R -e ' .. q(RB_LIST) .. " " .. q(args.name)
       .. " || exit 1; else " or "")
@@ -90,10 +88,8 @@ function M.run(ctx, args)
   end
   local res = ctx:run(table.concat(lines, "\n"), { env = env })
   local out = res.stdout or ""
-  if out:find("@nogem", 1, true) then
-    return { failed = true,
-      msg = "gem: '" .. exe[1] .. "' is not on the host (install ruby/rubygems, or give executable)" }
-  end
+  local missing = exe:missing(out, "gem", "install ruby/rubygems")
+  if missing then return missing end
   if out:find("@nosrc", 1, true) then
     return { failed = true, msg = "gem_source: no such file on the host: " .. args.gem_source }
   end
@@ -160,7 +156,7 @@ function M.run(ctx, args)
   if not r.ok then
     result.failed, result.changed, result.rc = true, false, r.rc
     result.msg = "gem " .. (args.state == "absent" and "uninstall" or "install") .. " failed: "
-      .. (ctx.chomp(r.stderr or "") ~= "" and ctx.chomp(r.stderr) or ctx.chomp(r.stdout))
+      .. ctx.output_of(r)
   end
   return result
 end

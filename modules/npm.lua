@@ -77,11 +77,9 @@ end
 
 function M.run(ctx, args)
   local q = ctx.quote
-  local exe, err = ctx.argv(args.executable or "npm")
-  if not exe or #exe == 0 then return { failed = true, msg = "executable: " .. tostring(err or "empty") } end
-  local qexe = {}
-  for i, w in ipairs(exe) do qexe[i] = q(w) end
-  local NPM = table.concat(qexe, " ")
+  local exe, failed = ctx.executable(args.executable or "npm", "@nonpm")
+  if not exe then return failed end
+  local NPM = exe.line
   -- Ansible's flags, in its order
   local function flags(sub, pkg)
     local f = { NPM, sub }
@@ -99,7 +97,7 @@ function M.run(ctx, args)
   local result = { changed = false, name = name, version = args.version, path = args.path, state = state }
   local ls = flags("ls --json --depth=0")
   local lines = {
-    "command -v " .. qexe[1] .. ' >/dev/null 2>&1 || { echo "@nonpm"; exit 0; }',
+    exe.probe,
     "P=" .. q(args.path or ""),
     'if [ -n "$P" ]; then',
     '  if [ ! -e "$P" ]; then ' .. (ctx.check_mode and 'echo "@nopath"; exit 0' or 'mkdir -p "$P" || exit 1') .. "; fi",
@@ -149,10 +147,8 @@ function M.run(ctx, args)
   if args.ci then lines = { table.unpack(lines, 1, 7) } end
   local res = ctx:run(table.concat(lines, "\n"), { env = args.env })
   local out = res.stdout or ""
-  if out:find("@nonpm", 1, true) then
-    return { failed = true,
-      msg = "npm: '" .. exe[1] .. "' is not on the host (install node.js and npm, or give executable)" }
-  end
+  local missing = exe:missing(out, "npm", "install node.js and npm")
+  if missing then return missing end
   if out:find("@notdir", 1, true) then return { failed = true, msg = "path " .. args.path .. " is not a directory" } end
   if not res.ok then return { failed = true, msg = "npm: " .. ctx.chomp(res.stderr or ""), rc = res.rc } end
   if out:find("@settled", 1, true) then return result end -- already as asked: unchanged
@@ -165,7 +161,7 @@ function M.run(ctx, args)
     result.stdout, result.stderr = ctx.chomp(r.stdout), ctx.chomp(r.stderr)
     if not r.ok then
       result.failed, result.rc = true, r.rc
-      result.msg = "npm failed: " .. (ctx.chomp(r.stderr or "") ~= "" and ctx.chomp(r.stderr) or ctx.chomp(r.stdout))
+      result.msg = "npm failed: " .. ctx.output_of(r)
       return false
     end
     return true

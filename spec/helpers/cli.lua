@@ -8,6 +8,9 @@
 --   cli.recaps(out)            -> { web1 = {...}, web2 = {...} }
 --   cli.msgs(out[, host])      -> the messages printed (debug's msg), in order
 --   cli.tree(dir)              -> { ["./a/b"] = "content", ["./a"] = "<dir>" }
+--   local d = cli.case_dir(tmp, i, site_yml, { ["roles/r/tasks/main.yml"] = "..." })
+--   local a, l = cli.both{ playbook = d .. "/site.yml", inventory = i, out = d, tmp = tmp }
+--                              -> the same playbook by ansible-playbook and bin/luasible
 local files = require "spec.helpers.files"
 
 local M = {}
@@ -27,6 +30,41 @@ end
 -- tree's root (the specs' cwd); `env`: "NAME=value ..." put before it.
 function M.luasible(args, env)
   return M.run((env and (env .. " ") or "") .. "bin/luasible " .. args)
+end
+
+--- The environment the #oracle specs run ansible-playbook in on the local
+-- connection: no colour, no localhost or retry-file noise, no host key
+-- checks, its temp folders under `tmp`.
+function M.ansible_env(tmp)
+  return "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
+    .. "ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" .. tmp .. "/ansible-tmp ANSIBLE_REMOTE_TEMP="
+    .. tmp .. "/ansible-tmp "
+end
+
+--- A case's folder for M.both: TMP/caseI with ansible/ and luasible/ (the
+-- `out` of each side), site.yml and `more` { relpath = content } in it.
+function M.case_dir(tmp, i, site, more)
+  local d = tmp .. "/case" .. i
+  assert(os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible"))
+  files.write(d .. "/site.yml", site)
+  for name, text in pairs(more or {}) do files.write_p(d .. "/" .. name, text) end
+  return d
+end
+
+--- One playbook run by ansible-playbook (in M.ansible_env(o.tmp)) and then by
+-- bin/luasible, the oracle specs' pair: o.playbook, o.inventory (paths), o.out:
+-- each side gets `-e out=OUT/ansible` or `-e out=OUT/luasible` (o.out_of =
+-- { ansible = dir, luasible = dir } names them otherwise), o.args (shell
+-- words, both sides). Returns each side's { out, code, err }.
+function M.both(o)
+  local args = o.args and (" " .. o.args) or ""
+  local out_of = o.out_of or { ansible = o.out .. "/ansible", luasible = o.out .. "/luasible" }
+  local a, l = {}, {}
+  a.out, a.code, a.err = M.run(M.ansible_env(o.tmp) .. "ansible-playbook -i " .. o.inventory .. " " .. o.playbook
+    .. " -e out=" .. out_of.ansible .. args)
+  l.out, l.code, l.err = M.run("bin/luasible run " .. o.playbook .. " -i " .. o.inventory .. " -e out="
+    .. out_of.luasible .. args)
+  return a, l
 end
 
 --- The counts of `host`'s PLAY RECAP line (ok, changed, unreachable,

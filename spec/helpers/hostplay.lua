@@ -6,6 +6,9 @@
 --   r[1].result, r[1].status         -- the first task's result and status
 --   hp.task(hosts, task, opts)       -- one task: its result, its status
 --   hp.prepare_error(hosts, task)    -- the error of a play refused before running
+--   hp.refused(hosts, "web", task)   -- the error text of a play of task on "web", refused before running
+--   local out, events, recap = hp.results(hosts, "web", tasks, { check = true, diff = true })
+--                                    -- the tasks on the host named "web": each task's result, every event
 local luasible = require "luasible"
 
 local M = {}
@@ -26,6 +29,28 @@ end
 function M.task(hosts, task, opts)
   local r = M.run(hosts, { task }, opts)
   return r[1].result, r[1].status
+end
+
+--- The tasks on the host named `host` (a play of `hosts = host`; opts.check,
+--- opts.diff): the list of each task's result on it, every event, the recap.
+function M.results(hosts, host, tasks, opts)
+  opts = opts or {}
+  local events = {}
+  local recap, details = luasible.play({ hosts = host, tasks = tasks },
+    { inventory = hosts:inventory(), check = opts.check, diff = opts.diff,
+      on_event = function(ev) events[#events + 1] = ev end })
+  local out = {}
+  for i, r in ipairs(details and details.hosts[host] or {}) do out[i] = r.result end
+  return out, events, recap
+end
+
+--- The error text of a play of `task` on the host named `host` that must be
+--- refused before it runs (raises when the play ran).
+function M.refused(hosts, host, task)
+  local recap, err = luasible.play({ hosts = host, tasks = { task } },
+    { inventory = hosts:inventory(), on_event = function() end })
+  assert(recap == nil, "the play ran: it should have been refused")
+  return tostring(err)
 end
 
 --- The error of a play that is refused before it runs (nil when it runs).

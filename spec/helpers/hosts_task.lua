@@ -8,11 +8,24 @@
 --   -- nil, "refused", err when the play is refused before it runs (a bad argument)
 --   local details, events = task.all({ t1, t2 }, opts)  -- details.hosts[name]: { task, status, result }
 --   local ok, why = hosts_task.install_cron(host)  -- cron's .deb from apt's cache, dpkg -i on the host
+--   hosts_task.ssh_requests(host)  -- the exec and subsystem requests its sshd logged (LogLevel DEBUG1)
 local luasible = require "luasible"
+local files = require "spec.helpers.files"
 
 local M = {}
 
 local ARCHIVES = "/var/cache/apt/archives"
+
+--- The exec and subsystem requests a test host's sshd has logged so far:
+--- the round trips of its sessions (the host started with config
+--- { "LogLevel DEBUG1" }).
+function M.ssh_requests(host)
+  local log = files.read(host.dir .. "/log") or ""
+  local n = 0
+  for _ in log:gmatch("req exec") do n = n + 1 end
+  for _ in log:gmatch("subsystem request for") do n = n + 1 end
+  return n
+end
 
 --- Install Debian's cron on a test host (its own root: nothing changes
 --- here) from the .debs in apt's cache (scripts/deps downloads them).

@@ -12,6 +12,7 @@
 -- gem repository is spec/helpers/httpd.py (webhost.lua).
 local files = require "spec.helpers.files"
 local cjson = require "cjson"
+local webhost = require "spec.helpers.webhost"
 local M = {}
 
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/helpers")
@@ -34,13 +35,7 @@ function Reg:add(p)
   h:write(self.root .. "/" .. p.name .. "/" .. p.version .. ".json", pj)
 end
 
-function Reg:requests()
-  local s = self.host:read(self.root .. "/.requests") or ""
-  self.host:exec("rm -f " .. self.root .. "/.requests")
-  local out = {}
-  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
+Reg.requests = webhost.requests -- "METHOD /path" lines (and clear the list)
 
 --- npm quiet and offline-friendly on `hosts` (audit, fund, update notifier off: they would ask the registry)
 function M.npmrc(host)
@@ -101,7 +96,7 @@ function M.gem_repo(host, gems, o)
   end
   local out, ok = host:exec("gem generate_index --norc -d " .. dir .. " 2>&1")
   assert(ok, "gem generate_index: " .. tostring(out))
-  local web = require("spec.helpers.webhost").start(host, { port = o.port or 8808, root = dir })
+  local web = webhost.start(host, { port = o.port or 8808, root = dir })
   web.url = "http://" .. (o.address or host.address) .. ":" .. web.port .. "/files/"
   return web
 end

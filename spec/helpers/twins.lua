@@ -58,11 +58,20 @@
 --   }
 -- t:both(cmd[, i]) -> the stdout of `sh -c cmd` on the i-th (default 1)
 --   Ansible host and on its luasible twin (host:exec: no SSH).
+-- t:agree(r, label[, code]): asserts what the module oracles compare of a
+--   t:run: both sides exited `code` (default 0), the same changed flag and
+--   status for every task on every host, the same recap counts (ok,
+--   changed, failed, skipped) for every name the play ran on (one at least);
+--   `label` names the run in the messages.
+-- t:same(cmd[, i]) -> the stdout of t:both(cmd, i), asserted the same on both.
+-- twins.registered(r, task) -> Ansible's and luasible's result of the task
+--   named `task` in the run r (the last one; {} when none).
 -- t:stop(): the hosts and folders are gone.
 local th = require "spec.helpers.testhosts"
 local files = require "spec.helpers.files"
 local cli = require "spec.helpers.cli"
 local cjson = require "cjson"
+local luassert = require "luassert"
 
 local M = {}
 
@@ -233,6 +242,37 @@ end
 function Twins:both(cmd, i)
   i = i or 1
   return (self.ansible[i]:exec(cmd)), (self.luasible[i]:exec(cmd))
+end
+
+function M.registered(r, name)
+  local a, l
+  for _, x in ipairs(r.ansible.results) do if x.task == name then a = x.result end end
+  for _, x in ipairs(r.luasible.results) do if x.task == name then l = x.result end end
+  return a or {}, l or {}
+end
+
+function Twins:agree(r, label, code)
+  luassert.are.equal(code or 0, r.ansible.code, r.ansible.out .. r.ansible.err)
+  luassert.are.equal(code or 0, r.luasible.code, r.luasible.out .. r.luasible.err)
+  luassert.are.same(r.ansible.changed, r.luasible.changed, label)
+  luassert.are.same(r.ansible.status, r.luasible.status, label)
+  local compared = 0
+  for _, n in ipairs(self.names) do
+    local a, l = r.ansible.recap[n], r.luasible.recap[n]
+    if a or l then -- a name in the play
+      compared = compared + 1
+      for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
+        luassert.are.equal((a or {})[k], (l or {})[k], k .. " in " .. label)
+      end
+    end
+  end
+  luassert.is_true(compared > 0, "no recap of " .. table.concat(self.names, ", ") .. " in " .. label)
+end
+
+function Twins:same(cmd, i)
+  local a, l = self:both(cmd, i)
+  luassert.are.equal(a, l)
+  return a
 end
 
 function Twins:stop()

@@ -39,13 +39,16 @@ function Web:put(rel, content)
   self.host:write(path, content)
 end
 
---- the requests seen, "METHOD /path" lines (and clear the list)
-function Web:requests()
-  local s = self.host:read(self.root .. "/.requests") or ""
-  self.host:exec("rm -f " .. self.root .. "/.requests")
+--- the requests seen, "METHOD /path" lines (and clear the list): of a
+-- server { host, root } that logs them to ROOT/.requests (httpd.py, and
+-- pkgservers.lua's npm registry)
+function M.requests(server)
+  local s = server.host:read(server.root .. "/.requests") or ""
+  server.host:exec("rm -f " .. server.root .. "/.requests")
   local out = {}
   for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
   return out
 end
+Web.requests = M.requests
 
 return M

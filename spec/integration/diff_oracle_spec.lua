@@ -10,7 +10,7 @@ local write, read = files.write, files.read
 
 local TMP = files.tmpdir()
 
-local run = require("spec.helpers.cli").run
+local cli = require "spec.helpers.cli"
 
 local PLAYBOOK = [==[
 - name: diffs
@@ -91,20 +91,17 @@ describe("#oracle --diff against ansible-playbook", function()
   write(TMP .. "/pb/files/data.txt", "alpha\nbeta\n")
   write(TMP .. "/pb/templates/conf.j2", "name={{ 'web' | upper }}\nport={{ 8000 + 80 }}\n")
   write(TMP .. "/inv.ini", "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n")
-  local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
-    .. "ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP=" .. TMP .. "/ansible-tmp "
 
   local function both(name, flags, prepare)
     local a, l = TMP .. "/" .. name .. "-ansible", TMP .. "/" .. name .. "-luasible"
     os.execute("mkdir -p " .. a .. " " .. l)
     if prepare then prepare(a); prepare(l) end
-    local aout, acode, aerr = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. TMP .. "/pb/site.yml "
-      .. flags .. " -e out=" .. a)
-    assert.equal(0, acode, aout .. aerr)
-    local lout, lcode, lerr = run("bin/luasible run " .. TMP .. "/pb/site.yml -i " .. TMP .. "/inv.ini "
-      .. flags .. " -e out=" .. l)
-    assert.equal(0, lcode, lout .. lerr)
-    return { out = aout, dir = a, diffs = diffs_of(aout, a) }, { out = lout, dir = l, diffs = diffs_of(lout, l) }
+    local ar, lr = cli.both { playbook = TMP .. "/pb/site.yml", inventory = TMP .. "/inv.ini",
+      out_of = { ansible = a, luasible = l }, tmp = TMP, args = flags }
+    assert.equal(0, ar.code, ar.out .. ar.err)
+    assert.equal(0, lr.code, lr.out .. lr.err)
+    return { out = ar.out, dir = a, diffs = diffs_of(ar.out, a) },
+      { out = lr.out, dir = l, diffs = diffs_of(lr.out, l) }
   end
 
   it("shows the same diffs, leaves the same files and the same recap (-D)", function()

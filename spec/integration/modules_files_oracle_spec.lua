@@ -12,31 +12,17 @@ describe("#hosts #oracle file modules", function()
   lazy_setup(function() t = twins.start { names = { "web" } } end)
   lazy_teardown(function() if t then t:stop() end end)
 
-  -- the registered result of task `name` on both sides
-  local function registered(r, name)
-    local a, l
-    for _, x in ipairs(r.ansible.results) do if x.task == name then a = x.result end end
-    for _, x in ipairs(r.luasible.results) do if x.task == name then l = x.result end end
-    return a or {}, l or {}
-  end
-
   -- run `tree` twice (or once with opts.once) and compare; `state` is a shell command read on both hosts;
   -- `fields` = { ["task name"] = { "found", ... } } registered fields compared
   local function same_twice(tree, state, fields, opts)
     opts = opts or {}
     for round = 1, opts.once and 1 or 2 do
       local r = t:run(tree, opts)
-      assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
-      assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
-      assert.are.same(r.ansible.changed, r.luasible.changed, "round " .. round)
-      assert.are.same(r.ansible.status, r.luasible.status, "round " .. round)
-      for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
-        assert.are.equal(r.ansible.recap.web[k], r.luasible.recap.web[k], k .. " in round " .. round)
-      end
+      t:agree(r, "round " .. round)
       local a, l = t:both(state)
       assert.are.equal(a, l, "round " .. round)
       for task, list in pairs(fields or {}) do
-        local ra, rl = registered(r, task)
+        local ra, rl = twins.registered(r, task)
         for _, f in ipairs(list) do
           assert.are.same(ra[f], rl[f], task .. ": " .. f .. " in round " .. round)
         end
@@ -214,14 +200,14 @@ describe("#hosts #oracle file modules", function()
       assert.are.same(r.ansible.status, r.luasible.status, "round " .. round)
       for _, task in ipairs { "stat file", "stat link", "stat followed", "stat dir", "stat fifo", "stat binary",
           "stat missing" } do
-        local a, l = registered(r, task)
+        local a, l = twins.registered(r, task)
         for _, f in ipairs(STAT) do assert.are.same((a.stat or {})[f], (l.stat or {})[f], task .. ": " .. f) end
       end
-      local a, l = registered(r, "slurp")
+      local a, l = twins.registered(r, "slurp")
       assert.are.same({ a.content, a.encoding, a.source }, { l.content, l.encoding, l.source })
       for _, task in ipairs { "find top", "find all", "find globs", "find depth", "find regex", "find contains",
           "find links", "find size", "find follow", "find follow links" } do
-        a, l = registered(r, task)
+        a, l = twins.registered(r, task)
         local pa, pl = project(a.files, FILE), project(l.files, FILE)
         for i = 1, math.max(#pa, #pl) do
           for _, f in ipairs(FILE) do
@@ -233,7 +219,7 @@ describe("#hosts #oracle file modules", function()
         end
       end
       for _, task in ipairs { "tempfile", "tempdir" } do
-        a, l = registered(r, task)
+        a, l = twins.registered(r, task)
         for _, f in ipairs { "mode", "state", "uid", "owner" } do assert.are.same(a[f], l[f], task .. ": " .. f) end
         assert.are.equal(#a.path, #l.path, task)
       end
@@ -293,7 +279,7 @@ describe("#hosts #oracle file modules", function()
       assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
       assert.are.same(r.ansible.changed, r.luasible.changed)
       for _, task in ipairs { "line", "block", "repl" } do
-        local a, l = registered(r, task)
+        local a, l = twins.registered(r, task)
         local da = a.diff and (a.diff[1] or a.diff) or {}
         local dl = l.diff and (l.diff[1] or l.diff) or {}
         assert.is_string(da.after, task)

@@ -3,6 +3,7 @@
 -- (gem_source) or from a `gem generate_index` repository served by
 -- httpd.py on the same host (repository=). "nogem" has no gem.
 local th = require "spec.helpers.testhosts"
+local hp = require "spec.helpers.hostplay"
 local pkgservers = require "spec.helpers.pkgservers"
 local cjson = require "cjson"
 
@@ -19,16 +20,7 @@ describe("#hosts gem", function()
   end)
   lazy_teardown(function() if hosts then hosts:stop() end end)
 
-  local function play(tasks, o)
-    o = o or {}
-    local events = {}
-    local recap, details = require("luasible.play").play({ hosts = o.host or "rb", tasks = tasks },
-      { inventory = hosts:inventory(), check = o.check, diff = o.diff,
-        on_event = function(ev) events[#events + 1] = ev end })
-    local out = {}
-    for i, r in ipairs(details and details.hosts[o.host or "rb"] or {}) do out[i] = r.result end
-    return out, events, recap
-  end
+  local function play(tasks, o) return hp.results(hosts, o and o.host or "rb", tasks, o) end
   local function gem(t)
     if not t.gem_source then t.repository = t.repository or repo.url end
     return { gem = t }
@@ -100,12 +92,7 @@ describe("#hosts gem", function()
     assert.matches("no_such_lsb", r[1].msg)
     r = play({ gem { name = "x_lsb", gem_source = "/srv/nope.gem" } })
     assert.matches("gem_source: no such file on the host: /srv/nope.gem", r[1].msg)
-    local function refused(args)
-      local res, err = require("luasible.play").play({ hosts = "rb", tasks = { { gem = args } } },
-        { inventory = hosts:inventory(), on_event = function() end })
-      assert.is_nil(res)
-      return tostring(err)
-    end
+    local function refused(args) return hp.refused(hosts, "rb", { gem = args }) end
     assert.matches("version", refused({ name = "a", version = "1", state = "latest" }))
     assert.matches("name", refused({ state = "present" }))
     assert.matches("install_dir", refused({ name = "a", install_dir = "/x" }))

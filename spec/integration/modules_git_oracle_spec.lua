@@ -39,16 +39,6 @@ describe("#hosts #oracle git", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-  local function compare(r, label)
-    assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
-    assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
-    assert.are.same(r.ansible.changed, r.luasible.changed, label)
-    assert.are.same(r.ansible.status, r.luasible.status, label)
-    for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
-      assert.are.equal(r.ansible.recap.web[k], r.luasible.recap.web[k], k .. " in " .. label)
-    end
-  end
-
   local function play(report)
     return [[
 - hosts: web
@@ -85,7 +75,7 @@ describe("#hosts #oracle git", function()
   end
 
   it("the same clones, changes and results: twice, after a new commit, and under --check", function()
-    compare(t:run(play(false), { check = true }), "check on fresh hosts")
+    t:agree(t:run(play(false), { check = true }), "check on fresh hosts")
     local a, l = t:both("ls -d /srv/app /srv/dev 2>/dev/null | wc -l")
     assert.are.equal("0\n", a)
     assert.are.equal(a, l)
@@ -93,14 +83,14 @@ describe("#hosts #oracle git", function()
       .. " git -C /srv/$d rev-parse --abbrev-ref HEAD; done; git -C /srv/shallow rev-list --count HEAD;"
       .. " git --git-dir=/srv/bare.git rev-parse main dev; cat /srv/git-results.txt"
     for round = 1, 2 do
-      compare(t:run(play(true)), "round " .. round)
+      t:agree(t:run(play(true)), "round " .. round)
       a, l = t:both(state)
       assert.are.equal(a, l)
     end
     must(srv, GITENV .. "cd /srv/work && echo three >> f && git commit -qam three"
       .. " && git push -q /srv/git/repo.git main")
-    compare(t:run(play(false), { check = true }), "check after a new commit")
-    compare(t:run(play(true)), "after a new commit")
+    t:agree(t:run(play(false), { check = true }), "check after a new commit")
+    t:agree(t:run(play(true)), "after a new commit")
     a, l = t:both(state)
     assert.are.equal(a, l)
     a, l = t:both("git -C /srv/app log -1 --format=%s; git -C /srv/tag log -1 --format=%s")

@@ -5,6 +5,7 @@
 -- "client" with the client's git. "nogit" has no git. Nothing leaves the
 -- hosts' /24.
 local th = require "spec.helpers.testhosts"
+local hp = require "spec.helpers.hostplay"
 local files = require "spec.helpers.files"
 local cjson = require "cjson"
 
@@ -53,16 +54,7 @@ describe("#hosts git", function()
   end)
   lazy_teardown(function() if hosts then hosts:stop() end end)
 
-  local function play(tasks, o)
-    o = o or {}
-    local events = {}
-    local recap, details = require("luasible.play").play({ hosts = o.host or "client", tasks = tasks },
-      { inventory = hosts:inventory(), check = o.check, diff = o.diff,
-        on_event = function(ev) events[#events + 1] = ev end })
-    local out = {}
-    for i, r in ipairs(details and details.hosts[o.host or "client"] or {}) do out[i] = r.result end
-    return out, events, recap
-  end
+  local function play(tasks, o) return hp.results(hosts, o and o.host or "client", tasks, o) end
   local function head(dir) return (must(client, "git -C " .. dir .. " rev-parse HEAD"):gsub("%s+$", "")) end
 
   it("clones over http (changed, before nil), then finds nothing to do; a new commit is pulled", function()
@@ -162,12 +154,7 @@ describe("#hosts git", function()
     assert.matches("Failed to clone " .. url:gsub("%p", "%%%0"), r[1].msg)
     local n = play({ { git = { repo = http_url, dest = "/srv/x" } } }, { host = "nogit" })
     assert.matches("the host has no git", n[1].msg)
-    local function refused(args)
-      local res, err = require("luasible.play").play({ hosts = "client", tasks = { { git = args } } },
-        { inventory = hosts:inventory(), on_event = function() end })
-      assert.is_nil(res)
-      return tostring(err)
-    end
+    local function refused(args) return hp.refused(hosts, "client", { git = args }) end
     assert.matches("dest", refused({ repo = http_url }))
     assert.matches("depth", refused({ repo = http_url, dest = "/srv/y", depth = 0 }))
     assert.matches("version", refused({ repo = http_url, dest = "/srv/y", version = "--upload-pack=x" }))

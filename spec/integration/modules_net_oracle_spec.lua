@@ -20,16 +20,6 @@ describe("#hosts #oracle get_url and uri", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-  local function compare(r, label, code)
-    assert.are.equal(code or 0, r.ansible.code, r.ansible.out .. r.ansible.err)
-    assert.are.equal(code or 0, r.luasible.code, r.luasible.out .. r.luasible.err)
-    assert.are.same(r.ansible.changed, r.luasible.changed, label)
-    assert.are.same(r.ansible.status, r.luasible.status, label)
-    for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
-      assert.are.equal(r.ansible.recap.web[k], r.luasible.recap.web[k], k .. " in " .. label)
-    end
-  end
-
   local function get_url_play()
     local u = web.url
     return [[
@@ -60,18 +50,18 @@ describe("#hosts #oracle get_url and uri", function()
   it("get_url: the same changes and files, first run and second, and under --check", function()
     local play = get_url_play()
     local c = t:run(play, { check = true })
-    compare(c, "check on fresh hosts")
+    t:agree(c, "check on fresh hosts")
     local a, l = t:both("ls -A /opt/dl; ls /opt/a.txt /opt/tool.tgz /opt/secret.txt 2>&1 | wc -l; ls /opt/*.txt 2>&1")
     assert.are.equal(a, l)
     assert.matches("^3\nls: cannot access", l)
     for round = 1, 2 do
-      compare(t:run(play), "round " .. round)
+      t:agree(t:run(play), "round " .. round)
       a, l = t:both("cd /opt && stat -c '%n %a %s' a.txt dl/tool-1.0.tgz tool.tgz secret.txt a-forced.txt"
         .. " && cat a.txt secret.txt")
       assert.are.equal(a, l)
       assert.is_truthy(l:find("a.txt 640 6", 1, true), l)
     end
-    compare(t:run(play, { check = true }), "check after the runs")
+    t:agree(t:run(play, { check = true }), "check after the runs")
   end)
 
   it("uri: the same results (status, json, headers, redirects, dest), twice and under --check", function()
@@ -130,14 +120,14 @@ describe("#hosts #oracle get_url and uri", function()
           {{ m.status }} {{ m.failed }} {{ m.json.status }} {{ m.content is defined }} {{ m.msg.split(':')[0] }}
 ]]
     for round = 1, 2 do
-      compare(t:run(play), "round " .. round)
+      t:agree(t:run(play), "round " .. round)
       local a, l = t:both("cat /opt/uri-results.txt; stat -c '%n %a %s' /opt/uri.txt /opt/uri-once.txt")
       assert.are.equal(a, l)
       assert.matches("^201 201 application/json OK %(15 bytes%) False http", l)
     end
     -- under --check every uri is skipped, so the copy of what they returned fails on both
     local c = t:run(play, { check = true })
-    compare(c, "check", 2)
+    t:agree(c, "check", 2)
     assert.are.equal("skipped", c.luasible.status["post json"].web)
   end)
 end)

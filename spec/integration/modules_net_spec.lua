@@ -3,6 +3,7 @@
 -- "client" (they download with the client's own curl/wget/python3), "bare"
 -- has those tools removed. Nothing leaves the hosts' /24.
 local th = require "spec.helpers.testhosts"
+local hp = require "spec.helpers.hostplay"
 local webhost = require "spec.helpers.webhost"
 local cjson = require "cjson"
 
@@ -180,12 +181,7 @@ describe("#hosts get_url and uri", function()
 
   it("refuses bad arguments, naming them, before any host is touched", function()
     web:requests()
-    local function refused(args)
-      local res, err = require("luasible.play").play({ hosts = "client", tasks = { { get_url = args } } },
-        { inventory = hosts:inventory(), on_event = function() end })
-      assert.is_nil(res)
-      return tostring(err)
-    end
+    local function refused(args) return hp.refused(hosts, "client", { get_url = args }) end
     assert.matches("dest", refused({ url = web.url .. "/files/a.txt" }))
     assert.matches("timeout", refused({ url = web.url .. "/files/a.txt", dest = "/tmp/x", timeout = "soon" }))
     assert.matches("frobnicate", refused({ url = web.url .. "/files/a.txt", dest = "/tmp/x", frobnicate = 1 }))

@@ -2,6 +2,7 @@
 -- "js" (spec/helpers/npm_registry.js, tarballs made by `npm pack` on it),
 -- given to npm with registry=. "nonpm" has no npm.
 local th = require "spec.helpers.testhosts"
+local hp = require "spec.helpers.hostplay"
 local pkgservers = require "spec.helpers.pkgservers"
 local cjson = require "cjson"
 
@@ -20,16 +21,7 @@ describe("#hosts npm", function()
   end)
   lazy_teardown(function() if hosts then hosts:stop() end end)
 
-  local function play(tasks, o)
-    o = o or {}
-    local events = {}
-    local recap, details = require("luasible.play").play({ hosts = o.host or "js", tasks = tasks },
-      { inventory = hosts:inventory(), check = o.check, diff = o.diff,
-        on_event = function(ev) events[#events + 1] = ev end })
-    local out = {}
-    for i, r in ipairs(details and details.hosts[o.host or "js"] or {}) do out[i] = r.result end
-    return out, events, recap
-  end
+  local function play(tasks, o) return hp.results(hosts, o and o.host or "js", tasks, o) end
   local function npm(t)
     t.registry = t.registry or reg.url
     return { npm = t }
@@ -144,12 +136,7 @@ describe("#hosts npm", function()
     r = play({ npm { name = "no-such-lsb", path = "/srv/app" } })
     assert.is_true(r[1].failed)
     assert.matches("no%-such%-lsb", r[1].msg)
-    local function refused(args)
-      local res, err = require("luasible.play").play({ hosts = "js", tasks = { { npm = args } } },
-        { inventory = hosts:inventory(), on_event = function() end })
-      assert.is_nil(res)
-      return tostring(err)
-    end
+    local function refused(args) return hp.refused(hosts, "js", { npm = args }) end
     assert.matches("path", refused({ name = "a" }))
     assert.matches("name", refused({ path = "/srv/a", state = "absent" }))
     assert.matches("state", refused({ name = "a", path = "/srv/a", state = "gone" }))

@@ -4,6 +4,7 @@
 -- `python3 -m venv` (Debian's system Python is externally managed).
 -- "nopip" has no pip and no venv module.
 local th = require "spec.helpers.testhosts"
+local hp = require "spec.helpers.hostplay"
 local cjson = require "cjson"
 
 local WHEELS = [[
@@ -110,12 +111,7 @@ describe("#hosts pip", function()
     r = play({ with { name = "no-such-lsb" } })
     assert.is_true(r[1].failed)
     assert.matches("no%-such%-lsb", r[1].msg)
-    local function refused(args)
-      local res, err = require("luasible.play").play({ hosts = "py", tasks = { { pip = args } } },
-        { inventory = hosts:inventory(), on_event = function() end })
-      assert.is_nil(res)
-      return tostring(err)
-    end
+    local function refused(args) return hp.refused(hosts, "py", { pip = args }) end
     assert.matches("version", refused({ name = "a", version = "1", state = "latest" }))
     assert.matches("name", refused({ state = "present" }))
     assert.matches("state", refused({ name = "a", state = "gone" }))

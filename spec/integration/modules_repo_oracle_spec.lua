@@ -24,16 +24,6 @@ describe("#hosts #oracle apt_key and apt_repository", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-  local function compare(r, label)
-    assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
-    assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
-    assert.are.same(r.ansible.changed, r.luasible.changed, label)
-    assert.are.same(r.ansible.status, r.luasible.status, label)
-    for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
-      assert.are.equal(r.ansible.recap.deb[k], r.luasible.recap.deb[k], k .. " in " .. label)
-    end
-  end
-
   local function play()
     return ([[
 - hosts: deb
@@ -70,11 +60,11 @@ describe("#hosts #oracle apt_key and apt_repository", function()
       .. " | awk -F: '$1==\"pub\"{print $5}'; done; dpkg-query -W -f='${db:Status-Abbrev}${Version}\\n' lsb-hello"
       .. " 2>/dev/null; dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' lsb-pkg"
       .. " 2>/dev/null; true"
-    compare(t:run(play(), { check = true }), "check on fresh hosts")
+    t:agree(t:run(play(), { check = true }), "check on fresh hosts")
     local a, l = t:both(state)
     assert.are.equal(a, l)
     for round = 1, 2 do
-      compare(t:run(play(), { diff = true }), "round " .. round)
+      t:agree(t:run(play(), { diff = true }), "round " .. round)
       a, l = t:both(state)
       assert.are.equal(a, l)
       assert.matches("127_0_0_1_8080_files_repo%.list 644", l)
@@ -83,6 +73,6 @@ describe("#hosts #oracle apt_key and apt_repository", function()
       assert.matches("lsb%-pkg ii", l)
       assert.matches(repo.id, l)
     end
-    compare(t:run(play(), { check = true }), "check after the runs")
+    t:agree(t:run(play(), { check = true }), "check after the runs")
   end)
 end)

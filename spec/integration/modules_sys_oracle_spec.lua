@@ -29,27 +29,6 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-  local function registered(r, name)
-    local a, l
-    for _, x in ipairs(r.ansible.results) do if x.task == name then a = x.result end end
-    for _, x in ipairs(r.luasible.results) do if x.task == name then l = x.result end end
-    return a or {}, l or {}
-  end
-  local function compare(r, label, code)
-    assert.are.equal(code or 0, r.ansible.code, r.ansible.out .. r.ansible.err)
-    assert.are.equal(code or 0, r.luasible.code, r.luasible.out .. r.luasible.err)
-    assert.are.same(r.ansible.changed, r.luasible.changed, label)
-    assert.are.same(r.ansible.status, r.luasible.status, label)
-    for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
-      assert.are.equal(r.ansible.recap.web[k], r.luasible.recap.web[k], k .. " in " .. label)
-    end
-  end
-  local function state(cmd)
-    local a, l = t:both(cmd)
-    assert.are.equal(a, l)
-    return a
-  end
-
   it("iptables: the same rules, policies and chains, the same changed flags, twice and under --check", function()
     local play = [[
 - hosts: web
@@ -92,21 +71,21 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
     local dump = "iptables -S; iptables -t nat -S; ip6tables -S"
     for round = 1, 2 do
       local r = t:run(play)
-      compare(r, "round " .. round)
+      t:agree(r, "round " .. round)
       if round == 2 then assert.are.equal(2, r.luasible.recap.web.changed, r.luasible.out) end -- added, removed
       for _, task in ipairs { "ssh from the lan", "web ports", "logged", "rejected", "owner", "v6" } do
-        local a, l = registered(r, task)
+        local a, l = twins.registered(r, task)
         for _, f in ipairs { "rule", "chain", "table", "ip_version", "state", "changed" } do
           assert.are.same(a[f], l[f], task .. ": " .. f)
         end
       end
-      local s = state(dump)
+      local s = t:same(dump)
       assert.truthy(s:find("-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m comment --comment ssh -j ACCEPT",
         1, true), s)
       assert.truthy(s:find("-P FORWARD DROP", 1, true), s)
     end
     -- --check: a policy back, a rule gone, a flush: said alike, done by neither
-    local before = state(dump)
+    local before = t:same(dump)
     local r = t:run([[
 - hosts: web
   gather_facts: false
@@ -117,10 +96,10 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
     - { name: still there, iptables: { chain: OUTPUT, uid_owner: "0", out_interface: lo, jump: ACCEPT } }
     - { name: flushed, iptables: { chain: APP, flush: true } }
 ]], { check = true })
-    compare(r, "--check")
+    t:agree(r, "--check")
     assert.are.same({ web = true }, r.luasible.changed["policy back"])
     assert.are.same({ web = false }, r.luasible.changed["still there"])
-    assert.are.equal(before, state(dump))
+    assert.are.equal(before, t:same(dump))
   end)
 
   it("unarchive: zip from the controller and the host, URLs (zip, tar.gz): same files and changed flags", function()
@@ -144,12 +123,12 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
       .. " | sort && cat z1/a.txt z3/d/b.txt"
     for round = 1, 2 do
       local r = t:run(tree)
-      compare(r, "round " .. round)
+      t:agree(r, "round " .. round)
       if round == 2 then assert.are.equal(0, r.luasible.recap.web.changed, r.luasible.out) end
-      state(show)
+      t:same(show)
       for task, fields in pairs { ["from controller"] = { "files", "handler" }, ["on host"] = { "handler", "src" },
         excluded = { "files", "handler" }, ["url tgz"] = { "handler" }, ["url zip"] = { "handler" } } do
-        local a, l = registered(r, task)
+        local a, l = twins.registered(r, task)
         for _, f in ipairs(fields) do assert.are.same(a[f], l[f], task .. ": " .. f .. " in round " .. round) end
       end
     end
@@ -157,18 +136,18 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
     t:both("printf 'x\\n' > /opt/u/z1/a.txt && touch -d '2020-01-01 10:00' /opt/u/z1/a.txt"
       .. " && chmod 644 /opt/u/z2/a.txt")
     local r = t:run(tree)
-    compare(r, "round 3")
+    t:agree(r, "round 3")
     assert.are.same({ web = true }, r.luasible.changed["from controller"])
     assert.are.same({ web = true }, r.luasible.changed["on host"])
-    state(show)
+    t:same(show)
     -- --check on fresh folders: zip would change (changed), tar is skipped, nothing extracted; both alike
     t:both("rm -rf /opt/u/* && mkdir -p /opt/u/z1 /opt/u/z2 /opt/u/z3 /opt/u/z4 /opt/u/z5")
     r = t:run(tree, { check = true })
-    compare(r, "--check")
+    t:agree(r, "--check")
     assert.are.same({ web = true }, r.luasible.changed["from controller"])
     assert.are.equal("skipped", r.luasible.status["url tgz"].web)
     assert.are.equal("./z1 d\n./z2 d\n./z3 d\n./z4 d\n./z5 d\n",
-      state("cd /opt/u && find ./* -printf '%p %y\\n' | sort"))
+      t:same("cd /opt/u && find ./* -printf '%p %y\\n' | sort"))
   end)
 
   it("modprobe: a bogus module fails alike; a built-in module on a kernel without /proc/modules", function()
@@ -181,9 +160,9 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
         ignore_errors: true,
         check_mode: true }
 ]])
-    compare(r, "bogus")
+    t:agree(r, "bogus")
     assert.are.equal("ignored", r.luasible.status.bogus.web)
-    local _, l = registered(r, "bogus")
+    local _, l = twins.registered(r, "bogus")
     assert.truthy(tostring(l.msg):find("lsbt_no_such_module", 1, true), l.msg)
     r = t:run([[
 - hosts: web
@@ -193,9 +172,9 @@ describe("#hosts #oracle iptables, modprobe, unarchive", function()
     - { name: built in checked, modprobe: { name: bridge }, ignore_errors: true, check_mode: true }
 ]])
     if (t.ansible[1]:exec("test -r /proc/modules && echo yes")) == "yes\n" then
-      compare(r, "built in")
+      t:agree(r, "built in")
     else
-      local a = registered(r, "built in")
+      local a = twins.registered(r, "built in")
       assert.truthy(tostring(a.msg):find("/proc/modules", 1, true), a.msg)
       assert.are.same({ web = "ok" }, r.luasible.status["built in"])
       assert.are.same({ web = "ok" }, r.luasible.status["built in checked"])

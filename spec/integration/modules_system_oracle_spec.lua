@@ -29,11 +29,6 @@ describe("#hosts #oracle cron/sysctl/mount", function()
     if round == 1 then assert.is_true(r.luasible.recap.box.changed > 0)
     else assert.are.equal(churn or 0, r.luasible.recap.box.changed, r.luasible.out) end
   end
-  local function state(cmd)
-    local a, l = t:both(cmd)
-    assert.are.equal(a, l)
-    return a
-  end
 
   it("cron: jobs, special times, env, cron_file, disabled, absent: the same crontabs, twice", function()
     local play = [[
@@ -65,7 +60,7 @@ describe("#hosts #oracle cron/sysctl/mount", function()
 ]]
     for round = 1, 2 do
       same(t:run(play), round, 4)
-      local s = state("crontab -l; echo ==; crontab -u app -l; echo ==; cat /etc/cron.d/luasible-test;"
+      local s = t:same("crontab -l; echo ==; crontab -u app -l; echo ==; cat /etc/cron.d/luasible-test;"
         .. " stat -c '%a %U' /etc/cron.d/luasible-test; test -e /etc/cron.d/gone || echo no-gone")
       assert.is_truthy(s:find("#Ansible: check dirs\n0 5,2 * * * ls -alh > /dev/null\n", 1, true))
       assert.is_truthy(s:find("no-gone", 1, true))
@@ -87,8 +82,8 @@ describe("#hosts #oracle cron/sysctl/mount", function()
     t.luasible[1]:exec("printf '%s' '" .. text:gsub("'", "'\\''") .. "' | crontab -")
     r = t:run(play, { args = { "-e", "h=4" } })
     same(r, 1)
-    assert.are.equal("PATH=\"/bin:/usr/bin\"\nMAILTO=\"ops@example.org\"\n", state("crontab -l | grep '='"))
-    local s = state("crontab -l | grep -c '#Ansible: shared'; crontab -l | grep shared")
+    assert.are.equal("PATH=\"/bin:/usr/bin\"\nMAILTO=\"ops@example.org\"\n", t:same("crontab -l | grep '='"))
+    local s = t:same("crontab -l | grep -c '#Ansible: shared'; crontab -l | grep shared")
     assert.are.equal("1\n#Ansible: shared\n* 4 * * * /usr/bin/shared\n", s)
   end)
 
@@ -110,7 +105,7 @@ describe("#hosts #oracle cron/sysctl/mount", function()
 ]]
     for round = 1, 2 do
       same(t:run(play), round, 2)
-      local s = state("cat /etc/sysctl.d/90-test.conf /etc/sysctl.d/91-gone.conf; sysctl -n net.ipv4.ip_forward"
+      local s = t:same("cat /etc/sysctl.d/90-test.conf /etc/sysctl.d/91-gone.conf; sysctl -n net.ipv4.ip_forward"
         .. " net.ipv4.conf.all.rp_filter net.ipv4.ip_default_ttl")
       assert.is_truthy(s:find("net.ipv4.ip_forward=1\n", 1, true))
     end
@@ -137,7 +132,7 @@ describe("#hosts #oracle cron/sysctl/mount", function()
     for round = 1, 2 do
       -- round 2: mounted again after unmounted, mounted and removed again
       same(t:run(play), round, 4)
-      local s = state("cat /etc/fstab; awk '$5 ~ /^\\/mnt\\// { print $5, $(NF-2), $NF }' /proc/self/mountinfo;"
+      local s = t:same("cat /etc/fstab; awk '$5 ~ /^\\/mnt\\// { print $5, $(NF-2), $NF }' /proc/self/mountinfo;"
         .. " ls -d /mnt/*")
       assert.is_truthy(s:find("tmpfs /mnt/data tmpfs size=1m,mode=0755 0 0\n", 1, true), s)
       assert.is_truthy(s:find("/mnt/data tmpfs rw,size=1024k", 1, true), s)
@@ -155,8 +150,8 @@ describe("#hosts #oracle cron/sysctl/mount", function()
       sysctl: name=net.ipv4.ip_forward value=0 sysctl_file=/etc/sysctl.d/90-test.conf
 ]]
     local cmd = "crontab -l; cat /etc/sysctl.d/90-test.conf; sysctl -n net.ipv4.ip_forward"
-    local before = state(cmd)
+    local before = t:same(cmd)
     same(t:run(play, { check = true }), 1)
-    assert.are.equal(before, state(cmd))
+    assert.are.equal(before, t:same(cmd))
   end)
 end)

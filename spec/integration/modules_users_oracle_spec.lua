@@ -21,22 +21,10 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
 
   -- churn: the tasks that change on every run (made, then removed or changed back), on both sides
   local function same(r, round, churn)
-    assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
-    assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
-    assert.are.same(r.ansible.changed, r.luasible.changed, "round " .. round)
-    assert.are.same(r.ansible.status, r.luasible.status, "round " .. round)
-    for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
-      assert.are.equal(r.ansible.recap.box[k], r.luasible.recap.box[k], k .. " in round " .. round)
-    end
+    t:agree(r, "round " .. round)
     -- the first run changes things, the second finds nothing to do
     if round == 1 then assert.is_true(r.luasible.recap.box.changed > 0)
     else assert.are.equal(churn or 0, r.luasible.recap.box.changed, r.luasible.out) end
-  end
-
-  local function state(cmd)
-    local a, l = t:both(cmd)
-    assert.are.equal(a, l)
-    return a
   end
 
   it("groups and users: created, changed, removed as Ansible does, twice", function()
@@ -78,7 +66,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
 ]]
     for round = 1, 2 do
       same(t:run(play), round, 6)
-      local s = state("getent passwd bob svc carol dave eve;"
+      local s = t:same("getent passwd bob svc carol dave eve;"
         .. " getent group devs daemons oldgrp audio users | cut -d: -f1,3,4;"
         .. " getent shadow bob carol | cut -d: -f1,2,8; ls -a /home/bob /opt/dave; test -e /home/eve || echo no-eve;"
         .. " test -e /home/dave || echo no-old-dave; id -Gn bob")
@@ -103,7 +91,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
       local r = t:run(play)
       same(r, round)
       assert.is_truthy(r.luasible.out:find("/home/kim/.ssh/id_ed25519 ssh-ed25519 kim@box", 1, true))
-      state("stat -c '%n %a %U' /home/kim/.ssh /home/kim/.ssh/id_ed25519 /home/kim/.ssh/id_ed25519.pub")
+      t:same("stat -c '%n %a %U' /home/kim/.ssh /home/kim/.ssh/id_ed25519 /home/kim/.ssh/id_ed25519.pub")
     end
   end)
 
@@ -138,7 +126,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
 ]]
     for round = 1, 2 do
       same(t:run(play), round, 3)
-      local s = state("cat -A /home/ann/.ssh/authorized_keys /etc/ssh/keys-ann;"
+      local s = t:same("cat -A /home/ann/.ssh/authorized_keys /etc/ssh/keys-ann;"
         .. " stat -c '%n %a %U' /home/ann/.ssh /home/ann/.ssh/authorized_keys /etc/ssh/keys-ann")
       assert.is_truthy(s:find("three$", 1, true))
       assert.is_falsy(s:find(" two", 1, true))
@@ -155,7 +143,7 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
 ]]
     for round = 1, 2 do
       same(t:run(play), round)
-      assert.are.equal("web01.example.org\n", state("cat /etc/hostname"))
+      assert.are.equal("web01.example.org\n", t:same("cat /etc/hostname"))
     end
   end)
 
@@ -173,8 +161,8 @@ describe("#hosts #oracle user/group/authorized_key/hostname", function()
     - name: a new name
       hostname: name=other.example.org
 ]]
-    local before = state("getent passwd bob zed; getent group zgroup; cat /etc/hostname")
+    local before = t:same("getent passwd bob zed; getent group zgroup; cat /etc/hostname")
     same(t:run(play, { check = true }), 1)
-    assert.are.equal(before, state("getent passwd bob zed; getent group zgroup; cat /etc/hostname"))
+    assert.are.equal(before, t:same("getent passwd bob zed; getent group zgroup; cat /etc/hostname"))
   end)
 end)

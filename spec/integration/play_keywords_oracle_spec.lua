@@ -26,6 +26,36 @@ end
 
 local HEAD = "- hosts: web\n  gather_facts: false\n"
 
+-- a task list as YAML at `indent`: "FAIL" (or "FAIL h2"): `command: "false"`
+-- on h1 (h2); any other word: a task logging it; a table: a block with its
+-- rescue and always (lists of the same)
+local function tasks_yaml(list, indent)
+  local out = {}
+  for _, t in ipairs(list) do
+    if type(t) == "table" then
+      local dash = "- "
+      for _, k in ipairs { "block", "rescue", "always" } do
+        if t[k] then
+          out[#out + 1] = indent .. dash .. k .. ":\n" .. tasks_yaml(t[k], indent .. "    ")
+          dash = "  "
+        end
+      end
+    elseif t:match("^FAIL") then
+      out[#out + 1] = indent .. '- command: "false"\n' .. indent .. "  when: inventory_hostname == '"
+        .. (t:match("^FAIL (%w+)$") or "h1") .. "'\n"
+    else
+      out[#out + 1] = indent .. "- " .. L(t) .. "\n"
+    end
+  end
+  return table.concat(out)
+end
+
+-- a case: a play with any_errors_fatal and these tasks
+local function any_errors_fatal(title, ...)
+  return { "any_errors_fatal: " .. title,
+    HEAD .. "  any_errors_fatal: true\n  tasks:\n" .. tasks_yaml({ ... }, "    ") }
+end
+
 local CASES = {
   { "module_defaults at play, block, role entry and task level, and group/testgroup (ping)", HEAD .. [[
   module_defaults:
@@ -66,86 +96,16 @@ local CASES = {
   tasks:
     - ]] .. L("b-{{ ansible_play_batch | join('+') }}") .. "\n", args = "-e first=1" },
 
-  { "any_errors_fatal: a failure in a rescue with an always goes on", HEAD .. [[
-  any_errors_fatal: true
-  tasks:
-    - block:
-        - command: "false"
-          when: inventory_hostname == 'h1'
-      rescue:
-        - ]] .. L("rescued") .. [[
-
-        - command: "false"
-          when: inventory_hostname == 'h1'
-        - ]] .. L("after-rescue") .. [[
-
-      always:
-        - ]] .. L("always") .. [[
-
-    - ]] .. L("next") .. "\n" },
-
-  { "any_errors_fatal: a failure in a block with an always (no rescue) goes on", HEAD .. [[
-  any_errors_fatal: true
-  tasks:
-    - block:
-        - command: "false"
-          when: inventory_hostname == 'h1'
-        - ]] .. L("b2") .. [[
-
-      always:
-        - ]] .. L("always") .. [[
-
-    - ]] .. L("next") .. "\n" },
-
-  { "any_errors_fatal: a failure in an inner block, the outer one's always takes it", HEAD .. [[
-  any_errors_fatal: true
-  tasks:
-    - block:
-        - block:
-            - command: "false"
-              when: inventory_hostname == 'h1'
-            - ]] .. L("inner2") .. [[
-
-        - ]] .. L("outer2") .. [[
-
-      always:
-        - ]] .. L("always") .. [[
-
-    - ]] .. L("next") .. "\n" },
-
-  { "any_errors_fatal: a failure in a rescue without always stops the play", HEAD .. [[
-  any_errors_fatal: true
-  tasks:
-    - block:
-        - command: "false"
-          when: inventory_hostname == 'h1'
-      rescue:
-        - command: "false"
-          when: inventory_hostname == 'h1'
-        - ]] .. L("r2") .. [[
-
-    - ]] .. L("next") .. "\n" },
-
-  { "any_errors_fatal: a failure in an always with always tasks left goes on; in the last one stops", HEAD .. [[
-  any_errors_fatal: true
-  tasks:
-    - block:
-        - ]] .. L("b1") .. [[
-
-      always:
-        - command: "false"
-          when: inventory_hostname == 'h1'
-        - ]] .. L("a2") .. [[
-
-    - ]] .. L("next") .. [[
-
-    - block:
-        - ]] .. L("c1") .. [[
-
-      always:
-        - command: "false"
-          when: inventory_hostname == 'h2'
-    - ]] .. L("last") .. "\n" },
+  any_errors_fatal("a failure in a rescue with an always goes on",
+    { block = { "FAIL" }, rescue = { "rescued", "FAIL", "after-rescue" }, always = { "always" } }, "next"),
+  any_errors_fatal("a failure in a block with an always (no rescue) goes on",
+    { block = { "FAIL", "b2" }, always = { "always" } }, "next"),
+  any_errors_fatal("a failure in an inner block, the outer one's always takes it",
+    { block = { { block = { "FAIL", "inner2" } }, "outer2" }, always = { "always" } }, "next"),
+  any_errors_fatal("a failure in a rescue without always stops the play",
+    { block = { "FAIL" }, rescue = { "FAIL", "r2" } }, "next"),
+  any_errors_fatal("a failure in an always with always tasks left goes on; in the last one stops",
+    { block = { "b1" }, always = { "FAIL", "a2" } }, "next", { block = { "c1" }, always = { "FAIL h2" } }, "last"),
 
   { "the play's connection: local for hosts whose variables name none; no_log for every task", [[
 - hosts: far
@@ -276,24 +236,11 @@ describe("#oracle play keywords against ansible-playbook", function()
     pending("ansible-playbook not installed (scripts/deps: ansible-core)")
     return
   end
-  local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
-    .. "ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP="
-    .. TMP .. "/ansible-tmp "
   for i, c in ipairs(CASES) do
     it(c[1], function()
-      local d = TMP .. "/case" .. i
-      os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible")
-      write(d .. "/site.yml", c[2])
-      for name, text in pairs(c.files or {}) do
-        local sub = name:match("^(.*)/[^/]*$")
-        if sub then os.execute("mkdir -p " .. d .. "/" .. sub) end
-        write(d .. "/" .. name, text)
-      end
-      local args = c.args and (" " .. c.args) or ""
-      local aout, acode, aerr = cli.run(env .. "ansible-playbook -i " .. INV .. " " .. d .. "/site.yml -e out="
-        .. d .. "/ansible" .. args)
-      local lout, lcode, lerr = cli.run("bin/luasible run " .. d .. "/site.yml -i " .. INV .. " -e out="
-        .. d .. "/luasible" .. args)
+      local d = cli.case_dir(TMP, i, c[2], c.files)
+      local A, Lu = cli.both { playbook = d .. "/site.yml", inventory = INV, out = d, tmp = TMP, args = c.args }
+      local aout, acode, aerr, lout, lcode, lerr = A.out, A.code, A.err, Lu.out, Lu.code, Lu.err
       local why = "\nansible:\n" .. aout .. aerr .. "\nluasible:\n" .. lout .. lerr
       assert.equal(acode == 0, lcode == 0, "exit status" .. why)
       if acode ~= 0 and not aout:find("PLAY RECAP", 1, true) then -- refused before running

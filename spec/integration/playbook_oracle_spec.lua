@@ -7,14 +7,15 @@ local write = files.write
 
 local TMP = files.tmpdir()
 
-local run = require("spec.helpers.cli").run
+local cli = require "spec.helpers.cli"
+local run = cli.run
 
 -- every file under dir (relative name -> content; a folder -> "<dir>")
-local tree = require("spec.helpers.cli").tree
+local tree = cli.tree
 
 -- the recap counts of a host (ok, changed, unreachable, failed, skipped, ignored)
 local function recap_of(out, host)
-  local r = require("spec.helpers.cli").recap_of(out, host)
+  local r = cli.recap_of(out, host)
   r.rescued = nil
   return r
 end
@@ -126,14 +127,10 @@ describe("#oracle YAML playbooks against ansible-playbook", function()
     write(TMP .. "/pb/more/second.yml", SECOND)
     write(TMP .. "/pb/vars.yml", "who: world\nport: 8080\n")
     write(TMP .. "/inv.ini", "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n")
-    local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
-      .. "ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP=" .. TMP .. "/ansible-tmp "
-    local aout, acode, aerr = run(env .. "ansible-playbook -i " .. TMP .. "/inv.ini " .. TMP .. "/pb/site.yml -e out="
-      .. TMP .. "/ansible")
-    assert.equal(0, acode, aout .. aerr)
-    local lout, lcode, lerr = run("bin/luasible run " .. TMP .. "/pb/site.yml -i " .. TMP .. "/inv.ini -e out="
-      .. TMP .. "/luasible")
-    assert.equal(0, lcode, lout .. lerr)
+    local ar, lr = cli.both { playbook = TMP .. "/pb/site.yml", inventory = TMP .. "/inv.ini", out = TMP, tmp = TMP }
+    assert.equal(0, ar.code, ar.out .. ar.err)
+    assert.equal(0, lr.code, lr.out .. lr.err)
+    local aout, lout = ar.out, lr.out
     local a, l = tree(TMP .. "/ansible"), tree(TMP .. "/luasible")
     -- the second play read back what the first wrote, with its path in it
     assert.equal("hello world 8080 / 6", a["./second"])

@@ -6,6 +6,7 @@
 -- (rescued and ignored too), which hosts the recap lists, the exit status.
 local files = require "spec.helpers.files"
 local R = require "spec.helpers.rolling"
+local cli = require "spec.helpers.cli"
 local write = files.write
 
 local TMP = files.tmpdir()
@@ -220,19 +221,11 @@ describe("#oracle rolling deploys against ansible-playbook", function()
     pending("ansible-playbook not installed (scripts/deps: ansible-core)")
     return
   end
-  local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
-    .. "ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP="
-    .. TMP .. "/ansible-tmp "
-
   for i, c in ipairs(CASES) do
     it(c[1], function()
-      local d = TMP .. "/case" .. i
-      os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible")
-      write(d .. "/site.yml", c[2])
-      local aout, acode, aerr = R.run(env .. "ansible-playbook -i " .. INV .. " " .. d .. "/site.yml -e out="
-        .. d .. "/ansible", TMP)
-      local lout, lcode, lerr = R.run("bin/luasible run " .. d .. "/site.yml -i " .. INV .. " -e out="
-        .. d .. "/luasible", TMP)
+      local d = cli.case_dir(TMP, i, c[2])
+      local A, Lu = cli.both { playbook = d .. "/site.yml", inventory = INV, out = d, tmp = TMP }
+      local aout, acode, aerr, lout, lcode, lerr = A.out, A.code, A.err, Lu.out, Lu.code, Lu.err
       local why = "\nansible:\n" .. aout .. aerr .. "\nluasible:\n" .. lout .. lerr
       assert.equal(acode, lcode, "exit status" .. why)
       local a, l = summary(d .. "/ansible"), summary(d .. "/luasible")

@@ -15,6 +15,7 @@ local fs = require "luasible.util.fs"
 local remote = require "luasible.remote"
 local mode = require "luasible.module.mode"
 local kv = require "luasible.module.kv"
+local executable = require "luasible.module.executable"
 local regex = require "luasible.util.regex"
 local rx_filters = require "luasible.template.filters.regex"
 
@@ -36,6 +37,7 @@ Ctx.quote = shell.quote           -- POSIX shell quoting of one word
 Ctx.sha256 = core.sha256          -- hex SHA-256 of a string
 Ctx.mode_bits = mode.bits         -- (spec, base, is_dir) -> the mode chmod would give, or nil, err
 Ctx.argv = kv.argv                -- a command string as an argv list, or nil, err
+Ctx.executable = executable.locate -- (text, marker) -> a program's quoted words and probe, or nil, failed result
 Ctx.object = json.object          -- mark a table a mapping: {} stays {} in JSON, not []
 -- a value as text for a module's output: tables as JSON with sorted keys,
 -- numbers and booleans as templates show them, nil as ""
@@ -84,6 +86,12 @@ Ctx.lines = template.filters.lines -- a text's lines (the template filter), with
 function Ctx.chomp(s)
   if type(s) ~= "string" then return s end
   return (s:gsub("[\r\n]+$", ""))
+end
+
+--- What a failed command said (a ctx:run result): its stderr, else its stdout, chomped.
+function Ctx.output_of(res)
+  local err = Ctx.chomp(res.stderr or "")
+  return err ~= "" and err or Ctx.chomp(res.stdout)
 end
 
 --- Does a stat result already have this owner / group? Names and numeric ids both count.
