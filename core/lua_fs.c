@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,22 @@ static int fs_isatty(lua_State *L) {
   return 1;
 }
 
+/* core.whoami() -> name, home of the user this process runs as (the
+ * password database: NSS, LDAP, ... as getpwuid(3) sees them), or the fail
+ * tuple when it knows no such user */
+static int fs_whoami(lua_State *L) {
+  struct passwd pw, *found = NULL;
+  long max = sysconf(_SC_GETPW_R_SIZE_MAX);
+  size_t size = max > 0 ? (size_t)max : 16384;
+  char *buf = lua_newuserdatauv(L, size, 0); /* freed by the collector, whatever happens */
+  int rc = getpwuid_r(getuid(), &pw, buf, size, &found);
+  if (rc != 0) return lsb_fail_errno(L, rc, "getpwuid_r");
+  if (!found) return lsb_fail(L, "ENOENT", "no user %d in the password database", (int)getuid());
+  lua_pushstring(L, pw.pw_name);
+  lua_pushstring(L, pw.pw_dir);
+  return 2;
+}
+
 /* core.tty_size([fd]) -> columns, rows of the terminal on fd, or of the
  * controlling terminal (/dev/tty) without one; nil when there is none */
 static int fs_tty_size(lua_State *L) {
@@ -200,6 +217,7 @@ const luaL_Reg lsb_fs_funcs[] = {
     {"readdir", fs_readdir},   {"mkdir", fs_mkdir},
     {"realpath", fs_realpath}, {"read_file", fs_read_file},
     {"isatty", fs_isatty},     {"tty_size", fs_tty_size},
+    {"whoami", fs_whoami},
     {"chmod", fs_chmod},       {"create_private", fs_create_private},
     {"file_mode", fs_file_mode}, {"append_file", fs_append_file},
     {NULL, NULL}};

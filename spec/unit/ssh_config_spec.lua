@@ -27,6 +27,18 @@ describe("ssh_config", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
+  it("the local user: $USER, else the password database's name of our uid; none known, an error", function()
+    local lua = "lua5.4 -e 'package.path = \"lua/?.lua;lua/?/init.lua;\" .. package.path; "
+      .. "package.cpath = \"./?.so;\" .. package.cpath; "
+      .. "print(require(\"luasible.ssh.config\").local_user())'"
+    assert.equal("someone", files.sh("USER=someone " .. lua))
+    assert.equal(files.sh("id -un"), files.sh("env -u USER -u LOGNAME " .. lua))
+    if files.sh("id -u") == "0" then -- a uid no passwd entry has
+      local out = files.sh("env -u USER -u LOGNAME setpriv --reuid=54321 --regid=54321 --clear-groups " .. lua)
+      assert.equal("nil\tENOENT: no user 54321 in the password database\tENOENT", out)
+    end
+  end)
+
   it("matches Host patterns with negation and keeps the first value of each keyword", function()
     local p = write(dir, "cfg", [[
 # comment

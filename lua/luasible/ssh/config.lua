@@ -12,23 +12,14 @@ local M = {}
 M.HOME = os.getenv("HOME") or "/"
 
 --- The name of the user running this program, without running a process:
--- $USER, $LOGNAME, else the passwd entry of our uid.
--- A file that cannot be read (EMFILE, EACCES...) is an error, never a
--- guess: nil, err, name.
+-- $USER, $LOGNAME, else the password database's name of our uid (NSS:
+-- a user of LDAP or sssd too). None known: nil, err, name, never a guess.
 function M.local_user()
   local u = os.getenv("USER") or os.getenv("LOGNAME")
   if u and u ~= "" then return u end
-  local status, err, name = fs.read("/proc/self/status")
-  if not status then return nil, err, name end
-  local uid = status:match("\nUid:%s*(%d+)")
-  local pw
-  pw, err, name = fs.read("/etc/passwd")
-  if not pw then return nil, err, name end
-  for line in pw:gmatch("[^\n]+") do
-    local n, id = line:match("^([^:]*):[^:]*:(%d+):")
-    if id == uid then u = n; break end
-  end
-  return u or "root"
+  local name, err, ename = core.whoami()
+  if not name then return nil, err, ename end
+  return name
 end
 
 --- `path` with ~ and, given ctx, the tokens of ssh_config(5) "TOKENS"
