@@ -211,6 +211,30 @@ describe("#ssh plays over SSH (one loopback sshd, hosts web1..web3)", function()
     assert.equal(2, plays.exit_code(recap))
   end)
 
+  it("meta: reset_connection logs in again (a new sshd session), for the hosts its when holds", function()
+    -- $PPID of a command is the sshd session of its connection: the same for
+    -- every command of one connection, another after a new login
+    local recap, events = play({ hosts = "web", tasks = {
+      { name = "a", shell = "echo $PPID" },
+      { name = "b", shell = "echo $PPID" },
+      { name = "reset", meta = "reset_connection", when = "inventory_hostname != 'web3'" },
+      { name = "c", shell = "echo $PPID" } } })
+    local pid = {}
+    for _, t in ipairs({ "a", "b", "c" }) do
+      for _, ev in ipairs(by_type(events, "stdout", t)) do
+        pid[ev.host] = pid[ev.host] or {}
+        pid[ev.host][t] = ev.data
+      end
+    end
+    for _, h in ipairs(HOSTS) do
+      assert.equal(0, recap[h].failed)
+      assert.equal(pid[h].a, pid[h].b, h)
+    end
+    assert.not_equal(pid.web1.b, pid.web1.c)
+    assert.not_equal(pid.web2.b, pid.web2.c)
+    assert.equal(pid.web3.b, pid.web3.c) -- its when was false: the same connection
+  end)
+
   it("becomes another user through sudo over SSH", function()
     local _, has_sudo = sh("command -v sudo >/dev/null")
     local _, can = sh("sudo -n -u nobody true 2>/dev/null")

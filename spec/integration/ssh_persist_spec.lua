@@ -107,6 +107,29 @@ describe("#ssh persistent connections", function()
     assert.is_true(wait_until(function() return connections_to(srv.port) == before end, 3))
   end)
 
+  it("reset: the holder stops after its commands, the next command logs in anew", function()
+    local c = assert(luasible.connect(spec()))
+    local ppid = assert(c:execute("echo $PPID")).stdout
+    assert.equal(ppid, assert(c:execute("echo $PPID")).stdout) -- one sshd session
+    local name = sockets()[1]
+    local old = holder(dir .. "/" .. name)
+    assert.truthy(old)
+    -- a command running through it when the reset comes finishes
+    local iter, st = c:stream("sleep 0.5; echo finished")
+    assert.is_true(wait_until(function() return running("sleep 0.5") ~= nil end, 5))
+    assert.is_true(c:reset())
+    local lines = {}
+    for ev in iter, st do if ev.type == "stdout" then lines[#lines + 1] = ev.data end end
+    assert.same({ "finished" }, lines)
+    assert.is_true(wait_until(function() return holder(dir .. "/" .. name) ~= old end, 5), "the old holder lives on")
+    local again = assert(c:execute("echo $PPID")).stdout
+    assert.not_equal(ppid, again) -- a new login
+    assert.truthy(holder(dir .. "/" .. name))
+    assert.is_true(c:reset())
+    assert.is_true(c:reset()) -- nobody there: nothing to do
+    c:close()
+  end)
+
   it("a command's timeout and a closed connection kill it over there", function()
     local c = assert(luasible.connect(spec()))
     local cmd = "sleep 63." .. math.random(100000, 999999)

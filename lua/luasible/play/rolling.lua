@@ -198,6 +198,20 @@ function M.meta(run, task, hosts, S)
       end_hosts(run, run.batch or run.play.hosts)
       if action == "end_play" then run.end_play = true end
     end
+  elseif action == "reset_connection" then
+    -- the next task connects again: a new login (groups just added, limits); a
+    -- persistent connection's holder is stopped, as Ansible's ssh stops its ControlMaster
+    for _, h in ipairs(hosts) do
+      local st = run.state[h]
+      if holds(run, task, h) and st and st.conn then
+        local conn = st.conn
+        if conn.reset then
+          local ok, err = conn:reset()
+          if not ok then run.events:emit({ type = "warning", host = h, task = task.name, data = tostring(err) }) end
+        end
+        require("luasible.play.connect").close(run, { h })
+      end
+    end
   elseif action == "clear_facts" then
     if first and holds(run, task, first) then
       for _, h in ipairs(run.play.hosts) do run.state[h].facts = nil end

@@ -9,7 +9,10 @@
 --     stdin sent on, the command's stdout, stderr and exit status its own.
 -- Binary frames (core unix_conn read_frame/write_frame: a type byte, a
 -- 32-bit length, the bytes). From a client: "p" (ping: answered "p", and
--- the holder lives IDLE seconds more), or "q" { line, stdin = N bytes }
+-- the holder lives IDLE seconds more), "s" (stop: answered "s"; the socket
+-- is removed at once, so the next client starts a new holder and a new SSH
+-- connection, and this one ends when its commands have; Ansible's
+-- reset_connection), or "q" { line, stdin = N bytes }
 -- then "i" frames of stdin until N bytes came. To a relay: "o" (stdout
 -- bytes), "e" (stderr bytes) as the channel gives them, never split into
 -- lines, then "x" { rc, signal, error }.
@@ -42,6 +45,18 @@ local function serve_client(conn, c, scheduler, state)
   if t == "p" then
     state.last = core.now()
     c:write_frame("p")
+    return c:finish()
+  end
+  if t == "s" then
+    -- under the lock: never between another client's ping and its relay
+    -- (closing the listener unlinks its path: ours while the lock is held)
+    local lk = M.lock(state.path, scheduler, 30)
+    if not state.stop then
+      state.stop = true
+      state.listener:close()
+    end
+    if lk then lk:close() end
+    c:write_frame("s")
     return c:finish()
   end
   if t ~= "q" then return c:close() end -- a probe that only connected
@@ -161,12 +176,14 @@ function M.serve(path, specfile, idle)
     conn:close()
     return 1
   end
-  local state = { active = 0, last = core.now(), done = false }
+  local state = { active = 0, last = core.now(), done = false, path = path, listener = l }
   luasible.run(function()
     scheduler.spawn(function()
       while not state.done do
         scheduler.sleep(math.min(0.5, idle / 4))
-        if state.active == 0 and core.now() - state.last >= idle then
+        if state.active == 0 and state.stop then -- "s": its socket is gone already (a new holder's may be there)
+          state.done = true
+        elseif state.active == 0 and core.now() - state.last >= idle then
           -- the end under the lock: no client is between its ping and
           -- its relay, and a new holder binds only once this one is gone
           local lk = M.lock(path, scheduler, 30)
@@ -179,9 +196,9 @@ function M.serve(path, specfile, idle)
         end
       end
     end)
-    while not state.done do
+    while not state.done and not state.stop do
       scheduler.wait(l)
-      if state.done then break end
+      if state.done or state.stop then break end
       local c = l:accept()
       if c then
         state.last = core.now()

@@ -188,6 +188,22 @@ function Persist:get(src, dest, opts)
   return plugins.kit.get_exec(self, src, dest, opts)
 end
 
+--- reset: the holder is told to stop (it ends when its commands have); the
+--- next command starts a new holder, a new SSH connection (a new login:
+--- new groups, limits), as Ansible's reset_connection. Returns true, or
+--- nil, err, name.
+function Persist:reset()
+  local c = core.unix_connect(self._path)
+  c:write_frame("s")
+  local t = mux().next_frame(c, scheduler)
+  c:close()
+  -- (false: no holder listens there, nothing to reset)
+  if t ~= "s" and t ~= false then
+    return nil, "EIO: the connection holder at " .. self._path .. " did not stop", "EIO"
+  end
+  return true
+end
+
 --- close: the commands still running are cancelled (their relays killed,
 --- which cancels them over there); the holder stays for the next run.
 function Persist:close()
