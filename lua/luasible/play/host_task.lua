@@ -77,9 +77,22 @@ function M.with_defaults(run, task, ivars)
   return md.merge(d, task.args)
 end
 
+--- What a task's templates read files from (lookup('file'), ...), as
+--- Ansible's search path: its role's folder (files/, then the role), then
+--- the play's (files/, then the folder itself).
+function M.lookup_opts(run, task)
+  local path = require "luasible.util.path"
+  local base = run.base_dir or "."
+  local dirs = {}
+  if task.role_path then dirs[1], dirs[2] = path.join(task.role_path, "files"), task.role_path end
+  dirs[#dirs + 1] = path.join(base, "files")
+  dirs[#dirs + 1] = base
+  return { base_dir = base, search_dirs = dirs }
+end
+
 -- Run the module once for one host (one loop item). Returns a result table.
 local function run_module(run, host, task, ivars, emit)
-  local args, err = template.render_value(M.with_defaults(run, task, ivars), ivars)
+  local args, err = template.render_value(M.with_defaults(run, task, ivars), ivars, nil, M.lookup_opts(run, task))
   if err then return { failed = true, msg = task.module .. ": " .. err } end
   local vargs, verr = modules.validate(task.mod, args)
   if not vargs then return { failed = true, msg = verr } end
@@ -195,7 +208,7 @@ end
 
 -- The items of a task's loop, and whether they are unsafe (computed from
 -- host data: `{{ item }}` never renders them again); or nil, err.
-local function loop_items(task, hvars)
+local function loop_items(run, task, hvars)
   local list, lerr, unsafe = task.loop, nil, false
   if type(list) == "function" then
     local ok, v = pcall(list, hvars)
@@ -205,11 +218,11 @@ local function loop_items(task, hvars)
     else list = v end
     unsafe = true -- code of the play's own that may read anything
   elseif type(list) == "string" then
-    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars, M.lookup_opts(run, task))
   elseif type(list) == "table" then
     -- a list written in the play: its items rendered, as Ansible renders the
     -- whole loop value (`loop: ["{{ root }}/a", b]`: item and label rendered)
-    unsafe, list, lerr = template.tainted(template.render_value, list, hvars)
+    unsafe, list, lerr = template.tainted(template.render_value, list, hvars, M.lookup_opts(run, task))
   end
   if lerr then return nil, "loop: " .. lerr end
   if type(list) ~= "table" then
@@ -256,7 +269,7 @@ function M.run(run, host, task)
   local hvars = vars.host_vars(run, host, task)
   local items, items_unsafe = { false }, false
   if task.loop ~= nil then
-    local list, unsafe = loop_items(task, hvars)
+    local list, unsafe = loop_items(run, task, hvars)
     if not list then return { failed = true, msg = unsafe } end
     items, items_unsafe = list, unsafe
   end

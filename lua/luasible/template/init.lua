@@ -383,11 +383,11 @@ function M.nested(v, vars, name, rc)
   return r
 end
 
---- fn(a, vars, rc) (render_value, eval or test) with a fresh render
+--- fn(a, vars, rc, opts) (render_value, eval or test) with a fresh render
 --- context; returns whether it read an unsafe variable, then fn's results.
-function M.tainted(fn, a, vars)
+function M.tainted(fn, a, vars, opts)
   local rc = new_context()
-  local r = table.pack(fn(a, vars, rc))
+  local r = table.pack(fn(a, vars, rc, opts))
   return rc.unsafe_reads > 0, table.unpack(r, 1, r.n)
 end
 
