@@ -117,11 +117,11 @@ describe("include_role and include_vars", function()
       err:gsub("^luasible: error: ", ""))
     assert.is_nil(read(TMP .. "/ran"))
     write(dir .. "/badarg.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
-      .. "    - include_role: { name: web, apply: { delegate_to: x } }\n")
+      .. "    - include_role: { name: web, apply: { bogus: x } }\n")
     out, code, err = cli.run("bin/luasible run " .. dir .. "/badarg.yml -i " .. TMP .. "/inv.ini")
     assert.equal(1, code, out)
-    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: apply: the keyword 'delegate_to'"
-      .. " is not supported there yet", 1, true), err)
+    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: apply: the keyword 'bogus'"
+      .. " is not one a block takes", 1, true), err)
   end)
 
   it("apply: gives its tags and keywords to the role's tasks (the include itself selected by its own tags)", function()

@@ -6,10 +6,10 @@
 -- play's `when`, import_role's `public`, an unknown module in
 -- module_defaults). The same playbook is run by ansible-playbook and by
 -- `luasible run` over an INI of names on the local connection; each task
--- appends "host what" to a log. Compared: the log's lines per host (in
--- order), the recap counts, the exit status (both 0, or both not).
+-- appends "host what" to a log. Compared (spec/helpers/play_oracle.lua): the log's
+-- lines per host (in order), the recap counts, the exit status (both 0, or both not).
 local files = require "spec.helpers.files"
-local cli = require "spec.helpers.cli"
+local oracle = require "spec.helpers.play_oracle"
 local write = files.write
 
 local TMP = files.tmpdir()
@@ -19,10 +19,7 @@ write(INV, "[web]\nh1\nh2\nh3\n[web:vars]\nansible_connection=local\n"
   -- no ansible_connection: a play's `connection: local` is what lets them run
   .. "[far]\nf1 ansible_host=127.0.0.1 ansible_port=1\n[far:vars]\nansible_python_interpreter=/usr/bin/python3\n")
 
--- a task logging "HOST WHAT" (WHAT: a template)
-local function L(what)
-  return "shell: echo \"{{ inventory_hostname }} " .. what .. "\" >> {{ out }}/log"
-end
+local L = oracle.log_task -- a task logging "HOST WHAT" (WHAT: a template): spec/helpers/play_oracle.lua
 
 local HEAD = "- hosts: web\n  gather_facts: false\n"
 
@@ -254,75 +251,12 @@ local CASES = {
     - ]] .. L("ran") .. "\n" },
 }
 
--- the log's lines, host by host in order: { host = { what, ... } }
-local function log_of(dir)
-  local by = {}
-  for line in (files.read(dir .. "/log") or ""):gmatch("[^\n]+") do
-    local h, what = line:match("^(%S+) (.*)$")
-    by[h] = by[h] or {}
-    local at = what:find(dir, 1, true)
-    while at do
-      what = what:sub(1, at - 1) .. "OUT" .. what:sub(at + #dir)
-      at = what:find(dir, 1, true)
-    end
-    table.insert(by[h], what)
-  end
-  return by
-end
-
 describe("#oracle play keywords against ansible-playbook", function()
-  local have = os.execute("command -v ansible-playbook >/dev/null 2>&1")
-  if not have then
+  if not oracle.have_ansible() then
     pending("ansible-playbook not installed (scripts/deps: ansible-core)")
     return
   end
-  local env = "ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0 "
-    .. "ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" .. TMP .. "/ansible-tmp ANSIBLE_REMOTE_TEMP="
-    .. TMP .. "/ansible-tmp "
   for i, c in ipairs(CASES) do
-    it(c[1], function()
-      local d = TMP .. "/case" .. i
-      os.execute("mkdir -p " .. d .. "/ansible " .. d .. "/luasible")
-      write(d .. "/site.yml", c[2])
-      for name, text in pairs(c.files or {}) do
-        local sub = name:match("^(.*)/[^/]*$")
-        if sub then os.execute("mkdir -p " .. d .. "/" .. sub) end
-        write(d .. "/" .. name, text)
-      end
-      local args = c.args and (" " .. c.args) or ""
-      local aout, acode, aerr = cli.run(env .. "ansible-playbook -i " .. INV .. " " .. d .. "/site.yml -e out="
-        .. d .. "/ansible" .. args)
-      local lout, lcode, lerr = cli.run("bin/luasible run " .. d .. "/site.yml -i " .. INV .. " -e out="
-        .. d .. "/luasible" .. args)
-      local why = "\nansible:\n" .. aout .. aerr .. "\nluasible:\n" .. lout .. lerr
-      assert.equal(acode == 0, lcode == 0, "exit status" .. why)
-      if acode ~= 0 and not aout:find("PLAY RECAP", 1, true) then -- refused before running
-        assert.is_nil(files.read(d .. "/luasible/log"), why)
-        assert.is_nil(files.read(d .. "/ansible/log"), why)
-        -- one line, naming the file and line
-        assert.matches("^luasible: error: " .. d:gsub("%p", "%%%0") .. "/site%.yml:%d+: [^\n]+\n$", lerr)
-        return
-      end
-      assert.equal(acode, lcode, "exit status" .. why)
-      local a, l = log_of(d .. "/ansible"), log_of(d .. "/luasible")
-      assert.is_true(next(cli.recaps(aout)) ~= nil, why)
-      assert.same(a, l, why)
-      local ar, lr = cli.recaps(aout), cli.recaps(lout)
-      for h, counts in pairs(ar) do
-        local mine = lr[h] or {}
-        for _, k in ipairs({ "ok", "changed", "unreachable", "failed", "skipped", "ignored" }) do
-          assert.equal(counts[k], mine[k], h .. " " .. k .. why)
-        end
-        assert.equal(counts.rescued or 0, mine.rescued or 0, h .. " rescued" .. why)
-      end
-      for _, s in ipairs(c.hidden or {}) do
-        assert.is_nil(aout:find(s, 1, true), "ansible shows " .. s .. why)
-        assert.is_nil(lout:find(s, 1, true), "luasible shows " .. s .. why)
-      end
-      for _, s in ipairs(c.shown or {}) do
-        assert.truthy(aout:find(s, 1, true), "ansible hides " .. s .. why)
-        assert.truthy(lout:find(s, 1, true), "luasible hides " .. s .. why)
-      end
-    end)
+    it(c[1], function() oracle.check(c, i, { inventory = INV, tmp = TMP }) end)
   end
 end)

@@ -52,7 +52,9 @@ end
 local function tree_of(run, file, inc)
   local play = run.play
   play.include_cache = play.include_cache or {}
-  local key = inc.in_role and (file .. "\0" .. tostring(inc.in_role)) or file -- (a role's: its own)
+  -- (a role's, an include with keywords around it or its own apply:, environment: its own tree)
+  local key = (inc.in_role or inc.inherit or inc.apply or (inc.scope and inc.scope.environment))
+    and (file .. "\0" .. tostring(inc)) or file
   local c = play.include_cache[key]
   if c then return c.tree, c.err end
   local blocks = require "luasible.play.blocks"
@@ -60,11 +62,16 @@ local function tree_of(run, file, inc)
   local tree, err
   local list, maps
   if inc.role_tasks then list, maps = inc.role_tasks, inc.role_maps
-  else list, maps = require("luasible.play.playbook").task_file(file) end
+  else list, maps = require("luasible.play.playbook").task_file(file, inc.scope) end
   if not list then err = maps
   else
+    -- apply: a block of its keywords around the file's tasks; the keywords of the blocks (and role)
+    -- around the include given to them too (Ansible's parent chain skips the include itself)
+    if inc.apply and not inc.role_tasks then
+      list = { require("luasible.play.role_keywords").block(list, inc.apply) }
+    end
     local flat
-    tree, flat = blocks.tree(list, "include_tasks " .. S.escape(file))
+    tree, flat = blocks.tree(list, "include_tasks " .. S.escape(file), inc.inherit)
     if not tree then err = flat
     else
       if inc.in_role then M.in_role(tree, inc.in_role) end

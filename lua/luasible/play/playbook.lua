@@ -136,9 +136,11 @@ local function convert_play(r, p, opts)
     raise(where(r, p, "collections") .. label .. ": collections must be a list of names, got "
       .. S.show(p.collections))
   end
-  local rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
-    roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
-      return task.convert(rr, t, what, h, list, j, p.environment)
+  local rctx
+  rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
+    roles_path = opts.roles_path, check_mode = p.check_mode, environment = p.environment,
+    convert_task = function(rr, t, what, h, list, j) -- (the environment of the role being read: ctx.scope)
+      return task.convert(rr, t, what, h, list, j, rctx.scope.environment)
     end, convert_list = function(rr, l, what, maps) -- a block / import_tasks of a role's tasks (play/roles.lua)
       return list_mod.convert(rr, l, what, false, p, maps, { rd.tidy(rr.file) })
     end })

@@ -34,15 +34,9 @@ local function canon(v, depth)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
--- Keywords a role entry takes; the task keywords not taken on a role yet
--- (refused by name: a `become:` there would otherwise be a silent param).
+-- Keywords a role entry takes beside those it gives its tasks (play/role_keywords.lua).
 local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true, module_defaults = true }
-local NOT_ON_ROLE = { "become", "become_user", "become_method", "become_flags", "become_exe", "ignore_errors",
-  "no_log", "check_mode", "delegate_to", "delegate_facts", "environment", "any_errors_fatal", "run_once",
-  "collections", "connection", "remote_user", "debugger", "diff", "throttle", "timeout",
-  "ignore_unreachable", "port", "register", "loop", "notify" }
-local NOT_ON_ROLE_SET = {}
-for _, k in ipairs(NOT_ON_ROLE) do NOT_ON_ROLE_SET[k] = true end
+local rk = require "luasible.play.role_keywords"
 
 -- A list from a `when` or `tags` value (nil: empty).
 local function listed(v)
@@ -61,8 +55,9 @@ local function concat(a, b)
   return out
 end
 
--- Read one role entry: name, params (vars: and the other keys), when, tags.
-local function parse_entry(ctx, e, at, label)
+-- Read one role entry: name, params (vars: and the other keys), when, tags,
+-- and the keywords given to its tasks (play/role_keywords.lua): kw, env.
+local function parse_entry(ctx, e, at, label, what)
   if type(e) == "string" then
     if e == "" then ctx.raise(at .. label .. ": a role name must not be empty") end
     return e, {}, {}, {}
@@ -79,9 +74,10 @@ local function parse_entry(ctx, e, at, label)
   local params = {}
   for _, k in ipairs(yaml.ordered_keys(e)) do
     if type(k) ~= "string" then ctx.raise(at .. label .. ": a keyword must be a string, got " .. S.show(k)) end
-    if NOT_ON_ROLE_SET[k] then
-      ctx.raise(at .. label .. ": the keyword " .. S.quote(k) .. " on a role is not supported yet")
-    elseif not ROLE_KEYS[k] then
+    local refused = not ROLE_KEYS[k] and not rk.is_keyword(k) and rk.refusal(k, what or "a role")
+    if refused then
+      ctx.raise(at .. label .. ": " .. refused)
+    elseif not ROLE_KEYS[k] and not rk.is_keyword(k) then
       params[k] = e[k] -- a role param (Ansible's old style)
     end
   end
@@ -89,7 +85,8 @@ local function parse_entry(ctx, e, at, label)
     if not is_mapping(e.vars) then ctx.raise(at .. label .. ": vars must be a mapping, got " .. S.show(e.vars)) end
     for k, v in pairs(e.vars) do params[k] = v end
   end
-  return name, params, listed(e.when), listed(e.tags)
+  local kw, env = rk.read(ctx, e, at, label)
+  return name, params, listed(e.when), listed(e.tags), kw, env
 end
 
 -- What a role's task file cannot hold yet (play/blocks.lua reads them in a play's lists only).
@@ -125,7 +122,7 @@ end
 -- was before, as Ansible's import_role.
 local function apply(ctx, st, e, at, label, inherited, sink, imp)
   sink = sink or st
-  local name, params, when, tags = parse_entry(ctx, e, at, label)
+  local name, params, when, tags, kw, env = parse_entry(ctx, e, at, label, imp and imp.what)
   local dir, tried = find(name, ctx)
   if not dir then
     local shown = {}
@@ -179,6 +176,14 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local smd = st.stack[#st.stack] and st.stack[#st.stack].md
   local role_md = mdefaults.concat(smd, emd) -- (kept: an include_tasks' tasks get it when read, later)
   st.stack[#st.stack + 1] = { real = real, name = name, md = role_md }
+  -- the keywords given to its tasks: a block around them (and its dependencies'), the environment and
+  -- check_mode in effect while they are read (ctx.scope: play/playbook.lua's converters), its handlers' own
+  local outer_scope, outer_sink = ctx.scope, nil
+  local scope = { environment = rk.merge_env(outer_scope.environment, env), check_mode = outer_scope.check_mode }
+  if kw and kw.check_mode ~= nil then scope.check_mode = kw.check_mode end
+  ctx.scope = scope
+  local hkw = rk.merge(inherited.kw, kw)
+  if kw then outer_sink, sink = sink, { tasks = {}, maps = sink.maps } end
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
     local mr = ctx.reader(meta_file)
@@ -187,7 +192,7 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
     end
     for i, d in ipairs(deps) do
       apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
-        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic },
+        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic, kw = hkw },
         sink)
     end
   end
@@ -235,7 +240,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
             task.listen = concat(listed(task.listen), { task.name })
             task.name = rname .. " : " .. task.name
           end
-          if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
+          if kind == "handlers" then rk.give(task, hkw) end
+          if scope.check_mode ~= nil and task.check_mode == nil then task.check_mode = scope.check_mode end
         end
         if kind == "tasks" and type(t) == "table" and not (t.module or t.action) then
           local structural
@@ -270,6 +276,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
       end
     end
   end
+  if outer_sink and #sink.tasks > 0 then outer_sink.tasks[#outer_sink.tasks + 1] = rk.block(sink.tasks, kw) end
+  ctx.scope = outer_scope
   st.stack[#st.stack] = nil
 end
 
@@ -281,10 +289,11 @@ function M.include(...) return require("luasible.play.role_tasks").include(...) 
 M.apply, M.listed, M.concat, M.is_mapping = apply, listed, concat, is_mapping
 
 --- The roles context of a play: ctx = { r =, raise =, where =, reader =,
---- convert_task =, label =, roles_path =, check_mode = } given the state of
+--- convert_task =, label =, roles_path =, check_mode =, environment = } given the state of
 --- the roles applied in the play.
 function M.context(ctx)
   ctx.dir = ctx.r.dir
+  ctx.scope = { environment = ctx.environment, check_mode = ctx.check_mode } -- (play/role_keywords.lua)
   ctx.st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {} }
   return ctx
 end
