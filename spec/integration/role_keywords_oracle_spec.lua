@@ -67,6 +67,36 @@ local ROLES_PLAY = HEAD .. [[
   tasks:
     - ]] .. L("after") .. "\n"
 
+-- h1 fails in pre_tasks, h2 in the role, h3 in tasks; each notified a handler before
+local FORCE = HEAD .. [[
+  force_handlers: true
+  pre_tasks:
+    - command: "true"
+      notify: hp
+    - command: "false"
+      when: inventory_hostname == 'h1'
+  roles:
+    - rh
+  tasks:
+    - command: "true"
+      notify: ht
+    - command: "false"
+      when: inventory_hostname == 'h3'
+    - ]] .. L("tasks-done") .. [[
+
+  post_tasks:
+    - command: "true"
+      notify: hp
+  handlers:
+    - name: hp
+      ]] .. L("handler-pre") .. [[
+
+    - name: ht
+      ]] .. L("handler-tasks") .. "\n"
+local FORCE_FILES = { ["roles/rh/tasks/main.yml"] = "- command: \"true\"\n  notify: hr\n- command: \"false\"\n"
+    .. "  when: inventory_hostname == 'h2'\n",
+  ["roles/rh/handlers/main.yml"] = "- name: hr\n  " .. L("handler-role") .. "\n" }
+
 local CASES = {
   { "a role entry's become, become_user, environment, ignore_errors, when, tags: its tasks, its dependency's,"
     .. " its handlers; a task's and a block's own win", ROLES_PLAY, files = ROLE_A },
@@ -145,6 +175,17 @@ local CASES = {
     - ]] .. L("untagged") .. "\n",
     files = { ["roles/ri/tasks/main.yml"] = "- shell: echo \"$(whoami)-$FOO\"\n  register: w\n- "
       .. LR("ri-{{ w.stdout }}") .. "\n" }, args = "-t x" },
+
+  { "force_handlers: a failed host's notified handlers still run (pre_tasks, roles and tasks; not post_tasks it"
+    .. " never reached)", FORCE, files = FORCE_FILES },
+  { "--force-handlers on the command line", FORCE:gsub("  force_handlers: true\n", ""), files = FORCE_FILES,
+    args = "--force-handlers" },
+  { "without force_handlers a failed host's handlers do not run", FORCE:gsub("  force_handlers: true\n", ""),
+    files = FORCE_FILES },
+  { "force_handlers: false in the play wins over --force-handlers", FORCE:gsub("force_handlers: true",
+    "force_handlers: false"), files = FORCE_FILES, args = "--force-handlers" },
+  { "the force_handlers setting (ANSIBLE_FORCE_HANDLERS)", FORCE:gsub("  force_handlers: true\n", ""),
+    files = FORCE_FILES, env = "ANSIBLE_FORCE_HANDLERS=1" },
 
   { "refused by both, nothing run: become on include_role (its keywords are the include's: apply: takes them)",
     HEAD .. "  tasks:\n    - " .. L("ran") .. "\n    - include_role: { name: ri }\n      become: true\n",

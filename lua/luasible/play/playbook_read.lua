@@ -60,7 +60,8 @@ end
 -- Keywords that are booleans: YAML's yes/no, and the strings Ansible's
 -- boolean() takes ("yes", "on", "1", "true", ...), are true or false.
 local BOOLEANS = { become = true, ignore_errors = true, no_log = true, run_once = true, check_mode = true,
-  gather_facts = true, diff = true, delegate_facts = true, any_errors_fatal = true, ignore_unreachable = true }
+  gather_facts = true, diff = true, delegate_facts = true, any_errors_fatal = true, ignore_unreachable = true,
+  force_handlers = true }
 -- Keywords that are integers (Ansible's isa int): "10" is 10.
 local INTEGERS = { async = true, poll = true }
 local TRUE = { yes = true, on = true, ["1"] = true, ["true"] = true, y = true, t = true }
