@@ -138,6 +138,22 @@ describe("include_role and include_vars", function()
     end
   end)
 
+  it("a templated name naming no role fails that host there, with the folders searched (Ansible: ERROR! at the end)",
+    function()
+      write(dir .. "/tmplname.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        .. "    - include_role: { name: \"{{ which }}\" }\n    - debug: { msg: after }\n")
+      local out, code, err = cli.run("bin/luasible run " .. dir .. "/tmplname.yml -i " .. TMP
+        .. "/inv.ini -e which=nosuch")
+      assert.equal(2, code, out .. err)
+      assert.truthy(out:find("tmplname.yml:4: play 'tmplname.yml', task 1: the role 'nosuch' was not found in: "
+        .. dir .. "/roles, " .. dir, 1, true), out)
+      assert.same({}, msgs(out))
+      -- an undefined name: the host fails naming it
+      out, code = cli.run("bin/luasible run " .. dir .. "/tmplname.yml -i " .. TMP .. "/inv.ini")
+      assert.equal(2, code, out)
+      assert.truthy(out:find("include_role: template:1: 'which' is undefined", 1, true), out)
+    end)
+
   it("#oracle prints the same messages and recap as ansible-playbook", function()
     if not os.execute("command -v ansible-playbook >/dev/null 2>&1") then
       pending("ansible-playbook not installed")

@@ -187,6 +187,33 @@ local CASES = {
   { "the force_handlers setting (ANSIBLE_FORCE_HANDLERS)", FORCE:gsub("  force_handlers: true\n", ""),
     files = FORCE_FILES, env = "ANSIBLE_FORCE_HANDLERS=1" },
 
+  { "templated role names: roles: from the play's vars and -e, a dependency's, import_role's; include_role's per"
+    .. " host and loop item (its handlers, public:)", HEAD .. [[
+  vars: { first: ta, dep: tc, pub: th }
+  roles:
+    - role: "{{ first }}"
+    - role: "{{ second }}"
+      tags: [two]
+  tasks:
+    - import_role: { name: "{{ 'tc' }}" }
+    - include_role: { name: "{{ item }}" }
+      loop: [ta, tb]
+    - include_role:
+        name: "{{ pub }}"
+        public: true
+    - include_role: { name: "{{ 'ta' if inventory_hostname == 'h1' else 'tb' }}" }
+    - ]] .. L("public-{{ hv | default('none') }}") .. "\n",
+    args = "-e second=tb",
+    files = { ["roles/ta/tasks/main.yml"] = "- " .. L("ta-{{ role_name }}") .. "\n",
+      ["roles/tb/meta/main.yml"] = "dependencies: [\"{{ dep }}\"]\n",
+      ["roles/tb/tasks/main.yml"] = "- " .. L("tb") .. "\n",
+      ["roles/tc/tasks/main.yml"] = "- " .. L("tc") .. "\n",
+      ["roles/th/tasks/main.yml"] = "- command: \"true\"\n  notify: th handler\n",
+      ["roles/th/vars/main.yml"] = "hv: from-th\n",
+      ["roles/th/handlers/main.yml"] = "- name: th handler\n  " .. L("th-handler") .. "\n" } },
+  { "refused by both, nothing run: a templated role name in roles: naming an undefined variable",
+    HEAD .. "  roles:\n    - role: \"{{ nosuch }}\"\n  tasks:\n    - " .. L("ran") .. "\n",
+    refusal = "'nosuch' is undefined" },
   { "refused by both, nothing run: become on include_role (its keywords are the include's: apply: takes them)",
     HEAD .. "  tasks:\n    - " .. L("ran") .. "\n    - include_role: { name: ri }\n      become: true\n",
     files = { ["roles/ri/tasks/main.yml"] = "- debug: msg=ri\n" },

@@ -59,6 +59,7 @@ function M.expand(play, opts)
     local rctx
     rctx = roles.context({ r = r, raise = rd.raise, where = rd.where, reader = rd.reader, label = label,
       roles_path = opts.roles_path, check_mode = play.check_mode, environment = play.environment,
+      name_vars = rd.scope(play.vars, opts.extra_vars), -- (templated role names: play/roles.lua)
       convert_task = function(rr, t, what, h, list, j) -- (the role's environment: ctx.scope)
         return task.convert(rr, t, what, h, list, j, rctx.scope.environment)
       end,

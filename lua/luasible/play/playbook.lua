@@ -140,6 +140,7 @@ local function convert_play(r, p, opts)
   local rctx
   rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
     roles_path = opts.roles_path, check_mode = p.check_mode, environment = p.environment,
+    name_vars = rd.scope(out.vars, opts.extra_vars), -- (templated role names: play/roles.lua)
     convert_task = function(rr, t, what, h, list, j) -- (the environment of the role being read: ctx.scope)
       return task.convert(rr, t, what, h, list, j, rctx.scope.environment)
     end, convert_list = function(rr, l, what, maps) -- a block / import_tasks of a role's tasks (play/roles.lua)

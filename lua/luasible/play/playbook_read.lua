@@ -76,6 +76,15 @@ function M.keyword_value(k, v)
   return v
 end
 
+--- The variables a name rendered when the playbook is read sees: the
+--- play's vars (a, with vars_files) under the extra vars (b). A new table.
+function M.scope(a, b)
+  local out = {}
+  for k, v in pairs(type(a) == "table" and a or {}) do out[k] = v end
+  for k, v in pairs(type(b) == "table" and b or {}) do out[k] = v end
+  return out
+end
+
 --- The first templating problem in the strings of v, or nil.
 function M.template_error(v, depth)
   depth = depth or 0

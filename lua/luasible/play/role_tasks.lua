@@ -59,9 +59,6 @@ local function role_args(ctx, r, t, key, label, what)
       imp[k] = a[k]
     end
   end
-  if type(a.name) == "string" and a.name:find("{{", 1, true) then
-    ctx.raise(ctx.where(r, a, "name") .. label .. ": " .. what .. ": a templated role name is not supported yet")
-  end
   return a, at, imp
 end
 
@@ -132,26 +129,61 @@ function M.include(ctx, r, t, label, inherited)
     local _, cerr = require("luasible.play.conditions").compile(node.when, "when")
     if cerr then ctx.raise(ctx.where(r, t, "when") .. label .. ": " .. cerr) end
   end
-  local sink = { tasks = {}, maps = {} }
-  -- apply: a block of its keywords around the role's tasks; its environment and check_mode while they are read
-  local outer_scope = ctx.scope
-  if imp.apply then
-    ctx.scope = { environment = rk.merge_env(outer_scope.environment, imp.apply_env), check_mode =
-      imp.apply.check_mode == nil and outer_scope.check_mode or imp.apply.check_mode }
-  end
-  apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {}, dynamic = true,
-    vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
-  ctx.scope = outer_scope
-  local first = sink.tasks[1]
-  if imp.apply and next(imp.apply) ~= nil and #sink.tasks > 0 then sink.tasks = { rk.block(sink.tasks, imp.apply) } end
-  node.role_tasks, node.role_maps = sink.tasks, sink.maps
-  -- public: the role's vars and defaults (those its own tasks see)
-  if first and first.role_vars then
-    node.role_vars, node.role_defaults = json.object(), first.role_defaults
-    for k, v in pairs(first.role_vars) do
-      if k ~= "role_name" and k ~= "role_path" then node.role_vars[k] = v end
+  -- the role read: its tasks (apply: a block of its keywords around them; its environment and check_mode
+  -- while they are read), their maps, and what public: leaves (the vars and defaults its own tasks see)
+  local function read_role(name)
+    local sink = { tasks = {}, maps = {} }
+    local outer_scope = ctx.scope
+    if imp.apply then
+      ctx.scope = { environment = rk.merge_env(outer_scope.environment, imp.apply_env), check_mode =
+        imp.apply.check_mode == nil and outer_scope.check_mode or imp.apply.check_mode }
     end
+    apply(ctx, ctx.st, { role = name }, at, label, { when = {}, tags = {}, dynamic = true,
+      vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
+    ctx.scope = outer_scope
+    local first, pub = sink.tasks[1], {}
+    if imp.apply and next(imp.apply) ~= nil and #sink.tasks > 0 then
+      sink.tasks = { rk.block(sink.tasks, imp.apply) }
+    end
+    if first and first.role_vars then
+      pub.role_vars, pub.role_defaults = json.object(), first.role_defaults
+      for k, v in pairs(first.role_vars) do
+        if k ~= "role_name" and k ~= "role_path" then pub.role_vars[k] = v end
+      end
+    end
+    return sink.tasks, sink.maps, pub
   end
+  if type(a.name) == "string" and a.name:find("{{", 1, true) then
+    -- a templated name: rendered per host and loop item, the role read then (play/include.lua), as Ansible's
+    local terr = rd.template_error(a.name)
+    if terr then ctx.raise(ctx.where(r, a, "name") .. label .. ": include_role: name: " .. terr) end
+    local scope_at, st = ctx.scope, ctx.st
+    node.dynamic_role, node.role_template, node.public_of = true, a.name, {}
+    local n_at = ctx.st.n_includes
+    node.role_key = function(name) return "role " .. name .. " #" .. n_at end
+    --- (ok, tasks, maps, handlers, handler maps) of the role `name`, or false, message
+    node.load = function(name, file)
+      local saved, nh = ctx.scope, #st.handlers
+      ctx.scope = scope_at
+      local ok, tasks, maps, pub = pcall(read_role, name)
+      ctx.scope = saved
+      local hs, hm = {}, {}
+      for i = #st.handlers, nh + 1, -1 do -- its handlers: the play's from now on (play/include.lua)
+        table.insert(hs, 1, table.remove(st.handlers, i))
+        table.insert(hm, 1, table.remove(st.hmaps, i))
+      end
+      if not ok then
+        if type(tasks) == "table" and tasks.playbook_error then return false, tasks.playbook_error end
+        error(tasks, 0)
+      end
+      node.public_of[file] = pub
+      return true, tasks, maps, hs, hm
+    end
+    return node
+  end
+  local pub
+  node.role_tasks, node.role_maps, pub = read_role(a.name)
+  node.role_vars, node.role_defaults = pub.role_vars, pub.role_defaults
   return node
 end
 

@@ -55,12 +55,27 @@ local function concat(a, b)
   return out
 end
 
+-- A role name with {{ }} rendered when the playbook is read (as Ansible's), with the play's vars
+-- (vars_files too) and the extra vars (ctx.name_vars).
+local function render_name(ctx, name, at, label)
+  if not name:find("{{", 1, true) then return name end
+  local v, err = require("luasible.template").render(name, ctx.name_vars or {})
+  if not v then
+    ctx.raise(at .. label .. ": the role name " .. S.quote(name) .. ": " .. tostring(err) .. " (a role name in"
+      .. " roles:, import_role and dependencies sees the play's vars and the extra vars)")
+  end
+  if type(v) ~= "string" or v == "" then
+    ctx.raise(at .. label .. ": the role name " .. S.quote(name) .. " renders to no name")
+  end
+  return v
+end
+
 -- Read one role entry: name, params (vars: and the other keys), when, tags,
 -- and the keywords given to its tasks (play/role_keywords.lua): kw, env.
 local function parse_entry(ctx, e, at, label, what)
   if type(e) == "string" then
     if e == "" then ctx.raise(at .. label .. ": a role name must not be empty") end
-    return e, {}, {}, {}
+    return render_name(ctx, e, at, label), {}, {}, {}
   end
   if not is_mapping(e) or next(e) == nil then
     ctx.raise(at .. label .. ": a role must be a name or a mapping with role:, got " .. S.show(e))
@@ -70,7 +85,7 @@ local function parse_entry(ctx, e, at, label, what)
   if type(name) ~= "string" or name == "" then
     ctx.raise(at .. label .. ": a role entry must name its role (role: NAME), got " .. S.show(name))
   end
-  if name:find("{{", 1, true) then ctx.raise(at .. label .. ": a templated role name is not supported yet") end
+  name = render_name(ctx, name, at, label)
   local params = {}
   for _, k in ipairs(yaml.ordered_keys(e)) do
     if type(k) ~= "string" then ctx.raise(at .. label .. ": a keyword must be a string, got " .. S.show(k)) end
@@ -101,13 +116,15 @@ local function role_block(ctx, r, t, what, when, tags, decorate, tasks, maps, in
   local node = ctx.convert_list(r, { t }, what .. ": block", m)[1]
   local function walk(n)
     if type(n) ~= "table" then return end
-    if n.include and not n.role_tasks then -- include_tasks: its tasks made the role's when read (play/include.lua)
+    if n.include and not (n.role_tasks or n.dynamic_role) then -- include_tasks: its tasks the role's (include.lua)
       n.in_role = in_role
     elseif n.block or n.rescue or n.always then
       for _, sec in ipairs({ "block", "rescue", "always" }) do
         for _, x in ipairs(n[sec] or {}) do walk(x) end
       end
-    elseif n.role_path == nil and not n.role_tasks then decorate(n) end -- (an import_role's are its role's)
+    elseif n.role_path == nil and not (n.role_tasks or n.dynamic_role) then
+      decorate(n) -- (an import_role's are its role's)
+    end
   end
   walk(node)
   if #when > 0 then node.when = concat(when, listed(node.when)) end
@@ -158,7 +175,9 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   -- once per play; an include_role (and its dependencies) marks nothing: the
   -- play's tasks are read before its roles, and its include of the same role
   -- must not make `roles:` skip it
-  if not inherited.dynamic then st.applied[key] = true end
+  -- (an import_role's own role neither: Ansible caches it apart, from_include, so a later `roles:` dependency on
+  -- it still runs, as the play's tasks are read before its roles here)
+  if not inherited.dynamic and not (imp and imp.what == "import_role") then st.applied[key] = true end
   when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
   local rname = path.basename(name)
   -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
