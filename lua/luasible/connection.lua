@@ -222,7 +222,9 @@ function Local:_start(cmd, opts, mode)
   if self.closed then error("luasible: connection used after close", 3) end
   local prefix, stdin, serr = remote.sudo(opts, probe_local)
   if serr then return nil, serr, "EACCES" end
-  local s, err, name = core.spawn(remote.argv(cmd, prefix), {
+  -- behind sudo / su the environment is given on its command line (they start the command with their own)
+  local argv = prefix and remote.argv(remote.with_env(remote.argv(cmd), opts.env), prefix) or remote.argv(cmd)
+  local s, err, name = core.spawn(argv, {
     cwd = opts.cwd, env = opts.env, timeout = opts.timeout, stdin = stdin,
     max_line = opts.max_line, lines = mode.lines, capture = mode.capture,
     progress = mode.progress,

@@ -106,18 +106,22 @@ function M.su(opts, probe)
   return { "python3", "-c", M.SU_PTY, user }, opts.sudo_password .. "\n" .. (opts.stdin or "")
 end
 
+--- argv run under `env K=V ...` (names sorted) when env names any: what
+-- reaches the command behind sudo / su, which start it with an environment of their own.
+function M.with_env(argv, env)
+  if not (env and next(env)) then return argv end
+  local keys = {}
+  for k in pairs(env) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local e = { "env" }
+  for _, k in ipairs(keys) do e[#e + 1] = k .. "=" .. env[k] end
+  return concat(e, argv)
+end
+
 --- The remote command line of cmd with opts (cwd, env, timeout) behind the
 -- sudo `prefix`: [cd DIR &&] exec [sudo ...] [env K=V ...] ARGV.
 function M.command_line(cmd, opts, prefix)
-  local argv = M.argv(cmd)
-  if opts.env and next(opts.env) then
-    local keys = {}
-    for k in pairs(opts.env) do keys[#keys + 1] = k end
-    table.sort(keys)
-    local e = { "env" }
-    for _, k in ipairs(keys) do e[#e + 1] = k .. "=" .. opts.env[k] end
-    argv = concat(e, argv)
-  end
+  local argv = M.with_env(M.argv(cmd), opts.env)
   if prefix then argv = concat(prefix, argv) end
   local words = join(argv)
   local line = "exec " .. words

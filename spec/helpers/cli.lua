@@ -55,14 +55,16 @@ end
 -- bin/luasible, the oracle specs' pair: o.playbook, o.inventory (paths), o.out:
 -- each side gets `-e out=OUT/ansible` or `-e out=OUT/luasible` (o.out_of =
 -- { ansible = dir, luasible = dir } names them otherwise), o.args (shell
--- words, both sides). Returns each side's { out, code, err }.
+-- words, both sides), o.env (VAR=value words before both commands).
+-- Returns each side's { out, code, err }.
 function M.both(o)
   local args = o.args and (" " .. o.args) or ""
+  local env = o.env and (o.env .. " ") or ""
   local out_of = o.out_of or { ansible = o.out .. "/ansible", luasible = o.out .. "/luasible" }
   local a, l = {}, {}
-  a.out, a.code, a.err = M.run(M.ansible_env(o.tmp) .. "ansible-playbook -i " .. o.inventory .. " " .. o.playbook
+  a.out, a.code, a.err = M.run(env .. M.ansible_env(o.tmp) .. "ansible-playbook -i " .. o.inventory .. " " .. o.playbook
     .. " -e out=" .. out_of.ansible .. args)
-  l.out, l.code, l.err = M.run("bin/luasible run " .. o.playbook .. " -i " .. o.inventory .. " -e out="
+  l.out, l.code, l.err = M.run(env .. "bin/luasible run " .. o.playbook .. " -i " .. o.inventory .. " -e out="
     .. out_of.luasible .. args)
   return a, l
 end

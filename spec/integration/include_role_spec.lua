@@ -117,11 +117,11 @@ describe("include_role and include_vars", function()
       err:gsub("^luasible: error: ", ""))
     assert.is_nil(read(TMP .. "/ran"))
     write(dir .. "/badarg.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
-      .. "    - include_role: { name: web, apply: { delegate_to: x } }\n")
+      .. "    - include_role: { name: web, apply: { bogus: x } }\n")
     out, code, err = cli.run("bin/luasible run " .. dir .. "/badarg.yml -i " .. TMP .. "/inv.ini")
     assert.equal(1, code, out)
-    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: apply: the keyword 'delegate_to'"
-      .. " is not supported there yet", 1, true), err)
+    assert.truthy(err:find("badarg.yml:4: play 'badarg.yml', task 1: include_role: apply: the keyword 'bogus'"
+      .. " is not one a block takes", 1, true), err)
   end)
 
   it("apply: gives its tags and keywords to the role's tasks (the include itself selected by its own tags)", function()
@@ -137,6 +137,22 @@ describe("include_role and include_vars", function()
       assert.same(msgs(aout), msgs(out))
     end
   end)
+
+  it("a templated name naming no role fails that host there, with the folders searched (Ansible: ERROR! at the end)",
+    function()
+      write(dir .. "/tmplname.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        .. "    - include_role: { name: \"{{ which }}\" }\n    - debug: { msg: after }\n")
+      local out, code, err = cli.run("bin/luasible run " .. dir .. "/tmplname.yml -i " .. TMP
+        .. "/inv.ini -e which=nosuch")
+      assert.equal(2, code, out .. err)
+      assert.truthy(out:find("tmplname.yml:4: play 'tmplname.yml', task 1: the role 'nosuch' was not found in: "
+        .. dir .. "/roles, " .. dir, 1, true), out)
+      assert.same({}, msgs(out))
+      -- an undefined name: the host fails naming it
+      out, code = cli.run("bin/luasible run " .. dir .. "/tmplname.yml -i " .. TMP .. "/inv.ini")
+      assert.equal(2, code, out)
+      assert.truthy(out:find("include_role: template:1: 'which' is undefined", 1, true), out)
+    end)
 
   it("#oracle prints the same messages and recap as ansible-playbook", function()
     if not os.execute("command -v ansible-playbook >/dev/null 2>&1") then

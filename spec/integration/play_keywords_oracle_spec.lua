@@ -6,10 +6,10 @@
 -- play's `when`, import_role's `public`, an unknown module in
 -- module_defaults). The same playbook is run by ansible-playbook and by
 -- `luasible run` over an INI of names on the local connection; each task
--- appends "host what" to a log. Compared: the log's lines per host (in
--- order), the recap counts, the exit status (both 0, or both not).
+-- appends "host what" to a log. Compared (spec/helpers/play_oracle.lua): the log's
+-- lines per host (in order), the recap counts, the exit status (both 0, or both not).
 local files = require "spec.helpers.files"
-local cli = require "spec.helpers.cli"
+local oracle = require "spec.helpers.play_oracle"
 local write = files.write
 
 local TMP = files.tmpdir()
@@ -19,42 +19,9 @@ write(INV, "[web]\nh1\nh2\nh3\n[web:vars]\nansible_connection=local\n"
   -- no ansible_connection: a play's `connection: local` is what lets them run
   .. "[far]\nf1 ansible_host=127.0.0.1 ansible_port=1\n[far:vars]\nansible_python_interpreter=/usr/bin/python3\n")
 
--- a task logging "HOST WHAT" (WHAT: a template)
-local function L(what)
-  return "shell: echo \"{{ inventory_hostname }} " .. what .. "\" >> {{ out }}/log"
-end
+local L = oracle.log_task -- a task logging "HOST WHAT" (WHAT: a template): spec/helpers/play_oracle.lua
 
 local HEAD = "- hosts: web\n  gather_facts: false\n"
-
--- a task list as YAML at `indent`: "FAIL" (or "FAIL h2"): `command: "false"`
--- on h1 (h2); any other word: a task logging it; a table: a block with its
--- rescue and always (lists of the same)
-local function tasks_yaml(list, indent)
-  local out = {}
-  for _, t in ipairs(list) do
-    if type(t) == "table" then
-      local dash = "- "
-      for _, k in ipairs { "block", "rescue", "always" } do
-        if t[k] then
-          out[#out + 1] = indent .. dash .. k .. ":\n" .. tasks_yaml(t[k], indent .. "    ")
-          dash = "  "
-        end
-      end
-    elseif t:match("^FAIL") then
-      out[#out + 1] = indent .. '- command: "false"\n' .. indent .. "  when: inventory_hostname == '"
-        .. (t:match("^FAIL (%w+)$") or "h1") .. "'\n"
-    else
-      out[#out + 1] = indent .. "- " .. L(t) .. "\n"
-    end
-  end
-  return table.concat(out)
-end
-
--- a case: a play with any_errors_fatal and these tasks
-local function any_errors_fatal(title, ...)
-  return { "any_errors_fatal: " .. title,
-    HEAD .. "  any_errors_fatal: true\n  tasks:\n" .. tasks_yaml({ ... }, "    ") }
-end
 
 local CASES = {
   { "module_defaults at play, block, role entry and task level, and group/testgroup (ping)", HEAD .. [[
@@ -96,16 +63,86 @@ local CASES = {
   tasks:
     - ]] .. L("b-{{ ansible_play_batch | join('+') }}") .. "\n", args = "-e first=1" },
 
-  any_errors_fatal("a failure in a rescue with an always goes on",
-    { block = { "FAIL" }, rescue = { "rescued", "FAIL", "after-rescue" }, always = { "always" } }, "next"),
-  any_errors_fatal("a failure in a block with an always (no rescue) goes on",
-    { block = { "FAIL", "b2" }, always = { "always" } }, "next"),
-  any_errors_fatal("a failure in an inner block, the outer one's always takes it",
-    { block = { { block = { "FAIL", "inner2" } }, "outer2" }, always = { "always" } }, "next"),
-  any_errors_fatal("a failure in a rescue without always stops the play",
-    { block = { "FAIL" }, rescue = { "FAIL", "r2" } }, "next"),
-  any_errors_fatal("a failure in an always with always tasks left goes on; in the last one stops",
-    { block = { "b1" }, always = { "FAIL", "a2" } }, "next", { block = { "c1" }, always = { "FAIL h2" } }, "last"),
+  { "any_errors_fatal: a failure in a rescue with an always goes on", HEAD .. [[
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - command: "false"
+          when: inventory_hostname == 'h1'
+      rescue:
+        - ]] .. L("rescued") .. [[
+
+        - command: "false"
+          when: inventory_hostname == 'h1'
+        - ]] .. L("after-rescue") .. [[
+
+      always:
+        - ]] .. L("always") .. [[
+
+    - ]] .. L("next") .. "\n" },
+
+  { "any_errors_fatal: a failure in a block with an always (no rescue) goes on", HEAD .. [[
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - command: "false"
+          when: inventory_hostname == 'h1'
+        - ]] .. L("b2") .. [[
+
+      always:
+        - ]] .. L("always") .. [[
+
+    - ]] .. L("next") .. "\n" },
+
+  { "any_errors_fatal: a failure in an inner block, the outer one's always takes it", HEAD .. [[
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - block:
+            - command: "false"
+              when: inventory_hostname == 'h1'
+            - ]] .. L("inner2") .. [[
+
+        - ]] .. L("outer2") .. [[
+
+      always:
+        - ]] .. L("always") .. [[
+
+    - ]] .. L("next") .. "\n" },
+
+  { "any_errors_fatal: a failure in a rescue without always stops the play", HEAD .. [[
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - command: "false"
+          when: inventory_hostname == 'h1'
+      rescue:
+        - command: "false"
+          when: inventory_hostname == 'h1'
+        - ]] .. L("r2") .. [[
+
+    - ]] .. L("next") .. "\n" },
+
+  { "any_errors_fatal: a failure in an always with always tasks left goes on; in the last one stops", HEAD .. [[
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - ]] .. L("b1") .. [[
+
+      always:
+        - command: "false"
+          when: inventory_hostname == 'h1'
+        - ]] .. L("a2") .. [[
+
+    - ]] .. L("next") .. [[
+
+    - block:
+        - ]] .. L("c1") .. [[
+
+      always:
+        - command: "false"
+          when: inventory_hostname == 'h2'
+    - ]] .. L("last") .. "\n" },
 
   { "the play's connection: local for hosts whose variables name none; no_log for every task", [[
 - hosts: far
@@ -214,62 +251,12 @@ local CASES = {
     - ]] .. L("ran") .. "\n" },
 }
 
--- the log's lines, host by host in order: { host = { what, ... } }
-local function log_of(dir)
-  local by = {}
-  for line in (files.read(dir .. "/log") or ""):gmatch("[^\n]+") do
-    local h, what = line:match("^(%S+) (.*)$")
-    by[h] = by[h] or {}
-    local at = what:find(dir, 1, true)
-    while at do
-      what = what:sub(1, at - 1) .. "OUT" .. what:sub(at + #dir)
-      at = what:find(dir, 1, true)
-    end
-    table.insert(by[h], what)
-  end
-  return by
-end
-
 describe("#oracle play keywords against ansible-playbook", function()
-  local have = os.execute("command -v ansible-playbook >/dev/null 2>&1")
-  if not have then
+  if not oracle.have_ansible() then
     pending("ansible-playbook not installed (scripts/deps: ansible-core)")
     return
   end
   for i, c in ipairs(CASES) do
-    it(c[1], function()
-      local d = cli.case_dir(TMP, i, c[2], c.files)
-      local A, Lu = cli.both { playbook = d .. "/site.yml", inventory = INV, out = d, tmp = TMP, args = c.args }
-      local aout, acode, aerr, lout, lcode, lerr = A.out, A.code, A.err, Lu.out, Lu.code, Lu.err
-      local why = "\nansible:\n" .. aout .. aerr .. "\nluasible:\n" .. lout .. lerr
-      assert.equal(acode == 0, lcode == 0, "exit status" .. why)
-      if acode ~= 0 and not aout:find("PLAY RECAP", 1, true) then -- refused before running
-        assert.is_nil(files.read(d .. "/luasible/log"), why)
-        assert.is_nil(files.read(d .. "/ansible/log"), why)
-        -- one line, naming the file and line
-        assert.matches("^luasible: error: " .. d:gsub("%p", "%%%0") .. "/site%.yml:%d+: [^\n]+\n$", lerr)
-        return
-      end
-      assert.equal(acode, lcode, "exit status" .. why)
-      local a, l = log_of(d .. "/ansible"), log_of(d .. "/luasible")
-      assert.is_true(next(cli.recaps(aout)) ~= nil, why)
-      assert.same(a, l, why)
-      local ar, lr = cli.recaps(aout), cli.recaps(lout)
-      for h, counts in pairs(ar) do
-        local mine = lr[h] or {}
-        for _, k in ipairs({ "ok", "changed", "unreachable", "failed", "skipped", "ignored" }) do
-          assert.equal(counts[k], mine[k], h .. " " .. k .. why)
-        end
-        assert.equal(counts.rescued or 0, mine.rescued or 0, h .. " rescued" .. why)
-      end
-      for _, s in ipairs(c.hidden or {}) do
-        assert.is_nil(aout:find(s, 1, true), "ansible shows " .. s .. why)
-        assert.is_nil(lout:find(s, 1, true), "luasible shows " .. s .. why)
-      end
-      for _, s in ipairs(c.shown or {}) do
-        assert.truthy(aout:find(s, 1, true), "ansible hides " .. s .. why)
-        assert.truthy(lout:find(s, 1, true), "luasible hides " .. s .. why)
-      end
-    end)
+    it(c[1], function() oracle.check(c, i, { inventory = INV, tmp = TMP }) end)
   end
 end)

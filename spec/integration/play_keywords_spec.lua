@@ -47,6 +47,25 @@ return {
     assert.is_nil(out:find("SECRET", 1, true))
     assert.equal(1, cli.recap_of(out, "f1").ok)
   end)
+
+  it("force_handlers (and roles with keywords) in a Lua play: a failed host's handlers still run", function()
+    local d = TMP .. "/luaforce"
+    os.execute("mkdir -p " .. d .. "/roles/r/tasks")
+    write(d .. "/roles/r/tasks/main.yml", "- command: whoami\n  register: w\n- debug: { msg: \"r {{ w.stdout }}\" }\n")
+    write(d .. "/site.lua", [[
+return { hosts = "web", gather_facts = false, force_handlers = true,
+  roles = { { role = "r", become = true, become_user = "nobody", when = "inventory_hostname == 'h1'" } },
+  tasks = {
+    { command = "true", notify = "h" },
+    { command = "false", when = "inventory_hostname == 'h2'" },
+  },
+  handlers = { { name = "h", debug = { msg = "handler {{ inventory_hostname }}" } } } }
+]])
+    local out, code, err = cli.luasible("run " .. d .. "/site.lua -i " .. INV)
+    assert.equal(2, code, out .. err)
+    assert.same({ "r nobody", "handler h1", "handler h2" }, cli.msgs(out))
+    assert.equal(1, cli.recap_of(out, "h2").failed)
+  end)
 end)
 
 describe("play keywords: bad input", function()
@@ -69,6 +88,10 @@ describe("play keywords: bad input", function()
     { "a play's when", "  when: true\n", "site.yml:3: play 'site.yml': 'when' is not a play keyword" },
     { "a bad port", "  port: 70000\n", "site.yml:3: play 'site.yml': port" },
     { "a bad timeout", "  timeout: soon\n", "site.yml:3: play 'site.yml': timeout" },
+    { "a bad force_handlers", "  force_handlers: sometimes\n",
+      "site.yml:3: play 'site.yml': force_handlers must be true or false, got a string ('sometimes')" },
+    { "a role entry's become_user of the wrong type", "  roles:\n    - { role: r, become_user: [a] }\n",
+      "site.yml:4: play 'site.yml', role 1: become_user must be a non-empty string, got a list" },
     { "loop_control.extended_allitems", "  tasks:\n    - debug: msg=x\n      loop: [1]\n"
       .. "      loop_control: { extended_allitems: false }\n",
       "site.yml:6: play 'site.yml', task 1: loop_control.extended_allitems is not supported yet" },

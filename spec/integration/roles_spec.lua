@@ -211,9 +211,17 @@ describe("roles", function()
     it("a YAML error in a role's file, a keyword not taken on a role, bad dependencies", function()
       refused({ ["roles/r/vars/main.yml"] = "a: [1\n" },
         "@D@/roles/r/vars/main.yml:2:1: did not find expected ',' or ']'")
-      refused({ ["site.yml"] = lines("- hosts: all", "  roles:", "    - { role: r, become: true }"),
+      refused({ ["site.yml"] = lines("- hosts: all", "  roles:", "    - { role: r, loop: [1, 2] }"),
         ["roles/r/tasks/main.yml"] = "- ping:\n" },
-        "@D@/site.yml:3: play 'site.yml', role 1: the keyword 'become' on a role is not supported yet")
+        "@D@/site.yml:3: play 'site.yml', role 1: the task keyword 'loop' is not one of a role's (Ansible would"
+        .. " take it as a variable of the role named 'loop'; give variables under vars:)")
+      refused({ ["site.yml"] = lines("- hosts: all", "  roles:", "    - role: r", "      become: maybe"),
+        ["roles/r/tasks/main.yml"] = "- ping:\n" },
+        "@D@/site.yml:3: play 'site.yml', role 1: become must be true or false, got a string ('maybe')")
+      refused({ ["site.yml"] = lines("- hosts: all", "  roles:", "    - { role: r, remote_user: u }"),
+        ["roles/r/tasks/main.yml"] = "- ping:\n" },
+        "@D@/site.yml:3: play 'site.yml', role 1: the keyword 'remote_user' on a role is not supported yet"
+        .. " (nor on a task)")
       refused({ ["roles/r/meta/main.yml"] = "dependencies: r2\n" },
         "@D@/roles/r/meta/main.yml:1: dependencies must be a list of roles, got a string ('r2')")
       refused({ ["site.yml"] = lines("- hosts: all", "  tasks:", "    - import_role: { name: r, tasks_from: nope }"),
@@ -228,7 +236,8 @@ describe("roles", function()
         "@D@/roles/r/tasks/main.yml:2: role 'r', task 2: circular role dependency: r -> r")
       refused({ ["site.yml"] = lines("- hosts: all", "  tasks:", "    - import_role: { name: r }", "      loop: [1]"),
         ["roles/r/tasks/main.yml"] = "- ping:\n" },
-        "@D@/site.yml:4: play 'site.yml', task 1: the keyword 'loop' with import_role is not supported yet")
+        "@D@/site.yml:4: play 'site.yml', task 1: the keyword 'loop' cannot be used with import_role (a static"
+        .. " import; include_role takes it)")
       refused({ ["site.yml"] = lines("- hosts: all", "  roles: web") },
         "@D@/site.yml:2: play 'site.yml': roles must be a list of roles, got a string ('web')")
     end)

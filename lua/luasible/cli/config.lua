@@ -47,6 +47,7 @@ function M.apply(args, c)
   if args.inventory and #args.inventory == 0 then args.inventory = nil end
   c:set_cli("inventory", args.inventory)
   c:set_cli("forks", args.forks)
+  c:set_cli("force_handlers", args.force_handlers or nil)
   if args.inventory == nil then args.inventory = c:get("inventory") end
   if args.inventory and #args.inventory == 0 then args.inventory = nil end
   local mp = {}
@@ -73,6 +74,7 @@ function M.apply(args, c)
   end
   return {
     default_forks = c:get("forks"), var_defaults = defaults, log_path = c:get("log_path"),
+    force_handlers = c:get("force_handlers") or nil, -- (--force-handlers recorded above: c:set_cli)
     connection_plugins = c:get("connection_plugins"),
     roles_path = c:get("roles_path"), gathering = c:get("gathering"), become_ask_pass = c:get("become_ask_pass"),
     inventory_opts = { timeout = c:get("inventory_timeout"), plugin_path = c:get("inventory_plugins"),

@@ -15,6 +15,7 @@ function M.add_to_parser(parser, common)
   c:flag("--list-hosts", "List the hosts each play would run on (after --limit); run nothing.")
   c:flag("--list-tags", "List the tags of each play's tasks (after --tags/--skip-tags); run nothing.")
   c:option("--start-at-task", "Start at the first task of this name (a glob as Ansible's: fnmatch).")
+  c:flag("--force-handlers", "Run the handlers a host notified even when it failed (a play's force_handlers wins).")
   c:flag("--step", "Ask before each task (on the terminal): (y)es, (n)o, (c)ontinue without asking.")
   -- ansible-playbook's: luasible keeps no facts between runs (no fact cache), so there is nothing to clear
   c:flag("--flush-cache", "Clear the fact cache: accepted, and nothing to do (luasible keeps no facts between runs).")

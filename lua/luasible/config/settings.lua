@@ -34,6 +34,10 @@ M.LIST = {
   { name = "timeout", type = "number", ini = { { "defaults", "timeout" } },
     env = { "LUASIBLE_TIMEOUT", "ANSIBLE_TIMEOUT" },
     doc = "SSH connect timeout in seconds, for hosts without ansible_timeout (default: the SSH default, 10)" },
+  { name = "force_handlers", type = "boolean", default = false, ini = { { "defaults", "force_handlers" } },
+    env = { "LUASIBLE_FORCE_HANDLERS", "ANSIBLE_FORCE_HANDLERS" },
+    doc = "true: the handlers a host notified run even when it failed (as --force-handlers; a play's"
+      .. " force_handlers wins)" },
   { name = "roles_path", type = "pathspec", ini = { { "defaults", "roles_path" } },
     env = { "LUASIBLE_ROLES_PATH", "ANSIBLE_ROLES_PATH" },
     doc = "folders of roles (colon list); read and passed on (opts.roles_path)" },

@@ -105,8 +105,10 @@ local function walk(list, flat, k, where, depth)
   if depth > 64 then return nil, where .. ": blocks nested more than 64 deep" end
   local tree = {}
   for i, t in ipairs(list) do
-    if M.is_include(t) then -- include_tasks (play/include.lua)
-      tree[#tree + 1] = { include = apply(t, k) }
+    if M.is_include(t) then -- include_tasks (play/include.lua): its tasks get k too when they are read
+      local c = apply(t, k)
+      if c ~= t then c.inherit = k end
+      tree[#tree + 1] = { include = c }
     elseif M.is_block(t) then
       for key in pairs(t) do
         if not M.KEYWORDS[key] and key ~= "block" and key ~= "rescue" and key ~= "always" then
@@ -164,10 +166,11 @@ function M.flatten(play, label)
   return out
 end
 
---- The tree of a list of tasks, and its leaves (flat); or nil, err.
-function M.tree(list, label)
+--- The tree of a list of tasks, and its leaves (flat); or nil, err. k: the
+--- keywords of the blocks around (an include's: play/include.lua).
+function M.tree(list, label, k)
   local flat = {}
-  local tree, err = walk(list, flat, {}, label or "tasks", 0)
+  local tree, err = walk(list, flat, k or {}, label or "tasks", 0)
   if not tree then return nil, err end
   return tree, flat
 end

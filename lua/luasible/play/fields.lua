@@ -60,6 +60,7 @@ M.PLAY = {
   serial = serial, max_fail_percentage = percent, strategy = strategy, order = host_order,
   any_errors_fatal = S.boolean, ignore_unreachable = S.boolean, run_once = S.boolean,
   throttle = S.integer({ min = 0 }),
+  force_handlers = S.boolean,    -- a failed host's notified handlers still run (play/strategy.lua)
   -- the play's connection keywords: under the hosts' ansible_connection / ansible_port (play/connect.lua)
   connection = S.string({ pattern = "^[%w_.%-]+$", desc = "a connection kind (ssh, local, ...)" }),
   port = S.integer({ min = 1, max = 65535 }),

@@ -30,7 +30,7 @@ end
 --- role's `in_role` too: their tasks are the role's.
 function M.in_role(tree, in_role)
   for _, n in ipairs(tree) do
-    if n.include and not n.include.role_tasks and n.include.in_role ~= in_role then
+    if n.include and not (n.include.role_tasks or n.include.dynamic_role) and n.include.in_role ~= in_role then
       local inc = n.include
       inc.in_role = in_role
       -- the role's tags select the include too, as its tasks
@@ -52,7 +52,9 @@ end
 local function tree_of(run, file, inc)
   local play = run.play
   play.include_cache = play.include_cache or {}
-  local key = inc.in_role and (file .. "\0" .. tostring(inc.in_role)) or file -- (a role's: its own)
+  -- (a role's, an include with keywords around it or its own apply:, environment: its own tree)
+  local key = (inc.in_role or inc.inherit or inc.apply or (inc.scope and inc.scope.environment))
+    and (file .. "\0" .. tostring(inc)) or file
   local c = play.include_cache[key]
   if c then return c.tree, c.err end
   local blocks = require "luasible.play.blocks"
@@ -60,11 +62,30 @@ local function tree_of(run, file, inc)
   local tree, err
   local list, maps
   if inc.role_tasks then list, maps = inc.role_tasks, inc.role_maps
-  else list, maps = require("luasible.play.playbook").task_file(file) end
+  elseif inc.dynamic_role then -- a templated include_role: the role named for this host read now
+    local ok, hs, hm
+    ok, list, maps, hs, hm = inc.load(inc.names[file], file)
+    if not ok then list, maps = nil, list
+    else -- its handlers join the play's (once per role: play/roles.lua), as Ansible's
+      for i, h in ipairs(hs) do
+        local m = hm[i] or {}
+        local shown = string.format("%s:%s: handler %s", S.escape(m.file or file), tostring(m.line or "?"), i)
+        local task, perr = prepare.prepare_task(h, shown, play.path, nil, true, play.module_defaults)
+        if not task then list, maps = nil, perr break end
+        task.handler = true
+        play.handlers[#play.handlers + 1] = task
+      end
+    end
+  else list, maps = require("luasible.play.playbook").task_file(file, inc.scope) end
   if not list then err = maps
   else
+    -- apply: a block of its keywords around the file's tasks; the keywords of the blocks (and role)
+    -- around the include given to them too (Ansible's parent chain skips the include itself)
+    if inc.apply and not (inc.role_tasks or inc.dynamic_role) then
+      list = { require("luasible.play.role_keywords").block(list, inc.apply) }
+    end
     local flat
-    tree, flat = blocks.tree(list, "include_tasks " .. S.escape(file))
+    tree, flat = blocks.tree(list, "include_tasks " .. S.escape(file), inc.inherit)
     if not tree then err = flat
     else
       if inc.in_role then M.in_role(tree, inc.in_role) end
@@ -72,7 +93,7 @@ local function tree_of(run, file, inc)
         if inc.in_role then inc.in_role.decorate(leaf) end
         local m = maps[i] or {}
         local shown = string.format("%s:%s: include %s, task %d", S.escape(m.file or file), tostring(m.line or "?"),
-          S.escape(inc.role_tasks and file or path.basename(file)), i)
+          S.escape((inc.role_tasks or inc.dynamic_role) and file or path.basename(file)), i)
         local task, perr = prepare.prepare_task(leaf, shown, play.path, play.raw.tags, nil, play.module_defaults)
         if not task then err = perr break end
         if prepare.selected_by_tags(task, play.tags, play.skip_tags) then play.prepared[leaf] = task end
@@ -89,8 +110,9 @@ end
 --- into the block around it (play/blocks.lua). Returns the hosts that failed: host -> { task =, result = }.
 function M.run(run, node, hosts, run_tree, catch)
   local inc = node.include
-  local kind = inc.role_tasks and "include_role" or "include_tasks"
-  local task = { name = inc.name or (inc.role_tasks and ("include_role : " .. tostring(inc.role))
+  local is_role = inc.role_tasks or inc.dynamic_role
+  local kind = is_role and "include_role" or "include_tasks"
+  local task = { name = inc.name or (is_role and ("include_role : " .. tostring(inc.role))
       or ("include_tasks " .. tostring(inc.include))), module = kind,
     notify = {}, ignore_errors = inc.ignore_errors }
   local failed = {}
@@ -139,9 +161,18 @@ function M.run(run, node, hosts, run_tree, catch)
           iv = setmetatable({ [inc.loop_var or "item"] = item }, { __index = hv })
         end
         local name, rerr = inc.include, nil
-        if not inc.role_tasks then name, rerr = template.render(inc.include, iv) end
-        if not name then fail("include_tasks: " .. tostring(rerr)) break end
-        local file = (inc.role_tasks or path.is_abs(name)) and name or path.join(inc.dir, name)
+        if inc.dynamic_role then -- a templated role name: its own tree per name (inc.load)
+          local rn
+          name, rn, rerr = nil, template.render(inc.role_template, iv)
+          if rn == "" then rn, rerr = nil, "the role name " .. S.quote(inc.role_template) .. " renders to no name" end
+          if rn then
+            name = inc.role_key(rn)
+            inc.names = inc.names or {}
+            inc.names[name] = rn
+          end
+        elseif not inc.role_tasks then name, rerr = template.render(inc.include, iv) end
+        if not name then fail(kind .. ": " .. tostring(rerr)) break end
+        local file = (is_role or path.is_abs(name)) and name or path.join(inc.dir, name)
         entries[h][#entries[h] + 1] = { file = file, vars = own }
       end
     end
@@ -181,7 +212,7 @@ function M.run(run, node, hosts, run_tree, catch)
       for _, h in ipairs(ghosts) do
         local res = tree and { changed = false, include = file } or { failed = true, changed = false, msg = err }
         -- an include_role that runs is counted nowhere, as in Ansible (an include_tasks is ok)
-        if not (tree and inc.role_tasks) then direct(h, res) end
+        if not (tree and is_role) then direct(h, res) end
         if tree and not failed[h] and not run.state[h].out then runners[#runners + 1] = h end
       end
       if #runners > 0 then
@@ -201,8 +232,9 @@ function M.run(run, node, hosts, run_tree, catch)
           local st = run.state[h]
           st.include_vars, st.include_chain = saved[h][1], saved[h][2]
           if inc.public and not failed[h] then -- the role's vars and defaults, for the host's later tasks
-            st.public_role_vars = vars.copy_into(vars.copy_into({}, st.public_role_vars), inc.role_vars)
-            st.public_role_defaults = vars.copy_into(vars.copy_into({}, st.public_role_defaults), inc.role_defaults)
+            local pub = inc.public_of and inc.public_of[file] or inc
+            st.public_role_vars = vars.copy_into(vars.copy_into({}, st.public_role_vars), pub.role_vars)
+            st.public_role_defaults = vars.copy_into(vars.copy_into({}, st.public_role_defaults), pub.role_defaults)
           end
         end
       end

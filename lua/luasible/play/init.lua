@@ -140,6 +140,7 @@ function M.play(play, opts)
     check = opts.check and true or false, connect = opts.connect, forks_opt = opts.forks,
     diff = opts.diff and true or false, -- --diff (a play's or task's `diff:` wins)
     step = opts.step and true or nil, -- --step: ask before each task (play/step.lua)
+    force_handlers = opts.force_handlers and true or nil, -- --force-handlers (a play's own wins: play/strategy.lua)
     default_forks = opts.default_forks, var_defaults = opts.var_defaults,
     extra_vars = vars.copy_into({}, opts.extra_vars), recap = {}, details = {}, groups = groups,
     luasible = luasible,

@@ -56,10 +56,12 @@ function M.expand(play, opts)
     if type(p.roles) ~= "table" then
       rd.raise(file .. ": " .. label .. ": roles must be a list of roles, got " .. S.show(play.roles))
     end
-    local rctx = roles.context({ r = r, raise = rd.raise, where = rd.where, reader = rd.reader, label = label,
-      roles_path = opts.roles_path, check_mode = play.check_mode,
-      convert_task = function(rr, t, what, h, list, j)
-        return task.convert(rr, t, what, h, list, j, play.environment)
+    local rctx
+    rctx = roles.context({ r = r, raise = rd.raise, where = rd.where, reader = rd.reader, label = label,
+      roles_path = opts.roles_path, check_mode = play.check_mode, environment = play.environment,
+      name_vars = rd.scope(play.vars, opts.extra_vars), -- (templated role names: play/roles.lua)
+      convert_task = function(rr, t, what, h, list, j) -- (the role's environment: ctx.scope)
+        return task.convert(rr, t, what, h, list, j, rctx.scope.environment)
       end,
       convert_list = function(rr, l, what, maps)
         return list_mod.convert(rr, l, what, false, p, maps, { rd.tidy(rr.file) })

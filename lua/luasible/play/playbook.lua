@@ -39,14 +39,15 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
   ignore_unreachable = true, run_once = true, throttle = true, -- rolling deploys (play/rolling.lua)
   connection = true, port = true, no_log = true, module_defaults = true, -- (play/connect.lua, module_defaults.lua)
-  gather_subset = true, timeout = true } -- (the facts task: play/prepare.lua; no_log: strategy.run_task)
+  gather_subset = true, timeout = true, -- (the facts task: play/prepare.lua; no_log: strategy.run_task)
+  force_handlers = true } -- (play/strategy.lua)
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
   check_mode = true, collections = true, environment = true, roles = true, vars_prompt = true }
 -- Ansible's play keywords luasible does not run yet: refused by name.
 local PLAY_NOT_YET = {
   "ignore_errors", "become_flags",
-  "become_exe", "force_handlers",
+  "become_exe",
   "gather_timeout", "fact_path", "debugger" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 
@@ -136,9 +137,12 @@ local function convert_play(r, p, opts)
     raise(where(r, p, "collections") .. label .. ": collections must be a list of names, got "
       .. S.show(p.collections))
   end
-  local rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
-    roles_path = opts.roles_path, check_mode = p.check_mode, convert_task = function(rr, t, what, h, list, j)
-      return task.convert(rr, t, what, h, list, j, p.environment)
+  local rctx
+  rctx = roles.context({ r = r, raise = raise, where = where, reader = reader, label = label,
+    roles_path = opts.roles_path, check_mode = p.check_mode, environment = p.environment,
+    name_vars = rd.scope(out.vars, opts.extra_vars), -- (templated role names: play/roles.lua)
+    convert_task = function(rr, t, what, h, list, j) -- (the environment of the role being read: ctx.scope)
+      return task.convert(rr, t, what, h, list, j, rctx.scope.environment)
     end, convert_list = function(rr, l, what, maps) -- a block / import_tasks of a role's tasks (play/roles.lua)
       return list_mod.convert(rr, l, what, false, p, maps, { rd.tidy(rr.file) })
     end })

@@ -10,6 +10,7 @@ local S = require "luasible.util.schema"
 local rd = require "luasible.play.playbook_read"
 local task = require "luasible.play.playbook_task"
 local roles = require "luasible.play.roles"
+local rk = require "luasible.play.role_keywords"
 local raise, where, keys_of, is_map, is_seq = rd.raise, rd.where, rd.keys_of, rd.is_map, rd.is_seq
 local keyword_value, module_name, template_error = rd.keyword_value, rd.module_name, rd.template_error
 
@@ -29,6 +30,25 @@ local BLOCK_KEYS = { name = true, when = true, tags = true, vars = true, become 
 
 local convert_list
 
+-- The sections of a block (or an import_tasks) with `environment:` t.environment (over the one
+-- around it: a role's, the play's) in effect while its tasks are read: convert() with the p to read them with.
+local function with_env(r, t, what, p, convert)
+  local env = t.environment
+  if env == nil or yaml.is_null(env) then return convert(p) end
+  if not (type(env) == "string" or (type(env) == "table" and json.is_object(env))) then
+    raise(where(r, t, "environment") .. what .. ": environment must be a mapping of names to values or a"
+      .. " \"{{ expression }}\", got " .. S.show(env))
+  end
+  local rc = ROLES[p]
+  local sc = rc and rc.scope or p
+  local inner = { environment = rk.merge_env(sc.environment, env), check_mode = sc.check_mode }
+  if not rc then return convert(inner) end
+  rc.scope = inner
+  local out = convert(p)
+  rc.scope = sc
+  return out
+end
+
 -- `import_tasks: FILE`: its tasks read now (relative to the file naming
 -- it), as a block node without rescue: its keywords go to every task.
 local function import_tasks(r, t, key, what, handler, p, maps, stack)
@@ -47,12 +67,14 @@ local function import_tasks(r, t, key, what, handler, p, maps, stack)
   for _, k in ipairs(keys_of(t)) do
     if BLOCK_KEYS[k] then
       if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
-    elseif k ~= key then
+    elseif k ~= key and k ~= "environment" then
       raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(k) .. " is not supported with import_tasks")
     end
   end
   stack[#stack + 1] = norm
-  node.block = convert_list(r2, doc, what .. " (" .. S.escape(f) .. "), task", handler, p, maps, stack)
+  node.block = with_env(r, t, what, p, function(pp)
+    return convert_list(r2, doc, what .. " (" .. S.escape(f) .. "), task", handler, pp, maps, stack)
+  end)
   stack[#stack] = nil
   return node
 end
@@ -61,20 +83,36 @@ end
 -- its file name (a template), the folder it is relative to, its keywords.
 local INCLUDE_KEYS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
   ignore_errors = true }
-local function include_tasks(r, t, key, what)
+local function include_tasks(r, t, key, what, p)
   local f = t[key]
   local at = where(r, t, key) .. what .. ": include_tasks: "
-  if type(f) == "table" and json.is_object(f) and type(f.file) == "string" then f = f.file end
+  local apply, apply_env
+  if type(f) == "table" and json.is_object(f) then -- { file: F, apply: { keywords } }
+    for _, k in ipairs(keys_of(f)) do
+      if k == "apply" then
+        apply, apply_env = rk.read_apply(raise, function(n, k2) return where(r, n or f, n and k2 or k) end, f[k],
+          what, "include_tasks")
+      elseif k ~= "file" and k ~= "_raw_params" then
+        raise(where(r, f, k) .. what .. ": include_tasks: " .. S.quote(tostring(k)) .. " is not one of its"
+          .. " arguments (file, apply)")
+      end
+    end
+    f = f.file == nil and f._raw_params or f.file
+  end
   if type(f) ~= "string" or f == "" then raise(at .. "must be a file name, got " .. S.show(f)) end
   local terr = template_error(f)
   if terr then raise(at .. terr) end
-  local node = { include = f, dir = r.tasks_dir or r.dir } -- (a role's: relative to its tasks/)
+  -- the environment and check_mode where it stands (a role's, the play's): its tasks' when they are read
+  local sc = ROLES[p] and ROLES[p].scope or p
+  local node = { include = f, dir = r.tasks_dir or r.dir, -- (a role's: relative to its tasks/)
+    scope = { environment = rk.merge_env(sc.environment, apply_env), check_mode = sc.check_mode } }
+  if apply and apply.check_mode ~= nil then node.scope.check_mode = apply.check_mode end
+  if apply and next(apply) ~= nil then node.apply = apply end
   for _, k in ipairs(keys_of(t)) do
     if INCLUDE_KEYS[k] then
       if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
     elseif k ~= key then
-      raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported with"
-        .. " include_tasks yet")
+      raise(where(r, t, k) .. what .. ": " .. rk.not_include(k, "include_tasks"))
     end
   end
   if node.vars ~= nil and not is_map(node.vars) then
@@ -106,11 +144,13 @@ end
 
 --- The tasks of a task file (include_tasks), as the model's list, and the
 --- source of each leaf ({ file =, line = }, depth first); or nil, "file:line: what".
-function M.task_file(file)
+--- scope: { environment =, check_mode = } where the include stands (the play's, a role's).
+function M.task_file(file, scope)
   local ok, res, maps = pcall(function()
     local doc, r = rd.read_list(file, "a task file must be a list of tasks")
     local m = {}
-    local list = convert_list(r, doc, S.escape(path.basename(file)) .. ", task", false, {}, m, { rd.tidy(file) })
+    local p = { environment = scope and scope.environment, check_mode = scope and scope.check_mode }
+    local list = convert_list(r, doc, S.escape(path.basename(file)) .. ", task", false, p, m, { rd.tidy(file) })
     return list, m
   end)
   if ok then return res, maps end
@@ -142,7 +182,7 @@ function convert_list(r, l, label, handler, p, maps, stack)
       tasks[j] = { block = imported } -- its tasks as a block of no keywords
     elseif inc then
       if handler then raise(where(r, l, j) .. what .. ": include_tasks in handlers is not supported yet") end
-      tasks[j] = include_tasks(r, t, inc, what)
+      tasks[j] = include_tasks(r, t, inc, what, p)
     elseif is_map(t) and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) then
       if type(t.name) == "string" then what = what .. " (" .. S.quote(t.name) .. ")" end
       if handler then raise(where(r, l, j) .. what .. ": a block in handlers is not supported yet") end
@@ -151,25 +191,28 @@ function convert_list(r, l, label, handler, p, maps, stack)
       for _, k in ipairs(keys_of(t)) do
         if BLOCK_KEYS[k] then
           if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
-        elseif k ~= "block" and k ~= "rescue" and k ~= "always" then
+        elseif k ~= "block" and k ~= "rescue" and k ~= "always" and k ~= "environment" then
           raise(where(r, t, k) .. what .. ": the keyword " .. S.quote(tostring(k)) .. " is not supported on a block")
         end
       end
       if node.vars ~= nil and not is_map(node.vars) then
         raise(where(r, t, "vars") .. what .. ": vars must be a mapping, got " .. S.show(node.vars))
       end
-      for _, sec in ipairs({ "block", "rescue", "always" }) do
-        local v = t[sec]
-        if yaml.is_null(v) then v = nil end
-        if v ~= nil and not is_seq(v) then
-          raise(where(r, t, sec) .. what .. ": " .. sec .. " must be a list of tasks, got " .. S.show(v))
+      with_env(r, t, what, p, function(pp)
+        for _, sec in ipairs({ "block", "rescue", "always" }) do
+          local v = t[sec]
+          if yaml.is_null(v) then v = nil end
+          if v ~= nil and not is_seq(v) then
+            raise(where(r, t, sec) .. what .. ": " .. sec .. " must be a list of tasks, got " .. S.show(v))
+          end
+          node[sec] = convert_list(r, v or {}, what .. ", " .. sec, handler, pp, maps, stack)
         end
-        node[sec] = convert_list(r, v or {}, what .. ", " .. sec, handler, p, maps, stack)
-      end
+      end)
       tasks[j] = node
     else
-      local tk, keymap = task.convert(r, t, what, handler, l, j, p.environment)
-      if p.check_mode ~= nil and tk.check_mode == nil then tk.check_mode = p.check_mode end
+      local sc = ROLES[p] and ROLES[p].scope or p -- (a role being read: its environment and check_mode)
+      local tk, keymap = task.convert(r, t, what, handler, l, j, sc.environment)
+      if sc.check_mode ~= nil and tk.check_mode == nil then tk.check_mode = sc.check_mode end
       tasks[j] = tk
       maps[#maps + 1] = { node = t, keys = keymap, line = yaml.line(l, j), file = r.file }
     end

@@ -61,7 +61,8 @@ end
 -- Keywords that are booleans: YAML's yes/no, and the strings Ansible's
 -- boolean() takes ("yes", "on", "1", "true", ...), are true or false.
 local BOOLEANS = { become = true, ignore_errors = true, no_log = true, run_once = true, check_mode = true,
-  gather_facts = true, diff = true, delegate_facts = true, any_errors_fatal = true, ignore_unreachable = true }
+  gather_facts = true, diff = true, delegate_facts = true, any_errors_fatal = true, ignore_unreachable = true,
+  force_handlers = true }
 -- Keywords that are integers (Ansible's isa int): "10" is 10.
 local INTEGERS = { async = true, poll = true }
 local TRUE = { yes = true, on = true, ["1"] = true, ["true"] = true, y = true, t = true }
@@ -74,6 +75,15 @@ function M.keyword_value(k, v)
   end
   if INTEGERS[k] and type(v) == "string" and v:match("^%s*[-+]?%d+%s*$") then return math.tointeger(tonumber(v)) end
   return v
+end
+
+--- The variables a name rendered when the playbook is read sees: the
+--- play's vars (a, with vars_files) under the extra vars (b). A new table.
+function M.scope(a, b)
+  local out = {}
+  for k, v in pairs(type(a) == "table" and a or {}) do out[k] = v end
+  for k, v in pairs(type(b) == "table" and b or {}) do out[k] = v end
+  return out
 end
 
 --- The first templating problem in the strings of v, or nil.

@@ -9,6 +9,7 @@ local yaml = require "luasible.yaml"
 local json = require "luasible.json"
 local S = require "luasible.util.schema"
 local roles = require "luasible.play.roles"
+local rk = require "luasible.play.role_keywords"
 
 local M = {}
 
@@ -17,9 +18,6 @@ local apply, listed, concat, is_mapping = roles.apply, roles.listed, roles.conca
 -- import_role's (and include_role's) own keys, and the task keywords taken with it
 local IMPORT_ARGS = { name = true, tasks_from = true, vars_from = true, defaults_from = true, handlers_from = true,
   public = true, allow_duplicates = true, rolespec_validate = true, apply = true }
--- include_role's apply: the keywords given to each of the role's tasks
-local APPLY_KEYS = { tags = true, when = true, become = true, become_user = true, become_method = true,
-  ignore_errors = true, no_log = true, check_mode = true, diff = true }
 local IMPORT_KEYWORDS = { name = true, when = true, tags = true, vars = true }
 local INCLUDE_KEYWORDS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
   ignore_errors = true, with_items = true, with_list = true }
@@ -43,19 +41,9 @@ local function role_args(ctx, r, t, key, label, what)
         ctx.raise(ctx.where(r, a, k) .. label .. ": " .. what .. ": 'apply' is for include_role (import_role takes"
           .. " the keywords beside it)")
       end
-      if not is_mapping(a[k]) then
-        ctx.raise(ctx.where(r, a, k) .. label .. ": include_role: apply must be a mapping of keywords, got "
-          .. S.show(a[k]))
-      end
-      local rd = require "luasible.play.playbook_read"
-      imp.apply = {}
-      for _, ak in ipairs(yaml.ordered_keys(a[k])) do
-        if not APPLY_KEYS[ak] then
-          ctx.raise(ctx.where(r, a[k], ak) .. label .. ": include_role: apply: the keyword " .. S.quote(tostring(ak))
-            .. " is not supported there yet")
-        end
-        if not yaml.is_null(a[k][ak]) then imp.apply[ak] = rd.keyword_value(ak, a[k][ak]) end
-      end
+      imp.apply, imp.apply_env = rk.read_apply(ctx.raise, function(n, k2)
+        return ctx.where(r, n or a, n and k2 or k)
+      end, a[k], label, what)
     elseif BOOL_ARGS[k] then
       local v = require("luasible.play.playbook_read").keyword_value("become", a[k])
       if type(v) ~= "boolean" then
@@ -70,9 +58,6 @@ local function role_args(ctx, r, t, key, label, what)
       end
       imp[k] = a[k]
     end
-  end
-  if type(a.name) == "string" and a.name:find("{{", 1, true) then
-    ctx.raise(ctx.where(r, a, "name") .. label .. ": " .. what .. ": a templated role name is not supported yet")
   end
   return a, at, imp
 end
@@ -98,8 +83,7 @@ function M.include(ctx, r, t, label, inherited)
   if type(t.name) == "string" then label = label .. " (" .. S.quote(t.name) .. ")" end
   for _, k in ipairs(yaml.ordered_keys(t)) do
     if k ~= key and not INCLUDE_KEYWORDS[k] then
-      ctx.raise(ctx.where(r, t, k) .. label .. ": the keyword " .. S.quote(k) .. " with include_role is not"
-        .. " supported yet")
+      ctx.raise(ctx.where(r, t, k) .. label .. ": " .. rk.not_include(k, "include_role"))
     end
   end
   local a, at, imp = role_args(ctx, r, t, key, label, "include_role")
@@ -145,26 +129,61 @@ function M.include(ctx, r, t, label, inherited)
     local _, cerr = require("luasible.play.conditions").compile(node.when, "when")
     if cerr then ctx.raise(ctx.where(r, t, "when") .. label .. ": " .. cerr) end
   end
-  local sink = { tasks = {}, maps = {} }
-  apply(ctx, ctx.st, { role = a.name }, at, label, { when = {}, tags = {}, dynamic = true,
-    vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
-  if imp.apply then -- apply: its when and tags joined to each task's, the other keywords where a task sets none
-    for _, task in ipairs(sink.tasks) do
-      for k, v in pairs(imp.apply) do
-        if k == "tags" or k == "when" then task[k] = concat(listed(v), listed(task[k]))
-        elseif task[k] == nil then task[k] = v end
+  -- the role read: its tasks (apply: a block of its keywords around them; its environment and check_mode
+  -- while they are read), their maps, and what public: leaves (the vars and defaults its own tasks see)
+  local function read_role(name)
+    local sink = { tasks = {}, maps = {} }
+    local outer_scope = ctx.scope
+    if imp.apply then
+      ctx.scope = { environment = rk.merge_env(outer_scope.environment, imp.apply_env), check_mode =
+        imp.apply.check_mode == nil and outer_scope.check_mode or imp.apply.check_mode }
+    end
+    apply(ctx, ctx.st, { role = name }, at, label, { when = {}, tags = {}, dynamic = true,
+      vars = inherited and inherited.vars, defaults = inherited and inherited.defaults }, sink, imp)
+    ctx.scope = outer_scope
+    local first, pub = sink.tasks[1], {}
+    if imp.apply and next(imp.apply) ~= nil and #sink.tasks > 0 then
+      sink.tasks = { rk.block(sink.tasks, imp.apply) }
+    end
+    if first and first.role_vars then
+      pub.role_vars, pub.role_defaults = json.object(), first.role_defaults
+      for k, v in pairs(first.role_vars) do
+        if k ~= "role_name" and k ~= "role_path" then pub.role_vars[k] = v end
       end
     end
+    return sink.tasks, sink.maps, pub
   end
-  node.role_tasks, node.role_maps = sink.tasks, sink.maps
-  -- public: the role's vars and defaults (those its own tasks see)
-  local first = sink.tasks[1]
-  if first and first.role_vars then
-    node.role_vars, node.role_defaults = json.object(), first.role_defaults
-    for k, v in pairs(first.role_vars) do
-      if k ~= "role_name" and k ~= "role_path" then node.role_vars[k] = v end
+  if type(a.name) == "string" and a.name:find("{{", 1, true) then
+    -- a templated name: rendered per host and loop item, the role read then (play/include.lua), as Ansible's
+    local terr = rd.template_error(a.name)
+    if terr then ctx.raise(ctx.where(r, a, "name") .. label .. ": include_role: name: " .. terr) end
+    local scope_at, st = ctx.scope, ctx.st
+    node.dynamic_role, node.role_template, node.public_of = true, a.name, {}
+    local n_at = ctx.st.n_includes
+    node.role_key = function(name) return "role " .. name .. " #" .. n_at end
+    --- (ok, tasks, maps, handlers, handler maps) of the role `name`, or false, message
+    node.load = function(name, file)
+      local saved, nh = ctx.scope, #st.handlers
+      ctx.scope = scope_at
+      local ok, tasks, maps, pub = pcall(read_role, name)
+      ctx.scope = saved
+      local hs, hm = {}, {}
+      for i = #st.handlers, nh + 1, -1 do -- its handlers: the play's from now on (play/include.lua)
+        table.insert(hs, 1, table.remove(st.handlers, i))
+        table.insert(hm, 1, table.remove(st.hmaps, i))
+      end
+      if not ok then
+        if type(tasks) == "table" and tasks.playbook_error then return false, tasks.playbook_error end
+        error(tasks, 0)
+      end
+      node.public_of[file] = pub
+      return true, tasks, maps, hs, hm
     end
+    return node
   end
+  local pub
+  node.role_tasks, node.role_maps, pub = read_role(a.name)
+  node.role_vars, node.role_defaults = pub.role_vars, pub.role_defaults
   return node
 end
 
@@ -177,10 +196,14 @@ function M.import(ctx, r, t, label, tasks, maps, inherited)
   if not key then return false end
   inherited = inherited or { when = {}, tags = {} }
   if type(t.name) == "string" then label = label .. " (" .. S.quote(t.name) .. ")" end
+  local entry = { role = nil, when = t.when, tags = t.tags }
   for _, k in ipairs(yaml.ordered_keys(t)) do
     if k ~= key and not IMPORT_KEYWORDS[k] then
-      ctx.raise(ctx.where(r, t, k) .. label .. ": the keyword " .. S.quote(k) .. " with import_role is not"
-        .. " supported yet")
+      if not (rk.is_keyword(k) or k == "module_defaults") then
+        ctx.raise(ctx.where(r, t, k) .. label .. ": " .. (rk.not_yet(k, "import_role") or ("the keyword "
+          .. S.quote(k) .. " cannot be used with import_role (a static import; include_role takes it)")))
+      end
+      entry[k] = t[k] -- given to each of the role's tasks, as a role entry's (play/role_keywords.lua)
     end
   end
   local a, at, imp = role_args(ctx, r, t, key, label, "import_role")
@@ -192,7 +215,8 @@ function M.import(ctx, r, t, label, tasks, maps, inherited)
     if not is_mapping(t.vars) then ctx.raise(ctx.where(r, t, "vars") .. label .. ": vars must be a mapping") end
     imp.vars = t.vars
   end
-  local entry = { role = a.name, when = t.when, tags = t.tags }
+  entry.role = a.name
+  imp.what = "import_role"
   apply(ctx, ctx.st, entry, at, label, inherited, { tasks = tasks, maps = maps }, imp)
   return true
 end

@@ -34,15 +34,9 @@ local function canon(v, depth)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
--- Keywords a role entry takes; the task keywords not taken on a role yet
--- (refused by name: a `become:` there would otherwise be a silent param).
+-- Keywords a role entry takes beside those it gives its tasks (play/role_keywords.lua).
 local ROLE_KEYS = { role = true, name = true, vars = true, when = true, tags = true, module_defaults = true }
-local NOT_ON_ROLE = { "become", "become_user", "become_method", "become_flags", "become_exe", "ignore_errors",
-  "no_log", "check_mode", "delegate_to", "delegate_facts", "environment", "any_errors_fatal", "run_once",
-  "collections", "connection", "remote_user", "debugger", "diff", "throttle", "timeout",
-  "ignore_unreachable", "port", "register", "loop", "notify" }
-local NOT_ON_ROLE_SET = {}
-for _, k in ipairs(NOT_ON_ROLE) do NOT_ON_ROLE_SET[k] = true end
+local rk = require "luasible.play.role_keywords"
 
 -- A list from a `when` or `tags` value (nil: empty).
 local function listed(v)
@@ -61,11 +55,27 @@ local function concat(a, b)
   return out
 end
 
--- Read one role entry: name, params (vars: and the other keys), when, tags.
-local function parse_entry(ctx, e, at, label)
+-- A role name with {{ }} rendered when the playbook is read (as Ansible's), with the play's vars
+-- (vars_files too) and the extra vars (ctx.name_vars).
+local function render_name(ctx, name, at, label)
+  if not name:find("{{", 1, true) then return name end
+  local v, err = require("luasible.template").render(name, ctx.name_vars or {})
+  if not v then
+    ctx.raise(at .. label .. ": the role name " .. S.quote(name) .. ": " .. tostring(err) .. " (a role name in"
+      .. " roles:, import_role and dependencies sees the play's vars and the extra vars)")
+  end
+  if type(v) ~= "string" or v == "" then
+    ctx.raise(at .. label .. ": the role name " .. S.quote(name) .. " renders to no name")
+  end
+  return v
+end
+
+-- Read one role entry: name, params (vars: and the other keys), when, tags,
+-- and the keywords given to its tasks (play/role_keywords.lua): kw, env.
+local function parse_entry(ctx, e, at, label, what)
   if type(e) == "string" then
     if e == "" then ctx.raise(at .. label .. ": a role name must not be empty") end
-    return e, {}, {}, {}
+    return render_name(ctx, e, at, label), {}, {}, {}
   end
   if not is_mapping(e) or next(e) == nil then
     ctx.raise(at .. label .. ": a role must be a name or a mapping with role:, got " .. S.show(e))
@@ -75,13 +85,14 @@ local function parse_entry(ctx, e, at, label)
   if type(name) ~= "string" or name == "" then
     ctx.raise(at .. label .. ": a role entry must name its role (role: NAME), got " .. S.show(name))
   end
-  if name:find("{{", 1, true) then ctx.raise(at .. label .. ": a templated role name is not supported yet") end
+  name = render_name(ctx, name, at, label)
   local params = {}
   for _, k in ipairs(yaml.ordered_keys(e)) do
     if type(k) ~= "string" then ctx.raise(at .. label .. ": a keyword must be a string, got " .. S.show(k)) end
-    if NOT_ON_ROLE_SET[k] then
-      ctx.raise(at .. label .. ": the keyword " .. S.quote(k) .. " on a role is not supported yet")
-    elseif not ROLE_KEYS[k] then
+    local refused = not ROLE_KEYS[k] and not rk.is_keyword(k) and rk.refusal(k, what or "a role")
+    if refused then
+      ctx.raise(at .. label .. ": " .. refused)
+    elseif not ROLE_KEYS[k] and not rk.is_keyword(k) then
       params[k] = e[k] -- a role param (Ansible's old style)
     end
   end
@@ -89,7 +100,8 @@ local function parse_entry(ctx, e, at, label)
     if not is_mapping(e.vars) then ctx.raise(at .. label .. ": vars must be a mapping, got " .. S.show(e.vars)) end
     for k, v in pairs(e.vars) do params[k] = v end
   end
-  return name, params, listed(e.when), listed(e.tags)
+  local kw, env = rk.read(ctx, e, at, label)
+  return name, params, listed(e.when), listed(e.tags), kw, env
 end
 
 -- What a role's task file cannot hold yet (play/blocks.lua reads them in a play's lists only).
@@ -104,13 +116,15 @@ local function role_block(ctx, r, t, what, when, tags, decorate, tasks, maps, in
   local node = ctx.convert_list(r, { t }, what .. ": block", m)[1]
   local function walk(n)
     if type(n) ~= "table" then return end
-    if n.include and not n.role_tasks then -- include_tasks: its tasks made the role's when read (play/include.lua)
+    if n.include and not (n.role_tasks or n.dynamic_role) then -- include_tasks: its tasks the role's (include.lua)
       n.in_role = in_role
     elseif n.block or n.rescue or n.always then
       for _, sec in ipairs({ "block", "rescue", "always" }) do
         for _, x in ipairs(n[sec] or {}) do walk(x) end
       end
-    elseif n.role_path == nil and not n.role_tasks then decorate(n) end -- (an import_role's are its role's)
+    elseif n.role_path == nil and not (n.role_tasks or n.dynamic_role) then
+      decorate(n) -- (an import_role's are its role's)
+    end
   end
   walk(node)
   if #when > 0 then node.when = concat(when, listed(node.when)) end
@@ -125,7 +139,7 @@ end
 -- was before, as Ansible's import_role.
 local function apply(ctx, st, e, at, label, inherited, sink, imp)
   sink = sink or st
-  local name, params, when, tags = parse_entry(ctx, e, at, label)
+  local name, params, when, tags, kw, env = parse_entry(ctx, e, at, label, imp and imp.what)
   local dir, tried = find(name, ctx)
   if not dir then
     local shown = {}
@@ -161,7 +175,9 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   -- once per play; an include_role (and its dependencies) marks nothing: the
   -- play's tasks are read before its roles, and its include of the same role
   -- must not make `roles:` skip it
-  if not inherited.dynamic then st.applied[key] = true end
+  -- (an import_role's own role neither: Ansible caches it apart, from_include, so a later `roles:` dependency on
+  -- it still runs, as the play's tasks are read before its roles here)
+  if not inherited.dynamic and not (imp and imp.what == "import_role") then st.applied[key] = true end
   when, tags = concat(inherited.when, when), concat(inherited.tags, tags)
   local rname = path.basename(name)
   -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
@@ -179,6 +195,14 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local smd = st.stack[#st.stack] and st.stack[#st.stack].md
   local role_md = mdefaults.concat(smd, emd) -- (kept: an include_tasks' tasks get it when read, later)
   st.stack[#st.stack + 1] = { real = real, name = name, md = role_md }
+  -- the keywords given to its tasks: a block around them (and its dependencies'), the environment and
+  -- check_mode in effect while they are read (ctx.scope: play/playbook.lua's converters), its handlers' own
+  local outer_scope, outer_sink = ctx.scope, nil
+  local scope = { environment = rk.merge_env(outer_scope.environment, env), check_mode = outer_scope.check_mode }
+  if kw and kw.check_mode ~= nil then scope.check_mode = kw.check_mode end
+  ctx.scope = scope
+  local hkw = rk.merge(inherited.kw, kw)
+  if kw then outer_sink, sink = sink, { tasks = {}, maps = sink.maps } end
   local deps = meta.dependencies
   if deps ~= nil and not yaml.is_null(deps) then
     local mr = ctx.reader(meta_file)
@@ -187,7 +211,7 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
     end
     for i, d in ipairs(deps) do
       apply(ctx, st, d, ctx.where(mr, deps, i), "role " .. S.quote(name) .. ", dependency " .. i,
-        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic },
+        { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic, kw = hkw },
         sink)
     end
   end
@@ -235,7 +259,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
             task.listen = concat(listed(task.listen), { task.name })
             task.name = rname .. " : " .. task.name
           end
-          if ctx.check_mode ~= nil and task.check_mode == nil then task.check_mode = ctx.check_mode end
+          if kind == "handlers" then rk.give(task, hkw) end
+          if scope.check_mode ~= nil and task.check_mode == nil then task.check_mode = scope.check_mode end
         end
         if kind == "tasks" and type(t) == "table" and not (t.module or t.action) then
           local structural
@@ -270,6 +295,8 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
       end
     end
   end
+  if outer_sink and #sink.tasks > 0 then outer_sink.tasks[#outer_sink.tasks + 1] = rk.block(sink.tasks, kw) end
+  ctx.scope = outer_scope
   st.stack[#st.stack] = nil
 end
 
@@ -281,10 +308,11 @@ function M.include(...) return require("luasible.play.role_tasks").include(...) 
 M.apply, M.listed, M.concat, M.is_mapping = apply, listed, concat, is_mapping
 
 --- The roles context of a play: ctx = { r =, raise =, where =, reader =,
---- convert_task =, label =, roles_path =, check_mode = } given the state of
+--- convert_task =, label =, roles_path =, check_mode =, environment = } given the state of
 --- the roles applied in the play.
 function M.context(ctx)
   ctx.dir = ctx.r.dir
+  ctx.scope = { environment = ctx.environment, check_mode = ctx.check_mode } -- (play/role_keywords.lua)
   ctx.st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {} }
   return ctx
 end

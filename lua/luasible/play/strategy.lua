@@ -92,6 +92,30 @@ function M.run_step(run, task, hosts, S)
   elseif require("luasible.play.step").confirm(run, task) then (S or M).run_task(run, task, hosts) end -- --step
 end
 
+--- Does the current play run the handlers of a host that failed (the
+--- play's force_handlers, else --force-handlers / the setting)?
+function M.force_handlers(run)
+  local f = run.play.raw.force_handlers
+  if f == nil then f = run.force_handlers end
+  return f == true
+end
+
+--- The hosts a section's handlers run on: S.active_hosts, and with
+--- force_handlers the hosts of `before` (active when the section began)
+--- that failed in it (not those unreachable), as Ansible's section blocks
+--- with an always: flush_handlers.
+function M.forced(_, S, before)
+  if not before then return S.active_hosts end
+  return function(r)
+    local active, out = {}, {}
+    for _, h in ipairs(S.active_hosts(r)) do active[h] = true end
+    for _, h in ipairs(before) do
+      if active[h] or r.state[h].out == "failed" then out[#out + 1] = h end
+    end
+    return out
+  end
+end
+
 --- The sections of the current play on the current batch: pre_tasks,
 --- tasks, post_tasks, the notified handlers after each (as Ansible flushes
 --- them) when a section has tasks. `S`: the strategy whose active_hosts /
@@ -100,6 +124,7 @@ function M.run_sections(run, S)
   S = S or M
   local play = run.play
   for _, name in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
+    local before = M.force_handlers(run) and S.active_hosts(run) or nil -- (force_handlers: M.forced)
     local section = play[name] or {}
     local tree = play.raw.blocks and play.raw.blocks[name]
     if tree then require("luasible.play.blocks").run(run, tree, S) -- blocks (play/blocks.lua)
@@ -110,7 +135,9 @@ function M.run_sections(run, S)
         S.run_step(run, task, hosts, S)
       end
     end
-    if #section > 0 or section == play.tasks then handlers.flush(run, S.active_hosts, S.run_task) end
+    if #section > 0 or section == play.tasks then
+      handlers.flush(run, M.forced(run, S, before), S.run_task)
+    end
   end
 end
 
