@@ -145,10 +145,11 @@ static lstream *arg_stream(lua_State *L) {
   return ls;
 }
 
-/* Pushes e as an event table. e belongs to the queue until its next pop,
- * and the Lua allocations below may run finalizers (any Lua code): what is
- * needed of e is read first, its data copied into a string before any
- * table is made. */
+/* Pushes e as an event table, on top (its data string stays below it: the
+ * callers return the top value). e belongs to the queue until its next
+ * pop, and the Lua allocations below may run finalizers (any Lua code):
+ * what is needed of e is read first, its data copied into a string before
+ * any table is made. */
 static void push_popped(lua_State *L, lsb_stream *s, const lsb_event *e) {
   if ((e->type == LSB_EV_STDOUT || e->type == LSB_EV_STDERR) &&
       !(e->flags & (LSB_LINE_PARTIAL | LSB_LINE_CR))) {
@@ -169,12 +170,10 @@ static void push_popped(lua_State *L, lsb_stream *s, const lsb_event *e) {
     lua_pushvalue(L, lua_upvalueindex(UP_SEQ));
     lua_pushinteger(L, seq);
     lua_rawset(L, -3);
-    lua_replace(L, -2);
   } else {
     lsb_event h = *e; /* the header; the data as a string */
     lua_pushlstring(L, e->data, e->len);
     push_event(L, s, &h, lua_gettop(L));
-    lua_replace(L, -2);
   }
 }
 
