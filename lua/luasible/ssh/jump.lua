@@ -85,22 +85,25 @@ function M.acquire(hr, open)
     pool = {}
     pools[hr.key] = pool
   end
-  local waited
   while true do
     local e, opening = pick(pool)
     if e then
       e.users = e.users + 1
       return e
     end
-    if not opening then
-      -- those we waited for failed: their outcome is ours
-      if waited and waited.err then return nil, waited.err, waited.name end
-      break
-    end
-    if #pool < M.MAX_SESSIONS then break end -- all in their handshakes: one more, in parallel
-    -- as many as allowed are opening: the first to end is ours
-    waited = pool[#pool]
-    while waited.opening do scheduler.sleep(0.002) end
+    if not opening or #pool < M.MAX_SESSIONS then break end -- none, or all in their handshakes: one more
+    -- as many as allowed are opening: wait for the first of them to end;
+    -- when that one failed, its outcome is ours (no new attempt per waiter
+    -- at a jump host that is down)
+    local waited = { table.unpack(pool) }
+    local ended
+    repeat
+      scheduler.sleep(0.002)
+      for _, w in ipairs(waited) do
+        if not w.opening then ended = w end
+      end
+    until ended
+    if ended.err then return nil, ended.err, ended.name end
   end
   local e = { key = hr.key, users = 1, opening = true, label = hr.label }
   pool[#pool + 1] = e
