@@ -3,12 +3,12 @@
  * resume below half of them) and the end (the final event pushed, then
  * popped).  Pure C, no I/O and no Lua: core/test/test_queue.c tests it.
  *
- * Events live one after the other in blocks of LSB_QBLOCK_SIZE bytes (an
- * event bigger than a block's room gets a block of its own; a queue's
- * first blocks are smaller): a line costs
- * no malloc and no free of its own, and the consumer reads the events in
- * the order they sit in memory. A block is given back (kept as the spare,
- * or freed) once its last event was popped, at the next pop. */
+ * Events live one after the other in blocks of LSB_QBLOCK_SIZE bytes (a
+ * queue's first blocks are smaller; an event bigger than a block's room
+ * gets a block of its own): a line costs no malloc and no free of its own,
+ * and the consumer reads the events in the order they sit in memory. A
+ * block is given back (kept as a spare, or freed) once its last event was
+ * popped, at the next pop. */
 #ifndef LSB_QUEUE_H
 #define LSB_QUEUE_H
 
