@@ -76,7 +76,8 @@ static void push_result(lua_State *L, lsb_stream *s) {
   }
 }
 
-static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
+/* e: the event's header (a copy); its data is the string at `data`. */
+static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e, int data) {
   lua_createtable(L, 0, 5);
   switch (e->type) {
     case LSB_EV_STDOUT:
@@ -84,7 +85,7 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
       if (e->type == LSB_EV_STDOUT) lua_pushliteral(L, "stdout");
       else lua_pushliteral(L, "stderr");
       lua_setfield(L, -2, "type");
-      lua_pushlstring(L, e->data, e->len);
+      lua_pushvalue(L, data);
       lua_setfield(L, -2, "data");
       if (e->flags & LSB_LINE_PARTIAL) {
         lua_pushboolean(L, 1);
@@ -104,14 +105,14 @@ static void push_event(lua_State *L, lsb_stream *s, const lsb_event *e) {
       if (e->percentage >= 0) lsb_set_num(L, "percentage", e->percentage);
       if (e->bytes_done >= 0) lsb_set_num(L, "bytes_done", e->bytes_done);
       if (e->bytes_total >= 0) lsb_set_num(L, "bytes_total", e->bytes_total);
-      lua_pushlstring(L, e->data, e->len);
+      lua_pushvalue(L, data);
       lua_setfield(L, -2, "message");
       lsb_set_num(L, "timestamp", e->ts);
       lua_setfield(L, -2, "progress");
       break;
     default:
       if (e->type == LSB_EV_ERROR) {
-        lua_pushlstring(L, e->data, e->len);
+        lua_pushvalue(L, data);
         lua_setfield(L, -2, "error");
         lsb_set_str(L, "code", s->error.name);
         lua_pushliteral(L, "error");
@@ -144,27 +145,36 @@ static lstream *arg_stream(lua_State *L) {
   return ls;
 }
 
-/* Pushes e as an event table and frees it. */
-static void push_popped(lua_State *L, lsb_stream *s, lsb_event *e) {
+/* Pushes e as an event table, on top (its data string stays below it: the
+ * callers return the top value). e belongs to the queue until its next
+ * pop, and the Lua allocations below may run finalizers (any Lua code):
+ * what is needed of e is read first, its data copied into a string before
+ * any table is made. */
+static void push_popped(lua_State *L, lsb_stream *s, const lsb_event *e) {
   if ((e->type == LSB_EV_STDOUT || e->type == LSB_EV_STDERR) &&
       !(e->flags & (LSB_LINE_PARTIAL | LSB_LINE_CR))) {
+    int kind = e->type == LSB_EV_STDOUT ? UP_STDOUT : UP_STDERR;
+    lua_Number ts = e->ts;
+    lua_Integer seq = (lua_Integer)e->seq;
+    lua_pushlstring(L, e->data, e->len); /* the string, then the table over it */
     lua_createtable(L, 0, 4);
     lua_pushvalue(L, lua_upvalueindex(UP_TYPE));
-    lua_pushvalue(L, lua_upvalueindex(e->type == LSB_EV_STDOUT ? UP_STDOUT : UP_STDERR));
+    lua_pushvalue(L, lua_upvalueindex(kind));
     lua_rawset(L, -3);
     lua_pushvalue(L, lua_upvalueindex(UP_DATA));
-    lua_pushlstring(L, e->data, e->len);
+    lua_pushvalue(L, -3);
     lua_rawset(L, -3);
     lua_pushvalue(L, lua_upvalueindex(UP_TIMESTAMP));
-    lua_pushnumber(L, e->ts);
+    lua_pushnumber(L, ts);
     lua_rawset(L, -3);
     lua_pushvalue(L, lua_upvalueindex(UP_SEQ));
-    lua_pushinteger(L, (lua_Integer)e->seq);
+    lua_pushinteger(L, seq);
     lua_rawset(L, -3);
   } else {
-    push_event(L, s, e);
+    lsb_event h = *e; /* the header; the data as a string */
+    lua_pushlstring(L, e->data, e->len);
+    push_event(L, s, &h, lua_gettop(L));
   }
-  free(e);
 }
 
 static int s_pop(lua_State *L) {
@@ -257,10 +267,8 @@ static int s_pop_line(lua_State *L) {
     if ((type == LSB_EV_STDOUT || type == LSB_EV_STDERR) && !skip) {
       lua_pushlstring(L, e->data, e->len);
       lua_pushboolean(L, type == LSB_EV_STDERR);
-      free(e);
       return 2;
     }
-    free(e);
     if (type == LSB_EV_DONE || type == LSB_EV_ERROR) {
       lua_pushboolean(L, 0);
       return 1;

@@ -90,7 +90,6 @@ static int pop(model *m) {
   if (e->data[e->len] != '\0') fail("data not terminated");
   if (lsb_event_is_final(e)) m->drained = 1;
   m->bytes -= LSB_EVENT_SIZE(s.len);
-  free(e);
   if (m->flow_on && m->q.paused && m->bytes < LSB_HIGH_BYTES / 2 && m->count < LSB_HIGH_EVENTS / 2)
     fail("not resumed below half of the high marks");
   return 1;

@@ -15,7 +15,7 @@ typedef struct {
 static void on_pause(void *ud) { ((flow *)ud)->pauses++; }
 static void on_resume(void *ud) { ((flow *)ud)->resumes++; }
 
-static void pop_free(lsb_queue *q) { free(lsb_queue_pop(q)); }
+static void pop_one(lsb_queue *q) { (void)lsb_queue_pop(q); }
 
 static void test_order(void) {
   lsb_queue q;
@@ -39,7 +39,6 @@ static void test_order(void) {
     if (i == 2) CHECK(e->type == LSB_EV_STDERR && strcmp(e->data, "two") == 0);
     if (i == 3) CHECK(e->type == LSB_EV_PROGRESS && e->len == 0 && e->percentage < 0 &&
                       e->bytes_done < 0 && e->bytes_total < 0);
-    free(e);
   }
   CHECK(!lsb_queue_ready(&q));
   CHECK(q.head == NULL && q.tail == NULL);
@@ -64,7 +63,7 @@ static void test_accounting(void) {
     CHECK(q.bytes == want);
   }
   for (size_t i = 0; i < 100; i++) {
-    pop_free(&q);
+    pop_one(&q);
     want -= LSB_EVENT_SIZE(i);
     CHECK(q.events == 99 - i);
     CHECK(q.bytes == want);
@@ -88,10 +87,10 @@ static void test_flow_events(void) {
   CHECK(f.pauses == 1); /* once */
   while (q.events >= LSB_HIGH_EVENTS / 2) {
     CHECK(f.resumes == 0);
-    pop_free(&q);
+    pop_one(&q);
   }
   CHECK(f.resumes == 1 && !q.paused);
-  pop_free(&q);
+  pop_one(&q);
   CHECK(f.resumes == 1);
   lsb_queue_free(&q);
 }
@@ -114,7 +113,7 @@ static void test_flow_bytes(void) {
   CHECK(n == (int)(LSB_HIGH_BYTES / LSB_EVENT_SIZE(sizeof big)) + 1);
   while (q.bytes >= LSB_HIGH_BYTES / 2) {
     CHECK(f.resumes == 0);
-    pop_free(&q);
+    pop_one(&q);
   }
   CHECK(f.resumes == 1 && !q.paused);
   lsb_queue_free(&q);
@@ -131,7 +130,7 @@ static void test_no_flow(void) {
   lsb_queue_push(&q, LSB_EV_STDOUT, "l", 1, 0);
   CHECK(q.paused && f.pauses == 1);
   lsb_queue_flow(&q, NULL, NULL, NULL); /* the producer is done */
-  while (q.events) pop_free(&q);
+  while (q.events) pop_one(&q);
   CHECK(f.resumes == 0);
   lsb_queue_free(&q);
 }
@@ -150,10 +149,8 @@ static void test_end(void) {
     e = lsb_queue_pop(&q);
     CHECK(e && !lsb_event_is_final(e) && !q.drained);
     CHECK(lsb_queue_ready(&q));
-    free(e);
     e = lsb_queue_pop(&q);
     CHECK(e && e->type == finals[k] && q.drained);
-    free(e);
     /* over: ready for good (the consumer learns it is over), nothing to pop */
     CHECK(lsb_queue_ready(&q));
     CHECK(lsb_queue_pop(&q) == NULL);
@@ -161,7 +158,65 @@ static void test_end(void) {
   }
 }
 
+/* events sit in blocks: a popped event stays as it was while pushes go on
+ * (into its block and past it), lines bigger than a block come whole, and
+ * a queue emptied and filled again many times keeps its order and bytes */
+static void test_blocks(void) {
+  lsb_queue q;
+  static char big[3 * LSB_QBLOCK_SIZE];
+  uint64_t want = 1;
+  int bad = 0;
+  lsb_queue_init(&q);
+  memset(big, 'b', sizeof big);
+  for (int round = 0; round < 50 && !bad; round++) {
+    lsb_event *e;
+    char line[32];
+    int n = 1000 + round * 37;
+    for (int i = 0; i < n; i++) {
+      int len = snprintf(line, sizeof line, "%d.%d", round, i);
+      if (!lsb_queue_push(&q, LSB_EV_STDOUT, line, (size_t)len, 0)) bad++;
+      if (i == n / 2 && !lsb_queue_push(&q, LSB_EV_STDERR, big, sizeof big - (size_t)round, 0)) bad++;
+    }
+    for (int i = 0; i < n; i++) {
+      int len = snprintf(line, sizeof line, "%d.%d", round, i);
+      e = lsb_queue_pop(&q);
+      if (!e || e->seq != want++ || e->len != (size_t)len || strcmp(e->data, line) != 0) bad++;
+      /* pushes while e is held do not touch it */
+      if (!lsb_queue_push(&q, LSB_EV_STDOUT, "later", 5, 0)) bad++;
+      if (!e || strcmp(e->data, line) != 0 || e->seq != want - 1) bad++;
+      if (i == n / 2) {
+        e = lsb_queue_pop(&q);
+        if (!e || e->seq != want++ || e->type != LSB_EV_STDERR || e->len != sizeof big - (size_t)round ||
+            e->data[0] != 'b' || e->data[e->len - 1] != 'b' || e->data[e->len] != '\0')
+          bad++;
+      }
+    }
+    while ((e = lsb_queue_pop(&q)) != NULL)
+      if (e->seq != want++ || strcmp(e->data, "later") != 0) bad++;
+    if (q.events != 0 || q.bytes != 0 || q.head || q.tail) bad++;
+  }
+  /* one at a time, the queue empty after each pop, over block ends */
+  for (int k = 0; k < (int)(3 * LSB_QBLOCK_SIZE / 64) && !bad; k++) {
+    char line[32];
+    lsb_event *e;
+    int len = snprintf(line, sizeof line, "x%d", k);
+    lsb_queue_push(&q, LSB_EV_STDOUT, line, (size_t)len, 0);
+    e = lsb_queue_pop(&q);
+    if (!e || lsb_queue_pop(&q) != NULL) bad++; /* that pop ends e's life: e is read again below */
+    lsb_queue_push(&q, LSB_EV_STDOUT, line, (size_t)len, 0);
+    e = lsb_queue_pop(&q);
+    lsb_queue_push(&q, LSB_EV_STDOUT, "y", 1, 0);
+    if (!e || strcmp(e->data, line) != 0) bad++;
+    e = lsb_queue_pop(&q);
+    if (!e || strcmp(e->data, "y") != 0) bad++;
+  }
+  CHECK(bad == 0);
+  lsb_queue_free(&q);
+  CHECK(q.first == NULL && q.last == NULL && q.done == NULL && q.spare == NULL);
+}
+
 int main(void) {
+  test_blocks();
   test_order();
   test_accounting();
   test_flow_events();

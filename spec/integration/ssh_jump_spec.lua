@@ -143,6 +143,38 @@ describe("#ssh jump hosts on loopback", function()
     assert.is_true(wait_until(function() return connections_to(bastion.port) == before end))
   end)
 
+  it("targets that connect at once open their tunnels on parallel bastion sessions, at most MAX_SESSIONS", function()
+    -- libssh2 opens one channel at a time a session: on one bastion session
+    -- the tunnels of targets connecting at once would wait for each other
+    local before = connections_to(bastion.port)
+    local conns, outs, most = {}, {}, 0
+    luasible.run(function()
+      local tasks = {}
+      for i = 1, 6 do
+        tasks[i] = luasible.spawn(function()
+          local c = assert(luasible.connect(spec()))
+          most = math.max(most, jump.count())
+          conns[i] = c
+          outs[i] = assert(c:execute("echo " .. i)).stdout
+        end)
+      end
+      for i = 1, 6 do tasks[i]:wait() end
+    end)
+    for i = 1, 6 do assert.equal(i .. "\n", outs[i]) end
+    -- more than one session (they connected at once), never more than the bound
+    assert.is_true(most >= 2, "sessions: " .. most)
+    assert.is_true(jump.count() <= jump.MAX_SESSIONS, "sessions: " .. jump.count())
+    assert.equal(jump.count(), my_connections_to(bastion.port))
+    -- one made now shares a ready one
+    local n = jump.count()
+    local c7 = assert(luasible.connect(spec()))
+    assert.equal(n, jump.count())
+    c7:close()
+    for i = 1, 6 do conns[i]:close() end
+    assert.equal(0, jump.count())
+    assert.is_true(wait_until(function() return connections_to(bastion.port) == before end))
+  end)
+
   it("takes a jump option (user@host:port chain) and -o ProxyJump in ansible_ssh_common_args", function()
     local c = assert(luasible.connect { host = "127.0.0.1", port = target.port, user = target.user,
       identity = target.key, known_hosts = kh, agent = false, ssh_config = cfg,
@@ -239,9 +271,11 @@ describe("#ssh jump hosts on loopback", function()
       .. " cannot open a connection to 127.0.0.1:" .. dead, 1, true), err)
     assert.equal(0, jump.count())
     -- a play: every host behind the dead hop is unreachable with its reason
+    -- (8 at once: more than jump.MAX_SESSIONS attempts in flight, the others
+    -- take the outcome of one they waited for)
     local msgs = {}
     local hs = {}
-    for i = 1, 3 do
+    for i = 1, 8 do
       hs["t" .. i] = { ansible_host = "127.0.0.1", ansible_port = target.port, ansible_user = target.user,
         ansible_ssh_private_key_file = target.key, luasible_known_hosts = kh, luasible_ssh_config = cfg,
         ansible_ssh_common_args = "-J 127.0.0.1:" .. dead }
@@ -249,11 +283,12 @@ describe("#ssh jump hosts on loopback", function()
     local recap = assert(plays.play({ hosts = "all", gather_facts = false, tasks = { { shell = "true" } } }, {
       inventory = { all = { hosts = hs } },
       on_event = function(ev) if ev.type == "host_task_result" then msgs[ev.host] = ev.result.msg end end }))
-    for i = 1, 3 do
+    for i = 1, 8 do
       assert.equal(1, recap["t" .. i].unreachable)
       local m = msgs["t" .. i]
       assert.truthy(m:find("^ECONNREFUSED: jump host " .. bastion.user .. "@127.0.0.1:" .. dead), m)
     end
+    assert.equal(0, jump.count())
   end)
 
   it("a lost bastion ends the target's commands with an error naming it, and the next use reconnects", function()

@@ -1,8 +1,8 @@
 --- luasible.ssh.jump: jump hosts (ProxyJump). A chain given as
 -- "user@host:port,user2@host2" (or ssh:// URIs) is parsed here; the
--- session of each hop is shared by every connection behind it (one
--- bastion session, a direct-tcpip channel per target) and closed when the
--- last of them closes.
+-- session of each hop is shared by the connections behind it (a bastion
+-- session, a direct-tcpip channel per target; up to MAX_SESSIONS of them
+-- when targets connect at once) and closed when the last of them closes.
 local scheduler = require "luasible.scheduler"
 
 local M = {}
@@ -38,32 +38,79 @@ function M.parse(chain)
   return hops
 end
 
--- the hop sessions open now: key (resolve.lua's r.key) -> entry
--- { key, sess, users, up (the entry of the hop before it), opening }
-local entries = {}
-M._entries = entries
+-- the hop sessions open now: key (resolve.lua's r.key) -> a pool, the
+-- list of its entries { key, sess, users, up (the entry of the hop before
+-- it), opening }
+local pools = {}
+M._pools = pools
 
---- The shared session of hop `hr` (a resolved spec, resolve.lua), opened
+--- At most this many sessions to one jump host at once. libssh2 opens one
+-- channel at a time a session (each open a round trip): targets that all
+-- connect at once (a play's hosts) would wait for each other's tunnel opens
+-- on one session. While every session to the hop is still in its
+-- handshake, a target that comes starts one more (in parallel: no longer
+-- wait) instead of queueing behind it; once one is ready, targets share the
+-- ready one with the fewest users. Sequential connections share one.
+M.MAX_SESSIONS = 4
+
+local function remove(pool, e)
+  for i = #pool, 1, -1 do
+    if pool[i] == e then table.remove(pool, i) end
+  end
+end
+
+-- the ready entry of `pool` with the fewest users (lost ones dropped:
+-- their users let go of them as they go); and whether one is opening
+local function pick(pool)
+  local best, opening
+  for i = #pool, 1, -1 do
+    local e = pool[i]
+    if e.opening then
+      opening = true
+    elseif e.sess:state() == "ready" then
+      if not best or e.users <= best.users then best = e end
+    else
+      table.remove(pool, i)
+    end
+  end
+  return best, opening
+end
+
+--- A shared session of hop `hr` (a resolved spec, resolve.lua), opened
 --- with open(hr) -> sess, up | nil, err, name when no usable one is open;
 --- the caller holds one use of it until release(entry).
 function M.acquire(hr, open)
-  local e = entries[hr.key]
-  if e and e.opening then -- another connection is opening it: its outcome is ours
-    while e.opening do scheduler.sleep(0.002) end
-    if e.err then return nil, e.err, e.name end
-    e = entries[hr.key]
+  local pool = pools[hr.key]
+  if not pool then
+    pool = {}
+    pools[hr.key] = pool
   end
-  if e and e.sess:state() == "ready" then
-    e.users = e.users + 1
-    return e
+  while true do
+    local e, opening = pick(pool)
+    if e then
+      e.users = e.users + 1
+      return e
+    end
+    if not opening or #pool < M.MAX_SESSIONS then break end -- none, or all in their handshakes: one more
+    -- as many as allowed are opening: wait for the first of them to end;
+    -- when that one failed, its outcome is ours (no new attempt per waiter
+    -- at a jump host that is down)
+    local waited = { table.unpack(pool) }
+    local ended
+    repeat
+      scheduler.sleep(0.002)
+      for _, w in ipairs(waited) do
+        if not w.opening then ended = w end
+      end
+    until ended
+    if ended.err then return nil, ended.err, ended.name end
   end
-  if e then entries[hr.key] = nil end -- lost: its users drop it as they go
-  e = { key = hr.key, users = 1, opening = true, label = hr.label }
-  entries[hr.key] = e
+  local e = { key = hr.key, users = 1, opening = true, label = hr.label }
+  pool[#pool + 1] = e
   local sess, up_or_err, name = open(hr)
   e.opening = false
   if not sess then
-    if entries[hr.key] == e then entries[hr.key] = nil end
+    remove(pool, e)
     local err = up_or_err or ""
     name = name or "EIO"
     -- "NAME: jump host user@bastion:22: what" (the hop's own message)
@@ -98,7 +145,11 @@ function M.release(e)
   if not e then return end
   e.users = e.users - 1
   if e.users > 0 then return end
-  if entries[e.key] == e then entries[e.key] = nil end
+  local pool = pools[e.key]
+  if pool then
+    remove(pool, e)
+    if #pool == 0 then pools[e.key] = nil end
+  end
   if e.poke then e.poke:close() end
   if e.sess then e.sess:close() end
   M.release(e.up)
@@ -107,7 +158,7 @@ end
 --- How many hop sessions are open (for the specs and the bench).
 function M.count()
   local n = 0
-  for _ in pairs(entries) do n = n + 1 end
+  for _, pool in pairs(pools) do n = n + #pool end
   return n
 end
 
