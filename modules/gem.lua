@@ -21,7 +21,7 @@ local M = {
     version = { type = "string" },
     build_flags = { type = "string" },
     force = { type = "boolean", default = false },
-    env = { type = "dict" }, -- the task's `environment:` (play/playbook_task.lua)
+    env = { type = "dict" }, -- more environment (a task's `environment:` reaches every command: module/context.lua)
   },
   mutually_exclusive = { { "gem_source", "repository" }, { "gem_source", "version" } },
   check_mode = true,

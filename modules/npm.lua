@@ -22,7 +22,7 @@ local M = {
     ci = { type = "boolean", default = false },
     no_optional = { type = "boolean", default = false },
     no_bin_links = { type = "boolean", default = false },
-    env = { type = "dict" }, -- the task's `environment:` (play/playbook_task.lua)
+    env = { type = "dict" }, -- more environment (a task's `environment:` reaches every command: module/context.lua)
   },
   check_mode = true,
 }

@@ -182,7 +182,7 @@ describe("YAML playbooks", function()
     assert.falsy(exists(d .. "/ran"))
   end)
 
-  it("environment: the play's and the task's reach the commands; a module that would ignore it is refused", function()
+  it("environment: the play's and the task's reach the commands of every module", function()
     local d = TMP .. "/env"
     os.execute("mkdir -p " .. d)
     write(d .. "/site.yml", table.concat({
@@ -190,13 +190,18 @@ describe("YAML playbooks", function()
       "    - shell: echo $A $B $C > " .. d .. "/1", "      environment: { B: task }",
       "    - shell: echo \"$C\" > " .. d .. "/2", "      environment: \"{{ e }}\"",
       "    - shell: echo $A $D > " .. d .. "/3", "      args:", "        env: { D: own }",
-      "    - copy: content=x dest=" .. d .. "/4", "" }, "\n"))
+      "    - copy: content=x dest=" .. d .. "/4",
+      -- a module of its own commands (the script it sends, run with the environment)
+      "    - script: env.sh " .. d .. "/5", "      environment: { B: \"{{ 'for-' ~ inventory_hostname }}\" }",
+      "" }, "\n"))
+    write(d .. "/env.sh", "#!/bin/sh\necho \"$A $B\" > \"$1\"\n")
     local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV)
     assert.equal(0, code, out .. err)
     assert.equal("play task\n", read(d .. "/1"))
     assert.equal("templated\n", read(d .. "/2"))
     assert.equal("play own\n", read(d .. "/3"))
     assert.equal("x", read(d .. "/4"))
+    assert.equal("play for-h1\n", read(d .. "/5"))
   end)
 
   it("creates=, chdir= and the other options inside a command's text, as Ansible takes them out", function()
@@ -467,9 +472,10 @@ describe("YAML playbooks", function()
         "bad.yml:7: play 'bad.yml', task 1: the loop 'with_frob' names no lookup luasible has ('frob')" },
       { "a vars_files name naming an undefined variable", first .. "- hosts: all\n  vars_files: [\"{{ nope }}.yml\"]\n",
         "bad.yml:5: vars_files[1]: template:1: 'nope' is undefined (a file name sees the play's vars" },
-      { "environment with a module that would ignore it", first .. "- hosts: all\n  environment: { A: 1 }\n"
+      { "an environment that is no mapping", first .. "- hosts: all\n  environment: [A, B]\n"
         .. "  tasks:\n    - service: name=x state=started\n",
-        "bad.yml:7: play 'bad.yml', task 1: environment is not supported with the module 'service' yet" },
+        "bad.yml:7: play 'bad.yml', task 1: environment must be a mapping of names to values or a"
+        .. " \"{{ expression }}\"" },
       { "action and a module key", first .. "- hosts: all\n  tasks:\n    - action: debug msg=x\n      ping:\n",
         "bad.yml:6: play 'bad.yml', task 1: action: the task also names the module 'ping': give one" },
       { "assert without that", first .. "- hosts: all\n  tasks:\n    - assert: { msg: x }\n",

@@ -25,7 +25,8 @@ local Ctx = {}
 Ctx.__index = Ctx
 
 --- ctx = M.new{ conn=, host=, vars=, emit=, check_mode=, diff=, become=, task=, base_dir=, now=, sleep=,
----   module_path=, role_path= (a role's task: its templates/ and files/ first) }
+---   module_path=, role_path= (a role's task: its templates/ and files/ first), environment= (the task's:
+---   every command's, under its own env) }
 function M.new(t)
   return setmetatable(t, Ctx)
 end
@@ -234,9 +235,11 @@ local is_unreachable = M.is_unreachable
 -- as text), timeout, stdin, max_line, and the task's become.
 local function exec_opts(self, opts)
   local env
-  if opts.env then
+  if opts.env or self.environment then
     env = {}
-    for k, v in pairs(opts.env) do env[tostring(k)] = template.tostring(v) end
+    -- the task's environment (play/host_task.lua) under the command's own
+    for k, v in pairs(self.environment or {}) do env[tostring(k)] = template.tostring(v) end
+    for k, v in pairs(opts.env or {}) do env[tostring(k)] = template.tostring(v) end
   end
   local e = { cwd = opts.cwd, env = env, timeout = opts.timeout, stdin = opts.stdin, max_line = opts.max_line }
   if self.deadline then -- the task's `timeout` keyword (play/host_task.lua): what is left of it

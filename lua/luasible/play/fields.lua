@@ -109,6 +109,8 @@ M.TASK = {
   timeout = S.integer({ min = 0 }), -- seconds the task may run, each loop item (0: no limit; play/host_task.lua)
   module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- its blocks' and role's too
     { desc = "a mapping (module -> arguments) or a list of them" }),
+  -- the environment of every command the module runs (its own `env` wins; play/host_task.lua)
+  environment = S.either(S.string(), S.mapping(), { desc = "a mapping of names to values or a \"{{ expression }}\"" }),
 }
 
 --- A handler: a task that also answers to `listen` names.

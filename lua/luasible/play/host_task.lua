@@ -123,8 +123,19 @@ local function run_module(run, host, task, ivars, emit)
   local limit = require("luasible.play.rolling").keyword(run, task, "timeout")
   local now = luasible and luasible.now or os.clock
   local deadline = limit and limit > 0 and now() + limit or nil
+  -- environment (a task's, its blocks', role's, play's): every command the module runs gets it
+  local environment
+  if task.environment ~= nil then
+    local e, eerr = template.render_value(task.environment, ivars)
+    if eerr then return { failed = true, msg = "environment: " .. eerr } end
+    if type(e) ~= "table" then
+      return { failed = true, msg = "environment must be a mapping of names to values, got " .. S.show(e) }
+    end
+    environment = e
+  end
   local ctx = modules.context({
     conn = conn, host = host, vars = ivars, emit = emit, check_mode = check, become = b, deadline = deadline,
+    environment = environment,
     diff = vars.diff_mode(run, task) and not task.no_log, -- no_log: no diff made (the result is hidden too)
     task = task.name, base_dir = run.base_dir, role_path = task.role_path,
     module_path = run.play.path, -- ctx:module searches where the play found its modules

@@ -46,20 +46,13 @@ M.set_of = set_of
 -- passes the whole text as the command, so such an option is refused here.
 local kv = require "luasible.module.kv"
 
--- `environment:` (of a task or its play) goes to the `env` argument of the
--- modules that start a process with it; modules that start no process of
--- the task's own take it as nothing changes for them. Any other module
--- (apt, service, ...) with an environment is refused: it would be ignored.
-local ENV_TAKERS = { command = true, shell = true, streaming_shell = true,
-  unarchive = true, -- (its download and extraction: http_proxy, TMPDIR ...)
-  npm = true, gem = true, -- issue 14's package tools: npm_config_*, GEM_*, proxies reach them
-  -- issue 14's repository modules: a proxy for apt-get update, the key's download, dnf
-  apt_repository = true, apt_key = true, dnf = true, yum = true }
-local ENV_IRRELEVANT = { copy = true, template = true, file = true, lineinfile = true, fetch = true, debug = true,
-  set_fact = true, assert = true, fail = true, meta = true, ping = true, wait_for = true,
-  -- issue 14's system modules: their tools take no user environment
-  user = true, group = true, authorized_key = true, hostname = true, cron = true, sysctl = true, mount = true,
-  wait_for_connection = true, reboot = true, iptables = true, modprobe = true }
+-- `environment:` (of a task, its blocks, role and play) goes to the `env`
+-- argument of the modules that take one (command, shell, ...: their own env
+-- over it); for every other module it is the task's `environment`, the
+-- environment of each command the module runs on the host (apt-get behind a
+-- proxy, pip, git ...), as Ansible gives it to every module
+-- (play/host_task.lua, module/context.lua).
+local ENV_TAKERS = { command = true, shell = true, streaming_shell = true }
 
 
 -- The items of `with_NAME: value` on a host: the value rendered, given to
@@ -219,9 +212,8 @@ function M.convert(r, t, label, handler, list, j, play_env)
       else
         raise(at .. label .. ": environment and the module's own env: give one of them (or both as mappings)")
       end
-    elseif not ENV_IRRELEVANT[mod] then
-      raise(at .. label .. ": environment is not supported with the module " .. S.quote(module_key)
-        .. " yet (command, shell and streaming_shell take it)")
+    else
+      out.environment = env
     end
   end
   out.module, out.args = mod, args
