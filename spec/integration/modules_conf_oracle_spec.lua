@@ -111,4 +111,88 @@ describe("#hosts #oracle debconf, assemble, systemd_service", function()
 ]], { "debconf", "'vtype'" })
     state("debconf-show tzdata | grep Areas")
   end)
+
+  it("assemble: fragments of the host and of files/, delimiter, regexp, hidden, validate: same files, twice", function()
+    t:both("rm -rf /opt/frag /opt/asm && mkdir -p /opt/frag/sub /opt/asm && cd /opt/frag"
+      .. " && printf 'a1\\na2\\n' > 01-a && printf 'b' > 02-b && printf 'hidden\\n' > .h && : > 05-empty"
+      .. " && printf 'c = 1\\n' > 10-c.conf && printf 'x\\n' > sub/inner && ln -s 01-a 03-link")
+    local tree = {
+      ["files/frags/1.txt"] = "local one\n", ["files/frags/2.txt"] = "local two", ["files/frags/.x"] = "hidden\n",
+      ["site.yml"] = [[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: plain
+      assemble: src=/opt/frag dest=/opt/asm/plain
+    - name: delimited
+      assemble: { src: /opt/frag, dest: /opt/asm/delim, delimiter: "### part" }
+    - name: escaped delimiter, hidden left out
+      assemble: { src: /opt/frag, dest: /opt/asm/esc, delimiter: '--\\t--\\n', ignore_hidden: true }
+    - name: by regexp, a mode
+      assemble: { src: /opt/frag, dest: /opt/asm/conf, regexp: '\.conf$', mode: "0600" }
+    - name: from files/
+      assemble: { src: frags, dest: /opt/asm/local, remote_src: false }
+    - name: validated
+      assemble: { src: /opt/frag, dest: /opt/asm/valid, validate: "grep -q c %s" }
+    - name: refused by validate
+      assemble: { src: /opt/frag, dest: /opt/asm/bad, validate: "grep -q nothing-like-it %s" }
+      ignore_errors: true
+    - name: no such folder
+      assemble: { src: /opt/nofrag, dest: /opt/asm/none }
+      ignore_errors: true
+]] }
+    local show = "cd /opt/asm && for f in *; do echo \"== $f $(stat -c %a $f)\"; cat $f; done"
+    for round = 1, 2 do
+      local r = t:run(tree)
+      compare(r, "round " .. round)
+      if round == 2 then assert.are.equal(0, r.luasible.recap.box.changed, r.luasible.out) end
+      local s = state(show)
+      assert.truthy(s:find("== plain 644\nhidden\na1\na2\nb\na1\na2\n\nc = 1\n", 1, true), s)
+      assert.truthy(s:find("== conf 600\nc = 1\n", 1, true), s)
+      local a, l = registered(r, "refused by validate")
+      assert.are.same(a.msg, l.msg)
+      a, l = registered(r, "no such folder")
+      assert.are.same(a.msg, l.msg)
+    end
+    -- --check: Ansible's assemble does not support it (skipped); luasible's neither
+    t:both("printf 'new\\n' > /opt/frag/99-new")
+    local before = state(show)
+    local r = t:run(tree, { check = true })
+    compare(r, "--check")
+    assert.are.same({ box = "skipped" }, r.luasible.status.plain)
+    assert.are.equal(before, state(show))
+  end)
+
+  it("assemble: a missing dest is refused before anything runs", function()
+    refused([[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: bad
+      assemble: src=/opt/frag
+]], { "assemble", "'dest'" })
+  end)
+
+  it("systemd_service is systemd: fails alike where systemd does not run; a bad state refused", function()
+    if (t.luasible[1]:exec("test -d /run/systemd/system && echo yes")) == "yes\n" then
+      return pending("systemd runs on the test host")
+    end
+    local r = t:run([[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: started
+      ansible.builtin.systemd_service: name=ssh state=started
+      ignore_errors: true
+]])
+    compare(r, "systemd_service")
+    assert.are.same({ box = "ignored" }, r.luasible.status.started)
+    refused([[
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: bad
+      systemd_service: name=ssh state=sleeping
+]], { "systemd_service", "'state'" })
+  end)
 end)
