@@ -48,6 +48,7 @@ local COLLECTION_MODULES = {
   ["community.general.archive"] = "archive", ["community.general.ini_file"] = "ini_file",
   ["community.general.modprobe"] = "modprobe", ["community.general.npm"] = "npm",
   ["community.general.gem"] = "gem", ["community.general.timezone"] = "timezone",
+  ["community.general.ufw"] = "ufw",
 }
 
 --- The model's name of a module key: `copy`, `ansible.builtin.copy` and
