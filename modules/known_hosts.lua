@@ -38,6 +38,21 @@ local function lines_of(text)
   return out
 end
 
+-- Ansible's add_path_info: the file's owner, mode, kind and size in the result
+local function path_info(result, line)
+  local uid, gid, nlink, mode, size, kind, owner, group =
+    (line or ""):match("^(%d+) (%d+) (%d+) (%d+) (%d+) ([^|]*)|([^|]*)|(.*)$")
+  if not uid then return result end
+  result.uid, result.gid, result.size = math.tointeger(tonumber(uid)), math.tointeger(tonumber(gid)),
+    math.tointeger(tonumber(size))
+  result.owner = owner ~= "UNKNOWN" and owner or uid
+  result.group = group ~= "UNKNOWN" and group or gid
+  result.mode = "0" .. string.rep("0", 3 - #mode) .. mode
+  result.state = (kind == "symbolic link" and "link") or (kind == "directory" and "directory")
+    or (tonumber(nlink) > 1 and "hard") or "file"
+  return result
+end
+
 local function gather(q, host, key, path, hash)
   local s = {
     "command -v ssh-keygen >/dev/null 2>&1 || { echo MISSING; exit 0; }",
@@ -49,6 +64,7 @@ local function gather(q, host, key, path, hash)
     if hash then s[#s + 1] = "ssh-keygen -H -f \"$t\" >/dev/null 2>&1; printf 'H:%s\\n' \"$(grep -v '^#' \"$t\")\"" end
     s[#s + 1] = "[ -n \"$(ssh-keygen -F " .. q(host) .. " -f \"$t\" 2>/dev/null)\" ] || echo NOMATCH"
   end
+  s[#s + 1] = "[ -e \"$p\" ] && stat -c 'ST:%u %g %h %a %s %F|%U|%G' -- \"$p\""
   s[#s + 1] = "if [ -e \"$p\" ]; then o=$(ssh-keygen -F " .. q(host) .. " -f \"$p\" 2>\"$t\"); echo \"RC:$?\";"
     .. " printf '%s\\n' \"$o\" | sed 's/^/O:/'; sed 's/^/E:/' \"$t\"; echo FILE; cat -- \"$p\"; fi"
   s[#s + 1] = "exit 0"
@@ -141,11 +157,14 @@ return {
     local d = ctx:diff_result(text, after, path)
     if d and not exists then d.before_header = "/dev/null" end
     result.diff = d
-    if state == "absent" and not found_line and key then return result end
+    local st_line = out:match("\nST:([^\n]*)")
+    if state == "absent" and not found_line and key then return path_info(result, st_line) end
     local remove_all = found and not key and state == "absent"
     local rewrite = replace or found ~= (state == "present")
     result.changed = remove_all or rewrite
-    if not result.changed or ctx.check_mode then return result end
+    -- under --check Ansible's module returns only these two
+    if ctx.check_mode then return { changed = result.changed, diff = result.diff } end
+    if not result.changed then return path_info(result, st_line) end
     local s = { "set -e", "f=" .. q(path) }
     if remove_all then s[#s + 1] = "ssh-keygen -R " .. q(host) .. " -f \"$f\" >/dev/null 2>&1" end
     local new = after
@@ -156,11 +175,12 @@ return {
     s[#s + 1] = "if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\"; "
       .. " chown --reference=\"$f\" \"$t\" 2>/dev/null || :;"
       .. " else chmod $(printf '%o' $((0666 & ~$(umask)))) \"$t\"; fi; mv -f -- \"$t\" \"$f\"; trap - EXIT"
+    s[#s + 1] = "stat -c 'ST:%u %g %h %a %s %F|%U|%G' -- \"$f\""
     local r = ctx:run(table.concat(s, "\n"), { stdin = new or "" })
     if not r.ok then
       return { failed = true, changed = false, msg = "Failed to write to file " .. path .. ": "
         .. ctx.chomp((r.stderr or "") .. (r.stdout or "")) }
     end
-    return result
+    return path_info(result, (r.stdout or ""):match("ST:([^\n]*)"))
   end,
 }

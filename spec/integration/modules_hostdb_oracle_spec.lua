@@ -108,9 +108,13 @@ describe("#hosts #oracle known_hosts, getent", function()
       assert.truthy(s:find("known_hosts.old", 1, true), s) -- ssh-keygen -R's backup, as Ansible's
       local a, l = registered(r, "a key whose host is another")
       assert.are.equal(a.msg, l.msg)
-      for _, f in ipairs { "name", "key", "path", "hash_host" } do
-        a, l = registered(r, "a host with a port")
-        assert.are.same(a[f], l[f], f)
+      for _, task in ipairs { "a host with a port", "the same key again, the name in capitals",
+        "a key not there is not removed" } do
+        a, l = registered(r, task)
+        for _, f in ipairs { "name", "key", "path", "hash_host", "state", "mode", "owner", "group", "uid", "gid",
+          "size" } do
+          assert.are.same(a[f], l[f], task .. ": " .. f)
+        end
       end
       assert.are.same({ box = true }, r.luasible.changed["a host"]) -- its key was replaced by the end of the play
       assert.are.same({ box = false }, r.luasible.changed["the hashed host again, hashed"])
@@ -127,6 +131,11 @@ describe("#hosts #oracle known_hosts, getent", function()
       known_hosts: { path: /tmp/kh/known_hosts, name: alpha.example.org, key: "alpha.example.org @E2" }
 ]]):gsub("@(%u%d)", { E1 = keys.e1, E2 = keys.e2 }), { check = true })
     compare(r, "--check")
+    for _, task in ipairs { "would add", "would remove", "is there" } do
+      local a, l = registered(r, task)
+      assert.are.same(a.path, l.path, task) -- none: Ansible's module gives only changed and diff
+      assert.are.same(a.name, l.name, task)
+    end
     assert.are.same({ box = true }, r.luasible.changed["would add"])
     assert.are.same({ box = false }, r.luasible.changed["is there"])
     assert.are.equal(before, state(KH))
