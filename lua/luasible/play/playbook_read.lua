@@ -47,7 +47,8 @@ local COLLECTION_MODULES = {
   ["ansible.posix.sysctl"] = "sysctl", ["ansible.posix.synchronize"] = "synchronize",
   ["community.general.archive"] = "archive", ["community.general.ini_file"] = "ini_file",
   ["community.general.modprobe"] = "modprobe", ["community.general.npm"] = "npm",
-  ["community.general.gem"] = "gem",
+  ["community.general.gem"] = "gem", ["community.general.timezone"] = "timezone",
+  ["community.general.ufw"] = "ufw",
 }
 
 --- The model's name of a module key: `copy`, `ansible.builtin.copy` and
