@@ -4,7 +4,7 @@
 -- facts (every package's name, version, arch, category, origin, source;
 -- every service's state and source), the statuses and the recaps must be
 -- the same. Ansible's apt lister needs python3-apt on the host: when this
--- machine has none, the .debs in build/oracle-cache/ (`apt-get download
+-- machine has none, the .debs in build/oracle-cache/ (scripts/deps puts them in apt's cache; or `apt-get download
 -- python3-apt python-apt-common`) are installed on both twins, else the
 -- package part is pending. A bad manager or strategy: Ansible fails the
 -- task on the host, luasible refuses the playbook, one line, nothing run.
@@ -19,7 +19,8 @@ describe("#hosts #oracle package_facts, service_facts", function()
     t = twins.start { names = { "box" } }
     local debs = {}
     for _, n in ipairs { "python3-apt", "python-apt-common" } do
-      local p = io.popen("ls build/oracle-cache/" .. n .. "_*.deb 2>/dev/null | head -n 1")
+      local p = io.popen("ls build/oracle-cache/" .. n .. "_*.deb /var/cache/apt/archives/" .. n
+        .. "_*.deb 2>/dev/null | head -n 1")
       local f = p:read("l"); p:close()
       if f then debs[#debs + 1] = f end
     end

@@ -1,7 +1,7 @@
 -- community.general.ufw against Ansible's own module: the same playbook by
 -- ansible-playbook on "a-box" and by luasible on "l-box", each its own
 -- network namespace (its own firewall). ufw is not on this machine: the
--- .deb in build/oracle-cache/ (`apt-get download ufw`) is installed on both
+-- .deb in build/oracle-cache/ (scripts/deps puts them in apt's cache; or `apt-get download ufw`) is installed on both
 -- twins, else the spec is pending. The rules left (`ufw status verbose`,
 -- the user rules files), the changed flags, statuses, the commands Ansible
 -- reports and the recaps must agree, twice and under --check. Bad
@@ -15,7 +15,7 @@ describe("#hosts #oracle ufw", function()
   local t, has
   lazy_setup(function()
     t = twins.start { names = { "box" } }
-    local p = io.popen("ls build/oracle-cache/ufw_*.deb 2>/dev/null | head -n 1")
+    local p = io.popen("ls build/oracle-cache/ufw_*.deb /var/cache/apt/archives/ufw_*.deb 2>/dev/null | head -n 1")
     local deb = p:read("l"); p:close()
     has = select(2, t.ansible[1]:exec("command -v ufw"))
     if not has and deb then
