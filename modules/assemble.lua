@@ -97,6 +97,7 @@ local function read_local(ctx, src, decrypt)
 end
 
 return {
+  controller_paths = { src = "remote_src" }, -- (`~` in src is this machine's unless remote_src)
   params = {
     src = { type = "path", required = true },
     dest = { type = "path", required = true },

@@ -3,6 +3,7 @@
 -- right. mode/owner/group are applied when they differ. backup keeps the old file.
 -- M.install is the part template and lineinfile build on (ctx:module("copy")).
 local M = {
+  controller_paths = { src = "remote_src" }, -- (`~` in src is this machine's: module/home.lua)
   params = {
     src = { type = "path" },
     content = { type = "string" },

@@ -2,6 +2,7 @@
 -- the file lands in dest/<host>/<src path>, or at dest itself with flat=true.
 
 return {
+  controller_paths = { dest = true }, -- (`~` in dest is this machine's: module/home.lua)
   params = {
     src = { type = "path", required = true },
     dest = { type = "path", required = true },

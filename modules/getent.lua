@@ -46,7 +46,7 @@ return {
     end
     return true
   end,
-  sets_facts = true,
+  returns_facts = true,
   check_mode = true,
   run = function(ctx, args)
     local q = ctx.quote

@@ -27,6 +27,7 @@ end
 local function trim(s) return (s or ""):match("^%s*(.-)%s*$") end
 
 return {
+  returns_facts = true, -- ansible_hostname, ansible_fqdn, ...: the host's facts from now on
   params = {
     name = { type = "string", required = true },
     use = { type = "string", choices = { "systemd", "debian", "alpine", "file" } },

@@ -8,6 +8,7 @@
 -- host's variables (`sets_include_vars`): above task vars, below set_fact
 -- and registered results, as Ansible's include_vars.
 local M = {
+  controller_paths = { file = true, dir = true }, -- (files of this machine)
   free_form = "file",
   sets_include_vars = true,
   params = {

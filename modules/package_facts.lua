@@ -148,7 +148,7 @@ return {
     end
     return true
   end,
-  sets_facts = true,
+  returns_facts = true,
   check_mode = true,
   run = function(ctx, args)
     local wanted, seen = {}, {}

@@ -41,7 +41,7 @@ end
 return {
   params = {},
   check_mode = true,
-  sets_facts = true,
+  returns_facts = true,
   run = function(ctx)
     local out = ctx:run(SCRIPT).stdout or ""
     local sec, parts = nil, {}

@@ -7,6 +7,7 @@
 -- itemized output (--out-format "<<CHANGED>>%i %n%L") names anything;
 -- --check adds --dry-run. Progress comes from rsync's --info=progress2.
 local M = {
+  controller_paths = { src = "skip", dest = "skip", private_key = "skip" }, -- (its own rules)
   params = {
     src = { type = "path", required = true },
     dest = { type = "path", required = true },

@@ -5,6 +5,7 @@
 -- template_fullpath (the file read), template_destpath (dest) and
 -- template_host (this machine's name).
 return {
+  controller_paths = { src = true }, -- (`~` in src is this machine's: module/home.lua)
   params = {
     src = { type = "path", required = true },
   },

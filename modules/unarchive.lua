@@ -20,6 +20,7 @@
 -- they share module/lib/unarchive_common.lua (ctx.lib); this file is the
 -- module's flow: where src comes from, the one script, which handler.
 local M = {
+  controller_paths = { src = "remote_src" }, -- (`~` in src is this machine's unless remote_src)
   params = {
     src = { type = "path", required = true },
     dest = { type = "path", required = true },

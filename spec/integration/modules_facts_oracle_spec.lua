@@ -84,7 +84,7 @@ describe("#hosts #oracle package_facts, service_facts", function()
     - name: apt only, every manager
       package_facts: { manager: [apt], strategy: all }
     - name: used
-      copy: dest=/tmp/pf content="{{ packages['openssh-server'][0].version }} {{ 'bash' in packages }}"
+      copy: dest=/tmp/pf content="{{ packages['openssh-server'][0].version }} {{ 'bash' in ansible_facts.packages }}"
 ]])
     compare(r, "package_facts")
     local a, l = registered(r, "apt only, every manager")
@@ -129,7 +129,7 @@ describe("#hosts #oracle package_facts, service_facts", function()
     - name: services
       service_facts:
     - name: used
-      copy: dest=/tmp/sf content="{{ services | length > 0 }} {{ services.ssh.state | default('none') }}"
+      copy: dest=/tmp/sf content="{{ services | length > 0 }} {{ ansible_facts.services.ssh.state | default('none') }}"
 ]], { check = check })
       compare(r, "service_facts")
       local a, l = registered(r, "services")

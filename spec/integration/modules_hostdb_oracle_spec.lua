@@ -167,7 +167,7 @@ describe("#hosts #oracle known_hosts, getent", function()
     - name: root
       getent: database=passwd key=root
     - name: a fact used
-      copy: dest=/tmp/getent-home content="{{ getent_passwd.root[4] }} {{ getent_passwd['root'] | length }}"
+      copy: dest=/tmp/getent-home content="{{ getent_passwd.root[4] }} {{ ansible_facts.getent_passwd.root | length }}"
     - name: every group
       getent: database=group
     - name: hosts, split on blanks

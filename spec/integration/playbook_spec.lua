@@ -137,6 +137,25 @@ describe("YAML playbooks", function()
     end
   end)
 
+  it("~ in a path argument is the home of the task's user on the host; in copy's src, this machine's", function()
+    local d = TMP .. "/tilde"
+    os.execute("mkdir -p " .. d .. "/home")
+    write(d .. "/home/src.txt", "from home\n")
+    write(d .. "/site.yml", table.concat({
+      "- hosts: h1", "  gather_facts: false", "  tasks:",
+      "    - file: { path: ~/made, state: directory }",
+      "    - copy: { src: ~/src.txt, dest: ~/made/copied }",
+      "    - stat: { path: \"~/made/copied\" }", "      register: s",
+      "    - debug: { msg: \"{{ s.stat.path }}\" }",
+      "    - file: { path: ~nosuchuser1x/y, state: absent }", "" }, "\n"))
+    -- (the local connection's shell has this HOME: ~ is d/home there too)
+    local out, code, err = cli("run " .. d .. "/site.yml -i " .. INV, "HOME=" .. d .. "/home")
+    assert.equal(0, code, out .. err)
+    assert.equal("from home\n", read(d .. "/home/made/copied"))
+    assert.same({ d .. "/home/made/copied" }, clih.msgs(out))
+    assert.falsy(exists("~"), "a folder named ~ was made")
+  end)
+
   it("an !unsafe value in play vars, vars_files and task vars is data, never rendered, as in Ansible", function()
     local d = TMP .. "/unsafe"
     os.execute("mkdir -p " .. d)

@@ -142,6 +142,7 @@ local function run_module(run, host, task, ivars, emit)
     now = luasible and luasible.now or os.clock,
     sleep = luasible and luasible.sleep or function() end,
   })
+  require("luasible.module.home").expand(ctx, task.mod, vargs) -- `~` in path arguments, as Ansible's modules
   local job = task.async and task.async > 0 and async.job(task) or nil -- async (play/async.lua)
   if job then ctx.async = async.runner(job) end
   local ok, res = pcall(task.mod.run, ctx, vargs)
@@ -309,6 +310,14 @@ function M.run(run, host, task)
     if (task.facts or task.module == "setup") and type(res.ansible_facts) == "table" and not res.failed then
       fst.facts = fst.facts or {} -- merged into the facts the host has, as Ansible's (meta: clear_facts clears)
       for k, v in pairs(res.ansible_facts) do fst.facts["ansible_" .. k] = v; fst.facts[k] = v end
+    elseif task.mod.returns_facts and type(res.ansible_facts) == "table" and not res.failed then
+      -- a module's facts (package_facts, service_facts, getent, hostname): the host's facts, as
+      -- Ansible's: ansible_facts.packages and `packages`; ansible_hostname is also ansible_facts.hostname
+      fst.facts = fst.facts or {}
+      for k, v in pairs(res.ansible_facts) do
+        fst.facts[k] = v
+        if type(k) == "string" and k:find("^ansible_.") then fst.facts[k:sub(9)] = v end
+      end
     end
     if task.loop ~= nil then
       res.item = item
