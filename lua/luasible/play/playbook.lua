@@ -38,7 +38,7 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
   ignore_unreachable = true, run_once = true, throttle = true, -- rolling deploys (play/rolling.lua)
   connection = true, port = true, no_log = true, module_defaults = true, -- (play/connect.lua, module_defaults.lua)
-  gather_subset = true, timeout = true, -- (the facts task: play/prepare.lua; no_log: strategy.run_task)
+  gather_subset = true, fact_path = true, timeout = true, -- (the facts task: play/prepare.lua)
   force_handlers = true } -- (play/strategy.lua)
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
@@ -47,7 +47,7 @@ local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_file
 local PLAY_NOT_YET = {
   "ignore_errors", "become_flags",
   "become_exe",
-  "gather_timeout", "fact_path", "debugger" }
+  "gather_timeout", "debugger" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 
 -- A play's name as the messages show it.

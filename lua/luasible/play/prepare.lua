@@ -132,8 +132,9 @@ function M.prepare(play, opts, inv)
     -- gather_subset: the setup module's (modules/setup.lua)
     local subset = play.gather_subset
     if type(subset) == "string" then subset = { subset } end -- ("!all,!min": split by setup, shown as given)
+    local fargs = (subset or play.fact_path) and { gather_subset = subset, fact_path = play.fact_path } or nil
     local facts, gerr = M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" },
-      args = subset and { gather_subset = subset } or nil }, "gather_facts", path)
+      args = fargs }, "gather_facts", path)
     if facts and subset and facts.mod.subsets and not modules.has_template(subset) then
       local _, serr = facts.mod.subsets(subset)
       if serr then facts, gerr = nil, "gather_subset: " .. serr end
