@@ -176,7 +176,11 @@ function M.prepare(play, opts, inv)
     end
   end
   for i, t in ipairs(play.handlers or {}) do
-    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true, pmd)
+    local task, err
+    if require("luasible.play.blocks").is_include(t) then -- include_tasks as a handler (play/handlers.lua)
+      task = { name = t.name or ("include_tasks " .. t.include), module = "include_tasks", include_node = t,
+        listen = F.name_list(t.listen), notify = {}, tags = {} }
+    else task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true, pmd) end
     if not task then return nil, err end
     task.handler = true
     p.handlers[#p.handlers + 1] = task
