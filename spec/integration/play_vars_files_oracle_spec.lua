@@ -43,6 +43,13 @@ local CASES = {
   { "an undefined name before facts are gathered: the entry is skipped",
     "- hosts: web\n  gather_facts: false\n  vars_files: [\"vars/{{ nope }}.yml\"]\n  tasks:\n"
       .. "    - " .. L("{{ x | default('none') }}") .. "\n", files = VARS },
+  { "facts of a setup task in the play count from the next task on",
+    "- hosts: web\n  gather_facts: false\n  vars_files: [\"vars/{{ ansible_os_family }}.yml\"]\n  tasks:\n"
+      .. "    - " .. L("{{ x | default('none') }}") .. "\n    - setup: gather_subset=!all\n"
+      .. "    - " .. L("{{ x }}") .. "\n", files = VARS },
+  { "an undefined name once facts are gathered: the run stops",
+    "- hosts: web\n  gather_facts: true\n  vars_files: [\"vars/{{ nope }}.yml\"]\n  tasks:\n"
+      .. "    - " .. L("ran") .. "\n", files = VARS, refusal = "'nope' is undefined" },
   { "a static file missing: refused, nothing run",
     "- hosts: web\n  gather_facts: false\n  vars_files: [vars/nope.yml]\n  tasks:\n    - " .. L("ran") .. "\n",
     files = VARS, refusal = "was not found" },

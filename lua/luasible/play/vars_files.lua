@@ -11,7 +11,8 @@
 -- The layer is between the play's vars and the roles' vars (play/vars.lua).
 -- A name with an undefined variable is skipped before the host's facts are
 -- gathered and an error after; a file missing for a host (none of a list's)
--- stops the run: "file:line: vars file X was not found", as Ansible's ERROR!.
+-- stops the run: "file:line: vars file X was not found", as Ansible's ERROR!
+-- (checked for each host before each task's banner: M.check).
 local yaml = require "luasible.yaml"
 local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
@@ -95,7 +96,8 @@ function M.layer(run, host, sofar, task)
           break
         end
       end
-      if not found and not skipped then
+      -- (no task: a delegated host's or a connection's variables, where Ansible ignores a missing file)
+      if not found and not skipped and task then
         fatal(run, e.where .. "vars file " .. e.label .. " was not found (for " .. host .. ")")
       end
     end
