@@ -190,8 +190,9 @@ end
 -- ConfigParser's reading of an INI text: { section = { key = value } }, or
 -- nil when it would raise (an option before any section, a line that is no
 -- option, a section or an option twice).
-local function parse_ini(text)
-  local out, defaults, sect, last, seen = {}, {}, nil, nil, {}
+local function parse_ini(text, object) -- (object: ctx.object, a mapping shown {} even empty)
+  object = object or function() return {} end
+  local out, defaults, sect, last, seen = object(), {}, nil, nil, {}
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
     line = line:gsub("\r$", "")
     local stripped = line:match("^%s*(.-)%s*$")
@@ -204,7 +205,7 @@ local function parse_ini(text)
       if name then
         if seen[name] then return nil end
         seen[name] = true
-        if name == "DEFAULT" then sect = defaults else out[name] = {}; sect = out[name] end
+        if name == "DEFAULT" then sect = defaults else out[name] = object(); sect = out[name] end
         last = nil
       else
         if not sect then return nil end
@@ -227,7 +228,6 @@ local function local_facts(ctx, dir, warnings)
   local res = ctx:run(local_script(dir, token, ctx.quote))
   local facts = ctx.object and ctx.object() or {}
   if not res.ok then return facts end
-  local pyjson = require "luasible.template.filters.pyjson"
   local out = res.stdout or ""
   local marker = "\n" .. token .. " "
   local parts, i = {}, 1
@@ -259,10 +259,10 @@ local function local_facts(ctx, dir, warnings)
       end
       local fact = failed
       if not fact then
-        local ok, v = pcall(pyjson.decode, p.body)
-        if ok then fact = v
+        local v = ctx.eval({ vars = { fact_text = p.body } }, "fact_text | from_json") -- (nil, err: no JSON)
+        if v ~= nil then fact = v
         else
-          fact = parse_ini(p.body)
+          fact = parse_ini(p.body, ctx.object)
           if not fact then fact = "error loading facts as JSON or ini - please check content: " .. file end
         end
       end

@@ -28,6 +28,14 @@ local CASES = {
       .. "    - " .. L("{{ ansible_local.x.run }} {{ ansible_local.j.a }}") .. "\n"
       .. "    - setup: fact_path={{ playbook_dir }}/none\n"
       .. "    - " .. L("{{ ansible_local | length }}") .. "\n", files = FACTS },
+  { "a file neither JSON nor INI, a script that fails: Ansible's message as the value",
+    "- hosts: web\n  gather_facts: false\n  tasks:\n"
+      .. "    - command: chmod 0755 {{ playbook_dir }}/facts/f.fact\n      run_once: true\n"
+      .. "    - setup: fact_path={{ playbook_dir }}/facts\n"
+      .. "    - " .. L("{{ ansible_local.bad }}") .. "\n    - " .. L("{{ ansible_local.f | trim }}") .. "\n"
+      .. "    - " .. L("{{ ansible_local.empty }}") .. "\n",
+    files = { ["facts/bad.fact"] = "garbage [[\n", ["facts/f.fact"] = "#!/bin/sh\necho oops >&2\nexit 3\n",
+      ["facts/empty.fact"] = "" } },
 }
 
 describe("#oracle setup fact_path / ansible_local against ansible-playbook", function()
