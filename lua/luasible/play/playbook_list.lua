@@ -183,7 +183,10 @@ function convert_list(r, l, label, handler, p, maps, stack)
       tasks[j] = { block = imported } -- its tasks as a block of no keywords
     elseif inc then
       tasks[j] = include_tasks(r, t, inc, what, p, handler)
-      if handler then tasks[j].handler = true end
+      if handler then -- a handler itself: its place in the handlers' maps (prepare's messages)
+        tasks[j].handler = true
+        maps[#maps + 1] = { node = t, keys = {}, line = yaml.line(l, j), file = r.file }
+      end
     elseif is_map(t) and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) then
       if type(t.name) == "string" then what = what .. " (" .. S.quote(t.name) .. ")" end
       -- a block in handlers: each task of its block: a handler with its keywords; a block in it is
