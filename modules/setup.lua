@@ -159,6 +159,123 @@ local function default_ipv4(raw, object)
   return out
 end
 
+---------------------------------------------------------------------------
+-- local facts (Ansible's LocalFactCollector): each *.fact file of fact_path
+-- on the host, read (or run, when executable: its stdout), as JSON, else
+-- INI (ConfigParser's: [section] key = value, keys in lower case); the value
+-- under its name without .fact in ansible_local. A file that cannot be read
+-- or run, or is neither, gets Ansible's message as its value, and a warning.
+---------------------------------------------------------------------------
+local function local_script(dir, token, q)
+  local body = [=[
+[ -d "$d" ] || exit 0
+for f in "$d"/*.fact; do
+  [ -e "$f" ] || continue
+  n=${f##*/}; n=${n%.fact}
+  if [ -x "$f" ]; then
+    printf '\n%s BEGIN x %s\n' "$T" "$n"
+    e=$(mktemp) || exit 1
+    "$f" 2>"$e"; rc=$?
+    printf '\n%s ERR %s\n' "$T" "$rc"; cat "$e"; rm -f "$e"
+  else
+    printf '\n%s BEGIN f %s\n' "$T" "$n"
+    cat "$f" || printf '\n%s ERR read\n' "$T"
+  fi
+done
+printf '\n%s END\n' "$T"
+]=]
+  return "d=" .. q(dir) .. "\nT=" .. q(token) .. "\n" .. body
+end
+
+-- ConfigParser's reading of an INI text: { section = { key = value } }, or
+-- nil when it would raise (an option before any section, a line that is no
+-- option, a section or an option twice).
+local function parse_ini(text, object) -- (object: ctx.object, a mapping shown {} even empty)
+  object = object or function() return {} end
+  local out, defaults, sect, last, seen = object(), {}, nil, nil, {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    line = line:gsub("\r$", "")
+    local stripped = line:match("^%s*(.-)%s*$")
+    if stripped == "" or stripped:match("^[#;]") then
+      if stripped == "" then last = nil end
+    elseif line:match("^%s") and last then -- a continuation line
+      sect[last] = sect[last] .. "\n" .. stripped
+    else
+      local name = stripped:match("^%[(.*)%]$")
+      if name then
+        if seen[name] then return nil end
+        seen[name] = true
+        if name == "DEFAULT" then sect = defaults else out[name] = object(); sect = out[name] end
+        last = nil
+      else
+        if not sect then return nil end
+        local k, v = line:match("^%s*([^=:]-)%s*[=:]%s*(.-)%s*$")
+        if not k or k == "" then return nil end
+        k = k:lower()
+        if sect[k] ~= nil then return nil end
+        sect[k], last = v, k
+      end
+    end
+  end
+  for _, t in pairs(out) do
+    for k, v in pairs(defaults) do if t[k] == nil then t[k] = v end end
+  end
+  return out
+end
+
+local function local_facts(ctx, dir, warnings)
+  local token = string.format("luasible-fact-%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+  local res = ctx:run(local_script(dir, token, ctx.quote))
+  local facts = ctx.object and ctx.object() or {}
+  if not res.ok then return facts end
+  local out = res.stdout or ""
+  local marker = "\n" .. token .. " "
+  local parts, i = {}, 1
+  while true do
+    local a, b = out:find(marker, i, true)
+    if not a then break end
+    local e = out:find("\n", b + 1, true) or #out + 1
+    parts[#parts + 1] = { head = out:sub(b + 1, e - 1), from = e + 1, at = a }
+    i = e
+  end
+  for k, p in ipairs(parts) do
+    p.body = out:sub(p.from, (parts[k + 1] and parts[k + 1].at or #out + 1) - 1)
+  end
+  local k = 1
+  while parts[k] do
+    local p = parts[k]
+    local kind, name = p.head:match("^BEGIN (%a) (.*)$")
+    if kind then
+      local file = dir .. "/" .. name .. ".fact"
+      local nxt = parts[k + 1]
+      local failed
+      if nxt and nxt.head:match("^ERR ") then
+        local rc = nxt.head:match("^ERR (.*)$")
+        if rc == "read" then failed = "error loading fact - could not read " .. file
+        elseif rc ~= "0" then
+          failed = string.format("Failure executing fact script (%s), rc: %s, err: %s", file, rc, nxt.body)
+        end
+        k = k + 1
+      end
+      local fact = failed
+      if not fact then
+        local v = ctx.eval({ vars = { fact_text = p.body } }, "fact_text | from_json") -- (nil, err: no JSON)
+        if v ~= nil then fact = v
+        else
+          fact = parse_ini(p.body, ctx.object)
+          if not fact then fact = "error loading facts as JSON or ini - please check content: " .. file end
+        end
+      end
+      if type(fact) == "string" and fact ~= "" and (failed or fact:find("^error loading")) then
+        warnings[#warnings + 1] = fact
+      end
+      facts[name] = fact
+    end
+    k = k + 1
+  end
+  return facts
+end
+
 -- gather_subset (Ansible's): the subsets each fact is in; min's are always
 -- there unless "!min"; "all" is every subset; "!x" leaves x out.
 local SUBSET_OF = {
@@ -166,9 +283,9 @@ local SUBSET_OF = {
   user_id = "user", processor_count = "hardware", memtotal_mb = "hardware", memfree_mb = "hardware",
   all_ipv4_addresses = "network", all_ipv6_addresses = "network", addresses = "network", default_ipv4 = "network",
 }
-local MIN = { platform = true, user = true, distribution = true }
+local MIN = { platform = true, user = true, distribution = true, ["local"] = true }
 local SUBSETS = { all = true, min = true, hardware = true, network = true, virtual = true, ohai = true, facter = true,
-  platform = true, user = true, distribution = true }
+  platform = true, user = true, distribution = true, ["local"] = true }
 
 --- The subsets gather_subset (a list) asks for: set of names, or nil, err.
 local function subsets(list)
@@ -183,7 +300,7 @@ local function subsets(list)
     local name = neg and s:sub(2) or s
     if not SUBSETS[name] then
       return nil, "bad subset '" .. name .. "' (the subsets: all, "
-        .. "distribution, facter, hardware, min, network, ohai, platform, user, virtual, and ! before one)"
+        .. "distribution, facter, hardware, local, min, network, ohai, platform, user, virtual, and ! before one)"
     end
     if neg then exclude[name] = true else want[name], any_pos = true, true end
   end
@@ -202,7 +319,8 @@ local function subsets(list)
 end
 
 return {
-  params = { filter = { type = "string" }, gather_subset = { type = "list", default = { "all" } } },
+  params = { filter = { type = "string" }, gather_subset = { type = "list", default = { "all" } },
+    fact_path = { type = "string", default = "/etc/ansible/facts.d" } },
   check_mode = true,
   distribution_facts = distribution_facts,
   subsets = subsets, -- (play/prepare.lua checks a play's gather_subset with it before anything runs)
@@ -234,12 +352,16 @@ return {
     for k in pairs(facts) do
       if not want[SUBSET_OF[k] or "distribution"] then facts[k] = nil end
     end
+    local warnings = {}
+    if want["local"] then -- ansible_local (ansible_facts.ansible_local, as Ansible names it)
+      facts.ansible_local = local_facts(ctx, args.fact_path or "/etc/ansible/facts.d", warnings)
+    end
     facts.gather_subset, facts.module_setup = args.gather_subset or { "all" }, true
     if args.filter then
       local only = {}
       for k, v in pairs(facts) do if k:find(args.filter) then only[k] = v end end
       facts = only
     end
-    return { changed = false, ansible_facts = facts }
+    return { changed = false, ansible_facts = facts, warnings = #warnings > 0 and warnings or nil }
   end,
 }

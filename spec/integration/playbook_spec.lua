@@ -298,7 +298,8 @@ describe("YAML playbooks", function()
     os.remove(d .. "/out")
     out, code, err = cli("run " .. d .. "/site.yml -i " .. INV .. " -e stage=qa")
     assert.equal(1, code, out .. err)
-    assert.matches(d .. "/site.yml:3: vars_files: cannot read " .. d .. "/env/qa.yml", err, 1, true)
+    assert.matches(d .. "/site.yml:3: vars file env/{{ stage }}.yml was not found (" .. d .. "/env/qa.yml)",
+      err, 1, true)
     assert.falsy(exists(d .. "/out"))
   end)
 
@@ -466,7 +467,7 @@ describe("YAML playbooks", function()
       { "a wrong type", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      retries: many\n",
         "bad.yml:7: play 'bad.yml', task 1: retries must be a non-negative integer, got a string ('many')" },
       { "a missing vars file", first .. "- hosts: all\n  vars_files: [nope.yml]\n",
-        "bad.yml:5: vars_files: cannot read" },
+        "bad.yml:5: vars file nope.yml was not found" },
       { "a notify naming no handler", first .. "- hosts: all\n  tasks:\n    - name: n\n      debug: msg=x\n"
         .. "      notify: restart ngnix\n", "notify names the handler 'restart ngnix', but the play has no handler" },
       { "a handler keyword on a task", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      listen: t\n",
@@ -489,8 +490,8 @@ describe("YAML playbooks", function()
         "bad.yml:4: play 'bad.yml': hosts: template:1: 'nope' is undefined" },
       { "a loop naming no lookup", first .. "- hosts: all\n  tasks:\n    - debug: msg=x\n      with_frob: [1]\n",
         "bad.yml:7: play 'bad.yml', task 1: the loop 'with_frob' names no lookup luasible has ('frob')" },
-      { "a vars_files name naming an undefined variable", first .. "- hosts: all\n  vars_files: [\"{{ nope }}.yml\"]\n",
-        "bad.yml:5: vars_files[1]: template:1: 'nope' is undefined (a file name sees the play's vars" },
+      { "a vars_files name with a bad template", first .. "- hosts: all\n  vars_files: [\"{{ nope }.yml\"]\n",
+        "bad.yml:5: vars_files[1]: " },
       { "an environment that is no mapping", first .. "- hosts: all\n  environment: [A, B]\n"
         .. "  tasks:\n    - service: name=x state=started\n",
         "bad.yml:7: play 'bad.yml', task 1: environment must be a mapping of names to values or a"

@@ -136,6 +136,39 @@ local function walk(list, flat, k, where, depth)
   return tree
 end
 
+--- The handlers of a list holding blocks (a YAML playbook's import_tasks
+--- too) and include_tasks: each task of a block's `block` a handler with
+--- the block's keywords (its rescue and always are no handlers, as in
+--- Ansible: never run), an include_tasks a handler itself (play/handlers.lua
+--- runs its file's tasks when it is notified). Returns the flat list, or nil, err.
+function M.handlers(list, where)
+  local flat = {}
+  local function go(l, k, depth)
+    if depth > 64 then return where .. ": blocks nested more than 64 deep" end
+    for i, t in ipairs(l) do
+      if M.is_block(t) then
+        for key in pairs(t) do
+          if not M.KEYWORDS[key] and key ~= "block" and key ~= "rescue" and key ~= "always" then
+            return string.format("%s, task %d: the keyword %s is not supported on a block", where, i, S.quote(key))
+          end
+        end
+        if t.block ~= nil and (type(t.block) ~= "table" or not S.is_list(t.block)) then
+          return string.format("%s, task %d: block must be a list of tasks, got %s", where, i, S.show(t.block))
+        end
+        local err = go(t.block or {}, inherit(k, t), depth + 1)
+        if err then return err end
+      else
+        local c = apply(t, k)
+        if M.is_include(t) and c ~= t then c.inherit = k end
+        flat[#flat + 1] = c
+      end
+    end
+  end
+  local err = go(list, {}, 0)
+  if err then return nil, err end
+  return flat
+end
+
 --- A play whose lists hold blocks as one with flat lists and play.blocks;
 --- the play itself when none does. Returns play or nil, err.
 function M.flatten(play, label)
@@ -148,13 +181,20 @@ function M.flatten(play, label)
       end
     end
   end
+  local hany = false
   for _, t in ipairs(type(play.handlers) == "table" and play.handlers or {}) do
-    if M.is_block(t) then return nil, (label or "play") .. ": a block in handlers is not supported yet" end
+    if M.is_block(t) or M.is_include(t) then hany = true end
   end
-  if not any then return play end
+  if not any and not hany then return play end
   local out = setmetatable({ blocks = {} }, { __index = play })
   for k, v in pairs(play) do out[k] = v end
   out.blocks = {}
+  if hany then
+    local flat, err = M.handlers(play.handlers, (label or "play") .. ", handlers")
+    if not flat then return nil, err end
+    out.handlers = flat
+  end
+  if not any then return out end
   for _, list in ipairs({ "pre_tasks", "tasks", "post_tasks" }) do
     if type(play[list]) == "table" then
       local flat = {}
@@ -257,6 +297,8 @@ function run_tree(run, tree, hosts, strategy, rescuable, nested, guarded, in_alw
   end
   return failed
 end
+
+M.run_tree = function(...) return run_tree(...) end
 
 --- Run the tree of a section (run.play.raw.blocks[list]) with strategy's run_step.
 function M.run(run, tree, strategy)

@@ -70,6 +70,8 @@ M.PLAY = {
     { desc = "a subset name (\"min\", \"!hardware\", ...) or a list of them" }),
   module_defaults = S.either(S.mapping(), S.list(S.mapping()), -- (play/module_defaults.lua)
     { desc = "a mapping (module -> arguments) or a list of them" }),
+  fact_path = nonempty,          -- the folder of the local facts the facts task reads (modules/setup.lua)
+  vars_files_host = S.list(S.any), -- a YAML play's vars_files read per host (play/vars_files.lua)
 }
 
 --- The fields of a task (besides its module, named by `module` or by a

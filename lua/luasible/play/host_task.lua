@@ -309,7 +309,9 @@ function M.run(run, host, task)
     -- facts gathered (the play's Gathering Facts, a setup task)
     if (task.facts or task.module == "setup") and type(res.ansible_facts) == "table" and not res.failed then
       fst.facts = fst.facts or {} -- merged into the facts the host has, as Ansible's (meta: clear_facts clears)
-      for k, v in pairs(res.ansible_facts) do fst.facts["ansible_" .. k] = v; fst.facts[k] = v end
+      for k, v in pairs(res.ansible_facts) do -- (setup's ansible_local: one name, as Ansible's)
+        fst.facts[k:match("^ansible_") and k or "ansible_" .. k] = v; fst.facts[k] = v
+      end
     elseif task.mod.returns_facts and type(res.ansible_facts) == "table" and not res.failed then
       -- a module's facts (package_facts, service_facts, getent, hostname): the host's facts, as
       -- Ansible's: ansible_facts.packages and `packages`; ansible_hostname is also ansible_facts.hostname

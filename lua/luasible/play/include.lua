@@ -128,7 +128,7 @@ function M.run(run, node, hosts, run_tree, catch)
   for _, t in ipairs(as_list(inc.tags)) do itags[#itags + 1] = t end
   for _, t in ipairs(as_list(run.play.raw.tags)) do itags[#itags + 1] = t end
   if not prepare.selected_by_tags({ tags = itags }, run.play.tags, run.play.skip_tags) then return failed end
-  run.events:emit({ type = "task_start", task = task.name, module = task.module })
+  run.events:emit({ type = "task_start", task = task.name, module = task.module, handler = inc.handler or nil })
   -- each host's entries: { file =, vars = } per loop item
   local entries, fails = {}, {}
   for _, h in ipairs(hosts) do

@@ -162,6 +162,9 @@ function M.play(play, opts)
     -- interrupted (a caught signal) or an internal error: stop every command
     -- and close every connection before the error goes on
     strategy.abort(run)
+    -- a run-time error of the playbook (a vars file missing for a host:
+    -- play/vars_files.lua): Ansible's ERROR!, the run stops, no recap
+    if run.fatal then return nil, run.fatal end
     if errors.is_interrupt(err) then
       local sig = "SIG" .. (err.signal or "INT")
       run.events:emit({ type = "interrupted", signal = sig, data = "interrupted (" .. sig .. ")" })

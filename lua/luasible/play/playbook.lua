@@ -15,7 +15,6 @@
 -- Here the plays and import_playbook; a task list is playbook_list.lua's,
 -- one task playbook_task.lua's, what they share playbook_read.lua's.
 local yaml = require "luasible.yaml"
-local fs = require "luasible.util.fs"
 local path = require "luasible.util.path"
 local json = require "luasible.json"
 local template = require "luasible.template"
@@ -39,7 +38,7 @@ local PLAY_SAME = { name = true, hosts = true, vars = true, gather_facts = true,
   serial = true, max_fail_percentage = true, any_errors_fatal = true, strategy = true, order = true,
   ignore_unreachable = true, run_once = true, throttle = true, -- rolling deploys (play/rolling.lua)
   connection = true, port = true, no_log = true, module_defaults = true, -- (play/connect.lua, module_defaults.lua)
-  gather_subset = true, timeout = true, -- (the facts task: play/prepare.lua; no_log: strategy.run_task)
+  gather_subset = true, fact_path = true, timeout = true, -- (the facts task: play/prepare.lua)
   force_handlers = true } -- (play/strategy.lua)
 -- Play keywords read here into something else of the model.
 local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_files = true, remote_user = true,
@@ -48,7 +47,7 @@ local PLAY_READ = { tasks = true, pre_tasks = true, post_tasks = true, vars_file
 local PLAY_NOT_YET = {
   "ignore_errors", "become_flags",
   "become_exe",
-  "gather_timeout", "fact_path", "debugger" }
+  "gather_timeout", "debugger" }
 local PLAY_NOT_YET_SET = task.set_of(PLAY_NOT_YET)
 
 -- A play's name as the messages show it.
@@ -58,42 +57,55 @@ end
 
 -- vars_files of a play: each file's mapping, later files over earlier ones,
 -- all over the play's vars (Ansible's precedence). Vault-encrypted files
--- and !vault values are read as -e @file reads them.
+-- and !vault values are read as -e @file reads them. An entry that needs a
+-- host's variables (its name does not render with the play's vars and the
+-- extra vars) or is a list (the first file found) is read per host
+-- (play/vars_files.lua): it and every entry after it go in `host`, the
+-- entries without `{{ }}` read here.
 local function read_vars_files(r, p, vars, extra)
+  local vf = require "luasible.play.vars_files"
   local list = p.vars_files
   if type(list) == "string" then list = { list } end
   if type(list) ~= "table" or not S.is_list(list) then
     raise(where(r, p, "vars_files") .. "vars_files must be a file name or a list of them, got " .. S.show(list))
   end
+  local host
   for i, f in ipairs(list) do
-    if type(f) ~= "string" or f == "" then
-      raise(where(r, list, i) .. "vars_files[" .. i .. "] must be a file name, got " .. S.show(f))
-    end
-    if f:find("{{", 1, true) then
-      -- rendered with the play's vars (and the files read before) and the extra vars
-      local scope = {}
-      for k, v in pairs(vars) do scope[k] = v end
-      for k, v in pairs(extra or {}) do scope[k] = v end
-      local name, rerr = template.render(f, scope)
-      if not name then
-        raise(where(r, list, i) .. "vars_files[" .. i .. "]: " .. rerr .. " (a file name sees the play's vars and"
-          .. " the extra vars; host variables are not read for it yet)")
+    local function bad(msg) raise(where(r, list, i) .. msg) end
+    local names = type(f) == "table" and S.is_list(f) and next(f) ~= nil and f or { f }
+    for _, n in ipairs(names) do
+      if type(n) ~= "string" or n == "" then
+        bad("vars_files[" .. i .. "] must be a file name or a list of them, got " .. S.show(f))
       end
-      f = name
+      local _, terr = template.check(n)
+      if terr then bad("vars_files[" .. i .. "]: " .. terr) end
     end
-    local file = path.is_abs(f) and f or path.join(r.dir, f)
-    local text, err = fs.read(file)
-    if not text then
-      raise(where(r, list, i) .. "vars_files: cannot read " .. S.escape(file) .. ": " .. S.escape(tostring(err)))
+    local file
+    if #names == 1 and type(f) == "string" and (host == nil or not f:find("{{", 1, true)) then
+      file = f
+      if f:find("{{", 1, true) then
+        -- rendered with the play's vars (and the files read before) and the extra vars
+        local scope = {}
+        for k, v in pairs(vars) do scope[k] = v end
+        for k, v in pairs(extra or {}) do scope[k] = v end
+        file = template.render(f, scope)
+        if file then file = tostring(file) end
+      end
     end
-    local v, yerr = yaml.load(text, file)
-    if yerr then raise(where(r, list, i) .. "vars_files: " .. yerr) end
-    if yaml.is_null(v) then v = {} end
-    if not is_map(v) then
-      raise(where(r, list, i) .. "vars_files: " .. S.escape(file) .. " must hold a mapping of variables")
+    if file then
+      file = path.is_abs(file) and file or path.join(r.dir, file)
+      local v = vf.read(file, bad)
+      if not v then bad("vars file " .. S.escape(f) .. " was not found (" .. S.escape(file) .. ")") end
+      if host then host[#host + 1] = { data = v } else yaml.merge_marked(vars, v) end
+    else
+      local shown = {}
+      for k, n in ipairs(names) do shown[k] = "'" .. n .. "'" end
+      host = host or {}
+      host[#host + 1] = { names = names, where = where(r, list, i), dir = r.dir,
+        label = type(f) == "table" and ("[" .. table.concat(shown, ", ") .. "]") or f }
     end
-    yaml.merge_marked(vars, v)
   end
+  return host
 end
 
 -- A play of the YAML as a model play, and its source map for the locator.
@@ -120,7 +132,7 @@ local function convert_play(r, p, opts)
     end
     -- vars_prompt's answers are play vars, under vars_files (play/vars_prompt.lua)
     if p.vars_prompt ~= nil then require("luasible.play.vars_prompt").read(rd, r, p, vars, label, opts) end
-    if p.vars_files ~= nil then read_vars_files(r, p, vars, opts.extra_vars) end
+    if p.vars_files ~= nil then out.vars_files_host = read_vars_files(r, p, vars, opts.extra_vars) end
     out.vars = vars
   end
   if yaml.is_null(out.vars) then out.vars = nil end

@@ -83,7 +83,7 @@ end
 -- its file name (a template), the folder it is relative to, its keywords.
 local INCLUDE_KEYS = { name = true, when = true, tags = true, vars = true, loop = true, loop_control = true,
   ignore_errors = true }
-local function include_tasks(r, t, key, what, p)
+local function include_tasks(r, t, key, what, p, handler)
   local f = t[key]
   local at = where(r, t, key) .. what .. ": include_tasks: "
   local apply, apply_env
@@ -109,7 +109,7 @@ local function include_tasks(r, t, key, what, p)
   if apply and apply.check_mode ~= nil then node.scope.check_mode = apply.check_mode end
   if apply and next(apply) ~= nil then node.apply = apply end
   for _, k in ipairs(keys_of(t)) do
-    if INCLUDE_KEYS[k] then
+    if INCLUDE_KEYS[k] or (handler and k == "listen") then -- (a handler: notified by its name or listen)
       if not yaml.is_null(t[k]) then node[k] = keyword_value(k, t[k]) end
     elseif k ~= key then
       raise(where(r, t, k) .. what .. ": " .. rk.not_include(k, "include_tasks"))
@@ -161,6 +161,7 @@ end
 -- A list of tasks of the YAML (blocks and import_tasks in it) as the
 -- model's; the leaves' source maps appended to maps depth first (block,
 -- rescue, always: the order play/blocks.lua flattens them in).
+local handler_block -- (converting the block of a block in handlers)
 function convert_list(r, l, label, handler, p, maps, stack)
   local tasks = {}
   for j, t in ipairs(l) do
@@ -181,11 +182,19 @@ function convert_list(r, l, label, handler, p, maps, stack)
     elseif rctx and roles.import(rctx, r, t, what, imported, maps) then -- import_role (play/roles.lua)
       tasks[j] = { block = imported } -- its tasks as a block of no keywords
     elseif inc then
-      if handler then raise(where(r, l, j) .. what .. ": include_tasks in handlers is not supported yet") end
-      tasks[j] = include_tasks(r, t, inc, what, p)
+      tasks[j] = include_tasks(r, t, inc, what, p, handler)
+      if handler then -- a handler itself: its place in the handlers' maps (prepare's messages)
+        tasks[j].handler = true
+        maps[#maps + 1] = { node = t, keys = {}, line = yaml.line(l, j), file = r.file }
+      end
     elseif is_map(t) and (t.block ~= nil or t.rescue ~= nil or t.always ~= nil) then
       if type(t.name) == "string" then what = what .. " (" .. S.quote(t.name) .. ")" end
-      if handler then raise(where(r, l, j) .. what .. ": a block in handlers is not supported yet") end
+      -- a block in handlers: each task of its block: a handler with its keywords; a block in it is
+      -- refused and its rescue and always never run, as Ansible's (they are no handlers)
+      if handler and handler_block then
+        raise(where(r, l, j) .. what .. ": a block inside a block of handlers (Ansible: \"Using a block as a"
+          .. " handler is not supported\")")
+      end
       if t.block == nil then raise(where(r, l, j) .. what .. ": rescue and always need a block:") end
       local node = {}
       for _, k in ipairs(keys_of(t)) do
@@ -205,7 +214,13 @@ function convert_list(r, l, label, handler, p, maps, stack)
           if v ~= nil and not is_seq(v) then
             raise(where(r, t, sec) .. what .. ": " .. sec .. " must be a list of tasks, got " .. S.show(v))
           end
-          node[sec] = convert_list(r, v or {}, what .. ", " .. sec, handler, pp, maps, stack)
+          local outer = handler_block
+          handler_block = handler and true or nil
+          local ok, res = pcall(convert_list, r, v or {}, what .. ", " .. sec, handler, pp,
+            (handler and sec ~= "block") and {} or maps, stack)
+          handler_block = outer
+          if not ok then error(res, 0) end
+          node[sec] = (handler and sec ~= "block") and {} or res
         end
       end)
       tasks[j] = node

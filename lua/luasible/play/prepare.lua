@@ -132,8 +132,9 @@ function M.prepare(play, opts, inv)
     -- gather_subset: the setup module's (modules/setup.lua)
     local subset = play.gather_subset
     if type(subset) == "string" then subset = { subset } end -- ("!all,!min": split by setup, shown as given)
+    local fargs = (subset or play.fact_path) and { gather_subset = subset, fact_path = play.fact_path } or nil
     local facts, gerr = M.prepare_task({ name = "Gathering Facts", module = "setup", tags = { "always" },
-      args = subset and { gather_subset = subset } or nil }, "gather_facts", path)
+      args = fargs }, "gather_facts", path)
     if facts and subset and facts.mod.subsets and not modules.has_template(subset) then
       local _, serr = facts.mod.subsets(subset)
       if serr then facts, gerr = nil, "gather_subset: " .. serr end
@@ -175,7 +176,11 @@ function M.prepare(play, opts, inv)
     end
   end
   for i, t in ipairs(play.handlers or {}) do
-    local task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true, pmd)
+    local task, err
+    if require("luasible.play.blocks").is_include(t) then -- include_tasks as a handler (play/handlers.lua)
+      task = { name = t.name or ("include_tasks " .. t.include), module = "include_tasks", include_node = t,
+        listen = F.name_list(t.listen), notify = {}, tags = {} }
+    else task, err = M.prepare_task(t, place("handlers", i, t), path, nil, true, pmd) end
     if not task then return nil, err end
     task.handler = true
     p.handlers[#p.handlers + 1] = task

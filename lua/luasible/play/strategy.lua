@@ -71,6 +71,7 @@ end
 --- (any_errors_fatal, max_fail_percentage: play/rolling.lua).
 function M.run_task(run, task, hosts)
   if task.no_log == nil and run.play.raw.no_log ~= nil then task.no_log = run.play.raw.no_log end -- the play's
+  require("luasible.play.vars_files").check(run, hosts, task) -- per-host vars_files, before the banner
   rolling.task_start(run, task, hosts)
   local before = rolling.snapshot(run, hosts)
   if rolling.once_only(run, task) and #hosts > 0 then

@@ -29,6 +29,10 @@ function M.host_vars(run, host, task)
     v.ansible_facts = st.facts
   end
   copy_into(v, play_vars)
+  -- vars_files read per host (play/vars_files.lua): above the play's vars
+  local files = run.play and run.play.raw.vars_files_host
+    and require("luasible.play.vars_files").layer(run, host, v, task)
+  copy_into(v, files)
   copy_into(v, st.public_role_vars)
   if task then copy_into(v, task.role_vars) end -- a role's vars and params: above the play's
   if task then copy_into(v, task.vars) end
@@ -55,6 +59,7 @@ function M.host_vars(run, host, task)
     unsafe.ansible_facts = true
   end
   layer(play_vars)
+  layer(files)
   layer(st.public_role_vars)
   if task then layer(task.role_vars); layer(task.vars) end
   layer(st.include_vars)
