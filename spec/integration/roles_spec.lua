@@ -78,9 +78,9 @@ describe("roles", function()
         read(d .. "/" .. h .. "-9090.conf"))
       assert.are.equal("from the role\n", read(d .. "/" .. h .. "-80.txt"))
       -- pre_tasks, the dependency (once: the same params), the role twice
-      -- (other params), the play's tasks (the role's vars are not theirs),
-      -- the handler once
-      assert.are.equal(lines("pre", "base hi base", "web", "web", "task play", "restarted"),
+      -- (other params), the play's tasks (the role's vars are theirs too, over
+      -- the play's, as Ansible's private_role_vars false), the handler once
+      assert.are.equal(lines("pre", "base hi base", "web", "web", "task role", "restarted"),
         read(d .. "/" .. h .. ".order"))
       assert.are.same({ ok = 10, changed = 10, unreachable = 0, failed = 0, skipped = 0, ignored = 0 },
         recap_of(out, h))

@@ -72,6 +72,7 @@ M.PLAY = {
     { desc = "a mapping (module -> arguments) or a list of them" }),
   fact_path = nonempty,          -- the folder of the local facts the facts task reads (modules/setup.lua)
   vars_files_host = S.list(S.any), -- a YAML play's vars_files read per host (play/vars_files.lua)
+  role_exports = S.mapping(), -- the vars and defaults of its roles and import_roles, for every task (play/roles.lua)
 }
 
 --- The fields of a task (besides its module, named by `module` or by a

@@ -182,13 +182,15 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
   local rname = path.basename(name)
   -- a dependency sees the vars and defaults of the roles that depend on it (as Ansible's dep chain), its own over them
   local rvars = json.object()
+  local own_vars = read_vars(ctx, dir, "vars", imp.vars_from)
   for k, v in pairs(inherited.vars or {}) do rvars[k] = v end
-  for k, v in pairs(read_vars(ctx, dir, "vars", imp.vars_from)) do rvars[k] = v end
+  for k, v in pairs(own_vars) do rvars[k] = v end
   for k, v in pairs(params) do rvars[k] = v end
   rvars.role_name, rvars.role_path = rname, real
   local defaults = json.object()
+  local own_defaults = read_vars(ctx, dir, "defaults", imp.defaults_from)
   for k, v in pairs(inherited.defaults or {}) do defaults[k] = v end
-  for k, v in pairs(read_vars(ctx, dir, "defaults", imp.defaults_from)) do defaults[k] = v end
+  for k, v in pairs(own_defaults) do defaults[k] = v end
   -- the entry's module_defaults: for its tasks and its dependencies' (Ansible's dep chain)
   local emd = type(e) == "table" and e.module_defaults or nil
   if emd ~= nil and yaml.is_null(emd) then emd = nil end
@@ -214,6 +216,15 @@ local function apply(ctx, st, e, at, label, inherited, sink, imp)
         { when = when, tags = tags, vars = rvars, defaults = defaults, dynamic = inherited.dynamic, kw = hkw },
         sink)
     end
+  end
+  -- a role of `roles:` or import_role shows its vars and defaults (not its params) to the whole
+  -- play, as Ansible's (private_role_vars false): after its dependencies', in the order applied
+  if not inherited.dynamic then
+    for k, v in pairs(own_vars) do st.exports.vars[k] = v end
+    for k, v in pairs(own_defaults) do st.exports.defaults[k] = v end
+    -- (a `roles:` entry's `vars:` too, as Ansible's; its bare params stay the role's)
+    local ev = not imp.what and type(e) == "table" and is_mapping(e.vars) and e.vars or {}
+    for k, v in pairs(ev) do st.exports.vars[k] = v end
   end
   -- its tasks and handlers, as the playbook's own (an import_role in them: on the stack)
   for _, kind in ipairs({ "tasks", "handlers" }) do
@@ -313,7 +324,8 @@ M.apply, M.listed, M.concat, M.is_mapping = apply, listed, concat, is_mapping
 function M.context(ctx)
   ctx.dir = ctx.r.dir
   ctx.scope = { environment = ctx.environment, check_mode = ctx.check_mode } -- (play/role_keywords.lua)
-  ctx.st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {} }
+  ctx.st = { applied = {}, handlers_of = {}, stack = {}, tasks = {}, maps = {}, handlers = {}, hmaps = {},
+    exports = { vars = json.object(), defaults = json.object() } }
   return ctx
 end
 
@@ -339,6 +351,8 @@ function M.expand(ctx, p, out, src)
   end
   prepend("tasks", st.tasks, st.maps)
   prepend("handlers", st.handlers, st.hmaps)
+  -- (the play's import_roles were read before: their exports are in st too)
+  if next(st.exports.vars) or next(st.exports.defaults) then out.role_exports = st.exports end
 end
 
 return M

@@ -21,7 +21,10 @@ M.copy_into = copy_into
 function M.host_vars(run, host, task)
   local st = run.state[host]
   local play_vars = run.play.raw.vars
-  local v = copy_into({}, st.public_role_defaults) -- include_role public: true (play/include.lua)
+  -- the play's roles' vars and defaults, every task's (Ansible's private_role_vars false; play/roles.lua)
+  local exports = run.play.raw.role_exports or {}
+  local v = copy_into({}, exports.defaults)
+  copy_into(v, st.public_role_defaults) -- include_role public: true (play/include.lua)
   copy_into(v, task and task.role_defaults) -- a role's defaults: below everything
   copy_into(v, st.inv_vars)
   if st.facts then
@@ -33,6 +36,7 @@ function M.host_vars(run, host, task)
   local files = run.play and run.play.raw.vars_files_host
     and require("luasible.play.vars_files").layer(run, host, v, task)
   copy_into(v, files)
+  copy_into(v, exports.vars)
   copy_into(v, st.public_role_vars)
   if task then copy_into(v, task.role_vars) end -- a role's vars and params: above the play's
   if task then copy_into(v, task.vars) end
@@ -51,6 +55,7 @@ function M.host_vars(run, host, task)
     local marks = yaml.unsafe_keys(t)
     for k in pairs(t) do unsafe[k] = (data or (marks and marks[k])) and true or nil end
   end
+  layer(exports.defaults)
   layer(st.public_role_defaults)
   if task then layer(task.role_defaults) end
   layer(st.inv_vars)
@@ -60,6 +65,7 @@ function M.host_vars(run, host, task)
   end
   layer(play_vars)
   layer(files)
+  layer(exports.vars)
   layer(st.public_role_vars)
   if task then layer(task.role_vars); layer(task.vars) end
   layer(st.include_vars)
