@@ -78,6 +78,15 @@ describe("render", function()
     assert.is_nil(text:find("\27", 1, true))
   end)
 
+  it("prints a module's warnings after its result, as Ansible's [WARNING] lines", function()
+    local out = sink()
+    feed(render.terminal({ out = out }), {
+      { type = "host_task_result", host = "web1", status = "ok",
+        result = { msg = "Not all paths examined", warnings = { "Skipped '/x' path: denied\n", "second" } } } })
+    assert.equal("ok: [web1] => Not all paths examined\n[WARNING]: Skipped '/x' path: denied\n[WARNING]: second\n",
+      out.text())
+  end)
+
   it("colours hosts and statuses on a terminal", function()
     local out = sink()
     feed(render.terminal({ out = out, color = true, tty = true }), {

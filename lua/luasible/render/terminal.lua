@@ -206,6 +206,12 @@ function M.new(opts)
       end
       if verbose > 1 then s = s .. "\n  " .. json.encode(r) end
       line(s)
+      -- a module's warnings (find's skipped paths, setup's bad fact files), as Ansible prints them
+      if type(r.warnings) == "table" then
+        for _, w in ipairs(r.warnings) do
+          line(paint(35, "[WARNING]: " .. tostring(w):gsub("%s+$", "")))
+        end
+      end
       if tty and next(progress) then draw_status(true) end
     elseif t == "recap" then
       clear_status()
