@@ -57,7 +57,9 @@ describe("fairness", function()
     local worst, gap = measure(function() return conn end, 40, 40000)
     -- before: the streams took 40 x 8,192 events between two ticks
     assert.is_true(gap < 40 * QUEUE / 2, ("%d events between two ticks"):format(gap))
-    assert.is_true(worst < 0.25, ("the ticker woke %.0f ms late"):format(worst * 1000))
+    -- (before: seconds late; the bound leaves room for a loaded 2-core machine, where the 40
+    -- processes' own CPU delays the ticker too: 273 ms once with three suites running)
+    assert.is_true(worst < 0.5, ("the ticker woke %.0f ms late"):format(worst * 1000))
   end)
 
   describe("#ssh", function()
