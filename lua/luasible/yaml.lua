@@ -40,47 +40,10 @@ local ORDER = setmetatable({}, { __mode = "k" })
 --- any other table).
 function M.keys(t) return ORDER[t] end
 
--- !unsafe values (Ansible's: data, never a template): UNSAFE[map][key] =
--- "value" (the key's value is an !unsafe scalar) or "nested" (it holds one
--- deeper down); HOLDS[t]: collection t holds one
-local UNSAFE = setmetatable({}, { __mode = "k" })
-local HOLDS = setmetatable({}, { __mode = "k" })
-
---- Is the value of key k of mapping t !unsafe: "value" (an !unsafe string),
---- "nested" (it holds one), or nil. A Lua string carries no mark, so the
---- mark is on the key of the mapping that holds it.
-function M.unsafe(t, k)
-  local u = UNSAFE[t]
-  return u and u[k]
-end
-
---- The keys of mapping t marked !unsafe: { key = "value"|"nested" } or nil.
-function M.unsafe_keys(t) return UNSAFE[t] end
-
---- Does table t hold an !unsafe value (in it, or deeper)?
-function M.holds_unsafe(t) return HOLDS[t] == true end
-
---- Mark (flag "value" or "nested") or unmark (nil) key k of mapping t.
-function M.set_unsafe(t, k, flag)
-  local u = UNSAFE[t]
-  if flag then
-    if not u then u = {}; UNSAFE[t] = u end
-    u[k] = flag
-    HOLDS[t] = true
-  elseif u then
-    u[k] = nil
-  end
-end
-
---- Copy the pairs of mapping src into dst with their !unsafe marks (a
---- key src does not mark loses dst's mark); returns dst.
-function M.merge_marked(dst, src)
-  for k, v in pairs(src) do
-    dst[k] = v
-    M.set_unsafe(dst, k, M.unsafe(src, k))
-  end
-  return dst
-end
+-- !unsafe values: their marks (luasible.yaml_unsafe), offered here
+local marks = require "luasible.yaml_unsafe"
+M.unsafe, M.unsafe_keys, M.holds_unsafe = marks.unsafe, marks.unsafe_keys, marks.holds_unsafe
+M.set_unsafe, M.merge_marked = marks.set_unsafe, marks.merge_marked
 
 -- `!vault |` (an Ansible Vault value, inline): decrypted with the run's
 -- keyring (luasible.vault.use) and registered as a secret; a wrong password
@@ -200,7 +163,7 @@ local function load_documents(text, with_lines)
     for k, v in pairs(t) do
       if type(v) == "table" and v ~= M.null then
         all_unsafe(v)
-        if HOLDS[v] then M.set_unsafe(t, k, "nested") end
+        if marks.holds_unsafe(v) then M.set_unsafe(t, k, "nested") end
       elseif type(v) == "string" then
         M.set_unsafe(t, k, "value")
       end
@@ -210,8 +173,8 @@ local function load_documents(text, with_lines)
   -- (set_unsafe only where there is something to set or to unset: most
   -- values are not !unsafe and hold nothing that is)
   local function mark(t, k, value, unsafe)
-    local flag = unsafe and "value" or (type(value) == "table" and HOLDS[value] and "nested") or nil
-    if flag or UNSAFE[t] then M.set_unsafe(t, k, flag) end
+    local flag = unsafe and "value" or (type(value) == "table" and marks.holds_unsafe(value) and "nested") or nil
+    if flag or marks.unsafe_keys(t) then M.set_unsafe(t, k, flag) end
   end
 
   local function load_map()
