@@ -261,12 +261,28 @@ function Twins:agree(r, label, code)
     local a, l = r.ansible.recap[n], r.luasible.recap[n]
     if a or l then -- a name in the play
       compared = compared + 1
-      for _, k in ipairs { "ok", "changed", "failed", "skipped" } do
+      for _, k in ipairs { "ok", "changed", "failed", "skipped", "ignored" } do
         luassert.are.equal((a or {})[k], (l or {})[k], k .. " in " .. label)
       end
     end
   end
   luassert.is_true(compared > 0, "no recap of " .. table.concat(self.names, ", ") .. " in " .. label)
+end
+
+--- A playbook with a bad argument (its task named "bad"): Ansible's task
+--- fails on the host; luasible refuses the playbook in one line holding
+--- each of `words`, and runs nothing. Returns the run.
+function Twins:refused(play, words)
+  local r = self:run(play)
+  luassert.are_not.equal(0, r.ansible.code)
+  luassert.are.equal("failed", select(2, next(r.ansible.status["bad"] or {})), r.ansible.out)
+  luassert.are_not.equal(0, r.luasible.code)
+  local err = r.luasible.err:gsub("\n$", "")
+  luassert.is_nil(err:find("\n"), err)
+  for _, w in ipairs(words) do luassert.truthy(err:find(w, 1, true), err) end
+  luassert.is_nil(r.luasible.out:find("PLAY RECAP", 1, true), r.luasible.out)
+  luassert.are.same({}, r.luasible.results)
+  return r
 end
 
 function Twins:same(cmd, i)

@@ -28,26 +28,10 @@ describe("#hosts #oracle ufw", function()
   end)
   lazy_teardown(function() if t then t:stop() end end)
 
-  local function registered(r, name)
-    local a, l
-    for _, x in ipairs(r.ansible.results) do if x.task == name then a = x.result end end
-    for _, x in ipairs(r.luasible.results) do if x.task == name then l = x.result end end
-    return a or {}, l or {}
-  end
-  local function compare(r, label)
-    assert.are.equal(0, r.ansible.code, r.ansible.out .. r.ansible.err)
-    assert.are.equal(0, r.luasible.code, r.luasible.out .. r.luasible.err)
-    assert.are.same(r.ansible.changed, r.luasible.changed, label)
-    assert.are.same(r.ansible.status, r.luasible.status, label)
-    for _, k in ipairs { "ok", "changed", "failed", "skipped", "ignored" } do
-      assert.are.equal(r.ansible.recap.box[k], r.luasible.recap.box[k], k .. " in " .. label)
-    end
-  end
-  local function state(cmd)
-    local a, l = t:both(cmd)
-    assert.are.equal(a, l)
-    return a
-  end
+  -- (spec/helpers/twins.lua: the same compare for every twin oracle)
+  local registered = twins.registered
+  local function compare(r, label) return t:agree(r, label) end
+  local function state(cmd) return t:same(cmd) end
 
   local PLAY = [[
 - hosts: all
