@@ -5,6 +5,7 @@
 local inventory = require "luasible.inventory"
 local template = require "luasible.template"
 local yaml = require "luasible.yaml"
+local has_template = require("luasible.module.params").has_template
 
 local M = {}
 
@@ -131,19 +132,21 @@ end
 --- `run` (optional): the run whose state the views read (else the
 --- inventory's variables only).
 function M.hostvars(inv, layer, run)
-  local views = {}
   local function view(h)
     local lazy = { __name = "luasible.object", __luasible_lazy = true }
     local v = setmetatable({}, lazy)
     local busy = {} -- names being rendered: "{{ y }}" in y is left as it is
+    local own -- a host the run has no state of: its inventory variables, read once (add_host
+    -- makes a new view: play/inventory_changes.lua drops this one)
     local function base()
       local st = run and run.state[h]
-      return st and st.inv_vars or inv:host_vars(h, layer)
+      if st then return st.inv_vars end
+      own = own or inv:host_vars(h, layer)
+      return own
     end
     local function render(k, x, marks)
       if busy[k] or (marks and marks[k]) then return x end
-      local tx = type(x)
-      if not (tx == "string" and x:find("{[{%%]")) and not (tx == "table" and next(x) ~= nil) then return x end
+      if not has_template(x) then return x end -- (a table without one: as it is, not rendered on each read)
       busy[k] = true
       local ok, r = pcall(template.nested, x, v, k)
       busy[k] = nil
@@ -192,8 +195,7 @@ function M.hostvars(inv, layer, run)
   end
   return setmetatable({}, { __name = "luasible.object", __luasible_lazy = true, __index = function(t, h)
     if not inv.hosts[h] then return nil end
-    local v = views[h] or view(h)
-    views[h] = v
+    local v = view(h)
     rawset(t, h, v)
     return v
   end, __pairs = function(t)
